@@ -1,0 +1,40 @@
+"""Domain errors raised by the layers; ``api/errors.py`` maps each to an HTTP problem."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of the errors a user can fix; ``field`` names the offending input if there is one."""
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class GridNotFound(DomainError):
+    """No grid with that code (in that generation)."""
+
+
+class GenerationNotFound(DomainError):
+    """No generation with that id, or none active at that date."""
+
+
+class CodeConflict(DomainError):
+    """A code already exists in the generation, or a parent is missing."""
+
+
+class InvalidGeometry(DomainError):
+    """A geometry that cannot be stored (invalid, wrong type, outside the city)."""
+
+
+class InvalidState(DomainError):
+    """An operation not allowed in the object's current state (e.g. editing an active generation)."""
+
+
+class AuthError(DomainError):
+    """Missing or unknown credentials."""
+
+
+class Forbidden(DomainError):
+    """Known credentials without the role the operation needs."""

@@ -1,0 +1,38 @@
+"""Alembic environment: runs migrations on the connection or URL GridGIS hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from layers import models  # noqa: F401  (registers the tables on Base.metadata)
+from layers.db import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    # PostGIS' own tables (spatial_ref_sys, topology …) are not ours to migrate.
+    return not (type_ == "table" and reflected and compare_to is None)
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        context.configure(
+            connection=connection, target_metadata=target_metadata, include_object=_include_object
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as conn:
+        context.configure(
+            connection=conn, target_metadata=target_metadata, include_object=_include_object
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()
