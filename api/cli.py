@@ -1,0 +1,249 @@
+"""``gridgis``: the command line (set-up, demo data, tokens, server)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.main import database_url
+from api.settings import Settings
+from layers.cluster import ClusterError, LocalCluster
+from layers.db import make_engine, make_sessionmaker, transaction
+from layers.migrate import upgrade
+
+app = typer.Typer(help="GridGIS 网格通 command line.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: embedded cluster and migrations.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+console = Console()
+
+
+def _cluster(settings: Settings) -> LocalCluster:
+    if settings.database.url:
+        console.print("[yellow]DATABASE_URL is set: the embedded cluster is not used.[/]")
+        raise typer.Exit(1)
+    return LocalCluster(settings.database.data_dir)
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """Start the embedded PostgreSQL + PostGIS cluster (created on first use)."""
+    cluster = _cluster(Settings())
+    try:
+        started = cluster.start()
+    except ClusterError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print("started" if started else "already running", cluster.url)
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the embedded cluster (fast shutdown; data kept)."""
+    cluster = _cluster(Settings())
+    console.print("stopped" if cluster.stop() else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show where the embedded cluster lives and whether it runs."""
+    cluster = _cluster(Settings())
+    console.print_json(json.dumps(cluster.status()))
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL the app uses."""
+    url, _ = database_url(Settings())
+    print(url)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply the alembic migrations (starting the embedded cluster if needed)."""
+    settings = Settings()
+    url, cluster = database_url(settings)
+    if cluster is not None:
+        cluster.start()
+    upgrade(make_engine(url))
+    console.print("schema is up to date")
+
+
+def _load_demo(settings: Settings) -> int:
+    from layers.demo import load_demo_city
+
+    url, cluster = database_url(settings)
+    if cluster is not None:
+        cluster.start()
+    engine = make_engine(url)
+    upgrade(engine)
+    steps = ["generate", "validate", "load", "publish"]
+    labels = {
+        "generate": "生成演示城市 generating the demo city",
+        "validate": "校验网格 validating the hierarchy",
+        "load": "写入 PostGIS loading into PostGIS",
+        "publish": "发布 publishing",
+    }
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("demo city", total=len(steps))
+
+        def step(name: str) -> None:
+            progress.update(task, description=labels[name], completed=steps.index(name))
+
+        with transaction(make_sessionmaker(engine)) as session:
+            generation, loaded = load_demo_city(
+                session=session,
+                seed=settings.geo.demo_seed,
+                metric_srid=settings.geo.metric_srid,
+                cache_dir=settings.database.data_dir / "cache",
+                progress=step,
+            )
+        progress.update(task, completed=len(steps), description="demo city ready 演示城市就绪")
+    console.print(
+        f"generation {generation.id} {'loaded' if loaded else 'already loaded'}: {generation.name}"
+    )
+    engine.dispose()
+    return generation.id
+
+
+@app.command("load-demo")
+def load_demo() -> None:
+    """Load the demo city (17 / 271 / 1,558 grids on Jiangyin's real outline)."""
+    _load_demo(Settings())
+
+
+def _admin_token(settings: Settings) -> str:
+    """GRIDGIS_ADMIN_TOKEN if set; otherwise one demo admin token kept in the data folder."""
+    from layers.auth import ensure_token, new_token_value
+
+    value = settings.auth.admin_token
+    if not value:
+        path = settings.database.data_dir / "admin-token"
+        if path.exists():
+            value = path.read_text().strip()
+        else:
+            value = new_token_value()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(value)
+            path.chmod(0o600)
+    url, _ = database_url(settings)
+    engine = make_engine(url)
+    with transaction(make_sessionmaker(engine)) as session:
+        ensure_token(session=session, name="demo admin", role="admin", value=value)
+    engine.dispose()
+    return value
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Run the server on the configured database (embedded cluster if none)."""
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        log_level="info",
+    )
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="load only, do not serve")] = False,
+) -> None:
+    """Start the embedded database, load the demo city, print an admin token and serve."""
+    settings = Settings()
+    _, cluster = database_url(settings)
+    started = cluster.start() if cluster is not None else False
+    try:
+        _load_demo(settings)
+        token = _admin_token(settings)
+        base = f"http://{host or settings.server.host}:{port or settings.server.port}"
+        console.rule("GridGIS 网格通")
+        console.print(f"地图 map:        {base}/map   (English: {base}/map?lang=en)")
+        console.print(f"API docs:        {base}/docs")
+        console.print(f"OGC API:         {base}/ogc")
+        console.print(f"管理员令牌 admin token: [bold]{token}[/]")
+        console.print(f"  curl -H 'Authorization: Bearer {token}' '{base}/api/v1/locate?lon=120.285&lat=31.92'")
+        if not no_serve:
+            serve(host=host, port=port)
+    finally:
+        if started and cluster is not None:
+            cluster.stop()
+            console.print("embedded database stopped")
+
+
+@token_app.command("create")
+def token_create(
+    name: str,
+    role: Annotated[str, typer.Option(help="viewer|dispatcher|officer|planner|admin")] = "viewer",
+) -> None:
+    """Create a token; its value is shown only now."""
+    from layers.auth import create_token
+    from layers.models import Role
+
+    if role not in {r.value for r in Role}:
+        console.print(f"[red]role {role!r} does not exist; use one of {[r.value for r in Role]}[/]")
+        raise typer.Exit(2)
+    settings = Settings()
+    url, cluster = database_url(settings)
+    if cluster is not None:
+        cluster.start()
+    engine = make_engine(url)
+    upgrade(engine)
+    with transaction(make_sessionmaker(engine)) as session:
+        row, value = create_token(session=session, name=name, role=role)
+        console.print(f"token {row.id} ({role}) for {name}: [bold]{value}[/]")
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their values)."""
+    from layers.auth import list_tokens
+
+    settings = Settings()
+    url, _ = database_url(settings)
+    with transaction(make_sessionmaker(make_engine(url))) as session:
+        table = Table("id", "name", "role", "created", "revoked")
+        for t in list_tokens(session=session):
+            table.add_row(str(t.id), t.name, t.role.value, str(t.created_at), str(t.revoked_at or ""))
+        console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by id."""
+    from layers.auth import revoke_token
+
+    url, _ = database_url(Settings())
+    with transaction(make_sessionmaker(make_engine(url))) as session:
+        revoke_token(session=session, token_id=token_id)
+    console.print(f"token {token_id} revoked")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

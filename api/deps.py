@@ -1,0 +1,221 @@
+"""Request dependencies: the session, the caller, and one small parser per query parameter.
+
+Each parser returns a typed value or raises ``InvalidParameter`` naming the field and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from api.errors import InvalidParameter
+from gis.crs import Datum
+from layers import auth
+from layers.errors import AuthError, Forbidden
+from layers.models import Role
+
+SESSION_COOKIE = "gridgis_session"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request inside one transaction (committed if the handler succeeds)."""
+    with request.app.state.sessions() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+# -- who is calling ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Principal:
+    token_id: int
+    name: str
+    role: Role
+
+
+def cookie_serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.session_secret, salt="gridgis-session")
+
+
+def _token_from_request(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    if request.headers.get("x-api-token"):
+        return request.headers["x-api-token"].strip()
+    # Desktop GIS clients (QGIS, GDAL) can only add a query parameter in some set-ups.
+    return request.query_params.get("token")
+
+
+def current_principal(request: Request, session: SessionDep) -> Principal:
+    token = _token_from_request(request)
+    if token:
+        row = auth.verify_token(session=session, value=token)
+        return Principal(row.id, row.name, row.role)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        try:
+            data = cookie_serializer(request).loads(
+                cookie, max_age=request.app.state.settings.auth.session_max_age_s
+            )
+        except SignatureExpired as exc:
+            raise AuthError("your session has expired; log in again at /login") from exc
+        except BadSignature as exc:
+            raise AuthError("invalid session cookie; log in again at /login") from exc
+        return Principal(int(data["id"]), str(data["name"]), Role(data["role"]))
+    raise AuthError(
+        "this API needs a token: send 'Authorization: Bearer <token>' (the demo prints an admin "
+        "token at start-up)",
+        field="Authorization",
+    )
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+ALL_ROLES = tuple(Role)
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only ``roles`` (admin is always admitted)."""
+    allowed = {*roles, Role.ADMIN}
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(
+                f"role {principal.role.value} may not do this; it needs one of: {names}",
+                field="Authorization",
+            )
+        return principal
+
+    return check
+
+
+Reader = Annotated[Principal, Depends(require(*ALL_ROLES))]
+Planner = Annotated[Principal, Depends(require(Role.PLANNER))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+
+# -- parameter parsers ------------------------------------------------------------------------
+def parse_crs(value: str | None, field: str = "crs") -> Datum:
+    if value is None or value == "":
+        return Datum.CGCS2000
+    try:
+        return Datum(value.strip().lower())
+    except ValueError:
+        choices = "|".join(d.value for d in Datum)
+        raise InvalidParameter(
+            f"crs {value!r} is not supported; use one of {choices}", field=field
+        ) from None
+
+
+def crs_query(crs: Annotated[str | None, Query(description="cgcs2000|wgs84|gcj02|bd09")] = None) -> Datum:
+    return parse_crs(crs)
+
+
+def check_lonlat(lon: float, lat: float, *, prefix: str = "") -> None:
+    """Finite and in range; a swapped pair is named as such."""
+    for name, value in (("lon", lon), ("lat", lat)):
+        if not math.isfinite(value):
+            raise InvalidParameter(
+                f"{prefix}{name} is {value}; give a finite number in degrees", field=prefix + name
+            )
+    if not -90.0 <= lat <= 90.0:
+        hint = (
+            "; lon and lat look swapped (lon comes first, e.g. lon=120.28&lat=31.90)"
+            if -90.0 <= lon <= 90.0 and -180.0 <= lat <= 180.0
+            else ""
+        )
+        raise InvalidParameter(
+            f"{prefix}lat {lat} is outside -90..90{hint}", field=prefix + "lat"
+        )
+    if not -180.0 <= lon <= 180.0:
+        raise InvalidParameter(f"{prefix}lon {lon} is outside -180..180", field=prefix + "lon")
+
+
+def parse_at(value: str | None, field: str = "at") -> datetime | None:
+    """A date (``2026-05-01``, taken as 00:00 Asia/Shanghai) or an ISO 8601 datetime."""
+    if value is None or value == "":
+        return None
+    from zoneinfo import ZoneInfo
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=shanghai)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter(
+            f"{field} {value!r} is not a date; use ISO 8601, e.g. 2026-05-01 or "
+            "2026-05-01T08:30:00+08:00",
+            field=field,
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=shanghai).astimezone(UTC)
+
+
+def at_query(at: Annotated[str | None, Query(description="date or datetime (ISO 8601)")] = None) -> datetime | None:
+    return parse_at(at)
+
+
+def parse_bbox(value: str | None, field: str = "bbox") -> tuple[float, float, float, float] | None:
+    """``west,south,east,north`` in degrees (EPSG:4490)."""
+    if value is None or value == "":
+        return None
+    parts = value.split(",")
+    if len(parts) not in (4, 6):
+        raise InvalidParameter(
+            f"bbox needs 4 numbers west,south,east,north, got {len(parts)}: {value!r}",
+            field=field,
+        )
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidParameter(
+            f"bbox {value!r} has a value that is not a number; use e.g. 120.2,31.85,120.35,31.95",
+            field=field,
+        ) from None
+    if len(numbers) == 6:  # 3-D bbox: drop the heights
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    west, south, east, north = numbers
+    if not all(math.isfinite(n) for n in numbers):
+        raise InvalidParameter("bbox values must be finite numbers", field=field)
+    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90):
+        raise InvalidParameter(
+            "bbox is out of range: longitudes -180..180, latitudes -90..90, order "
+            "west,south,east,north",
+            field=field,
+        )
+    if south > north:
+        raise InvalidParameter(
+            f"bbox south {south} is north of north {north}; the order is west,south,east,north",
+            field=field,
+        )
+    if west > east:
+        raise InvalidParameter(
+            f"bbox west {west} is east of east {east}; the order is west,south,east,north",
+            field=field,
+        )
+    return west, south, east, north
+
+
+def bbox_query(bbox: Annotated[str | None, Query(description="west,south,east,north")] = None) -> tuple[float, float, float, float] | None:
+    return parse_bbox(bbox)
+
+
+def parse_level(value: int | None, field: str = "level") -> int | None:
+    if value is not None and value not in (1, 2, 3):
+        raise InvalidParameter(f"level {value} does not exist; use 1, 2 or 3", field=field)
+    return value
+
+
+CrsDep = Annotated[Datum, Depends(crs_query)]
+AtDep = Annotated[datetime | None, Depends(at_query)]
+BboxDep = Annotated[tuple[float, float, float, float] | None, Depends(bbox_query)]

@@ -1,0 +1,120 @@
+"""One table from exception to HTTP status; every error leaves as application/problem+json
+(RFC 9457) with ``type``, ``title``, ``status``, ``detail`` and the offending ``field``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from layers.errors import (
+    AuthError,
+    CodeConflict,
+    DomainError,
+    Forbidden,
+    GenerationNotFound,
+    GridNotFound,
+    InvalidGeometry,
+    InvalidState,
+)
+
+log = logging.getLogger("gridgis.api")
+PROBLEM = "application/problem+json"
+
+
+class InvalidParameter(DomainError):
+    """A request parameter or body value that is malformed or out of range."""
+
+
+class PayloadTooLarge(DomainError):
+    """A batch over the configured limit."""
+
+
+class UnsupportedMediaType(DomainError):
+    """A body in a format the endpoint does not take."""
+
+
+STATUS: dict[type[DomainError], tuple[int, str]] = {
+    InvalidParameter: (422, "Invalid parameter"),
+    PayloadTooLarge: (413, "Payload too large"),
+    UnsupportedMediaType: (415, "Unsupported media type"),
+    GridNotFound: (404, "Grid not found"),
+    GenerationNotFound: (404, "Generation not found"),
+    CodeConflict: (409, "Code conflict"),
+    InvalidGeometry: (422, "Invalid geometry"),
+    InvalidState: (409, "Invalid state"),
+    AuthError: (401, "Authentication required"),
+    Forbidden: (403, "Forbidden"),
+}
+
+
+def problem(
+    status: int, title: str, detail: str, *, field: str | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://gridgis.local/problems/{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="gridgis"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _status_for(exc: DomainError) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 400, "Bad request"
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    status, title = _status_for(exc)
+    return problem(status, title, exc.detail, field=exc.field, **exc.extra)
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "body", "path", "header", "cookie")]
+    return ".".join(parts) or "request"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    field = _field_of(first.get("loc", ()))
+    detail = f"{field}: {first.get('msg')}"
+    if first.get("type") == "missing":
+        detail = f"{field} is required; add it to the request"
+    invalid = [{"field": _field_of(e.get("loc", ())), "message": e.get("msg")} for e in errors]
+    return problem(422, "Invalid parameter", detail, field=field, errors=invalid)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = str(exc.detail)
+    if exc.status_code == 404:
+        detail = f"nothing at {request.url.path}; see /docs for the API"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}; see /docs"
+    return problem(exc.status_code, detail.split(";")[0].capitalize()[:60], detail)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,70 @@
+"""The FastAPI application: assembly only. Everything it serves lives in routes/ and pages/."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import install_error_handlers
+from api.locators import LocatorCache
+from api.pages import login as login_page
+from api.pages import map as map_page
+from api.routes import generations, grids, health, locate, ogc
+from api.settings import Settings
+from layers.cluster import LocalCluster
+from layers.db import make_engine, make_sessionmaker
+from layers.migrate import upgrade
+from maps.assets import ASSETS_DIR, FOLIUM_TEMPLATES_DIR
+
+log = logging.getLogger("gridgis")
+
+
+def database_url(settings: Settings) -> tuple[str, LocalCluster | None]:
+    """The configured PostGIS, or the embedded cluster in the data folder."""
+    if settings.database.url:
+        return settings.database.url, None
+    cluster = LocalCluster(settings.database.data_dir)
+    return cluster.url, cluster
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url, cluster = database_url(settings)
+        started = cluster.start() if cluster is not None else False
+        engine = make_engine(url, pool_size=settings.database.pool_size)
+        upgrade(engine)
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.locators = LocatorCache()
+        app.state.page_cache = {}
+        app.state.session_secret = settings.auth.secret(settings.database.data_dir)
+        try:
+            yield
+        finally:
+            engine.dispose()
+            if started and cluster is not None:
+                cluster.stop()
+
+    app = FastAPI(
+        title="GridGIS 网格通",
+        version="0.1.0",
+        description="Grid backbone, point-in-grid routing and maps for a grid-management "
+        "command centre.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (health, generations, grids, locate, ogc):
+        app.include_router(module.router)
+    app.include_router(login_page.router)
+    app.include_router(map_page.router)
+    app.mount("/static/vendor", StaticFiles(directory=ASSETS_DIR, check_dir=False), name="vendor")
+    app.mount("/static/folium", StaticFiles(directory=FOLIUM_TEMPLATES_DIR), name="folium")
+    return app

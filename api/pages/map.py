@@ -1,0 +1,68 @@
+"""``/map``: the three grid levels on an offline folium map (login required)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import SessionDep, current_principal
+from api.settings import MapSettings
+from layers.errors import AuthError
+from layers.grids import GridQuery, grid_features, resolve_generation
+from maps.basemaps import Basemap
+from maps.grid_map import build_grid_map
+
+router = APIRouter(tags=["pages"])
+
+SIMPLIFY_BY_LEVEL_M = {1: 5.0, 2: 3.0}
+
+
+def basemap_from_settings(settings: MapSettings) -> Basemap | None:
+    if settings.basemap == "tianditu" and settings.tianditu_key:
+        return Basemap.tianditu(settings.tianditu_key)
+    if settings.basemap == "xyz" and settings.xyz_url:
+        return Basemap.xyz(settings.xyz_url, settings.xyz_attribution)
+    return None
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+@router.get("/map", response_class=HTMLResponse, include_in_schema=False)
+def grid_map_page(
+    request: Request,
+    session: SessionDep,
+    lang: Annotated[str, Query()] = "zh",
+    generation: Annotated[int | None, Query()] = None,
+) -> Response:
+    try:
+        current_principal(request, session)
+    except AuthError:
+        return login_redirect(request)
+    lang = "en" if lang == "en" else "zh"
+    gen = resolve_generation(session=session, generation_id=generation)
+    key = ("grid_map", gen.id, lang)
+    cache = request.app.state.page_cache
+    if key not in cache:
+        map_settings: MapSettings = request.app.state.settings.map
+        simplify = {**SIMPLIFY_BY_LEVEL_M, 3: map_settings.l3_simplify_m}
+        levels = {
+            level: {
+                "type": "FeatureCollection",
+                "features": grid_features(
+                    session=session,
+                    query=GridQuery(generation_id=gen.id, level=level, simplify_m=simplify[level]),
+                ),
+            }
+            for level in (1, 2, 3)
+        }
+        folium_map = build_grid_map(
+            levels, lang=lang, assets_base="/static", basemap=basemap_from_settings(map_settings)
+        )
+        cache[key] = folium_map.get_root().render()
+    return HTMLResponse(cache[key])

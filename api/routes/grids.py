@@ -1,0 +1,88 @@
+"""Grids as GeoJSON: filtered listings and one grid with its relations."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from api.deps import AtDep, BboxDep, Reader, SessionDep, parse_level
+from api.errors import InvalidParameter
+from gis.codes import InvalidCode, level_of
+from layers.grids import (
+    GridQuery,
+    get_grid,
+    grid_features,
+    grid_geometry_geojson,
+    grid_relations,
+    resolve_generation,
+)
+
+router = APIRouter(prefix="/api/v1/grids", tags=["grids"])
+
+GEOJSON = "application/geo+json"
+
+
+def check_code(code: str, field: str = "code") -> str:
+    try:
+        level_of(code)
+    except InvalidCode as exc:
+        raise InvalidParameter(str(exc), field=field) from None
+    return code
+
+
+@router.get("", summary="Grids as a GeoJSON FeatureCollection")
+def read_grids(
+    session: SessionDep,
+    _: Reader,
+    bbox: BboxDep,
+    at: AtDep,
+    level: Annotated[int | None, Query(description="1, 2 or 3")] = None,
+    parent: Annotated[str | None, Query(description="parent grid code")] = None,
+    generation: Annotated[int | None, Query()] = None,
+    simplify: Annotated[float | None, Query(description="tolerance in metres")] = None,
+) -> Response:
+    parse_level(level)
+    if parent is not None:
+        check_code(parent, "parent")
+    if simplify is not None and (not math.isfinite(simplify) or not 0 <= simplify <= 1000):
+        raise InvalidParameter(
+            f"simplify {simplify} is out of range; give a tolerance in metres from 0 to 1000",
+            field="simplify",
+        )
+    gen = resolve_generation(session=session, generation_id=generation, at=at)
+    query = GridQuery(
+        generation_id=gen.id, level=level, parent_code=parent, bbox=bbox, simplify_m=simplify
+    )
+    features = grid_features(session=session, query=query)
+    import orjson
+
+    body = {
+        "type": "FeatureCollection",
+        "generation": {"id": gen.id, "name": gen.name},
+        "numberReturned": len(features),
+        "features": features,
+    }
+    return Response(orjson.dumps(body), media_type=GEOJSON)
+
+
+@router.get("/{code}", summary="One grid with its ancestors, children and neighbours")
+def read_grid(
+    code: str,
+    session: SessionDep,
+    _: Reader,
+    at: AtDep,
+    generation: Annotated[int | None, Query()] = None,
+) -> dict[str, Any]:
+    check_code(code)
+    gen = resolve_generation(session=session, generation_id=generation, at=at)
+    relations = grid_relations(session=session, generation_id=gen.id, code=code)
+    grid = get_grid(session=session, generation_id=gen.id, code=code)
+    return {
+        "type": "Feature",
+        "id": code,
+        "geometry": grid_geometry_geojson(session=session, grid=grid),
+        "properties": {**relations, "generation": {"id": gen.id, "name": gen.name}},
+    }

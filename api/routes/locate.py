@@ -1,0 +1,224 @@
+"""Point-in-grid routing: one point by GET, up to ``locate_batch_max`` points by POST."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api.deps import AtDep, CrsDep, Reader, SessionDep, check_lonlat, parse_at, parse_crs
+from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType
+from gis.crs import Datum, to_cgcs2000
+from layers.grids import resolve_generation
+
+router = APIRouter(prefix="/api/v1", tags=["locate"])
+
+MAX_ERRORS_LISTED = 20
+
+
+def _unit(code: str | None, names: dict[str, str]) -> dict[str, str] | None:
+    return None if code is None else {"code": code, "name": names.get(code, "")}
+
+
+@router.get("/locate", summary="Which grid is this point in?")
+def locate_point(
+    request: Request,
+    session: SessionDep,
+    _: Reader,
+    crs: CrsDep,
+    at: AtDep,
+    lon: Annotated[float, Query(description="longitude in degrees, in `crs`")],
+    lat: Annotated[float, Query(description="latitude in degrees, in `crs`")],
+    generation: Annotated[int | None, Query(description="generation id (default: in force at `at`)")] = None,
+) -> dict[str, Any]:
+    check_lonlat(lon, lat)
+    gen = resolve_generation(session=session, generation_id=generation, at=at)
+    city = request.app.state.locators.get(session=session, generation_id=gen.id)
+    x, y = to_cgcs2000(np.array([lon]), np.array([lat]), crs)
+    result = city.locator.locate(x, y)
+    l3 = result.l3[0]
+    return {
+        "input": {"lon": lon, "lat": lat, "crs": crs.value},
+        "lon": round(float(x[0]), 8),
+        "lat": round(float(y[0]), 8),
+        "crs": Datum.CGCS2000.value,
+        "generation": {"id": gen.id, "name": gen.name},
+        "found": l3 is not None,
+        "l3": _unit(l3, city.names),
+        "l2": _unit(result.l2[0], city.names),
+        "l1": _unit(result.l1[0], city.names),
+    }
+
+
+def _points_from_json(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | None, str | None]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidParameter(f"the body is not valid JSON: {exc}", field="body") from None
+    if not isinstance(data, dict):
+        raise InvalidParameter(
+            'the body must be an object: {"crs": "wgs84", "points": [[lon, lat], …]}', field="body"
+        )
+    crs = data.get("crs")
+    if "points" in data:
+        points = data["points"]
+        if not isinstance(points, list):
+            raise InvalidParameter("points must be a list of [lon, lat] pairs", field="points")
+        ids = None
+        try:
+            array = np.array(points, dtype=np.float64)
+        except (ValueError, TypeError):
+            array = None
+        if array is None or array.ndim != 2 or (len(points) and array.shape[1] != 2):
+            for i, p in enumerate(points):
+                if not (isinstance(p, list) and len(p) == 2 and all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in p
+                )):
+                    raise InvalidParameter(
+                        f"points[{i}] is {p!r}; each point is a pair of numbers [lon, lat]",
+                        field=f"points[{i}]",
+                    )
+            array = np.empty((0, 2))
+        if array.size == 0:
+            return np.empty(0), np.empty(0), ids, crs
+        return array[:, 0].copy(), array[:, 1].copy(), ids, crs
+    if "lon" in data and "lat" in data:
+        try:
+            lon = np.array(data["lon"], dtype=np.float64)
+            lat = np.array(data["lat"], dtype=np.float64)
+        except (ValueError, TypeError):
+            raise InvalidParameter("lon and lat must be lists of numbers", field="lon") from None
+        if lon.ndim != 1 or lon.shape != lat.shape:
+            raise InvalidParameter(
+                f"lon and lat must be lists of equal length, got {lon.size} and {lat.size}",
+                field="lat",
+            )
+        return lon, lat, data.get("ids"), crs
+    raise InvalidParameter(
+        'give the points as {"points": [[lon, lat], …]} or {"lon": […], "lat": […]}',
+        field="points",
+    )
+
+
+def _points_from_csv(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | None, str | None]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidParameter("the CSV must be UTF-8 encoded", field="body") from None
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if "lon" not in header or "lat" not in header:
+        raise InvalidParameter(
+            f"the CSV header must name lon and lat columns (optionally id), got {header}",
+            field="body",
+        )
+    i_lon, i_lat = header.index("lon"), header.index("lat")
+    i_id = header.index("id") if "id" in header else None
+    lons: list[float] = []
+    lats: list[float] = []
+    ids: list[str] = []
+    for row_no, row in enumerate(reader, start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        try:
+            lons.append(float(row[i_lon]))
+            lats.append(float(row[i_lat]))
+        except (ValueError, IndexError):
+            raise InvalidParameter(
+                f"CSV line {row_no}: lon/lat {row!r} are not numbers", field=f"line {row_no}"
+            ) from None
+        if i_id is not None:
+            ids.append(row[i_id] if i_id < len(row) else "")
+    return np.array(lons), np.array(lats), (ids if i_id is not None else None), None
+
+
+@router.post("/locate", summary="Locate a batch of points (JSON or CSV)")
+async def locate_batch(
+    request: Request,
+    session: SessionDep,
+    _: Reader,
+    crs: Annotated[str | None, Query()] = None,
+    at: Annotated[str | None, Query()] = None,
+    generation: Annotated[int | None, Query()] = None,
+) -> Response:
+    limit = request.app.state.settings.server.locate_batch_max
+    body = await request.body()
+    if len(body) > limit * 64:
+        raise PayloadTooLarge(
+            f"the body is {len(body)} bytes; send at most {limit} points per request",
+            field="points",
+        )
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if content_type in ("application/json", ""):
+        lon, lat, ids, body_crs = _points_from_json(body)
+        as_csv = False
+    elif content_type in ("text/csv", "application/csv", "text/plain"):
+        lon, lat, ids, body_crs = _points_from_csv(body)
+        as_csv = True
+    else:
+        raise UnsupportedMediaType(
+            f"content type {content_type} is not supported; send application/json or text/csv",
+            field="Content-Type",
+        )
+    if "text/csv" in request.headers.get("accept", ""):
+        as_csv = True
+    if lon.size > limit:
+        raise PayloadTooLarge(
+            f"{lon.size} points is more than the limit of {limit}; split the batch",
+            field="points",
+        )
+    datum = parse_crs(crs if crs is not None else body_crs)
+    _check_batch(lon, lat)
+    gen = resolve_generation(session=session, generation_id=generation, at=parse_at(at))
+    city = request.app.state.locators.get(session=session, generation_id=gen.id)
+    x, y = to_cgcs2000(lon, lat, datum)
+    result = city.locator.locate(x, y)
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow((["id"] if ids is not None else []) + ["lon", "lat", "l3", "l2", "l1"])
+        for i in range(lon.size):
+            writer.writerow(
+                ([ids[i]] if ids is not None else [])
+                + [lon[i], lat[i], result.l3[i] or "", result.l2[i] or "", result.l1[i] or ""]
+            )
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+    rows = [
+        {"l3": a, "l2": b, "l1": c}
+        for a, b, c in zip(result.l3.tolist(), result.l2.tolist(), result.l1.tolist(), strict=True)
+    ]
+    if ids is not None:
+        for row, ident in zip(rows, ids, strict=False):
+            row["id"] = ident
+    payload = {
+        "generation": {"id": gen.id, "name": gen.name},
+        "crs": datum.value,
+        "count": int(lon.size),
+        "found": int(sum(1 for r in rows if r["l3"] is not None)),
+        "results": rows,
+    }
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+def _check_batch(lon: np.ndarray, lat: np.ndarray) -> None:
+    """Reject the batch if any point is unusable, listing the first offenders by index."""
+    bad = ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lat) > 90) | (np.abs(lon) > 180)
+    if not bad.any():
+        return
+    errors = []
+    for i in np.flatnonzero(bad)[:MAX_ERRORS_LISTED]:
+        try:
+            check_lonlat(float(lon[i]), float(lat[i]), prefix=f"points[{i}].")
+        except InvalidParameter as exc:
+            errors.append({"index": int(i), "field": exc.field, "message": exc.detail})
+    first = errors[0]
+    raise InvalidParameter(
+        f"{int(bad.sum())} of {lon.size} points are invalid; first: {first['message']}",
+        field=first["field"],
+        extra={"errors": errors},
+    )

@@ -1,0 +1,97 @@
+"""Configuration: one pydantic-settings class per concern, prefix ``GRIDGIS_``.
+
+Built once in ``create_app`` (or by the CLI) and passed down; ``gis/`` never reads settings.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gis.crs import SRID_METRIC_DEFAULT
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the data lives. No URL: the embedded cluster in ``data_dir`` is used."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_", extra="ignore")
+
+    url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "GRIDGIS_DATABASE_URL")
+    )
+    data_dir: Path = PROJECT_DIR / ".gridgis"
+    pool_size: int = 10
+
+
+class GeoSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_", extra="ignore")
+
+    metric_srid: int = SRID_METRIC_DEFAULT
+    """Projected CRS for metres; EPSG:4549 (CGCS2000 3-degree GK CM 120E) suits Jiangyin."""
+    demo_seed: int = 320281
+
+
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_", extra="ignore")
+
+    admin_token: str | None = None
+    session_secret: str | None = None
+    session_max_age_s: int = 12 * 3600
+
+    def secret(self, data_dir: Path) -> str:
+        """The cookie-signing secret: configured, or generated once and kept in the data dir."""
+        if self.session_secret:
+            return self.session_secret
+        path = data_dir / "session.key"
+        if path.exists():
+            return path.read_text().strip()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(32)
+        path.write_text(value)
+        path.chmod(0o600)
+        return value
+
+
+class MapSettings(BaseSettings):
+    """Basemap: none by default (intranets); Tianditu with a key; or any XYZ tile server."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_MAP_", extra="ignore")
+
+    basemap: Literal["none", "tianditu", "xyz"] = "none"
+    tianditu_key: str | None = None
+    xyz_url: str | None = None
+    xyz_attribution: str = ""
+    l3_simplify_m: float = 2.0
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    locate_batch_max: int = 100_000
+
+
+class Settings:
+    """All concerns together, as ``create_app`` receives them."""
+
+    def __init__(
+        self,
+        database: DatabaseSettings | None = None,
+        geo: GeoSettings | None = None,
+        auth: AuthSettings | None = None,
+        map: MapSettings | None = None,
+        server: ServerSettings | None = None,
+    ) -> None:
+        self.database = database or DatabaseSettings()
+        self.geo = geo or GeoSettings()
+        self.auth = auth or AuthSettings()
+        self.map = map or MapSettings()
+        self.server = server or ServerSettings()

@@ -1,0 +1,172 @@
+"""Test fixtures on real parts: a throwaway PostGIS database, the app over real HTTP.
+
+The database lives in the embedded cluster (started if needed, stopped after if we started
+it), or on the server of ``DATABASE_URL`` when that is set; either way each test session
+creates its own database and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from api.settings import PROJECT_DIR, AuthSettings, DatabaseSettings, ServerSettings, Settings
+from layers.cluster import LocalCluster
+from layers.db import make_engine, make_sessionmaker, transaction
+from layers.migrate import upgrade
+
+ARTIFACTS = PROJECT_DIR / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """URL of a PostGIS server's maintenance database we may create databases on."""
+    configured = os.environ.get("DATABASE_URL") or os.environ.get("GRIDGIS_DATABASE_URL")
+    if configured:
+        yield str(make_url(configured).set(drivername="postgresql+psycopg"))
+        return
+    cluster = LocalCluster(Path(os.environ.get("GRIDGIS_DATA_DIR", PROJECT_DIR / ".gridgis")))
+    started = cluster.start()
+    yield cluster.url
+    if started:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh, empty database with PostGIS, dropped after the session."""
+    name = f"gridgis_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name)
+    rendered = url.render_as_string(hide_password=False)
+    with create_engine(rendered).begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    yield rendered
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """Engine on the test database with every migration applied."""
+    eng = make_engine(database_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db_session(engine: Engine) -> Iterator[Session]:
+    """A session whose work is rolled back after the test (commits become savepoints)."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        session = Session(bind=conn, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.close()
+            outer.rollback()
+
+
+@pytest.fixture(scope="session")
+def demo_grids():  # type: ignore[no-untyped-def]
+    from gis.democity import demo_city_cached
+
+    return demo_city_cached(320281, PROJECT_DIR / ".gridgis" / "cache")
+
+
+@pytest.fixture(scope="session")
+def demo_generation(engine: Engine) -> int:
+    """The demo city loaded (committed) into the test database; its generation id."""
+    from layers.demo import load_demo_city
+
+    with transaction(make_sessionmaker(engine)) as session:
+        generation, _ = load_demo_city(
+            session=session,
+            seed=320281,
+            metric_srid=4549,
+            cache_dir=PROJECT_DIR / ".gridgis" / "cache",
+        )
+        return generation.id
+
+
+@pytest.fixture(scope="session")
+def tokens(engine: Engine) -> dict[str, str]:
+    """One token per role, by role name."""
+    from layers.auth import create_token
+    from layers.models import Role
+
+    out = {}
+    with transaction(make_sessionmaker(engine)) as session:
+        for role in Role:
+            _, value = create_token(session=session, name=f"test {role.value}", role=role)
+            out[role.value] = value
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, engine: Engine, demo_generation: int, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The real app served by uvicorn on a free loopback port, on the test database."""
+    from api.main import create_app
+
+    data_dir = tmp_path_factory.mktemp("gridgis-data")
+    settings = Settings(
+        database=DatabaseSettings(url=database_url, data_dir=data_dir),
+        auth=AuthSettings(session_secret="test-secret"),
+        server=ServerSettings(),
+    )
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def client(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
+    """HTTP client with the viewer token (the least privileged reader)."""
+    with httpx.Client(
+        base_url=live_server, headers={"Authorization": f"Bearer {tokens['viewer']}"}, timeout=60
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def anon(live_server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
