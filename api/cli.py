@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -183,7 +182,8 @@ def demo(
         console.print(f"API docs:        {base}/docs")
         console.print(f"OGC API:         {base}/ogc")
         console.print(f"管理员令牌 admin token: [bold]{token}[/]")
-        console.print(f"  curl -H 'Authorization: Bearer {token}' '{base}/api/v1/locate?lon=120.285&lat=31.92'")
+        example = f"{base}/api/v1/locate?lon=120.285&lat=31.92"
+        console.print(f"  curl -H 'Authorization: Bearer {token}' '{example}'")
         if not no_serve:
             serve(host=host, port=port)
     finally:
@@ -225,7 +225,9 @@ def token_list() -> None:
     with transaction(make_sessionmaker(make_engine(url))) as session:
         table = Table("id", "name", "role", "created", "revoked")
         for t in list_tokens(session=session):
-            table.add_row(str(t.id), t.name, t.role.value, str(t.created_at), str(t.revoked_at or ""))
+            table.add_row(
+                str(t.id), t.name, t.role.value, str(t.created_at), str(t.revoked_at or "")
+            )
         console.print(table)
 
 

@@ -117,7 +117,9 @@ def parse_crs(value: str | None, field: str = "crs") -> Datum:
         ) from None
 
 
-def crs_query(crs: Annotated[str | None, Query(description="cgcs2000|wgs84|gcj02|bd09")] = None) -> Datum:
+def crs_query(
+    crs: Annotated[str | None, Query(description="cgcs2000|wgs84|gcj02|bd09")] = None,
+) -> Datum:
     return parse_crs(crs)
 
 
@@ -134,9 +136,7 @@ def check_lonlat(lon: float, lat: float, *, prefix: str = "") -> None:
             if -90.0 <= lon <= 90.0 and -180.0 <= lat <= 180.0
             else ""
         )
-        raise InvalidParameter(
-            f"{prefix}lat {lat} is outside -90..90{hint}", field=prefix + "lat"
-        )
+        raise InvalidParameter(f"{prefix}lat {lat} is outside -90..90{hint}", field=prefix + "lat")
     if not -180.0 <= lon <= 180.0:
         raise InvalidParameter(f"{prefix}lon {lon} is outside -180..180", field=prefix + "lon")
 
@@ -161,7 +161,9 @@ def parse_at(value: str | None, field: str = "at") -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=shanghai).astimezone(UTC)
 
 
-def at_query(at: Annotated[str | None, Query(description="date or datetime (ISO 8601)")] = None) -> datetime | None:
+def at_query(
+    at: Annotated[str | None, Query(description="date or datetime (ISO 8601)")] = None,
+) -> datetime | None:
     return parse_at(at)
 
 
@@ -187,7 +189,9 @@ def parse_bbox(value: str | None, field: str = "bbox") -> tuple[float, float, fl
     west, south, east, north = numbers
     if not all(math.isfinite(n) for n in numbers):
         raise InvalidParameter("bbox values must be finite numbers", field=field)
-    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90):
+    if not (
+        -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90
+    ):
         raise InvalidParameter(
             "bbox is out of range: longitudes -180..180, latitudes -90..90, order "
             "west,south,east,north",
@@ -206,7 +210,9 @@ def parse_bbox(value: str | None, field: str = "bbox") -> tuple[float, float, fl
     return west, south, east, north
 
 
-def bbox_query(bbox: Annotated[str | None, Query(description="west,south,east,north")] = None) -> tuple[float, float, float, float] | None:
+def bbox_query(
+    bbox: Annotated[str | None, Query(description="west,south,east,north")] = None,
+) -> tuple[float, float, float, float] | None:
     return parse_bbox(bbox)
 
 

@@ -135,8 +135,7 @@ def code_problems(code: str, level: int, parent_code: str | None) -> list[str]:
         problems.append(f"code {code}: unit-grid sequence numbers run 001-999, not 000")
     if level == 2 and not (local.startswith("0") or local.startswith("2")):
         problems.append(
-            f"code {code}: village codes are 0xx for communities and 2xx for villages, "
-            f"not {local}"
+            f"code {code}: village codes are 0xx for communities and 2xx for villages, not {local}"
         )
     if level == 1:
         if parent_code is not None:

@@ -169,7 +169,9 @@ def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArra
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
-def to_cgcs2000(lon: ArrayLike, lat: ArrayLike, datum: Datum | str) -> tuple[FloatArray, FloatArray]:
+def to_cgcs2000(
+    lon: ArrayLike, lat: ArrayLike, datum: Datum | str
+) -> tuple[FloatArray, FloatArray]:
     """Convert coordinates given in ``datum`` to CGCS2000 (= WGS 84 at phone-GPS accuracy)."""
     datum = Datum(datum)
     if datum is Datum.GCJ02:

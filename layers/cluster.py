@@ -89,15 +89,17 @@ class LocalCluster:
         return f"postgresql+psycopg://{SERVER_USER}@/{database}?host={self.socket_dir}"
 
     # -- running commands as the server's user ------------------------------------------------
-    def _run_as(self) -> dict[str, object]:
+    def _run_as(self) -> tuple[int | None, int | None, list[int] | None]:
+        """(uid, gid, extra groups) to drop to when root; PostgreSQL refuses to run as root."""
         if os.geteuid() != 0:
-            return {}
+            return None, None, None
         user = _ensure_server_user()
-        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        return user.pw_uid, user.pw_gid, []
 
     def _pg(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         bindir = self.bindir or find_bindir()
         env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "TZ": "UTC"}
+        uid, gid, groups = self._run_as()
         return subprocess.run(
             [str(bindir / tool), *args],
             cwd=self.data_dir,
@@ -105,7 +107,9 @@ class LocalCluster:
             capture_output=True,
             text=True,
             check=check,
-            **self._run_as(),  # type: ignore[arg-type]
+            user=uid,
+            group=gid,
+            extra_groups=groups,
         )
 
     def _prepare_dirs(self) -> None:

@@ -34,7 +34,7 @@ class InvalidGeometry(DomainError):
 
 
 class InvalidState(DomainError):
-    """An operation not allowed in the object's current state (e.g. editing an active generation)."""
+    """An operation the object's current state forbids (e.g. editing a published generation)."""
 
 
 class AuthError(DomainError):

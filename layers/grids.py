@@ -50,23 +50,25 @@ def load_grids(
         raise ValueError("grids must be in EPSG:4490; call grids.to_crs(4490) first")
     geoms = shapely.force_2d(grids.geometry.values)
     polys = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
-    geoms[polys] = shapely.multipolygons(geoms[polys].reshape(-1, 1)) if polys.any() else geoms[polys]
+    geoms[polys] = (
+        shapely.multipolygons(geoms[polys].reshape(-1, 1)) if polys.any() else geoms[polys]
+    )
     wkb = shapely.to_wkb(shapely.set_srid(geoms, SRID_CGCS2000), hex=True, include_srid=True)
     raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        with cursor.copy(
-            "COPY grid (generation_id, level, code, parent_code, name, geom, area_m2) FROM STDIN"
-        ) as copy:
-            for row, geom_hex in zip(grids.itertuples(index=False), wkb, strict=True):
-                parent = row.parent_code if isinstance(row.parent_code, str) else None
-                copy.write_row(
-                    (generation_id, int(row.level), row.code, parent, row.name, geom_hex, 0.0)
-                )
+    columns = "generation_id, level, code, parent_code, name, geom, area_m2"
+    with (
+        raw.cursor() as cursor,  # type: ignore[union-attr]
+        cursor.copy(f"COPY grid ({columns}) FROM STDIN") as copy,
+    ):
+        for row, geom_hex in zip(grids.itertuples(index=False), wkb, strict=True):
+            parent = row.parent_code if isinstance(row.parent_code, str) else None
+            copy.write_row(
+                (generation_id, int(row.level), row.code, parent, row.name, geom_hex, 0.0)
+            )
     # Areas in metres: transform the stored geometry (not indexed here, so no index is lost).
     session.execute(
         text(
-            "UPDATE grid SET area_m2 = ST_Area(ST_Transform(geom, :srid)) "
-            "WHERE generation_id = :g"
+            "UPDATE grid SET area_m2 = ST_Area(ST_Transform(geom, :srid)) WHERE generation_id = :g"
         ),
         {"srid": metric_srid, "g": generation_id},
     )
@@ -121,7 +123,9 @@ def list_generations(*, session: Session) -> list[Generation]:
 def active_generation(*, session: Session, at: datetime | None = None) -> Generation:
     """The generation in force at ``at`` (now if None)."""
     if at is None:
-        found = session.scalar(select(Generation).where(Generation.status == GenerationStatus.ACTIVE))
+        found = session.scalar(
+            select(Generation).where(Generation.status == GenerationStatus.ACTIVE)
+        )
         if found is None:
             raise GenerationNotFound(
                 "no active grid generation; load the demo city with `gridgis demo` "
@@ -162,7 +166,8 @@ def read_grid_frame(
     """The grids of a generation as a grid frame (EPSG:4490)."""
     sql = (
         "SELECT code, level, parent_code, name, area_m2, ST_AsBinary(geom) AS geometry "
-        "FROM grid WHERE generation_id = :g" + (" AND level = :level" if level else "")
+        "FROM grid WHERE generation_id = :g"
+        + (" AND level = :level" if level else "")
         + " ORDER BY level, code"
     )
     rows = session.execute(text(sql), {"g": generation_id, "level": level}).all()
@@ -211,7 +216,9 @@ def _grid_where(query: GridQuery) -> tuple[str, dict[str, Any]]:
 
 def count_grids(*, session: Session, query: GridQuery) -> int:
     where, params = _grid_where(query)
-    return int(session.execute(text(f"SELECT count(*) FROM grid WHERE {where}"), params).scalar_one())
+    return int(
+        session.execute(text(f"SELECT count(*) FROM grid WHERE {where}"), params).scalar_one()
+    )
 
 
 def grid_features(*, session: Session, query: GridQuery) -> list[dict[str, Any]]:

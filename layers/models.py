@@ -58,7 +58,11 @@ class Generation(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[GenerationStatus] = mapped_column(
-        Enum(GenerationStatus, name="generation_status", values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            GenerationStatus,
+            name="generation_status",
+            values_callable=lambda e: [m.value for m in e],
+        ),
         default=GenerationStatus.DRAFT,
     )
     note: Mapped[str | None] = mapped_column(Text)
@@ -78,7 +82,8 @@ class Generation(Base):
             "(status = 'draft') = (activated_at IS NULL)", name="generation_activated_iff_published"
         ),
         CheckConstraint(
-            "(status = 'retired') = (retired_at IS NOT NULL)", name="generation_retired_iff_retired_at"
+            "(status = 'retired') = (retired_at IS NOT NULL)",
+            name="generation_retired_iff_retired_at",
         ),
     )
 

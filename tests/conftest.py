@@ -126,7 +126,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str, engine: Engine, demo_generation: int, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def live_server(
+    database_url: str, engine: Engine, demo_generation: int, tmp_path_factory
+) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The real app served by uvicorn on a free loopback port, on the test database."""
     from api.main import create_app
 

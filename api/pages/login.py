@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from maps.styles import label
 
 from api.deps import SESSION_COOKIE, SessionDep, cookie_serializer
 from layers import auth
 from layers.errors import AuthError
-from maps.styles import label
 
 router = APIRouter(tags=["pages"])
 
@@ -26,7 +26,7 @@ def _safe_next(target: str | None) -> str:
 def login_form(lang: str, next_url: str, error: str | None = None) -> str:
     message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
     return f"""<!doctype html>
-<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
+<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
 <title>{label("login_title", lang)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
@@ -51,7 +51,7 @@ a {{ color: #9cc7ff; }}
 <input type="hidden" name="next" value="{html.escape(next_url)}">
 <input type="hidden" name="lang" value="{html.escape(lang)}">
 <button type="submit">{label("login_submit", lang)}</button>
-<p><a href="/login?lang={'en' if lang == 'zh' else 'zh'}&next={html.escape(next_url)}">
+<p><a href="/login?lang={"en" if lang == "zh" else "zh"}&next={html.escape(next_url)}">
 {label("switch_language", lang)}</a></p>
 </form></body></html>"""
 
@@ -79,7 +79,9 @@ def login(
         return HTMLResponse(
             login_form(lang, _safe_next(next), label("login_failed", lang)), status_code=401
         )
-    value = cookie_serializer(request).dumps({"id": row.id, "name": row.name, "role": row.role.value})
+    value = cookie_serializer(request).dumps(
+        {"id": row.id, "name": row.name, "role": row.role.value}
+    )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -21,4 +21,6 @@ def read_generations(session: SessionDep, _: Reader) -> GenerationsPublic:
 
 @router.get("/{generation_id}", response_model=GenerationPublic)
 def read_generation(generation_id: int, session: SessionDep, _: Reader) -> GenerationPublic:
-    return GenerationPublic.model_validate(get_generation(session=session, generation_id=generation_id))
+    return GenerationPublic.model_validate(
+        get_generation(session=session, generation_id=generation_id)
+    )

@@ -34,7 +34,9 @@ def locate_point(
     at: AtDep,
     lon: Annotated[float, Query(description="longitude in degrees, in `crs`")],
     lat: Annotated[float, Query(description="latitude in degrees, in `crs`")],
-    generation: Annotated[int | None, Query(description="generation id (default: in force at `at`)")] = None,
+    generation: Annotated[
+        int | None, Query(description="generation id (default: in force at `at`)")
+    ] = None,
 ) -> dict[str, Any]:
     check_lonlat(lon, lat)
     gen = resolve_generation(session=session, generation_id=generation, at=at)
@@ -76,9 +78,11 @@ def _points_from_json(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | 
             array = None
         if array is None or array.ndim != 2 or (len(points) and array.shape[1] != 2):
             for i, p in enumerate(points):
-                if not (isinstance(p, list) and len(p) == 2 and all(
-                    isinstance(v, int | float) and not isinstance(v, bool) for v in p
-                )):
+                if not (
+                    isinstance(p, list)
+                    and len(p) == 2
+                    and all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)
+                ):
                     raise InvalidParameter(
                         f"points[{i}] is {p!r}; each point is a pair of numbers [lon, lat]",
                         field=f"points[{i}]",

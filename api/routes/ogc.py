@@ -74,7 +74,7 @@ def conformance(_: Reader) -> Response:
 
 def _collection(request: Request, collection_id: str, bbox: list[float] | None) -> dict[str, Any]:
     base = _base(request)
-    level, title = COLLECTIONS[collection_id]
+    title = COLLECTIONS[collection_id][1]
     body: dict[str, Any] = {
         "id": collection_id,
         "title": title,
@@ -200,4 +200,3 @@ def item(
         {"href": f"{_base(request)}/collections/{collection_id}", "rel": "collection"},
     ]
     return _json(feature, GEOJSON)
-

@@ -12,7 +12,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def _include_object(obj, name, type_, reflected, compare_to):
     # PostGIS' own tables (spatial_ref_sys, topology …) are not ours to migrate.
     return not (type_ == "table" and reflected and compare_to is None)
 

@@ -7,8 +7,14 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/v1/locate?lon=120.3&lat=31.9", "/api/v1/grids?level=1", "/api/v1/generations",
-             "/ogc/collections", "/ogc/conformance"],
+    "path",
+    [
+        "/api/v1/locate?lon=120.3&lat=31.9",
+        "/api/v1/grids?level=1",
+        "/api/v1/generations",
+        "/ogc/collections",
+        "/ogc/conformance",
+    ],
 )
 def test_api_needs_a_token(anon, path) -> None:  # type: ignore[no-untyped-def]
     r = anon.get(path)

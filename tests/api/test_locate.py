@@ -139,7 +139,11 @@ def test_batch_of_100k_points(client) -> None:  # type: ignore[no-untyped-def]
         ({"json": {"points": [[120.3, 31.9]], "crs": "mars"}}, 422, "crs"),
         ({"content": b"x,y\n1,2", "headers": {"Content-Type": "text/csv"}}, 422, "body"),
         ({"content": b"lon,lat\n1,zz", "headers": {"Content-Type": "text/csv"}}, 422, "line 2"),
-        ({"content": b"<xml/>", "headers": {"Content-Type": "application/xml"}}, 415, "Content-Type"),
+        (
+            {"content": b"<xml/>", "headers": {"Content-Type": "application/xml"}},
+            415,
+            "Content-Type",
+        ),
     ],
 )
 def test_batch_bad_input_is_a_problem(client, kwargs, status, field) -> None:  # type: ignore[no-untyped-def]

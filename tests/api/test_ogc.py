@@ -8,7 +8,9 @@ import pytest
 
 @pytest.fixture
 def gdal_auth(tokens):  # type: ignore[no-untyped-def]
-    pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADERS": f"Authorization: Bearer {tokens['viewer']}"})
+    pyogrio.set_gdal_config_options(
+        {"GDAL_HTTP_HEADERS": f"Authorization: Bearer {tokens['viewer']}"}
+    )
     yield
     pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADERS": None})
 
@@ -18,7 +20,9 @@ def test_gdal_lists_one_collection_per_level(live_server, gdal_auth) -> None:  #
     assert sorted(layers) == ["grids-l1", "grids-l2", "grids-l3"]
 
 
-@pytest.mark.parametrize(("layer", "count"), [("grids-l1", 17), ("grids-l2", 271), ("grids-l3", 1558)])
+@pytest.mark.parametrize(
+    ("layer", "count"), [("grids-l1", 17), ("grids-l2", 271), ("grids-l3", 1558)]
+)
 def test_gdal_reads_every_grid_through_paging(live_server, gdal_auth, layer, count) -> None:  # type: ignore[no-untyped-def]
     frame = pyogrio.read_dataframe(f"OAPIF:{live_server}/ogc", layer=layer)
     assert len(frame) == count
@@ -40,7 +44,9 @@ def test_paging_links(client) -> None:  # type: ignore[no-untyped-def]
     rels = {link["rel"]: link["href"] for link in page["links"]}
     assert "offset=500" in rels["next"] and "prev" not in rels
     seen = {f["id"] for f in page["features"]}
-    last = client.get("/ogc/collections/grids-l3/items", params={"limit": 500, "offset": 1500}).json()
+    last = client.get(
+        "/ogc/collections/grids-l3/items", params={"limit": 500, "offset": 1500}
+    ).json()
     assert last["numberReturned"] == 58
     assert "next" not in {link["rel"] for link in last["links"]}
     assert not seen & {f["id"] for f in last["features"]}

@@ -36,9 +36,13 @@ def metres(lon_a, lat_a, lon_b, lat_b):  # type: ignore[no-untyped-def]
 def test_published_reference_values() -> None:
     # The values every open implementation (e.g. coordtransform) publishes for Tiananmen.
     lon, lat = wgs84_to_gcj02(116.404, 39.915)
-    assert (float(lon), float(lat)) == pytest.approx((116.41024449916938, 39.91640428150164), abs=1e-12)
+    assert (float(lon), float(lat)) == pytest.approx(
+        (116.41024449916938, 39.91640428150164), abs=1e-12
+    )
     lon, lat = gcj02_to_bd09(116.404, 39.915)
-    assert (float(lon), float(lat)) == pytest.approx((116.41036949371029, 39.92133699351022), abs=1e-12)
+    assert (float(lon), float(lat)) == pytest.approx(
+        (116.41036949371029, 39.92133699351022), abs=1e-12
+    )
     # the one-step BD-09 inverse gives (116.39762729, 39.90865674); ours is exact, within 1 m of it
     lon, lat = bd09_to_gcj02(116.404, 39.915)
     assert (float(lon), float(lat)) == pytest.approx((116.39762729, 39.90865674), abs=1e-5)

@@ -36,7 +36,10 @@ def tiny_city() -> gpd.GeoDataFrame:
 
 def test_load_computes_areas_in_metres_and_subdivides(db_session) -> None:  # type: ignore[no-untyped-def]
     gen = create_generation(session=db_session, name="tiny")
-    assert load_grids(session=db_session, generation_id=gen.id, grids=tiny_city(), metric_srid=4549) == 4
+    assert (
+        load_grids(session=db_session, generation_id=gen.id, grids=tiny_city(), metric_srid=4549)
+        == 4
+    )
     frame = read_grid_frame(session=db_session, generation_id=gen.id)
     town = frame[frame.code == "320281001"].iloc[0]
     # 0.02 deg x 0.01 deg at 31 N: about 1,909 m x 1,109 m
@@ -52,8 +55,13 @@ def test_shared_edge_goes_to_the_smaller_code_in_postgis(db_session) -> None:  #
     load_grids(session=db_session, generation_id=gen.id, grids=tiny_city(), metric_srid=4549)
     on_edge = locate_in_postgis(session=db_session, generation_id=gen.id, lon=120.01, lat=31.005)
     assert on_edge == "320281001001001"
-    assert locate_in_postgis(session=db_session, generation_id=gen.id, lon=120.015, lat=31.005) == "320281001001002"
-    assert locate_in_postgis(session=db_session, generation_id=gen.id, lon=121.0, lat=31.005) is None
+    assert (
+        locate_in_postgis(session=db_session, generation_id=gen.id, lon=120.015, lat=31.005)
+        == "320281001001002"
+    )
+    assert (
+        locate_in_postgis(session=db_session, generation_id=gen.id, lon=121.0, lat=31.005) is None
+    )
 
 
 def test_duplicate_code_is_refused(db_session) -> None:  # type: ignore[no-untyped-def]
@@ -99,12 +107,17 @@ def test_frame_in_wrong_crs_gets_a_fix(db_session) -> None:  # type: ignore[no-u
     gen = create_generation(session=db_session, name="crs")
     with pytest.raises(ValueError, match="to_crs"):
         load_grids(
-            session=db_session, generation_id=gen.id, grids=tiny_city().to_crs(4549), metric_srid=4549
+            session=db_session,
+            generation_id=gen.id,
+            grids=tiny_city().to_crs(4549),
+            metric_srid=4549,
         )
 
 
 def test_publish_retires_the_previous_and_history_answers_by_date(db_session) -> None:  # type: ignore[no-untyped-def]
-    db_session.execute(text("UPDATE generation SET status = 'retired', retired_at = now() WHERE status = 'active'"))
+    db_session.execute(
+        text("UPDATE generation SET status = 'retired', retired_at = now() WHERE status = 'active'")
+    )
     t0 = datetime(2030, 1, 1, tzinfo=UTC)
     first = create_generation(session=db_session, name="first")
     load_grids(session=db_session, generation_id=first.id, grids=tiny_city(), metric_srid=4549)
@@ -127,9 +140,13 @@ def test_publish_retires_the_previous_and_history_answers_by_date(db_session) ->
 def test_two_active_generations_are_impossible(db_session) -> None:  # type: ignore[no-untyped-def]
     a = create_generation(session=db_session, name="a")
     b = create_generation(session=db_session, name="b")
-    db_session.execute(text("UPDATE generation SET status = 'retired', retired_at = now() WHERE status = 'active'"))
+    db_session.execute(
+        text("UPDATE generation SET status = 'retired', retired_at = now() WHERE status = 'active'")
+    )
     with pytest.raises(IntegrityError, match="generation_one_active"):
         db_session.execute(
-            text("UPDATE generation SET status = 'active', activated_at = now() WHERE id IN (:a, :b)"),
+            text(
+                "UPDATE generation SET status = 'active', activated_at = now() WHERE id IN (:a, :b)"
+            ),
             {"a": a.id, "b": b.id},
         )

@@ -11,7 +11,6 @@ import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -99,7 +98,8 @@ def upgrade() -> None:
         sa.Column("area_m2", sa.Double(), nullable=False),
         sa.CheckConstraint("code ~ '^[0-9]+$'", name="grid_code_digits"),
         sa.CheckConstraint(
-            "(level = 1 AND parent_code IS NULL) OR (level > 1 AND parent_code = left(code, length(code) - 3))",
+            "(level = 1 AND parent_code IS NULL) OR "
+            "(level > 1 AND parent_code = left(code, length(code) - 3))",
             name="grid_code_prefixed_by_parent",
         ),
         sa.CheckConstraint("ST_IsValid(geom)", name="grid_geom_valid"),
