@@ -18,7 +18,7 @@ from api.settings import Settings
 from layers.cluster import LocalCluster
 from layers.db import make_engine, make_sessionmaker
 from layers.migrate import upgrade
-from maps.assets import ASSETS_DIR, FOLIUM_TEMPLATES_DIR
+from maps.assets import static_mounts
 
 log = logging.getLogger("gridgis")
 
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(login_page.router)
     app.include_router(map_page.router)
-    app.mount("/static/vendor", StaticFiles(directory=ASSETS_DIR, check_dir=False), name="vendor")
-    app.mount("/static/folium", StaticFiles(directory=FOLIUM_TEMPLATES_DIR), name="folium")
+    # Every JS/CSS file of the pages is served from here: pinned npm packages, folium's own
+    # templates and our CSS. Nothing is loaded from a CDN.
+    for url, folder in static_mounts("/static").items():
+        app.mount(url, StaticFiles(directory=folder, check_dir=False), name=url.rsplit("/", 1)[-1])
     return app

@@ -20,7 +20,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 class DatabaseSettings(BaseSettings):
     """Where the data lives. No URL: the embedded cluster in ``data_dir`` is used."""
 
-    model_config = SettingsConfigDict(env_prefix="GRIDGIS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_", extra="ignore", populate_by_name=True)
 
     url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "GRIDGIS_DATABASE_URL")

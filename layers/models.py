@@ -119,7 +119,7 @@ class Grid(Base):
         ),
         CheckConstraint("level IN (1, 2, 3)", name="grid_level_valid"),
         CheckConstraint("code ~ '^[0-9]+$'", name="grid_code_digits"),
-        CheckConstraint("length(code) = 3 + 3 * level", name="grid_code_length_matches_level"),
+        CheckConstraint("length(code) = 6 + 3 * level", name="grid_code_length_matches_level"),
         CheckConstraint(
             "(level = 1 AND parent_code IS NULL) OR "
             "(level > 1 AND parent_code = left(code, length(code) - 3))",

@@ -20,9 +20,9 @@ router = APIRouter(tags=["pages"])
 SIMPLIFY_BY_LEVEL_M = {1: 5.0, 2: 3.0}
 
 
-def basemap_from_settings(settings: MapSettings) -> Basemap | None:
+def basemap_from_settings(settings: MapSettings, lang: str = "zh") -> Basemap | None:
     if settings.basemap == "tianditu" and settings.tianditu_key:
-        return Basemap.tianditu(settings.tianditu_key)
+        return Basemap.tianditu(settings.tianditu_key, annotation_lang=lang)
     if settings.basemap == "xyz" and settings.xyz_url:
         return Basemap.xyz(settings.xyz_url, settings.xyz_attribution)
     return None
@@ -62,7 +62,7 @@ def grid_map_page(
             for level in (1, 2, 3)
         }
         folium_map = build_grid_map(
-            levels, lang=lang, assets_base="/static", basemap=basemap_from_settings(map_settings)
+            levels, lang=lang, assets_base="/static", basemap=basemap_from_settings(map_settings, lang)
         )
         cache[key] = folium_map.get_root().render()
     return HTMLResponse(cache[key])

@@ -22,7 +22,7 @@ def test_grids_by_level(client, level, count) -> None:  # type: ignore[no-untype
     assert len(features) == count
     props = features[0]["properties"]
     assert set(props) == {"code", "name", "level", "parent_code", "area_m2"}
-    assert len(props["code"]) == 3 + 3 * level
+    assert len(props["code"]) == 6 + 3 * level
     assert props["area_m2"] > 0
 
 

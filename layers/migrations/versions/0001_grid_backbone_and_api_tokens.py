@@ -103,7 +103,7 @@ def upgrade() -> None:
             name="grid_code_prefixed_by_parent",
         ),
         sa.CheckConstraint("ST_IsValid(geom)", name="grid_geom_valid"),
-        sa.CheckConstraint("length(code) = 3 + 3 * level", name="grid_code_length_matches_level"),
+        sa.CheckConstraint("length(code) = 6 + 3 * level", name="grid_code_length_matches_level"),
         sa.CheckConstraint("level IN (1, 2, 3)", name="grid_level_valid"),
         sa.ForeignKeyConstraint(
             ["generation_id", "parent_code"],

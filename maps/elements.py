@@ -1,0 +1,121 @@
+"""Small folium/branca elements shared by the map pages: page set-up, HTML controls, labels.
+
+Each renders plain Leaflet calls; text goes into the page through ``tojson`` (escaped for
+``<script>``) and, for labels, through ``textContent``, so grid names can hold any character.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.template import Template
+
+from maps.assets import asset_url
+from maps.styles import html_lang
+
+ControlPosition = str  # Leaflet corners, plus "topcenter" (created on demand)
+
+
+class PageSetup(JSCSSMixin):
+    """Links our page CSS, sets ``<html lang>`` and tags the map container with CSS classes.
+
+    The attribution prefix becomes plain "Leaflet" (no link out of the intranet, no flag).
+
+    Add it to the map first; :func:`maps.assets.localize_all` points its CSS at our server.
+    """
+
+    # Same shape as folium's own class attribute; localize() replaces it per instance.
+    default_css = [("gridgis_map_css", asset_url("gridgis_map_css"))]  # noqa: RUF012
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        document.documentElement.lang = {{ this.html_lang|tojson }};
+        {{ this._parent.get_name() }}.attributionControl.setPrefix("Leaflet");
+        {%- for name in this.container_classes %}
+        L.DomUtil.addClass({{ this._parent.get_name() }}.getContainer(), {{ name|tojson }});
+        {%- endfor %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, lang: str, container_classes: Sequence[str] = ()) -> None:
+        super().__init__()
+        self._name = "PageSetup"
+        self.html_lang = html_lang(lang)
+        self.container_classes = list(container_classes)
+
+
+class HtmlControl(MacroElement):
+    """A Leaflet control holding fixed HTML (a title, a legend) in a corner of the map.
+
+    ``html`` must already be escaped (build it with ``html.escape``). ``position`` is a Leaflet
+    corner or ``"topcenter"``. Controls stack inside their corner like Leaflet's own, and clicks
+    or wheel turns on them do not move the map.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var position = {{ this.position|tojson }};
+            if (!map._controlCorners[position]) {
+                map._controlCorners[position] = L.DomUtil.create(
+                    "div", "leaflet-top gridgis-center", map._controlContainer);
+            }
+            var control = L.control({position: position});
+            control.onAdd = function () {
+                var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            control.addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, *, position: ControlPosition, css_class: str) -> None:
+        super().__init__()
+        self._name = "HtmlControl"
+        self.html = html
+        self.position = position
+        self.css_class = f"leaflet-control {css_class}"
+
+
+class PermanentLabels(MacroElement):
+    """Text labels at fixed points, added to the parent layer (a FeatureGroup or the map).
+
+    ``rows`` are ``(lon, lat, text)``. Each label is a non-interactive marker with a DivIcon
+    whose text is set by ``textContent``; CSS class ``css_class`` styles it. Being in the parent
+    group, the labels come and go with it in the layer control.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (group) {
+            var rows = {{ this.rows|tojson }};
+            rows.forEach(function (row) {
+                var text = document.createElement("div");
+                text.className = {{ this.css_class|tojson }};
+                text.textContent = row[2];
+                var icon = L.divIcon({html: text, className: "gridgis-label-anchor",
+                                      iconSize: [0, 0]});
+                L.marker([row[1], row[0]], {icon: icon, interactive: false, keyboard: false})
+                    .addTo(group);
+            });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, rows: Sequence[tuple[float, float, str]], *, css_class: str) -> None:
+        super().__init__()
+        self._name = "PermanentLabels"
+        self.rows = [[round(lon, 6), round(lat, 6), text] for lon, lat, text in rows]
+        self.css_class = f"gridgis-label {css_class}"
