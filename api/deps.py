@@ -193,7 +193,7 @@ def parse_bbox(value: str | None, field: str = "bbox") -> tuple[float, float, fl
         -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90
     ):
         raise InvalidParameter(
-            "bbox is out of range: longitudes -180..180, latitudes -90..90, order "
+            f"bbox {value!r} is out of range: longitudes -180..180, latitudes -90..90, order "
             "west,south,east,north",
             field=field,
         )

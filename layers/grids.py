@@ -13,13 +13,14 @@ from typing import Any
 
 import geopandas as gpd
 import orjson
+import psycopg
 import shapely
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from gis.codes import ancestors_of
 from gis.crs import SRID_CGCS2000
-from layers.errors import GenerationNotFound, GridNotFound, InvalidState
+from layers.errors import CodeConflict, GenerationNotFound, GridNotFound, InvalidState
 from layers.models import Generation, GenerationStatus, Grid
 
 SUBDIVIDE_MAX_VERTICES = 64  # small parts keep PostGIS point-in-polygon tests cheap
@@ -56,15 +57,24 @@ def load_grids(
     wkb = shapely.to_wkb(shapely.set_srid(geoms, SRID_CGCS2000), hex=True, include_srid=True)
     raw = session.connection().connection.driver_connection
     columns = "generation_id, level, code, parent_code, name, geom, area_m2"
-    with (
-        raw.cursor() as cursor,  # type: ignore[union-attr]
-        cursor.copy(f"COPY grid ({columns}) FROM STDIN") as copy,
-    ):
-        for row, geom_hex in zip(grids.itertuples(index=False), wkb, strict=True):
-            parent = row.parent_code if isinstance(row.parent_code, str) else None
-            copy.write_row(
-                (generation_id, int(row.level), row.code, parent, row.name, geom_hex, 0.0)
-            )
+    try:
+        with (
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY grid ({columns}) FROM STDIN") as copy,
+        ):
+            for row, geom_hex in zip(grids.itertuples(index=False), wkb, strict=True):
+                parent = row.parent_code if isinstance(row.parent_code, str) else None
+                copy.write_row(
+                    (generation_id, int(row.level), row.code, parent, row.name, geom_hex, 0.0)
+                )
+    except psycopg.errors.IntegrityError as exc:
+        # The database's constraints are the last line of defence; say which rule broke.
+        diag = exc.diag
+        raise CodeConflict(
+            f"the grids break the rule {diag.constraint_name}: {diag.message_detail or exc}; "
+            "validate the file first (gis.hierarchy.validate_hierarchy) and fix the codes",
+            field="grids",
+        ) from None
     # Areas in metres: transform the stored geometry (not indexed here, so no index is lost).
     session.execute(
         text(

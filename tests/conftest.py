@@ -10,19 +10,19 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from api.settings import PROJECT_DIR, AuthSettings, DatabaseSettings, ServerSettings, Settings
+from api.settings import PROJECT_DIR
 from layers.cluster import LocalCluster
 from layers.db import make_engine, make_sessionmaker, transaction
 from layers.migrate import upgrade
@@ -129,28 +129,46 @@ def _free_port() -> int:
 def live_server(
     database_url: str, engine: Engine, demo_generation: int, tmp_path_factory
 ) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The real app served by uvicorn on a free loopback port, on the test database."""
-    from api.main import create_app
+    """The real app in its own uvicorn process on a free loopback port, on the test database.
 
+    A separate process (not a thread) so that clients holding the GIL in C code (GDAL) cannot
+    stall the server, exactly as in production.
+    """
     data_dir = tmp_path_factory.mktemp("gridgis-data")
-    settings = Settings(
-        database=DatabaseSettings(url=database_url, data_dir=data_dir),
-        auth=AuthSettings(session_secret="test-secret"),
-        server=ServerSettings(),
-    )
     port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "GRIDGIS_DATA_DIR": str(data_dir),
+        "GRIDGIS_SESSION_SECRET": "test-secret",
+    }
+    log = (data_dir / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError(
+                "the test server did not start:\n" + (data_dir / "server.log").read_text()
+            )
+        time.sleep(0.1)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from maps.basemaps import Basemap
-from maps.grid_map import build_grid_map
 
 from api.deps import SessionDep, current_principal
 from api.settings import MapSettings
 from layers.errors import AuthError
 from layers.grids import GridQuery, grid_features, resolve_generation
+from maps.basemaps import Basemap
+from maps.grid_map import build_grid_map
 
 router = APIRouter(tags=["pages"])
 
@@ -62,7 +62,10 @@ def grid_map_page(
             for level in (1, 2, 3)
         }
         folium_map = build_grid_map(
-            levels, lang=lang, assets_base="/static", basemap=basemap_from_settings(map_settings, lang)
+            levels,
+            lang=lang,
+            assets_base="/static",
+            basemap=basemap_from_settings(map_settings, lang),
         )
         cache[key] = folium_map.get_root().render()
     return HTMLResponse(cache[key])

@@ -2,7 +2,7 @@
 so QGIS and GDAL's OAPIF driver load our grids directly.
 
 Coordinates are served in CRS84 (lon, lat), which our EPSG:4490 storage equals to well under
-a metre; the storage CRS is advertised as EPSG:4490.
+a metre.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from layers.grids import GridQuery, active_generation, count_grids, get_grid, gr
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-STORAGE_CRS = "http://www.opengis.net/def/crs/EPSG/0/4490"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -79,8 +78,9 @@ def _collection(request: Request, collection_id: str, bbox: list[float] | None) 
         "id": collection_id,
         "title": title,
         "itemType": "feature",
+        # Only CRS84 is offered: advertising EPSG:4490 as storageCrs makes clients (GDAL)
+        # send bbox in its lat/lon axis order, which Part 1 (bbox always CRS84) does not allow.
         "crs": [CRS84],
-        "storageCrs": STORAGE_CRS,
         "links": [
             {"href": f"{base}/collections/{collection_id}", "rel": "self", "type": JSON},
             {"href": f"{base}/collections/{collection_id}/items", "rel": "items", "type": GEOJSON},

@@ -8,11 +8,12 @@ import pytest
 
 @pytest.fixture
 def gdal_auth(tokens):  # type: ignore[no-untyped-def]
+    # GDAL's own bearer-token support (what a QGIS/GDAL user configures)
     pyogrio.set_gdal_config_options(
-        {"GDAL_HTTP_HEADERS": f"Authorization: Bearer {tokens['viewer']}"}
+        {"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": tokens["viewer"]}
     )
     yield
-    pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADERS": None})
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
 
 
 def test_gdal_lists_one_collection_per_level(live_server, gdal_auth) -> None:  # type: ignore[no-untyped-def]

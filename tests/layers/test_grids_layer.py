@@ -10,7 +10,7 @@ from shapely.geometry import box
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from layers.errors import GenerationNotFound, InvalidState
+from layers.errors import CodeConflict, GenerationNotFound, InvalidState
 from layers.grids import (
     active_generation,
     create_generation,
@@ -70,7 +70,7 @@ def test_duplicate_code_is_refused(db_session) -> None:  # type: ignore[no-untyp
     frame = gpd.GeoDataFrame(
         [*frame.itertuples(index=False), frame.iloc[3].tolist()], columns=frame.columns, crs=4490
     )
-    with pytest.raises(IntegrityError, match="grid_code_unique_per_generation"):
+    with pytest.raises(CodeConflict, match="grid_code_unique_per_generation"):
         load_grids(session=db_session, generation_id=gen.id, grids=frame, metric_srid=4549)
 
 
@@ -87,7 +87,7 @@ def test_code_not_prefixed_by_parent_is_refused(db_session) -> None:  # type: ig
     gen = create_generation(session=db_session, name="prefix")
     frame = tiny_city()
     frame.loc[3, "code"] = "320281004001002"
-    with pytest.raises(IntegrityError, match="grid_code_prefixed_by_parent"):
+    with pytest.raises(CodeConflict, match="grid_code_prefixed_by_parent"):
         load_grids(session=db_session, generation_id=gen.id, grids=frame, metric_srid=4549)
 
 
