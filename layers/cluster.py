@@ -9,15 +9,18 @@ owned and run by the unprivileged system user ``gridgis``, created on first use.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 SERVER_USER = "gridgis"
+RELOCATED_ROOT = Path("/var/lib/gridgis/clusters")
 DATABASE_NAME = "gridgis"
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; leave room for "/.s.PGSQL.5432"
 
@@ -43,6 +46,20 @@ def find_bindir(preferred: str | None = None) -> Path:
     )
 
 
+def _enterable_by_others(path: Path) -> bool:
+    """True if every existing ancestor of ``path`` can be entered by an unrelated user."""
+    for folder in [path, *path.parents]:
+        if folder.exists():
+            mode = folder.stat()
+            try:
+                owner = pwd.getpwuid(mode.st_uid).pw_name
+            except KeyError:
+                owner = ""
+            if owner != SERVER_USER and not mode.st_mode & stat.S_IXOTH:
+                return False
+    return True
+
+
 def _ensure_server_user() -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(SERVER_USER)
@@ -64,9 +81,17 @@ class LocalCluster:
 
     data_dir: Path
     bindir: Path | None = None
+    relocate: bool = True
+    """When root and ``data_dir`` lies under a folder the server user cannot enter (a checkout
+    in /root, say), keep the cluster in /var/lib/gridgis/clusters/<hash> instead."""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).resolve()
+        if self.relocate and os.geteuid() == 0:
+            too_long = len(str(self.data_dir / "run")) > _SOCKET_PATH_MAX
+            if too_long or not _enterable_by_others(self.data_dir):
+                digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
+                self.data_dir = RELOCATED_ROOT / digest
 
     @property
     def pgdata(self) -> Path:
@@ -119,6 +144,9 @@ class LocalCluster:
                 "set GRIDGIS_DATA_DIR to a shorter path, e.g. /var/lib/gridgis"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.data_dir.is_relative_to(RELOCATED_ROOT):
+            for folder in (RELOCATED_ROOT.parent, RELOCATED_ROOT):
+                folder.chmod(0o755)
         self.socket_dir.mkdir(exist_ok=True)
         if os.geteuid() == 0:
             user = _ensure_server_user()

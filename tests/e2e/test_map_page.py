@@ -23,7 +23,9 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def open_map(browser: Any, live_server: str, token: str, path: str) -> tuple[Any, dict[str, list[str]]]:
+def open_map(
+    browser: Any, live_server: str, token: str, path: str
+) -> tuple[Any, dict[str, list[str]]]:
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
     page = context.new_page()
     seen: dict[str, list[str]] = {"requests": [], "errors": [], "failed": []}
@@ -33,9 +35,11 @@ def open_map(browser: Any, live_server: str, token: str, path: str) -> tuple[Any
     page.on("response", lambda r: r.status >= 400 and seen["failed"].append(f"{r.status} {r.url}"))
     context.route(
         "**/*",
-        lambda route: route.continue_()
-        if urlsplit(route.request.url).hostname == LOCAL_HOST
-        else route.abort(),
+        lambda route: (
+            route.continue_()
+            if urlsplit(route.request.url).hostname == LOCAL_HOST
+            else route.abort()
+        ),
     )
     page.goto(f"{live_server}{path}")
     # not logged in: the login page, in the requested language

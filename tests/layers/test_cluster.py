@@ -45,10 +45,19 @@ def test_unreachable_data_folder_is_explained(tmp_path) -> None:  # type: ignore
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     with pytest.raises(ClusterError, match="cannot reach"):
-        LocalCluster(private / "data").start()
+        LocalCluster(private / "data", relocate=False).start()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to another user")
+def test_unreachable_data_folder_is_relocated(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    cluster = LocalCluster(private / "data")
+    assert str(cluster.data_dir).startswith("/var/lib/gridgis/clusters/")
+    assert LocalCluster(private / "data").data_dir == cluster.data_dir  # stable
 
 
 def test_overlong_socket_path_is_explained(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    cluster = LocalCluster(tmp_path / ("x" * 120))
+    cluster = LocalCluster(tmp_path / ("x" * 120), relocate=False)
     with pytest.raises(ClusterError, match="GRIDGIS_DATA_DIR"):
         cluster.start()
