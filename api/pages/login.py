@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from maps.styles import label
 
 from api.deps import SESSION_COOKIE, SessionDep, cookie_serializer
 from layers import auth
 from layers.errors import AuthError
+from maps.styles import label
 
 router = APIRouter(tags=["pages"])
 
