@@ -365,6 +365,8 @@ class GridLocator:
         hole_status = np.r_[g_status, -1][first_hole]
         covered = (ext == 0) | ((ext == 1) & (hole_status != 1))
         blk_pt = g_pt[b0][covered]
+        if blk_pt.size == 0:  # no candidate covers any of these points
+            return result
         poly = self._part_poly[g_part[b0][covered]]
         # blocks are in ascending polygon order within a point: the first covered is the min code
         first = np.r_[True, blk_pt[1:] != blk_pt[:-1]]

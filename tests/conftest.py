@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import hypothesis
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -28,6 +29,12 @@ from layers.db import make_engine, make_sessionmaker, transaction
 from layers.migrate import upgrade
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
+
+# CI explores the same examples every run (a red run is then reproducible); locally hypothesis
+# keeps drawing new ones, which is how it finds new bugs.
+hypothesis.settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

@@ -380,3 +380,10 @@ def test_frame_validation() -> None:
     )
     loc = GridLocator.from_frame(mixed)
     assert len(loc) == 1 and loc.locate([120.2725], [31.8025]).l1.tolist() == ["320281104"]
+
+
+def test_point_in_a_boundary_cell_covered_by_no_candidate() -> None:
+    """Regression (found by hypothesis): a boundary-cell point that no candidate covers."""
+    loc = locator(0)
+    x, y = np.array([120.28125]), np.array([31.810007619247674])
+    check(loc, x, y)
