@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from api.main import database_url
+from api.routes import modules_with
 from api.settings import Settings
 from layers.cluster import ClusterError, LocalCluster
 from layers.db import make_engine, make_sessionmaker, transaction
@@ -116,10 +118,22 @@ def _load_demo(settings: Settings) -> int:
     return generation.id
 
 
+def _demo_steps() -> list[ModuleType]:
+    steps = modules_with("api.commands", "load_demo")
+    return sorted(steps, key=lambda m: getattr(m, "DEMO_ORDER", 100))
+
+
+def _load_demo_all(settings: Settings) -> None:
+    """The demo city, then every other demo layer (staff, households, events …), in order."""
+    _load_demo(settings)
+    for module in _demo_steps():
+        module.load_demo(settings, console)
+
+
 @app.command("load-demo")
 def load_demo() -> None:
-    """Load the demo city (17 / 271 / 1,558 grids on Jiangyin's real outline)."""
-    _load_demo(Settings())
+    """Load the demo city (17 / 271 / 1,558 grids on Jiangyin's real outline) and demo data."""
+    _load_demo_all(Settings())
 
 
 def _admin_token(settings: Settings) -> str:
@@ -174,7 +188,7 @@ def demo(
     _, cluster = database_url(settings)
     started = cluster.start() if cluster is not None else False
     try:
-        _load_demo(settings)
+        _load_demo_all(settings)
         token = _admin_token(settings)
         base = f"http://{host or settings.server.host}:{port or settings.server.port}"
         console.rule("GridGIS 网格通")
@@ -240,6 +254,10 @@ def token_revoke(token_id: int) -> None:
     with transaction(make_sessionmaker(make_engine(url))) as session:
         revoke_token(session=session, token_id=token_id)
     console.print(f"token {token_id} revoked")
+
+
+for _module in modules_with("api.commands", "register"):
+    _module.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

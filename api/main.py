@@ -11,9 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.locators import LocatorCache
-from api.pages import login as login_page
-from api.pages import map as map_page
-from api.routes import generations, grids, health, locate, ogc
+from api.routes import modules_with
 from api.settings import Settings
 from layers.cluster import LocalCluster
 from layers.db import make_engine, make_sessionmaker
@@ -61,10 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, generations, grids, locate, ogc):
-        app.include_router(module.router)
-    app.include_router(login_page.router)
-    app.include_router(map_page.router)
+    for package in ("api.routes", "api.pages"):
+        for module in modules_with(package, "router"):
+            app.include_router(module.router)
     # Every JS/CSS file of the pages is served from here: pinned npm packages, folium's own
     # templates and our CSS. Nothing is loaded from a CDN.
     for url, folder in static_mounts("/static").items():

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gis.crs import SRID_CGCS2000
+from layers import people as _people  # noqa: F401  (api_token references person)
 from layers.db import Base
 
 
@@ -161,5 +162,7 @@ class ApiToken(Base):
         Enum(Role, name="api_role", values_callable=lambda e: [m.value for m in e])
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    """The staff member this token speaks for (officers, grid workers); None for services."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

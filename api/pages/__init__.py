@@ -1,0 +1,1 @@
+"""HTML pages (login, maps). Every module here that defines ``router`` is mounted by the app."""

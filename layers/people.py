@@ -1,0 +1,125 @@
+"""Staff (一长五员), teams and devices: the shared core other layers anchor people to.
+
+People are assigned to grids by *code* (codes outlive generations) and by role, with the dates
+the assignment holds. Devices (phones) belong to a person and authenticate with their own
+secret (only its SHA-256 is stored, as for API tokens).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from layers.db import Base
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class StaffRole(enum.StrEnum):
+    """The roles of a grid's team (DOMAIN.md section 2)."""
+
+    GRID_CHIEF = "grid_chief"  # 网格长
+    GRID_WORKER = "grid_worker"  # 网格员
+    PATROLLER = "patroller"  # 巡查员
+    SUPERVISOR = "supervisor"  # 督查员
+    INFORMANT = "informant"  # 信息员
+    LIAISON = "liaison"  # 联络员
+
+
+class TeamKind(enum.StrEnum):
+    CITY_TEAM = "city_team"  # one of the 7 city-level comprehensive enforcement teams
+    TOWN_SQUAD = "town_squad"  # a town enforcement bureau's squad (中队), serving one zone
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    town_code: Mapped[str | None] = mapped_column(String(9))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class GridAssignment(Base):
+    """A person holds ``role`` in the grid ``grid_code`` from ``valid_from`` to ``valid_to``."""
+
+    __tablename__ = "grid_assignment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    grid_code: Mapped[str] = mapped_column(String(15), index=True)
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "staff_role"))
+    valid_from: Mapped[date] = mapped_column(Date, server_default=func.current_date())
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        UniqueConstraint("person_id", "grid_code", "role", "valid_from", name="assignment_unique"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="assignment_dates"),
+        CheckConstraint("grid_code ~ '^[0-9]{9}([0-9]{3}){0,2}$'", name="assignment_code_form"),
+    )
+
+
+class Team(Base):
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[TeamKind] = mapped_column(_enum(TeamKind, "team_kind"))
+    town_code: Mapped[str | None] = mapped_column(String(9))
+
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'town_squad') = (town_code IS NOT NULL)", name="team_squad_has_town"
+        ),
+    )
+
+
+class TeamMember(Base):
+    __tablename__ = "team_member"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
+    )
+    leader: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class Device(Base):
+    """A phone (or other tracker) that sends fixes; ``external_id`` is what the client sends
+    (Traccar's ``id``, OwnTracks' user/device), the secret authenticates it."""
+
+    __tablename__ = "device"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100), unique=True)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    label: Mapped[str | None] = mapped_column(String(200))
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("device_person_active", "person_id", "active"),)
