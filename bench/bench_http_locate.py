@@ -139,8 +139,9 @@ def main() -> None:
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
         token = re.search(r"(ggt_\S+)", out).group(1)  # type: ignore[union-attr]
+    log = open(ROOT / "bench" / "out-http-server.log", "w")  # noqa: SIM115
     server = subprocess.Popen([gridgis, "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -162,7 +163,11 @@ def main() -> None:
         )
     finally:
         server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
     lines = [
         "## `GET /api/v1/locate` under load (`bench/bench_http_locate.py`)",
         "",
