@@ -123,9 +123,11 @@ def _demo_steps() -> list[ModuleType]:
     return sorted(steps, key=lambda m: getattr(m, "DEMO_ORDER", 100))
 
 
-def _load_demo_all(settings: Settings) -> None:
+def _load_demo_all(settings: Settings, city_only: bool = False) -> None:
     """The demo city, then every other demo layer (staff, households, events …), in order."""
     _load_demo(settings)
+    if city_only:
+        return
     for module in _demo_steps():
         module.load_demo(settings, console)
 
@@ -182,13 +184,16 @@ def demo(
     host: Annotated[str | None, typer.Option(help="listen address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="load only, do not serve")] = False,
+    city_only: Annotated[
+        bool, typer.Option("--city-only", help="only the grids, no demo staff/households/events")
+    ] = False,
 ) -> None:
     """Start the embedded database, load the demo city, print an admin token and serve."""
     settings = Settings()
     _, cluster = database_url(settings)
     started = cluster.start() if cluster is not None else False
     try:
-        _load_demo_all(settings)
+        _load_demo_all(settings, city_only)
         token = _admin_token(settings)
         base = f"http://{host or settings.server.host}:{port or settings.server.port}"
         console.rule("GridGIS 网格通")

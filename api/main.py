@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, text
 
 from api.errors import install_error_handlers
 from api.locators import LocatorCache
@@ -29,6 +30,21 @@ def database_url(settings: Settings) -> tuple[str, LocalCluster | None]:
     return cluster.url, cluster
 
 
+MIN_POSTGIS = (3, 3)
+
+
+def check_postgis(engine: Engine) -> None:
+    """Refuse to start on a PostGIS older than 3.3 (the lowest we test), saying what to do."""
+    with engine.connect() as conn:
+        version = str(conn.execute(text("SELECT postgis_lib_version()")).scalar_one())
+    numbers = tuple(int(part) for part in version.split(".")[:2])
+    if numbers < MIN_POSTGIS:
+        raise RuntimeError(
+            f"PostGIS {version} is too old; GridGIS needs PostGIS >= 3.3. Upgrade the server "
+            "or unset DATABASE_URL to use the embedded cluster"
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -38,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         started = cluster.start() if cluster is not None else False
         engine = make_engine(url, pool_size=settings.database.pool_size)
         upgrade(engine)
+        check_postgis(engine)
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
         app.state.locators = LocatorCache()

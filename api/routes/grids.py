@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
+import numpy as np
+import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import AtDep, BboxDep, Reader, SessionDep, parse_level
+from api.deps import AtDep, BboxDep, Reader, SessionDep, parse_crs, parse_level
 from api.errors import InvalidParameter
 from gis.codes import InvalidCode, level_of
+from gis.crs import Datum, to_cgcs2000
 from layers.grids import (
     GridQuery,
     get_grid,
@@ -23,6 +26,19 @@ from layers.grids import (
 router = APIRouter(prefix="/api/v1/grids", tags=["grids"])
 
 GEOJSON = "application/geo+json"
+
+
+def bbox_to_cgcs2000(
+    bbox: tuple[float, float, float, float] | None, datum: Datum
+) -> tuple[float, float, float, float] | None:
+    """A bbox given in another datum, as the envelope of its converted corners."""
+    if bbox is None or datum in (Datum.CGCS2000, Datum.WGS84):
+        return bbox
+    west, south, east, north = bbox
+    lon, lat = to_cgcs2000(
+        np.array([west, east, east, west]), np.array([south, south, north, north]), datum
+    )
+    return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
 
 
 def check_code(code: str, field: str = "code") -> str:
@@ -43,6 +59,9 @@ def read_grids(
     parent: Annotated[str | None, Query(description="parent grid code")] = None,
     generation: Annotated[int | None, Query()] = None,
     simplify: Annotated[float | None, Query(description="tolerance in metres")] = None,
+    crs: Annotated[
+        str | None, Query(description="datum of bbox: cgcs2000|wgs84|gcj02|bd09")
+    ] = None,
 ) -> Response:
     parse_level(level)
     if parent is not None:
@@ -52,13 +71,12 @@ def read_grids(
             f"simplify {simplify} is out of range; give a tolerance in metres from 0 to 1000",
             field="simplify",
         )
+    bbox = bbox_to_cgcs2000(bbox, parse_crs(crs))
     gen = resolve_generation(session=session, generation_id=generation, at=at)
     query = GridQuery(
         generation_id=gen.id, level=level, parent_code=parent, bbox=bbox, simplify_m=simplify
     )
     features = grid_features(session=session, query=query)
-    import orjson
-
     body = {
         "type": "FeatureCollection",
         "generation": {"id": gen.id, "name": gen.name},

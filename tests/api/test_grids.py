@@ -71,3 +71,21 @@ def test_grids_bad_input_is_a_problem(client, path, params, status, field) -> No
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["field"] == field
+
+
+def test_bbox_in_gcj02_is_converted_before_the_query(client) -> None:  # type: ignore[no-untyped-def]
+    from gis.crs import wgs84_to_gcj02
+
+    west, south, east, north = 120.27, 31.89, 120.275, 31.895
+    plain = client.get(
+        "/api/v1/grids", params={"level": 3, "bbox": f"{west},{south},{east},{north}"}
+    )
+    gx, gy = wgs84_to_gcj02([west, east], [south, north])
+    gcj_bbox = f"{gx[0]},{gy[0]},{gx[1]},{gy[1]}"
+    converted = client.get("/api/v1/grids", params={"level": 3, "bbox": gcj_bbox, "crs": "gcj02"})
+    unconverted = client.get("/api/v1/grids", params={"level": 3, "bbox": gcj_bbox})
+    codes = [{f["id"] for f in r.json()["features"]} for r in (plain, converted, unconverted)]
+    assert codes[0] == codes[1]
+    assert codes[0] != codes[2]  # a 500 m shift selects other grids
+    bad = client.get("/api/v1/grids", params={"bbox": gcj_bbox, "crs": "utm"})
+    assert bad.status_code == 422 and bad.json()["field"] == "crs"
