@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from layers import models, people  # noqa: F401  (registers the tables on Base.metadata)
+from layers import models, people, positions  # noqa: F401  (registers the tables on Base.metadata)
 from layers.db import Base
 
 config = context.config

@@ -1,0 +1,87 @@
+"""``/live`` and ``/playback``: the patrol pages (login required), grids underneath."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import SessionDep, current_principal
+from api.pages.map import SIMPLIFY_BY_LEVEL_M, basemap_from_settings, login_redirect
+from layers.errors import AuthError
+from layers.grids import GridQuery, grid_features, resolve_generation
+from maps.live_map import build_live_map
+from maps.playback_map import build_playback_map
+
+router = APIRouter(tags=["pages"])
+
+
+def _levels(request: Request, session: Any) -> tuple[int, dict[int, dict[str, Any]]]:
+    gen = resolve_generation(session=session)
+    cache = request.app.state.page_cache
+    key = ("track_levels", gen.id)
+    if key not in cache:
+        simplify = {**SIMPLIFY_BY_LEVEL_M, 3: request.app.state.settings.map.l3_simplify_m}
+        cache[key] = {
+            level: {
+                "type": "FeatureCollection",
+                "features": grid_features(
+                    session=session,
+                    query=GridQuery(generation_id=gen.id, level=level, simplify_m=simplify[level]),
+                ),
+            }
+            for level in (1, 2, 3)
+        }
+    return gen.id, cache[key]
+
+
+@router.get("/live", response_class=HTMLResponse, include_in_schema=False)
+def live_page(
+    request: Request, session: SessionDep, lang: Annotated[str, Query()] = "zh"
+) -> Response:
+    try:
+        current_principal(request, session)
+    except AuthError:
+        return login_redirect(request)
+    lang = "en" if lang == "en" else "zh"
+    gen_id, levels = _levels(request, session)
+    key = ("live_map", gen_id, lang)
+    cache = request.app.state.page_cache
+    if key not in cache:
+        settings = request.app.state.settings.map
+        cache[key] = (
+            build_live_map(levels, lang=lang, basemap=basemap_from_settings(settings, lang))
+            .get_root()
+            .render()
+        )
+    return HTMLResponse(cache[key])
+
+
+@router.get("/playback", response_class=HTMLResponse, include_in_schema=False)
+def playback_page(
+    request: Request,
+    session: SessionDep,
+    device: Annotated[int, Query()],
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: Annotated[str | None, Query()] = None,
+    lang: Annotated[str, Query()] = "zh",
+) -> Response:
+    try:
+        current_principal(request, session)
+    except AuthError:
+        return login_redirect(request)
+    lang = "en" if lang == "en" else "zh"
+    _, levels = _levels(request, session)
+    params = {k: v for k, v in (("from", from_), ("to", to)) if v}
+    track_url = f"/api/v1/devices/{device}/track" + (f"?{urlencode(params)}" if params else "")
+    settings = request.app.state.settings.map
+    html = (
+        build_playback_map(
+            levels, track_url=track_url, lang=lang, basemap=basemap_from_settings(settings, lang)
+        )
+        .get_root()
+        .render()
+    )
+    return HTMLResponse(html)

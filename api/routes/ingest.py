@@ -1,0 +1,192 @@
+"""Fix ingest over HTTP: Traccar Client / OsmAnd, OwnTracks, our batch upload, GPX upload.
+
+Each request runs in its own transaction that is committed *before* the answer is sent, so an
+acknowledged fix is on disk; a client that got no answer resends, and the primary key makes
+the resend a no-op. Devices authenticate with their secret (Bearer header, ``X-Device-Secret``,
+HTTP Basic password as OwnTracks sends it, or ``key=`` in the URL as Traccar Client can).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType, problem
+from api.ingest import formats
+from api.ingest.pipeline import FixColumns, IngestResult, ingest
+from layers.devices import check_secret, device_by_external_id
+
+router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
+
+BATCH_MAX_FIXES = 50_000
+BODY_MAX_BYTES = 32 * 1024 * 1024
+
+
+def _presented_secret(request: Request, params: dict[str, str] | None = None) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    if header.lower().startswith("basic "):
+        try:
+            return base64.b64decode(header[6:]).decode("utf-8").split(":", 1)[1]
+        except (ValueError, IndexError):
+            return None
+    if request.headers.get("x-device-secret"):
+        return request.headers["x-device-secret"].strip()
+    params = params if params is not None else dict(request.query_params)
+    return params.get("key") or params.get("token")
+
+
+async def _body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > BODY_MAX_BYTES:
+        raise PayloadTooLarge(
+            f"the body is {int(length)} bytes; send at most {BODY_MAX_BYTES} bytes per request",
+            field="body",
+        )
+    body = await request.body()
+    if len(body) > BODY_MAX_BYTES:
+        raise PayloadTooLarge(f"the body is over {BODY_MAX_BYTES} bytes", field="body")
+    return body
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidParameter(f"the body is not valid JSON: {exc}", field="body") from None
+
+
+def _store(
+    request: Request,
+    external_id: str,
+    secret: str | None,
+    fixes: FixColumns,
+    source: str,
+    received: int | None = None,
+    id_field: str = "id",
+) -> IngestResult:
+    """Authenticate the device and ingest in one transaction, committed before returning."""
+    state = request.app.state
+    with state.sessions() as session, session.begin():
+        device = device_by_external_id(session=session, external_id=external_id, field=id_field)
+        check_secret(device, secret)
+        return ingest(
+            state=state,
+            session=session,
+            device=device,
+            fixes=fixes,
+            source=source,
+            received=received,
+            metric_srid=state.settings.geo.metric_srid,
+        )
+
+
+@router.api_route("/osmand", methods=["GET", "POST"], summary="Traccar Client / OsmAnd protocol")
+async def ingest_osmand(request: Request) -> Response:
+    """One fix as query or form parameters (speed in knots), or the newer Traccar JSON body.
+
+    Point Traccar Client at ``http://<host>:8000/api/v1/ingest/osmand`` (add ``?key=<device
+    secret>`` if the device has a secret). 200 with an empty body on success; 400 for an
+    unknown device, as the Traccar server does.
+    """
+    params = dict(request.query_params)
+    content_type = request.headers.get("content-type", "")
+    source = "osmand"
+    if request.method == "POST":
+        body = await _body(request)
+        if "json" in content_type:
+            external_id, fixes = formats.osmand_json(_json(body))
+            source = "osmand_json"
+        elif body:
+            form = await request.form()
+            params.update({k: str(v) for k, v in form.items()})
+    if source == "osmand":
+        external_id, fixes = formats.osmand_params(params)
+    _store(
+        request, external_id, _presented_secret(request, params), fixes, source,
+        id_field="device_id" if source == "osmand_json" else "id",
+    )  # fmt: skip
+    return Response(status_code=200)
+
+
+@router.post("/owntracks", summary="OwnTracks HTTP mode")
+async def ingest_owntracks(
+    request: Request,
+    u: Annotated[str | None, Query(description="OwnTracks user")] = None,
+    d: Annotated[str | None, Query(description="OwnTracks device")] = None,
+) -> JSONResponse:
+    """OwnTracks' HTTP mode: the device is ``user/device`` (``?u=&d=`` or ``X-Limit-U/D``)
+    or just ``device``; the password of HTTP Basic is the device secret. Replies ``[]``."""
+    user = u or request.headers.get("x-limit-u")
+    dev = d or request.headers.get("x-limit-d")
+    if not dev:
+        raise formats.BadRequestBody(
+            "OwnTracks needs the device name: set ?u=<user>&d=<device> or the X-Limit-D header",
+            field="d",
+        )
+    fixes = formats.owntracks(_json(await _body(request)))
+    if len(fixes):
+        external_id = f"{user}/{dev}" if user else dev
+        state = request.app.state
+        with state.sessions() as session:
+            from layers.people import Device
+
+            exists = session.query(Device.id).filter(Device.external_id == external_id).first()
+        _store(request, external_id if exists else dev, _presented_secret(request), fixes,
+               "owntracks", id_field="d")  # fmt: skip
+    return JSONResponse([])
+
+
+def _batch_response(result: IngestResult) -> JSONResponse:
+    body = result.as_dict()
+    if result.received and result.stored == 0 and result.duplicates == 0:
+        first = result.rejected[0]
+        return problem(
+            422,
+            "Invalid parameter",
+            f"none of the {result.received} fixes could be stored; the first problem: "
+            f"{first['detail']}",
+            field=first.get("field"),
+            **{k: v for k, v in body.items() if k != "errors"},
+            errors=result.rejected[:1000],
+        )
+    return JSONResponse(body)
+
+
+@router.post("/batch", summary="Many fixes of one device in one idempotent request")
+async def ingest_batch(request: Request) -> JSONResponse:
+    """``{"device": "<external id>", "datum": "wgs84|gcj02|bd09|cgcs2000", "fixes": [{"time",
+    "lon", "lat", "datum"?, "seq"?, "accuracy_m"?, "speed_mps"?, "course_deg"?, "altitude_m"?,
+    "battery_pct"?, "attributes"?}, …]}``; ``time`` as ISO 8601 or epoch s/ms.
+
+    Resending any part stores nothing twice (``duplicates`` counts them). A bad fix is listed in
+    ``errors`` with its ``index``, ``field`` and the reason, and the others are stored.
+    """
+    if "json" not in request.headers.get("content-type", "application/json"):
+        raise UnsupportedMediaType("send the batch as application/json", field="Content-Type")
+    external_id, fixes, received = formats.batch(
+        _json(await _body(request)), max_fixes=BATCH_MAX_FIXES
+    )
+    external_id = external_id or request.query_params.get("device")
+    if not external_id:
+        raise InvalidParameter('name the device: {"device": "<external id>", …}', field="device")
+    result = _store(
+        request, external_id, _presented_secret(request), fixes, "batch", received, "device"
+    )
+    return _batch_response(result)
+
+
+@router.post("/gpx", summary="Upload a GPX 1.1 track of a device")
+async def ingest_gpx(
+    request: Request,
+    device: Annotated[str, Query(description="the device's external id")],
+) -> JSONResponse:
+    """The body is the GPX file; every ``trkpt`` with a ``time`` becomes a fix (WGS 84)."""
+    fixes, received = formats.gpx(await _body(request))
+    result = _store(request, device, _presented_secret(request), fixes, "gpx", received, "device")
+    return _batch_response(result)

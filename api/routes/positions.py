@@ -1,0 +1,132 @@
+"""Live positions (the last fix of every device) and per-officer daily patrol statistics."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api.deps import Reader, SessionDep
+from api.errors import InvalidParameter
+from api.ingest.pipeline import active_generation_id
+from gis.tracks import UNUSABLE, flag_names
+from layers.positions import latest_fixes
+from layers.tracks import STAT_COLUMNS, daily_stats
+
+router = APIRouter(prefix="/api/v1", tags=["positions"])
+
+
+@router.get("/positions/latest", summary="Last fix per device (GeoJSON)")
+def read_latest_positions(
+    request: Request,
+    session: SessionDep,
+    _: Reader,
+    online_s: Annotated[
+        int, Query(ge=10, le=86400, description="a device is online if its last fix is younger")
+    ] = 300,
+) -> dict[str, Any]:
+    """Point features (EPSG:4490) with the staff name, role, grid (code and name), ``age_s`` and
+    ``online``; devices that never sent a usable fix are absent."""
+    now = datetime.now(UTC)
+    state = request.app.state
+    names = state.locators.get(
+        session=session, generation_id=active_generation_id(state, session)
+    ).names
+    features = []
+    for r in latest_fixes(session=session, exclude_flags=UNUSABLE):
+        age = (now - r["fix_time"]).total_seconds()
+        features.append(
+            {
+                "type": "Feature",
+                "id": r["id"],
+                "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                "properties": {
+                    "device_id": r["id"],
+                    "device": r["external_id"],
+                    "name": r["name"] or r["label"] or r["external_id"],
+                    "person_id": r["person_id"],
+                    "role": r["role"],
+                    "grid": r["grid_code"],
+                    "grid_name": names.get(r["grid_code"] or "", ""),
+                    "fix_time": r["fix_time"].isoformat(),
+                    "age_s": round(age),
+                    "online": age <= online_s,
+                    "speed_mps": r["speed_mps"],
+                    "accuracy_m": r["accuracy_m"],
+                    "battery_pct": r["battery_pct"],
+                    "flags": flag_names(r["flags"]),
+                },
+            }
+        )
+    online = sum(1 for f in features if f["properties"]["online"])
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "count": len(features),
+        "online": online,
+        "online_threshold_s": online_s,
+    }
+
+
+def _day(value: str | None) -> date:
+    if not value:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidParameter(f"date {value!r} is not YYYY-MM-DD", field="date") from None
+
+
+@router.get("/patrol/daily", summary="Per officer: mileage, patrol time, stops, own grid, silences")
+def read_daily_stats(
+    request: Request,
+    session: SessionDep,
+    _: Reader,
+    date_: Annotated[
+        str | None, Query(alias="date", description="YYYY-MM-DD, Asia/Shanghai")
+    ] = None,
+    person: Annotated[int | None, Query(description="one person's id")] = None,
+    format: Annotated[str, Query(description="json | csv | xlsx")] = "json",
+) -> Any:
+    day = _day(date_)
+    rows = daily_stats(
+        session=session,
+        day=day,
+        person_id=person,
+        metric_srid=request.app.state.settings.geo.metric_srid,
+    )
+    if format == "json":
+        return {"date": day.isoformat(), "data": rows, "count": len(rows)}
+    filename = f"patrol-{day.isoformat()}"
+    if format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(STAT_COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(
+            # BOM: Excel opens UTF-8 CSV with Chinese names correctly only with it
+            "\ufeff" + buffer.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        )
+    if format == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = day.isoformat()  # type: ignore[union-attr]
+        sheet.append(list(STAT_COLUMNS))  # type: ignore[union-attr]
+        for row in rows:
+            sheet.append([row[c] for c in STAT_COLUMNS])  # type: ignore[union-attr]
+        out = io.BytesIO()
+        book.save(out)
+        return Response(
+            out.getvalue(),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
+        )
+    raise InvalidParameter(f"format {format!r} is not json, csv or xlsx", field="format")

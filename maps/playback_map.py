@@ -1,0 +1,42 @@
+"""``/playback``: one device's track replayed over the grid levels (play/pause, speed, slider,
+stops with their durations)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import folium
+
+from maps.assets import localize_all
+from maps.basemaps import Basemap
+from maps.grid_map import build_grid_map
+from maps.styles import resolve_lang
+from maps.tracks_js import PLAYBACK_JS, TrackScript
+
+TEXT = {
+    "zh": {"title": "网格通 · 轨迹回放", "play": "播放", "pause": "暂停", "stop": "停留",
+           "mileage": "里程", "moving": "移动"},
+    "en": {"title": "GridGIS · Track playback", "play": "Play", "pause": "Pause", "stop": "Stop",
+           "mileage": "Mileage", "moving": "Moving"},
+}  # fmt: skip
+
+
+def build_playback_map(
+    levels: Mapping[int, Mapping[str, Any]],
+    *,
+    track_url: str,
+    lang: str = "zh",
+    assets_base: str = "/static",
+    basemap: Basemap | None = None,
+) -> folium.Map:
+    """The grid map with the track GeoJSON of ``track_url`` (see the devices track API)."""
+    lang = resolve_lang(lang)
+    folium_map = build_grid_map(
+        levels, lang=lang, assets_base=assets_base, basemap=basemap, title=TEXT[lang]["title"]
+    )
+    TrackScript(PLAYBACK_JS, {"url": track_url, "lang": lang, "labels": TEXT[lang]}).add_to(
+        folium_map
+    )
+    localize_all(folium_map, assets_base)
+    return folium_map
