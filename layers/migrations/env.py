@@ -5,7 +5,14 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from layers import models, people, positions  # noqa: F401  (registers the tables on Base.metadata)
+from layers import (  # noqa: F401  (registers the tables on Base.metadata)
+    households,
+    market,
+    models,
+    people,
+    positions,
+    zones,
+)
 from layers.db import Base
 
 config = context.config

@@ -1,0 +1,152 @@
+"""Staff roster (一长五员): import, teams, and who is responsible for a grid or a point."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+
+from api.deps import CrsDep, Planner, Reader, SessionDep, check_lonlat
+from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
+from gis.crs import to_cgcs2000
+from gis.masking import mask_phone
+from layers.grids import active_generation, get_grid
+from layers.models import Role
+from layers.people import Team, TeamKind
+from layers.roster import (
+    RosterFormatError,
+    RosterInvalid,
+    import_roster,
+    list_teams,
+    read_roster,
+    responsible_for,
+    team_members,
+)
+from layers.zones import zone_of_grid
+
+# Our errors in the one error table (registered here so parallel work never edits it).
+STATUS.setdefault(RosterInvalid, (422, "Invalid roster rows"))
+STATUS.setdefault(RosterFormatError, (422, "Unreadable roster"))
+
+router = APIRouter(prefix="/api/v1", tags=["staff"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Roles that see staff phone numbers in full (they call people out); others see them masked.
+PHONE_ROLES = {Role.DISPATCHER, Role.OFFICER, Role.PLANNER, Role.ADMIN}
+
+
+def _kind(request: Request, filename: str | None) -> Literal["csv", "xlsx"]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == XLSX or (filename or "").lower().endswith(".xlsx"):
+        return "xlsx"
+    if ctype in ("text/csv", "text/plain", "application/csv") or (filename or "").endswith(".csv"):
+        return "csv"
+    raise UnsupportedMediaType(
+        f"a roster is sent as text/csv or {XLSX} (the raw file as the body), not {ctype or '-'}",
+        field="Content-Type",
+    )
+
+
+@router.post("/staff/import", summary="Import a roster (CSV or XLSX) with a validation report")
+async def import_staff(
+    request: Request,
+    session: SessionDep,
+    _: Planner,
+    on_error: Annotated[str, Query(description="keep: store the good rows; refuse: none")] = "keep",
+    dry_run: Annotated[bool, Query()] = False,
+    filename: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    if on_error not in ("keep", "refuse"):
+        raise InvalidParameter(
+            f"on_error {on_error!r} is unknown; use keep (store the good rows) or refuse "
+            "(store nothing if any row is bad)",
+            field="on_error",
+        )
+    kind = _kind(request, filename)
+    body = await request.body()
+    rows = read_roster(body, kind=kind)
+    generation = active_generation(session=session)
+    report = import_roster(
+        session=session,
+        generation_id=generation.id,
+        rows=rows,
+        on_error=on_error,  # type: ignore[arg-type]
+        dry_run=dry_run,
+    )
+    return report.as_dict()
+
+
+def _people(rows: list[dict[str, Any]], role: Role) -> list[dict[str, Any]]:
+    if role in PHONE_ROLES:
+        return rows
+    return [{**r, "phone": mask_phone(r["phone"])} for r in rows]
+
+
+def _answer(session: SessionDep, principal: Reader, code: str) -> dict[str, Any]:
+    generation = active_generation(session=session)
+    grid = get_grid(session=session, generation_id=generation.id, code=code)
+    staff = _people(responsible_for(session=session, grid_code=code), principal.role)
+    zone = zone_of_grid(session=session, grid_code=code) if grid.level == 3 else None
+    squad = session.get(Team, zone.squad_id) if zone and zone.squad_id else None
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for s in staff:
+        by_role.setdefault(s["role"], []).append(s)
+    return {
+        "grid": {"code": grid.code, "name": grid.name, "level": grid.level},
+        "staff": staff,
+        "by_role": by_role,
+        "zone": None if zone is None else {"code": zone.code, "name": zone.name},
+        "squad": None if squad is None else {"id": squad.id, "name": squad.name},
+    }
+
+
+@router.get("/grids/{code}/responsible", summary="Who is responsible for this grid")
+def grid_responsible(code: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
+    return _answer(session, principal, code)
+
+
+@router.get("/responsible", summary="Who is responsible for this point")
+def point_responsible(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    crs: CrsDep,
+    lon: Annotated[float, Query()],
+    lat: Annotated[float, Query()],
+) -> dict[str, Any]:
+    check_lonlat(lon, lat)
+    xs, ys = to_cgcs2000(np.array([lon]), np.array([lat]), crs)
+    x, y = float(xs[0]), float(ys[0])
+    generation = active_generation(session=session)
+    city = request.app.state.locators.get(session=session, generation_id=generation.id)
+    code = city.locator.locate([x], [y]).l3[0]
+    if code is None:
+        raise InvalidParameter(
+            f"point ({lon}, {lat}) is outside the city's grids; check the coordinates (lon "
+            "first) and the crs parameter",
+            field="lon",
+        )
+    return {"point": [x, y], **_answer(session, principal, str(code))}
+
+
+@router.get("/teams", summary="The 7 city teams and every town's squads")
+def read_teams(
+    session: SessionDep, _: Reader, kind: Annotated[str | None, Query()] = None
+) -> dict[str, Any]:
+    try:
+        team_kind = TeamKind(kind) if kind else None
+    except ValueError:
+        raise InvalidParameter(
+            f"kind {kind!r} is unknown; use city_team or town_squad", field="kind"
+        ) from None
+    data = list_teams(session=session, kind=team_kind)
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/teams/{team_id}/members")
+def read_team_members(team_id: int, session: SessionDep, principal: Reader) -> dict[str, Any]:
+    if session.get(Team, team_id) is None:
+        raise InvalidParameter(f"no team {team_id}; list teams at /api/v1/teams", field="team_id")
+    data = _people(team_members(session=session, team_id=team_id), principal.role)
+    return {"data": data, "count": len(data)}
