@@ -29,6 +29,7 @@ from layers.db import make_engine, make_sessionmaker, transaction
 from layers.migrate import upgrade
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
+pytest_plugins = ["tests.people_fixtures"]
 
 # CI explores the same examples every run (a red run is then reproducible); locally hypothesis
 # keeps drawing new ones, which is how it finds new bugs.
@@ -110,6 +111,14 @@ def demo_generation(engine: Engine) -> int:
             cache_dir=PROJECT_DIR / ".gridgis" / "cache",
         )
         return generation.id
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _demo_people_loaded_first(request):  # type: ignore[no-untyped-def]
+    """The demo roster is loaded before any test writes staff of its own (the roster loader
+    skips when staff exist), so every test sees the same city whatever the test order."""
+    if any("people_demo" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        request.getfixturevalue("people_demo")
 
 
 @pytest.fixture(scope="session")
