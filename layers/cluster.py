@@ -9,6 +9,7 @@ owned and run by the unprivileged system user ``gridgis``, created on first use.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pwd
@@ -152,10 +153,12 @@ class LocalCluster:
             user = _ensure_server_user()
             for path in (self.data_dir, self.socket_dir):
                 os.chown(path, user.pw_uid, user.pw_gid)
-            if self.pgdata.exists():
+            if self.pgdata.exists() and self.pgdata.stat().st_uid != user.pw_uid:
+                # a cluster made by another user (e.g. copied in): hand it over once
                 for root, dirs, files in os.walk(self.pgdata):
                     for name in dirs + files:
-                        os.lchown(os.path.join(root, name), user.pw_uid, user.pw_gid)
+                        with contextlib.suppress(FileNotFoundError):
+                            os.lchown(os.path.join(root, name), user.pw_uid, user.pw_gid)
                 os.chown(self.pgdata, user.pw_uid, user.pw_gid)
             probe = subprocess.run(
                 ["test", "-w", str(self.data_dir)],

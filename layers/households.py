@@ -63,7 +63,7 @@ class Household(Base):
     head_id_number: Mapped[str | None] = mapped_column(String(18))
     phone: Mapped[str | None] = mapped_column(String(20))
     members_count: Mapped[int] = mapped_column(SmallInteger)
-    members: Mapped[Any] = mapped_column(JSONB)  # [{"name", "relation", "birth_year"}]
+    members: Mapped[Any | None] = mapped_column(JSONB)  # [{"name", "relation", "birth_year"}]
     low_income: Mapped[bool] = mapped_column(Boolean, server_default="false")  # 低保
     extreme_poverty: Mapped[bool] = mapped_column(Boolean, server_default="false")  # 特困
     disability: Mapped[bool] = mapped_column(Boolean, server_default="false")  # 残疾

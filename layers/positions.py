@@ -26,6 +26,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    Index,
     SmallInteger,
     String,
     func,
@@ -71,7 +72,10 @@ class Position(Base):
     source: Mapped[str] = mapped_column(String(12))
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
-    __table_args__ = {"postgresql_partition_by": "RANGE (fix_time)"}  # noqa: RUF012
+    __table_args__ = (
+        Index("position_fix_time", "fix_time"),  # live view and time-window scans
+        {"postgresql_partition_by": "RANGE (fix_time)"},
+    )
 
 
 COLUMNS = (
