@@ -124,8 +124,10 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
-    gridgis = str(ROOT / ".venv" / "bin" / "gridgis")
-    subprocess.run([gridgis, "load-demo"], check=True, capture_output=True)
+    # `python -m api.cli` from the repo root runs this checkout's code (not an installed copy)
+    gridgis = [sys.executable, "-m", "api.cli"]
+    os.chdir(ROOT)
+    subprocess.run([*gridgis, "demo", "--no-serve", "--city-only"], check=True, capture_output=True)
     port = _free_port()
     env = {**os.environ, "GRIDGIS_PORT": str(port)}
     token = (
@@ -135,12 +137,12 @@ def main() -> None:
     )
     if token is None:
         out = subprocess.run(
-            [gridgis, "token", "create", "bench", "--role", "viewer"],
+            [*gridgis, "token", "create", "bench", "--role", "viewer"],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
         token = re.search(r"(ggt_\S+)", out).group(1)  # type: ignore[union-attr]
     log = open(ROOT / "bench" / "out-http-server.log", "w")  # noqa: SIM115
-    server = subprocess.Popen([gridgis, "serve", "--port", str(port)], env=env,
+    server = subprocess.Popen([*gridgis, "serve", "--port", str(port)], env=env,
                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -157,7 +159,9 @@ def main() -> None:
         for c in args.connections:
             rows.append(("GET /api/v1/locate", c, _wrk(base, LUA, c, args.duration, token)))
             rows.append(("GET /health (floor)", c, _wrk(base, LUA_HEALTH, c, args.duration, token)))
-        url = subprocess.run([gridgis, "db", "url"], capture_output=True, text=True).stdout.strip()
+        url = subprocess.run(
+            [*gridgis, "db", "url"], capture_output=True, text=True, check=True
+        ).stdout.strip()
         rows.append(
             ("PostGIS ST_Covers, one query per point (baseline)", 1, _postgis_baseline(url))
         )
