@@ -22,7 +22,9 @@ from layers.errors import (
     InvalidState,
 )
 
-log = logging.getLogger("gridgis.api")
+# uvicorn's logging config disables loggers created before it runs; its error logger is
+# always configured, so unexpected errors land in the server log with their traceback.
+log = logging.getLogger("uvicorn.error")
 PROBLEM = "application/problem+json"
 
 
