@@ -30,7 +30,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent, so a success answer
+# always means the data is stored (FastAPI's default "request" scope would commit afterwards).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 # -- who is calling ---------------------------------------------------------------------------

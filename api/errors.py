@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.errors import (
@@ -110,6 +111,21 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, detail.split(";")[0].capitalize()[:60], detail)
 
 
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database constraint refused the write (e.g. a duplicate code): nothing was stored."""
+    assert isinstance(exc, IntegrityError)
+    diag = getattr(exc.orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) or "a database rule"
+    detail = getattr(diag, "message_detail", None) or str(exc.orig).splitlines()[0]
+    return problem(
+        409,
+        "Conflict",
+        f"the data conflicts with {constraint}: {detail}; nothing was stored — change the "
+        "conflicting value and send it again",
+        field=constraint,
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
@@ -119,4 +135,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected)
