@@ -8,6 +8,7 @@ migration), so anyone can re-run ``gis.sampling.draw`` on the record and check t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -154,22 +155,49 @@ def run_draw(
     return record
 
 
-def verify_draw(record: InspectionDraw) -> bool:
-    """Re-run the recorded draw: True when it gives the recorded result and digest."""
-    i = record.inputs
+def rerun_draw(seed: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The result the recorded ``seed`` and ``inputs`` give (``gis.sampling.draw`` again);
+    needs no database, so a downloaded record can be checked anywhere."""
     again = draw(
-        seed=record.seed,
-        target_ids=i["target_ids"],
-        inspector_ids=i["inspector_ids"],
-        n_targets=i["n_targets"],
-        inspectors_per_target=i["inspectors_per_target"],
-        conflicts={int(k): set(v) for k, v in i["conflicts"].items()},
+        seed=seed,
+        target_ids=inputs["target_ids"],
+        inspector_ids=inputs["inspector_ids"],
+        n_targets=inputs["n_targets"],
+        inspectors_per_target=inputs["inspectors_per_target"],
+        conflicts={int(k): set(v) for k, v in inputs["conflicts"].items()},
     )
-    out = {
+    return {
         "targets": again.targets,
         "assignments": {str(k): v for k, v in again.assignments.items()},
     }
-    return out == record.result and _digest(record.seed, i, out) == record.digest
+
+
+def check_record(record: Mapping[str, Any]) -> bool:
+    """True when a draw record (dict: seed, inputs, result, digest) re-runs to its own result
+    and its digest matches."""
+    out = rerun_draw(record["seed"], record["inputs"])
+    return (
+        out == record["result"]
+        and _digest(record["seed"], record["inputs"], out) == record["digest"]
+    )
+
+
+def draw_record(record: InspectionDraw) -> dict[str, Any]:
+    """Everything needed to re-run a draw elsewhere (``gridgis draws rerun FILE``)."""
+    return {
+        "id": record.id,
+        "title": record.title,
+        "created_at": record.created_at.isoformat(),
+        "seed": record.seed,
+        "inputs": record.inputs,
+        "result": record.result,
+        "digest": record.digest,
+    }
+
+
+def verify_draw(record: InspectionDraw) -> bool:
+    """Re-run the recorded draw: True when it gives the recorded result and digest."""
+    return check_record(draw_record(record))
 
 
 def get_draw(*, session: Session, draw_id: int) -> InspectionDraw:

@@ -137,23 +137,40 @@ def replace_town_zoning(
 # Zone geometry from the member grids of one generation: a member code stands for the unit
 # grids whose code starts with it. The unit grids share identical vertices (one noding), so
 # ST_Union dissolves them exactly; the union is small (3-4 zones a town) and cheap.
+# ``member_count`` is the number of member codes as stored (villages or unit grids);
+# ``grid_count`` the unit grids they stand for; ``squad_members`` the squad's size.
 _ZONE_SQL = """
 SELECT z.id, z.code, z.name, z.town_code, z.squad_id, t.name AS squad_name,
+       count(DISTINCT m.grid_code) AS member_count,
+       (SELECT count(*) FROM team_member tm WHERE tm.team_id = z.squad_id) AS squad_members,
        count(g.code) AS grid_count, sum(g.area_m2) AS area_m2,
-       ST_AsGeoJSON(ST_Union(g.geom), 7) AS gj
+       ST_AsGeoJSON({geom}, 7) AS gj
 FROM enforcement_zone z
 JOIN zone_member m ON m.zone_id = z.id
 JOIN grid g ON g.generation_id = :g AND g.level = 3 AND left(g.code, length(m.grid_code)) =
      m.grid_code
 LEFT JOIN team t ON t.id = z.squad_id
 WHERE {where}
-GROUP BY z.id, t.name ORDER BY z.code
+GROUP BY z.id, t.name
+{having}
+ORDER BY z.code
 """
 
 
 def zone_features(
-    *, session: Session, generation_id: int, town_code: str | None = None, code: str | None = None
+    *,
+    session: Session,
+    generation_id: int,
+    town_code: str | None = None,
+    code: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    simplify_m: float | None = None,
 ) -> list[dict[str, Any]]:
+    """GeoJSON features of the zones, geometry = union of the member unit grids (EPSG:4490).
+
+    ``bbox`` (west, south, east, north; degrees) keeps the zones whose union intersects it;
+    ``simplify_m`` simplifies the union (topology kept) by about that many metres.
+    """
     clauses = ["true"]
     params: dict[str, Any] = {"g": generation_id}
     if town_code:
@@ -162,7 +179,17 @@ def zone_features(
     if code:
         clauses.append("z.code = :code")
         params["code"] = code
-    rows = session.execute(text(_ZONE_SQL.format(where=" AND ".join(clauses))), params).all()
+    having = ""
+    if bbox is not None:
+        # Zones are few (3-4 a town): filtering the unions after grouping is cheap enough.
+        having = "HAVING ST_Intersects(ST_Union(g.geom), ST_MakeEnvelope(:w, :s, :e, :n, 4490))"
+        params.update(dict(zip("wsen", bbox, strict=True)))
+    geom = "ST_Union(g.geom)"
+    if simplify_m:
+        geom = "ST_SimplifyPreserveTopology(ST_Union(g.geom), :tol)"
+        params["tol"] = simplify_m / 111_000.0  # metres to degrees at the city's latitude
+    sql = _ZONE_SQL.format(geom=geom, where=" AND ".join(clauses), having=having)
+    rows = session.execute(text(sql), params).all()
     return [
         {
             "type": "Feature",
@@ -175,6 +202,8 @@ def zone_features(
                 "town_name": JIANGYIN_TOWNS.get(r.town_code, r.town_code),
                 "squad_id": r.squad_id,
                 "squad_name": r.squad_name,
+                "squad_members": int(r.squad_members),
+                "member_count": int(r.member_count),
                 "grid_count": int(r.grid_count),
                 "area_m2": round(float(r.area_m2), 1),
             },

@@ -52,6 +52,109 @@ LABELS: dict[str, dict[Lang, str]] = {
     "login_token": {"zh": "访问令牌", "en": "Access token"},
     "login_submit": {"zh": "登录", "en": "Sign in"},
     "login_failed": {"zh": "令牌无效或已停用", "en": "Unknown or revoked token"},
+    # Zones and households map (issue 3: maps/zones_map.py)
+    "zones_map_title": {
+        "zh": "网格通 · 执法片区与住户分布",
+        "en": "GridGIS · Zones and households",
+    },
+    "zones_layer": {"zh": "执法片区", "en": "Enforcement zones"},
+    "zones_legend_zone": {"zh": "每色一个片区（共 {n} 个）", "en": "One colour a zone ({n})"},
+    "zones_legend_labels": {
+        "zh": "标注：片区名 / 执法中队",
+        "en": "Labels: zone / squad (town names omitted)",
+    },
+    "zones_legend_town": {"zh": "镇街边界", "en": "Town boundaries"},
+    "zones_households_grid": {"zh": "住户数 · 三级网格", "en": "Households per unit grid"},
+    "zones_households_h3": {"zh": "住户数 · H3 第{r}级", "en": "Households per H3 cell (res {r})"},
+    "zones_legend_none": {"zh": "无住户", "en": "None"},
+    "zones_count_few": {"zh": "少于 {n} 户", "en": "fewer than {n}"},
+    "zones_privacy": {
+        "zh": "仅显示汇总户数，不显示单个住户；少于 {n} 户不显示精确数",
+        "en": "Counts only, never single households; below {n} the exact count is hidden",
+    },
+    "zones_hint": {
+        "zh": "右上角切换图层，悬停查看详情",
+        "en": "Toggle layers top right; hover for details",
+    },
+    "zones_no_squad": {"zh": "未指定中队", "en": "No squad"},
+    "zones_field_name": {"zh": "名称", "en": "Name"},
+    "zones_field_code": {"zh": "编码", "en": "Code"},
+    "zones_field_town": {"zh": "镇街", "en": "Town"},
+    "zones_field_squad": {"zh": "执法中队", "en": "Squad"},
+    "zones_field_members": {"zh": "成员网格", "en": "Member grids"},
+    "zones_field_grids": {"zh": "单元网格数", "en": "Unit grids"},
+    "zones_field_area": {"zh": "面积", "en": "Area"},
+    "zones_field_households": {"zh": "住户数", "en": "Households"},
+    "zones_field_cell": {"zh": "H3 单元", "en": "H3 cell"},
+    "zones_field_resolution": {"zh": "级别", "en": "Resolution"},
+    # 双随机 draw result page (issue 3: api/pages/draws.py)
+    "draw_page_title": {"zh": "双随机抽查结果公示", "en": "Random inspection draw (双随机)"},
+    "draw_published": {"zh": "第 {id} 号抽取 · {at} 抽取", "en": "Draw no. {id} · made {at}"},
+    "draw_verification": {"zh": "复核", "en": "Verification"},
+    "draw_verified": {
+        "zh": "已复核：按记录的种子和输入重新抽取，结果完全一致",
+        "en": "Verified: re-running with the recorded seed and inputs gives the same result",
+    },
+    "draw_not_verified": {
+        "zh": "复核不一致：重新抽取的结果与记录不同",
+        "en": "NOT verified: re-running gives a different result from the record",
+    },
+    "draw_verification_hint": {
+        "zh": "本页打开时已在服务器上重新抽取一次；记录不可修改，任何人都可按下方方法复核。",
+        "en": "The draw was re-run on the server as this page opened; the record cannot be "
+        "changed, and anyone can re-run it as shown below.",
+    },
+    "draw_inputs": {"zh": "抽取条件", "en": "Inputs"},
+    "draw_seed": {"zh": "随机种子", "en": "Seed"},
+    "draw_area": {"zh": "抽查区域", "en": "Area"},
+    "draw_area_all": {"zh": "全市", "en": "Whole city"},
+    "draw_category": {"zh": "行业类别", "en": "Category"},
+    "draw_n": {"zh": "抽取主体数 N", "en": "Entities drawn (N)"},
+    "draw_m": {"zh": "每户检查人员数 M", "en": "Inspectors per entity (M)"},
+    "draw_candidates": {"zh": "符合条件的主体", "en": "Matching entities"},
+    "draw_pool": {"zh": "检查人员库", "en": "Inspector pool"},
+    "draw_conflicts": {"zh": "回避规则", "en": "Conflict rule"},
+    "draw_conflict_rule": {
+        "zh": "检查人员不抽查本人负责网格（含上级网格）内的主体；共排除 {n} 个人员-主体组合",
+        "en": "No inspector checks an entity in a grid they are assigned to (or under it); "
+        "{n} inspector-entity pairs excluded",
+    },
+    "draw_digest": {"zh": "记录摘要 SHA-256", "en": "Record digest (SHA-256)"},
+    "draw_result": {"zh": "抽取结果（{n} 户）", "en": "Result ({n} entities)"},
+    "draw_no": {"zh": "序号", "en": "No."},
+    "draw_entity": {"zh": "市场主体", "en": "Entity"},
+    "draw_credit_code": {"zh": "统一社会信用代码", "en": "Unified social credit code"},
+    "draw_grid": {"zh": "所在网格", "en": "Grid"},
+    "draw_inspectors": {"zh": "检查人员", "en": "Inspectors"},
+    "draw_rerun": {"zh": "如何复核", "en": "How to re-run it"},
+    "draw_rerun_api": {
+        "zh": "1. 调用接口，由服务器按记录重新抽取并比对：",
+        "en": "1. Ask the server to re-run the recorded draw and compare:",
+    },
+    "draw_rerun_offline": {
+        "zh": "2. 下载完整记录（种子、候选名单、回避组合、结果），在任意电脑上离线重算：",
+        "en": "2. Download the full record (seed, candidate lists, conflicts, result) and "
+        "re-run it offline on any computer:",
+    },
+    "draw_rerun_cli": {
+        "zh": "3. 在服务器上用命令行复核：",
+        "en": "3. On the server, from the command line:",
+    },
+    "draw_method": {
+        "zh": "方法：候选主体和人员按编号排序；随机数发生器为 numpy PCG64，种子为随机种子文本的 "
+        "SHA-256；先抽 N 个主体，再为每个主体在无回避冲突的人员中抽 M 人（优先任务少者）。",
+        "en": "Method: candidates and inspectors are sorted by id; the generator is numpy "
+        "PCG64 seeded with the SHA-256 of the seed text; N entities are drawn, then M "
+        "conflict-free inspectors for each (least loaded first).",
+    },
+    "draw_cat_food": {"zh": "食品", "en": "Food"},
+    "draw_cat_retail": {"zh": "商贸", "en": "Retail"},
+    "draw_cat_catering": {"zh": "餐饮", "en": "Catering"},
+    "draw_cat_manufacturing": {"zh": "制造", "en": "Manufacturing"},
+    "draw_cat_pharmacy": {"zh": "医药", "en": "Pharmacy"},
+    "draw_cat_construction": {"zh": "建设工程", "en": "Construction"},
+    "draw_cat_hazardous_chemicals": {"zh": "危险化学品", "en": "Hazardous chemicals"},
+    "draw_cat_other": {"zh": "其他", "en": "Other"},
 }
 
 

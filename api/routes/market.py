@@ -22,6 +22,7 @@ from layers.market import (
     InspectionDraw,
     MarketEntity,
     draw_details,
+    draw_record,
     get_draw,
     run_draw,
     verify_draw,
@@ -158,3 +159,11 @@ def read_draw(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
 def verify(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
     record = get_draw(session=session, draw_id=draw_id)
     return {"id": record.id, "reproduced": verify_draw(record), "digest": record.digest}
+
+
+@router.get(
+    "/draws/{draw_id}/record",
+    summary="The full record (seed, inputs, result, digest) to re-run the draw anywhere",
+)
+def read_draw_record(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
+    return draw_record(get_draw(session=session, draw_id=draw_id))

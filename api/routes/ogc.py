@@ -1,5 +1,8 @@
-"""OGC API - Features (Part 1, read): one collection per grid level of the active generation,
-so QGIS and GDAL's OAPIF driver load our grids directly.
+"""OGC API - Features (Part 1, read): one collection per grid level of the active generation
+and one of enforcement zones, so QGIS and GDAL's OAPIF driver load them directly.
+
+Each collection is one row of :data:`COLLECTIONS`: its title and three functions (extent, a
+page of items, one item); the paging, links and errors are shared.
 
 Coordinates are served in CRS84 (lon, lat), which our EPSG:4490 storage equals to well under
 a metre.
@@ -7,16 +10,22 @@ a metre.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from api.deps import BboxDep, Reader, SessionDep
 from api.errors import InvalidParameter
 from layers.errors import GridNotFound
 from layers.grids import GridQuery, active_generation, count_grids, get_grid, grid_features
+from layers.zones import zone_features
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -26,15 +35,112 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
-COLLECTIONS = {
-    "grids-l1": (1, "一级网格（镇街） Level-1 grids (towns)"),
-    "grids-l2": (2, "二级网格（村社区） Level-2 grids (villages/communities)"),
-    "grids-l3": (3, "三级网格（单元网格） Level-3 unit grids"),
-}
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 JSON = "application/json"
 GEOJSON = "application/geo+json"
+Bbox = tuple[float, float, float, float] | None
+Feature = dict[str, Any]
+
+
+# -- grids: one collection per level --------------------------------------------------------
+def _grid_extent(session: Session, generation_id: int, level: int) -> list[float] | None:
+    row = session.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) AS e FROM grid WHERE generation_id = :g AND level = :l) s"
+        ),
+        {"g": generation_id, "l": level},
+    ).one()
+    return None if row[0] is None else [round(float(v), 7) for v in row]
+
+
+def _grid_page(
+    session: Session, generation_id: int, bbox: Bbox, limit: int, offset: int, *, level: int
+) -> tuple[int, list[Feature]]:
+    query = GridQuery(
+        generation_id=generation_id, level=level, bbox=bbox, limit=limit, offset=offset
+    )
+    return count_grids(session=session, query=query), grid_features(session=session, query=query)
+
+
+def _grid_item(session: Session, generation_id: int, feature_id: str, *, level: int) -> Feature:
+    grid = get_grid(session=session, generation_id=generation_id, code=feature_id)
+    if grid.level != level:
+        raise GridNotFound(
+            f"grid {feature_id} is level {grid.level}, not in grids-l{level}", field="featureId"
+        )
+    features = grid_features(
+        session=session,
+        query=GridQuery(generation_id=generation_id, level=level, parent_code=grid.parent_code),
+    )
+    return next(f for f in features if f["id"] == feature_id)
+
+
+# -- enforcement zones ----------------------------------------------------------------------
+def _zone_extent(session: Session, generation_id: int) -> list[float] | None:
+    # The unit grids that some zone covers (a member code stands for the grids under it).
+    row = session.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(g.geom) AS e FROM grid g JOIN zone_member m "
+            " ON left(g.code, length(m.grid_code)) = m.grid_code "
+            " WHERE g.generation_id = :g AND g.level = 3) s"
+        ),
+        {"g": generation_id},
+    ).one()
+    return None if row[0] is None else [round(float(v), 7) for v in row]
+
+
+def _zone_page(
+    session: Session, generation_id: int, bbox: Bbox, limit: int, offset: int
+) -> tuple[int, list[Feature]]:
+    # A city has a few dozen zones: build them all (bbox-filtered) and page in memory.
+    features = zone_features(session=session, generation_id=generation_id, bbox=bbox)
+    return len(features), features[offset : offset + limit]
+
+
+def _zone_item(session: Session, generation_id: int, feature_id: str) -> Feature:
+    found = zone_features(session=session, generation_id=generation_id, code=feature_id)
+    if not found:
+        raise GridNotFound(
+            f"no zone {feature_id!r} in collection zones; list them at "
+            "/ogc/collections/zones/items",
+            field="featureId",
+        )
+    return found[0]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One OGC collection: its title and how to read its extent, a page and one item."""
+
+    title: str
+    extent: Callable[[Session, int], list[float] | None]
+    page: Callable[[Session, int, Bbox, int, int], tuple[int, list[Feature]]]
+    item: Callable[[Session, int, str], Feature]
+
+
+def _grids(level: int, title: str) -> Collection:
+    return Collection(
+        title=title,
+        extent=partial(_grid_extent, level=level),
+        page=partial(_grid_page, level=level),
+        item=partial(_grid_item, level=level),
+    )
+
+
+COLLECTIONS: dict[str, Collection] = {
+    "grids-l1": _grids(1, "一级网格（镇街） Level-1 grids (towns)"),
+    "grids-l2": _grids(2, "二级网格（村社区） Level-2 grids (villages/communities)"),
+    "grids-l3": _grids(3, "三级网格（单元网格） Level-3 unit grids"),
+    "zones": Collection(
+        title="执法片区 Enforcement zones (union of member grids; squad, member count)",
+        extent=_zone_extent,
+        page=_zone_page,
+        item=_zone_item,
+    ),
+}
 
 
 def _json(body: dict[str, Any], media_type: str = JSON) -> Response:
@@ -51,7 +157,8 @@ def landing(request: Request) -> Response:
     return _json(
         {
             "title": "GridGIS 网格通 — OGC API Features",
-            "description": "The three-level city grid of the active generation.",
+            "description": "The three-level city grid of the active generation and its "
+            "enforcement zones.",
             "links": [
                 {"href": base, "rel": "self", "type": JSON, "title": "this document"},
                 {"href": f"{base}/conformance", "rel": "conformance", "type": JSON},
@@ -73,7 +180,7 @@ def conformance(_: Reader) -> Response:
 
 def _collection(request: Request, collection_id: str, bbox: list[float] | None) -> dict[str, Any]:
     base = _base(request)
-    title = COLLECTIONS[collection_id][1]
+    title = COLLECTIONS[collection_id].title
     body: dict[str, Any] = {
         "id": collection_id,
         "title": title,
@@ -91,38 +198,25 @@ def _collection(request: Request, collection_id: str, bbox: list[float] | None) 
     return body
 
 
-def _extent(session: SessionDep, level: int) -> list[float] | None:
-    from sqlalchemy import text
-
-    generation = active_generation(session=session)
-    row = session.execute(
-        text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-            "(SELECT ST_Extent(geom) AS e FROM grid WHERE generation_id = :g AND level = :l) s"
-        ),
-        {"g": generation.id, "l": level},
-    ).one()
-    return None if row[0] is None else [round(float(v), 7) for v in row]
-
-
-def _collection_id(collection_id: str) -> int:
+def _collection_of(collection_id: str) -> Collection:
     if collection_id not in COLLECTIONS:
         raise GridNotFound(
             f"no collection {collection_id!r}; the collections are {', '.join(COLLECTIONS)}",
             field="collectionId",
         )
-    return COLLECTIONS[collection_id][0]
+    return COLLECTIONS[collection_id]
 
 
 @router.get("/collections")
 def collections(request: Request, session: SessionDep, _: Reader) -> Response:
     base = _base(request)
+    generation = active_generation(session=session)
     return _json(
         {
             "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
             "collections": [
-                _collection(request, cid, _extent(session, level))
-                for cid, (level, _title) in COLLECTIONS.items()
+                _collection(request, cid, c.extent(session, generation.id))
+                for cid, c in COLLECTIONS.items()
             ],
         }
     )
@@ -130,8 +224,9 @@ def collections(request: Request, session: SessionDep, _: Reader) -> Response:
 
 @router.get("/collections/{collection_id}")
 def collection(collection_id: str, request: Request, session: SessionDep, _: Reader) -> Response:
-    level = _collection_id(collection_id)
-    return _json(_collection(request, collection_id, _extent(session, level)))
+    found = _collection_of(collection_id)
+    generation = active_generation(session=session)
+    return _json(_collection(request, collection_id, found.extent(session, generation.id)))
 
 
 @router.get("/collections/{collection_id}/items")
@@ -144,17 +239,13 @@ def items(
     limit: Annotated[int, Query()] = DEFAULT_LIMIT,
     offset: Annotated[int, Query()] = 0,
 ) -> Response:
-    level = _collection_id(collection_id)
+    found = _collection_of(collection_id)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidParameter(f"limit {limit} is out of range; use 1..{MAX_LIMIT}", field="limit")
     if offset < 0:
         raise InvalidParameter(f"offset {offset} is negative; use 0 or more", field="offset")
     generation = active_generation(session=session)
-    query = GridQuery(
-        generation_id=generation.id, level=level, bbox=bbox, limit=limit, offset=offset
-    )
-    matched = count_grids(session=session, query=query)
-    features = grid_features(session=session, query=query)
+    matched, features = found.page(session, generation.id, bbox, limit, offset)
     url = f"{_base(request)}/collections/{collection_id}/items"
     keep = {k: v for k, v in request.query_params.items() if k not in ("limit", "offset")}
 
@@ -183,18 +274,9 @@ def items(
 def item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep, _: Reader
 ) -> Response:
-    level = _collection_id(collection_id)
+    found = _collection_of(collection_id)
     generation = active_generation(session=session)
-    grid = get_grid(session=session, generation_id=generation.id, code=feature_id)
-    if grid.level != level:
-        raise GridNotFound(
-            f"grid {feature_id} is level {grid.level}, not in {collection_id}", field="featureId"
-        )
-    features = grid_features(
-        session=session,
-        query=GridQuery(generation_id=generation.id, level=level, parent_code=grid.parent_code),
-    )
-    feature = next(f for f in features if f["id"] == feature_id)
+    feature = found.item(session, generation.id, feature_id)
     feature["links"] = [
         {"href": f"{_base(request)}/collections/{collection_id}/items/{feature_id}", "rel": "self"},
         {"href": f"{_base(request)}/collections/{collection_id}", "rel": "collection"},

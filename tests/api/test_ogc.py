@@ -18,7 +18,7 @@ def gdal_auth(tokens):  # type: ignore[no-untyped-def]
 
 def test_gdal_lists_one_collection_per_level(live_server, gdal_auth) -> None:  # type: ignore[no-untyped-def]
     layers = [name for name, _ in pyogrio.list_layers(f"OAPIF:{live_server}/ogc")]
-    assert sorted(layers) == ["grids-l1", "grids-l2", "grids-l3"]
+    assert sorted(layers) == ["grids-l1", "grids-l2", "grids-l3", "zones"]
 
 
 @pytest.mark.parametrize(

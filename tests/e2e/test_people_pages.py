@@ -1,0 +1,227 @@
+"""The zones map (/zones) and a published draw (/draws/{id}) in headless Chromium: log in with
+a token, see the layers and the draw, nothing requested from anywhere but 127.0.0.1, no
+console errors, no personal data. Screenshots in test-artifacts/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from maps.styles import label
+from tests.maps.browser_support import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST
+from tests.people_fixtures import *  # noqa: F403  (session fixtures of issue 3)
+
+pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api")
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def open_page(
+    browser: Any, live_server: str, token: str, path: str, ready: str
+) -> tuple[Any, dict[str, list[str]]]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    seen: dict[str, list[str]] = {"requests": [], "errors": [], "failed": []}
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
+    page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
+    page.on("response", lambda r: r.status >= 400 and seen["failed"].append(f"{r.status} {r.url}"))
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if urlsplit(route.request.url).hostname == LOCAL_HOST
+            else route.abort()
+        ),
+    )
+    page.goto(f"{live_server}{path}")
+    assert "/login" in page.url  # not logged in yet
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_function(ready, timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    return page, seen
+
+
+def assert_offline_and_clean(seen: dict[str, list[str]]) -> None:
+    outside = [u for u in seen["requests"] if urlsplit(u).hostname not in (LOCAL_HOST, None)]
+    assert outside == []
+    assert all(urlsplit(u).scheme in ("http", "data", "blob") for u in seen["requests"])
+    assert seen["errors"] == [] and seen["failed"] == []
+
+
+def paths(page: Any, css: str) -> int:
+    return int(page.evaluate(f"document.querySelectorAll('path.{css}').length"))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_zones_page_layers_counts_only(
+    browser, live_server, tokens, client, engine, people_demo, artifacts, lang
+) -> None:  # type: ignore[no-untyped-def]
+    zones = len(client.get("/api/v1/zones").json()["features"])
+    assert zones >= 17 * 3
+    cells = client.get("/api/v1/households/counts", params={"by": "h3", "resolution": 8}).json()
+    path = "/zones" if lang == "zh" else "/zones?lang=en"
+    page, seen = open_page(
+        browser, live_server, tokens["viewer"], path, "window.gridgisZonesReady !== undefined"
+    )
+    try:
+        ready = page.evaluate("window.gridgisZonesReady")
+        assert ready == {
+            "zones": zones,
+            "towns": 17,
+            "grids": 1558,
+            "cells": cells["count"],
+            "labels": zones,
+        }
+        # zones and town outlines on; household layers off until chosen in the layer control
+        assert (paths(page, "gridgis-zone"), paths(page, "gridgis-zone-town")) == (zones, 17)
+        assert paths(page, "gridgis-hh-grid") == paths(page, "gridgis-hh-h3") == 0
+        fills = page.evaluate(
+            "[...document.querySelectorAll('path.gridgis-zone')].map(p => p.getAttribute('fill'))"
+        )
+        assert len(set(fills)) >= 4  # a town's 3-4 zones each have their own colour
+        body = page.inner_text("body")
+        labels = page.evaluate(
+            "[...document.querySelectorAll('.gridgis-label-zone')].map(e => e.textContent)"
+        )
+        first = client.get("/api/v1/zones").json()["features"][0]["properties"]
+        town = first["town_name"]  # labels drop the town: its outline is drawn
+        squad = first["squad_name"].removeprefix(town).removeprefix("综合执法局")
+        assert f"{first['name'].removeprefix(town)}\n{squad}" in labels
+        assert label("zones_layer", lang) in body and label("legend_title", lang) in body
+        page.screenshot(path=str(artifacts / f"zones_page_{lang}.png"))
+
+        overlays = page.locator(".leaflet-control-layers-overlays label")
+        overlays.filter(has_text=label("zones_households_grid", lang)).locator("input").check()
+        assert paths(page, "gridgis-hh-grid") == 1558
+        overlays.filter(has_text=label("zones_layer", lang)).locator("input").uncheck()
+        assert paths(page, "gridgis-zone") == 0
+        page.screenshot(path=str(artifacts / f"zones_page_households_grid_{lang}.png"))
+        overlays.filter(has_text=label("zones_households_grid", lang)).locator("input").uncheck()
+        overlays.filter(has_text=label("zones_households_h3", lang, r=8)).locator("input").check()
+        assert paths(page, "gridgis-hh-h3") == cells["count"]
+        page.screenshot(path=str(artifacts / f"zones_page_households_h3_{lang}.png"))
+        assert_offline_and_clean(seen)
+        # no household's personal data is anywhere in the page
+        html = page.content()
+        with engine.connect() as conn:
+            heads = conn.execute(
+                text("SELECT code, phone, head_id_number FROM household ORDER BY id LIMIT 500")
+            ).all()
+        assert heads and all(v not in html for row in heads for v in row if v)
+    finally:
+        page.context.close()
+
+
+def test_zones_page_bad_input(client, anon, people_demo) -> None:  # type: ignore[no-untyped-def]
+    for value in ("5", "10", "12"):
+        r = client.get("/zones", params={"resolution": value})
+        assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+        assert r.json()["field"] == "resolution"
+    r = client.get("/zones", params={"resolution": "x"})
+    assert r.status_code == 422 and r.json()["field"] == "resolution"
+    r = anon.get("/zones", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+
+
+@pytest.fixture(scope="module")
+def published_draw(live_server, tokens, people_demo) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    body = {
+        "title": "2026年8月食品双随机抽查",
+        "seed": "2026-08-01 江阴 <公开>",
+        "n_targets": 5,
+        "inspectors_per_target": 2,
+        "area_code": "320281001",
+    }
+    headers = {"Authorization": f"Bearer {tokens['planner']}"}
+    r = httpx.post(f"{live_server}/api/v1/draws", json=body, headers=headers, timeout=60)
+    assert r.status_code == 201, r.text
+    return {**r.json(), "input": body}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_draw_page_shows_seed_inputs_result_and_rerun(
+    browser, live_server, tokens, engine, published_draw, artifacts, lang
+) -> None:  # type: ignore[no-untyped-def]
+    d = published_draw
+    path = f"/draws/{d['id']}" + ("?lang=en" if lang == "en" else "")
+    page, seen = open_page(
+        browser, live_server, tokens["viewer"], path, "document.querySelector('#verified')"
+    )
+    try:
+        assert_offline_and_clean(seen)
+        assert page.inner_text("#verified").startswith("✓")
+        inputs = page.inner_text("#inputs")
+        assert d["seed"] in inputs and d["digest"] in inputs and "320281001" in inputs
+        assert f"{d['candidates']:,}" in inputs and label("draw_conflicts", lang) in inputs
+        rows = page.locator("tr.draw-target")
+        assert rows.count() == 5
+        for i, target in enumerate(d["targets"]):
+            row = rows.nth(i).inner_text()
+            assert target["name"] in row and target["credit_code"] in row
+            assert all(p["name"] in row for p in target["inspectors"])
+        rerun = page.inner_text("#rerun")
+        assert f"/api/v1/draws/{d['id']}/verify" in rerun
+        assert f"gridgis draws rerun draw-{d['id']}.json" in rerun
+        assert label("draw_page_title", lang) in page.inner_text("header")
+        # no personal data beyond inspector names
+        html = page.content()
+        ids = sorted({p["person_id"] for t in d["targets"] for p in t["inspectors"]})
+        with engine.connect() as conn:
+            people = conn.execute(
+                text("SELECT phone, id_number FROM person WHERE id = ANY(:ids)"), {"ids": ids}
+            ).all()
+        assert people and all(v not in html for row in people for v in row if v)
+        assert "test planner" not in html  # who made the draw is not published
+        page.screenshot(path=str(artifacts / f"draw_page_{lang}.png"), full_page=True)
+    finally:
+        page.context.close()
+
+
+def test_draw_record_reruns_offline(client, published_draw, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    record = client.get(f"/api/v1/draws/{published_draw['id']}/record")
+    assert record.status_code == 200
+    good = tmp_path / "draw.json"
+    good.write_bytes(record.content)
+    runner = CliRunner()
+    result = runner.invoke(app, ["draws", "rerun", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "reproduced" in result.output
+    tampered = record.json()
+    tampered["seed"] += "!"
+    bad = tmp_path / "tampered.json"
+    bad.write_text(__import__("json").dumps(tampered), encoding="utf-8")
+    assert runner.invoke(app, ["draws", "rerun", str(bad)]).exit_code == 1
+    broken = tmp_path / "broken.json"
+    broken.write_text("{}", encoding="utf-8")
+    assert runner.invoke(app, ["draws", "rerun", str(broken)]).exit_code == 2
+
+
+def test_draw_page_bad_input(client, anon, published_draw) -> None:  # type: ignore[no-untyped-def]
+    r = client.get("/draws/999999")
+    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+    assert r.json()["field"] == "draw_id"
+    r = client.get("/draws/abc")
+    assert r.status_code == 422 and r.json()["field"] == "draw_id"
+    r = client.get("/api/v1/draws/999999/record")
+    assert r.status_code == 404 and r.json()["field"] == "draw_id"
+    r = anon.get(f"/draws/{published_draw['id']}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
