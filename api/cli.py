@@ -204,6 +204,10 @@ def demo(
         example = f"{base}/api/v1/locate?lon=120.285&lat=31.92"
         console.print(f"  curl -H 'Authorization: Bearer {token}' '{example}'")
         if not no_serve:
+            if not city_only:  # background demo activity (e.g. patrols) once the server is up
+                local = base.replace("://0.0.0.0:", "://127.0.0.1:")
+                for module in modules_with("api.commands", "on_serve"):
+                    module.on_serve(settings, local, console)
             serve(host=host, port=port)
     finally:
         if started and cluster is not None:

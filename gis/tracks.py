@@ -153,8 +153,21 @@ class StopDetector:
     def detect(self, t_s: FloatArray, x_m: FloatArray, y_m: FloatArray) -> list[Stop]:
         stops: list[Stop] = []
         n = len(t_s)
+        # A stay starting at i covers at least [i, reach[i]] (the minimum duration), and all of
+        # its fixes lie within the radius of one centroid, so within 2 radii of fix i: a cheap
+        # exact test that skips the window growing for fixes on the move.
+        reach = np.searchsorted(t_s, t_s + self.min_duration_s, side="left")
+        limit = (2 * self.max_radius_m) ** 2
         i = 0
         while i < n:
+            r = int(reach[i])
+            if r >= n:
+                break  # too little time left for a stay
+            dx = x_m[i : r + 1] - x_m[i]
+            dy = y_m[i : r + 1] - y_m[i]
+            if float((dx * dx + dy * dy).max()) > limit:
+                i += 1
+                continue
             # grow the window while every fix stays within the radius of the window's centroid
             j = i + 1
             sx, sy = float(x_m[i]), float(y_m[i])

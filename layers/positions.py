@@ -176,9 +176,27 @@ def store_fixes(*, session: Session, rows: FixRows, received_at: datetime) -> in
     if len(rows) == 0:
         return 0
     raw = session.connection().connection.driver_connection
+    columns = ", ".join(COLUMNS)
+    if len(rows) == 1:
+        # one fix (a Traccar/OsmAnd request): one statement instead of the staging round trips
+        attrs = rows.attributes[0]
+        values = (
+            int(rows.device_id[0]), rows.fix_time[0], received_at,
+            float(rows.lon[0]), float(rows.lat[0]), float(rows.raw_lon[0]), float(rows.raw_lat[0]),
+            rows.datum[0], _num(rows.accuracy_m[0]), _num(rows.speed_mps[0]),
+            _num(rows.course_deg[0]), _num(rows.altitude_m[0]), _num(rows.battery_pct[0]),
+            rows.grid_code[0], int(rows.flags[0]), rows.seq[0], rows.source,
+            orjson.dumps(attrs).decode() if attrs else None,
+        )  # fmt: skip
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(
+                f"INSERT INTO position ({columns}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
+                "ON CONFLICT (device_id, fix_time) DO NOTHING",
+                values,
+            )
+            return int(cursor.rowcount)
     with raw.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(STAGING_DDL)
-        columns = ", ".join(COLUMNS)
         with cursor.copy(f"COPY position_staging ({columns}) FROM STDIN") as copy:
             for i in range(len(rows)):
                 attrs = rows.attributes[i]
