@@ -24,7 +24,7 @@ db_app = typer.Typer(help="The database: embedded cluster and migrations.", no_a
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
-console = Console()
+console = Console(soft_wrap=True)  # URLs and tokens stay on one line, copy-pastable
 
 
 def _cluster(settings: Settings) -> LocalCluster:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,6 +32,19 @@ def database_url(settings: Settings) -> tuple[str, LocalCluster | None]:
 
 
 MIN_POSTGIS = (3, 3)
+_SECRET_IN_QUERY = re.compile(r"((?:key|token|secret)=)[^&\s\"]+", re.IGNORECASE)
+
+
+class RedactSecrets(logging.Filter):
+    """Access logs never show device keys or tokens sent in URLs (Traccar Client sends its key
+    as a query parameter)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_IN_QUERY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
 
 
 def check_postgis(engine: Engine) -> None:
@@ -50,6 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        access_log = logging.getLogger("uvicorn.access")
+        if not any(isinstance(f, RedactSecrets) for f in access_log.filters):
+            access_log.addFilter(RedactSecrets())
         url, cluster = database_url(settings)
         started = cluster.start() if cluster is not None else False
         engine = make_engine(url, pool_size=settings.database.pool_size)

@@ -87,3 +87,18 @@ def test_unknown_path_is_a_problem(anon) -> None:  # type: ignore[no-untyped-def
     r = anon.get("/api/v1/nothing-here")
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_access_log_redacts_secrets_in_urls() -> None:
+    import logging
+
+    from api.main import RedactSecrets
+
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1", "GET", "/api/v1/ingest/osmand?id=d1&key=ggd_s3cret&lat=1", "1.1", 200),
+        None,
+    )  # fmt: skip
+    RedactSecrets().filter(record)
+    message = record.getMessage()
+    assert "ggd_s3cret" not in message and "key=***" in message and "id=d1" in message
