@@ -24,7 +24,8 @@ def _offline(seen: dict[str, list[str]]) -> None:
 def test_live_page_shows_officers(browser, live_server, tokens, artifacts, patrolled) -> None:  # noqa: F811
     page, seen = open_map(browser, live_server, tokens["viewer"], "/live")
     try:
-        page.wait_for_function("window.gridgisLive !== undefined", timeout=30_000)
+        # the script defines a function of that name first; the hook is the state object
+        page.wait_for_function("typeof window.gridgisLive === 'object'", timeout=30_000)
         live = page.evaluate("window.gridgisLive")
         assert live["count"] >= 1
         assert page.locator("path.gridgis-officer").count() == live["count"]
