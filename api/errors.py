@@ -22,6 +22,8 @@ from layers.errors import (
     InvalidGeometry,
     InvalidState,
 )
+from layers.events.dictionary import DictionaryFileError, InvalidEventInput, SubclassNotFound
+from layers.events.intake import PhotoTooLarge, PhotoWrongType, PossibleDuplicate
 
 # uvicorn's logging config disables loggers created before it runs; its error logger is
 # always configured, so unexpected errors land in the server log with their traceback.
@@ -52,6 +54,13 @@ STATUS: dict[type[DomainError], tuple[int, str]] = {
     InvalidState: (409, "Invalid state"),
     AuthError: (401, "Authentication required"),
     Forbidden: (403, "Forbidden"),
+    # events (issue 5)
+    SubclassNotFound: (422, "Unknown event subclass"),
+    InvalidEventInput: (422, "Invalid parameter"),
+    DictionaryFileError: (422, "Malformed file"),
+    PhotoTooLarge: (413, "Photo too large"),
+    PhotoWrongType: (415, "Not a photo"),
+    PossibleDuplicate: (409, "Possible duplicate"),
 }
 
 

@@ -155,6 +155,24 @@ LABELS: dict[str, dict[Lang, str]] = {
     "draw_cat_construction": {"zh": "建设工程", "en": "Construction"},
     "draw_cat_hazardous_chemicals": {"zh": "危险化学品", "en": "Hazardous chemicals"},
     "draw_cat_other": {"zh": "其他", "en": "Other"},
+    # Events map (issue 5: maps/events_map.py)
+    "events_map_title": {"zh": "网格通 · 事件地图", "en": "GridGIS · Events"},
+    "event_overdue": {"zh": "超时", "en": "Overdue"},
+    "event_timeline": {"zh": "处置过程", "en": "Timeline"},
+    "event_loading": {"zh": "加载中…", "en": "Loading…"},
+    "event_count": {"zh": "共 {n} 件", "en": "{n} events"},
+    "event_status_reported": {"zh": "已上报", "en": "Reported"},
+    "event_status_accepted": {"zh": "已立案", "en": "Accepted"},
+    "event_status_rejected": {"zh": "不予立案", "en": "Rejected"},
+    "event_status_dispatched": {"zh": "已派遣", "en": "Dispatched"},
+    "event_status_in_handling": {"zh": "处置中", "en": "In handling"},
+    "event_status_extension_requested": {"zh": "申请延期", "en": "Extension requested"},
+    "event_status_handled": {"zh": "已反馈", "en": "Handled"},
+    "event_status_verified": {"zh": "已核查", "en": "Verified"},
+    "event_status_closed": {"zh": "已结案", "en": "Closed"},
+    "event_status_returned": {"zh": "已回退", "en": "Returned"},
+    "event_status_parked": {"zh": "挂账", "en": "Parked"},
+    "event_status_rework": {"zh": "返工", "en": "Rework"},
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from layers import (  # noqa: F401  (registers the tables on Base.metadata)
+from layers import (  # noqa: F401  (registers the tables on Base.metadata)  # noqa: F401  (issue 3: people)
     households,
     market,
     models,
@@ -14,6 +14,7 @@ from layers import (  # noqa: F401  (registers the tables on Base.metadata)
     zones,
 )
 from layers.db import Base
+from layers.events import models as _events  # noqa: F401  (issue 5: events)
 
 config = context.config
 target_metadata = Base.metadata

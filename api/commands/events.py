@@ -1,0 +1,261 @@
+"""``gridgis events …`` and the demo step: about a year of events, created through the real API.
+
+The demo plans each case (place, subclass, times, outcome) from a seeded random generator and
+then files it exactly as the command centre would: ``POST /api/v1/events`` and one
+``POST /api/v1/events/{id}/actions`` per step, over in-process ASGI clients (httpx's ASGI transport:
+the app with its lifespan, auth, validation and transactions). Steps are
+back-dated with the demo admin token (only admins may back-date). The class mix follows a
+county-level city's: 市容环境 ~65 %, 街面秩序 ~24 %, the rest 宣传广告, 施工管理, 突发事件, 其他.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from api.settings import Settings
+
+DEMO_ORDER = 30
+DEMO_EVENTS = int(os.environ.get("GRIDGIS_DEMO_EVENTS", "2000"))
+WORKERS = 4
+CLASS_MIX = {"01": 0.65, "04": 0.24, "02": 0.04, "03": 0.03, "05": 0.02, "06": 0.02}
+console = Console()
+
+
+def plan_events(
+    grids: Any,
+    subclasses: dict[str, list[tuple[str, float, str]]],
+    *,
+    n: int,
+    seed: int,
+    now: datetime,
+) -> Iterator[dict[str, Any]]:
+    """Cases to file: dicts with lon, lat, subclass, reported_at and steps [(action, at, note)].
+
+    ``grids`` is the L3 grid frame (EPSG:4490); ``subclasses`` maps a class code to its
+    (code, limit, unit) rows. Outcomes: most cases close on time; some are rejected, returned,
+    parked, reworked, extended or late; the most recent ones are still in progress.
+    """
+    from shapely.geometry import Point
+
+    from layers.workcal import WorkCalendar
+
+    rng = random.Random(seed)
+    cal = WorkCalendar()
+    geoms = list(grids.geometry.values)
+    # busier grids: a skewed weight per grid (markets and old towns report more)
+    weights = [rng.paretovariate(1.6) for _ in geoms]
+    classes, class_p = list(CLASS_MIX), list(CLASS_MIX.values())
+    start = now - timedelta(days=365)
+    for i in range(n):
+        g = geoms[rng.choices(range(len(geoms)), weights)[0]]
+        west, south, east, north = g.bounds
+        while True:
+            p = Point(rng.uniform(west, east), rng.uniform(south, north))
+            if g.contains(p):
+                break
+        cls = rng.choices(classes, class_p)[0]
+        code, limit, unit = rng.choice(subclasses[cls])
+        # patrols run in the day: 07:00-19:00 local, every day
+        day = start + timedelta(days=rng.uniform(0, 365))
+        reported = day.replace(
+            hour=rng.randint(23, 34) % 24,
+            minute=rng.randint(0, 59),
+            second=0,
+            microsecond=0,
+            tzinfo=UTC,
+        )
+        if reported >= now - timedelta(minutes=5):
+            reported = now - timedelta(hours=rng.uniform(1, 48))
+        t = reported
+        steps: list[tuple[str, datetime, str | None]] = []
+
+        def step(
+            action: str, minutes: float, note: str | None = None, _out: list[Any] = steps
+        ) -> None:
+            nonlocal t
+            t = t + timedelta(minutes=max(1.0, minutes))
+            _out.append((action, t, note))
+
+        r = rng.random()
+        step(
+            "accept" if r > 0.04 else "reject",
+            rng.uniform(5, 60),
+            None if r > 0.04 else "不属于受理范围",
+        )
+        if r > 0.04:
+            step("dispatch", rng.uniform(2, 30))
+            deadline = cal.deadline(t, limit, unit)
+            if r < 0.06:
+                step("park", rng.uniform(30, 600), "需列入长效治理计划")
+            else:
+                if r < 0.09:
+                    step("return", rng.uniform(10, 120), "非本部门职责")
+                    step("dispatch", rng.uniform(10, 60))
+                    deadline = cal.deadline(t, limit, unit)
+                step("start", rng.uniform(5, 90))
+                if rng.random() < 0.05:
+                    step("request_extension", rng.uniform(30, 300), "需协调多部门")
+                    step("grant_extension", rng.uniform(10, 120))
+                    deadline = cal.deadline(deadline, limit, unit)
+                total_h = (deadline - t).total_seconds() / 3600
+                late = rng.random() < 0.08
+                frac = rng.uniform(1.05, 1.8) if late else rng.uniform(0.1, 0.6)
+                step("handle", total_h * 60 * frac)
+                if rng.random() < 0.07:
+                    step("verify_fail", rng.uniform(20, 240), "现场仍有残留")
+                    step("start", rng.uniform(5, 60))
+                    step("handle", rng.uniform(30, 240))
+                step("verify", rng.uniform(10, 60))
+                step("close", rng.uniform(5, 30))
+        # some recent cases stall in handling (the overdue list is never empty in real life)
+        if reported > now - timedelta(days=30) and rng.random() < 0.15:
+            cut = next((k for k, s in enumerate(steps) if s[0] == "start"), len(steps) - 1)
+            steps = steps[: cut + 1]
+        # a case reported recently is still on its way: keep only the steps already taken
+        steps = [s for s in steps if s[1] < now]
+        yield {
+            "lon": p.x,
+            "lat": p.y,
+            "subclass": code,
+            "reported_at": reported,
+            "steps": steps,
+            "ref": f"demo:{seed}:{i}",
+        }
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from api.main import database_url
+    from layers.db import make_engine
+
+    url, cluster = database_url(settings)
+    if cluster is not None:
+        cluster.start()
+    return make_engine(url)
+
+
+def load_demo(settings: Settings, out: Console, n: int | None = None) -> None:
+    """File ``n`` demo events through the API (idempotent: skipped if the demo's are there)."""
+    from sqlalchemy import text
+
+    from api.main import create_app
+    from layers.auth import create_token
+    from layers.db import make_sessionmaker, transaction
+    from layers.grids import active_generation, read_grid_frame
+
+    n = DEMO_EVENTS if n is None else n
+    engine = _engine(settings)
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as session:
+        done = session.execute(
+            text("SELECT count(*) FROM event WHERE external_ref LIKE 'demo:%'")
+        ).scalar()
+        if done:
+            out.print(f"事件 events: demo already loaded ({done:,} events)")
+            return
+        generation = active_generation(session=session)
+        frame = read_grid_frame(session=session, generation_id=generation.id)
+        rows = session.execute(
+            text(
+                "SELECT class_code, code, limit_value, limit_unit::text FROM event_subclass "
+                "WHERE active"
+            )
+        ).all()
+        _, token = create_token(session=session, name="demo events loader", role="admin")
+    engine.dispose()
+    subclasses: dict[str, list[tuple[str, float, str]]] = {}
+    for cls, code, limit, unit in rows:
+        subclasses.setdefault(cls, []).append((code, float(limit), unit))
+    l3 = frame[frame.level == 3].reset_index(drop=True)
+    plans = plan_events(l3, subclasses, n=n, seed=settings.geo.demo_seed, now=datetime.now(UTC))
+    headers = {"Authorization": f"Bearer {token}"}
+    failures = asyncio.run(_file_all(create_app(settings), headers, plans, n, out))
+    out.print(
+        f"事件 events: {n - failures:,} demo cases filed"
+        + (f", {failures} refused (see the server log)" if failures else "")
+    )
+
+
+async def _file_all(
+    app: Any, headers: dict[str, str], plans: Iterator[dict[str, Any]], n: int, out: Console
+) -> int:
+    """File the cases with a few concurrent in-process clients (the app's thread pool serves
+    them as it would serve several field devices)."""
+    import httpx
+
+    failures = 0
+    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=64)
+
+    async def worker(client: httpx.AsyncClient, progress: Progress, task: Any) -> None:
+        nonlocal failures
+        while (plan := await queue.get()) is not None:
+            r = await client.post("/api/v1/events", json={
+                "lon": plan["lon"], "lat": plan["lat"], "subclass": plan["subclass"],
+                "description": "巡查发现", "source": "patrol", "ignore_duplicates": True,
+                "reported_at": plan["reported_at"].isoformat(), "external_ref": plan["ref"],
+            })  # fmt: skip
+            if r.status_code != 201:
+                failures += 1
+            else:
+                url = f"/api/v1/events/{r.json()['id']}/actions"
+                for action, at, note in plan["steps"]:
+                    body = {"action": action, "at": at.isoformat(), "note": note}
+                    if (await client.post(url, json=body)).status_code != 200:
+                        failures += 1
+                        break
+            progress.advance(task)
+
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://demo", headers=headers) as client,
+    ):
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=out) as progress:  # fmt: skip
+            task = progress.add_task("事件 demo events (through the API)", total=n)
+            workers = [asyncio.create_task(worker(client, progress, task)) for _ in range(WORKERS)]
+            for plan in plans:
+                await queue.put(plan)
+            for _ in workers:
+                await queue.put(None)
+            await asyncio.gather(*workers)
+    return failures
+
+
+def register(app: typer.Typer) -> None:
+    events = typer.Typer(help="Events (事件) and the case workflow.", no_args_is_help=True)
+    app.add_typer(events, name="events")
+
+    @events.command("load-demo")
+    def events_demo(
+        n: Annotated[
+            int,
+            typer.Option(
+                "--events",
+                help="how many (200000 for the bench size; through the API that takes hours)",
+            ),
+        ] = DEMO_EVENTS,
+    ) -> None:
+        """File about a year of demo events through the API."""
+        load_demo(Settings(), console, n)
+
+    @events.command("escalate")
+    def events_escalate() -> None:
+        """Log an escalation on every overdue case not yet escalated (for a cron job)."""
+        from layers.auth import create_token  # noqa: F401
+        from layers.db import make_sessionmaker, transaction
+        from layers.events.workflow import Actor, escalate_overdue
+        from layers.models import Role
+
+        engine = _engine(Settings())
+        with transaction(make_sessionmaker(engine)) as session:
+            count = escalate_overdue(session=session, actor=Actor(None, None, Role.ADMIN, "cron"))
+        console.print(f"escalated {count} overdue case(s)")

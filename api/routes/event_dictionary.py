@@ -1,0 +1,71 @@
+"""The event dictionary: read by everyone, edited by dispatchers, imported from CSV/XLSX."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from api.deps import Reader, SessionDep, require
+from api.errors import InvalidParameter
+from api.routes.events import WriteSession, read_body
+from layers.events import dictionary
+from layers.models import Role
+
+router = APIRouter(prefix="/api/v1/event-dictionary", tags=["event dictionary"])
+Editor = Annotated[Any, Depends(require(Role.DISPATCHER))]
+
+
+@router.get("", summary="Classes with their subclasses")
+def read_dictionary(session: SessionDep, _: Reader) -> dict[str, Any]:
+    data = dictionary.list_dictionary(session=session)
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/subclasses/{code}", summary="One subclass")
+def read_subclass(session: SessionDep, _: Reader, code: str) -> dict[str, Any]:
+    return dictionary.subclass_dict(
+        dictionary.get_subclass(session=session, code=code, field="code")
+    )
+
+
+@router.put("/classes/{code}", summary="Create or rename a class")
+async def put_class(
+    request: Request, session: WriteSession, _: Editor, code: str
+) -> dict[str, Any]:
+    data, _files = await read_body(request)
+    if not data.get("name"):
+        raise InvalidParameter("name is required", field="name")
+    found = dictionary.upsert_class(
+        session=session, code=code, name=str(data["name"]), kind=str(data.get("kind", "event"))
+    )
+    return {"code": found.code, "name": found.name, "kind": found.kind}
+
+
+@router.put("/subclasses/{code}", summary="Create or replace a subclass")
+async def put_subclass(
+    request: Request, session: WriteSession, _: Editor, code: str
+) -> dict[str, Any]:
+    data, _files = await read_body(request)
+    row = dictionary.upsert_subclass(session=session, row={**data, "code": code})
+    return dictionary.subclass_dict(row)
+
+
+@router.delete("/subclasses/{code}", status_code=204, summary="Deactivate a subclass")
+def delete_subclass(session: WriteSession, _: Editor, code: str) -> None:
+    dictionary.deactivate_subclass(session=session, code=code)
+
+
+@router.post("/import", summary="Import subclasses from CSV or XLSX (all rows or none)")
+async def import_file(request: Request, session: WriteSession, _: Editor) -> dict[str, Any]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or not hasattr(upload, "read"):
+            raise InvalidParameter("send the file as the multipart part 'file'", field="file")
+        content, filename = await upload.read(), upload.filename or "dictionary"
+    else:
+        content, filename = await request.body(), request.query_params.get("filename", "dictionary")
+    n = dictionary.import_subclasses(session=session, content=content, filename=filename)
+    return {"imported": n}

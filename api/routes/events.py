@@ -1,0 +1,449 @@
+"""Events and their workflow: report, list, read, act, reroute, overdue, duplicates, photos.
+
+Reports and actions take JSON, or multipart/form-data with the same fields plus ``photos``
+files. Every operation is one transaction: an error anywhere leaves nothing written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.deps import (
+    PrincipalDep,
+    Reader,
+    SessionDep,
+    check_lonlat,
+    get_session,
+    parse_at,
+    parse_crs,
+    require,
+)
+from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType
+from gis.crs import to_cgcs2000
+from layers.errors import GridNotFound
+from layers.events import intake
+from layers.events.models import Event, EventLog, EventPhoto, EventSource, EventStatus
+from layers.events.workflow import (
+    TRANSITIONS,
+    Actor,
+    allowed_actions,
+    apply_action,
+    escalate_overdue,
+    is_overdue,
+    list_overdue,
+)
+from layers.models import ApiToken, Role
+from layers.workcal import WorkCalendar
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+# Writes commit *before* the response is sent (FastAPI runs the exit code of request-scoped
+# yield dependencies after sending it, so a client's next request could miss the write).
+WriteSession = Annotated[Session, Depends(get_session, scope="function")]
+
+Reporter = Annotated[Any, Depends(require(Role.OFFICER, Role.DISPATCHER))]
+Dispatcher = Annotated[Any, Depends(require(Role.DISPATCHER))]
+Actorish = Annotated[Any, Depends(require(Role.OFFICER, Role.DISPATCHER))]
+MAX_BODY_BYTES = 50 * 1024 * 1024
+CALENDAR = WorkCalendar()
+
+
+class EventNotFound(GridNotFound):
+    """No event with that id (404 through the GridNotFound entry of the error table)."""
+
+
+def actor_of(session: Any, principal: Any) -> Actor:
+    token = session.get(ApiToken, principal.token_id)
+    return Actor(
+        token_id=principal.token_id,
+        person_id=token.person_id if token is not None else None,
+        role=principal.role,
+        name=principal.name,
+    )
+
+
+async def read_body(request: Request) -> tuple[dict[str, Any], list[intake.Photo]]:
+    """JSON object, or multipart form fields plus ``photos`` files."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    length = int(request.headers.get("content-length") or 0)
+    if length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"the body is {length} bytes; the limit is {MAX_BODY_BYTES}", field="body"
+        )
+    if kind in ("", "application/json"):
+        raw = await request.body()
+        if not raw:
+            return {}, []
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidParameter(f"the body is not valid JSON: {exc}", field="body") from None
+        if not isinstance(data, dict):
+            raise InvalidParameter("the body must be a JSON object", field="body")
+        return data, []
+    if kind == "multipart/form-data":
+        form = await request.form()
+        data, photos = {}, []
+        for key, value in form.multi_items():
+            if hasattr(value, "read"):
+                photos.append(intake.Photo(value.filename or "photo", await value.read()))
+            else:
+                data[key] = value
+        return data, photos
+    raise UnsupportedMediaType(
+        f"content type {kind!r} is not taken; send application/json or multipart/form-data",
+        field="Content-Type",
+    )
+
+
+def _float(data: dict[str, Any], key: str) -> float:
+    if key not in data or data[key] in (None, ""):
+        raise InvalidParameter(f"{key} is required", field=key)
+    try:
+        return float(data[key])
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"{key} {data[key]!r} is not a number", field=key) from None
+
+
+def _bool(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true", "yes", "on")
+
+
+def cgcs_point(data: dict[str, Any]) -> tuple[float, float]:
+    lon, lat = _float(data, "lon"), _float(data, "lat")
+    check_lonlat(lon, lat)
+    crs = parse_crs(data.get("crs"))
+    x, y = to_cgcs2000(np.array([lon]), np.array([lat]), crs)
+    return float(x[0]), float(y[0])
+
+
+def event_public(event: Event, *, now: datetime | None = None) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "status": event.status.value,
+        "overdue": is_overdue(event, now),
+        "source": event.source.value,
+        "subclass": event.subclass_code,
+        "description": event.description,
+        "address": event.address,
+        "reported_at": event.reported_at.isoformat(),
+        "reporter_name": event.reporter_name,
+        "external_ref": event.external_ref,
+        "routing": {
+            "generation_id": event.generation_id,
+            "grid_code": event.grid_code,
+            "village_code": event.village_code,
+            "town_code": event.town_code,
+            "chief_person_id": event.chief_person_id,
+            "worker_person_id": event.worker_person_id,
+            "zone_id": event.zone_id,
+            "squad_team_id": event.squad_team_id,
+            "department": event.department,
+        },
+        "accepted_at": _iso(event.accepted_at),
+        "dispatched_at": _iso(event.dispatched_at),
+        "deadline_at": _iso(event.deadline_at),
+        "handled_at": _iso(event.handled_at),
+        "closed_at": _iso(event.closed_at),
+        "rework_count": event.rework_count,
+        "extension_count": event.extension_count,
+        "closure_work_h": event.closure_work_h,
+        "version": event.version,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def get_event(session: Any, event_id: int, *, lock: bool = False) -> Event:
+    stmt = select(Event).where(Event.id == event_id)
+    event = session.scalar(stmt.with_for_update() if lock else stmt)
+    if event is None:
+        raise EventNotFound(f"no event {event_id}; list them at /api/v1/events", field="id")
+    return event
+
+
+def log_public(entry: EventLog) -> dict[str, Any]:
+    return {
+        "at": entry.at.isoformat(),
+        "action": entry.action,
+        "from": entry.from_status,
+        "to": entry.to_status,
+        "actor": entry.actor_name,
+        "role": entry.actor_role,
+        "person_id": entry.actor_person_id,
+        "note": entry.note,
+        "attachments": entry.attachments,
+        "data": entry.data,
+    }
+
+
+@router.post("/events", status_code=201, summary="Report an event (staff)")
+async def create_event(
+    request: Request, session: WriteSession, principal: Reporter
+) -> dict[str, Any]:
+    data, photos = await read_body(request)
+    lon, lat = cgcs_point(data)
+    source = data.get("source", "patrol")
+    try:
+        source_enum = EventSource(source)
+    except ValueError:
+        raise InvalidParameter(
+            f"source {source!r} is not known; use one of {', '.join(s.value for s in EventSource)}",
+            field="source",
+        ) from None
+    subclass = str(data.get("subclass") or "")
+    if not subclass:
+        raise InvalidParameter("subclass is required (e.g. 0101)", field="subclass")
+    event = intake.create_event(
+        session=session,
+        actor=actor_of(session, principal),
+        lon=lon,
+        lat=lat,
+        subclass_code=subclass,
+        description=str(data.get("description") or ""),
+        source=source_enum,
+        reported_at=parse_at(data.get("reported_at"), "reported_at"),
+        address=data.get("address"),
+        reporter_name=data.get("reporter_name"),
+        external_ref=data.get("external_ref"),
+        photos=photos,
+        ignore_duplicates=_bool(data.get("ignore_duplicates")),
+        metric_srid=request.app.state.settings.geo.metric_srid,
+    )
+    return event_public(event)
+
+
+@router.get("/events", summary="List events")
+def list_events(
+    session: SessionDep,
+    _: Reader,
+    status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
+    grid: Annotated[str | None, Query(description="grid code prefix (town/village/grid)")] = None,
+    subclass: Annotated[str | None, Query()] = None,
+    since: Annotated[str | None, Query(alias="from")] = None,
+    until: Annotated[str | None, Query(alias="to")] = None,
+    overdue: Annotated[bool | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    stmt = select(Event)
+    if status:
+        try:
+            stmt = stmt.where(Event.status.in_([EventStatus(s) for s in status.split(",")]))
+        except ValueError:
+            raise InvalidParameter(
+                f"status {status!r}: use {', '.join(s.value for s in EventStatus)}", field="status"
+            ) from None
+    if grid:
+        stmt = stmt.where(Event.grid_code.startswith(grid))
+    if subclass:
+        stmt = stmt.where(Event.subclass_code == subclass)
+    if (a := parse_at(since, "from")) is not None:
+        stmt = stmt.where(Event.reported_at >= a)
+    if (b := parse_at(until, "to")) is not None:
+        stmt = stmt.where(Event.reported_at < b)
+    now = datetime.now(UTC)
+    if overdue is not None:
+        from layers.events.workflow import OPEN_FOR_DEADLINE
+
+        cond = Event.status.in_(list(OPEN_FOR_DEADLINE)) & (Event.deadline_at < now)
+        stmt = stmt.where(cond if overdue else ~cond)
+    count = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(Event.id.desc()).limit(limit).offset(offset))
+    return {"data": [event_public(e, now=now) for e in rows], "count": count}
+
+
+@router.get("/events/overdue", summary="Overdue cases (超时), oldest deadline first")
+def overdue_events(session: SessionDep, _: Reader) -> dict[str, Any]:
+    rows = list_overdue(session=session)
+    return {"data": [event_public(e) for e in rows], "count": len(rows)}
+
+
+@router.post("/events/overdue/escalate", summary="Log an escalation on every new overdue case")
+def escalate(session: WriteSession, principal: Dispatcher) -> dict[str, int]:
+    return {"escalated": escalate_overdue(session=session, actor=actor_of(session, principal))}
+
+
+@router.get("/events/duplicates", summary="Open events that may be the same one")
+def duplicates(
+    request: Request,
+    session: SessionDep,
+    _: Reader,
+    lon: float,
+    lat: float,
+    subclass: str,
+    crs: str | None = None,
+    at: str | None = None,
+    within_m: Annotated[float, Query(gt=0, le=1000)] = 50.0,
+    window_h: Annotated[float, Query(gt=0, le=24 * 30)] = 72.0,
+) -> dict[str, Any]:
+    x, y = cgcs_point({"lon": lon, "lat": lat, "crs": crs})
+    rows = intake.find_duplicates(
+        session=session,
+        lon=x,
+        lat=y,
+        subclass_code=subclass,
+        at=parse_at(at) or datetime.now(UTC),
+        within_m=within_m,
+        window_h=window_h,
+        metric_srid=request.app.state.settings.geo.metric_srid,
+    )
+    return {"data": [intake.event_summary(e) for e in rows], "count": len(rows)}
+
+
+@router.get("/events/{event_id}", summary="One event with its timeline")
+def read_event(session: SessionDep, principal: Reader, event_id: int) -> dict[str, Any]:
+    event = get_event(session, event_id)
+    logs = session.scalars(
+        select(EventLog).where(EventLog.event_id == event_id).order_by(EventLog.id)
+    )
+    photos = session.execute(
+        select(EventPhoto.id, EventPhoto.filename, EventPhoto.media_type, EventPhoto.size_bytes)
+        .where(EventPhoto.event_id == event_id)
+        .order_by(EventPhoto.id)
+    )
+    return event_public(event) | {
+        "timeline": [log_public(e) for e in logs],
+        "photos": [
+            {
+                "id": p.id,
+                "filename": p.filename,
+                "media_type": p.media_type,
+                "size_bytes": p.size_bytes,
+                "url": f"/api/v1/events/{event_id}/photos/{p.id}",
+            }
+            for p in photos
+        ],
+        "allowed_actions": allowed_actions(event.status, principal.role),
+    }
+
+
+@router.get("/events/{event_id}/photos/{photo_id}", summary="A photo's bytes")
+def read_photo(session: SessionDep, _: Reader, event_id: int, photo_id: int) -> Response:
+    photo = session.get(EventPhoto, photo_id)
+    if photo is None or photo.event_id != event_id:
+        raise EventNotFound(f"no photo {photo_id} on event {event_id}", field="photo_id")
+    return Response(photo.data, media_type=photo.media_type)
+
+
+@router.post("/events/{event_id}/actions", summary="Take a workflow action")
+async def act(
+    request: Request, session: WriteSession, principal: PrincipalDep, event_id: int
+) -> dict[str, Any]:
+    data, photos = await read_body(request)
+    action = str(data.get("action") or "")
+    if action not in TRANSITIONS:
+        raise InvalidParameter(
+            f"action {action!r} is not known; use one of {', '.join(TRANSITIONS)}", field="action"
+        )
+    at = parse_at(data.get("at"), "at")
+    if at is not None and principal.role is not Role.ADMIN:
+        raise InvalidParameter(
+            "only an admin may back-date a step (data migration); leave 'at' out", field="at"
+        )
+    extension, version = data.get("extension"), data.get("version")
+    try:
+        extension = None if extension in (None, "") else float(extension)
+        version = None if version in (None, "") else int(version)
+    except (TypeError, ValueError):
+        raise InvalidParameter(
+            "extension must be a number (in the subclass's unit) and version an integer",
+            field="extension",
+        ) from None
+    event = get_event(session, event_id, lock=True)
+    actor = actor_of(session, principal)
+    attachments = intake.store_photos(session=session, event_id=event.id, photos=photos)
+    apply_action(
+        session=session,
+        event=event,
+        action=action,
+        actor=actor,
+        calendar=CALENDAR,
+        at=at,
+        note=data.get("note"),
+        attachments=attachments,
+        extension=extension,
+        expected_version=version,
+    )
+    return event_public(event) | {"allowed_actions": allowed_actions(event.status, principal.role)}
+
+
+@router.post("/events/{event_id}/routing", summary="Change the routing (dispatcher, logged)")
+async def change_routing(
+    request: Request, session: WriteSession, principal: Dispatcher, event_id: int
+) -> dict[str, Any]:
+    data, _ = await read_body(request)
+    event = get_event(session, event_id, lock=True)
+    intake.reroute(
+        session=session,
+        event=event,
+        actor=actor_of(session, principal),
+        changes=dict(data.get("changes") or {}),
+        reason=str(data.get("reason") or ""),
+    )
+    return event_public(event)
+
+
+@router.get("/event-workflow", summary="The state machine: actions, states, roles")
+def workflow_table(_: Reader) -> dict[str, Any]:
+    return {
+        "states": [s.value for s in EventStatus],
+        "transitions": [
+            {
+                "action": t.action,
+                "from": sorted(s.value for s in t.sources),
+                "to": t.target.value,
+                "roles": sorted(r.value for r in t.roles),
+                "label_zh": t.label_zh,
+            }
+            for t in TRANSITIONS.values()
+        ],
+    }
+
+
+def rows_to_csv(rows: list[dict[str, Any]]) -> bytes:
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel opens UTF-8 CSV correctly
+
+
+@router.post("/events/import/hotline", status_code=201, summary="Import a 12345 batch file")
+async def import_hotline_file(
+    request: Request, session: WriteSession, principal: Dispatcher
+) -> dict[str, Any]:
+    """CSV or XLSX, as the raw body or as the ``file`` part of a multipart form."""
+    from layers.events.hotline import import_hotline
+
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or not hasattr(upload, "read"):
+            raise InvalidParameter("send the file as the multipart part 'file'", field="file")
+        content, filename = await upload.read(), upload.filename or "hotline"
+    else:
+        content, filename = await request.body(), request.query_params.get("filename", "hotline")
+    if len(content) > MAX_BODY_BYTES:
+        raise PayloadTooLarge("the file is over 50 MB; split it", field="file")
+    return import_hotline(
+        session=session,
+        actor=actor_of(session, principal),
+        content=content,
+        filename=filename,
+        metric_srid=request.app.state.settings.geo.metric_srid,
+    )

@@ -1,0 +1,140 @@
+"""12345 hotline import: a batch file of tickets, all accepted or none.
+
+Columns (CSV UTF-8/GB18030 or XLSX): ``ticket_no, received_at, subclass, description`` and either
+``lon, lat[, crs]`` (crs ``cgcs2000`` default, ``wgs84``, ``gcj02``, ``bd09``) or ``address``.
+An address without coordinates is placed by the names of the city's towns and villages it
+contains (the most specific name found wins) at a point inside that village or town; an address
+naming no known place is an error for that row. Tickets already imported (same ticket number)
+are skipped, so a file can be imported twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from gis.crs import Datum, to_cgcs2000
+from layers.events.dictionary import DictionaryFileError, read_table
+from layers.events.intake import create_event
+from layers.events.models import Event, EventSource
+from layers.events.workflow import Actor
+from layers.grids import active_generation
+
+REQUIRED = ("ticket_no", "received_at", "subclass", "description")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class HotlineFileError(DictionaryFileError):
+    """A malformed hotline file (names the row and column)."""
+
+
+def _place_index(session: Session, at: datetime) -> list[tuple[str, float, float]]:
+    """(name, lon, lat) of every village and town, longest name first, inside its polygon."""
+    generation = active_generation(session=session, at=at)
+    rows = session.execute(
+        text(
+            "SELECT name, ST_X(p), ST_Y(p) FROM ("
+            " SELECT name, level, ST_PointOnSurface(geom) AS p FROM grid"
+            " WHERE generation_id = :g AND level IN (1, 2)) s "
+            "ORDER BY level DESC, length(name) DESC"
+        ),
+        {"g": generation.id},
+    )
+    return [(str(n), float(x), float(y)) for n, x, y in rows]
+
+
+def _time(value: Any, where: str) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+    try:
+        parsed = datetime.fromisoformat(str(value).strip().replace("/", "-"))
+    except ValueError:
+        raise HotlineFileError(
+            f"{where}: received_at {value!r} is not a date-time; use e.g. 2026-05-01 09:30",
+            field="received_at",
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
+
+
+def import_hotline(
+    *, session: Session, actor: Actor, content: bytes, filename: str, metric_srid: int = 4549
+) -> dict[str, Any]:
+    rows = read_table(content, filename)
+    if not rows:
+        raise HotlineFileError(f"{filename} has no tickets", field="file")
+    missing = [c for c in REQUIRED if c not in rows[0]]
+    if missing:
+        raise HotlineFileError(
+            f"{filename} lacks the columns {', '.join(missing)}; the header needs "
+            f"{', '.join(REQUIRED)} and lon,lat[,crs] or address",
+            field="file",
+        )
+    places: list[tuple[str, float, float]] | None = None
+    created, skipped = [], []
+    for number, row in enumerate(rows, start=2):
+        where = f"{filename} row {number}"
+        ticket = str(row.get("ticket_no") or "").strip()
+        if not ticket:
+            raise HotlineFileError(f"{where}: ticket_no is empty", field="ticket_no")
+        ref = f"12345:{ticket}"
+        if session.scalar(select(Event.id).where(Event.external_ref == ref)) is not None:
+            skipped.append(ticket)
+            continue
+        at = _time(row.get("received_at"), where)
+        lon_v, lat_v = row.get("lon"), row.get("lat")
+        address = str(row.get("address") or "").strip() or None
+        if lon_v not in (None, "") and lat_v not in (None, ""):
+            try:
+                lon, lat = float(lon_v), float(lat_v)
+            except (TypeError, ValueError):
+                raise HotlineFileError(f"{where}: lon/lat are not numbers", field="lon") from None
+            try:
+                datum = Datum(str(row.get("crs") or "cgcs2000").strip().lower())
+            except ValueError:
+                raise HotlineFileError(
+                    f"{where}: crs {row.get('crs')!r}: use cgcs2000, wgs84, gcj02 or bd09",
+                    field="crs",
+                ) from None
+            x, y = to_cgcs2000(np.array([lon]), np.array([lat]), datum)
+            lon, lat = float(x[0]), float(y[0])
+        elif address:
+            places = places if places is not None else _place_index(session, at)
+            hit = next((p for p in places if p[0] in address), None)
+            if hit is None:
+                raise HotlineFileError(
+                    f"{where}: address {address!r} names no town or village of the city; "
+                    "add lon,lat to the row",
+                    field="address",
+                )
+            lon, lat = hit[1], hit[2]
+        else:
+            raise HotlineFileError(f"{where}: give lon,lat or an address", field="lon")
+        try:
+            event = create_event(
+                session=session,
+                actor=actor,
+                lon=lon,
+                lat=lat,
+                subclass_code=str(row.get("subclass") or "").strip().zfill(4),
+                description=str(row.get("description") or ""),
+                source=EventSource.HOTLINE,
+                reported_at=at,
+                address=address,
+                external_ref=ref,
+                ignore_duplicates=True,
+                metric_srid=metric_srid,
+            )
+        except HotlineFileError:
+            raise
+        except Exception as exc:
+            detail = getattr(exc, "detail", str(exc))
+            raise HotlineFileError(
+                f"{where}: {detail}", field=getattr(exc, "field", None) or "file"
+            ) from None
+        created.append(event.id)
+    return {"created": len(created), "event_ids": created, "skipped_tickets": skipped}

@@ -1,0 +1,349 @@
+"""Intake and routing: staff reports, photos, duplicate suggestions, rerouting.
+
+Routing (DOMAIN.md section 3): the point -> its L3 grid in the generation in force at the
+report time -> the grid's chief and worker (GridAssignment on that grid, else on its village or
+town, valid on the report date); the enforcement zone containing the grid -> its squad (when the
+zones layer is installed); the subclass -> its department. Stored on the event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from geoalchemy2.elements import WKTElement
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from gis.codes import ancestors_of
+from gis.crs import SRID_CGCS2000
+from layers.errors import DomainError, InvalidGeometry
+from layers.events.dictionary import InvalidEventInput, get_subclass
+from layers.events.models import Event, EventPhoto, EventSource, EventStatus
+from layers.events.workflow import TERMINAL, Actor, append_log
+from layers.grids import active_generation, locate_in_postgis
+from layers.people import GridAssignment, StaffRole
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTOS = 9
+PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+class PhotoTooLarge(DomainError):
+    """A photo over the size limit."""
+
+
+class PhotoWrongType(DomainError):
+    """A file that is not a JPEG, PNG or WebP image (checked on its bytes, not its name)."""
+
+
+class PossibleDuplicate(DomainError):
+    """Open events of the same subclass nearby: offered before a new one is created."""
+
+
+@dataclass(frozen=True)
+class Routing:
+    generation_id: int
+    grid_code: str
+    village_code: str
+    town_code: str
+    chief_person_id: int | None
+    worker_person_id: int | None
+    zone_id: int | None
+    squad_team_id: int | None
+    department: str
+
+
+@dataclass(frozen=True)
+class Photo:
+    filename: str
+    content: bytes
+
+
+def check_photo(photo: Photo, field: str = "photos") -> tuple[str, int, int]:
+    """Media type and size in pixels of a photo, judged by its bytes (pillow), or an error."""
+    if len(photo.content) > MAX_PHOTO_BYTES:
+        raise PhotoTooLarge(
+            f"photo {photo.filename!r} is {len(photo.content) / 1e6:.1f} MB; the limit is "
+            f"{MAX_PHOTO_BYTES / 1e6:.0f} MB: resize it (e.g. 1920 px wide, JPEG quality 85)",
+            field=field,
+        )
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(photo.content)) as image:
+            kind = image.format or ""
+            size = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        kind, size = "", (0, 0)
+    if kind not in PHOTO_FORMATS:
+        raise PhotoWrongType(
+            f"file {photo.filename!r} is not a JPEG, PNG or WebP image (by its content"
+            f"{', it is ' + kind if kind else ''}); send the photo itself",
+            field=field,
+        )
+    return PHOTO_FORMATS[kind], size[0], size[1]
+
+
+def store_photos(*, session: Session, event_id: int, photos: list[Photo]) -> list[int]:
+    if len(photos) > MAX_PHOTOS:
+        raise PhotoTooLarge(f"{len(photos)} photos; at most {MAX_PHOTOS} per step", field="photos")
+    ids = []
+    for photo in photos:
+        media_type, width, height = check_photo(photo)
+        row = EventPhoto(
+            event_id=event_id,
+            filename=photo.filename[:255],
+            media_type=media_type,
+            size_bytes=len(photo.content),
+            width_px=width,
+            height_px=height,
+            sha256=hashlib.sha256(photo.content).hexdigest(),
+            data=photo.content,
+        )
+        session.add(row)
+        session.flush()
+        ids.append(row.id)
+    return ids
+
+
+def _zone_of(session: Session, grid_code: str) -> tuple[int | None, int | None]:
+    """The enforcement zone and squad of a grid, if the zones layer (issue 3) is installed."""
+    try:
+        zones = importlib.import_module("layers.zones")
+    except ImportError:
+        return None, None
+    zone_of_grid = getattr(zones, "zone_of_grid", None)
+    if zone_of_grid is None:
+        return None, None
+    try:
+        with session.begin_nested():  # its table may not be migrated yet
+            zone = zone_of_grid(session=session, grid_code=grid_code)
+    except Exception:
+        return None, None
+    if zone is None:
+        return None, None
+    return getattr(zone, "id", None), getattr(zone, "squad_id", None)
+
+
+def _person_for(session: Session, codes: list[str], role: StaffRole, day: Any) -> int | None:
+    """The person holding ``role`` on the most specific of ``codes`` on ``day``."""
+    rows = session.execute(
+        select(GridAssignment.person_id, GridAssignment.grid_code)
+        .where(
+            GridAssignment.grid_code.in_(codes),
+            GridAssignment.role == role,
+            GridAssignment.valid_from <= day,
+            or_(GridAssignment.valid_to.is_(None), GridAssignment.valid_to >= day),
+        )
+        .order_by(func.length(GridAssignment.grid_code).desc(), GridAssignment.id)
+        .limit(1)
+    ).first()
+    return None if rows is None else int(rows[0])
+
+
+def route(*, session: Session, lon: float, lat: float, at: datetime, subclass_code: str) -> Routing:
+    """Route a CGCS2000 point reported at ``at`` (see the module docstring)."""
+    generation = active_generation(session=session, at=at)
+    grid_code = locate_in_postgis(session=session, generation_id=generation.id, lon=lon, lat=lat)
+    if grid_code is None:
+        raise InvalidGeometry(
+            f"the point ({lon:.6f}, {lat:.6f}) is outside the city's grids (generation "
+            f"{generation.id}); check the coordinates, their order (lon, lat) and crs",
+            field="lon",
+        )
+    chain = [grid_code, *reversed(ancestors_of(grid_code))]
+    day = at.astimezone(UTC).date()
+    zone_id, squad_id = _zone_of(session, grid_code)
+    return Routing(
+        generation_id=generation.id,
+        grid_code=grid_code,
+        village_code=grid_code[:12],
+        town_code=grid_code[:9],
+        chief_person_id=_person_for(session, chain, StaffRole.GRID_CHIEF, day),
+        worker_person_id=_person_for(session, chain, StaffRole.GRID_WORKER, day),
+        zone_id=zone_id,
+        squad_team_id=squad_id,
+        department=get_subclass(session=session, code=subclass_code).department,
+    )
+
+
+def find_duplicates(
+    *,
+    session: Session,
+    lon: float,
+    lat: float,
+    subclass_code: str,
+    at: datetime,
+    within_m: float = 50.0,
+    window_h: float = 72.0,
+    metric_srid: int = 4549,
+) -> list[Event]:
+    """Open events of the same subclass within ``within_m`` metres and ``window_h`` hours."""
+    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), SRID_CGCS2000)
+    # Prefilter on the GiST index with a degree radius that surely covers ``within_m`` (one
+    # degree is more than 80 km in either direction at the city's latitude), then measure
+    # exactly in the metric CRS.
+    box_deg = within_m / 80_000.0
+    return list(
+        session.scalars(
+            select(Event)
+            .where(
+                Event.subclass_code == subclass_code,
+                Event.status.not_in(list(TERMINAL)),
+                Event.reported_at.between(
+                    at - timedelta(hours=window_h), at + timedelta(hours=window_h)
+                ),
+                func.ST_DWithin(Event.geom, point, box_deg),
+                func.ST_Distance(
+                    func.ST_Transform(Event.geom, metric_srid),
+                    func.ST_Transform(point, metric_srid),
+                )
+                <= within_m,
+            )
+            .order_by(Event.reported_at.desc())
+            .limit(10)
+        )
+    )
+
+
+def create_event(
+    *,
+    session: Session,
+    actor: Actor,
+    lon: float,
+    lat: float,
+    subclass_code: str,
+    description: str,
+    source: EventSource,
+    reported_at: datetime | None = None,
+    address: str | None = None,
+    reporter_name: str | None = None,
+    external_ref: str | None = None,
+    photos: list[Photo] | None = None,
+    ignore_duplicates: bool = False,
+    metric_srid: int = 4549,
+) -> Event:
+    """Create a reported event (CGCS2000 point), routed, with its photos and first log entry."""
+    now = datetime.now(UTC)
+    reported_at = (reported_at or now).astimezone(UTC)
+    if reported_at > now + timedelta(minutes=5):
+        raise InvalidEventInput(
+            f"reported_at {reported_at.isoformat()} is in the future; check the device clock",
+            field="reported_at",
+        )
+    if not description or not description.strip():
+        raise InvalidEventInput("description is empty; say what was found", field="description")
+    get_subclass(session=session, code=subclass_code)
+    routing = route(session=session, lon=lon, lat=lat, at=reported_at, subclass_code=subclass_code)
+    if not ignore_duplicates:
+        dups = find_duplicates(
+            session=session,
+            lon=lon,
+            lat=lat,
+            subclass_code=subclass_code,
+            at=reported_at,
+            metric_srid=metric_srid,
+        )
+        if dups:
+            raise PossibleDuplicate(
+                f"{len(dups)} open event(s) of subclass {subclass_code} within 50 m and 72 h "
+                f"(ids {', '.join(str(e.id) for e in dups)}); add to one of them, or send "
+                "ignore_duplicates=true to file a new event",
+                field="ignore_duplicates",
+                extra={"duplicates": [event_summary(e) for e in dups]},
+            )
+    event = Event(
+        source=source,
+        subclass_code=subclass_code,
+        description=description.strip(),
+        address=address,
+        geom=WKTElement(f"POINT({lon!r} {lat!r})", srid=SRID_CGCS2000),
+        reported_at=reported_at,
+        reporter_person_id=actor.person_id,
+        reporter_name=reporter_name or actor.name,
+        external_ref=external_ref,
+        status=EventStatus.REPORTED,
+        rework_count=0,
+        extension_count=0,
+        version=1,
+        **routing.__dict__,
+    )
+    session.add(event)
+    session.flush()
+    photo_ids = store_photos(session=session, event_id=event.id, photos=photos or [])
+    append_log(
+        session=session,
+        event=event,
+        actor=actor,
+        action="report",
+        from_status=None,
+        at=reported_at,
+        note=None,
+        attachments=photo_ids,
+        data={"grid_code": routing.grid_code, "department": routing.department},
+    )
+    return event
+
+
+REROUTABLE = ("grid_code", "chief_person_id", "worker_person_id", "squad_team_id", "department")
+
+
+def reroute(
+    *, session: Session, event: Event, actor: Actor, changes: dict[str, Any], reason: str
+) -> None:
+    """A dispatcher changes the stored routing; the old and new values are logged."""
+    if not reason or not reason.strip():
+        raise InvalidEventInput("rerouting needs a reason", field="reason")
+    unknown = set(changes) - set(REROUTABLE)
+    if unknown or not changes:
+        raise InvalidEventInput(
+            f"cannot reroute {sorted(unknown) or 'nothing'}; change one of {', '.join(REROUTABLE)}",
+            field="changes",
+        )
+    if event.status in TERMINAL:
+        raise InvalidEventInput(
+            f"event {event.id} is {event.status.value}; it cannot be rerouted", field="changes"
+        )
+    before = {k: getattr(event, k) for k in changes}
+    if "grid_code" in changes:
+        code = str(changes["grid_code"])
+        found = session.execute(
+            text("SELECT 1 FROM grid WHERE generation_id = :g AND code = :c AND level = 3"),
+            {"g": event.generation_id, "c": code},
+        ).first()
+        if found is None:
+            raise InvalidEventInput(
+                f"no unit grid {code} in generation {event.generation_id}", field="grid_code"
+            )
+        event.village_code, event.town_code = code[:12], code[:9]
+    for key, value in changes.items():
+        setattr(event, key, value)
+    event.version += 1
+    session.flush()
+    append_log(
+        session=session,
+        event=event,
+        actor=actor,
+        action="reroute",
+        from_status=event.status,
+        at=datetime.now(UTC),
+        note=reason,
+        data={"before": before, "after": changes},
+    )
+
+
+def event_summary(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "status": event.status.value,
+        "subclass": event.subclass_code,
+        "reported_at": event.reported_at.isoformat(),
+        "grid_code": event.grid_code,
+        "description": event.description,
+    }

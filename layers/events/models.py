@@ -1,0 +1,197 @@
+"""Tables of the event workflow. Points are CGCS2000 (EPSG:4490).
+
+The log (``event_log``) is append-only: a trigger created by migration 0003_events refuses
+UPDATE, DELETE and TRUNCATE on it, so even a buggy or malicious caller cannot rewrite history.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Double,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gis.crs import SRID_CGCS2000
+from layers import people as _people  # noqa: F401  (events reference person and team)
+from layers.db import Base
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class LimitUnit(enum.StrEnum):
+    WORK_HOURS = "work_hours"
+    WORK_DAYS = "work_days"
+
+
+class EventSource(enum.StrEnum):
+    PATROL = "patrol"  # grid worker / patroller on patrol (the main source)
+    INFORMANT = "informant"  # 信息员
+    HOTLINE = "hotline"  # 12345
+    PUBLIC = "public"  # citizens (Open311 apps)
+    CENTRE = "centre"  # the command centre itself (video, supervision)
+
+
+class EventStatus(enum.StrEnum):
+    REPORTED = "reported"
+    ACCEPTED = "accepted"  # 立案
+    REJECTED = "rejected"  # 不予立案
+    DISPATCHED = "dispatched"
+    IN_HANDLING = "in_handling"
+    EXTENSION_REQUESTED = "extension_requested"  # 延期申请
+    HANDLED = "handled"  # 处理反馈
+    VERIFIED = "verified"
+    CLOSED = "closed"
+    RETURNED = "returned"  # 回退 to the centre
+    PARKED = "parked"  # 挂账
+    REWORK = "rework"  # 返工
+
+
+class EventClass(Base):
+    __tablename__ = "event_class"
+
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20), server_default="event")  # event | component
+    __table_args__ = (CheckConstraint("code ~ '^[0-9]{2}$'", name="event_class_code_form"),)
+
+
+class EventSubclass(Base):
+    __tablename__ = "event_subclass"
+
+    code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    class_code: Mapped[str] = mapped_column(
+        ForeignKey("event_class.code", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    accept_rule: Mapped[str] = mapped_column(Text)
+    limit_value: Mapped[float] = mapped_column(Double)
+    limit_unit: Mapped[LimitUnit] = mapped_column(_enum(LimitUnit, "limit_unit"))
+    close_rule: Mapped[str] = mapped_column(Text)
+    department: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(server_default="true")
+
+    __table_args__ = (
+        CheckConstraint("code ~ '^[0-9]{4}$'", name="event_subclass_code_form"),
+        CheckConstraint("left(code, 2) = class_code", name="event_subclass_in_class"),
+        CheckConstraint("limit_value > 0", name="event_subclass_limit_positive"),
+    )
+
+
+class Event(Base):
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[EventSource] = mapped_column(_enum(EventSource, "event_source"))
+    subclass_code: Mapped[str] = mapped_column(ForeignKey("event_subclass.code"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID_CGCS2000, spatial_index=False))
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    reporter_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # Routing (stored; a dispatcher may change it with a logged reason)
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id"))
+    grid_code: Mapped[str] = mapped_column(String(15))
+    village_code: Mapped[str] = mapped_column(String(12))
+    town_code: Mapped[str] = mapped_column(String(9))
+    chief_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    worker_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    zone_id: Mapped[int | None] = mapped_column(Integer)
+    squad_team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    department: Mapped[str] = mapped_column(String(100))
+    # Workflow
+    status: Mapped[EventStatus] = mapped_column(_enum(EventStatus, "event_status"))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rework_count: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    extension_count: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closure_work_h: Mapped[float | None] = mapped_column(Double)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __table_args__ = (
+        Index("event_geom_gist", "geom", postgresql_using="gist"),
+        Index("event_reported_at", "reported_at"),
+        Index("event_grid_reported", "grid_code", "reported_at"),
+        Index(
+            "event_open_deadline",
+            "deadline_at",
+            postgresql_where=text(
+                "status IN ('dispatched','in_handling','extension_requested','rework')"
+            ),
+        ),
+        CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="event_closed_iff"),
+        CheckConstraint(
+            "closed_at IS NULL OR (handled_at IS NOT NULL AND accepted_at IS NOT NULL)",
+            name="event_closed_after_handling",
+        ),
+        CheckConstraint(
+            "status IN ('reported','rejected') OR accepted_at IS NOT NULL",
+            name="event_accepted_before_work",
+        ),
+    )
+
+
+class EventLog(Base):
+    """One row per transition (or routing change, escalation): append-only."""
+
+    __tablename__ = "event_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="RESTRICT"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    to_status: Mapped[str] = mapped_column(String(30))
+    actor_token_id: Mapped[int | None] = mapped_column(Integer)
+    actor_person_id: Mapped[int | None] = mapped_column(Integer)
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[int]] = mapped_column(JSONB, server_default="[]")
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+
+
+class EventPhoto(Base):
+    """A photo stored in the database, so it is written in the same transaction as its event."""
+
+    __tablename__ = "event_photo"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="RESTRICT"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(50))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width_px: Mapped[int] = mapped_column(Integer)
+    height_px: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,275 @@
+"""The case workflow as data: which action leads from which states to which, and who may take it.
+
+Every change goes through :func:`apply_action`, which checks the table, updates the event and
+appends one row to the append-only log, in the caller's transaction (all or nothing). The
+deadline starts at dispatch and runs on the working calendar in the subclass's unit.
+
+Overdue (超时) is not a state but a condition: an open case (dispatched, in handling, extension
+requested, rework) whose deadline has passed. :func:`list_overdue` lists them;
+:func:`escalate_overdue` logs an ``escalate`` entry once per case (the status is unchanged).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from layers.errors import Forbidden, InvalidState
+from layers.events.dictionary import InvalidEventInput
+from layers.events.models import Event, EventLog, EventStatus, EventSubclass
+from layers.models import Role
+from layers.workcal import WorkCalendar
+
+S = EventStatus
+D, OFF, A = Role.DISPATCHER, Role.OFFICER, Role.ADMIN
+
+
+class UnknownAction(InvalidEventInput):
+    """An action name the workflow does not have."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: frozenset[EventStatus]
+    target: EventStatus
+    roles: frozenset[Role]
+    label_zh: str
+
+
+def _t(
+    action: str, sources: set[EventStatus], target: EventStatus, roles: set[Role], zh: str
+) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(roles | {A}), zh)
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in [
+        _t("accept", {S.REPORTED}, S.ACCEPTED, {D}, "立案"),
+        _t("reject", {S.REPORTED, S.RETURNED}, S.REJECTED, {D}, "不予立案"),
+        _t("dispatch", {S.ACCEPTED, S.RETURNED}, S.DISPATCHED, {D}, "派遣"),
+        _t("start", {S.DISPATCHED, S.REWORK}, S.IN_HANDLING, {OFF}, "开始处置"),
+        _t("return", {S.DISPATCHED, S.IN_HANDLING}, S.RETURNED, {OFF}, "回退"),
+        _t(
+            "request_extension",
+            {S.DISPATCHED, S.IN_HANDLING},
+            S.EXTENSION_REQUESTED,
+            {OFF},
+            "申请延期",
+        ),
+        _t("grant_extension", {S.EXTENSION_REQUESTED}, S.IN_HANDLING, {D}, "同意延期"),
+        _t("refuse_extension", {S.EXTENSION_REQUESTED}, S.IN_HANDLING, {D}, "不同意延期"),
+        _t("handle", {S.IN_HANDLING}, S.HANDLED, {OFF}, "处理反馈"),
+        _t("verify", {S.HANDLED}, S.VERIFIED, {D}, "核查通过"),
+        _t("verify_fail", {S.HANDLED}, S.REWORK, {D}, "核查不通过，返工"),
+        _t("close", {S.VERIFIED}, S.CLOSED, {D}, "结案"),
+        _t("park", {S.ACCEPTED, S.DISPATCHED, S.IN_HANDLING}, S.PARKED, {D}, "挂账"),
+        _t("unpark", {S.PARKED}, S.DISPATCHED, {D}, "解除挂账"),
+    ]
+}
+OPEN_FOR_DEADLINE = frozenset({S.DISPATCHED, S.IN_HANDLING, S.EXTENSION_REQUESTED, S.REWORK})
+TERMINAL = frozenset({S.CLOSED, S.REJECTED})
+NOTE_REQUIRED = frozenset({"reject", "return", "request_extension", "verify_fail", "park"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the API token, the person it speaks for, its role."""
+
+    token_id: int | None
+    person_id: int | None
+    role: Role
+    name: str
+
+
+def allowed_actions(status: EventStatus, role: Role) -> list[str]:
+    return [t.action for t in TRANSITIONS.values() if status in t.sources and role in t.roles]
+
+
+def append_log(
+    *,
+    session: Session,
+    event: Event,
+    actor: Actor,
+    action: str,
+    from_status: EventStatus | None,
+    at: datetime,
+    note: str | None = None,
+    attachments: list[int] | None = None,
+    data: dict[str, Any] | None = None,
+) -> EventLog:
+    entry = EventLog(
+        event_id=event.id,
+        at=at,
+        action=action,
+        from_status=from_status.value if from_status else None,
+        to_status=event.status.value,
+        actor_token_id=actor.token_id,
+        actor_person_id=actor.person_id,
+        actor_role=actor.role.value,
+        actor_name=actor.name,
+        note=note,
+        attachments=attachments or [],
+        data=data or {},
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def apply_action(
+    *,
+    session: Session,
+    event: Event,
+    action: str,
+    actor: Actor,
+    calendar: WorkCalendar,
+    at: datetime | None = None,
+    note: str | None = None,
+    attachments: list[int] | None = None,
+    extension: float | None = None,
+    expected_version: int | None = None,
+) -> EventLog:
+    """Take ``action`` on ``event`` as ``actor``; raises naming the rule that forbids it."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise UnknownAction(
+            f"action {action!r} does not exist; use one of {', '.join(TRANSITIONS)}",
+            field="action",
+        )
+    if actor.role not in transition.roles:
+        names = ", ".join(sorted(r.value for r in transition.roles))
+        raise Forbidden(
+            f"role {actor.role.value} may not {action} an event; it needs one of: {names}",
+            field="action",
+        )
+    if event.status not in transition.sources:
+        possible = allowed_actions(event.status, actor.role) or ["none"]
+        raise InvalidState(
+            f"event {event.id} is {event.status.value}; {action} needs it to be "
+            f"{' or '.join(sorted(s.value for s in transition.sources))}. "
+            f"Possible now for {actor.role.value}: {', '.join(possible)}",
+            field="action",
+            extra={
+                "current_status": event.status.value,
+                "allowed": allowed_actions(event.status, actor.role),
+            },
+        )
+    if expected_version is not None and expected_version != event.version:
+        raise InvalidState(
+            f"event {event.id} changed meanwhile (version {event.version}, you had "
+            f"{expected_version}); reload it and try again",
+            field="version",
+        )
+    if action in NOTE_REQUIRED and not (note and note.strip()):
+        raise InvalidEventInput(f"{action} needs a note giving the reason", field="note")
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    last = session.scalar(
+        select(EventLog.at)
+        .where(EventLog.event_id == event.id)
+        .order_by(EventLog.at.desc())
+        .limit(1)
+    )
+    if last is not None and at < last:
+        raise InvalidEventInput(
+            f"the action time {at.isoformat()} is before the case's last step "
+            f"{last.isoformat()}; steps are logged in time order",
+            field="at",
+        )
+    data: dict[str, Any] = {}
+    subclass = session.get(EventSubclass, event.subclass_code)
+    assert subclass is not None
+    if action == "accept":
+        event.accepted_at = at
+    elif action == "dispatch" or action == "unpark":
+        event.dispatched_at = at
+        event.deadline_at = calendar.deadline(at, subclass.limit_value, subclass.limit_unit.value)
+        data["deadline_at"] = event.deadline_at.isoformat()
+    elif action == "grant_extension":
+        amount = extension if extension is not None else subclass.limit_value
+        if amount <= 0:
+            raise InvalidEventInput("extension must be a positive amount", field="extension")
+        base = max(event.deadline_at or at, at)
+        event.deadline_at = calendar.deadline(base, amount, subclass.limit_unit.value)
+        event.extension_count += 1
+        data |= {
+            "deadline_at": event.deadline_at.isoformat(),
+            "extension": amount,
+            "unit": subclass.limit_unit.value,
+        }
+    elif action == "handle":
+        event.handled_at = at
+    elif action == "verify_fail":
+        event.handled_at = None
+        event.rework_count += 1
+        # Rework gets a fresh limit from now: the handler must redo the work.
+        event.deadline_at = calendar.deadline(at, subclass.limit_value, subclass.limit_unit.value)
+        data["deadline_at"] = event.deadline_at.isoformat()
+    elif action == "close":
+        event.closed_at = at
+        event.closure_work_h = round(calendar.work_hours_between(event.reported_at, at), 4)
+    source = event.status
+    event.status = transition.target
+    event.version += 1
+    session.flush()
+    return append_log(
+        session=session,
+        event=event,
+        actor=actor,
+        action=action,
+        from_status=source,
+        at=at,
+        note=note,
+        attachments=attachments,
+        data=data,
+    )
+
+
+def list_overdue(
+    *, session: Session, now: datetime | None = None, limit: int = 1000
+) -> list[Event]:
+    now = now or datetime.now(UTC)
+    return list(
+        session.scalars(
+            select(Event)
+            .where(Event.status.in_(list(OPEN_FOR_DEADLINE)), Event.deadline_at < now)
+            .order_by(Event.deadline_at)
+            .limit(limit)
+        )
+    )
+
+
+def escalate_overdue(*, session: Session, actor: Actor, now: datetime | None = None) -> int:
+    """Log an ``escalate`` entry on every overdue case not yet escalated; returns the count."""
+    now = now or datetime.now(UTC)
+    count = 0
+    for event in list_overdue(session=session, now=now, limit=100_000):
+        if event.escalated_at is not None and event.escalated_at >= (event.deadline_at or now):
+            continue
+        event.escalated_at = now
+        append_log(
+            session=session,
+            event=event,
+            actor=actor,
+            action="escalate",
+            from_status=event.status,
+            at=now,
+            note="超时督办 overdue: escalated",
+            data={"deadline_at": event.deadline_at.isoformat() if event.deadline_at else None},
+        )
+        count += 1
+    return count
+
+
+def is_overdue(event: Event, now: datetime | None = None) -> bool:
+    now = now or datetime.now(UTC)
+    return (
+        event.status in OPEN_FOR_DEADLINE
+        and event.deadline_at is not None
+        and event.deadline_at < now
+    )

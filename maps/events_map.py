@@ -1,0 +1,212 @@
+"""The events map: every event as a dot coloured by status (red when overdue), clustered when
+zoomed out, town outlines for orientation; a click opens the case's timeline.
+
+``build_events_map(events, towns)`` returns a ``folium.Map``. The timeline is fetched when a
+popup opens (``GET /api/v1/events/{id}``, the page's session cookie authenticates), so the page
+carries only one small row per event.
+
+Hooks for tests: ``window.gridgisEventsReady`` is ``{events: n, overdue: m}`` once the dots are
+on the map; every popup's root element has the CSS class ``gridgis-event-popup``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import folium
+from branca.element import MacroElement
+from folium.plugins import MarkerCluster
+from folium.template import Template
+
+from maps.assets import localize_all
+from maps.basemaps import Basemap
+from maps.elements import HtmlControl
+from maps.styles import label, resolve_lang
+
+OVERDUE_COLOR = "#d7191c"
+STATUS_COLORS: dict[str, str] = {
+    "reported": "#2b83ba",
+    "accepted": "#3a9bd9",
+    "dispatched": "#fdae61",
+    "in_handling": "#f29e2e",
+    "extension_requested": "#c77c02",
+    "returned": "#9e62c4",
+    "handled": "#80cdc1",
+    "verified": "#35978f",
+    "rework": "#e45a9b",
+    "parked": "#7f7f7f",
+    "closed": "#1a9641",
+    "rejected": "#bdbdbd",
+}
+EVENT_FIELDS = ("id", "lon", "lat", "status", "overdue", "subclass", "reported_at")
+
+
+class EventsScript(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, cluster) {
+            var rows = {{ this.rows|tojson }};
+            var colors = {{ this.colors|tojson }};
+            var words = {{ this.words|tojson }};
+            function esc(s) {
+                return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+                    return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+                });
+            }
+            // Times are shown in Shanghai wall-clock time whatever the browser's zone.
+            var clock = new Intl.DateTimeFormat("sv-SE", {timeZone: "Asia/Shanghai",
+                year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+                minute: "2-digit"});
+            function timeline(id, popup) {
+                fetch("/api/v1/events/" + id, {credentials: "same-origin"})
+                  .then(function (r) { return r.json(); })
+                  .then(function (e) {
+                    var items = (e.timeline || []).map(function (s) {
+                        return "<li><b>" + esc(clock.format(new Date(s.at))) + "</b> " +
+                               esc(words.status[s.to] || s.to) + " · " + esc(s.actor) +
+                               (s.note ? " · " + esc(s.note) : "") + "</li>";
+                    }).join("");
+                    popup.setContent(
+                        '<div class="gridgis-event-popup"><b>#' + e.id + " " +
+                        esc(e.description) + "</b><br>" + esc(e.routing.grid_code) + " · " +
+                        esc(e.routing.department) + (e.overdue ? ' · <b style="color:' +
+                        colors.overdue + '">' + esc(words.overdue) + "</b>" : "") +
+                        "<h6>" + esc(words.timeline) + '</h6><ol class="gridgis-timeline">' +
+                        items + "</ol></div>");
+                  });
+            }
+            var markers = rows.map(function (r) {
+                var color = r.overdue ? colors.overdue : (colors[r.status] || "#333");
+                var m = L.circleMarker([r.lat, r.lon], {
+                    radius: 6, color: "#ffffff", weight: 1, fillColor: color, fillOpacity: 0.9,
+                    className: "gridgis-event gridgis-event-" + r.status +
+                               (r.overdue ? " gridgis-event-overdue" : "")
+                });
+                m.bindTooltip(esc(r.subclass) + " · " + esc(words.status[r.status] || r.status));
+                m.bindPopup('<div class="gridgis-event-popup">' + esc(words.loading) + "</div>",
+                            {maxWidth: 360});
+                m.on("popupopen", function (ev) { timeline(r.id, ev.popup); });
+                m.gridgisId = r.id;
+                return m;
+            });
+            cluster.addLayers(markers);
+            map.whenReady(function () {
+                {%- if this.bounds %}
+                map.fitBounds({{ this.bounds|tojson }}, {animate: false});
+                {%- endif %}
+                window.gridgisEventMarkers = markers;
+                window.gridgisEventCluster = cluster;
+                window.gridgisEventsMap = map;
+                window.gridgisEventsReady = {
+                    events: markers.length,
+                    overdue: rows.filter(function (r) { return r.overdue; }).length
+                };
+            });
+        })({{ this._parent.get_name() }}, {{ this.cluster.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        rows: list[dict[str, Any]],
+        cluster: MarkerCluster,
+        words: dict[str, Any],
+        bounds: list[list[float]] | None,
+    ) -> None:
+        super().__init__()
+        self._name = "EventsScript"
+        self.rows = rows
+        self.cluster = cluster
+        self.words = words
+        self.colors = {**STATUS_COLORS, "overdue": OVERDUE_COLOR}
+        self.bounds = bounds
+
+
+def _legend(counts: Mapping[str, int], overdue: int, lang: str) -> str:
+    rows = [
+        '<div style="background:#fff;padding:6px 10px;border-radius:4px;font-size:12px;'
+        'box-shadow:0 1px 4px rgba(0,0,0,.3)">'
+        f"<b>{html.escape(label('legend_title', lang))}</b>"
+    ]
+    swatches = [(OVERDUE_COLOR, label("event_overdue", lang), overdue)]
+    swatches += [
+        (c, label(f"event_status_{s}", lang), counts.get(s, 0)) for s, c in STATUS_COLORS.items()
+    ]
+    for color, text, n in swatches:
+        rows.append(
+            f'<div class="gridgis-legend-row"><svg width="14" height="14"><circle cx="7" cy="7" '
+            f'r="6" fill="{color}"/></svg> <span>{html.escape(text)}</span> '
+            f'<span class="gridgis-legend-count">{n:,}</span></div>'
+        )
+    total = sum(counts.values())
+    rows.append(f"<div>{html.escape(label('event_count', lang, n=f'{total:,}'))}</div></div>")
+    return "".join(rows)
+
+
+def build_events_map(
+    events: Sequence[Mapping[str, Any]],
+    towns: Mapping[str, Any] | None = None,
+    *,
+    lang: str = "zh",
+    assets_base: str = "/static",
+    basemap: Basemap | None = None,
+) -> folium.Map:
+    """Events on an offline map.
+
+    Parameters
+    ----------
+    events
+        Dicts with ``id``, ``lon``, ``lat`` (EPSG:4490 degrees), ``status``, ``overdue`` (bool),
+        ``subclass`` (display name), ``reported_at`` (ISO string).
+    towns
+        Optional GeoJSON FeatureCollection (EPSG:4490) of the towns, drawn as thin outlines.
+    """
+    lang = resolve_lang(lang)
+    basemap = basemap or Basemap.none()
+    rows = [{k: e[k] for k in EVENT_FIELDS} for e in events]
+    if rows:
+        lons = [r["lon"] for r in rows]
+        lats = [r["lat"] for r in rows]
+        bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
+        center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    else:
+        bounds, center = None, [31.85, 120.3]
+    folium_map = folium.Map(
+        location=center, zoom_start=11, tiles=None, max_zoom=19, control_scale=True
+    )
+    folium_map.options["maxZoom"] = basemap.max_zoom() if basemap.tiles else 19
+    basemap.add_to(folium_map)
+    folium_map.get_root().title = label("events_map_title", lang)  # type: ignore[attr-defined]
+    if towns and towns.get("features"):
+        folium.GeoJson(
+            dict(towns),
+            name="towns",
+            control=False,
+            style_function=lambda _f: {"color": "#555", "weight": 1.2, "fill": False},
+        ).add_to(folium_map)
+    cluster = MarkerCluster(
+        name="events",
+        control=False,
+        options={"disableClusteringAtZoom": 17, "chunkedLoading": True},
+    )
+    cluster.add_to(folium_map)
+    words = {
+        "status": {s: label(f"event_status_{s}", lang) for s in STATUS_COLORS},
+        "overdue": label("event_overdue", lang),
+        "timeline": label("event_timeline", lang),
+        "loading": label("event_loading", lang),
+    }
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    overdue = sum(1 for r in rows if r["overdue"])
+    HtmlControl(
+        _legend(counts, overdue, lang), position="bottomright", css_class="gridgis-legend"
+    ).add_to(folium_map)
+    EventsScript(rows, cluster, words, bounds).add_to(folium_map)
+    localize_all(folium_map.get_root(), assets_base)
+    return folium_map
