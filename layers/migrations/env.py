@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from layers import (  # noqa: F401  (registers the tables on Base.metadata)  # noqa: F401  (issue 3: people)
+from layers import (  # noqa: F401  (registers the tables on Base.metadata)
     households,
     market,
     models,
@@ -14,7 +14,7 @@ from layers import (  # noqa: F401  (registers the tables on Base.metadata)  # n
     zones,
 )
 from layers.db import Base
-from layers.events import models as _events  # noqa: F401  (issue 5: events)
+from layers.events import models as _events  # noqa: F401  (registers the event tables)
 
 config = context.config
 target_metadata = Base.metadata
