@@ -17,6 +17,13 @@ class Base(DeclarativeBase):
     """Declarative base of every GridGIS table (schema changes go through alembic only)."""
 
 
+# Sync endpoints and their session dependency share AnyIO's thread pool (40 threads). If the
+# connection pool were smaller, threads waiting for a connection could starve the threads that
+# would return one, and the server would stall under load until pool_timeout; so the pool may
+# grow past the thread pool's size.
+THREADPOOL_SIZE = 40
+
+
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     """An engine for a PostGIS database URL (``postgresql+psycopg://…``)."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -25,7 +32,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     return create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=max(pool_size, THREADPOOL_SIZE + 8 - pool_size),
         pool_pre_ping=True,
         echo=echo,
         connect_args={"options": "-c timezone=UTC"},
