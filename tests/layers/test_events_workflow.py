@@ -51,6 +51,11 @@ def _report(session, inside, at=None, subclass="0101", **kw):  # type: ignore[no
 
 def test_report_routes_to_grid_team_and_department(db_session, demo_generation, inside) -> None:
     code, _, _ = inside
+    # the demo roster may be loaded in this database: clear this grid's team (rolled back)
+    db_session.execute(
+        text("DELETE FROM grid_assignment WHERE grid_code IN (:a, :b, :c)"),
+        {"a": code, "b": code[:12], "c": code[:9]},
+    )
     chief = Person(name="张网格长")
     worker = Person(name="李网格员")
     db_session.add_all([chief, worker])
@@ -244,6 +249,14 @@ def test_zone_squad_routing_when_the_zones_layer_is_there(db_session, demo_gener
     from layers.people import Team, TeamKind
 
     code, _, _ = inside
+    # the demo zones may cover this grid already: take it out of them (rolled back)
+    db_session.execute(
+        text(
+            "DELETE FROM zone_member WHERE zone_id IN "
+            "(SELECT id FROM enforcement_zone WHERE town_code = :t)"
+        ),
+        {"t": code[:9]},
+    )
     squad = Team(name="测试中队", kind=TeamKind.TOWN_SQUAD, town_code=code[:9])
     db_session.add(squad)
     db_session.flush()
