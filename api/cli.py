@@ -171,6 +171,17 @@ def serve(
     from api.main import create_app
 
     settings = Settings()
+    if settings.server.workers > 1:
+        # Several processes (GRIDGIS_WORKERS): uvicorn imports the factory in each worker.
+        uvicorn.run(
+            "api.main:create_app",
+            factory=True,
+            workers=settings.server.workers,
+            host=host or settings.server.host,
+            port=port or settings.server.port,
+            log_level="info",
+        )
+        return
     uvicorn.run(
         create_app(settings),
         host=host or settings.server.host,

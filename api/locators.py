@@ -42,6 +42,10 @@ class LocatorCache:
                 self._items[generation_id] = found
         return found
 
+    def peek(self, generation_id: int) -> CityLocator | None:
+        """The loaded locator of a generation, or None (no database access)."""
+        return self._items.get(generation_id)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

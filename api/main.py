@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from api.errors import install_error_handlers
 from api.locators import LocatorCache
@@ -74,12 +74,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         check_postgis(engine)
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
+        # Single-fix ingest (Traccar/OsmAnd) runs one statement per round trip in autocommit
+        # on its own pool: no ping per checkout (a dropped connection is retried instead).
+        app.state.ingest_engine = create_engine(
+            engine.url, pool_size=settings.database.pool_size,
+            max_overflow=settings.database.pool_size, pool_pre_ping=False,
+            pool_reset_on_return=None, isolation_level="AUTOCOMMIT",
+            connect_args={"options": "-c timezone=UTC"},
+        )  # fmt: skip
         app.state.locators = LocatorCache()
         app.state.page_cache = {}
         app.state.session_secret = settings.auth.secret(settings.database.data_dir)
         try:
             yield
         finally:
+            app.state.ingest_engine.dispose()
             engine.dispose()
             if started and cluster is not None:
                 cluster.stop()

@@ -91,20 +91,45 @@ def flag_fixes(
     if n == 0:
         return flags
     # Jumps: compare each fix with the last one not itself a jump (a single wild fix must not
-    # make the good fix after it look like a jump back). Sequential by nature; n is a batch.
-    last = previous
-    for i in range(n):
-        if flags[i] & (FixFlag.FUTURE_TIME | FixFlag.CLIENT_INVALID):
+    # make the good fix after it look like a jump back). Sequential by nature, but until the
+    # first jump "the last one" is simply the previous checked fix: that part is vectorised,
+    # and only what follows a jump (rare) is walked fix by fix.
+    checked = np.flatnonzero((flags & (FixFlag.FUTURE_TIME | FixFlag.CLIENT_INVALID)) == 0)
+    if checked.size == 0:
+        return flags
+    tc, xc, yc = t_s[checked], x_m[checked], y_m[checked]
+    if previous is not None:
+        tp = np.concatenate(([previous[0]], tc[:-1]))
+        xp = np.concatenate(([previous[1]], xc[:-1]))
+        yp = np.concatenate(([previous[2]], yc[:-1]))
+        first = 0
+    else:
+        tp, xp, yp = tc[:-1], xc[:-1], yc[:-1]
+        first = 1  # the very first fix has nothing to be compared with
+    dist = np.hypot(xc[first:] - xp, yc[first:] - yp)
+    jump = (dist > limits.min_jump_m) & (
+        dist > limits.max_speed_mps * np.maximum(tc[first:] - tp, 1.0)
+    )
+    hits = np.flatnonzero(jump)
+    upto = int(hits[0]) if hits.size else dist.size  # comparisons valid before the first jump
+    repeated = checked[first : first + upto][dist[:upto] == 0.0]
+    flags[repeated] |= FixFlag.REPEATED_POSITION
+    if upto == dist.size:
+        return flags
+    k = first + upto  # the first jump, as an index into ``checked``
+    flags[checked[k]] |= FixFlag.IMPOSSIBLE_JUMP
+    last = (float(tp[upto]), float(xp[upto]), float(yp[upto]))
+    for j, t, x, y in zip(
+        checked[k + 1 :].tolist(), tc[k + 1 :].tolist(), xc[k + 1 :].tolist(),
+        yc[k + 1 :].tolist(), strict=True,
+    ):  # fmt: skip
+        d = float(np.hypot(x - last[1], y - last[2]))
+        if d == 0.0:
+            flags[j] |= FixFlag.REPEATED_POSITION
+        elif d > limits.min_jump_m and d > limits.max_speed_mps * max(t - last[0], 1.0):
+            flags[j] |= FixFlag.IMPOSSIBLE_JUMP
             continue
-        if last is not None:
-            dt = t_s[i] - last[0]
-            dist = float(np.hypot(x_m[i] - last[1], y_m[i] - last[2]))
-            if dist == 0.0:
-                flags[i] |= FixFlag.REPEATED_POSITION
-            elif dist > limits.min_jump_m and dist > limits.max_speed_mps * max(dt, 1.0):
-                flags[i] |= FixFlag.IMPOSSIBLE_JUMP
-                continue
-        last = (float(t_s[i]), float(x_m[i]), float(y_m[i]))
+        last = (t, x, y)
     return flags
 
 

@@ -83,27 +83,37 @@ def device_by_external_id(*, session: Session, external_id: str, field: str = "i
         select(Device).where(Device.external_id == external_id, Device.active.is_(True))
     )
     if device is None:
-        raise DeviceNotFound(
-            f"unknown device {external_id!r}; register it first (POST /api/v1/devices) and "
-            "send its external id",
-            field=field,
-        )
+        raise device_not_found(external_id, field)
     return device
+
+
+def device_not_found(external_id: str, field: str = "id") -> DeviceNotFound:
+    """The error for a client naming a device we do not know (400, as Traccar answers)."""
+    return DeviceNotFound(
+        f"unknown device {external_id!r}; register it first (POST /api/v1/devices) and "
+        "send its external id",
+        field=field,
+    )
 
 
 def check_secret(device: Device, presented: str | None) -> None:
     """AuthError unless ``presented`` is the device's secret (or the device has none)."""
-    if device.secret_hash is None:
+    check_secret_hash(device.external_id, device.secret_hash, presented)
+
+
+def check_secret_hash(external_id: str, secret_hash: str | None, presented: str | None) -> None:
+    """:func:`check_secret` on the stored hash (for callers that read it without the ORM)."""
+    if secret_hash is None:
         return
     if not presented:
         raise AuthError(
-            f"device {device.external_id!r} needs its secret: send 'Authorization: Bearer "
+            f"device {external_id!r} needs its secret: send 'Authorization: Bearer "
             "<device secret>' or add '&key=<device secret>' to the URL",
             field="key",
         )
-    if not hmac.compare_digest(hash_secret(presented), device.secret_hash):
+    if not hmac.compare_digest(hash_secret(presented), secret_hash):
         raise AuthError(
-            f"wrong secret for device {device.external_id!r}; use the secret shown when the "
+            f"wrong secret for device {external_id!r}; use the secret shown when the "
             "device was registered, or rotate it (POST /api/v1/devices/{id}/secret)",
             field="key",
         )

@@ -12,14 +12,18 @@ Coordinates are stored CGCS2000 (``lon``, ``lat``) with the raw values and their
 
 from __future__ import annotations
 
+import struct
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
 import orjson
+import psycopg
 from sqlalchemy import (
     REAL,
     BigInteger,
@@ -166,12 +170,144 @@ STAGING_DDL = (
     "(LIKE position INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
 
+# -- binary COPY, built column-wise with numpy ---------------------------------------------------
+# PostgreSQL's binary COPY: a header, then per row an int16 field count and per field an int32
+# length (-1 for NULL) and the value in network byte order; a trailer of int16 -1. Rows that
+# share a "shape" (which fields are NULL, the text lengths) have one fixed layout, so each shape
+# is one numpy structured array filled column by column: no per-row Python for a batch.
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+COPY_TRAILER = b"\xff\xff"
+PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC, in microseconds since 1970
+REAL_COLUMNS = ("accuracy_m", "speed_mps", "course_deg", "altitude_m", "battery_pct")
 
-def store_fixes(*, session: Session, rows: FixRows, received_at: datetime) -> int:
+
+def _epoch_us(t: datetime) -> int:
+    return (t - _UNIX_EPOCH) // _ONE_US
+
+
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def _row_binary(rows: FixRows, i: int, t_us: int, received_us: int) -> bytes:
+    """One row in binary COPY format (rows with attributes, or any row the fast path skips)."""
+    out = [struct.pack("!hiiiqiq", len(COLUMNS), 4, int(rows.device_id[i]), 8,
+                       t_us - PG_EPOCH_US, 8, received_us - PG_EPOCH_US)]  # fmt: skip
+    out.append(struct.pack("!idididid", 8, float(rows.lon[i]), 8, float(rows.lat[i]),
+                           8, float(rows.raw_lon[i]), 8, float(rows.raw_lat[i])))  # fmt: skip
+
+    def text_field(value: str | None) -> None:
+        if value is None:
+            out.append(b"\xff\xff\xff\xff")
+        else:
+            data = value.encode("utf-8")
+            out.append(struct.pack("!i", len(data)) + data)
+
+    text_field(rows.datum[i])
+    for name in REAL_COLUMNS:
+        v = float(getattr(rows, name)[i])
+        out.append(b"\xff\xff\xff\xff" if v != v else struct.pack("!if", 4, v))
+    text_field(rows.grid_code[i])
+    out.append(struct.pack("!ih", 2, int(rows.flags[i])))
+    seq = rows.seq[i]
+    out.append(b"\xff\xff\xff\xff" if seq is None else struct.pack("!iq", 8, int(seq)))
+    text_field(rows.source)
+    attrs = rows.attributes[i]
+    if attrs:
+        data = b"\x01" + orjson.dumps(attrs)  # jsonb binary: version 1, then the JSON text
+        out.append(struct.pack("!i", len(data)) + data)
+    else:
+        out.append(b"\xff\xff\xff\xff")
+    return b"".join(out)
+
+
+def _field(
+    fields: list[tuple[str, str]],
+    values: dict[str, Any],
+    name: str,
+    dtype: str,
+    size: int,
+    data: Any,
+    null: bool = False,
+) -> None:
+    """One column of a binary COPY block: its int32 length, then the value unless NULL."""
+    fields.append((f"l_{name}", ">i4"))
+    values[f"l_{name}"] = -1 if null else size
+    if not null:
+        fields.append((name, dtype))
+        values[name] = data
+
+
+def copy_binary(rows: FixRows, t_us: np.ndarray, received_at: datetime) -> bytes:
+    """The rows as a binary COPY stream of :data:`COLUMNS` (NaN becomes NULL)."""
+    n = len(rows)
+    received_us = _epoch_us(received_at)
+    reals = [np.asarray(getattr(rows, name), dtype=np.float64) for name in REAL_COLUMNS]
+    null_bits = np.zeros(n, dtype=np.int64)
+    for bit, real in enumerate(reals):
+        null_bits |= np.isnan(real).astype(np.int64) << bit
+    datum_b = [d.encode() for d in rows.datum]
+    grid_b = [None if g is None else g.encode() for g in rows.grid_code]
+    seq_null = np.fromiter((s is None for s in rows.seq), dtype=bool, count=n)
+    odd = np.fromiter((bool(a) for a in rows.attributes), dtype=bool, count=n)
+    shape = (
+        null_bits
+        | (seq_null.astype(np.int64) << 5)
+        | (np.fromiter((len(d) for d in datum_b), dtype=np.int64, count=n) << 6)
+        | (np.fromiter((-1 if g is None else len(g) for g in grid_b), np.int64, n) + 1) << 16
+    )
+    source_b = rows.source.encode()
+    parts = [COPY_HEADER]
+    for i in np.flatnonzero(odd).tolist():
+        parts.append(_row_binary(rows, i, int(t_us[i]), received_us))
+    keys, inverse = np.unique(shape[~odd], return_inverse=True)
+    plain = np.flatnonzero(~odd)
+    for k, key in enumerate(keys.tolist()):
+        idx = plain[inverse.ravel() == k]
+        first = int(idx[0])
+        dlen, glen = len(datum_b[first]), (key >> 16) - 1
+        fields: list[tuple[str, str]] = [("n", ">i2")]
+        values: dict[str, Any] = {"n": len(COLUMNS)}
+
+        col = partial(_field, fields, values)
+        col("device_id", ">i4", 4, rows.device_id[idx])
+        col("fix_time", ">i8", 8, t_us[idx] - PG_EPOCH_US)
+        col("server_time", ">i8", 8, received_us - PG_EPOCH_US)
+        col("lon", ">f8", 8, rows.lon[idx])
+        col("lat", ">f8", 8, rows.lat[idx])
+        col("raw_lon", ">f8", 8, rows.raw_lon[idx])
+        col("raw_lat", ">f8", 8, rows.raw_lat[idx])
+        col("datum", f"S{dlen}", dlen, [datum_b[i] for i in idx.tolist()])
+        for bit, (name, values_f) in enumerate(zip(REAL_COLUMNS, reals, strict=True)):
+            col(name, ">f4", 4, values_f[idx], null=bool(key >> bit & 1))
+        col("grid_code", f"S{max(glen, 1)}", glen, [grid_b[i] for i in idx.tolist()],
+            null=glen < 0)  # fmt: skip
+        col("flags", ">i2", 2, rows.flags[idx])
+        col("seq", ">i8", 8, [rows.seq[i] for i in idx.tolist()], null=bool(key >> 5 & 1))
+        col("source", f"S{len(source_b)}", len(source_b), source_b)
+        col("attributes", "V0", -1, None, null=True)
+        block = np.empty(len(idx), dtype=np.dtype(fields))
+        for name, data in values.items():
+            block[name] = data
+        parts.append(block.tobytes())
+    parts.append(COPY_TRAILER)
+    return b"".join(parts)
+
+
+def fix_times_us(times: Sequence[datetime]) -> np.ndarray:
+    """Fix times as integer microseconds since 1970 (exact)."""
+    return np.fromiter((_epoch_us(t) for t in times), dtype=np.int64, count=len(times))
+
+
+def store_fixes(
+    *, session: Session, rows: FixRows, received_at: datetime, t_us: np.ndarray | None = None
+) -> int:
     """Store fixes; a fix already stored (same device and fix time) is skipped.
 
-    Returns the number of fixes newly stored (the others were duplicates). The caller must
-    have created the partitions (:data:`PARTITIONS`) and owns the transaction.
+    Returns the number of fixes newly stored (the others were duplicates, in the table or
+    earlier in ``rows``: the first of equal (device, fix time) is kept). ``t_us`` are the fix
+    times in microseconds since 1970 if the caller has them. The caller must have created the
+    partitions (:data:`PARTITIONS`) and owns the transaction.
     """
     if len(rows) == 0:
         return 0
@@ -189,30 +325,24 @@ def store_fixes(*, session: Session, rows: FixRows, received_at: datetime) -> in
             orjson.dumps(attrs).decode() if attrs else None,
         )  # fmt: skip
         with raw.cursor() as cursor:  # type: ignore[union-attr]
-            cursor.execute(
-                f"INSERT INTO position ({columns}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
-                "ON CONFLICT (device_id, fix_time) DO NOTHING",
-                values,
-            )
+            cursor.execute(INSERT_ONE, values)
             return int(cursor.rowcount)
+    if t_us is None:
+        t_us = fix_times_us(rows.fix_time)
+    # Equal (device, fix time) inside the batch: keep the first (the staging order below is by
+    # row shape, not input order, so this is decided here).
+    pairs = np.rec.fromarrays([np.asarray(rows.device_id, dtype=np.int64), t_us])
+    _, first = np.unique(pairs, return_index=True)
+    if len(first) != len(rows):
+        keep = np.sort(first)
+        rows = _take(rows, keep)
+        t_us = t_us[keep]
+    stream = copy_binary(rows, t_us, received_at)
     with raw.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(STAGING_DDL)
-        with cursor.copy(f"COPY position_staging ({columns}) FROM STDIN") as copy:
-            for i in range(len(rows)):
-                attrs = rows.attributes[i]
-                copy.write_row(
-                    (
-                        int(rows.device_id[i]), rows.fix_time[i], received_at,
-                        float(rows.lon[i]), float(rows.lat[i]),
-                        float(rows.raw_lon[i]), float(rows.raw_lat[i]), rows.datum[i],
-                        _num(rows.accuracy_m[i]), _num(rows.speed_mps[i]),
-                        _num(rows.course_deg[i]), _num(rows.altitude_m[i]),
-                        _num(rows.battery_pct[i]), rows.grid_code[i], int(rows.flags[i]),
-                        rows.seq[i], rows.source,
-                        orjson.dumps(attrs).decode() if attrs else None,
-                    )
-                )  # fmt: skip
-        # The primary key decides what is new; duplicates inside the batch are skipped too.
+        with cursor.copy(f"COPY position_staging ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(stream)
+        # The primary key decides what is new.
         cursor.execute(
             f"INSERT INTO position ({columns}) SELECT {columns} FROM position_staging "
             "ON CONFLICT (device_id, fix_time) DO NOTHING"
@@ -220,6 +350,90 @@ def store_fixes(*, session: Session, rows: FixRows, received_at: datetime) -> in
         inserted = cursor.rowcount
         cursor.execute("TRUNCATE position_staging")
     return int(inserted)
+
+
+def _take(rows: FixRows, keep: np.ndarray) -> FixRows:
+    ix = keep.tolist()
+    return FixRows(
+        device_id=np.asarray(rows.device_id)[keep],
+        fix_time=[rows.fix_time[i] for i in ix],
+        lon=np.asarray(rows.lon)[keep], lat=np.asarray(rows.lat)[keep],
+        raw_lon=np.asarray(rows.raw_lon)[keep], raw_lat=np.asarray(rows.raw_lat)[keep],
+        datum=[rows.datum[i] for i in ix],
+        accuracy_m=np.asarray(rows.accuracy_m)[keep], speed_mps=np.asarray(rows.speed_mps)[keep],
+        course_deg=np.asarray(rows.course_deg)[keep],
+        altitude_m=np.asarray(rows.altitude_m)[keep],
+        battery_pct=np.asarray(rows.battery_pct)[keep],
+        grid_code=[rows.grid_code[i] for i in ix],
+        flags=np.asarray(rows.flags)[keep],
+        seq=[rows.seq[i] for i in ix],
+        source=rows.source,
+        attributes=[rows.attributes[i] for i in ix],
+    )  # fmt: skip
+
+
+INSERT_ONE = (
+    f"INSERT INTO position ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
+    "ON CONFLICT (device_id, fix_time) DO NOTHING"
+)
+
+
+@contextmanager
+def direct_connection(engine: Engine) -> Iterator[Any]:
+    """A pooled psycopg connection in autocommit: each statement is its own transaction,
+    committed (WAL flushed, with ``synchronous_commit`` on) before it returns."""
+    fairy = engine.raw_connection()
+    conn: Any = fairy.driver_connection
+    restore = not conn.autocommit
+    try:
+        if restore:
+            conn.autocommit = True
+        yield conn
+    except psycopg.OperationalError:
+        fairy.invalidate()  # a broken connection (server restarted): never reuse it
+        raise
+    finally:
+        if restore and not conn.closed:
+            conn.autocommit = False
+        fairy.close()
+
+
+DEVICE_WITH_PREVIOUS = (
+    "SELECT d.id, d.secret_hash, p.fix_time, p.lon, p.lat FROM device d "
+    "LEFT JOIN LATERAL (SELECT fix_time, lon, lat FROM position WHERE device_id = d.id "
+    "  AND fix_time < %(t)s AND flags & %(bad)s = 0 ORDER BY fix_time DESC LIMIT 1) p ON true "
+    "WHERE d.external_id = %(ext)s AND d.active"
+)
+
+
+def device_with_previous_fix(
+    conn: Any, *, external_id: str, before: datetime, unusable_flags: int
+) -> tuple[int, str | None, tuple[datetime, float, float] | None] | None:
+    """The active device ``external_id`` (id, secret hash) and its last usable fix strictly
+    before ``before`` (as :func:`previous_fix`), in one round trip; None if no such device."""
+    row = conn.execute(
+        DEVICE_WITH_PREVIOUS,
+        {"ext": external_id, "t": before, "bad": int(unusable_flags)},
+        prepare=True,
+    ).fetchone()
+    if row is None:
+        return None
+    prev = None if row[2] is None else (row[2], float(row[3]), float(row[4]))
+    return int(row[0]), row[1], prev
+
+
+def insert_one(conn: Any, *, rows: FixRows, received_at: datetime) -> int:
+    """Insert one fix (``rows`` of length 1) on ``conn``; 1 if new, 0 if already stored."""
+    attrs = rows.attributes[0]
+    values = (
+        int(rows.device_id[0]), rows.fix_time[0], received_at,
+        float(rows.lon[0]), float(rows.lat[0]), float(rows.raw_lon[0]), float(rows.raw_lat[0]),
+        rows.datum[0], _num(rows.accuracy_m[0]), _num(rows.speed_mps[0]),
+        _num(rows.course_deg[0]), _num(rows.altitude_m[0]), _num(rows.battery_pct[0]),
+        rows.grid_code[0], int(rows.flags[0]), rows.seq[0], rows.source,
+        orjson.dumps(attrs).decode() if attrs else None,
+    )  # fmt: skip
+    return int(conn.execute(INSERT_ONE, values, prepare=True).rowcount)
 
 
 def previous_fix(
@@ -309,6 +523,10 @@ __all__ = [
     "Position",
     "TrackFixes",
     "count_fixes",
+    "device_with_previous_fix",
+    "direct_connection",
+    "fix_times_us",
+    "insert_one",
     "latest_fixes",
     "previous_fix",
     "read_track",

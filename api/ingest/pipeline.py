@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import psycopg
 from sqlalchemy.orm import Session
 
 from gis.crs import Datum, to_cgcs2000, to_metric
 from gis.tracks import UNUSABLE, FixFlag, FlagLimits, flag_fixes, flag_names
+from layers import positions
+from layers.devices import check_secret_hash, device_not_found
 from layers.grids import active_generation
 from layers.people import Device
-from layers.positions import PARTITIONS, FixRows, previous_fix, store_fixes
+from layers.positions import PARTITIONS, FixRows, fix_times_us, previous_fix, store_fixes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -200,23 +204,8 @@ def active_generation_id(state: Any, session: Session) -> int:
     return gen_id
 
 
-def ingest(
-    *,
-    state: Any,
-    session: Session,
-    device: Device,
-    fixes: FixColumns,
-    source: str,
-    received: int | None = None,
-    metric_srid: int = 4549,
-    limits: FlagLimits = FlagLimits(),
-) -> IngestResult:
-    """Convert, locate, flag and store the parsed fixes of one device (no commit).
-
-    ``state`` is the app state (``locators``, ``engine``). Fixes with a time before 2000 or more
-    than a day ahead are rejected per item; every other fix is stored, flagged if doubtful.
-    """
-    now = datetime.now(UTC)
+def _reject_out_of_range(fixes: FixColumns, now: datetime) -> None:
+    """Reject (per item) fixes before 2000 or more than a day ahead of ``now``."""
     for k in range(len(fixes) - 1, -1, -1):
         t = fixes.fix_time[k]
         if t < EARLIEST or t > now + MAX_AHEAD:
@@ -235,21 +224,48 @@ def ingest(
                 fixes.battery_pct, fixes.valid, fixes.seq, fixes.attributes,
             ):  # fmt: skip
                 del col[k]
-    total = received if received is not None else len(fixes) + len(fixes.errors)
     fixes.errors.sort(key=lambda e: e.get("index", -1))
-    n = len(fixes)
-    if n == 0:
-        return IngestResult(total, 0, 0, fixes.errors, {})
 
-    # Partitions first, before this transaction reads ``position``: the DDL runs on another
-    # connection and would wait for this transaction's lock on the parent table.
-    PARTITIONS.ensure(engine=state.engine, times=fixes.fix_time)
-    t_s = np.array([t.timestamp() for t in fixes.fix_time])
-    order = np.argsort(t_s, kind="stable")
+
+def _city(state: Any, session: Session | None) -> Any:
+    """The active generation's locator; opens a session only when a cache is cold."""
+    cached = getattr(state, "tracks_generation", None)
+    if cached is not None and cached[1] > time.monotonic():
+        found = state.locators.peek(int(cached[0]))
+        if found is not None:
+            return found
+    if session is not None:
+        return state.locators.get(
+            session=session, generation_id=active_generation_id(state, session)
+        )
+    with state.sessions() as own:
+        return state.locators.get(session=own, generation_id=active_generation_id(state, own))
+
+
+PreviousFix = tuple[datetime, float, float] | None
+
+
+def _process(
+    *,
+    state: Any,
+    session: Session | None,
+    device_id: int,
+    fixes: FixColumns,
+    source: str,
+    now: datetime,
+    previous_of: Callable[[datetime], PreviousFix],
+    metric_srid: int,
+    limits: FlagLimits,
+) -> tuple[FixRows, np.ndarray]:
+    """Sort, convert to CGCS2000, locate and flag the (good, non-empty) fixes of one device."""
+    n = len(fixes)
+    t_us = fix_times_us(fixes.fix_time)
+    order = np.argsort(t_us, kind="stable")
+    t_us = t_us[order]
+    t_s = t_us / 1e6  # the same floats as datetime.timestamp()
     raw_lon = np.asarray(fixes.lon)[order]
     raw_lat = np.asarray(fixes.lat)[order]
     datum = np.asarray(fixes.datum, dtype=object)[order]
-    t_s = t_s[order]
     lon = raw_lon.copy()
     lat = raw_lat.copy()
     for d in set(datum.tolist()):
@@ -258,15 +274,16 @@ def ingest(
         sel = datum == d
         lon[sel], lat[sel] = to_cgcs2000(raw_lon[sel], raw_lat[sel], d)
 
-    city = state.locators.get(session=session, generation_id=active_generation_id(state, session))
+    city = _city(state, session)
     l3 = city.locator.locate(lon, lat).l3
-    x_m, y_m = to_metric(lon, lat, metric_srid)
-    first = datetime.fromtimestamp(float(t_s[0]), tz=UTC)
-    prev = previous_fix(session=session, device_id=device.id, before=first, unusable_flags=UNUSABLE)
+    prev = previous_of(datetime.fromtimestamp(float(t_s[0]), tz=UTC))
     previous = None
     if prev is not None:
-        px, py = to_metric(np.array([prev[1]]), np.array([prev[2]]), metric_srid)
-        previous = (prev[0].timestamp(), float(px[0]), float(py[0]))
+        x_m, y_m = to_metric(np.append(lon, prev[1]), np.append(lat, prev[2]), metric_srid)
+        previous = (prev[0].timestamp(), float(x_m[-1]), float(y_m[-1]))
+        x_m, y_m = x_m[:-1], y_m[:-1]
+    else:
+        x_m, y_m = to_metric(lon, lat, metric_srid)
     accuracy = np.asarray(fixes.accuracy_m)[order]
     flags = flag_fixes(
         t_s, x_m, y_m, accuracy, now.timestamp(),
@@ -274,10 +291,10 @@ def ingest(
         client_valid=np.asarray(fixes.valid, dtype=bool)[order],
         previous=previous, limits=limits,
     )  # fmt: skip
-    fix_time = [fixes.fix_time[i] for i in order]
+    ix = order.tolist()
     rows = FixRows(
-        device_id=np.full(n, device.id),
-        fix_time=fix_time,
+        device_id=np.full(n, device_id),
+        fix_time=[fixes.fix_time[i] for i in ix],
         lon=lon, lat=lat, raw_lon=raw_lon, raw_lat=raw_lat,
         datum=datum.tolist(),
         accuracy_m=accuracy,
@@ -287,14 +304,122 @@ def ingest(
         battery_pct=np.asarray(fixes.battery_pct)[order],
         grid_code=l3.tolist(),
         flags=flags,
-        seq=[fixes.seq[i] for i in order],
+        seq=[fixes.seq[i] for i in ix],
         source=source,
-        attributes=[fixes.attributes[i] for i in order],
+        attributes=[fixes.attributes[i] for i in ix],
     )  # fmt: skip
-    stored = store_fixes(session=session, rows=rows, received_at=now)
+    return rows, t_us
+
+
+def _counts(flags: np.ndarray) -> dict[str, int]:
     counts: dict[str, int] = {}
     for bit in FixFlag:
         hit = int(np.count_nonzero(flags & int(bit)))
         if hit:
             counts[flag_names(int(bit))[0]] = hit
-    return IngestResult(total, stored, n - stored, fixes.errors, counts)
+    return counts
+
+
+def ingest(
+    *,
+    state: Any,
+    session: Session,
+    device: Device,
+    fixes: FixColumns,
+    source: str,
+    received: int | None = None,
+    metric_srid: int = 4549,
+    limits: FlagLimits = FlagLimits(),
+) -> IngestResult:
+    """Convert, locate, flag and store the parsed fixes of one device (no commit).
+
+    ``state`` is the app state (``locators``, ``engine``). Fixes with a time before 2000 or more
+    than a day ahead are rejected per item; every other fix is stored, flagged if doubtful.
+    """
+    now = datetime.now(UTC)
+    _reject_out_of_range(fixes, now)
+    total = received if received is not None else len(fixes) + len(fixes.errors)
+    n = len(fixes)
+    if n == 0:
+        return IngestResult(total, 0, 0, fixes.errors, {})
+    # Partitions first, before this transaction reads ``position``: the DDL runs on another
+    # connection and would wait for this transaction's lock on the parent table.
+    PARTITIONS.ensure(engine=state.engine, times=fixes.fix_time)
+    rows, t_us = _process(
+        state=state, session=session, device_id=device.id, fixes=fixes, source=source, now=now,
+        previous_of=lambda first: previous_fix(
+            session=session, device_id=device.id, before=first, unusable_flags=UNUSABLE
+        ),
+        metric_srid=metric_srid, limits=limits,
+    )  # fmt: skip
+    stored = store_fixes(session=session, rows=rows, received_at=now, t_us=t_us)
+    return IngestResult(total, stored, n - stored, fixes.errors, _counts(rows.flags))
+
+
+def ingest_one(
+    *,
+    state: Any,
+    external_id: str,
+    secret: str | None,
+    fixes: FixColumns,
+    source: str,
+    id_field: str = "id",
+    metric_srid: int = 4549,
+    limits: FlagLimits = FlagLimits(),
+) -> IngestResult:
+    """One fix of a device named by its external id (Traccar/OsmAnd, OwnTracks): the same
+    checks, conversion, grid and flags as :func:`ingest`, in two round trips.
+
+    The device, its secret hash and its previous usable fix come in one query; the fix is then
+    inserted in autocommit, so the answer comes after the commit (on disk) as before. Raises
+    ``DeviceNotFound`` / ``AuthError`` like :func:`ingest`'s callers.
+    """
+    engine = getattr(state, "ingest_engine", None) or state.engine
+    for attempt in (1, 2):
+        try:
+            return _ingest_one(
+                state=state, engine=engine, external_id=external_id, secret=secret,
+                fixes=fixes, source=source, id_field=id_field, metric_srid=metric_srid,
+                limits=limits,
+            )  # fmt: skip
+        except psycopg.OperationalError:
+            # A pooled connection the database dropped (restart): once more on a fresh one.
+            # Safe: the lookup only reads and the insert skips a fix already stored.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _ingest_one(
+    *,
+    state: Any,
+    engine: Any,
+    external_id: str,
+    secret: str | None,
+    fixes: FixColumns,
+    source: str,
+    id_field: str,
+    metric_srid: int,
+    limits: FlagLimits,
+) -> IngestResult:
+    now = datetime.now(UTC)
+    with positions.direct_connection(engine) as conn:
+        first = min(fixes.fix_time) if len(fixes) else now
+        found = positions.device_with_previous_fix(
+            conn, external_id=external_id, before=first, unusable_flags=UNUSABLE
+        )
+        if found is None:
+            raise device_not_found(external_id, id_field)
+        device_id, secret_hash, prev = found
+        check_secret_hash(external_id, secret_hash, secret)
+        _reject_out_of_range(fixes, now)
+        total = len(fixes) + len(fixes.errors)
+        if len(fixes) == 0:
+            return IngestResult(total, 0, 0, fixes.errors, {})
+        PARTITIONS.ensure(engine=state.engine, times=fixes.fix_time)
+        rows, _ = _process(
+            state=state, session=None, device_id=device_id, fixes=fixes, source=source, now=now,
+            previous_of=lambda _first: prev, metric_srid=metric_srid, limits=limits,
+        )  # fmt: skip
+        stored = positions.insert_one(conn, rows=rows, received_at=now)
+    return IngestResult(total, stored, len(fixes) - stored, fixes.errors, _counts(rows.flags))

@@ -14,10 +14,11 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType, problem
 from api.ingest import formats
-from api.ingest.pipeline import FixColumns, IngestResult, ingest
+from api.ingest.pipeline import FixColumns, IngestResult, ingest, ingest_one
 from layers.devices import check_secret, device_by_external_id
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
@@ -86,6 +87,22 @@ def _store(
         )
 
 
+def _store_one(
+    request: Request,
+    external_id: str,
+    secret: str | None,
+    fixes: FixColumns,
+    source: str,
+    id_field: str = "id",
+) -> IngestResult:
+    """One fix: authenticate and store it in two round trips, committed before returning."""
+    state = request.app.state
+    return ingest_one(
+        state=state, external_id=external_id, secret=secret, fixes=fixes, source=source,
+        id_field=id_field, metric_srid=state.settings.geo.metric_srid,
+    )  # fmt: skip
+
+
 @router.api_route("/osmand", methods=["GET", "POST"], summary="Traccar Client / OsmAnd protocol")
 async def ingest_osmand(request: Request) -> Response:
     """One fix as query or form parameters (speed in knots), or the newer Traccar JSON body.
@@ -107,9 +124,9 @@ async def ingest_osmand(request: Request) -> Response:
             params.update({k: str(v) for k, v in form.items()})
     if source == "osmand":
         external_id, fixes = formats.osmand_params(params)
-    _store(
-        request, external_id, _presented_secret(request, params), fixes, source,
-        id_field="device_id" if source == "osmand_json" else "id",
+    await run_in_threadpool(
+        _store_one, request, external_id, _presented_secret(request, params), fixes, source,
+        "device_id" if source == "osmand_json" else "id",
     )  # fmt: skip
     return Response(status_code=200)
 
@@ -131,15 +148,18 @@ async def ingest_owntracks(
         )
     fixes = formats.owntracks(_json(await _body(request)))
     if len(fixes):
-        external_id = f"{user}/{dev}" if user else dev
-        state = request.app.state
-        with state.sessions() as session:
-            from layers.people import Device
-
-            exists = session.query(Device.id).filter(Device.external_id == external_id).first()
-        _store(request, external_id if exists else dev, _presented_secret(request), fixes,
-               "owntracks", id_field="d")  # fmt: skip
+        await run_in_threadpool(_store_owntracks, request, user, dev, fixes)
     return JSONResponse([])
+
+
+def _store_owntracks(request: Request, user: str | None, dev: str, fixes: FixColumns) -> None:
+    external_id = f"{user}/{dev}" if user else dev
+    with request.app.state.sessions() as session:
+        from layers.people import Device
+
+        exists = session.query(Device.id).filter(Device.external_id == external_id).first()
+    _store_one(request, external_id if exists else dev, _presented_secret(request), fixes,
+               "owntracks", "d")  # fmt: skip
 
 
 def _batch_response(result: IngestResult) -> JSONResponse:
@@ -175,8 +195,8 @@ async def ingest_batch(request: Request) -> JSONResponse:
     external_id = external_id or request.query_params.get("device")
     if not external_id:
         raise InvalidParameter('name the device: {"device": "<external id>", …}', field="device")
-    result = _store(
-        request, external_id, _presented_secret(request), fixes, "batch", received, "device"
+    result = await run_in_threadpool(
+        _store, request, external_id, _presented_secret(request), fixes, "batch", received, "device"
     )
     return _batch_response(result)
 
@@ -188,5 +208,7 @@ async def ingest_gpx(
 ) -> JSONResponse:
     """The body is the GPX file; every ``trkpt`` with a ``time`` becomes a fix (WGS 84)."""
     fixes, received = formats.gpx(await _body(request))
-    result = _store(request, device, _presented_secret(request), fixes, "gpx", received, "device")
+    result = await run_in_threadpool(
+        _store, request, device, _presented_secret(request), fixes, "gpx", received, "device"
+    )
     return _batch_response(result)
