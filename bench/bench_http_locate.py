@@ -163,7 +163,7 @@ def main() -> None:
             [*gridgis, "db", "url"], capture_output=True, text=True, check=True
         ).stdout.strip()
         rows.append(
-            ("PostGIS ST_Covers, one query per point (baseline)", 1, _postgis_baseline(url))
+            ("PostGIS ST_Covers query alone, no HTTP (database floor)", 1, _postgis_baseline(url))
         )
     finally:
         server.send_signal(signal.SIGINT)
