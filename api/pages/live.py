@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SessionDep, current_principal
-from api.pages.map import SIMPLIFY_BY_LEVEL_M, basemap_from_settings, login_redirect
+from api.pages.map import basemap_from_settings, grid_levels, login_redirect
 from layers.errors import AuthError
-from layers.grids import GridQuery, grid_features, resolve_generation
+from layers.grids import resolve_generation
 from maps.live_map import build_live_map
 from maps.playback_map import build_playback_map
 
@@ -20,21 +20,7 @@ router = APIRouter(tags=["pages"])
 
 def _levels(request: Request, session: Any) -> tuple[int, dict[int, dict[str, Any]]]:
     gen = resolve_generation(session=session)
-    cache = request.app.state.page_cache
-    key = ("track_levels", gen.id)
-    if key not in cache:
-        simplify = {**SIMPLIFY_BY_LEVEL_M, 3: request.app.state.settings.map.l3_simplify_m}
-        cache[key] = {
-            level: {
-                "type": "FeatureCollection",
-                "features": grid_features(
-                    session=session,
-                    query=GridQuery(generation_id=gen.id, level=level, simplify_m=simplify[level]),
-                ),
-            }
-            for level in (1, 2, 3)
-        }
-    return gen.id, cache[key]
+    return gen.id, grid_levels(request, session, gen.id)
 
 
 @router.get("/live", response_class=HTMLResponse, include_in_schema=False)

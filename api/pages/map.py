@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, current_principal
 from api.settings import MapSettings
@@ -33,6 +34,30 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
 
+def grid_levels(
+    request: Request, session: Session, generation_id: int
+) -> dict[int, dict[str, Any]]:
+    """The three levels as simplified FeatureCollections, built once per generation (a
+    generation never changes once loaded) and shared by every page drawing grids."""
+    cache = request.app.state.page_cache
+    key = ("grid_levels", generation_id)
+    if key not in cache:
+        simplify = {**SIMPLIFY_BY_LEVEL_M, 3: request.app.state.settings.map.l3_simplify_m}
+        cache[key] = {
+            level: {
+                "type": "FeatureCollection",
+                "features": grid_features(
+                    session=session,
+                    query=GridQuery(
+                        generation_id=generation_id, level=level, simplify_m=simplify[level]
+                    ),
+                ),
+            }
+            for level in (1, 2, 3)
+        }
+    return dict(cache[key])
+
+
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
 def grid_map_page(
     request: Request,
@@ -50,17 +75,7 @@ def grid_map_page(
     cache = request.app.state.page_cache
     if key not in cache:
         map_settings: MapSettings = request.app.state.settings.map
-        simplify = {**SIMPLIFY_BY_LEVEL_M, 3: map_settings.l3_simplify_m}
-        levels = {
-            level: {
-                "type": "FeatureCollection",
-                "features": grid_features(
-                    session=session,
-                    query=GridQuery(generation_id=gen.id, level=level, simplify_m=simplify[level]),
-                ),
-            }
-            for level in (1, 2, 3)
-        }
+        levels = grid_levels(request, session, gen.id)
         folium_map = build_grid_map(
             levels,
             lang=lang,
