@@ -118,7 +118,7 @@ def _prepare_level(collection: Mapping[str, Any], level: int, lang: str) -> _Lev
     return prepared
 
 
-def _label_point(geom: BaseGeometry) -> tuple[float, float]:
+def label_point(geom: BaseGeometry) -> tuple[float, float]:
     """(lon, lat) well inside the polygon (its largest part), for a name label."""
     part = geom
     if geom.geom_type == "MultiPolygon":
@@ -144,7 +144,7 @@ def _min_zoom_for_width(shapes: list[BaseGeometry], width_px: float) -> int:
     return max(0, min(MAX_ZOOM, math.ceil(zoom)))
 
 
-def _bounds(shapes: list[BaseGeometry]) -> list[list[float]] | None:
+def leaflet_bounds(shapes: list[BaseGeometry]) -> list[list[float]] | None:
     """[[south, west], [north, east]] of all shapes, as Leaflet wants them."""
     boxes = [g.bounds for g in shapes if not g.is_empty]
     if not boxes:
@@ -309,7 +309,7 @@ def build_grid_map(
 
     given = _checked_levels(levels)
     prepared = {lvl: _prepare_level(given.get(lvl) or {}, lvl, lang) for lvl in GRID_LEVELS}
-    bounds = _bounds([g for lvl in GRID_LEVELS for g in prepared[lvl].shapes])
+    bounds = leaflet_bounds([g for lvl in GRID_LEVELS for g in prepared[lvl].shapes])
 
     if bounds:
         (south, west), (north, east) = bounds
@@ -344,7 +344,7 @@ def build_grid_map(
         layers[level].add_to(group)
         if level in (1, 2) and data.features:
             rows = [
-                (*_label_point(geom), name)
+                (*label_point(geom), name)
                 for geom, name in zip(data.shapes, data.names, strict=True)
             ]
             PermanentLabels(rows, css_class=f"gridgis-label-l{level}").add_to(group)

@@ -29,7 +29,7 @@ from gis import hexgrid
 from maps.assets import localize_all
 from maps.basemaps import Basemap
 from maps.elements import HtmlControl, PageSetup, PermanentLabels
-from maps.grid_map import EMPTY_VIEW_LATLON, EMPTY_VIEW_ZOOM, MAX_ZOOM, _bounds, _label_point
+from maps.grid_map import EMPTY_VIEW_LATLON, EMPTY_VIEW_ZOOM, MAX_ZOOM, label_point, leaflet_bounds
 from maps.styles import format_area_km2, label, resolve_lang
 
 # Soft qualitative colours: neighbouring zones (and all zones of one town) differ.
@@ -179,7 +179,7 @@ def _zone_features(zones: Mapping[str, Any], lang: str) -> tuple[list[dict[str, 
         # "第1执法片区", its squad "第1中队"); the tooltip has the full names.
         rows.append(
             (
-                *_label_point(shape(feature["geometry"])),
+                *label_point(shape(feature["geometry"])),
                 f"{_strip(name, town)}\n{_strip(_strip(squad, town), SQUAD_PREFIX)}",
             )
         )
@@ -413,7 +413,7 @@ def build_zones_map(
     town_features = [f for f in towns.get("features") or [] if f.get("geometry")]
     grid_features, grid_breaks = _grid_features(unit_grids, grid_counts, lang)
     cell_features, cell_breaks = _cell_features(cell_counts, resolution, lang)
-    bounds = _bounds([shape(f["geometry"]) for f in (town_features or zone_features)])
+    bounds = leaflet_bounds([shape(f["geometry"]) for f in (town_features or zone_features)])
     if bounds:
         (south, west), (north, east) = bounds
         location, zoom_start = [(south + north) / 2.0, (west + east) / 2.0], 11
