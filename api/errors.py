@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from layers.coverage import CoverageNotComputed
 from layers.errors import (
     AuthError,
     CodeConflict,
@@ -61,6 +62,7 @@ STATUS: dict[type[DomainError], tuple[int, str]] = {
     PhotoTooLarge: (413, "Photo too large"),
     PhotoWrongType: (415, "Not a photo"),
     PossibleDuplicate: (409, "Possible duplicate"),
+    CoverageNotComputed: (404, "Coverage not computed"),
 }
 
 

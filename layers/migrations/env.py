@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from layers import (  # noqa: F401  (registers the tables on Base.metadata)
+    coverage,
     households,
     market,
     models,

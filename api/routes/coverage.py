@@ -1,0 +1,181 @@
+"""Patrol coverage (巡查覆盖率): compute a run, grid ranking per level, one grid's blind spots
+and who covered it, duty compliance per person; CSV (with BOM) and XLSX exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api.deps import Planner, Reader, SessionDep, parse_level
+from api.errors import InvalidParameter
+from gis.coverage import CoverageParams
+from gis.hexgrid import MAX_RESOLUTION, MIN_RESOLUTION
+from layers.coverage import (
+    COMPLIANCE_COLUMNS,
+    GRID_COLUMNS,
+    CoverageRun,
+    compliance_rows,
+    compute_coverage_run,
+    find_run,
+    grid_detail,
+    grid_rows,
+    parse_shift,
+)
+
+router = APIRouter(prefix="/api/v1/coverage", tags=["coverage"])
+
+DateQ = Annotated[str, Query(alias="date", description="YYYY-MM-DD, Asia/Shanghai")]
+ShiftQ = Annotated[str | None, Query(description="HH:MM-HH:MM; omitted = the whole day")]
+ResQ = Annotated[int | None, Query(description="H3 resolution (10 or 11 typical)")]
+FormatQ = Annotated[str, Query(description="json | csv | xlsx")]
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidParameter(f"date {value!r} is not YYYY-MM-DD", field="date") from None
+
+
+def _shift(value: str | None) -> tuple[time, time] | None:
+    try:
+        return parse_shift(value)
+    except ValueError as exc:
+        raise InvalidParameter(str(exc), field="shift") from None
+
+
+def _resolution(value: int | None) -> int | None:
+    if value is not None and not MIN_RESOLUTION <= value <= MAX_RESOLUTION:
+        raise InvalidParameter(
+            f"resolution {value} is outside {MIN_RESOLUTION}..{MAX_RESOLUTION}; use 10 or 11",
+            field="resolution",
+        )
+    return value
+
+
+def _run(session: Any, day: str, shift: str | None, resolution: int | None) -> CoverageRun:
+    return find_run(
+        session=session, day=_day(day), shift=_shift(shift), resolution=_resolution(resolution)
+    )
+
+
+def _export(rows: list[dict[str, Any]], columns: tuple[str, ...], name: str, fmt: str) -> Any:
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(
+            "\ufeff" + buffer.getvalue(),  # BOM: Excel reads UTF-8 Chinese names only with it
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.append(list(columns))  # type: ignore[union-attr]
+        for row in rows:
+            sheet.append([row[c] for c in columns])  # type: ignore[union-attr]
+        out = io.BytesIO()
+        book.save(out)
+        return Response(
+            out.getvalue(),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    raise InvalidParameter(f"format {fmt!r} is not json, csv or xlsx", field="format")
+
+
+def _run_meta(run: CoverageRun) -> dict[str, Any]:
+    return {
+        "run": run.id,
+        "date": run.day.isoformat(),
+        "shift": run.shift or None,
+        "from": run.window_start.isoformat(),
+        "to": run.window_end.isoformat(),
+        "generation": run.generation_id,
+        "params": run.params(),
+        "computed_at": run.computed_at.isoformat() if run.computed_at else None,
+    }
+
+
+@router.post("/runs", summary="Compute (or recompute) coverage for a day or shift")
+def create_coverage_run(
+    request: Request,
+    session: SessionDep,
+    _: Planner,
+    date_: DateQ,
+    shift: ShiftQ = None,
+    resolution: ResQ = 10,
+    distance_m: Annotated[float, Query(gt=0, le=1000)] = 30.0,
+    max_gap_s: Annotated[float, Query(gt=0, le=86400)] = 300.0,
+) -> dict[str, Any]:
+    params = CoverageParams(
+        resolution=_resolution(resolution) or 10,
+        distance_m=distance_m,
+        max_gap_s=max_gap_s,
+        metric_srid=request.app.state.settings.geo.metric_srid,
+    )
+    run = compute_coverage_run(session=session, day=_day(date_), shift=_shift(shift), params=params)
+    session.refresh(run)
+    return _run_meta(run)
+
+
+@router.get("", summary="Coverage per grid of a level, ranked (H3 and buffer methods)")
+def read_coverage(
+    session: SessionDep,
+    _: Reader,
+    date_: DateQ,
+    shift: ShiftQ = None,
+    resolution: ResQ = None,
+    level: Annotated[int, Query(description="1 town, 2 village, 3 unit grid")] = 3,
+    parent: Annotated[str | None, Query(description="only grids under this code")] = None,
+    format: FormatQ = "json",
+) -> Any:
+    run = _run(session, date_, shift, resolution)
+    rows = grid_rows(session=session, run=run, level=parse_level(level) or 3)
+    if parent:
+        rows = [r for r in rows if r["code"].startswith(parent) and r["code"] != parent]
+    if format == "json":
+        return {**_run_meta(run), "level": level, "data": rows, "count": len(rows)}
+    return _export(rows, GRID_COLUMNS, f"coverage-{run.day.isoformat()}-l{level}", format)
+
+
+@router.get("/grids/{code}", summary="One unit grid: who covered it and its blind spots")
+def read_grid_coverage(
+    session: SessionDep,
+    _: Reader,
+    code: str,
+    date_: DateQ,
+    shift: ShiftQ = None,
+    resolution: ResQ = None,
+) -> dict[str, Any]:
+    run = _run(session, date_, shift, resolution)
+    return {**_run_meta(run), **grid_detail(session=session, run=run, code=code)}
+
+
+@router.get("/compliance", summary="Duty compliance per person: time inside own grids")
+def read_compliance(
+    session: SessionDep,
+    _: Reader,
+    date_: DateQ,
+    shift: ShiftQ = None,
+    resolution: ResQ = None,
+    threshold: Annotated[float, Query(ge=0, le=1, description="share of the window")] = 0.8,
+    below_only: Annotated[bool, Query(description="only those below the threshold")] = False,
+    format: FormatQ = "json",
+) -> Any:
+    run = _run(session, date_, shift, resolution)
+    rows = compliance_rows(session=session, run=run, threshold=threshold)
+    if below_only:
+        rows = [r for r in rows if r["below"]]
+    if format == "json":
+        return {**_run_meta(run), "threshold": threshold, "data": rows, "count": len(rows)}
+    return _export(rows, COMPLIANCE_COLUMNS, f"compliance-{run.day.isoformat()}", format)

@@ -1,0 +1,434 @@
+"""Patrol coverage runs (巡查覆盖率): computed from the position table, stored per L3 grid.
+
+A *run* is one window (an Asia/Shanghai day, or a shift of that day) with one set of method
+parameters (:class:`gis.coverage.CoverageParams`) on one grid generation; recomputing the same
+window and parameters replaces it. Per L3 grid it keeps both coverage figures and the blind
+cells (H3 hex ids), per (grid, device) the visit, per device the tracked time and silences.
+L2/L1 figures are area-weighted roll-ups made when read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import (
+    ARRAY,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gis.coverage import CoverageAccumulator, CoverageGrids, CoverageParams, CoverageResult
+from gis.tracks import UNUSABLE
+from layers.db import Base
+from layers.devices import assigned_grid_codes, list_devices
+from layers.errors import DomainError, GridNotFound
+from layers.grids import active_generation, read_grid_frame
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CHUNK_DEVICES = 200
+
+
+class CoverageNotComputed(DomainError):
+    """No coverage run for that window and parameters yet."""
+
+
+class CoverageRun(Base):
+    __tablename__ = "coverage_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    shift: Mapped[str] = mapped_column(String(11), server_default="")  # "" = the whole day
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id", ondelete="CASCADE"))
+    resolution: Mapped[int] = mapped_column(Integer)
+    distance_m: Mapped[float] = mapped_column(Float)
+    max_gap_s: Mapped[float] = mapped_column(Float)
+    metric_srid: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        UniqueConstraint(
+            "day", "shift", "generation_id", "resolution", "distance_m", "max_gap_s",
+            name="coverage_run_unique",
+        ),
+    )  # fmt: skip
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "method_h3": "share of the grid's H3 cells whose centre is within distance_m "
+            "of a valid track segment",
+            "method_buffer": "share of the grid's area within distance_m of the tracks",
+            "resolution": self.resolution,
+            "distance_m": self.distance_m,
+            "max_gap_s": self.max_gap_s,
+            "metric_srid": self.metric_srid,
+        }
+
+
+class CoverageGrid(Base):
+    __tablename__ = "coverage_grid"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("coverage_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    cells: Mapped[int] = mapped_column(Integer)
+    covered_cells: Mapped[int] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Float)
+    covered_area_m2: Mapped[float] = mapped_column(Float)
+    blind_cells: Mapped[list[str]] = mapped_column(ARRAY(String(16)))  # H3 hex ids
+
+
+class CoverageVisit(Base):
+    __tablename__ = "coverage_visit"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("coverage_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metres: Mapped[float] = mapped_column(Float)
+    minutes: Mapped[float] = mapped_column(Float)
+    cells: Mapped[int] = mapped_column(Integer)
+
+
+class CoverageDevice(Base):
+    __tablename__ = "coverage_device"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("coverage_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fixes: Mapped[int] = mapped_column(Integer)
+    tracked_s: Mapped[float] = mapped_column(Float)
+    silences: Mapped[int] = mapped_column(Integer)
+    first_fix: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_fix: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- windows ---------------------------------------------------------------------------------
+
+
+def parse_shift(value: str | None) -> tuple[time, time] | None:
+    """``"HH:MM-HH:MM"`` (an end at or before the start runs past midnight); None = all day."""
+    if not value:
+        return None
+    try:
+        a, b = value.split("-")
+        return time.fromisoformat(a.strip()), time.fromisoformat(b.strip())
+    except ValueError:
+        raise ValueError(f"shift {value!r} is not HH:MM-HH:MM, e.g. 08:00-17:30") from None
+
+
+def window(day: date, shift: tuple[time, time] | None) -> tuple[datetime, datetime]:
+    """The UTC half-open range of a day or shift in Asia/Shanghai."""
+    if shift is None:
+        start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
+        return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+    start = datetime.combine(day, shift[0], tzinfo=SHANGHAI)
+    end = datetime.combine(day, shift[1], tzinfo=SHANGHAI)
+    if end <= start:
+        end += timedelta(days=1)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def shift_text(shift: tuple[time, time] | None) -> str:
+    return "" if shift is None else f"{shift[0]:%H:%M}-{shift[1]:%H:%M}"
+
+
+# --- computing -------------------------------------------------------------------------------
+
+_GRIDS: dict[tuple[int, int, int], CoverageGrids] = {}
+
+
+def coverage_grids(
+    *, session: Session, generation_id: int, params: CoverageParams
+) -> CoverageGrids:
+    """The generation's L3 grids prepared for ``params`` (kept in memory: generations of
+    published grids never change)."""
+    key = (generation_id, params.resolution, params.metric_srid)
+    if key not in _GRIDS:
+        frame = read_grid_frame(session=session, generation_id=generation_id, level=3)
+        _GRIDS[key] = CoverageGrids.from_polygons(
+            list(frame["code"]),
+            np.asarray(frame.geometry.values, dtype=object),
+            resolution=params.resolution,
+            metric_srid=params.metric_srid,
+        )
+    return _GRIDS[key]
+
+
+def _read_chunk(session: Session, ids: list[int], start: datetime, end: datetime) -> Any:
+    # One query per chunk of devices; the primary key (device_id, fix_time) serves it.
+    rows = session.execute(
+        text(
+            "SELECT device_id, extract(epoch FROM fix_time)::float8, lon, lat, flags "
+            "FROM position WHERE device_id = ANY(:ids) AND fix_time >= :a AND fix_time < :b "
+            "ORDER BY device_id, fix_time"
+        ),
+        {"ids": ids, "a": start, "b": end},
+    ).all()
+    if not rows:
+        return None
+    d, t, lon, lat, flags = (np.asarray(c) for c in zip(*rows, strict=True))
+    return d, t.astype(float), lon.astype(float), lat.astype(float), (flags & UNUSABLE) == 0
+
+
+def compute_coverage_run(
+    *,
+    session: Session,
+    day: date,
+    shift: tuple[time, time] | None = None,
+    params: CoverageParams = CoverageParams(),
+    progress: Callable[[int, int], None] | None = None,
+    chunk_devices: int = CHUNK_DEVICES,
+) -> CoverageRun:
+    """Compute and store coverage for a day or shift; replaces a run with the same key.
+
+    Reads fixes ``chunk_devices`` devices at a time; ``progress(done, total)`` after each chunk.
+    """
+    generation = active_generation(session=session)
+    grids = coverage_grids(session=session, generation_id=generation.id, params=params)
+    start, end = window(day, shift)
+    acc = CoverageAccumulator(grids, params)
+    ids = [d.id for d, _ in list_devices(session=session)]
+    for k in range(0, len(ids), chunk_devices):
+        chunk = _read_chunk(session, ids[k : k + chunk_devices], start, end)
+        if chunk is not None:
+            acc.add(*chunk)
+        if progress:
+            progress(min(k + chunk_devices, len(ids)), len(ids))
+    return store_result(
+        session=session, result=acc.result(), day=day, shift=shift,
+        generation_id=generation.id, start=start, end=end,
+    )  # fmt: skip
+
+
+def store_result(
+    *,
+    session: Session,
+    result: CoverageResult,
+    day: date,
+    shift: tuple[time, time] | None,
+    generation_id: int,
+    start: datetime,
+    end: datetime,
+) -> CoverageRun:
+    p = result.params
+    session.execute(
+        delete(CoverageRun).where(
+            CoverageRun.day == day, CoverageRun.shift == shift_text(shift),
+            CoverageRun.generation_id == generation_id, CoverageRun.resolution == p.resolution,
+            CoverageRun.distance_m == p.distance_m, CoverageRun.max_gap_s == p.max_gap_s,
+        )
+    )  # fmt: skip
+    run = CoverageRun(
+        day=day, shift=shift_text(shift), window_start=start, window_end=end,
+        generation_id=generation_id, resolution=p.resolution, distance_m=p.distance_m,
+        max_gap_s=p.max_gap_s, metric_srid=p.metric_srid,
+    )  # fmt: skip
+    session.add(run)
+    session.flush()
+    session.add_all(
+        CoverageGrid(
+            run_id=run.id, grid_code=g.code, cells=g.cells, covered_cells=g.covered_cells,
+            area_m2=g.area_m2, covered_area_m2=g.covered_area_m2,
+            blind_cells=[format(c, "x") for c in result.blind_cells(g.code)],
+        )
+        for g in result.grids
+    )  # fmt: skip
+    session.add_all(
+        CoverageVisit(run_id=run.id, grid_code=v.code, device_id=v.device, metres=v.metres,
+                      minutes=v.minutes, cells=v.cells)
+        for v in result.visits
+    )  # fmt: skip
+
+    def ts(s: float | None) -> datetime | None:
+        return None if s is None else datetime.fromtimestamp(s, tz=UTC)
+
+    session.add_all(
+        CoverageDevice(run_id=run.id, device_id=d.device, fixes=d.fixes, tracked_s=d.tracked_s,
+                       silences=len(d.silences), first_fix=ts(d.first_s), last_fix=ts(d.last_s))
+        for d in result.devices.values()
+        if d.fixes
+    )  # fmt: skip
+    session.flush()
+    return run
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def find_run(
+    *, session: Session, day: date, shift: tuple[time, time] | None, resolution: int | None
+) -> CoverageRun:
+    """The latest run for the window (any parameters unless ``resolution`` is given)."""
+    q = select(CoverageRun).where(CoverageRun.day == day, CoverageRun.shift == shift_text(shift))
+    if resolution is not None:
+        q = q.where(CoverageRun.resolution == resolution)
+    run = session.scalars(q.order_by(CoverageRun.computed_at.desc(), CoverageRun.id.desc())).first()
+    if run is None:
+        what = f"{day.isoformat()} {shift_text(shift) or '(whole day)'}"
+        raise CoverageNotComputed(
+            f"no coverage computed for {what}; run `gridgis coverage --date {day.isoformat()}"
+            + (f" --shift {shift_text(shift)}" if shift else "")
+            + "` or POST /api/v1/coverage/runs",
+            field="date",
+        )
+    return run
+
+
+GRID_COLUMNS = (
+    "rank", "code", "level", "name", "h3_share", "buffer_share", "cells", "covered_cells",
+    "area_m2", "covered_area_m2", "officers", "minutes", "metres",
+)  # fmt: skip
+
+
+def grid_rows(*, session: Session, run: CoverageRun, level: int = 3) -> list[dict[str, Any]]:
+    """Per grid of ``level``, ranked by H3 share (best first). L2/L1 are area-weighted:
+    ``h3_share = Σ share·area / Σ area`` over grids with cells, ``buffer_share`` likewise."""
+    frame = read_grid_frame(session=session, generation_id=run.generation_id)
+    names = dict(zip(frame["code"], frame["name"], strict=True))
+    levels = dict(zip(frame["code"], frame["level"], strict=True))
+    grids = session.scalars(select(CoverageGrid).where(CoverageGrid.run_id == run.id)).all()
+    visits = session.scalars(select(CoverageVisit).where(CoverageVisit.run_id == run.id)).all()
+    width = {1: 9, 2: 12, 3: 15}[level]
+    acc: dict[str, dict[str, Any]] = {}
+    for g in grids:
+        key = g.grid_code[:width]
+        a = acc.setdefault(key, {"cells": 0, "covered_cells": 0, "area_m2": 0.0,
+                                 "covered_area_m2": 0.0, "h3_num": 0.0, "h3_area": 0.0,
+                                 "officers": set(), "minutes": 0.0, "metres": 0.0})  # fmt: skip
+        a["cells"] += g.cells
+        a["covered_cells"] += g.covered_cells
+        a["area_m2"] += g.area_m2
+        a["covered_area_m2"] += g.covered_area_m2
+        if g.cells:
+            a["h3_num"] += g.covered_cells / g.cells * g.area_m2
+            a["h3_area"] += g.area_m2
+    for v in visits:
+        a = acc[v.grid_code[:width]]
+        a["officers"].add(v.device_id)
+        a["minutes"] += v.minutes
+        a["metres"] += v.metres
+    rows = [
+        {
+            "code": code, "level": levels.get(code, level), "name": names.get(code, ""),
+            "h3_share": round(a["h3_num"] / a["h3_area"], 4) if a["h3_area"] else None,
+            "buffer_share": round(a["covered_area_m2"] / a["area_m2"], 4) if a["area_m2"] else 0.0,
+            "cells": a["cells"], "covered_cells": a["covered_cells"],
+            "area_m2": round(a["area_m2"], 1), "covered_area_m2": round(a["covered_area_m2"], 1),
+            "officers": len(a["officers"]), "minutes": round(a["minutes"], 1),
+            "metres": round(a["metres"], 1),
+        }
+        for code, a in acc.items()
+    ]  # fmt: skip
+    rows.sort(key=lambda r: (-(r["h3_share"] or 0.0), -r["buffer_share"], r["code"]))
+    for i, r in enumerate(rows, 1):
+        r["rank"] = i
+    return [{c: r[c] for c in GRID_COLUMNS} for r in rows]
+
+
+def grid_detail(*, session: Session, run: CoverageRun, code: str) -> dict[str, Any]:
+    """One L3 grid: figures, who covered it, and its blind cells as GeoJSON hexagons."""
+    from gis.coverage import blind_spots_geojson
+
+    g = session.get(CoverageGrid, (run.id, code))
+    if g is None:
+        raise GridNotFound(
+            f"grid {code!r} is not a unit (L3) grid of this coverage run; "
+            "use a 15-digit code from /api/v1/coverage",
+            field="code",
+        )
+    people = {d.id: (d, p) for d, p in list_devices(session=session)}
+    visits = session.scalars(
+        select(CoverageVisit)
+        .where(CoverageVisit.run_id == run.id, CoverageVisit.grid_code == code)
+        .order_by(CoverageVisit.minutes.desc(), CoverageVisit.device_id)
+    ).all()
+    who = []
+    for v in visits:
+        device, person = people.get(v.device_id, (None, None))
+        who.append({
+            "device_id": v.device_id, "device": device.external_id if device else None,
+            "person_id": person.id if person else None, "name": person.name if person else None,
+            "minutes": round(v.minutes, 1), "metres": round(v.metres, 1), "cells": v.cells,
+        })  # fmt: skip
+    blind = blind_spots_geojson([int(c, 16) for c in g.blind_cells])
+    return {
+        "code": code,
+        "cells": g.cells,
+        "covered_cells": g.covered_cells,
+        "h3_share": round(g.covered_cells / g.cells, 4) if g.cells else None,
+        "buffer_share": round(g.covered_area_m2 / g.area_m2, 4) if g.area_m2 else 0.0,
+        "covered_by": who,
+        "blind_spots": blind,
+    }
+
+
+COMPLIANCE_COLUMNS = (
+    "person_id", "name", "devices", "own_grids", "window_s", "tracked_s", "inside_s",
+    "outside_s", "silence_s", "silences", "share_inside", "below",
+)  # fmt: skip
+
+
+def compliance_rows(
+    *, session: Session, run: CoverageRun, threshold: float = 0.8
+) -> list[dict[str, Any]]:
+    """Per person with a device: time inside their own grids (assigned codes of any level match
+    by prefix) over the window, time tracked outside them, time without GPS (window minus tracked
+    time) and the number of silences; ``below`` marks shares under ``threshold``."""
+    window_s = (run.window_end - run.window_start).total_seconds()
+    devs = {d.device_id: d for d in session.scalars(
+        select(CoverageDevice).where(CoverageDevice.run_id == run.id))}  # fmt: skip
+    minutes: dict[int, list[tuple[str, float]]] = {}
+    for v in session.scalars(select(CoverageVisit).where(CoverageVisit.run_id == run.id)):
+        minutes.setdefault(v.device_id, []).append((v.grid_code, v.minutes))
+    by_person: dict[int, dict[str, Any]] = {}
+    for device, person in list_devices(session=session):
+        if person is None:
+            continue
+        row = by_person.setdefault(person.id, {
+            "person_id": person.id, "name": person.name, "devices": [],
+            "own_grids": assigned_grid_codes(session=session, person_id=person.id),
+            "tracked_s": 0.0, "inside_s": 0.0, "silences": 0,
+        })  # fmt: skip
+        row["devices"].append(device.external_id)
+        stats = devs.get(device.id)
+        if stats is not None:
+            row["tracked_s"] += stats.tracked_s
+            row["silences"] += stats.silences
+        own = tuple(row["own_grids"])
+        row["inside_s"] += sum(
+            m * 60 for code, m in minutes.get(device.id, []) if own and code.startswith(own)
+        )
+    out = []
+    for row in by_person.values():
+        tracked = min(row["tracked_s"], window_s)
+        inside = min(row["inside_s"], tracked)
+        share = inside / window_s if window_s else 0.0
+        out.append({
+            **row, "devices": ",".join(row["devices"]), "own_grids": ",".join(row["own_grids"]),
+            "window_s": round(window_s), "tracked_s": round(tracked), "inside_s": round(inside),
+            "outside_s": round(tracked - inside), "silence_s": round(window_s - tracked),
+            "share_inside": round(share, 4), "below": share < threshold,
+        })  # fmt: skip
+    out.sort(key=lambda r: (r["share_inside"], r["person_id"]))
+    return out
