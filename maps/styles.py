@@ -173,6 +173,75 @@ LABELS: dict[str, dict[Lang, str]] = {
     "event_status_returned": {"zh": "已回退", "en": "Returned"},
     "event_status_parked": {"zh": "挂账", "en": "Parked"},
     "event_status_rework": {"zh": "返工", "en": "Rework"},
+    # Coverage page (issue 6: maps/coverage_map.py)
+    "coverage_map_title": {"zh": "网格通 · 巡查覆盖率", "en": "GridGIS · Patrol coverage"},
+    "coverage_legend_title": {"zh": "巡查覆盖率（H3）", "en": "Patrol coverage (H3 share)"},
+    "coverage_run": {"zh": "{date} {shift} · 计算于 {at}", "en": "{date} {shift} · computed {at}"},
+    "coverage_whole_day": {"zh": "全天", "en": "whole day"},
+    "coverage_legend_zero": {"zh": "未巡查（0%）", "en": "Not patrolled (0 %)"},
+    "coverage_legend_nodata": {"zh": "无 H3 单元", "en": "No H3 cells"},
+    "coverage_legend_blind": {"zh": "盲区（未覆盖单元）", "en": "Blind spots (cells not covered)"},
+    "coverage_method": {"zh": "计算方法", "en": "Method"},
+    "coverage_method_h3": {
+        "zh": "H3 覆盖率：网格内 H3 第{r}级单元中，中心距有效轨迹不超过 {d} 米的比例",
+        "en": "H3 share: the grid's H3 cells (res {r}) whose centre is within {d} m of a "
+        "valid track",
+    },
+    "coverage_method_buffer": {
+        "zh": "缓冲覆盖率：网格面积中距轨迹不超过 {d} 米的比例",
+        "en": "Buffer share: the share of the grid's area within {d} m of the tracks",
+    },
+    "coverage_method_gap": {
+        "zh": "相邻定位间隔超过 {s} 秒不连线；村社区、镇街按面积加权汇总",
+        "en": "No line across GPS gaps over {s} s; villages and towns are area-weighted",
+    },
+    "coverage_hint": {
+        "zh": "点击镇街查看村社区，点击村社区查看单元网格，点击单元网格查看盲区和巡查人员",
+        "en": "Click a town for its villages, a village for its unit grids, a unit grid for "
+        "its blind spots and who patrolled it",
+    },
+    "coverage_date": {"zh": "日期", "en": "Date"},
+    "coverage_shift": {"zh": "班次", "en": "Shift"},
+    "coverage_shift_hint": {
+        "zh": "如 08:00-17:30，留空为全天",
+        "en": "e.g. 08:00-17:30; empty = whole day",
+    },
+    "coverage_resolution": {"zh": "H3 级别", "en": "H3 res."},
+    "coverage_resolution_auto": {"zh": "最新", "en": "Latest"},
+    "coverage_show": {"zh": "查看", "en": "Show"},
+    "coverage_no_run": {
+        "zh": "{date} {shift} 尚未计算巡查覆盖率",
+        "en": "No patrol coverage computed for {date} ({shift}) yet",
+    },
+    "coverage_no_run_fix": {
+        "zh": "请在服务器上运行以下命令，然后刷新本页：",
+        "en": "Run this on the server, then reload this page:",
+    },
+    "coverage_all": {"zh": "全市", "en": "Whole city"},
+    "coverage_field_code": {"zh": "编码", "en": "Code"},
+    "coverage_field_h3": {"zh": "H3 覆盖率", "en": "H3 share"},
+    "coverage_field_buffer": {"zh": "缓冲覆盖率", "en": "Buffer share"},
+    "coverage_field_cells": {"zh": "已覆盖 / 全部单元", "en": "Cells covered / all"},
+    "coverage_field_officers": {"zh": "巡查人数", "en": "Officers"},
+    "coverage_who": {"zh": "巡查人员", "en": "Who patrolled it"},
+    "coverage_who_none": {"zh": "无人巡查", "en": "Nobody"},
+    "coverage_minutes": {"zh": "{m} 分钟", "en": "{m} min"},
+    "coverage_metres": {"zh": "{m} 米", "en": "{m} m"},
+    "coverage_blind_count": {
+        "zh": "盲区：{n} 个 H3 单元（红色）",
+        "en": "Blind spots: {n} H3 cells (red)",
+    },
+    "coverage_loading": {"zh": "加载中…", "en": "Loading…"},
+    "coverage_failed": {"zh": "加载失败：{e}", "en": "Could not load: {e}"},
+    "coverage_click_town": {"zh": "点击镇街查看其村社区", "en": "Click a town for its villages"},
+    "coverage_click_village": {
+        "zh": "点击村社区查看其单元网格",
+        "en": "Click a village for its unit grids",
+    },
+    "coverage_click_grid": {
+        "zh": "点击单元网格查看盲区和巡查人员",
+        "en": "Click a unit grid for its blind spots and who patrolled it",
+    },
 }
 
 

@@ -1,0 +1,563 @@
+"""The coverage page (巡查覆盖率): patrol coverage per grid level with drill-down, offline.
+
+``build_coverage_map(levels, figures, ...)`` returns a ``folium.Map``; ``.get_root().render()``
+is the HTML. Towns are coloured by their H3 coverage share; clicking a town shows its villages,
+clicking a village its unit grids, clicking a unit grid fetches
+``/api/v1/coverage/grids/{code}`` (same origin, session cookie) and draws its blind-spot cells
+and lists who covered it. A form at the top left reloads the page for another date or shift.
+Without a run (``run=None``) the towns are drawn grey with a message naming the command that
+computes one.
+
+Hooks for tests, stable across versions:
+
+- SVG paths carry ``gridgis-cov-l1`` / ``-l2`` / ``-l3`` (the level shown), ``gridgis-cov-blind``
+  (blind cells of the selected grid) and a ``data-code`` attribute with the grid code;
+- ``window.gridgisCoverage`` is ``{level, parent, shown, selected, blind, who, missing}`` after
+  every step (``blind``/``who`` are null until a unit grid's detail has arrived);
+- ``window.gridgisCoverageMap`` is the Leaflet map.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import folium
+from branca.element import Element, MacroElement
+from folium.template import Template
+from shapely.geometry import shape
+
+from maps.assets import localize_all
+from maps.basemaps import Basemap
+from maps.elements import HtmlControl, PageSetup
+from maps.grid_map import EMPTY_VIEW_LATLON, EMPTY_VIEW_ZOOM, MAX_ZOOM, leaflet_bounds
+from maps.styles import label, resolve_lang
+
+# Sequential yellow-green classes of the H3 share (upper bounds, inclusive); 0 is its own class.
+SHARE_BREAKS = (0.2, 0.4, 0.6, 0.8, 1.0)
+SHARE_PALETTE = ("#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837")
+NOT_PATROLLED = "#d9dee5"
+NO_CELLS = "#ffffff"
+BLIND_COLOUR = "#d7301f"
+LEGEND_WIDTH_PX = 300
+PANEL_WIDTH_PX = 300
+RESOLUTION_CHOICES = (10, 11)
+
+# Labels the page script needs (placeholders filled in the browser).
+JS_LABELS = (
+    "coverage_all", "coverage_field_h3", "coverage_field_buffer", "coverage_field_officers",
+    "coverage_field_cells", "coverage_field_code", "coverage_who", "coverage_who_none",
+    "coverage_minutes", "coverage_metres", "coverage_blind_count", "coverage_loading",
+    "coverage_failed", "coverage_click_town", "coverage_click_village", "coverage_click_grid",
+)  # fmt: skip
+
+
+def share_colour(share: float | None) -> str:
+    """Fill for an H3 share in [0, 1]; None (a grid without H3 cells) is white."""
+    if share is None:
+        return NO_CELLS
+    if share <= 0:
+        return NOT_PATROLLED
+    for upper, colour in zip(SHARE_BREAKS, SHARE_PALETTE, strict=True):
+        if share <= upper:
+            return colour
+    return SHARE_PALETTE[-1]
+
+
+def _features(
+    collection: Mapping[str, Any], rows: Mapping[str, Mapping[str, Any]], with_figures: bool
+) -> list[dict[str, Any]]:
+    out = []
+    for f in collection.get("features") or []:
+        if not f.get("geometry"):
+            continue
+        p = f.get("properties") or {}
+        code = str(p.get("code") or f.get("id") or "")
+        row = rows.get(code) or {}
+        h3 = row.get("h3_share") if with_figures else None
+        out.append(
+            {
+                "type": "Feature",
+                "geometry": f["geometry"],
+                "properties": {
+                    "code": code,
+                    "name": str(p.get("name") or code),
+                    "parent": str(p.get("parent_code") or ""),
+                    "fill": share_colour(h3) if with_figures else NOT_PATROLLED,
+                    "h3": h3,
+                    "buffer": row.get("buffer_share"),
+                    "officers": row.get("officers"),
+                    "cells": row.get("cells"),
+                    "covered": row.get("covered_cells"),
+                },
+            }
+        )
+    return out
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def _swatch(fill: str, line: str = "#8795a5") -> str:
+    return (
+        '<svg width="22" height="14" viewBox="0 0 22 14" aria-hidden="true">'
+        f'<rect x="1" y="1" width="20" height="12" rx="2" fill="{fill}" fill-opacity="0.85" '
+        f'stroke="{line}" stroke-width="1"/></svg>'
+    )
+
+
+def _row(swatch: str, text: str) -> str:
+    return (
+        f'<div class="gridgis-legend-row">{swatch}'
+        f'<span class="gridgis-legend-label">{html.escape(text)}</span></div>'
+    )
+
+
+def _legend_html(run: Mapping[str, Any] | None, lang: str) -> str:
+    parts = [f"<h4>{html.escape(label('coverage_legend_title', lang))}</h4>"]
+    if run is not None:
+        shift = run.get("shift") or label("coverage_whole_day", lang)
+        at = str(run.get("computed_at") or "")[:16].replace("T", " ")
+        parts.append(
+            '<div class="gridgis-legend-hint gridgis-cov-run">'
+            f"{html.escape(label('coverage_run', lang, date=run['date'], shift=shift, at=at))}"
+            "</div>"
+        )
+    lower = 0.0
+    for upper, colour in zip(SHARE_BREAKS, SHARE_PALETTE, strict=True):
+        low = f"> {_pct(lower)}" if lower == 0 else _pct(lower)  # 0 % is its own class
+        parts.append(_row(_swatch(colour), f"{low} – {_pct(upper)}"))
+        lower = upper
+    parts += [
+        _row(_swatch(NOT_PATROLLED), label("coverage_legend_zero", lang)),
+        _row(_swatch(NO_CELLS), label("coverage_legend_nodata", lang)),
+        _row(_swatch(BLIND_COLOUR, BLIND_COLOUR), label("coverage_legend_blind", lang)),
+    ]
+    if run is not None:
+        p = run["params"]
+        parts += [
+            f'<div class="gridgis-legend-section">{html.escape(label("coverage_method", lang))}'
+            "</div>",
+            '<div class="gridgis-legend-hint gridgis-cov-method">'
+            + "<br>".join(
+                html.escape(t)
+                for t in (
+                    label("coverage_method_h3", lang, r=p["resolution"], d=f"{p['distance_m']:g}"),
+                    label("coverage_method_buffer", lang, d=f"{p['distance_m']:g}"),
+                    label("coverage_method_gap", lang, s=f"{p['max_gap_s']:g}"),
+                )
+            )
+            + "</div>",
+            f'<div class="gridgis-legend-hint">{html.escape(label("coverage_hint", lang))}</div>',
+        ]
+    return "".join(parts)
+
+
+def _form_html(query: Mapping[str, Any], lang: str) -> str:
+    e = html.escape
+    res = query.get("resolution")
+    options = [f'<option value="">{e(label("coverage_resolution_auto", lang))}</option>'] + [
+        f'<option value="{r}"{" selected" if res == r else ""}>{r}</option>'
+        for r in RESOLUTION_CHOICES
+    ]
+    hidden = '<input type="hidden" name="lang" value="en">' if lang == "en" else ""
+    return (
+        '<form class="gridgis-cov-form" method="get" action="/coverage">'
+        f"<label>{e(label('coverage_date', lang))}"
+        f'<input type="date" name="date" value="{e(str(query.get("date") or ""))}" required>'
+        "</label>"
+        f"<label>{e(label('coverage_shift', lang))}"
+        f'<input type="text" name="shift" value="{e(str(query.get("shift") or ""))}" '
+        f'placeholder="08:00-17:30" size="11" title="{e(label("coverage_shift_hint", lang))}">'
+        "</label>"
+        f"<label>{e(label('coverage_resolution', lang))}"
+        f'<select name="resolution">{"".join(options)}</select></label>'
+        f'{hidden}<button type="submit">{e(label("coverage_show", lang))}</button></form>'
+    )
+
+
+def _missing_html(query: Mapping[str, Any], lang: str) -> str:
+    e = html.escape
+    day = str(query.get("date") or "")
+    shift = str(query.get("shift") or "")
+    command = f"gridgis coverage --date {day}" + (f" --shift {shift}" if shift else "")
+    if query.get("resolution"):
+        command += f" --resolution {query['resolution']}"
+    what = label(
+        "coverage_no_run", lang, date=day, shift=shift or label("coverage_whole_day", lang)
+    )
+    return (
+        f"<h4>{e(what)}</h4>"
+        f"<div>{e(label('coverage_no_run_fix', lang))}</div>"
+        f'<pre class="gridgis-cov-command">{e(command)}</pre>'
+    )
+
+
+PAGE_CSS = """<style>
+.gridgis-legend-section { margin: 8px 0 2px; font-weight: 700; font-size: 12px; color: #0b2e59; }
+.gridgis-legend { max-width: 290px; }
+.gridgis-cov-form { background: rgba(255,255,255,.96); padding: 8px 10px; border-radius: 8px;
+  box-shadow: 0 2px 10px rgba(15,37,55,.25); display: flex; gap: 8px; align-items: end;
+  font-size: 12px; color: #1d2b3a; }
+.gridgis-cov-form label { display: flex; flex-direction: column; gap: 2px; margin: 0;
+  font-weight: 600; }
+.gridgis-cov-form input, .gridgis-cov-form select { font-size: 13px; padding: 2px 4px;
+  border: 1px solid #b8c4d0; border-radius: 4px; }
+.gridgis-cov-form button { background: #0b2e59; color: #fff; border: 0; border-radius: 4px;
+  padding: 4px 14px; font-size: 13px; }
+.gridgis-cov-panel { width: 300px; max-height: calc(100vh - 140px); overflow-y: auto; }
+.gridgis-cov-crumbs { font-size: 13px; margin-bottom: 6px; }
+.gridgis-cov-crumbs a { color: #1f5fbf; cursor: pointer; text-decoration: underline; }
+.gridgis-cov-figures { display: grid; grid-template-columns: auto auto; column-gap: 10px;
+  font-size: 12.5px; }
+.gridgis-cov-figures span:nth-child(even) { text-align: right; font-variant-numeric:
+  tabular-nums; font-weight: 600; }
+.gridgis-cov-who { margin: 6px 0 0; padding: 0; list-style: none; font-size: 12.5px; }
+.gridgis-cov-who li { display: flex; justify-content: space-between; gap: 8px;
+  border-top: 1px solid #e3e8ee; padding: 2px 0; }
+.gridgis-cov-missing { background: #fff8e6; border: 1px solid #e0a526; max-width: 520px; }
+.gridgis-cov-command { background: #10273f; color: #f6f8fa; padding: 6px 10px; margin: 6px 0 0;
+  border-radius: 4px; font-size: 13px; white-space: pre-wrap; }
+</style>"""
+
+
+class CoverageScript(MacroElement):
+    """Draws the level shown, handles drill-down and the unit-grid detail (see module doc)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var data = {{ this.data|tojson }};
+            var T = data.labels;
+            function t(key, values) {
+                var s = T[key] || key;
+                Object.keys(values || {}).forEach(function (k) {
+                    s = s.split("{" + k + "}").join(String(values[k]));
+                });
+                return s;
+            }
+            function el(tag, cls, text) {
+                var e = document.createElement(tag);
+                if (cls) { e.className = cls; }
+                if (text !== undefined && text !== null) { e.textContent = text; }
+                return e;
+            }
+            function pct(v) { return v === null || v === undefined ? "—"
+                                     : (v * 100).toFixed(1) + "%"; }
+            var pad = {paddingTopLeft: [{{ this.legend_px }}, 80],
+                       paddingBottomRight: [{{ this.panel_px }}, 24], animate: false};
+            var byCode = {};
+            [1, 2, 3].forEach(function (n) {
+                data.levels[n].forEach(function (f) { byCode[f.properties.code] = f; });
+            });
+            var towns = L.geoJSON({type: "FeatureCollection", features: data.levels[1]},
+                {interactive: false, style: {color: "#0b2e59", weight: 1.2, opacity: 0.6,
+                                             fill: false}}).addTo(map);
+            var state = {level: 1, parent: null, path: [], current: null, outline: null,
+                         blind: null, selected: null, selectedLayer: null, seq: 0};
+            var panel = L.control({position: "topright"});
+            panel.onAdd = function () {
+                var div = L.DomUtil.create("div",
+                    "leaflet-control gridgis-legend gridgis-cov-panel");
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            panel.addTo(map);
+            var box = panel.getContainer();
+
+            function publish(extra) {
+                var shown = state.current ? state.current.getLayers().length : 0;
+                window.gridgisCoverage = Object.assign({
+                    level: state.level, parent: state.parent, shown: shown,
+                    selected: state.selected, blind: null, who: null, missing: !data.run
+                }, extra || {});
+            }
+            function styleOf(f) {
+                return {color: "#4a5a6b", weight: state.level === 3 ? 0.8 : 1.4, opacity: 0.9,
+                        fillColor: f.properties.fill, fillOpacity: 0.82};
+            }
+            function figures(p) {
+                var g = el("div", "gridgis-cov-figures");
+                [["coverage_field_code", p.code], ["coverage_field_h3", pct(p.h3)],
+                 ["coverage_field_buffer", pct(p.buffer)],
+                 ["coverage_field_cells", p.cells === null || p.cells === undefined ? "—"
+                     : p.covered + " / " + p.cells],
+                 ["coverage_field_officers", p.officers === null || p.officers === undefined
+                     ? "—" : p.officers]].forEach(function (r) {
+                    g.appendChild(el("span", "", t(r[0])));
+                    g.appendChild(el("span", "", r[1]));
+                });
+                return g;
+            }
+            function crumbs() {
+                var c = el("div", "gridgis-cov-crumbs");
+                var steps = [{name: t("coverage_all"), go: function () { show(1, null, []); }}];
+                state.path.forEach(function (f, i) {
+                    steps.push({name: f.properties.name, go: function () {
+                        show(i + 2, f.properties.code, state.path.slice(0, i + 1));
+                    }});
+                });
+                steps.forEach(function (s, i) {
+                    if (i) { c.appendChild(document.createTextNode(" › ")); }
+                    if (i < steps.length - 1 || state.selected) {
+                        var a = el("a", "", s.name);
+                        a.addEventListener("click", s.go);
+                        c.appendChild(a);
+                    } else {
+                        c.appendChild(el("b", "", s.name));
+                    }
+                });
+                if (state.selected) {
+                    c.appendChild(document.createTextNode(" › "));
+                    c.appendChild(el("b", "", byCode[state.selected].properties.name));
+                }
+                return c;
+            }
+            function render(detail) {
+                box.textContent = "";
+                box.appendChild(crumbs());
+                var hint = ["coverage_click_town", "coverage_click_village",
+                            "coverage_click_grid"][state.level - 1];
+                if (state.selected) {
+                    var p = byCode[state.selected].properties;
+                    box.appendChild(figures(p));
+                    if (detail === undefined) {
+                        box.appendChild(el("div", "gridgis-legend-hint", t("coverage_loading")));
+                    } else if (detail.error) {
+                        box.appendChild(el("div", "gridgis-legend-hint",
+                                           t("coverage_failed", {e: detail.error})));
+                    } else {
+                        box.appendChild(el("div", "gridgis-legend-section", t("coverage_who")));
+                        var ul = el("ul", "gridgis-cov-who");
+                        detail.covered_by.forEach(function (w) {
+                            var li = el("li");
+                            li.appendChild(el("span", "", w.name || w.device || "?"));
+                            li.appendChild(el("span", "", t("coverage_minutes", {m: w.minutes})
+                                + " · " + t("coverage_metres", {m: w.metres})));
+                            ul.appendChild(li);
+                        });
+                        if (!detail.covered_by.length) {
+                            ul.appendChild(el("li", "", t("coverage_who_none")));
+                        }
+                        box.appendChild(ul);
+                        box.appendChild(el("div", "gridgis-legend-hint gridgis-cov-blind-count",
+                            t("coverage_blind_count",
+                              {n: detail.blind_spots.features.length})));
+                    }
+                } else {
+                    if (state.path.length) {
+                        box.appendChild(figures(state.path[state.path.length - 1].properties));
+                    }
+                    if (data.run) { box.appendChild(el("div", "gridgis-legend-hint", t(hint))); }
+                }
+            }
+            function clearSelection() {
+                if (state.blind) { map.removeLayer(state.blind); state.blind = null; }
+                if (state.selectedLayer && state.current) {
+                    state.current.resetStyle(state.selectedLayer);
+                }
+                state.selected = null; state.selectedLayer = null;
+            }
+            function select(f, layer) {
+                clearSelection();
+                state.selected = f.properties.code;
+                state.selectedLayer = layer;
+                layer.setStyle({color: "#0b2e59", weight: 3});
+                layer.bringToFront();
+                var seq = ++state.seq;
+                render();
+                publish();
+                var url = "/api/v1/coverage/grids/" + encodeURIComponent(f.properties.code)
+                    + "?" + new URLSearchParams(data.query).toString();
+                fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
+                    .then(function (r) {
+                        return r.json().then(function (body) {
+                            if (!r.ok) { throw new Error(body.detail || String(r.status)); }
+                            return body;
+                        });
+                    })
+                    .then(function (d) {
+                        if (seq !== state.seq) { return; }
+                        state.blind = L.geoJSON(d.blind_spots, {
+                            interactive: false, className: "gridgis-cov-blind",
+                            style: {color: "{{ this.blind }}", weight: 0.6, opacity: 0.9,
+                                    fillColor: "{{ this.blind }}", fillOpacity: 0.55}
+                        }).addTo(map);
+                        render(d);
+                        publish({blind: d.blind_spots.features.length,
+                                 who: d.covered_by.length});
+                    })
+                    .catch(function (err) {
+                        if (seq !== state.seq) { return; }
+                        render({error: err.message});
+                        publish({error: err.message});
+                    });
+            }
+            function show(level, parent, path) {
+                clearSelection();
+                state.seq++;
+                if (state.current) { map.removeLayer(state.current); }
+                if (state.outline) { map.removeLayer(state.outline); state.outline = null; }
+                state.level = level; state.parent = parent; state.path = path;
+                var fs = data.levels[level].filter(function (f) {
+                    return parent === null || f.properties.parent === parent;
+                });
+                state.current = L.geoJSON({type: "FeatureCollection", features: fs}, {
+                    className: "gridgis-cov-l" + level,
+                    style: styleOf,
+                    onEachFeature: function (f, layer) {
+                        var tip = el("div");
+                        tip.appendChild(el("b", "", f.properties.name));
+                        tip.appendChild(el("div", "", t("coverage_field_h3") + " "
+                                           + pct(f.properties.h3)));
+                        layer.bindTooltip(tip, {sticky: true});
+                        layer.on("add", function () {
+                            var e = layer.getElement();
+                            if (e) { e.setAttribute("data-code", f.properties.code); }
+                        });
+                        if (!data.run) { return; }
+                        layer.on("click", function (ev) {
+                            L.DomEvent.stop(ev);
+                            if (level < 3) {
+                                show(level + 1, f.properties.code, path.concat([f]));
+                            } else {
+                                select(f, layer);
+                            }
+                        });
+                        layer.on("mouseover", function () {
+                            if (layer !== state.selectedLayer) {
+                                layer.setStyle({weight: 2.5, color: "#1f5fbf"});
+                            }
+                        });
+                        layer.on("mouseout", function () {
+                            if (layer !== state.selectedLayer) {
+                                state.current.resetStyle(layer);
+                            }
+                        });
+                    }
+                }).addTo(map);
+                if (parent !== null && byCode[parent]) {
+                    state.outline = L.geoJSON(byCode[parent], {interactive: false,
+                        style: {color: "#0b2e59", weight: 3.5, fill: false}}).addTo(map);
+                }
+                var bounds = state.outline ? state.outline.getBounds()
+                                           : state.current.getBounds();
+                if (bounds.isValid()) { map.fitBounds(bounds, pad); }
+                render();
+                publish();
+            }
+            map.whenReady(function () {
+                window.gridgisCoverageMap = map;
+                show(1, null, []);
+            });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "CoverageScript"
+        self.data = data
+        self.legend_px = LEGEND_WIDTH_PX
+        self.panel_px = PANEL_WIDTH_PX
+        self.blind = BLIND_COLOUR
+
+
+def build_coverage_map(
+    levels: Mapping[int, Mapping[str, Any]],
+    figures: Mapping[int, Sequence[Mapping[str, Any]]] | None,
+    *,
+    run: Mapping[str, Any] | None,
+    query: Mapping[str, Any],
+    lang: str = "zh",
+    assets_base: str = "/static",
+    basemap: Basemap | None = None,
+) -> folium.Map:
+    """Coverage per grid level with drill-down, on one offline map.
+
+    Parameters
+    ----------
+    levels
+        Level (1, 2, 3) -> GeoJSON FeatureCollection, geometry in EPSG:4490 (lon, lat),
+        properties ``code``, ``name``, ``parent_code`` (simplified: every vertex is in the page).
+    figures
+        Level -> rows of ``GET /api/v1/coverage`` (``code``, ``h3_share``, ``buffer_share``,
+        ``cells``, ``covered_cells``, ``officers``); None when no run exists.
+    run
+        The run's metadata (``date``, ``shift``, ``params``, ``computed_at``) or None: then the
+        page says how to compute it (``gridgis coverage --date D``).
+    query
+        ``date``, ``shift``, ``resolution`` as asked: fill the form and the detail requests.
+    lang
+        "zh" (default) or "en".
+    """
+    lang = resolve_lang(lang)
+    basemap = basemap or Basemap.none()
+    title = label("coverage_map_title", lang)
+    has_run = run is not None and figures is not None
+    prepared = {
+        n: _features(
+            levels.get(n) or {},
+            {str(r["code"]): r for r in (figures or {}).get(n, [])},
+            has_run,
+        )
+        for n in (1, 2, 3)
+    }
+    bounds = leaflet_bounds([shape(f["geometry"]) for f in prepared[1]])
+    if bounds:
+        (south, west), (north, east) = bounds
+        location, zoom_start = [(south + north) / 2.0, (west + east) / 2.0], 11
+    else:
+        location, zoom_start = list(EMPTY_VIEW_LATLON), EMPTY_VIEW_ZOOM
+    folium_map = folium.Map(
+        location=location,
+        zoom_start=zoom_start,
+        tiles=None,
+        control_scale=True,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
+    )
+    folium_map.options["maxZoom"] = basemap.max_zoom() if basemap.tiles else MAX_ZOOM
+    folium_map.get_root().title = title  # type: ignore[attr-defined]
+    folium_map.get_root().header.add_child(Element(PAGE_CSS))  # type: ignore[attr-defined]
+    no_basemap = ["gridgis-no-basemap"] if basemap.kind == "none" else []
+    PageSetup(lang, container_classes=no_basemap).add_to(folium_map)
+    basemap.add_to(folium_map)
+
+    HtmlControl(html.escape(title), position="topcenter", css_class="gridgis-title").add_to(
+        folium_map
+    )
+    HtmlControl(
+        _form_html(query, lang), position="topleft", css_class="gridgis-cov-form-box"
+    ).add_to(folium_map)
+    if not has_run:
+        HtmlControl(
+            _missing_html(query, lang), position="topcenter",
+            css_class="gridgis-legend gridgis-cov-missing",
+        ).add_to(folium_map)  # fmt: skip
+    HtmlControl(
+        _legend_html(run if has_run else None, lang),
+        position="bottomleft",
+        css_class="gridgis-legend",
+    ).add_to(folium_map)
+    api_query = {
+        k: str(v) for k, v in (("date", query.get("date")), ("shift", query.get("shift")),
+                               ("resolution", query.get("resolution"))) if v
+    }  # fmt: skip
+    if has_run and run is not None:  # detail requests ask for exactly the run shown
+        api_query["resolution"] = str(run["params"]["resolution"])
+    CoverageScript(
+        {
+            "levels": prepared,
+            "run": has_run,
+            "query": api_query,
+            "labels": {k: label(k, lang) for k in JS_LABELS},
+        }
+    ).add_to(folium_map)
+    localize_all(folium_map, assets_base)
+    return folium_map
