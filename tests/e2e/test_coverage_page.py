@@ -12,61 +12,22 @@ test-artifacts/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from maps.coverage_map import NOT_PATROLLED
 from maps.styles import label
 from tests.api.test_coverage_api import DAY, SHIFT, covered  # noqa: F401  (module fixture)
-from tests.maps.browser_support import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST
+from tests.e2e.conftest import assert_offline_and_clean, open_logged_in
 from tests.tracks_support import CITY_LAT, CITY_LON
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api")
 READY = "window.gridgisCoverage !== undefined"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 def open_page(browser: Any, live_server: str, token: str, path: str) -> tuple[Any, dict]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    page = context.new_page()
-    seen: dict[str, list[str]] = {"requests": [], "errors": [], "failed": []}
-    page.on("request", lambda r: seen["requests"].append(r.url))
-    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
-    page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
-    page.on("response", lambda r: r.status >= 400 and seen["failed"].append(f"{r.status} {r.url}"))
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if urlsplit(route.request.url).hostname == LOCAL_HOST
-            else route.abort()
-        ),
-    )
-    page.goto(f"{live_server}{path}")
-    assert "/login" in page.url  # not logged in yet
-    page.fill("#token", token)
-    page.click("button[type=submit]")
-    page.wait_for_function(READY, timeout=60_000)
-    page.wait_for_load_state("networkidle")
-    return page, seen
-
-
-def assert_offline_and_clean(seen: dict[str, list[str]]) -> None:
-    outside = [u for u in seen["requests"] if urlsplit(u).hostname not in (LOCAL_HOST, None)]
-    assert outside == []
-    assert all(urlsplit(u).scheme in ("http", "data", "blob") for u in seen["requests"])
-    assert seen["errors"] == [] and seen["failed"] == []
+    return open_logged_in(browser, live_server, token, path, READY)
 
 
 def click_city_point(page: Any) -> None:

@@ -4,25 +4,12 @@ test-artifacts/events_map.png."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-from urllib.parse import urlsplit
-
 import httpx
 import pytest
 
-from tests.maps.browser_support import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST
+from tests.e2e.conftest import assert_offline_and_clean, open_logged_in
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -66,26 +53,14 @@ def some_events(live_server, tokens, demo_grids) -> dict[str, int]:  # type: ign
 def test_events_map_offline_with_overdue_and_timeline(
     browser, live_server, tokens, artifacts, some_events
 ) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    outside: list[str] = []
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    def gate(route: Any) -> None:
-        if urlsplit(route.request.url).hostname == LOCAL_HOST:
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", gate)
+    page, seen = open_logged_in(
+        browser,
+        live_server,
+        tokens["viewer"],
+        "/events/map?days=3660",
+        "window.gridgisEventsReady !== undefined",
+    )
     try:
-        page.goto(f"{live_server}/events/map?days=3660")
-        assert "/login" in page.url
-        page.fill("#token", tokens["viewer"])
-        page.click("button[type=submit]")
-        page.wait_for_function("window.gridgisEventsReady !== undefined", timeout=60_000)
         ready = page.evaluate("window.gridgisEventsReady")
         assert ready["events"] >= 12 and ready["overdue"] >= 1
         # zoomed out, the dots are clustered
@@ -109,6 +84,6 @@ def test_events_map_offline_with_overdue_and_timeline(
         )
         assert red and set(red) == {"#d7191c"}
         page.screenshot(path=str(artifacts / "events_map_popup.png"))
-        assert outside == [] and errors == []
+        assert_offline_and_clean(seen)
     finally:
-        context.close()
+        page.context.close()

@@ -5,20 +5,14 @@ from anywhere but 127.0.0.1. Screenshots in test-artifacts/."""
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.api.test_tracks_api import DAY, patrolled  # noqa: F401  (module fixture)
-from tests.e2e.test_map_page import browser, open_map  # noqa: F401  (module fixture)
-from tests.maps.browser_support import LOCAL_HOST
+from tests.e2e.conftest import assert_offline_and_clean
+from tests.e2e.test_map_page import open_map
 
 pytestmark = pytest.mark.browser
-
-
-def _offline(seen: dict[str, list[str]]) -> None:
-    outside = [u for u in seen["requests"] if urlsplit(u).hostname not in (LOCAL_HOST, None)]
-    assert outside == [] and seen["errors"] == [] and seen["failed"] == []
 
 
 def test_live_page_shows_officers(browser, live_server, tokens, artifacts, patrolled) -> None:  # noqa: F811
@@ -33,7 +27,7 @@ def test_live_page_shows_officers(browser, live_server, tokens, artifacts, patro
         page.locator("path.gridgis-officer").first.click(force=True)
         link = page.locator("a.gridgis-playback-link").first
         assert "/playback?device=" in link.get_attribute("href")
-        _offline(seen)
+        assert_offline_and_clean(seen)
         page.screenshot(path=str(artifacts / "live_page.png"))
     finally:
         page.context.close()
@@ -64,7 +58,7 @@ def test_playback_page_plays_the_track(browser, live_server, tokens, artifacts, 
         page.dispatch_event("#gg-slider", "input")
         end = page.evaluate("window.gridgisPlayback.t")
         assert end > paused["t"]
-        _offline(seen)
+        assert_offline_and_clean(seen)
         page.screenshot(path=str(artifacts / "playback_page.png"))
     finally:
         page.context.close()
