@@ -24,14 +24,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from folium.template import Template
 from shapely.geometry import shape
 
 from maps.assets import localize_all
 from maps.basemaps import Basemap
-from maps.elements import HtmlControl, PageSetup
-from maps.grid_map import EMPTY_VIEW_LATLON, EMPTY_VIEW_ZOOM, MAX_ZOOM, leaflet_bounds
+from maps.elements import HtmlControl
+from maps.grid_map import leaflet_bounds, page_map
 from maps.styles import label, resolve_lang
 
 # Sequential yellow-green classes of the H3 share (upper bounds, inclusive); 0 is its own class.
@@ -509,25 +509,7 @@ def build_coverage_map(
         for n in (1, 2, 3)
     }
     bounds = leaflet_bounds([shape(f["geometry"]) for f in prepared[1]])
-    if bounds:
-        (south, west), (north, east) = bounds
-        location, zoom_start = [(south + north) / 2.0, (west + east) / 2.0], 11
-    else:
-        location, zoom_start = list(EMPTY_VIEW_LATLON), EMPTY_VIEW_ZOOM
-    folium_map = folium.Map(
-        location=location,
-        zoom_start=zoom_start,
-        tiles=None,
-        control_scale=True,
-        zoom_snap=0.25,
-        zoom_delta=0.5,
-    )
-    folium_map.options["maxZoom"] = basemap.max_zoom() if basemap.tiles else MAX_ZOOM
-    folium_map.get_root().title = title  # type: ignore[attr-defined]
-    folium_map.get_root().header.add_child(Element(PAGE_CSS))  # type: ignore[attr-defined]
-    no_basemap = ["gridgis-no-basemap"] if basemap.kind == "none" else []
-    PageSetup(lang, container_classes=no_basemap).add_to(folium_map)
-    basemap.add_to(folium_map)
+    folium_map = page_map(bounds, basemap=basemap, title=title, lang=lang, page_css=PAGE_CSS)
 
     HtmlControl(html.escape(title), position="topcenter", css_class="gridgis-title").add_to(
         folium_map

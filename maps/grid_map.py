@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import folium
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.template import Template
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -278,6 +278,41 @@ def _level_layer(features: list[dict[str, Any]], level: int, lang: str) -> foliu
     )
 
 
+def page_map(
+    bounds: list[list[float]] | None,
+    *,
+    basemap: Basemap,
+    title: str,
+    lang: str,
+    page_css: str | None = None,
+) -> folium.Map:
+    """A page's base map: centred on ``bounds`` (or the empty view), no tiles of folium's own,
+    our page set-up (language, classes) and the configured basemap; shared by every page."""
+    if bounds:
+        (south, west), (north, east) = bounds
+        location, zoom_start = [(south + north) / 2.0, (west + east) / 2.0], 11
+    else:
+        location, zoom_start = list(EMPTY_VIEW_LATLON), EMPTY_VIEW_ZOOM
+    folium_map = folium.Map(
+        location=location,
+        zoom_start=zoom_start,
+        tiles=None,
+        max_zoom=MAX_ZOOM,
+        control_scale=True,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
+    )
+    # folium gives max_zoom to its own tile layer only; with tiles=None the map needs it too.
+    folium_map.options["maxZoom"] = basemap.max_zoom() if basemap.tiles else MAX_ZOOM
+    folium_map.get_root().title = title  # type: ignore[attr-defined]
+    if page_css:
+        folium_map.get_root().header.add_child(Element(page_css))  # type: ignore[attr-defined]
+    no_basemap = ["gridgis-no-basemap"] if basemap.kind == "none" else []
+    PageSetup(lang, container_classes=no_basemap).add_to(folium_map)
+    basemap.add_to(folium_map)
+    return folium_map
+
+
 def build_grid_map(
     levels: Mapping[int, Mapping[str, Any]],
     *,
@@ -311,27 +346,7 @@ def build_grid_map(
     prepared = {lvl: _prepare_level(given.get(lvl) or {}, lvl, lang) for lvl in GRID_LEVELS}
     bounds = leaflet_bounds([g for lvl in GRID_LEVELS for g in prepared[lvl].shapes])
 
-    if bounds:
-        (south, west), (north, east) = bounds
-        location = [(south + north) / 2.0, (west + east) / 2.0]
-        zoom_start = 11
-    else:
-        location, zoom_start = list(EMPTY_VIEW_LATLON), EMPTY_VIEW_ZOOM
-    folium_map = folium.Map(
-        location=location,
-        zoom_start=zoom_start,
-        tiles=None,
-        max_zoom=MAX_ZOOM,
-        control_scale=True,
-        zoom_snap=0.25,
-        zoom_delta=0.5,
-    )
-    # folium gives max_zoom to its own tile layer only; with tiles=None the map needs it too.
-    folium_map.options["maxZoom"] = basemap.max_zoom() if basemap.tiles else MAX_ZOOM
-    folium_map.get_root().title = title  # type: ignore[attr-defined]
-    no_basemap = ["gridgis-no-basemap"] if basemap.kind == "none" else []
-    PageSetup(lang, container_classes=no_basemap).add_to(folium_map)
-    basemap.add_to(folium_map)
+    folium_map = page_map(bounds, basemap=basemap, title=title, lang=lang)
 
     # Added top level first, so the layer control lists L1, L2, L3; GridMapScript then stacks
     # the paths L3 (bottom) < L2 < L1 (top).

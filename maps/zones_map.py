@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from folium.template import Template
 from shapely.geometry import mapping, shape
 from shapely.strtree import STRtree
@@ -28,8 +28,8 @@ from shapely.strtree import STRtree
 from gis import hexgrid
 from maps.assets import localize_all
 from maps.basemaps import Basemap
-from maps.elements import HtmlControl, PageSetup, PermanentLabels
-from maps.grid_map import EMPTY_VIEW_LATLON, EMPTY_VIEW_ZOOM, MAX_ZOOM, label_point, leaflet_bounds
+from maps.elements import HtmlControl, PermanentLabels
+from maps.grid_map import label_point, leaflet_bounds, page_map
 from maps.styles import format_area_km2, label, resolve_lang
 
 # Soft qualitative colours: neighbouring zones (and all zones of one town) differ.
@@ -414,25 +414,7 @@ def build_zones_map(
     grid_features, grid_breaks = _grid_features(unit_grids, grid_counts, lang)
     cell_features, cell_breaks = _cell_features(cell_counts, resolution, lang)
     bounds = leaflet_bounds([shape(f["geometry"]) for f in (town_features or zone_features)])
-    if bounds:
-        (south, west), (north, east) = bounds
-        location, zoom_start = [(south + north) / 2.0, (west + east) / 2.0], 11
-    else:
-        location, zoom_start = list(EMPTY_VIEW_LATLON), EMPTY_VIEW_ZOOM
-    folium_map = folium.Map(
-        location=location,
-        zoom_start=zoom_start,
-        tiles=None,
-        control_scale=True,
-        zoom_snap=0.25,
-        zoom_delta=0.5,
-    )
-    folium_map.options["maxZoom"] = basemap.max_zoom() if basemap.tiles else MAX_ZOOM
-    folium_map.get_root().title = title  # type: ignore[attr-defined]
-    folium_map.get_root().header.add_child(Element(PAGE_CSS))  # type: ignore[attr-defined]
-    no_basemap = ["gridgis-no-basemap"] if basemap.kind == "none" else []
-    PageSetup(lang, container_classes=no_basemap).add_to(folium_map)
-    basemap.add_to(folium_map)
+    folium_map = page_map(bounds, basemap=basemap, title=title, lang=lang, page_css=PAGE_CSS)
 
     # Layer control order = this order. Households start hidden: the zones are the subject.
     specs = [
