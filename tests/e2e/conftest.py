@@ -1,26 +1,14 @@
-"""Headless Chromium for the page tests: one browser per session, pages opened logged in,
-with every request recorded and anything not for 127.0.0.1 refused."""
+"""Page tests in headless Chromium (the ``browser`` fixture is in tests/conftest.py): pages
+opened logged in, with every request recorded and anything not for 127.0.0.1 refused."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
-from tests.maps.browser_support import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST
+from tests.maps.browser_support import LOCAL_HOST
 
 VIEWPORT = {"width": 1600, "height": 1000}
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def open_logged_in(

@@ -15,7 +15,7 @@ import pytest
 
 from maps.assets import check_installed
 from maps.grid_map import build_grid_map, path_class
-from tests.maps.browser_support import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST, PageServer, serve
+from tests.maps.browser_support import LOCAL_HOST, PageServer, serve
 from tests.maps.grid_samples import sample_levels
 
 pytestmark = pytest.mark.browser
@@ -60,14 +60,6 @@ def server(levels: dict[int, dict[str, Any]]) -> Iterator[PageServer]:
     }
     with serve(PageServer(pages=pages)) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def visit(browser: Any, url: str) -> Iterator[PageVisit]:
