@@ -10,7 +10,7 @@ import h3
 import h3.api.basic_int as h3i
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from shapely.geometry import Polygon
+from shapely.geometry import MultiPolygon, Polygon
 
 MIN_RESOLUTION = 5
 MAX_RESOLUTION = 12
@@ -56,3 +56,28 @@ def cell_polygon(cell: int) -> Polygon:
     """The cell's boundary as a shapely polygon in (lon, lat) degrees."""
     ring = [(lng, lat) for lat, lng in h3i.cell_to_boundary(int(cell))]
     return Polygon(ring)
+
+
+def cells_in_polygon(polygon: Polygon | MultiPolygon, resolution: int) -> NDArray[np.uint64]:
+    """Cells whose centre lies inside ``polygon`` (lon, lat degrees), sorted; h3's polyfill
+    ("centre containment") on each part, holes honoured."""
+    check_resolution(resolution)
+    parts = polygon.geoms if isinstance(polygon, MultiPolygon) else [polygon]
+    found: list[int] = []
+    for part in parts:
+        if part.is_empty:
+            continue
+        shape = h3.LatLngPoly(
+            [(y, x) for x, y in part.exterior.coords[:-1]],
+            *[[(y, x) for x, y in ring.coords[:-1]] for ring in part.interiors],
+        )
+        found.extend(h3i.h3shape_to_cells(shape, resolution))
+    return np.unique(np.array(found, dtype=np.uint64))
+
+
+def cell_centres(cells: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(lon, lat) degrees of each cell's centre (h3's own centre point)."""
+    arr = np.asarray(cells, dtype=np.uint64).ravel()
+    centre = h3i.cell_to_latlng
+    lat_lon = np.array([centre(c) for c in arr.tolist()], dtype=np.float64).reshape(-1, 2)
+    return lat_lon[:, 1].copy(), lat_lon[:, 0].copy()

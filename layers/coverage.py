@@ -27,7 +27,6 @@ from sqlalchemy import (
     delete,
     func,
     select,
-    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -59,6 +58,7 @@ class CoverageRun(Base):
     distance_m: Mapped[float] = mapped_column(Float)
     max_gap_s: Mapped[float] = mapped_column(Float)
     metric_srid: Mapped[int] = mapped_column(Integer)
+    pixel_m: Mapped[float] = mapped_column(Float, server_default="5")
     computed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -74,11 +74,13 @@ class CoverageRun(Base):
         return {
             "method_h3": "share of the grid's H3 cells whose centre is within distance_m "
             "of a valid track segment",
-            "method_buffer": "share of the grid's area within distance_m of the tracks",
+            "method_buffer": "share of the grid's area within distance_m of the tracks "
+            "(pixel centres of a pixel_m raster)",
             "resolution": self.resolution,
             "distance_m": self.distance_m,
             "max_gap_s": self.max_gap_s,
             "metric_srid": self.metric_srid,
+            "pixel_m": self.pixel_m,
         }
 
 
@@ -155,7 +157,7 @@ def shift_text(shift: tuple[time, time] | None) -> str:
 
 # --- computing -------------------------------------------------------------------------------
 
-_GRIDS: dict[tuple[int, int, int], CoverageGrids] = {}
+_GRIDS: dict[tuple[int, int, int, float], CoverageGrids] = {}
 
 
 def coverage_grids(
@@ -163,32 +165,47 @@ def coverage_grids(
 ) -> CoverageGrids:
     """The generation's L3 grids prepared for ``params`` (kept in memory: generations of
     published grids never change)."""
-    key = (generation_id, params.resolution, params.metric_srid)
+    key = (generation_id, params.resolution, params.metric_srid, params.pixel_m)
     if key not in _GRIDS:
+        if len(_GRIDS) >= 4:  # a raster is ~230 MB for a county: keep only a few
+            _GRIDS.pop(next(iter(_GRIDS)))
         frame = read_grid_frame(session=session, generation_id=generation_id, level=3)
         _GRIDS[key] = CoverageGrids.from_polygons(
-            list(frame["code"]),
-            np.asarray(frame.geometry.values, dtype=object),
-            resolution=params.resolution,
-            metric_srid=params.metric_srid,
+            list(frame["code"]), np.asarray(frame.geometry.values, dtype=object), params=params
         )
     return _GRIDS[key]
 
 
+# binary COPY rows of (device_id int4, t float8, lon float8, lat float8, flags int2), each
+# field preceded by its byte length: fixed width, so numpy reads them without a Python loop
+_COPY_ROW = np.dtype([
+    ("n", ">i2"), ("l0", ">i4"), ("device", ">i4"), ("l1", ">i4"), ("t", ">f8"),
+    ("l2", ">i4"), ("lon", ">f8"), ("l3", ">i4"), ("lat", ">f8"), ("l4", ">i4"), ("flags", ">i2"),
+])  # fmt: skip
+_COPY_HEADER = 19  # signature, flags, extension length
+_COPY_TRAILER = 2
+
+
 def _read_chunk(session: Session, ids: list[int], start: datetime, end: datetime) -> Any:
-    # One query per chunk of devices; the primary key (device_id, fix_time) serves it.
-    rows = session.execute(
-        text(
-            "SELECT device_id, extract(epoch FROM fix_time)::float8, lon, lat, flags "
-            "FROM position WHERE device_id = ANY(:ids) AND fix_time >= :a AND fix_time < :b "
-            "ORDER BY device_id, fix_time"
-        ),
-        {"ids": ids, "a": start, "b": end},
-    ).all()
-    if not rows:
+    """All fixes of devices ``ids`` in [start, end) as arrays, by binary COPY (one round trip;
+    the primary key (device_id, fix_time) serves it)."""
+    connection: Any = session.connection().connection.driver_connection
+    sql = (
+        "COPY (SELECT device_id::int4, extract(epoch FROM fix_time)::float8, lon, lat, flags "
+        "FROM position WHERE device_id = ANY(%s) AND fix_time >= %s AND fix_time < %s "
+        "ORDER BY device_id, fix_time) TO STDOUT (FORMAT binary)"
+    )
+    buffer = bytearray()
+    with connection.cursor() as cursor, cursor.copy(sql, (ids, start, end)) as copy:
+        for block in copy:
+            buffer += block
+    body = memoryview(buffer)[_COPY_HEADER : len(buffer) - _COPY_TRAILER]
+    rows = np.frombuffer(body, dtype=_COPY_ROW)
+    if len(rows) == 0:
         return None
-    d, t, lon, lat, flags = (np.asarray(c) for c in zip(*rows, strict=True))
-    return d, t.astype(float), lon.astype(float), lat.astype(float), (flags & UNUSABLE) == 0
+    valid = (rows["flags"].astype(np.int64) & UNUSABLE) == 0
+    return (rows["device"].astype(np.int64), rows["t"].astype(np.float64),
+            rows["lon"].astype(np.float64), rows["lat"].astype(np.float64), valid)  # fmt: skip
 
 
 def compute_coverage_run(
@@ -242,7 +259,7 @@ def store_result(
     run = CoverageRun(
         day=day, shift=shift_text(shift), window_start=start, window_end=end,
         generation_id=generation_id, resolution=p.resolution, distance_m=p.distance_m,
-        max_gap_s=p.max_gap_s, metric_srid=p.metric_srid,
+        max_gap_s=p.max_gap_s, metric_srid=p.metric_srid, pixel_m=p.pixel_m,
     )  # fmt: skip
     session.add(run)
     session.flush()

@@ -39,10 +39,11 @@ def square(x: float, y: float, side: float) -> shapely.Polygon:
     return shapely.Polygon(np.column_stack((lon, lat)))
 
 
+A, B = "320281001001001", "320281001001002"  # two unit grids side by side
+PARAMS = CoverageParams(resolution=RES, distance_m=30.0, max_gap_s=300.0, pixel_m=1.0)
 GRIDS = CoverageGrids.from_polygons(
-    ["A", "B"], [square(X0, Y0, SIDE_M), square(X0 + SIDE_M, Y0, SIDE_M)], resolution=RES
+    [A, B], [square(X0, Y0, SIDE_M), square(X0 + SIDE_M, Y0, SIDE_M)], params=PARAMS
 )
-PARAMS = CoverageParams(resolution=RES, distance_m=30.0, max_gap_s=300.0)
 
 
 def run(xs, ys, t, device=None, valid=None, grids=GRIDS, params=PARAMS):
@@ -74,7 +75,7 @@ def test_track_along_one_edge() -> None:
     ys = np.full_like(xs, Y0 + 10)
     t = np.arange(len(xs)) * 5.0
     r = run(xs, ys, t)
-    a = by_code(r)["A"]
+    a = by_code(r)[A]
     # the strip from the edge to 30 m beyond the track: 400 m x 40 m of 400 m x 400 m
     assert a.buffer_share == pytest.approx(0.1, abs=1e-9)
     # H3: exactly the cells a brute-force distance computation finds
@@ -84,10 +85,10 @@ def test_track_along_one_edge() -> None:
     assert np.array_equal(r.covered, expected)
     assert a.covered_cells == int(expected[GRIDS.cell_grid == 0].sum()) > 0
     assert 0.03 < a.h3_share < 0.2  # the strip is 10 % of the area
-    visit = next(v for v in r.visits if v.code == "A")
+    visit = next(v for v in r.visits if v.code == A)
     assert visit.metres == pytest.approx(SIDE_M, abs=1e-6)
     assert visit.minutes == pytest.approx(SIDE_M / 1.5 / 60, rel=1e-6)
-    b = next(v for v in r.visits if v.code == "B")
+    b = next(v for v in r.visits if v.code == B)
     assert b.metres == pytest.approx(100.0, abs=1e-6)
 
 
@@ -99,9 +100,9 @@ def test_loop_covers_the_ring_around_it() -> None:
     r = run(xy[:, 0], xy[:, 1], np.arange(len(xy)) * 5.0)
     # outer rounded square minus the inner square
     ring = 260**2 - (4 - math.pi) * 30**2 - 140**2
-    assert by_code(r)["A"].covered_area_m2 == pytest.approx(ring, rel=2e-3)
-    assert by_code(r)["B"].buffer_share == 0.0
-    assert by_code(r)["B"].h3_share == 0.0
+    assert by_code(r)[A].covered_area_m2 == pytest.approx(ring, rel=2e-3)
+    assert by_code(r)[B].buffer_share == 0.0
+    assert by_code(r)[B].h3_share == 0.0
     visit = r.visits[0]
     assert len(r.visits) == 1 and visit.metres == pytest.approx(800.0, abs=1e-6)
 
@@ -109,8 +110,8 @@ def test_loop_covers_the_ring_around_it() -> None:
 def test_nothing_is_drawn_across_a_long_gap() -> None:
     xs = [X0 + 50, X0 + 350]
     ys = [Y0 + 200, Y0 + 200]
-    joined = by_code(run(xs, ys, [0.0, 200.0]))["A"]
-    split = by_code(run(xs, ys, [0.0, 600.0]))["A"]
+    joined = by_code(run(xs, ys, [0.0, 200.0]))[A]
+    split = by_code(run(xs, ys, [0.0, 600.0]))[A]
     # two isolated fixes: two disks of 30 m (polygonal, within 0.2 %)
     assert split.covered_area_m2 == pytest.approx(2 * math.pi * 900, rel=2e-3)
     assert joined.covered_area_m2 == pytest.approx(300 * 60 + math.pi * 900, rel=2e-3)
@@ -125,7 +126,7 @@ def test_stationary_phone_with_jitter() -> None:
     xs = X0 + 200 + rng.uniform(-3, 3, n)
     ys = Y0 + 200 + rng.uniform(-3, 3, n)
     r = run(xs, ys, np.arange(n) * 5.0)
-    a = by_code(r)["A"]
+    a = by_code(r)[A]
     assert math.pi * 30**2 * 0.998 <= a.covered_area_m2 <= math.pi * (30 + 3 * math.sqrt(2)) ** 2
     assert r.visits[0].minutes == pytest.approx(60.0)
     # cells within 30 m of the (≤ 4.3 m from centre) jitter: all within 34.3 m, some within 30
@@ -138,9 +139,9 @@ def test_invalid_fixes_are_ignored_and_blind_spots_are_the_rest() -> None:
     xs = np.arange(X0, X0 + 400, 7.5)
     ys = np.full_like(xs, Y0 + 200)
     r = run(xs, ys, np.arange(len(xs)) * 5.0, valid=np.zeros(len(xs), dtype=bool))
-    assert by_code(r)["A"].covered_cells == 0 and not r.visits
-    blind = r.blind_cells("A")
-    assert len(blind) == by_code(r)["A"].cells
+    assert by_code(r)[A].covered_cells == 0 and not r.visits
+    blind = r.blind_cells(A)
+    assert len(blind) == by_code(r)[A].cells
     geo = blind_spots_geojson(blind[:3])
     assert len(geo["features"]) == 3 and geo["features"][0]["geometry"]["type"] == "Polygon"
     with pytest.raises(KeyError):
