@@ -225,3 +225,73 @@ def test_adding_a_track_never_lowers_coverage_nor_exceeds_all(base, extra) -> No
         assert g1.covered_area_m2 >= g0.covered_area_m2 - 1e-6
         assert 0 <= g1.buffer_share <= 1 and 0 <= (g1.h3_share or 0) <= 1
         assert g1.covered_cells <= g1.cells
+
+
+# --- the raster, the edge cuts and combining work -------------------------------------------
+
+
+def exact_buffer_share(xs, ys, code_index: int) -> float:
+    """The buffer method by polygons (GEOS, 64 segments per quarter circle)."""
+    x, y = to_metric(*from_metric(np.asarray(xs, float), np.asarray(ys, float)))
+    track = shapely.buffer(shapely.linestrings(np.column_stack((x, y))), 30.0, quad_segs=64)
+    grid = GRIDS.polygons_m[code_index]
+    return float(shapely.area(shapely.intersection(grid, track)) / shapely.area(grid))
+
+
+def test_five_metre_pixels_stay_within_one_percent_of_the_polygon_buffer() -> None:
+    rng = np.random.default_rng(11)
+    coarse = CoverageParams(resolution=RES, distance_m=30.0, max_gap_s=300.0, pixel_m=5.0)
+    grids5 = CoverageGrids.from_polygons(
+        [A, B], [square(X0, Y0, SIDE_M), square(X0 + SIDE_M, Y0, SIDE_M)], params=coarse
+    )
+    for _ in range(5):  # random walks with GPS noise, 20 minutes at 5 s
+        steps = rng.normal(0, 6, (240, 2)).cumsum(axis=0)
+        xs, ys = X0 + 200 + steps[:, 0], Y0 + 200 + steps[:, 1]
+        t = np.arange(240) * 5.0
+        for grids, params in ((GRIDS, PARAMS), (grids5, coarse)):
+            share = by_code(run(xs, ys, t, grids=grids, params=params))[A].buffer_share
+            assert share == pytest.approx(exact_buffer_share(xs, ys, 0), abs=0.01)
+
+
+def test_a_segment_is_cut_where_it_crosses_another_grid() -> None:
+    # grid C is a U around D's notch: a segment from one arm of the U to the other, both ends
+    # in C, crosses D for 100 m
+    C, D = "320281001002001", "320281001002002"
+    u_shape = shapely.Polygon(
+        [(0, 0), (300, 0), (300, 300), (200, 300), (200, 100), (100, 100), (100, 300), (0, 300)]
+    )
+    notch = shapely.box(100, 100, 200, 300)
+
+    def to_lonlat(poly: shapely.Polygon) -> shapely.Polygon:
+        return shapely.transform(
+            shapely.affinity.translate(poly, X0, Y0),
+            lambda c: np.column_stack(from_metric(c[:, 0], c[:, 1])),
+        )
+
+    grids = CoverageGrids.from_polygons([C, D], [to_lonlat(u_shape), to_lonlat(notch)],
+                                        params=PARAMS)  # fmt: skip
+    r = run([X0 + 50, X0 + 250], [Y0 + 200, Y0 + 200], [0.0, 200.0], grids=grids)
+    visits = {v.code: v for v in r.visits}
+    assert visits[D].metres == pytest.approx(100.0, abs=1e-6)
+    assert visits[C].metres == pytest.approx(100.0, abs=1e-6)
+    assert visits[D].minutes == pytest.approx(200.0 / 2 / 60, rel=1e-9)
+
+
+def test_accumulators_of_disjoint_devices_merge_into_the_same_result() -> None:
+    rng = np.random.default_rng(5)
+    n = 300
+    d = np.repeat([1, 2, 3], n)
+    steps = rng.normal(0, 8, (3 * n, 2)).cumsum(axis=0)
+    lon, lat = from_metric(X0 + 300 + steps[:, 0], Y0 + 200 + steps[:, 1] * 0.3)
+    t = np.tile(np.arange(n) * 5.0, 3)
+    v = rng.random(3 * n) > 0.05
+    whole = compute_coverage(GRIDS, PARAMS, d, t, lon, lat, v)
+    left, right = CoverageAccumulator(GRIDS, PARAMS), CoverageAccumulator(GRIDS, PARAMS)
+    left.add(d[d == 1], t[d == 1], lon[d == 1], lat[d == 1], v[d == 1])
+    right.add(d[d > 1], t[d > 1], lon[d > 1], lat[d > 1], v[d > 1])
+    left.merge_state(right.state())
+    merged = left.result()
+    assert figures(merged) == figures(whole) and merged.visits == whole.visits
+    assert np.array_equal(merged.covered, whole.covered)
+    with pytest.raises(ValueError, match="both"):
+        left.merge(left)
