@@ -1,19 +1,32 @@
 """``gridgis coverage --date D [--shift HH:MM-HH:MM] [--resolution 10]``: compute and store the
-patrol coverage of every unit grid for a day or shift, then print the lowest-ranked grids."""
+patrol coverage of every unit grid for a day or shift, then print the lowest-ranked grids.
+
+Demo: a few past patrol days stored through the ingest pipeline with their coverage computed
+(so /coverage has a trend), and while ``gridgis demo`` serves, today's coverage recomputed every
+few minutes from the live (simulated) patrols."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+import threading
+import time as time_module
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import select
 
 from api.settings import Settings
 
 console = Console()
+DEMO_ORDER = 25  # after the patrol devices (tracks, 20)
+DEMO_DAYS = 5
+DEMO_OFFICERS = 80
+DEMO_INTERVAL_S = 10.0
+REFRESH_S = 300.0
 
 
 def register(app: typer.Typer) -> None:
@@ -81,3 +94,99 @@ def coverage(
     console.print(table)
     covered = sum(1 for r in rows if (r["h3_share"] or 0) > 0)
     console.print(f"{len(rows)} unit grids, {covered} with some coverage")
+
+
+def _ingest_plan(state: Any, sessions: Any, plan: Any, metric_srid: int) -> int:
+    """Store one simulated officer-day through the ingest pipeline (converted, located,
+    flagged), as a phone uploading its day would."""
+    from api.ingest.pipeline import FixColumns, ingest
+    from layers.people import Device
+
+    fixes = FixColumns()
+    tr = plan.track
+    times = [datetime.fromtimestamp(t, tz=UTC) for t in tr.t_s.tolist()]
+    for i, when in enumerate(times):
+        fixes.add(
+            i,
+            fix_time=when,
+            lon=float(plan.lon[i]),
+            lat=float(plan.lat[i]),
+            accuracy_m=float(tr.accuracy_m[i]),
+            speed_mps=float(tr.speed_mps[i]),
+            seq=i,
+        )
+    with sessions() as session, session.begin():
+        device = session.get(Device, plan.officer.device_id)
+        result = ingest(state=state, session=session, device=device, fixes=fixes,
+                        source="batch", metric_srid=metric_srid)  # fmt: skip
+    return int(result.stored)
+
+
+def load_demo(settings: Settings, out: Console, days: int = DEMO_DAYS) -> None:
+    """The last ``days`` days of patrol for ``DEMO_OFFICERS`` demo officers, and each day's
+    coverage; days that already have a coverage run are skipped (idempotent)."""
+    from api.commands.tracks import _engine, demo_key
+    from api.ingest.simulator import SimOptions, plan_patrols
+    from api.locators import LocatorCache
+    from gis.coverage import CoverageParams
+    from layers.coverage import SHANGHAI, CoverageRun, compute_coverage_run
+    from layers.db import make_sessionmaker, transaction
+
+    engine = _engine(settings)
+    sessions = make_sessionmaker(engine)
+    params = CoverageParams(metric_srid=settings.geo.metric_srid)
+    today = datetime.now(SHANGHAI).date()
+    with sessions() as session:
+        done = set(session.scalars(select(CoverageRun.day).where(CoverageRun.shift == "")))
+    wanted = [today - timedelta(days=k) for k in range(days, 0, -1)]
+    todo = [d for d in wanted if d not in done]
+    if not todo:
+        out.print(f"巡查覆盖率 coverage: {len(wanted)} demo days already computed")
+        engine.dispose()
+        return
+    state = SimpleNamespace(engine=engine, locators=LocatorCache())
+    stored = 0
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=out,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("巡查覆盖率 demo patrol days", total=len(todo) * DEMO_OFFICERS)
+        for k, day in enumerate(todo):
+            opts = SimOptions(day=day, hours=8, devices=DEMO_OFFICERS, interval_s=DEMO_INTERVAL_S,
+                              seed=settings.geo.demo_seed + k)  # fmt: skip
+            with sessions() as session:
+                plans = plan_patrols(session=session, opts=opts, key=demo_key(settings),
+                                     metric_srid=settings.geo.metric_srid)  # fmt: skip
+            for plan in plans:
+                stored += _ingest_plan(state, sessions, plan, settings.geo.metric_srid)
+                progress.advance(task)
+            with transaction(sessions) as session:
+                compute_coverage_run(session=session, day=day, params=params)
+    out.print(f"巡查覆盖率 coverage: {len(todo)} demo days, {stored} fixes stored and computed")
+    engine.dispose()
+
+
+def on_serve(settings: Settings, base_url: str, out: Console) -> threading.Thread:
+    """``gridgis demo``: recompute today's coverage every few minutes while serving (the first
+    time once the simulated patrols of the last half hour are in)."""
+    from api.commands.tracks import _engine
+    from gis.coverage import CoverageParams
+    from layers.coverage import SHANGHAI, compute_coverage_run
+    from layers.db import make_sessionmaker, transaction
+
+    def run() -> None:
+        time_module.sleep(60)
+        engine = _engine(settings)
+        params = CoverageParams(metric_srid=settings.geo.metric_srid)
+        while True:
+            try:
+                with transaction(make_sessionmaker(engine)) as session:
+                    compute_coverage_run(session=session, day=datetime.now(SHANGHAI).date(),
+                                         params=params)  # fmt: skip
+            except Exception as exc:  # the demo server must keep running
+                out.print(f"[red]coverage refresh failed: {exc!r}[/]")
+            time_module.sleep(REFRESH_S)
+
+    thread = threading.Thread(target=run, name="coverage-refresh", daemon=True)
+    thread.start()
+    return thread
