@@ -41,6 +41,9 @@ def coverage(
     resolution: Annotated[int, typer.Option("--resolution", help="H3 resolution, 10 or 11")] = 10,
     distance_m: Annotated[float, typer.Option("--distance-m", help="reach of a track")] = 30.0,
     max_gap_s: Annotated[float, typer.Option("--max-gap-s", help="no line across gaps")] = 300.0,
+    pixel_m: Annotated[
+        float, typer.Option("--pixel-m", help="raster pixel of the buffer method")
+    ] = 5.0,
     show: Annotated[int, typer.Option("--show", help="lowest grids to print")] = 10,
 ) -> None:
     """Patrol coverage (巡查覆盖率) per unit grid: H3 cells within reach and buffer area."""
@@ -62,6 +65,7 @@ def coverage(
             distance_m=distance_m,
             max_gap_s=max_gap_s,
             metric_srid=settings.geo.metric_srid,
+            pixel_m=pixel_m,
         )
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
