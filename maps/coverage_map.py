@@ -4,7 +4,10 @@
 is the HTML. Towns are coloured by their H3 coverage share; clicking a town shows its villages,
 clicking a village its unit grids, clicking a unit grid fetches
 ``/api/v1/coverage/grids/{code}`` (same origin, session cookie) and draws its blind-spot cells
-and lists who covered it. A form at the top left reloads the page for another date or shift.
+and its covering tracks (one colour per officer) and lists who covered it; the side panel also
+shows the area's trend, the ranking of the level shown and export links, and a panel lists the
+people below the duty threshold (maps/coverage_panels.py). A form at the top left reloads the
+page for another date, shift or threshold.
 Without a run (``run=None``) the towns are drawn grey with a message naming the command that
 computes one.
 
@@ -14,13 +17,15 @@ Hooks for tests, stable across versions:
   (blind cells of the selected grid) and a ``data-code`` attribute with the grid code;
 - ``window.gridgisCoverage`` is ``{level, parent, shown, selected, blind, who, missing}`` after
   every step (``blind``/``who`` are null until a unit grid's detail has arrived);
-- ``window.gridgisCoverageMap`` is the Leaflet map.
+- ``window.gridgisCoverageMap`` is the Leaflet map;
+- the panels' hooks are listed in maps/coverage_panels.py.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import folium
@@ -30,6 +35,17 @@ from shapely.geometry import shape
 
 from maps.assets import localize_all
 from maps.basemaps import Basemap
+from maps.coverage_panels import (
+    DEFAULT_THRESHOLD,
+    PANEL_LABELS,
+    PANELS_CSS,
+    RANKING_SHOWN,
+    TRACK_PALETTE,
+    TREND_BUFFER,
+    TREND_DAYS,
+    TREND_H3,
+    CoveragePanels,
+)
 from maps.elements import HtmlControl
 from maps.grid_map import leaflet_bounds, page_map
 from maps.styles import label, resolve_lang
@@ -108,6 +124,16 @@ def _swatch(fill: str, line: str = "#8795a5") -> str:
     )
 
 
+def _line_swatch(colours: Sequence[str]) -> str:
+    step = 20 / len(colours)
+    lines = "".join(
+        f'<line x1="{1 + i * step:g}" y1="7" x2="{1 + (i + 1) * step:g}" y2="7" '
+        f'stroke="{c}" stroke-width="3.5"/>'
+        for i, c in enumerate(colours)
+    )
+    return f'<svg width="22" height="14" viewBox="0 0 22 14" aria-hidden="true">{lines}</svg>'
+
+
 def _row(swatch: str, text: str) -> str:
     return (
         f'<div class="gridgis-legend-row">{swatch}'
@@ -134,6 +160,7 @@ def _legend_html(run: Mapping[str, Any] | None, lang: str) -> str:
         _row(_swatch(NOT_PATROLLED), label("coverage_legend_zero", lang)),
         _row(_swatch(NO_CELLS), label("coverage_legend_nodata", lang)),
         _row(_swatch(BLIND_COLOUR, BLIND_COLOUR), label("coverage_legend_blind", lang)),
+        _row(_line_swatch(TRACK_PALETTE[:3]), label("coverage_legend_tracks", lang)),
     ]
     if run is not None:
         p = run["params"]
@@ -155,9 +182,15 @@ def _legend_html(run: Mapping[str, Any] | None, lang: str) -> str:
     return "".join(parts)
 
 
+def _threshold(query: Mapping[str, Any]) -> float:
+    value = query.get("threshold")
+    return DEFAULT_THRESHOLD if value is None else float(value)
+
+
 def _form_html(query: Mapping[str, Any], lang: str) -> str:
     e = html.escape
     res = query.get("resolution")
+    threshold = _threshold(query)
     options = [f'<option value="">{e(label("coverage_resolution_auto", lang))}</option>'] + [
         f'<option value="{r}"{" selected" if res == r else ""}>{r}</option>'
         for r in RESOLUTION_CHOICES
@@ -174,6 +207,10 @@ def _form_html(query: Mapping[str, Any], lang: str) -> str:
         "</label>"
         f"<label>{e(label('coverage_resolution', lang))}"
         f'<select name="resolution">{"".join(options)}</select></label>'
+        f"<label>{e(label('coverage_threshold', lang))}"
+        f'<input type="number" name="threshold" min="0" max="1" step="0.05" '
+        f'value="{threshold:g}" '
+        f'title="{e(label("coverage_threshold_hint", lang))}"></label>'
         f'{hidden}<button type="submit">{e(label("coverage_show", lang))}</button></form>'
     )
 
@@ -249,6 +286,7 @@ class CoverageScript(MacroElement):
                                      : (v * 100).toFixed(1) + "%"; }
             var pad = {paddingTopLeft: [{{ this.legend_px }}, 80],
                        paddingBottomRight: [{{ this.panel_px }}, 24], animate: false};
+            var P = window.gridgisCoveragePanels || null;
             var byCode = {};
             [1, 2, 3].forEach(function (n) {
                 data.levels[n].forEach(function (f) { byCode[f.properties.code] = f; });
@@ -354,8 +392,15 @@ class CoverageScript(MacroElement):
                     }
                     if (data.run) { box.appendChild(el("div", "gridgis-legend-hint", t(hint))); }
                 }
+                if (P) {
+                    P.render(box, {level: state.level, parent: state.parent,
+                        selected: state.selected, features: state.current
+                            ? state.current.getLayers().map(function (l) { return l.feature; })
+                            : []});
+                }
             }
             function clearSelection() {
+                if (P) { P.cleared(); }
                 if (state.blind) { map.removeLayer(state.blind); state.blind = null; }
                 if (state.selectedLayer && state.current) {
                     state.current.resetStyle(state.selectedLayer);
@@ -369,6 +414,7 @@ class CoverageScript(MacroElement):
                 layer.setStyle({color: "#0b2e59", weight: 3});
                 layer.bringToFront();
                 var seq = ++state.seq;
+                if (P) { P.selected(f.properties.code); }
                 render();
                 publish();
                 var url = "/api/v1/coverage/grids/" + encodeURIComponent(f.properties.code)
@@ -450,6 +496,24 @@ class CoverageScript(MacroElement):
                 render();
                 publish();
             }
+            function drill(code) {  // from the ranking: into a town or village, onto a grid
+                var f = byCode[code];
+                if (!f) { return; }
+                var chain = [], up = byCode[f.properties.parent];
+                while (up) { chain.unshift(up); up = byCode[up.properties.parent]; }
+                if (chain.length < 2) {
+                    show(chain.length + 2, code, chain.concat([f]));
+                    return;
+                }
+                show(3, f.properties.parent, chain);
+                state.current.eachLayer(function (layer) {
+                    if (layer.feature.properties.code === code) {
+                        select(f, layer);
+                        map.fitBounds(layer.getBounds(), pad);
+                    }
+                });
+            }
+            if (P) { P.attach({drill: drill}); }
             map.whenReady(function () {
                 window.gridgisCoverageMap = map;
                 show(1, null, []);
@@ -492,7 +556,8 @@ def build_coverage_map(
         The run's metadata (``date``, ``shift``, ``params``, ``computed_at``) or None: then the
         page says how to compute it (``gridgis coverage --date D``).
     query
-        ``date``, ``shift``, ``resolution`` as asked: fill the form and the detail requests.
+        ``date``, ``shift``, ``resolution`` as asked: fill the form and the detail requests;
+        ``threshold`` (share of the window inside own grids) for the compliance panel.
     lang
         "zh" (default) or "en".
     """
@@ -509,7 +574,9 @@ def build_coverage_map(
         for n in (1, 2, 3)
     }
     bounds = leaflet_bounds([shape(f["geometry"]) for f in prepared[1]])
-    folium_map = page_map(bounds, basemap=basemap, title=title, lang=lang, page_css=PAGE_CSS)
+    folium_map = page_map(
+        bounds, basemap=basemap, title=title, lang=lang, page_css=PAGE_CSS + PANELS_CSS
+    )
 
     HtmlControl(html.escape(title), position="topcenter", css_class="gridgis-title").add_to(
         folium_map
@@ -533,6 +600,21 @@ def build_coverage_map(
     }  # fmt: skip
     if has_run and run is not None:  # detail requests ask for exactly the run shown
         api_query["resolution"] = str(run["params"]["resolution"])
+    last = date.fromisoformat(str(run["date"] if run else query.get("date")))
+    CoveragePanels(  # before the map script, which calls it
+        {
+            "run": has_run,
+            "query": api_query,
+            "threshold": _threshold(query),
+            "trend_days": TREND_DAYS,
+            "trend_from": (last - timedelta(days=TREND_DAYS - 1)).isoformat(),
+            "trend_to": last.isoformat(),
+            "ranking_shown": RANKING_SHOWN,
+            "palette": list(TRACK_PALETTE),
+            "colours": {"h3": TREND_H3, "buffer": TREND_BUFFER},
+            "labels": {k: label(k, lang) for k in PANEL_LABELS},
+        }
+    ).add_to(folium_map)
     CoverageScript(
         {
             "levels": prepared,

@@ -242,6 +242,39 @@ LABELS: dict[str, dict[Lang, str]] = {
         "zh": "点击单元网格查看盲区和巡查人员",
         "en": "Click a unit grid for its blind spots and who patrolled it",
     },
+    # Coverage page panels (maps/coverage_panels.py)
+    "coverage_legend_tracks": {
+        "zh": "巡查轨迹（每人一色）",
+        "en": "Patrol tracks (one colour per officer)",
+    },
+    "coverage_tracks": {"zh": "巡查轨迹", "en": "Tracks through this grid"},
+    "coverage_tracks_none": {"zh": "无轨迹", "en": "No tracks"},
+    "coverage_trend": {"zh": "近 {n} 天覆盖率趋势", "en": "Coverage over the last {n} days"},
+    "coverage_trend_none": {
+        "zh": "这些天尚未计算覆盖率",
+        "en": "No coverage computed for these days",
+    },
+    "coverage_trend_h3": {"zh": "H3 覆盖率", "en": "H3 share"},
+    "coverage_trend_buffer": {"zh": "缓冲覆盖率", "en": "Buffer share"},
+    "coverage_ranking": {"zh": "本级排名（H3 覆盖率）", "en": "Ranking at this level (H3 share)"},
+    "coverage_ranking_best": {"zh": "最好", "en": "Best"},
+    "coverage_ranking_worst": {"zh": "最差", "en": "Worst"},
+    "coverage_export": {"zh": "导出：", "en": "Export:"},
+    "coverage_compliance": {
+        "zh": "在岗率低于 {p} 的人员",
+        "en": "People below {p} inside their own grids",
+    },
+    "coverage_compliance_none": {"zh": "无人低于达标线", "en": "Nobody below the threshold"},
+    "coverage_col_name": {"zh": "姓名", "en": "Name"},
+    "coverage_col_inside": {"zh": "在岗", "en": "Inside"},
+    "coverage_col_outside": {"zh": "网格外", "en": "Outside"},
+    "coverage_col_silence": {"zh": "GPS 中断", "en": "GPS silent"},
+    "coverage_silences": {"zh": "{n} 次 · {t}", "en": "{n}× · {t}"},
+    "coverage_threshold": {"zh": "在岗达标线", "en": "Threshold"},
+    "coverage_threshold_hint": {
+        "zh": "在本人网格内的时间占班次的比例（0–1），低于者列出",
+        "en": "Share of the window inside one's own grids (0–1); people below it are listed",
+    },
 }
 
 

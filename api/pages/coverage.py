@@ -2,7 +2,8 @@
 
 ``?date=YYYY-MM-DD`` (default: the day of the latest run, with its shift and resolution),
 ``&shift=HH:MM-HH:MM`` (empty = whole day), ``&resolution=10|11`` (empty = the latest run),
-``&lang=en``. Without a stored run the page says how to compute one.
+``&threshold=0.8`` (share of the window inside one's own grids under which a person is listed
+in the compliance panel), ``&lang=en``. Without a stored run the page says how to compute one.
 """
 
 from __future__ import annotations
@@ -26,11 +27,27 @@ from layers.coverage import (
     grid_rows,
     parse_shift,
 )
+from layers.coverage_reports import COMPLIANCE_THRESHOLD
 from layers.errors import AuthError
 from layers.grids import resolve_generation
 from maps.coverage_map import build_coverage_map
 
 router = APIRouter(tags=["pages"])
+
+
+def _threshold(value: str | None) -> float:
+    if not value:
+        return COMPLIANCE_THRESHOLD
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise InvalidParameter(
+            f"threshold {value!r} is not a share between 0 and 1; e.g. 0.8 for 80 %",
+            field="threshold",
+        )
+    return share
 
 
 def _query(day: str | None, shift: str | None, resolution: str | None) -> dict[str, Any]:
@@ -73,6 +90,7 @@ def coverage_page(
     date_: Annotated[str | None, Query(alias="date")] = None,
     shift: Annotated[str | None, Query()] = None,
     resolution: Annotated[str | None, Query()] = None,
+    threshold: Annotated[str | None, Query()] = None,
 ) -> Response:
     try:
         current_principal(request, session)
@@ -80,6 +98,7 @@ def coverage_page(
         return login_redirect(request)
     lang = "en" if lang == "en" else "zh"
     q = _query(date_, shift, resolution)
+    share = _threshold(threshold)
     run: CoverageRun | None = None
     if q["date"] is None:  # no date asked: the latest run, whatever its window
         run = session.scalars(
@@ -98,6 +117,7 @@ def coverage_page(
         "date": q["date"].isoformat(),
         "shift": f"{q['shift'][0]:%H:%M}-{q['shift'][1]:%H:%M}" if q["shift"] else None,
         "resolution": q["resolution"],
+        "threshold": share,
     }
     if run is None:
         gen_id = resolve_generation(session=session, generation_id=None).id

@@ -1,11 +1,12 @@
-"""Patrol coverage (巡查覆盖率): compute a run, grid ranking per level, one grid's blind spots
-and who covered it, duty compliance per person; CSV (with BOM) and XLSX exports."""
+"""Patrol coverage (巡查覆盖率): compute a run, grid ranking per level, one grid's blind spots,
+who covered it and their tracks, an area's trend over days, duty compliance per person; CSV
+(with BOM) and XLSX exports."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +19,7 @@ from gis.hexgrid import MAX_RESOLUTION, MIN_RESOLUTION
 from layers.coverage import (
     COMPLIANCE_COLUMNS,
     GRID_COLUMNS,
+    SHANGHAI,
     CoverageRun,
     compliance_rows,
     compute_coverage_run,
@@ -25,6 +27,13 @@ from layers.coverage import (
     grid_detail,
     grid_rows,
     parse_shift,
+)
+from layers.coverage_reports import (
+    COMPLIANCE_THRESHOLD,
+    MAX_TREND_DAYS,
+    TREND_COLUMNS,
+    coverage_trend,
+    grid_tracks,
 )
 
 router = APIRouter(prefix="/api/v1/coverage", tags=["coverage"])
@@ -35,11 +44,14 @@ ResQ = Annotated[int | None, Query(description="H3 resolution (10 or 11 typical)
 FormatQ = Annotated[str, Query(description="json | csv | xlsx")]
 
 
-def _day(value: str) -> date:
+def _day(value: str, field: str = "date") -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidParameter(f"date {value!r} is not YYYY-MM-DD", field="date") from None
+        raise InvalidParameter(
+            f"{field} {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-03",
+            field=field,
+        ) from None
 
 
 def _shift(value: str | None) -> tuple[time, time] | None:
@@ -161,6 +173,57 @@ def read_grid_coverage(
     return {**_run_meta(run), **grid_detail(session=session, run=run, code=code)}
 
 
+@router.get("/grids/{code}/tracks", summary="The tracks that covered one unit grid (GeoJSON)")
+def read_grid_tracks(
+    session: SessionDep,
+    _: Reader,
+    code: str,
+    date_: DateQ,
+    shift: ShiftQ = None,
+    resolution: ResQ = None,
+) -> dict[str, Any]:
+    """One MultiLineString per device that visited the grid in the run, from its usable fixes
+    in the run window (split at silences over the run's max gap), clipped to the grid's
+    bounding box grown by 200 m; properties device, name, minutes, metres, colour index."""
+    run = _run(session, date_, shift, resolution)
+    return {**_run_meta(run), **grid_tracks(session=session, run=run, code=code)}
+
+
+@router.get("/trend", summary="Coverage of an area (or the whole city) per day with a run")
+def read_coverage_trend(
+    session: SessionDep,
+    _: Reader,
+    from_: Annotated[
+        str | None, Query(alias="from", description="YYYY-MM-DD; default to-13")
+    ] = None,
+    to: Annotated[str | None, Query(description="YYYY-MM-DD (inclusive); default today")] = None,
+    code: Annotated[str | None, Query(description="grid code of any level; omitted = city")] = None,
+    shift: ShiftQ = None,
+    resolution: ResQ = None,
+    format: FormatQ = "json",
+) -> Any:
+    end = _day(to, "to") if to else datetime.now(SHANGHAI).date()
+    start = _day(from_, "from") if from_ else end - timedelta(days=13)
+    if start > end:
+        raise InvalidParameter(
+            f"from {start.isoformat()} is after to {end.isoformat()}; swap them", field="from"
+        )
+    if (end - start).days + 1 > MAX_TREND_DAYS:
+        raise InvalidParameter(
+            f"{start.isoformat()}..{end.isoformat()} spans {(end - start).days + 1} days; "
+            f"ask for at most {MAX_TREND_DAYS} days at a time",
+            field="from",
+        )
+    trend = coverage_trend(
+        session=session, start=start, end=end, shift=_shift(shift),
+        resolution=_resolution(resolution), code=code or None,
+    )  # fmt: skip
+    if format == "json":
+        return trend
+    name = f"coverage-trend-{code or 'city'}-{start.isoformat()}-{end.isoformat()}"
+    return _export(trend["data"], TREND_COLUMNS, name, format)
+
+
 @router.get("/compliance", summary="Duty compliance per person: time inside own grids")
 def read_compliance(
     session: SessionDep,
@@ -168,7 +231,9 @@ def read_compliance(
     date_: DateQ,
     shift: ShiftQ = None,
     resolution: ResQ = None,
-    threshold: Annotated[float, Query(ge=0, le=1, description="share of the window")] = 0.8,
+    threshold: Annotated[
+        float, Query(ge=0, le=1, description="share of the window")
+    ] = COMPLIANCE_THRESHOLD,
     below_only: Annotated[bool, Query(description="only those below the threshold")] = False,
     format: FormatQ = "json",
 ) -> Any:

@@ -5,6 +5,12 @@ and lists its officer with minutes and metres; blind spots come back as H3 hexag
 L2 and L1 are area-weighted; compliance counts time inside the officer's own grid, outside it
 and without GPS, and lists those below the threshold; CSV and XLSX export; bad date, shift,
 resolution, unknown grid and a missing run are problem+json naming the field.
+
+Reports (layers/coverage_reports.py): the tracks that covered a grid lie on the fixes sent, are
+split at the GPS silence and clipped to the grid's box grown by 200 m, a grid nobody visited
+has none; the trend over days has one row per day with a run, equal to that day's ranking row
+for the code (any level) and to the area-weighted city figure without a code; bad dates, a
+reversed or too long range, an unknown code and a range without runs are problem+json.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from tests.tracks_support import CITY_LAT, CITY_LON, make_device
 
 START = datetime(2026, 3, 3, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 DAY = "2026-03-03"
+DAY2 = "2026-03-02"  # the day before: a second officer walks 2 km east from the same point
 SHIFT = "08:00-09:00"
 M_PER_DEG_LON = 94_500.0  # at 31.9°N
+M_PER_DEG_LAT = 110_900.0
 
 
 def walk(start: datetime, minutes: int) -> list[dict]:
@@ -62,6 +70,32 @@ def covered(engine: Engine, demo_generation: int, live_server: str, tokens) -> d
                            params={"date": DAY, "shift": SHIFT, "resolution": 10})  # fmt: skip
     assert run.status_code == 200, run.text
     return {"code": code, "device": device, "run": run.json()}
+
+
+@pytest.fixture(scope="module")
+def second_day(covered: dict, engine: Engine, live_server: str, tokens) -> dict:
+    """On DAY2, 40 min walking 2 km east in a straight line from the covered grid."""
+    device = make_device(engine, grid_code=covered["code"], name="赵六")
+    start = (START - timedelta(days=1)).astimezone(UTC)
+    fixes = [
+        {
+            "time": (start + timedelta(seconds=5 * i)).isoformat(),
+            "lon": CITY_LON + 4.2 * i / M_PER_DEG_LON,
+            "lat": CITY_LAT,
+            "accuracy_m": 5.0,
+        }
+        for i in range(480)
+    ]
+    r = httpx.post(f"{live_server}/api/v1/ingest/batch",
+                   json={"device": device.external_id, "fixes": fixes},
+                   headers={"Authorization": f"Bearer {device.secret}"}, timeout=60)  # fmt: skip
+    assert r.status_code == 200, r.text
+    auth = {"Authorization": f"Bearer {tokens['planner']}"}
+    with httpx.Client(base_url=live_server, timeout=300, headers=auth) as planner:
+        run = planner.post("/api/v1/coverage/runs",
+                           params={"date": DAY2, "shift": SHIFT, "resolution": 10})  # fmt: skip
+    assert run.status_code == 200, run.text
+    return {"device": device, "run": run.json()}
 
 
 def test_run_reports_its_method_and_window(covered) -> None:
@@ -164,3 +198,151 @@ def test_cli_computes_the_same_run(monkeypatch, database_url, covered, tmp_path,
     assert r.json()["run"] > covered["run"]["run"]  # replaced, same figures
     bad = CliRunner().invoke(app, ["coverage", "--date", "yesterday"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+# --- reports: tracks of a grid, trend over days ------------------------------------------------
+
+
+def _inside(lon: float, lat: float, bbox: list[float], tol: float = 1e-6) -> bool:
+    return bbox[0] - tol <= lon <= bbox[2] + tol and bbox[1] - tol <= lat <= bbox[3] + tol
+
+
+def test_tracks_of_a_grid_lie_on_the_fixes(client, covered) -> None:
+    params = {"date": DAY, "shift": SHIFT}
+    r = client.get(f"/api/v1/coverage/grids/{covered['code']}/tracks", params=params)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["type"] == "FeatureCollection" and body["code"] == covered["code"]
+    assert body["margin_m"] == 200 and body["params"]["max_gap_s"] == 300.0
+    detail = client.get(f"/api/v1/coverage/grids/{covered['code']}", params=params).json()
+    assert [f["properties"]["device_id"] for f in body["features"]] == [
+        w["device_id"] for w in detail["covered_by"]
+    ]  # one feature per device that covered it, in the same order (its colour index)
+    (mine,) = [f for f in body["features"] if f["properties"]["device_id"] == covered["device"].id]
+    p = mine["properties"]
+    assert p["name"] == "王五" and p["device"] == covered["device"].external_id
+    who = next(w for w in detail["covered_by"] if w["device_id"] == covered["device"].id)
+    assert (p["minutes"], p["metres"]) == (who["minutes"], who["metres"])
+    assert p["colour"] == [f["properties"]["device_id"] for f in body["features"]].index(
+        covered["device"].id
+    )
+    lines = mine["geometry"]["coordinates"]
+    assert mine["geometry"]["type"] == "MultiLineString"
+    assert len(lines) == 2  # split at the 20 min GPS silence (> max_gap_s)
+    for lon, lat in (v for line in lines for v in line):
+        # on the walk: 0..20 m east of the city point, on its latitude (within 1 m)
+        assert -1 <= (lon - CITY_LON) * M_PER_DEG_LON <= 21
+        assert abs(lat - CITY_LAT) * M_PER_DEG_LAT < 1
+        assert _inside(lon, lat, body["bbox"])
+    # the box is the grid's grown by 200 m: wider than 400 m each way
+    w, s, e, n = body["bbox"]
+    assert (e - w) * M_PER_DEG_LON > 400 and (n - s) * M_PER_DEG_LAT > 400
+
+
+def test_tracks_are_clipped_to_the_grid_box(client, covered, second_day) -> None:
+    r = client.get(
+        f"/api/v1/coverage/grids/{covered['code']}/tracks", params={"date": DAY2, "shift": SHIFT}
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # only the second officer(s) that day (each module importing the fixture adds one)
+    assert {f["properties"]["name"] for f in body["features"]} == {"赵六"}
+    f = next(f for f in body["features"] if f["properties"]["device_id"] == second_day["device"].id)
+    (line,) = f["geometry"]["coordinates"]  # no silence: one line
+    assert all(_inside(lon, lat, body["bbox"]) for lon, lat in line)
+    assert line[0][0] == pytest.approx(CITY_LON, abs=1e-6)  # starts at the first fix
+    # the 2 km walk leaves the box: cut at its east side, well before its end
+    assert line[-1][0] == pytest.approx(body["bbox"][2], abs=1e-5)
+    assert (line[-1][0] - CITY_LON) * M_PER_DEG_LON < 1900
+
+
+def test_grid_nobody_visited_has_no_tracks(client, covered) -> None:
+    params = {"date": DAY, "shift": SHIFT}
+    rows = client.get("/api/v1/coverage", params={**params, "level": 3}).json()["data"]
+    idle = next(r["code"] for r in rows if r["officers"] == 0)
+    r = client.get(f"/api/v1/coverage/grids/{idle}/tracks", params=params)
+    assert r.status_code == 200, r.text
+    assert r.json()["features"] == [] and r.json()["code"] == idle
+
+
+def test_trend_equals_each_days_ranking(client, covered, second_day) -> None:
+    code = covered["code"]
+    span = {"from": "2026-02-25", "to": "2026-03-05", "shift": SHIFT}
+    for level, area in ((3, code), (2, code[:12]), (1, code[:9])):
+        r = client.get("/api/v1/coverage/trend", params={**span, "code": area})
+        assert r.status_code == 200, r.text
+        trend = r.json()
+        assert trend["code"] == area and trend["level"] == level
+        assert [d["date"] for d in trend["data"]] == [DAY2, DAY]  # only days with a run
+        for day in trend["data"]:
+            ranking = client.get(
+                "/api/v1/coverage", params={"date": day["date"], "shift": SHIFT, "level": level}
+            ).json()["data"]
+            row = next(x for x in ranking if x["code"] == area)
+            assert day["h3_share"] == pytest.approx(row["h3_share"], abs=1e-4)
+            assert day["buffer_share"] == pytest.approx(row["buffer_share"], abs=1e-4)
+            assert day["officers"] == row["officers"] >= 1
+            assert day["cells"] == row["cells"] and day["covered_cells"] == row["covered_cells"]
+    # the walk east covers more of the grid's cells than 20 m to and fro
+    day2, day1 = client.get("/api/v1/coverage/trend", params={**span, "code": code}).json()["data"]
+    assert day2["h3_share"] > day1["h3_share"] > 0
+
+
+def test_trend_of_the_whole_city(client, covered, second_day) -> None:
+    r = client.get("/api/v1/coverage/trend", params={"from": DAY2, "to": DAY, "shift": SHIFT})
+    assert r.status_code == 200, r.text
+    trend = r.json()
+    assert trend["code"] is None and trend["count"] == 2
+    for day in trend["data"]:
+        l3 = client.get(
+            "/api/v1/coverage", params={"date": day["date"], "shift": SHIFT, "level": 3}
+        ).json()["data"]
+        mine = [x for x in l3 if x["cells"]]
+        weighted = sum(x["h3_share"] * x["area_m2"] for x in mine) / sum(x["area_m2"] for x in mine)
+        assert day["h3_share"] == pytest.approx(weighted, abs=2e-4)
+        assert day["cells"] == sum(x["cells"] for x in l3) and day["officers"] >= 1
+    csv = client.get(
+        "/api/v1/coverage/trend",
+        params={"from": DAY2, "to": DAY, "shift": SHIFT, "format": "csv"},
+    )
+    assert csv.text.startswith("\ufeffdate,run,h3_share,buffer_share,officers")
+    assert csv.text.count("\n") == 3 and DAY2 in csv.text
+    xlsx = client.get(
+        "/api/v1/coverage/trend",
+        params={"from": DAY2, "to": DAY, "shift": SHIFT, "format": "xlsx"},
+    )
+    rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("date", "run", "h3_share") and len(rows) == 3
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "field"),
+    [
+        ("/api/v1/coverage/trend", {"from": "2026-02-30", "to": DAY}, 422, "from"),
+        ("/api/v1/coverage/trend", {"from": DAY2, "to": "tomorrow"}, 422, "to"),
+        ("/api/v1/coverage/trend", {"from": DAY, "to": DAY2}, 422, "from"),  # reversed
+        ("/api/v1/coverage/trend", {"from": "2025-03-01", "to": DAY}, 422, "from"),  # 368 days
+        ("/api/v1/coverage/trend", {"from": DAY2, "to": DAY, "shift": "x"}, 422, "shift"),
+        ("/api/v1/coverage/trend",
+         {"from": DAY2, "to": DAY, "shift": SHIFT, "code": "320281999"}, 404, "code"),
+        ("/api/v1/coverage/trend",
+         {"from": DAY2, "to": DAY, "shift": SHIFT, "format": "pdf"}, 422, "format"),
+        ("/api/v1/coverage/trend", {"from": "2020-01-01", "to": "2020-01-14"}, 404, "from"),
+        ("/api/v1/coverage/grids/320281999999999/tracks",
+         {"date": DAY, "shift": SHIFT}, 404, "code"),
+        ("/api/v1/coverage/grids/320281999999999/tracks", {"date": "2020-01-01"}, 404, "date"),
+        ("/api/v1/coverage/grids/320281999999999/tracks", {"date": "03/03/2026"}, 422, "date"),
+    ],
+)  # fmt: skip
+def test_bad_report_input_is_problem_json(
+    client, covered, second_day, path, params, status, field
+) -> None:
+    r = client.get(path, params=params)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert problem["field"] == field and problem["detail"]
+    if status == 404 and field in ("from", "date"):  # no run: says how to compute one
+        assert "gridgis coverage --date" in problem["detail"]
+    if status == 422 and field in ("from", "to"):  # says how to fix it
+        assert any(w in problem["detail"] for w in ("YYYY-MM-DD", "swap", "at most"))

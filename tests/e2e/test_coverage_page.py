@@ -8,17 +8,31 @@ session cookie) are drawn, as many as the API reports, and its officer is listed
 states method and parameters; a date without a run names the command that computes it; nothing
 is requested from anywhere but 127.0.0.1 and the console stays clean. Screenshots in
 test-artifacts/.
+
+Panels (maps/coverage_panels.py): the selected grid's covering tracks are drawn over it in the
+officer's colour, as many as the tracks API returns; the trend of the selected area is an SVG
+with one point per day that has a run in the last 14 days; the ranking of the level shown
+lists its grids best first, each click drilling town -> village -> grid; the compliance panel
+lists exactly the people below the threshold (``?threshold=`` changes who), and the export
+links download CSV/XLSX; all in English with ``?lang=en``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from maps.coverage_map import NOT_PATROLLED
+from maps.coverage_panels import TRACK_PALETTE
 from maps.styles import label
-from tests.api.test_coverage_api import DAY, SHIFT, covered  # noqa: F401  (module fixture)
+from tests.api.test_coverage_api import (  # noqa: F401  (module fixtures)
+    DAY,
+    SHIFT,
+    covered,
+    second_day,
+)
 from tests.e2e.conftest import assert_offline_and_clean, open_logged_in
 from tests.tracks_support import CITY_LAT, CITY_LON
 
@@ -45,6 +59,14 @@ def state(page: Any) -> dict[str, Any]:
     return dict(page.evaluate("window.gridgisCoverage"))
 
 
+def extras(page: Any) -> dict[str, Any]:
+    return dict(page.evaluate("window.gridgisCoverageExtras"))
+
+
+def box_of(page: Any, selector: str) -> dict[str, float]:
+    return dict(page.locator(selector).first.bounding_box())
+
+
 def fill_of(page: Any, level: int, code: str) -> str:
     return str(page.get_attribute(f"path.gridgis-cov-l{level}[data-code='{code}']", "fill"))
 
@@ -56,6 +78,7 @@ def test_coverage_page_drills_down_to_blind_spots(
     tokens,
     client,
     covered,  # noqa: F811  (the imported module fixture)
+    second_day,  # noqa: F811  (a second day with a run: two points in the trend)
     artifacts,
     lang,
 ) -> None:  # type: ignore[no-untyped-def]
@@ -63,6 +86,12 @@ def test_coverage_page_drills_down_to_blind_spots(
     town, village = code[:9], code[:12]
     detail = client.get(f"/api/v1/coverage/grids/{code}", params={"date": DAY, "shift": SHIFT})
     blind_expected = len(detail.json()["blind_spots"]["features"])
+    tracks = client.get(
+        f"/api/v1/coverage/grids/{code}/tracks", params={"date": DAY, "shift": SHIFT}
+    ).json()["features"]
+    below = client.get(
+        "/api/v1/coverage/compliance", params={"date": DAY, "shift": SHIFT, "below_only": True}
+    ).json()["data"]
     suffix = "&lang=en" if lang == "en" else ""
     page, seen = open_page(
         browser, live_server, tokens["viewer"], f"/coverage?date={DAY}&shift={SHIFT}{suffix}"
@@ -111,6 +140,50 @@ def test_coverage_page_drills_down_to_blind_spots(
         panel = page.inner_text(".gridgis-cov-panel")
         assert "王五" in panel and label("coverage_who", lang) in panel
         assert label("coverage_blind_count", lang, n=blind_expected) in panel
+
+        # its covering tracks, one colour per officer, over the grid
+        page.wait_for_function(
+            f"window.gridgisCoverageExtras.tracksCode === '{code}'"
+            f" && window.gridgisCoverageExtras.trendCode === '{code}'"
+        )
+        x = extras(page)
+        assert x["tracks"] == len(tracks) == page.locator("path.gridgis-cov-track").count() >= 1
+        mine = f"path.gridgis-cov-track[data-device='{covered['device'].external_id}']"
+        colour = next(
+            f["properties"]["colour"] for f in tracks
+            if f["properties"]["device_id"] == covered["device"].id
+        )  # fmt: skip
+        assert page.get_attribute(mine, "stroke") == TRACK_PALETTE[colour]
+        track, grid = box_of(page, mine), box_of(page, f"path.gridgis-cov-l3[data-code='{code}']")
+        assert grid["x"] <= track["x"] <= grid["x"] + grid["width"]
+        assert grid["y"] <= track["y"] <= grid["y"] + grid["height"]
+        panel = page.inner_text(".gridgis-cov-panel")
+        assert label("coverage_tracks", lang) in panel
+        # the selected grid's trend: DAY2 and DAY in the last 14 days, two series
+        assert x["trend"] == 2
+        trend = page.locator(".gridgis-cov-panel svg.gridgis-cov-trend")
+        assert trend.get_attribute("data-points") == "2"
+        assert trend.locator("circle.gridgis-cov-trend-point").count() == 4
+        assert label("coverage_trend", lang, n=14) in panel
+        # the ranking of the village's unit grids: the patrolled one first
+        items = page.locator(".gridgis-cov-rank-item")
+        assert items.count() == x["ranking"] == min(s["shown"], 10)
+        assert items.first.get_attribute("data-code") == code
+        csv = page.get_attribute(".gridgis-cov-panel .gridgis-cov-export-csv", "href")
+        asked = parse_qs(urlsplit(csv).query)
+        assert (asked["level"], asked["parent"], asked["format"]) == (["3"], [village], ["csv"])
+        assert client.get(csv).text.startswith("\ufeffrank,code")
+        # the compliance panel: exactly the people below the threshold
+        page.wait_for_function("window.gridgisCoverageExtras.compliance !== null")
+        rows = page.locator(".gridgis-cov-compliance-row")
+        assert extras(page)["compliance"] == rows.count() == len(below) >= 2
+        me = page.inner_text(
+            f".gridgis-cov-compliance-row[data-person='{covered['device'].person_id}']"
+        )
+        assert "王五" in me and "41.4%" in me and "0:35" in me  # inside share, 35 min silent
+        assert label("coverage_compliance", lang, p="80%") in page.inner_text("body")
+        xlsx = page.get_attribute(".gridgis-cov-compliance .gridgis-cov-export-xlsx", "href")
+        assert "below_only=true" in xlsx and client.get(xlsx).content[:2] == b"PK"
         page.wait_for_load_state("networkidle")
         name = "coverage_page.png" if lang == "zh" else "coverage_page_en.png"
         page.screenshot(path=str(artifacts / name))
@@ -145,6 +218,51 @@ def test_coverage_page_without_run_says_how_to_compute(
         page.wait_for_function(READY + " && window.gridgisCoverage.missing === false")
         assert page.locator(".gridgis-cov-missing").count() == 0
         page.screenshot(path=str(artifacts / "coverage_page_after_date_form.png"))
+        assert_offline_and_clean(seen)
+    finally:
+        page.context.close()
+
+
+def test_ranking_drills_to_a_grid_and_threshold_picks_who_is_listed(
+    browser,
+    live_server,
+    tokens,
+    covered,  # noqa: F811  (the imported module fixture)
+    second_day,  # noqa: F811
+    artifacts,
+) -> None:  # type: ignore[no-untyped-def]
+    code = covered["code"]
+    page, seen = open_page(
+        browser, live_server, tokens["viewer"],
+        f"/coverage?date={DAY}&shift={SHIFT}&threshold=0.3&lang=en",
+    )  # fmt: skip
+    try:
+        assert page.input_value("input[name=threshold]") == "0.3"
+        body = page.inner_text("body")
+        assert (
+            label("coverage_ranking", "en") in body and label("coverage_trend", "en", n=14) in body
+        )
+        page.wait_for_function("window.gridgisCoverageExtras.compliance !== null")
+        listed = page.eval_on_selector_all(
+            ".gridgis-cov-compliance-row", "rs => rs.map(r => Number(r.dataset.person))"
+        )
+        assert covered["device"].person_id not in listed  # 41 % inside: above 30 %
+        assert second_day["device"].person_id in listed  # nothing inside on DAY
+        assert label("coverage_compliance", "en", p="30%") in body
+        # towns best first: the patrolled town, then its village, then the grid itself
+        for level, want in ((1, code[:9]), (2, code[:12]), (3, code)):
+            assert page.locator(".gridgis-cov-rank-item").first.get_attribute("data-code") == want
+            page.locator(".gridgis-cov-rank-item").first.click()
+            if level < 3:
+                page.wait_for_function(f"window.gridgisCoverage.level === {level + 1}")
+                assert page.evaluate("window.gridgisCoverage.parent") == want
+        page.wait_for_function(
+            f"window.gridgisCoverage.selected === '{code}' && window.gridgisCoverage.blind !== null"
+            f" && window.gridgisCoverageExtras.tracksCode === '{code}'"
+        )
+        assert page.locator("path.gridgis-cov-track").count() >= 1
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(artifacts / "coverage_page_ranking_en.png"))
         assert_offline_and_clean(seen)
     finally:
         page.context.close()

@@ -1,0 +1,439 @@
+"""Panels of the coverage page (巡查覆盖率) around the drill-down map of maps/coverage_map.py.
+
+``CoveragePanels`` is added to the map *before* ``CoverageScript`` and defines
+``window.gridgisCoveragePanels``, which the map script calls:
+
+- ``render(box, ctx)`` after each redraw of the side panel (``ctx``: ``level``, ``parent``,
+  ``selected``, ``features`` shown): appends the selected grid's track legend, the trend of the
+  area shown over the last days (inline SVG, fetched from ``/api/v1/coverage/trend``) and the
+  ranking of the level shown (top and bottom grids; a click drills to the grid) with CSV/XLSX
+  links;
+- ``selected(code)`` / ``cleared()`` when a unit grid is chosen / let go: its covering tracks
+  (``/api/v1/coverage/grids/{code}/tracks``) are drawn, one colour per officer;
+- ``attach(api)`` gives it the map script's ``drill(code)``.
+
+It also adds the compliance panel (bottom right): the people below the threshold from
+``/api/v1/coverage/compliance?below_only=true``, with CSV/XLSX links.
+
+Hooks for tests: SVG paths ``gridgis-cov-track`` (one per officer's track, ``data-device``),
+``svg.gridgis-cov-trend`` (``data-points``), ``.gridgis-cov-rank-item[data-code]``,
+``.gridgis-cov-compliance-row[data-person]``; ``window.gridgisCoverageExtras`` is
+``{tracks, tracksCode, trend, trendCode, ranking, compliance}`` (counts; null until loaded).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from branca.element import MacroElement
+from folium.template import Template
+
+# Officers' tracks: distinct from the yellow-green shares and the red blind spots.
+TRACK_PALETTE = (
+    "#1f78b4", "#6a3d9a", "#ff7f00", "#e7298a", "#17becf", "#8c564b", "#1b2a6b", "#b15928",
+)  # fmt: skip
+TREND_DAYS = 14
+DEFAULT_THRESHOLD = 0.8  # when the page passes none (the API's default is the same)
+RANKING_SHOWN = 5  # best and worst each; a level with up to twice as many lists them all
+TREND_H3 = "#0b2e59"
+TREND_BUFFER = "#31a354"
+
+PANEL_LABELS = (
+    "coverage_tracks", "coverage_tracks_none", "coverage_trend", "coverage_trend_none",
+    "coverage_trend_h3", "coverage_trend_buffer", "coverage_ranking", "coverage_ranking_best",
+    "coverage_ranking_worst", "coverage_export", "coverage_compliance",
+    "coverage_compliance_none", "coverage_col_name", "coverage_col_inside",
+    "coverage_col_outside", "coverage_col_silence", "coverage_silences", "coverage_loading",
+    "coverage_failed", "coverage_minutes",
+)  # fmt: skip
+
+PANELS_CSS = """<style>
+.gridgis-cov-section { margin-top: 8px; border-top: 1px solid #d5dde6; padding-top: 4px; }
+.gridgis-cov-section h5 { margin: 0 0 3px; font-size: 12px; color: #0b2e59; }
+.gridgis-cov-tracks, .gridgis-cov-rank { margin: 0; padding: 0; list-style: none;
+  font-size: 12.5px; }
+.gridgis-cov-tracks li { display: flex; gap: 6px; align-items: center; }
+.gridgis-cov-rank li { display: flex; justify-content: space-between; gap: 8px;
+  padding: 1px 2px; cursor: pointer; border-radius: 3px; }
+.gridgis-cov-rank li:hover { background: #e8f0fb; }
+.gridgis-cov-rank .gridgis-cov-rank-sep { cursor: default; color: #6b7b8c; font-size: 11px; }
+.gridgis-cov-rank .gridgis-cov-rank-sep:hover { background: none; }
+.gridgis-cov-exports { font-size: 12px; margin-top: 3px; }
+.gridgis-cov-exports a { color: #1f5fbf; margin-left: 6px; }
+.gridgis-cov-trend { display: block; }
+.gridgis-cov-trend text { font-size: 9.5px; fill: #4a5a6b; }
+.gridgis-cov-compliance { width: 330px; max-height: 260px; overflow-y: auto; }
+.gridgis-cov-compliance table { border-collapse: collapse; width: 100%; font-size: 12px; }
+.gridgis-cov-compliance th { text-align: left; color: #4a5a6b; font-weight: 600; }
+.gridgis-cov-compliance td, .gridgis-cov-compliance th { padding: 1px 4px;
+  border-top: 1px solid #e3e8ee; }
+.gridgis-cov-compliance td:not(:first-child) { text-align: right;
+  font-variant-numeric: tabular-nums; }
+.gridgis-cov-panel { max-height: calc(100vh - 400px); }
+</style>"""
+
+
+class CoveragePanels(MacroElement):
+    """Trend, ranking, track legend and compliance panels (see the module doc)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.gridgisCoveragePanels = (function (map) {
+            var data = {{ this.data|tojson }};
+            var T = data.labels;
+            var SVG = "http://www.w3.org/2000/svg";
+            var extras = window.gridgisCoverageExtras = {tracks: null, tracksCode: null,
+                trend: null, trendCode: null, ranking: 0, compliance: null};
+            var api = {drill: function () {}};
+            var tracks = {code: null, layer: null, features: null, error: null, seq: 0};
+            var trends = {};  // area key -> {rows} | {error} | {} while loading
+            var slots = {tracks: null, trend: null, trendKey: null};
+            map.createPane("gridgisCovTracks").style.zIndex = 450;  // above the grids
+
+            function t(key, values) {
+                var s = T[key] || key;
+                Object.keys(values || {}).forEach(function (k) {
+                    s = s.split("{" + k + "}").join(String(values[k]));
+                });
+                return s;
+            }
+            function el(tag, cls, text) {
+                var e = document.createElement(tag);
+                if (cls) { e.className = cls; }
+                if (text !== undefined && text !== null) { e.textContent = text; }
+                return e;
+            }
+            function svg(tag, attrs, text) {
+                var e = document.createElementNS(SVG, tag);
+                Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+                if (text !== undefined) { e.textContent = text; }
+                return e;
+            }
+            function pct(v) { return v === null || v === undefined ? "—"
+                                     : (v * 100).toFixed(1) + "%"; }
+            function hm(s) {
+                var m = Math.round((s || 0) / 60);
+                return Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0");
+            }
+            function colour(i) { return data.palette[i % data.palette.length]; }
+            function url(path, extra) {
+                var q = Object.assign({}, data.query, extra || {});
+                Object.keys(q).forEach(function (k) {
+                    if (q[k] === null || q[k] === undefined || q[k] === "") { delete q[k]; }
+                });
+                return path + "?" + new URLSearchParams(q).toString();
+            }
+            function getJSON(u) {
+                return fetch(u, {credentials: "same-origin",
+                                 headers: {Accept: "application/json"}})
+                    .then(function (r) {
+                        return r.json().then(function (body) {
+                            if (!r.ok) { throw new Error(body.detail || String(r.status)); }
+                            return body;
+                        });
+                    });
+            }
+            function section(title) {
+                var s = el("div", "gridgis-cov-section");
+                s.appendChild(el("h5", "", title));
+                return s;
+            }
+            function exports(path, extra) {
+                var d = el("div", "gridgis-cov-exports", t("coverage_export"));
+                ["csv", "xlsx"].forEach(function (f) {
+                    var a = el("a", "gridgis-cov-export-" + f, f.toUpperCase());
+                    a.href = url(path, Object.assign({format: f}, extra));
+                    a.setAttribute("download", "");
+                    d.appendChild(a);
+                });
+                return d;
+            }
+            function lineSwatch(c) {
+                var s = svg("svg", {width: 22, height: 10, "aria-hidden": "true"});
+                s.appendChild(svg("line", {x1: 1, y1: 5, x2: 21, y2: 5, stroke: c,
+                                          "stroke-width": 3, "stroke-linecap": "round"}));
+                return s;
+            }
+
+            // --- tracks of the selected unit grid ---
+            function fillTracks() {
+                var slot = slots.tracks;
+                if (!slot) { return; }
+                slot.textContent = "";
+                if (tracks.error) {
+                    slot.appendChild(el("div", "gridgis-legend-hint",
+                                        t("coverage_failed", {e: tracks.error})));
+                    return;
+                }
+                if (!tracks.features) {
+                    slot.appendChild(el("div", "gridgis-legend-hint", t("coverage_loading")));
+                    return;
+                }
+                var ul = el("ul", "gridgis-cov-tracks");
+                tracks.features.forEach(function (f) {
+                    var li = el("li");
+                    li.appendChild(lineSwatch(colour(f.properties.colour)));
+                    li.appendChild(el("span", "", (f.properties.name || f.properties.device
+                        || "?") + " · " + t("coverage_minutes", {m: f.properties.minutes})));
+                    ul.appendChild(li);
+                });
+                if (!tracks.features.length) {
+                    ul.appendChild(el("li", "", t("coverage_tracks_none")));
+                }
+                slot.appendChild(ul);
+            }
+            function cleared() {
+                tracks.seq++;
+                if (tracks.layer) { map.removeLayer(tracks.layer); }
+                tracks.code = null; tracks.layer = null; tracks.features = null;
+                tracks.error = null;
+                extras.tracks = null; extras.tracksCode = null;
+            }
+            function selected(code) {
+                cleared();
+                tracks.code = code;
+                var seq = tracks.seq;
+                getJSON(url("/api/v1/coverage/grids/" + encodeURIComponent(code) + "/tracks"))
+                    .then(function (fc) {
+                        if (seq !== tracks.seq) { return; }
+                        tracks.features = fc.features;
+                        tracks.layer = L.geoJSON(fc, {
+                            pane: "gridgisCovTracks", interactive: false,
+                            className: "gridgis-cov-track",
+                            style: function (f) {
+                                return {color: colour(f.properties.colour), weight: 3.5,
+                                        opacity: 0.9, lineCap: "round", lineJoin: "round"};
+                            },
+                            onEachFeature: function (f, layer) {
+                                layer.on("add", function () {
+                                    var e = layer.getElement && layer.getElement();
+                                    if (e) { e.setAttribute("data-device",
+                                                            f.properties.device || ""); }
+                                });
+                            }
+                        }).addTo(map);
+                        extras.tracks = fc.features.length; extras.tracksCode = code;
+                        fillTracks();
+                    })
+                    .catch(function (err) {
+                        if (seq !== tracks.seq) { return; }
+                        tracks.error = err.message;
+                        extras.tracks = 0; extras.tracksCode = code;
+                        fillTracks();
+                    });
+            }
+
+            // --- trend of the area shown ---
+            function drawTrend(rows) {
+                var W = 270, H = 112, left = 30, right = 6, top = 6, bottom = 18;
+                var n = data.trend_days, w = W - left - right, h = H - top - bottom;
+                var start = Date.parse(data.trend_from + "T00:00:00Z");
+                function x(day) {
+                    var i = Math.round((Date.parse(day + "T00:00:00Z") - start) / 86400000);
+                    return left + (n > 1 ? i * w / (n - 1) : w / 2);
+                }
+                function y(v) { return top + h - (v || 0) * h; }
+                var s = svg("svg", {"class": "gridgis-cov-trend", width: W, height: H,
+                                    viewBox: "0 0 " + W + " " + H, role: "img",
+                                    "data-points": rows.length});
+                [0, 0.5, 1].forEach(function (v) {
+                    s.appendChild(svg("line", {x1: left, x2: W - right, y1: y(v), y2: y(v),
+                                               stroke: "#d5dde6", "stroke-width": 1}));
+                    s.appendChild(svg("text", {x: left - 3, y: y(v) + 3,
+                                               "text-anchor": "end"}, (v * 100) + "%"));
+                });
+                [data.trend_from, data.trend_to].forEach(function (d, i) {
+                    s.appendChild(svg("text", {x: i ? W - right : left, y: H - 4,
+                        "text-anchor": i ? "end" : "start"}, d.slice(5)));
+                });
+                [["h3_share", data.colours.h3, ""],
+                 ["buffer_share", data.colours.buffer, "4 3"]].forEach(function (m) {
+                    var d = "", prev = null;
+                    rows.forEach(function (r) {
+                        var i = Math.round((Date.parse(r.date + "T00:00:00Z") - start)
+                                           / 86400000);
+                        d += (prev !== null && i === prev + 1 ? "L" : "M")
+                            + x(r.date).toFixed(1) + " " + y(r[m[0]]).toFixed(1);
+                        prev = i;
+                    });
+                    if (d) {
+                        s.appendChild(svg("path", {d: d, fill: "none", stroke: m[1],
+                            "stroke-width": 2, "stroke-dasharray": m[2],
+                            "class": "gridgis-cov-trend-" + m[0]}));
+                    }
+                    rows.forEach(function (r) {
+                        var c = svg("circle", {cx: x(r.date), cy: y(r[m[0]]), r: 2.6,
+                                               fill: m[1], "class": "gridgis-cov-trend-point"});
+                        c.appendChild(svg("title", {}, r.date + " " + pct(r[m[0]])));
+                        s.appendChild(c);
+                    });
+                });
+                return s;
+            }
+            function fillTrend() {
+                var slot = slots.trend, got = trends[slots.trendKey];
+                if (!slot || !got) { return; }
+                slot.textContent = "";
+                if (got.error) {
+                    slot.appendChild(el("div", "gridgis-legend-hint",
+                                        t("coverage_failed", {e: got.error})));
+                } else if (!got.rows) {
+                    slot.appendChild(el("div", "gridgis-legend-hint", t("coverage_loading")));
+                } else {
+                    slot.appendChild(drawTrend(got.rows));
+                    var key = el("div", "gridgis-legend-hint");
+                    [["coverage_trend_h3", data.colours.h3],
+                     ["coverage_trend_buffer", data.colours.buffer]].forEach(function (k) {
+                        key.appendChild(lineSwatch(k[1]));
+                        key.appendChild(document.createTextNode(" " + t(k[0]) + "  "));
+                    });
+                    slot.appendChild(key);
+                    if (!got.rows.length) {
+                        slot.appendChild(el("div", "gridgis-legend-hint",
+                                            t("coverage_trend_none")));
+                    }
+                }
+            }
+            function trend(code) {
+                var key = code || "";
+                slots.trendKey = key;
+                if (!trends[key]) {
+                    trends[key] = {};
+                    getJSON(url("/api/v1/coverage/trend", {date: null, code: code,
+                        from: data.trend_from, to: data.trend_to}))
+                        .then(function (body) { trends[key] = {rows: body.data}; })
+                        .catch(function (err) {
+                            if (/no coverage computed/.test(err.message)) {
+                                trends[key] = {rows: []};  // no run in these days
+                            } else { trends[key] = {error: err.message}; }
+                        })
+                        .then(function () {
+                            if (slots.trendKey !== key) { return; }
+                            var got = trends[key];
+                            extras.trend = got.rows ? got.rows.length : 0;
+                            extras.trendCode = code;
+                            fillTrend();
+                        });
+                } else if (trends[key].rows) {
+                    extras.trend = trends[key].rows.length; extras.trendCode = code;
+                }
+            }
+
+            // --- ranking of the level shown ---
+            function ranking(ctx) {
+                var rows = ctx.features.map(function (f) { return f.properties; });
+                rows.sort(function (a, b) {
+                    return ((b.h3 || 0) - (a.h3 || 0)) || ((b.buffer || 0) - (a.buffer || 0))
+                        || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0);
+                });
+                var s = section(t("coverage_ranking"));
+                var ul = el("ul", "gridgis-cov-rank");
+                function item(p, i) {
+                    var li = el("li", "gridgis-cov-rank-item");
+                    li.setAttribute("data-code", p.code);
+                    li.appendChild(el("span", "", (i + 1) + ". " + p.name));
+                    li.appendChild(el("span", "", pct(p.h3)));
+                    li.addEventListener("click", function () { api.drill(p.code); });
+                    ul.appendChild(li);
+                }
+                var k = data.ranking_shown;
+                if (rows.length <= 2 * k) {
+                    rows.forEach(item);
+                } else {
+                    ul.appendChild(el("li", "gridgis-cov-rank-sep", t("coverage_ranking_best")));
+                    rows.slice(0, k).forEach(item);
+                    ul.appendChild(el("li", "gridgis-cov-rank-sep",
+                                      t("coverage_ranking_worst")));
+                    rows.slice(rows.length - k).forEach(function (p, j) {
+                        item(p, rows.length - k + j);
+                    });
+                }
+                s.appendChild(ul);
+                s.appendChild(exports("/api/v1/coverage",
+                                      {level: ctx.level, parent: ctx.parent}));
+                extras.ranking = ul.querySelectorAll(".gridgis-cov-rank-item").length;
+                return s;
+            }
+
+            function render(box, ctx) {
+                if (!data.run) { return; }
+                if (ctx.selected) {
+                    var ts = section(t("coverage_tracks"));
+                    slots.tracks = ts.appendChild(el("div"));
+                    box.appendChild(ts);
+                    fillTracks();
+                } else {
+                    slots.tracks = null;
+                }
+                var area = ctx.selected || ctx.parent || null;
+                var tr = section(t("coverage_trend", {n: data.trend_days}));
+                slots.trend = tr.appendChild(el("div"));
+                box.appendChild(tr);
+                trend(area);
+                fillTrend();
+                box.appendChild(ranking(ctx));
+            }
+
+            // --- compliance: people below the threshold ---
+            function compliance() {
+                var panel = L.control({position: "bottomright"});
+                panel.onAdd = function () {
+                    var div = L.DomUtil.create("div",
+                        "leaflet-control gridgis-legend gridgis-cov-compliance");
+                    L.DomEvent.disableClickPropagation(div);
+                    L.DomEvent.disableScrollPropagation(div);
+                    return div;
+                };
+                panel.addTo(map);
+                var box = panel.getContainer();
+                var limit = Math.round(data.threshold * 100) + "%";
+                box.appendChild(el("h4", "", t("coverage_compliance", {p: limit})));
+                var body = box.appendChild(el("div", "", t("coverage_loading")));
+                var filter = {below_only: "true", threshold: data.threshold};
+                box.appendChild(exports("/api/v1/coverage/compliance", filter));
+                getJSON(url("/api/v1/coverage/compliance", filter))
+                    .then(function (r) {
+                        body.textContent = "";
+                        if (!r.data.length) {
+                            body.appendChild(el("div", "gridgis-legend-hint",
+                                                t("coverage_compliance_none")));
+                        } else {
+                            var table = el("table"), head = el("tr");
+                            ["coverage_col_name", "coverage_col_inside", "coverage_col_outside",
+                             "coverage_col_silence"].forEach(function (k) {
+                                head.appendChild(el("th", "", t(k)));
+                            });
+                            table.appendChild(head);
+                            r.data.forEach(function (p) {
+                                var tr = el("tr", "gridgis-cov-compliance-row");
+                                tr.setAttribute("data-person", p.person_id);
+                                [p.name, pct(p.share_inside), hm(p.outside_s),
+                                 t("coverage_silences", {n: p.silences, t: hm(p.silence_s)})]
+                                    .forEach(function (v) { tr.appendChild(el("td", "", v)); });
+                                table.appendChild(tr);
+                            });
+                            body.appendChild(table);
+                        }
+                        extras.compliance = r.data.length;
+                    })
+                    .catch(function (err) {
+                        body.textContent = t("coverage_failed", {e: err.message});
+                        extras.compliance = 0;
+                    });
+            }
+            if (data.run) { compliance(); }
+
+            return {
+                attach: function (a) { api = a; },
+                render: render, selected: selected, cleared: cleared
+            };
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "CoveragePanels"
+        self.data = data
