@@ -33,7 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from gis.coverage import CoverageAccumulator, CoverageGrids, CoverageParams, CoverageResult
 from gis.tracks import UNUSABLE
 from layers.db import Base
-from layers.devices import assigned_grid_codes, list_devices
+from layers.devices import assigned_grid_codes_all, list_devices
 from layers.errors import DomainError, GridNotFound
 from layers.grids import active_generation, read_grid_frame
 
@@ -419,12 +419,13 @@ def compliance_rows(
     for v in session.scalars(select(CoverageVisit).where(CoverageVisit.run_id == run.id)):
         minutes.setdefault(v.device_id, []).append((v.grid_code, v.minutes))
     by_person: dict[int, dict[str, Any]] = {}
+    assigned = assigned_grid_codes_all(session=session)
     for device, person in list_devices(session=session):
         if person is None:
             continue
         row = by_person.setdefault(person.id, {
             "person_id": person.id, "name": person.name, "devices": [],
-            "own_grids": assigned_grid_codes(session=session, person_id=person.id),
+            "own_grids": assigned.get(person.id, []),
             "tracked_s": 0.0, "inside_s": 0.0, "silences": 0,
         })  # fmt: skip
         row["devices"].append(device.external_id)

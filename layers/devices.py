@@ -126,6 +126,19 @@ def list_devices(*, session: Session) -> list[tuple[Device, Person | None]]:
     return [(d, p) for d, p in rows]
 
 
+def assigned_grid_codes_all(*, session: Session) -> dict[int, list[str]]:
+    """:func:`assigned_grid_codes` of every person at once (one query), by person id."""
+    out: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(GridAssignment.person_id, GridAssignment.grid_code)
+        .where(GridAssignment.valid_to.is_(None))
+        .order_by(GridAssignment.person_id, GridAssignment.grid_code)
+    )
+    for person_id, code in rows:
+        out.setdefault(person_id, []).append(code)
+    return out
+
+
 def assigned_grid_codes(*, session: Session, person_id: int) -> list[str]:
     """Codes (any level) of the grids a person is currently assigned to."""
     return list(
