@@ -128,11 +128,15 @@ def create_coverage_run(
     resolution: ResQ = 10,
     distance_m: Annotated[float, Query(gt=0, le=1000)] = 30.0,
     max_gap_s: Annotated[float, Query(gt=0, le=86400)] = 300.0,
+    pixel_m: Annotated[
+        float, Query(ge=0.5, le=50, description="raster pixel of the buffer method (m)")
+    ] = 5.0,
 ) -> dict[str, Any]:
     params = CoverageParams(
         resolution=_resolution(resolution) or 10,
         distance_m=distance_m,
         max_gap_s=max_gap_s,
+        pixel_m=pixel_m,
         metric_srid=request.app.state.settings.geo.metric_srid,
     )
     run = compute_coverage_run(session=session, day=_day(date_), shift=_shift(shift), params=params)

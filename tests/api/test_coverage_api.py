@@ -102,6 +102,7 @@ def test_run_reports_its_method_and_window(covered) -> None:
     run = covered["run"]
     assert run["params"]["resolution"] == 10 and run["params"]["distance_m"] == 30.0
     assert run["params"]["max_gap_s"] == 300.0 and "centre" in run["params"]["method_h3"]
+    assert run["params"]["pixel_m"] == 5.0 and "raster" in run["params"]["method_buffer"]
     assert run["from"].startswith("2026-03-03T00:00") and run["shift"] == SHIFT
 
 
@@ -179,6 +180,24 @@ def test_bad_input_is_problem_json(client, covered, path, params, status, field)
 
 def test_readers_cannot_compute(client) -> None:
     assert client.post("/api/v1/coverage/runs", params={"date": DAY}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"date": DAY, "pixel_m": 0.1}, "pixel_m"),
+        ({"date": DAY, "distance_m": 0}, "distance_m"),
+        ({"date": DAY, "max_gap_s": -5}, "max_gap_s"),
+        ({"date": DAY, "resolution": 4}, "resolution"),
+        ({"date": "yesterday"}, "date"),
+    ],
+)
+def test_bad_run_parameters_compute_nothing(live_server, tokens, covered, params, field) -> None:
+    auth = {"Authorization": f"Bearer {tokens['planner']}"}
+    r = httpx.post(f"{live_server}/api/v1/coverage/runs", params=params, headers=auth)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert field in r.text
 
 
 def test_cli_computes_the_same_run(monkeypatch, database_url, covered, tmp_path, client) -> None:
