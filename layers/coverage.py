@@ -401,18 +401,25 @@ def grid_detail(*, session: Session, run: CoverageRun, code: str) -> dict[str, A
 
 
 COMPLIANCE_COLUMNS = (
-    "person_id", "name", "devices", "own_grids", "window_s", "tracked_s", "inside_s",
-    "outside_s", "silence_s", "silences", "share_inside", "below",
+    "person_id", "name", "devices", "own_grids", "window_s", "duty_s", "tracked_s", "inside_s",
+    "outside_s", "silence_s", "silences", "share_inside", "below", "absent",
 )  # fmt: skip
+DUTY_HOURS = 8.0
 
 
 def compliance_rows(
-    *, session: Session, run: CoverageRun, threshold: float = 0.8
+    *, session: Session, run: CoverageRun, threshold: float = 0.8, duty_hours: float = DUTY_HOURS
 ) -> list[dict[str, Any]]:
     """Per person with a device: time inside their own grids (assigned codes of any level match
-    by prefix) over the window, time tracked outside them, time without GPS (window minus tracked
-    time) and the number of silences; ``below`` marks shares under ``threshold``."""
+    by prefix), time tracked outside them, time without GPS and the number of silences.
+
+    The yardstick is the duty time: the shift itself for a shift run; ``duty_hours`` for a
+    whole-day run (nobody is on duty 24 h). ``share_inside`` = time inside own grids / duty,
+    ``silence_s`` = duty minus tracked time (not below 0); ``below`` marks shares under
+    ``threshold``; ``absent`` marks people whose devices sent no valid fix in the window (listed
+    after the others)."""
     window_s = (run.window_end - run.window_start).total_seconds()
+    duty_s = window_s if run.shift else min(window_s, duty_hours * 3600)
     devs = {d.device_id: d for d in session.scalars(
         select(CoverageDevice).where(CoverageDevice.run_id == run.id))}  # fmt: skip
     minutes: dict[int, list[tuple[str, float]]] = {}
@@ -426,9 +433,10 @@ def compliance_rows(
         row = by_person.setdefault(person.id, {
             "person_id": person.id, "name": person.name, "devices": [],
             "own_grids": assigned.get(person.id, []),
-            "tracked_s": 0.0, "inside_s": 0.0, "silences": 0,
+            "tracked_s": 0.0, "inside_s": 0.0, "silences": 0, "device_ids": [],
         })  # fmt: skip
         row["devices"].append(device.external_id)
+        row["device_ids"].append(device.id)
         stats = devs.get(device.id)
         if stats is not None:
             row["tracked_s"] += stats.tracked_s
@@ -441,12 +449,15 @@ def compliance_rows(
     for row in by_person.values():
         tracked = min(row["tracked_s"], window_s)
         inside = min(row["inside_s"], tracked)
-        share = inside / window_s if window_s else 0.0
+        share = min(inside / duty_s, 1.0) if duty_s else 0.0
+        absent = not any(devs.get(i) and devs[i].fixes for i in row["device_ids"])
         out.append({
-            **row, "devices": ",".join(row["devices"]), "own_grids": ",".join(row["own_grids"]),
-            "window_s": round(window_s), "tracked_s": round(tracked), "inside_s": round(inside),
-            "outside_s": round(tracked - inside), "silence_s": round(window_s - tracked),
-            "share_inside": round(share, 4), "below": share < threshold,
+            **{k: v for k, v in row.items() if k != "device_ids"},
+            "devices": ",".join(row["devices"]), "own_grids": ",".join(row["own_grids"]),
+            "window_s": round(window_s), "duty_s": round(duty_s), "tracked_s": round(tracked),
+            "inside_s": round(inside), "outside_s": round(tracked - inside),
+            "silence_s": round(max(duty_s - tracked, 0.0)), "share_inside": round(share, 4),
+            "below": share < threshold, "absent": absent,
         })  # fmt: skip
-    out.sort(key=lambda r: (r["share_inside"], r["person_id"]))
+    out.sort(key=lambda r: (r["absent"], r["share_inside"], r["person_id"]))
     return out

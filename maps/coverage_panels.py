@@ -42,7 +42,7 @@ PANEL_LABELS = (
     "coverage_tracks", "coverage_tracks_none", "coverage_trend", "coverage_trend_none",
     "coverage_trend_h3", "coverage_trend_buffer", "coverage_ranking", "coverage_ranking_best",
     "coverage_ranking_worst", "coverage_export", "coverage_compliance",
-    "coverage_compliance_none", "coverage_col_name", "coverage_col_inside",
+    "coverage_compliance_none", "coverage_absent", "coverage_col_name", "coverage_col_inside",
     "coverage_col_outside", "coverage_col_silence", "coverage_silences", "coverage_loading",
     "coverage_failed", "coverage_minutes",
 )  # fmt: skip
@@ -392,9 +392,14 @@ class CoveragePanels(MacroElement):
                 var body = box.appendChild(el("div", "", t("coverage_loading")));
                 var filter = {below_only: "true", threshold: data.threshold};
                 box.appendChild(exports("/api/v1/coverage/compliance", filter));
-                getJSON(url("/api/v1/coverage/compliance", filter))
+                var shown = {below_only: "true", present_only: "true", threshold: data.threshold};
+                getJSON(url("/api/v1/coverage/compliance", shown))
                     .then(function (r) {
                         body.textContent = "";
+                        if (r.absent) {
+                            body.appendChild(el("div", "gridgis-legend-hint gridgis-cov-absent",
+                                                t("coverage_absent", {n: r.absent})));
+                        }
                         if (!r.data.length) {
                             body.appendChild(el("div", "gridgis-legend-hint",
                                                 t("coverage_compliance_none")));

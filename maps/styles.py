@@ -265,6 +265,10 @@ LABELS: dict[str, dict[Lang, str]] = {
         "en": "People below {p} inside their own grids",
     },
     "coverage_compliance_none": {"zh": "无人低于达标线", "en": "Nobody below the threshold"},
+    "coverage_absent": {
+        "zh": "另有 {n} 人当班无定位（导出表中 absent）",
+        "en": "{n} more sent no GPS fix at all (absent in the export)",
+    },
     "coverage_col_name": {"zh": "姓名", "en": "Name"},
     "coverage_col_inside": {"zh": "在岗", "en": "Inside"},
     "coverage_col_outside": {"zh": "网格外", "en": "Outside"},

@@ -18,6 +18,7 @@ from gis.coverage import CoverageParams
 from gis.hexgrid import MAX_RESOLUTION, MIN_RESOLUTION
 from layers.coverage import (
     COMPLIANCE_COLUMNS,
+    DUTY_HOURS,
     GRID_COLUMNS,
     SHANGHAI,
     CoverageRun,
@@ -239,12 +240,22 @@ def read_compliance(
         float, Query(ge=0, le=1, description="share of the window")
     ] = COMPLIANCE_THRESHOLD,
     below_only: Annotated[bool, Query(description="only those below the threshold")] = False,
+    present_only: Annotated[
+        bool, Query(description="leave out people whose devices sent no fix in the window")
+    ] = False,
+    duty_hours: Annotated[
+        float, Query(gt=0, le=24, description="duty time that a whole-day run is judged by")
+    ] = DUTY_HOURS,
     format: FormatQ = "json",
 ) -> Any:
     run = _run(session, date_, shift, resolution)
-    rows = compliance_rows(session=session, run=run, threshold=threshold)
+    rows = compliance_rows(session=session, run=run, threshold=threshold, duty_hours=duty_hours)
+    absent = sum(1 for r in rows if r["absent"] and (r["below"] or not below_only))
     if below_only:
         rows = [r for r in rows if r["below"]]
+    if present_only:
+        rows = [r for r in rows if not r["absent"]]
     if format == "json":
-        return {**_run_meta(run), "threshold": threshold, "data": rows, "count": len(rows)}
+        return {**_run_meta(run), "threshold": threshold, "duty_hours": duty_hours,
+                "absent": absent, "data": rows, "count": len(rows)}  # fmt: skip
     return _export(rows, COMPLIANCE_COLUMNS, f"compliance-{run.day.isoformat()}", format)

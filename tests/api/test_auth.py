@@ -33,6 +33,8 @@ def test_wrong_token_is_401(anon) -> None:  # type: ignore[no-untyped-def]
 def test_health_and_ogc_landing_are_open(anon) -> None:  # type: ignore[no-untyped-def]
     assert anon.get("/health").json()["status"] == "ok"
     assert anon.get("/ogc").status_code == 200
+    icon = anon.get("/favicon.ico")  # browsers ask for it on every page
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
 
 
 @pytest.mark.parametrize("role", ["viewer", "dispatcher", "officer", "planner", "admin"])

@@ -149,6 +149,26 @@ def test_compliance_inside_outside_silent(client, covered) -> None:
     assert covered["device"].person_id in [x["person_id"] for x in below["data"]]
 
 
+def test_a_whole_day_is_judged_by_the_duty_hours(live_server, tokens, client, covered) -> None:
+    auth = {"Authorization": f"Bearer {tokens['planner']}"}
+    day_run = httpx.post(f"{live_server}/api/v1/coverage/runs", params={"date": DAY},
+                         headers=auth, timeout=300)  # fmt: skip
+    assert day_run.status_code == 200, day_run.text
+    body = client.get("/api/v1/coverage/compliance", params={"date": DAY, "duty_hours": 8}).json()
+    me = next(x for x in body["data"] if x["person_id"] == covered["device"].person_id)
+    assert me["window_s"] == 86400 and me["duty_s"] == 8 * 3600 and not me["absent"]
+    assert me["share_inside"] == pytest.approx(1490 / 28800, abs=1e-3)
+    assert me["silence_s"] == 28800 - me["tracked_s"]
+    flags = [x["absent"] for x in body["data"]]
+    assert flags == sorted(flags)  # people who sent nothing come after the others
+    present = client.get("/api/v1/coverage/compliance",
+                         params={"date": DAY, "present_only": True}).json()  # fmt: skip
+    assert not any(x["absent"] for x in present["data"])
+    assert present["absent"] == sum(flags) and me in present["data"]
+    bad = client.get("/api/v1/coverage/compliance", params={"date": DAY, "duty_hours": 0})
+    assert bad.status_code == 422 and "duty_hours" in bad.text
+
+
 def test_exports(client, covered) -> None:
     params = {"date": DAY, "shift": SHIFT}
     csv = client.get("/api/v1/coverage", params={**params, "format": "csv"})

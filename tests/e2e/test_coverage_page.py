@@ -89,9 +89,11 @@ def test_coverage_page_drills_down_to_blind_spots(
     tracks = client.get(
         f"/api/v1/coverage/grids/{code}/tracks", params={"date": DAY, "shift": SHIFT}
     ).json()["features"]
-    below = client.get(
+    everyone_below = client.get(
         "/api/v1/coverage/compliance", params={"date": DAY, "shift": SHIFT, "below_only": True}
     ).json()["data"]
+    below = [r for r in everyone_below if not r["absent"]]  # sent fixes, but too few inside
+    absent = len(everyone_below) - len(below)
     suffix = "&lang=en" if lang == "en" else ""
     page, seen = open_page(
         browser, live_server, tokens["viewer"], f"/coverage?date={DAY}&shift={SHIFT}{suffix}"
@@ -177,6 +179,9 @@ def test_coverage_page_drills_down_to_blind_spots(
         page.wait_for_function("window.gridgisCoverageExtras.compliance !== null")
         rows = page.locator(".gridgis-cov-compliance-row")
         assert extras(page)["compliance"] == rows.count() == len(below) >= 2
+        if absent:  # people with no fix at all are counted, not listed one by one
+            hint = page.inner_text(".gridgis-cov-absent")
+            assert hint == label("coverage_absent", lang, n=absent)
         me = page.inner_text(
             f".gridgis-cov-compliance-row[data-person='{covered['device'].person_id}']"
         )
@@ -247,7 +252,9 @@ def test_ranking_drills_to_a_grid_and_threshold_picks_who_is_listed(
             ".gridgis-cov-compliance-row", "rs => rs.map(r => Number(r.dataset.person))"
         )
         assert covered["device"].person_id not in listed  # 41 % inside: above 30 %
-        assert second_day["device"].person_id in listed  # nothing inside on DAY
+        # no fix at all on DAY (it walked on DAY2): counted as absent, not listed
+        assert second_day["device"].person_id not in listed
+        assert "sent no GPS fix" in page.inner_text(".gridgis-cov-absent")
         assert label("coverage_compliance", "en", p="30%") in body
         # towns best first: the patrolled town, then its village, then the grid itself
         for level, want in ((1, code[:9]), (2, code[:12]), (3, code)):
