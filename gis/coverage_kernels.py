@@ -6,7 +6,8 @@ use a uniform bin grid (origin ``ox, oy``, square bins of ``size`` metres, ``nx`
 CSR form: the items of bin ``b`` are ``items[starts[b]:starts[b + 1]]``.
 
 The callers in :mod:`gis.coverage` own the meaning; these functions only loop. They are compiled
-on first use and cached next to this file (``cache=True``).
+on first use and cached next to this file (``cache=True``), and release the GIL while they run
+(``nogil=True``) so a reader thread can fetch the next chunk meanwhile.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import numpy as np
 njit: Any = numba.njit  # typed as Any: mypy cannot see through numba's dispatchers
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bin_range(lo: float, hi: float, origin: float, size: float, n: int) -> tuple[int, int]:
     a = math.floor((lo - origin) / size)
     b = math.floor((hi - origin) / size)
     return max(a, 0), min(b, n - 1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bin_boxes(x0, y0, x1, y1, ox, oy, size, nx, ny):
     """CSR bins of boxes (x0, y0, x1, y1): every bin a box overlaps lists the box's index."""
     n = len(x0)
@@ -52,7 +53,7 @@ def bin_boxes(x0, y0, x1, y1, ox, oy, size, nx, ny):
     return starts, items
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cover_cells(
     ax, ay, bx, by, dev, d, ox, oy, size, nx, ny, starts, items, cx, cy,
     covered, last_dev, out_cell, out_dev,
@@ -96,7 +97,7 @@ def cover_cells(
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _slab(k: float, m: float, c1: float, c2: float) -> tuple[float, float]:
     """The x with c1 <= k * x + m <= c2 as an interval (empty: lo > hi)."""
     if abs(k) < 1e-12:
@@ -107,7 +108,7 @@ def _slab(k: float, m: float, c1: float, c2: float) -> tuple[float, float]:
     return (a, b) if a <= b else (b, a)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def paint_capsules(ax, ay, bx, by, d, ox, oy, p, bitmap):
     """Set every pixel whose centre lies within ``d`` of a segment.
 
@@ -150,7 +151,7 @@ def paint_capsules(ax, ay, bx, by, d, ox, oy, p, bitmap):
                     bitmap[i, j] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rasterize_polygons(
     ex0, ey0, ex1, ey1, poly_start, ox, oy, p, labels
 ):  # fmt: skip
@@ -190,7 +191,7 @@ def rasterize_polygons(
                     labels[i, j] = k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def crossings(
     ax, ay, bx, by, ex0, ey0, ex1, ey1, ox, oy, size, nx, ny, starts, items, out_seg, out_t
 ):  # fmt: skip

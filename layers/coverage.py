@@ -10,6 +10,7 @@ L2/L1 figures are area-weighted roll-ups made when read.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -219,19 +220,28 @@ def compute_coverage_run(
 ) -> CoverageRun:
     """Compute and store coverage for a day or shift; replaces a run with the same key.
 
-    Reads fixes ``chunk_devices`` devices at a time; ``progress(done, total)`` after each chunk.
+    Reads fixes ``chunk_devices`` devices at a time, one chunk ahead of the computation (memory:
+    two chunks); ``progress(done, total)`` after each chunk.
     """
     generation = active_generation(session=session)
     grids = coverage_grids(session=session, generation_id=generation.id, params=params)
     start, end = window(day, shift)
     acc = CoverageAccumulator(grids, params)
     ids = [d.id for d, _ in list_devices(session=session)]
-    for k in range(0, len(ids), chunk_devices):
-        chunk = _read_chunk(session, ids[k : k + chunk_devices], start, end)
-        if chunk is not None:
-            acc.add(*chunk)
-        if progress:
-            progress(min(k + chunk_devices, len(ids)), len(ids))
+    groups = [ids[k : k + chunk_devices] for k in range(0, len(ids), chunk_devices)]
+    # the next chunk is read (the database works on the other core) while this one is computed;
+    # only the reader thread touches the session until all chunks are in
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coverage-read") as reader:
+        ahead = reader.submit(_read_chunk, session, groups[0], start, end) if groups else None
+        for i in range(len(groups)):
+            assert ahead is not None
+            chunk = ahead.result()
+            ahead = (reader.submit(_read_chunk, session, groups[i + 1], start, end)
+                     if i + 1 < len(groups) else None)  # fmt: skip
+            if chunk is not None:
+                acc.add(*chunk)
+            if progress:
+                progress(min((i + 1) * chunk_devices, len(ids)), len(ids))
     return store_result(
         session=session, result=acc.result(), day=day, shift=shift,
         generation_id=generation.id, start=start, end=end,
