@@ -46,7 +46,7 @@ from maps.coverage_panels import (
     TREND_H3,
     CoveragePanels,
 )
-from maps.elements import HtmlControl
+from maps.elements import JS_PAGE_HELPERS, HtmlControl
 from maps.grid_map import leaflet_bounds, page_map
 from maps.styles import label, resolve_lang
 
@@ -269,19 +269,9 @@ class CoverageScript(MacroElement):
         (function (map) {
             var data = {{ this.data|tojson }};
             var T = data.labels;
-            function t(key, values) {
-                var s = T[key] || key;
-                Object.keys(values || {}).forEach(function (k) {
-                    s = s.split("{" + k + "}").join(String(values[k]));
-                });
-                return s;
-            }
-            function el(tag, cls, text) {
-                var e = document.createElement(tag);
-                if (cls) { e.className = cls; }
-                if (text !== undefined && text !== null) { e.textContent = text; }
-                return e;
-            }
+        """
+        + JS_PAGE_HELPERS
+        + """
             function pct(v) { return v === null || v === undefined ? "—"
                                      : (v * 100).toFixed(1) + "%"; }
             var pad = {paddingTopLeft: [{{ this.legend_px }}, 80],

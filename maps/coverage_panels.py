@@ -28,6 +28,8 @@ from typing import Any
 from branca.element import MacroElement
 from folium.template import Template
 
+from maps.elements import JS_PAGE_HELPERS
+
 # Officers' tracks: distinct from the yellow-green shares and the red blind spots.
 TRACK_PALETTE = (
     "#1f78b4", "#6a3d9a", "#ff7f00", "#e7298a", "#17becf", "#8c564b", "#1b2a6b", "#b15928",
@@ -91,19 +93,9 @@ class CoveragePanels(MacroElement):
             var slots = {tracks: null, trend: null, trendKey: null};
             map.createPane("gridgisCovTracks").style.zIndex = 450;  // above the grids
 
-            function t(key, values) {
-                var s = T[key] || key;
-                Object.keys(values || {}).forEach(function (k) {
-                    s = s.split("{" + k + "}").join(String(values[k]));
-                });
-                return s;
-            }
-            function el(tag, cls, text) {
-                var e = document.createElement(tag);
-                if (cls) { e.className = cls; }
-                if (text !== undefined && text !== null) { e.textContent = text; }
-                return e;
-            }
+        """
+        + JS_PAGE_HELPERS
+        + """
             function svg(tag, attrs, text) {
                 var e = document.createElementNS(SVG, tag);
                 Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });

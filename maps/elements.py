@@ -119,3 +119,24 @@ class PermanentLabels(MacroElement):
         self._name = "PermanentLabels"
         self.rows = [[round(lon, 6), round(lat, 6), text] for lon, lat, text in rows]
         self.css_class = f"gridgis-label {css_class}"
+
+
+JS_PAGE_HELPERS = """
+            // t(key, {n: 3}): the label of ``key`` (from ``T``, the page's zh/en table) with
+            // {n} filled in; el(tag, cls, text): a new element
+            function t(key, values) {
+                var s = T[key] || key;
+                Object.keys(values || {}).forEach(function (k) {
+                    s = s.split("{" + k + "}").join(String(values[k]));
+                });
+                return s;
+            }
+            function el(tag, cls, text) {
+                var e = document.createElement(tag);
+                if (cls) { e.className = cls; }
+                if (text !== undefined && text !== null) { e.textContent = text; }
+                return e;
+            }
+"""
+"""JavaScript helpers shared by the page scripts (inserted into their templates; they expect a
+label table ``T`` in scope)."""

@@ -178,7 +178,7 @@ def test_coverage_page_drills_down_to_blind_spots(
         # the compliance panel: exactly the people below the threshold
         page.wait_for_function("window.gridgisCoverageExtras.compliance !== null")
         rows = page.locator(".gridgis-cov-compliance-row")
-        assert extras(page)["compliance"] == rows.count() == len(below) >= 2
+        assert extras(page)["compliance"] == rows.count() == len(below) >= 1
         if absent:  # people with no fix at all are counted, not listed one by one
             hint = page.inner_text(".gridgis-cov-absent")
             assert hint == label("coverage_absent", lang, n=absent)
