@@ -19,7 +19,6 @@ first run simulates the day, ~10 s). Writes docs/benchmarks-coverage-db.md.
 from __future__ import annotations
 
 import argparse
-import secrets
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,11 +26,10 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 from rich.progress import track
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from bench.bench_coverage import DAY0, PARAMS, ensure_day, read_chunk
-from bench.bench_households import _server_url
+from bench.scratch import scratch_database
 from gis.coverage import CoverageAccumulator
 from gis.tracks import FixFlag
 from layers.coverage import (
@@ -42,9 +40,8 @@ from layers.coverage import (
     coverage_grids,
     window,
 )
-from layers.db import make_engine, make_sessionmaker, transaction
+from layers.db import make_sessionmaker, transaction
 from layers.demo import load_demo_city
-from layers.migrate import upgrade
 from layers.positions import PARTITIONS
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -144,18 +141,8 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = ap.parse_args(argv)
     files = ensure_day(args.officers, 200, 1, PROJECT_DIR / ".gridgis" / "bench" / "coverage-day")
-    server, _ = _server_url()
-    name = f"gridgis_bench_{secrets.token_hex(3)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    with create_engine(url).begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    engine = make_engine(url)
     lines: list[str] = []
-    try:
-        upgrade(engine)
+    with scratch_database(keep=args.keep) as engine:
         factory = make_sessionmaker(engine)
         with transaction(factory) as session:
             gen, _ = load_demo_city(session=session, seed=320281, metric_srid=4549,
@@ -245,12 +232,6 @@ def main(argv: list[str] | None = None) -> str:
             f"{np.mean(diff) * 100:.3f} %.",
             "",
         ]
-    finally:
-        engine.dispose()
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     OUT.write_text("\n".join(lines), encoding="utf-8")
     console.print("\n".join(lines))
     return "\n".join(lines)

@@ -19,35 +19,23 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import secrets
 import time
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from api.settings import PROJECT_DIR
+from bench.scratch import scratch_database
 from gis.demohouseholds import synthesize_households
 from gis.locate import GridLocator
-from layers.cluster import LocalCluster
-from layers.db import make_engine, make_sessionmaker, transaction
+from layers.db import make_sessionmaker, transaction
 from layers.demo import load_demo_city
 from layers.grids import read_grid_frame
 from layers.households import copy_households, locate_households
-from layers.migrate import upgrade
 
 OUT_FILE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-households.md"
-
-
-def _server_url() -> tuple[str, LocalCluster | None]:
-    configured = os.environ.get("DATABASE_URL")
-    if configured:
-        return str(make_url(configured).set(drivername="postgresql+psycopg")), None
-    cluster = LocalCluster(Path(os.environ.get("GRIDGIS_DATA_DIR", PROJECT_DIR / ".gridgis")))
-    cluster.start()
-    return cluster.url, cluster
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -55,18 +43,8 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--households", type=int, default=600_000)
     ap.add_argument("--row-sample", type=int, default=20_000)
     args = ap.parse_args(argv)
-    server, _ = _server_url()
-    name = f"gridgis_bench_{secrets.token_hex(3)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    with create_engine(url).begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    engine = make_engine(url)
     rows: list[tuple[str, str, str]] = []
-    try:
-        upgrade(engine)
+    with scratch_database() as engine:
         factory = make_sessionmaker(engine)
         with transaction(factory) as session:
             gen, _ = load_demo_city(
@@ -171,11 +149,6 @@ def main(argv: list[str] | None = None) -> str:
                 f"(agrees on {agree:,} of {len(ours_counts):,} grids)",
             )
         )
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     lines = [
         "# Benchmark: households (一户一档)",
         "",
