@@ -295,3 +295,30 @@ def test_accumulators_of_disjoint_devices_merge_into_the_same_result() -> None:
     assert np.array_equal(merged.covered, whole.covered)
     with pytest.raises(ValueError, match="both"):
         left.merge(left)
+
+
+def test_painted_pixels_are_exactly_those_within_reach() -> None:
+    """The capsule painter against a brute-force distance test of every pixel centre (walks,
+    stops, repeated points and jumps)."""
+    from gis.coverage_kernels import paint_capsules
+
+    rng = np.random.default_rng(3)
+    pts = np.cumsum(rng.normal(0, 6, (300, 2)), axis=0) + 200
+    pts[100:140] = pts[100] + rng.normal(0, 1.5, (40, 2))  # a stop with jitter
+    pts[200] = pts[199]  # a repeated fix
+    pts[250:] += 120  # a jump
+    a, b = pts[:-1], pts[1:]
+    p, d = 2.0, 15.0
+    bitmap = np.zeros((220, 220), dtype=np.uint8)
+    paint_capsules(a[:, 0].copy(), a[:, 1].copy(), b[:, 0].copy(), b[:, 1].copy(), d, 0.0, 0.0,
+                   p, bitmap)  # fmt: skip
+    cy, cx = (np.mgrid[0:220, 0:220] + 0.5) * p
+    centres = np.column_stack((cx.ravel(), cy.ravel()))
+    best = np.full(len(centres), np.inf)
+    for s0, s1 in zip(a, b, strict=True):
+        v = s1 - s0
+        u = np.clip(((centres - s0) @ v) / max(v @ v, 1e-300), 0, 1)
+        best = np.minimum(best, np.hypot(*(centres - s0 - u[:, None] * v).T))
+    clear = np.abs(best - d) > 1e-9  # leave out centres exactly at the reach (rounding)
+    assert np.array_equal(bitmap.ravel().astype(bool)[clear], (best <= d)[clear])
+    assert bitmap.sum() > 1000
