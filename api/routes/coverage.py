@@ -4,16 +4,14 @@ who covered it and their tracks, an area's trend over days, duty compliance per 
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
 
 from api.deps import Planner, Reader, SessionDep, parse_level
 from api.errors import InvalidParameter
+from api.exports import table_response
 from gis.coverage import CoverageParams
 from gis.hexgrid import MAX_RESOLUTION, MIN_RESOLUTION
 from layers.coverage import (
@@ -77,35 +75,6 @@ def _run(session: Any, day: str, shift: str | None, resolution: int | None) -> C
     )
 
 
-def _export(rows: list[dict[str, Any]], columns: tuple[str, ...], name: str, fmt: str) -> Any:
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        return Response(
-            "\ufeff" + buffer.getvalue(),  # BOM: Excel reads UTF-8 Chinese names only with it
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.append(list(columns))  # type: ignore[union-attr]
-        for row in rows:
-            sheet.append([row[c] for c in columns])  # type: ignore[union-attr]
-        out = io.BytesIO()
-        book.save(out)
-        return Response(
-            out.getvalue(),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-        )
-    raise InvalidParameter(f"format {fmt!r} is not json, csv or xlsx", field="format")
-
-
 def _run_meta(run: CoverageRun) -> dict[str, Any]:
     return {
         "run": run.id,
@@ -162,7 +131,9 @@ def read_coverage(
         rows = [r for r in rows if r["code"].startswith(parent) and r["code"] != parent]
     if format == "json":
         return {**_run_meta(run), "level": level, "data": rows, "count": len(rows)}
-    return _export(rows, GRID_COLUMNS, f"coverage-{run.day.isoformat()}-l{level}", format)
+    return table_response(
+        rows, name=f"coverage-{run.day.isoformat()}-l{level}", fmt=format, columns=GRID_COLUMNS
+    )
 
 
 @router.get("/grids/{code}", summary="One unit grid: who covered it and its blind spots")
@@ -226,7 +197,7 @@ def read_coverage_trend(
     if format == "json":
         return trend
     name = f"coverage-trend-{code or 'city'}-{start.isoformat()}-{end.isoformat()}"
-    return _export(trend["data"], TREND_COLUMNS, name, format)
+    return table_response(trend["data"], name=name, fmt=format, columns=TREND_COLUMNS)
 
 
 @router.get("/compliance", summary="Duty compliance per person: time inside own grids")
@@ -258,4 +229,6 @@ def read_compliance(
     if format == "json":
         return {**_run_meta(run), "threshold": threshold, "duty_hours": duty_hours,
                 "absent": absent, "data": rows, "count": len(rows)}  # fmt: skip
-    return _export(rows, COMPLIANCE_COLUMNS, f"compliance-{run.day.isoformat()}", format)
+    return table_response(
+        rows, name=f"compliance-{run.day.isoformat()}", fmt=format, columns=COMPLIANCE_COLUMNS
+    )

@@ -6,8 +6,6 @@ files. Every operation is one transaction: an error anywhere leaves nothing writ
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -411,15 +409,6 @@ def workflow_table(_: Reader) -> dict[str, Any]:
             for t in TRANSITIONS.values()
         ],
     }
-
-
-def rows_to_csv(rows: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel opens UTF-8 CSV correctly
 
 
 @router.post("/events/import/hotline", status_code=201, summary="Import a 12345 batch file")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,11 +10,10 @@ from fastapi.responses import Response
 
 from api.deps import Reader, SessionDep, parse_at
 from api.errors import InvalidParameter
-from api.routes.events import rows_to_csv
+from api.exports import table_response
 from layers.events import kpis
 
 router = APIRouter(prefix="/api/v1/kpis", tags=["kpis"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _period(start: str | None, end: str | None) -> tuple[datetime, datetime]:
@@ -47,30 +45,7 @@ def _rows(
 def _render(rows: list[dict[str, Any]], fmt: str, stem: str) -> Response | dict[str, Any]:
     if fmt == "json":
         return {"data": rows, "count": len(rows)}
-    if fmt == "csv":
-        return Response(
-            rows_to_csv(rows),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
-        )
-    if fmt == "xlsx":
-        import openpyxl
-
-        book = openpyxl.Workbook()
-        sheet = book.active
-        assert sheet is not None
-        if rows:
-            sheet.append(list(rows[0]))
-            for r in rows:
-                sheet.append([v for v in r.values()])
-        buf = io.BytesIO()
-        book.save(buf)
-        return Response(
-            buf.getvalue(),
-            media_type=XLSX,
-            headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
-        )
-    raise InvalidParameter(f"format {fmt!r}: use json, csv or xlsx", field="format")
+    return table_response(rows, name=stem, fmt=fmt)
 
 
 @router.get("", summary="Indicators per unit over a period")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
 
 from api.deps import Reader, SessionDep
 from api.errors import InvalidParameter
+from api.exports import table_response
 from api.ingest.pipeline import active_generation_id
 from gis.tracks import UNUSABLE, flag_names
 from layers.positions import latest_fixes
@@ -101,32 +99,5 @@ def read_daily_stats(
     )
     if format == "json":
         return {"date": day.isoformat(), "data": rows, "count": len(rows)}
-    filename = f"patrol-{day.isoformat()}"
-    if format == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(STAT_COLUMNS))
-        writer.writeheader()
-        writer.writerows(rows)
-        return Response(
-            # BOM: Excel opens UTF-8 CSV with Chinese names correctly only with it
-            "\ufeff" + buffer.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
-        )
-    if format == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = day.isoformat()  # type: ignore[union-attr]
-        sheet.append(list(STAT_COLUMNS))  # type: ignore[union-attr]
-        for row in rows:
-            sheet.append([row[c] for c in STAT_COLUMNS])  # type: ignore[union-attr]
-        out = io.BytesIO()
-        book.save(out)
-        return Response(
-            out.getvalue(),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
-        )
-    raise InvalidParameter(f"format {format!r} is not json, csv or xlsx", field="format")
+    return table_response(rows, name=f"patrol-{day.isoformat()}", fmt=format,
+                          columns=STAT_COLUMNS, sheet=day.isoformat())  # fmt: skip

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import CrsDep, Planner, Reader, SessionDep, check_lonlat
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
+from api.exports import XLSX
 from gis.crs import to_cgcs2000
 from gis.masking import mask_phone
 from layers.grids import active_generation, get_grid
@@ -31,7 +32,6 @@ STATUS.setdefault(RosterFormatError, (422, "Unreadable roster"))
 
 router = APIRouter(prefix="/api/v1", tags=["staff"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Roles that see staff phone numbers in full (they call people out); others see them masked.
 PHONE_ROLES = {Role.DISPATCHER, Role.OFFICER, Role.PLANNER, Role.ADMIN}
 
