@@ -336,7 +336,7 @@ class CoverageAccumulator:
         self.grids = grids
         self.params = params
         self.covered = np.zeros(len(grids.cells), dtype=bool)
-        self.painted = np.zeros(grids.labels.shape, dtype=np.uint8)
+        self.painted = np.zeros(grids.labels.shape, dtype=bool)
         self._last_dev = np.full(len(grids.cells), np.iinfo(np.int64).min, dtype=np.int64)
         self._visits: list[tuple[IntArray, IntArray, FloatArray, FloatArray, IntArray]] = []
         self.devices: dict[int, DeviceSummary] = {}
@@ -434,7 +434,7 @@ class CoverageAccumulator:
             out_dev = np.empty(cap, dtype=np.int64)
             k = kern.cover_cells(
                 s.ax, s.ay, s.bx, s.by, s.dev, self.params.distance_m, *g.centre_bins.args(),
-                g.centres_m[:, 0].copy(), g.centres_m[:, 1].copy(), self.covered,
+                g.centres_m[:, 0], g.centres_m[:, 1], self.covered,
                 self._last_dev, out_cell, out_dev,
             )  # fmt: skip
             if k >= 0:
@@ -456,7 +456,7 @@ class CoverageAccumulator:
             e = g.edges
             k = kern.crossings(
                 s.ax[moving], s.ay[moving], s.bx[moving], s.by[moving],
-                e[:, 0].copy(), e[:, 1].copy(), e[:, 2].copy(), e[:, 3].copy(),
+                e[:, 0], e[:, 1], e[:, 2], e[:, 3],
                 *g.edge_bins.args(), out_seg, out_t,
             )  # fmt: skip
             if k >= 0:
@@ -518,32 +518,34 @@ class CoverageAccumulator:
         """Add another accumulator's work (same grids and parameters, other devices)."""
         if other.params != self.params or other.grids.codes != self.grids.codes:
             raise ValueError("accumulators of different grids or parameters cannot merge")
-        again = set(self.devices) & set(other.devices)
-        if again:
-            raise ValueError(f"device {min(again)} is in both accumulators; split by device")
-        self.covered |= other.covered
-        self.painted |= other.painted
-        self._visits.extend(other._visits)
-        self.devices.update(other.devices)
+        self._absorb(other.covered, other.painted, other._visits, other.devices)
 
     def state(self) -> dict[str, Any]:
         """What a worker sends back: compact arrays, without the (large, shared) grids."""
         return {
             "covered": np.packbits(self.covered),
-            "painted": np.packbits(self.painted.astype(bool)),
+            "painted": np.packbits(self.painted),
             "visits": self._visits,
             "devices": self.devices,
         }
 
     def merge_state(self, state: dict[str, Any]) -> None:
-        """:meth:`merge` for a :meth:`state` computed elsewhere on the same grids."""
-        other = CoverageAccumulator(self.grids, self.params)
-        other.covered = np.unpackbits(state["covered"], count=len(self.covered)).astype(bool)
-        painted = np.unpackbits(state["painted"], count=self.painted.size)
-        other.painted = painted.reshape(self.painted.shape)
-        other._visits = list(state["visits"])
-        other.devices = dict(state["devices"])
-        self.merge(other)
+        """:meth:`merge` for a :meth:`state` (or :func:`combine_states` of several) computed
+        elsewhere on the same grids."""
+        covered = np.unpackbits(state["covered"], count=len(self.covered)).astype(bool)
+        painted = np.unpackbits(state["painted"], count=self.painted.size).astype(bool)
+        self._absorb(covered, painted.reshape(self.painted.shape), state["visits"],
+                     state["devices"])  # fmt: skip
+
+    def _absorb(
+        self, covered: NDArray[np.bool_], painted: NDArray[np.bool_], visits: list[Any],
+        devices: dict[int, DeviceSummary],
+    ) -> None:  # fmt: skip
+        _check_disjoint(self.devices, devices)
+        self.covered |= covered
+        self.painted |= painted
+        self._visits.extend(visits)
+        self.devices.update(devices)
 
     def result(self) -> CoverageResult:
         """Per-grid coverage by both methods, visits and the devices' summaries."""
@@ -551,7 +553,7 @@ class CoverageAccumulator:
         n = len(g.codes)
         total = g.cell_counts()
         hit = np.bincount(g.cell_grid[self.covered], minlength=n)
-        lab = g.labels[self.painted.astype(bool)]
+        lab = g.labels[self.painted]
         px = np.bincount(lab[lab != NO_GRID], minlength=n)
         rows = []
         for i, code in enumerate(g.codes):
@@ -591,6 +593,34 @@ class CoverageAccumulator:
         ]  # fmt: skip
         out.sort(key=lambda v: (v.code, v.device))
         return out
+
+
+def _check_disjoint(a: dict[int, Any], b: dict[int, Any]) -> None:
+    again = set(a) & set(b)
+    if again:
+        raise ValueError(
+            f"device {min(again)} is in both parts; split the fixes by device (each chunk, "
+            "file or partition holds whole devices, e.g. dask's .shuffle(on='device'))"
+        )
+
+
+def combine_states(states: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several :meth:`CoverageAccumulator.state` of disjoint device sets as one, without
+    unpacking them (bitwise OR of the packed bits): what a cluster's client does before its one
+    :meth:`CoverageAccumulator.merge_state`."""
+    if not states:
+        raise ValueError("no states to combine")
+    covered = states[0]["covered"].copy()
+    painted = states[0]["painted"].copy()
+    visits = list(states[0]["visits"])
+    devices = dict(states[0]["devices"])
+    for s in states[1:]:
+        _check_disjoint(devices, s["devices"])
+        np.bitwise_or(covered, s["covered"], out=covered)
+        np.bitwise_or(painted, s["painted"], out=painted)
+        visits.extend(s["visits"])
+        devices.update(s["devices"])
+    return {"covered": covered, "painted": painted, "visits": visits, "devices": devices}
 
 
 def compute_coverage(

@@ -34,7 +34,13 @@ import pyarrow.parquet as pq
 import shapely
 from numpy.typing import ArrayLike
 
-from gis.coverage import CoverageAccumulator, CoverageGrids, CoverageParams, CoverageResult
+from gis.coverage import (
+    CoverageAccumulator,
+    CoverageGrids,
+    CoverageParams,
+    CoverageResult,
+    combine_states,
+)
 
 SRID_LONLAT = 4490
 _GRIDS: dict[str, CoverageGrids] = {}  # per worker process, keyed by GridSpec.token
@@ -156,28 +162,6 @@ def partition_state(part: pd.DataFrame, spec: GridSpec) -> pd.DataFrame:
     return pd.DataFrame({"state": [acc.state()]}, index=[0])
 
 
-def merge_states(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Combine states of disjoint device sets without unpacking (bitwise OR of packed bits)."""
-    if not states:
-        raise ValueError("no states to merge")
-    covered = states[0]["covered"].copy()
-    painted = states[0]["painted"].copy()
-    visits = list(states[0]["visits"])
-    devices = dict(states[0]["devices"])
-    for s in states[1:]:
-        again = set(devices) & set(s["devices"])
-        if again:
-            raise ValueError(
-                f"device {min(again)} is in two partitions; partition the fixes by device "
-                "(one file per group of devices, or .shuffle(on='device'))"
-            )
-        np.bitwise_or(covered, s["covered"], out=covered)
-        np.bitwise_or(painted, s["painted"], out=painted)
-        visits.extend(s["visits"])
-        devices.update(s["devices"])
-    return {"covered": covered, "painted": painted, "visits": visits, "devices": devices}
-
-
 def coverage_dask(
     fixes: dask_geopandas.GeoDataFrame | dd.DataFrame,
     spec: GridSpec,
@@ -205,7 +189,7 @@ def coverage_dask(
         arg = dask.delayed(client.scatter(spec, broadcast=True))
     states = fixes.map_partitions(partition_state, arg, meta=STATE_META)
     collected = states.compute(**({} if client is None else {"scheduler": client}))
-    merged = merge_states(list(collected["state"]))
+    merged = combine_states(list(collected["state"]))
     if grids is None:
         grids = spec.build()
     acc = CoverageAccumulator(grids, spec.params)

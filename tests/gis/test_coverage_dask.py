@@ -21,12 +21,11 @@ import pytest
 import shapely
 from distributed import Client, LocalCluster
 
-from gis.coverage import CoverageAccumulator, CoverageParams, CoverageResult
+from gis.coverage import CoverageAccumulator, CoverageParams, CoverageResult, combine_states
 from gis.coverage_dask import (
     GridSpec,
     coverage_dask,
     fixes_frame,
-    merge_states,
     read_fixes_parquet,
 )
 from gis.crs import from_metric, to_metric
@@ -158,7 +157,7 @@ def test_other_crs_is_refused() -> None:
         coverage_dask(frame, SPEC)
 
 
-def test_merge_states_is_the_accumulator_merge() -> None:
+def test_combined_states_are_the_accumulator_merge() -> None:
     grids = SPEC.build()
     accs = []
     for devices in ([0, 1], [2, 3, 4]):
@@ -167,7 +166,7 @@ def test_merge_states_is_the_accumulator_merge() -> None:
         acc.add(f["device"], f["t_s"], f["lon"], f["lat"], f["valid"])
         accs.append(acc)
     packed = CoverageAccumulator(grids, PARAMS)
-    packed.merge_state(merge_states([a.state() for a in accs]))
+    packed.merge_state(combine_states([a.state() for a in accs]))
     accs[0].merge(accs[1])
     assert_identical(packed.result(), accs[0].result())
 
