@@ -9,7 +9,7 @@ L2/L1 figures are area-weighted roll-ups made when read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -37,6 +37,7 @@ from layers.db import Base
 from layers.devices import assigned_grid_codes_all, list_devices
 from layers.errors import DomainError, GridNotFound
 from layers.grids import active_generation, read_grid_frame
+from layers.models import Grid
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHUNK_DEVICES = 200
@@ -328,36 +329,42 @@ GRID_COLUMNS = (
 )  # fmt: skip
 
 
-def grid_rows(*, session: Session, run: CoverageRun, level: int = 3) -> list[dict[str, Any]]:
-    """Per grid of ``level``, ranked by H3 share (best first). L2/L1 are area-weighted:
-    ``h3_share = Σ share·area / Σ area`` over grids with cells, ``buffer_share`` likewise."""
-    frame = read_grid_frame(session=session, generation_id=run.generation_id)
-    names = dict(zip(frame["code"], frame["name"], strict=True))
-    levels = dict(zip(frame["code"], frame["level"], strict=True))
-    grids = session.scalars(select(CoverageGrid).where(CoverageGrid.run_id == run.id)).all()
-    visits = session.scalars(select(CoverageVisit).where(CoverageVisit.run_id == run.id)).all()
-    width = {1: 9, 2: 12, 3: 15}[level]
-    acc: dict[str, dict[str, Any]] = {}
-    for g in grids:
-        key = g.grid_code[:width]
-        a = acc.setdefault(key, {"cells": 0, "covered_cells": 0, "area_m2": 0.0,
-                                 "covered_area_m2": 0.0, "h3_num": 0.0, "h3_area": 0.0,
-                                 "officers": set(), "minutes": 0.0, "metres": 0.0})  # fmt: skip
-        a["cells"] += g.cells
-        a["covered_cells"] += g.covered_cells
-        a["area_m2"] += g.area_m2
-        a["covered_area_m2"] += g.covered_area_m2
-        if g.cells:
-            a["h3_num"] += g.covered_cells / g.cells * g.area_m2
-            a["h3_area"] += g.area_m2
-    for v in visits:
-        a = acc[v.grid_code[:width]]
-        a["officers"].add(v.device_id)
-        a["minutes"] += v.minutes
-        a["metres"] += v.metres
-    rows = [
-        {
-            "code": code, "level": levels.get(code, level), "name": names.get(code, ""),
+def rollup(
+    grids: Iterable[tuple[Any, int, int, float, float]],
+    visits: Iterable[tuple[Any, int, float, float]],
+    keys: Iterable[Any] = (),
+) -> dict[Any, dict[str, Any]]:
+    """Coverage figures per key from unit-grid rows ``(key, cells, covered_cells, area_m2,
+    covered_area_m2)`` and visit rows ``(key, device_id, minutes, metres)``: counts and areas
+    summed, ``h3_share = Σ share·area / Σ area`` over grids with cells (None without any),
+    ``buffer_share = Σ covered area / Σ area``, ``officers`` = distinct devices; ``keys`` get
+    figures (zeros) even without rows. One rule for the level roll-ups, the trend and the city
+    figure."""
+    acc: dict[Any, dict[str, Any]] = {}
+
+    def slot(key: Any) -> dict[str, Any]:
+        return acc.setdefault(key, {"cells": 0, "covered_cells": 0, "area_m2": 0.0,
+                                    "covered_area_m2": 0.0, "h3_num": 0.0, "h3_area": 0.0,
+                                    "officers": set(), "minutes": 0.0, "metres": 0.0})  # fmt: skip
+
+    for key, cells, covered, area_m2, covered_m2 in grids:
+        a = slot(key)
+        a["cells"] += cells
+        a["covered_cells"] += covered
+        a["area_m2"] += area_m2
+        a["covered_area_m2"] += covered_m2
+        if cells:
+            a["h3_num"] += covered / cells * area_m2
+            a["h3_area"] += area_m2
+    for key, device_id, minutes, metres in visits:
+        a = slot(key)
+        a["officers"].add(device_id)
+        a["minutes"] += minutes
+        a["metres"] += metres
+    for key in keys:
+        slot(key)
+    return {
+        key: {
             "h3_share": round(a["h3_num"] / a["h3_area"], 4) if a["h3_area"] else None,
             "buffer_share": round(a["covered_area_m2"] / a["area_m2"], 4) if a["area_m2"] else 0.0,
             "cells": a["cells"], "covered_cells": a["covered_cells"],
@@ -365,12 +372,49 @@ def grid_rows(*, session: Session, run: CoverageRun, level: int = 3) -> list[dic
             "officers": len(a["officers"]), "minutes": round(a["minutes"], 1),
             "metres": round(a["metres"], 1),
         }
-        for code, a in acc.items()
+        for key, a in acc.items()
+    }  # fmt: skip
+
+
+def grid_rows(*, session: Session, run: CoverageRun, level: int = 3) -> list[dict[str, Any]]:
+    """Per grid of ``level``, ranked by H3 share (best first); L2/L1 area-weighted
+    (:func:`rollup`)."""
+    width = {1: 9, 2: 12, 3: 15}[level]
+    named = session.execute(
+        select(Grid.code, Grid.name, Grid.level).where(
+            Grid.generation_id == run.generation_id, Grid.level == level
+        )
+    ).all()
+    names = {code: (name, lvl) for code, name, lvl in named}
+    figures = rollup(
+        session.execute(
+            select(func.left(CoverageGrid.grid_code, width), CoverageGrid.cells,
+                   CoverageGrid.covered_cells, CoverageGrid.area_m2, CoverageGrid.covered_area_m2)
+            .where(CoverageGrid.run_id == run.id)
+        ),
+        session.execute(
+            select(func.left(CoverageVisit.grid_code, width), CoverageVisit.device_id,
+                   CoverageVisit.minutes, CoverageVisit.metres)
+            .where(CoverageVisit.run_id == run.id)
+        ),
+    )  # fmt: skip
+    rows = [
+        {"code": code, "level": names.get(code, ("", level))[1],
+         "name": names.get(code, ("", level))[0], **f}
+        for code, f in figures.items()
     ]  # fmt: skip
     rows.sort(key=lambda r: (-(r["h3_share"] or 0.0), -r["buffer_share"], r["code"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
     return [{c: r[c] for c in GRID_COLUMNS} for r in rows]
+
+
+def not_in_run(code: str) -> GridNotFound:
+    return GridNotFound(
+        f"grid {code!r} is not a unit (L3) grid of this coverage run; "
+        "use a 15-digit code from /api/v1/coverage",
+        field="code",
+    )
 
 
 def grid_detail(*, session: Session, run: CoverageRun, code: str) -> dict[str, Any]:
@@ -379,11 +423,7 @@ def grid_detail(*, session: Session, run: CoverageRun, code: str) -> dict[str, A
 
     g = session.get(CoverageGrid, (run.id, code))
     if g is None:
-        raise GridNotFound(
-            f"grid {code!r} is not a unit (L3) grid of this coverage run; "
-            "use a 15-digit code from /api/v1/coverage",
-            field="code",
-        )
+        raise not_in_run(code)
     people = {d.id: (d, p) for d, p in list_devices(session=session)}
     visits = session.scalars(
         select(CoverageVisit)

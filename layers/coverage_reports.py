@@ -24,10 +24,11 @@ from layers.coverage import (
     CoverageNotComputed,
     CoverageRun,
     CoverageVisit,
+    not_in_run,
+    rollup,
     shift_text,
 )
 from layers.devices import list_devices
-from layers.errors import GridNotFound
 from layers.grids import get_grid
 from layers.models import Grid
 from layers.positions import read_track
@@ -55,11 +56,7 @@ def _run_grid(session: Session, run: CoverageRun, code: str) -> None:
         )
     )
     if found is None:
-        raise GridNotFound(
-            f"grid {code!r} is not a unit (L3) grid of this coverage run; "
-            "use a 15-digit code from /api/v1/coverage",
-            field="code",
-        )
+        raise not_in_run(code)
 
 
 def _metric_bbox(
@@ -235,37 +232,8 @@ def coverage_trend(
     if code is not None:  # the code's unit grids are those whose code it prefixes
         grid_q = grid_q.where(CoverageGrid.grid_code.startswith(code, autoescape=True))
         visit_q = visit_q.where(CoverageVisit.grid_code.startswith(code, autoescape=True))
-    acc: dict[int, dict[str, Any]] = {
-        r.id: {"cells": 0, "covered_cells": 0, "area_m2": 0.0, "covered_area_m2": 0.0,
-               "h3_num": 0.0, "h3_area": 0.0, "officers": set(), "minutes": 0.0, "metres": 0.0}
-        for r in runs
-    }  # fmt: skip
-    for run_id, cells, covered, area_m2, covered_m2 in session.execute(grid_q):
-        a = acc[run_id]
-        a["cells"] += cells
-        a["covered_cells"] += covered
-        a["area_m2"] += area_m2
-        a["covered_area_m2"] += covered_m2
-        if cells:
-            a["h3_num"] += covered / cells * area_m2
-            a["h3_area"] += area_m2
-    for run_id, device_id, minutes, metres in session.execute(visit_q):
-        a = acc[run_id]
-        a["officers"].add(device_id)
-        a["minutes"] += minutes
-        a["metres"] += metres
-    rows = []
-    for r in runs:
-        a = acc[r.id]
-        rows.append({
-            "date": r.day.isoformat(), "run": r.id,
-            "h3_share": round(a["h3_num"] / a["h3_area"], 4) if a["h3_area"] else None,
-            "buffer_share": round(a["covered_area_m2"] / a["area_m2"], 4) if a["area_m2"] else 0.0,
-            "officers": len(a["officers"]), "cells": a["cells"],
-            "covered_cells": a["covered_cells"], "area_m2": round(a["area_m2"], 1),
-            "covered_area_m2": round(a["covered_area_m2"], 1),
-            "minutes": round(a["minutes"], 1), "metres": round(a["metres"], 1),
-        })  # fmt: skip
+    figures = rollup(session.execute(grid_q), session.execute(visit_q), keys=ids)
+    rows = [{"date": r.day.isoformat(), "run": r.id, **figures[r.id]} for r in runs]
     return {
         **area,
         "from": start.isoformat(),
