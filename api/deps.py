@@ -20,6 +20,7 @@ from gis.crs import Datum
 from layers import auth
 from layers.errors import AuthError, Forbidden
 from layers.models import Role
+from layers.workcal import SHANGHAI
 
 SESSION_COOKIE = "gridgis_session"
 
@@ -147,12 +148,9 @@ def parse_at(value: str | None, field: str = "at") -> datetime | None:
     """A date (``2026-05-01``, taken as 00:00 Asia/Shanghai) or an ISO 8601 datetime."""
     if value is None or value == "":
         return None
-    from zoneinfo import ZoneInfo
-
-    shanghai = ZoneInfo("Asia/Shanghai")
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=shanghai)
+            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=SHANGHAI)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidParameter(
@@ -160,7 +158,7 @@ def parse_at(value: str | None, field: str = "at") -> datetime | None:
             "2026-05-01T08:30:00+08:00",
             field=field,
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=shanghai).astimezone(UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def at_query(
@@ -216,6 +214,42 @@ def bbox_query(
     bbox: Annotated[str | None, Query(description="west,south,east,north")] = None,
 ) -> tuple[float, float, float, float] | None:
     return parse_bbox(bbox)
+
+
+def parse_day(value: str, field: str = "date") -> date:
+    """A calendar day written YYYY-MM-DD (an Asia/Shanghai day wherever days are meant)."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidParameter(
+            f"{field} {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-03",
+            field=field,
+        ) from None
+
+
+def parse_shift(value: str | None, field: str = "shift") -> tuple[time, time] | None:
+    """A shift ``HH:MM-HH:MM`` (past midnight if the end is not after the start); empty: none."""
+    from layers.coverage import parse_shift as parse
+
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise InvalidParameter(str(exc), field=field) from None
+
+
+def parse_resolution(value: int | str | None, field: str = "resolution") -> int | None:
+    """An H3 resolution (empty: none, e.g. "the latest run's")."""
+    from gis.hexgrid import MAX_RESOLUTION, MIN_RESOLUTION
+
+    if value is None or value == "":
+        return None
+    number = -1 if isinstance(value, str) and not value.isdigit() else int(value)
+    if not MIN_RESOLUTION <= number <= MAX_RESOLUTION:
+        raise InvalidParameter(
+            f"resolution {value!r} is outside {MIN_RESOLUTION}..{MAX_RESOLUTION}; use 10 or 11",
+            field=field,
+        )
+    return number
 
 
 def parse_level(value: int | None, field: str = "level") -> int | None:

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import (
@@ -38,8 +37,8 @@ from layers.devices import assigned_grid_codes_all, list_devices
 from layers.errors import DomainError, GridNotFound
 from layers.grids import active_generation, read_grid_frame
 from layers.models import Grid
+from layers.workcal import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHUNK_DEVICES = 200
 
 

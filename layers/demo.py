@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,10 +14,11 @@ from gis.hierarchy import validate_hierarchy
 from layers.errors import InvalidState
 from layers.grids import create_generation, load_grids, publish_generation
 from layers.models import Generation, GenerationStatus
+from layers.workcal import SHANGHAI
 
 DEMO_COUNTS = {1: 17, 2: 271, 3: 1558}
 # The demo city has been "in force" since this date, so historical lookups have an answer.
-DEMO_ACTIVATED_AT = datetime(2024, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+DEMO_ACTIVATED_AT = datetime(2024, 1, 1, tzinfo=SHANGHAI)
 
 
 def demo_generation_name(seed: int) -> str:

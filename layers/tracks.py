@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -13,8 +12,7 @@ from gis.crs import SRID_METRIC_DEFAULT, from_metric, to_metric
 from gis.tracks import UNUSABLE, GapSplitter, StopDetector, simplify_indices, summarize_track
 from layers.devices import assigned_grid_codes, list_devices
 from layers.positions import read_track
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from layers.workcal import SHANGHAI
 
 
 def _iso(t_s: float) -> str:

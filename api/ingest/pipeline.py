@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import psycopg
@@ -26,7 +25,6 @@ from layers.grids import active_generation
 from layers.people import Device
 from layers.positions import PARTITIONS, FixRows, fix_times_us, previous_fix, store_fixes
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_AHEAD = timedelta(days=1)  # beyond this a fix time is a broken clock: rejected
 GENERATION_TTL_S = 30.0

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import httpx
@@ -31,8 +30,8 @@ from gis.patrolsim import EBIKE, WALK, Mode, SimTrack, patrol_tour
 from layers.grids import active_generation, read_grid_frame
 from layers.patrol_demo import FieldOfficer, demo_device_secret, demo_officers
 from layers.people import StaffRole
+from layers.workcal import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 KNOT_MPS = 1852.0 / 3600.0
 
 

@@ -8,24 +8,28 @@ in the compliance panel), ``&lang=en``. Without a stored run the page says how t
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from api.deps import SessionDep, current_principal
+from api.deps import (
+    SessionDep,
+    current_principal,
+    parse_day,
+    parse_resolution,
+    parse_shift,
+)
 from api.errors import InvalidParameter
 from api.pages.map import basemap_from_settings, grid_levels, login_redirect
-from gis.hexgrid import MAX_RESOLUTION, MIN_RESOLUTION
 from layers.coverage import (
     SHANGHAI,
     CoverageNotComputed,
     CoverageRun,
     find_run,
     grid_rows,
-    parse_shift,
 )
 from layers.coverage_reports import COMPLIANCE_THRESHOLD
 from layers.errors import AuthError
@@ -51,26 +55,11 @@ def _threshold(value: str | None) -> float:
 
 
 def _query(day: str | None, shift: str | None, resolution: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"date": None, "shift": None, "resolution": None}
-    if day:
-        try:
-            out["date"] = date.fromisoformat(day)
-        except ValueError:
-            raise InvalidParameter(f"date {day!r} is not YYYY-MM-DD", field="date") from None
-    try:
-        window = parse_shift(shift)
-    except ValueError as exc:
-        raise InvalidParameter(str(exc), field="shift") from None
-    out["shift"] = window
-    if resolution:
-        if not resolution.isdigit() or not MIN_RESOLUTION <= int(resolution) <= MAX_RESOLUTION:
-            raise InvalidParameter(
-                f"resolution {resolution!r} is not in {MIN_RESOLUTION}..{MAX_RESOLUTION}; "
-                "use 10 or 11, or leave it empty for the latest run",
-                field="resolution",
-            )
-        out["resolution"] = int(resolution)
-    return out
+    return {
+        "date": parse_day(day) if day else None,
+        "shift": parse_shift(shift),
+        "resolution": parse_resolution(resolution),
+    }
 
 
 def _run_meta(run: CoverageRun) -> dict[str, Any]:

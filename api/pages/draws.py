@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -21,10 +20,10 @@ from api.pages.map import login_redirect
 from layers.errors import AuthError, GridNotFound
 from layers.grids import active_generation, get_grid
 from layers.market import draw_details, get_draw
+from layers.workcal import SHANGHAI
 from maps.styles import html_lang, label
 
 router = APIRouter(tags=["pages"])
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 PAGE_CSS = """
 body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif;

@@ -4,16 +4,23 @@ who covered it and their tracks, an area's trend over days, duty compliance per 
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import Planner, Reader, SessionDep, parse_level
+from api.deps import (
+    Planner,
+    Reader,
+    SessionDep,
+    parse_day,
+    parse_level,
+    parse_resolution,
+    parse_shift,
+)
 from api.errors import InvalidParameter
 from api.exports import table_response
 from gis.coverage import CoverageParams
-from gis.hexgrid import MAX_RESOLUTION, MIN_RESOLUTION
 from layers.coverage import (
     COMPLIANCE_COLUMNS,
     DUTY_HOURS,
@@ -25,7 +32,6 @@ from layers.coverage import (
     find_run,
     grid_detail,
     grid_rows,
-    parse_shift,
 )
 from layers.coverage_reports import (
     COMPLIANCE_THRESHOLD,
@@ -43,36 +49,11 @@ ResQ = Annotated[int | None, Query(description="H3 resolution (10 or 11 typical)
 FormatQ = Annotated[str, Query(description="json | csv | xlsx")]
 
 
-def _day(value: str, field: str = "date") -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidParameter(
-            f"{field} {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-03",
-            field=field,
-        ) from None
-
-
-def _shift(value: str | None) -> tuple[time, time] | None:
-    try:
-        return parse_shift(value)
-    except ValueError as exc:
-        raise InvalidParameter(str(exc), field="shift") from None
-
-
-def _resolution(value: int | None) -> int | None:
-    if value is not None and not MIN_RESOLUTION <= value <= MAX_RESOLUTION:
-        raise InvalidParameter(
-            f"resolution {value} is outside {MIN_RESOLUTION}..{MAX_RESOLUTION}; use 10 or 11",
-            field="resolution",
-        )
-    return value
-
-
 def _run(session: Any, day: str, shift: str | None, resolution: int | None) -> CoverageRun:
     return find_run(
-        session=session, day=_day(day), shift=_shift(shift), resolution=_resolution(resolution)
-    )
+        session=session, day=parse_day(day), shift=parse_shift(shift),
+        resolution=parse_resolution(resolution),
+    )  # fmt: skip
 
 
 def _run_meta(run: CoverageRun) -> dict[str, Any]:
@@ -103,13 +84,15 @@ def create_coverage_run(
     ] = 5.0,
 ) -> dict[str, Any]:
     params = CoverageParams(
-        resolution=_resolution(resolution) or 10,
+        resolution=parse_resolution(resolution) or 10,
         distance_m=distance_m,
         max_gap_s=max_gap_s,
         pixel_m=pixel_m,
         metric_srid=request.app.state.settings.geo.metric_srid,
     )
-    run = compute_coverage_run(session=session, day=_day(date_), shift=_shift(shift), params=params)
+    run = compute_coverage_run(
+        session=session, day=parse_day(date_), shift=parse_shift(shift), params=params
+    )
     session.refresh(run)
     return _run_meta(run)
 
@@ -178,8 +161,8 @@ def read_coverage_trend(
     resolution: ResQ = None,
     format: FormatQ = "json",
 ) -> Any:
-    end = _day(to, "to") if to else datetime.now(SHANGHAI).date()
-    start = _day(from_, "from") if from_ else end - timedelta(days=13)
+    end = parse_day(to, "to") if to else datetime.now(SHANGHAI).date()
+    start = parse_day(from_, "from") if from_ else end - timedelta(days=13)
     if start > end:
         raise InvalidParameter(
             f"from {start.isoformat()} is after to {end.isoformat()}; swap them", field="from"
@@ -191,8 +174,8 @@ def read_coverage_trend(
             field="from",
         )
     trend = coverage_trend(
-        session=session, start=start, end=end, shift=_shift(shift),
-        resolution=_resolution(resolution), code=code or None,
+        session=session, start=start, end=end, shift=parse_shift(shift),
+        resolution=parse_resolution(resolution), code=code or None,
     )  # fmt: skip
     if format == "json":
         return trend

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -25,9 +24,9 @@ from layers.events import intake
 from layers.events.dictionary import get_subclass
 from layers.events.models import Event, EventClass, EventSource, EventStatus, EventSubclass
 from layers.events.workflow import Actor
+from layers.workcal import SHANGHAI
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CLOSED = (EventStatus.CLOSED, EventStatus.REJECTED)
 
 

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import Reader, SessionDep
-from api.errors import InvalidParameter
+from api.deps import Reader, SessionDep, parse_day
 from api.exports import table_response
 from api.ingest.pipeline import active_generation_id
 from gis.tracks import UNUSABLE, flag_names
 from layers.positions import latest_fixes
 from layers.tracks import STAT_COLUMNS, daily_stats
+from layers.workcal import SHANGHAI
 
 router = APIRouter(prefix="/api/v1", tags=["positions"])
 
@@ -71,12 +71,8 @@ def read_latest_positions(
 
 
 def _day(value: str | None) -> date:
-    if not value:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidParameter(f"date {value!r} is not YYYY-MM-DD", field="date") from None
+    """The day asked for, or today in Asia/Shanghai (not UTC: 00:00-08:00 is still yesterday)."""
+    return parse_day(value) if value else datetime.now(SHANGHAI).date()
 
 
 @router.get("/patrol/daily", summary="Per officer: mileage, patrol time, stops, own grid, silences")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import select, text
@@ -24,9 +23,9 @@ from layers.events.intake import create_event
 from layers.events.models import Event, EventSource
 from layers.events.workflow import Actor
 from layers.grids import active_generation
+from layers.workcal import SHANGHAI
 
 REQUIRED = ("ticket_no", "received_at", "subclass", "description")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class HotlineFileError(DictionaryFileError):
