@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import text
 
 from api.deps import SessionDep, current_principal
-from api.pages.map import basemap_from_settings, login_redirect
+from api.pages.map import basemap_from_settings, grid_levels, login_redirect
 from layers.errors import AuthError
-from layers.grids import GridQuery, grid_features, resolve_generation
+from layers.grids import resolve_generation
 from maps.events_map import build_events_map
 
 router = APIRouter(tags=["pages"])
@@ -53,12 +53,7 @@ def events_map_page(
         ).mappings()
     ]
     gen = resolve_generation(session=session, generation_id=None)
-    towns = {
-        "type": "FeatureCollection",
-        "features": grid_features(
-            session=session, query=GridQuery(generation_id=gen.id, level=1, simplify_m=5.0)
-        ),
-    }
+    towns = grid_levels(request, session, gen.id)[1]  # cached per generation
     folium_map = build_events_map(
         rows, towns, lang=lang, basemap=basemap_from_settings(request.app.state.settings.map, lang)
     )

@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SessionDep, current_principal
 from api.errors import InvalidParameter
-from api.pages.map import basemap_from_settings, login_redirect
+from api.pages.map import basemap_from_settings, grid_levels, login_redirect
 from api.settings import MapSettings
 from layers.errors import AuthError
-from layers.grids import GridQuery, grid_features, resolve_generation
+from layers.grids import resolve_generation
 from layers.households import counts_by_grid, counts_by_h3
 from layers.zones import zone_features
 from maps.zones_map import build_zones_map
@@ -48,16 +48,12 @@ def zones_map_page(
     gen = resolve_generation(session=session, generation_id=None)
     map_settings: MapSettings = request.app.state.settings.map
 
-    def level(n: int, simplify_m: float) -> dict[str, object]:
-        query = GridQuery(generation_id=gen.id, level=n, simplify_m=simplify_m)
-        features = grid_features(session=session, query=query)
-        return {"type": "FeatureCollection", "features": features}
-
+    levels = grid_levels(request, session, gen.id)  # cached per generation
     zones = zone_features(session=session, generation_id=gen.id, simplify_m=ZONE_SIMPLIFY_M)
     folium_map = build_zones_map(
         {"type": "FeatureCollection", "features": zones},
-        level(1, 5.0),
-        level(3, map_settings.l3_simplify_m),
+        levels[1],
+        levels[3],
         {r["code"]: int(r["households"]) for r in counts_by_grid(session=session, level=3)},
         counts_by_h3(session=session, resolution=resolution),
         resolution=resolution,
