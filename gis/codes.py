@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 LEVEL_CODE_LENGTH: dict[int, int] = {1: 9, 2: 12, 3: 15}
 LEVELS = (1, 2, 3)
-COUNTY_CODE_LENGTH = 6
-
 JIANGYIN_COUNTY_CODE = "320281"
 
 JIANGYIN_TOWNS: dict[str, str] = {
@@ -39,25 +37,6 @@ JIANGYIN_TOWNS: dict[str, str] = {
     "320281400": "江阴高新技术产业开发区",
 }
 
-JIANGYIN_TOWNS_EN: dict[str, str] = {
-    "320281001": "Chengjiang Subdistrict",
-    "320281004": "Nanzha Subdistrict",
-    "320281005": "Yunting Subdistrict",
-    "320281007": "Shengang Subdistrict",
-    "320281008": "Ligang Subdistrict",
-    "320281009": "Xiagang Subdistrict",
-    "320281100": "Huangtu Town",
-    "320281102": "Yuecheng Town",
-    "320281103": "Qingyang Town",
-    "320281104": "Xuxiake Town",
-    "320281107": "Huashi Town",
-    "320281108": "Zhouzhuang Town",
-    "320281109": "Xinqiao Town",
-    "320281110": "Changjing Town",
-    "320281111": "Gushan Town",
-    "320281112": "Zhutang Town",
-    "320281400": "Jiangyin Hi-tech Industrial Development Zone",
-}
 
 _DIGITS = re.compile(r"^[0-9]+$")
 

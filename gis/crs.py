@@ -22,7 +22,6 @@ from pyproj import Transformer
 
 SRID_CGCS2000 = 4490
 """CGCS2000 geographic (lon, lat in degrees): how every geometry is stored."""
-SRID_WGS84 = 4326
 SRID_METRIC_DEFAULT = 4549
 """CGCS2000 / 3-degree Gauss-Krüger CM 120E: metres, the default for areas and distances."""
 

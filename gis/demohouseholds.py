@@ -64,7 +64,6 @@ def synthesize_households(
             ]
         )
         k += s - 1
-    seq = np.zeros(n, dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     seq = np.arange(n) - np.repeat(starts, counts) + 1
     frame = pd.DataFrame({"lon": lon, "lat": lat, "owner": owner})

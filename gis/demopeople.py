@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from gis.codes import JIANGYIN_COUNTY_CODE
 from gis.masking import id_check_char
 
 SURNAMES = list(
@@ -20,7 +21,6 @@ SURNAMES = list(
 GIVEN = list(
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国文辉玲红燕峰波宇浩凯健俊帆欣怡婷雪琳晨阳"
 )
-AREA_CODE = "320281"
 MOBILE_PREFIXES = (
     "138",
     "139",
@@ -73,7 +73,7 @@ def id_numbers(
     out = []
     for d, q in zip(days, seq, strict=True):
         born = born_from + timedelta(days=d)
-        first17 = f"{AREA_CODE}{born:%Y%m%d}{q:03d}"
+        first17 = f"{JIANGYIN_COUNTY_CODE}{born:%Y%m%d}{q:03d}"
         out.append(first17 + id_check_char(first17))
     return out
 

@@ -38,10 +38,7 @@ def id_number_problem(value: str) -> str | None:
 
 def mobile_problem(value: str) -> str | None:
     """Why ``value`` is not a mainland mobile number (11 digits, 13x-19x), or None."""
-    v = value.strip().replace(" ", "").replace("-", "")
-    if v.startswith("+86"):
-        v = v[3:]
-    if not _MOBILE_FORM.match(v):
+    if not _MOBILE_FORM.match(normalize_mobile(value)):
         return "a mobile number has 11 digits starting 13-19, e.g. 13812341234"
     return None
 

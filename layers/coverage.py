@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from gis.codes import LEVEL_CODE_LENGTH
 from gis.coverage import CoverageAccumulator, CoverageGrids, CoverageParams, CoverageResult
 from gis.tracks import UNUSABLE
 from layers.db import Base
@@ -378,7 +379,7 @@ def rollup(
 def grid_rows(*, session: Session, run: CoverageRun, level: int = 3) -> list[dict[str, Any]]:
     """Per grid of ``level``, ranked by H3 share (best first); L2/L1 area-weighted
     (:func:`rollup`)."""
-    width = {1: 9, 2: 12, 3: 15}[level]
+    width = LEVEL_CODE_LENGTH[level]
     named = session.execute(
         select(Grid.code, Grid.name, Grid.level).where(
             Grid.generation_id == run.generation_id, Grid.level == level

@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gis import hexgrid
+from gis.codes import LEVEL_CODE_LENGTH
 from gis.crs import SRID_CGCS2000
 from gis.locate import GridLocator
 from gis.masking import mask_id_number, mask_name, mask_phone
@@ -202,7 +203,7 @@ def insert_household(
 # -- counts ------------------------------------------------------------------------------------
 def counts_by_grid(*, session: Session, level: int = 3) -> list[dict[str, Any]]:
     """Households and flagged households per grid of ``level`` (prefix of the unit grid code)."""
-    width = {1: 9, 2: 12, 3: 15}[level]
+    width = LEVEL_CODE_LENGTH[level]
     # One pass over the table; left() of the unit grid code is its ancestor at that level.
     sql = (
         f"SELECT left(grid_code, {width}) AS code, count(*) AS households, "
