@@ -36,7 +36,6 @@ from shapely.geometry import shape
 from maps.assets import localize_all
 from maps.basemaps import Basemap
 from maps.coverage_panels import (
-    DEFAULT_THRESHOLD,
     PANEL_LABELS,
     PANELS_CSS,
     RANKING_SHOWN,
@@ -182,15 +181,10 @@ def _legend_html(run: Mapping[str, Any] | None, lang: str) -> str:
     return "".join(parts)
 
 
-def _threshold(query: Mapping[str, Any]) -> float:
-    value = query.get("threshold")
-    return DEFAULT_THRESHOLD if value is None else float(value)
-
-
 def _form_html(query: Mapping[str, Any], lang: str) -> str:
     e = html.escape
     res = query.get("resolution")
-    threshold = _threshold(query)
+    threshold = float(query["threshold"])
     options = [f'<option value="">{e(label("coverage_resolution_auto", lang))}</option>'] + [
         f'<option value="{r}"{" selected" if res == r else ""}>{r}</option>'
         for r in RESOLUTION_CHOICES
@@ -547,7 +541,8 @@ def build_coverage_map(
         page says how to compute it (``gridgis coverage --date D``).
     query
         ``date``, ``shift``, ``resolution`` as asked: fill the form and the detail requests;
-        ``threshold`` (share of the window inside own grids) for the compliance panel.
+        ``threshold`` (required: share of the duty inside own grids, checked by the page) for
+        the compliance panel.
     lang
         "zh" (default) or "en".
     """
@@ -595,7 +590,7 @@ def build_coverage_map(
         {
             "run": has_run,
             "query": api_query,
-            "threshold": _threshold(query),
+            "threshold": float(query["threshold"]),
             "trend_days": TREND_DAYS,
             "trend_from": (last - timedelta(days=TREND_DAYS - 1)).isoformat(),
             "trend_to": last.isoformat(),

@@ -35,7 +35,6 @@ TRACK_PALETTE = (
     "#1f78b4", "#6a3d9a", "#ff7f00", "#e7298a", "#17becf", "#8c564b", "#1b2a6b", "#b15928",
 )  # fmt: skip
 TREND_DAYS = 14
-DEFAULT_THRESHOLD = 0.8  # when the page passes none (the API's default is the same)
 RANKING_SHOWN = 5  # best and worst each; a level with up to twice as many lists them all
 TREND_H3 = "#0b2e59"
 TREND_BUFFER = "#31a354"
