@@ -25,18 +25,16 @@ TEXT = {
 def build_playback_map(
     levels: Mapping[int, Mapping[str, Any]],
     *,
-    track_url: str,
     lang: str = "zh",
     assets_base: str = "/static",
     basemap: Basemap | None = None,
 ) -> folium.Map:
-    """The grid map with the track GeoJSON of ``track_url`` (see the devices track API)."""
+    """The grid map with the track of the page's ``?device=`` (and ``from``/``to``), fetched
+    from the devices track API by the page itself: one page serves every device."""
     lang = resolve_lang(lang)
     folium_map = build_grid_map(
         levels, lang=lang, assets_base=assets_base, basemap=basemap, title=TEXT[lang]["title"]
     )
-    TrackScript(PLAYBACK_JS, {"url": track_url, "lang": lang, "labels": TEXT[lang]}).add_to(
-        folium_map
-    )
+    TrackScript(PLAYBACK_JS, {"lang": lang, "labels": TEXT[lang]}).add_to(folium_map)
     localize_all(folium_map, assets_base)
     return folium_map

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -58,16 +57,16 @@ def playback_page(
         current_principal(request, session)
     except AuthError:
         return login_redirect(request)
+    del device, from_, to  # checked here, read by the page itself from its address
     lang = "en" if lang == "en" else "zh"
-    _, levels = _levels(request, session)
-    params = {k: v for k, v in (("from", from_), ("to", to)) if v}
-    track_url = f"/api/v1/devices/{device}/track" + (f"?{urlencode(params)}" if params else "")
-    settings = request.app.state.settings.map
-    html = (
-        build_playback_map(
-            levels, track_url=track_url, lang=lang, basemap=basemap_from_settings(settings, lang)
+    gen_id, levels = _levels(request, session)
+    key = ("playback_map", gen_id, lang)
+    cache = request.app.state.page_cache
+    if key not in cache:
+        settings = request.app.state.settings.map
+        cache[key] = (
+            build_playback_map(levels, lang=lang, basemap=basemap_from_settings(settings, lang))
+            .get_root()
+            .render()
         )
-        .get_root()
-        .render()
-    )
-    return HTMLResponse(html)
+    return HTMLResponse(cache[key])

@@ -50,7 +50,15 @@ function gridgisPlayback(map, opts) {
   };
   document.getElementById('gg-speed').onchange = function () { speed = Number(this.value); show(); };
   document.getElementById('gg-slider').oninput = function () { t = t0 + (t1 - t0) * Number(this.value) / 1000; show(); };
-  fetch(opts.url, {credentials: 'same-origin'}).then(function (r) { return r.json(); }).then(function (data) {
+  // the track of ?device= (and ?from=/&to=) of this page's own address: one page serves all
+  function trackUrl() {
+    var q = new URLSearchParams(window.location.search), p = new URLSearchParams();
+    ['from', 'to'].forEach(function (k) { if (q.get(k)) { p.set(k, q.get(k)); } });
+    var rest = p.toString();
+    return '/api/v1/devices/' + encodeURIComponent(q.get('device')) + '/track' +
+      (rest ? '?' + rest : '');
+  }
+  fetch(trackUrl(), {credentials: 'same-origin'}).then(function (r) { return r.json(); }).then(function (data) {
     var bounds = [];
     (data.features || []).forEach(function (f) {
       var p = f.properties;
