@@ -148,6 +148,12 @@ def parse_at(value: str | None, field: str = "at") -> datetime | None:
     """A date (``2026-05-01``, taken as 00:00 Asia/Shanghai) or an ISO 8601 datetime."""
     if value is None or value == "":
         return None
+    if not isinstance(value, str):
+        raise InvalidParameter(
+            f"{field} {value!r} is not a date string; send ISO 8601 text, e.g. "
+            '"2026-05-01T08:30:00+08:00"',
+            field=field,
+        )
     try:
         if len(value) == 10:
             return datetime.combine(date.fromisoformat(value), time(0), tzinfo=SHANGHAI)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.coverage import CoverageNotComputed
@@ -137,6 +137,22 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused a value itself (too long for its column, out of range): a bad
+    request, not a server fault; nothing was stored."""
+    assert isinstance(exc, DataError)
+    diag = getattr(exc.orig, "diag", None)
+    column = getattr(diag, "column_name", None)
+    first = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    return problem(
+        422,
+        "Invalid parameter",
+        f"a value does not fit: {first}; nothing was stored — shorten or correct it and send "
+        "it again",
+        field=column or "body",
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
@@ -147,4 +163,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

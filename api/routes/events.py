@@ -383,12 +383,18 @@ async def change_routing(
     request: Request, session: WriteSession, principal: Dispatcher, event_id: int
 ) -> dict[str, Any]:
     data, _ = await read_body(request)
+    changes = data.get("changes") or {}
+    if not isinstance(changes, dict):
+        raise InvalidParameter(
+            'changes must be an object of field: new value, e.g. {"grid_code": "320281001001001"}',
+            field="changes",
+        )
     event = get_event(session, event_id, lock=True)
     intake.reroute(
         session=session,
         event=event,
         actor=actor_of(session, principal),
-        changes=dict(data.get("changes") or {}),
+        changes=changes,
         reason=str(data.get("reason") or ""),
     )
     return event_public(event)

@@ -246,6 +246,27 @@ def test_reroute_is_logged(officer, dispatcher, place) -> None:
     assert last["action"] == "reroute" and last["data"]["before"]["department"] == "市城管局"
 
 
+def test_wrongly_typed_values_are_clear_errors_and_store_nothing(
+    officer, dispatcher, place
+) -> None:  # type: ignore[no-untyped-def]
+    before = _count(officer)
+    # a number where a date string belongs, and a reroute whose changes are not an object
+    _problem(_report(officer, place, reported_at=20260105), 422, "reported_at")
+    event = _report(officer, place, subclass="0601").json()
+    url = f"/api/v1/events/{event['id']}/routing"
+    for bad in (["department"], "department=x", 7):
+        _problem(dispatcher.post(url, json={"changes": bad, "reason": "r"}), 422, "changes")
+    # a value longer than its column: the database refuses it, the caller gets a 422
+    long_kind = dispatcher.put("/api/v1/event-dictionary/classes/98",
+                               json={"name": "测试", "kind": "k" * 300})  # fmt: skip
+    assert long_kind.status_code == 422, long_kind.text
+    assert long_kind.headers["content-type"].startswith(PROBLEM)
+    assert "nothing was stored" in long_kind.json()["detail"]
+    classes = dispatcher.get("/api/v1/event-dictionary").json()["data"]
+    assert "98" not in [c["code"] for c in classes]
+    assert _count(officer) == before + 1  # only the one good report
+
+
 def test_dictionary_crud_and_import(dispatcher, client) -> None:
     data = client.get("/api/v1/event-dictionary").json()["data"]
     names = {c["name"] for c in data}
