@@ -16,7 +16,6 @@ import pwd
 import shutil
 import stat
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,16 +260,3 @@ class LocalCluster:
             "socket_dir": str(self.socket_dir),
             "url": self.url,
         }
-
-
-def wait_until_accepting(cluster: LocalCluster, timeout_s: float = 30.0) -> None:
-    """Block until the server answers a query (pg_ctl -w already waits; this guards restarts)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            cluster.psql("SELECT 1")
-            return
-        except ClusterError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)

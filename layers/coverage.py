@@ -38,6 +38,7 @@ from layers.devices import assigned_grid_codes_all, list_devices
 from layers.errors import DomainError, GridNotFound
 from layers.grids import active_generation, read_grid_frame
 from layers.models import Grid
+from layers.tracks import day_bounds
 from layers.workcal import SHANGHAI
 
 CHUNK_DEVICES = 200
@@ -144,8 +145,7 @@ def parse_shift(value: str | None) -> tuple[time, time] | None:
 def window(day: date, shift: tuple[time, time] | None) -> tuple[datetime, datetime]:
     """The UTC half-open range of a day or shift in Asia/Shanghai."""
     if shift is None:
-        start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
-        return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+        return day_bounds(day)
     start = datetime.combine(day, shift[0], tzinfo=SHANGHAI)
     end = datetime.combine(day, shift[1], tzinfo=SHANGHAI)
     if end <= start:

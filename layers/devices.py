@@ -127,7 +127,8 @@ def list_devices(*, session: Session) -> list[tuple[Device, Person | None]]:
 
 
 def assigned_grid_codes_all(*, session: Session) -> dict[int, list[str]]:
-    """:func:`assigned_grid_codes` of every person at once (one query), by person id."""
+    """Codes (any level) of the grids each person is currently assigned to (no end date), by
+    person id, in one query."""
     out: dict[int, list[str]] = {}
     rows = session.execute(
         select(GridAssignment.person_id, GridAssignment.grid_code)
@@ -137,15 +138,3 @@ def assigned_grid_codes_all(*, session: Session) -> dict[int, list[str]]:
     for person_id, code in rows:
         out.setdefault(person_id, []).append(code)
     return out
-
-
-def assigned_grid_codes(*, session: Session, person_id: int) -> list[str]:
-    """Codes (any level) of the grids a person is currently assigned to."""
-    return list(
-        session.scalars(
-            select(GridAssignment.grid_code)
-            .where(GridAssignment.person_id == person_id)
-            .where(GridAssignment.valid_to.is_(None))
-            .order_by(GridAssignment.grid_code)
-        )
-    )

@@ -509,20 +509,12 @@ def latest_fixes(*, session: Session, exclude_flags: int) -> list[dict[str, Any]
     return [dict(r) for r in rows]
 
 
-def count_fixes(*, session: Session, device_id: int | None = None) -> int:
-    sql = "SELECT count(*) FROM position"
-    if device_id is not None:
-        sql += " WHERE device_id = :d"
-    return int(session.execute(text(sql), {"d": device_id}).scalar_one())
-
-
 __all__ = [
     "COLUMNS",
     "PARTITIONS",
     "FixRows",
     "Position",
     "TrackFixes",
-    "count_fixes",
     "device_with_previous_fix",
     "direct_connection",
     "fix_times_us",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gis.crs import SRID_METRIC_DEFAULT, from_metric, to_metric
 from gis.tracks import UNUSABLE, GapSplitter, StopDetector, simplify_indices, summarize_track
-from layers.devices import assigned_grid_codes, list_devices
+from layers.devices import assigned_grid_codes_all, list_devices
 from layers.positions import read_track
 from layers.workcal import SHANGHAI
 
@@ -143,6 +143,7 @@ def daily_stats(
     first fix; assigned codes of any level match by prefix), GPS silences."""
     start, end = day_bounds(day)
     out: list[dict[str, Any]] = []
+    assigned = assigned_grid_codes_all(session=session)  # one query for everyone
     for device, person in list_devices(session=session):
         if person is None or (person_id is not None and person.id != person_id):
             continue
@@ -159,7 +160,7 @@ def daily_stats(
         if len(fixes.t_s):
             x, y = to_metric(fixes.lon, fixes.lat, metric_srid)
             track = summarize_track(fixes.t_s, x, y, splitter=splitter, detector=detector)
-            own = tuple(assigned_grid_codes(session=session, person_id=person.id))
+            own = tuple(assigned.get(person.id, []))
             inside = np.array([bool(own) and (c or "").startswith(own) for c in fixes.grid_code])
             dt = np.diff(fixes.t_s)
             in_segment = dt <= splitter.max_gap_s
