@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.main import database_url
+from api.main import database_url, open_engine
 from api.routes import modules_with
 from api.settings import Settings
 from layers.cluster import ClusterError, LocalCluster
@@ -70,22 +70,14 @@ def db_url() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply the alembic migrations (starting the embedded cluster if needed)."""
-    settings = Settings()
-    url, cluster = database_url(settings)
-    if cluster is not None:
-        cluster.start()
-    upgrade(make_engine(url))
+    open_engine(Settings()).dispose()
     console.print("schema is up to date")
 
 
 def _load_demo(settings: Settings) -> int:
     from layers.demo import load_demo_city
 
-    url, cluster = database_url(settings)
-    if cluster is not None:
-        cluster.start()
-    engine = make_engine(url)
-    upgrade(engine)
+    engine = open_engine(settings)
     steps = ["generate", "validate", "load", "publish"]
     labels = {
         "generate": "生成演示城市 generating the demo city",

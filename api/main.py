@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import install_error_handlers
 from api.locators import LocatorCache
@@ -29,6 +30,23 @@ def database_url(settings: Settings) -> tuple[str, LocalCluster | None]:
         return settings.database.url, None
     cluster = LocalCluster(settings.database.data_dir)
     return cluster.url, cluster
+
+
+def open_engine(settings: Settings, *, migrate: bool = True) -> Engine:
+    """An engine on the configured database for a command: starts the embedded cluster if it
+    is not running and brings the schema up to date."""
+    url, cluster = database_url(settings)
+    if cluster is not None:
+        cluster.start()
+    engine = make_engine(url)
+    if migrate:
+        upgrade(engine)
+    return engine
+
+
+def open_sessions(settings: Settings) -> sessionmaker[Session]:
+    """:func:`open_engine`'s session factory."""
+    return make_sessionmaker(open_engine(settings))
 
 
 MIN_POSTGIS = (3, 3)

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import select
 
+from api.main import open_engine
 from api.settings import Settings
 
 console = Console()
@@ -47,7 +48,6 @@ def coverage(
     show: Annotated[int, typer.Option("--show", help="lowest grids to print")] = 10,
 ) -> None:
     """Patrol coverage (巡查覆盖率) per unit grid: H3 cells within reach and buffer area."""
-    from api.commands.tracks import _engine
     from gis.coverage import CoverageParams
     from layers.coverage import compute_coverage_run, grid_rows, parse_shift
     from layers.db import make_sessionmaker, transaction
@@ -70,7 +70,7 @@ def coverage(
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    engine = _engine(settings)
+    engine = open_engine(settings)
     with (
         transaction(make_sessionmaker(engine)) as session,
         Progress(
@@ -129,14 +129,14 @@ def _ingest_plan(state: Any, sessions: Any, plan: Any, metric_srid: int) -> int:
 def load_demo(settings: Settings, out: Console, days: int = DEMO_DAYS) -> None:
     """The last ``days`` days of patrol for ``DEMO_OFFICERS`` demo officers, and each day's
     coverage; days that already have a coverage run are skipped (idempotent)."""
-    from api.commands.tracks import _engine, demo_key
+    from api.commands.tracks import demo_key
     from api.ingest.simulator import SimOptions, plan_patrols
     from api.locators import LocatorCache
     from gis.coverage import CoverageParams
     from layers.coverage import SHANGHAI, CoverageRun, compute_coverage_run
     from layers.db import make_sessionmaker, transaction
 
-    engine = _engine(settings)
+    engine = open_engine(settings)
     sessions = make_sessionmaker(engine)
     params = CoverageParams(metric_srid=settings.geo.metric_srid)
     today = datetime.now(SHANGHAI).date()
@@ -173,14 +173,13 @@ def load_demo(settings: Settings, out: Console, days: int = DEMO_DAYS) -> None:
 def on_serve(settings: Settings, base_url: str, out: Console) -> threading.Thread:
     """``gridgis demo``: recompute today's coverage every few minutes while serving (the first
     time once the simulated patrols of the last half hour are in)."""
-    from api.commands.tracks import _engine
     from gis.coverage import CoverageParams
     from layers.coverage import SHANGHAI, compute_coverage_run
     from layers.db import make_sessionmaker, transaction
 
     def run() -> None:
         time_module.sleep(60)
-        engine = _engine(settings)
+        engine = open_engine(settings)
         params = CoverageParams(metric_srid=settings.geo.metric_srid)
         while True:
             try:

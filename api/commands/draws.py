@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from api.main import open_sessions
 from api.settings import Settings
 
 console = Console()
@@ -29,13 +30,12 @@ def register(app: typer.Typer) -> None:
     @draws.command("verify")
     def verify(draw_id: int) -> None:
         """Re-run draw DRAW_ID from its record in the database and compare."""
-        from api.commands.people import _sessions
         from layers.db import transaction
         from layers.errors import DomainError
         from layers.market import get_draw, verify_draw
 
         try:
-            with transaction(_sessions(Settings())) as session:
+            with transaction(open_sessions(Settings())) as session:
                 record = get_draw(session=session, draw_id=draw_id)
                 ok, digest = verify_draw(record), record.digest
         except DomainError as exc:

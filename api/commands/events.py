@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.main import open_engine
 from api.settings import Settings
 
 DEMO_ORDER = 30
@@ -132,16 +133,6 @@ def plan_events(
         }
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
-    from api.main import database_url
-    from layers.db import make_engine
-
-    url, cluster = database_url(settings)
-    if cluster is not None:
-        cluster.start()
-    return make_engine(url)
-
-
 def load_demo(settings: Settings, out: Console, n: int | None = None) -> None:
     """File ``n`` demo events through the API (idempotent: skipped if the demo's are there)."""
     from sqlalchemy import text
@@ -152,7 +143,7 @@ def load_demo(settings: Settings, out: Console, n: int | None = None) -> None:
     from layers.grids import active_generation, read_grid_frame
 
     n = DEMO_EVENTS if n is None else n
-    engine = _engine(settings)
+    engine = open_engine(settings)
     factory = make_sessionmaker(engine)
     with transaction(factory) as session:
         done = session.execute(
@@ -255,7 +246,7 @@ def register(app: typer.Typer) -> None:
         from layers.events.workflow import Actor, escalate_overdue
         from layers.models import Role
 
-        engine = _engine(Settings())
+        engine = open_engine(Settings())
         with transaction(make_sessionmaker(engine)) as session:
             count = escalate_overdue(session=session, actor=Actor(None, None, Role.ADMIN, "cron"))
         console.print(f"escalated {count} overdue case(s)")

@@ -15,11 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.main import database_url
+from api.main import open_sessions
 from api.settings import Settings
 from gis.crs import SRID_CGCS2000
 from gis.hierarchy import HierarchyReport, validate_hierarchy
-from layers.db import make_engine, make_sessionmaker, transaction
+from layers.db import transaction
 from layers.errors import DomainError
 from layers.grids import (
     create_generation,
@@ -28,7 +28,6 @@ from layers.grids import (
     read_grid_frame,
     resolve_generation,
 )
-from layers.migrate import upgrade
 
 grids_app = typer.Typer(help="Grid generations: import, validate, publish.", no_args_is_help=True)
 console = Console()
@@ -37,15 +36,6 @@ REQUIRED = ("code", "level", "parent_code", "name")
 
 def register(app: typer.Typer) -> None:
     app.add_typer(grids_app, name="grids")
-
-
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
-    url, cluster = database_url(settings)
-    if cluster is not None:
-        cluster.start()
-    engine = make_engine(url)
-    upgrade(engine)
-    return make_sessionmaker(engine)
 
 
 def print_report(report: HierarchyReport) -> None:
@@ -97,7 +87,7 @@ def validate(
     if path is not None:
         frame = read_grid_file(path)
     else:
-        with transaction(_sessions(settings)) as session:
+        with transaction(open_sessions(settings)) as session:
             gen = resolve_generation(session=session, generation_id=generation)
             frame = read_grid_frame(session=session, generation_id=gen.id)
     report = validate_hierarchy(frame, metric_srid=settings.geo.metric_srid)
@@ -121,7 +111,7 @@ def import_file(
     if not report.ok and publish:
         console.print("[red]not publishing a grid with problems; fix them and import again[/]")
         raise typer.Exit(1)
-    sessions = _sessions(settings)
+    sessions = open_sessions(settings)
     with sessions() as session:
         try:
             gen = create_generation(session=session, name=name, note=f"imported from {path.name}")
@@ -148,7 +138,7 @@ def import_file(
 def publish(generation: int) -> None:
     """Make a validated draft generation the active one (the previous one is retired)."""
     settings = Settings()
-    with transaction(_sessions(settings)) as session:
+    with transaction(open_sessions(settings)) as session:
         frame = read_grid_frame(session=session, generation_id=generation)
         report = validate_hierarchy(frame, metric_srid=settings.geo.metric_srid)
         if not report.ok:

@@ -11,24 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.main import open_sessions
 from api.settings import Settings
 
 DEMO_ORDER = 10
 DEMO_HOUSEHOLDS = 600_000
 console = Console()
-
-
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
-    from api.main import database_url
-    from layers.db import make_engine, make_sessionmaker
-    from layers.migrate import upgrade
-
-    url, cluster = database_url(settings)
-    if cluster is not None:
-        cluster.start()
-    engine = make_engine(url)
-    upgrade(engine)
-    return make_sessionmaker(engine)
 
 
 def load_demo(settings: Settings, out: Console, households: int = DEMO_HOUSEHOLDS) -> None:
@@ -37,7 +25,7 @@ def load_demo(settings: Settings, out: Console, households: int = DEMO_HOUSEHOLD
     from layers.grids import active_generation
     from layers.people_demo import load_demo_households, load_demo_market, load_demo_people
 
-    factory = _sessions(settings)
+    factory = open_sessions(settings)
     seed = settings.geo.demo_seed
     with transaction(factory) as session:
         generation = active_generation(session=session)
@@ -110,7 +98,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         kind = "xlsx" if file.suffix.lower() == ".xlsx" else "csv"
         try:
-            with transaction(_sessions(Settings())) as session:
+            with transaction(open_sessions(Settings())) as session:
                 report = import_roster(
                     session=session,
                     generation_id=active_generation(session=session).id,
@@ -143,7 +131,7 @@ def register(app: typer.Typer) -> None:
         from layers.grids import active_generation
         from layers.zones import validate_all_towns
 
-        with transaction(_sessions(Settings())) as session:
+        with transaction(open_sessions(Settings())) as session:
             reports = validate_all_towns(
                 session=session, generation_id=active_generation(session=session).id
             )

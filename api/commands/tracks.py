@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.main import open_engine
 from api.settings import Settings
 
 DEMO_ORDER = 20
@@ -30,19 +31,6 @@ tracks_app = typer.Typer(help="Patrol tracks: import GPX files.", no_args_is_hel
 def register(app: typer.Typer) -> None:
     app.add_typer(tracks_app, name="tracks")
     app.command("simulate-patrols")(simulate_patrols)
-
-
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
-    from api.main import database_url
-    from layers.db import make_engine
-    from layers.migrate import upgrade
-
-    url, cluster = database_url(settings)
-    if cluster is not None:
-        cluster.start()
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine
 
 
 def demo_key(settings: Settings) -> str:
@@ -66,7 +54,7 @@ def load_demo(settings: Settings, out: Console) -> None:
     from layers.grids import active_generation
     from layers.patrol_demo import ensure_demo_devices, ensure_placeholder_staff
 
-    engine = _engine(settings)
+    engine = open_engine(settings)
     with transaction(make_sessionmaker(engine)) as session:
         placeholders = ensure_placeholder_staff(
             session=session, generation_id=active_generation(session=session).id
@@ -114,7 +102,7 @@ def import_gpx(
     except DomainError as exc:
         console.print(f"[red]{path.name}: {exc.detail}[/]")
         raise typer.Exit(1) from None
-    engine = _engine(settings)
+    engine = open_engine(settings)
     sessions = make_sessionmaker(engine)
     state = SimpleNamespace(engine=engine, locators=LocatorCache())
     stored = duplicates = 0
@@ -194,7 +182,7 @@ def run_simulation(
     from layers.db import make_sessionmaker
 
     out = out or console
-    engine = _engine(settings)
+    engine = open_engine(settings)
     opts = SimOptions(day=day, start=start, hours=hours, devices=devices, speedup=speedup,
                       seed=settings.geo.demo_seed)  # fmt: skip
     with make_sessionmaker(engine)() as session:
