@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from api.deps import Reader, SessionDep, require
 from api.errors import InvalidParameter
-from api.routes.events import WriteSession, read_body
+from api.routes.events import read_body
 from layers.events import dictionary
 from layers.models import Role
 
@@ -30,9 +30,7 @@ def read_subclass(session: SessionDep, _: Reader, code: str) -> dict[str, Any]:
 
 
 @router.put("/classes/{code}", summary="Create or rename a class")
-async def put_class(
-    request: Request, session: WriteSession, _: Editor, code: str
-) -> dict[str, Any]:
+async def put_class(request: Request, session: SessionDep, _: Editor, code: str) -> dict[str, Any]:
     data, _files = await read_body(request)
     if not data.get("name"):
         raise InvalidParameter("name is required", field="name")
@@ -44,7 +42,7 @@ async def put_class(
 
 @router.put("/subclasses/{code}", summary="Create or replace a subclass")
 async def put_subclass(
-    request: Request, session: WriteSession, _: Editor, code: str
+    request: Request, session: SessionDep, _: Editor, code: str
 ) -> dict[str, Any]:
     data, _files = await read_body(request)
     row = dictionary.upsert_subclass(session=session, row={**data, "code": code})
@@ -52,12 +50,12 @@ async def put_subclass(
 
 
 @router.delete("/subclasses/{code}", status_code=204, summary="Deactivate a subclass")
-def delete_subclass(session: WriteSession, _: Editor, code: str) -> None:
+def delete_subclass(session: SessionDep, _: Editor, code: str) -> None:
     dictionary.deactivate_subclass(session=session, code=code)
 
 
 @router.post("/import", summary="Import subclasses from CSV or XLSX (all rows or none)")
-async def import_file(request: Request, session: WriteSession, _: Editor) -> dict[str, Any]:
+async def import_file(request: Request, session: SessionDep, _: Editor) -> dict[str, Any]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
         form = await request.form()

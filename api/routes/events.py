@@ -14,14 +14,12 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from api.deps import (
     PrincipalDep,
     Reader,
     SessionDep,
     check_lonlat,
-    get_session,
     parse_at,
     parse_crs,
     require,
@@ -45,13 +43,8 @@ from layers.workcal import WorkCalendar
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
-# Writes commit *before* the response is sent (FastAPI runs the exit code of request-scoped
-# yield dependencies after sending it, so a client's next request could miss the write).
-WriteSession = Annotated[Session, Depends(get_session, scope="function")]
-
 Reporter = Annotated[Any, Depends(require(Role.OFFICER, Role.DISPATCHER))]
 Dispatcher = Annotated[Any, Depends(require(Role.DISPATCHER))]
-Actorish = Annotated[Any, Depends(require(Role.OFFICER, Role.DISPATCHER))]
 MAX_BODY_BYTES = 50 * 1024 * 1024
 CALENDAR = WorkCalendar()
 
@@ -189,7 +182,7 @@ def log_public(entry: EventLog) -> dict[str, Any]:
 
 @router.post("/events", status_code=201, summary="Report an event (staff)")
 async def create_event(
-    request: Request, session: WriteSession, principal: Reporter
+    request: Request, session: SessionDep, principal: Reporter
 ) -> dict[str, Any]:
     data, photos = await read_body(request)
     lon, lat = cgcs_point(data)
@@ -270,7 +263,7 @@ def overdue_events(session: SessionDep, _: Reader) -> dict[str, Any]:
 
 
 @router.post("/events/overdue/escalate", summary="Log an escalation on every new overdue case")
-def escalate(session: WriteSession, principal: Dispatcher) -> dict[str, int]:
+def escalate(session: SessionDep, principal: Dispatcher) -> dict[str, int]:
     return {"escalated": escalate_overdue(session=session, actor=actor_of(session, principal))}
 
 
@@ -338,7 +331,7 @@ def read_photo(session: SessionDep, _: Reader, event_id: int, photo_id: int) -> 
 
 @router.post("/events/{event_id}/actions", summary="Take a workflow action")
 async def act(
-    request: Request, session: WriteSession, principal: PrincipalDep, event_id: int
+    request: Request, session: SessionDep, principal: PrincipalDep, event_id: int
 ) -> dict[str, Any]:
     data, photos = await read_body(request)
     action = str(data.get("action") or "")
@@ -380,7 +373,7 @@ async def act(
 
 @router.post("/events/{event_id}/routing", summary="Change the routing (dispatcher, logged)")
 async def change_routing(
-    request: Request, session: WriteSession, principal: Dispatcher, event_id: int
+    request: Request, session: SessionDep, principal: Dispatcher, event_id: int
 ) -> dict[str, Any]:
     data, _ = await read_body(request)
     changes = data.get("changes") or {}
@@ -419,7 +412,7 @@ def workflow_table(_: Reader) -> dict[str, Any]:
 
 @router.post("/events/import/hotline", status_code=201, summary="Import a 12345 batch file")
 async def import_hotline_file(
-    request: Request, session: WriteSession, principal: Dispatcher
+    request: Request, session: SessionDep, principal: Dispatcher
 ) -> dict[str, Any]:
     """CSV or XLSX, as the raw body or as the ``file`` part of a multipart form."""
     from layers.events.hotline import import_hotline

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from api.deps import SessionDep, check_lonlat, parse_at
 from api.errors import InvalidParameter
-from api.routes.events import WriteSession, read_body
+from api.routes.events import read_body
 from gis.crs import Datum, to_cgcs2000
 from layers import auth
 from layers.errors import AuthError
@@ -123,7 +123,7 @@ def _query(session: Any, stmt: Any) -> list[dict[str, Any]]:
 
 @router.post("/requests", status_code=201, summary="Open311: file a service request")
 @router.post("/requests.json", status_code=201, include_in_schema=False)
-async def create_request(request: Request, session: WriteSession) -> list[dict[str, Any]]:
+async def create_request(request: Request, session: SessionDep) -> list[dict[str, Any]]:
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         data = dict((await request.form()).items())
         photos: list[intake.Photo] = []
