@@ -6,13 +6,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from fastapi.responses import Response
 
 from api.errors import InvalidParameter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TableFormat = Annotated[Literal["json", "csv", "xlsx"], Query(description="json | csv | xlsx")]
+"""A report's ``format`` parameter, checked before any work is done."""
 
 
 def csv_bytes(rows: Sequence[Mapping[str, Any]], columns: Iterable[str] | None = None) -> bytes:

@@ -19,7 +19,7 @@ from api.deps import (
     parse_shift,
 )
 from api.errors import InvalidParameter
-from api.exports import table_response
+from api.exports import TableFormat, table_response
 from gis.coverage import CoverageParams
 from layers.coverage import (
     COMPLIANCE_COLUMNS,
@@ -46,7 +46,6 @@ router = APIRouter(prefix="/api/v1/coverage", tags=["coverage"])
 DateQ = Annotated[str, Query(alias="date", description="YYYY-MM-DD, Asia/Shanghai")]
 ShiftQ = Annotated[str | None, Query(description="HH:MM-HH:MM; omitted = the whole day")]
 ResQ = Annotated[int | None, Query(description="H3 resolution (10 or 11 typical)")]
-FormatQ = Annotated[str, Query(description="json | csv | xlsx")]
 
 
 def _run(session: Any, day: str, shift: str | None, resolution: int | None) -> CoverageRun:
@@ -106,7 +105,7 @@ def read_coverage(
     resolution: ResQ = None,
     level: Annotated[int, Query(description="1 town, 2 village, 3 unit grid")] = 3,
     parent: Annotated[str | None, Query(description="only grids under this code")] = None,
-    format: FormatQ = "json",
+    format: TableFormat = "json",
 ) -> Any:
     run = _run(session, date_, shift, resolution)
     rows = grid_rows(session=session, run=run, level=parse_level(level) or 3)
@@ -159,7 +158,7 @@ def read_coverage_trend(
     code: Annotated[str | None, Query(description="grid code of any level; omitted = city")] = None,
     shift: ShiftQ = None,
     resolution: ResQ = None,
-    format: FormatQ = "json",
+    format: TableFormat = "json",
 ) -> Any:
     end = parse_day(to, "to") if to else datetime.now(SHANGHAI).date()
     start = parse_day(from_, "from") if from_ else end - timedelta(days=13)
@@ -200,7 +199,7 @@ def read_compliance(
     duty_hours: Annotated[
         float, Query(gt=0, le=24, description="duty time that a whole-day run is judged by")
     ] = DUTY_HOURS,
-    format: FormatQ = "json",
+    format: TableFormat = "json",
 ) -> Any:
     run = _run(session, date_, shift, resolution)
     rows = compliance_rows(session=session, run=run, threshold=threshold, duty_hours=duty_hours)

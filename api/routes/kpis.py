@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.deps import Reader, SessionDep, parse_at
 from api.errors import InvalidParameter
-from api.exports import table_response
+from api.exports import TableFormat, table_response
 from layers.events import kpis
 
 router = APIRouter(prefix="/api/v1/kpis", tags=["kpis"])
@@ -57,7 +57,7 @@ def read_kpis(
     end: Annotated[str | None, Query(alias="to")] = None,
     bucket: Annotated[str | None, Query(description="day|week|month")] = None,
     now: Annotated[str | None, Query(description="judge overdue at (default: now)")] = None,
-    format: Annotated[str, Query()] = "json",
+    format: TableFormat = "json",
 ) -> Any:
     rows = _rows(session, by, start, end, bucket, now)
     return _render(rows, format, f"kpis-{by}")
@@ -72,7 +72,7 @@ def read_ranking(
     end: Annotated[str | None, Query(alias="to")] = None,
     indicator: Annotated[str, Query()] = "proper_handling_rate",
     now: Annotated[str | None, Query()] = None,
-    format: Annotated[str, Query()] = "json",
+    format: TableFormat = "json",
 ) -> Any:
     if indicator not in kpis.RATES:
         raise InvalidParameter(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from api.deps import Reader, SessionDep, parse_day
-from api.exports import table_response
+from api.exports import TableFormat, table_response
 from api.ingest.pipeline import active_generation_id
 from gis.tracks import UNUSABLE, flag_names
 from layers.positions import latest_fixes
@@ -84,7 +84,7 @@ def read_daily_stats(
         str | None, Query(alias="date", description="YYYY-MM-DD, Asia/Shanghai")
     ] = None,
     person: Annotated[int | None, Query(description="one person's id")] = None,
-    format: Annotated[str, Query(description="json | csv | xlsx")] = "json",
+    format: TableFormat = "json",
 ) -> Any:
     day = _day(date_)
     rows = daily_stats(

@@ -133,3 +133,6 @@ def test_daily_stats_and_exports(client, patrolled) -> None:
     assert "mileage_m" in header and any(c.value == "李四" for c in sheet["E"])
     bad = client.get("/api/v1/patrol/daily", params={"date": "2026-13-02"})
     assert bad.status_code == 422 and bad.json()["field"] == "date"
+    for path in ("/api/v1/patrol/daily", "/api/v1/kpis"):  # refused before any work is done
+        bad = client.get(path, params={"format": "pdf"})
+        assert bad.status_code == 422 and bad.json()["field"] == "format"
