@@ -266,8 +266,6 @@ class CoverageScript(MacroElement):
         """
         + JS_PAGE_HELPERS
         + """
-            function pct(v) { return v === null || v === undefined ? "—"
-                                     : (v * 100).toFixed(1) + "%"; }
             var pad = {paddingTopLeft: [{{ this.legend_px }}, 80],
                        paddingBottomRight: [{{ this.panel_px }}, 24], animate: false};
             var P = window.gridgisCoveragePanels || null;
@@ -403,13 +401,7 @@ class CoverageScript(MacroElement):
                 publish();
                 var url = "/api/v1/coverage/grids/" + encodeURIComponent(f.properties.code)
                     + "?" + new URLSearchParams(data.query).toString();
-                fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
-                    .then(function (r) {
-                        return r.json().then(function (body) {
-                            if (!r.ok) { throw new Error(body.detail || String(r.status)); }
-                            return body;
-                        });
-                    })
+                getJSON(url)
                     .then(function (d) {
                         if (seq !== state.seq) { return; }
                         state.blind = L.geoJSON(d.blind_spots, {

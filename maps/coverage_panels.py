@@ -101,8 +101,6 @@ class CoveragePanels(MacroElement):
                 if (text !== undefined) { e.textContent = text; }
                 return e;
             }
-            function pct(v) { return v === null || v === undefined ? "—"
-                                     : (v * 100).toFixed(1) + "%"; }
             function hm(s) {
                 var m = Math.round((s || 0) / 60);
                 return Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0");
@@ -114,16 +112,6 @@ class CoveragePanels(MacroElement):
                     if (q[k] === null || q[k] === undefined || q[k] === "") { delete q[k]; }
                 });
                 return path + "?" + new URLSearchParams(q).toString();
-            }
-            function getJSON(u) {
-                return fetch(u, {credentials: "same-origin",
-                                 headers: {Accept: "application/json"}})
-                    .then(function (r) {
-                        return r.json().then(function (body) {
-                            if (!r.ok) { throw new Error(body.detail || String(r.status)); }
-                            return body;
-                        });
-                    });
             }
             function section(title) {
                 var s = el("div", "gridgis-cov-section");

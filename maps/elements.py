@@ -137,6 +137,20 @@ JS_PAGE_HELPERS = """
                 if (text !== undefined && text !== null) { e.textContent = text; }
                 return e;
             }
+            // pct(0.1234) -> "12.3%" ("—" for none); getJSON(url): the body, or an Error
+            // carrying the problem+json detail
+            function pct(v) { return v === null || v === undefined ? "—"
+                                     : (v * 100).toFixed(1) + "%"; }
+            function getJSON(u) {
+                return fetch(u, {credentials: "same-origin",
+                                 headers: {Accept: "application/json"}})
+                    .then(function (r) {
+                        return r.json().then(function (body) {
+                            if (!r.ok) { throw new Error(body.detail || String(r.status)); }
+                            return body;
+                        });
+                    });
+            }
 """
 """JavaScript helpers shared by the page scripts (inserted into their templates; they expect a
 label table ``T`` in scope)."""
