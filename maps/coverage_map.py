@@ -64,7 +64,7 @@ JS_LABELS = (
     "coverage_all", "coverage_field_h3", "coverage_field_buffer", "coverage_field_officers",
     "coverage_field_cells", "coverage_field_code", "coverage_who", "coverage_who_none",
     "coverage_minutes", "coverage_metres", "coverage_blind_count", "coverage_loading",
-    "coverage_failed", "coverage_click_town", "coverage_click_village", "coverage_click_grid",
+    "load_failed", "coverage_click_town", "coverage_click_village", "coverage_click_grid",
 )  # fmt: skip
 
 
@@ -349,7 +349,7 @@ class CoverageScript(MacroElement):
                         box.appendChild(el("div", "gridgis-legend-hint", t("coverage_loading")));
                     } else if (detail.error) {
                         box.appendChild(el("div", "gridgis-legend-hint",
-                                           t("coverage_failed", {e: detail.error})));
+                                           t("load_failed", {e: detail.error})));
                     } else {
                         box.appendChild(el("div", "gridgis-legend-section", t("coverage_who")));
                         var ul = el("ul", "gridgis-cov-who");

@@ -45,7 +45,7 @@ PANEL_LABELS = (
     "coverage_ranking_worst", "coverage_export", "coverage_compliance",
     "coverage_compliance_none", "coverage_absent", "coverage_col_name", "coverage_col_inside",
     "coverage_col_outside", "coverage_col_silence", "coverage_silences", "coverage_loading",
-    "coverage_failed", "coverage_minutes",
+    "load_failed", "coverage_minutes",
 )  # fmt: skip
 
 PANELS_CSS = """<style>
@@ -142,7 +142,7 @@ class CoveragePanels(MacroElement):
                 slot.textContent = "";
                 if (tracks.error) {
                     slot.appendChild(el("div", "gridgis-legend-hint",
-                                        t("coverage_failed", {e: tracks.error})));
+                                        t("load_failed", {e: tracks.error})));
                     return;
                 }
                 if (!tracks.features) {
@@ -256,7 +256,7 @@ class CoveragePanels(MacroElement):
                 slot.textContent = "";
                 if (got.error) {
                     slot.appendChild(el("div", "gridgis-legend-hint",
-                                        t("coverage_failed", {e: got.error})));
+                                        t("load_failed", {e: got.error})));
                 } else if (!got.rows) {
                     slot.appendChild(el("div", "gridgis-legend-hint", t("coverage_loading")));
                 } else {
@@ -402,7 +402,7 @@ class CoveragePanels(MacroElement):
                         extras.compliance = r.data.length;
                     })
                     .catch(function (err) {
-                        body.textContent = t("coverage_failed", {e: err.message});
+                        body.textContent = t("load_failed", {e: err.message});
                         extras.compliance = 0;
                     });
             }

@@ -62,7 +62,12 @@ class EventsScript(MacroElement):
                 minute: "2-digit"});
             function timeline(id, popup) {
                 fetch("/api/v1/events/" + id, {credentials: "same-origin"})
-                  .then(function (r) { return r.json(); })
+                  .then(function (r) {
+                    return r.json().then(function (body) {
+                      if (!r.ok) { throw new Error(body.detail || String(r.status)); }
+                      return body;
+                    });
+                  })
                   .then(function (e) {
                     var items = (e.timeline || []).map(function (s) {
                         return "<li><b>" + esc(clock.format(new Date(s.at))) + "</b> " +
@@ -76,6 +81,9 @@ class EventsScript(MacroElement):
                         colors.overdue + '">' + esc(words.overdue) + "</b>" : "") +
                         "<h6>" + esc(words.timeline) + '</h6><ol class="gridgis-timeline">' +
                         items + "</ol></div>");
+                  })
+                  .catch(function (err) {
+                    popup.setContent(esc(words.failed.replace("{e}", err.message)));
                   });
             }
             var markers = rows.map(function (r) {
@@ -199,6 +207,7 @@ def build_events_map(
         "overdue": label("event_overdue", lang),
         "timeline": label("event_timeline", lang),
         "loading": label("event_loading", lang),
+        "failed": label("load_failed", lang, e="{e}"),
     }
     counts: dict[str, int] = {}
     for r in rows:

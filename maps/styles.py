@@ -232,7 +232,7 @@ LABELS: dict[str, dict[Lang, str]] = {
         "en": "Blind spots: {n} H3 cells (red)",
     },
     "coverage_loading": {"zh": "加载中…", "en": "Loading…"},
-    "coverage_failed": {"zh": "加载失败：{e}", "en": "Could not load: {e}"},
+    "load_failed": {"zh": "加载失败：{e}", "en": "Could not load: {e}"},
     "coverage_click_town": {"zh": "点击镇街查看其村社区", "en": "Click a town for its villages"},
     "coverage_click_village": {
         "zh": "点击村社区查看其单元网格",
