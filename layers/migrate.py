@@ -21,7 +21,7 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Bring the database schema to ``revision`` (creating the PostGIS extension first)."""
     with engine.begin() as connection:
         config = alembic_config()
