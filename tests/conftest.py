@@ -49,7 +49,8 @@ def server_url() -> Iterator[str]:
     cluster = LocalCluster(Path(os.environ.get("GRIDGIS_DATA_DIR", PROJECT_DIR / ".gridgis")))
     started = cluster.start()
     yield cluster.url
-    if started:
+    # GRIDGIS_KEEP_DB=1 leaves the cluster running (several test runs sharing it at once).
+    if started and not os.environ.get("GRIDGIS_KEEP_DB"):
         cluster.stop()
 
 
