@@ -81,6 +81,8 @@ install_python() {
     "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" --no-deps -e .
     stamp_write python requirements.lock pyproject.toml
   fi
+  # Our own modules too (incremental: only files changed since the last run are compiled).
+  "$VENV/bin/python" -m compileall -q -j 0 gis layers api maps >/dev/null || true
 }
 
 install_assets() {
