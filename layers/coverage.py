@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from gis.codes import LEVEL_CODE_LENGTH
 from gis.coverage import CoverageAccumulator, CoverageGrids, CoverageParams, CoverageResult
 from gis.tracks import UNUSABLE
+from layers.copyio import copy_rows
 from layers.db import Base
 from layers.devices import assigned_grid_codes_all, list_devices
 from layers.errors import DomainError, GridNotFound
@@ -178,31 +179,20 @@ def coverage_grids(
     return _GRIDS[key]
 
 
-# binary COPY rows of (device_id int4, t float8, lon float8, lat float8, flags int2), each
-# field preceded by its byte length: fixed width, so numpy reads them without a Python loop
-_COPY_ROW = np.dtype([
-    ("n", ">i2"), ("l0", ">i4"), ("device", ">i4"), ("l1", ">i4"), ("t", ">f8"),
-    ("l2", ">i4"), ("lon", ">f8"), ("l3", ">i4"), ("lat", ">f8"), ("l4", ">i4"), ("flags", ">i2"),
-])  # fmt: skip
-_COPY_HEADER = 19  # signature, flags, extension length
-_COPY_TRAILER = 2
+_FIX_FIELDS = (("device", ">i4"), ("t", ">f8"), ("lon", ">f8"), ("lat", ">f8"), ("flags", ">i2"))
 
 
 def _read_chunk(session: Session, ids: list[int], start: datetime, end: datetime) -> Any:
     """All fixes of devices ``ids`` in [start, end) as arrays, by binary COPY (one round trip;
     the primary key (device_id, fix_time) serves it)."""
-    connection: Any = session.connection().connection.driver_connection
-    sql = (
-        "COPY (SELECT device_id::int4, extract(epoch FROM fix_time)::float8, lon, lat, flags "
+    rows = copy_rows(
+        session,
+        "SELECT device_id::int4, extract(epoch FROM fix_time)::float8, lon, lat, flags "
         "FROM position WHERE device_id = ANY(%s) AND fix_time >= %s AND fix_time < %s "
-        "ORDER BY device_id, fix_time) TO STDOUT (FORMAT binary)"
+        "ORDER BY device_id, fix_time",
+        (ids, start, end),
+        _FIX_FIELDS,
     )
-    buffer = bytearray()
-    with connection.cursor() as cursor, cursor.copy(sql, (ids, start, end)) as copy:
-        for block in copy:
-            buffer += block
-    body = memoryview(buffer)[_COPY_HEADER : len(buffer) - _COPY_TRAILER]
-    rows = np.frombuffer(body, dtype=_COPY_ROW)
     if len(rows) == 0:
         return None
     valid = (rows["flags"].astype(np.int64) & UNUSABLE) == 0

@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from gis.codes import LEVEL_CODE_LENGTH
 from gis.crs import SRID_METRIC_DEFAULT, from_metric, to_metric
 from gis.tracks import UNUSABLE, GapSplitter, StopDetector, simplify_indices, summarize_track
+from layers.copyio import copy_rows
 from layers.devices import assigned_grid_codes_all, list_devices
 from layers.positions import read_track
 from layers.workcal import SHANGHAI
@@ -129,6 +131,21 @@ STAT_COLUMNS = (
 )  # fmt: skip
 
 
+_DAY_FIELDS = (("device", ">i4"), ("t", ">f8"), ("lon", ">f8"), ("lat", ">f8"), ("grid", ">i8"))
+DAILY_CHUNK_DEVICES = 500
+
+
+def _own_mask(grid: np.ndarray, own: tuple[str, ...]) -> np.ndarray:
+    """True where the L3 code ``grid`` (15-digit integers, -1 for none) lies in one of the
+    ``own`` codes of any level (an L1/L2 code covers its descendants: a prefix match)."""
+    inside = np.zeros(len(grid), dtype=bool)
+    for code in own:
+        if code.isdigit() and len(code) <= LEVEL_CODE_LENGTH[3]:
+            scale = 10 ** (LEVEL_CODE_LENGTH[3] - len(code))
+            inside |= (grid >= 0) & (grid // scale == int(code))
+    return inside
+
+
 def daily_stats(
     *,
     session: Session,
@@ -140,45 +157,95 @@ def daily_stats(
 ) -> list[dict[str, Any]]:
     """Per officer's device for one day (Asia/Shanghai): mileage, patrol time, stops, time in
     their own grids (time between consecutive fixes inside a segment counts for the grid of the
-    first fix; assigned codes of any level match by prefix), GPS silences."""
+    first fix; assigned codes of any level match by prefix), GPS silences.
+
+    Fixes are read by binary COPY, :data:`DAILY_CHUNK_DEVICES` devices a round trip (was one
+    query per device: 41-51 s for 1,906 devices under load).
+    """
     start, end = day_bounds(day)
     out: list[dict[str, Any]] = []
     assigned = assigned_grid_codes_all(session=session)  # one query for everyone
-    for device, person in list_devices(session=session):
-        if person is None or (person_id is not None and person.id != person_id):
-            continue
-        fixes = read_track(
-            session=session, device_id=device.id, start=start, end=end, exclude_flags=UNUSABLE
+    officers = [
+        (device, person)
+        for device, person in list_devices(session=session)
+        if person is not None and (person_id is None or person.id == person_id)
+    ]
+    for k in range(0, len(officers), DAILY_CHUNK_DEVICES):
+        chunk = officers[k : k + DAILY_CHUNK_DEVICES]
+        rows = copy_rows(
+            session,
+            "SELECT device_id::int4, extract(epoch FROM fix_time)::float8, lon, lat, "
+            "coalesce(nullif(grid_code, '')::int8, -1) FROM position "
+            "WHERE device_id = ANY(%s) AND fix_time >= %s AND fix_time < %s AND flags & %s = 0 "
+            "ORDER BY device_id, fix_time",
+            ([device.id for device, _ in chunk], start, end, UNUSABLE),
+            _DAY_FIELDS,
         )
-        row: dict[str, Any] = {
-            "date": day.isoformat(), "device_id": device.id, "device": device.external_id,
-            "person_id": person.id, "name": person.name, "fixes": len(fixes.t_s),
-            "mileage_m": 0.0, "patrol_time_s": 0, "moving_time_s": 0, "stops": 0,
-            "stop_time_s": 0, "own_grid_time_s": 0, "own_grid_share": None, "silences": 0,
-            "silence_time_s": 0, "first_fix": None, "last_fix": None,
-        }  # fmt: skip
-        if len(fixes.t_s):
-            x, y = to_metric(fixes.lon, fixes.lat, metric_srid)
-            track = summarize_track(fixes.t_s, x, y, splitter=splitter, detector=detector)
-            own = tuple(assigned.get(person.id, []))
-            inside = np.array([bool(own) and (c or "").startswith(own) for c in fixes.grid_code])
-            dt = np.diff(fixes.t_s)
-            in_segment = dt <= splitter.max_gap_s
-            own_time = float(dt[in_segment & inside[:-1]].sum())
-            row.update(
-                mileage_m=round(track.mileage_m, 1),
-                patrol_time_s=round(track.patrol_time_s),
-                moving_time_s=round(track.moving_time_s),
-                stops=len(track.stops),
-                stop_time_s=round(sum(s.duration_s for s in track.stops)),
-                own_grid_time_s=round(own_time),
-                own_grid_share=round(own_time / track.patrol_time_s, 3)
-                if track.patrol_time_s
-                else None,
-                silences=len(track.silences),
-                silence_time_s=round(sum(d for _, d in track.silences)),
-                first_fix=_iso(fixes.t_s[0]),
-                last_fix=_iso(fixes.t_s[-1]),
+        ids = rows["device"].astype(np.int64)
+        bounds = {int(d): (int(a), int(b)) for d, a, b in _runs(ids)}
+        for device, person in chunk:
+            a, b = bounds.get(device.id, (0, 0))
+            out.append(
+                _day_row(
+                    day,
+                    device,
+                    person,
+                    rows[a:b],
+                    tuple(assigned.get(person.id, [])),
+                    metric_srid,
+                    splitter,
+                    detector,
+                )
             )
-        out.append(row)
     return out
+
+
+def _runs(ids: np.ndarray) -> list[tuple[int, int, int]]:
+    """(value, start, end) of each run of equal values in a sorted array."""
+    if len(ids) == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    return [(int(ids[a]), int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+
+def _day_row(
+    day: date,
+    device: Any,
+    person: Any,
+    fixes: np.ndarray,
+    own: tuple[str, ...],
+    metric_srid: int,
+    splitter: GapSplitter,
+    detector: StopDetector,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "date": day.isoformat(), "device_id": device.id, "device": device.external_id,
+        "person_id": person.id, "name": person.name, "fixes": len(fixes),
+        "mileage_m": 0.0, "patrol_time_s": 0, "moving_time_s": 0, "stops": 0,
+        "stop_time_s": 0, "own_grid_time_s": 0, "own_grid_share": None, "silences": 0,
+        "silence_time_s": 0, "first_fix": None, "last_fix": None,
+    }  # fmt: skip
+    if len(fixes) == 0:
+        return row
+    t_s = fixes["t"].astype(np.float64)
+    x, y = to_metric(fixes["lon"].astype(np.float64), fixes["lat"].astype(np.float64), metric_srid)
+    track = summarize_track(t_s, x, y, splitter=splitter, detector=detector)
+    inside = _own_mask(fixes["grid"].astype(np.int64), own)
+    dt = np.diff(t_s)
+    in_segment = dt <= splitter.max_gap_s
+    own_time = float(dt[in_segment & inside[:-1]].sum())
+    row.update(
+        mileage_m=round(track.mileage_m, 1),
+        patrol_time_s=round(track.patrol_time_s),
+        moving_time_s=round(track.moving_time_s),
+        stops=len(track.stops),
+        stop_time_s=round(sum(s.duration_s for s in track.stops)),
+        own_grid_time_s=round(own_time),
+        own_grid_share=round(own_time / track.patrol_time_s, 3) if track.patrol_time_s else None,
+        silences=len(track.silences),
+        silence_time_s=round(sum(d for _, d in track.silences)),
+        first_fix=_iso(t_s[0]),
+        last_fix=_iso(t_s[-1]),
+    )
+    return row
