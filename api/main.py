@@ -16,6 +16,7 @@ from api.errors import install_error_handlers
 from api.locators import LocatorCache
 from api.routes import modules_with
 from api.settings import Settings
+from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
 from layers.cluster import LocalCluster
 from layers.db import make_engine, make_sessionmaker
 from layers.migrate import upgrade
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         check_postgis(engine)
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
+        with app.state.sessions() as session:  # the holiday tables, seeded and loaded once
+            ensure_calendar_loaded(session)
         # Single-fix ingest (Traccar/OsmAnd) runs one statement per round trip in autocommit
         # on its own pool: no ping per checkout (a dropped connection is retried instead).
         app.state.ingest_engine = create_engine(

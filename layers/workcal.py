@@ -1,8 +1,11 @@
 """The Chinese working calendar: office hours on working days, statutory holidays and 调休.
 
-Working days come from the maintained ``chinese_calendar`` package (State Council notices:
-statutory holidays, and the weekend days that are made working days). For a year the package
-does not cover yet, Monday to Friday are taken as working days (``covered`` says so).
+Working days come from the holiday tables stored per year in the database (State Council
+notices: statutory holidays, and the weekend days that are made working days; see
+:mod:`layers.calendar_tables`, which loads them into this process with :func:`set_tables`).
+Before the tables are loaded (a bare computation without a database) the ``chinese_calendar``
+package is used. For a year without a table, Monday to Friday are taken as working days and
+``covered`` says so: such deadlines are *unconfirmed* (:meth:`WorkCalendar.unconfirmed_years`).
 
 Times are Asia/Shanghai wall-clock; every function takes and returns aware datetimes.
 Office hours default to 08:30-12:00 and 13:30-17:30 (7.5 work-hours a day) and are configurable.
@@ -33,7 +36,30 @@ DEFAULT_PERIODS: tuple[tuple[time, time], ...] = (
 MAX_SCAN_DAYS = 3660  # ten years: a guard against a limit that never ends
 
 
+@dataclass(frozen=True)
+class CalendarTables:
+    """The stored years and their listed days (``True`` a make-up workday, ``False`` a holiday)."""
+
+    years: frozenset[int]
+    days: dict[date, bool]
+
+
+_TABLES: list[CalendarTables | None] = [None]
+
+
+def set_tables(tables: CalendarTables | None) -> None:
+    """Make ``tables`` this process's calendar (``None``: fall back to the package)."""
+    _TABLES[0] = tables
+
+
+def current_tables() -> CalendarTables | None:
+    return _TABLES[0]
+
+
 def _covered(day: date) -> bool:
+    tables = _TABLES[0]
+    if tables is not None:
+        return day.year in tables.years
     try:
         chinese_calendar.is_workday(day)
     except NotImplementedError:
@@ -64,6 +90,11 @@ class WorkCalendar:
     @staticmethod
     def is_working_day(day: date) -> bool:
         """A working day: by the State Council calendar, or Monday-Friday for uncovered years."""
+        tables = _TABLES[0]
+        if tables is not None:
+            if day.year in tables.years:
+                return tables.days.get(day, day.weekday() < 5)
+            return day.weekday() < 5
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
@@ -73,6 +104,16 @@ class WorkCalendar:
     def covered(day: date) -> bool:
         """Whether ``day``'s year is in the official calendar (else Mon-Fri is assumed)."""
         return _covered(day)
+
+    @staticmethod
+    def unconfirmed_years(start: datetime | date, end: datetime | date) -> list[int]:
+        """Years from ``start`` to ``end`` (Asia/Shanghai) without a holiday table: a deadline
+        over them was computed Monday-Friday and is ``calendar_unconfirmed``."""
+        a = _day(start)
+        b = _day(end)
+        if b < a:
+            a, b = b, a
+        return [y for y in range(a.year, b.year + 1) if not _covered(date(y, 1, 1))]
 
     def _periods_of(self, day: date) -> list[tuple[datetime, datetime]]:
         if not self.is_working_day(day):
@@ -145,6 +186,10 @@ class WorkCalendar:
 
 def _seconds(a: time, b: time) -> float:
     return (datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds()
+
+
+def _day(value: datetime | date) -> date:
+    return _aware(value).astimezone(SHANGHAI).date() if isinstance(value, datetime) else value
 
 
 def _aware(at: datetime) -> datetime:

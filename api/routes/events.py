@@ -26,6 +26,7 @@ from api.deps import (
 )
 from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType
 from gis.crs import to_cgcs2000
+from layers.deadlines import unconfirmed_years_of
 from layers.errors import GridNotFound
 from layers.events import intake
 from layers.events.models import Event, EventLog, EventPhoto, EventSource, EventStatus
@@ -144,6 +145,9 @@ def event_public(event: Event, *, now: datetime | None = None) -> dict[str, Any]
         "accepted_at": _iso(event.accepted_at),
         "dispatched_at": _iso(event.dispatched_at),
         "deadline_at": _iso(event.deadline_at),
+        # Years without a holiday table the deadline runs into (computed Monday-Friday).
+        "calendar_unconfirmed": bool(unconfirmed_years_of(event)),
+        "calendar_unconfirmed_years": unconfirmed_years_of(event),
         "handled_at": _iso(event.handled_at),
         "closed_at": _iso(event.closed_at),
         "rework_count": event.rework_count,

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
 from layers.errors import Forbidden, InvalidState
 from layers.events.dictionary import InvalidEventInput
 from layers.events.models import Event, EventLog, EventStatus, EventSubclass
@@ -182,6 +183,7 @@ def apply_action(
             field="at",
         )
     data: dict[str, Any] = {}
+    ensure_calendar_loaded(session)  # the stored holiday tables (cheap after the first call)
     subclass = session.get(EventSubclass, event.subclass_code)
     assert subclass is not None
     if action == "accept":

@@ -1,0 +1,112 @@
+"""The working calendar's holiday tables: read a year, load a year (admin).
+
+``PUT /api/v1/calendar/{year}`` takes the State Council's annual notice as rows
+``date, kind, name`` (kind ``holiday`` or ``workday``: a worked weekend day), sent as JSON
+``{"days": [{"date", "kind", "name"}], "source"}``, or as the raw CSV/XLSX file (``text/csv`` or
+the XLSX media type). It replaces the year's table and recomputes the open cases' deadlines in
+that year (``recomputed`` in the answer). A year without a table is computed Monday-Friday and
+its deadlines are ``calendar_unconfirmed``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Request
+
+from api.deps import Admin, Reader, SessionDep
+from api.errors import STATUS, PayloadTooLarge
+from layers.calendar_tables import (
+    CalendarTableError,
+    DayRow,
+    ensure_loaded,
+    parse_table,
+    rows_from_records,
+    store_year,
+    stored_years,
+    year_table,
+)
+from layers.deadlines import open_unconfirmed_years
+from layers.errors import GridNotFound
+
+STATUS.setdefault(CalendarTableError, (422, "Invalid calendar table"))
+router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
+MAX_BODY_BYTES = 1024 * 1024
+Year = Annotated[int, Path(ge=1949, le=2200, description="the calendar year, e.g. 2027")]
+
+
+class CalendarYearNotLoaded(GridNotFound):
+    """No table for the year (404 through the not-found entry of the error table)."""
+
+
+@router.get("", summary="Years with a holiday table, and years open deadlines lack")
+def list_calendar_years(session: SessionDep, _: Reader) -> dict[str, Any]:
+    ensure_loaded(session)
+    years = stored_years(session=session)
+    return {"data": years, "count": len(years),
+            "unconfirmed_years": open_unconfirmed_years(session=session)}  # fmt: skip
+
+
+@router.get("/{year}", summary="A year's holidays and make-up working days")
+def read_calendar_year(session: SessionDep, _: Reader, year: Year) -> dict[str, Any]:
+    ensure_loaded(session)
+    table = year_table(session=session, year=year)
+    if table is None:
+        raise CalendarYearNotLoaded(
+            f"{year} has no holiday table: deadlines in it are computed Monday-Friday and "
+            f"marked calendar_unconfirmed; load the State Council notice with "
+            f"PUT /api/v1/calendar/{year} or `gridgis calendar import FILE`",
+            field="year",
+        )
+    return table
+
+
+def _rows_from_json(body: Any) -> tuple[list[DayRow], str | None]:
+    if not isinstance(body, dict) or not isinstance(body.get("days"), list):
+        raise CalendarTableError(
+            'send {"days": [{"date": "2027-01-01", "kind": "holiday", "name": "元旦"}, …]}',
+            field="days",
+        )
+    records: list[list[Any]] = [["date", "kind", "name"]]
+    for i, item in enumerate(body["days"]):
+        if not isinstance(item, dict):
+            raise CalendarTableError(f"days[{i}] is not an object", field=f"days[{i}]")
+        records.append([item.get("date"), item.get("kind"), item.get("name")])
+    source = body.get("source")
+    return rows_from_records(records), str(source)[:200] if source else None
+
+
+@router.put(
+    "/{year}",
+    summary="Load a year's holiday table (admin); recomputes open deadlines in it",
+    openapi_extra={"requestBody": {"content": {
+        "application/json": {"schema": {"type": "object"}},
+        "text/csv": {"schema": {"type": "string"}},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}},
+    }}},
+)  # fmt: skip
+async def put_calendar_year(
+    request: Request, session: SessionDep, principal: Admin, year: Year
+) -> dict[str, Any]:
+    length = int(request.headers.get("content-length") or 0)
+    if length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"{length} bytes; a year's table is far below 1 MiB", field="body")
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"{len(raw)} bytes; a year's table is far below 1 MiB", field="body")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    source = None
+    if kind in ("", "application/json"):
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise CalendarTableError("the body is not JSON", field="body") from None
+        rows, source = _rows_from_json(body)
+    else:
+        rows = parse_table(raw, "upload.xlsx" if "sheet" in kind else "upload.csv")
+    ensure_loaded(session)
+    return store_year(session=session, rows=rows, year=year,
+                      source=source or f"import via API ({kind or 'json'})",
+                      loaded_by=principal.name)  # fmt: skip
