@@ -8,14 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.gzip import GZipMiddleware
 
+from api.csp import install_csp
 from api.errors import install_error_handlers
 from api.locators import LocatorCache
 from api.routes import modules_with
 from api.settings import Settings
+from api.static import CachedStaticFiles, cache_control_for
 from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
 from layers.cluster import LocalCluster
 from layers.db import make_engine, make_sessionmaker
@@ -129,5 +131,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every JS/CSS file of the pages is served from here: pinned npm packages, folium's own
     # templates and our CSS. Nothing is loaded from a CDN.
     for url, folder in static_mounts("/static").items():
-        app.mount(url, StaticFiles(directory=folder, check_dir=False), name=url.rsplit("/", 1)[-1])
+        files = CachedStaticFiles(
+            directory=folder, check_dir=False, cache_control=cache_control_for(url)
+        )
+        app.mount(url, files, name=url.rsplit("/", 1)[-1])
+    # Every HTML page forbids inline script (api/csp.py); pages and JSON over ~1 KB are
+    # compressed (a 3 MB map page becomes about 0.6 MB).
+    install_csp(app, settings.map)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app

@@ -91,12 +91,23 @@ ASSETS: dict[str, Asset] = {
     ),
     # folium.plugins.HeatMap
     "leaflet-heat.js": Asset("folium", "leaflet_heat.min.js"),
-    # our own pages
+    # our own pages: styles, the shared helpers (fetch, escaping, messages), one script per view
     "gridgis_map_css": Asset("gridgis", "gridgis-map.css"),
+    "gridgis_common_js": Asset("gridgis", "gridgis-common.js"),
+    "gridgis_live_js": Asset("gridgis", "gridgis-live.js"),
+    "gridgis_playback_js": Asset("gridgis", "gridgis-playback.js"),
 }
 
 # folium asset names we deliberately do not load (see the module docstring).
 DROPPED: frozenset[str] = frozenset({"glyphicons_css"})
+# folium.Map links jQuery and Bootstrap on every page, but neither folium's Leaflet code nor our
+# page scripts use them: dropped from every page.
+UNUSED_BY_PAGES: frozenset[str] = frozenset({"jquery", "bootstrap", "bootstrap_css"})
+# Only folium.Icon (Leaflet.awesome-markers with Font Awesome glyphs) needs these: dropped from
+# a page that has no such icon.
+ICON_ASSETS: frozenset[str] = frozenset(
+    {"awesome_markers", "awesome_markers_css", "awesome_markers_font_css", "awesome_rotate_css"}
+)
 
 # Files that the CSS above pulls in by relative url(...): checked too, so a half-installed
 # package is caught before a page shows empty icons.
@@ -211,8 +222,16 @@ def localize_all(
 ) -> None:
     """:func:`localize` every element of the tree under ``root`` that links JS or CSS.
 
-    Call it once a page is assembled (the map and all its layers, controls and plugins).
+    Call it once a page is assembled (the map and all its layers, controls and plugins). Also
+    drops the vendor files the page does not use (:data:`UNUSED_BY_PAGES`, and
+    :data:`ICON_ASSETS` when no ``folium.Icon`` is on the page).
     """
-    for element in _walk(root):
+    elements = list(_walk(root))
+    unused = set(UNUSED_BY_PAGES)
+    if not any(isinstance(e, folium.Icon) for e in elements):
+        unused |= ICON_ASSETS
+    for element in elements:
         if isinstance(element, JSCSSMixin):
             localize(element, base_url, prefixes)
+            element.default_js = [p for p in element.default_js if p[0] not in unused]
+            element.default_css = [p for p in element.default_css if p[0] not in unused]

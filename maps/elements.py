@@ -6,7 +6,9 @@ Each renders plain Leaflet calls; text goes into the page through ``tojson`` (es
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
@@ -16,6 +18,33 @@ from maps.assets import asset_url
 from maps.styles import html_lang
 
 ControlPosition = str  # Leaflet corners, plus "topcenter" (created on demand)
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def macro_template(name: str) -> Template:
+    """A folium macro template kept as a file in ``maps/templates/``."""
+    return Template((TEMPLATES_DIR / name).read_text(encoding="utf-8"))
+
+
+class ViewScript(JSCSSMixin):
+    """Starts the page script ``maps/static/gridgis-<view>.js`` on the parent map.
+
+    Links ``gridgis-common.js`` (fetch, escaping, messages) and the view's file, then calls
+    ``GridGIS.start(view, map, options)`` from the map's set-up script. ``options`` must be
+    JSON-serializable; they reach the script through ``tojson`` (no value can end the script).
+    """
+
+    _template = macro_template("view_script.js.j2")
+
+    def __init__(self, view: str, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        self._name = "ViewScript"
+        self.view = view
+        self.options = dict(options or {})
+        self.default_js = [
+            ("gridgis_common_js", asset_url("gridgis_common_js")),
+            (f"gridgis_{view}_js", asset_url(f"gridgis_{view}_js")),
+        ]
 
 
 class PageSetup(JSCSSMixin):

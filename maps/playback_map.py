@@ -10,16 +10,11 @@ import folium
 
 from maps.assets import localize_all
 from maps.basemaps import Basemap
+from maps.elements import ViewScript
 from maps.grid_map import build_grid_map
 from maps.styles import resolve_lang
-from maps.tracks_js import PLAYBACK_JS, TrackScript
 
-TEXT = {
-    "zh": {"title": "网格通 · 轨迹回放", "play": "播放", "pause": "暂停", "stop": "停留",
-           "mileage": "里程", "moving": "移动"},
-    "en": {"title": "GridGIS · Track playback", "play": "Play", "pause": "Pause", "stop": "Stop",
-           "mileage": "Mileage", "moving": "Moving"},
-}  # fmt: skip
+TEXT = {"zh": {"title": "网格通 · 轨迹回放"}, "en": {"title": "GridGIS · Track playback"}}
 
 
 def build_playback_map(
@@ -30,11 +25,12 @@ def build_playback_map(
     basemap: Basemap | None = None,
 ) -> folium.Map:
     """The grid map with the track of the page's ``?device=`` (and ``from``/``to``), fetched
-    from the devices track API by the page itself: one page serves every device."""
+    from the devices track API by the page itself (``maps/static/gridgis-playback.js``): one
+    page serves every device."""
     lang = resolve_lang(lang)
     folium_map = build_grid_map(
         levels, lang=lang, assets_base=assets_base, basemap=basemap, title=TEXT[lang]["title"]
     )
-    TrackScript(PLAYBACK_JS, {"lang": lang, "labels": TEXT[lang]}).add_to(folium_map)
+    ViewScript("playback").add_to(folium_map)
     localize_all(folium_map, assets_base)
     return folium_map

@@ -24,6 +24,7 @@ from api.deps import (
 )
 from api.errors import InvalidParameter
 from api.pages.map import basemap_from_settings, grid_levels, login_redirect
+from api.pages.scripts import page_response
 from layers.coverage import (
     SHANGHAI,
     CoverageNotComputed,
@@ -122,4 +123,4 @@ def coverage_page(
         lang=lang,
         basemap=basemap_from_settings(request.app.state.settings.map, lang),
     )
-    return HTMLResponse(folium_map.get_root().render())
+    return page_response(request, folium_map.get_root().render())

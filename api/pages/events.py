@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from api.deps import SessionDep, current_principal
 from api.pages.map import basemap_from_settings, grid_levels, login_redirect
+from api.pages.scripts import page_response
 from layers.errors import AuthError
 from layers.grids import resolve_generation
 from maps.events_map import build_events_map
@@ -57,4 +58,4 @@ def events_map_page(
     folium_map = build_events_map(
         rows, towns, lang=lang, basemap=basemap_from_settings(request.app.state.settings.map, lang)
     )
-    return HTMLResponse(folium_map.get_root().render())
+    return page_response(request, folium_map.get_root().render())

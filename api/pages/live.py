@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SessionDep, current_principal
 from api.pages.map import basemap_from_settings, grid_levels, login_redirect
+from api.pages.scripts import cached_page, page_response
 from layers.errors import AuthError
 from layers.grids import resolve_generation
 from maps.live_map import build_live_map
@@ -32,16 +33,13 @@ def live_page(
         return login_redirect(request)
     lang = "en" if lang == "en" else "zh"
     gen_id, levels = _levels(request, session)
-    key = ("live_map", gen_id, lang)
-    cache = request.app.state.page_cache
-    if key not in cache:
+
+    def render() -> str:
         settings = request.app.state.settings.map
-        cache[key] = (
-            build_live_map(levels, lang=lang, basemap=basemap_from_settings(settings, lang))
-            .get_root()
-            .render()
-        )
-    return HTMLResponse(cache[key])
+        basemap = basemap_from_settings(settings, lang)
+        return str(build_live_map(levels, lang=lang, basemap=basemap).get_root().render())
+
+    return page_response(request, cached_page(request, ("live_map", gen_id, lang), render))
 
 
 @router.get("/playback", response_class=HTMLResponse, include_in_schema=False)
@@ -60,13 +58,10 @@ def playback_page(
     del device, from_, to  # checked here, read by the page itself from its address
     lang = "en" if lang == "en" else "zh"
     gen_id, levels = _levels(request, session)
-    key = ("playback_map", gen_id, lang)
-    cache = request.app.state.page_cache
-    if key not in cache:
+
+    def render() -> str:
         settings = request.app.state.settings.map
-        cache[key] = (
-            build_playback_map(levels, lang=lang, basemap=basemap_from_settings(settings, lang))
-            .get_root()
-            .render()
-        )
-    return HTMLResponse(cache[key])
+        basemap = basemap_from_settings(settings, lang)
+        return str(build_playback_map(levels, lang=lang, basemap=basemap).get_root().render())
+
+    return page_response(request, cached_page(request, ("playback_map", gen_id, lang), render))

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, current_principal
+from api.pages.scripts import cached_page, page_response
 from api.settings import MapSettings
 from layers.errors import AuthError
 from layers.grids import GridQuery, grid_features, resolve_generation
@@ -30,8 +31,10 @@ def basemap_from_settings(settings: MapSettings, lang: str = "zh") -> Basemap | 
 
 
 def login_redirect(request: Request) -> RedirectResponse:
+    """To the login page, back here afterwards, in this page's language."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    lang = "en" if request.query_params.get("lang") == "en" else "zh"
+    return RedirectResponse(f"/login?next={quote(target)}&lang={lang}", status_code=303)
 
 
 def grid_levels(
@@ -71,16 +74,15 @@ def grid_map_page(
         return login_redirect(request)
     lang = "en" if lang == "en" else "zh"
     gen = resolve_generation(session=session, generation_id=generation)
-    key = ("grid_map", gen.id, lang)
-    cache = request.app.state.page_cache
-    if key not in cache:
+
+    def render() -> str:
         map_settings: MapSettings = request.app.state.settings.map
-        levels = grid_levels(request, session, gen.id)
         folium_map = build_grid_map(
-            levels,
+            grid_levels(request, session, gen.id),
             lang=lang,
             assets_base="/static",
             basemap=basemap_from_settings(map_settings, lang),
         )
-        cache[key] = folium_map.get_root().render()
-    return HTMLResponse(cache[key])
+        return str(folium_map.get_root().render())
+
+    return page_response(request, cached_page(request, ("grid_map", gen.id, lang), render))

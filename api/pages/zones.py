@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import SessionDep, current_principal
 from api.errors import InvalidParameter
 from api.pages.map import basemap_from_settings, grid_levels, login_redirect
+from api.pages.scripts import page_response
 from api.settings import MapSettings
 from layers.errors import AuthError
 from layers.grids import resolve_generation
@@ -60,4 +61,4 @@ def zones_map_page(
         lang=lang,
         basemap=basemap_from_settings(map_settings, lang),
     )
-    return HTMLResponse(folium_map.get_root().render())
+    return page_response(request, folium_map.get_root().render())

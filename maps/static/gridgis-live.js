@@ -1,25 +1,149 @@
-// /live: officers' last positions, polled (see maps/tracks_js.py)
-function gridgisLive(map, opts) {
-  var layer = L.layerGroup().addTo(map);
-  function popup(p) {
-    var esc = function (s) { var d = document.createElement('div'); d.textContent = s == null ? '' : String(s); return d.innerHTML; };
-    return '<b>' + esc(p.name) + '</b> ' + esc(p.role || '') + '<br>' + esc(opts.labels.grid) + ': ' +
-      esc(p.grid_name) + ' ' + esc(p.grid || '') + '<br>' + esc(opts.labels.age) + ': ' + esc(Math.round(p.age_s / 60)) +
-      ' min<br><a class="gridgis-playback-link" href="/playback?device=' + encodeURIComponent(p.device_id) +
-      (opts.lang === 'en' ? '&lang=en' : '') + '">' + esc(opts.labels.playback) + '</a>';
+// /live: officers' last positions, polled (maps/live_map.py starts it with {url, poll_ms}).
+// One marker per device, kept across polls: moved, restyled and its popup text updated in
+// place (an open popup stays open); only devices that vanished are removed. Test hook:
+// window.gridgisLive = {count, online, offline, updated} after each successful poll.
+(function (G) {
+  "use strict";
+
+  var TEXT = {
+    zh: {
+      grid: "网格", age: "距今", playback: "轨迹回放", online: "在线", offline: "离线",
+      minutes: "{n} 分钟", hours: "{n} 小时", days: "{n} 天", nobody: "暂无巡查人员位置",
+      positions: "实时位置", lastDay: "回放最后有定位的一天（{day}）",
+    },
+    en: {
+      grid: "Grid", age: "Last fix", playback: "Playback", online: "Online", offline: "Offline",
+      minutes: "{n} min ago", hours: "{n} h ago", days: "{n} days ago",
+      nobody: "No officer has sent a position yet", positions: "live positions",
+      lastDay: "replay the last day with fixes ({day})",
+    },
+  };
+  var DAY_S = 86400;
+  var SHANGHAI = "Asia/Shanghai";
+
+  function ago(seconds) {
+    if (seconds < 3600) { return G.t(TEXT, "minutes", {n: Math.round(seconds / 60)}); }
+    if (seconds < DAY_S) { return G.t(TEXT, "hours", {n: Math.round(seconds / 3600)}); }
+    return G.t(TEXT, "days", {n: Math.floor(seconds / DAY_S)});
   }
-  function poll() {
-    fetch(opts.url, {credentials: 'same-origin'}).then(function (r) { return r.json(); }).then(function (data) {
-      layer.clearLayers();
+
+  // The calendar day (YYYY-MM-DD) of an ISO time in Asia/Shanghai, and the day after it.
+  function shanghaiDay(iso) {
+    var parts = new Intl.DateTimeFormat("en-CA", {timeZone: SHANGHAI, year: "numeric",
+      month: "2-digit", day: "2-digit"}).format(new Date(iso));
+    return parts.slice(0, 10);
+  }
+  function nextDay(day) {
+    var d = new Date(day + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + 1);
+    return d.toISOString().slice(0, 10);
+  }
+
+  // Playback of the last 24 h for an officer seen in the last 24 h; for one silent longer,
+  // the last day on which the device sent fixes (never an empty replay).
+  function playbackHref(p) {
+    var q = new URLSearchParams({device: String(p.device_id)});
+    if (p.age_s > DAY_S && p.fix_time) {
+      var day = shanghaiDay(p.fix_time);
+      q.set("from", day);
+      q.set("to", nextDay(day));
+    }
+    if (G.pageLang() === "en") { q.set("lang", "en"); }
+    return "/playback?" + q.toString();
+  }
+
+  function popupContent(p) {
+    var box = G.el("div", "gridgis-officer-popup");
+    var head = G.el("div", "gridgis-officer-head");
+    head.appendChild(G.el("b", "gridgis-officer-name", p.name));
+    if (p.role) { head.appendChild(G.el("span", "gridgis-officer-role", " " + p.role)); }
+    box.appendChild(head);
+    var grid = [p.grid_name, p.grid].filter(Boolean).join(" ");
+    box.appendChild(G.el("div", null, G.t(TEXT, "grid") + ": " + (grid || "—")));
+    box.appendChild(G.el("div", null, G.t(TEXT, "age") + ": " + ago(p.age_s)));
+    var link = G.el("a", "gridgis-playback-link", G.t(TEXT, "playback"));
+    link.href = playbackHref(p);
+    if (p.age_s > DAY_S && p.fix_time) {
+      link.title = G.t(TEXT, "lastDay", {day: shanghaiDay(p.fix_time)});
+    }
+    box.appendChild(link);
+    return box;
+  }
+
+  function markerStyle(p) {
+    return {radius: 7, weight: 2, color: "#fff", fillOpacity: 0.95,
+      fillColor: p.online ? "#1a9850" : "#999", className: "gridgis-officer"};
+  }
+
+  G.views.live = function (map, opts) {
+    var layer = L.layerGroup().addTo(map);
+    var markers = {};  // device id -> circle marker
+
+    var counts = L.control({position: "topleft"});
+    var countBox = null;
+    counts.onAdd = function () {
+      countBox = L.DomUtil.create("div", "leaflet-control gridgis-live-counts");
+      L.DomEvent.disableClickPropagation(countBox);
+      return countBox;
+    };
+    counts.addTo(map);
+
+    function showCounts(total, online) {
+      countBox.textContent = "";
+      if (!total) {
+        countBox.appendChild(G.el("span", "gridgis-live-nobody", G.t(TEXT, "nobody")));
+        return;
+      }
+      countBox.appendChild(G.el("span", "gridgis-live-online",
+        G.t(TEXT, "online") + " " + online));
+      countBox.appendChild(G.el("span", "gridgis-live-offline",
+        G.t(TEXT, "offline") + " " + (total - online)));
+    }
+
+    function update(data) {
+      var seen = {};
       (data.features || []).forEach(function (f) {
-        var c = f.geometry.coordinates, p = f.properties;
-        L.circleMarker([c[1], c[0]], {radius: 7, weight: 2, color: '#fff', fillOpacity: 0.95,
-          fillColor: p.online ? '#1a9850' : '#999', className: 'gridgis-officer'})
-          .bindPopup(popup(p)).bindTooltip(p.name).addTo(layer);
+        var c = f.geometry.coordinates, p = f.properties, id = String(p.device_id);
+        var where = [c[1], c[0]], marker = markers[id];
+        seen[id] = true;
+        if (!marker) {
+          marker = L.circleMarker(where, markerStyle(p))
+            .bindPopup(popupContent(p))
+            .bindTooltip(G.el("span", "gridgis-officer-tip", p.name))
+            .addTo(layer);
+          markers[id] = marker;
+        } else {
+          marker.setLatLng(where);
+          marker.setStyle(markerStyle(p));
+          marker.setPopupContent(popupContent(p));
+          marker.setTooltipContent(G.el("span", "gridgis-officer-tip", p.name));
+        }
       });
-      window.gridgisLive = {count: data.count, online: data.online, updated: Date.now()};
-    }).catch(function (e) { console.warn('live poll failed', e); });
-  }
-  poll();
-  setInterval(poll, opts.poll_ms);
-}
+      Object.keys(markers).forEach(function (id) {
+        if (!seen[id]) {
+          layer.removeLayer(markers[id]);
+          delete markers[id];
+        }
+      });
+      var total = data.count || 0, online = data.online || 0;
+      showCounts(total, online);
+      window.gridgisLive = {count: total, online: online, offline: total - online,
+        updated: Date.now()};
+    }
+
+    var timer = null;
+    function poll() {
+      G.getJSON(opts.url, G.t(TEXT, "positions")).then(update).catch(function (error) {
+        // An expired session will not come back by itself: stop polling, keep the last
+        // positions on the map under the message that asks to log in again.
+        if (error.status === 401 && timer !== null) {
+          clearInterval(timer);
+          timer = null;
+        }
+        if (!error.shown) { throw error; }
+      });
+    }
+    poll();
+    timer = setInterval(poll, opts.poll_ms || 5000);
+  };
+})(window.GridGIS);

@@ -1,88 +1,182 @@
-// /playback: a device's track replayed (see maps/tracks_js.py)
-function gridgisPlayback(map, opts) {
-  var pts = [], stops = [], t0 = 0, t1 = 0, t = 0, playing = false, speed = 60;
-  var marker = null, timer = null, last = null;
-  var box = L.control({position: 'bottomright'});
-  box.onAdd = function () {
-    var d = L.DomUtil.create('div', 'gridgis-playback leaflet-bar');
-    d.style.cssText = 'background:#fff;padding:6px 8px;font:13px sans-serif;min-width:360px';
-    d.innerHTML = '<button id="gg-play" type="button">' + opts.labels.play + '</button> ' +
-      '<select id="gg-speed"><option value="10">10×</option><option value="60" selected>60×</option>' +
-      '<option value="300">300×</option><option value="1200">1200×</option></select> ' +
-      '<span id="gg-clock"></span><br><input id="gg-slider" type="range" min="0" max="1000" value="0" style="width:100%">' +
-      '<div id="gg-summary"></div>';
-    L.DomEvent.disableClickPropagation(d);
-    return d;
+// /playback: a device's track replayed (maps/playback_map.py starts it). The page reads
+// ?device= (and ?from=/&to=) from its own address, so one cached page serves every device.
+// Times are shown in Asia/Shanghai. Test hook: window.gridgisPlayback = {ready, vertices,
+// stops, t, playing, speed} once the track is drawn, or {ready: false, error} when it cannot be.
+(function (G) {
+  "use strict";
+
+  var TEXT = {
+    zh: {
+      play: "播放", pause: "暂停", stop: "停留", mileage: "里程", moving: "移动", min: "分钟",
+      track: "轨迹", noDevice: "地址中缺少设备编号（?device=）", empty: "该时段内没有定位点",
+      speed: "回放速度", time: "时间", tz: "北京时间",
+    },
+    en: {
+      play: "Play", pause: "Pause", stop: "Stop", mileage: "Mileage", moving: "Moving",
+      min: "min", track: "the track", noDevice: "the address names no device (?device=)",
+      empty: "No fixes in this period", speed: "Playback speed", time: "Time",
+      tz: "China Standard Time",
+    },
   };
-  box.addTo(map);
-  function at(time) {
-    if (!pts.length) return null;
-    var lo = 0, hi = pts.length - 1;
-    if (time <= pts[0][0]) return pts[0];
-    if (time >= pts[hi][0]) return pts[hi];
-    while (hi - lo > 1) { var mid = (lo + hi) >> 1; if (pts[mid][0] <= time) lo = mid; else hi = mid; }
-    var a = pts[lo], b = pts[hi];
-    if (a[3] !== b[3]) return a;  // across a GPS silence: stay put
-    var f = (time - a[0]) / Math.max(1, b[0] - a[0]);
-    return [time, a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2]), a[3]];
-  }
-  function show() {
-    var p = at(t);
-    if (p && marker) marker.setLatLng([p[2], p[1]]);
-    document.getElementById('gg-clock').textContent = new Date(t).toLocaleString();
-    document.getElementById('gg-slider').value = t1 > t0 ? Math.round(1000 * (t - t0) / (t1 - t0)) : 0;
-    window.gridgisPlayback = {ready: true, vertices: pts.length, stops: stops.length, t: t, playing: playing, speed: speed};
-  }
-  function tick(now) {
-    if (!playing) return;
-    if (last !== null) t = Math.min(t1, t + (now - last) * speed);
-    last = now;
-    if (t >= t1) { playing = false; document.getElementById('gg-play').textContent = opts.labels.play; }
-    show();
-    if (playing) requestAnimationFrame(tick);
-  }
-  document.getElementById('gg-play').onclick = function () {
-    playing = !playing; last = null;
-    if (playing && t >= t1) t = t0;
-    this.textContent = playing ? opts.labels.pause : opts.labels.play;
-    show();
-    if (playing) requestAnimationFrame(tick);
-  };
-  document.getElementById('gg-speed').onchange = function () { speed = Number(this.value); show(); };
-  document.getElementById('gg-slider').oninput = function () { t = t0 + (t1 - t0) * Number(this.value) / 1000; show(); };
-  // the track of ?device= (and ?from=/&to=) of this page's own address: one page serves all
+  var SPEEDS = [10, 60, 300, 1200];
+  var CLOCK = new Intl.DateTimeFormat("zh-CN", {timeZone: "Asia/Shanghai", year: "numeric",
+    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    hour12: false});
+
+  // Epoch milliseconds as "2026/11/30 08:00:00" in Asia/Shanghai.
+  function clock(ms) { return CLOCK.format(new Date(ms)); }
+
+  // The track of ?device= (and ?from=/&to=) of this page's own address, or null.
   function trackUrl() {
     var q = new URLSearchParams(window.location.search), p = new URLSearchParams();
-    ['from', 'to'].forEach(function (k) { if (q.get(k)) { p.set(k, q.get(k)); } });
+    if (!q.get("device")) { return null; }
+    ["from", "to"].forEach(function (k) { if (q.get(k)) { p.set(k, q.get(k)); } });
     var rest = p.toString();
-    return '/api/v1/devices/' + encodeURIComponent(q.get('device')) + '/track' +
-      (rest ? '?' + rest : '');
+    return "/api/v1/devices/" + encodeURIComponent(q.get("device")) + "/track" +
+      (rest ? "?" + rest : "");
   }
-  fetch(trackUrl(), {credentials: 'same-origin'}).then(function (r) { return r.json(); }).then(function (data) {
-    var bounds = [];
-    (data.features || []).forEach(function (f) {
-      var p = f.properties;
-      if (p.kind === 'segment') {
-        var line = f.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
-        L.polyline(line, {color: '#d7301f', weight: 4, opacity: 0.85, className: 'gridgis-track'}).addTo(map);
-        f.geometry.coordinates.forEach(function (c, i) { pts.push([p.times[i], c[0], c[1], p.segment]); });
-        bounds = bounds.concat(line);
-      } else if (p.kind === 'stop') {
-        var c = f.geometry.coordinates;
-        stops.push(p);
-        L.circleMarker([c[1], c[0]], {radius: 9, color: '#08519c', fillOpacity: 0.6, className: 'gridgis-stop'})
-          .bindTooltip(opts.labels.stop + ' ' + Math.round(p.duration_s / 60) + ' min', {permanent: true, direction: 'right'})
-          .addTo(map);
-      }
+
+  function panel() {
+    var d = L.DomUtil.create("div", "gridgis-playback leaflet-bar");
+    var play = G.el("button", null, G.t(TEXT, "play"));
+    play.id = "gg-play";
+    play.type = "button";
+    play.disabled = true;
+    var speed = G.el("select");
+    speed.id = "gg-speed";
+    speed.title = G.t(TEXT, "speed");
+    SPEEDS.forEach(function (s) {
+      var o = G.el("option", null, s + "×");
+      o.value = String(s);
+      o.selected = s === 60;
+      speed.appendChild(o);
     });
-    if (pts.length) {
-      t0 = t = pts[0][0]; t1 = pts[pts.length - 1][0];
-      marker = L.circleMarker([pts[0][2], pts[0][1]], {radius: 8, color: '#000', fillColor: '#fee08b', fillOpacity: 1, className: 'gridgis-cursor'}).addTo(map);
-      map.fitBounds(bounds, {padding: [30, 30]});
+    var clockBox = G.el("span", "gridgis-playback-clock");
+    clockBox.id = "gg-clock";
+    clockBox.title = G.t(TEXT, "tz");
+    var slider = G.el("input");
+    slider.id = "gg-slider";
+    slider.type = "range";
+    slider.min = "0";
+    slider.max = "1000";
+    slider.value = "0";
+    slider.title = G.t(TEXT, "time");
+    var summary = G.el("div", "gridgis-playback-summary");
+    summary.id = "gg-summary";
+    [play, document.createTextNode(" "), speed, document.createTextNode(" "), clockBox,
+      G.el("br"), slider, summary].forEach(function (n) { d.appendChild(n); });
+    L.DomEvent.disableClickPropagation(d);
+    return {box: d, play: play, speed: speed, clock: clockBox, slider: slider, summary: summary};
+  }
+
+  G.views.playback = function (map) {
+    var pts = [], stops = [], t0 = 0, t1 = 0, t = 0, playing = false, speed = 60;
+    var marker = null, last = null, ui = null;
+    var control = L.control({position: "bottomright"});
+    control.onAdd = function () { ui = panel(); return ui.box; };
+    control.addTo(map);
+
+    function at(time) {
+      if (!pts.length) { return null; }
+      var lo = 0, hi = pts.length - 1;
+      if (time <= pts[0][0]) { return pts[0]; }
+      if (time >= pts[hi][0]) { return pts[hi]; }
+      while (hi - lo > 1) {
+        var mid = (lo + hi) >> 1;
+        if (pts[mid][0] <= time) { lo = mid; } else { hi = mid; }
+      }
+      var a = pts[lo], b = pts[hi];
+      if (a[3] !== b[3]) { return a; }  // across a GPS silence: stay put
+      var f = (time - a[0]) / Math.max(1, b[0] - a[0]);
+      return [time, a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2]), a[3]];
     }
-    var s = data.summary || {};
-    document.getElementById('gg-summary').textContent = opts.labels.mileage + ' ' + ((s.mileage_m || 0) / 1000).toFixed(2) +
-      ' km · ' + opts.labels.moving + ' ' + Math.round((s.moving_time_s || 0) / 60) + ' min · ' + opts.labels.stop + ' ' + (s.stops || 0);
-    show();
-  });
-}
+    function show() {
+      var p = at(t);
+      if (p && marker) { marker.setLatLng([p[2], p[1]]); }
+      ui.clock.textContent = pts.length ? clock(t) : "—";
+      ui.slider.value = t1 > t0 ? Math.round(1000 * (t - t0) / (t1 - t0)) : 0;
+      window.gridgisPlayback = {ready: true, vertices: pts.length, stops: stops.length, t: t,
+        playing: playing, speed: speed};
+    }
+    function tick(now) {
+      if (!playing) { return; }
+      if (last !== null) { t = Math.min(t1, t + (now - last) * speed); }
+      last = now;
+      if (t >= t1) { playing = false; ui.play.textContent = G.t(TEXT, "play"); }
+      show();
+      if (playing) { requestAnimationFrame(tick); }
+    }
+    function failed(message) {
+      ui.summary.textContent = message;
+      ui.summary.classList.add("gridgis-playback-error");
+      ui.clock.textContent = "—";
+      window.gridgisPlayback = {ready: false, error: message};
+    }
+
+    ui.play.addEventListener("click", function () {
+      playing = !playing;
+      last = null;
+      if (playing && t >= t1) { t = t0; }
+      ui.play.textContent = playing ? G.t(TEXT, "pause") : G.t(TEXT, "play");
+      show();
+      if (playing) { requestAnimationFrame(tick); }
+    });
+    ui.speed.addEventListener("change", function () { speed = Number(ui.speed.value); show(); });
+    ui.slider.addEventListener("input", function () {
+      t = t0 + (t1 - t0) * Number(ui.slider.value) / 1000;
+      show();
+    });
+
+    function draw(data) {
+      var bounds = [];
+      (data.features || []).forEach(function (f) {
+        var p = f.properties;
+        if (p.kind === "segment") {
+          var line = f.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
+          L.polyline(line, {color: "#d7301f", weight: 4, opacity: 0.85,
+            className: "gridgis-track"}).addTo(map);
+          f.geometry.coordinates.forEach(function (c, i) {
+            pts.push([p.times[i], c[0], c[1], p.segment]);
+          });
+          bounds = bounds.concat(line);
+        } else if (p.kind === "stop") {
+          var c = f.geometry.coordinates;
+          stops.push(p);
+          var tip = G.t(TEXT, "stop") + " " + Math.round(p.duration_s / 60) + " " +
+            G.t(TEXT, "min");
+          L.circleMarker([c[1], c[0]], {radius: 9, color: "#08519c", fillOpacity: 0.6,
+            className: "gridgis-stop"})
+            .bindTooltip(G.el("span", null, tip), {permanent: true, direction: "right"})
+            .addTo(map);
+        }
+      });
+      if (!pts.length) {
+        failed(G.t(TEXT, "empty"));
+        return;
+      }
+      t0 = t = pts[0][0];
+      t1 = pts[pts.length - 1][0];
+      marker = L.circleMarker([pts[0][2], pts[0][1]], {radius: 8, color: "#000",
+        fillColor: "#fee08b", fillOpacity: 1, className: "gridgis-cursor"}).addTo(map);
+      map.fitBounds(bounds, {padding: [30, 30]});
+      var s = data.summary || {};
+      ui.summary.textContent = G.t(TEXT, "mileage") + " " +
+        ((s.mileage_m || 0) / 1000).toFixed(2) + " km · " + G.t(TEXT, "moving") + " " +
+        Math.round((s.moving_time_s || 0) / 60) + " " + G.t(TEXT, "min") + " · " +
+        G.t(TEXT, "stop") + " " + (s.stops || 0);
+      ui.play.disabled = false;
+      show();
+    }
+
+    var url = trackUrl();
+    if (url === null) {
+      G.notice(G.t(TEXT, "noDevice"));
+      failed(G.t(TEXT, "noDevice"));
+      return;
+    }
+    G.getJSON(url, G.t(TEXT, "track")).then(draw).catch(function (error) {
+      failed(error.message);
+      if (!error.shown) { throw error; }
+    });
+  };
+})(window.GridGIS);

@@ -3,6 +3,7 @@ opened logged in, with every request recorded and anything not for 127.0.0.1 ref
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,11 +35,30 @@ def open_logged_in(
     )
     page.goto(f"{live_server}{path}")
     assert "/login" in page.url  # not logged in yet: the login page comes first
+    token_login = page.locator("details.token-login > summary")
+    if token_login.count():  # the token form folded under the password form
+        token_login.click()
     page.fill("#token", token)
-    page.click("button[type=submit]")
-    page.wait_for_function(ready, timeout=60_000)
+    page.click("#token ~ button[type=submit]")
+    wait_until(page, ready, timeout=60_000)
     page.wait_for_load_state("networkidle")
     return page, seen
+
+
+def wait_until(page: Any, expression: str, timeout: float = 30_000) -> Any:
+    """Poll the JS ``expression`` until it is truthy; its value. Playwright's
+    ``wait_for_function`` evaluates its predicate with ``eval`` inside the page, which the
+    pages' Content-Security-Policy (no 'unsafe-eval') forbids; ``page.evaluate`` runs through
+    the DevTools protocol and is not subject to it."""
+    deadline = time.monotonic() + timeout / 1000
+    probe = f"() => {{ try {{ return ({expression}); }} catch (e) {{ return null; }} }}"
+    while True:
+        value = page.evaluate(probe)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression!r} did not hold within {timeout / 1000:.0f} s")
+        page.wait_for_timeout(100)
 
 
 def assert_offline_and_clean(seen: dict[str, list[str]]) -> None:

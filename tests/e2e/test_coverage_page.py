@@ -33,7 +33,7 @@ from tests.api.test_coverage_api import (  # noqa: F401  (module fixtures)
     covered,
     second_day,
 )
-from tests.e2e.conftest import assert_offline_and_clean, open_logged_in
+from tests.e2e.conftest import assert_offline_and_clean, open_logged_in, wait_until
 from tests.tracks_support import CITY_LAT, CITY_LON
 
 pytestmark = pytest.mark.browser
@@ -118,14 +118,14 @@ def test_coverage_page_drills_down_to_blind_spots(
         page.screenshot(path=str(artifacts / f"coverage_page_towns_{lang}.png"))
 
         click_city_point(page)  # town -> its villages
-        page.wait_for_function("window.gridgisCoverage.level === 2")
+        wait_until(page, "window.gridgisCoverage.level === 2")
         s = state(page)
         assert s["parent"] == town and s["shown"] == page.locator("path.gridgis-cov-l2").count()
         assert page.locator("path.gridgis-cov-l1").count() == 0
         assert fill_of(page, 2, village) != NOT_PATROLLED
 
         click_city_point(page)  # village -> its unit grids
-        page.wait_for_function("window.gridgisCoverage.level === 3")
+        wait_until(page, "window.gridgisCoverage.level === 3")
         s = state(page)
         assert s["parent"] == village and s["shown"] == page.locator("path.gridgis-cov-l3").count()
         codes = page.evaluate(
@@ -134,7 +134,7 @@ def test_coverage_page_drills_down_to_blind_spots(
         assert code in codes and all(c.startswith(village) for c in codes)
 
         click_city_point(page)  # unit grid -> blind spots and who covered it
-        page.wait_for_function("window.gridgisCoverage.blind !== null", timeout=30_000)
+        wait_until(page, "window.gridgisCoverage.blind !== null", timeout=30_000)
         s = state(page)
         assert s["selected"] == code and s["who"] >= 1
         assert s["blind"] == blind_expected > 0
@@ -144,9 +144,10 @@ def test_coverage_page_drills_down_to_blind_spots(
         assert label("coverage_blind_count", lang, n=blind_expected) in panel
 
         # its covering tracks, one colour per officer, over the grid
-        page.wait_for_function(
+        wait_until(
+            page,
             f"window.gridgisCoverageExtras.tracksCode === '{code}'"
-            f" && window.gridgisCoverageExtras.trendCode === '{code}'"
+            f" && window.gridgisCoverageExtras.trendCode === '{code}'",
         )
         x = extras(page)
         assert x["tracks"] == len(tracks) == page.locator("path.gridgis-cov-track").count() >= 1
@@ -176,7 +177,7 @@ def test_coverage_page_drills_down_to_blind_spots(
         assert (asked["level"], asked["parent"], asked["format"]) == (["3"], [village], ["csv"])
         assert client.get(csv).text.startswith("\ufeffrank,code")
         # the compliance panel: exactly the people below the threshold
-        page.wait_for_function("window.gridgisCoverageExtras.compliance !== null")
+        wait_until(page, "window.gridgisCoverageExtras.compliance !== null")
         rows = page.locator(".gridgis-cov-compliance-row")
         assert extras(page)["compliance"] == rows.count() == len(below) >= 1
         if absent:  # people with no fix at all are counted, not listed one by one
@@ -194,7 +195,7 @@ def test_coverage_page_drills_down_to_blind_spots(
         page.screenshot(path=str(artifacts / name))
 
         page.locator(".gridgis-cov-crumbs a").first.click()  # back to the whole city
-        page.wait_for_function("window.gridgisCoverage.level === 1")
+        wait_until(page, "window.gridgisCoverage.level === 1")
         assert page.locator("path.gridgis-cov-blind").count() == 0
         assert_offline_and_clean(seen)
     finally:
@@ -220,7 +221,7 @@ def test_coverage_page_without_run_says_how_to_compute(
         page.fill("input[name=shift]", SHIFT)
         page.click(".gridgis-cov-form button[type=submit]")
         page.wait_for_url(f"**/coverage?date={DAY}**")
-        page.wait_for_function(READY + " && window.gridgisCoverage.missing === false")
+        wait_until(page, READY + " && window.gridgisCoverage.missing === false")
         assert page.locator(".gridgis-cov-missing").count() == 0
         page.screenshot(path=str(artifacts / "coverage_page_after_date_form.png"))
         assert_offline_and_clean(seen)
@@ -247,7 +248,7 @@ def test_ranking_drills_to_a_grid_and_threshold_picks_who_is_listed(
         assert (
             label("coverage_ranking", "en") in body and label("coverage_trend", "en", n=14) in body
         )
-        page.wait_for_function("window.gridgisCoverageExtras.compliance !== null")
+        wait_until(page, "window.gridgisCoverageExtras.compliance !== null")
         listed = page.eval_on_selector_all(
             ".gridgis-cov-compliance-row", "rs => rs.map(r => Number(r.dataset.person))"
         )
@@ -261,11 +262,12 @@ def test_ranking_drills_to_a_grid_and_threshold_picks_who_is_listed(
             assert page.locator(".gridgis-cov-rank-item").first.get_attribute("data-code") == want
             page.locator(".gridgis-cov-rank-item").first.click()
             if level < 3:
-                page.wait_for_function(f"window.gridgisCoverage.level === {level + 1}")
+                wait_until(page, f"window.gridgisCoverage.level === {level + 1}")
                 assert page.evaluate("window.gridgisCoverage.parent") == want
-        page.wait_for_function(
+        wait_until(
+            page,
             f"window.gridgisCoverage.selected === '{code}' && window.gridgisCoverage.blind !== null"
-            f" && window.gridgisCoverageExtras.tracksCode === '{code}'"
+            f" && window.gridgisCoverageExtras.tracksCode === '{code}'",
         )
         assert page.locator("path.gridgis-cov-track").count() >= 1
         page.wait_for_load_state("networkidle")

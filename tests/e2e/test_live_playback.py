@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.api.test_tracks_api import DAY, patrolled  # noqa: F401  (module fixture)
-from tests.e2e.conftest import assert_offline_and_clean
+from tests.e2e.conftest import assert_offline_and_clean, wait_until
 from tests.e2e.test_map_page import open_map
 
 pytestmark = pytest.mark.browser
@@ -19,7 +19,7 @@ def test_live_page_shows_officers(browser, live_server, tokens, artifacts, patro
     page, seen = open_map(browser, live_server, tokens["viewer"], "/live")
     try:
         # the script defines a function of that name first; the hook is the state object
-        page.wait_for_function("typeof window.gridgisLive === 'object'", timeout=30_000)
+        wait_until(page, "typeof window.gridgisLive === 'object'", timeout=30_000)
         live = page.evaluate("window.gridgisLive")
         assert live["count"] >= 1
         assert page.locator("path.gridgis-officer").count() == live["count"]
@@ -40,9 +40,7 @@ def test_playback_page_plays_the_track(browser, live_server, tokens, artifacts, 
     )
     page, seen = open_map(browser, live_server, tokens["viewer"], path)
     try:
-        page.wait_for_function(
-            "window.gridgisPlayback && window.gridgisPlayback.ready", timeout=30_000
-        )
+        wait_until(page, "window.gridgisPlayback && window.gridgisPlayback.ready", timeout=30_000)
         state = page.evaluate("window.gridgisPlayback")
         assert state["vertices"] == 540 and state["stops"] == 1
         assert page.locator("path.gridgis-track").count() == 2
@@ -50,7 +48,7 @@ def test_playback_page_plays_the_track(browser, live_server, tokens, artifacts, 
         t_start = state["t"]
         page.select_option("#gg-speed", "1200")
         page.click("#gg-play")
-        page.wait_for_function(f"window.gridgisPlayback.t > {t_start} + 60000", timeout=20_000)
+        wait_until(page, f"window.gridgisPlayback.t > {t_start} + 60000", timeout=20_000)
         page.click("#gg-play")  # pause
         paused = page.evaluate("window.gridgisPlayback")
         assert paused["playing"] is False and paused["speed"] == 1200

@@ -1,0 +1,130 @@
+"""Inline scripts out of the pages: ``/page-scripts/<sha256>.js``.
+
+folium writes a map's set-up (layers, data, our page calls) as inline ``<script>`` blocks. The
+Content-Security-Policy (:mod:`api.csp`) forbids inline script, so :func:`externalize` cuts
+each block out of the rendered HTML, stores it under the hash of its text and puts
+``<script src="/page-scripts/<hash>.js">`` in its place (same position, so the order of
+execution is unchanged). The files live in ``<data_dir>/page-scripts`` so that every worker
+process of the server finds them; their URL is their content's hash, so they are sent with
+``Cache-Control: immutable``. Pages cached per generation and language (``app.state.page_cache``)
+keep the same hashes until the generation changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from api.deps import SessionDep, current_principal
+from api.errors import STATUS
+from layers.errors import DomainError
+
+
+class PageScriptNotFound(DomainError):
+    """No extracted page script of that name (evicted, or the page came from another server)."""
+
+
+STATUS.setdefault(PageScriptNotFound, (404, "Page script not found"))
+
+router = APIRouter(tags=["pages"])
+
+URL_PREFIX = "/page-scripts"
+# Enough for every cached page of a few generations and languages plus the pages built per
+# request (events, zones, coverage); the oldest files go first.
+KEEP_FILES = 400
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+# A <script> element without src whose type is JavaScript (none, text/javascript, module).
+_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.DOTALL | re.IGNORECASE)
+_SRC = re.compile(r"\bsrc\s*=", re.IGNORECASE)
+_TYPE = re.compile(r"""\btype\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+_JS_TYPES = {"text/javascript", "application/javascript", "module"}
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class ExternalPage:
+    """A page's HTML without inline script, and the scripts it references: hash -> code."""
+
+    html: str
+    scripts: dict[str, str]
+
+
+def externalize(html: str) -> ExternalPage:
+    """Replace every inline JavaScript block of ``html`` by a ``<script src>`` of its hash."""
+    scripts: dict[str, str] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        attrs, body = match.group("attrs"), match.group("body")
+        kind = _TYPE.search(attrs)
+        if _SRC.search(attrs) or (kind and kind.group(1).lower() not in _JS_TYPES):
+            return match.group(0)
+        if not body.strip():
+            return ""
+        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        scripts[digest] = body
+        module = ' type="module"' if kind and kind.group(1).lower() == "module" else ""
+        return f'<script src="{URL_PREFIX}/{digest}.js"{module}></script>'
+
+    return ExternalPage(_SCRIPT.sub(replace, html), scripts)
+
+
+def _folder(request: Request) -> Path:
+    folder = Path(request.app.state.settings.database.data_dir) / "page-scripts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _store(folder: Path, scripts: dict[str, str]) -> None:
+    wrote = False
+    for digest, code in scripts.items():
+        path = folder / f"{digest}.js"
+        if path.exists():
+            os.utime(path)  # in use again: not the oldest any more
+            continue
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(code, encoding="utf-8")
+        partial.replace(path)  # atomic: another worker never reads half a file
+        wrote = True
+    if wrote:
+        files = sorted(folder.glob("*.js"), key=lambda p: p.stat().st_mtime)
+        for old in files[:-KEEP_FILES]:
+            old.unlink(missing_ok=True)
+
+
+def page_response(request: Request, page: ExternalPage | str) -> HTMLResponse:
+    """The HTML answer for a rendered page (``str``) or an already externalized one (from the
+    page cache), its scripts stored for ``/page-scripts``."""
+    if isinstance(page, str):
+        page = externalize(page)
+    _store(_folder(request), page.scripts)
+    return HTMLResponse(page.html)
+
+
+def cached_page(request: Request, key: tuple[object, ...], render: object) -> ExternalPage:
+    """The externalized page cached under ``key`` in ``app.state.page_cache``; ``render()``
+    builds its HTML the first time."""
+    cache = request.app.state.page_cache
+    if key not in cache:
+        cache[key] = externalize(render())  # type: ignore[operator]
+    page: ExternalPage = cache[key]
+    return page
+
+
+@router.get(URL_PREFIX + "/{name}", include_in_schema=False)
+def page_script(request: Request, session: SessionDep, name: str) -> Response:
+    """One extracted page script, for a logged-in user (it holds the page's data)."""
+    current_principal(request, session)
+    digest = name.removesuffix(".js")
+    path = _folder(request) / f"{digest}.js"
+    if not name.endswith(".js") or not _DIGEST.match(digest) or not path.is_file():
+        raise PageScriptNotFound(f"no page script {name!r}: reload the page that asked for it")
+    return FileResponse(
+        path, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": IMMUTABLE}
+    )

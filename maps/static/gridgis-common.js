@@ -1,0 +1,154 @@
+// GridGIS page helpers shared by every view: ONE fetch helper, ONE escaping helper, the page's
+// language and its messages. Loaded before the view scripts (maps/elements.py ViewScript).
+//
+// Classic scripts, not ES modules, on purpose: folium writes each map's set-up as a classic
+// script that defines the map in a global (map_<id>) and then starts our view with it, in page
+// order. ES modules are deferred and have no globals, so folium's set-up could neither call
+// them in order nor hand them its map without a loader. Each file therefore adds to ONE
+// global namespace, window.GridGIS, and nothing else.
+(function (global) {
+  "use strict";
+
+  var MESSAGES = {
+    zh: {
+      expired: "登录已过期，请重新登录。",
+      login: "重新登录",
+      failed: "加载{what}失败：{detail}",
+      network: "无法连接服务器",
+      close: "关闭",
+      data: "数据",
+    },
+    en: {
+      expired: "Your session has expired. Please log in again.",
+      login: "Log in again",
+      failed: "Could not load {what}: {detail}",
+      network: "the server cannot be reached",
+      close: "Close",
+      data: "data",
+    },
+  };
+
+  // "en" when the page was asked for in English (?lang=en), else "zh" (the default).
+  function pageLang() {
+    return new URLSearchParams(global.location.search).get("lang") === "en" ? "en" : "zh";
+  }
+
+  // format("a {n} b", {n: 3}) -> "a 3 b"
+  function format(text, values) {
+    var s = String(text);
+    Object.keys(values || {}).forEach(function (k) {
+      s = s.split("{" + k + "}").join(String(values[k]));
+    });
+    return s;
+  }
+
+  // t(table, key, values): the label of key in a page's {zh: {...}, en: {...}} table
+  function t(table, key, values) {
+    var words = table[pageLang()] || table.zh || table;
+    return format(words[key] !== undefined ? words[key] : key, values);
+  }
+
+  // The one escaping helper: any value as text that is safe inside HTML (element content and
+  // quoted attributes). Prefer building DOM with el()/textContent; use esc() only where a
+  // library wants an HTML string.
+  function esc(value) {
+    return String(value === null || value === undefined ? "" : value)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+
+  // el("div", "cls", "text"): a new element whose text is set with textContent
+  function el(tag, cls, text) {
+    var e = global.document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
+
+  // pct(0.1234) -> "12.3%" ("—" for none)
+  function pct(v) {
+    return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%";
+  }
+
+  // The login page, back to this page afterwards, in this page's language.
+  function loginUrl() {
+    var here = global.location.pathname + global.location.search;
+    return "/login?next=" + encodeURIComponent(here) + "&lang=" + pageLang();
+  }
+
+  // notice(text, {login: true}): one message bar at the top of the page (role=alert);
+  // notice(null) removes it.
+  function notice(text, options) {
+    var doc = global.document, bar = doc.getElementById("gridgis-notice");
+    if (text === null) {
+      if (bar) { bar.remove(); }
+      return null;
+    }
+    if (!bar) {
+      bar = el("div", "gridgis-notice");
+      bar.id = "gridgis-notice";
+      bar.setAttribute("role", "alert");
+      doc.body.appendChild(bar);
+    }
+    bar.textContent = "";
+    bar.appendChild(el("span", "gridgis-notice-text", text));
+    if (options && options.login) {
+      var a = el("a", "gridgis-notice-login", MESSAGES[pageLang()].login);
+      a.href = loginUrl();
+      bar.appendChild(a);
+    }
+    var close = el("button", "gridgis-notice-close", "×");
+    close.type = "button";
+    close.title = MESSAGES[pageLang()].close;
+    close.addEventListener("click", function () { bar.remove(); });
+    bar.appendChild(close);
+    bar.className = "gridgis-notice" + (options && options.login ? " gridgis-notice-expired" : "");
+    return bar;
+  }
+
+  // The one fetch helper: getJSON(url, what) resolves with the JSON body of a 2xx answer.
+  // On 401 it says the session has expired and offers to log in again; on any other failure
+  // it says what (``what``, in the page's language) failed and why. Either way the promise is
+  // rejected with an Error whose ``status`` is the HTTP status (0: no answer) and whose
+  // ``shown`` is true, so callers need not report it again.
+  function getJSON(url, what) {
+    var words = MESSAGES[pageLang()];
+    function fail(status, detail) {
+      var error = new Error(detail);
+      error.status = status;
+      error.shown = true;
+      if (status === 401) {
+        notice(words.expired, {login: true});
+      } else {
+        notice(format(words.failed, {what: what || words.data, detail: detail}));
+      }
+      throw error;
+    }
+    return global.fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
+      .catch(function () { return fail(0, words.network); })
+      .then(function (response) {
+        return response.json().catch(function () { return null; }).then(function (body) {
+          if (!response.ok) {
+            return fail(response.status, (body && (body.detail || body.title)) ||
+              String(response.status));
+          }
+          var bar = global.document.getElementById("gridgis-notice");
+          if (bar && !bar.classList.contains("gridgis-notice-expired")) { notice(null); }
+          return body;
+        });
+      });
+  }
+
+  // views.NAME(map, options) are registered by the view scripts; start() runs one of them
+  // (called from the map's set-up script that folium writes, see maps/elements.py ViewScript).
+  var views = {};
+  function start(name, map, options) {
+    if (!views[name]) { throw new Error("no GridGIS view " + name); }
+    return views[name](map, options || {});
+  }
+
+  global.GridGIS = {
+    pageLang: pageLang, format: format, t: t, esc: esc, el: el, pct: pct,
+    loginUrl: loginUrl, notice: notice, getJSON: getJSON, views: views, start: start,
+  };
+})(window);
