@@ -115,6 +115,8 @@ case "${1:-}" in
     "$VENV/bin/mypy" gis layers
     say "import-linter (gis <- layers, maps <- api)"
     "$VENV/bin/lint-imports"
+    say "eslint (maps/static page scripts)"
+    maps/assets/node_modules/.bin/eslint -c maps/assets/eslint.config.js --max-warnings 0 maps/static
     say "pytest"
     exec "$VENV/bin/pytest" "$@"
     ;;
