@@ -1,0 +1,471 @@
+"""Planners' grid files: read GeoJSON, GeoPackage and zipped Shapefiles as a grid frame, and
+write zipped Shapefiles. Pure: no database, no HTTP.
+
+A grid frame has the columns ``code, level, parent_code, name, geometry`` in EPSG:4490 (the
+frame ``gis.hierarchy.validate_hierarchy`` checks and ``layers.grids.load_grids`` stores).
+
+Files
+-----
+- GeoJSON (``.geojson``/``.json``): one layer. A GeoJSON without a ``crs`` member states no
+  CRS (RFC 7946 would say WGS 84, but planners' files are usually CGCS2000): the caller must
+  state it.
+- GeoPackage (``.gpkg``): a file with several layers needs a layer choice; ``layer="all"``
+  reads every layer and concatenates them (one layer per level, as planners often keep them).
+- Shapefile: a ``.zip`` holding the ``.shp`` and its side files (several Shapefiles in one zip
+  are layers, chosen like GeoPackage layers), or a bare ``.shp``. Shapefile field names have at
+  most 10 characters, so ``parent_code`` is written and read as ``parent_cod``
+  (:data:`SHAPEFILE_FIELDS`); field names are read case-insensitively.
+
+Levels
+------
+A file may hold all three levels, or only the unit grids (L3) (or L2 and L3): a missing
+parent level is derived from the codes (L2 = first 12 digits of an L3 code, L1 = first 9) and
+its geometry is the union of its children; its name is taken from ``known_names`` (the active
+generation) where the code exists, else a placeholder ``待命名 <code>`` that the read's notes
+state.
+
+Errors
+------
+Every problem that makes a file unreadable or unstorable raises :class:`GridFileError` with the
+offending ``field`` and a message naming the fix: several layers without a choice (the layers
+are listed), missing columns, no CRS, empty parents, codes of the wrong length or prefix,
+empty, non-polygonal or invalid geometries. 3D geometries are made 2D (noted, not refused).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from gis.codes import LEVEL_CODE_LENGTH
+from gis.crs import SRID_CGCS2000
+
+REQUIRED_COLUMNS = ("code", "level", "parent_code", "name")
+SHAPEFILE_FIELDS: dict[str, str] = {
+    "code": "code",
+    "level": "level",
+    "parent_code": "parent_cod",
+    "name": "name",
+    "area_m2": "area_m2",
+}
+"""Our column name -> the Shapefile field name (at most 10 characters), for import and export."""
+ALL_LAYERS = "all"
+PLACEHOLDER_NAME = "待命名 {code}"
+_EXAMPLES = 5
+
+
+class GridFileError(ValueError):
+    """A grid file that cannot be read or stored; ``field`` names the offending input and
+    ``problems`` lists the rows concerned (dicts with ``row``, ``code``, ``detail``)."""
+
+    def __init__(
+        self, detail: str, *, field: str, problems: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.problems = problems or []
+
+
+@dataclass
+class GridFile:
+    """A grid file read as a grid frame (EPSG:4490) with what was done to it.
+
+    ``layers``: the layers read; ``source_crs``: the CRS the coordinates were in;
+    ``derived``: parents derived from the codes, per level; ``placeholders``: codes of derived
+    parents named by placeholder; ``notes``: sentences for the import report.
+    """
+
+    frame: gpd.GeoDataFrame
+    layers: list[str]
+    source_crs: str
+    derived: dict[int, int] = field(default_factory=dict)
+    placeholders: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def report(self) -> dict[str, Any]:
+        counts = self.frame["level"].value_counts().to_dict()
+        return {
+            "layers": self.layers,
+            "source_crs": self.source_crs,
+            "counts": {str(lvl): int(counts.get(lvl, 0)) for lvl in (1, 2, 3)},
+            "derived": {str(k): v for k, v in sorted(self.derived.items())},
+            "placeholders": self.placeholders,
+            "notes": self.notes,
+        }
+
+
+def _examples(rows: list[dict[str, Any]]) -> str:
+    shown = "; ".join(
+        f"row {r['row']} ({r.get('code') or 'no code'}): {r['detail']}" for r in rows[:_EXAMPLES]
+    )
+    more = f" and {len(rows) - _EXAMPLES} more" if len(rows) > _EXAMPLES else ""
+    return shown + more
+
+
+def list_grid_layers(path: Path) -> list[str]:
+    """The layer names of a grid file (one name for GeoJSON or a single Shapefile).
+
+    Raises GridFileError (field ``file``) if GDAL cannot open it.
+    """
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise GridFileError(
+            f"{path.name} cannot be read as a grid file ({exc}); send a GeoPackage (.gpkg), "
+            "GeoJSON (.geojson) or a zipped Shapefile (.zip with .shp, .shx, .dbf, .prj)",
+            field="file",
+        ) from None
+
+
+def _choose_layers(path: Path, layer: str | None) -> list[str]:
+    names = list_grid_layers(path)
+    if not names:
+        raise GridFileError(f"{path.name} holds no layer; export the grids again", field="file")
+    if layer is None or layer == "":
+        if len(names) > 1:
+            raise GridFileError(
+                f"{path.name} holds {len(names)} layers: {', '.join(names)}; choose the layer "
+                f"with the grids (--layer NAME, or layer=NAME), or --layer {ALL_LAYERS} to read "
+                "every layer when the levels are in separate layers",
+                field="layer",
+            )
+        return names
+    if layer == ALL_LAYERS:
+        return names
+    if layer not in names:
+        raise GridFileError(
+            f"{path.name} has no layer {layer!r}; its layers are: {', '.join(names)}",
+            field="layer",
+        )
+    return [layer]
+
+
+def _states_crs(path: Path) -> bool:
+    """Whether a GeoJSON file has a ``crs`` member (GDAL reads any GeoJSON as WGS 84)."""
+    with path.open("rb") as fh:
+        return b'"crs"' in fh.read()
+
+
+def _parse_crs(value: str) -> CRS:
+    text = value.strip()
+    aliases = {"cgcs2000": "EPSG:4490", "wgs84": "EPSG:4326", "crs84": "OGC:CRS84"}
+    text = aliases.get(text.lower(), text)
+    if text.isdigit():
+        text = f"EPSG:{text}"
+    try:
+        return CRS.from_user_input(text)
+    except CRSError:
+        raise GridFileError(
+            f"crs {value!r} is not a CRS; state it as EPSG:4490 (CGCS2000 lon/lat), EPSG:4549 "
+            "(CGCS2000 3-degree GK, metres), EPSG:4326 or any EPSG code",
+            field="crs",
+        ) from None
+
+
+def _read_layer(path: Path, layer: str, crs: CRS | None) -> tuple[gpd.GeoDataFrame, str]:
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer)
+    except Exception as exc:
+        raise GridFileError(
+            f"layer {layer!r} of {path.name} cannot be read ({exc}); export it again",
+            field="file",
+        ) from None
+    frame.columns = [
+        c if c == frame.geometry.name else str(c).strip().lower() for c in frame.columns
+    ]
+    frame = frame.rename(columns={v: k for k, v in SHAPEFILE_FIELDS.items() if v != k})
+    stated = frame.crs
+    if path.suffix.lower() in (".geojson", ".json") and not _states_crs(path):
+        stated = None
+    if stated is None and crs is None:
+        raise GridFileError(
+            f"layer {layer!r} of {path.name} does not state its CRS; give the CRS its "
+            "coordinates are in (--crs EPSG:4490 / crs=EPSG:4490 for CGCS2000 lon/lat), or save "
+            "the file with its CRS set (a .prj beside a Shapefile)",
+            field="crs",
+        )
+    if stated is not None and crs is not None and CRS(stated) != crs:
+        raise GridFileError(
+            f"layer {layer!r} of {path.name} states {CRS(stated).to_string()} but crs "
+            f"{crs.to_string()} was given; leave crs out to use the file's, or fix the file",
+            field="crs",
+        )
+    source = CRS(stated) if stated is not None else crs
+    assert source is not None  # refused above when neither the file nor the caller states it
+    frame = frame.set_crs(source, allow_override=True)
+    return frame, source.to_string()
+
+
+def _code_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _level_value(value: Any) -> int | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() and int(number) in (1, 2, 3) else None
+
+
+def _normalise(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    """Codes and parents as text, levels as int, 2D valid polygons; raise on what is wrong."""
+    codes = [_code_text(v) for v in frame["code"]]
+    parents = [_code_text(v) for v in frame["parent_code"]]
+    raw_levels = list(frame["level"])
+    levels = [_level_value(v) for v in raw_levels]
+    rows: dict[str, list[dict[str, Any]]] = {
+        "level": [], "code": [], "parent_code": [], "geometry": []
+    }  # fmt: skip
+    for i, (code, parent, lvl) in enumerate(zip(codes, parents, levels, strict=True)):
+        if lvl is None:
+            detail = f"level {raw_levels[i]!r} is not 1, 2 or 3"
+            rows["level"].append({"row": i, "code": code, "detail": detail})
+            continue
+        want = LEVEL_CODE_LENGTH[lvl]
+        if not code.isdigit() or len(code) != want:
+            what = "is empty" if not code else (
+                "has characters other than digits" if not code.isdigit()
+                else f"has {len(code)} digits"
+            )  # fmt: skip
+            rows["code"].append({"row": i, "code": code, "detail": (
+                f"L{lvl} code {code!r} {what}; an L{lvl} code has {want} digits "
+                "(L1 9, L2 12, L3 15): correct the code, or the level if it is wrong"
+            )})  # fmt: skip
+            continue
+        if lvl == 1:
+            if parent:
+                rows["parent_code"].append({"row": i, "code": code, "detail": (
+                    f"L1 {code} has parent_code {parent!r}; leave parent_code empty for L1"
+                )})  # fmt: skip
+            continue
+        if not parent:
+            rows["parent_code"].append({"row": i, "code": code, "detail": (
+                f"L{lvl} {code} has an empty parent_code; fill it with {code[:-3]} "
+                "(the code without its last 3 digits)"
+            )})  # fmt: skip
+        elif parent != code[:-3]:
+            rows["parent_code"].append({"row": i, "code": code, "detail": (
+                f"L{lvl} {code} has parent_code {parent} but its code starts with "
+                f"{code[:-3]}; make code and parent_code agree (prefix rule)"
+            )})  # fmt: skip
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    has_z = shapely.has_z(geoms)
+    if has_z.any():
+        geoms = shapely.force_2d(geoms)
+        notes.append(f"{int(has_z.sum())} geometries had Z values; the heights were dropped")
+    reasons = shapely.is_valid_reason(geoms)
+    for i, g in enumerate(geoms):
+        if g is None or g.is_empty:
+            rows["geometry"].append({"row": i, "code": codes[i], "detail": (
+                "has no geometry; draw its boundary or delete the row"
+            )})  # fmt: skip
+        elif shapely.get_type_id(g) not in (3, 6):
+            rows["geometry"].append({"row": i, "code": codes[i], "detail": (
+                f"is a {g.geom_type}; grids are Polygons or MultiPolygons, redraw it"
+            )})  # fmt: skip
+        elif reasons[i] != "Valid Geometry":
+            rows["geometry"].append({"row": i, "code": codes[i], "detail": (
+                f"is invalid ({reasons[i]}); repair it with QGIS 'Fix geometries' "
+                "(or shapely.make_valid) and check it"
+            )})  # fmt: skip
+    fixes = {
+        "level": "give each row level 1, 2 or 3",
+        "code": "correct the codes",
+        "parent_code": "correct parent_code (empty for L1, the code's first 9 or 12 digits else)",
+        "geometry": "repair or redraw the geometries",
+    }
+    for name, found in rows.items():
+        if found:
+            raise GridFileError(
+                f"{len(found)} rows with a wrong {name}: {_examples(found)}; {fixes[name]}",
+                field=name,
+                problems=found,
+            )
+    out = gpd.GeoDataFrame(
+        {
+            "code": codes,
+            "level": levels,
+            "parent_code": [p or None for p in parents],
+            "name": [_code_text(v) for v in frame["name"]],
+        },
+        geometry=list(geoms),
+        crs=frame.crs,
+    )
+    return out
+
+
+def _derive_parents(
+    frame: gpd.GeoDataFrame, known_names: Mapping[str, str], result: GridFile
+) -> gpd.GeoDataFrame:
+    """Add the missing parent levels (L2 from L3 codes, L1 from L2) as unions of children."""
+    for lvl in (2, 1):
+        present = set(frame["level"])
+        if lvl in present or lvl + 1 not in present:
+            continue
+        kids = frame[frame["level"] == lvl + 1]
+        keys = kids["code"].str[: LEVEL_CODE_LENGTH[lvl]].to_numpy()
+        codes = sorted(set(keys))
+        geoms = [
+            shapely.union_all(np.asarray(kids.geometry.values, dtype=object)[keys == c])
+            for c in codes
+        ]
+        names = [known_names.get(c) or PLACEHOLDER_NAME.format(code=c) for c in codes]
+        placeholders = [c for c in codes if not known_names.get(c)]
+        parents = frame.__class__(
+            {
+                "code": codes,
+                "level": lvl,
+                "parent_code": [c[:-3] if lvl > 1 else None for c in codes],
+                "name": names,
+            },
+            geometry=geoms,
+            crs=frame.crs,
+        )
+        frame = gpd.GeoDataFrame(pd.concat([parents, frame], ignore_index=True), crs=frame.crs)
+        result.derived[lvl] = len(codes)
+        result.placeholders += placeholders
+        note = (
+            f"{len(codes)} L{lvl} grids derived from the L{lvl + 1} codes (first "
+            f"{LEVEL_CODE_LENGTH[lvl]} digits), each the union of its children"
+        )
+        if placeholders:
+            shown = ", ".join(placeholders[:_EXAMPLES])
+            more = (
+                f" and {len(placeholders) - _EXAMPLES} more"
+                if len(placeholders) > _EXAMPLES
+                else ""
+            )
+            note += (
+                f"; {len(placeholders)} of them are not in the active generation and are named "
+                f"'{PLACEHOLDER_NAME.format(code='<code>')}' ({shown}{more}): rename them"
+            )
+        result.notes.append(note)
+    return frame
+
+
+def read_grid_file(
+    path: Path,
+    *,
+    layer: str | None = None,
+    crs: str | None = None,
+    known_names: Mapping[str, str] | None = None,
+) -> GridFile:
+    """Read a planner's grid file as a grid frame in EPSG:4490.
+
+    Parameters
+    ----------
+    path : Path
+        ``.gpkg``, ``.geojson``/``.json``, ``.zip`` (Shapefile inside) or ``.shp``.
+    layer : str, optional
+        The layer to read; required when the file has several; ``"all"`` reads every layer.
+    crs : str, optional
+        The CRS of the coordinates when the file does not state one (EPSG code or
+        ``cgcs2000``/``wgs84``); any CRS is reprojected to EPSG:4490.
+    known_names : mapping, optional
+        code -> name of grids known elsewhere (the active generation), for derived parents.
+
+    Raises
+    ------
+    GridFileError
+        With ``field`` ``file``, ``layer``, ``columns``, ``crs``, ``level``, ``code``,
+        ``parent_code`` or ``geometry`` and a message naming the fix.
+    """
+    stated = _parse_crs(crs) if crs else None
+    chosen = _choose_layers(path, layer)
+    result = GridFile(frame=gpd.GeoDataFrame(), layers=chosen, source_crs="")
+    frames, sources = [], []
+    for name in chosen:
+        frame, source = _read_layer(path, name, stated)
+        missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+        if missing:
+            found = [c for c in frame.columns if c != frame.geometry.name]
+            raise GridFileError(
+                f"layer {name!r} of {path.name} lacks the column(s) {', '.join(missing)} (it has: "
+                f"{', '.join(found) or 'none'}); a grid file needs {', '.join(REQUIRED_COLUMNS)} "
+                "(codes as text, level 1-3, parent_code empty for L1; in a Shapefile parent_code "
+                "is spelled parent_cod): rename the columns in QGIS (Refactor fields)",
+                field="columns",
+            )
+        if frame.crs.to_epsg() != SRID_CGCS2000:
+            result.notes.append(f"layer {name!r} reprojected from {source} to EPSG:4490")
+            frame = frame.to_crs(SRID_CGCS2000)
+        frame = frame[[*REQUIRED_COLUMNS, frame.geometry.name]]
+        if frame.geometry.name != "geometry":
+            frame = frame.rename_geometry("geometry")
+        frames.append(frame)
+        sources.append(source)
+    result.source_crs = ", ".join(sorted(set(sources)))
+    merged = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=SRID_CGCS2000)
+    if merged.empty:
+        raise GridFileError(
+            f"{path.name} ({', '.join(chosen)}) holds no grids; choose the layer with the grids",
+            field="layer",
+        )
+    frame = _normalise(merged, result.notes)
+    frame = _derive_parents(frame, known_names or {}, result)
+    frame = frame.sort_values(["level", "code"], kind="stable").reset_index(drop=True)
+    result.frame = frame
+    return result
+
+
+def to_shapefile(frame: gpd.GeoDataFrame, path: Path) -> Path:
+    """Write a grid frame as a zipped Shapefile (UTF-8 ``.cpg``) at ``path`` (``.zip``).
+
+    Fields are renamed by :data:`SHAPEFILE_FIELDS` (``parent_code`` -> ``parent_cod``), the
+    mapping :func:`read_grid_file` reads back. Returns ``path``.
+    """
+    columns = [c for c in SHAPEFILE_FIELDS if c in frame.columns]
+    out = frame[[*columns, frame.geometry.name]].rename(columns=SHAPEFILE_FIELDS)
+    stem = path.stem
+    with tempfile.TemporaryDirectory() as tmp:
+        shp = Path(tmp) / f"{stem}.shp"
+        pyogrio.write_dataframe(out, shp, driver="ESRI Shapefile", encoding="UTF-8")
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for part in sorted(Path(tmp).iterdir()):
+                zf.write(part, arcname=part.name)
+    return path
+
+
+def save_upload(data: bytes, filename: str, directory: Path) -> Path:
+    """Write uploaded bytes under ``directory`` keeping only the file name's suffix (safe)."""
+    suffix = Path(filename or "upload").suffix.lower()
+    if suffix not in (".gpkg", ".geojson", ".json", ".zip", ".shp"):
+        raise GridFileError(
+            f"file {filename!r} is not a grid file; send a .gpkg, .geojson or a zipped "
+            "Shapefile (.zip)",
+            field="file",
+        )
+    target = directory / f"upload{suffix}"
+    target.write_bytes(data)
+    return target
+
+
+__all__ = [
+    "ALL_LAYERS",
+    "SHAPEFILE_FIELDS",
+    "GridFile",
+    "GridFileError",
+    "list_grid_layers",
+    "read_grid_file",
+    "save_upload",
+    "to_shapefile",
+]
