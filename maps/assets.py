@@ -96,6 +96,7 @@ ASSETS: dict[str, Asset] = {
     "gridgis_common_js": Asset("gridgis", "gridgis-common.js"),
     "gridgis_live_js": Asset("gridgis", "gridgis-live.js"),
     "gridgis_playback_js": Asset("gridgis", "gridgis-playback.js"),
+    "gridgis_events_js": Asset("gridgis", "gridgis-events.js"),
 }
 
 # folium asset names we deliberately do not load (see the module docstring).

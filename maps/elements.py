@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
@@ -30,17 +30,25 @@ class ViewScript(JSCSSMixin):
     """Starts the page script ``maps/static/gridgis-<view>.js`` on the parent map.
 
     Links ``gridgis-common.js`` (fetch, escaping, messages) and the view's file, then calls
-    ``GridGIS.start(view, map, options)`` from the map's set-up script. ``options`` must be
-    JSON-serializable; they reach the script through ``tojson`` (no value can end the script).
+    ``GridGIS.start(view, map, options, layers)`` from the map's set-up script. ``options``
+    must be JSON-serializable; they reach the script through ``tojson`` (no value can end the
+    script). ``layers`` names folium elements (layers, groups) the view works on: the script
+    gets their Leaflet objects under the same keys.
     """
 
     _template = macro_template("view_script.js.j2")
 
-    def __init__(self, view: str, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        view: str,
+        options: Mapping[str, Any] | None = None,
+        layers: Mapping[str, Element] | None = None,
+    ) -> None:
         super().__init__()
         self._name = "ViewScript"
         self.view = view
         self.options = dict(options or {})
+        self.layers = dict(layers or {})
         self.default_js = [
             ("gridgis_common_js", asset_url("gridgis_common_js")),
             (f"gridgis_{view}_js", asset_url(f"gridgis_{view}_js")),

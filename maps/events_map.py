@@ -1,7 +1,8 @@
 """The events map: every event as a dot coloured by status (red when overdue), clustered when
 zoomed out, town outlines for orientation; a click opens the case's timeline.
 
-``build_events_map(events, towns)`` returns a ``folium.Map``. The timeline is fetched when a
+``build_events_map(events, towns)`` returns a ``folium.Map``; the page script is
+``maps/static/gridgis-events.js``. The timeline is fetched when a
 popup opens (``GET /api/v1/events/{id}``, the page's session cookie authenticates), so the page
 carries only one small row per event.
 
@@ -16,13 +17,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
-from branca.element import MacroElement
 from folium.plugins import MarkerCluster
-from folium.template import Template
 
 from maps.assets import localize_all
 from maps.basemaps import Basemap
-from maps.elements import HtmlControl
+from maps.elements import HtmlControl, ViewScript
 from maps.styles import label, resolve_lang
 
 OVERDUE_COLOR = "#d7191c"
@@ -41,97 +40,6 @@ STATUS_COLORS: dict[str, str] = {
     "rejected": "#bdbdbd",
 }
 EVENT_FIELDS = ("id", "lon", "lat", "status", "overdue", "subclass", "reported_at")
-
-
-class EventsScript(MacroElement):
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map, cluster) {
-            var rows = {{ this.rows|tojson }};
-            var colors = {{ this.colors|tojson }};
-            var words = {{ this.words|tojson }};
-            function esc(s) {
-                return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
-                    return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
-                });
-            }
-            // Times are shown in Shanghai wall-clock time whatever the browser's zone.
-            var clock = new Intl.DateTimeFormat("sv-SE", {timeZone: "Asia/Shanghai",
-                year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
-                minute: "2-digit"});
-            function timeline(id, popup) {
-                fetch("/api/v1/events/" + id, {credentials: "same-origin"})
-                  .then(function (r) {
-                    return r.json().then(function (body) {
-                      if (!r.ok) { throw new Error(body.detail || String(r.status)); }
-                      return body;
-                    });
-                  })
-                  .then(function (e) {
-                    var items = (e.timeline || []).map(function (s) {
-                        return "<li><b>" + esc(clock.format(new Date(s.at))) + "</b> " +
-                               esc(words.status[s.to] || s.to) + " · " + esc(s.actor) +
-                               (s.note ? " · " + esc(s.note) : "") + "</li>";
-                    }).join("");
-                    popup.setContent(
-                        '<div class="gridgis-event-popup"><b>#' + e.id + " " +
-                        esc(e.description) + "</b><br>" + esc(e.routing.grid_code) + " · " +
-                        esc(e.routing.department) + (e.overdue ? ' · <b style="color:' +
-                        colors.overdue + '">' + esc(words.overdue) + "</b>" : "") +
-                        "<h6>" + esc(words.timeline) + '</h6><ol class="gridgis-timeline">' +
-                        items + "</ol></div>");
-                  })
-                  .catch(function (err) {
-                    popup.setContent(esc(words.failed.replace("{e}", err.message)));
-                  });
-            }
-            var markers = rows.map(function (r) {
-                var color = r.overdue ? colors.overdue : (colors[r.status] || "#333");
-                var m = L.circleMarker([r.lat, r.lon], {
-                    radius: 6, color: "#ffffff", weight: 1, fillColor: color, fillOpacity: 0.9,
-                    className: "gridgis-event gridgis-event-" + r.status +
-                               (r.overdue ? " gridgis-event-overdue" : "")
-                });
-                m.bindTooltip(esc(r.subclass) + " · " + esc(words.status[r.status] || r.status));
-                m.bindPopup('<div class="gridgis-event-popup">' + esc(words.loading) + "</div>",
-                            {maxWidth: 360});
-                m.on("popupopen", function (ev) { timeline(r.id, ev.popup); });
-                m.gridgisId = r.id;
-                return m;
-            });
-            cluster.addLayers(markers);
-            map.whenReady(function () {
-                {%- if this.bounds %}
-                map.fitBounds({{ this.bounds|tojson }}, {animate: false});
-                {%- endif %}
-                window.gridgisEventMarkers = markers;
-                window.gridgisEventCluster = cluster;
-                window.gridgisEventsMap = map;
-                window.gridgisEventsReady = {
-                    events: markers.length,
-                    overdue: rows.filter(function (r) { return r.overdue; }).length
-                };
-            });
-        })({{ this._parent.get_name() }}, {{ this.cluster.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(
-        self,
-        rows: list[dict[str, Any]],
-        cluster: MarkerCluster,
-        words: dict[str, Any],
-        bounds: list[list[float]] | None,
-    ) -> None:
-        super().__init__()
-        self._name = "EventsScript"
-        self.rows = rows
-        self.cluster = cluster
-        self.words = words
-        self.colors = {**STATUS_COLORS, "overdue": OVERDUE_COLOR}
-        self.bounds = bounds
 
 
 def _legend(counts: Mapping[str, int], overdue: int, lang: str) -> str:
@@ -216,6 +124,11 @@ def build_events_map(
     HtmlControl(
         _legend(counts, overdue, lang), position="bottomright", css_class="gridgis-legend"
     ).add_to(folium_map)
-    EventsScript(rows, cluster, words, bounds).add_to(folium_map)
+    ViewScript(
+        "events",
+        {"rows": rows, "colors": {**STATUS_COLORS, "overdue": OVERDUE_COLOR}, "words": words,
+         "bounds": bounds},
+        {"cluster": cluster},
+    ).add_to(folium_map)  # fmt: skip
     localize_all(folium_map.get_root(), assets_base)
     return folium_map

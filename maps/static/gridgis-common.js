@@ -139,12 +139,12 @@
       });
   }
 
-  // views.NAME(map, options) are registered by the view scripts; start() runs one of them
+  // views.NAME(map, options, layers) are registered by the view scripts; start() runs one of them
   // (called from the map's set-up script that folium writes, see maps/elements.py ViewScript).
   var views = {};
-  function start(name, map, options) {
+  function start(name, map, options, layers) {
     if (!views[name]) { throw new Error("no GridGIS view " + name); }
-    return views[name](map, options || {});
+    return views[name](map, options || {}, layers || {});
   }
 
   global.GridGIS = {

@@ -31,4 +31,6 @@ def test_every_status_has_both_labels() -> None:
 
 
 def test_empty_map_still_renders() -> None:
-    assert "gridgisEventsReady" in build_events_map([]).get_root().render()
+    html = build_events_map([]).get_root().render()
+    assert "/static/gridgis/gridgis-events.js" in html  # the view that sets gridgisEventsReady
+    assert 'GridGIS.start("events"' in html
