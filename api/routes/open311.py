@@ -1,33 +1,162 @@
 """Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2) so civic apps can file and follow.
 
-JSON only (``.json`` suffix optional). ``services`` is public; ``requests`` need a token, given
-as ``api_key`` (the Open311 way) or as ``Authorization: Bearer``. Coordinates are WGS 84
-``lat``/``long`` as the standard says; times are W3C (ISO 8601 with offset, Asia/Shanghai).
+Every resource answers in JSON or XML by its suffix (``services.json``, ``services.xml``,
+``services/0101.xml``, ``requests/12.xml``, ``tokens/gridgis-12.json``, ``discovery.xml``; no
+suffix is JSON), and every error is the GeoReport error array ``[{"code", "description"}]``
+(XML ``<errors><error><code/><description/></error></errors>``) with 400 (bad request),
+403 (api_key missing or invalid) or 404 (unknown service_code, request, token or
+jurisdiction_id), never problem+json.
+
+``services`` and ``discovery`` are public; ``requests`` and ``tokens`` need a token, given as
+``api_key`` (the Open311 way) or as ``Authorization: Bearer``. Coordinates are WGS 84
+``lat``/``long`` as the standard says; a request may give ``address_string`` (or
+``address_id``, a grid/village/town code) instead, placed by our gazetteer
+(:mod:`layers.gazetteer`) and answered with the precision of that placement
+(``location_precision``: town/village/grid, ``location_radius_m``). ``media_url`` and the
+``attribute[code]=value`` answers are stored (:mod:`layers.open311_requests`) and returned.
+``jurisdiction_id`` is optional; when given it must be one of ours
+(``GRIDGIS_OPEN311_JURISDICTIONS``, default ``jiangyin,320281``). Times are W3C (ISO 8601
+with offset, Asia/Shanghai).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
+from xml.etree import ElementTree as ET
 
 import numpy as np
-from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import func, select, text
 
 from api.deps import SessionDep, check_lonlat, parse_at
-from api.errors import InvalidParameter
+from api.errors import PayloadTooLarge, UnsupportedMediaType
 from api.routes.events import read_body
-from gis.crs import Datum, to_cgcs2000
+from gis.crs import Datum, from_cgcs2000, to_cgcs2000
 from layers import auth
-from layers.errors import AuthError
+from layers.errors import AuthError, DomainError, Forbidden
 from layers.events import intake
 from layers.events.dictionary import get_subclass
 from layers.events.models import Event, EventClass, EventSource, EventStatus, EventSubclass
 from layers.events.workflow import Actor
+from layers.gazetteer import search_places
+from layers.open311_requests import MAX_ATTRIBUTE_CHARS, MAX_ATTRIBUTES, Open311Request
 from layers.workcal import SHANGHAI
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
 CLOSED = (EventStatus.CLOSED, EventStatus.REJECTED)
+TOKEN_PREFIX = "gridgis-"
+XML_TYPE = "application/xml; charset=utf-8"
+_ATTRIBUTE = re.compile(r"^attribute\[([^\]]{1,100})\](\[\])?$")
+UNIT_ZH = {"work_hours": "工作小时", "work_days": "个工作日"}
+
+
+class Open311Settings(BaseSettings):
+    """``GRIDGIS_OPEN311_JURISDICTIONS``: the jurisdiction_id values this endpoint serves."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_OPEN311_")
+    jurisdictions: str = "jiangyin,320281"
+
+    def ids(self) -> set[str]:
+        return {j.strip().lower() for j in self.jurisdictions.split(",") if j.strip()}
+
+
+class GeoReportError(DomainError):
+    """An Open311 error with its GeoReport status (400, 403 or 404)."""
+
+    def __init__(self, status: int, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.status = status
+
+
+def _status_of(exc: Exception) -> int:
+    from layers.events.dictionary import SubclassNotFound
+
+    if isinstance(exc, GeoReportError):
+        return exc.status
+    if isinstance(exc, AuthError | Forbidden):
+        return 403
+    if isinstance(exc, SubclassNotFound):
+        return 404
+    if isinstance(exc, PayloadTooLarge):
+        return 413
+    if isinstance(exc, UnsupportedMediaType):
+        return 415
+    return 400
+
+
+def _wants_xml(request: Request) -> bool:
+    return request.url.path.endswith(".xml")
+
+
+def _xml(root: str, item: str, items: Sequence[Mapping[str, Any]]) -> bytes:
+    """A GeoReport XML document: ``<root><item>…</item>…</root>`` (lists repeat their
+    singular element: ``attributes`` -> ``attribute``, ``values`` -> ``value``)."""
+    top = ET.Element(root)
+    for entry in items:
+        _fill(ET.SubElement(top, item), entry)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="utf-8")
+
+
+def _fill(element: ET.Element, value: Any) -> None:
+    if isinstance(value, Mapping):
+        for key, sub in value.items():
+            if isinstance(sub, list):
+                holder = ET.SubElement(element, key)
+                singular = key[:-1] if key.endswith("s") else key
+                for part in sub:
+                    _fill(ET.SubElement(holder, singular), part)
+            else:
+                _fill(ET.SubElement(element, key), sub)
+    elif value is None:
+        return
+    elif isinstance(value, bool):
+        element.text = "true" if value else "false"
+    else:
+        element.text = str(value)
+
+
+def _answer(
+    request: Request, root: str, item: str, items: Sequence[Mapping[str, Any]], status: int = 200
+) -> Response:
+    if _wants_xml(request):
+        return Response(_xml(root, item, items), status_code=status, media_type=XML_TYPE)
+    return JSONResponse(list(items), status_code=status)
+
+
+def georeport_error(request: Request, status: int, description: str) -> Response:
+    """The GeoReport error array in the format the request asked for."""
+    return _answer(
+        request, "errors", "error", [{"code": status, "description": description}], status
+    )
+
+
+class Open311Route(APIRoute):
+    """Routes whose errors (domain errors and invalid parameters) are GeoReport arrays."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except DomainError as exc:
+                field = f" ({exc.field})" if exc.field else ""
+                return georeport_error(request, _status_of(exc), exc.detail + field)
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
+                where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+                return georeport_error(request, 400, f"{where}: {first.get('msg')}")
+
+        return handler
+
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
 
 def _w3c(value: datetime | None) -> str | None:
@@ -43,9 +172,68 @@ def _actor(request: Request, session: Any, api_key: str | None) -> Actor:
     return Actor(token.id, token.person_id, token.role, token.name)
 
 
-@router.get("/services", summary="Open311 service list")
-@router.get("/services.json", include_in_schema=False)
-def services(session: SessionDep) -> list[dict[str, Any]]:
+def _check_jurisdiction(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    jurisdiction = str(value).strip().lower()
+    served = Open311Settings().ids()
+    if jurisdiction not in served:
+        raise GeoReportError(
+            404,
+            f"jurisdiction_id {value!r} is not served here; use {', '.join(sorted(served))}",
+            field="jurisdiction_id",
+        )
+    return jurisdiction
+
+
+def _split(value: str, fmt_field: str) -> tuple[str, str]:
+    """``0101.xml`` -> (``0101``, ``xml``); no suffix is JSON; another suffix is a 404."""
+    stem, dot, suffix = value.rpartition(".")
+    if not dot:
+        return value, "json"
+    if suffix not in ("json", "xml"):
+        raise GeoReportError(
+            404, f"format .{suffix} is not served; use .json or .xml", field=fmt_field
+        )
+    return stem, suffix
+
+
+def _fmt(fmt: str) -> None:
+    if fmt not in ("json", "xml"):
+        raise GeoReportError(404, f"format .{fmt} is not served; use .json or .xml", field="format")
+
+
+# --- discovery and services -----------------------------------------------------------------
+
+
+@router.get("/discovery.{fmt}", summary="Open311 discovery: where the endpoint is")
+def discovery(request: Request, fmt: str) -> Response:
+    _fmt(fmt)
+    base = str(request.base_url).rstrip("/") + "/open311/v2"
+    doc = {
+        "changeset": "2026-11-30T00:00:00+08:00",
+        "contact": "GridGIS 网格通 command centre",
+        "key_service": "an API token from the administrator (gridgis token create)",
+        "endpoints": [
+            {
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": base,
+                "changeset": "2026-11-30T00:00:00+08:00",
+                "type": "production",
+                "formats": [{"format": "application/json"}, {"format": "text/xml"}],
+            }
+        ],
+    }
+    if fmt == "xml":
+        top = ET.Element("discovery")
+        _fill(top, doc)
+        return Response(
+            b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top), media_type=XML_TYPE
+        )
+    return JSONResponse(doc)
+
+
+def _services(session: Any) -> list[dict[str, Any]]:
     rows = session.execute(
         select(EventSubclass, EventClass.name)
         .join(EventClass, EventClass.code == EventSubclass.class_code)
@@ -66,14 +254,49 @@ def services(session: SessionDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/services/{code}", summary="Open311 service definition")
-def service_definition(session: SessionDep, code: str) -> dict[str, Any]:
-    code = code.removesuffix(".json")
+@router.get("/services", summary="Open311 service list (JSON; .json and .xml too)")
+def services(request: Request, session: SessionDep, jurisdiction_id: str | None = None) -> Response:
+    _check_jurisdiction(jurisdiction_id)
+    return _answer(request, "services", "service", _services(session))
+
+
+@router.get("/services.{fmt}", include_in_schema=False)
+def services_fmt(
+    request: Request, session: SessionDep, fmt: str, jurisdiction_id: str | None = None
+) -> Response:
+    _fmt(fmt)
+    _check_jurisdiction(jurisdiction_id)
+    return _answer(request, "services", "service", _services(session))
+
+
+@router.get("/services/{code}", summary="Open311 service definition (code.json or code.xml)")
+def service_definition(
+    request: Request, session: SessionDep, code: str, jurisdiction_id: str | None = None
+) -> Response:
+    code, fmt = _split(code, "service_code")
+    _check_jurisdiction(jurisdiction_id)
     get_subclass(session=session, code=code, field="service_code")
-    return {"service_code": code, "attributes": []}
+    body = {"service_code": code, "attributes": []}
+    if fmt == "xml":
+        top = ET.Element("service_definition")
+        _fill(top, body)
+        return Response(
+            b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top), media_type=XML_TYPE
+        )
+    return JSONResponse(body)
 
 
-def _request(event: Event, lon: float, lat: float, name: str) -> dict[str, Any]:
+# --- requests -------------------------------------------------------------------------------
+
+
+def _notice(subclass: EventSubclass) -> str:
+    limit = f"{subclass.limit_value:g} {UNIT_ZH.get(subclass.limit_unit.value, '')}"
+    return f"已受理，处理时限 {limit}（{subclass.department}）"
+
+
+def _request(
+    event: Event, lon: float, lat: float, subclass: EventSubclass, extra: Open311Request | None
+) -> dict[str, Any]:
     updated = max(
         t
         for t in (
@@ -85,137 +308,301 @@ def _request(event: Event, lon: float, lat: float, name: str) -> dict[str, Any]:
         )
         if t is not None
     )
+    placement = (extra.placement if extra is not None else None) or {}
     return {
         "service_request_id": str(event.id),
         "status": "closed" if event.status in CLOSED else "open",
         "status_notes": event.status.value,
-        "service_name": name,
+        "service_name": subclass.name,
         "service_code": event.subclass_code,
         "description": event.description,
         "agency_responsible": event.department,
-        "service_notice": None,
+        "service_notice": _notice(subclass),
         "requested_datetime": _w3c(event.reported_at),
         "updated_datetime": _w3c(updated),
         "expected_datetime": _w3c(event.deadline_at),
         "address": event.address,
-        "address_id": None,
+        "address_id": extra.address_id if extra is not None else None,
         "zipcode": None,
         "lat": lat,
         "long": lon,
-        "media_url": None,
+        "media_url": extra.media_url if extra is not None else None,
+        "attributes": [
+            {"code": k, "value": v} for k, v in ((extra.attributes or {}) if extra else {}).items()
+        ],
+        "location_precision": placement.get("precision", "point"),
+        "location_radius_m": placement.get("radius_m"),
     }
 
 
 def _query(session: Any, stmt: Any) -> list[dict[str, Any]]:
-    from sqlalchemy import func
-
     rows = session.execute(
-        stmt.add_columns(func.ST_X(Event.geom), func.ST_Y(Event.geom), EventSubclass.name).join(
-            EventSubclass, EventSubclass.code == Event.subclass_code
+        stmt.add_columns(
+            func.ST_X(Event.geom), func.ST_Y(Event.geom), EventSubclass, Open311Request
         )
+        .join(EventSubclass, EventSubclass.code == Event.subclass_code)
+        .outerjoin(Open311Request, Open311Request.event_id == Event.id)
     ).all()
     out = []
-    for event, x, y, name in rows:
+    for event, x, y, subclass, extra in rows:
         # Stored CGCS2000; Open311 speaks WGS 84 (the two differ by centimetres: same frame).
-        out.append(_request(event, round(float(x), 7), round(float(y), 7), name))
+        lon, lat = from_cgcs2000(np.array([float(x)]), np.array([float(y)]), Datum.WGS84)
+        out.append(
+            _request(event, round(float(lon[0]), 7), round(float(lat[0]), 7), subclass, extra)
+        )
     return out
 
 
-@router.post("/requests", status_code=201, summary="Open311: file a service request")
-@router.post("/requests.json", status_code=201, include_in_schema=False)
-async def create_request(request: Request, session: SessionDep) -> list[dict[str, Any]]:
+def _attributes(data: Mapping[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in data.items():
+        m = _ATTRIBUTE.match(str(key))
+        if m is None:
+            continue
+        if len(found) >= MAX_ATTRIBUTES:
+            raise GeoReportError(400, f"more than {MAX_ATTRIBUTES} attributes", field=key)
+        text_value = str(value)
+        if len(text_value) > MAX_ATTRIBUTE_CHARS:
+            raise GeoReportError(
+                400, f"{key} is longer than {MAX_ATTRIBUTE_CHARS} characters", field=key
+            )
+        found[m.group(1)] = text_value
+    nested = data.get("attribute")
+    if isinstance(nested, Mapping):  # a JSON body may nest them: {"attribute": {"size": …}}
+        found |= {str(k)[:100]: str(v)[:MAX_ATTRIBUTE_CHARS] for k, v in list(nested.items())[:50]}
+    return found
+
+
+def _place(session: Any, data: Mapping[str, Any]) -> tuple[float, float, dict[str, Any]]:
+    """CGCS2000 lon/lat for the request and how it was placed."""
+    if data.get("lat") not in (None, "") or data.get("long") not in (None, ""):
+        try:
+            lat, lon = float(data["lat"]), float(data["long"])
+        except (KeyError, TypeError, ValueError):
+            raise GeoReportError(
+                400, "lat and long must both be numbers (WGS 84 degrees)", field="lat"
+            ) from None
+        check_lonlat(lon, lat)
+        x, y = to_cgcs2000(np.array([lon]), np.array([lat]), Datum.WGS84)
+        return float(x[0]), float(y[0]), {"precision": "point", "source": "lat/long"}
+    address_id = str(data.get("address_id") or "").strip()
+    address = str(data.get("address_string") or "").strip()
+    if not (address_id or address):
+        raise GeoReportError(
+            400,
+            "give the location: lat and long (WGS 84), or address_string, or address_id "
+            "(a town, village or grid code)",
+            field="lat",
+        )
+    found = None
+    if address_id:
+        found = next(
+            (
+                p
+                for p in search_places(session=session, text=address_id, limit=50)
+                if p["code"] == address_id
+            ),
+            None,
+        )
+        if found is None:
+            found = _by_code(session, address_id)
+        if found is None and not address:
+            raise GeoReportError(
+                400,
+                f"address_id {address_id!r} is not a town, village or grid code of ours",
+                field="address_id",
+            )
+    if found is None:
+        hits = search_places(session=session, text=address, limit=1)
+        if not hits:
+            raise GeoReportError(
+                400,
+                f"address_string {address[:100]!r} names no town, village or grid we know; "
+                "give lat and long, or a place name (e.g. 澄江街道万街社区)",
+                field="address_string",
+            )
+        found = hits[0]
+    placement = {
+        k: found[k]
+        for k in ("code", "name", "full_name", "precision", "radius_m", "match", "score")
+    }
+    placement["source"] = "gazetteer"
+    return float(found["lon"]), float(found["lat"]), placement
+
+
+def _by_code(session: Any, code: str) -> dict[str, Any] | None:
+    if not code.isdigit():
+        return None
+    name = session.execute(
+        text(
+            "SELECT g.name FROM grid g JOIN generation n ON n.id = g.generation_id "
+            "WHERE g.code = :c ORDER BY n.id DESC LIMIT 1"
+        ),
+        {"c": code},
+    ).scalar()
+    if name is None:
+        return None
+    return next(
+        (p for p in search_places(session=session, text=name, limit=50) if p["code"] == code), None
+    )
+
+
+async def _form(request: Request) -> tuple[dict[str, Any], list[intake.Photo]]:
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        data = dict((await request.form()).items())
-        photos: list[intake.Photo] = []
-    else:
-        data, photos = await read_body(request)
+        form = await request.form()
+        return {k: v for k, v in form.multi_items()}, []
+    return await read_body(request)
+
+
+@router.post("/requests", status_code=201, summary="Open311: file a service request")
+@router.post("/requests.{fmt}", status_code=201, include_in_schema=False)
+async def create_request(request: Request, session: SessionDep, fmt: str = "json") -> Response:
+    _fmt(fmt)
+    data, photos = await _form(request)
     actor = _actor(request, session, data.get("api_key") or request.query_params.get("api_key"))
-    for key in ("service_code", "lat", "long", "description"):
-        if not data.get(key):
-            raise InvalidParameter(f"{key} is required (Open311 GeoReport v2)", field=key)
-    try:
-        lat, lon = float(data["lat"]), float(data["long"])
-    except (TypeError, ValueError):
-        raise InvalidParameter(
-            "lat and long must be numbers (WGS 84 degrees)", field="lat"
-        ) from None
-    check_lonlat(lon, lat)
-    get_subclass(session=session, code=str(data["service_code"]), field="service_code")
-    x, y = to_cgcs2000(np.array([lon]), np.array([lat]), Datum.WGS84)
-    name = " ".join(str(data.get(k, "")) for k in ("first_name", "last_name")).strip()
+    jurisdiction = _check_jurisdiction(data.get("jurisdiction_id"))
+    code = str(data.get("service_code") or "")
+    if not code:
+        raise GeoReportError(
+            400, "service_code is required (GET services.json lists them)", field="service_code"
+        )
+    subclass = get_subclass(session=session, code=code, field="service_code")
+    description = str(data.get("description") or "").strip()
+    if not description:
+        raise GeoReportError(
+            400, "description is required: say what was found", field="description"
+        )
+    lon, lat, placement = _place(session, data)
+    name = " ".join(str(data.get(k) or "") for k in ("first_name", "last_name")).strip()
     event = intake.create_event(
         session=session,
         actor=actor,
-        lon=float(x[0]),
-        lat=float(y[0]),
-        subclass_code=str(data["service_code"]),
-        description=str(data["description"]),
+        lon=lon,
+        lat=lat,
+        subclass_code=code,
+        description=description[:5000],
         source=EventSource.PUBLIC,
-        address=data.get("address_string"),
-        reporter_name=name or None,
+        address=(str(data.get("address_string") or "") or placement.get("full_name")) or None,
+        reporter_name=name[:200] or None,
         photos=photos,
         ignore_duplicates=True,
+        metric_srid=request.app.state.settings.geo.metric_srid,
     )
-    return [
-        {
-            "service_request_id": str(event.id),
-            "service_notice": "已受理，请留意处理进展",
-            "account_id": None,
-        }
-    ]
+    media_url = str(data.get("media_url") or "").strip() or None
+    if media_url is not None and not media_url.lower().startswith(("http://", "https://")):
+        raise GeoReportError(400, "media_url must be an http(s) URL", field="media_url")
+    session.add(
+        Open311Request(
+            event_id=event.id,
+            jurisdiction_id=jurisdiction,
+            media_url=media_url,
+            attributes=_attributes(data),
+            address_id=str(data.get("address_id") or "")[:100] or None,
+            placement=placement,
+            email=str(data.get("email") or "")[:200] or None,
+            phone=str(data.get("phone") or "")[:50] or None,
+            device_id=str(data.get("device_id") or "")[:100] or None,
+            account_id=str(data.get("account_id") or "")[:100] or None,
+        )
+    )
+    session.flush()
+    answer = {
+        "service_request_id": str(event.id),
+        "token": f"{TOKEN_PREFIX}{event.id}",
+        "service_notice": _notice(subclass),
+        "account_id": None,
+        "location_precision": placement["precision"],
+        "location_radius_m": placement.get("radius_m"),
+    }
+    return _answer(request, "service_requests", "request", [answer], 201)
 
 
-@router.get("/requests", summary="Open311: service requests")
-@router.get("/requests.json", include_in_schema=False)
-def list_requests(
-    request: Request,
-    session: SessionDep,
-    api_key: str | None = None,
-    service_request_id: str | None = None,
-    service_code: str | None = None,
-    start_date: str | None = None,
-    end_date: str | None = None,
-    status: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-) -> list[dict[str, Any]]:
-    _actor(request, session, api_key)
+def _list(request: Request, session: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    _actor(request, session, params.get("api_key"))
+    _check_jurisdiction(params.get("jurisdiction_id"))
     stmt = select(Event)
-    if service_request_id:
-        ids = [int(i) for i in service_request_id.split(",") if i.strip().isdigit()]
+    ids_given = params.get("service_request_id")
+    if ids_given:
+        ids = [int(i) for i in str(ids_given).split(",") if i.strip().isdigit()]
         stmt = stmt.where(Event.id.in_(ids))
-    if service_code:
-        stmt = stmt.where(Event.subclass_code.in_(service_code.split(",")))
-    if (a := parse_at(start_date, "start_date")) is not None:
+    if params.get("service_code"):
+        stmt = stmt.where(Event.subclass_code.in_(str(params["service_code"]).split(",")))
+    start, end = params.get("start_date"), params.get("end_date")
+    if (a := parse_at(start, "start_date")) is not None:
         stmt = stmt.where(Event.reported_at >= a)
-    if (b := parse_at(end_date, "end_date")) is not None:
+    if (b := parse_at(end, "end_date")) is not None:
         stmt = stmt.where(Event.reported_at <= b)
-    if status:
-        if status not in ("open", "closed"):
-            raise InvalidParameter("status is open or closed", field="status")
+    if params.get("status"):
+        wanted = {s.strip().lower() for s in str(params["status"]).split(",") if s.strip()}
+        if not wanted <= {"open", "closed"}:
+            raise GeoReportError(
+                400, "status is open, closed or both (comma separated)", field="status"
+            )
         closed = Event.status.in_(list(CLOSED))
-        stmt = stmt.where(closed if status == "closed" else ~closed)
-    if not (service_request_id or start_date or end_date):  # the standard's default window
-        stmt = stmt.where(Event.reported_at >= func_now_minus_90_days())
+        if wanted == {"closed"}:
+            stmt = stmt.where(closed)
+        elif wanted == {"open"}:
+            stmt = stmt.where(~closed)
+    if not (ids_given or start or end):  # the standard's default window: the last 90 days
+        stmt = stmt.where(Event.reported_at >= func.now() - text("interval '90 days'"))
+    try:
+        limit = max(1, min(1000, int(params.get("limit") or 1000)))
+    except ValueError:
+        raise GeoReportError(400, "limit must be a whole number 1-1000", field="limit") from None
     return _query(session, stmt.order_by(Event.reported_at.desc()).limit(limit))
 
 
-def func_now_minus_90_days() -> Any:
-    from sqlalchemy import func, text
+@router.get("/requests", summary="Open311: service requests (JSON; .json and .xml too)")
+def list_requests(request: Request, session: SessionDep) -> Response:
+    """Query: api_key, jurisdiction_id, service_request_id (comma list), service_code (comma
+    list), start_date, end_date (W3C), status (open, closed or open,closed), limit."""
+    items = _list(request, session, request.query_params)
+    return _answer(request, "service_requests", "request", items)
 
-    return func.now() - text("interval '90 days'")
+
+@router.get("/requests.{fmt}", include_in_schema=False)
+def list_requests_fmt(request: Request, session: SessionDep, fmt: str) -> Response:
+    _fmt(fmt)
+    return _answer(
+        request, "service_requests", "request", _list(request, session, request.query_params)
+    )
 
 
-@router.get("/requests/{request_id}", summary="Open311: one service request")
+@router.get("/requests/{request_id}", summary="Open311: one service request (id.json, id.xml)")
 def read_request(
-    request: Request, session: SessionDep, request_id: str, api_key: str | None = None
-) -> list[dict[str, Any]]:
+    request: Request,
+    session: SessionDep,
+    request_id: str,
+    api_key: str | None = None,
+    jurisdiction_id: str | None = None,
+) -> Response:
     _actor(request, session, api_key)
-    rid = request_id.removesuffix(".json")
-    if not rid.isdigit():
-        raise InvalidParameter(f"service_request_id {rid!r} is not a number", field="request_id")
+    _check_jurisdiction(jurisdiction_id)
+    rid, _ = _split(request_id, "service_request_id")
+    if not rid.isdigit() or len(rid) > 12:
+        raise GeoReportError(404, f"no service request {rid[:40]!r}", field="service_request_id")
     found = _query(session, select(Event).where(Event.id == int(rid)))
     if not found:
-        from api.routes.events import EventNotFound
+        raise GeoReportError(404, f"no service request {rid}", field="service_request_id")
+    return _answer(request, "service_requests", "request", found)
 
-        raise EventNotFound(f"no service request {rid}", field="request_id")
-    return found
+
+@router.get("/tokens/{token}", summary="Open311: the service request id of a token")
+def read_token(
+    request: Request,
+    session: SessionDep,
+    token: str,
+    api_key: str | None = None,
+    jurisdiction_id: str | None = None,
+) -> Response:
+    _actor(request, session, api_key)
+    _check_jurisdiction(jurisdiction_id)
+    value, _ = _split(token, "token")
+    rid = value.removeprefix(TOKEN_PREFIX)
+    if not value.startswith(TOKEN_PREFIX) or not rid.isdigit() or len(rid) > 12:
+        raise GeoReportError(404, f"no token {value[:40]!r}", field="token")
+    if session.get(Event, int(rid)) is None:
+        raise GeoReportError(404, f"no token {value!r}", field="token")
+    return _answer(
+        request, "service_requests", "request", [{"token": value, "service_request_id": rid}]
+    )
