@@ -24,6 +24,7 @@ from layers.errors import CodeConflict, GenerationNotFound, GridNotFound, Invali
 from layers.models import Generation, GenerationStatus, Grid
 
 SUBDIVIDE_MAX_VERTICES = 64  # small parts keep PostGIS point-in-polygon tests cheap
+PUBLISHABLE = (GenerationStatus.DRAFT, GenerationStatus.SUBMITTED, GenerationStatus.APPROVED)
 
 
 def create_generation(*, session: Session, name: str, note: str | None = None) -> Generation:
@@ -96,12 +97,17 @@ def load_grids(
 def publish_generation(
     *, session: Session, generation_id: int, at: datetime | None = None
 ) -> Generation:
-    """Make a draft the active generation; the previously active one is retired at ``at``."""
+    """Make a draft the active generation; the previously active one is retired at ``at``.
+
+    The review workflow (submitted → approved, who and why, dry run, scheduling) is
+    ``layers.planning.review.publish``; this is the bare state change it uses.
+    """
     at = at or datetime.now(UTC)
     generation = get_generation(session=session, generation_id=generation_id)
-    if generation.status is not GenerationStatus.DRAFT:
+    if generation.status not in PUBLISHABLE:
         raise InvalidState(
-            f"generation {generation_id} is {generation.status}; only a draft can be published",
+            f"generation {generation_id} is {generation.status}; only a draft, submitted or "
+            "approved generation can be published",
             field="generation",
         )
     session.execute(
@@ -131,7 +137,15 @@ def list_generations(*, session: Session) -> list[Generation]:
 
 
 def active_generation(*, session: Session, at: datetime | None = None) -> Generation:
-    """The generation in force at ``at`` (now if None)."""
+    """The generation in force at ``at`` (now if None).
+
+    Scheduled publications whose time has come are applied first
+    (``layers.planning.review.apply_due_publications``), so a lookup never answers a
+    generation that a scheduled one has replaced.
+    """
+    from layers.planning.review import apply_due_publications
+
+    apply_due_publications(session)
     if at is None:
         found = session.scalar(
             select(Generation).where(Generation.status == GenerationStatus.ACTIVE)

@@ -37,6 +37,8 @@ class GenerationStatus(enum.StrEnum):
     DRAFT = "draft"
     ACTIVE = "active"
     RETIRED = "retired"
+    SUBMITTED = "submitted"  # a planner asks for review (layers.planning.review)
+    APPROVED = "approved"  # reviewed; published now or at ``effective_at``
 
 
 class Role(enum.StrEnum):
@@ -70,6 +72,15 @@ class Generation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # planners' review (migration 0009_planning_review, layers.planning)
+    effective_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When an approved generation takes effect (scheduled publication); None: not scheduled."""
+    created_from: Mapped[int | None] = mapped_column(
+        ForeignKey("generation.id", ondelete="SET NULL", name="generation_created_from_fk")
+    )
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
+    """Optimistic locking of a draft's metadata and review state (If-Match / ``version``)."""
 
     __table_args__ = (
         # At most one active generation; the publish operation keeps it exactly one.
@@ -80,7 +91,8 @@ class Generation(Base):
             postgresql_where=text("status = 'active'"),
         ),
         CheckConstraint(
-            "(status = 'draft') = (activated_at IS NULL)", name="generation_activated_iff_published"
+            "(status IN ('active', 'retired')) = (activated_at IS NOT NULL)",
+            name="generation_activated_iff_published",
         ),
         CheckConstraint(
             "(status = 'retired') = (retired_at IS NOT NULL)",

@@ -6,32 +6,41 @@ without it reads, checks and reports, then rolls back.
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import geopandas as gpd
-import pyogrio
+import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
+from api.deps import parse_at
 from api.main import open_sessions
+from api.schemas.generations import PlanningSettings
 from api.settings import Settings
-from gis.crs import SRID_CGCS2000
+from gis.gridfiles import GridFile, GridFileError, to_shapefile
+from gis.gridfiles import read_grid_file as read_gridfile
 from gis.hierarchy import HierarchyReport, validate_hierarchy
 from layers.db import transaction
 from layers.errors import DomainError
-from layers.grids import (
-    create_generation,
-    load_grids,
-    publish_generation,
-    read_grid_frame,
-    resolve_generation,
+from layers.grids import read_grid_frame, resolve_generation
+from layers.planning import review
+from layers.planning.drafts import (
+    Actor,
+    copy_generation,
+    generation_counts,
+    import_draft,
+    read_planner_file,
+    resolve_source,
 )
 
-grids_app = typer.Typer(help="Grid generations: import, validate, publish.", no_args_is_help=True)
+grids_app = typer.Typer(
+    help="Grid generations: import, draft, validate, review, publish, export.",
+    no_args_is_help=True,
+)
 console = Console()
-REQUIRED = ("code", "level", "parent_code", "name")
 
 
 def register(app: typer.Typer) -> None:
@@ -55,22 +64,48 @@ def print_report(report: HierarchyReport) -> None:
     console.print(f"[red]{len(report.problems)} problems[/] ({counts}): {report.by_kind()}")
 
 
-def read_grid_file(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
-    """A planner's file (GeoPackage, GeoJSON, Shapefile …) as a grid frame in EPSG:4490."""
-    frame = pyogrio.read_dataframe(path, layer=layer)
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise typer.BadParameter(
-            f"{path} lacks the columns {missing}; it needs {list(REQUIRED)} "
-            "(codes as text, level 1-3, parent_code empty for level 1)"
-        )
-    if frame.crs is None:
-        raise typer.BadParameter(f"{path} has no CRS; save it with EPSG:4490 (or any CRS) set")
-    frame = frame.to_crs(SRID_CGCS2000)
-    frame["code"] = frame["code"].astype(str)
-    frame["parent_code"] = frame["parent_code"].where(frame["parent_code"].notna(), None)
-    frame["level"] = frame["level"].astype(int)
-    return frame[[*REQUIRED, "geometry"]]
+def cli_actor() -> Actor:
+    """The server's command line acts as an admin, named after the OS user."""
+    return Actor(name=f"cli:{getpass.getuser()}", role="admin")
+
+
+def read_grid_file(
+    path: Path, layer: str | None = None, crs: str | None = None, session: Session | None = None
+) -> GridFile:
+    """A planner's file (GeoPackage, GeoJSON, zipped Shapefile) read by gis.gridfiles; a bad
+    file prints the reason and the fix and exits 1."""
+    try:
+        if session is not None:
+            return read_planner_file(session=session, path=path, layer=layer, crs=crs)
+        return read_gridfile(path, layer=layer, crs=crs)
+    except (GridFileError, DomainError) as exc:
+        console.print(f"[red]{path.name}: {exc.detail}[/]", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def print_file_notes(gridfile: GridFile) -> None:
+    for note in gridfile.notes:
+        console.print(f"note: {note}", soft_wrap=True)
+
+
+def print_comparison(comparison: dict[str, Any]) -> None:
+    if not comparison or comparison.get("outline") is None:
+        console.print("no active generation to compare with")
+        return
+    counts, outline, codes = comparison["counts"], comparison["outline"], comparison["codes"]
+    per_level = ", ".join(
+        f"L{lvl}: {counts['draft'][lvl]} ({counts['difference'][lvl]:+d})"
+        for lvl in ("1", "2", "3")
+    )
+    console.print(f"compared with the active generation: {per_level}", soft_wrap=True)
+    console.print(
+        f"outline: {outline['draft_area_m2'] / 1e6:,.3f} km² (active "
+        f"{outline['active_area_m2'] / 1e6:,.3f} km²), drops {outline['dropped_m2']:,.0f} m² "
+        f"({outline['dropped_share']:.2%}), adds {outline['added_m2']:,.0f} m², Hausdorff "
+        f"{outline['hausdorff_m']} m; codes added {codes['added_count']}, removed "
+        f"{codes['removed_count']}, changed {codes['changed_count']}",
+        soft_wrap=True,
+    )
 
 
 @grids_app.command("validate")
@@ -81,11 +116,15 @@ def validate(
     generation: Annotated[
         int | None, typer.Option(help="stored generation id (default active)")
     ] = None,
+    layer: Annotated[str | None, typer.Option(help="layer inside the file, or 'all'")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of a file that states none")] = None,
 ) -> None:
     """Check a three-level grid: overlaps, gaps (with widths), nesting, codes, counts."""
     settings = Settings()
     if path is not None:
-        frame = read_grid_file(path)
+        gridfile = read_grid_file(path, layer, crs)
+        print_file_notes(gridfile)
+        frame = gridfile.frame
     else:
         with transaction(open_sessions(settings)) as session:
             gen = resolve_generation(session=session, generation_id=generation)
@@ -99,51 +138,200 @@ def validate(
 def import_file(
     path: Path,
     name: Annotated[str, typer.Option(help="name of the new generation")],
-    layer: Annotated[str | None, typer.Option(help="layer inside the file")] = None,
+    layer: Annotated[str | None, typer.Option(help="layer inside the file, or 'all'")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of a file that states none")] = None,
+    note: Annotated[str | None, typer.Option(help="what the draft is for")] = None,
     commit: Annotated[bool, typer.Option("--commit", help="store it (default: dry run)")] = False,
-    publish: Annotated[bool, typer.Option("--publish", help="also make it active")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="store it even if it drops much of the city")
+    ] = False,
+    publish: Annotated[
+        bool, typer.Option("--publish", help="also make it active (needs --commit, as admin)")
+    ] = False,
 ) -> None:
-    """Import a grid file as a draft generation (dry run unless --commit)."""
+    """Import a grid file as a draft generation (dry run unless --commit).
+
+    The file is compared with the active generation first; a draft that drops more than
+    GRIDGIS_PLANNING_MAX_DROP_SHARE of the city (default 1 %) or a whole level is refused
+    unless --force. A draft with problems is stored but cannot be published.
+    """
     settings = Settings()
-    frame = read_grid_file(path, layer)
-    report = validate_hierarchy(frame, metric_srid=settings.geo.metric_srid)
-    print_report(report)
-    if not report.ok and publish:
-        console.print("[red]not publishing a grid with problems; fix them and import again[/]")
-        raise typer.Exit(1)
     sessions = open_sessions(settings)
     with sessions() as session:
+        gridfile = read_grid_file(path, layer, crs, session=session)
+        print_file_notes(gridfile)
         try:
-            gen = create_generation(session=session, name=name, note=f"imported from {path.name}")
-            load_grids(
-                session=session, generation_id=gen.id, grids=frame,
+            result = import_draft(
+                session=session, gridfile=gridfile, name=name,
+                note=note or f"imported from {path.name}", actor=cli_actor(),
                 metric_srid=settings.geo.metric_srid,
+                max_drop_share=PlanningSettings().max_drop_share, force=force,
             )  # fmt: skip
+            print_report(result.validation)
+            print_comparison(result.comparison)
             if publish:
-                publish_generation(session=session, generation_id=gen.id)
+                if not result.validation.ok:
+                    console.print(
+                        "[red]not publishing a grid with problems; fix them and import again[/]"
+                    )
+                    raise typer.Exit(1)
+                assert result.generation is not None
+                review.publish(
+                    session=session, generation_id=result.generation.id, actor=cli_actor(),
+                    reason=note or f"imported from {path.name} and published",
+                    commit=True, metric_srid=settings.geo.metric_srid, allow_unreviewed=True,
+                )  # fmt: skip
             session.flush()
         except DomainError as exc:
             session.rollback()
-            console.print(f"[red]{exc.detail}[/]")
+            print_comparison(exc.extra.get("comparison", {}))
+            console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
             raise typer.Exit(1) from None
         if not commit:
             session.rollback()
             console.print("dry run: nothing stored (add --commit to store)")
             return
         session.commit()
-    console.print(f"generation {gen.id} stored as {'active' if publish else 'draft'}")
+        gen = result.generation
+        assert gen is not None
+    state = (
+        "active" if publish else "draft" + ("" if result.validation.ok else " (not publishable)")
+    )
+    console.print(f"generation {gen.id} stored as {state}")
+
+
+@grids_app.command("draft")
+def draft(
+    name: Annotated[str, typer.Option(help="name of the new draft")],
+    source: Annotated[
+        str, typer.Option("--from", help="'active' or the id of the generation to copy")
+    ] = "active",
+    note: Annotated[str | None, typer.Option(help="what the draft is for")] = None,
+) -> None:
+    """Make a draft: a full copy of the active generation (or of generation ID)."""
+    settings = Settings()
+    with transaction(open_sessions(settings)) as session:
+        try:
+            src = resolve_source(session=session, source=source)
+            gen = copy_generation(
+                session=session, source_id=src.id, name=name, note=note, actor=cli_actor()
+            )
+            counts = generation_counts(session=session, generation_id=gen.id)
+        except DomainError as exc:
+            console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+            raise typer.Exit(1) from None
+        console.print(
+            f"draft {gen.id} copied from generation {src.id} "
+            f"(L1: {counts['1']}, L2: {counts['2']}, L3: {counts['3']})"
+        )
+
+
+def _review_step(step: str, generation: int, reason: str) -> None:
+    settings = Settings()
+    try:
+        with transaction(open_sessions(settings)) as session:
+            if step == "submit":
+                gen = review.submit(
+                    session=session, generation_id=generation, actor=cli_actor(), reason=reason,
+                    version=None, metric_srid=settings.geo.metric_srid,
+                )  # fmt: skip
+            elif step == "approve":
+                gen = review.approve(
+                    session=session, generation_id=generation, actor=cli_actor(), reason=reason,
+                    version=None,
+                )  # fmt: skip
+            else:
+                gen = review.reject(
+                    session=session, generation_id=generation, actor=cli_actor(), reason=reason,
+                    version=None,
+                )  # fmt: skip
+            status = gen.status.value
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"generation {generation} is {status}")
+
+
+@grids_app.command("submit")
+def submit(generation: int, reason: Annotated[str, typer.Option(help="why")]) -> None:
+    """Submit a valid draft for review."""
+    _review_step("submit", generation, reason)
+
+
+@grids_app.command("approve")
+def approve(generation: int, reason: Annotated[str, typer.Option(help="why")]) -> None:
+    """Approve a submitted generation (the command line acts as an admin)."""
+    _review_step("approve", generation, reason)
+
+
+@grids_app.command("reject")
+def reject(generation: int, reason: Annotated[str, typer.Option(help="why")]) -> None:
+    """Send a submitted or approved generation back to draft."""
+    _review_step("reject", generation, reason)
 
 
 @grids_app.command("publish")
-def publish(generation: int) -> None:
-    """Make a validated draft generation the active one (the previous one is retired)."""
+def publish(
+    generation: int,
+    commit: Annotated[bool, typer.Option("--commit", help="publish (default: dry run)")] = False,
+    reason: Annotated[str, typer.Option(help="why")] = "published from the command line",
+    at: Annotated[
+        str | None, typer.Option(help="effective time (ISO 8601, default now; +08:00 if no zone)")
+    ] = None,
+) -> None:
+    """Publish a generation (dry run unless --commit): a draft, submitted or approved one
+    becomes active now or at --at; a retired one is rolled back to (copied and published).
+
+    The dry run prints the validation, the comparison with the active generation and the
+    impact; --commit publishes and re-anchors the living data in one transaction.
+    """
+    settings = Settings()
+    try:
+        when = parse_at(at, field="--at")
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    try:
+        with transaction(open_sessions(settings)) as session:
+            answer = review.publish(
+                session=session, generation_id=generation, actor=cli_actor(), reason=reason,
+                at=when, commit=commit, metric_srid=settings.geo.metric_srid,
+                allow_unreviewed=True,
+            )  # fmt: skip
+    except DomainError as exc:
+        if "validation" in exc.extra:
+            console.print(f"problems: {exc.extra['validation']['by_kind']}")
+        console.print(f"[red]not published: {exc.detail}[/]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if answer.get("comparison"):
+        print_comparison(answer["comparison"])
+    impact = answer.get("impact")
+    if isinstance(impact, str):
+        console.print(impact)
+    else:
+        console.print("impact: " + orjson.dumps(impact).decode()[:2000], soft_wrap=True)
+    console.print(answer["message"], soft_wrap=True)
+
+
+@grids_app.command("export")
+def export(
+    path: Path,
+    generation: Annotated[
+        int | None, typer.Option(help="stored generation id (default active)")
+    ] = None,
+) -> None:
+    """Write a generation's grids to PATH: .zip (Shapefile, parent_code as parent_cod),
+    .gpkg or .geojson."""
     settings = Settings()
     with transaction(open_sessions(settings)) as session:
-        frame = read_grid_frame(session=session, generation_id=generation)
-        report = validate_hierarchy(frame, metric_srid=settings.geo.metric_srid)
-        if not report.ok:
-            print_report(report)
-            console.print("[red]not published: fix the problems first[/]")
-            raise typer.Exit(1)
-        publish_generation(session=session, generation_id=generation)
-    console.print(f"generation {generation} is now active")
+        gen = resolve_generation(session=session, generation_id=generation)
+        frame = read_grid_frame(session=session, generation_id=gen.id)
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        to_shapefile(frame, path)
+    elif suffix in (".gpkg", ".geojson", ".json"):
+        frame.to_file(path, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
+    else:
+        console.print("[red]write a .zip (Shapefile), .gpkg or .geojson[/]")
+        raise typer.Exit(1)
+    console.print(f"generation {gen.id}: {len(frame)} grids written to {path}")

@@ -1,20 +1,122 @@
-"""Grid generations: list and read (publishing is a planner's CLI/API operation)."""
+"""Grid generations: list and read; planners make drafts (copy or file), review and publish.
+
+- ``POST /api/v1/generations`` (planner): JSON ``{"from": "active"|id, "name", "note"}`` copies
+  a generation; multipart with ``file`` (+ ``name``, ``layer``, ``crs``, ``force``, ``note``)
+  imports a grid file. 201 with the generation, the comparison with the active generation and
+  the validation problems.
+- ``PATCH /{id}`` (name, note), ``POST /{id}/submit|approve|reject`` (reason), each with the
+  version read (``version`` in the body or ``If-Match``; 409 with the current version if it
+  changed), ``POST /{id}/publish`` (dry run unless ``commit``; ``at`` schedules; publishing a
+  retired generation rolls back to it, admin), ``GET /{id}/review`` (who, when, why),
+  ``GET /{id}/comparison``, ``GET /api/v1/grids/{code}/history``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import Reader, SessionDep
-from api.schemas.generations import GenerationPublic, GenerationsPublic
+from api.deps import Planner, Principal, Reader, SessionDep, parse_at
+from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
+from api.schemas.generations import (
+    DraftFromGeneration,
+    DraftPatch,
+    GenerationPublic,
+    GenerationsPublic,
+    PlanningSettings,
+    PublishRequest,
+    ReviewStep,
+)
+from gis.gridfiles import GridFileError, save_upload
 from gis.hierarchy import validate_hierarchy
 from layers.grids import get_generation, list_generations, read_grid_frame
+from layers.models import Generation
+from layers.planning import review
+from layers.planning.drafts import (
+    Actor,
+    DraftInvalid,
+    DraftRefused,
+    GridFileInvalid,
+    compare_generations,
+    copy_generation,
+    generation_counts,
+    import_draft,
+    problems_summary,
+    read_planner_file,
+    resolve_source,
+    validate_stored,
+)
 
-router = APIRouter(prefix="/api/v1/generations", tags=["generations"])
+PREFIX = "/api/v1/generations"
+router = APIRouter(tags=["generations"])  # full paths: the grid history lives under /grids
+
+STATUS.setdefault(GridFileInvalid, (422, "Invalid grid file"))
+STATUS.setdefault(DraftRefused, (422, "Draft refused"))
+STATUS.setdefault(DraftInvalid, (422, "Invalid draft"))
+STATUS.setdefault(review.VersionConflict, (409, "Version conflict"))
+STATUS.setdefault(review.ReviewRefused, (403, "Review refused"))
+STATUS.setdefault(review.ReviewInputInvalid, (422, "Invalid parameter"))
 
 
-@router.get("", response_model=GenerationsPublic)
+def actor_of(principal: Principal) -> Actor:
+    return Actor(name=principal.name, role=principal.role.value, token_id=principal.token_id)
+
+
+def public(generation: Generation) -> dict[str, Any]:
+    return GenerationPublic.model_validate(generation).model_dump(mode="json")
+
+
+def _metric_srid(request: Request) -> int:
+    return int(request.app.state.settings.geo.metric_srid)
+
+
+def _version(body_version: int | None, if_match: str | None) -> int | None:
+    """The version the caller read: the body's, else the If-Match header (``"3"`` or ``3``)."""
+    if body_version is not None:
+        return body_version
+    if not if_match:
+        return None
+    raw = if_match.strip().removeprefix("W/").strip('"').removeprefix("v")
+    if not raw.isdigit():
+        raise InvalidParameter(
+            f"If-Match {if_match!r} is not a version; send the ETag of GET "
+            '/api/v1/generations/{id} (e.g. "3")',
+            field="If-Match",
+        )
+    return int(raw)
+
+
+def _model(model: type[Any], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise InvalidParameter(f"{where}: {first.get('msg')}", field=where) from None
+
+
+async def _json(request: Request) -> Any:
+    body = await request.body()
+    if not body:
+        return {}
+    try:
+        import orjson
+
+        return orjson.loads(body)
+    except ValueError:
+        raise InvalidParameter("the body is not JSON; send a JSON object", field="body") from None
+
+
+def _etag(response: Response, generation: Generation) -> None:
+    response.headers["ETag"] = f'"{generation.version}"'
+
+
+@router.get(PREFIX, response_model=GenerationsPublic)
 def read_generations(session: SessionDep, _: Reader) -> GenerationsPublic:
     rows = list_generations(session=session)
     return GenerationsPublic(
@@ -22,14 +124,18 @@ def read_generations(session: SessionDep, _: Reader) -> GenerationsPublic:
     )
 
 
-@router.get("/{generation_id}", response_model=GenerationPublic)
-def read_generation(generation_id: int, session: SessionDep, _: Reader) -> GenerationPublic:
-    return GenerationPublic.model_validate(
-        get_generation(session=session, generation_id=generation_id)
-    )
+@router.get(PREFIX + "/{generation_id}", response_model=GenerationPublic)
+def read_generation(
+    generation_id: int, response: Response, session: SessionDep, _: Reader
+) -> GenerationPublic:
+    generation = get_generation(session=session, generation_id=generation_id)
+    _etag(response, generation)
+    return GenerationPublic.model_validate(generation)
 
 
-@router.get("/{generation_id}/problems", summary="Validate a generation's three-level grid")
+@router.get(
+    PREFIX + "/{generation_id}/problems", summary="Validate a generation's three-level grid"
+)
 def read_generation_problems(
     generation_id: int, request: Request, session: SessionDep, _: Reader
 ) -> dict[str, Any]:
@@ -39,3 +145,278 @@ def read_generation_problems(
     frame = read_grid_frame(session=session, generation_id=generation_id)
     report = validate_hierarchy(frame, metric_srid=request.app.state.settings.geo.metric_srid)
     return {"generation": generation_id, **report.to_dict()}
+
+
+def _parse_bool(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise InvalidParameter(f"{field} {value!r} is not true or false", field=field)
+
+
+def _import_file(
+    session: Any,
+    *,
+    data: bytes,
+    filename: str,
+    fields: dict[str, str],
+    actor: Actor,
+    metric_srid: int,
+) -> dict[str, Any]:
+    name = (fields.get("name") or "").strip()
+    if not name:
+        raise InvalidParameter("name is required; name the new draft", field="name")
+    force = _parse_bool(fields.get("force"), "force")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = save_upload(data, filename, Path(tmp))
+        except GridFileError as exc:
+            raise GridFileInvalid(exc.detail, field=exc.field) from None
+        gridfile = read_planner_file(
+            session=session,
+            path=path,
+            layer=fields.get("layer") or None,
+            crs=fields.get("crs") or None,
+        )
+        result = import_draft(
+            session=session,
+            gridfile=gridfile,
+            name=name,
+            note=fields.get("note") or f"imported from {filename}",
+            actor=actor,
+            metric_srid=metric_srid,
+            max_drop_share=PlanningSettings().max_drop_share,
+            force=force,
+        )
+    assert result.generation is not None
+    return {"generation": public(result.generation), **result.to_dict()}
+
+
+def _copy(
+    session: Any, *, body: DraftFromGeneration, actor: Actor, metric_srid: int
+) -> dict[str, Any]:
+    source = resolve_source(session=session, source=body.from_)
+    generation = copy_generation(
+        session=session, source_id=source.id, name=body.name, note=body.note, actor=actor
+    )
+    counts = generation_counts(session=session, generation_id=generation.id)
+    report = validate_stored(session=session, generation_id=generation.id, metric_srid=metric_srid)
+    comparison = compare_generations(
+        session=session, generation_id=generation.id, against_id=None, metric_srid=metric_srid
+    )
+    return {
+        "generation": public(generation),
+        "counts": counts,
+        "comparison": comparison,
+        "validation": problems_summary(report),
+        "publishable": report.ok,
+        "file": None,
+    }
+
+
+@router.post(PREFIX, status_code=201, summary="Make a draft: copy a generation or import a file")
+async def create_draft(request: Request, session: SessionDep, principal: Planner) -> dict[str, Any]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    actor, srid = actor_of(principal), _metric_srid(request)
+    if kind == "multipart/form-data":
+        form = await request.form()
+        upload: Any = form.get("file")
+        if upload is None or not hasattr(upload, "read"):
+            raise InvalidParameter(
+                "send the grid file as the multipart part 'file' (with 'name', and 'layer', "
+                "'crs', 'force' as needed)",
+                field="file",
+            )
+        data, filename = await upload.read(), upload.filename or "upload"
+        fields = {k: str(v) for k, v in form.items() if k != "file" and isinstance(v, str)}
+        return await run_in_threadpool(
+            _import_file,
+            session,
+            data=data,
+            filename=filename,
+            fields=fields,
+            actor=actor,
+            metric_srid=srid,
+        )
+    if kind in ("application/json", ""):
+        body = _model(DraftFromGeneration, await _json(request))
+        return await run_in_threadpool(_copy, session, body=body, actor=actor, metric_srid=srid)
+    raise UnsupportedMediaType(
+        f"content type {kind!r} is not taken; send application/json (a copy) or "
+        "multipart/form-data (a file)",
+        field="Content-Type",
+    )
+
+
+@router.patch(
+    PREFIX + "/{generation_id}", summary="Rename or annotate a draft (optimistic locking)"
+)
+async def patch_draft(
+    generation_id: int,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Planner,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    body = _model(DraftPatch, await _json(request))
+    generation = review.update_draft(
+        session=session,
+        generation_id=generation_id,
+        actor=actor_of(principal),
+        version=_version(body.version, if_match),
+        name=body.name,
+        note=body.note,
+    )
+    _etag(response, generation)
+    return public(generation)
+
+
+async def _step(
+    step: str,
+    generation_id: int,
+    request: Request,
+    response: Response,
+    session: Any,
+    principal: Principal,
+    if_match: str | None,
+) -> dict[str, Any]:
+    body = _model(ReviewStep, await _json(request))
+    version, actor = _version(body.version, if_match), actor_of(principal)
+    if step == "submit":
+        generation = await run_in_threadpool(
+            lambda: review.submit(
+                session=session,
+                generation_id=generation_id,
+                actor=actor,
+                reason=body.reason,
+                version=version,
+                metric_srid=_metric_srid(request),
+            )
+        )
+    elif step == "approve":
+        generation = review.approve(
+            session=session,
+            generation_id=generation_id,
+            actor=actor,
+            reason=body.reason,
+            version=version,
+        )
+    else:
+        generation = review.reject(
+            session=session,
+            generation_id=generation_id,
+            actor=actor,
+            reason=body.reason,
+            version=version,
+        )
+    _etag(response, generation)
+    return public(generation)
+
+
+@router.post(PREFIX + "/{generation_id}/submit", summary="Submit a valid draft for review (reason)")
+async def submit_draft(
+    generation_id: int,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Planner,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    return await _step("submit", generation_id, request, response, session, principal, if_match)
+
+
+@router.post(PREFIX + "/{generation_id}/approve", summary="Approve (another planner, or an admin)")
+async def approve_draft(
+    generation_id: int,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Planner,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    return await _step("approve", generation_id, request, response, session, principal, if_match)
+
+
+@router.post(PREFIX + "/{generation_id}/reject", summary="Send a submitted draft back (reason)")
+async def reject_draft(
+    generation_id: int,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Planner,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    return await _step("reject", generation_id, request, response, session, principal, if_match)
+
+
+@router.post(PREFIX + "/{generation_id}/publish", summary="Publish (dry run unless commit is true)")
+async def publish_generation(
+    generation_id: int,
+    request: Request,
+    session: SessionDep,
+    principal: Planner,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """``{"commit": false, "reason": …}`` answers what would happen (validation, comparison,
+    impact) and changes nothing; ``commit: true`` publishes now, or at ``at`` (ISO 8601)."""
+    body = _model(PublishRequest, await _json(request))
+    at = parse_at(body.at, field="at")
+    version, actor = _version(body.version, if_match), actor_of(principal)
+    return await run_in_threadpool(
+        lambda: review.publish(
+            session=session,
+            generation_id=generation_id,
+            actor=actor,
+            reason=body.reason,
+            at=at,
+            commit=body.commit,
+            version=version,
+            metric_srid=_metric_srid(request),
+        )
+    )
+
+
+@router.get(PREFIX + "/{generation_id}/review", summary="Who did what, when and why")
+def read_review(generation_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
+    steps = review.review_log(session=session, generation_id=generation_id)
+    return {"generation": generation_id, "steps": steps, "count": len(steps)}
+
+
+@router.get(PREFIX + "/{generation_id}/comparison", summary="Counts, outline and codes vs another")
+def read_comparison(
+    generation_id: int,
+    request: Request,
+    session: SessionDep,
+    _: Reader,
+    against: Annotated[int | None, Query(description="default: the active generation")] = None,
+) -> dict[str, Any]:
+    get_generation(session=session, generation_id=generation_id)
+    return compare_generations(
+        session=session,
+        generation_id=generation_id,
+        against_id=against,
+        metric_srid=_metric_srid(request),
+    )
+
+
+@router.get(
+    "/api/v1/grids/{code}/history",
+    tags=["grids"],
+    summary="A grid in every generation, with lineage",
+)
+def read_grid_history(
+    code: str,
+    session: SessionDep,
+    _: Reader,
+    drafts: Annotated[bool, Query(description="include drafts and scheduled ones")] = False,
+) -> dict[str, Any]:
+    if not code.isdigit() or len(code) not in (9, 12, 15):
+        raise InvalidParameter(
+            f"code {code!r} is not a grid code (9, 12 or 15 digits)", field="code"
+        )
+    return review.grid_history(session=session, code=code, drafts=drafts)

@@ -1,10 +1,20 @@
-"""Response schemas of generations."""
+"""Request and response schemas of generations, and the planners' settings."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PlanningSettings(BaseSettings):
+    """``GRIDGIS_PLANNING_MAX_DROP_SHARE``: the share of the city's area (0-1) an imported
+    draft may drop before it is refused unless forced; default 0.01 (1 %)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_PLANNING_", extra="ignore")
+
+    max_drop_share: float = Field(default=0.01, ge=0.0, le=1.0)
 
 
 class GenerationPublic(BaseModel):
@@ -17,8 +27,46 @@ class GenerationPublic(BaseModel):
     created_at: datetime
     activated_at: datetime | None
     retired_at: datetime | None
+    effective_at: datetime | None = None
+    created_from: int | None = None
+    created_by: str | None = None
+    version: int = 1
 
 
 class GenerationsPublic(BaseModel):
     data: list[GenerationPublic]
     count: int
+
+
+class DraftFromGeneration(BaseModel):
+    """A draft copied from the active generation or from any generation by id."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    from_: str | int = Field(default="active", alias="from", description='"active" or an id')
+    name: str = Field(min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=10_000)
+
+
+class DraftPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=10_000)
+    version: int | None = Field(default=None, description="the version read (or If-Match)")
+
+
+class ReviewStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=10_000)
+    version: int | None = Field(default=None, description="the version read (or If-Match)")
+
+
+class PublishRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    commit: bool = Field(default=False, description="false: dry run, nothing changes")
+    reason: str = Field(min_length=1, max_length=10_000)
+    at: str | None = Field(default=None, description="effective time (ISO 8601); default now")
+    version: int | None = Field(default=None, description="the version read (or If-Match)")

@@ -1,0 +1,598 @@
+"""Review and publication of generations, with who, when and why of every step.
+
+States: ``draft`` → ``submitted`` (a planner, with a reason; only a valid draft) →
+``approved`` (a different planner, or an admin) → ``active`` (published now, or at a scheduled
+``effective_at``) → ``retired`` (when the next one is published). ``reject`` sends a submitted
+generation back to ``draft``.
+
+Publishing (:func:`publish`) is a dry run unless ``commit``: the dry run answers what would
+happen (validation, comparison with the active generation and the impact report of
+``layers.planning.impact`` when that module exists, else "impact: not available") and changes
+nothing. A committed publication runs in the caller's transaction: the generation is
+activated, the previous one retired at the same instant and the living data re-anchored
+(``layers.planning.impact.reanchor``), so an error leaves the city as it was. A scheduled one
+is activated by :func:`apply_due_publications`, which ``layers.grids.active_generation`` runs
+before every lookup, with ``activated_at`` = the scheduled time (so ``at=`` queries before it
+answer the old generation, after it the new one).
+
+Rolling back = publishing a retired generation (admin): it is copied into a new generation,
+which is published as above with the same report.
+
+Every step is a row of ``generation_review``; every change bumps ``generation.version``
+(optimistic locking: a caller that read version v and sends it back gets VersionConflict if
+someone changed the generation meanwhile).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from layers.db import Base
+from layers.errors import DomainError, GenerationNotFound, GridNotFound, InvalidState
+from layers.grids import active_generation, get_generation, publish_generation
+from layers.models import Generation, GenerationStatus
+from layers.planning.drafts import (
+    Actor,
+    DraftInvalid,
+    compare_generations,
+    copy_generation,
+    problems_summary,
+    validate_stored,
+)
+
+log = logging.getLogger(__name__)
+PUBLISH_LOCK_KEY = 72_032_281  # pg advisory lock: one publication at a time
+PAST_TOLERANCE = timedelta(minutes=1)
+REVIEW_ROLES = ("planner", "admin")
+SCHEDULER = Actor(name="scheduler", role="system")
+IMPACT_NOT_AVAILABLE = "impact: not available"
+
+
+class VersionConflict(DomainError):
+    """The generation changed since the caller read it (409); ``extra['current_version']``."""
+
+
+class ReviewRefused(DomainError):
+    """A review step the actor may not take (403), e.g. approving one's own submission."""
+
+
+class ReviewInputInvalid(DomainError):
+    """A missing reason, a bad effective time (422)."""
+
+
+class GenerationReview(Base):
+    """One step of a generation's life: who, when, why (migration 0009_planning_review)."""
+
+    __tablename__ = "generation_review"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation_id: Mapped[int] = mapped_column(
+        ForeignKey("generation.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_token_id: Mapped[int | None] = mapped_column(Integer)
+    actor_role: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    effective_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "action": self.action,
+            "from_status": self.from_status,
+            "to_status": self.to_status,
+            "actor": self.actor,
+            "actor_role": self.actor_role,
+            "reason": self.reason,
+            "at": self.at.isoformat() if self.at else None,
+            "effective_at": self.effective_at.isoformat() if self.effective_at else None,
+            "details": self.details,
+        }
+
+
+def record_step(
+    *,
+    session: Session,
+    generation: Generation,
+    action: str,
+    actor: Actor,
+    reason: str,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    effective_at: datetime | None = None,
+    details: dict[str, Any] | None = None,
+) -> GenerationReview:
+    step = GenerationReview(
+        generation_id=generation.id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status or str(generation.status),
+        actor=actor.name,
+        actor_token_id=actor.token_id,
+        actor_role=actor.role,
+        reason=reason,
+        at=datetime.now(UTC),
+        effective_at=effective_at,
+        details=details,
+    )
+    session.add(step)
+    session.flush()
+    return step
+
+
+def review_log(*, session: Session, generation_id: int) -> list[dict[str, Any]]:
+    get_generation(session=session, generation_id=generation_id)
+    rows = session.scalars(
+        select(GenerationReview)
+        .where(GenerationReview.generation_id == generation_id)
+        .order_by(GenerationReview.id)
+    )
+    return [r.to_dict() for r in rows]
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _reason(reason: str | None, step: str) -> str:
+    if reason is None or not str(reason).strip():
+        raise ReviewInputInvalid(
+            f"a {step} needs a reason; say why in 'reason' (--reason)", field="reason"
+        )
+    return str(reason).strip()
+
+
+def lock_generation(*, session: Session, generation_id: int) -> Generation:
+    """The generation row, locked for update and re-read (never a stale identity-map copy)."""
+    found = session.scalar(
+        select(Generation)
+        .where(Generation.id == generation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if found is None:
+        raise GenerationNotFound(
+            f"no generation {generation_id}; list them at /api/v1/generations", field="generation"
+        )
+    return found
+
+
+def check_version(generation: Generation, expected: int | None) -> None:
+    """Raise VersionConflict unless ``expected`` is None or the current version."""
+    if expected is not None and int(expected) != generation.version:
+        raise VersionConflict(
+            f"generation {generation.id} was changed by someone else (version {expected} -> "
+            f"{generation.version}); read it again (GET /api/v1/generations/{generation.id}), "
+            "then repeat your change with the current version",
+            field="version",
+            extra={"current_version": generation.version},
+        )
+
+
+def _require_status(generation: Generation, *allowed: GenerationStatus, step: str) -> None:
+    if generation.status not in allowed:
+        names = " or ".join(s.value for s in allowed)
+        raise InvalidState(
+            f"generation {generation.id} is {generation.status.value}; only a {names} "
+            f"generation can be {step}",
+            field="status",
+        )
+
+
+def _require_role(actor: Actor, step: str) -> None:
+    if actor.role not in REVIEW_ROLES:
+        raise ReviewRefused(
+            f"role {actor.role} may not {step}; it needs a planner or admin token",
+            field="Authorization",
+        )
+
+
+def _same_person(a: Actor, step: GenerationReview) -> bool:
+    if a.token_id is not None and step.actor_token_id is not None:
+        return a.token_id == step.actor_token_id
+    return a.name == step.actor
+
+
+def _validate_or_refuse(*, session: Session, generation: Generation, metric_srid: int) -> dict:
+    report = validate_stored(session=session, generation_id=generation.id, metric_srid=metric_srid)
+    summary = problems_summary(report)
+    if not report.ok:
+        first = report.problems[0].detail
+        raise DraftInvalid(
+            f"generation {generation.id} has {len(report.problems)} validation problems "
+            f"({report.by_kind()}), e.g. {first}; fix them in the draft (or import a corrected "
+            "file) before it can be submitted or published",
+            field="generation",
+            extra={"validation": summary},
+        )
+    return summary
+
+
+# -- metadata and review steps ----------------------------------------------------------------
+def update_draft(
+    *,
+    session: Session,
+    generation_id: int,
+    actor: Actor,
+    version: int | None,
+    name: str | None = None,
+    note: str | None = None,
+) -> Generation:
+    """Rename or annotate a draft (optimistic locking by ``version``)."""
+    generation = lock_generation(session=session, generation_id=generation_id)
+    check_version(generation, version)
+    _require_status(generation, GenerationStatus.DRAFT, step="edited")
+    changes: dict[str, list[str | None]] = {}
+    if name is not None:
+        if not name.strip():
+            raise ReviewInputInvalid("name is empty; give the draft a name", field="name")
+        changes["name"] = [generation.name or "", name.strip()]
+        generation.name = name.strip()
+    if note is not None:
+        changes["note"] = [generation.note, note]
+        generation.note = note
+    generation.version += 1
+    record_step(
+        session=session, generation=generation, action="edit", actor=actor,
+        reason="metadata", from_status="draft", details=changes,
+    )  # fmt: skip
+    return generation
+
+
+def submit(
+    *,
+    session: Session,
+    generation_id: int,
+    actor: Actor,
+    reason: str | None,
+    version: int | None,
+    metric_srid: int,
+) -> Generation:
+    """draft → submitted; the draft must be valid (DraftInvalid with the problems)."""
+    _require_role(actor, "submit a draft")
+    why = _reason(reason, "submission")
+    generation = lock_generation(session=session, generation_id=generation_id)
+    check_version(generation, version)
+    _require_status(generation, GenerationStatus.DRAFT, step="submitted")
+    summary = _validate_or_refuse(session=session, generation=generation, metric_srid=metric_srid)
+    generation.status = GenerationStatus.SUBMITTED
+    generation.version += 1
+    record_step(
+        session=session, generation=generation, action="submit", actor=actor, reason=why,
+        from_status="draft", details={"counts": summary["counts"]},
+    )  # fmt: skip
+    return generation
+
+
+def _last_submission(session: Session, generation_id: int) -> GenerationReview | None:
+    return session.scalar(
+        select(GenerationReview)
+        .where(GenerationReview.generation_id == generation_id, GenerationReview.action == "submit")
+        .order_by(GenerationReview.id.desc())
+        .limit(1)
+    )
+
+
+def approve(
+    *, session: Session, generation_id: int, actor: Actor, reason: str | None, version: int | None
+) -> Generation:
+    """submitted → approved, by a planner other than the submitter, or an admin."""
+    _require_role(actor, "approve a draft")
+    why = _reason(reason, "approval")
+    generation = lock_generation(session=session, generation_id=generation_id)
+    check_version(generation, version)
+    _require_status(generation, GenerationStatus.SUBMITTED, step="approved")
+    submitted = _last_submission(session, generation_id)
+    if actor.role != "admin" and submitted is not None and _same_person(actor, submitted):
+        raise ReviewRefused(
+            f"{actor.name} submitted generation {generation_id} and may not approve it too; "
+            "another planner (or an admin) must approve it",
+            field="Authorization",
+        )
+    generation.status = GenerationStatus.APPROVED
+    generation.version += 1
+    record_step(
+        session=session, generation=generation, action="approve", actor=actor, reason=why,
+        from_status="submitted",
+        details={"submitted_by": submitted.actor if submitted else None},
+    )  # fmt: skip
+    return generation
+
+
+def reject(
+    *, session: Session, generation_id: int, actor: Actor, reason: str | None, version: int | None
+) -> Generation:
+    """submitted or approved (not yet in force) → draft, with a reason."""
+    _require_role(actor, "send a draft back")
+    why = _reason(reason, "rejection")
+    generation = lock_generation(session=session, generation_id=generation_id)
+    check_version(generation, version)
+    _require_status(
+        generation, GenerationStatus.SUBMITTED, GenerationStatus.APPROVED, step="sent back"
+    )
+    before = generation.status.value
+    generation.status = GenerationStatus.DRAFT
+    generation.effective_at = None
+    generation.version += 1
+    record_step(
+        session=session, generation=generation, action="reject", actor=actor, reason=why,
+        from_status=before,
+    )  # fmt: skip
+    return generation
+
+
+# -- impact and re-anchoring (layers.planning.impact, built separately) ------------------------
+def impact_of(*, session: Session, draft_id: int, against_id: int | None) -> Any:
+    """The impact report of publishing ``draft_id`` over ``against_id``, or the text
+    "impact: not available" while ``layers.planning.impact`` does not exist."""
+    try:
+        from layers.planning.impact import impact_report
+    except ImportError:
+        return IMPACT_NOT_AVAILABLE
+    return impact_report(session=session, draft_id=draft_id, against_id=against_id)
+
+
+def _reanchor(*, session: Session, from_id: int, to_id: int) -> Any:
+    try:
+        from layers.planning.impact import reanchor
+    except ImportError:
+        return "re-anchoring: not available"
+    return reanchor(session=session, from_generation_id=from_id, to_generation_id=to_id)
+
+
+def _current(session: Session) -> Generation | None:
+    return session.scalar(select(Generation).where(Generation.status == GenerationStatus.ACTIVE))
+
+
+def _activate(
+    *, session: Session, generation: Generation, at: datetime, actor: Actor, reason: str
+) -> dict[str, Any]:
+    """Publish ``generation`` at ``at`` and re-anchor the living data; one transaction."""
+    previous = _current(session)
+    if previous is not None and previous.activated_at and at < previous.activated_at:
+        at = previous.activated_at
+    before = generation.status.value
+    publish_generation(session=session, generation_id=generation.id, at=at)
+    generation.effective_at = at
+    generation.version += 1
+    summary = None
+    if previous is not None:
+        summary = _reanchor(session=session, from_id=previous.id, to_id=generation.id)
+    record_step(
+        session=session, generation=generation, action="publish", actor=actor, reason=reason,
+        from_status=before, to_status="active", effective_at=at,
+        details={"replaces": previous.id if previous else None, "reanchor": summary},
+    )  # fmt: skip
+    return {"replaces": previous.id if previous else None, "reanchor": summary}
+
+
+def _parse_effective(at: datetime | None, now: datetime) -> datetime:
+    if at is None:
+        return now
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    if at < now - PAST_TOLERANCE:
+        raise ReviewInputInvalid(
+            f"effective time {at.isoformat()} is in the past; publish now (leave 'at' out) or "
+            "give a future time — the past cannot be rewritten",
+            field="at",
+        )
+    return max(at, now)
+
+
+def publish(
+    *,
+    session: Session,
+    generation_id: int,
+    actor: Actor,
+    reason: str | None,
+    at: datetime | None = None,
+    commit: bool = False,
+    version: int | None = None,
+    metric_srid: int,
+    allow_unreviewed: bool = False,
+) -> dict[str, Any]:
+    """Publish an approved generation now or at ``at``; a dry run unless ``commit`` (a dry
+    run is answered for any valid generation that is not active, so a planner sees the impact
+    before submitting).
+
+    A retired generation is rolled back to (admin): copied into a new generation that is
+    published. ``allow_unreviewed`` (the server's command line, acting as admin) publishes a
+    draft or submitted generation without the review steps (they are still logged).
+
+    Returns a JSON-able dict: ``dry_run``, ``generation``, ``rollback``, ``effective_at``,
+    ``scheduled``, ``replaces``, ``validation``, ``comparison``, ``impact`` and, when
+    committed, ``published`` (the id that is or will be active) and ``reanchor``.
+
+    Raises ReviewRefused, ReviewInputInvalid, InvalidState, VersionConflict, DraftInvalid.
+    """
+    _require_role(actor, "publish")
+    why = _reason(reason, "publication")
+    now = datetime.now(UTC)
+    effective = _parse_effective(at, now)
+    generation = lock_generation(session=session, generation_id=generation_id)
+    check_version(generation, version)
+    rollback = generation.status is GenerationStatus.RETIRED
+    if generation.status is GenerationStatus.ACTIVE:
+        raise InvalidState(
+            f"generation {generation_id} is already active; nothing to publish", field="status"
+        )
+    if rollback and actor.role != "admin":
+        raise ReviewRefused(
+            f"generation {generation_id} is retired: publishing it again is a rollback, which "
+            "needs an admin (or copy it as a draft and take it through review)",
+            field="Authorization",
+        )
+    validation = _validate_or_refuse(
+        session=session, generation=generation, metric_srid=metric_srid
+    )
+    if commit and not rollback and not allow_unreviewed:
+        _require_status(
+            generation, GenerationStatus.APPROVED,
+            step="published (submit it, and have another planner or an admin approve it)",
+        )  # fmt: skip
+    current = _current(session)
+    answer: dict[str, Any] = {
+        "dry_run": not commit,
+        "generation": generation.id,
+        "rollback": rollback,
+        "effective_at": effective.isoformat(),
+        "scheduled": effective > now + PAST_TOLERANCE,
+        "replaces": {"id": current.id, "name": current.name} if current else None,
+        "validation": validation,
+        "comparison": compare_generations(
+            session=session,
+            generation_id=generation.id,
+            against_id=current.id if current else None,
+            metric_srid=metric_srid,
+        )
+        if current
+        else None,
+        "impact": impact_of(
+            session=session, draft_id=generation.id, against_id=current.id if current else None
+        ),
+    }
+    if not commit:
+        answer["message"] = "dry run: nothing changed; send commit=true (--commit) to publish"
+        return answer
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISH_LOCK_KEY})
+    target = generation
+    if rollback:
+        target = copy_generation(
+            session=session,
+            source_id=generation.id,
+            name=f"{generation.name} (rollback {now:%Y-%m-%d %H:%M} UTC)",
+            note=why,
+            actor=actor,
+        )
+        record_step(
+            session=session, generation=target, action="rollback", actor=actor, reason=why,
+            from_status="draft", details={"copy_of": generation.id},
+        )  # fmt: skip
+    answer["published"] = target.id
+    if answer["scheduled"]:
+        before = target.status.value
+        target.status = GenerationStatus.APPROVED
+        target.effective_at = effective
+        target.version += 1
+        record_step(
+            session=session, generation=target, action="schedule", actor=actor, reason=why,
+            from_status=before, effective_at=effective,
+        )  # fmt: skip
+        answer["message"] = (
+            f"generation {target.id} will take effect at {effective.isoformat()}; until then "
+            f"generation {current.id if current else '-'} stays in force"
+        )
+        return answer
+    done = _activate(session=session, generation=target, at=effective, actor=actor, reason=why)
+    answer["reanchor"] = done["reanchor"]
+    answer["message"] = f"generation {target.id} is active since {effective.isoformat()}"
+    return answer
+
+
+def apply_due_publications(session: Session, now: datetime | None = None) -> list[int]:
+    """Activate approved generations whose ``effective_at`` has come (oldest first), each at its
+    effective time; returns their ids. Never raises: a failure is logged and rolled back to a
+    savepoint, and the lookup goes on with the generation in force."""
+    if session.info.get("gridgis_applying_publications"):
+        return []
+    when = now or datetime.now(UTC)
+    due = session.scalars(
+        select(Generation.id)
+        .where(Generation.status == GenerationStatus.APPROVED)
+        .where(Generation.effective_at.is_not(None), Generation.effective_at <= when)
+        .order_by(Generation.effective_at, Generation.id)
+    ).all()
+    if not due:
+        return []
+    session.info["gridgis_applying_publications"] = True
+    done: list[int] = []
+    try:
+        with session.begin_nested():
+            locked = session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PUBLISH_LOCK_KEY}
+            ).scalar()
+            if not locked:
+                return []
+            for gen_id in due:
+                gen = lock_generation(session=session, generation_id=gen_id)
+                if gen.status is not GenerationStatus.APPROVED or gen.effective_at is None:
+                    continue
+                if gen.effective_at > when:
+                    continue
+                _activate(
+                    session=session, generation=gen, at=gen.effective_at, actor=SCHEDULER,
+                    reason=f"scheduled publication at {gen.effective_at.isoformat()}",
+                )  # fmt: skip
+                done.append(gen_id)
+    except Exception:
+        log.exception("scheduled publication of generations %s failed; retried later", due)
+        return []
+    finally:
+        session.info.pop("gridgis_applying_publications", None)
+    return done
+
+
+# -- history of a grid ------------------------------------------------------------------------
+def grid_history(*, session: Session, code: str, drafts: bool = False) -> dict[str, Any]:
+    """A grid's geometry in every generation that has it (published ones, or all with
+    ``drafts``), with the period each was in force, and its lineage rows when the
+    ``grid_lineage`` table exists. Geometry as GeoJSON (EPSG:4490), areas in m²."""
+    active_generation(session=session)  # applies due publications first
+    where = "" if drafts else "AND g.activated_at IS NOT NULL"
+    rows = session.execute(
+        text(
+            "SELECT g.id, g.name AS generation_name, g.status, g.activated_at, g.retired_at, "
+            "g.effective_at, gr.name, gr.level, gr.parent_code, gr.area_m2, "
+            "ST_AsGeoJSON(gr.geom, 7) AS gj FROM grid gr JOIN generation g "
+            f"ON g.id = gr.generation_id WHERE gr.code = :code {where} "
+            "ORDER BY g.activated_at NULLS LAST, g.id"
+        ),
+        {"code": code},
+    ).all()
+    if not rows:
+        raise GridNotFound(
+            f"grid {code} is in no {'generation' if drafts else 'published generation'}; "
+            "find codes with /api/v1/grids" + ("" if drafts else " (drafts=true adds drafts)"),
+            field="code",
+        )
+    import orjson
+
+    history = [
+        {
+            "generation": {"id": r.id, "name": r.generation_name, "status": str(r.status)},
+            "valid_from": r.activated_at.isoformat() if r.activated_at else None,
+            "valid_to": r.retired_at.isoformat() if r.retired_at else None,
+            "scheduled_for": r.effective_at.isoformat()
+            if r.effective_at and not r.activated_at
+            else None,
+            "name": r.name,
+            "level": r.level,
+            "parent_code": r.parent_code,
+            "area_m2": round(r.area_m2, 1),
+            "geometry": orjson.loads(r.gj),
+        }
+        for r in rows
+    ]
+    lineage = None
+    if session.execute(text("SELECT to_regclass('grid_lineage')")).scalar() is not None:
+        lineage = [
+            dict(m)
+            for m in session.execute(
+                text(
+                    "SELECT old_generation_id, new_generation_id, level, old_code, new_code, "
+                    "kind, overlap_m2, share_of_old, share_of_new FROM grid_lineage "
+                    "WHERE old_code = :code OR new_code = :code ORDER BY new_generation_id, id"
+                ),
+                {"code": code},
+            ).mappings()
+        ]
+    return {"code": code, "history": history, "lineage": lineage}
