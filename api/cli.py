@@ -17,7 +17,6 @@ from api.routes import modules_with
 from api.settings import Settings
 from layers.cluster import ClusterError, LocalCluster
 from layers.db import make_engine, make_sessionmaker, transaction
-from layers.migrate import upgrade
 
 app = typer.Typer(help="GridGIS 网格通 command line.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: embedded cluster and migrations.", no_args_is_help=True)
@@ -222,50 +221,65 @@ def demo(
 def token_create(
     name: str,
     role: Annotated[str, typer.Option(help="viewer|dispatcher|officer|planner|admin")] = "viewer",
+    user: Annotated[
+        str | None, typer.Option(help="the user it belongs to (default: system user NAME)")
+    ] = None,
 ) -> None:
-    """Create a token; its value is shown only now."""
+    """Create a token for user --user, or for the system user NAME with --role (made if
+    missing); its value is shown only now."""
+    from layers.accounts import ensure_system_user, get_user
     from layers.auth import create_token
+    from layers.errors import DomainError
     from layers.models import Role
 
     if role not in {r.value for r in Role}:
         console.print(f"[red]role {role!r} does not exist; use one of {[r.value for r in Role]}[/]")
         raise typer.Exit(2)
-    settings = Settings()
-    url, cluster = database_url(settings)
-    if cluster is not None:
-        cluster.start()
-    engine = make_engine(url)
-    upgrade(engine)
-    with transaction(make_sessionmaker(engine)) as session:
-        row, value = create_token(session=session, name=name, role=role)
-        console.print(f"token {row.id} ({role}) for {name}: [bold]{value}[/]")
+    try:
+        with transaction(make_sessionmaker(open_engine(Settings()))) as session:
+            owner = (
+                get_user(session=session, name=user)
+                if user
+                else ensure_system_user(session=session, name=name, role=role)
+            )
+            row, value = create_token(session=session, name=name, user=owner)
+            console.print(
+                f"token {row.id} ({owner.role.value}) for user {owner.name}: [bold]{value}[/]"
+            )
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/]")
+        raise typer.Exit(1) from None
 
 
 @token_app.command("list")
 def token_list() -> None:
-    """List tokens (never their values)."""
+    """List tokens (never their values) with their user and last use."""
+    from layers.accounts import list_users
     from layers.auth import list_tokens
 
-    settings = Settings()
-    url, _ = database_url(settings)
-    with transaction(make_sessionmaker(make_engine(url))) as session:
-        table = Table("id", "name", "role", "created", "revoked")
+    with transaction(make_sessionmaker(open_engine(Settings()))) as session:
+        users = {u.id: u for u in list_users(session=session)}
+        table = Table("id", "name", "user", "role", "created", "last used", "revoked")
         for t in list_tokens(session=session):
+            owner = users.get(t.user_id) if t.user_id else None
             table.add_row(
-                str(t.id), t.name, t.role.value, str(t.created_at), str(t.revoked_at or "")
-            )
+                str(t.id), t.name, owner.name if owner else "", (owner.role if owner else t.role),
+                str(t.created_at), str(t.last_used_at or ""), str(t.revoked_at or ""),
+            )  # fmt: skip
         console.print(table)
 
 
 @token_app.command("revoke")
 def token_revoke(token_id: int) -> None:
-    """Revoke a token by id."""
+    """Revoke a token by id; its page sessions and its user's end now."""
     from layers.auth import revoke_token
 
-    url, _ = database_url(Settings())
-    with transaction(make_sessionmaker(make_engine(url))) as session:
-        revoke_token(session=session, token_id=token_id)
-    console.print(f"token {token_id} revoked")
+    with transaction(make_sessionmaker(open_engine(Settings()))) as session:
+        found = revoke_token(session=session, token_id=token_id)
+    if found is None:
+        console.print(f"[red]no token {token_id}; see `gridgis token list`[/]")
+        raise typer.Exit(1)
+    console.print(f"token {token_id} revoked; its sessions have ended")
 
 
 for _module in modules_with("api.commands", "register"):

@@ -12,17 +12,15 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from api.errors import InvalidParameter
+from api.security import SESSION_COOKIE
 from gis.crs import Datum
-from layers import auth
+from layers import accounts, auth
 from layers.errors import AuthError, Forbidden
 from layers.models import Role
 from layers.workcal import SHANGHAI
-
-SESSION_COOKIE = "gridgis_session"
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -39,13 +37,40 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 # -- who is calling ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Principal:
-    token_id: int
+    """The caller: ``token_id`` is None for a password login; ``user_id`` None for an old token
+    without a user; ``person_id`` the staff member they speak for; ``scope`` where they act."""
+
+    token_id: int | None
     name: str
     role: Role
+    user_id: int | None = None
+    person_id: int | None = None
+    scope: accounts.Scope = accounts.CITY
+    session_id: int | None = None
 
+    @classmethod
+    def of(cls, identity: accounts.Identity) -> Principal:
+        return cls(
+            token_id=identity.token_id,
+            name=identity.name,
+            role=identity.role,
+            user_id=identity.user_id,
+            person_id=identity.person_id,
+            scope=identity.scope,
+            session_id=identity.session_id,
+        )
 
-def cookie_serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(request.app.state.session_secret, salt="gridgis-session")
+    @property
+    def identity(self) -> accounts.Identity:
+        return accounts.Identity(
+            name=self.name,
+            role=self.role,
+            user_id=self.user_id,
+            token_id=self.token_id,
+            person_id=self.person_id,
+            scope=self.scope,
+            session_id=self.session_id,
+        )
 
 
 def _token_from_request(request: Request) -> str | None:
@@ -59,21 +84,16 @@ def _token_from_request(request: Request) -> str | None:
 
 
 def current_principal(request: Request, session: SessionDep) -> Principal:
+    """The caller, checked against the database on every request: a token (header or
+    ``?token=``) or the page session cookie (an opaque id, see layers/accounts.py). Cross-site
+    writes with the cookie never get here (api/security.py)."""
     token = _token_from_request(request)
     if token:
-        row = auth.verify_token(session=session, value=token)
-        return Principal(row.id, row.name, row.role)
+        return Principal.of(auth.identify(session=session, value=token))
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        try:
-            data = cookie_serializer(request).loads(
-                cookie, max_age=request.app.state.settings.auth.session_max_age_s
-            )
-        except SignatureExpired as exc:
-            raise AuthError("your session has expired; log in again at /login") from exc
-        except BadSignature as exc:
-            raise AuthError("invalid session cookie; log in again at /login") from exc
-        return Principal(int(data["id"]), str(data["name"]), Role(data["role"]))
+        idle_s = request.app.state.settings.auth.session_idle_s
+        return Principal.of(accounts.resolve_session(session=session, value=cookie, idle_s=idle_s))
     raise AuthError(
         "this API needs a token: send 'Authorization: Bearer <token>' (the demo prints an admin "
         "token at start-up)",

@@ -16,6 +16,7 @@ from api.csp import install_csp
 from api.errors import install_error_handlers
 from api.locators import LocatorCache
 from api.routes import modules_with
+from api.security import install_security
 from api.settings import Settings
 from api.static import CachedStaticFiles, cache_control_for
 from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_security(app)  # CSRF check and security headers (api/security.py)
     for package in ("api.routes", "api.pages"):
         for module in modules_with(package, "router"):
             app.include_router(module.router)

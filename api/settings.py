@@ -43,6 +43,9 @@ class AuthSettings(BaseSettings):
     admin_token: str | None = None
     session_secret: str | None = None
     session_max_age_s: int = 12 * 3600
+    """A page session lasts at most one shift, then the user logs in again."""
+    session_idle_s: int = 2 * 3600
+    """A page session unused this long ends (seen at most once a minute)."""
 
     def secret(self, data_dir: Path) -> str:
         """The cookie-signing secret: configured, or generated once and kept in the data dir."""

@@ -1,14 +1,19 @@
-"""API tokens with roles. Tokens are shown once at creation; only their SHA-256 is stored."""
+"""API tokens. Tokens are shown once at creation; only their SHA-256 is stored.
+
+A token belongs to a user (``layers/accounts.py``) and speaks with that user's role, person and
+scope; an old token without a user keeps its own role and person.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from layers import accounts
 from layers.errors import AuthError
 from layers.models import ApiToken, Role
 
@@ -25,11 +30,25 @@ def new_token_value() -> str:
 
 
 def create_token(
-    *, session: Session, name: str, role: Role | str, value: str | None = None
+    *,
+    session: Session,
+    name: str,
+    role: Role | str | None = None,
+    value: str | None = None,
+    user: accounts.AppUser | None = None,
 ) -> tuple[ApiToken, str]:
-    """Store a token for ``role``; returns the row and the plain value (shown only now)."""
+    """Store a token; returns the row and the plain value (shown only now). With ``user`` the
+    token belongs to that user (role and person are the user's); without, ``role`` is needed."""
+    if user is None and role is None:
+        raise ValueError("create_token needs a user or a role")
     value = value or new_token_value()
-    row = ApiToken(name=name, role=Role(role), token_hash=hash_token(value))
+    row = ApiToken(
+        name=name,
+        role=user.role if user is not None else Role(role),  # type: ignore[arg-type]
+        token_hash=hash_token(value),
+        user_id=user.id if user is not None else None,
+        person_id=user.person_id if user is not None else None,
+    )
     session.add(row)
     session.flush()
     return row, value
@@ -47,7 +66,7 @@ def ensure_token(*, session: Session, name: str, role: Role | str, value: str) -
 
 
 def verify_token(*, session: Session, value: str) -> ApiToken:
-    """The live token with this value, or AuthError."""
+    """The live token with this value, or AuthError (also when its user is disabled)."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value)))
     if row is None or row.revoked_at is not None:
         raise AuthError(
@@ -55,14 +74,45 @@ def verify_token(*, session: Session, value: str) -> ApiToken:
             "(`gridgis token create --role viewer NAME`)",
             field="Authorization",
         )
+    if row.user_id is not None:
+        accounts.user_may_act(session.get(accounts.AppUser, row.user_id))
     return row
 
 
-def revoke_token(*, session: Session, token_id: int) -> None:
+def token_identity(*, session: Session, row: ApiToken) -> accounts.Identity:
+    """Who a live token speaks for: its user (role, person, scope), or the token itself."""
+    if row.user_id is not None:
+        user = session.get(accounts.AppUser, row.user_id)
+        if user is not None:
+            return user.identity(token_id=row.id)
+    return accounts.Identity(name=row.name, role=row.role, token_id=row.id, person_id=row.person_id)
+
+
+def identify(*, session: Session, value: str) -> accounts.Identity:
+    """:func:`verify_token` + :func:`token_identity`, recording the use (at most once a
+    minute per token, never waiting for a lock)."""
+    row = verify_token(session=session, value=value)
+    now = datetime.now(UTC)
+    if row.last_used_at is None or row.last_used_at <= now - timedelta(
+        seconds=accounts.TOUCH_EVERY_S
+    ):
+        accounts.touch(session=session, table="api_token", column="last_used_at", row_id=row.id)
+    return token_identity(session=session, row=row)
+
+
+def revoke_token(*, session: Session, token_id: int) -> ApiToken | None:
+    """Revoke a token now; every page session opened with it, and every session of its user,
+    ends with it. None if there is no such token."""
     row = session.get(ApiToken, token_id)
     if row is not None and row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
+        accounts.end_sessions(session=session, user_id=row.user_id, token_id=row.id)
+        session.flush()
+    return row
 
 
-def list_tokens(*, session: Session) -> list[ApiToken]:
-    return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+def list_tokens(*, session: Session, user_id: int | None = None) -> list[ApiToken]:
+    stmt = select(ApiToken).order_by(ApiToken.id)
+    if user_id is not None:
+        stmt = stmt.where(ApiToken.user_id == user_id)
+    return list(session.scalars(stmt))

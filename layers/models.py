@@ -178,3 +178,9 @@ class ApiToken(Base):
     """The staff member this token speaks for (officers, grid workers); None for services."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The account it belongs to (layers/accounts.py; the foreign key to app_user is in
+    # migration 0007, not here, to keep models free of an import cycle). None: an old token,
+    # whose role and person are its own.
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Updated at most once a minute (layers.auth.TOUCH_EVERY_S)."""

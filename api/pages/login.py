@@ -1,100 +1,193 @@
-"""Log in with a token; the page keeps a signed session cookie (no token in the browser's JS)."""
+"""Log in with user name and password (or an API token); log out with a POST.
+
+The browser keeps only an opaque session id in an HttpOnly cookie (layers/accounts.py); every
+request checks it in the database, so logging out, revoking the token or disabling the user
+ends it at once. The page is ``templates/login.html`` with ``maps/static/gridgis-login.css``.
+"""
 
 from __future__ import annotations
 
-import html
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.deps import SESSION_COOKIE, SessionDep, cookie_serializer
-from layers import auth
+from api.deps import SESSION_COOKIE, SessionDep
+from api.security import check_form_token, form_token
+from layers import accounts, auth
 from layers.errors import AuthError
-from maps.styles import label
+from maps.assets import STATIC_DIR, static_mounts
 
 router = APIRouter(tags=["pages"])
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+CSS_URL = next(u for u, d in static_mounts("/static").items() if d == STATIC_DIR) + (
+    "/gridgis-login.css"
+)
+
+TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "网格通 · 登录",
+        "username": "用户名",
+        "password": "密码",
+        "submit": "登录",
+        "with_token": "使用访问令牌登录",
+        "token": "访问令牌",
+        "switch": "English",
+        "failed_password": "用户名或密码错误",
+        "failed_token": "令牌无效或已停用",
+        "disabled": "账号已停用，请联系管理员",
+        "missing": "请输入用户名和密码",
+        "signed_in_as": "当前登录：",
+        "logout": "退出登录",
+        "back": "返回地图",
+    },
+    "en": {
+        "title": "GridGIS · Sign in",
+        "username": "User name",
+        "password": "Password",
+        "submit": "Sign in",
+        "with_token": "Sign in with an access token",
+        "token": "Access token",
+        "switch": "中文",
+        "failed_password": "Unknown user name or wrong password",
+        "failed_token": "Unknown or revoked token",
+        "disabled": "This account is disabled; ask an administrator",
+        "missing": "Enter your user name and password",
+        "signed_in_as": "Signed in as",
+        "logout": "Sign out",
+        "back": "Back to the map",
+    },
+}
+
+
+def _lang(value: str | None) -> str:
+    return "en" if value == "en" else "zh"
 
 
 def _safe_next(target: str | None) -> str:
     # Only local paths: never redirect to another site after login.
-    if not target or not target.startswith("/") or target.startswith("//"):
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/map"
     return target
 
 
-def login_form(lang: str, next_url: str, error: str | None = None) -> str:
-    message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return f"""<!doctype html>
-<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
-<title>{label("login_title", lang)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; background: #0f2537;
-       color: #e8eef3; display: flex; align-items: center; justify-content: center;
-       height: 100vh; margin: 0; }}
-form {{ background: #18324a; padding: 2rem 2.5rem; border-radius: 8px; width: 22rem;
-       box-shadow: 0 4px 24px rgba(0,0,0,.4); }}
-h1 {{ font-size: 1.3rem; margin: 0 0 1rem; }}
-input {{ width: 100%; box-sizing: border-box; padding: .6rem; margin: .5rem 0 1rem;
-        border-radius: 4px; border: 1px solid #4b6a85; background: #0f2537; color: #fff; }}
-button {{ width: 100%; padding: .6rem; border: 0; border-radius: 4px; background: #2f80ed;
-         color: #fff; font-size: 1rem; cursor: pointer; }}
-.error {{ color: #ff9b9b; }}
-a {{ color: #9cc7ff; }}
-</style></head><body>
-<form method="post" action="/login">
-<h1>{label("login_title", lang)}</h1>
-{message}
-<label for="token">{label("login_token", lang)}</label>
-<input id="token" name="token" type="password" autocomplete="current-password" required>
-<input type="hidden" name="next" value="{html.escape(next_url)}">
-<input type="hidden" name="lang" value="{html.escape(lang)}">
-<button type="submit">{label("login_submit", lang)}</button>
-<p><a href="/login?lang={"en" if lang == "zh" else "zh"}&next={html.escape(next_url)}">
-{label("switch_language", lang)}</a></p>
-</form></body></html>"""
+def render(lang: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    page = TEMPLATES.get_template("login.html").render(
+        lang=lang,
+        other_lang="en" if lang == "zh" else "zh",
+        html_lang="zh-CN" if lang == "zh" else "en",
+        t=TEXT[lang],
+        css_url=CSS_URL,
+        **{"mode": "login", "next_url": "/map", "username": "", **values},
+    )
+    return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(
     lang: Annotated[str, Query()] = "zh", next: Annotated[str | None, Query()] = None
 ) -> HTMLResponse:
-    lang = "en" if lang == "en" else "zh"
-    return HTMLResponse(login_form(lang, _safe_next(next)))
+    return render(_lang(lang), next_url=_safe_next(next))
 
 
 @router.post("/login", include_in_schema=False)
 def login(
     request: Request,
     session: SessionDep,
-    token: Annotated[str, Form()],
-    next: Annotated[str | None, Form()] = None,
-    lang: Annotated[str, Form()] = "zh",
+    username: Annotated[str | None, Form(max_length=100)] = None,
+    password: Annotated[str | None, Form(max_length=accounts.PASSWORD_MAX_CHARS)] = None,
+    token: Annotated[str | None, Form(max_length=200)] = None,
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+    lang: Annotated[str, Form(max_length=5)] = "zh",
 ) -> Response:
-    lang = "en" if lang == "en" else "zh"
-    try:
-        row = auth.verify_token(session=session, value=token.strip())
-    except AuthError:
-        return HTMLResponse(
-            login_form(lang, _safe_next(next), label("login_failed", lang)), status_code=401
+    """A password login (``username`` + ``password``) or a token login (``token``); 401 with
+    the form again, keeping ``lang`` and ``next``, when refused."""
+    lang, next_url = _lang(lang), _safe_next(next)
+    max_age_s = request.app.state.settings.auth.session_max_age_s
+    user_agent = request.headers.get("user-agent")
+    if token:
+        try:
+            row = auth.verify_token(session=session, value=token.strip())
+        except AuthError:
+            return render(lang, 401, next_url=next_url, error=TEXT[lang]["failed_token"],
+                          token_open=True)  # fmt: skip
+        _, value = accounts.start_session(
+            session=session, max_age_s=max_age_s, user_id=row.user_id, token_id=row.id,
+            user_agent=user_agent,
+        )  # fmt: skip
+    elif username and password:
+        try:
+            user = accounts.authenticate(session=session, name=username, password=password)
+        except AuthError as exc:
+            key = "disabled" if exc.field == "name" else "failed_password"
+            return render(lang, 401, next_url=next_url, error=TEXT[lang][key], username=username)
+        _, value = accounts.start_session(
+            session=session, max_age_s=max_age_s, user_id=user.id, user_agent=user_agent
         )
-    value = cookie_serializer(request).dumps(
-        {"id": row.id, "name": row.name, "role": row.role.value}
-    )
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    else:
+        return render(lang, 401, next_url=next_url, error=TEXT[lang]["missing"])
+    response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         value,
-        max_age=request.app.state.settings.auth.session_max_age_s,
+        max_age=max_age_s,
         httponly=True,
         samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
     )
     return response
 
 
-@router.get("/logout", include_in_schema=False)
-def logout() -> Response:
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+def _live_session(request: Request, session: SessionDep) -> tuple[str, accounts.Identity] | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        idle_s = request.app.state.settings.auth.session_idle_s
+        return cookie, accounts.resolve_session(session=session, value=cookie, idle_s=idle_s)
+    except AuthError:
+        return None
+
+
+@router.get("/logout", response_class=HTMLResponse, include_in_schema=False)
+def logout_page(
+    request: Request, session: SessionDep, lang: Annotated[str, Query()] = "zh"
+) -> Response:
+    """A page with a sign-out button (a GET never logs out: a link or an image on another site
+    could do that); not logged in: the login page."""
+    lang = _lang(lang)
+    live = _live_session(request, session)
+    if live is None:
+        return RedirectResponse(f"/login?lang={lang}", status_code=303)
+    cookie, identity = live
+    secret = request.app.state.session_secret
+    return render(
+        lang, mode="logout", who=identity.name, csrf_token=form_token(secret, cookie, "logout")
+    )
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(
+    request: Request,
+    session: SessionDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "zh",
+) -> Response:
+    """End the session server-side (the old cookie is refused from now on) and drop the cookie.
+    Needs the form's token: a page of another site cannot log the user out."""
+    lang = _lang(lang)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        if not check_form_token(request.app.state.session_secret, cookie, "logout", csrf_token):
+            return RedirectResponse(f"/logout?lang={lang}", status_code=303)
+        accounts.end_session(session=session, value=cookie)
+    response = RedirectResponse(f"/login?lang={lang}", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
     return response

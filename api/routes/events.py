@@ -39,7 +39,8 @@ from layers.events.workflow import (
     is_overdue,
     list_overdue,
 )
-from layers.models import ApiToken, Role
+from layers import accounts
+from layers.models import Role
 from layers.workcal import WorkCalendar
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -55,12 +56,14 @@ class EventNotFound(GridNotFound):
 
 
 def actor_of(session: Any, principal: Any) -> Actor:
-    token = session.get(ApiToken, principal.token_id)
+    """The caller as the workflow sees them: their user's person (for the log and
+    ``kpis?by=reporter``) and scope (where an officer may act)."""
     return Actor(
         token_id=principal.token_id,
-        person_id=token.person_id if token is not None else None,
+        person_id=principal.person_id,
         role=principal.role,
         name=principal.name,
+        scope_codes=accounts.scope_codes(session=session, identity=principal.identity),
     )
 
 

@@ -41,7 +41,7 @@ from layers.households import (
 from layers.households import (
     Reader as HouseholdReader,
 )
-from layers.models import ApiToken, Role
+from layers.models import Role
 from layers.people import StaffRole
 from layers.roster import person_grid_codes
 
@@ -58,11 +58,12 @@ Registrar = Annotated[Principal, Depends(require(Role.OFFICER, Role.DISPATCHER))
 
 
 def household_reader(session: SessionDep, principal: Principal) -> HouseholdReader:
-    token = session.get(ApiToken, principal.token_id)
-    person_id = token.person_id if token is not None else None
+    """The caller's person (their user's staff member) sees their own grids unmasked, narrowed
+    to their scope (a user scoped to a village sees only that village's part)."""
+    person_id = principal.person_id
     codes: tuple[str, ...] = ()
     if person_id is not None and principal.role in ENTITLED_API_ROLES:
-        codes = tuple(
+        codes = principal.scope.narrow(
             person_grid_codes(session=session, person_id=person_id, roles=ENTITLED_STAFF_ROLES)
         )
     return HouseholdReader(token_id=principal.token_id, person_id=person_id, grid_codes=codes)

@@ -169,7 +169,8 @@ def _actor(request: Request, session: Any, api_key: str | None) -> Actor:
     if not value:
         raise AuthError("Open311 requests need api_key=<token>", field="api_key")
     token = auth.verify_token(session=session, value=value)
-    return Actor(token.id, token.person_id, token.role, token.name)
+    who = auth.token_identity(session=session, row=token)  # the token's user, if it has one
+    return Actor(who.token_id, who.person_id, who.role, who.name)
 
 
 def _check_jurisdiction(value: Any) -> str | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
@@ -86,10 +86,66 @@ class Actor:
     person_id: int | None
     role: Role
     name: str
+    scope_codes: tuple[str, ...] | None = None
+    """Grid-code prefixes of the actor's scope (layers.accounts.scope_codes); None: the city."""
 
 
 def allowed_actions(status: EventStatus, role: Role) -> list[str]:
     return [t.action for t in TRANSITIONS.values() if status in t.sources and role in t.roles]
+
+
+def routed_to(*, session: Session, event: Event, person_id: int) -> bool:
+    """Is the case routed to this person: its grid chief or worker, a member of its squad, or
+    assigned (any staff role, today) to its grid or to the village or town containing it."""
+    from layers.people import GridAssignment, TeamMember
+
+    if person_id in (event.chief_person_id, event.worker_person_id):
+        return True
+    if event.squad_team_id is not None and session.scalar(
+        select(TeamMember.person_id).where(
+            TeamMember.team_id == event.squad_team_id, TeamMember.person_id == person_id
+        )
+    ):
+        return True
+    codes = (event.grid_code, event.grid_code[:12], event.grid_code[:9])
+    return (
+        session.scalar(
+            select(GridAssignment.id)
+            .where(
+                GridAssignment.person_id == person_id,
+                GridAssignment.grid_code.in_(codes),
+                GridAssignment.valid_from <= func.current_date(),
+                or_(
+                    GridAssignment.valid_to.is_(None),
+                    GridAssignment.valid_to >= func.current_date(),
+                ),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def check_officer_case(*, session: Session, event: Event, actor: Actor, action: str) -> None:
+    """An officer acts only inside their scope and, if they speak for a staff member, only on
+    cases routed to that person or their grids (a dispatcher reroutes a case to them with
+    ``POST /api/v1/events/{id}/routing``). Forbidden otherwise."""
+    if actor.scope_codes is not None and not any(
+        event.grid_code.startswith(c) for c in actor.scope_codes
+    ):
+        raise Forbidden(
+            f"event {event.id} is in grid {event.grid_code}, outside your scope; only an officer "
+            f"of that area may {action} it, or a dispatcher may reroute it to you",
+            field="action",
+        )
+    if actor.person_id is not None and not routed_to(
+        session=session, event=event, person_id=actor.person_id
+    ):
+        raise Forbidden(
+            f"event {event.id} is not routed to you or your grids; ask a dispatcher to reroute "
+            f"it to you (POST /api/v1/events/{event.id}/routing) before you {action} it",
+            field="action",
+        )
 
 
 def append_log(
@@ -149,6 +205,8 @@ def apply_action(
             f"role {actor.role.value} may not {action} an event; it needs one of: {names}",
             field="action",
         )
+    if actor.role is Role.OFFICER:
+        check_officer_case(session=session, event=event, actor=actor, action=action)
     if event.status not in transition.sources:
         possible = allowed_actions(event.status, actor.role) or ["none"]
         raise InvalidState(

@@ -16,6 +16,8 @@ from layers import (  # noqa: F401  (registers the tables on Base.metadata)
 )
 from layers.db import Base
 from layers.events import models as _events  # noqa: F401  (registers the event tables)
+from layers.planning import edits as _edits  # noqa: F401  (draft edit tables, issue 10)
+from layers.planning import lineage as _lineage  # noqa: F401  (grid_lineage)
 
 config = context.config
 target_metadata = Base.metadata

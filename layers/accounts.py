@@ -1,0 +1,497 @@
+"""Accounts: users, their passwords and their page sessions.
+
+A user is a staff member (``person_id``) or a system client (a service, the demo's admin) with a
+role (:class:`layers.models.Role`), a scope (the city, a town, a village, or the grids their
+person is assigned to) and, for the pages, an argon2id password (argon2-cffi's
+``PasswordHasher`` defaults: RFC 9106 low-memory profile). API tokens belong to a user
+(``layers/auth.py``).
+
+A page session is a random 256-bit id kept by the browser in an HttpOnly cookie; only its
+SHA-256 is stored (``user_session``), and every request checks it against the database, so
+ending a session, revoking the token it was opened with or disabling the user takes effect on the
+very next request.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from layers.db import Base
+from layers.errors import AuthError, CodeConflict, DomainError, Forbidden
+from layers.models import ApiToken, Role
+from layers.people import Person, StaffRole
+
+SESSION_PREFIX = "ggs_"
+TOUCH_EVERY_S = 60
+"""``last_seen_at`` / ``last_used_at`` are written at most once a minute per session / token."""
+PASSWORD_MIN_CHARS = 8
+PASSWORD_MAX_CHARS = 1024
+_HASHER = PasswordHasher()
+
+
+class UserNotFound(DomainError):
+    """No user with that id or name (404)."""
+
+
+class InvalidAccountInput(DomainError):
+    """A user name, scope, person or password that cannot be stored (422)."""
+
+
+class ScopeKind(enum.StrEnum):
+    CITY = "city"  # the whole city
+    TOWN = "town"  # one 镇街 (9-digit code)
+    VILLAGE = "village"  # one 村社区 (12-digit code)
+    GRIDS = "grids"  # the grids the user's person is assigned to
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a user may act and see personal data: ``kind`` and, for a town or village, its
+    grid code (a prefix of every grid code inside it)."""
+
+    kind: ScopeKind = ScopeKind.CITY
+    code: str | None = None
+
+    @classmethod
+    def parse(cls, value: str | None, field: str = "scope") -> Scope:
+        """``city``, ``grids``, ``town:320281104`` or ``village:320281104001``."""
+        if value is None or value.strip() in ("", "city"):
+            return cls()
+        kind_text, _, code = value.strip().partition(":")
+        try:
+            kind = ScopeKind(kind_text)
+        except ValueError:
+            raise InvalidAccountInput(
+                f"scope {value!r} is unknown; use city, grids, town:CODE (9 digits) or "
+                "village:CODE (12 digits)",
+                field=field,
+            ) from None
+        digits = {ScopeKind.TOWN: 9, ScopeKind.VILLAGE: 12}.get(kind)
+        if digits is None:
+            if code:
+                raise InvalidAccountInput(
+                    f"scope {kind.value} takes no code; write {kind.value}", field=field
+                )
+            return cls(kind)
+        if not (code.isdigit() and len(code) == digits):
+            raise InvalidAccountInput(
+                f"scope {value!r} needs a {digits}-digit {kind.value} code, e.g. "
+                f"{kind.value}:{'320281104' if digits == 9 else '320281104001'}",
+                field=field,
+            )
+        return cls(kind, code)
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.code}" if self.code else self.kind.value
+
+    def narrow(self, grid_codes: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+        """The part of ``grid_codes`` (any level) inside this scope: a code inside the scope is
+        kept, a code containing the scope (a town chief scoped to one village) becomes the
+        scope's code, others are dropped. ``grids`` and ``city`` keep everything."""
+        if self.code is None:
+            return tuple(grid_codes)
+        out: list[str] = []
+        for c in grid_codes:
+            if c.startswith(self.code):
+                out.append(c)
+            elif self.code.startswith(c):
+                out.append(self.code)
+        return tuple(dict.fromkeys(out))
+
+
+CITY = Scope()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling, resolved from a token or a page session."""
+
+    name: str
+    role: Role
+    user_id: int | None = None
+    token_id: int | None = None
+    person_id: int | None = None
+    scope: Scope = CITY
+    session_id: int | None = None
+
+
+class AppUser(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, name="api_role", values_callable=lambda e: [m.value for m in e])
+    )
+    scope_kind: Mapped[str] = mapped_column(String(10), server_default="city")
+    scope_code: Mapped[str | None] = mapped_column(String(15))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    system: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    """A service account (made by ``gridgis token create``): tokens only, no password."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(ScopeKind(self.scope_kind), self.scope_code)
+
+    def identity(self, *, token_id: int | None = None, session_id: int | None = None) -> Identity:
+        return Identity(
+            name=self.name,
+            role=self.role,
+            user_id=self.id,
+            token_id=token_id,
+            person_id=self.person_id,
+            scope=self.scope,
+            session_id=session_id,
+        )
+
+
+class UserSession(Base):
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"))
+    """The token the session was opened with (a token login), or None (a password login)."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+# -- users and passwords ----------------------------------------------------------------------
+def hash_password(password: str, field: str = "password") -> str:
+    """An argon2id hash (``$argon2id$v=19$...``) of a password of 8..1024 characters."""
+    if not PASSWORD_MIN_CHARS <= len(password) <= PASSWORD_MAX_CHARS:
+        raise InvalidAccountInput(
+            f"a password needs {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters; this one "
+            f"has {len(password)}",
+            field=field,
+        )
+    return _HASHER.hash(password)
+
+
+def _check_person(session: Session, person_id: int | None) -> None:
+    if person_id is not None and session.get(Person, person_id) is None:
+        raise InvalidAccountInput(
+            f"no staff member with id {person_id}; find ids with /api/v1/teams/{{id}}/members or "
+            "/api/v1/grids/{code}/responsible",
+            field="person_id",
+        )
+
+
+def create_user(
+    *,
+    session: Session,
+    name: str,
+    role: Role | str,
+    display_name: str | None = None,
+    scope: Scope = CITY,
+    person_id: int | None = None,
+    password: str | None = None,
+    system: bool = False,
+) -> AppUser:
+    """A new user; raises CodeConflict if the name is taken."""
+    name = name.strip()
+    if not name or len(name) > 100 or any(ch.isspace() or ord(ch) < 32 for ch in name):
+        raise InvalidAccountInput(
+            f"user name {name!r} must be 1 to 100 characters without spaces", field="name"
+        )
+    if session.scalar(select(AppUser.id).where(AppUser.name == name)) is not None:
+        raise CodeConflict(f"user name {name!r} is taken; choose another", field="name")
+    _check_person(session, person_id)
+    if scope.kind is ScopeKind.GRIDS and person_id is None:
+        raise InvalidAccountInput("scope grids needs person_id (the staff member)", field="scope")
+    user = AppUser(
+        name=name,
+        display_name=display_name or name,
+        role=Role(role),
+        scope_kind=scope.kind.value,
+        scope_code=scope.code,
+        person_id=person_id,
+        password_hash=hash_password(password) if password is not None else None,
+        system=system,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(*, session: Session, user_id: int | None = None, name: str | None = None) -> AppUser:
+    user = (
+        session.get(AppUser, user_id)
+        if user_id is not None
+        else session.scalar(select(AppUser).where(AppUser.name == name))
+    )
+    if user is None:
+        which = f"id {user_id}" if user_id is not None else f"name {name!r}"
+        raise UserNotFound(
+            f"no user with {which}; list users with GET /api/v1/users or `gridgis user list`",
+            field="user_id" if user_id is not None else "name",
+        )
+    return user
+
+
+def list_users(*, session: Session) -> list[AppUser]:
+    return list(session.scalars(select(AppUser).order_by(AppUser.id)))
+
+
+def ensure_system_user(*, session: Session, name: str, role: Role | str) -> AppUser:
+    """The system user ``name`` (created if missing) for ``gridgis token create NAME``; an
+    existing user of another role is refused rather than silently changed."""
+    user = session.scalar(select(AppUser).where(AppUser.name == name))
+    if user is None:
+        return create_user(session=session, name=name, role=role, system=True)
+    if user.role is not Role(role):
+        raise CodeConflict(
+            f"user {name!r} exists with role {user.role.value}; create the token with --role "
+            f"{user.role.value}, or change the user's role first (`PATCH /api/v1/users/{user.id}`)",
+            field="role",
+        )
+    return user
+
+
+def update_user(
+    *,
+    session: Session,
+    user: AppUser,
+    role: Role | str | None = None,
+    scope: Scope | None = None,
+    person_id: int | bool | None = False,
+    display_name: str | None = None,
+    disabled: bool | None = None,
+) -> AppUser:
+    """Change what is given (``person_id=None`` unlinks, the default ``False`` keeps). A change
+    of role, scope, person or disabling ends the user's sessions: they log in again."""
+    changed = False
+    if role is not None and Role(role) is not user.role:
+        user.role, changed = Role(role), True
+    if person_id is not False:
+        new_person = person_id if isinstance(person_id, int) else None
+        _check_person(session, new_person)
+        if new_person != user.person_id:
+            user.person_id, changed = new_person, True
+    if scope is not None and scope != user.scope:
+        user.scope_kind, user.scope_code, changed = scope.kind.value, scope.code, True
+    if user.scope.kind is ScopeKind.GRIDS and user.person_id is None:
+        raise InvalidAccountInput("scope grids needs person_id (the staff member)", field="scope")
+    if display_name is not None:
+        user.display_name = display_name
+    if disabled is True and user.disabled_at is None:
+        user.disabled_at, changed = datetime.now(UTC), True
+    elif disabled is False:
+        user.disabled_at = None
+    if changed:
+        end_sessions(session=session, user_id=user.id)
+    session.flush()
+    return user
+
+
+def disable_user(*, session: Session, user: AppUser) -> None:
+    """Disable ``user``: every session ends now and its tokens are refused from now on."""
+    update_user(session=session, user=user, disabled=True)
+
+
+def set_password(*, session: Session, user: AppUser, password: str) -> None:
+    """Store a new argon2 hash and end the user's sessions (log in again everywhere)."""
+    user.password_hash = hash_password(password)
+    end_sessions(session=session, user_id=user.id)
+    session.flush()
+
+
+def authenticate(*, session: Session, name: str, password: str) -> AppUser:
+    """The enabled user with this name and password, or AuthError (the same message for an
+    unknown name and a wrong password, so names cannot be probed)."""
+    user = session.scalar(select(AppUser).where(AppUser.name == name.strip()))
+    refused = AuthError("unknown user name or wrong password", field="password")
+    if user is None or user.password_hash is None:
+        _HASHER.hash(password[:PASSWORD_MAX_CHARS])  # same work either way: no timing oracle
+        raise refused
+    try:
+        _HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise refused from None
+    if user.disabled_at is not None:
+        raise AuthError("this account is disabled; ask an administrator", field="name")
+    if _HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = _HASHER.hash(password)
+    user.last_login_at = datetime.now(UTC)
+    return user
+
+
+def user_may_act(user: AppUser | None) -> None:
+    """Raise AuthError if ``user`` is disabled (its tokens and sessions are refused)."""
+    if user is not None and user.disabled_at is not None:
+        raise AuthError(
+            f"user {user.name} is disabled; ask an administrator", field="Authorization"
+        )
+
+
+# -- page sessions ----------------------------------------------------------------------------
+def start_session(
+    *,
+    session: Session,
+    max_age_s: int,
+    user_id: int | None = None,
+    token_id: int | None = None,
+    user_agent: str | None = None,
+) -> tuple[UserSession, str]:
+    """A new page session for a user (password login) or a token (token login); returns the
+    row and the cookie value (shown only now; only its SHA-256 is stored)."""
+    value = SESSION_PREFIX + secrets.token_urlsafe(32)
+    row = UserSession(
+        id_hash=sha256(value),
+        user_id=user_id,
+        token_id=token_id,
+        expires_at=func.now() + timedelta(seconds=max_age_s),  # the same clock as created_at
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    session.add(row)
+    session.flush()
+    return row, value
+
+
+def resolve_session(*, session: Session, value: str, idle_s: int) -> Identity:
+    """Who the page session ``value`` speaks for, or AuthError if it is unknown, ended, expired,
+    idle for more than ``idle_s``, its token revoked or its user disabled. One indexed query."""
+    expired = AuthError("your session has ended; log in again at /login", field="Authorization")
+    if not value.startswith(SESSION_PREFIX) or len(value) > 100:
+        raise expired
+    now = datetime.now(UTC)
+    found = session.execute(
+        select(UserSession, AppUser, ApiToken)
+        .outerjoin(AppUser, AppUser.id == UserSession.user_id)
+        .outerjoin(ApiToken, ApiToken.id == UserSession.token_id)
+        .where(UserSession.id_hash == sha256(value))
+    ).one_or_none()
+    if found is None:
+        raise expired
+    row, user, token = found
+    if (
+        row.ended_at is not None
+        or row.expires_at <= now
+        or row.last_seen_at <= now - timedelta(seconds=idle_s)
+        or (token is not None and token.revoked_at is not None)
+        or (user is not None and user.disabled_at is not None)
+    ):
+        raise expired
+    if row.last_seen_at <= now - timedelta(seconds=TOUCH_EVERY_S):
+        touch(session=session, table="user_session", column="last_seen_at", row_id=row.id)
+    if user is not None:
+        return user.identity(token_id=row.token_id, session_id=row.id)
+    assert token is not None  # the table's check: a session has a user or a token
+    return Identity(
+        name=token.name,
+        role=token.role,
+        token_id=token.id,
+        person_id=token.person_id,
+        session_id=row.id,
+    )
+
+
+def end_session(*, session: Session, value: str) -> bool:
+    """End the page session ``value`` now; False if it was not live."""
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.id_hash == sha256(value), UserSession.ended_at.is_(None))
+        .values(ended_at=func.now())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def end_sessions(
+    *, session: Session, user_id: int | None = None, token_id: int | None = None
+) -> int:
+    """End every live session of ``user_id`` and/or opened with ``token_id``; how many."""
+    owners = []
+    if user_id is not None:
+        owners.append(UserSession.user_id == user_id)
+    if token_id is not None:
+        owners.append(UserSession.token_id == token_id)
+    if not owners:
+        return 0
+    result = session.execute(
+        update(UserSession)
+        .where(or_(*owners), UserSession.ended_at.is_(None))
+        .values(ended_at=func.now())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def touch(*, session: Session, table: str, column: str, row_id: int) -> None:
+    """Set ``table.column`` to now() unless another request holds the row (SKIP LOCKED: a
+    once-a-minute timestamp never makes a request wait). Raw SQL for the row lock clause."""
+    assert (table, column) in {("user_session", "last_seen_at"), ("api_token", "last_used_at")}
+    session.execute(
+        text(
+            f"UPDATE {table} SET {column} = now() WHERE id = ("
+            f"SELECT id FROM {table} WHERE id = :id FOR UPDATE SKIP LOCKED)"
+        ),
+        {"id": row_id},
+    )
+
+
+# -- where a user acts ------------------------------------------------------------------------
+ENTITLED_STAFF_ROLES = (StaffRole.GRID_CHIEF, StaffRole.GRID_WORKER)
+
+
+def scope_codes(*, session: Session, identity: Identity) -> tuple[str, ...] | None:
+    """Grid-code prefixes the caller's scope allows, or None for the whole city. ``grids``: the
+    grids the caller's person is assigned to today (any staff role)."""
+    scope = identity.scope
+    if scope.kind is ScopeKind.CITY:
+        return None
+    if scope.kind is ScopeKind.GRIDS:
+        from layers.roster import person_grid_codes
+
+        if identity.person_id is None:
+            return ()
+        return tuple(
+            person_grid_codes(session=session, person_id=identity.person_id, roles=tuple(StaffRole))
+        )
+    assert scope.code is not None
+    return (scope.code,)
+
+
+def require_in_scope(*, session: Session, identity: Identity, grid_code: str, what: str) -> None:
+    """Forbidden unless ``grid_code`` lies inside the caller's scope."""
+    allowed = scope_codes(session=session, identity=identity)
+    if allowed is not None and not any(grid_code.startswith(c) for c in allowed):
+        raise Forbidden(
+            f"{what} is in grid {grid_code}, outside your scope ({identity.scope}); ask a "
+            "dispatcher of that area",
+            field="scope",
+        )

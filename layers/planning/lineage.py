@@ -1,0 +1,299 @@
+"""What a draft changes against another generation: the diff (added / removed / reshaped
+grids with their area change) and the lineage (old code -> new code by area overlap).
+
+Lineage kinds (DOMAIN.md section 1: a moved boundary keeps its code; split parts, merged grids
+and re-parented grids get new codes):
+
+- ``same``: the code is in both generations with the same geometry;
+- ``reshaped``: the code is in both, its boundary moved;
+- ``split_from``: a new code that took its area from a retired code that went to several new
+  codes (row: old = the split grid, new = one part);
+- ``merged_into``: a retired code whose area went to a new code that took area from several
+  retired codes (row: old = one merged grid, new = the merged grid);
+- ``moved_from``: a retired code whose area went, whole, to one new code (re-parent, recode);
+- ``removed`` / ``added``: a retired code with no successor, a new code with no predecessor.
+
+Areas are m² in ``metric_srid`` (EPSG:4549): the stored EPSG:4490 geometries are transformed
+in the query (only the few changed grids are intersected; identical grids are matched by code
+and ``ST_OrderingEquals`` first, which needs no overlay).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    delete,
+    text,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gis.crs import SRID_METRIC_DEFAULT
+from layers.db import Base
+
+MIN_OVERLAP_M2 = 1.0  # overlaps smaller than this are noise of a moved edge, not lineage
+MIN_SHARE = 0.001
+
+
+class GridLineage(Base):
+    """One old -> new link between the grids of two generations (see the module docstring)."""
+
+    __tablename__ = "grid_lineage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    new_generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id", ondelete="CASCADE"))
+    old_generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    old_code: Mapped[str | None] = mapped_column(String(15))
+    new_code: Mapped[str | None] = mapped_column(String(15))
+    kind: Mapped[str] = mapped_column(String(12))
+    overlap_m2: Mapped[float] = mapped_column(Double)
+    share_of_old: Mapped[float] = mapped_column(Double)
+    share_of_new: Mapped[float] = mapped_column(Double)
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('same', 'reshaped', 'split_from', 'merged_into', 'moved_from', "
+            "'added', 'removed')",
+            name="grid_lineage_kind_valid",
+        ),
+        Index("grid_lineage_generations", "new_generation_id", "old_generation_id"),
+        Index("grid_lineage_old_code", "old_code"),
+        Index("grid_lineage_new_code", "new_code"),
+    )
+
+
+@dataclass
+class ChangeSet:
+    """Codes of one level that differ between two generations (sorted lists)."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    reshaped: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
+
+    @property
+    def new_codes(self) -> list[str]:
+        """Codes of the new generation whose area changed (added or reshaped)."""
+        return sorted({*self.added, *self.reshaped})
+
+    @property
+    def old_codes(self) -> list[str]:
+        """Codes of the old generation whose area changed (removed or reshaped)."""
+        return sorted({*self.removed, *self.reshaped})
+
+
+# Full outer join on code: a grid is added, removed, reshaped (geometry differs) or renamed
+# (same geometry, other name). ST_OrderingEquals is a cheap byte comparison; ST_Equals only
+# runs where the coordinates differ, to tell a mere re-ordering from a real change.
+_DIFF_SQL = """
+SELECT coalesce(n.code, o.code) AS code, coalesce(n.level, o.level) AS level,
+       coalesce(n.name, o.name) AS name, coalesce(n.parent_code, o.parent_code) AS parent_code,
+       o.area_m2 AS area_before, n.area_m2 AS area_after,
+       CASE WHEN o.code IS NULL THEN 'added' WHEN n.code IS NULL THEN 'removed'
+            WHEN NOT (ST_OrderingEquals(o.geom, n.geom) OR ST_Equals(o.geom, n.geom))
+                 THEN 'reshaped'
+            ELSE 'renamed' END AS change
+       {geom}
+FROM (SELECT * FROM grid WHERE generation_id = :old {level}) o
+FULL JOIN (SELECT * FROM grid WHERE generation_id = :new {level}) n ON n.code = o.code
+WHERE o.code IS NULL OR n.code IS NULL
+   OR NOT ST_OrderingEquals(o.geom, n.geom) OR o.name <> n.name
+ORDER BY level, code
+"""
+
+
+def changed_codes(
+    *, session: Session, old_generation_id: int, new_generation_id: int, level: int = 3
+) -> ChangeSet:
+    """The codes of ``level`` added, removed, reshaped or renamed from old to new."""
+    sql = _DIFF_SQL.format(geom="", level="AND level = :level")
+    out = ChangeSet()
+    params = {"old": old_generation_id, "new": new_generation_id, "level": level}
+    for row in session.execute(text(sql), params):
+        getattr(out, row.change).append(row.code)
+    return out
+
+
+def diff_features(
+    *, session: Session, old_generation_id: int, new_generation_id: int
+) -> dict[str, Any]:
+    """The diff as a GeoJSON FeatureCollection (EPSG:4490, CRS84 axis order).
+
+    One feature per grid (any level) that is added, removed, reshaped or renamed: properties
+    ``code, level, name, parent_code, change, area_before_m2, area_after_m2, area_change_m2``
+    (m², ``metric_srid`` of the load); the geometry is the new one (the old one if removed).
+    """
+    sql = _DIFF_SQL.format(geom=", ST_AsGeoJSON(coalesce(n.geom, o.geom), 7) AS gj", level="")
+    features = []
+    counts: dict[str, int] = {}
+    params = {"old": old_generation_id, "new": new_generation_id}
+    for r in session.execute(text(sql), params):
+        before = None if r.area_before is None else round(r.area_before, 1)
+        after = None if r.area_after is None else round(r.area_after, 1)
+        change = round((r.area_after or 0.0) - (r.area_before or 0.0), 1)
+        counts[r.change] = counts.get(r.change, 0) + 1
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"{r.change}:{r.code}",
+                "geometry": orjson.loads(r.gj),
+                "properties": {
+                    "code": r.code,
+                    "level": r.level,
+                    "name": r.name,
+                    "parent_code": r.parent_code,
+                    "change": r.change,
+                    "area_before_m2": before,
+                    "area_after_m2": after,
+                    "area_change_m2": change,
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "old_generation": old_generation_id,
+        "new_generation": new_generation_id,
+        "counts": counts,
+        "features": features,
+    }
+
+
+# Overlaps of the grids whose area changed (removed or reshaped old x added or reshaped new),
+# areas measured in the metric CRS. The && test uses the GiST index on grid.geom.
+_OVERLAP_SQL = """
+SELECT o.code AS old_code, n.code AS new_code, o.level,
+       ST_Area(ST_Transform(ST_Intersection(o.geom, n.geom), :srid)) AS overlap_m2,
+       o.area_m2 AS old_area, n.area_m2 AS new_area
+FROM grid o JOIN grid n
+  ON n.generation_id = :new AND n.level = o.level AND n.code = ANY(:new_codes)
+ AND n.geom && o.geom AND ST_Intersects(o.geom, n.geom)
+WHERE o.generation_id = :old AND o.code = ANY(:old_codes)
+"""
+
+
+def lineage_pairs(
+    *,
+    session: Session,
+    old_generation_id: int,
+    new_generation_id: int,
+    metric_srid: int = SRID_METRIC_DEFAULT,
+) -> list[dict[str, Any]]:
+    """The lineage rows (dicts with the columns of ``GridLineage``, no ids) of every level;
+    ``same`` grids are not listed (every code in both generations not otherwise listed)."""
+    rows: list[dict[str, Any]] = []
+    for level in (1, 2, 3):
+        cs = changed_codes(
+            session=session,
+            old_generation_id=old_generation_id,
+            new_generation_id=new_generation_id,
+            level=level,
+        )
+        if not (cs.added or cs.removed or cs.reshaped):
+            continue
+        overlaps = session.execute(
+            text(_OVERLAP_SQL),
+            {
+                "srid": metric_srid,
+                "old": old_generation_id,
+                "new": new_generation_id,
+                "old_codes": cs.old_codes,
+                "new_codes": cs.new_codes,
+            },
+        ).all()
+        removed, added = set(cs.removed), set(cs.added)
+        links = [
+            o
+            for o in overlaps
+            if o.overlap_m2 >= MIN_OVERLAP_M2
+            and (
+                o.overlap_m2 >= MIN_SHARE * min(o.old_area, o.new_area) or o.old_code == o.new_code
+            )
+        ]
+        # Only retired -> new codes carry lineage; a reshaped grid keeps its code.
+        succ: dict[str, list[Any]] = {}
+        pred: dict[str, list[Any]] = {}
+        for o in links:
+            if o.old_code in removed and o.new_code in added:
+                succ.setdefault(o.old_code, []).append(o)
+                pred.setdefault(o.new_code, []).append(o)
+
+        def row(o: Any, kind: str, level: int = level) -> dict[str, Any]:
+            return {
+                "level": level,
+                "old_code": o.old_code,
+                "new_code": o.new_code,
+                "kind": kind,
+                "overlap_m2": float(o.overlap_m2),
+                "share_of_old": float(o.overlap_m2 / o.old_area) if o.old_area else 0.0,
+                "share_of_new": float(o.overlap_m2 / o.new_area) if o.new_area else 0.0,
+            }
+
+        for o in links:
+            if o.old_code == o.new_code:
+                rows.append(row(o, "reshaped"))
+            elif o.old_code in removed and o.new_code in added:
+                if len(pred[o.new_code]) > 1:
+                    kind = "merged_into"
+                elif len(succ[o.old_code]) > 1:
+                    kind = "split_from"
+                else:
+                    kind = "moved_from"
+                rows.append(row(o, kind))
+        empty = {"overlap_m2": 0.0, "share_of_old": 0.0, "share_of_new": 0.0}
+        for code in sorted(removed - succ.keys()):
+            rows.append({"level": level, "old_code": code, "new_code": None, "kind": "removed",
+                         **empty})  # fmt: skip
+        for code in sorted(added - pred.keys()):
+            rows.append({"level": level, "old_code": None, "new_code": code, "kind": "added",
+                         **empty})  # fmt: skip
+    rows.sort(key=lambda r: (r["level"], r["old_code"] or "", r["new_code"] or ""))
+    return rows
+
+
+def compute_lineage(
+    *,
+    session: Session,
+    old_generation_id: int,
+    new_generation_id: int,
+    metric_srid: int = SRID_METRIC_DEFAULT,
+) -> list[dict[str, Any]]:
+    """Compute the lineage of ``new`` from ``old`` and store it (replacing an earlier one of
+    the same pair) in ``grid_lineage``; returns the rows (see ``lineage_pairs``)."""
+    rows = lineage_pairs(
+        session=session,
+        old_generation_id=old_generation_id,
+        new_generation_id=new_generation_id,
+        metric_srid=metric_srid,
+    )
+    session.execute(
+        delete(GridLineage).where(
+            GridLineage.new_generation_id == new_generation_id,
+            GridLineage.old_generation_id == old_generation_id,
+        )
+    )
+    session.add_all(
+        GridLineage(new_generation_id=new_generation_id, old_generation_id=old_generation_id, **r)
+        for r in rows
+    )
+    session.flush()
+    return rows
+
+
+def successors(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Lineage rows of retired codes by old code (``split_from``, ``merged_into``,
+    ``moved_from``, ``removed``)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["old_code"] and r["kind"] in ("split_from", "merged_into", "moved_from", "removed"):
+            out.setdefault(r["old_code"], []).append(r)
+    return out
