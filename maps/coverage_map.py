@@ -1,7 +1,8 @@
 """The coverage page (巡查覆盖率): patrol coverage per grid level with drill-down, offline.
 
 ``build_coverage_map(levels, figures, ...)`` returns a ``folium.Map``; ``.get_root().render()``
-is the HTML. Towns are coloured by their H3 coverage share; clicking a town shows its villages,
+is the HTML; the page script is ``maps/static/gridgis-coverage.js``. Towns are coloured by their
+H3 coverage share; clicking a town shows its villages,
 clicking a village its unit grids, clicking a unit grid fetches
 ``/api/v1/coverage/grids/{code}`` (same origin, session cookie) and draws its blind-spot cells
 and its covering tracks (one colour per officer) and lists who covered it; the side panel also
@@ -29,23 +30,19 @@ from datetime import date, timedelta
 from typing import Any
 
 import folium
-from branca.element import MacroElement
-from folium.template import Template
 from shapely.geometry import shape
 
 from maps.assets import localize_all
 from maps.basemaps import Basemap
 from maps.coverage_panels import (
     PANEL_LABELS,
-    PANELS_CSS,
     RANKING_SHOWN,
     TRACK_PALETTE,
     TREND_BUFFER,
     TREND_DAYS,
     TREND_H3,
-    CoveragePanels,
 )
-from maps.elements import JS_PAGE_HELPERS, HtmlControl
+from maps.elements import HtmlControl, ViewScript
 from maps.grid_map import leaflet_bounds, page_map
 from maps.styles import label, resolve_lang
 
@@ -226,288 +223,6 @@ def _missing_html(query: Mapping[str, Any], lang: str) -> str:
     )
 
 
-PAGE_CSS = """<style>
-.gridgis-legend-section { margin: 8px 0 2px; font-weight: 700; font-size: 12px; color: #0b2e59; }
-.gridgis-legend { max-width: 290px; }
-.gridgis-cov-form { background: rgba(255,255,255,.96); padding: 8px 10px; border-radius: 8px;
-  box-shadow: 0 2px 10px rgba(15,37,55,.25); display: flex; gap: 8px; align-items: end;
-  font-size: 12px; color: #1d2b3a; }
-.gridgis-cov-form label { display: flex; flex-direction: column; gap: 2px; margin: 0;
-  font-weight: 600; }
-.gridgis-cov-form input, .gridgis-cov-form select { font-size: 13px; padding: 2px 4px;
-  border: 1px solid #b8c4d0; border-radius: 4px; }
-.gridgis-cov-form button { background: #0b2e59; color: #fff; border: 0; border-radius: 4px;
-  padding: 4px 14px; font-size: 13px; }
-.gridgis-cov-panel { width: 300px; max-height: calc(100vh - 140px); overflow-y: auto; }
-.gridgis-cov-crumbs { font-size: 13px; margin-bottom: 6px; }
-.gridgis-cov-crumbs a { color: #1f5fbf; cursor: pointer; text-decoration: underline; }
-.gridgis-cov-figures { display: grid; grid-template-columns: auto auto; column-gap: 10px;
-  font-size: 12.5px; }
-.gridgis-cov-figures span:nth-child(even) { text-align: right; font-variant-numeric:
-  tabular-nums; font-weight: 600; }
-.gridgis-cov-who { margin: 6px 0 0; padding: 0; list-style: none; font-size: 12.5px; }
-.gridgis-cov-who li { display: flex; justify-content: space-between; gap: 8px;
-  border-top: 1px solid #e3e8ee; padding: 2px 0; }
-.gridgis-cov-missing { background: #fff8e6; border: 1px solid #e0a526; max-width: 520px; }
-.gridgis-cov-command { background: #10273f; color: #f6f8fa; padding: 6px 10px; margin: 6px 0 0;
-  border-radius: 4px; font-size: 13px; white-space: pre-wrap; }
-</style>"""
-
-
-class CoverageScript(MacroElement):
-    """Draws the level shown, handles drill-down and the unit-grid detail (see module doc)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map) {
-            var data = {{ this.data|tojson }};
-            var T = data.labels;
-        """
-        + JS_PAGE_HELPERS
-        + """
-            var pad = {paddingTopLeft: [{{ this.legend_px }}, 80],
-                       paddingBottomRight: [{{ this.panel_px }}, 24], animate: false};
-            var P = window.gridgisCoveragePanels || null;
-            var byCode = {};
-            [1, 2, 3].forEach(function (n) {
-                data.levels[n].forEach(function (f) { byCode[f.properties.code] = f; });
-            });
-            var towns = L.geoJSON({type: "FeatureCollection", features: data.levels[1]},
-                {interactive: false, style: {color: "#0b2e59", weight: 1.2, opacity: 0.6,
-                                             fill: false}}).addTo(map);
-            var state = {level: 1, parent: null, path: [], current: null, outline: null,
-                         blind: null, selected: null, selectedLayer: null, seq: 0};
-            var panel = L.control({position: "topright"});
-            panel.onAdd = function () {
-                var div = L.DomUtil.create("div",
-                    "leaflet-control gridgis-legend gridgis-cov-panel");
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            panel.addTo(map);
-            var box = panel.getContainer();
-
-            function publish(extra) {
-                var shown = state.current ? state.current.getLayers().length : 0;
-                window.gridgisCoverage = Object.assign({
-                    level: state.level, parent: state.parent, shown: shown,
-                    selected: state.selected, blind: null, who: null, missing: !data.run
-                }, extra || {});
-            }
-            function styleOf(f) {
-                return {color: "#4a5a6b", weight: state.level === 3 ? 0.8 : 1.4, opacity: 0.9,
-                        fillColor: f.properties.fill, fillOpacity: 0.82};
-            }
-            function figures(p) {
-                var g = el("div", "gridgis-cov-figures");
-                [["coverage_field_code", p.code], ["coverage_field_h3", pct(p.h3)],
-                 ["coverage_field_buffer", pct(p.buffer)],
-                 ["coverage_field_cells", p.cells === null || p.cells === undefined ? "—"
-                     : p.covered + " / " + p.cells],
-                 ["coverage_field_officers", p.officers === null || p.officers === undefined
-                     ? "—" : p.officers]].forEach(function (r) {
-                    g.appendChild(el("span", "", t(r[0])));
-                    g.appendChild(el("span", "", r[1]));
-                });
-                return g;
-            }
-            function crumbs() {
-                var c = el("div", "gridgis-cov-crumbs");
-                var steps = [{name: t("coverage_all"), go: function () { show(1, null, []); }}];
-                state.path.forEach(function (f, i) {
-                    steps.push({name: f.properties.name, go: function () {
-                        show(i + 2, f.properties.code, state.path.slice(0, i + 1));
-                    }});
-                });
-                steps.forEach(function (s, i) {
-                    if (i) { c.appendChild(document.createTextNode(" › ")); }
-                    if (i < steps.length - 1 || state.selected) {
-                        var a = el("a", "", s.name);
-                        a.addEventListener("click", s.go);
-                        c.appendChild(a);
-                    } else {
-                        c.appendChild(el("b", "", s.name));
-                    }
-                });
-                if (state.selected) {
-                    c.appendChild(document.createTextNode(" › "));
-                    c.appendChild(el("b", "", byCode[state.selected].properties.name));
-                }
-                return c;
-            }
-            function render(detail) {
-                box.textContent = "";
-                box.appendChild(crumbs());
-                var hint = ["coverage_click_town", "coverage_click_village",
-                            "coverage_click_grid"][state.level - 1];
-                if (state.selected) {
-                    var p = byCode[state.selected].properties;
-                    box.appendChild(figures(p));
-                    if (detail === undefined) {
-                        box.appendChild(el("div", "gridgis-legend-hint", t("coverage_loading")));
-                    } else if (detail.error) {
-                        box.appendChild(el("div", "gridgis-legend-hint",
-                                           t("load_failed", {e: detail.error})));
-                    } else {
-                        box.appendChild(el("div", "gridgis-legend-section", t("coverage_who")));
-                        var ul = el("ul", "gridgis-cov-who");
-                        detail.covered_by.forEach(function (w) {
-                            var li = el("li");
-                            li.appendChild(el("span", "", w.name || w.device || "?"));
-                            li.appendChild(el("span", "", t("coverage_minutes", {m: w.minutes})
-                                + " · " + t("coverage_metres", {m: w.metres})));
-                            ul.appendChild(li);
-                        });
-                        if (!detail.covered_by.length) {
-                            ul.appendChild(el("li", "", t("coverage_who_none")));
-                        }
-                        box.appendChild(ul);
-                        box.appendChild(el("div", "gridgis-legend-hint gridgis-cov-blind-count",
-                            t("coverage_blind_count",
-                              {n: detail.blind_spots.features.length})));
-                    }
-                } else {
-                    if (state.path.length) {
-                        box.appendChild(figures(state.path[state.path.length - 1].properties));
-                    }
-                    if (data.run) { box.appendChild(el("div", "gridgis-legend-hint", t(hint))); }
-                }
-                if (P) {
-                    P.render(box, {level: state.level, parent: state.parent,
-                        selected: state.selected, features: state.current
-                            ? state.current.getLayers().map(function (l) { return l.feature; })
-                            : []});
-                }
-            }
-            function clearSelection() {
-                if (P) { P.cleared(); }
-                if (state.blind) { map.removeLayer(state.blind); state.blind = null; }
-                if (state.selectedLayer && state.current) {
-                    state.current.resetStyle(state.selectedLayer);
-                }
-                state.selected = null; state.selectedLayer = null;
-            }
-            function select(f, layer) {
-                clearSelection();
-                state.selected = f.properties.code;
-                state.selectedLayer = layer;
-                layer.setStyle({color: "#0b2e59", weight: 3});
-                layer.bringToFront();
-                var seq = ++state.seq;
-                if (P) { P.selected(f.properties.code); }
-                render();
-                publish();
-                var url = "/api/v1/coverage/grids/" + encodeURIComponent(f.properties.code)
-                    + "?" + new URLSearchParams(data.query).toString();
-                getJSON(url)
-                    .then(function (d) {
-                        if (seq !== state.seq) { return; }
-                        state.blind = L.geoJSON(d.blind_spots, {
-                            interactive: false, className: "gridgis-cov-blind",
-                            style: {color: "{{ this.blind }}", weight: 0.6, opacity: 0.9,
-                                    fillColor: "{{ this.blind }}", fillOpacity: 0.55}
-                        }).addTo(map);
-                        render(d);
-                        publish({blind: d.blind_spots.features.length,
-                                 who: d.covered_by.length});
-                    })
-                    .catch(function (err) {
-                        if (seq !== state.seq) { return; }
-                        render({error: err.message});
-                        publish({error: err.message});
-                    });
-            }
-            function show(level, parent, path) {
-                clearSelection();
-                state.seq++;
-                if (state.current) { map.removeLayer(state.current); }
-                if (state.outline) { map.removeLayer(state.outline); state.outline = null; }
-                state.level = level; state.parent = parent; state.path = path;
-                var fs = data.levels[level].filter(function (f) {
-                    return parent === null || f.properties.parent === parent;
-                });
-                state.current = L.geoJSON({type: "FeatureCollection", features: fs}, {
-                    className: "gridgis-cov-l" + level,
-                    style: styleOf,
-                    onEachFeature: function (f, layer) {
-                        var tip = el("div");
-                        tip.appendChild(el("b", "", f.properties.name));
-                        tip.appendChild(el("div", "", t("coverage_field_h3") + " "
-                                           + pct(f.properties.h3)));
-                        layer.bindTooltip(tip, {sticky: true});
-                        layer.on("add", function () {
-                            var e = layer.getElement();
-                            if (e) { e.setAttribute("data-code", f.properties.code); }
-                        });
-                        if (!data.run) { return; }
-                        layer.on("click", function (ev) {
-                            L.DomEvent.stop(ev);
-                            if (level < 3) {
-                                show(level + 1, f.properties.code, path.concat([f]));
-                            } else {
-                                select(f, layer);
-                            }
-                        });
-                        layer.on("mouseover", function () {
-                            if (layer !== state.selectedLayer) {
-                                layer.setStyle({weight: 2.5, color: "#1f5fbf"});
-                            }
-                        });
-                        layer.on("mouseout", function () {
-                            if (layer !== state.selectedLayer) {
-                                state.current.resetStyle(layer);
-                            }
-                        });
-                    }
-                }).addTo(map);
-                if (parent !== null && byCode[parent]) {
-                    state.outline = L.geoJSON(byCode[parent], {interactive: false,
-                        style: {color: "#0b2e59", weight: 3.5, fill: false}}).addTo(map);
-                }
-                var bounds = state.outline ? state.outline.getBounds()
-                                           : state.current.getBounds();
-                if (bounds.isValid()) { map.fitBounds(bounds, pad); }
-                render();
-                publish();
-            }
-            function drill(code) {  // from the ranking: into a town or village, onto a grid
-                var f = byCode[code];
-                if (!f) { return; }
-                var chain = [], up = byCode[f.properties.parent];
-                while (up) { chain.unshift(up); up = byCode[up.properties.parent]; }
-                if (chain.length < 2) {
-                    show(chain.length + 2, code, chain.concat([f]));
-                    return;
-                }
-                show(3, f.properties.parent, chain);
-                state.current.eachLayer(function (layer) {
-                    if (layer.feature.properties.code === code) {
-                        select(f, layer);
-                        map.fitBounds(layer.getBounds(), pad);
-                    }
-                });
-            }
-            if (P) { P.attach({drill: drill}); }
-            map.whenReady(function () {
-                window.gridgisCoverageMap = map;
-                show(1, null, []);
-            });
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        super().__init__()
-        self._name = "CoverageScript"
-        self.data = data
-        self.legend_px = LEGEND_WIDTH_PX
-        self.panel_px = PANEL_WIDTH_PX
-        self.blind = BLIND_COLOUR
-
-
 def build_coverage_map(
     levels: Mapping[int, Mapping[str, Any]],
     figures: Mapping[int, Sequence[Mapping[str, Any]]] | None,
@@ -551,9 +266,7 @@ def build_coverage_map(
         for n in (1, 2, 3)
     }
     bounds = leaflet_bounds([shape(f["geometry"]) for f in prepared[1]])
-    folium_map = page_map(
-        bounds, basemap=basemap, title=title, lang=lang, page_css=PAGE_CSS + PANELS_CSS
-    )
+    folium_map = page_map(bounds, basemap=basemap, title=title, lang=lang)
 
     HtmlControl(html.escape(title), position="topcenter", css_class="gridgis-title").add_to(
         folium_map
@@ -578,27 +291,32 @@ def build_coverage_map(
     if has_run and run is not None:  # detail requests ask for exactly the run shown
         api_query["resolution"] = str(run["params"]["resolution"])
     last = date.fromisoformat(str(run["date"] if run else query.get("date")))
-    CoveragePanels(  # before the map script, which calls it
-        {
-            "run": has_run,
-            "query": api_query,
-            "threshold": float(query["threshold"]),
-            "trend_days": TREND_DAYS,
-            "trend_from": (last - timedelta(days=TREND_DAYS - 1)).isoformat(),
-            "trend_to": last.isoformat(),
-            "ranking_shown": RANKING_SHOWN,
-            "palette": list(TRACK_PALETTE),
-            "colours": {"h3": TREND_H3, "buffer": TREND_BUFFER},
-            "labels": {k: label(k, lang) for k in PANEL_LABELS},
-        }
-    ).add_to(folium_map)
-    CoverageScript(
+    panels = {
+        "run": has_run,
+        "query": api_query,
+        "threshold": float(query["threshold"]),
+        "trend_days": TREND_DAYS,
+        "trend_from": (last - timedelta(days=TREND_DAYS - 1)).isoformat(),
+        "trend_to": last.isoformat(),
+        "ranking_shown": RANKING_SHOWN,
+        "palette": list(TRACK_PALETTE),
+        "colours": {"h3": TREND_H3, "buffer": TREND_BUFFER},
+        "labels": {k: label(k, lang) for k in PANEL_LABELS},
+    }
+    ViewScript(
+        "coverage",
         {
             "levels": prepared,
             "run": has_run,
             "query": api_query,
             "labels": {k: label(k, lang) for k in JS_LABELS},
-        }
+            "legend_px": LEGEND_WIDTH_PX,
+            "panel_px": PANEL_WIDTH_PX,
+            "blind": BLIND_COLOUR,
+            "panels": panels,
+        },
+        scripts=["gridgis_coverage_panels_js"],
+        styles=["gridgis_coverage_css"],
     ).add_to(folium_map)
     localize_all(folium_map, assets_base)
     return folium_map

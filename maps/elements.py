@@ -43,16 +43,20 @@ class ViewScript(JSCSSMixin):
         view: str,
         options: Mapping[str, Any] | None = None,
         layers: Mapping[str, Element] | None = None,
+        *,
+        scripts: Sequence[str] = (),
+        styles: Sequence[str] = (),
     ) -> None:
+        """``scripts``/``styles``: names of further :data:`maps.assets.ASSETS` the view uses
+        (loaded after ``gridgis-common.js``, before the view's own file)."""
         super().__init__()
         self._name = "ViewScript"
         self.view = view
         self.options = dict(options or {})
         self.layers = dict(layers or {})
-        self.default_js = [
-            ("gridgis_common_js", asset_url("gridgis_common_js")),
-            (f"gridgis_{view}_js", asset_url(f"gridgis_{view}_js")),
-        ]
+        js = ["gridgis_common_js", *scripts, f"gridgis_{view}_js"]
+        self.default_js = [(name, asset_url(name)) for name in js]
+        self.default_css = [(name, asset_url(name)) for name in styles]
 
 
 class PageSetup(JSCSSMixin):

@@ -108,18 +108,20 @@
 
   // The one fetch helper: getJSON(url, what) resolves with the JSON body of a 2xx answer.
   // On 401 it says the session has expired and offers to log in again; on any other failure
-  // it says what (``what``, in the page's language) failed and why. Either way the promise is
-  // rejected with an Error whose ``status`` is the HTTP status (0: no answer) and whose
-  // ``shown`` is true, so callers need not report it again.
-  function getJSON(url, what) {
+  // it says what (``what``, in the page's language) failed and why, unless {quiet: true}
+  // (the caller shows it in place). Either way the promise is rejected with an Error whose
+  // ``status`` is the HTTP status (0: no answer) and whose ``shown`` says whether the page
+  // bar already reported it.
+  function getJSON(url, what, options) {
+    var quiet = Boolean(options && options.quiet);
     var words = MESSAGES[pageLang()];
     function fail(status, detail) {
       var error = new Error(detail);
       error.status = status;
-      error.shown = true;
+      error.shown = status === 401 || !quiet;
       if (status === 401) {
         notice(words.expired, {login: true});
-      } else {
+      } else if (!quiet) {
         notice(format(words.failed, {what: what || words.data, detail: detail}));
       }
       throw error;
