@@ -164,8 +164,22 @@ def check_lonlat(lon: float, lat: float, *, prefix: str = "") -> None:
         raise InvalidParameter(f"{prefix}lon {lon} is outside -180..180", field=prefix + "lon")
 
 
+YEAR_MIN, YEAR_MAX = 1970, 2100
+"""Dates and times the API takes (``at``, ``from``, ``to``, ``date``, ``reported_at``, …)."""
+
+
+def _check_year(year: int, value: object, field: str) -> None:
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise InvalidParameter(
+            f"{field} {str(value)[:40]!r} is in the year {year}; give a date in "
+            f"{YEAR_MIN}..{YEAR_MAX}",
+            field=field,
+        )
+
+
 def parse_at(value: str | None, field: str = "at") -> datetime | None:
-    """A date (``2026-05-01``, taken as 00:00 Asia/Shanghai) or an ISO 8601 datetime."""
+    """A date (``2026-05-01``, taken as 00:00 Asia/Shanghai) or an ISO 8601 datetime, in the
+    years 1970..2100 (:data:`YEAR_MIN`, :data:`YEAR_MAX`)."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -175,15 +189,20 @@ def parse_at(value: str | None, field: str = "at") -> datetime | None:
             field=field,
         )
     try:
+        if len(value) > 40:
+            raise ValueError
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=SHANGHAI)
+            day = date.fromisoformat(value)
+            _check_year(day.year, value, field)
+            return datetime.combine(day, time(0), tzinfo=SHANGHAI)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidParameter(
-            f"{field} {value!r} is not a date; use ISO 8601, e.g. 2026-05-01 or "
+            f"{field} {value[:40]!r} is not a date; use ISO 8601, e.g. 2026-05-01 or "
             "2026-05-01T08:30:00+08:00",
             field=field,
         ) from None
+    _check_year(parsed.year, value, field)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI).astimezone(UTC)
 
 
@@ -243,14 +262,17 @@ def bbox_query(
 
 
 def parse_day(value: str, field: str = "date") -> date:
-    """A calendar day written YYYY-MM-DD (an Asia/Shanghai day wherever days are meant)."""
+    """A calendar day written YYYY-MM-DD (an Asia/Shanghai day wherever days are meant), in
+    the years 1970..2100."""
     try:
-        return date.fromisoformat(value)
-    except ValueError:
+        day = date.fromisoformat(value[:40])
+    except (TypeError, ValueError):
         raise InvalidParameter(
-            f"{field} {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-03",
+            f"{field} {str(value)[:40]!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-03",
             field=field,
         ) from None
+    _check_year(day.year, value, field)
+    return day
 
 
 def parse_shift(value: str | None, field: str = "shift") -> tuple[time, time] | None:

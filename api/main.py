@@ -14,6 +14,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from api.csp import install_csp
 from api.errors import install_error_handlers
+from api.limits import BodyLimit, RouteLimit
 from api.locators import LocatorCache
 from api.routes import modules_with
 from api.security import install_security
@@ -127,6 +128,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     install_security(app)  # CSRF check and security headers (api/security.py)
+    # Body size limits while streaming, before any route reads (api/limits.py).
+    app.add_middleware(
+        BodyLimit,
+        extra=(RouteLimit("POST", "/api/v1/locate", settings.server.locate_batch_max * 64),),
+    )
     for package in ("api.routes", "api.pages"):
         for module in modules_with(package, "router"):
             app.include_router(module.router)

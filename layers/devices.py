@@ -119,6 +119,34 @@ def check_secret_hash(external_id: str, secret_hash: str | None, presented: str 
         )
 
 
+def preauthenticate(
+    *, session: Session, external_id: str | None, presented: str | None, field: str = "device"
+) -> None:
+    """The credentials of an upload checked before its body is read.
+
+    A device named outside the body (query) must exist and accept ``presented``; a secret
+    presented without a device name must be some active device's. With neither, nothing can
+    be checked yet (a device without a secret, named in the body): the full check follows.
+    Raises DeviceNotFound (400 for clients) or AuthError (401).
+    """
+    if external_id:
+        device = device_by_external_id(session=session, external_id=external_id, field=field)
+        check_secret(device, presented)
+        return
+    if presented:
+        found = session.scalar(
+            select(Device.id).where(
+                Device.secret_hash == hash_secret(presented), Device.active.is_(True)
+            )
+        )
+        if found is None:
+            raise AuthError(
+                "this secret belongs to no active device; use the secret shown when the "
+                "device was registered, or rotate it (POST /api/v1/devices/{id}/secret)",
+                field="key",
+            )
+
+
 def list_devices(*, session: Session) -> list[tuple[Device, Person | None]]:
     rows = session.execute(
         select(Device, Person).outerjoin(Person, Person.id == Device.person_id).order_by(Device.id)

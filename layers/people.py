@@ -121,5 +121,7 @@ class Device(Base):
     secret_hash: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # unit of the OsmAnd-protocol ``speed`` this device sends: kn | mps | kmh (migration 0008)
+    speed_unit: Mapped[str] = mapped_column(String(4), default="kn", server_default="kn")
 
     __table_args__ = (Index("device_person_active", "person_id", "active"),)

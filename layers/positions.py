@@ -399,7 +399,7 @@ def direct_connection(engine: Engine) -> Iterator[Any]:
 
 
 DEVICE_WITH_PREVIOUS = (
-    "SELECT d.id, d.secret_hash, p.fix_time, p.lon, p.lat FROM device d "
+    "SELECT d.id, d.secret_hash, p.fix_time, p.lon, p.lat, d.speed_unit FROM device d "
     "LEFT JOIN LATERAL (SELECT fix_time, lon, lat FROM position WHERE device_id = d.id "
     "  AND fix_time < %(t)s AND flags & %(bad)s = 0 ORDER BY fix_time DESC LIMIT 1) p ON true "
     "WHERE d.external_id = %(ext)s AND d.active"
@@ -408,9 +408,10 @@ DEVICE_WITH_PREVIOUS = (
 
 def device_with_previous_fix(
     conn: Any, *, external_id: str, before: datetime, unusable_flags: int
-) -> tuple[int, str | None, tuple[datetime, float, float] | None] | None:
-    """The active device ``external_id`` (id, secret hash) and its last usable fix strictly
-    before ``before`` (as :func:`previous_fix`), in one round trip; None if no such device."""
+) -> tuple[int, str | None, tuple[datetime, float, float] | None, str] | None:
+    """The active device ``external_id`` (id, secret hash), its last usable fix strictly
+    before ``before`` (as :func:`previous_fix`) and its speed unit (``kn``, ``mps``, ``kmh``),
+    in one round trip; None if no such device."""
     row = conn.execute(
         DEVICE_WITH_PREVIOUS,
         {"ext": external_id, "t": before, "bad": int(unusable_flags)},
@@ -419,7 +420,7 @@ def device_with_previous_fix(
     if row is None:
         return None
     prev = None if row[2] is None else (row[2], float(row[3]), float(row[4]))
-    return int(row[0]), row[1], prev
+    return int(row[0]), row[1], prev, str(row[5] or "kn")
 
 
 def insert_one(conn: Any, *, rows: FixRows, received_at: datetime) -> int:

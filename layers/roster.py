@@ -7,8 +7,6 @@ holds a role if the assignment is on the grid itself or on one of its ancestors.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -20,6 +18,7 @@ from gis.codes import ancestors_of
 from gis.masking import id_number_problem, mobile_problem, normalize_mobile
 from layers.errors import DomainError
 from layers.people import GridAssignment, Person, StaffRole, Team, TeamKind, TeamMember
+from layers.tables import read_table
 
 
 class RosterInvalid(DomainError):
@@ -105,23 +104,12 @@ class ImportReport:
 
 
 # -- reading -----------------------------------------------------------------------------------
-def read_roster(data: bytes, *, kind: Literal["csv", "xlsx"]) -> list[dict[str, str]]:
-    """Rows of a CSV (UTF-8, with or without BOM; GB18030 accepted) or XLSX (first sheet)."""
-    if kind == "xlsx":
-        table = _xlsx_rows(data)
-    else:
-        try:
-            content = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                content = data.decode("gb18030")
-            except UnicodeDecodeError:
-                raise RosterFormatError(
-                    "the file is neither UTF-8 nor GB18030 text; save it as CSV UTF-8",
-                    field="file",
-                ) from None
-        table = [list(r) for r in csv.reader(io.StringIO(content))]
-    table = [r for r in table if any(c.strip() for c in r)]
+def read_roster(
+    data: bytes, *, kind: Literal["csv", "xlsx"], charset: str | None = None
+) -> list[dict[str, str]]:
+    """Rows of a CSV (its declared or detected encoding: UTF-8, GB18030, …) or XLSX (first
+    sheet), read by the one table reader (layers.tables) with at most :data:`MAX_ROWS` rows."""
+    table = read_table(data, kind=kind, charset=charset, max_rows=MAX_ROWS, field="file")
     if not table:
         raise RosterFormatError("the file is empty; the first row must be the header", field="file")
     header = [h.strip().lower() for h in table[0]]
@@ -138,38 +126,9 @@ def read_roster(data: bytes, *, kind: Literal["csv", "xlsx"]) -> list[dict[str, 
             "角色,网格编码,队伍)",
             field="header",
         )
-    if len(table) - 1 > MAX_ROWS:
-        raise RosterFormatError(
-            f"{len(table) - 1} rows is over the limit of {MAX_ROWS}; split the file", field="file"
-        )
     return [
         {key: (r[i].strip() if i < len(r) else "") for i, key in mapping.items()} for r in table[1:]
     ]
-
-
-def _xlsx_rows(data: bytes) -> list[list[str]]:
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds on a file that is not a workbook
-        raise RosterFormatError(
-            "the file is not a readable .xlsx workbook; save it from Excel/WPS as .xlsx or CSV",
-            field="file",
-        ) from None
-    sheet = book.worksheets[0]
-    out = []
-    for row in sheet.iter_rows(values_only=True):
-        out.append(
-            [
-                ""
-                if v is None
-                else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-                for v in row
-            ]
-        )
-    book.close()
-    return out
 
 
 # -- validation --------------------------------------------------------------------------------

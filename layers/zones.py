@@ -48,10 +48,10 @@ class ZoneMember(Base):
 def town_unit_grids(*, session: Session, generation_id: int, town_code: str) -> list[str]:
     rows = session.execute(
         text(
-            "SELECT code FROM grid WHERE generation_id = :g AND level = 3 AND parent_code "
-            "LIKE :town ORDER BY code"
+            "SELECT code FROM grid WHERE generation_id = :g AND level = 3 "
+            "AND left(parent_code, length(:town)) = :town ORDER BY code"  # a prefix, no LIKE
         ),
-        {"g": generation_id, "town": town_code + "%"},
+        {"g": generation_id, "town": town_code},
     ).scalars()
     return list(rows)
 

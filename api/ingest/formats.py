@@ -15,11 +15,22 @@ import gpxpy
 import gpxpy.gpx
 
 from api.errors import InvalidParameter, PayloadTooLarge
-from api.ingest.pipeline import FixColumns, ItemError, check_coordinates, parse_number, parse_time
+from api.ingest.pipeline import (
+    HDOP_UERE_M,
+    FixColumns,
+    ItemError,
+    check_attributes,
+    check_coordinates,
+    check_seq,
+    check_text,
+    parse_number,
+    parse_time,
+    parse_value,
+)
 from gis.crs import Datum
 from layers.errors import DomainError
+from layers.tables import xml_text
 
-KNOT_MPS = 1852.0 / 3600.0
 KMH_MPS = 1000.0 / 3600.0
 DATUMS = {d.value for d in Datum}
 
@@ -33,18 +44,62 @@ OSMAND_KNOWN = {
     "id", "deviceid", "lat", "lon", "location", "timestamp", "speed", "bearing", "heading",
     "altitude", "accuracy", "hdop", "batt", "valid", "key", "token",
 }  # fmt: skip
+MAX_DEVICE_ID_CHARS = 100
+MAX_EXTRA_PARAMETERS = 50
+UNKNOWN = -1.0  # Traccar Client's value for "not known" (speed, course, altitude, battery)
 
 
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() not in ("false", "0", "no", "")
 
 
+def _known(value: Any) -> Any:
+    """None for Traccar's "unknown" sentinel -1 (as number or text), else the value."""
+    if isinstance(value, bool):
+        return value
+    try:
+        return None if value is not None and float(value) == UNKNOWN else value
+    except (TypeError, ValueError):
+        return value
+
+
+def device_id(value: Any, field: str) -> str:
+    """A device's external id as clients send it: text or a number, 1..100 characters."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise BadRequestBody(f"{field} must be the device's id as text", field=field)
+    text = str(value).strip()
+    if not text:
+        raise BadRequestBody(f"the device id is missing; send {field}=<device id>", field=field)
+    try:
+        return check_text(text, field, max_chars=MAX_DEVICE_ID_CHARS)
+    except ItemError as err:
+        raise BadRequestBody(err.reason, field=err.field) from None
+
+
+def _accuracy(accuracy: Any, hdop: Any, field: str = "accuracy") -> float:
+    """The reported accuracy in metres, else HDOP x :data:`HDOP_UERE_M`, else NaN."""
+    value = parse_value(accuracy, "accuracy_m", field)
+    if math.isnan(value):
+        value = parse_value(hdop, "hdop", "hdop") * HDOP_UERE_M
+    return value
+
+
 def osmand_params(params: Mapping[str, str]) -> tuple[str, FixColumns]:
-    """One fix from Traccar Client / OsmAnd query or form parameters."""
-    device = params.get("id") or params.get("deviceid")
-    if not device:
-        raise BadRequestBody("the device id is missing; send id=<device id>", field="id")
-    fixes = FixColumns()
+    """One fix from Traccar Client / OsmAnd query or form parameters.
+
+    ``speed`` is in the device's unit (``device.speed_unit``: knots for Traccar Client, the
+    default; m/s for the OsmAnd app), converted once the device is known. ``-1`` for speed or
+    bearing means unknown (stored NULL); ``hdop`` without ``accuracy`` becomes an accuracy
+    estimate (HDOP x 5 m).
+    """
+    field = "id" if params.get("id") else "deviceid"
+    device = device_id(params.get("id") or params.get("deviceid"), field)
+    if len(params) > len(OSMAND_KNOWN) + MAX_EXTRA_PARAMETERS:
+        raise BadRequestBody(
+            f"{len(params)} parameters; send at most {MAX_EXTRA_PARAMETERS} beyond the protocol's",
+            field="query",
+        )
+    fixes = FixColumns(speed_in_device_unit=True)
     try:
         lat_v: Any = params.get("lat")
         lon_v: Any = params.get("lon")
@@ -56,40 +111,47 @@ def osmand_params(params: Mapping[str, str]) -> tuple[str, FixColumns]:
         check_coordinates(lon_v, lat_v)
         ts = params.get("timestamp")
         fix_time = datetime.now(UTC) if ts in (None, "") else parse_time(ts, "timestamp")
-        speed_kn = parse_number(params.get("speed"), "speed", low=0)
-        course = parse_number(params.get("bearing", params.get("heading")), "bearing")
-        accuracy = parse_number(params.get("accuracy"), "accuracy", low=0)
-        attrs = {k: v for k, v in params.items() if k.lower() not in OSMAND_KNOWN}
+        # the speed's range is checked in m/s after the unit conversion (pipeline)
+        speed = parse_number(_known(params.get("speed")), "speed", low=0, high=10_000)
+        course = parse_value(
+            _known(params.get("bearing", params.get("heading"))), "course_deg", "bearing"
+        )
+        attrs = {
+            check_text(k, "query", max_chars=100): check_text(v, k)
+            for k, v in params.items()
+            if k.lower() not in OSMAND_KNOWN
+        }
         if params.get("hdop"):
-            attrs["hdop"] = params["hdop"]
+            attrs["hdop"] = check_text(params["hdop"], "hdop", max_chars=30)
         fixes.add(
             0,
             fix_time=fix_time,
             lon=float(lon_v),
             lat=float(lat_v),
-            accuracy_m=accuracy,
-            speed_mps=speed_kn * KNOT_MPS,
+            accuracy_m=_accuracy(params.get("accuracy"), params.get("hdop")),
+            speed_mps=speed,
             course_deg=course,
-            altitude_m=parse_number(params.get("altitude"), "altitude"),
-            battery_pct=parse_number(params.get("batt"), "batt", low=0, high=100),
+            altitude_m=parse_value(params.get("altitude"), "altitude_m", "altitude"),
+            battery_pct=parse_value(_known(params.get("batt")), "battery_pct", "batt"),
             valid=_truthy(params.get("valid", "true")),
             attributes=attrs,
         )
     except ItemError as err:
         raise BadRequestBody(err.reason, field=err.field) from None
-    return str(device), fixes
+    return device, fixes
 
 
 def osmand_json(data: Any) -> tuple[str, FixColumns]:
-    """The newer Traccar Client JSON body (speed in m/s here, not knots)."""
+    """The newer Traccar Client JSON body (speed in m/s here, not knots).
+
+    ``-1`` for speed, heading, altitude or battery level means unknown: stored NULL.
+    """
     if not isinstance(data, dict):
         raise BadRequestBody(
             'the body must be a JSON object {"device_id", "location"}', field="body"
         )
-    device = data.get("device_id")
+    device = device_id(data.get("device_id"), "device_id")
     location = data.get("location")
-    if not device:
-        raise BadRequestBody("device_id is missing", field="device_id")
     if not isinstance(location, dict) or not isinstance(location.get("coords"), dict):
         raise BadRequestBody(
             "location.coords is missing; send {location: {timestamp, coords: {latitude, "
@@ -105,7 +167,9 @@ def osmand_json(data: Any) -> tuple[str, FixColumns]:
         )  # fmt: skip
         ts = location.get("timestamp")
         battery = location.get("battery") if isinstance(location.get("battery"), dict) else {}
-        level = parse_number(battery.get("level"), "location.battery.level")
+        level = parse_number(_known(battery.get("level")), "location.battery.level")
+        # battery.level is 0..1 in the Traccar/transistorsoft format
+        battery_pct = level * 100.0 if not math.isnan(level) and level <= 1.0 else level
         attrs: dict[str, Any] = {}
         for key in ("is_moving", "odometer", "activity", "extras", "event", "uuid"):
             if key in location:
@@ -119,17 +183,24 @@ def osmand_json(data: Any) -> tuple[str, FixColumns]:
             else parse_time(ts, "location.timestamp"),
             lon=float(coords["longitude"]),
             lat=float(coords["latitude"]),
-            accuracy_m=parse_number(coords.get("accuracy"), "location.coords.accuracy", low=0),
-            speed_mps=parse_number(coords.get("speed"), "location.coords.speed"),
-            course_deg=parse_number(coords.get("heading"), "location.coords.heading"),
-            altitude_m=parse_number(coords.get("altitude"), "location.coords.altitude"),
-            # battery.level is 0..1 in the Traccar/transistorsoft format
-            battery_pct=level * 100.0 if not math.isnan(level) and level <= 1.0 else level,
-            attributes=attrs,
+            accuracy_m=parse_value(
+                _known(coords.get("accuracy")), "accuracy_m", "location.coords.accuracy"
+            ),
+            speed_mps=parse_value(
+                _known(coords.get("speed")), "speed_mps", "location.coords.speed"
+            ),
+            course_deg=parse_value(
+                _known(coords.get("heading")), "course_deg", "location.coords.heading"
+            ),
+            altitude_m=parse_value(
+                _known(coords.get("altitude")), "altitude_m", "location.coords.altitude"
+            ),
+            battery_pct=parse_value(battery_pct, "battery_pct", "location.battery.level"),
+            attributes=check_attributes(attrs, "location"),
         )
     except ItemError as err:
         raise BadRequestBody(err.reason, field=err.field) from None
-    return str(device), fixes
+    return device, fixes
 
 
 # -- OwnTracks ------------------------------------------------------------------------------------
@@ -148,12 +219,12 @@ def owntracks(data: Any) -> FixColumns:
             fix_time=parse_time(data.get("tst"), "tst"),
             lon=float(data["lon"]),
             lat=float(data["lat"]),
-            accuracy_m=parse_number(data.get("acc"), "acc", low=0),
-            speed_mps=parse_number(data.get("vel"), "vel") * KMH_MPS,
-            course_deg=parse_number(data.get("cog"), "cog"),
-            altitude_m=parse_number(data.get("alt"), "alt"),
-            battery_pct=parse_number(data.get("batt"), "batt", low=0, high=100),
-            attributes=attrs,
+            accuracy_m=parse_value(data.get("acc"), "accuracy_m", "acc"),
+            speed_mps=parse_value(_known(data.get("vel")), "speed_mps", "vel", scale=KMH_MPS),
+            course_deg=parse_value(_known(data.get("cog")), "course_deg", "cog"),
+            altitude_m=parse_value(data.get("alt"), "altitude_m", "alt"),
+            battery_pct=parse_value(_known(data.get("batt")), "battery_pct", "batt"),
+            attributes=check_attributes(attrs, "body"),
         )
     except ItemError as err:
         raise BadRequestBody(err.reason, field=err.field) from None
@@ -168,7 +239,9 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
     """``{"device", "datum", "fixes": [{"time", "lon", "lat", "datum", "seq", …}]}``.
 
     Returns the device id (if given), the good fixes and the number received. Raises for a body
-    that is not a batch at all; a bad fix is a per-item error.
+    that is not a batch at all; a bad fix is a per-item error (its index, field and reason).
+    Values are bounded (:data:`VALUE_RANGES`, ``seq`` 0..2^63-1, attributes 8 levels deep and
+    8 KiB, no NUL in any string).
     """
     if not isinstance(data, dict):
         raise InvalidParameter(
@@ -189,10 +262,16 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
     default_datum = data.get("datum") or Datum.WGS84.value
     if default_datum not in DATUMS:
         raise InvalidParameter(
-            f"datum {default_datum!r} is not supported; use one of {'|'.join(sorted(DATUMS))}",
+            f"datum {str(default_datum)[:40]!r} is not supported; use one of "
+            f"{'|'.join(sorted(DATUMS))}",
             field="datum",
         )
     device = data.get("device")
+    if device is not None:
+        try:
+            device = device_id(device, "device")
+        except BadRequestBody as err:
+            raise InvalidParameter(err.detail, field="device") from None
     fixes = FixColumns()
     for i, item in enumerate(items):
         try:
@@ -205,14 +284,14 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
                 check_coordinates(lon, lat)
             datum = item.get("datum", default_datum)
             if datum not in DATUMS:
-                raise ItemError("datum", f"datum {datum!r} is not one of {sorted(DATUMS)}")
-            seq = item.get("seq")
-            if seq is not None and (type(seq) is not int):
-                raise ItemError("seq", f"seq must be an integer, got {seq!r}")
-            extra = [parse_number(item.get(k), k) for k in BATCH_FIELDS]
-            attrs = item.get("attributes")
-            if attrs is not None and not isinstance(attrs, dict):
-                raise ItemError("attributes", "attributes must be an object")
+                raise ItemError(
+                    "datum", f"datum {str(datum)[:40]!r} is not one of {sorted(DATUMS)}"
+                )
+            seq = check_seq(item.get("seq"))
+            extra = [parse_value(item.get(k), k) for k in BATCH_FIELDS]
+            valid = item.get("valid", True)
+            if not isinstance(valid, bool):
+                raise ItemError("valid", f"valid must be true or false, got {valid!r}")
             fixes.add(
                 i,
                 fix_time=parse_time(item.get("time"), "time"),
@@ -224,23 +303,23 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
                 course_deg=extra[2],
                 altitude_m=extra[3],
                 battery_pct=extra[4],
-                valid=bool(item.get("valid", True)),
+                valid=valid,
                 seq=seq,
-                attributes=attrs,
+                attributes=check_attributes(item.get("attributes")),
             )
         except ItemError as err:
             fixes.reject(i, ItemError(f"fixes[{i}].{err.field}".rstrip("."), err.reason))
-    return (str(device) if device else None), fixes, len(items)
+    return device, fixes, len(items)
 
 
 # -- GPX ----------------------------------------------------------------------------------------
 def gpx(body: bytes) -> tuple[FixColumns, int]:
-    """The track points (``trk/trkseg/trkpt``, else route/way points) of a GPX 1.0/1.1 file."""
+    """The track points (``trk/trkseg/trkpt``, else route/way points) of a GPX 1.0/1.1 file,
+    read in its declared encoding (BOM, XML declaration, else UTF-8 or detected)."""
+    text = xml_text(body, field="body")  # its declared encoding (GBK, ISO-8859-1, …)
     try:
-        parsed = gpxpy.parse(body.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise InvalidParameter("the GPX file must be UTF-8 XML", field="body") from None
-    except (gpxpy.gpx.GPXException, ValueError) as exc:
+        parsed = gpxpy.parse(text)
+    except (gpxpy.gpx.GPXException, ValueError, OverflowError) as exc:
         raise InvalidParameter(
             f"the GPX file cannot be read ({str(exc)[:200]}); export it again as GPX 1.1",
             field="body",
@@ -261,13 +340,12 @@ def gpx(body: bytes) -> tuple[FixColumns, int]:
             t = p.time if p.time.tzinfo else p.time.replace(tzinfo=UTC)
             fixes.add(
                 i,
-                fix_time=t.astimezone(UTC),
+                fix_time=parse_time(t.isoformat(), f"trkpt[{i}].time"),
                 lon=float(p.longitude),
                 lat=float(p.latitude),
-                altitude_m=math.nan if p.elevation is None else float(p.elevation),
-                accuracy_m=math.nan
-                if p.horizontal_dilution is None
-                else 5.0 * p.horizontal_dilution,
+                altitude_m=parse_value(p.elevation, "altitude_m", f"trkpt[{i}].ele"),
+                accuracy_m=parse_value(p.horizontal_dilution, "hdop", f"trkpt[{i}].hdop")
+                * HDOP_UERE_M,
             )
         except ItemError as err:
             fixes.reject(i, err)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import orjson
 import psycopg
 from sqlalchemy.orm import Session
 
@@ -21,13 +22,36 @@ from gis.crs import Datum, to_cgcs2000, to_metric
 from gis.tracks import UNUSABLE, FixFlag, FlagLimits, flag_fixes, flag_names
 from layers import positions
 from layers.devices import check_secret_hash, device_not_found
+from layers.errors import DomainError
 from layers.grids import active_generation
 from layers.people import Device
 from layers.positions import PARTITIONS, FixRows, fix_times_us, previous_fix, store_fixes
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-MAX_AHEAD = timedelta(days=1)  # beyond this a fix time is a broken clock: rejected
+MAX_AHEAD = timedelta(days=1)  # beyond this a batch fix time is a broken clock: rejected
+# A single-fix client (Traccar/OsmAnd, OwnTracks) deletes a fix once answered 2xx and does
+# not read a per-item error: its fix is stored (flagged future_time / far_past_time, the
+# received time in server_time) unless the time is unusable, then answered 400 (docs/ingest.md).
+SINGLE_MAX_AHEAD = timedelta(days=366)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)  # no fix time at or after this is accepted
 GENERATION_TTL_S = 30.0
+
+HDOP_UERE_M = 5.0
+"""Metres of horizontal error per unit of HDOP: a typical single-frequency GPS user
+equivalent range error (UERE) of ~5 m (1 sigma), e.g. Langley, "Dilution of Precision", GPS
+World 10(5), 1999; accuracy_m = HDOP x UERE when a client sends only HDOP."""
+
+SPEED_UNITS_MPS = {"kn": 1852.0 / 3600.0, "mps": 1.0, "kmh": 1000.0 / 3600.0}
+"""Metres per second of one unit of each device speed unit (``device.speed_unit``)."""
+
+MAX_TEXT_CHARS = 1000
+MAX_ATTRIBUTE_DEPTH = 8
+MAX_ATTRIBUTE_BYTES = 8 * 1024
+SEQ_MAX = 2**63 - 1
+
+
+class FixRefused(DomainError):
+    """A single fix that cannot be stored as sent (400: the client keeps and resends it)."""
 
 
 class ItemError(Exception):
@@ -48,6 +72,8 @@ def parse_time(value: Any, field: str = "timestamp") -> datetime:
         number = float(value)
     elif isinstance(value, str):
         text = value.strip()
+        if len(text) > 64:
+            raise ItemError(field, f"{field} is {len(text)} characters; a time is at most 64")
         try:
             number = float(text)
         except ValueError:
@@ -61,17 +87,38 @@ def parse_time(value: Any, field: str = "timestamp") -> datetime:
                     f"{field} {value!r} is not a time; use epoch seconds or milliseconds, ISO "
                     "8601 (2026-05-01T08:30:00+08:00) or 'yyyy-MM-dd HH:mm:ss' (UTC)",
                 ) from None
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return _in_range(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), value, field)
     else:
         raise ItemError(field, f"{field} must be a number or a string, got {type(value).__name__}")
     if not math.isfinite(number):
         raise ItemError(field, f"{field} {value!r} is not a finite number")
     if number > 1e11:  # milliseconds (1e11 s is the year 5138)
         number /= 1000.0
+    if number <= 0:
+        raise ItemError(
+            field,
+            f"{field} {value!r} is no time (at or before 1970-01-01); the phone has no clock "
+            "time for this fix: send epoch seconds or milliseconds of the fix",
+        )
     try:
-        return datetime.fromtimestamp(number, tz=UTC)
+        return _in_range(datetime.fromtimestamp(number, tz=UTC), value, field)
     except (OverflowError, OSError, ValueError):
         raise ItemError(field, f"{field} {value!r} is out of range") from None
+
+
+def _in_range(t: datetime, value: Any, field: str) -> datetime:
+    """``t`` if it is after 1970 and before 2100 (what a fix time can be), else an ItemError."""
+    try:
+        utc = t.astimezone(UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not (datetime(1970, 1, 1, tzinfo=UTC) < utc < LATEST_TIME):
+        raise ItemError(
+            field,
+            f"{field} {value!r} is outside 1970..2099; check the phone's clock and the time "
+            "unit (seconds or milliseconds)",
+        )
+    return utc
 
 
 def parse_number(
@@ -91,6 +138,87 @@ def parse_number(
     if (low is not None and number < low) or (high is not None and number > high):
         raise ItemError(field, f"{field} {number} is outside {low}..{high}")
     return number
+
+
+# The range of each optional fix value (units in the names): outside it the fix is refused
+# (per item in a batch, 400 for a single fix), never stored as nonsense or as Infinity.
+VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "accuracy_m": (0.0, 100_000.0),
+    "speed_mps": (0.0, 1_000.0),
+    "course_deg": (0.0, 360.0),
+    "altitude_m": (-12_000.0, 100_000.0),
+    "battery_pct": (0.0, 100.0),
+    "hdop": (0.0, 100.0),
+}
+
+
+def parse_value(value: Any, kind: str, field: str | None = None, *, scale: float = 1.0) -> float:
+    """An optional fix value of :data:`VALUE_RANGES` kind ``kind`` (NaN when absent), checked
+    after multiplying by ``scale`` (a unit conversion)."""
+    low, high = VALUE_RANGES[kind]
+    name = field or kind
+    number = parse_number(value, name)
+    if math.isnan(number):
+        return number
+    number *= scale
+    if not low <= number <= high:
+        raise ItemError(name, f"{name} {value!r} is outside {low:g}..{high:g} ({kind})")
+    return number
+
+
+def check_text(value: Any, field: str, *, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """A string without NUL characters, at most ``max_chars`` long (PostgreSQL stores no NUL)."""
+    if not isinstance(value, str):
+        raise ItemError(field, f"{field} must be a string, got {type(value).__name__}")
+    if "\x00" in value:
+        raise ItemError(field, f"{field} contains a NUL character (\\u0000); remove it")
+    if len(value) > max_chars:
+        raise ItemError(field, f"{field} is {len(value)} characters; at most {max_chars}")
+    return value
+
+
+def check_attributes(attrs: Any, field: str = "attributes") -> dict[str, Any] | None:
+    """Free-form fix attributes: an object nested at most :data:`MAX_ATTRIBUTE_DEPTH` deep,
+    at most :data:`MAX_ATTRIBUTE_BYTES` as JSON, no NUL in keys or strings, finite numbers."""
+    if attrs is None:
+        return None
+    if not isinstance(attrs, dict):
+        raise ItemError(field, f"{field} must be an object")
+    stack: list[tuple[Any, str, int]] = [(attrs, field, 1)]
+    while stack:
+        node, where, depth = stack.pop()
+        if depth > MAX_ATTRIBUTE_DEPTH:
+            raise ItemError(where, f"{field} is nested deeper than {MAX_ATTRIBUTE_DEPTH} levels")
+        if isinstance(node, dict):
+            for key, child in node.items():
+                check_text(key, f"{where} key", max_chars=100)
+                stack.append((child, f"{where}.{key}", depth + 1))
+        elif isinstance(node, list):
+            stack.extend((child, f"{where}[{i}]", depth + 1) for i, child in enumerate(node))
+        elif isinstance(node, str):
+            check_text(node, where)
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise ItemError(where, f"{where} must be a finite number")
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > SEQ_MAX:
+            raise ItemError(where, f"{where} is outside the 64-bit integer range")
+    try:
+        size = len(orjson.dumps(attrs))
+    except (TypeError, orjson.JSONEncodeError):
+        raise ItemError(field, f"{field} cannot be stored as JSON") from None
+    if size > MAX_ATTRIBUTE_BYTES:
+        raise ItemError(field, f"{field} is {size} bytes as JSON; at most {MAX_ATTRIBUTE_BYTES}")
+    return attrs
+
+
+def check_seq(value: Any, field: str = "seq") -> int | None:
+    """An optional client sequence number: an integer 0..2^63-1."""
+    if value is None:
+        return None
+    if type(value) is not int:
+        raise ItemError(field, f"{field} must be an integer, got {value!r}")
+    if not 0 <= value <= SEQ_MAX:
+        raise ItemError(field, f"{field} {value} is outside 0..2^63-1")
+    return value
 
 
 def check_coordinates(lon: Any, lat: Any, lon_field: str = "lon", lat_field: str = "lat") -> None:
@@ -130,6 +258,9 @@ class FixColumns:
     seq: list[int | None] = field(default_factory=list)
     attributes: list[dict[str, Any] | None] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # True when ``speed_mps`` holds speeds in the device's own unit (OsmAnd ``speed``), to be
+    # converted with ``device.speed_unit`` once the device is known
+    speed_in_device_unit: bool = False
 
     def add(
         self,
@@ -223,6 +354,35 @@ def _reject_out_of_range(fixes: FixColumns, now: datetime) -> None:
             ):  # fmt: skip
                 del col[k]
     fixes.errors.sort(key=lambda e: e.get("index", -1))
+
+
+def _refuse_unusable_times(fixes: FixColumns, now: datetime) -> None:
+    """Single-fix clients: a fix time more than a year ahead is refused (400, the phone keeps
+    the fix); any other time is stored and flagged by :func:`flag_fixes` (future_time beyond 5
+    minutes ahead, far_past_time beyond 7 days old), the received time kept in server_time."""
+    for t in fixes.fix_time:
+        if t > now + SINGLE_MAX_AHEAD:
+            raise FixRefused(
+                f"fix time {t.isoformat()} is more than a year ahead of the server "
+                f"({now.isoformat(timespec='seconds')}); set the phone's clock (automatic "
+                "time) and check the time unit (seconds or milliseconds)",
+                field="timestamp",
+            )
+
+
+def _convert_speeds(fixes: FixColumns, unit: str | None) -> None:
+    """Speeds sent in the device's unit to m/s (``device.speed_unit``, default knots)."""
+    factor = SPEED_UNITS_MPS.get(unit or "kn", SPEED_UNITS_MPS["kn"])
+    low, high = VALUE_RANGES["speed_mps"]
+    for k, v in enumerate(fixes.speed_mps):
+        mps = v * factor
+        if not math.isnan(mps) and not low <= mps <= high:
+            raise FixRefused(
+                f"speed {v:g} {unit} is {mps:g} m/s, outside {low:g}..{high:g}",
+                field="speed",
+            )
+        fixes.speed_mps[k] = mps
+    fixes.speed_in_device_unit = False
 
 
 def _city(state: Any, session: Session | None) -> Any:
@@ -408,9 +568,11 @@ def _ingest_one(
         )
         if found is None:
             raise device_not_found(external_id, id_field)
-        device_id, secret_hash, prev = found
+        device_id, secret_hash, prev, speed_unit = found
         check_secret_hash(external_id, secret_hash, secret)
-        _reject_out_of_range(fixes, now)
+        _refuse_unusable_times(fixes, now)
+        if fixes.speed_in_device_unit:
+            _convert_speeds(fixes, speed_unit)
         total = len(fixes) + len(fixes.errors)
         if len(fixes) == 0:
             return IngestResult(total, 0, 0, fixes.errors, {})

@@ -3,29 +3,57 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from api.deps import Admin, Reader, SessionDep, parse_at
-from api.errors import InvalidParameter, problem
+from api.errors import STATUS, InvalidParameter, problem
 from layers.devices import DeviceNotFound, create_device, get_device, list_devices, rotate_secret
+from layers.errors import DomainError
 from layers.people import Person
 from layers.tracks import device_track
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
+
+class DeviceMissing(DomainError):
+    """No device with that id, where the id is in the path (404; clients that name an unknown
+    device in ingest get 400, as Traccar answers)."""
+
+
+STATUS.setdefault(DeviceMissing, (404, "Device not found"))
+
 TRACK_MAX_SPAN = timedelta(days=7)
 
 
+SpeedUnit = Literal["kn", "mps", "kmh"]
+SPEED_UNIT_HELP = (
+    "unit of the OsmAnd-protocol `speed` this device sends: kn (knots, Traccar Client; the "
+    "default), mps (m/s, the OsmAnd app) or kmh"
+)
+NoNul = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+
+
 class DeviceCreate(BaseModel):
-    external_id: str = Field(min_length=1, max_length=100, description="what the client sends")
-    person_id: int | None = None
-    label: str | None = None
-    with_secret: bool = True
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: NoNul = Field(min_length=1, max_length=100, description="what the client sends")
+    person_id: StrictInt | None = Field(default=None, ge=1, le=2**31 - 1)
+    label: NoNul | None = Field(default=None, max_length=200)
+    with_secret: StrictBool = True
+    speed_unit: SpeedUnit = Field(default="kn", description=SPEED_UNIT_HELP)
+
+
+class DeviceUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: NoNul | None = Field(default=None, max_length=200)
+    speed_unit: SpeedUnit | None = Field(default=None, description=SPEED_UNIT_HELP)
+    active: StrictBool | None = None
 
 
 def _public(device: Any, person: Person | None) -> dict[str, Any]:
@@ -35,6 +63,7 @@ def _public(device: Any, person: Person | None) -> dict[str, Any]:
         "label": device.label,
         "active": device.active,
         "has_secret": device.secret_hash is not None,
+        "speed_unit": device.speed_unit,
         "person": None if person is None else {"id": person.id, "name": person.name},
     }
 
@@ -56,12 +85,40 @@ def create_device_route(body: DeviceCreate, session: SessionDep, _: Admin) -> di
         label=body.label,
         with_secret=body.with_secret,
     )
+    device.speed_unit = body.speed_unit
+    session.flush()
     person = session.get(Person, device.person_id) if device.person_id else None
     return {**_public(device, person), "secret": secret}
 
 
+DeviceId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the device's id")]
+
+
+def _device_or_404(session: Any, device_id: int) -> Any:
+    try:
+        return get_device(session=session, device_id=device_id)
+    except DeviceNotFound as exc:
+        raise DeviceMissing(exc.detail, field="device_id") from None
+
+
+@router.patch("/{device_id}", summary="Change a device's label, speed unit or active flag")
+def update_device(
+    device_id: DeviceId, body: DeviceUpdate, session: SessionDep, _: Admin
+) -> dict[str, Any]:
+    device = _device_or_404(session, device_id)
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if value is None and name != "label":
+            raise InvalidParameter(f"{name} cannot be null; leave it out instead", field=name)
+        setattr(device, name, value)
+    session.flush()
+    person = session.get(Person, device.person_id) if device.person_id else None
+    return _public(device, person)
+
+
 @router.post("/{device_id}/secret", summary="Issue a new secret (the old one stops working)")
-def rotate_device_secret(device_id: int, session: SessionDep, _: Admin) -> dict[str, Any]:
+def rotate_device_secret(device_id: DeviceId, session: SessionDep, _: Admin) -> dict[str, Any]:
+    _device_or_404(session, device_id)
     return {"id": device_id, "secret": rotate_secret(session=session, device_id=device_id)}
 
 
@@ -86,7 +143,7 @@ def _range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
 @router.get("/{device_id}/track", summary="A device's track: segments, stops, mileage")
 def read_track(
     request: Request,
-    device_id: int,
+    device_id: DeviceId,
     session: SessionDep,
     _: Reader,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 or a date")] = None,

@@ -16,15 +16,18 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType, problem
+from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, problem
 from api.ingest import formats
-from api.ingest.pipeline import FixColumns, IngestResult, ingest, ingest_one
-from layers.devices import check_secret, device_by_external_id
+from api.ingest.pipeline import FixColumns, FixRefused, IngestResult, ingest, ingest_one
+from layers.devices import check_secret, device_by_external_id, preauthenticate
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
 
 BATCH_MAX_FIXES = 50_000
-BODY_MAX_BYTES = 32 * 1024 * 1024
+
+# A single fix that cannot be stored as sent: 400, as Traccar answers a bad request.
+STATUS.setdefault(FixRefused, (400, "Fix refused"))
+STATUS.setdefault(formats.BadRequestBody, (400, "Bad request"))
 
 
 def _presented_secret(request: Request, params: dict[str, str] | None = None) -> str | None:
@@ -43,16 +46,22 @@ def _presented_secret(request: Request, params: dict[str, str] | None = None) ->
 
 
 async def _body(request: Request) -> bytes:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > BODY_MAX_BYTES:
-        raise PayloadTooLarge(
-            f"the body is {int(length)} bytes; send at most {BODY_MAX_BYTES} bytes per request",
-            field="body",
-        )
-    body = await request.body()
-    if len(body) > BODY_MAX_BYTES:
-        raise PayloadTooLarge(f"the body is over {BODY_MAX_BYTES} bytes", field="body")
-    return body
+    """The body; its size limit is enforced while it arrives (api/limits.py)."""
+    return await request.body()
+
+
+async def _preauthenticate(
+    request: Request, external_id: str | None, secret: str | None, field: str
+) -> None:
+    """Credentials checked before the body is read (layers.devices.preauthenticate)."""
+    if not external_id and not secret:
+        return
+
+    def check() -> None:
+        with request.app.state.sessions() as session:
+            preauthenticate(session=session, external_id=external_id, presented=secret, field=field)
+
+    await run_in_threadpool(check)
 
 
 def _json(body: bytes) -> Any:
@@ -105,16 +114,24 @@ def _store_one(
 
 @router.api_route("/osmand", methods=["GET", "POST"], summary="Traccar Client / OsmAnd protocol")
 async def ingest_osmand(request: Request) -> Response:
-    """One fix as query or form parameters (speed in knots), or the newer Traccar JSON body.
+    """One fix as query or form parameters (speed in the device's unit: knots by default, m/s
+    for a device set to ``mps``), or the newer Traccar JSON body (m/s).
 
     Point Traccar Client at ``http://<host>:8000/api/v1/ingest/osmand`` (add ``?key=<device
-    secret>`` if the device has a secret). 200 with an empty body on success; 400 for an
-    unknown device, as the Traccar server does.
+    secret>`` if the device has a secret). 200 with an empty body once the fix is stored (a
+    doubtful time is stored flagged); 400 for an unknown device, as the Traccar server does,
+    and for a fix that cannot be stored as sent (the phone keeps it): docs/ingest.md.
     """
     params = dict(request.query_params)
     content_type = request.headers.get("content-type", "")
     source = "osmand"
     if request.method == "POST":
+        await _preauthenticate(
+            request,
+            params.get("id") or params.get("deviceid"),
+            _presented_secret(request, params),
+            "id",
+        )
         body = await _body(request)
         if "json" in content_type:
             external_id, fixes = formats.osmand_json(_json(body))
@@ -146,6 +163,12 @@ async def ingest_owntracks(
             "OwnTracks needs the device name: set ?u=<user>&d=<device> or the X-Limit-D header",
             field="d",
         )
+    for name, value in (("u", user), ("d", dev)):
+        if value is not None:
+            formats.device_id(value, name)
+    secret = _presented_secret(request)
+    if secret:
+        await _preauthenticate(request, None, secret, "d")
     fixes = formats.owntracks(_json(await _body(request)))
     if len(fixes):
         await run_in_threadpool(_store_owntracks, request, user, dev, fixes)
@@ -160,6 +183,10 @@ def _store_owntracks(request: Request, user: str | None, dev: str, fixes: FixCol
         exists = session.query(Device.id).filter(Device.external_id == external_id).first()
     _store_one(request, external_id if exists else dev, _presented_secret(request), fixes,
                "owntracks", "d")  # fmt: skip
+
+
+def _parse_batch(body: bytes) -> tuple[str | None, FixColumns, int]:
+    return formats.batch(_json(body), max_fixes=BATCH_MAX_FIXES)
 
 
 def _batch_response(result: IngestResult) -> JSONResponse:
@@ -189,10 +216,11 @@ async def ingest_batch(request: Request) -> JSONResponse:
     """
     if "json" not in request.headers.get("content-type", "application/json"):
         raise UnsupportedMediaType("send the batch as application/json", field="Content-Type")
-    external_id, fixes, received = formats.batch(
-        _json(await _body(request)), max_fixes=BATCH_MAX_FIXES
-    )
-    external_id = external_id or request.query_params.get("device")
+    named = request.query_params.get("device")
+    await _preauthenticate(request, named, _presented_secret(request), "device")
+    body = await _body(request)
+    external_id, fixes, received = await run_in_threadpool(_parse_batch, body)
+    external_id = external_id or named
     if not external_id:
         raise InvalidParameter('name the device: {"device": "<external id>", …}', field="device")
     result = await run_in_threadpool(
@@ -206,8 +234,11 @@ async def ingest_gpx(
     request: Request,
     device: Annotated[str, Query(description="the device's external id")],
 ) -> JSONResponse:
-    """The body is the GPX file; every ``trkpt`` with a ``time`` becomes a fix (WGS 84)."""
-    fixes, received = formats.gpx(await _body(request))
+    """The body is the GPX file, read in its declared encoding (XML declaration or BOM: UTF-8,
+    GBK/GB18030, ISO-8859-1, …); every ``trkpt`` with a ``time`` becomes a fix (WGS 84)."""
+    formats.device_id(device, "device")
+    await _preauthenticate(request, device, _presented_secret(request), "device")
+    fixes, received = await run_in_threadpool(formats.gpx, await _body(request))
     result = await run_in_threadpool(
         _store, request, device, _presented_secret(request), fixes, "gpx", received, "device"
     )

@@ -10,11 +10,15 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import AtDep, CrsDep, Reader, SessionDep, check_lonlat, parse_at, parse_crs
 from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType
+from api.uploads import Upload, read_upload
 from gis.crs import Datum, to_cgcs2000
 from layers.grids import resolve_generation
+from layers.tables import read_table
 
 router = APIRouter(prefix="/api/v1", tags=["locate"])
 
@@ -76,15 +80,16 @@ def _points_from_json(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | 
             array = np.array(points, dtype=np.float64)
         except (ValueError, TypeError):
             array = None
-        if array is None or array.ndim != 2 or (len(points) and array.shape[1] != 2):
+        # [lon, lat] or [lon, lat, z]: a height is accepted and ignored.
+        if array is None or array.ndim != 2 or (len(points) and array.shape[1] not in (2, 3)):
             for i, p in enumerate(points):
                 if not (
                     isinstance(p, list)
-                    and len(p) == 2
+                    and len(p) in (2, 3)
                     and all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)
                 ):
                     raise InvalidParameter(
-                        f"points[{i}] is {p!r}; each point is a pair of numbers [lon, lat]",
+                        f"points[{i}] is {p!r}; each point is [lon, lat] or [lon, lat, z]",
                         field=f"points[{i}]",
                     )
             array = np.empty((0, 2))
@@ -109,13 +114,12 @@ def _points_from_json(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | 
     )
 
 
-def _points_from_csv(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | None, str | None]:
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidParameter("the CSV must be UTF-8 encoded", field="body") from None
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip().lower() for h in next(reader, [])]
+def _points_from_csv(
+    body: bytes, charset: str | None, max_rows: int
+) -> tuple[np.ndarray, np.ndarray, list[Any] | None, str | None]:
+    """``lon,lat[,id]`` rows in the file's declared or detected encoding (layers.tables)."""
+    table = read_table(body, kind="csv", charset=charset, max_rows=max_rows, field="body")
+    header = [h.strip().lower() for h in (table[0] if table else [])]
     if "lon" not in header or "lat" not in header:
         raise InvalidParameter(
             f"the CSV header must name lon and lat columns (optionally id), got {header}",
@@ -126,18 +130,16 @@ def _points_from_csv(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | N
     lons: list[float] = []
     lats: list[float] = []
     ids: list[str] = []
-    for row_no, row in enumerate(reader, start=2):
-        if not row or all(not c.strip() for c in row):
-            continue
+    for row_no, row in enumerate(table[1:], start=2):
         try:
             lons.append(float(row[i_lon]))
             lats.append(float(row[i_lat]))
         except (ValueError, IndexError):
             raise InvalidParameter(
-                f"CSV line {row_no}: lon/lat {row!r} are not numbers", field=f"line {row_no}"
+                f"CSV line {row_no}: lon/lat {row[:3]!r} are not numbers", field=f"line {row_no}"
             ) from None
         if i_id is not None:
-            ids.append(row[i_id] if i_id < len(row) else "")
+            ids.append(row[i_id][:200] if i_id < len(row) else "")
     return np.array(lons), np.array(lats), (ids if i_id is not None else None), None
 
 
@@ -146,29 +148,40 @@ async def locate_batch(
     request: Request,
     session: SessionDep,
     _: Reader,
-    crs: Annotated[str | None, Query()] = None,
-    at: Annotated[str | None, Query()] = None,
-    generation: Annotated[int | None, Query()] = None,
+    crs: Annotated[str | None, Query(max_length=20)] = None,
+    at: Annotated[str | None, Query(max_length=40)] = None,
+    generation: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
-    limit = request.app.state.settings.server.locate_batch_max
-    body = await request.body()
-    if len(body) > limit * 64:
-        raise PayloadTooLarge(
-            f"the body is {len(body)} bytes; send at most {limit} points per request",
-            field="points",
-        )
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    if content_type in ("application/json", ""):
-        lon, lat, ids, body_crs = _points_from_json(body)
-        as_csv = False
-    elif content_type in ("text/csv", "application/csv", "text/plain"):
-        lon, lat, ids, body_crs = _points_from_csv(body)
-        as_csv = True
-    else:
+    """The body (limited while it arrives, api/limits.py) is read here; parsing and locating
+    run in a worker thread so other requests are answered meanwhile."""
+    upload = await read_upload(request)
+    content_type = upload.media_type or "application/json"
+    if content_type not in ("application/json", "text/csv", "application/csv", "text/plain"):
         raise UnsupportedMediaType(
             f"content type {content_type} is not supported; send application/json or text/csv",
             field="Content-Type",
         )
+    return await run_in_threadpool(
+        _locate_batch, request, session, upload, content_type, crs, at, generation
+    )
+
+
+def _locate_batch(
+    request: Request,
+    session: Session,
+    upload: Upload,
+    content_type: str,
+    crs: str | None,
+    at: str | None,
+    generation: int | None,
+) -> Response:
+    limit = request.app.state.settings.server.locate_batch_max
+    if content_type == "application/json":
+        lon, lat, ids, body_crs = _points_from_json(upload.content)
+        as_csv = False
+    else:
+        lon, lat, ids, body_crs = _points_from_csv(upload.content, upload.charset, limit)
+        as_csv = True
     if "text/csv" in request.headers.get("accept", ""):
         as_csv = True
     if lon.size > limit:
@@ -176,7 +189,9 @@ async def locate_batch(
             f"{lon.size} points is more than the limit of {limit}; split the batch",
             field="points",
         )
-    datum = parse_crs(crs if crs is not None else body_crs)
+    if ids is not None and (not isinstance(ids, list) or len(ids) != lon.size):
+        raise InvalidParameter("ids must be a list as long as lon and lat", field="ids")
+    datum = parse_crs(crs if crs is not None else body_crs if isinstance(body_crs, str) else None)
     _check_batch(lon, lat)
     gen = resolve_generation(session=session, generation_id=generation, at=parse_at(at))
     city = request.app.state.locators.get(session=session, generation_id=gen.id)

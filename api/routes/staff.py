@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CrsDep, Planner, Reader, SessionDep, check_lonlat
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
 from api.exports import XLSX
+from api.uploads import read_upload
 from gis.crs import to_cgcs2000
 from gis.masking import mask_phone
 from layers.grids import active_generation, get_grid
@@ -24,6 +26,7 @@ from layers.roster import (
     responsible_for,
     team_members,
 )
+from layers.tables import table_kind
 from layers.zones import zone_of_grid
 
 # Our errors in the one error table (registered here so parallel work never edits it).
@@ -36,18 +39,6 @@ router = APIRouter(prefix="/api/v1", tags=["staff"])
 PHONE_ROLES = {Role.DISPATCHER, Role.OFFICER, Role.PLANNER, Role.ADMIN}
 
 
-def _kind(request: Request, filename: str | None) -> Literal["csv", "xlsx"]:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype == XLSX or (filename or "").lower().endswith(".xlsx"):
-        return "xlsx"
-    if ctype in ("text/csv", "text/plain", "application/csv") or (filename or "").endswith(".csv"):
-        return "csv"
-    raise UnsupportedMediaType(
-        f"a roster is sent as text/csv or {XLSX} (the raw file as the body), not {ctype or '-'}",
-        field="Content-Type",
-    )
-
-
 @router.post("/staff/import", summary="Import a roster (CSV or XLSX) with a validation report")
 async def import_staff(
     request: Request,
@@ -55,26 +46,38 @@ async def import_staff(
     _: Planner,
     on_error: Annotated[str, Query(description="keep: store the good rows; refuse: none")] = "keep",
     dry_run: Annotated[bool, Query()] = False,
-    filename: Annotated[str | None, Query()] = None,
+    filename: Annotated[str | None, Query(max_length=255)] = None,
 ) -> dict[str, Any]:
+    """The raw file as the body (``text/csv[; charset=…]`` or XLSX); its rows are read and
+    imported in a worker thread (other requests are answered meanwhile)."""
     if on_error not in ("keep", "refuse"):
         raise InvalidParameter(
             f"on_error {on_error!r} is unknown; use keep (store the good rows) or refuse "
             "(store nothing if any row is bad)",
             field="on_error",
         )
-    kind = _kind(request, filename)
-    body = await request.body()
-    rows = read_roster(body, kind=kind)
-    generation = active_generation(session=session)
-    report = import_roster(
-        session=session,
-        generation_id=generation.id,
-        rows=rows,
-        on_error=on_error,  # type: ignore[arg-type]
-        dry_run=dry_run,
-    )
-    return report.as_dict()
+    upload = await read_upload(request)
+    kind = table_kind(upload.media_type, upload.filename)
+    if kind is None:
+        raise UnsupportedMediaType(
+            f"a roster is sent as text/csv or {XLSX} (the raw file as the body), not "
+            f"{upload.media_type or '-'}",
+            field="Content-Type",
+        )
+
+    def work() -> dict[str, Any]:
+        rows = read_roster(upload.content, kind=kind, charset=upload.charset)
+        generation = active_generation(session=session)
+        report = import_roster(
+            session=session,
+            generation_id=generation.id,
+            rows=rows,
+            on_error=on_error,  # type: ignore[arg-type]
+            dry_run=dry_run,
+        )
+        return report.as_dict()
+
+    return await run_in_threadpool(work)
 
 
 def _people(rows: list[dict[str, Any]], role: Role) -> list[dict[str, Any]]:

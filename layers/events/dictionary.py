@@ -8,8 +8,6 @@ extension class (21, 河长制 rivers).
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from sqlalchemy import select
@@ -313,39 +311,15 @@ def deactivate_subclass(*, session: Session, code: str) -> None:
 
 
 def read_table(content: bytes, filename: str) -> list[dict[str, Any]]:
-    """Rows of a CSV (UTF-8, with or without BOM; GB18030 accepted) or XLSX file."""
-    if content[:2] == b"PK":  # XLSX is a zip archive
-        import openpyxl
+    """Rows of a CSV (declared or detected encoding: UTF-8, GB18030, …) or XLSX file as dicts
+    by header, read by the one table reader (layers.tables)."""
+    from layers.tables import MAX_ROWS, header_dicts, table_kind
+    from layers.tables import read_table as read_rows
 
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception as exc:
-            raise DictionaryFileError(
-                f"{filename} looks like XLSX but cannot be read ({exc}); save it again from Excel",
-                field="file",
-            ) from None
-        rows = list(book.active.iter_rows(values_only=True))
-        if not rows:
-            raise DictionaryFileError(f"{filename} is empty", field="file")
-        header = [str(h).strip() if h is not None else "" for h in rows[0]]
-        return [
-            dict(zip(header, r, strict=False)) for r in rows[1:] if any(v is not None for v in r)
-        ]
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise DictionaryFileError(
-            f"{filename} is neither UTF-8 nor GB18030 text nor XLSX; export it as CSV UTF-8",
-            field="file",
-        )
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise DictionaryFileError(f"{filename} has no header row", field="file")
-    return list(reader)
+    rows = read_rows(content, kind=table_kind(None, filename), max_rows=MAX_ROWS, field="file")
+    if not rows:
+        raise DictionaryFileError(f"{filename} is empty", field="file")
+    return header_dicts(rows)
 
 
 def import_subclasses(*, session: Session, content: bytes, filename: str) -> int:

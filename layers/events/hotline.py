@@ -49,14 +49,21 @@ def _place_index(session: Session, at: datetime) -> list[tuple[str, float, float
 
 def _time(value: Any, where: str) -> datetime:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
-    try:
-        parsed = datetime.fromisoformat(str(value).strip().replace("/", "-"))
-    except ValueError:
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip()[:40].replace("/", "-"))
+        except ValueError:
+            raise HotlineFileError(
+                f"{where}: received_at {value!r} is not a date-time; use e.g. 2026-05-01 09:30",
+                field="received_at",
+            ) from None
+    if not 1970 <= parsed.year <= 2100:
         raise HotlineFileError(
-            f"{where}: received_at {value!r} is not a date-time; use e.g. 2026-05-01 09:30",
+            f"{where}: received_at {value!r} is in the year {parsed.year}; give a date in "
+            "1970..2100",
             field="received_at",
-        ) from None
+        )
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
 
 

@@ -30,6 +30,11 @@ from layers.people import GridAssignment, StaffRole
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 9
+MAX_PHOTO_PIXELS = 50_000_000  # 50 megapixels: more than any phone camera (8192 x 6144)
+MAX_DESCRIPTION_CHARS = 4000
+MAX_ADDRESS_CHARS = 500
+MAX_NAME_CHARS = 100
+METRIC_DOMAIN_MARGIN_DEG = 3.0
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
@@ -72,13 +77,26 @@ def check_photo(photo: Photo, field: str = "photos") -> tuple[str, int, int]:
             f"{MAX_PHOTO_BYTES / 1e6:.0f} MB: resize it (e.g. 1920 px wide, JPEG quality 85)",
             field=field,
         )
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(photo.content)) as image:
-            kind = image.format or ""
-            size = image.size
-            image.verify()
+        with warnings.catch_warnings():
+            # a declared size over Pillow's own limit is refused below, not just warned about
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(photo.content)) as image:
+                kind = image.format or ""
+                size = image.size
+                if size[0] * size[1] > MAX_PHOTO_PIXELS:
+                    raise Image.DecompressionBombError(f"{size[0]}x{size[1]}")
+                image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoTooLarge(
+            f"photo {photo.filename[:100]!r} declares more than {MAX_PHOTO_PIXELS // 1_000_000} "
+            "megapixels; send the photo as the camera took it, or resized (e.g. 1920 px wide)",
+            field=field,
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         kind, size = "", (0, 0)
     if kind not in PHOTO_FORMATS:
@@ -173,6 +191,26 @@ def route(*, session: Session, lon: float, lat: float, at: datetime, subclass_co
     )
 
 
+def check_metric_domain(lon: float, lat: float, metric_srid: int) -> None:
+    """InvalidGeometry unless the CGCS2000 point lies in the metric CRS's area of use (from
+    the EPSG registry, widened by :data:`METRIC_DOMAIN_MARGIN_DEG`): outside it a projection
+    gives meaningless or infinite metres."""
+    from pyproj import CRS
+
+    area = CRS.from_epsg(metric_srid).area_of_use
+    m = METRIC_DOMAIN_MARGIN_DEG
+    if area is None:
+        return
+    inside = area.west - m <= lon <= area.east + m and area.south - m <= lat <= area.north + m
+    if not inside:
+        raise InvalidGeometry(
+            f"the point ({lon:.6f}, {lat:.6f}) is outside the area EPSG:{metric_srid} measures "
+            f"({area.west}..{area.east} E, {area.south}..{area.north} N); check the "
+            "coordinates, their order (lon, lat) and crs",
+            field="lon",
+        )
+
+
 def find_duplicates(
     *,
     session: Session,
@@ -184,7 +222,10 @@ def find_duplicates(
     window_h: float = 72.0,
     metric_srid: int = 4549,
 ) -> list[Event]:
-    """Open events of the same subclass within ``within_m`` metres and ``window_h`` hours."""
+    """Open events of the same subclass within ``within_m`` metres and ``window_h`` hours.
+
+    InvalidGeometry (422, field ``lon``) for a point outside the metric CRS's domain."""
+    check_metric_domain(lon, lat, metric_srid)
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), SRID_CGCS2000)
     # Prefilter on the GiST index with a degree radius that surely covers ``within_m`` (one
     # degree is more than 80 km in either direction at the city's latitude), then measure
@@ -239,6 +280,18 @@ def create_event(
         )
     if not description or not description.strip():
         raise InvalidEventInput("description is empty; say what was found", field="description")
+    for name, value, limit in (
+        ("description", description, MAX_DESCRIPTION_CHARS),
+        ("address", address, MAX_ADDRESS_CHARS),
+        ("reporter_name", reporter_name, MAX_NAME_CHARS),
+        ("external_ref", external_ref, MAX_NAME_CHARS),
+    ):
+        if value is not None and len(value) > limit:
+            raise InvalidEventInput(
+                f"{name} is {len(value)} characters; at most {limit}", field=name
+            )
+        if value is not None and "\x00" in value:
+            raise InvalidEventInput(f"{name} contains a NUL character; remove it", field=name)
     get_subclass(session=session, code=subclass_code)
     routing = route(session=session, lon=lon, lat=lat, at=reported_at, subclass_code=subclass_code)
     if not ignore_duplicates:

@@ -1,0 +1,233 @@
+"""The one reader of uploaded text and tables (CSV, XLSX) for every import (issue 14.4, 11.5/6).
+
+Text is decoded by, in this order: a byte-order mark; the declared charset (HTTP
+``Content-Type: text/csv; charset=GBK``, an XML declaration); strict UTF-8; else the encoding
+charset-normalizer detects among the ones Chinese and Western offices save in (GB18030, Big5,
+UTF-16, Windows-1252). GBK and GB2312 are read as GB18030 (their superset).
+
+Tables are bounded while they are read, never after: at most ``max_rows`` data rows (the
+header excluded) and :data:`MAX_COLUMNS` columns; a CSV field over the csv module's limit
+(128 KiB) and an XLSX whose parts unpack to more than :data:`XLSX_MAX_UNPACKED_BYTES` are
+refused. XLSX is read with openpyxl in read-only (streaming) mode, first sheet.
+
+Errors: :class:`TableError` (unreadable file, 422) and :class:`TooManyRows` (413), each naming
+the field (``file`` unless the caller says otherwise) and the fix.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any, Literal
+
+from layers.errors import DomainError
+
+MAX_ROWS = 50_000
+MAX_COLUMNS = 200
+XLSX_MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+DETECT_SAMPLE_BYTES = 256 * 1024
+DETECT_CANDIDATES = ["utf_8", "gb18030", "big5", "utf_16", "cp1252"]
+SUPERSETS = {"gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030"}
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"))  # fmt: skip
+XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+
+TableKind = Literal["csv", "xlsx"]
+
+
+class TableError(DomainError):
+    """A file that cannot be read as text or as a table (encoding, format, a field too long)."""
+
+
+class TooManyRows(DomainError):
+    """A table over its row limit (refused as soon as the limit is passed)."""
+
+
+def codec_name(declared: str, field: str = "charset") -> str:
+    """The Python codec for a declared charset name (GBK -> gb18030), or a TableError."""
+    name = declared.strip().strip("\"'").lower()
+    try:
+        canonical = codecs.lookup(name).name
+    except LookupError:
+        raise TableError(
+            f"the declared encoding {declared!r} is unknown; use UTF-8, GB18030/GBK or ISO-8859-1",
+            field=field,
+        ) from None
+    return SUPERSETS.get(name, SUPERSETS.get(canonical, canonical))
+
+
+def decode_text(data: bytes, *, declared: str | None = None, field: str = "file") -> str:
+    """``data`` as text: BOM, then the declared charset, then UTF-8, then detection."""
+    for bom, codec in BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                break
+    if declared:
+        codec = codec_name(declared, field="charset")
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise TableError(
+                f"the file is declared as {declared} but byte {exc.start} is not {declared}; "
+                "declare the encoding it was saved in (or save it as UTF-8)",
+                field=field,
+            ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:DETECT_SAMPLE_BYTES], cp_isolation=DETECT_CANDIDATES).best()
+    if best is not None:
+        try:
+            return data.decode(best.encoding)
+        except UnicodeDecodeError:
+            pass
+    raise TableError(
+        "the file's text encoding cannot be recognised; save it as UTF-8, or declare its "
+        "encoding (e.g. Content-Type: text/csv; charset=GB18030)",
+        field=field,
+    )
+
+
+def xml_text(data: bytes, *, field: str = "body") -> str:
+    """An XML document as text in its declared encoding (BOM, ``<?xml encoding=…?>``, UTF-8),
+    with the declaration removed so that parsers of text do not re-apply it."""
+    match = XML_DECLARATION.match(data[:200])
+    declared = match.group(1).decode("ascii") if match else None
+    if declared and data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        declared = None  # a BOM wins over the declaration (XML 1.0, appendix F)
+    text = decode_text(data, declared=declared, field=field)
+    return re.sub(r"^\ufeff?\s*<\?xml[^>]*\?>", "", text, count=1)
+
+
+def table_kind(content_type: str | None, filename: str | None = None) -> TableKind | None:
+    """``csv`` or ``xlsx`` from a media type or a file name (None if neither says)."""
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    name = (filename or "").lower()
+    if ctype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" or (
+        name.endswith(".xlsx")
+    ):
+        return "xlsx"
+    if ctype in ("text/csv", "application/csv", "text/plain") or name.endswith((".csv", ".txt")):
+        return "csv"
+    return None
+
+
+def read_table(
+    data: bytes,
+    *,
+    kind: TableKind | None = None,
+    charset: str | None = None,
+    max_rows: int = MAX_ROWS,
+    field: str = "file",
+) -> list[list[str]]:
+    """The rows (header first) of a CSV or XLSX file as text cells; blank rows dropped.
+
+    ``kind`` None: XLSX if the bytes are a zip archive, else CSV. ``charset``: the declared
+    encoding of a CSV (see :func:`decode_text`). At most ``max_rows`` rows after the header.
+    """
+    if kind is None:
+        kind = "xlsx" if data[:2] == b"PK" else "csv"
+    rows = _xlsx_rows(data, field) if kind == "xlsx" else _csv_rows(data, charset, field)
+    out: list[list[str]] = []
+    for row in rows:
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) > MAX_COLUMNS:
+            raise TableError(
+                f"row {len(out) + 1} has {len(row)} columns; at most {MAX_COLUMNS} are read",
+                field=field,
+            )
+        out.append(row)
+        if len(out) > max_rows + 1:
+            raise TooManyRows(
+                f"the file has more than {max_rows} rows; split it into files of at most "
+                f"{max_rows} rows",
+                field=field,
+            )
+    return out
+
+
+def _csv_rows(data: bytes, charset: str | None, field: str) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(decode_text(data, declared=charset, field=field)))
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise TableError(
+            f"CSV line {reader.line_num}: {exc}; a field may be at most "
+            f"{csv.field_size_limit() // 1024} KiB (check for an unclosed quote)",
+            field=field,
+        ) from None
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return str(value)
+
+
+def _xlsx_rows(data: bytes, field: str) -> Iterator[list[str]]:
+    import openpyxl
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise TableError(
+            "the file is not a readable .xlsx workbook; save it from Excel/WPS as .xlsx or CSV",
+            field=field,
+        ) from None
+    if unpacked > XLSX_MAX_UNPACKED_BYTES:
+        raise TooManyRows(
+            f"the workbook unpacks to {unpacked // (1024 * 1024)} MiB; the limit is "
+            f"{XLSX_MAX_UNPACKED_BYTES // (1024 * 1024)} MiB: split it",
+            field=field,
+        )
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds on a file that is not a workbook
+        raise TableError(
+            "the file is not a readable .xlsx workbook; save it from Excel/WPS as .xlsx or CSV",
+            field=field,
+        ) from None
+    try:
+        if not book.worksheets:
+            return
+        sheet = book.worksheets[0]
+        try:
+            # read-only rows are padded to the sheet's width: trailing empty cells dropped
+            for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+                cells = [_cell(v) for v in row]
+                while cells and cells[-1] == "":
+                    cells.pop()
+                yield cells
+        except (TableError, TooManyRows):
+            raise
+        except Exception:
+            raise TableError(
+                "the workbook's first sheet cannot be read; save it again from Excel/WPS",
+                field=field,
+            ) from None
+    finally:
+        book.close()
+
+
+def header_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
+    """Rows after the header as dicts by header text (stripped); missing cells are ''."""
+    if not rows:
+        return []
+    header = [h.strip() for h in rows[0]]
+    return [{h: (r[i] if i < len(r) else "") for i, h in enumerate(header)} for r in rows[1:]]
