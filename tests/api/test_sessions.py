@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from api.security import SESSION_COOKIE
@@ -174,3 +175,46 @@ def test_security_headers_on_every_answer(anon) -> None:  # type: ignore[no-unty
         assert r.headers["x-content-type-options"] == "nosniff", path
         assert r.headers["x-frame-options"] == "DENY", path
         assert r.headers["referrer-policy"] == "same-origin", path
+
+
+def test_the_login_page_keeps_lang_and_next(anon) -> None:  # type: ignore[no-untyped-def]
+    page = anon.get("/login", params={"lang": "en", "next": "/live?x=1"})
+    assert page.status_code == 200 and 'lang="en"' in page.text and "User name" in page.text
+    assert page.text.count('name="next" value="/live?x=1"') == 2  # both forms
+    assert page.text.count('name="lang" value="en"') == 2
+    assert "<script" not in page.text and "<style" not in page.text  # CSS is a static file
+    failed = anon.post(
+        "/login",
+        data={"username": "nobody", "password": "wrong password", "next": "/live", "lang": "en"},
+        headers={"Origin": str(anon.base_url).rstrip("/")},
+    )
+    assert failed.status_code == 401 and "wrong password" in failed.text
+    assert 'name="next" value="/live"' in failed.text and 'lang="en"' in failed.text
+    # a crafted next never leaves the site; markup in it is escaped
+    evil = anon.get("/login", params={"next": '/"><img src=x onerror=alert(1)>'})
+    assert "<img" not in evil.text
+
+
+@pytest.mark.browser
+def test_a_person_signs_in_and_out_in_chromium(browser, live_server, engine) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(engine, "viewer")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/login?lang=en&next=/logout%3Flang%3Den")
+        page.fill("#username", user["name"])
+        page.fill("#password", PASSWORD)
+        page.click("#sign-in")
+        page.wait_for_selector("#logout")  # /logout shows a button; it does not log out
+        (cookie,) = [c for c in context.cookies() if c["name"] == SESSION_COOKIE]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        assert page.evaluate("document.cookie") == ""  # no script can read the session
+        page.click("#logout")  # a POST from this origin, with the form's token
+        page.wait_for_url("**/login?lang=en")
+        assert [c for c in context.cookies() if c["name"] == SESSION_COOKIE] == []
+    finally:
+        context.close()
+    replay = httpx.get(
+        f"{live_server}/api/v1/generations", cookies={SESSION_COOKIE: cookie["value"]}
+    )
+    assert replay.status_code == 401
