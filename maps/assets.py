@@ -100,6 +100,8 @@ ASSETS: dict[str, Asset] = {
     "gridgis_coverage_js": Asset("gridgis", "gridgis-coverage.js"),
     "gridgis_coverage_panels_js": Asset("gridgis", "gridgis-coverage-panels.js"),
     "gridgis_coverage_css": Asset("gridgis", "gridgis-coverage.css"),
+    "gridgis_zones_js": Asset("gridgis", "gridgis-zones.js"),
+    "gridgis_zones_css": Asset("gridgis", "gridgis-zones.css"),
 }
 
 # folium asset names we deliberately do not load (see the module docstring).

@@ -1,6 +1,7 @@
 """The zones page: enforcement zones (执法片区) and household counts on one offline map.
 
-``build_zones_map(...)`` returns a ``folium.Map``; ``.get_root().render()`` is the HTML.
+``build_zones_map(...)`` returns a ``folium.Map``; ``.get_root().render()`` is the HTML; the page
+script is ``maps/static/gridgis-zones.js``, its styles ``gridgis-zones.css``.
 Households appear only as counts, per unit grid or per H3 cell: the builder is given counts,
 never households, and counts below :data:`MIN_SHOWN` are shown as "< 5", so no single
 household can be read off the map.
@@ -20,15 +21,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
-from branca.element import MacroElement
-from folium.template import Template
 from shapely.geometry import mapping, shape
 from shapely.strtree import STRtree
 
 from gis import hexgrid
 from maps.assets import localize_all
 from maps.basemaps import Basemap
-from maps.elements import HtmlControl, PermanentLabels
+from maps.elements import HtmlControl, PermanentLabels, ViewScript
 from maps.grid_map import label_point, leaflet_bounds, page_map
 from maps.styles import format_area_km2, label, resolve_lang
 
@@ -294,91 +293,6 @@ def _legend_html(
     return "".join(parts)
 
 
-PAGE_CSS = """<style>
-.gridgis-legend-section { margin: 8px 0 2px; font-weight: 700; font-size: 12px; color: #0b2e59; }
-.gridgis-zone-chips { display: inline-flex; gap: 2px; flex: 0 0 auto; }
-.gridgis-zone-chip { display: inline-block; width: 6px; height: 14px; border-radius: 2px;
-  opacity: .75; }
-.gridgis-label.gridgis-label-zone { font-size: 11px; font-weight: 500; color: #3b4f63;
-  text-align: center; white-space: pre; line-height: 1.2; }
-.gridgis-label.gridgis-label-zone::first-line { font-size: 12.5px; font-weight: 700;
-  color: #10273f; }
-.gridgis-hide-zone-labels .gridgis-label-zone { display: none; }
-.gridgis-legend { max-height: calc(100vh - 120px); overflow-y: auto; max-width: 250px; }
-.gridgis-count-grid { display: grid; grid-template-columns: 1fr 1fr; column-gap: 10px; }
-.gridgis-count-grid .gridgis-legend-row { margin: 1px 0; font-size: 12px; }
-</style>"""
-
-
-class ZonesMapScript(MacroElement):
-    """Fits the view, keeps the zones and town outlines on top, hides zone labels when zoomed
-    far out, and publishes ``window.gridgisZonesReady`` / ``window.gridgisZonesLayers``."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map) {
-            var groups = {
-            {%- for key, group in this.groups.items() %}
-                {{ key }}: {{ group.get_name() }},
-            {%- endfor %}
-            };
-            var layers = {
-            {%- for key, layer in this.layers.items() %}
-                {{ key }}: {{ layer.get_name() }},
-            {%- endfor %}
-            };
-            function keepOrder() {
-                ["zones", "towns"].forEach(function (k) {
-                    if (map.hasLayer(groups[k])) { groups[k].bringToFront(); }
-                });
-            }
-            function showLabels() {
-                var hide = map.getZoom() < {{ this.label_zoom }};
-                L.DomUtil[hide ? "addClass" : "removeClass"](
-                    map.getContainer(), "gridgis-hide-zone-labels");
-            }
-            map.on("overlayadd", keepOrder);
-            map.on("zoomend", showLabels);
-            map.whenReady(function () {
-                {%- if this.bounds %}
-                map.fitBounds({{ this.bounds|tojson }},
-                              {paddingTopLeft: [{{ this.legend_width_px }}, 56],
-                               paddingBottomRight: [24, 24],
-                               animate: false});
-                {%- endif %}
-                keepOrder();
-                showLabels();
-                var ready = {labels: {{ this.n_labels }}};
-                Object.keys(layers).forEach(function (k) {
-                    ready[k] = layers[k].getLayers().length;
-                });
-                window.gridgisZonesLayers = groups;
-                window.gridgisZonesReady = ready;
-            });
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(
-        self,
-        groups: Mapping[str, folium.FeatureGroup],
-        layers: Mapping[str, folium.GeoJson],
-        bounds: list[list[float]] | None,
-        n_labels: int,
-        label_zoom: float,
-    ) -> None:
-        super().__init__()
-        self._name = "ZonesMapScript"
-        self.groups = dict(groups)
-        self.layers = dict(layers)
-        self.bounds = bounds
-        self.n_labels = n_labels
-        self.label_zoom = label_zoom
-        self.legend_width_px = LEGEND_WIDTH_PX
-
-
 def build_zones_map(
     zones: Mapping[str, Any],
     towns: Mapping[str, Any],
@@ -414,7 +328,7 @@ def build_zones_map(
     grid_features, grid_breaks = _grid_features(unit_grids, grid_counts, lang)
     cell_features, cell_breaks = _cell_features(cell_counts, resolution, lang)
     bounds = leaflet_bounds([shape(f["geometry"]) for f in (town_features or zone_features)])
-    folium_map = page_map(bounds, basemap=basemap, title=title, lang=lang, page_css=PAGE_CSS)
+    folium_map = page_map(bounds, basemap=basemap, title=title, lang=lang)
 
     # Layer control order = this order. Households start hidden: the zones are the subject.
     specs = [
@@ -456,6 +370,13 @@ def build_zones_map(
         position="bottomleft",
         css_class="gridgis-legend",
     ).add_to(folium_map)
-    ZonesMapScript(groups, layers, bounds, len(label_rows), label_zoom=10.5).add_to(folium_map)
+    ViewScript(
+        "zones",
+        {"bounds": bounds, "legend_width_px": LEGEND_WIDTH_PX, "n_labels": len(label_rows),
+         "label_zoom": 10.5},
+        {**{f"group:{k}": g for k, g in groups.items()},
+         **{f"layer:{k}": g for k, g in layers.items()}},
+        styles=["gridgis_zones_css"],
+    ).add_to(folium_map)  # fmt: skip
     localize_all(folium_map, assets_base)
     return folium_map
