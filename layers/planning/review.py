@@ -445,7 +445,7 @@ def publish(
         "generation": generation.id,
         "rollback": rollback,
         "effective_at": effective.isoformat(),
-        "scheduled": effective > now + PAST_TOLERANCE,
+        "scheduled": effective > now,
         "replaces": {"id": current.id, "name": current.name} if current else None,
         "validation": validation,
         "comparison": compare_generations(

@@ -64,3 +64,88 @@ def test_import_without_required_columns_says_which(cli_env, demo_grids, tmp_pat
     result = runner.invoke(app, ["grids", "validate", str(path)])
     assert result.exit_code != 0
     assert "parent_code" in result.output
+
+
+def test_import_of_a_multi_layer_file_needs_a_layer(cli_env, demo_grids, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "edited.gpkg"
+    for level, layer in ((1, "towns"), (2, "villages"), (3, "units")):
+        demo_grids[demo_grids.level == level].to_file(path, layer=layer)
+    r = runner.invoke(
+        app, ["grids", "import", str(path), "--name", "x", "--commit"], terminal_width=250
+    )
+    assert r.exit_code == 1 and "towns, villages, units" in r.output and "--layer" in r.output
+    args = ["--name", "x", "--layer", "towns", "--commit", "--publish"]
+    towns = runner.invoke(app, ["grids", "import", str(path), *args], terminal_width=250)
+    assert towns.exit_code == 1, towns.output
+    assert "refused" in towns.output and "L3 (1558 grids)" in towns.output
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM generation WHERE name = 'x'")).scalar() == 0
+    units = runner.invoke(
+        app, ["grids", "import", str(path), "--name", "units only", "--layer", "units"],
+        terminal_width=250,
+    )  # fmt: skip
+    assert units.exit_code == 0, units.output
+    assert "valid (L1: 17, L2: 271, L3: 1558)" in units.output
+    assert "derived from the L3 codes" in units.output and "dry run" in units.output
+
+
+def test_export_shapefile_and_import_it_back(cli_env, demo_generation, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pyogrio
+
+    out = tmp_path / "city.zip"
+    r = runner.invoke(app, ["grids", "export", str(out), "--generation", str(demo_generation)])
+    assert r.exit_code == 0, r.output
+    assert "parent_cod" in pyogrio.read_dataframe(out).columns
+    back = runner.invoke(app, ["grids", "import", str(out), "--name", "shp"], terminal_width=250)
+    assert back.exit_code == 0, back.output
+    assert "valid (L1: 17, L2: 271, L3: 1558)" in back.output
+    assert "added 0, removed 0, changed 0" in back.output
+
+
+def test_draft_then_publish_is_a_dry_run_until_commit(cli_env, demo_generation, engine) -> None:  # type: ignore[no-untyped-def]
+    made = runner.invoke(app, ["grids", "draft", "--from", "active", "--name", "cli draft"])
+    assert made.exit_code == 0, made.output
+    gid = int(made.output.split()[1])
+    assert "L3: 1558" in made.output
+    bad = runner.invoke(app, ["grids", "draft", "--from", "nowhere", "--name", "x"])
+    assert bad.exit_code == 1 and "neither 'active' nor a generation id" in bad.output
+
+    def active() -> int:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(text("SELECT id FROM generation WHERE status = 'active'")).scalar_one()
+            )
+
+    dry = runner.invoke(app, ["grids", "publish", str(gid)], terminal_width=250)
+    assert dry.exit_code == 0, dry.output
+    assert "dry run" in dry.output and active() == demo_generation
+    try:
+        done = runner.invoke(
+            app, ["grids", "publish", str(gid), "--commit", "--reason", "cli test"],
+            terminal_width=250,
+        )  # fmt: skip
+        assert done.exit_code == 0, done.output
+        assert active() == gid
+        with engine.connect() as conn:
+            step = conn.execute(
+                text(
+                    "SELECT actor, actor_role, reason FROM generation_review "
+                    "WHERE generation_id = :g AND action = 'publish'"
+                ),
+                {"g": gid},
+            ).one()
+        assert step.actor.startswith("cli:") and step.actor_role == "admin"
+        assert step.reason == "cli test"
+    finally:
+        with engine.begin() as conn:  # the demo city in force again, as other tests expect
+            conn.execute(
+                text(
+                    "UPDATE generation SET status = 'retired', retired_at = activated_at "
+                    "WHERE id <> :d AND activated_at IS NOT NULL"
+                ),
+                {"d": demo_generation},
+            )
+            conn.execute(
+                text("UPDATE generation SET status = 'active', retired_at = NULL WHERE id = :d"),
+                {"d": demo_generation},
+            )
