@@ -234,3 +234,53 @@ def test_an_officer_of_the_town_may_act_and_reports_carry_the_person(
         kpis = r.json()
     keys = {str(row.get("key")) for row in kpis["data"]}
     assert str(worker_token["person_id"]) in keys, kpis["data"][:3]
+
+
+def test_cli_user_and_token_commands(database_url, engine) -> None:  # type: ignore[no-untyped-def]
+    import re
+    import secrets
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner, env = CliRunner(), {"DATABASE_URL": database_url}
+    name, service = f"cli-{secrets.token_hex(3)}", f"svc-{secrets.token_hex(3)}"
+
+    def run(*args: str, stdin: str | None = None, code: int = 0) -> str:
+        r = runner.invoke(app, list(args), input=stdin, env=env)
+        assert r.exit_code == code, r.output
+        return str(r.output)
+
+    run("user", "create", name, "--role", "officer", "--scope", "town:320281104",
+        "--password-stdin", stdin="a long password\n")  # fmt: skip
+    assert "town:320281104" in run("user", "list")
+    assert "320281" in run("user", "create", "x-bad", "--role", "officer", "--scope", "town:1",
+                           "--no-password", code=1)  # fmt: skip
+    run("user", "create", name, "--role", "viewer", "--no-password", code=1)  # name taken
+    # `token create NAME --role` keeps working: a system user NAME holds the token
+    first = run("token", "create", service, "--role", "viewer")
+    assert re.search(r"ggt_[\w-]{40,}", first) and f"user {service}" in first
+    run("token", "create", service, "--role", "viewer")  # the same user again
+    assert "exists with role viewer" in run("token", "create", service, "--role", "admin", code=1)
+    mine = run("token", "create", "phone", "--user", name)
+    assert "(officer)" in mine
+    token_id = re.search(r"token (\d+)", mine).group(1)  # type: ignore[union-attr]
+    run("user", "passwd", name, "--password-stdin", stdin="another password\n")
+    run("user", "disable", name)
+    assert f"token {token_id} revoked" in run("token", "revoke", token_id)
+    run("token", "revoke", "999999999", code=1)
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT password_hash, disabled_at, system FROM app_user WHERE name = :n"),
+            {"n": name},
+        ).one()
+        owners = conn.execute(
+            text(
+                "SELECT count(*) FROM api_token t JOIN app_user u ON u.id = t.user_id "
+                "WHERE u.name = :n AND u.system"
+            ),
+            {"n": service},
+        ).scalar_one()
+    assert row.password_hash.startswith("$argon2id$") and row.disabled_at and not row.system
+    assert owners == 2
