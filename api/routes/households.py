@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from api.coords import body_crs, point_to_cgcs2000
 from api.deps import (
     Admin,
     BboxDep,
+    CrsDep,
     Principal,
     Reader,
     SessionDep,
-    check_lonlat,
     parse_level,
     require,
 )
@@ -151,6 +152,7 @@ class HouseholdIn(BaseModel):
     address: str = Field(min_length=1, max_length=300)
     lon: float
     lat: float
+    crs: str | None = Field(default=None, description="cgcs2000|wgs84|gcj02|bd09 (of lon/lat)")
     head_name: str = Field(min_length=1, max_length=100)
     head_id_number: str | None = None
     phone: str | None = None
@@ -168,8 +170,11 @@ def create_household(
     request: Request,
     session: SessionDep,
     _: Registrar,
+    crs: CrsDep,
 ) -> dict[str, Any]:
-    check_lonlat(body.lon, body.lat)
+    """``lon``/``lat`` in ``crs`` (body field or query parameter; default CGCS2000), converted
+    to CGCS2000 before the unit grid is found (Amap/Gaode coordinates are GCJ-02)."""
+    lon, lat = point_to_cgcs2000(body.lon, body.lat, body_crs(body.crs, crs))
     if body.head_id_number and (p := id_number_problem(body.head_id_number)):
         raise InvalidParameter(f"head_id_number: {p}", field="head_id_number")
     if body.phone and (p := mobile_problem(body.phone)):
@@ -181,7 +186,7 @@ def create_household(
         )
     generation = active_generation(session=session)
     city = request.app.state.locators.get(session=session, generation_id=generation.id)
-    values = body.model_dump()
+    values = body.model_dump() | {"lon": lon, "lat": lat}
     values["members"] = [m.model_dump() for m in body.members]
     household = insert_household(
         session=session, values=values, locator=city.locator, generation_id=generation.id

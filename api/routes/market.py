@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from api.deps import CrsDep, Planner, Reader, SessionDep, check_lonlat
+from api.coords import body_crs, point_to_cgcs2000
+from api.deps import CrsDep, Planner, Reader, SessionDep
 from api.errors import STATUS, InvalidParameter
 from gis.creditcode import credit_code_problem
-from gis.crs import to_cgcs2000
 from layers.errors import CodeConflict, InvalidGeometry
 from layers.grids import active_generation
 from layers.market import (
@@ -42,6 +42,7 @@ class EntityIn(BaseModel):
     address: str | None = Field(default=None, max_length=300)
     lon: float
     lat: float
+    crs: str | None = Field(default=None, description="cgcs2000|wgs84|gcj02|bd09 (of lon/lat)")
 
 
 @router.post("/market-entities", status_code=201, summary="Register a market entity")
@@ -56,10 +57,10 @@ def create_entity(
             f"category {body.category!r} is unknown; use one of {', '.join(CATEGORIES)}",
             field="category",
         )
-    check_lonlat(body.lon, body.lat)
+    x, y = point_to_cgcs2000(body.lon, body.lat, body_crs(body.crs, crs))
     if session.scalar(select(MarketEntity.id).where(MarketEntity.credit_code == code)):
         raise CodeConflict(f"credit code {code} is already registered", field="credit_code")
-    xs, ys = to_cgcs2000(np.array([body.lon]), np.array([body.lat]), crs)
+    xs, ys = np.array([x]), np.array([y])
     generation = active_generation(session=session)
     city = request.app.state.locators.get(session=session, generation_id=generation.id)
     grid = city.locator.locate(xs, ys).l3[0]
