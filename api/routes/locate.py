@@ -92,7 +92,7 @@ def _points_from_json(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | 
                         f"points[{i}] is {p!r}; each point is [lon, lat] or [lon, lat, z]",
                         field=f"points[{i}]",
                     )
-            array = np.empty((0, 2))
+            array = np.array([p[:2] for p in points], dtype=np.float64).reshape(-1, 2)
         if array.size == 0:
             return np.empty(0), np.empty(0), ids, crs
         return array[:, 0].copy(), array[:, 1].copy(), ids, crs
