@@ -1,4 +1,5 @@
-"""Tokens, roles and the page session cookie."""
+"""Tokens, roles and the page session cookie (accounts and sessions in depth:
+test_accounts.py, test_sessions.py)."""
 
 from __future__ import annotations
 
@@ -65,8 +66,8 @@ def test_revoked_token_is_refused(live_server, engine) -> None:  # type: ignore[
     assert httpx.get(f"{live_server}/api/v1/generations", headers=headers).status_code == 401
 
 
-def test_login_sets_a_signed_cookie_for_pages_and_api(live_server, tokens) -> None:  # type: ignore[no-untyped-def]
-    with httpx.Client(base_url=live_server) as browser:
+def test_login_sets_a_session_cookie_for_pages_and_api(live_server, tokens) -> None:  # type: ignore[no-untyped-def]
+    with httpx.Client(base_url=live_server, headers={"Origin": live_server}) as browser:
         first = browser.get("/map")
         assert first.status_code == 303 and first.headers["location"].startswith("/login")
         bad = browser.post("/login", data={"token": "wrong", "next": "/map"})
