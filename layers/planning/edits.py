@@ -11,9 +11,10 @@ Codes (DOMAIN.md section 1): a grid whose boundary moves keeps its code; split p
 grid and a re-parented grid get the next free sequence numbers of their village; a code used
 by any generation (or by an earlier edit of this draft) is never given to another grid.
 
-Locking: ``draft_version.edit_version`` goes up by one with every edit, undo and redo; a caller
-passes the version it saw and gets ``DraftVersionConflict`` (HTTP 409, with the current version)
-if someone edited the draft in between. The row is locked (``FOR UPDATE``) for the edit.
+Locking: ``generation.version`` (the draft's ETag, shared with the review steps) goes up by one
+with every edit, undo and redo; a caller passes the version it saw and gets
+``DraftVersionConflict`` (HTTP 409, with the current version) if someone changed the draft in
+between. The generation row is locked (``FOR UPDATE``) for the edit.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from gis.hierarchy import validate_hierarchy
 from layers.db import Base
 from layers.errors import CodeConflict, DomainError, GridNotFound, InvalidGeometry, InvalidState
 from layers.grids import SUBDIVIDE_MAX_VERTICES, get_generation
-from layers.models import GenerationStatus
+from layers.models import Generation, GenerationStatus
 
 OPS = ("move_vertex", "move_edge", "split", "merge", "reparent", "rename", "recode")
 DEFAULT_SNAP_M = 5.0
@@ -59,15 +60,6 @@ class DraftVersionConflict(DomainError):
 
 class InvalidEdit(DomainError):
     """An edit that cannot be made as asked (wrong op, missing value); HTTP 422."""
-
-
-class DraftVersion(Base):
-    __tablename__ = "draft_version"
-
-    generation_id: Mapped[int] = mapped_column(
-        ForeignKey("generation.id", ondelete="CASCADE"), primary_key=True
-    )
-    edit_version: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class DraftEdit(Base):
@@ -295,25 +287,21 @@ def _rederive_parents(
 
 # -- locking and log ---------------------------------------------------------------------------
 def lock_draft(*, session: Session, draft_id: int, expected_version: int | None) -> int:
-    """Check the generation is a draft, lock its version row and compare versions; returns
-    the current version."""
-    generation = get_generation(session=session, generation_id=draft_id)
-    if generation.status is not GenerationStatus.DRAFT:
+    """Check the generation is a draft, lock its row and compare ``generation.version`` (the
+    same version the review steps and ``GET /api/v1/generations/{id}``'s ETag use) with the
+    caller's; returns the current version."""
+    get_generation(session=session, generation_id=draft_id)
+    row = session.execute(
+        text("SELECT status::text AS status, version FROM generation WHERE id = :g FOR UPDATE"),
+        {"g": draft_id},
+    ).one()
+    if row.status != GenerationStatus.DRAFT.value:
         raise InvalidState(
-            f"generation {draft_id} is {generation.status.value}; only a draft can be edited — "
-            "make a draft from it first (POST /api/v1/generations)",
+            f"generation {draft_id} is {row.status}; only a draft can be edited — make a draft "
+            "from it first (POST /api/v1/generations)",
             field="generation",
         )
-    session.execute(
-        text("INSERT INTO draft_version (generation_id) VALUES (:g) ON CONFLICT DO NOTHING"),
-        {"g": draft_id},
-    )
-    current = int(
-        session.execute(
-            text("SELECT edit_version FROM draft_version WHERE generation_id = :g FOR UPDATE"),
-            {"g": draft_id},
-        ).scalar_one()
-    )
+    current = int(row.version)
     if expected_version is not None and expected_version != current:
         raise DraftVersionConflict(
             f"draft {draft_id} is at version {current}, you edited version {expected_version}: "
@@ -328,23 +316,22 @@ def lock_draft(*, session: Session, draft_id: int, expected_version: int | None)
 def draft_version(*, session: Session, draft_id: int) -> int:
     return int(
         session.execute(
-            text("SELECT edit_version FROM draft_version WHERE generation_id = :g"),
-            {"g": draft_id},
-        ).scalar()
-        or 0
+            text("SELECT version FROM generation WHERE id = :g"), {"g": draft_id}
+        ).scalar_one()
     )
 
 
 def _bump(session: Session, draft_id: int) -> int:
-    return int(
+    version = int(
         session.execute(
-            text(
-                "UPDATE draft_version SET edit_version = edit_version + 1 "
-                "WHERE generation_id = :g RETURNING edit_version"
-            ),
+            text("UPDATE generation SET version = version + 1 WHERE id = :g RETURNING version"),
             {"g": draft_id},
         ).scalar_one()
     )
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Generation):  # they carry the old version
+            session.expire(obj, ["version"])
+    return version
 
 
 # -- operations: each returns (before rows, after rows, parents to re-derive) -------------------

@@ -1,5 +1,5 @@
-"""Draft editing: the edit log with undo/redo, the draft's version for optimistic locking,
-and the old -> new grid lineage stored with a generation.
+"""Draft editing: the edit log with undo/redo (optimistic locking uses ``generation.version``
+of migration 0009) and the old -> new grid lineage stored with a generation.
 
 Revision ID: 0010_draft_edits
 Revises: 0006_coverage_pixel
@@ -22,11 +22,6 @@ def _generation_fk() -> sa.ForeignKey:
 
 
 def upgrade() -> None:
-    op.create_table(
-        "draft_version",
-        sa.Column("generation_id", sa.Integer(), _generation_fk(), primary_key=True),
-        sa.Column("edit_version", sa.Integer(), server_default="0", nullable=False),
-    )
     op.create_table(
         "draft_edit",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -75,4 +70,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("grid_lineage")
     op.drop_table("draft_edit")
-    op.drop_table("draft_version")

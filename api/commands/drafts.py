@@ -1,0 +1,202 @@
+"""``gridgis drafts …``: edit a draft generation (the same edits as the HTTP API), undo/redo,
+the edit log, the diff and the impact report. Edits are dry runs unless ``--commit``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.main import open_sessions
+from api.settings import Settings
+from layers.db import transaction
+from layers.errors import DomainError
+
+drafts = typer.Typer(help="Edit draft generations; diff, lineage, impact.", no_args_is_help=True)
+console = Console()
+
+ParamsOpt = Annotated[
+    str,
+    typer.Option(
+        "--params",
+        help='the op\'s parameters as JSON, e.g. \'{"codes": ["…", "…"], "offset_m": [50, 0]}\'',
+    ),
+]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="why (recorded with the edit)")]
+CommitOpt = Annotated[bool, typer.Option("--commit", help="store it (default: dry run)")]
+VersionOpt = Annotated[
+    int | None, typer.Option("--version", help="fail if the draft is no longer at this version")
+]
+AgainstOpt = Annotated[
+    int | None, typer.Option("--against", help="generation to compare with (default: active)")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(drafts, name="drafts")
+
+
+def _actor() -> str:
+    return f"{getpass.getuser()} (cli)"
+
+
+def _fail(exc: DomainError) -> None:
+    console.print(f"[red]{exc.detail}[/]" + (f" (field: {exc.field})" if exc.field else ""))
+    raise typer.Exit(1)
+
+
+def _print_answer(answer: dict[str, Any], commit: bool) -> None:
+    edit = answer["edit"]
+    console.print(
+        f"{edit['op']} by {edit['actor']}: {len(answer['changed']['features'])} grids written, "
+        f"removed {', '.join(answer['removed']) or 'none'}; version {answer['version']}"
+    )
+    validation = answer["validation"]
+    if validation["ok"]:
+        console.print(f"[green]towns {', '.join(validation['towns_checked'])} valid[/]")
+    else:
+        for p in validation["problems"][:20]:
+            console.print(f"[yellow]{p['kind']}[/] {' '.join(p['codes'])}: {p['detail']}")
+    if not commit:
+        console.print("[yellow]dry run[/]: nothing stored; add --commit to keep it")
+
+
+def _run(commit: bool, fn: Any, **kwargs: Any) -> None:
+    settings = Settings()
+    sessions = open_sessions(settings)
+    kwargs["metric_srid"] = settings.geo.metric_srid
+    session = sessions()
+    try:
+        answer = fn(session=session, **kwargs)
+        _print_answer(answer, commit)
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc)
+    finally:
+        session.close()
+
+
+@drafts.command("edit")
+def edit(
+    draft_id: int,
+    op: Annotated[
+        str, typer.Argument(help="move_vertex|move_edge|split|merge|reparent|rename|recode")
+    ],
+    params: ParamsOpt = "{}",
+    reason: ReasonOpt = "",
+    version: VersionOpt = None,
+    commit: CommitOpt = False,
+) -> None:
+    """One edit of a draft, e.g. ``gridgis drafts edit 7 move_edge --params '{"codes":
+    ["320281001001001", "320281001001002"], "offset_m": [50, 0]}' --reason "new road"``."""
+    from layers.planning.edits import apply_edit
+
+    try:
+        parsed = json.loads(params)
+    except ValueError as exc:
+        console.print(f"[red]--params is not JSON ({exc}); quote it in single quotes[/]")
+        raise typer.Exit(2) from None
+    if not isinstance(parsed, dict):
+        console.print("[red]--params must be a JSON object[/]")
+        raise typer.Exit(2)
+    _run(commit, apply_edit, draft_id=draft_id, op=op, params=parsed, reason=reason,
+         actor=_actor(), expected_version=version)  # fmt: skip
+
+
+@drafts.command("undo")
+def undo(draft_id: int, version: VersionOpt = None, commit: CommitOpt = False) -> None:
+    """Undo the draft's last edit."""
+    from layers.planning.edits import undo_edit
+
+    _run(commit, undo_edit, draft_id=draft_id, actor=_actor(), expected_version=version)
+
+
+@drafts.command("redo")
+def redo(draft_id: int, version: VersionOpt = None, commit: CommitOpt = False) -> None:
+    """Redo the edit undone last."""
+    from layers.planning.edits import redo_edit
+
+    _run(commit, redo_edit, draft_id=draft_id, actor=_actor(), expected_version=version)
+
+
+@drafts.command("log")
+def log(draft_id: int) -> None:
+    """The draft's edit log: who, when, what and why."""
+    from layers.planning.edits import list_edits
+
+    with transaction(open_sessions(Settings())) as session:
+        try:
+            data = list_edits(session=session, draft_id=draft_id)
+        except DomainError as exc:
+            _fail(exc)
+            return
+    table = Table("id", "version", "at", "who", "op", "grids", "why", "state")
+    for e in data["edits"]:
+        grids = " ".join(sorted(set(e["grids_before"]) | set(e["grids_after"])))
+        table.add_row(str(e["id"]), str(e["version"]), e["at"] or "", e["actor"], e["op"],
+                      grids[:60], e["reason"], e["state"])  # fmt: skip
+    console.print(table)
+    console.print(f"draft {draft_id} is at version {data['version']}")
+
+
+@drafts.command("impact")
+def impact(
+    draft_id: int,
+    against: AgainstOpt = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the table")] = None,
+) -> None:
+    """What publishing the draft changes: households, open events, assignments, zones."""
+    from layers.planning.impact import impact_report
+
+    with transaction(open_sessions(Settings())) as session:
+        try:
+            report = impact_report(session=session, draft_id=draft_id, against_id=against)
+        except DomainError as exc:
+            _fail(exc)
+            return
+    table = Table("grid", "change", "area before m²", "after m²", "households out", "in",
+                  "open events", "assignments")  # fmt: skip
+    for g in report["changed_grids"]:
+        cells = ("area_before_m2", "area_after_m2", "households_out", "households_in",
+                 "open_events", "assignments")  # fmt: skip
+        table.add_row(
+            g["code"], g["change"], *(str(g[c] if g[c] is not None else "") for c in cells)
+        )
+    console.print(table)
+    console.print(report["totals"])
+    if xlsx is not None:
+        from api.exports import table_response
+        from api.routes.drafts import IMPACT_COLUMNS, impact_rows
+
+        rows = impact_rows(report)
+        xlsx.write_bytes(
+            bytes(table_response(rows, name="impact", fmt="xlsx", columns=IMPACT_COLUMNS).body)
+        )
+        console.print(f"written {xlsx}")
+
+
+@drafts.command("diff")
+def diff(draft_id: int, against: AgainstOpt = None) -> None:
+    """Grids added, removed, reshaped or renamed, with the area change."""
+    from layers.grids import active_generation
+    from layers.planning.lineage import diff_features
+
+    with transaction(open_sessions(Settings())) as session:
+        old = against or active_generation(session=session).id
+        data = diff_features(session=session, old_generation_id=old, new_generation_id=draft_id)
+    table = Table("level", "code", "change", "area change m²")
+    for f in data["features"]:
+        p = f["properties"]
+        table.add_row(str(p["level"]), p["code"], p["change"], f"{p['area_change_m2']:,.1f}")
+    console.print(table)
+    console.print(data["counts"])

@@ -1,0 +1,220 @@
+"""Editing a draft generation (planners): edits that keep the tiling, undo/redo, the edit log;
+the diff, lineage and impact report of a draft against the active generation.
+
+Every edit names the draft version it was made on (``If-Match`` with the ETag of
+``GET /api/v1/generations/{id}`` or of the edit log, or ``version`` in the body); a stale
+version is a 409 problem with ``current_version``. The answer carries the new version as ETag.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from api.deps import Planner, Reader, SessionDep
+from api.errors import STATUS, InvalidParameter
+from api.exports import table_response
+from api.routes.generations import _json, _version, actor_of
+from layers.grids import active_generation, get_generation
+from layers.planning.edits import (
+    DraftVersionConflict,
+    InvalidEdit,
+    apply_edit,
+    list_edits,
+    redo_edit,
+    undo_edit,
+)
+from layers.planning.impact import impact_report
+from layers.planning.lineage import diff_features, lineage_pairs
+
+router = APIRouter(prefix="/api/v1/generations", tags=["drafts"])
+
+STATUS.setdefault(DraftVersionConflict, (409, "Version conflict"))
+STATUS.setdefault(InvalidEdit, (422, "Invalid edit"))
+
+IfMatch = Annotated[str | None, Header(description='the draft version you edited, e.g. "7"')]
+_CONTROL = ("op", "reason", "version")
+
+
+def _srid(request: Request) -> int:
+    return int(request.app.state.settings.geo.metric_srid)
+
+
+def _required_version(body: dict[str, Any], if_match: str | None) -> int:
+    raw = body.get("version")
+    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
+        raise InvalidParameter("version must be an integer (the draft's ETag)", field="version")
+    version = _version(raw, if_match)
+    if version is None:
+        raise InvalidParameter(
+            "say which version of the draft you edited: send If-Match with the ETag of "
+            "GET /api/v1/generations/{id}/edits, or version in the body",
+            field="If-Match",
+        )
+    return version
+
+
+def _done(response: Response, answer: dict[str, Any]) -> dict[str, Any]:
+    response.headers["ETag"] = f'"{answer["version"]}"'
+    return answer
+
+
+@router.post("/{generation_id}/edits", summary="Edit a draft (keeps the tiling; logged, undoable)")
+async def create_edit(
+    generation_id: int,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Planner,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    """Body: ``{"op": …, "reason": …, "version"?: n, …parameters}``; ops and parameters:
+    ``move_vertex`` (``at``, ``to`` [lon, lat], ``snap_m``), ``move_edge`` (``codes`` [a, b],
+    ``offset_m`` [east, north]), ``split`` (``code``, ``line`` GeoJSON LineString or
+    [[lon, lat], …], ``names``), ``merge`` (``codes``, ``name``), ``reparent`` (``code``,
+    ``to_parent``), ``rename`` (``code``, ``name``), ``recode`` (``code``, ``new_code``).
+    Answers the changed grids (GeoJSON), removed codes and the validation of the touched towns."""
+    body = await _json(request)
+    if not isinstance(body, dict):
+        raise InvalidParameter("the body must be a JSON object with op and reason", field="body")
+    version = _required_version(body, if_match)
+    op, reason = body.get("op"), body.get("reason")
+    if not isinstance(op, str):
+        raise InvalidParameter("op is required (move_vertex, move_edge, split, …)", field="op")
+    answer = apply_edit(
+        session=session,
+        draft_id=generation_id,
+        op=op,
+        params={k: v for k, v in body.items() if k not in _CONTROL},
+        reason=reason if isinstance(reason, str) else "",
+        actor=actor_of(principal).label,
+        expected_version=version,
+        metric_srid=_srid(request),
+    )
+    return _done(response, answer)
+
+
+@router.get("/{generation_id}/edits", summary="The draft's edit log and current version")
+def read_edits(
+    generation_id: int, response: Response, session: SessionDep, _: Reader
+) -> dict[str, Any]:
+    return _done(response, list_edits(session=session, draft_id=generation_id))
+
+
+async def _step(
+    undo: bool, generation_id: int, request: Request, response: Response, session: Any,
+    principal: Any, if_match: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    body = await _json(request)
+    version = _required_version(body if isinstance(body, dict) else {}, if_match)
+    fn = undo_edit if undo else redo_edit
+    answer = fn(
+        session=session,
+        draft_id=generation_id,
+        actor=actor_of(principal).label,
+        expected_version=version,
+        metric_srid=_srid(request),
+    )
+    return _done(response, answer)
+
+
+@router.post("/{generation_id}/edits/undo", summary="Undo the draft's last edit")
+async def undo(
+    generation_id: int, request: Request, response: Response, session: SessionDep,
+    principal: Planner, if_match: IfMatch = None,
+) -> dict[str, Any]:  # fmt: skip
+    return await _step(True, generation_id, request, response, session, principal, if_match)
+
+
+@router.post("/{generation_id}/edits/redo", summary="Redo the edit undone last")
+async def redo(
+    generation_id: int, request: Request, response: Response, session: SessionDep,
+    principal: Planner, if_match: IfMatch = None,
+) -> dict[str, Any]:  # fmt: skip
+    return await _step(False, generation_id, request, response, session, principal, if_match)
+
+
+def _against(session: Any, generation_id: int, against: int | None) -> int:
+    get_generation(session=session, generation_id=generation_id)
+    if against is not None:
+        return get_generation(session=session, generation_id=against).id
+    return active_generation(session=session).id
+
+
+@router.get("/{generation_id}/diff", summary="Grids added / removed / reshaped (GeoJSON)")
+def read_diff(
+    generation_id: int,
+    session: SessionDep,
+    _: Reader,
+    against: Annotated[int | None, Query(description="default: the active generation")] = None,
+) -> dict[str, Any]:
+    old = _against(session, generation_id, against)
+    return diff_features(session=session, old_generation_id=old, new_generation_id=generation_id)
+
+
+@router.get("/{generation_id}/lineage", summary="Old -> new code mapping by area overlap")
+def read_lineage(
+    generation_id: int,
+    request: Request,
+    session: SessionDep,
+    _: Reader,
+    against: Annotated[int | None, Query(description="default: the active generation")] = None,
+) -> dict[str, Any]:
+    old = _against(session, generation_id, against)
+    rows = lineage_pairs(
+        session=session, old_generation_id=old, new_generation_id=generation_id,
+        metric_srid=_srid(request),
+    )  # fmt: skip
+    return {"old_generation": old, "new_generation": generation_id, "lineage": rows}
+
+
+IMPACT_COLUMNS = ("kind", "id", "label", "old_grid", "new_grid", "action", "detail")
+
+
+def impact_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The impact report as one table (one row per object whose grid changes)."""
+    rows: list[dict[str, Any]] = []
+    for h in report["households"]["items"]:
+        rows.append({"kind": "household", "id": h["id"], "label": h["code"],
+                     "old_grid": h["old_grid"], "new_grid": h["new_grid"]})  # fmt: skip
+    for e in report["events"]["items"]:
+        rows.append({"kind": "event", "id": e["id"], "label": e["subclass"],
+                     "old_grid": e["grid_at_report"], "new_grid": e["new_grid"],
+                     "action": "keeps its report-time grid", "detail": e["status"]})  # fmt: skip
+    for a in report["assignments"]["items"]:
+        rows.append({"kind": "assignment", "id": a["id"], "label": f"{a['name']} {a['role']}",
+                     "old_grid": a["grid_code"], "new_grid": a["new_grid"],
+                     "action": a["action"], "detail": " ".join(a["candidates"])})  # fmt: skip
+    for z in report["zones"]["items"]:
+        removed = " ".join(m["code"] for m in z["members_removed"])
+        rows.append({"kind": "zone", "id": z["id"], "label": f"{z['code']} {z['name']}",
+                     "action": "members rewritten" if removed else "geometry re-derived",
+                     "detail": removed or " ".join(z["members_reshaped"])})  # fmt: skip
+    for d in report["devices"]["items"]:
+        rows.append({"kind": "device", "id": d["id"], "label": d["external_id"],
+                     "detail": f"person {d['person_id']}"})  # fmt: skip
+    return rows
+
+
+@router.get("/{generation_id}/impact", summary="What publishing the draft changes (JSON, XLSX)")
+def read_impact(
+    generation_id: int,
+    request: Request,
+    session: SessionDep,
+    _: Planner,
+    against: Annotated[int | None, Query(description="default: the active generation")] = None,
+    format: Annotated[str, Query(description="json | csv | xlsx")] = "json",
+) -> Any:
+    if format not in ("json", "csv", "xlsx"):
+        raise InvalidParameter(f"format {format!r} is not json, csv or xlsx", field="format")
+    old = _against(session, generation_id, against)
+    report = impact_report(
+        session=session, draft_id=generation_id, against_id=old, metric_srid=_srid(request)
+    )
+    if format == "json":
+        return report
+    return table_response(
+        impact_rows(report), name=f"impact-{generation_id}-vs-{old}", fmt=format,
+        columns=IMPACT_COLUMNS, sheet="impact",
+    )  # fmt: skip

@@ -1,0 +1,154 @@
+"""Editing a draft over HTTP: edits answered with the changed grids and validation, optimistic
+locking (409 with the current version), undo/redo, refusals as problem+json; diff, lineage
+and the impact report (JSON and XLSX). Each test edits its own committed copy of the demo
+city, deleted afterwards; the active generation is never changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from layers.db import make_sessionmaker, transaction
+from tests.layers.test_impact import copy_draft
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def draft(engine: Engine, demo_generation: int) -> Iterator[int]:
+    with transaction(make_sessionmaker(engine)) as session:
+        draft_id = copy_draft(session, demo_generation)
+    yield draft_id
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM generation WHERE id = :g"), {"g": draft_id})
+
+
+@pytest.fixture
+def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=live_server, headers={"Authorization": f"Bearer {tokens['planner']}"}, timeout=120
+    ) as c:
+        yield c
+
+
+def pair(engine: Engine, draft: int, same_village: bool) -> tuple[str, str]:
+    op = "=" if same_village else "<>"
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT a.code AS a, b.code AS b FROM grid a JOIN grid b ON b.generation_id = "
+                "a.generation_id AND b.level = 3 AND a.code < b.code AND a.geom && b.geom "
+                f"AND b.parent_code {op} a.parent_code AND ST_Relate(a.geom, b.geom, "
+                "'F***1****') WHERE a.generation_id = :g AND a.level = 3 ORDER BY a.code LIMIT 1"
+            ),
+            {"g": draft},
+        ).one()
+    return row.a, row.b
+
+
+def version_of(client: httpx.Client, draft: int) -> int:
+    r = client.get(f"/api/v1/generations/{draft}/edits")
+    assert r.status_code == 200, r.text
+    return int(r.headers["ETag"].strip('"'))
+
+
+def edit(client: httpx.Client, draft: int, version: int | None, **body: Any) -> httpx.Response:
+    headers = {} if version is None else {"If-Match": f'"{version}"'}
+    return client.post(f"/api/v1/generations/{draft}/edits", json=body, headers=headers)
+
+
+def test_move_edge_over_http_then_conflict_undo_redo(
+    planner: httpx.Client, engine: Engine, draft: int
+) -> None:
+    a, b = pair(engine, draft, same_village=False)
+    v0 = version_of(planner, draft)
+    body = {"op": "move_edge", "codes": [a, b], "offset_m": [50, 0], "reason": "new road"}
+    r = edit(planner, draft, v0, **body)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["version"] == v0 + 1 and r.headers["ETag"] == f'"{v0 + 1}"'
+    codes = {f["id"] for f in answer["changed"]["features"]}
+    assert {a, b, a[:12], b[:12]} <= codes  # neighbours and both villages follow
+    assert answer["validation"]["ok"], answer["validation"]["problems"][:3]
+    # a second editor still on v0
+    late = edit(planner, draft, v0, op="rename", code=a, name="x", reason="late")
+    assert late.status_code == 409
+    assert late.headers["content-type"].startswith(PROBLEM)
+    assert late.json()["current_version"] == v0 + 1 and late.json()["field"] == "version"
+    # the log says who and why
+    log = planner.get(f"/api/v1/generations/{draft}/edits").json()
+    assert [e["reason"] for e in log["edits"]] == ["new road"]
+    assert log["edits"][0]["actor"]
+    undone = planner.post(
+        f"/api/v1/generations/{draft}/edits/undo", headers={"If-Match": f'"{v0 + 1}"'}
+    )
+    assert undone.status_code == 200, undone.text
+    assert undone.json()["version"] == v0 + 2
+    redone = planner.post(f"/api/v1/generations/{draft}/edits/redo", json={"version": v0 + 2})
+    assert redone.status_code == 200, redone.text
+    assert {f["id"] for f in redone.json()["changed"]["features"]} == codes
+
+
+def test_diff_lineage_and_impact(
+    planner: httpx.Client, engine: Engine, draft: int, demo_generation: int
+) -> None:
+    a, b = pair(engine, draft, same_village=True)
+    v = version_of(planner, draft)
+    r = edit(planner, draft, v, op="merge", codes=[a, b], reason="two small grids")
+    assert r.status_code == 200, r.text
+    (merged,) = [f["id"] for f in r.json()["changed"]["features"]]
+    q = {"against": demo_generation}
+    diff = planner.get(f"/api/v1/generations/{draft}/diff", params=q).json()
+    change = {f["properties"]["code"]: f["properties"]["change"] for f in diff["features"]}
+    assert change[a] == change[b] == "removed" and change[merged] == "added"
+    lineage = planner.get(f"/api/v1/generations/{draft}/lineage", params=q).json()["lineage"]
+    kinds = {(x["old_code"], x["new_code"]): x["kind"] for x in lineage}
+    assert kinds[(a, merged)] == kinds[(b, merged)] == "merged_into"
+    impact = planner.get(f"/api/v1/generations/{draft}/impact", params=q)
+    assert impact.status_code == 200, impact.text
+    report = impact.json()
+    assert {g["code"] for g in report["changed_grids"]} == {a, b, merged}
+    with engine.connect() as conn:
+        in_merged = conn.execute(
+            text("SELECT count(*) FROM household WHERE grid_code IN (:a, :b)"), {"a": a, "b": b}
+        ).scalar_one()
+    assert report["households"]["count"] == in_merged
+    assert all(h["new_grid"] == merged for h in report["households"]["items"])
+    moves = [x for x in report["assignments"]["items"] if x["grid_code"] in (a, b)]
+    assert all(x["action"] == "move" and x["new_grid"] == merged for x in moves)
+    xlsx = planner.get(f"/api/v1/generations/{draft}/impact", params={**q, "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_bad_edits_are_problems(
+    planner: httpx.Client, client: httpx.Client, engine: Engine, draft: int,
+    demo_generation: int,
+) -> None:  # fmt: skip
+    a, b = pair(engine, draft, same_village=True)
+    v = version_of(planner, draft)
+    cases = [
+        ({"op": "rename", "code": a, "name": "x", "reason": "r"}, None, 422, "If-Match"),
+        ({"op": "fly", "reason": "r"}, v, 422, "op"),
+        ({"op": "rename", "code": a, "name": "x"}, v, 422, "reason"),
+        ({"op": "recode", "code": a, "new_code": b, "reason": "r"}, v, 409, "new_code"),
+        ({"op": "recode", "code": a, "new_code": "12", "reason": "r"}, v, 422, "new_code"),
+        ({"op": "merge", "codes": [a], "reason": "r"}, v, 422, "codes"),
+        ({"op": "split", "code": a, "line": [[0, 0], [0, 0.1]], "reason": "r"}, v, 422, "line"),
+        ({"op": "move_vertex", "at": [1, 2], "to": "x", "reason": "r"}, v, 422, "to"),
+        ({"op": "rename", "code": "320281999999999", "name": "x", "reason": "r"}, v, 404, "code"),
+    ]
+    for body, version, status, field in cases:
+        r = edit(planner, draft, version, **body)
+        assert r.status_code == status, (body, r.text)
+        assert r.headers["content-type"].startswith(PROBLEM)
+        assert r.json()["field"] == field, (body, r.json())
+    # the active city is not a draft; a viewer may not edit
+    r = edit(planner, demo_generation, 1, op="rename", code=a[:9], name="x", reason="r")
+    assert r.status_code in (409, 422) and r.headers["content-type"].startswith(PROBLEM)
+    r = edit(client, draft, v, op="rename", code=a, name="x", reason="r")
+    assert r.status_code == 403
+    assert version_of(planner, draft) == v  # nothing was stored by any refused edit
