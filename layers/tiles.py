@@ -1,0 +1,502 @@
+"""Mapbox Vector Tiles (MVT) of grids, zones and patrol coverage, computed by PostGIS.
+
+As Martin and pg_tileserv do: one SQL statement per tile, ``ST_AsMVT`` over ``ST_AsMVTGeom``
+with the tile's Web Mercator envelope from ``ST_TileEnvelope``. CRS and index choices:
+
+- geometries are stored in CGCS2000 (EPSG:4490) with a GiST index on ``grid.geom``; the tile
+  envelope is transformed to 4490 for the ``&&`` test (the query constant, never the indexed
+  column, so the index is used). Web Mercator's axes are separable, so the four corners of
+  the envelope map to an exact lon/lat rectangle: no feature is missed;
+- the envelope for the index test is widened by the tile buffer (``margin``), so features that
+  only enter the buffer zone are found and clipped into it like the others;
+- each selected geometry is transformed to EPSG:3857 for ``ST_AsMVTGeom`` (the tile's own CRS;
+  CGCS2000 and WGS84 agree to a few centimetres, below the 0.15 m of a z16 tile unit);
+- simplification is the quantisation of ``ST_AsMVTGeom`` to the 4096-unit tile grid (plus its
+  removal of collinear points). Every vertex snaps to the same grid point whichever polygon it
+  belongs to, so neighbours keep identical shared edges. A per-polygon ``ST_Simplify`` of half a
+  pixel was measured (docs/benchmarks-tiles.md): 2.5x faster for L3 tiles at z9-z11 only, but
+  Douglas-Peucker simplifies each ring on its own and opens slivers between neighbours, so it
+  is not used.
+
+Versions (what the tile cache and the ETag are keyed by, read in the same statement as the tile
+so a tile is never stored under an older version than its content):
+
+- grids: ``generation.content_version``, raised by triggers on every write to the generation's
+  grid rows (migration 0012_tile_version), whatever wrote them;
+- zones: the generation's version plus an md5 of the zoning (zones, members, squad names);
+- coverage: the run's id and ``computed_at`` plus its generation's version.
+
+Errors: :class:`TileAddressInvalid` (z/x/y not an integer, or negative), :class:`TileNotFound`
+(z above :data:`MAX_ZOOM`, x or y beyond the zoom's 2^z tiles), :class:`UnknownTileLayer`;
+``GenerationNotFound`` and ``CoverageNotComputed`` from the layers asked.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis.crs import SRID_CGCS2000
+from layers.coverage import find_run
+from layers.errors import DomainError
+from layers.grids import resolve_generation
+
+SRID_WEB_MERCATOR = 3857
+MAX_ZOOM = 22
+"""Highest zoom served (z22 tiles are ~10 m wide); clients overzoom beyond TileJSON maxzoom."""
+EXTENT = 4096
+"""Tile coordinate units per tile side (the MVT default: 16 units per pixel of a 256 px tile)."""
+BUFFER = 64
+"""Units drawn beyond each tile edge, so strokes at tile seams do not show a cut."""
+TILEJSON_MINZOOM = 8
+TILEJSON_MAXZOOM = 18
+"""Zooms advertised in TileJSON: z8 shows the whole city; at z18 a unit is 0.04 m, so clients
+overzoom z18 tiles rather than ask for deeper ones."""
+
+Method = Literal["h3", "buffer"]
+METHODS: tuple[str, ...] = ("h3", "buffer")
+
+
+class TileAddressInvalid(DomainError):
+    """z, x or y is not a non-negative integer (HTTP 400)."""
+
+
+class TileNotFound(DomainError):
+    """A tile that does not exist: z above MAX_ZOOM, or x/y beyond 2^z - 1 (HTTP 404)."""
+
+
+class UnknownTileLayer(DomainError):
+    """A layer name that is not one of :data:`LAYERS` (HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    """One tile layer: its id (URL and MVT layer name), title and the feature properties."""
+
+    id: str
+    title: str
+    description: str
+    fields: dict[str, str]
+    level: int | None = None
+    """Grid level of a grids-lN layer."""
+
+
+_GRID_FIELDS = {
+    "code": "String",
+    "name": "String",
+    "level": "Number",
+    "parent_code": "String",
+}
+LAYERS: dict[str, TileLayer] = {
+    "grids-l1": TileLayer(
+        "grids-l1", "镇街 Towns (L1 grids)", "level-1 grids of a generation", _GRID_FIELDS, 1
+    ),
+    "grids-l2": TileLayer(
+        "grids-l2", "村社区 Villages (L2 grids)", "level-2 grids of a generation", _GRID_FIELDS, 2
+    ),
+    "grids-l3": TileLayer(
+        "grids-l3", "单元网格 Unit grids (L3)", "level-3 grids of a generation", _GRID_FIELDS, 3
+    ),
+    "zones": TileLayer(
+        "zones",
+        "执法片区 Enforcement zones",
+        "zones as the union of their member grids in the generation",
+        {"code": "String", "name": "String", "town_code": "String", "squad": "String"},
+    ),
+    "coverage": TileLayer(
+        "coverage",
+        "巡查覆盖率 Patrol coverage",
+        "unit grids with their coverage share in percent (latest whole-day run of the date)",
+        {
+            "code": "String",
+            "name": "String",
+            "level": "Number",
+            "share_pct": "Number",
+            "method": "String",
+        },
+    ),
+}
+
+
+def tile_layer(layer_id: str) -> TileLayer:
+    try:
+        return LAYERS[layer_id]
+    except KeyError:
+        raise UnknownTileLayer(
+            f"no tile layer {layer_id!r}; use one of {', '.join(LAYERS)}", field="layer"
+        ) from None
+
+
+# --- tile addresses ----------------------------------------------------------------------------
+
+
+def parse_tile_address(z: str | int, x: str | int, y: str | int) -> tuple[int, int, int]:
+    """XYZ (Google/OSM scheme, y from the north) from path text; raises with the field named."""
+    values = []
+    for name, raw in (("z", z), ("x", x), ("y", y)):
+        try:
+            value = int(str(raw), 10)
+        except ValueError:
+            raise TileAddressInvalid(
+                f"{name} {raw!r} is not an integer; tile addresses are /{{z}}/{{x}}/{{y}} with "
+                "whole numbers, e.g. /14/13666/6661",
+                field=name,
+            ) from None
+        if value < 0:
+            raise TileAddressInvalid(
+                f"{name} {value} is negative; tile numbers start at 0", field=name
+            )
+        values.append(value)
+    tz, tx, ty = values
+    if tz > MAX_ZOOM:
+        raise TileNotFound(f"zoom {tz} is beyond the deepest zoom {MAX_ZOOM}", field="z")
+    last = 2**tz - 1
+    for name, value in (("x", tx), ("y", ty)):
+        if value > last:
+            raise TileNotFound(
+                f"{name} {value} does not exist at zoom {tz}: {name} runs from 0 to {last}",
+                field=name,
+            )
+    return tz, tx, ty
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The XYZ tile (x, y) holding a point given in degrees (WGS84/CGCS2000) at zoom z."""
+    n = 2**z
+    lat = max(min(lat, 85.0511287798), -85.0511287798)
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
+
+
+def tiles_covering(
+    bounds: tuple[float, float, float, float], z: int
+) -> Iterator[tuple[int, int, int]]:
+    """Every (z, x, y) whose tile meets ``bounds`` (west, south, east, north; degrees)."""
+    west, south, east, north = bounds
+    x0, y0 = tile_of(west, north, z)
+    x1, y1 = tile_of(east, south, z)
+    for x in range(x0, x1 + 1):
+        for y in range(y0, y1 + 1):
+            yield z, x, y
+
+
+# --- SQL ------------------------------------------------------------------------------------------
+
+# The tile envelope twice: in EPSG:3857 for ST_AsMVTGeom, and widened by the buffer and
+# transformed to the storage CRS for the index test (the constant is transformed, not geom).
+_ENVELOPE = (
+    "SELECT ST_TileEnvelope(:z, :x, :y) AS merc, "
+    f"ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}), {SRID_CGCS2000}) "
+    "AS geo"
+)
+_MVT_GEOM = (
+    f"ST_AsMVTGeom(ST_Transform({{geom}}, {SRID_WEB_MERCATOR}), env.merc, {EXTENT}, {BUFFER}, true)"
+)
+
+# Grids of one level: the grid code (all digits, at most 15) is also the MVT feature id, so
+# clients can restyle one grid (VectorGrid's setFeatureStyle) without a lookup.
+_GRID_TILE = f"""
+SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom', 'fid') FROM (
+  SELECT g.code::bigint AS fid, g.code, g.name, g.level, g.parent_code,
+         {_MVT_GEOM.format(geom="g.geom")} AS geom
+  FROM grid g, env
+  WHERE g.generation_id = :g AND g.level = :level AND g.geom && env.geo
+  ORDER BY g.code
+) t WHERE t.geom IS NOT NULL
+"""
+
+# Zones: the union of the member grids meeting the tile, clipped to it (grids outside the
+# buffered tile add nothing inside it). Members are unit grids or whole villages; their own
+# polygons are unioned (a village is the union of its unit grids in a valid hierarchy, one
+# noding), which is 3x faster at z10 than unioning the unit grids and gives the same tile.
+_ZONE_TILE = f"""
+SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom') FROM (
+  SELECT z.code, z.name, z.town_code, tm.name AS squad,
+         {_MVT_GEOM.format(geom="u.geom")} AS geom
+  FROM (
+    SELECT m.zone_id, ST_Union(g.geom) AS geom
+    FROM grid g, env, zone_member m
+    WHERE g.generation_id = :g AND g.geom && env.geo AND g.code = m.grid_code
+    GROUP BY m.zone_id
+  ) u
+  JOIN enforcement_zone z ON z.id = u.zone_id
+  LEFT JOIN team tm ON tm.id = z.squad_id, env
+  ORDER BY z.code
+) t WHERE t.geom IS NOT NULL
+"""
+
+# Coverage: unit grids of the run's generation found by the index, joined to the run's figures
+# by primary key. Shares as layers.coverage.rollup defines them for one grid: H3 = covered
+# cells / cells (none without cells: the property is then absent), buffer = covered area / area.
+_COVERAGE_TILE = f"""
+SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom', 'fid') FROM (
+  SELECT g.code::bigint AS fid, g.code, g.name, g.level,
+         round((CASE WHEN :method = 'h3' THEN
+                  CASE WHEN c.cells > 0 THEN 100.0 * c.covered_cells / c.cells END
+                ELSE CASE WHEN c.area_m2 > 0 THEN 100.0 * c.covered_area_m2 / c.area_m2
+                          ELSE 0 END
+                END)::numeric, 1)::float8 AS share_pct,
+         CAST(:method AS text) AS method,
+         {_MVT_GEOM.format(geom="g.geom")} AS geom
+  FROM grid g
+  JOIN coverage_grid c ON c.run_id = :run AND c.grid_code = g.code, env
+  WHERE g.generation_id = :g AND g.level = 3 AND g.geom && env.geo
+  ORDER BY g.code
+) t WHERE t.geom IS NOT NULL
+"""
+
+_GRID_VERSION = "SELECT content_version::text FROM generation WHERE id = :g"
+_ZONE_VERSION = """
+SELECT (SELECT content_version::text FROM generation WHERE id = :g) || '.' || md5(coalesce(
+  (SELECT string_agg(concat_ws('|', z.id, z.code, z.name, z.town_code, z.squad_id, tm.name,
+                               (SELECT string_agg(m.grid_code, ',' ORDER BY m.grid_code)
+                                FROM zone_member m WHERE m.zone_id = z.id)),
+                     ';' ORDER BY z.id)
+   FROM enforcement_zone z LEFT JOIN team tm ON tm.id = z.squad_id), ''))
+"""
+_COVERAGE_VERSION = """
+SELECT gen.content_version::text || '.' || r.id || '.' ||
+       to_char(r.computed_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')
+FROM coverage_run r JOIN generation gen ON gen.id = r.generation_id WHERE r.id = :run
+"""
+
+
+def _tile_sql(layer: TileLayer) -> str:
+    if layer.level is not None:
+        return _GRID_TILE
+    return _ZONE_TILE if layer.id == "zones" else _COVERAGE_TILE
+
+
+def _version_sql(layer: TileLayer) -> str:
+    if layer.level is not None:
+        return _GRID_VERSION
+    return _ZONE_VERSION if layer.id == "zones" else _COVERAGE_VERSION
+
+
+def tile_statement(layer_id: str) -> str:
+    """The SQL of one tile of ``layer_id`` (bound parameters :z :x :y :layer :g and, per layer,
+    :level, :run, :method): one row, one ``bytea`` (empty for a tile without features)."""
+    layer = tile_layer(layer_id)
+    return f"WITH env AS ({_ENVELOPE})\n{_tile_sql(layer)}"
+
+
+# --- sources: what a request's tiles are made from ----------------------------------------------
+
+FRESH_STATUSES = frozenset({"active", "retired"})
+"""Published generations: their grids are never edited again (a new draft is made instead)."""
+
+
+@dataclass(frozen=True)
+class TileSource:
+    """The data behind one request's tiles, resolved once per request.
+
+    ``key`` identifies the data apart from its version (layer, generation, run, method);
+    ``version`` changes whenever the content does; ``max_age_s`` is how long a client may reuse
+    a tile without asking (0: ask every time, as for drafts whose grids change on each edit).
+    """
+
+    layer: TileLayer
+    generation_id: int
+    generation_status: str
+    params: dict[str, Any]
+    key: tuple[Hashable, ...]
+    version: str
+    max_age_s: int
+    day: date | None = None
+    method: str | None = None
+    query: dict[str, str] = field(default_factory=dict)
+    """The query parameters that pin this source in a tile URL (TileJSON)."""
+
+
+ACTIVE_MAX_AGE_S = 30
+"""The active generation's tiles: a publish shows in a browser within this time (the server
+switches at once)."""
+RETIRED_MAX_AGE_S = 86_400
+COVERAGE_TODAY_MAX_AGE_S = 60
+"""Today's coverage is recomputed every 5 minutes while the app serves."""
+COVERAGE_PAST_MAX_AGE_S = 3_600
+ZONES_MAX_AGE_S = 30
+"""The zoning may be changed at any time (PUT /api/v1/zones/towns/{town})."""
+
+
+def _generation_max_age(status: str) -> int:
+    if status == "retired":
+        return RETIRED_MAX_AGE_S
+    if status == "active":
+        return ACTIVE_MAX_AGE_S
+    return 0  # draft (or submitted/approved): edited at any time, always revalidate
+
+
+def resolve_source(
+    *,
+    session: Session,
+    layer_id: str,
+    generation_id: int | None = None,
+    at: datetime | None = None,
+    day: date | None = None,
+    method: str | None = None,
+    today: date | None = None,
+) -> TileSource:
+    """Which data the tiles of ``layer_id`` show, and its current version.
+
+    Grids and zones: the generation ``generation_id``, else the one in force at ``at``, else
+    the active one (resolved on every request, so a publish switches tiles at once). Coverage:
+    the latest whole-day run of ``day`` (default ``today``) in ``method`` ``h3`` or ``buffer``.
+    Raises ``GenerationNotFound``, ``CoverageNotComputed``, ``UnknownTileLayer`` or
+    ``TileAddressInvalid`` (an unknown method; field ``method``).
+    """
+    layer = tile_layer(layer_id)
+    query: dict[str, str] = {}
+    if layer.id == "coverage":
+        chosen = method or "h3"
+        if chosen not in METHODS:
+            raise TileAddressInvalid(
+                f"method {method!r} is not known; use h3 or buffer", field="method"
+            )
+        the_day = day or today or date.today()
+        run = find_run(session=session, day=the_day, shift=None, resolution=None)
+        params: dict[str, Any] = {"g": run.generation_id, "run": run.id, "method": chosen}
+        status, version = _status_and_version(session, layer, params)
+        query = {"date": the_day.isoformat(), "method": chosen}
+        return TileSource(
+            layer, run.generation_id, status, params, (layer.id, run.generation_id, chosen),
+            version, COVERAGE_PAST_MAX_AGE_S if today and the_day < today
+            else COVERAGE_TODAY_MAX_AGE_S, the_day, chosen, query,
+        )  # fmt: skip
+    generation = resolve_generation(session=session, generation_id=generation_id, at=at)
+    params = {"g": generation.id}
+    if layer.level is not None:
+        params["level"] = layer.level
+    status, version = _status_and_version(session, layer, params)
+    if generation_id is not None:
+        query["generation"] = str(generation_id)
+    elif at is not None:
+        query["at"] = at.isoformat()
+    max_age = _generation_max_age(status)
+    if layer.id == "zones":
+        max_age = min(max_age, ZONES_MAX_AGE_S)
+    return TileSource(
+        layer, generation.id, status, params, (layer.id, generation.id), version, max_age,
+        query=query,
+    )  # fmt: skip
+
+
+def _status_and_version(
+    session: Session, layer: TileLayer, params: dict[str, Any]
+) -> tuple[str, str]:
+    """The generation's status (as text: the planners' submitted/approved are "not published"
+    here like draft) and the layer's version, in one round trip."""
+    row = session.execute(
+        text(
+            "SELECT (SELECT status::text FROM generation WHERE id = :g) AS status, "
+            f"({_version_sql(layer)}) AS version"
+        ),
+        params,
+    ).one()
+    return str(row.status), str(row.version)
+
+
+def render_tile(
+    *, session: Session, source: TileSource, z: int, x: int, y: int
+) -> tuple[str, bytes]:
+    """The tile ``z/x/y`` of ``source`` as MVT bytes (empty: no feature) with the version of
+    the data it was made from, both read in one statement (one snapshot)."""
+    sql = (
+        f"SELECT ({_version_sql(source.layer)}) AS version, "
+        f"(WITH env AS ({_ENVELOPE}) {_tile_sql(source.layer)}) AS mvt"
+    )
+    row = session.execute(
+        text(sql), {**source.params, "layer": source.layer.id, "z": z, "x": x, "y": y}
+    ).one()
+    return str(row.version), bytes(row.mvt or b"")
+
+
+def city_bounds(*, session: Session, generation_id: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of the generation's grids (EPSG:4490, which
+    TileJSON may take as WGS84: the two agree to centimetres)."""
+    row = session.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) AS e FROM grid WHERE generation_id = :g) s"
+        ),
+        {"g": generation_id},
+    ).one()
+    if row[0] is None:
+        return (-180.0, -85.0511, 180.0, 85.0511)
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+# --- the in-process cache -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CachedTile:
+    """A tile as served: raw MVT bytes and, for tiles over 1 KB, their gzip encoding."""
+
+    version: str
+    raw: bytes
+    gz: bytes | None
+
+    @property
+    def size(self) -> int:
+        return len(self.raw) + len(self.gz or b"") + 200  # + rough bookkeeping per entry
+
+    @classmethod
+    def of(cls, version: str, raw: bytes) -> CachedTile:
+        return cls(version, raw, gzip.compress(raw, 6, mtime=0) if len(raw) >= 1024 else None)
+
+
+class TileCache:
+    """A least-recently-used map bounded by the bytes it holds (thread-safe).
+
+    Keys are (layer, generation, ..., version, z, x, y): a new version never meets an old
+    entry, which simply ages out. ``max_bytes`` 0 disables caching.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, CachedTile] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> CachedTile | None:
+        with self._lock:
+            tile = self._items.get(key)
+            if tile is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return tile
+
+    def put(self, key: Hashable, tile: CachedTile) -> None:
+        if tile.size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
+            self._items[key] = tile
+            self._bytes += tile.size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= dropped.size
+
+    @property
+    def bytes_used(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
