@@ -98,7 +98,7 @@ def import_gpx(
         raise typer.Exit(2)
     settings = Settings()
     try:
-        fixes, received = formats.gpx(path.read_bytes())
+        fixes, received, _name = formats.gpx(path.read_bytes())
     except DomainError as exc:
         console.print(f"[red]{path.name}: {exc.detail}[/]")
         raise typer.Exit(1) from None

@@ -169,7 +169,7 @@ def osmand_json(data: Any) -> tuple[str, FixColumns]:
         battery = location.get("battery") if isinstance(location.get("battery"), dict) else {}
         level = parse_number(_known(battery.get("level")), "location.battery.level")
         # battery.level is 0..1 in the Traccar/transistorsoft format
-        battery_pct = level * 100.0 if not math.isnan(level) and level <= 1.0 else level
+        battery_pct = None if math.isnan(level) else level * 100.0 if level <= 1.0 else level
         attrs: dict[str, Any] = {}
         for key in ("is_moving", "odometer", "activity", "extras", "event", "uuid"):
             if key in location:
@@ -313,9 +313,10 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
 
 
 # -- GPX ----------------------------------------------------------------------------------------
-def gpx(body: bytes) -> tuple[FixColumns, int]:
+def gpx(body: bytes) -> tuple[FixColumns, int, str | None]:
     """The track points (``trk/trkseg/trkpt``, else route/way points) of a GPX 1.0/1.1 file,
-    read in its declared encoding (BOM, XML declaration, else UTF-8 or detected)."""
+    read in its declared encoding (BOM, XML declaration, else UTF-8 or detected); returns the
+    fixes, the number of points and the name of the (first named) track or file."""
     text = xml_text(body, field="body")  # its declared encoding (GBK, ISO-8859-1, …)
     try:
         parsed = gpxpy.parse(text)
@@ -357,4 +358,6 @@ def gpx(body: bytes) -> tuple[FixColumns, int]:
             field="body",
             extra={"errors": fixes.errors[:20]},
         )
-    return fixes, len(points)
+    names = [t.name for t in parsed.tracks if t.name] + [r.name for r in parsed.routes if r.name]
+    name = (names[0] if names else parsed.name) or None
+    return fixes, len(points), None if name is None else name.strip()[:200]

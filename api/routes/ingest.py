@@ -189,8 +189,8 @@ def _parse_batch(body: bytes) -> tuple[str | None, FixColumns, int]:
     return formats.batch(_json(body), max_fixes=BATCH_MAX_FIXES)
 
 
-def _batch_response(result: IngestResult) -> JSONResponse:
-    body = result.as_dict()
+def _batch_response(result: IngestResult, **extra: Any) -> JSONResponse:
+    body = {**result.as_dict(), **extra}
     if result.received and result.stored == 0 and result.duplicates == 0:
         first = result.rejected[0]
         return problem(
@@ -238,8 +238,8 @@ async def ingest_gpx(
     GBK/GB18030, ISO-8859-1, …); every ``trkpt`` with a ``time`` becomes a fix (WGS 84)."""
     formats.device_id(device, "device")
     await _preauthenticate(request, device, _presented_secret(request), "device")
-    fixes, received = await run_in_threadpool(formats.gpx, await _body(request))
+    fixes, received, name = await run_in_threadpool(formats.gpx, await _body(request))
     result = await run_in_threadpool(
         _store, request, device, _presented_secret(request), fixes, "gpx", received, "device"
     )
-    return _batch_response(result)
+    return _batch_response(result, track_name=name)

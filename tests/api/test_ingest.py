@@ -324,3 +324,80 @@ def test_never_500_on_garbage(anon, device) -> None:
     r = anon.post("/api/v1/ingest/osmand", content=b"\x00\x01", headers={"Content-Type":
                   "application/x-www-form-urlencoded"})  # fmt: skip
     assert 400 <= r.status_code < 500
+
+
+# -- issue 11.7: nothing a single-fix client was told is stored is lost --------------------------
+def _times(now: datetime) -> dict[str, str]:
+    return {
+        "two_days_ahead": str(int((now + timedelta(days=2)).timestamp())),
+        "zero": "0",
+        "negative": "-1000",
+        "in_1990": str(int(datetime(1990, 6, 1, tzinfo=UTC).timestamp())),
+        "ms_overflow": "99999999999999999",
+        "ms_far_ahead": str(int((now + timedelta(days=3650)).timestamp() * 1000)),
+        "not_finite": "nan",
+    }
+
+
+@pytest.mark.parametrize("protocol", ["osmand", "osmand_json", "owntracks"])
+def test_single_fix_clients_never_lose_an_acknowledged_fix(anon, engine, protocol) -> None:
+    """Every 2xx answer means the fix is stored (flagged if its time is doubtful); a fix that
+    cannot be stored is a 4xx, so the phone keeps it (docs/ingest.md)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    expected_flag = {"two_days_ahead": 4, "in_1990": 8}
+    for name, stamp in _times(now).items():
+        dev = make_device(engine)
+        if protocol == "osmand":
+            r = anon.get(
+                "/api/v1/ingest/osmand",
+                params={"id": dev.external_id, "lat": CITY_LAT, "lon": CITY_LON,
+                        "timestamp": stamp, "key": dev.secret},
+            )  # fmt: skip
+        elif protocol == "osmand_json":
+            r = anon.post(
+                "/api/v1/ingest/osmand",
+                json={"device_id": dev.external_id,
+                      "location": {"timestamp": stamp, "coords": {"latitude": CITY_LAT,
+                                                                  "longitude": CITY_LON}}},
+                headers=auth(dev),
+            )  # fmt: skip
+        else:
+            r = anon.post(
+                f"/api/v1/ingest/owntracks?d={dev.external_id}",
+                json={"_type": "location", "lat": CITY_LAT, "lon": CITY_LON, "tst": stamp},
+                headers=auth(dev),
+            )
+        stored = rows(engine, dev.id)
+        if 200 <= r.status_code < 300:
+            assert len(stored) == 1, (name, r.status_code, r.text)
+            assert stored[0]["flags"] & expected_flag.get(name, 0), name
+            assert stored[0]["server_time"] >= now - timedelta(seconds=5)
+        else:
+            assert 400 <= r.status_code < 500 and stored == [], (name, r.status_code)
+            assert r.headers["content-type"] == PROBLEM and r.json()["field"].endswith(
+                ("timestamp", "tst")
+            ), (name, r.text)
+        if name in expected_flag:
+            assert 200 <= r.status_code < 300, (name, r.text)
+
+
+def test_device_speed_unit_is_settable(live_server, tokens, anon, engine) -> None:
+    import httpx
+
+    dev = make_device(engine)
+    with httpx.Client(
+        base_url=live_server, headers={"Authorization": f"Bearer {tokens['admin']}"}
+    ) as admin:
+        r = admin.patch(f"/api/v1/devices/{dev.id}", json={"speed_unit": "kmh"})
+        assert r.status_code == 200 and r.json()["speed_unit"] == "kmh", r.text
+        assert (
+            admin.patch(f"/api/v1/devices/{dev.id}", json={"speed_unit": None}).status_code == 422
+        )
+    ts = int(datetime.now(UTC).timestamp()) - 30
+    r = anon.get(
+        "/api/v1/ingest/osmand",
+        params={"id": dev.external_id, "lat": CITY_LAT, "lon": CITY_LON, "timestamp": ts,
+                "speed": 36, "key": dev.secret},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert rows(engine, dev.id)[0]["speed_mps"] == pytest.approx(10.0, rel=1e-6)
