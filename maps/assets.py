@@ -91,6 +91,11 @@ ASSETS: dict[str, Asset] = {
     ),
     # folium.plugins.HeatMap
     "leaflet-heat.js": Asset("folium", "leaflet_heat.min.js"),
+    # vector tiles of grids, zones, coverage (api/routes/tiles.py); with gridgis_tiles_js
+    "leaflet_vectorgrid": Asset(
+        "vendor", "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
+    ),
+    "gridgis_tiles_js": Asset("gridgis", "gridgis-tiles.js"),
     # our own pages: styles, the shared helpers (fetch, escaping, messages), one script per view
     "gridgis_map_css": Asset("gridgis", "gridgis-map.css"),
     "gridgis_common_js": Asset("gridgis", "gridgis-common.js"),
