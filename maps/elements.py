@@ -1,7 +1,10 @@
-"""Small folium/branca elements shared by the map pages: page set-up, HTML controls, labels.
+"""Small folium/branca elements shared by the map pages: page set-up, HTML controls, labels,
+and :class:`ViewScript`, which starts a page's own script.
 
-Each renders plain Leaflet calls; text goes into the page through ``tojson`` (escaped for
-``<script>``) and, for labels, through ``textContent``, so grid names can hold any character.
+The code they run lives in ``maps/static/`` (``gridgis-common.js`` and one file per view); each
+element only writes one call with its options, from a template in ``maps/templates/``. Text goes
+into the page through ``tojson`` (escaped for ``<script>``) and is shown through
+``textContent``, so names can hold any character.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from branca.element import Element, MacroElement
+from branca.element import Element
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
@@ -59,139 +62,70 @@ class ViewScript(JSCSSMixin):
         self.default_css = [(name, asset_url(name)) for name in styles]
 
 
+COMMON_JS = ("gridgis_common_js", asset_url("gridgis_common_js"))
+
+
 class PageSetup(JSCSSMixin):
-    """Links our page CSS, sets ``<html lang>`` and tags the map container with CSS classes.
+    """Links our page CSS and the shared page script, sets ``<html lang>`` and tags the map
+    container with CSS classes; the attribution prefix becomes plain "Leaflet" (no link out of
+    the intranet, no flag) (``GridGIS.pageSetup``).
 
-    The attribution prefix becomes plain "Leaflet" (no link out of the intranet, no flag).
-
-    Add it to the map first; :func:`maps.assets.localize_all` points its CSS at our server.
+    Add it to the map first; :func:`maps.assets.localize_all` points its files at our server.
     """
 
-    # Same shape as folium's own class attribute; localize() replaces it per instance.
+    # Same shape as folium's own class attributes; localize() replaces them per instance.
+    default_js = [COMMON_JS]  # noqa: RUF012
     default_css = [("gridgis_map_css", asset_url("gridgis_map_css"))]  # noqa: RUF012
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        document.documentElement.lang = {{ this.html_lang|tojson }};
-        {{ this._parent.get_name() }}.attributionControl.setPrefix("Leaflet");
-        {%- for name in this.container_classes %}
-        L.DomUtil.addClass({{ this._parent.get_name() }}.getContainer(), {{ name|tojson }});
-        {%- endfor %}
-        {% endmacro %}
-        """
-    )
+    _template = macro_template("call.js.j2")
 
     def __init__(self, lang: str, container_classes: Sequence[str] = ()) -> None:
         super().__init__()
         self._name = "PageSetup"
-        self.html_lang = html_lang(lang)
-        self.container_classes = list(container_classes)
+        self.function = "pageSetup"
+        self.options = {"lang": html_lang(lang), "classes": list(container_classes)}
 
 
-class HtmlControl(MacroElement):
+class HtmlControl(JSCSSMixin):
     """A Leaflet control holding fixed HTML (a title, a legend) in a corner of the map.
 
-    ``html`` must already be escaped (build it with ``html.escape``). ``position`` is a Leaflet
-    corner or ``"topcenter"``. Controls stack inside their corner like Leaflet's own, and clicks
-    or wheel turns on them do not move the map.
+    ``html`` must already be escaped (build it with ``html.escape``); it goes into the page as
+    an inert ``<template>`` that ``GridGIS.htmlControl`` moves into the control, so no HTML
+    passes through a script. ``position`` is a Leaflet corner or ``"topcenter"``. Controls
+    stack inside their corner like Leaflet's own, and clicks or wheel turns on them do not
+    move the map.
     """
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map) {
-            var position = {{ this.position|tojson }};
-            if (!map._controlCorners[position]) {
-                map._controlCorners[position] = L.DomUtil.create(
-                    "div", "leaflet-top gridgis-center", map._controlContainer);
-            }
-            var control = L.control({position: position});
-            control.onAdd = function () {
-                var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
-                div.innerHTML = {{ this.html|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            control.addTo(map);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
+    default_js = [COMMON_JS]  # noqa: RUF012
+    _template = macro_template("html_control.j2")
 
     def __init__(self, html: str, *, position: ControlPosition, css_class: str) -> None:
         super().__init__()
         self._name = "HtmlControl"
         self.html = html
-        self.position = position
-        self.css_class = f"leaflet-control {css_class}"
+        self.options = {
+            "source": self.get_name(),
+            "position": position,
+            "css_class": f"leaflet-control {css_class}",
+        }
 
 
-class PermanentLabels(MacroElement):
+class PermanentLabels(JSCSSMixin):
     """Text labels at fixed points, added to the parent layer (a FeatureGroup or the map).
 
     ``rows`` are ``(lon, lat, text)``. Each label is a non-interactive marker with a DivIcon
-    whose text is set by ``textContent``; CSS class ``css_class`` styles it. Being in the parent
-    group, the labels come and go with it in the layer control.
+    whose text is set by ``textContent`` (``GridGIS.permanentLabels``); CSS class
+    ``css_class`` styles it. Being in the parent group, the labels come and go with it in the
+    layer control.
     """
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (group) {
-            var rows = {{ this.rows|tojson }};
-            rows.forEach(function (row) {
-                var text = document.createElement("div");
-                text.className = {{ this.css_class|tojson }};
-                text.textContent = row[2];
-                var icon = L.divIcon({html: text, className: "gridgis-label-anchor",
-                                      iconSize: [0, 0]});
-                L.marker([row[1], row[0]], {icon: icon, interactive: false, keyboard: false})
-                    .addTo(group);
-            });
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
+    default_js = [COMMON_JS]  # noqa: RUF012
+    _template = macro_template("call.js.j2")
 
     def __init__(self, rows: Sequence[tuple[float, float, str]], *, css_class: str) -> None:
         super().__init__()
         self._name = "PermanentLabels"
-        self.rows = [[round(lon, 6), round(lat, 6), text] for lon, lat, text in rows]
-        self.css_class = f"gridgis-label {css_class}"
-
-
-JS_PAGE_HELPERS = """
-            // t(key, {n: 3}): the label of ``key`` (from ``T``, the page's zh/en table) with
-            // {n} filled in; el(tag, cls, text): a new element
-            function t(key, values) {
-                var s = T[key] || key;
-                Object.keys(values || {}).forEach(function (k) {
-                    s = s.split("{" + k + "}").join(String(values[k]));
-                });
-                return s;
-            }
-            function el(tag, cls, text) {
-                var e = document.createElement(tag);
-                if (cls) { e.className = cls; }
-                if (text !== undefined && text !== null) { e.textContent = text; }
-                return e;
-            }
-            // pct(0.1234) -> "12.3%" ("—" for none); getJSON(url): the body, or an Error
-            // carrying the problem+json detail
-            function pct(v) { return v === null || v === undefined ? "—"
-                                     : (v * 100).toFixed(1) + "%"; }
-            function getJSON(u) {
-                return fetch(u, {credentials: "same-origin",
-                                 headers: {Accept: "application/json"}})
-                    .then(function (r) {
-                        return r.json().then(function (body) {
-                            if (!r.ok) { throw new Error(body.detail || String(r.status)); }
-                            return body;
-                        });
-                    });
-            }
-"""
-"""JavaScript helpers shared by the page scripts (inserted into their templates; they expect a
-label table ``T`` in scope)."""
+        self.function = "permanentLabels"
+        self.options = {
+            "rows": [[round(lon, 6), round(lat, 6), text] for lon, lat, text in rows],
+            "css_class": f"gridgis-label {css_class}",
+        }

@@ -1,6 +1,7 @@
 """The grid map page: the three grid levels of one generation on an offline Leaflet map.
 
-``build_grid_map(levels)`` returns a ``folium.Map``; ``.get_root().render()`` is the HTML.
+``build_grid_map(levels)`` returns a ``folium.Map``; ``.get_root().render()`` is the HTML; its
+script is ``maps/static/gridgis-grid.js``.
 Every JS/CSS file is served by our app (see :mod:`maps.assets`); nothing is fetched from
 outside unless a basemap is configured.
 
@@ -23,15 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import folium
-from branca.element import Element, MacroElement
-from folium.template import Template
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import polylabel
 
 from maps.assets import localize_all
 from maps.basemaps import Basemap
-from maps.elements import HtmlControl, PageSetup, PermanentLabels
+from maps.elements import HtmlControl, PageSetup, PermanentLabels, ViewScript
 from maps.styles import (
     GRID_LEVELS,
     LEVEL_STYLES,
@@ -187,73 +186,6 @@ def _legend_html(counts: Mapping[int, int], lang: str) -> str:
     return "".join(rows)
 
 
-class GridMapScript(MacroElement):
-    """Runs last: fits the view to the grids, keeps L1 above L2 above L3, shows L2 names from
-    ``l2_label_zoom`` on, and publishes ``window.gridgisReady`` / ``window.gridgisLayers``."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map) {
-            var layers = {
-            {%- for level, layer in this.layers.items() %}
-                level{{ level }}: {{ layer.get_name() }},
-            {%- endfor %}
-            };
-            var groups = [
-            {%- for group in this.groups_bottom_up %}
-                {{ group.get_name() }},
-            {%- endfor %}
-            ];
-            function keepOrder() {
-                groups.forEach(function (g) { if (map.hasLayer(g)) { g.bringToFront(); } });
-            }
-            function showNames() {
-                var container = map.getContainer();
-                if (map.getZoom() >= {{ this.l2_label_zoom }}) {
-                    L.DomUtil.removeClass(container, "gridgis-hide-l2-labels");
-                } else {
-                    L.DomUtil.addClass(container, "gridgis-hide-l2-labels");
-                }
-            }
-            map.on("overlayadd", keepOrder);
-            map.on("zoomend", showNames);
-            map.whenReady(function () {
-                {%- if this.bounds %}
-                // Not animated: the first view is where people start, not a journey.
-                map.fitBounds({{ this.bounds|tojson }},
-                              {paddingTopLeft: [24, 56], paddingBottomRight: [24, 24],
-                               animate: false});
-                {%- endif %}
-                keepOrder();
-                showNames();
-                var ready = {};
-                Object.keys(layers).forEach(function (k) {
-                    ready[k] = layers[k].getLayers().length;
-                });
-                window.gridgisLayers = layers;
-                window.gridgisReady = ready;
-            });
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(
-        self,
-        layers: Mapping[int, folium.GeoJson],
-        groups_bottom_up: list[folium.FeatureGroup],
-        l2_label_zoom: int,
-        bounds: list[list[float]] | None,
-    ) -> None:
-        super().__init__()
-        self._name = "GridMapScript"
-        self.bounds = bounds
-        self.layers = dict(layers)
-        self.groups_bottom_up = groups_bottom_up
-        self.l2_label_zoom = l2_label_zoom
-
-
 def _level_layer(features: list[dict[str, Any]], level: int, lang: str) -> folium.GeoJson:
     style = LEVEL_STYLES[level]
     path_options = style.path_options()
@@ -284,7 +216,6 @@ def page_map(
     basemap: Basemap,
     title: str,
     lang: str,
-    page_css: str | None = None,
 ) -> folium.Map:
     """A page's base map: centred on ``bounds`` (or the empty view), no tiles of folium's own,
     our page set-up (language, classes) and the configured basemap; shared by every page."""
@@ -305,8 +236,6 @@ def page_map(
     # folium gives max_zoom to its own tile layer only; with tiles=None the map needs it too.
     folium_map.options["maxZoom"] = basemap.max_zoom() if basemap.tiles else MAX_ZOOM
     folium_map.get_root().title = title  # type: ignore[attr-defined]
-    if page_css:
-        folium_map.get_root().header.add_child(Element(page_css))  # type: ignore[attr-defined]
     no_basemap = ["gridgis-no-basemap"] if basemap.kind == "none" else []
     PageSetup(lang, container_classes=no_basemap).add_to(folium_map)
     basemap.add_to(folium_map)
@@ -375,9 +304,12 @@ def build_grid_map(
         _legend_html(counts, lang), position="bottomleft", css_class="gridgis-legend"
     ).add_to(folium_map)
     l2_label_zoom = _min_zoom_for_width(prepared[2].shapes, L2_LABEL_MIN_WIDTH_PX)
-    GridMapScript(
-        layers, [groups[lvl] for lvl in reversed(GRID_LEVELS)], l2_label_zoom, bounds
-    ).add_to(folium_map)
+    ViewScript(
+        "grid",
+        {"bounds": bounds, "l2_label_zoom": l2_label_zoom},
+        {**{f"level{n}": layers[n] for n in GRID_LEVELS},
+         **{f"group{n}": groups[n] for n in GRID_LEVELS}},
+    ).add_to(folium_map)  # fmt: skip
 
     localize_all(folium_map, assets_base)
     return folium_map

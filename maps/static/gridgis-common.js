@@ -141,6 +141,49 @@
       });
   }
 
+  // --- map furniture, called from the set-up script folium writes (maps/elements.py) ---
+
+  // pageSetup(map, {lang, classes}): <html lang>, a plain "Leaflet" attribution prefix (no
+  // link out of the intranet), CSS classes on the map container.
+  function pageSetup(map, options) {
+    global.document.documentElement.lang = options.lang;
+    map.attributionControl.setPrefix("Leaflet");
+    (options.classes || []).forEach(function (name) {
+      L.DomUtil.addClass(map.getContainer(), name);
+    });
+  }
+
+  // htmlControl(map, {source, position, css_class}): a Leaflet control holding the content of
+  // the page's <template id=source> (a title, a legend), in a corner or "topcenter".
+  function htmlControl(map, options) {
+    var position = options.position;
+    if (!map._controlCorners[position]) {
+      map._controlCorners[position] = L.DomUtil.create("div", "leaflet-top gridgis-center",
+        map._controlContainer);
+    }
+    var control = L.control({position: position});
+    control.onAdd = function () {
+      var div = L.DomUtil.create("div", options.css_class);
+      var source = global.document.getElementById(options.source);
+      if (source) { div.appendChild(source.content.cloneNode(true)); }
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    control.addTo(map);
+  }
+
+  // permanentLabels(group, {rows: [[lon, lat, text]], css_class}): text labels at fixed
+  // points (non-interactive markers), added to a layer group or the map.
+  function permanentLabels(group, options) {
+    options.rows.forEach(function (row) {
+      var icon = L.divIcon({html: el("div", options.css_class, row[2]),
+        className: "gridgis-label-anchor", iconSize: [0, 0]});
+      L.marker([row[1], row[0]], {icon: icon, interactive: false, keyboard: false})
+        .addTo(group);
+    });
+  }
+
   // views.NAME(map, options, layers) are registered by the view scripts; start() runs one of them
   // (called from the map's set-up script that folium writes, see maps/elements.py ViewScript).
   var views = {};
@@ -152,5 +195,6 @@
   global.GridGIS = {
     pageLang: pageLang, format: format, t: t, esc: esc, el: el, pct: pct,
     loginUrl: loginUrl, notice: notice, getJSON: getJSON, views: views, start: start,
+    pageSetup: pageSetup, htmlControl: htmlControl, permanentLabels: permanentLabels,
   };
 })(window);
