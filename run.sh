@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
 APP_APT=(postgresql-15-postgis-3 postgresql-client-15 python3 python3-venv python3-dev nodejs npm)
-TEST_APT=(chromium fonts-noto-cjk)
+TEST_APT=(chromium fonts-noto-cjk gdal-bin)
 UV_VERSION=0.13.9
 VENV=.venv
 STAMP_DIR=.gridgis/stamps

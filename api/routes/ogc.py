@@ -236,12 +236,21 @@ def items(
     session: SessionDep,
     _: Reader,
     bbox: BboxDep,
-    limit: Annotated[int, Query()] = DEFAULT_LIMIT,
+    limit: Annotated[
+        int,
+        Query(
+            description=f"features per page; a value over {MAX_LIMIT} is served as {MAX_LIMIT}",
+            json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        ),
+    ] = DEFAULT_LIMIT,
     offset: Annotated[int, Query()] = 0,
 ) -> Response:
     found = _collection_of(collection_id)
-    if not 1 <= limit <= MAX_LIMIT:
+    if limit < 1:
         raise InvalidParameter(f"limit {limit} is out of range; use 1..{MAX_LIMIT}", field="limit")
+    # OGC API - Features, /req/core/fc-limit-response-1: a limit over the server's maximum is
+    # not an error; the maximum is used (and the paging links carry it).
+    limit = min(limit, MAX_LIMIT)
     if offset < 0:
         raise InvalidParameter(f"offset {offset} is negative; use 0 or more", field="offset")
     generation = active_generation(session=session)
