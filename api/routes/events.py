@@ -385,6 +385,10 @@ async def change_routing(
             field="changes",
         )
     event = get_event(session, event_id, lock=True)
+    accounts.require_in_scope(
+        session=session, identity=principal.identity, grid_code=event.grid_code,
+        what=f"event {event.id}",
+    )  # fmt: skip
     intake.reroute(
         session=session,
         event=event,

@@ -126,20 +126,23 @@ def routed_to(*, session: Session, event: Event, person_id: int) -> bool:
     )
 
 
-def check_officer_case(*, session: Session, event: Event, actor: Actor, action: str) -> None:
-    """An officer acts only inside their scope and, if they speak for a staff member, only on
-    cases routed to that person or their grids (a dispatcher reroutes a case to them with
-    ``POST /api/v1/events/{id}/routing``). Forbidden otherwise."""
+def check_may_act(*, session: Session, event: Event, actor: Actor, action: str) -> None:
+    """Anyone acts only inside their scope (a town's dispatcher on the town's cases); an officer
+    who speaks for a staff member only on cases routed to that person or their grids (a
+    dispatcher reroutes a case to them with ``POST /api/v1/events/{id}/routing``). Forbidden
+    otherwise."""
     if actor.scope_codes is not None and not any(
         event.grid_code.startswith(c) for c in actor.scope_codes
     ):
         raise Forbidden(
-            f"event {event.id} is in grid {event.grid_code}, outside your scope; only an officer "
-            f"of that area may {action} it, or a dispatcher may reroute it to you",
+            f"event {event.id} is in grid {event.grid_code}, outside your scope; someone "
+            f"responsible for that area must {action} it",
             field="action",
         )
-    if actor.person_id is not None and not routed_to(
-        session=session, event=event, person_id=actor.person_id
+    if (
+        actor.role is Role.OFFICER
+        and actor.person_id is not None
+        and not routed_to(session=session, event=event, person_id=actor.person_id)
     ):
         raise Forbidden(
             f"event {event.id} is not routed to you or your grids; ask a dispatcher to reroute "
@@ -205,8 +208,7 @@ def apply_action(
             f"role {actor.role.value} may not {action} an event; it needs one of: {names}",
             field="action",
         )
-    if actor.role is Role.OFFICER:
-        check_officer_case(session=session, event=event, actor=actor, action=action)
+    check_may_act(session=session, event=event, actor=actor, action=action)
     if event.status not in transition.sources:
         possible = allowed_actions(event.status, actor.role) or ["none"]
         raise InvalidState(

@@ -244,7 +244,7 @@ def test_cli_user_and_token_commands(database_url, engine) -> None:  # type: ign
 
     from api.cli import app
 
-    runner, env = CliRunner(), {"DATABASE_URL": database_url}
+    runner, env = CliRunner(), {"DATABASE_URL": database_url, "COLUMNS": "300"}
     name, service = f"cli-{secrets.token_hex(3)}", f"svc-{secrets.token_hex(3)}"
 
     def run(*args: str, stdin: str | None = None, code: int = 0) -> str:
@@ -284,3 +284,20 @@ def test_cli_user_and_token_commands(database_url, engine) -> None:  # type: ign
         ).scalar_one()
     assert row.password_hash.startswith("$argon2id$") and row.disabled_at and not row.system
     assert owners == 2
+
+
+def test_a_town_dispatcher_acts_only_on_the_towns_cases(live_server, engine, town_case) -> None:  # type: ignore[no-untyped-def]
+    grids = town_case["demo_grids"]
+    towns = sorted(set(grids[grids.level == 1].code) - {town_case["town"]})
+    other = make_user(engine, "dispatcher", scope=f"town:{towns[-1]}")
+    event_url = f"/api/v1/events/{town_case['id']}"
+    with login(live_server, other["name"]) as page:
+        body = problem(page.post(f"{event_url}/actions", json={"action": "park", "note": "x"}),
+                       403, "action")  # fmt: skip
+        assert "outside your scope" in body["detail"]
+        reroute = {"changes": {"department": "城管"}, "reason": "试试"}
+        problem(page.post(f"{event_url}/routing", json=reroute), 403, "scope")
+    local = make_user(engine, "dispatcher", scope=f"town:{town_case['town']}")
+    with login(live_server, local["name"]) as page:
+        r = page.post(f"{event_url}/actions", json={"action": "park", "note": "等待材料"})
+        assert r.status_code == 200, r.text
