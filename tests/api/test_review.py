@@ -306,3 +306,51 @@ def test_concurrent_edits_get_409_with_the_current_version(planner, reviewer) ->
     # sent back with a reason, it is a draft again
     r = reviewer.post(f"/api/v1/generations/{gid}/reject", json={"reason": "wrong river"})
     assert r.status_code == 200 and r.json()["status"] == "draft"
+
+
+def test_publish_works_without_the_impact_module_and_is_all_or_nothing(  # type: ignore[no-untyped-def]
+    db_session, demo_generation, monkeypatch
+) -> None:
+    """In a rolled-back session: without layers.planning.impact the dry run says so and the
+    publication still works; a failing re-anchoring leaves the demo city in force."""
+    import sys
+
+    from layers.grids import active_generation
+    from layers.planning import review
+    from layers.planning.drafts import Actor, copy_generation
+
+    admin = Actor(name="test admin", role="admin")
+    draft = copy_generation(
+        session=db_session, source_id=demo_generation, name="no impact", note=None, actor=admin
+    )
+    monkeypatch.setitem(sys.modules, "layers.planning.impact", None)  # import fails
+    dry = review.publish(
+        session=db_session, generation_id=draft.id, actor=admin, reason="r", metric_srid=4549,
+        allow_unreviewed=True,
+    )  # fmt: skip
+    assert dry["impact"] == "impact: not available" and dry["dry_run"] is True
+    assert active_generation(session=db_session).id == demo_generation
+    monkeypatch.undo()
+
+    import layers.planning.impact as impact
+
+    def broken(**_: object) -> None:
+        raise RuntimeError("re-anchoring failed")
+
+    monkeypatch.setattr(impact, "reanchor", broken)
+    savepoint = db_session.begin_nested()
+    with pytest.raises(RuntimeError):
+        review.publish(
+            session=db_session, generation_id=draft.id, actor=admin, reason="r",
+            metric_srid=4549, commit=True, allow_unreviewed=True,
+        )  # fmt: skip
+    savepoint.rollback()
+    db_session.expire_all()
+    assert active_generation(session=db_session).id == demo_generation
+    monkeypatch.setitem(sys.modules, "layers.planning.impact", None)
+    done = review.publish(
+        session=db_session, generation_id=draft.id, actor=admin, reason="r", metric_srid=4549,
+        commit=True, allow_unreviewed=True,
+    )  # fmt: skip
+    assert done["reanchor"] == "re-anchoring: not available"
+    assert active_generation(session=db_session).id == draft.id
