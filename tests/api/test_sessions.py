@@ -218,3 +218,25 @@ def test_a_person_signs_in_and_out_in_chromium(browser, live_server, engine) -> 
         f"{live_server}/api/v1/generations", cookies={SESSION_COOKIE: cookie["value"]}
     )
     assert replay.status_code == 401
+
+
+def test_origin_rule_compares_scheme_host_and_port() -> None:
+    from api.security import is_cross_site_write
+
+    def refused(method: str, scheme: str, host: str, **headers: str) -> bool:
+        scope = {"method": method, "scheme": scheme}
+        cookie = {"cookie": f"{SESSION_COOKIE}=ggs_x"}
+        return is_cross_site_write(scope, {"host": host, **cookie, **headers}) is not None
+
+    assert not refused("POST", "http", "gis.local", origin="http://gis.local:80")
+    assert not refused("POST", "https", "gis.local", origin="https://GIS.local")
+    assert refused("POST", "https", "gis.local", origin="http://gis.local")  # scheme
+    assert refused("POST", "http", "gis.local:8000", origin="http://gis.local:8001")  # port
+    assert refused("POST", "http", "gis.local", origin="http://gis.local.evil.example")
+    assert refused("PUT", "http", "gis.local", referer="http://evil.example/gis.local")
+    assert refused("DELETE", "http", "gis.local")  # cookie, neither header
+    assert not refused("GET", "http", "gis.local", origin="http://evil.example")
+    assert not refused("POST", "http", "gis.local", authorization="Bearer ggt_x")
+    assert not refused("POST", "http", "gis.local", authorization="Basic dTpw")
+    assert not refused("POST", "http", "gis.local", **{"x-api-token": "ggt_x"})
+    assert is_cross_site_write({"method": "POST", "scheme": "http"}, {"host": "a"}) is None
