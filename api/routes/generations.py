@@ -32,7 +32,7 @@ from api.schemas.generations import (
     PublishRequest,
     ReviewStep,
 )
-from gis.gridfiles import GridFileError, save_upload
+from gis.gridfiles import GridFileError, save_upload, to_shapefile
 from gis.hierarchy import validate_hierarchy
 from layers.grids import get_generation, list_generations, read_grid_frame
 from layers.models import Generation
@@ -401,6 +401,51 @@ def read_comparison(
         generation_id=generation_id,
         against_id=against,
         metric_srid=_metric_srid(request),
+    )
+
+
+EXPORT_TYPES = {
+    "shp": ("application/zip", "zip"),
+    "gpkg": ("application/geopackage+sqlite3", "gpkg"),
+    "geojson": ("application/geo+json", "geojson"),
+}
+
+
+def _export_bytes(frame: Any, fmt: str, stem: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{stem}.{EXPORT_TYPES[fmt][1]}"
+        if fmt == "shp":
+            to_shapefile(frame, path)
+        else:
+            frame.to_file(path, driver="GPKG" if fmt == "gpkg" else "GeoJSON")
+        return path.read_bytes()
+
+
+@router.get(PREFIX + "/{generation_id}/export", summary="The grids as a file (Shapefile zip …)")
+def export_generation(
+    generation_id: int,
+    session: SessionDep,
+    _: Reader,
+    format: Annotated[
+        str, Query(description="shp (zipped; parent_code as parent_cod), gpkg or geojson")
+    ] = "gpkg",
+) -> Response:
+    """A generation's grids as a file a planner opens in QGIS and can import back: a zipped
+    Shapefile (fields mapped to 10 characters by ``gis.gridfiles.SHAPEFILE_FIELDS``), a
+    GeoPackage or GeoJSON, EPSG:4490."""
+    fmt = format.strip().lower()
+    if fmt not in EXPORT_TYPES:
+        raise InvalidParameter(
+            f"format {format!r} is not offered; use shp, gpkg or geojson", field="format"
+        )
+    get_generation(session=session, generation_id=generation_id)
+    frame = read_grid_frame(session=session, generation_id=generation_id)
+    stem = f"grids-{generation_id}"
+    media, suffix = EXPORT_TYPES[fmt]
+    return Response(
+        _export_bytes(frame, fmt, stem),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{suffix}"'},
     )
 
 

@@ -81,7 +81,9 @@ def test_copy_bad_requests(planner, body, status, field) -> None:  # type: ignor
 
 
 def test_copy_needs_json_or_multipart(planner) -> None:  # type: ignore[no-untyped-def]
-    r = planner.post("/api/v1/generations", content=b"code,name", headers={"Content-Type": "text/csv"})
+    r = planner.post(
+        "/api/v1/generations", content=b"code,name", headers={"Content-Type": "text/csv"}
+    )
     _is_problem(r, 415, "Content-Type")
     r = planner.post(
         "/api/v1/generations", content=b"{no", headers={"Content-Type": "application/json"}
@@ -147,7 +149,9 @@ def _drop_towns(demo_grids: gpd.GeoDataFrame, share: float) -> tuple[gpd.GeoData
     return keep, dropped / total
 
 
-def test_a_draft_dropping_10_percent_is_refused_unless_forced(planner, demo_grids, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_draft_dropping_10_percent_is_refused_unless_forced(
+    planner, demo_grids, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     keep, share = _drop_towns(demo_grids, 0.10)
     path = _gpkg(keep, tmp_path / "smaller.gpkg")
     body = _is_problem(_upload(planner, path), 422, "file")
@@ -158,9 +162,13 @@ def test_a_draft_dropping_10_percent_is_refused_unless_forced(planner, demo_grid
     assert body["comparison"]["codes"]["removed_count"] > 0
     forced = _upload(planner, path, force="true")
     assert forced.status_code == 201, forced.text
-    assert forced.json()["comparison"]["codes"]["removed_count"] == len(demo_grids) - len(
-        keep
-    ) - forced.json()["file"]["derived"]["1"] - forced.json()["file"]["derived"]["2"]
+    assert (
+        forced.json()["comparison"]["codes"]["removed_count"]
+        == len(demo_grids)
+        - len(keep)
+        - forced.json()["file"]["derived"]["1"]
+        - forced.json()["file"]["derived"]["2"]
+    )
 
 
 def _unit_row(frame: gpd.GeoDataFrame) -> int:
@@ -236,7 +244,30 @@ def test_3d_file_is_read_without_heights_and_a_stated_crs_is_used(  # type: igno
 def test_uploads_need_a_name_and_a_file(planner) -> None:  # type: ignore[no-untyped-def]
     r = planner.post("/api/v1/generations", data={"name": "x"}, files={"other": ("a", b"1")})
     _is_problem(r, 422, "file")
-    r = planner.post(
-        "/api/v1/generations", files={"file": ("a.geojson", io.BytesIO(b"{}").read())}
-    )
+    r = planner.post("/api/v1/generations", files={"file": ("a.geojson", io.BytesIO(b"{}").read())})
     _is_problem(r, 422, "name")
+
+
+def test_export_as_zipped_shapefile_and_import_it_back(
+    planner, client, demo_generation, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import pyogrio
+
+    r = client.get(f"/api/v1/generations/{demo_generation}/export", params={"format": "shp"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    path = tmp_path / "city.zip"
+    path.write_bytes(r.content)
+    raw = pyogrio.read_dataframe(path)
+    assert {"code", "level", "parent_cod", "name"} <= set(raw.columns) and len(raw) == 1846
+    back = _upload(planner, path, name="round trip")
+    assert back.status_code == 201, back.text
+    codes = back.json()["comparison"]["codes"]
+    assert (codes["added_count"], codes["removed_count"], codes["changed_count"]) == (0, 0, 0)
+    assert back.json()["publishable"] is True
+    gpkg = client.get(f"/api/v1/generations/{demo_generation}/export")
+    assert gpkg.status_code == 200 and gpkg.content[:15] == b"SQLite format 3"
+    _is_problem(
+        client.get(f"/api/v1/generations/{demo_generation}/export", params={"format": "dwg"}),
+        422,
+        "format",
+    )
