@@ -255,9 +255,10 @@ SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom', 'fid') FROM (
 ) t WHERE t.geom IS NOT NULL
 """
 
-_GRID_VERSION = "SELECT content_version::text FROM generation WHERE id = :g"
+# ``{g}``: an SQL expression of the generation id (a bound :g, or the active one's subquery).
+_GRID_VERSION = "SELECT content_version::text FROM generation WHERE id = {g}"
 _ZONE_VERSION = """
-SELECT (SELECT content_version::text FROM generation WHERE id = :g) || '.' || md5(coalesce(
+SELECT (SELECT content_version::text FROM generation WHERE id = {g}) || '.' || md5(coalesce(
   (SELECT string_agg(concat_ws('|', z.id, z.code, z.name, z.town_code, z.squad_id, tm.name,
                                (SELECT string_agg(m.grid_code, ',' ORDER BY m.grid_code)
                                 FROM zone_member m WHERE m.zone_id = z.id)),
@@ -277,10 +278,12 @@ def _tile_sql(layer: TileLayer) -> str:
     return _ZONE_TILE if layer.id == "zones" else _COVERAGE_TILE
 
 
-def _version_sql(layer: TileLayer) -> str:
+def _version_sql(layer: TileLayer, generation_sql: str = ":g") -> str:
     if layer.level is not None:
-        return _GRID_VERSION
-    return _ZONE_VERSION if layer.id == "zones" else _COVERAGE_VERSION
+        return _GRID_VERSION.format(g=generation_sql)
+    if layer.id == "zones":
+        return _ZONE_VERSION.format(g=generation_sql)
+    return _COVERAGE_VERSION
 
 
 def tile_statement(layer_id: str) -> str:
@@ -366,18 +369,29 @@ def resolve_source(
         the_day = day or today or date.today()
         run = find_run(session=session, day=the_day, shift=None, resolution=None)
         params: dict[str, Any] = {"g": run.generation_id, "run": run.id, "method": chosen}
-        status, version = _status_and_version(session, layer, params)
+        state = _state(session, layer, ":g", params)
+        assert state is not None  # the run's generation exists (foreign key)
+        _, status, version = state
         query = {"date": the_day.isoformat(), "method": chosen}
         return TileSource(
             layer, run.generation_id, status, params, (layer.id, run.generation_id, chosen),
             version, COVERAGE_PAST_MAX_AGE_S if today and the_day < today
             else COVERAGE_TODAY_MAX_AGE_S, the_day, chosen, query,
         )  # fmt: skip
-    generation = resolve_generation(session=session, generation_id=generation_id, at=at)
-    params = {"g": generation.id}
+    if generation_id is None and at is None:
+        # The common case (pages show the active generation): id, status and version in one
+        # round trip; resolve_generation below says what to do when none is active.
+        found = _state(session, layer, "(SELECT id FROM generation WHERE status = 'active')", {})
+    else:
+        gen = resolve_generation(session=session, generation_id=generation_id, at=at)
+        found = _state(session, layer, ":g", {"g": gen.id})
+    if found is None:
+        resolve_generation(session=session)  # raises GenerationNotFound with the fix
+        raise AssertionError("unreachable")  # pragma: no cover
+    gen_id, status, version = found
+    params = {"g": gen_id}
     if layer.level is not None:
         params["level"] = layer.level
-    status, version = _status_and_version(session, layer, params)
     if generation_id is not None:
         query["generation"] = str(generation_id)
     elif at is not None:
@@ -386,24 +400,24 @@ def resolve_source(
     if layer.id == "zones":
         max_age = min(max_age, ZONES_MAX_AGE_S)
     return TileSource(
-        layer, generation.id, status, params, (layer.id, generation.id), version, max_age,
-        query=query,
-    )  # fmt: skip
+        layer, gen_id, status, params, (layer.id, gen_id), version, max_age, query=query
+    )
 
 
-def _status_and_version(
-    session: Session, layer: TileLayer, params: dict[str, Any]
-) -> tuple[str, str]:
-    """The generation's status (as text: the planners' submitted/approved are "not published"
-    here like draft) and the layer's version, in one round trip."""
+def _state(
+    session: Session, layer: TileLayer, generation_sql: str, params: dict[str, Any]
+) -> tuple[int, str, str] | None:
+    """(generation id, status, layer version) in one round trip, None if there is no such
+    generation. The status is read as text: the planners' submitted/approved count as "not
+    published" here, like draft."""
     row = session.execute(
         text(
-            "SELECT (SELECT status::text FROM generation WHERE id = :g) AS status, "
-            f"({_version_sql(layer)}) AS version"
+            f"SELECT g.id, g.status::text AS status, ({_version_sql(layer, 'g.id')}) AS version "
+            f"FROM generation g WHERE g.id = {generation_sql}"
         ),
         params,
-    ).one()
-    return str(row.status), str(row.version)
+    ).one_or_none()
+    return None if row is None else (int(row.id), str(row.status), str(row.version))
 
 
 def render_tile(
