@@ -308,3 +308,68 @@ def test_impact_equals_postgis_and_reanchor_moves(
         {"c": c},
     ).scalar_one()
     assert still >= 1  # never guessed silently
+
+
+def test_village_moves_to_a_neighbouring_town_with_its_grids(
+    db_session: Session, draft: int
+) -> None:
+    row = db_session.execute(
+        text(
+            "SELECT v.code AS village, t.code AS town FROM grid v JOIN grid t ON t.generation_id "
+            "= v.generation_id AND t.level = 1 AND t.code <> v.parent_code AND t.geom && v.geom "
+            "AND ST_Relate(v.geom, t.geom, 'F***1****') WHERE v.generation_id = :g "
+            "AND v.level = 2 ORDER BY v.code LIMIT 1"
+        ),
+        {"g": draft},
+    ).one()
+    kids = {c for c in rows_of(db_session, draft, row.village[:9]) if c.startswith(row.village)}
+    answer = apply_edit(
+        session=db_session, draft_id=draft, op="reparent",
+        params={"code": row.village, "to_parent": row.town}, reason="town boundary", actor=WHO,
+    )  # fmt: skip
+    assert answer["validation"]["ok"], answer["validation"]["problems"][:3]
+    assert set(answer["removed"]) == kids  # the village and its unit grids get new codes
+    (new_village,) = [
+        f["id"] for f in answer["changed"]["features"] if f["properties"]["level"] == 2
+        and f["id"].startswith(row.town)
+    ]  # fmt: skip
+    assert new_village[-3] == row.village[-3]  # community stays community, village village
+    moved = rows_of(db_session, draft, row.town)
+    assert sum(1 for c in moved if c.startswith(new_village)) == len(kids)
+
+
+def test_move_a_shared_vertex_every_grid_follows(db_session: Session, draft: int) -> None:
+    a, b = neighbours(db_session, draft, same_village=True)
+    ga, gb = geom(db_session, draft, a), geom(db_session, draft, b)
+    shared = sorted(
+        set(map(tuple, shapely.get_coordinates(ga))) & set(map(tuple, shapely.get_coordinates(gb)))
+    )
+    vertex = shared[len(shared) // 2]
+    having = (
+        db_session.execute(
+            text(
+                "SELECT code FROM grid WHERE generation_id = :g AND level = 3 "
+                "AND ST_DWithin(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4490), 1e-9)"
+            ),
+            {"g": draft, "x": vertex[0], "y": vertex[1]},
+        )
+        .scalars()
+        .all()
+    )
+    to = (vertex[0] + 0.0001, vertex[1] + 0.00005)  # about 10 m east, 5 m north
+    answer = apply_edit(
+        session=db_session, draft_id=draft, op="move_vertex",
+        params={"at": [vertex[0] + 1e-6, vertex[1]], "to": list(to), "snap_m": 2},
+        reason="survey", actor=WHO,
+    )  # fmt: skip
+    assert answer["validation"]["ok"], answer["validation"]["problems"][:3]
+    changed = {f["id"] for f in answer["changed"]["features"]}
+    assert len(having) >= 2 and set(having) <= changed
+    for code in having:
+        coords = set(map(tuple, shapely.get_coordinates(geom(db_session, draft, code))))
+        assert to in coords and vertex not in coords
+    with pytest.raises(InvalidEdit, match="no grid vertex"):
+        apply_edit(
+            session=db_session, draft_id=draft, op="move_vertex",
+            params={"at": [100.0, 10.0], "to": [100.0, 10.0]}, reason="r", actor=WHO,
+        )  # fmt: skip
