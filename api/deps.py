@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy.orm import Session
 
 from api.errors import InvalidParameter
@@ -304,6 +305,23 @@ def parse_level(value: int | None, field: str = "level") -> int | None:
     if value is not None and value not in (1, 2, 3):
         raise InvalidParameter(f"level {value} does not exist; use 1, 2 or 3", field=field)
     return value
+
+
+class RequestBody(BaseModel):
+    """Base of JSON request bodies: numbers finite (no NaN/Infinity, e.g. 1e400), strings at
+    most 10,000 characters unless the field says less, no NUL character in a string. Flags
+    and counts use ``StrictBool``/``StrictInt`` so "false" is not a boolean nor true a count."""
+
+    model_config = ConfigDict(allow_inf_nan=False, str_max_length=10_000)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character (\\u0000); remove it")
+        if isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value):
+            raise ValueError("an item contains a NUL character (\\u0000); remove it")
+        return value
 
 
 CrsDep = Annotated[Datum, Depends(crs_query)]

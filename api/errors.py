@@ -95,7 +95,12 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(status, title, exc.detail, field=exc.field, **exc.extra)
 
 
-def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+BODY_TYPE_ERRORS = ("model_attributes_type", "model_type", "dict_type", "missing")
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any], kind: str | None = None) -> str:
+    if kind == "json_invalid" or (tuple(loc) == ("body",) and kind in BODY_TYPE_ERRORS):
+        return "body"  # the body itself (a json_invalid loc's number is a character position)
     parts = [str(p) for p in loc if p not in ("query", "body", "path", "header", "cookie")]
     return ".".join(parts) or "request"
 
@@ -104,11 +109,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-    field = _field_of(first.get("loc", ()))
+    field = _field_of(first.get("loc", ()), first.get("type"))
     detail = f"{field}: {first.get('msg')}"
     if first.get("type") == "missing":
         detail = f"{field} is required; add it to the request"
-    invalid = [{"field": _field_of(e.get("loc", ())), "message": e.get("msg")} for e in errors]
+    invalid = [
+        {"field": _field_of(e.get("loc", ()), e.get("type")), "message": e.get("msg")}
+        for e in errors
+    ]
     return problem(422, "Invalid parameter", detail, field=field, errors=invalid)
 
 

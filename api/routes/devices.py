@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
-from api.deps import Admin, Reader, SessionDep, parse_at
+from api.deps import Admin, Reader, RequestBody, SessionDep, parse_at
 from api.errors import STATUS, InvalidParameter, problem
 from layers.devices import DeviceNotFound, create_device, get_device, list_devices, rotate_secret
 from layers.errors import DomainError
@@ -38,7 +38,7 @@ SPEED_UNIT_HELP = (
 NoNul = Annotated[str, Field(pattern=r"^[^\x00]*$")]
 
 
-class DeviceCreate(BaseModel):
+class DeviceCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     external_id: NoNul = Field(min_length=1, max_length=100, description="what the client sends")
@@ -48,7 +48,7 @@ class DeviceCreate(BaseModel):
     speed_unit: SpeedUnit = Field(default="kn", description=SPEED_UNIT_HELP)
 
 
-class DeviceUpdate(BaseModel):
+class DeviceUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     label: NoNul | None = Field(default=None, max_length=200)

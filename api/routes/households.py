@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field, StrictBool, StrictInt
 from sqlalchemy import select
 
 from api.coords import body_crs, point_to_cgcs2000
@@ -17,6 +17,7 @@ from api.deps import (
     CrsDep,
     Principal,
     Reader,
+    RequestBody,
     SessionDep,
     parse_level,
     require,
@@ -141,26 +142,26 @@ def read_household(household_id: int, session: SessionDep, principal: Reader) ->
     )[0]
 
 
-class MemberIn(BaseModel):
+class MemberIn(RequestBody):
     name: str = Field(min_length=1, max_length=100)
     relation: str = Field(min_length=1, max_length=20)
-    birth_year: int | None = Field(default=None, ge=1890, le=2100)
+    birth_year: StrictInt | None = Field(default=None, ge=1890, le=2100)
 
 
-class HouseholdIn(BaseModel):
+class HouseholdIn(RequestBody):
     code: str = Field(min_length=1, max_length=32)
     address: str = Field(min_length=1, max_length=300)
     lon: float
     lat: float
     crs: str | None = Field(default=None, description="cgcs2000|wgs84|gcj02|bd09 (of lon/lat)")
     head_name: str = Field(min_length=1, max_length=100)
-    head_id_number: str | None = None
-    phone: str | None = None
+    head_id_number: str | None = Field(default=None, max_length=18)
+    phone: str | None = Field(default=None, max_length=20)
     members: list[MemberIn] = Field(default_factory=list, max_length=30)
-    low_income: bool = False
-    extreme_poverty: bool = False
-    disability: bool = False
-    elderly_alone: bool = False
+    low_income: StrictBool = False
+    extreme_poverty: StrictBool = False
+    disability: StrictBool = False
+    elderly_alone: StrictBool = False
     last_visit: date | None = None
 
 

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field, StrictInt
 from sqlalchemy import func, select
 
 from api.coords import body_crs, point_to_cgcs2000
-from api.deps import CrsDep, Planner, Reader, SessionDep
+from api.deps import CrsDep, Planner, Reader, RequestBody, SessionDep
 from api.errors import STATUS, InvalidParameter
 from gis.creditcode import credit_code_problem
 from layers.errors import CodeConflict, InvalidGeometry
@@ -35,10 +35,10 @@ STATUS.setdefault(DrawNotFound, (404, "Draw not found"))
 router = APIRouter(prefix="/api/v1", tags=["market"])
 
 
-class EntityIn(BaseModel):
-    credit_code: str
+class EntityIn(RequestBody):
+    credit_code: str = Field(max_length=30)
     name: str = Field(min_length=1, max_length=200)
-    category: str
+    category: str = Field(max_length=50)
     address: str | None = Field(default=None, max_length=300)
     lon: float
     lat: float
@@ -112,13 +112,15 @@ def list_entities(
     return {"data": data, "count": total}
 
 
-class DrawIn(BaseModel):
+class DrawIn(RequestBody):
     title: str = Field(min_length=1, max_length=200)
     seed: str = Field(min_length=1, max_length=200, description="published before the draw")
-    n_targets: int = Field(ge=1, le=10_000)
-    inspectors_per_target: int = Field(default=2, ge=1, le=5)
-    area_code: str | None = Field(default=None, description="grid code prefix: town/village")
-    category: str | None = None
+    n_targets: StrictInt = Field(ge=1, le=10_000)
+    inspectors_per_target: StrictInt = Field(default=2, ge=1, le=5)
+    area_code: str | None = Field(
+        default=None, max_length=15, description="grid code prefix: town/village"
+    )
+    category: str | None = Field(default=None, max_length=50)
 
 
 @router.post("/draws", status_code=201, summary="Make and record a 双随机 draw")

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field, StrictInt
 
-from api.deps import Planner, Reader, SessionDep
+from api.deps import Planner, Reader, RequestBody, SessionDep
 from api.errors import STATUS
 from layers.errors import GridNotFound
 from layers.grids import active_generation
@@ -29,14 +29,16 @@ router = APIRouter(prefix="/api/v1/zones", tags=["zones"])
 GEOJSON = "application/geo+json"
 
 
-class ZoneIn(BaseModel):
+class ZoneIn(RequestBody):
     code: str = Field(min_length=1, max_length=20, description="e.g. 320281104-Z1")
     name: str = Field(min_length=1, max_length=100)
-    members: list[str] = Field(min_length=1, description="unit-grid or village codes")
-    squad_id: int | None = None
+    members: list[Annotated[str, Field(max_length=15)]] = Field(
+        min_length=1, max_length=5000, description="unit-grid or village codes"
+    )
+    squad_id: StrictInt | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
-class TownZonesIn(BaseModel):
+class TownZonesIn(RequestBody):
     zones: list[ZoneIn] = Field(min_length=1, max_length=20)
 
 

@@ -301,3 +301,42 @@ def test_device_api_strict_types_and_unknown_device_404(live_server, tokens) -> 
         problem(r, 422, "speed_unit")
         r = c.patch("/api/v1/devices/2147483000", json={"speed_unit": "mps"})
         problem(r, 404, "device_id")
+
+
+def test_request_bodies_refuse_loose_types_infinity_and_nul(live_server, tokens) -> None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {tokens['admin']}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=live_server, headers=headers) as c:
+        r = c.post(
+            "/api/v1/draws",
+            content=b'{"title": "t", "seed": "s", "n_targets": true}',
+        )
+        problem(r, 422, "n_targets")
+        r = c.post(
+            "/api/v1/households",
+            json={"code": "H-strict", "address": "x", "lon": CITY_LON, "lat": CITY_LAT,
+                  "head_name": "x", "low_income": "false"},
+        )  # fmt: skip
+        problem(r, 422, "low_income")
+        r = c.post(
+            "/api/v1/market-entities",
+            content=b'{"credit_code": "x", "name": "n", "category": "c", "lon": 1e400, '
+            b'"lat": 31.9}',
+        )
+        problem(r, 422, "lon")
+        r = c.post(
+            "/api/v1/households",
+            json={"code": "H-nul", "address": "a\x00b", "lon": CITY_LON, "lat": CITY_LAT,
+                  "head_name": "x"},
+        )  # fmt: skip
+        problem(r, 422, "address")
+
+
+def test_a_broken_or_wrong_json_body_names_the_body(live_server, tokens) -> None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {tokens['admin']}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=live_server, headers=headers) as c:
+        problem(c.post("/api/v1/devices", content=b'{"external_id": '), 422, "body")
+        problem(c.post("/api/v1/devices", content=b"[1, 2]"), 422, "body")
