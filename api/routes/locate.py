@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import AtDep, CrsDep, Reader, SessionDep, check_lonlat, parse_at, parse_crs
 from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType
+from api.exports import csv_safe
 from api.uploads import Upload, read_upload
 from gis.crs import Datum, to_cgcs2000
 from layers.grids import resolve_generation
@@ -203,7 +204,8 @@ def _locate_batch(
         writer.writerow((["id"] if ids is not None else []) + ["lon", "lat", "l3", "l2", "l1"])
         for i in range(lon.size):
             writer.writerow(
-                ([ids[i]] if ids is not None else [])
+                # An id is the client's text: never a formula in a spreadsheet (api.exports).
+                ([csv_safe(ids[i])] if ids is not None else [])
                 + [lon[i], lat[i], result.l3[i] or "", result.l2[i] or "", result.l1[i] or ""]
             )
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8")

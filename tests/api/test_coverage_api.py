@@ -172,11 +172,11 @@ def test_a_whole_day_is_judged_by_the_duty_hours(live_server, tokens, client, co
 def test_exports(client, covered) -> None:
     params = {"date": DAY, "shift": SHIFT}
     csv = client.get("/api/v1/coverage", params={**params, "format": "csv"})
-    assert csv.text.startswith("\ufeffrank,code,level,name,h3_share")
+    assert csv.text.startswith("\ufeff排名,网格编码,层级,名称,六边形覆盖率(%)")
     assert covered["code"] in csv.text
     xlsx = client.get("/api/v1/coverage/compliance", params={**params, "format": "xlsx"})
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
-    assert next(sheet.iter_rows(values_only=True))[:2] == ("person_id", "name")
+    assert next(sheet.iter_rows(values_only=True))[:2] == ("人员编号", "名称")
 
 
 @pytest.mark.parametrize(
@@ -345,14 +345,14 @@ def test_trend_of_the_whole_city(client, covered, second_day) -> None:
         "/api/v1/coverage/trend",
         params={"from": DAY2, "to": DAY, "shift": SHIFT, "format": "csv"},
     )
-    assert csv.text.startswith("\ufeffdate,run,h3_share,buffer_share,officers")
+    assert csv.text.startswith("\ufeff日期,计算批次,六边形覆盖率(%),缓冲区覆盖率(%),巡查人数")
     assert csv.text.count("\n") == 3 and DAY2 in csv.text
     xlsx = client.get(
         "/api/v1/coverage/trend",
         params={"from": DAY2, "to": DAY, "shift": SHIFT, "format": "xlsx"},
     )
     rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
-    assert rows[0][:3] == ("date", "run", "h3_share") and len(rows) == 3
+    assert rows[0][:3] == ("日期", "计算批次", "六边形覆盖率(%)") and len(rows) == 3
 
 
 @pytest.mark.parametrize(

@@ -335,10 +335,10 @@ def test_kpis_json_csv_xlsx_and_ranking(client, officer, place) -> None:
     rows = client.get("/api/v1/kpis", params=params).json()["data"]
     assert rows and all(r["reported"] >= r["accepted"] for r in rows)
     csv_text = client.get("/api/v1/kpis", params=params | {"format": "csv"}).text
-    assert csv_text.lstrip("\ufeff").startswith("key,")
+    assert csv_text.lstrip("\ufeff").startswith("单位,")
     xlsx = client.get("/api/v1/kpis", params=params | {"format": "xlsx"}).content
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
-    assert sheet.cell(1, 1).value == "key" and sheet.max_row == len(rows) + 1
+    assert sheet.cell(1, 1).value == "单位" and sheet.max_row == len(rows) + 1
     ranking = client.get("/api/v1/kpis/ranking", params=params | {"by": "grid"}).json()["data"]
     ranks = [r["rank"] for r in ranking if r["rank"] is not None]
     assert ranks == sorted(ranks)

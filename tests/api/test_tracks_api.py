@@ -130,7 +130,7 @@ def test_daily_stats_and_exports(client, patrolled) -> None:
     xlsx = client.get("/api/v1/patrol/daily", params={"date": "2026-03-02", "format": "xlsx"})
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     header = [c.value for c in sheet[1]]
-    assert "mileage_m" in header and any(c.value == "李四" for c in sheet["E"])
+    assert "里程(km)" in header and any(c.value == "李四" for c in sheet["E"])
     bad = client.get("/api/v1/patrol/daily", params={"date": "2026-13-02"})
     assert bad.status_code == 422 and bad.json()["field"] == "date"
     for path in ("/api/v1/patrol/daily", "/api/v1/kpis"):  # refused before any work is done

@@ -175,7 +175,7 @@ def test_coverage_page_drills_down_to_blind_spots(
         csv = page.get_attribute(".gridgis-cov-panel .gridgis-cov-export-csv", "href")
         asked = parse_qs(urlsplit(csv).query)
         assert (asked["level"], asked["parent"], asked["format"]) == (["3"], [village], ["csv"])
-        assert client.get(csv).text.startswith("\ufeffrank,code")
+        assert client.get(csv).text.startswith("\ufeff排名,网格编码")
         # the compliance panel: exactly the people below the threshold
         wait_until(page, "window.gridgisCoverageExtras.compliance !== null")
         rows = page.locator(".gridgis-cov-compliance-row")
