@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import Reader, SessionDep, require
 from api.errors import InvalidParameter
 from api.routes.events import read_body
+from api.uploads import read_upload
 from layers.events import dictionary
 from layers.models import Role
 
@@ -56,14 +58,11 @@ def delete_subclass(session: SessionDep, _: Editor, code: str) -> None:
 
 @router.post("/import", summary="Import subclasses from CSV or XLSX (all rows or none)")
 async def import_file(request: Request, session: SessionDep, _: Editor) -> dict[str, Any]:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind == "multipart/form-data":
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or not hasattr(upload, "read"):
-            raise InvalidParameter("send the file as the multipart part 'file'", field="file")
-        content, filename = await upload.read(), upload.filename or "dictionary"
-    else:
-        content, filename = await request.body(), request.query_params.get("filename", "dictionary")
-    n = dictionary.import_subclasses(session=session, content=content, filename=filename)
+    upload = await read_upload(request)  # raw body or the multipart part 'file'
+    n = await run_in_threadpool(
+        dictionary.import_subclasses,
+        session=session,
+        content=upload.content,
+        filename=upload.filename or "dictionary",
+    )
     return {"imported": n}

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     PrincipalDep,
@@ -25,6 +26,7 @@ from api.deps import (
     require,
 )
 from api.errors import InvalidParameter, UnsupportedMediaType
+from api.uploads import read_upload
 from gis.crs import to_cgcs2000
 from layers import accounts
 from layers.deadlines import unconfirmed_years_of
@@ -187,6 +189,17 @@ async def create_event(
     request: Request, session: SessionDep, principal: Reporter
 ) -> dict[str, Any]:
     data, photos = await read_body(request)
+    # photo checks and database work off the event loop (issue 11.6)
+    return await run_in_threadpool(_create_event, request, session, principal, data, photos)
+
+
+def _create_event(
+    request: Request,
+    session: Any,
+    principal: Any,
+    data: dict[str, Any],
+    photos: list[intake.Photo],
+) -> dict[str, Any]:
     lon, lat = cgcs_point(data)
     source = data.get("source", "patrol")
     try:
@@ -336,6 +349,16 @@ async def act(
     request: Request, session: SessionDep, principal: PrincipalDep, event_id: int
 ) -> dict[str, Any]:
     data, photos = await read_body(request)
+    return await run_in_threadpool(_act, session, principal, event_id, data, photos)
+
+
+def _act(
+    session: Any,
+    principal: Any,
+    event_id: int,
+    data: dict[str, Any],
+    photos: list[intake.Photo],
+) -> dict[str, Any]:
     action = str(data.get("action") or "")
     if action not in TRANSITIONS:
         raise InvalidParameter(
@@ -423,19 +446,15 @@ async def import_hotline_file(
     """CSV or XLSX, as the raw body or as the ``file`` part of a multipart form."""
     from layers.events.hotline import import_hotline
 
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind == "multipart/form-data":
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or not hasattr(upload, "read"):
-            raise InvalidParameter("send the file as the multipart part 'file'", field="file")
-        content, filename = await upload.read(), upload.filename or "hotline"
-    else:
-        content, filename = await request.body(), request.query_params.get("filename", "hotline")
-    return import_hotline(
-        session=session,
-        actor=actor_of(session, principal),
-        content=content,
-        filename=filename,
-        metric_srid=request.app.state.settings.geo.metric_srid,
-    )
+    upload = await read_upload(request)  # raw body or the multipart part 'file'
+
+    def work() -> dict[str, Any]:  # parsing and database work off the event loop
+        return import_hotline(
+            session=session,
+            actor=actor_of(session, principal),
+            content=upload.content,
+            filename=upload.filename or "hotline",
+            metric_srid=request.app.state.settings.geo.metric_srid,
+        )
+
+    return await run_in_threadpool(work)

@@ -286,6 +286,8 @@ def create_event(
         ("reporter_name", reporter_name, MAX_NAME_CHARS),
         ("external_ref", external_ref, MAX_NAME_CHARS),
     ):
+        if value is not None and not isinstance(value, str):
+            raise InvalidEventInput(f"{name} must be text", field=name)
         if value is not None and len(value) > limit:
             raise InvalidEventInput(
                 f"{name} is {len(value)} characters; at most {limit}", field=name

@@ -340,3 +340,17 @@ def test_a_broken_or_wrong_json_body_names_the_body(live_server, tokens) -> None
     with httpx.Client(base_url=live_server, headers=headers) as c:
         problem(c.post("/api/v1/devices", content=b'{"external_id": '), 422, "body")
         problem(c.post("/api/v1/devices", content=b"[1, 2]"), 422, "body")
+
+
+def test_event_text_fields_must_be_text(live_server, tokens) -> None:
+    import httpx
+
+    with httpx.Client(
+        base_url=live_server, headers={"Authorization": f"Bearer {tokens['officer']}"}
+    ) as c:
+        r = c.post(
+            "/api/v1/events",
+            json={"lon": CITY_LON, "lat": CITY_LAT, "subclass": "0101", "description": "x",
+                  "address": {"nested": ["no"]}, "ignore_duplicates": True},
+        )  # fmt: skip
+        problem(r, 422, "address")
