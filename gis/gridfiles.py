@@ -124,9 +124,11 @@ def list_grid_layers(path: Path) -> list[str]:
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # pyogrio raises DataSourceError and friends
+        why = str(exc).replace(f"/vsizip/{path}", path.name).replace(str(path), path.name)
         raise GridFileError(
-            f"{path.name} cannot be read as a grid file ({exc}); send a GeoPackage (.gpkg), "
-            "GeoJSON (.geojson) or a zipped Shapefile (.zip with .shp, .shx, .dbf, .prj)",
+            f"{path.name} cannot be read as a grid file ({why.split(';')[0]}); send a "
+            "GeoPackage (.gpkg), GeoJSON (.geojson) or a zipped Shapefile "
+            "(.zip with .shp, .shx, .dbf, .prj)",
             field="file",
         ) from None
 
@@ -184,6 +186,12 @@ def _read_layer(path: Path, layer: str, crs: CRS | None) -> tuple[gpd.GeoDataFra
             f"layer {layer!r} of {path.name} cannot be read ({exc}); export it again",
             field="file",
         ) from None
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        raise GridFileError(
+            f"layer {layer!r} of {path.name} has no geometry (an attribute table); choose the "
+            "layer that holds the grid polygons",
+            field="layer",
+        )
     frame.columns = [
         c if c == frame.geometry.name else str(c).strip().lower() for c in frame.columns
     ]

@@ -29,13 +29,14 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from layers.db import Base
 from layers.errors import DomainError, GenerationNotFound, GridNotFound, InvalidState
-from layers.grids import active_generation, get_generation, publish_generation
+from layers.grids import get_generation, publish_generation
 from layers.models import Generation, GenerationStatus
 from layers.planning.drafts import (
     Actor,
@@ -546,7 +547,7 @@ def grid_history(*, session: Session, code: str, drafts: bool = False) -> dict[s
     """A grid's geometry in every generation that has it (published ones, or all with
     ``drafts``), with the period each was in force, and its lineage rows when the
     ``grid_lineage`` table exists. Geometry as GeoJSON (EPSG:4490), areas in m²."""
-    active_generation(session=session)  # applies due publications first
+    apply_due_publications(session)
     where = "" if drafts else "AND g.activated_at IS NOT NULL"
     rows = session.execute(
         text(
@@ -564,8 +565,6 @@ def grid_history(*, session: Session, code: str, drafts: bool = False) -> dict[s
             "find codes with /api/v1/grids" + ("" if drafts else " (drafts=true adds drafts)"),
             field="code",
         )
-    import orjson
-
     history = [
         {
             "generation": {"id": r.id, "name": r.generation_name, "status": str(r.status)},

@@ -152,3 +152,22 @@ def test_a_stated_projected_crs_is_reprojected_to_cgcs2000(town, tmp_path: Path)
     a = got.frame.set_index("code").geometry["320281001"]
     b = town.set_index("code").geometry["320281001"]
     assert shapely.hausdorff_distance(a, b) < 1e-7  # ~1 cm
+
+
+def test_unreadable_files_and_attribute_tables(tmp_path: Path) -> None:
+    import pandas as pd
+
+    table = tmp_path / "attr.gpkg"
+    pyogrio.write_dataframe(pd.DataFrame({"code": ["1"]}), table, layer="table", driver="GPKG")
+    with pytest.raises(GridFileError, match="has no geometry") as err:
+        read_grid_file(table, crs="EPSG:4490")
+    assert err.value.field == "layer"
+    broken = tmp_path / "broken.geojson"
+    broken.write_text("{not json")
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("readme.txt", "no shapefile here")
+    for path in (broken, empty):
+        with pytest.raises(GridFileError, match="zipped Shapefile") as err:
+            read_grid_file(path)
+        assert err.value.field == "file" and str(tmp_path) not in err.value.detail
