@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from api.exports import csv_bytes, csv_safe, xlsx_bytes
+from tests.api.test_tracks_api import patrolled  # noqa: F401  (module fixture)
 
 EVIL = ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"]
 
@@ -134,3 +135,43 @@ def test_bad_format_is_refused_whatever_the_lang(client, lang) -> None:
         "/api/v1/patrol/daily", params={"date": "2026-03-02", "format": "pdf", "lang": lang}
     )
     assert r.status_code == 422 and r.json()["field"] == "format"
+
+
+@pytest.mark.browser
+def test_playback_times_are_shanghai_whatever_the_browser_zone(
+    browser,
+    live_server,
+    tokens,
+    patrolled,  # noqa: F811
+) -> None:
+    """A browser in New York shows the replay clock in Asia/Shanghai (the fixes' own day)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from tests.api.test_tracks_api import DAY
+    from tests.e2e.conftest import wait_until
+
+    context = browser.new_context(timezone_id="America/New_York")
+    page = context.new_page()
+    try:
+        path = (
+            f"/playback?device={patrolled.id}&from={DAY.date().isoformat()}"
+            f"&to={(DAY + timedelta(days=1)).date().isoformat()}"
+        )
+        page.goto(f"{live_server}{path}")
+        token_login = page.locator("details.token-login > summary")
+        if token_login.count():
+            token_login.click()
+        page.fill("#token", tokens["viewer"])
+        page.click("#token ~ button[type=submit]")
+        wait_until(page, "window.gridgisPlayback && window.gridgisPlayback.ready", timeout=60_000)
+        assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == (
+            "America/New_York"
+        )
+        t_ms = page.evaluate("window.gridgisPlayback.t")
+        shown = page.inner_text("#gg-clock")
+        local = datetime.fromtimestamp(t_ms / 1000, ZoneInfo("Asia/Shanghai"))
+        assert shown == local.strftime("%Y/%m/%d %H:%M:%S"), shown
+        assert local.date() == DAY.date()
+    finally:
+        context.close()
