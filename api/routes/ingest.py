@@ -125,13 +125,15 @@ async def ingest_osmand(request: Request) -> Response:
     params = dict(request.query_params)
     content_type = request.headers.get("content-type", "")
     source = "osmand"
-    if request.method == "POST":
+    if request.method == "POST" and request.headers.get("content-length") != "0":
+        # credentials first, when there is a body to read (Traccar Client's POST has none)
         await _preauthenticate(
             request,
             params.get("id") or params.get("deviceid"),
             _presented_secret(request, params),
             "id",
         )
+    if request.method == "POST":
         body = await _body(request)
         if "json" in content_type:
             external_id, fixes = formats.osmand_json(_json(body))
