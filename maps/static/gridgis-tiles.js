@@ -22,6 +22,11 @@
 (function (G) {
   "use strict";
 
+  // Leaflet.VectorGrid 1.3 calls L.DomEvent.fakeStop on a click on a canvas tile; Leaflet 1.8
+  // removed it (a canvas's own events no longer reach the map: _leaflet_disable_events), so
+  // without this no-op every click on a canvas-drawn grid throws a TypeError.
+  if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function () {}; }
+
   var NATIVE_MAX_ZOOM = 18;  // the TileJSON maxzoom: deeper zooms scale z18 tiles
   var PROBE_EVERY_MS = 60000;
   var WORDS = {

@@ -439,3 +439,105 @@ def test_tilejson(client: httpx.Client, live_server: str, layer: str) -> None:
     (vector,) = body["vector_layers"]
     assert vector["id"] == layer and "code" in vector["fields"] and "name" in vector["fields"]
     assert set(vector["fields"].values()) <= {"String", "Number"}
+
+
+# --- the client module (maps/static/gridgis-tiles.js) in headless Chromium ----------------------
+
+_SCRIPTS = (
+    "/static/vendor/leaflet/dist/leaflet.js",
+    "/static/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
+    "/static/gridgis/gridgis-common.js",
+    "/static/gridgis/gridgis-tiles.js",
+)
+
+
+def _tile_page(browser: Any, live_server: str, headers: dict[str, str]) -> tuple[Any, Any, list]:
+    """A blank same-origin page with Leaflet, VectorGrid, gridgis-common and gridgis-tiles, a
+    1000x800 map at the city centre (z14) and the unit-grid tile layer of the client module
+    (a click stores {props, lat, lng} in window.clicked). Returns (context, page, responses
+    of /tiles/ as (status, url, content type))."""
+    context = browser.new_context(
+        viewport={"width": 1000, "height": 800}, extra_http_headers=headers
+    )
+    page = context.new_page()
+    tiles: list[tuple[int, str, str]] = []
+    page.on(
+        "response",
+        lambda r: (
+            "/tiles/" in r.url
+            and tiles.append((r.status, r.url, r.headers.get("content-type", "")))
+        ),
+    )
+    # Any same-origin document will do as a blank page (no page of the app is needed).
+    page.goto(f"{live_server}/static/vendor/leaflet/dist/leaflet.css")
+    page.evaluate(
+        """() => {
+          document.body.textContent = "";
+          const div = document.createElement("div");
+          div.id = "map";
+          div.style.cssText = "width: 1000px; height: 800px";
+          document.body.appendChild(div);
+        }"""
+    )
+    page.add_style_tag(url="/static/vendor/leaflet/dist/leaflet.css")
+    for script in _SCRIPTS:
+        page.add_script_tag(url=script)
+    page.evaluate(
+        f"""() => {{
+          const map = L.map("map", {{zoomAnimation: false}}).setView([{CITY_LAT},
+            {CITY_LON}], 14);
+          const layer = GridGIS.tiles.addGridLayer(map, 3, {{
+            style: {{color: "#d9480f", weight: 1, fill: true, fillOpacity: 0.3}},
+            highlight: {{color: "#000", weight: 3, fill: true, fillOpacity: 0.5}},
+            onClick: (props, event) => {{
+              window.clicked = {{props, lat: event.latlng.lat, lng: event.latlng.lng}};
+            }},
+          }});
+          layer.on("load", () => {{ window.tilesLoaded = true; }});
+        }}"""
+    )
+    return context, page, tiles
+
+
+def test_client_module_draws_grid_tiles_and_reports_the_clicked_grid(
+    browser: Any, live_server: str, tokens: dict[str, str], client: httpx.Client
+) -> None:
+    from tests.e2e.conftest import wait_until
+
+    auth = {"Authorization": f"Bearer {tokens['viewer']}"}
+    context, page, tiles = _tile_page(browser, live_server, auth)
+    try:
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        wait_until(page, "window.tilesLoaded", timeout=60_000)
+        mvt = [t for t in tiles if ".mvt" in t[1]]
+        assert mvt and all(status in (200, 204) for status, _, _ in mvt), tiles
+        assert all(kind == MVT for status, _, kind in mvt if status == 200)
+        assert any(url.endswith("/tiles/grids-l3.json") for _, url, _ in tiles)  # the probe
+        page.mouse.click(500, 400)
+        clicked = wait_until(page, "window.clicked", timeout=10_000)
+        props = clicked["props"]
+        assert props["level"] == 3 and len(props["code"]) == 15
+        located = client.get(
+            "/api/v1/locate", params={"lon": clicked["lng"], "lat": clicked["lat"], "crs": "wgs84"}
+        ).json()
+        assert located["l3"]["code"] == props["code"]
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_client_module_says_when_the_session_is_gone(browser: Any, live_server: str) -> None:
+    from tests.e2e.conftest import wait_until
+
+    context, page, tiles = _tile_page(browser, live_server, {})
+    try:
+        text_shown = wait_until(
+            page,
+            "document.querySelector('#gridgis-notice.gridgis-notice-expired')?.textContent",
+            timeout=30_000,
+        )
+        assert "登录" in text_shown  # the page's language is zh by default
+        assert any(status == 401 for status, _, _ in tiles)
+    finally:
+        context.close()
