@@ -127,6 +127,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"nothing at {request.url.path}; see /docs for the API"
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}; see /docs"
+    elif exc.status_code == 400 and "parsing the body" in detail:
+        # FastAPI's answer to a body it cannot parse (e.g. JSON nested too deep)
+        return problem(
+            400,
+            "Unreadable body",
+            "the body cannot be parsed (malformed, or nested too deep); send a plain JSON object",
+            field="body",
+        )
     return problem(exc.status_code, detail.split(";")[0].capitalize()[:60], detail)
 
 

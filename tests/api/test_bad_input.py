@@ -340,6 +340,8 @@ def test_a_broken_or_wrong_json_body_names_the_body(live_server, tokens) -> None
     with httpx.Client(base_url=live_server, headers=headers) as c:
         problem(c.post("/api/v1/devices", content=b'{"external_id": '), 422, "body")
         problem(c.post("/api/v1/devices", content=b"[1, 2]"), 422, "body")
+        deep = b'{"external_id": "deep", "label": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        problem(c.post("/api/v1/devices", content=deep), 400, "body")
 
 
 def test_event_text_fields_must_be_text(live_server, tokens) -> None:
