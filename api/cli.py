@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from types import ModuleType
 from typing import Annotated
 
@@ -129,56 +130,89 @@ def load_demo() -> None:
     _load_demo_all(Settings())
 
 
-def _admin_token(settings: Settings) -> str:
-    """GRIDGIS_ADMIN_TOKEN if set; otherwise one demo admin token kept in the data folder."""
+def _secret_file(settings: Settings, name: str, make: Callable[[], str]) -> str:
+    """A secret kept (mode 0600) in the data folder, made once."""
+    path = settings.database.data_dir / name
+    if path.exists():
+        return path.read_text().strip()
+    value = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+DEMO_ADMIN = "admin"
+
+
+def _admin_login(settings: Settings) -> tuple[str, str]:
+    """The demo's administrator: user ``admin`` with a password, and an API token of that user
+    (GRIDGIS_ADMIN_TOKEN if set), both generated once and kept in the data folder."""
+    import secrets
+
+    from layers.accounts import UserNotFound, create_user, get_user
     from layers.auth import ensure_token, new_token_value
 
-    value = settings.auth.admin_token
-    if not value:
-        path = settings.database.data_dir / "admin-token"
-        if path.exists():
-            value = path.read_text().strip()
-        else:
-            value = new_token_value()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(value)
-            path.chmod(0o600)
+    token = settings.auth.admin_token or _secret_file(settings, "admin-token", new_token_value)
+    password = _secret_file(settings, "admin-password", lambda: secrets.token_urlsafe(12))
     url, _ = database_url(settings)
     engine = make_engine(url)
     with transaction(make_sessionmaker(engine)) as session:
-        ensure_token(session=session, name="demo admin", role="admin", value=value)
+        try:
+            user = get_user(session=session, name=DEMO_ADMIN)
+        except UserNotFound:
+            user = create_user(
+                session=session, name=DEMO_ADMIN, role="admin", display_name="演示管理员",
+                password=password,
+            )  # fmt: skip
+        row = ensure_token(session=session, name="demo admin", role="admin", value=token)
+        row.user_id = user.id
     engine.dispose()
-    return value
+    return token, password
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="listen address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="server processes (default: GRIDGIS_WORKERS, else the number of cores)"),
+    ] = None,
 ) -> None:
-    """Run the server on the configured database (embedded cluster if none)."""
+    """Run the server on the configured database (embedded cluster if none).
+
+    With several workers (uvicorn's process supervisor) the embedded cluster, the migrations and
+    the session secret are prepared once here, before any worker starts; ``kill -HUP`` on the
+    supervisor restarts the workers one by one (graceful restart), ``Ctrl-C`` stops them all.
+    """
     import uvicorn
 
-    from api.main import create_app
-
     settings = Settings()
-    if settings.server.workers > 1:
-        # Several processes (GRIDGIS_WORKERS): uvicorn imports the factory in each worker.
-        uvicorn.run(
-            "api.main:create_app",
-            factory=True,
-            workers=settings.server.workers,
-            host=host or settings.server.host,
-            port=port or settings.server.port,
-            log_level="info",
-        )
+    count = workers if workers is not None else settings.server.workers or os.cpu_count() or 1
+    if count < 1:
+        console.print("[red]--workers must be at least 1[/]")
+        raise typer.Exit(2)
+    host = host or settings.server.host
+    port = port or settings.server.port
+    if count == 1:
+        from api.main import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
         return
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.server.host,
-        port=port or settings.server.port,
-        log_level="info",
-    )
+    _, cluster = database_url(settings)
+    started = cluster.start() if cluster is not None else False
+    try:
+        open_engine(settings).dispose()  # migrations once, not raced by the workers
+        settings.auth.secret(settings.database.data_dir)  # made once, read by every worker
+        console.print(f"{count} workers")
+        uvicorn.run(
+            "api.main:create_app", factory=True, workers=count, host=host, port=port,
+            log_level="info",
+        )  # fmt: skip
+    finally:
+        if started and cluster is not None:
+            cluster.stop()
 
 
 @app.command()
@@ -196,12 +230,15 @@ def demo(
     started = cluster.start() if cluster is not None else False
     try:
         _load_demo_all(settings, city_only)
-        token = _admin_token(settings)
+        token, password = _admin_login(settings)
         base = f"http://{host or settings.server.host}:{port or settings.server.port}"
         console.rule("GridGIS 网格通")
         console.print(f"地图 map:        {base}/map   (English: {base}/map?lang=en)")
         console.print(f"API docs:        {base}/docs")
         console.print(f"OGC API:         {base}/ogc")
+        console.print(
+            f"管理员 admin:    用户名 user [bold]{DEMO_ADMIN}[/]  密码 password [bold]{password}[/]"
+        )
         console.print(f"管理员令牌 admin token: [bold]{token}[/]")
         example = f"{base}/api/v1/locate?lon=120.285&lat=31.92"
         console.print(f"  curl -H 'Authorization: Bearer {token}' '{example}'")

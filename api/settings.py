@@ -78,7 +78,8 @@ class ServerSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    workers: int | None = None
+    """server processes; None: the number of cores"""
     locate_batch_max: int = 100_000
 
 

@@ -33,3 +33,23 @@ def test_demo_uses_the_configured_admin_token(
     assert token in result.output and "already loaded" in result.output
     r = httpx.get(f"{live_server}/api/v1/generations", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200
+    # the printed administrator logs in on the page with user name and password
+    password = (tmp_path / "admin-password").read_text().strip()
+    assert password in result.output
+    login = httpx.post(
+        f"{live_server}/login",
+        data={"username": "admin", "password": password, "next": "/map"},
+        headers={"Origin": live_server},
+    )
+    assert login.status_code == 303 and login.headers["location"] == "/map"
+    refused = httpx.post(
+        f"{live_server}/login",
+        data={"username": "admin", "password": password + "x", "next": "/map"},
+        headers={"Origin": live_server},
+    )
+    assert refused.status_code == 401
+
+
+def test_serve_refuses_zero_workers() -> None:
+    result = CliRunner().invoke(app, ["serve", "--workers", "0"])
+    assert result.exit_code == 2 and "at least 1" in result.output
