@@ -41,6 +41,8 @@ ROUTE_LIMITS: tuple[RouteLimit, ...] = (
     RouteLimit("POST", "/api/v1/staff/import", 20 * MIB),
     RouteLimit("POST", "/api/v1/events/import/hotline", 50 * MIB),
     RouteLimit("POST", "/api/v1/events", 50 * MIB),  # reports and actions with up to 9 photos
+    RouteLimit("POST", "/api/v1/generations", 200 * MIB),  # a city's grids as a GeoPackage
+    RouteLimit("PUT", "/api/v1/calendar", 1 * MIB),  # a year's holiday table
 )
 
 
