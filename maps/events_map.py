@@ -114,6 +114,7 @@ def build_events_map(
         "status": {s: label(f"event_status_{s}", lang) for s in STATUS_COLORS},
         "overdue": label("event_overdue", lang),
         "timeline": label("event_timeline", lang),
+        "unconfirmed": label("event_calendar_unconfirmed", lang, years="{years}"),
         "loading": label("event_loading", lang),
         "failed": label("load_failed", lang, e="{e}"),
     }

@@ -159,6 +159,10 @@ LABELS: dict[str, dict[Lang, str]] = {
     "events_map_title": {"zh": "网格通 · 事件地图", "en": "GridGIS · Events"},
     "event_overdue": {"zh": "超时", "en": "Overdue"},
     "event_timeline": {"zh": "处置过程", "en": "Timeline"},
+    "event_calendar_unconfirmed": {
+        "zh": "期限待确认（{years} 年节假日未载入）",
+        "en": "Deadline unconfirmed (no {years} holiday table)",
+    },
     "event_loading": {"zh": "加载中…", "en": "Loading…"},
     "event_count": {"zh": "共 {n} 件", "en": "{n} events"},
     "event_status_reported": {"zh": "已上报", "en": "Reported"},

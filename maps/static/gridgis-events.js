@@ -27,6 +27,11 @@
         box.appendChild(G.el("span", null, " · "));
         box.appendChild(G.el("b", "gridgis-event-overdue-text", words.overdue));
       }
+      if (e.calendar_unconfirmed) {  // a deadline in a year without a holiday table
+        box.appendChild(G.el("br"));
+        box.appendChild(G.el("span", "gridgis-event-unconfirmed",
+          G.format(words.unconfirmed, {years: (e.calendar_unconfirmed_years || []).join(", ")})));
+      }
       box.appendChild(G.el("h6", null, words.timeline));
       var list = G.el("ol", "gridgis-timeline");
       (e.timeline || []).forEach(function (s) {

@@ -215,3 +215,57 @@ def test_parse_helpers() -> None:
     assert check_year(rows) == 2040
     assert rows_from_records([["date", "kind"], ["2040/01/02", "放假"]])[0].kind == "holiday"
     _ = Datum, from_cgcs2000
+
+
+@pytest.mark.browser
+def test_events_map_popup_says_the_deadline_is_unconfirmed(
+    browser, live_server, tokens, admin, place
+) -> None:
+    """A case whose deadline runs years ahead (past the loaded tables) says so on the map."""
+    from tests.e2e.conftest import open_logged_in
+
+    row = {
+        "class_code": "06",
+        "name": "长期整改",
+        "accept_rule": "a",
+        "limit_value": 1000,
+        "limit_unit": "work_days",
+        "close_rule": "c",
+        "department": "市城管局",
+    }
+    assert admin.put("/api/v1/event-dictionary/subclasses/0699", json=row).status_code == 200
+    r = admin.post(
+        "/api/v1/events",
+        json={
+            "lon": place["lon"],
+            "lat": place["lat"],
+            "subclass": "0699",
+            "description": "长期整改",
+            "ignore_duplicates": True,
+        },
+    )
+    assert r.status_code == 201, r.text
+    eid = r.json()["id"]
+    for action in ("accept", "dispatch"):
+        assert admin.post(f"/api/v1/events/{eid}/actions", json={"action": action}).is_success
+    case = admin.get(f"/api/v1/events/{eid}").json()
+    assert case["calendar_unconfirmed"] is True and case["calendar_unconfirmed_years"]
+    page, _seen = open_logged_in(
+        browser,
+        live_server,
+        tokens["viewer"],
+        "/events/map",
+        "window.gridgisEventsReady !== undefined",
+    )
+    try:
+        page.evaluate(
+            """id => { const m = window.gridgisEventMarkers.find(x => x.gridgisId === id);
+                       window.gridgisEventsMap.setView(m.getLatLng(), 18, {animate: false});
+                       setTimeout(() => m.openPopup(), 300); }""",
+            eid,
+        )
+        page.wait_for_selector(".gridgis-event-unconfirmed", timeout=30_000)
+        text = page.inner_text(".gridgis-event-unconfirmed")
+        assert "期限待确认" in text and str(case["calendar_unconfirmed_years"][-1]) in text
+    finally:
+        page.context.close()
