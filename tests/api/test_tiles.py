@@ -21,7 +21,7 @@ import pyogrio
 import pytest
 from sqlalchemy import Engine, text
 
-from layers.tiles import tile_of
+from layers.tiles import CachedTile, TileCache, tile_of
 
 MVT = "application/vnd.mapbox-vector-tile"
 CITY_LON, CITY_LAT = 120.30, 31.85
@@ -140,6 +140,23 @@ def test_a_second_request_is_served_from_the_cache(client: httpx.Client) -> None
     again = client.get(f"/tiles/grids-l1/12/{x}/{y}.mvt")
     assert again.headers["x-tile-cache"] == "hit"
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+
+
+def test_tile_cache_is_bounded_by_bytes_and_least_recently_used() -> None:
+    one = CachedTile.of("v1", b"x" * 300)  # under 1 KB: no gzip copy
+    assert one.gz is None and one.size == 500
+    cache = TileCache(max_bytes=1200)
+    for key in "abc":
+        cache.put(key, one)
+    assert len(cache) == 2 and cache.bytes_used == 1000  # "a" went first
+    assert cache.get("a") is None and cache.get("b") is one
+    cache.put("d", one)  # "c" is now the least recently used
+    assert cache.get("c") is None and cache.get("b") is one and cache.get("d") is one
+    big = CachedTile.of("v1", bytes(range(256)) * 40)
+    assert big.gz is not None and len(big.gz) < len(big.raw)
+    cache.put("big", big)  # larger than the whole cache: not kept, nothing evicted
+    assert cache.get("big") is None and len(cache) == 2
+    assert TileCache(max_bytes=0).get("a") is None
 
 
 # --- bad input ----------------------------------------------------------------------------------
