@@ -46,16 +46,18 @@ def live_page(
 def playback_page(
     request: Request,
     session: SessionDep,
-    device: Annotated[int, Query()],
+    device: Annotated[str | None, Query()] = None,
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: Annotated[str | None, Query()] = None,
     lang: Annotated[str, Query()] = "zh",
 ) -> Response:
+    """One page for every device: it reads ``device``/``from``/``to`` from its own address
+    and says on the page (not as JSON) when one is missing, wrong or unknown."""
     try:
         current_principal(request, session)
     except AuthError:
         return login_redirect(request)
-    del device, from_, to  # checked here, read by the page itself from its address
+    del device, from_, to  # read by the page itself from its address
     lang = "en" if lang == "en" else "zh"
     gen_id, levels = _levels(request, session)
 

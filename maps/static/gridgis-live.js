@@ -1,7 +1,8 @@
 // /live: officers' last positions, polled (maps/live_map.py starts it with {url, poll_ms}).
 // One marker per device, kept across polls: moved, restyled and its popup text updated in
 // place (an open popup stays open); only devices that vanished are removed. Test hook:
-// window.gridgisLive = {count, online, offline, updated} after each successful poll.
+// window.gridgisLive = {count, online, offline, updated} after each successful poll;
+// window.gridgisLiveMarkers: device id -> its Leaflet marker.
 (function (G) {
   "use strict";
 
@@ -78,6 +79,7 @@
   G.views.live = function (map, opts) {
     var layer = L.layerGroup().addTo(map);
     var markers = {};  // device id -> circle marker
+    window.gridgisLiveMarkers = markers;
 
     var counts = L.control({position: "topleft"});
     var countBox = null;
