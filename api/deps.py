@@ -25,9 +25,15 @@ from layers.workcal import SHANGHAI
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request inside one transaction (committed if the handler succeeds)."""
-    with request.app.state.sessions() as session, session.begin():
-        yield session
+    """One session per request inside one transaction (committed if the handler succeeds).
+
+    A committed change of who may do what drops this process's identity cache before the
+    response is sent (api/authcache.py)."""
+    with request.app.state.sessions() as session:
+        with session.begin():
+            yield session
+        if session.info.pop(accounts.IDENTITIES_CHANGED, False):
+            request.app.state.identities.invalidate()
 
 
 # scope="function": the transaction commits before the response is sent, so a success answer
@@ -88,13 +94,26 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
     """The caller, checked against the database on every request: a token (header or
     ``?token=``) or the page session cookie (an opaque id, see layers/accounts.py). Cross-site
     writes with the cookie never get here (api/security.py)."""
+    cache = request.app.state.identities
     token = _token_from_request(request)
     if token:
-        return Principal.of(auth.identify(session=session, value=token))
+        key = ("token", auth.hash_token(token))
+        if (hit := cache.get(key)) is not None:
+            return Principal.of(hit)
+        epoch = cache.epoch
+        identity = auth.identify(session=session, value=token)
+        cache.put(key, identity, epoch)
+        return Principal.of(identity)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
+        key = ("session", accounts.sha256(cookie))
+        if (hit := cache.get(key)) is not None:
+            return Principal.of(hit)
+        epoch = cache.epoch
         idle_s = request.app.state.settings.auth.session_idle_s
-        return Principal.of(accounts.resolve_session(session=session, value=cookie, idle_s=idle_s))
+        identity = accounts.resolve_session(session=session, value=cookie, idle_s=idle_s)
+        cache.put(key, identity, epoch)
+        return Principal.of(identity)
     raise AuthError(
         "this API needs a token: send 'Authorization: Bearer <token>' (the demo prints an admin "
         "token at start-up)",

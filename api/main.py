@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.gzip import GZipMiddleware
 
+from api.authcache import AUTH_CHANNEL, ChangeListener, IdentityCache
 from api.csp import install_csp
 from api.errors import install_error_handlers
 from api.limits import BodyLimit, RouteLimit
@@ -108,11 +109,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             connect_args={"options": "-c timezone=UTC"},
         )  # fmt: skip
         app.state.locators = LocatorCache()
+        app.state.identities = IdentityCache()
+        listener = ChangeListener(
+            engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            {AUTH_CHANNEL: app.state.identities.invalidate},
+            app.state.identities.set_enabled,
+        )
+        listener.start()
         app.state.page_cache = {}
         app.state.session_secret = settings.auth.secret(settings.database.data_dir)
         try:
             yield
         finally:
+            listener.stop()
             app.state.ingest_engine.dispose()
             engine.dispose()
             if started and cluster is not None:

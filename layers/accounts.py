@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -134,6 +134,19 @@ class Identity:
     person_id: int | None = None
     scope: Scope = CITY
     session_id: int | None = None
+    valid_until: datetime | None = None
+    """for a page session: when it expires or goes idle unless used again (a cache may keep the
+    identity no longer than this)"""
+
+
+IDENTITIES_CHANGED = "gridgis_identities_changed"
+
+
+def mark_identities_changed(session: Session) -> None:
+    """Note on ``session`` that who-may-do-what changed (a token revoked, a session ended, a
+    user changed): the server drops its identity cache as soon as the transaction commits.
+    (Other processes learn it from the database's NOTIFY, migration 0013.)"""
+    session.info[IDENTITIES_CHANGED] = True
 
 
 class AppUser(Base):
@@ -316,6 +329,7 @@ def update_user(
         user.disabled_at = None
     if changed:
         end_sessions(session=session, user_id=user.id)
+    mark_identities_changed(session)
     session.flush()
     return user
 
@@ -329,6 +343,7 @@ def set_password(*, session: Session, user: AppUser, password: str) -> None:
     """Store a new argon2 hash and end the user's sessions (log in again everywhere)."""
     user.password_hash = hash_password(password)
     end_sessions(session=session, user_id=user.id)
+    mark_identities_changed(session)
     session.flush()
 
 
@@ -410,8 +425,12 @@ def resolve_session(*, session: Session, value: str, idle_s: int) -> Identity:
         raise expired
     if row.last_seen_at <= now - timedelta(seconds=TOUCH_EVERY_S):
         touch(session=session, table="user_session", column="last_seen_at", row_id=row.id)
+    # idle from the last recorded use (kept to within TOUCH_EVERY_S of the real one)
+    valid_until = min(row.expires_at, max(row.last_seen_at, now) + timedelta(seconds=idle_s))
     if user is not None:
-        return user.identity(token_id=row.token_id, session_id=row.id)
+        return replace(
+            user.identity(token_id=row.token_id, session_id=row.id), valid_until=valid_until
+        )
     assert token is not None  # the table's check: a session has a user or a token
     return Identity(
         name=token.name,
@@ -419,11 +438,13 @@ def resolve_session(*, session: Session, value: str, idle_s: int) -> Identity:
         token_id=token.id,
         person_id=token.person_id,
         session_id=row.id,
+        valid_until=valid_until,
     )
 
 
 def end_session(*, session: Session, value: str) -> bool:
     """End the page session ``value`` now; False if it was not live."""
+    mark_identities_changed(session)
     result = session.execute(
         update(UserSession)
         .where(UserSession.id_hash == sha256(value), UserSession.ended_at.is_(None))
@@ -443,6 +464,7 @@ def end_sessions(
         owners.append(UserSession.token_id == token_id)
     if not owners:
         return 0
+    mark_identities_changed(session)
     result = session.execute(
         update(UserSession)
         .where(or_(*owners), UserSession.ended_at.is_(None))

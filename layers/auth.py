@@ -60,6 +60,7 @@ def ensure_token(*, session: Session, name: str, role: Role | str, value: str) -
     if existing is not None:
         existing.revoked_at = None
         existing.role = Role(role)
+        accounts.mark_identities_changed(session)
         return existing
     row, _ = create_token(session=session, name=name, role=role, value=value)
     return row
@@ -119,6 +120,7 @@ def revoke_token(*, session: Session, token_id: int) -> ApiToken | None:
     row = session.get(ApiToken, token_id)
     if row is not None and row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
+        accounts.mark_identities_changed(session)
         accounts.end_sessions(session=session, user_id=row.user_id, token_id=row.id)
         session.flush()
     return row
