@@ -64,5 +64,6 @@ async def import_file(request: Request, session: SessionDep, _: Editor) -> dict[
         session=session,
         content=upload.content,
         filename=upload.filename or "dictionary",
+        charset=upload.charset,
     )
     return {"imported": n}

@@ -455,6 +455,7 @@ async def import_hotline_file(
             content=upload.content,
             filename=upload.filename or "hotline",
             metric_srid=request.app.state.settings.geo.metric_srid,
+            charset=upload.charset,
         )
 
     return await run_in_threadpool(work)

@@ -310,21 +310,25 @@ def deactivate_subclass(*, session: Session, code: str) -> None:
     get_subclass(session=session, code=code).active = False
 
 
-def read_table(content: bytes, filename: str) -> list[dict[str, Any]]:
+def read_table(content: bytes, filename: str, charset: str | None = None) -> list[dict[str, Any]]:
     """Rows of a CSV (declared or detected encoding: UTF-8, GB18030, …) or XLSX file as dicts
     by header, read by the one table reader (layers.tables)."""
     from layers.tables import MAX_ROWS, header_dicts, table_kind
     from layers.tables import read_table as read_rows
 
-    rows = read_rows(content, kind=table_kind(None, filename), max_rows=MAX_ROWS, field="file")
+    rows = read_rows(
+        content, kind=table_kind(None, filename), charset=charset, max_rows=MAX_ROWS, field="file"
+    )
     if not rows:
         raise DictionaryFileError(f"{filename} is empty", field="file")
     return header_dicts(rows)
 
 
-def import_subclasses(*, session: Session, content: bytes, filename: str) -> int:
+def import_subclasses(
+    *, session: Session, content: bytes, filename: str, charset: str | None = None
+) -> int:
     """Import a CSV/XLSX with columns :data:`FIELDS`; all rows or none (caller's transaction)."""
-    rows = read_table(content, filename)
+    rows = read_table(content, filename, charset)
     missing = [f for f in FIELDS if f != "class_code" and rows and f not in rows[0]]
     if missing or not rows:
         raise DictionaryFileError(

@@ -68,9 +68,15 @@ def _time(value: Any, where: str) -> datetime:
 
 
 def import_hotline(
-    *, session: Session, actor: Actor, content: bytes, filename: str, metric_srid: int = 4549
+    *,
+    session: Session,
+    actor: Actor,
+    content: bytes,
+    filename: str,
+    metric_srid: int = 4549,
+    charset: str | None = None,
 ) -> dict[str, Any]:
-    rows = read_table(content, filename)
+    rows = read_table(content, filename, charset)
     if not rows:
         raise HotlineFileError(f"{filename} has no tickets", field="file")
     missing = [c for c in REQUIRED if c not in rows[0]]

@@ -232,3 +232,17 @@ def test_gpx_in_iso_8859_1(anon, engine, device) -> None:
             text("SELECT count(*) FROM position WHERE device_id = :d"), {"d": device.id}
         ).scalar_one()
     assert n == 1
+
+
+def test_hotline_file_is_read_in_its_declared_charset(live_server, tokens) -> None:
+    header = "ticket_no,received_at,subclass,description,lon,lat,crs,address\n"
+    body = (header + "GBK-1,昨天上午,0103,道路脏,120.28,31.91,wgs84,\n").encode("gbk")
+    with httpx.Client(
+        base_url=live_server, headers={"Authorization": f"Bearer {tokens['dispatcher']}"}
+    ) as c:
+        r = c.post(
+            "/api/v1/events/import/hotline",
+            files={"file": ("12345.csv", body, "text/csv; charset=GBK")},
+        )
+    assert r.status_code == 422 and r.json()["field"] == "received_at", r.text
+    assert "昨天上午" in r.json()["detail"]  # the cell was read as the GBK text it is
