@@ -496,6 +496,8 @@ def ingest(
     """
     now = datetime.now(UTC)
     _reject_out_of_range(fixes, now)
+    if fixes.speed_in_device_unit:
+        _convert_speeds(fixes, getattr(device, "speed_unit", None))
     total = received if received is not None else len(fixes) + len(fixes.errors)
     n = len(fixes)
     if n == 0:
