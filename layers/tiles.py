@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator
@@ -139,18 +140,20 @@ def tile_layer(layer_id: str) -> TileLayer:
 # --- tile addresses ----------------------------------------------------------------------------
 
 
+_INTEGER = re.compile(r"^-?[0-9]+$")
+
+
 def parse_tile_address(z: str | int, x: str | int, y: str | int) -> tuple[int, int, int]:
     """XYZ (Google/OSM scheme, y from the north) from path text; raises with the field named."""
     values = []
     for name, raw in (("z", z), ("x", x), ("y", y)):
-        try:
-            value = int(str(raw), 10)
-        except ValueError:
+        if not _INTEGER.match(str(raw)):
             raise TileAddressInvalid(
                 f"{name} {raw!r} is not an integer; tile addresses are /{{z}}/{{x}}/{{y}} with "
                 "whole numbers, e.g. /14/13666/6661",
                 field=name,
-            ) from None
+            )
+        value = int(str(raw))
         if value < 0:
             raise TileAddressInvalid(
                 f"{name} {value} is negative; tile numbers start at 0", field=name

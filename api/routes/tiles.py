@@ -192,7 +192,7 @@ def read_tile(
     return tile_response(request, session, source, tz, tx, ty)
 
 
-def _tilejson(request: Request, session: Session, source: TileSource, tiles_url: str) -> Response:
+def _tilejson(session: Session, source: TileSource, tiles_url: str) -> Response:
     west, south, east, north = city_bounds(session=session, generation_id=source.generation_id)
     layer = source.layer
     query = urlencode(source.query)
@@ -230,9 +230,7 @@ def read_tilejson(
 ) -> Response:  # fmt: skip
     source = _source(session, layer, generation, at, day, method)
     base = str(request.base_url).rstrip("/")
-    return _tilejson(
-        request, session, source, f"{base}/tiles/{source.layer.id}/{{z}}/{{x}}/{{y}}.mvt"
-    )
+    return _tilejson(session, source, f"{base}/tiles/{source.layer.id}/{{z}}/{{x}}/{{y}}.mvt")
 
 
 # --- OGC API - Tiles (core, WebMercatorQuad only) ----------------------------------------------

@@ -167,6 +167,8 @@ def test_tile_cache_is_bounded_by_bytes_and_least_recently_used() -> None:
     [
         ("/tiles/grids-l3/a/1/1.mvt", 400, "z"),
         ("/tiles/grids-l3/14/1.5/1.mvt", 400, "x"),
+        ("/tiles/grids-l3/14/1_0/1.mvt", 400, "x"),
+        ("/tiles/grids-l3/14/1/%201.mvt", 400, "y"),
         ("/tiles/grids-l3/14/1/-3.mvt", 400, "y"),
         ("/tiles/grids-l3/-1/0/0.mvt", 400, "z"),
         ("/tiles/grids-l3/23/0/0.mvt", 404, "z"),
