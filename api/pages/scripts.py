@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.deps import SessionDep, current_principal
 from api.errors import STATUS
+from api.pages.templating import with_nav
 from layers.errors import DomainError
 
 
@@ -99,12 +100,12 @@ def _store(folder: Path, scripts: dict[str, str]) -> None:
 
 
 def page_response(request: Request, page: ExternalPage | str) -> HTMLResponse:
-    """The HTML answer for a rendered page (``str``) or an already externalized one (from the
-    page cache), its scripts stored for ``/page-scripts``."""
+    """The HTML answer for a rendered folium page (``str``) or an already externalized one
+    (from the page cache), with the navigation bar; its scripts stored for ``/page-scripts``."""
     if isinstance(page, str):
         page = externalize(page)
     _store(_folder(request), page.scripts)
-    return HTMLResponse(page.html)
+    return HTMLResponse(with_nav(request, page.html))
 
 
 def cached_page(request: Request, key: tuple[object, ...], render: object) -> ExternalPage:

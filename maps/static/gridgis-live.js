@@ -19,6 +19,13 @@
       lastDay: "replay the last day with fixes ({day})",
     },
   };
+  // layers/people.py StaffRole
+  var ROLES = {
+    zh: {grid_chief: "网格长", grid_worker: "网格员", patroller: "巡查员", supervisor: "督查员",
+      informant: "信息员", liaison: "联络员"},
+    en: {grid_chief: "Grid chief", grid_worker: "Grid worker", patroller: "Patroller",
+      supervisor: "Supervisor", informant: "Informant", liaison: "Liaison"},
+  };
   var DAY_S = 86400;
   var SHANGHAI = "Asia/Shanghai";
 
@@ -57,7 +64,10 @@
     var box = G.el("div", "gridgis-officer-popup");
     var head = G.el("div", "gridgis-officer-head");
     head.appendChild(G.el("b", "gridgis-officer-name", p.name));
-    if (p.role) { head.appendChild(G.el("span", "gridgis-officer-role", " " + p.role)); }
+    if (p.role) {
+      var role = ROLES[G.pageLang()][p.role] || p.role;
+      head.appendChild(G.el("span", "gridgis-officer-role", " " + role));
+    }
     box.appendChild(head);
     var grid = [p.grid_name, p.grid].filter(Boolean).join(" ");
     box.appendChild(G.el("div", null, G.t(TEXT, "grid") + ": " + (grid || "—")));
