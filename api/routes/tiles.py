@@ -91,7 +91,10 @@ def tile_cache(request: Request) -> TileCache:
     return cache
 
 
-GenerationQ = Annotated[int | None, Query(description="generation id (default: the active one)")]
+GenerationQ = Annotated[
+    int | None,
+    Query(description="generation id (default: the active one)", ge=1, le=2_147_483_647),
+]
 DayQ = Annotated[
     str | None, Query(alias="date", description="coverage: YYYY-MM-DD (default today)")
 ]

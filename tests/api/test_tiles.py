@@ -178,6 +178,8 @@ def test_tile_cache_is_bounded_by_bytes_and_least_recently_used() -> None:
         ("/tiles/roads.json", 404, "layer"),
         ("/tiles/grids-l3/14/0/0.mvt?generation=999999", 404, "generation"),
         ("/tiles/grids-l3/14/0/0.mvt?generation=abc", 422, "generation"),
+        ("/tiles/grids-l3/14/0/0.mvt?generation=99999999999", 422, "generation"),
+        ("/tiles/grids-l3/14/0/0.mvt?generation=0", 422, "generation"),
         ("/tiles/grids-l3/14/0/0.mvt?at=yesterday", 422, "at"),
         ("/tiles/coverage/14/0/0.mvt?method=walk&date=2026-01-01", 400, "method"),
         ("/tiles/coverage/14/0/0.mvt?date=1970-01-01", 404, "date"),
@@ -301,6 +303,42 @@ def test_editing_a_draft_with_sql_changes_the_next_tile_and_its_etag(
     assert tilejson["tiles"][0].endswith(
         f"/tiles/grids-l3/{{z}}/{{x}}/{{y}}.mvt?generation={draft}"
     )
+
+
+def test_a_publish_switches_the_default_tiles_at_once(
+    client: httpx.Client, engine: Engine, draft: int, demo_generation: int
+) -> None:
+    url = f"/tiles/grids-l3/{Z}/{X}/{Y}.mvt"
+    before = client.get(url)
+    assert f".{demo_generation}." in before.headers["etag"]
+    try:
+        # what publishing does to the two rows (layers.grids.publish_generation)
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE generation SET status = 'retired', retired_at = now() WHERE id = :g"),
+                {"g": demo_generation},
+            )
+            conn.execute(
+                text("UPDATE generation SET status = 'active', activated_at = now() WHERE id = :d"),
+                {"d": draft},
+            )
+        after = client.get(url)
+        assert after.headers["etag"] == client.get(f"{url}?generation={draft}").headers["etag"]
+        assert after.headers["etag"] != before.headers["etag"]
+        assert after.headers["cache-control"] == "private, max-age=30"
+        old = client.get(f"{url}?generation={demo_generation}")
+        assert old.headers["cache-control"] == "private, max-age=86400"  # now retired
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE generation SET status = 'draft', activated_at = NULL WHERE id = :d"),
+                {"d": draft},
+            )
+            conn.execute(
+                text("UPDATE generation SET status = 'active', retired_at = NULL WHERE id = :g"),
+                {"g": demo_generation},
+            )
+    assert client.get(url).headers["etag"] == before.headers["etag"]
 
 
 @pytest.fixture
