@@ -450,14 +450,22 @@ def op_split(session: Session, gen: int, params: dict[str, Any], srid: int) -> C
         GridRow(c, 3, row.parent_code, names[i] if i < len(names) else f"{row.name}-{i + 1}", p)
         for i, (c, p) in enumerate(zip(codes, parts, strict=True))
     ]
-    # The cut's end points are new nodes on the neighbours' edges too.
+    # The cut's end points are new nodes on the edges of the neighbours and of the parents
+    # (without them the parents would differ from their children by a sliver that is 0 in
+    # degrees but not once projected to measure it).
     old_v = {tuple(v) for v in topoedit.vertices(row.geom)}
     new_pts = [tuple(v) for p in parts for v in topoedit.vertices(p) if tuple(v) not in old_v]
-    near = _l3_near(session, gen, row.geom, _NEAR_DEG)
+    near = _read(
+        session, gen, "ST_DWithin(geom, ST_GeomFromWKB(:g, 4490), :d)",
+        g=shapely.to_wkb(shapely.multipoints(new_pts)), d=_NEAR_DEG,
+    )  # fmt: skip
     near.pop(row.code, None)
     noded = topoedit.node_at({c: r.geom for c, r in near.items()}, new_pts)
     before = [row] + [near[c] for c in sorted(noded)]
-    after += [GridRow(c, 3, near[c].parent_code, near[c].name, g) for c, g in sorted(noded.items())]
+    after += [
+        GridRow(c, near[c].level, near[c].parent_code, near[c].name, g)
+        for c, g in sorted(noded.items())
+    ]
     return before, after, set()
 
 

@@ -43,7 +43,8 @@ def pair(engine: Engine, draft: int, same_village: bool) -> tuple[str, str]:
                 "SELECT a.code AS a, b.code AS b FROM grid a JOIN grid b ON b.generation_id = "
                 "a.generation_id AND b.level = 3 AND a.code < b.code AND a.geom && b.geom "
                 f"AND b.parent_code {op} a.parent_code AND ST_Relate(a.geom, b.geom, "
-                "'F***1****') WHERE a.generation_id = :g AND a.level = 3 ORDER BY a.code LIMIT 1"
+                "'F***1****') WHERE a.generation_id = :g AND a.level = 3 "
+                "ORDER BY a.area_m2 + b.area_m2 DESC, a.code, b.code LIMIT 1"
             ),
             {"g": draft},
         ).one()

@@ -61,7 +61,7 @@ def neighbours(
             "AND a.code <> ALL(:avoid) AND b.code <> ALL(:avoid) "
             "AND EXISTS (SELECT 1 FROM household h WHERE h.grid_code = a.code) "
             "AND EXISTS (SELECT 1 FROM household h WHERE h.grid_code = b.code) "
-            "ORDER BY a.code LIMIT 1"
+            "ORDER BY a.area_m2 + b.area_m2 DESC, a.code, b.code LIMIT 1"
         ),
         {"g": gen, "avoid": list(avoid)},
     ).one()
@@ -165,7 +165,7 @@ def test_split_merge_reparent_codes(db_session: Session, draft: int) -> None:
         params={"code": a, "line": [[mid, miny - 0.01], [mid, maxy + 0.01]]},
         reason="new estate", actor=WHO,
     )  # fmt: skip
-    assert split["validation"]["ok"], split["validation"]["problems"][:3]
+    assert split["validation"]["ok"], [p["detail"] for p in split["validation"]["problems"]]
     assert split["removed"] == [a]
     top = db_session.execute(
         text("SELECT max(code) FROM grid WHERE level = 3 AND parent_code = :v"), {"v": village}
