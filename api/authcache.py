@@ -30,6 +30,7 @@ from layers.accounts import Identity
 log = logging.getLogger("gridgis.authcache")
 
 AUTH_CHANNEL = "gridgis_auth"
+GENERATION_CHANNEL = "gridgis_generation"  # publications (migration 0014)
 
 
 class IdentityCache:

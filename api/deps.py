@@ -20,6 +20,7 @@ from api.security import SESSION_COOKIE
 from gis.crs import Datum
 from layers import accounts, auth
 from layers.errors import AuthError, Forbidden
+from layers.grids import ACTIVE_CACHE, GENERATIONS_CHANGED
 from layers.models import Role
 from layers.workcal import SHANGHAI
 
@@ -27,13 +28,15 @@ from layers.workcal import SHANGHAI
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request inside one transaction (committed if the handler succeeds).
 
-    A committed change of who may do what drops this process's identity cache before the
-    response is sent (api/authcache.py)."""
+    A committed change of who may do what, or of the generation in force, drops this process's
+    cache of it before the response is sent (api/authcache.py, layers.grids.ACTIVE_CACHE)."""
     with request.app.state.sessions() as session:
         with session.begin():
             yield session
         if session.info.pop(accounts.IDENTITIES_CHANGED, False):
             request.app.state.identities.invalidate()
+        if session.info.pop(GENERATIONS_CHANGED, False):
+            ACTIVE_CACHE.invalidate()
 
 
 # scope="function": the transaction commits before the response is sent, so a success answer

@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.locate import GridLocator
 from layers.grids import read_grid_frame
+from layers.models import Generation, GenerationStatus
 
 
 @dataclass(frozen=True)
@@ -16,11 +18,15 @@ class CityLocator:
     generation_id: int
     locator: GridLocator
     names: dict[str, str]
+    content_version: int | None = None
+    """for a draft: the generation's content_version it was built from; None: immutable"""
 
 
 class LocatorCache:
-    """Generations are immutable once loaded, so a locator never goes stale; a published
-    generation simply gets its own entry."""
+    """Published and retired generations are immutable, so their locator never goes stale; a
+    published generation simply gets its own entry. A draft's grids change with every edit:
+    its locator is checked against ``generation.content_version`` (one small query) and rebuilt
+    when an edit has changed it."""
 
     def __init__(self) -> None:
         self._items: dict[int, CityLocator] = {}
@@ -28,16 +34,23 @@ class LocatorCache:
 
     def get(self, *, session: Session, generation_id: int) -> CityLocator:
         found = self._items.get(generation_id)
-        if found is not None:
+        if found is not None and found.content_version is None:
             return found
         with self._lock:
             found = self._items.get(generation_id)
-            if found is None:
+            status, version = session.execute(
+                select(Generation.status, Generation.content_version).where(
+                    Generation.id == generation_id
+                )
+            ).one()
+            mutable = status not in (GenerationStatus.ACTIVE, GenerationStatus.RETIRED)
+            if found is None or (mutable and found.content_version != version):
                 frame = read_grid_frame(session=session, generation_id=generation_id)
                 found = CityLocator(
                     generation_id=generation_id,
                     locator=GridLocator.from_frame(frame),
                     names=dict(zip(frame["code"], frame["name"], strict=True)),
+                    content_version=version if mutable else None,
                 )
                 self._items[generation_id] = found
         return found

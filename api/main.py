@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.gzip import GZipMiddleware
 
-from api.authcache import AUTH_CHANNEL, ChangeListener, IdentityCache
+from api.authcache import AUTH_CHANNEL, GENERATION_CHANNEL, ChangeListener, IdentityCache
 from api.csp import install_csp
 from api.errors import install_error_handlers
 from api.limits import BodyLimit, RouteLimit
@@ -24,6 +24,7 @@ from api.static import CachedStaticFiles, cache_control_for
 from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
 from layers.cluster import LocalCluster
 from layers.db import make_engine, make_sessionmaker
+from layers.grids import ACTIVE_CACHE
 from layers.migrate import upgrade
 from maps.assets import static_mounts
 
@@ -112,9 +113,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.identities = IdentityCache()
         listener = ChangeListener(
             engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
-            {AUTH_CHANNEL: app.state.identities.invalidate},
-            app.state.identities.set_enabled,
-        )
+            {AUTH_CHANNEL: app.state.identities.invalidate,
+             GENERATION_CHANNEL: ACTIVE_CACHE.invalidate},
+            lambda up: (app.state.identities.set_enabled(up), ACTIVE_CACHE.set_enabled(up)),
+        )  # fmt: skip
         listener.start()
         app.state.page_cache = {}
         app.state.session_secret = settings.auth.secret(settings.database.data_dir)

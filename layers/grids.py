@@ -7,6 +7,7 @@ exactly one generation was in force ("which grid was this point in on date D").
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ import orjson
 import psycopg
 import shapely
 from sqlalchemy import func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from gis.codes import ancestors_of
 from gis.crs import SRID_CGCS2000
@@ -103,6 +104,7 @@ def publish_generation(
     ``layers.planning.review.publish``; this is the bare state change it uses.
     """
     at = at or datetime.now(UTC)
+    mark_generations_changed(session)
     generation = get_generation(session=session, generation_id=generation_id)
     if generation.status not in PUBLISHABLE:
         raise InvalidState(
@@ -136,15 +138,90 @@ def list_generations(*, session: Session) -> list[Generation]:
     return list(session.scalars(select(Generation).order_by(Generation.id)))
 
 
+GENERATIONS_CHANGED = "gridgis_generations_changed"
+
+
+def mark_generations_changed(session: Session) -> None:
+    """Note on ``session`` that the generation in force changes when it commits: this session
+    bypasses :data:`ACTIVE_CACHE` from now on, and the server drops it after the commit
+    (other processes hear the database's NOTIFY, migration 0014)."""
+    session.info[GENERATIONS_CHANGED] = True
+
+
+class ActiveGenerationCache:
+    """The active generation, kept by a server process between publications so that a request
+    does not spend two queries (due publications, active row) before its work.
+
+    Off until :meth:`set_enabled` (the server's change listener is connected: a publication
+    in any process then reaches it at once); an entry is never used past the next scheduled
+    publication's ``effective_at``; :attr:`epoch` guards against storing a value read before an
+    invalidation. Outside a server (CLI, tests of layers) it stays off.
+    """
+
+    def __init__(self) -> None:
+        self._entry: tuple[Generation, datetime | None] | None = None
+        self._epoch = 0
+        self._enabled = False
+        self._lock = threading.Lock()
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def get(self, session: Session) -> Generation | None:
+        entry = self._entry
+        if not self._enabled or entry is None or session.info.get(GENERATIONS_CHANGED):
+            return None
+        generation, until = entry
+        if until is not None and until <= datetime.now(UTC):
+            return None
+        # a copy attached to this session without a query (the cached one stays detached)
+        return session.merge(generation, load=False)
+
+    def put(self, session: Session, generation: Generation, epoch: int) -> None:
+        if not self._enabled or session.info.get(GENERATIONS_CHANGED):
+            return
+        until = session.scalar(
+            select(func.min(Generation.effective_at)).where(
+                Generation.status == GenerationStatus.APPROVED,
+                Generation.effective_at.is_not(None),
+            )
+        )
+        columns = {c.key: getattr(generation, c.key) for c in Generation.__mapper__.column_attrs}
+        copy = Generation(**columns)
+        make_transient_to_detached(copy)
+        with self._lock:
+            if epoch == self._epoch:
+                self._entry = (copy, until)
+
+    def invalidate(self, *_: Any) -> None:
+        with self._lock:
+            self._epoch += 1
+            self._entry = None
+
+    def set_enabled(self, enabled: bool) -> None:
+        with self._lock:
+            self._enabled = enabled
+            self._epoch += 1
+            self._entry = None
+
+
+ACTIVE_CACHE = ActiveGenerationCache()
+
+
 def active_generation(*, session: Session, at: datetime | None = None) -> Generation:
     """The generation in force at ``at`` (now if None).
 
     Scheduled publications whose time has come are applied first
     (``layers.planning.review.apply_due_publications``), so a lookup never answers a
-    generation that a scheduled one has replaced.
+    generation that a scheduled one has replaced. In a server, the current one comes from
+    :data:`ACTIVE_CACHE` without a query.
     """
     from layers.planning.review import apply_due_publications
 
+    if at is None and (cached := ACTIVE_CACHE.get(session)) is not None:
+        return cached
+    epoch = ACTIVE_CACHE.epoch
     apply_due_publications(session)
     if at is None:
         found = session.scalar(
@@ -156,6 +233,7 @@ def active_generation(*, session: Session, at: datetime | None = None) -> Genera
                 "or publish a generation",
                 field="generation",
             )
+        ACTIVE_CACHE.put(session, found, epoch)
         return found
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     Double,
@@ -81,6 +82,9 @@ class Generation(Base):
     created_by: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
     """Optimistic locking of a draft's metadata and review state (If-Match / ``version``)."""
+    content_version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    """Raised by the database on every write to this generation's grids (migration 0012):
+    caches of a generation's content (tiles, locators) are keyed by it."""
 
     __table_args__ = (
         # At most one active generation; the publish operation keeps it exactly one.
