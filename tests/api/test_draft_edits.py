@@ -153,3 +153,44 @@ def test_bad_edits_are_problems(
     r = edit(client, draft, v, op="rename", code=a, name="x", reason="r")
     assert r.status_code == 403
     assert version_of(planner, draft) == v  # nothing was stored by any refused edit
+
+
+def test_cli_edit_is_a_dry_run_until_commit(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, engine: Engine, draft: int, tmp_path: Any
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GRIDGIS_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    a, _ = pair(engine, draft, same_village=True)
+    params = json.dumps({"code": a, "name": "CLI 改名"})
+    args = ["drafts", "edit", str(draft), "rename", "--params", params, "--reason", "typo"]
+    dry = runner.invoke(app, args, terminal_width=200)
+    assert dry.exit_code == 0, dry.output
+    assert "dry run" in dry.output
+
+    def name() -> str:
+        with engine.connect() as conn:
+            return str(conn.execute(
+                text("SELECT name FROM grid WHERE generation_id = :g AND code = :c"),
+                {"g": draft, "c": a},
+            ).scalar_one())  # fmt: skip
+
+    assert name() != "CLI 改名"
+    done = runner.invoke(app, [*args, "--commit"], terminal_width=200)
+    assert done.exit_code == 0, done.output
+    assert name() == "CLI 改名"
+    log = runner.invoke(app, ["drafts", "log", str(draft)], terminal_width=200)
+    assert "typo" in log.output
+    bad = runner.invoke(app, ["drafts", "edit", str(draft), "fly", "--reason", "r"])
+    assert bad.exit_code == 1 and "op" in bad.output
+    impact = runner.invoke(
+        app, ["drafts", "impact", str(draft), "--xlsx", str(tmp_path / "i.xlsx")]
+    )
+    assert impact.exit_code == 0, impact.output
+    assert (tmp_path / "i.xlsx").read_bytes()[:2] == b"PK"
