@@ -54,8 +54,8 @@ def intersecting(engine: Engine, sql: str, **params: Any) -> set[str]:
         return set(conn.execute(text(sql), params).scalars())
 
 
-# Grids overlapping the tile proper by more than a few square metres (a grid that only touches
-# an edge, or only enters the buffer zone, is clipped away by GDAL's reader).
+# Grids overlapping the tile proper by more than ``min_m2`` (Web Mercator m²); a grid that only
+# touches an edge, or only enters the buffer zone, is clipped away by GDAL's reader.
 _IN_TILE = """
 SELECT code FROM grid WHERE generation_id = :g AND level = :level
   AND geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4490)
@@ -76,9 +76,10 @@ def test_grid_tile_holds_the_grids_postgis_finds(
     frame = decode(r.content, tmp_path, Z, X, Y, f"grids-l{level}")
     codes = set(frame["code"])
     assert codes, "the city centre tile has grids"
-    must = intersecting(engine, _IN_TILE, g=demo_generation, level=level, z=Z, x=X, y=Y, min_m2=50)
-    may = intersecting(engine, _IN_TILE, g=demo_generation, level=level, z=Z, x=X, y=Y, min_m2=0)
-    assert must <= codes <= may
+    # exactly the grids that overlap the tile proper (GDAL clips the buffer zone away)
+    assert codes == intersecting(
+        engine, _IN_TILE, g=demo_generation, level=level, z=Z, x=X, y=Y, min_m2=0
+    )
     # towns have no parent: a NULL property is left out of the tile
     assert {"code", "name", "level"} | ({"parent_code"} if level > 1 else set()) == set(
         frame.columns
@@ -388,6 +389,8 @@ def test_a_retired_generation_is_served_with_a_long_max_age(
 
 def test_zone_tile(
     client: httpx.Client,
+    engine: Engine,
+    demo_generation: int,
     people_demo: dict,
     tmp_path: Path,
 ) -> None:
@@ -398,6 +401,13 @@ def test_zone_tile(
     frame = decode(r.content, tmp_path, z, x, y, "zones")
     assert set(frame.columns) >= {"code", "name", "town_code", "squad"}
     assert frame["code"].is_unique
+    assert set(frame["code"]) == intersecting(
+        engine,
+        "SELECT DISTINCT z.code FROM enforcement_zone z JOIN zone_member m ON m.zone_id = z.id "
+        "JOIN grid g ON g.generation_id = :g AND g.code = m.grid_code WHERE ST_Area("
+        "ST_Intersection(ST_Transform(g.geom, 3857), ST_TileEnvelope(:z, :x, :y))) > 0",
+        g=demo_generation, z=z, x=x, y=y,
+    )  # fmt: skip
     # the zones the OGC API finds in the tile's box (EPSG:4490 degrees, inset so edges do not count)
     west, north = _lonlat(x, y, z)
     east, south = _lonlat(x + 1, y + 1, z)
