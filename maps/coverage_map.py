@@ -42,7 +42,7 @@ from maps.coverage_panels import (
     TREND_DAYS,
     TREND_H3,
 )
-from maps.elements import HtmlControl, ViewScript
+from maps.elements import HtmlControl, ViewScript, render_control
 from maps.grid_map import leaflet_bounds, page_map
 from maps.styles import label, resolve_lang
 
@@ -112,102 +112,56 @@ def _pct(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
-def _swatch(fill: str, line: str = "#8795a5") -> str:
-    return (
-        '<svg width="22" height="14" viewBox="0 0 22 14" aria-hidden="true">'
-        f'<rect x="1" y="1" width="20" height="12" rx="2" fill="{fill}" fill-opacity="0.85" '
-        f'stroke="{line}" stroke-width="1"/></svg>'
-    )
-
-
-def _line_swatch(colours: Sequence[str]) -> str:
-    step = 20 / len(colours)
-    lines = "".join(
-        f'<line x1="{1 + i * step:g}" y1="7" x2="{1 + (i + 1) * step:g}" y2="7" '
-        f'stroke="{c}" stroke-width="3.5"/>'
-        for i, c in enumerate(colours)
-    )
-    return f'<svg width="22" height="14" viewBox="0 0 22 14" aria-hidden="true">{lines}</svg>'
-
-
-def _row(swatch: str, text: str) -> str:
-    return (
-        f'<div class="gridgis-legend-row">{swatch}'
-        f'<span class="gridgis-legend-label">{html.escape(text)}</span></div>'
-    )
-
-
 def _legend_html(run: Mapping[str, Any] | None, lang: str) -> str:
-    parts = [f"<h4>{html.escape(label('coverage_legend_title', lang))}</h4>"]
+    classes, lower = [], 0.0
+    for upper, colour in zip(SHARE_BREAKS, SHARE_PALETTE, strict=True):
+        low = f"> {_pct(lower)}" if lower == 0 else _pct(lower)  # 0 % is its own class
+        classes.append((colour, f"{low} – {_pct(upper)}"))
+        lower = upper
+    run_text, method = None, None
     if run is not None:
         shift = run.get("shift") or label("coverage_whole_day", lang)
         at = str(run.get("computed_at") or "")[:16].replace("T", " ")
-        parts.append(
-            '<div class="gridgis-legend-hint gridgis-cov-run">'
-            f"{html.escape(label('coverage_run', lang, date=run['date'], shift=shift, at=at))}"
-            "</div>"
-        )
-    lower = 0.0
-    for upper, colour in zip(SHARE_BREAKS, SHARE_PALETTE, strict=True):
-        low = f"> {_pct(lower)}" if lower == 0 else _pct(lower)  # 0 % is its own class
-        parts.append(_row(_swatch(colour), f"{low} – {_pct(upper)}"))
-        lower = upper
-    parts += [
-        _row(_swatch(NOT_PATROLLED), label("coverage_legend_zero", lang)),
-        _row(_swatch(NO_CELLS), label("coverage_legend_nodata", lang)),
-        _row(_swatch(BLIND_COLOUR, BLIND_COLOUR), label("coverage_legend_blind", lang)),
-        _row(_line_swatch(TRACK_PALETTE[:3]), label("coverage_legend_tracks", lang)),
-    ]
-    if run is not None:
+        run_text = label("coverage_run", lang, date=run["date"], shift=shift, at=at)
         p = run["params"]
-        parts += [
-            f'<div class="gridgis-legend-section">{html.escape(label("coverage_method", lang))}'
-            "</div>",
-            '<div class="gridgis-legend-hint gridgis-cov-method">'
-            + "<br>".join(
-                html.escape(t)
-                for t in (
-                    label("coverage_method_h3", lang, r=p["resolution"], d=f"{p['distance_m']:g}"),
-                    label("coverage_method_buffer", lang, d=f"{p['distance_m']:g}"),
-                    label("coverage_method_gap", lang, s=f"{p['max_gap_s']:g}"),
-                )
-            )
-            + "</div>",
-            f'<div class="gridgis-legend-hint">{html.escape(label("coverage_hint", lang))}</div>',
-        ]
-    return "".join(parts)
+        method = {
+            "title": label("coverage_method", lang),
+            "lines": [
+                label("coverage_method_h3", lang, r=p["resolution"], d=f"{p['distance_m']:g}"),
+                label("coverage_method_buffer", lang, d=f"{p['distance_m']:g}"),
+                label("coverage_method_gap", lang, s=f"{p['max_gap_s']:g}"),
+            ],
+            "hint": label("coverage_hint", lang),
+        }
+    return render_control(
+        "coverage_legend.html",
+        title=label("coverage_legend_title", lang),
+        run_text=run_text,
+        classes=classes,
+        zero=(NOT_PATROLLED, label("coverage_legend_zero", lang)),
+        nodata=(NO_CELLS, label("coverage_legend_nodata", lang)),
+        blind=(BLIND_COLOUR, label("coverage_legend_blind", lang)),
+        tracks=(list(TRACK_PALETTE[:3]), label("coverage_legend_tracks", lang)),
+        method=method,
+    )
 
 
 def _form_html(query: Mapping[str, Any], lang: str) -> str:
-    e = html.escape
-    res = query.get("resolution")
-    threshold = float(query["threshold"])
-    options = [f'<option value="">{e(label("coverage_resolution_auto", lang))}</option>'] + [
-        f'<option value="{r}"{" selected" if res == r else ""}>{r}</option>'
-        for r in RESOLUTION_CHOICES
-    ]
-    hidden = '<input type="hidden" name="lang" value="en">' if lang == "en" else ""
-    return (
-        '<form class="gridgis-cov-form" method="get" action="/coverage">'
-        f"<label>{e(label('coverage_date', lang))}"
-        f'<input type="date" name="date" value="{e(str(query.get("date") or ""))}" required>'
-        "</label>"
-        f"<label>{e(label('coverage_shift', lang))}"
-        f'<input type="text" name="shift" value="{e(str(query.get("shift") or ""))}" '
-        f'placeholder="08:00-17:30" size="11" title="{e(label("coverage_shift_hint", lang))}">'
-        "</label>"
-        f"<label>{e(label('coverage_resolution', lang))}"
-        f'<select name="resolution">{"".join(options)}</select></label>'
-        f"<label>{e(label('coverage_threshold', lang))}"
-        f'<input type="number" name="threshold" min="0" max="1" step="0.05" '
-        f'value="{threshold:g}" '
-        f'title="{e(label("coverage_threshold_hint", lang))}"></label>'
-        f'{hidden}<button type="submit">{e(label("coverage_show", lang))}</button></form>'
+    words = ("date", "shift", "shift_hint", "resolution", "resolution_auto", "threshold",
+             "threshold_hint", "show")  # fmt: skip
+    return render_control(
+        "coverage_form.html",
+        t={w: label(f"coverage_{w}", lang) for w in words},
+        lang=lang,
+        date=str(query.get("date") or ""),
+        shift=str(query.get("shift") or ""),
+        resolution=query.get("resolution"),
+        resolutions=RESOLUTION_CHOICES,
+        threshold=f"{float(query['threshold']):g}",
     )
 
 
 def _missing_html(query: Mapping[str, Any], lang: str) -> str:
-    e = html.escape
     day = str(query.get("date") or "")
     shift = str(query.get("shift") or "")
     command = f"gridgis coverage --date {day}" + (f" --shift {shift}" if shift else "")
@@ -216,10 +170,11 @@ def _missing_html(query: Mapping[str, Any], lang: str) -> str:
     what = label(
         "coverage_no_run", lang, date=day, shift=shift or label("coverage_whole_day", lang)
     )
-    return (
-        f"<h4>{e(what)}</h4>"
-        f"<div>{e(label('coverage_no_run_fix', lang))}</div>"
-        f'<pre class="gridgis-cov-command">{e(command)}</pre>'
+    return render_control(
+        "coverage_missing.html",
+        what=what,
+        fix=label("coverage_no_run_fix", lang),
+        command=command,
     )
 
 

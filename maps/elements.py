@@ -16,12 +16,22 @@ from typing import Any
 from branca.element import Element
 from folium.elements import JSCSSMixin
 from folium.template import Template
+from jinja2 import Environment, FileSystemLoader
 
 from maps.assets import asset_url
 from maps.styles import html_lang
 
 ControlPosition = str  # Leaflet corners, plus "topcenter" (created on demand)
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+CONTROLS = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True)
+
+
+def render_control(name: str, **values: Any) -> str:
+    """The HTML of a map control (legend, form) from ``maps/templates/controls/<name>``,
+    every value escaped; for :class:`HtmlControl`."""
+    return CONTROLS.get_template(f"controls/{name}").render(**values)
 
 
 def macro_template(name: str) -> Template:

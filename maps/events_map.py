@@ -12,7 +12,6 @@ on the map; every popup's root element has the CSS class ``gridgis-event-popup``
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,7 +20,7 @@ from folium.plugins import MarkerCluster
 
 from maps.assets import localize_all
 from maps.basemaps import Basemap
-from maps.elements import HtmlControl, ViewScript
+from maps.elements import HtmlControl, PageSetup, ViewScript, render_control
 from maps.styles import label, resolve_lang
 
 OVERDUE_COLOR = "#d7191c"
@@ -43,24 +42,18 @@ EVENT_FIELDS = ("id", "lon", "lat", "status", "overdue", "subclass", "reported_a
 
 
 def _legend(counts: Mapping[str, int], overdue: int, lang: str) -> str:
-    rows = [
-        '<div style="background:#fff;padding:6px 10px;border-radius:4px;font-size:12px;'
-        'box-shadow:0 1px 4px rgba(0,0,0,.3)">'
-        f"<b>{html.escape(label('legend_title', lang))}</b>"
+    rows = [(OVERDUE_COLOR, label("event_overdue", lang), f"{overdue:,}")]
+    rows += [
+        (c, label(f"event_status_{s}", lang), f"{counts.get(s, 0):,}")
+        for s, c in STATUS_COLORS.items()
     ]
-    swatches = [(OVERDUE_COLOR, label("event_overdue", lang), overdue)]
-    swatches += [
-        (c, label(f"event_status_{s}", lang), counts.get(s, 0)) for s, c in STATUS_COLORS.items()
-    ]
-    for color, text, n in swatches:
-        rows.append(
-            f'<div class="gridgis-legend-row"><svg width="14" height="14"><circle cx="7" cy="7" '
-            f'r="6" fill="{color}"/></svg> <span>{html.escape(text)}</span> '
-            f'<span class="gridgis-legend-count">{n:,}</span></div>'
-        )
     total = sum(counts.values())
-    rows.append(f"<div>{html.escape(label('event_count', lang, n=f'{total:,}'))}</div></div>")
-    return "".join(rows)
+    return render_control(
+        "events_legend.html",
+        title=label("legend_title", lang),
+        rows=rows,
+        total=label("event_count", lang, n=f"{total:,}"),
+    )
 
 
 def build_events_map(
@@ -95,6 +88,8 @@ def build_events_map(
         location=center, zoom_start=11, tiles=None, max_zoom=19, control_scale=True
     )
     folium_map.options["maxZoom"] = basemap.max_zoom() if basemap.tiles else 19
+    no_basemap = ["gridgis-no-basemap"] if basemap.kind == "none" else []
+    PageSetup(lang, container_classes=no_basemap).add_to(folium_map)
     basemap.add_to(folium_map)
     folium_map.get_root().title = label("events_map_title", lang)  # type: ignore[attr-defined]
     if towns and towns.get("features"):

@@ -30,11 +30,10 @@ from shapely.ops import polylabel
 
 from maps.assets import localize_all
 from maps.basemaps import Basemap
-from maps.elements import HtmlControl, PageSetup, PermanentLabels, ViewScript
+from maps.elements import HtmlControl, PageSetup, PermanentLabels, ViewScript, render_control
 from maps.styles import (
     GRID_LEVELS,
     LEVEL_STYLES,
-    LevelStyle,
     format_area_km2,
     label,
     resolve_lang,
@@ -155,35 +154,27 @@ def leaflet_bounds(shapes: list[BaseGeometry]) -> list[list[float]] | None:
     return [[south, west], [north, east]]
 
 
-def _swatch_svg(style: LevelStyle) -> str:
-    """A 34x16 picture of a level's line (and fill) for the legend."""
-    dash = f' stroke-dasharray="{style.dash_array}"' if style.dash_array else ""
-    if style.fill:
-        fill = f'fill="{style.fill_color}" fill-opacity="{max(style.fill_opacity, 0.25)}"'
-    else:
-        fill = 'fill="none"'
-    return (
-        '<svg width="34" height="16" viewBox="0 0 34 16" aria-hidden="true">'
-        f'<rect x="2" y="2" width="30" height="12" rx="1" {fill} stroke="{style.color}" '
-        f'stroke-width="{min(style.weight_px, 3.5)}"{dash}/></svg>'
-    )
-
-
 def _legend_html(counts: Mapping[int, int], lang: str) -> str:
-    rows = [f"<h4>{html.escape(label('legend_title', lang))}</h4>"]
-    for level in GRID_LEVELS:
-        rows.append(
-            f'<div class="gridgis-legend-row" data-level="{level}">'
-            f"{_swatch_svg(LEVEL_STYLES[level])}"
-            f'<span class="gridgis-legend-label">{html.escape(label(f"level_{level}", lang))}'
-            "</span>"
-            f'<span class="gridgis-legend-count">'
-            f"{html.escape(label('legend_count', lang, n=f'{counts.get(level, 0):,}'))}</span>"
-            "</div>"
-        )
+    levels = [
+        {
+            "level": level,
+            "text": label(f"level_{level}", lang),
+            "count": label("legend_count", lang, n=f"{counts.get(level, 0):,}"),
+            "color": LEVEL_STYLES[level].color,
+            "fill": LEVEL_STYLES[level].fill_color if LEVEL_STYLES[level].fill else "none",
+            "fill_opacity": max(LEVEL_STYLES[level].fill_opacity, 0.25),
+            "weight": min(LEVEL_STYLES[level].weight_px, 3.5),
+            "dash": LEVEL_STYLES[level].dash_array,
+        }
+        for level in GRID_LEVELS
+    ]
     hint = "legend_hint" if any(counts.values()) else "no_grids"
-    rows.append(f'<div class="gridgis-legend-hint">{html.escape(label(hint, lang))}</div>')
-    return "".join(rows)
+    return render_control(
+        "grid_legend.html",
+        title=label("legend_title", lang),
+        levels=levels,
+        hint=label(hint, lang),
+    )
 
 
 def _level_layer(features: list[dict[str, Any]], level: int, lang: str) -> folium.GeoJson:

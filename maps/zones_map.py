@@ -27,7 +27,7 @@ from shapely.strtree import STRtree
 from gis import hexgrid
 from maps.assets import localize_all
 from maps.basemaps import Basemap
-from maps.elements import HtmlControl, PermanentLabels, ViewScript
+from maps.elements import HtmlControl, PermanentLabels, ViewScript, render_control
 from maps.grid_map import label_point, leaflet_bounds, page_map
 from maps.styles import format_area_km2, label, resolve_lang
 
@@ -236,61 +236,36 @@ def _cell_features(
 
 
 # -- legend -------------------------------------------------------------------------------------
-def _swatch(fill: str, line: str = "#ffffff", opacity: float = 0.85) -> str:
-    return (
-        '<svg width="22" height="14" viewBox="0 0 22 14" aria-hidden="true">'
-        f'<rect x="1" y="1" width="20" height="12" rx="2" fill="{fill}" fill-opacity="{opacity}" '
-        f'stroke="{line}" stroke-width="1"/></svg>'
-    )
-
-
-def _row(swatch: str, text: str, css: str = "") -> str:
-    return (
-        f'<div class="gridgis-legend-row {css}">{swatch}'
-        f'<span class="gridgis-legend-label">{html.escape(text)}</span></div>'
-    )
-
-
-def _count_rows(breaks: Sequence[int], lang: str) -> str:
+def _count_rows(breaks: Sequence[int], lang: str) -> list[tuple[str, str]]:
     rows, lower = [], 1
     for i, upper in enumerate(breaks):
-        text = f"{lower:,}–{upper:,}" if upper > lower else f"{upper:,}"
-        rows.append(_row(_swatch(COUNT_PALETTE[i]), text))
+        rows.append((COUNT_PALETTE[i], f"{lower:,}–{upper:,}" if upper > lower else f"{upper:,}"))
         lower = upper + 1
-    rows.append(_row(_swatch(NO_HOUSEHOLDS), label("zones_legend_none", lang)))
-    return f'<div class="gridgis-count-grid">{"".join(rows)}</div>'
+    rows.append((NO_HOUSEHOLDS, label("zones_legend_none", lang)))
+    return rows
 
 
 def _legend_html(
     n_zones: int, grid_breaks: Sequence[int], cell_breaks: Sequence[int], resolution: int, lang: str
 ) -> str:
-    zone_swatches = (
-        '<span class="gridgis-zone-chips">'
-        + "".join(
-            f'<span class="gridgis-zone-chip" style="background:{c}"></span>'
-            for c in ZONE_PALETTE[:4]
-        )
-        + "</span>"
+    words = {
+        "title": label("legend_title", lang),
+        "zones": label("zones_layer", lang),
+        "zone_count": label("zones_legend_zone", lang, n=n_zones),
+        "labels": label("zones_legend_labels", lang),
+        "town": label("zones_legend_town", lang),
+        "grid_counts": label("zones_households_grid", lang),
+        "cell_counts": label("zones_households_h3", lang, r=resolution),
+        "privacy": label("zones_privacy", lang, n=MIN_SHOWN),
+        "hint": label("zones_hint", lang),
+    }
+    return render_control(
+        "zones_legend.html",
+        t=words,
+        zone_colours=ZONE_PALETTE[:4],
+        grid_rows=_count_rows(grid_breaks, lang),
+        cell_rows=_count_rows(cell_breaks, lang),
     )
-    parts = [
-        f"<h4>{html.escape(label('legend_title', lang))}</h4>",
-        f'<div class="gridgis-legend-section">{html.escape(label("zones_layer", lang))}</div>',
-        f'<div class="gridgis-legend-row" data-layer="zones">{zone_swatches}'
-        f'<span class="gridgis-legend-label">'
-        f"{html.escape(label('zones_legend_zone', lang, n=n_zones))}</span></div>",
-        f'<div class="gridgis-legend-hint">{html.escape(label("zones_legend_labels", lang))}</div>',
-        _row(_swatch("none", "#0b2e59"), label("zones_legend_town", lang)),
-        f'<div class="gridgis-legend-section">'
-        f"{html.escape(label('zones_households_grid', lang))}</div>",
-        _count_rows(grid_breaks, lang),
-        f'<div class="gridgis-legend-section">'
-        f"{html.escape(label('zones_households_h3', lang, r=resolution))}</div>",
-        _count_rows(cell_breaks, lang),
-        '<div class="gridgis-legend-hint">'
-        f"{html.escape(label('zones_privacy', lang, n=MIN_SHOWN))}</div>",
-        f'<div class="gridgis-legend-hint">{html.escape(label("zones_hint", lang))}</div>',
-    ]
-    return "".join(parts)
 
 
 def build_zones_map(
