@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +37,11 @@ STATUS.setdefault(PageScriptNotFound, (404, "Page script not found"))
 router = APIRouter(tags=["pages"])
 
 URL_PREFIX = "/page-scripts"
-# Enough for every cached page of a few generations and languages plus the pages built per
-# request (events, zones, coverage); the oldest files go first.
-KEEP_FILES = 400
+# Pages built per request (events, zones, coverage) add a file of up to a few MB each time; the
+# least recently used files go once the folder is over this size, but never one used within
+# the last minutes (a page being loaded right now still finds its scripts).
+KEEP_BYTES = 256 * 1024 * 1024
+KEEP_RECENT_S = 600
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 # A <script> element without src whose type is JavaScript (none, text/javascript, module).
@@ -94,9 +97,23 @@ def _store(folder: Path, scripts: dict[str, str]) -> None:
         partial.replace(path)  # atomic: another worker never reads half a file
         wrote = True
     if wrote:
-        files = sorted(folder.glob("*.js"), key=lambda p: p.stat().st_mtime)
-        for old in files[:-KEEP_FILES]:
-            old.unlink(missing_ok=True)
+        _prune(folder)
+
+
+def _prune(folder: Path) -> None:
+    """Delete the least recently used scripts beyond :data:`KEEP_BYTES`."""
+    stats = []
+    for path in folder.glob("*.js"):
+        try:
+            stats.append((path, path.stat()))
+        except FileNotFoundError:  # another worker pruned it
+            continue
+    stats.sort(key=lambda ps: ps[1].st_mtime, reverse=True)
+    kept, recent = 0, time.time() - KEEP_RECENT_S
+    for path, stat in stats:
+        kept += stat.st_size
+        if kept > KEEP_BYTES and stat.st_mtime < recent:
+            path.unlink(missing_ok=True)
 
 
 def page_response(request: Request, page: ExternalPage | str) -> HTMLResponse:

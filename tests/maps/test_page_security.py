@@ -233,3 +233,21 @@ def test_hostile_description_is_text_on_events_map(
         page.screenshot(path=str(artifacts / "security_events_popup.png"))
     finally:
         page.context.close()
+
+
+def test_externalize_moves_inline_scripts_out_in_place() -> None:
+    from api.pages.scripts import URL_PREFIX, externalize
+
+    page = externalize(
+        '<head><script src="/a.js"></script><script>var a = 1;</script>'
+        '<script type="application/json">{"x": 1}</script></head>'
+        "<body><div></div></body><script>\n  a += 1;\n</script><script> </script>"
+    )
+    first, second = "var a = 1;", "\n  a += 1;\n"
+    digests = list(page.scripts)
+    assert [page.scripts[d] for d in digests] == [first, second]
+    assert page.html == (
+        f'<head><script src="/a.js"></script><script src="{URL_PREFIX}/{digests[0]}.js">'
+        '</script><script type="application/json">{"x": 1}</script></head>'
+        f'<body><div></div></body><script src="{URL_PREFIX}/{digests[1]}.js"></script>'
+    )
