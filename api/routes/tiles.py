@@ -157,10 +157,13 @@ def tile_response(
     """The tile as an HTTP answer: 304 if the client holds this version, else from the cache or
     PostGIS (stored under the version read with the tile)."""
     etag = _etag(source, source.version)
-    headers = {"Cache-Control": _cache_control(source), "Vary": "Accept-Encoding"}
+    headers = {"Cache-Control": _cache_control(source)}
+    # Vary: on gzip answers and 304s here; an identity answer of 1 KB or more (the only ones
+    # that have a gzip form) gets it from the app's GZipMiddleware, which would add a second.
+    vary = {"Vary": "Accept-Encoding"}
     held = _matching_etag(request, (etag, _gzip_etag(etag)))
     if held is not None:
-        return Response(status_code=304, headers={**headers, "ETag": held})
+        return Response(status_code=304, headers={**headers, **vary, "ETag": held})
     cache = tile_cache(request)
     tile = cache.get((*source.key, source.version, z, x, y))
     headers["X-Tile-Cache"] = "hit"
@@ -175,7 +178,7 @@ def tile_response(
     if tile.gz is not None and _accepts_gzip(request):
         return Response(
             tile.gz, media_type=MVT,
-            headers={**headers, "ETag": _gzip_etag(etag), "Content-Encoding": "gzip"},
+            headers={**headers, **vary, "ETag": _gzip_etag(etag), "Content-Encoding": "gzip"},
         )  # fmt: skip
     return Response(tile.raw, media_type=MVT, headers={**headers, "ETag": etag})
 

@@ -221,6 +221,7 @@ def test_etag_and_304(client: httpx.Client) -> None:
     zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["content-encoding"] == "gzip"
     assert zipped.headers["etag"] == etag[:-1] + '-gzip"'
+    assert zipped.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
     assert zipped.content == plain.content  # httpx decodes gzip
     assert client.get(url, headers={"If-None-Match": zipped.headers["etag"]}).status_code == 304
     other = client.get(url, headers={"If-None-Match": '"1.grids-l3.0.0"'})
