@@ -64,7 +64,12 @@ STATUS.setdefault(review.ReviewInputInvalid, (422, "Invalid parameter"))
 
 
 def actor_of(principal: Principal) -> Actor:
-    return Actor(name=principal.name, role=principal.role.value, token_id=principal.token_id)
+    return Actor(
+        name=principal.name,
+        role=principal.role.value,
+        token_id=principal.token_id,
+        user_id=principal.user_id,
+    )
 
 
 def public(generation: Generation) -> dict[str, Any]:

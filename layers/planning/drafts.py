@@ -85,6 +85,8 @@ class Actor:
     name: str
     role: str
     token_id: int | None = None
+    user_id: int | None = None
+    """the account (one person may hold several tokens: the four-eyes rule compares users)"""
 
     @property
     def label(self) -> str:

@@ -81,6 +81,7 @@ class GenerationReview(Base):
     to_status: Mapped[str | None] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(200))
     actor_token_id: Mapped[int | None] = mapped_column(Integer)
+    actor_user_id: Mapped[int | None] = mapped_column(Integer)  # migration 0016
     actor_role: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -121,6 +122,7 @@ def record_step(
         to_status=to_status or str(generation.status),
         actor=actor.name,
         actor_token_id=actor.token_id,
+        actor_user_id=actor.user_id,
         actor_role=actor.role,
         reason=reason,
         at=datetime.now(UTC),
@@ -197,6 +199,10 @@ def _require_role(actor: Actor, step: str) -> None:
 
 
 def _same_person(a: Actor, step: GenerationReview) -> bool:
+    """The four-eyes rule: the same account (whichever of its tokens or page sessions it used),
+    else the same token, else the same name (accounts without users, the command line)."""
+    if a.user_id is not None and step.actor_user_id is not None:
+        return a.user_id == step.actor_user_id
     if a.token_id is not None and step.actor_token_id is not None:
         return a.token_id == step.actor_token_id
     return a.name == step.actor

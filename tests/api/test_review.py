@@ -354,3 +354,22 @@ def test_publish_works_without_the_impact_module_and_is_all_or_nothing(  # type:
     )  # fmt: skip
     assert done["reanchor"] == "re-anchoring: not available"
     assert active_generation(session=db_session).id == draft.id
+
+
+def test_one_planner_with_two_tokens_may_not_approve_their_own_submission(
+    live_server: str, engine: Engine, planner: httpx.Client, demo_generation: int
+) -> None:
+    """The four-eyes rule compares accounts: a second token of the same user is the same
+    person."""
+    from tests.api.accounts_support import make_token, make_user
+
+    user = make_user(engine, "planner")
+    first, second = make_token(engine, user["id"]), make_token(engine, user["id"])
+    with _client(live_server, first["token"]) as a, _client(live_server, second["token"]) as b:
+        gid = _draft(a, "four eyes")["id"]
+        r = a.post(f"/api/v1/generations/{gid}/submit", json={"reason": "two tokens"})
+        assert r.status_code == 200, r.text
+        _problem(b.post(f"/api/v1/generations/{gid}/approve", json={"reason": "me again"}),
+                 403, "Authorization")  # fmt: skip
+        ok = planner.post(f"/api/v1/generations/{gid}/approve", json={"reason": "another one"})
+        assert ok.status_code == 200, ok.text
