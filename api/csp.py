@@ -6,16 +6,13 @@ page code in ``maps/static/``, folium's map set-up extracted into ``/page-script
 (:mod:`api.pages.scripts`). ``style-src`` keeps ``'unsafe-inline'``: Leaflet and folium position
 panes, markers and tooltips with ``style`` attributes and ``<style>`` blocks.
 
-Kept as one function plus one middleware so that :mod:`api.security` (the security-headers
-module of the sessions work) can absorb it: call :func:`content_security_policy` there and drop
-:func:`install_csp`.
+``api/main.py`` gives the policy to :func:`api.security.install_security`, whose middleware
+sends it with every response together with the other security headers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-
-from fastapi import FastAPI, Request, Response
+from collections.abc import Iterable
 
 from api.settings import MapSettings
 
@@ -23,7 +20,7 @@ from api.settings import MapSettings
 def tile_origins(settings: MapSettings) -> tuple[str, ...]:
     """``scheme://host`` of every server the configured basemap loads tiles from (both page
     languages: Tianditu's annotation layer differs by language)."""
-    from api.pages.map import basemap_from_settings  # pages import this module's app
+    from api.pages.map import basemap_from_settings  # not at import time: api.pages needs the app
 
     origins: dict[str, None] = {}
     for lang in ("zh", "en"):
@@ -50,17 +47,3 @@ def content_security_policy(tile_hosts: Iterable[str] = ()) -> str:
             "form-action 'self'",
         ]
     )
-
-
-def install_csp(app: FastAPI, map_settings: MapSettings) -> None:
-    """Send :func:`content_security_policy` with every ``text/html`` answer of ``app``."""
-    policy = content_security_policy(tile_origins(map_settings))
-
-    @app.middleware("http")
-    async def add_csp(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers.setdefault("Content-Security-Policy", policy)
-        return response

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.gzip import GZipMiddleware
 
 from api.authcache import AUTH_CHANNEL, GENERATION_CHANNEL, ChangeListener, IdentityCache
-from api.csp import install_csp
+from api.csp import content_security_policy, tile_origins
 from api.errors import install_error_handlers
 from api.limits import BodyLimit, RouteLimit
 from api.locators import LocatorCache
@@ -138,7 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    install_security(app)  # CSRF check and security headers (api/security.py)
+    # CSRF check and security headers (api/security.py), with the pages' CSP (api/csp.py)
+    install_security(app, content_security_policy(tile_origins(settings.map)))
     # Body size limits while streaming, before any route reads (api/limits.py).
     app.add_middleware(
         BodyLimit,
@@ -154,8 +155,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             directory=folder, check_dir=False, cache_control=cache_control_for(url)
         )
         app.mount(url, files, name=url.rsplit("/", 1)[-1])
-    # Every HTML page forbids inline script (api/csp.py); pages and JSON over ~1 KB are
-    # compressed (a 3 MB map page becomes about 0.6 MB).
-    install_csp(app, settings.map)
+    # Pages and JSON over ~1 KB are compressed (a 3 MB map page becomes about 0.6 MB).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app

@@ -38,9 +38,8 @@ SECURITY_HEADERS: dict[str, str] = {
     # Same-origin requests keep their Referer (the CSRF check's fallback); others get none.
     "Referrer-Policy": "same-origin",
 }
-# Content-Security-Policy: set here (one policy for every response), e.g.
-# "default-src 'self'; script-src 'self'; frame-ancestors 'none'". None: no header yet.
-CONTENT_SECURITY_POLICY: str | None = None
+# The Content-Security-Policy (no inline script, only the configured tile hosts) is built by
+# api.csp.content_security_policy and given to install_security; it goes with every response.
 
 
 def _origin_of(url: str) -> tuple[str, str, int] | None:
@@ -111,8 +110,13 @@ def check_form_token(secret: str, session_value: str, purpose: str, token: str) 
 class SecurityMiddleware:
     """Refuses cross-site writes (403 problem+json) and adds the security headers."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        content_security_policy: str | None = None,
+    ) -> None:
         self.app = app
+        self.content_security_policy = content_security_policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -125,8 +129,8 @@ class SecurityMiddleware:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 extra = dict(SECURITY_HEADERS)
-                if CONTENT_SECURITY_POLICY:
-                    extra["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+                if self.content_security_policy:
+                    extra["Content-Security-Policy"] = self.content_security_policy
                 message["headers"] = [
                     *message.get("headers", []),
                     *(
@@ -144,6 +148,7 @@ class SecurityMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def install_security(app: FastAPI) -> None:
-    """Add :class:`SecurityMiddleware` to ``app`` (outermost: it runs before any route)."""
-    app.add_middleware(SecurityMiddleware)
+def install_security(app: FastAPI, content_security_policy: str | None = None) -> None:
+    """Add :class:`SecurityMiddleware` to ``app`` (outermost: it runs before any route), with
+    the Content-Security-Policy to send (:func:`api.csp.content_security_policy`)."""
+    app.add_middleware(SecurityMiddleware, content_security_policy=content_security_policy)
