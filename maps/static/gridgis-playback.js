@@ -9,13 +9,13 @@
     zh: {
       play: "播放", pause: "暂停", stop: "停留", mileage: "里程", moving: "移动", min: "分钟",
       track: "轨迹", noDevice: "地址中缺少设备编号（?device=）", empty: "该时段内没有定位点",
-      speed: "回放速度", time: "时间", tz: "北京时间",
+      speed: "回放速度", time: "时间", tz: "（北京时间）",
     },
     en: {
       play: "Play", pause: "Pause", stop: "Stop", mileage: "Mileage", moving: "Moving",
       min: "min", track: "the track", noDevice: "the address names no device (?device=)",
       empty: "No fixes in this period", speed: "Playback speed", time: "Time",
-      tz: "China Standard Time",
+      tz: "(China Standard Time, UTC+8)",
     },
   };
   var SPEEDS = [10, 60, 300, 1200];
@@ -53,7 +53,7 @@
     });
     var clockBox = G.el("span", "gridgis-playback-clock");
     clockBox.id = "gg-clock";
-    clockBox.title = G.t(TEXT, "tz");
+    var zone = G.el("span", "gridgis-playback-tz", G.t(TEXT, "tz"));
     var slider = G.el("input");
     slider.id = "gg-slider";
     slider.type = "range";
@@ -64,7 +64,7 @@
     var summary = G.el("div", "gridgis-playback-summary");
     summary.id = "gg-summary";
     [play, document.createTextNode(" "), speed, document.createTextNode(" "), clockBox,
-      G.el("br"), slider, summary].forEach(function (n) { d.appendChild(n); });
+      document.createTextNode(" "), zone, G.el("br"), slider, summary].forEach(function (n) { d.appendChild(n); });
     L.DomEvent.disableClickPropagation(d);
     return {box: d, play: play, speed: speed, clock: clockBox, slider: slider, summary: summary};
   }

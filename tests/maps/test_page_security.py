@@ -45,6 +45,7 @@ PAGES = {
     "events": ("/events/map?days=3660", "window.gridgisEventsReady !== undefined"),
 }
 HTML_ONLY = ["/login", "/login?lang=en"]
+MAX_PAGE_HTML_BYTES = 300_000  # issue 15: every page's first HTML; the data is in its scripts
 REQUIRED_DIRECTIVES = (
     "default-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'self'",
     "connect-src 'self'",
@@ -126,6 +127,7 @@ def test_every_page_sends_the_policy_and_no_inline_script(
             for directive in REQUIRED_DIRECTIVES:
                 assert directive in policy, (path, directive)
             assert INLINE_SCRIPT.findall(r.text) == [], path
+            assert len(r.content) <= MAX_PAGE_HTML_BYTES, (path, len(r.content))  # data: scripts
             assert INLINE_HANDLER.findall(r.text) == [], path
             assert XSS not in r.text and XSS_LABEL not in r.text, path
 
