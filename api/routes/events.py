@@ -7,6 +7,7 @@ files. Every operation is one transaction: an error anywhere leaves nothing writ
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from api.deps import (
 from api.errors import InvalidParameter, UnsupportedMediaType
 from api.uploads import read_upload
 from gis.crs import to_cgcs2000
-from layers import accounts
+from layers import accounts, idempotency
 from layers.deadlines import unconfirmed_years_of
 from layers.errors import GridNotFound
 from layers.events import intake
@@ -190,7 +191,8 @@ async def create_event(
 ) -> dict[str, Any]:
     data, photos = await read_body(request)
     # photo checks and database work off the event loop (issue 11.6)
-    return await run_in_threadpool(_create_event, request, session, principal, data, photos)
+    work = partial(_create_event, request, session, principal, data, photos)
+    return await run_in_threadpool(once, request, session, principal, data, work)
 
 
 def _create_event(
@@ -349,7 +351,24 @@ async def act(
     request: Request, session: SessionDep, principal: PrincipalDep, event_id: int
 ) -> dict[str, Any]:
     data, photos = await read_body(request)
-    return await run_in_threadpool(_act, session, principal, event_id, data, photos)
+    work = partial(_act, session, principal, event_id, data, photos)
+    return await run_in_threadpool(once, request, session, principal, data, work)
+
+
+def once(
+    request: Request, session: Any, principal: Any, data: dict[str, Any], work: Any
+) -> dict[str, Any]:
+    """``work()`` at most once per ``Idempotency-Key`` of the caller (layers/idempotency.py):
+    a resent report or action answers the first one's result."""
+    return idempotency.run_once(
+        session=session,
+        key=idempotency.check_key(request.headers.get("idempotency-key")),
+        owner=idempotency.owner_of(
+            user_id=principal.user_id, token_id=principal.token_id, name=principal.name
+        ),
+        request=idempotency.fingerprint(request.method, request.url.path, data),
+        work=work,
+    )
 
 
 def _act(

@@ -1,0 +1,229 @@
+"""The officer's own view for the phone app (``/m``): who I am, my tasks, my grid.
+
+``/api/v1/me/tasks`` lists the open cases routed to the caller's staff member, as the workflow
+decides it (:func:`layers.events.workflow.routed_to`: their grid chief/worker fields, their
+squad, or a grid, village or town they are assigned to today), narrowed to the caller's scope:
+exactly the cases they may act on. Each carries its deadline and the work hours left on the
+working calendar (computed here, the phone never recomputes the calendar). Coordinates are
+CGCS2000 longitude/latitude, which agree with WGS 84 to a few centimetres (map display).
+
+Errors: 403 for a case that is not routed to the caller (``field`` ``id``), 404 for none.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import false, func, or_, select
+from sqlalchemy.orm import Session
+
+from api.deps import Reader, SessionDep
+from api.errors import STATUS
+from api.routes.events import (
+    CALENDAR,
+    actor_of,
+    event_public,
+    get_event,
+    log_public,
+)
+from layers.errors import Forbidden
+from layers.events.models import Event, EventLog, EventPhoto, EventSubclass
+from layers.events.workflow import OPEN_FOR_DEADLINE, Actor, allowed_actions, routed_to
+from layers.grids import active_generation
+from layers.households import Household
+from layers.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
+from layers.models import Grid
+from layers.people import GridAssignment, Person, StaffRole, TeamMember
+from layers.roster import person_grid_codes
+
+router = APIRouter(prefix="/api/v1/me", tags=["officer app"])
+STATUS.setdefault(IdempotencyKeyReused, (422, "Idempotency key reused"))
+STATUS.setdefault(InvalidIdempotencyKey, (422, "Invalid parameter"))
+TASK_LIMIT = 200
+
+
+def my_grid_codes(session: Session, person_id: int | None) -> list[str]:
+    """The grids, villages or towns the person is assigned to today (any staff role)."""
+    if person_id is None:
+        return []
+    codes = person_grid_codes(session=session, person_id=person_id, roles=tuple(StaffRole))
+    return sorted(set(codes))
+
+
+def routed_condition(session: Session, actor: Actor) -> Any:
+    """SQL form of :func:`routed_to` and the scope check of ``check_may_act``: the cases this
+    officer may act on (false when the user speaks for no staff member)."""
+    if actor.person_id is None:
+        return false()
+    pid = actor.person_id
+    codes = my_grid_codes(session, pid)
+    teams = select(TeamMember.team_id).where(TeamMember.person_id == pid)
+    cond = or_(
+        Event.chief_person_id == pid,
+        Event.worker_person_id == pid,
+        Event.squad_team_id.in_(teams),
+        Event.grid_code.in_(codes),
+        Event.village_code.in_(codes),
+        Event.town_code.in_(codes),
+    )
+    if actor.scope_codes is not None:
+        inside = [Event.grid_code.startswith(c, autoescape=True) for c in actor.scope_codes]
+        cond = cond & (or_(*inside) if inside else false())
+    return cond
+
+
+def work_hours_left(event: Event, now: datetime) -> float | None:
+    """Work hours from now to the deadline on the working calendar (negative when overdue)."""
+    if event.deadline_at is None:
+        return None
+    if event.deadline_at >= now:
+        return round(CALENDAR.work_hours_between(now, event.deadline_at), 2)
+    return -round(CALENDAR.work_hours_between(event.deadline_at, now), 2)
+
+
+def task_public(
+    event: Event, *, role: Any, now: datetime, lonlat: tuple[float, float], name: str | None
+) -> dict[str, Any]:
+    return event_public(event, now=now) | {
+        "lon": lonlat[0],
+        "lat": lonlat[1],
+        "subclass_name": name,
+        "work_hours_left": work_hours_left(event, now),
+        "allowed_actions": allowed_actions(event.status, role),
+    }
+
+
+@router.get("", summary="Who I am: user, role, staff member, grids")
+def read_me(session: SessionDep, principal: Reader) -> dict[str, Any]:
+    person = session.get(Person, principal.person_id) if principal.person_id else None
+    codes = my_grid_codes(session, principal.person_id)
+    return {
+        "name": principal.name,
+        "role": principal.role.value,
+        "scope": str(principal.scope),
+        "person_id": principal.person_id,
+        "person_name": person.name if person else None,
+        "grids": codes,
+    }
+
+
+@router.get("/tasks", summary="Open cases routed to me or my grids, by deadline")
+def read_my_tasks(session: SessionDep, principal: Reader) -> dict[str, Any]:
+    actor = actor_of(session, principal)
+    now = datetime.now(UTC)
+    rows = session.execute(
+        select(Event, func.ST_X(Event.geom), func.ST_Y(Event.geom), EventSubclass.name)
+        .join(EventSubclass, EventSubclass.code == Event.subclass_code)
+        .where(Event.status.in_(list(OPEN_FOR_DEADLINE)), routed_condition(session, actor))
+        .order_by(Event.deadline_at.asc().nulls_last(), Event.id)
+        .limit(TASK_LIMIT)
+    ).all()
+    data = [
+        task_public(e, role=principal.role, now=now, lonlat=(x, y), name=n) for e, x, y, n in rows
+    ]
+    return {"data": data, "count": len(data), "now": now.isoformat()}
+
+
+@router.get("/tasks/{event_id}", summary="One of my cases with its timeline and photos")
+def read_my_task(session: SessionDep, principal: Reader, event_id: int) -> dict[str, Any]:
+    event = get_event(session, event_id)
+    actor = actor_of(session, principal)
+    mine = actor.person_id is not None and routed_to(
+        session=session, event=event, person_id=actor.person_id
+    )
+    inside = actor.scope_codes is None or any(
+        event.grid_code.startswith(c) for c in actor.scope_codes
+    )
+    if not (mine and inside):
+        raise Forbidden(
+            f"event {event_id} is not routed to you or your grids; ask a dispatcher to reroute "
+            "it to you if it is yours",
+            field="id",
+        )
+    x, y = session.execute(select(func.ST_X(Event.geom), func.ST_Y(Event.geom)).where(
+        Event.id == event_id)).one()  # fmt: skip
+    subclass = session.get(EventSubclass, event.subclass_code)
+    logs = session.scalars(
+        select(EventLog).where(EventLog.event_id == event_id).order_by(EventLog.id)
+    )
+    photos = session.execute(
+        select(EventPhoto.id, EventPhoto.filename).where(EventPhoto.event_id == event_id)
+    )
+    now = datetime.now(UTC)
+    return task_public(
+        event, role=principal.role, now=now, lonlat=(x, y), name=subclass.name if subclass else None
+    ) | {
+        "timeline": [log_public(e) for e in logs],
+        "photos": [
+            {"id": p.id, "filename": p.filename, "url": f"/api/v1/events/{event_id}/photos/{p.id}"}
+            for p in photos
+        ],
+    }
+
+
+@router.get("/grid", summary="My grids: codes, names, households, open events (GeoJSON points)")
+def read_my_grid(session: SessionDep, principal: Reader) -> dict[str, Any]:
+    """Boundaries are read per grid from ``/api/v1/grids/{code}``; patrol time from
+    ``/api/v1/patrol/daily?person=``; coverage from ``/api/v1/coverage/grids/{code}``."""
+    codes = my_grid_codes(session, principal.person_id)
+    if not codes:
+        return {"grids": [], "events": {"type": "FeatureCollection", "features": []}}
+    generation = active_generation(session=session)
+    names = dict(
+        session.execute(
+            select(Grid.code, Grid.name).where(
+                Grid.generation_id == generation.id, Grid.code.in_(codes)
+            )
+        ).all()
+    )
+    inside = or_(*[Household.grid_code.startswith(c, autoescape=True) for c in codes])
+    households = session.scalar(select(func.count()).select_from(Household).where(inside))
+    per_grid = {
+        c: session.scalar(
+            select(func.count())
+            .select_from(Household)
+            .where(Household.grid_code.startswith(c, autoescape=True))
+        )
+        for c in codes
+    }
+    in_grids = or_(*[Event.grid_code.startswith(c, autoescape=True) for c in codes])
+    rows = session.execute(
+        select(Event.id, Event.status, Event.subclass_code, EventSubclass.name,
+               func.ST_X(Event.geom), func.ST_Y(Event.geom))
+        .join(EventSubclass, EventSubclass.code == Event.subclass_code)
+        .where(in_grids, Event.status.notin_(["closed", "rejected"]))
+        .order_by(Event.id.desc()).limit(500)
+    ).all()  # fmt: skip
+    roles = dict(
+        session.execute(
+            select(GridAssignment.grid_code, GridAssignment.role).where(
+                GridAssignment.person_id == principal.person_id, GridAssignment.grid_code.in_(codes)
+            )
+        ).all()
+    )
+    return {
+        "grids": [
+            {
+                "code": c,
+                "name": names.get(c),
+                "role": str(roles.get(c, "")),
+                "households": per_grid[c],
+            }
+            for c in codes
+        ],
+        "households": households,
+        "open_events": len(rows),
+        "events": {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [x, y]},
+                    "properties": {"id": i, "status": s.value, "subclass": sc, "subclass_name": n},
+                }
+                for i, s, sc, n, x, y in rows
+            ],
+        },
+    }
