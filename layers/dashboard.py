@@ -1,0 +1,396 @@
+"""Figures of the command centre's front page (``/``), one function per panel, in SQL.
+
+Every function takes ``scope``, a grid code prefix: ``""`` (the city), a town (9 digits), a
+village (12) or a unit grid (15); the caller checks its form (:data:`SCOPE_LENGTHS`). Rows are
+aggregated by PostgreSQL (``count(*) FILTER``), never looped over in Python; the definitions
+are imported, never re-derived:
+
+- overdue: :data:`layers.events.workflow.OPEN_FOR_DEADLINE` with ``deadline_at < now``, the
+  rule of ``list_overdue`` / ``GET /api/v1/events/overdue`` (docs/events.md);
+- KPIs: the one SQL of :mod:`layers.events.kpis` (``_SQL``, ``RATES``, ``rank``; docs/kpis.md),
+  run with a key that selects the scope;
+- coverage: :func:`layers.coverage.rollup` (area-weighted H3 share, buffer share) on the stored
+  runs of today and yesterday (``gridgis coverage``; the server recomputes today every 5 min);
+- online: a device whose last usable fix (``gis.tracks.UNUSABLE`` flags excluded) is at most
+  ``online_s`` old, as ``GET /api/v1/positions/latest``.
+
+Times are UTC ``datetime``s; "today" and "this week" (from Monday) are days in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Float, and_, cast, func, literal, select, text, union_all
+from sqlalchemy.orm import Session
+
+from gis.codes import LEVEL_CODE_LENGTH
+from gis.tracks import UNUSABLE
+from layers.coverage import CoverageGrid, CoverageRun, CoverageVisit, rollup
+from layers.events import kpis
+from layers.events.models import Event, EventSubclass
+from layers.events.workflow import OPEN_FOR_DEADLINE
+from layers.models import Grid
+from layers.workcal import SHANGHAI
+
+SCOPE_LENGTHS = (0, *LEVEL_CODE_LENGTH.values())  # city, town, village, unit grid
+CHILD_LEVEL = {0: 1, 9: 2, 12: 3}  # scope length -> the level of its children
+KPI_KEY = {1: "e.town_code", 2: "e.village_code", 3: "e.grid_code"}  # kpis.DIMENSIONS columns
+KPI_PERIODS = ("day", "week", "month", "year")
+
+
+def period_starts(now: datetime) -> dict[str, datetime]:
+    """Start (UTC) of today, this week (Monday), this month and this year in Asia/Shanghai."""
+    local = now.astimezone(SHANGHAI)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = {
+        "day": day,
+        "week": day - timedelta(days=local.weekday()),
+        "month": day.replace(day=1),
+        "year": day.replace(month=1, day=1),
+    }
+    return {k: v.astimezone(UTC) for k, v in starts.items()}
+
+
+def _in_scope(column: Any, scope: str) -> Any:
+    # A prefix filter with % and _ taken literally (docs/HELPERS.md); '' is every row.
+    return column.startswith(scope, autoescape=True) if scope else literal(True)
+
+
+def _overdue(now: datetime) -> Any:
+    # The rule of layers.events.workflow.list_overdue, as a clause.
+    return Event.status.in_(list(OPEN_FOR_DEADLINE)) & (Event.deadline_at < now)
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def event_panel(
+    *, session: Session, scope: str, now: datetime | None = None, list_limit: int = 30
+) -> dict[str, Any]:
+    """Counts of today and this week, the overdue list (oldest deadline first) and the newest
+    events (for the live feed: ``last_id`` grows as events arrive). Two queries.
+
+    Per period P: ``reported`` (reported in P), ``accepted`` (立案 in P), ``in_handling``
+    (dispatched in P and still open for handling), ``overdue`` (overdue now, deadline fell in
+    P); ``open_for_handling`` and ``overdue`` also for the whole scope now.
+    """
+    now = now or datetime.now(UTC)
+    starts = period_starts(now)
+    handling = Event.status.in_(list(OPEN_FOR_DEADLINE))
+    overdue = _overdue(now)
+    columns = [func.count().label("total"), func.max(Event.id).label("last_id")]
+    for p in ("day", "week"):
+        t0 = starts[p]
+        columns += [
+            func.count().filter(Event.reported_at >= t0).label(f"reported_{p}"),
+            func.count().filter(Event.accepted_at >= t0).label(f"accepted_{p}"),
+            func.count().filter(handling & (Event.dispatched_at >= t0)).label(f"in_handling_{p}"),
+            func.count().filter(overdue & (Event.deadline_at >= t0)).label(f"overdue_{p}"),
+        ]
+    columns += [
+        func.count().filter(handling).label("open_for_handling"),
+        func.count().filter(overdue).label("overdue_now"),
+    ]
+    counts = dict(
+        session.execute(select(*columns).where(_in_scope(Event.grid_code, scope))).one()._mapping
+    )
+
+    def listing(kind: str, where: Any, order: Any) -> Any:
+        return (
+            select(
+                literal(kind).label("list"),
+                Event.id,
+                Event.status,
+                Event.subclass_code,
+                EventSubclass.name.label("subclass_name"),
+                Event.grid_code,
+                Event.address,
+                Event.reported_at,
+                Event.deadline_at,
+                func.ST_X(Event.geom).label("lon"),
+                func.ST_Y(Event.geom).label("lat"),
+            )
+            .join(EventSubclass, EventSubclass.code == Event.subclass_code)
+            .where(_in_scope(Event.grid_code, scope), where)
+            .order_by(order)
+            .limit(list_limit)
+        )
+
+    both = union_all(
+        listing("overdue", overdue, Event.deadline_at).subquery().select(),
+        listing("latest", literal(True), Event.id.desc()).subquery().select(),
+    )
+    lists: dict[str, list[dict[str, Any]]] = {"overdue": [], "latest": []}
+    for row in session.execute(both).mappings():
+        item = {k: v for k, v in row.items() if k != "list"}
+        item["status"] = str(
+            item["status"].value if hasattr(item["status"], "value") else item["status"]
+        )
+        for k in ("reported_at", "deadline_at"):
+            item[k] = item[k].isoformat() if item[k] else None
+        if item["deadline_at"] and row["list"] == "overdue":
+            item["overdue_h"] = round((now - row["deadline_at"]).total_seconds() / 3600, 1)
+        lists[row["list"]].append(item)
+    lists["overdue"].sort(key=lambda r: r["deadline_at"] or "")
+    lists["latest"].sort(key=lambda r: -r["id"])
+    return {
+        "scope": scope,
+        "now": now.isoformat(),
+        "today_start": starts["day"].isoformat(),
+        "week_start": starts["week"].isoformat(),
+        "counts": counts,
+        "overdue": lists["overdue"],
+        "latest": lists["latest"],
+    }
+
+
+# --- patrols ---------------------------------------------------------------------------------
+
+# One LATERAL index probe (device_id, fix_time DESC) per active device, as latest_fixes does,
+# aggregated in SQL; a device belongs to the scope by the grid of its last usable fix.
+_OFFICERS_SQL = """
+WITH last AS (
+  SELECT d.id, d.external_id, coalesce(p.name, d.label, d.external_id) AS name,
+         f.fix_time, f.grid_code, extract(epoch FROM (:now - f.fix_time)) AS age_s
+  FROM device d LEFT JOIN person p ON p.id = d.person_id
+  JOIN LATERAL (SELECT fix_time, grid_code FROM position pos WHERE pos.device_id = d.id
+                AND pos.flags & :bad = 0 ORDER BY pos.fix_time DESC LIMIT 1) f ON true
+  WHERE d.active AND (:scope = '' OR starts_with(coalesce(f.grid_code, ''), :scope))
+), silent AS (
+  SELECT id, external_id, name, fix_time, grid_code, age_s FROM last
+  WHERE age_s > :offline_s ORDER BY age_s LIMIT :limit
+)
+SELECT (SELECT count(*) FROM last) AS devices,
+       (SELECT count(*) FROM last WHERE age_s <= :online_s) AS online,
+       (SELECT count(*) FROM last WHERE age_s > :offline_s) AS offline_long,
+       (SELECT coalesce(json_agg(silent ORDER BY age_s), '[]') FROM silent) AS silent
+"""
+
+
+def _coverage_days(session: Session, scope: str, days: list[date]) -> dict[str, Any]:
+    """Coverage of the scope on each day (latest whole-day run): rollup figures, when it was
+    computed, and the 10 worst unit grids (lowest H3 share)."""
+    runs = {
+        r.day: r
+        for r in session.scalars(
+            select(CoverageRun)
+            .where(CoverageRun.day.in_(days), CoverageRun.shift == "")
+            .order_by(CoverageRun.day, CoverageRun.computed_at.desc(), CoverageRun.id.desc())
+            .distinct(CoverageRun.day)
+        )
+    }
+    out: dict[str, Any] = {}
+    if not runs:
+        return {d.isoformat(): None for d in days}
+    ids = [r.id for r in runs.values()]
+    grids = session.execute(
+        select(CoverageGrid.run_id, CoverageGrid.cells, CoverageGrid.covered_cells,
+               CoverageGrid.area_m2, CoverageGrid.covered_area_m2)
+        .where(CoverageGrid.run_id.in_(ids), _in_scope(CoverageGrid.grid_code, scope))
+    ).all()  # fmt: skip
+    # Visits summed per device in SQL: rollup only sums minutes/metres and counts devices.
+    visits = session.execute(
+        select(CoverageVisit.run_id, CoverageVisit.device_id, func.sum(CoverageVisit.minutes),
+               func.sum(CoverageVisit.metres))
+        .where(CoverageVisit.run_id.in_(ids), _in_scope(CoverageVisit.grid_code, scope))
+        .group_by(CoverageVisit.run_id, CoverageVisit.device_id)
+    ).all()  # fmt: skip
+    figures = rollup(grids, visits, keys=ids)
+    share = cast(CoverageGrid.covered_cells, Float) / func.nullif(CoverageGrid.cells, 0)
+    ranked = (
+        select(
+            CoverageGrid.run_id,
+            CoverageGrid.grid_code,
+            share.label("h3_share"),
+            func.row_number()
+            .over(
+                partition_by=CoverageGrid.run_id,
+                order_by=(share.asc().nulls_last(), CoverageGrid.grid_code),
+            )
+            .label("n"),
+        )
+        .where(CoverageGrid.run_id.in_(ids), _in_scope(CoverageGrid.grid_code, scope))
+        .subquery()
+    )
+    worst: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    for run_id, code, h3_share, name in session.execute(
+        select(ranked.c.run_id, ranked.c.grid_code, ranked.c.h3_share, Grid.name)
+        .join(CoverageRun, CoverageRun.id == ranked.c.run_id)
+        .join(Grid, and_(Grid.generation_id == CoverageRun.generation_id,
+                         Grid.code == ranked.c.grid_code), isouter=True)
+        .where(ranked.c.n <= 10)
+        .order_by(ranked.c.run_id, ranked.c.n)
+    ):  # fmt: skip
+        share_v = None if h3_share is None else round(float(h3_share), 4)
+        worst[run_id].append({"code": code, "name": name, "h3_share": share_v})
+    for d in days:
+        run = runs.get(d)
+        if run is None:
+            out[d.isoformat()] = None
+            continue
+        out[d.isoformat()] = {
+            **figures[run.id],
+            "run_id": run.id,
+            "computed_at": run.computed_at.isoformat(),
+            "worst": worst[run.id],
+        }
+    return out
+
+
+def patrol_panel(
+    *,
+    session: Session,
+    scope: str,
+    now: datetime | None = None,
+    online_s: int = 300,
+    offline_min: int = 30,
+    list_limit: int = 30,
+) -> dict[str, Any]:
+    """Officers online now (last usable fix ≤ ``online_s`` old) and offline for more than
+    ``offline_min`` minutes (the most recently lost first), and today's and yesterday's coverage
+    of the scope: H3 and buffer share, officers, in-grid patrol minutes and metres (mileage and
+    patrol time of the day so far, from the stored coverage run), worst grids."""
+    now = now or datetime.now(UTC)
+    row = (
+        session.execute(
+            text(_OFFICERS_SQL),
+            {
+                "now": now,
+                "bad": UNUSABLE,
+                "scope": scope,
+                "online_s": online_s,
+                "offline_s": offline_min * 60,
+                "limit": list_limit,
+            },
+        )
+        .mappings()
+        .one()
+    )
+    today = now.astimezone(SHANGHAI).date()
+    days = [today, today - timedelta(days=1)]
+    return {
+        "scope": scope,
+        "now": now.isoformat(),
+        "online_threshold_s": online_s,
+        "offline_threshold_min": offline_min,
+        "devices": row["devices"],
+        "online": row["online"],
+        "offline_long": row["offline_long"],
+        "silent": [{**s, "age_s": round(float(s["age_s"]))} for s in row["silent"]],
+        "coverage": _coverage_days(session, scope, days),
+    }
+
+
+# --- KPIs ------------------------------------------------------------------------------------
+
+
+def _finish(row: dict[str, Any]) -> dict[str, Any]:
+    # The rates of kpis.RATES on a row of kpis._SQL, as kpis.compute finishes its rows.
+    row = dict(row)
+    row.pop("bucket", None)
+    row["due"] = row["handled"] + row["overdue_unhandled"]
+    for name, (num, den) in kpis.RATES.items():
+        row[name] = kpis._rate(row[num], row[den])
+    for k in ("closure_h_median", "closure_h_p90"):
+        row[k] = None if row[k] is None else round(float(row[k]), 3)
+    return row
+
+
+def kpi_panel(
+    *, session: Session, scope: str, period: str = "month", now: datetime | None = None
+) -> dict[str, Any]:
+    """The KPIs (docs/kpis.md) of the events of the scope reported this ``period`` (day, week,
+    month, year in Asia/Shanghai, up to now): the scope's own row and its children ranked by
+    任务妥处率 (:func:`layers.events.kpis.rank`) with their names. Two queries."""
+    now = now or datetime.now(UTC)
+    start = period_starts(now)[period]
+    params = {"start": start, "end": now, "now": now, "scope": scope}
+
+    def run(key: str) -> list[dict[str, Any]]:
+        sql = kpis._SQL.format(key=key, bucket="NULL::timestamptz", open=kpis.OPEN)
+        return [dict(r) for r in session.execute(text(sql), params).mappings()]
+
+    # Only the scope's events get a key; the others fall in the NULL group, dropped.
+    total = [
+        r for r in run("CASE WHEN starts_with(e.grid_code, :scope) THEN 'scope' END") if r["key"]
+    ]
+    children: list[dict[str, Any]] = []
+    level = CHILD_LEVEL.get(len(scope))
+    if level is not None:
+        key = f"CASE WHEN starts_with(e.grid_code, :scope) THEN {KPI_KEY[level]} END"
+        children = [_finish(r) for r in run(key) if r["key"]]
+        names = kpis.unit_names(
+            session=session,
+            dimension=("town", "village", "grid")[level - 1],
+            keys=[r["key"] for r in children],
+        )
+        for r in children:
+            r["name"] = names.get(r["key"], r["key"])
+        children = kpis.rank(children)
+    empty = {k: 0 for k in ("reported", "patrol", "accepted", "handled", "overdue_unhandled",
+                            "closed", "closed_on_time", "rework", "proper")}  # fmt: skip
+    scope_row = (
+        _finish(total[0])
+        if total
+        else _finish({**empty, "key": "scope", "closure_h_median": None, "closure_h_p90": None})
+    )
+    scope_row["key"] = scope
+    return {
+        "scope": scope,
+        "period": period,
+        "from": start.isoformat(),
+        "to": now.isoformat(),
+        "kpis": scope_row,
+        "ranking": children,
+        "ranking_level": level,
+    }
+
+
+# --- one grid (or town, village) ------------------------------------------------------------
+
+
+def grid_panel(*, session: Session, code: str, now: datetime | None = None) -> dict[str, Any]:
+    """Households (counts only), events by status with the overdue count and the newest ten,
+    and today's / yesterday's coverage of one grid code (any level: its unit grids)."""
+    now = now or datetime.now(UTC)
+    households = session.execute(
+        text(
+            "SELECT count(*) AS households, coalesce(sum(members_count), 0) AS people "
+            "FROM household WHERE starts_with(grid_code, :code)"
+        ),
+        {"code": code},
+    ).one()
+    events = event_panel(session=session, scope=code, now=now, list_limit=10)
+    by_status = dict(
+        session.execute(
+            select(Event.status, func.count())
+            .where(_in_scope(Event.grid_code, code))
+            .group_by(Event.status)
+        ).all()
+    )
+    today = now.astimezone(SHANGHAI).date()
+    return {
+        "code": code,
+        "households": households.households,
+        "household_people": int(households.people),
+        "events": {
+            "by_status": {str(getattr(k, "value", k)): v for k, v in by_status.items()},
+            "counts": events["counts"],
+            "overdue": events["overdue"],
+            "latest": events["latest"],
+        },
+        "coverage": _coverage_days(session, code, [today, today - timedelta(days=1)]),
+    }
+
+
+__all__ = [
+    "KPI_PERIODS",
+    "SCOPE_LENGTHS",
+    "event_panel",
+    "grid_panel",
+    "kpi_panel",
+    "patrol_panel",
+    "period_starts",
+]
