@@ -51,6 +51,7 @@ REQUIRED_DIRECTIVES = (
     "connect-src 'self'",
 )  # fmt: skip
 
+UNUSED_VENDOR = re.compile(r"jquery|bootstrap|fontawesome|awesome-markers", re.IGNORECASE)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
 RECORD_VIOLATIONS = """
@@ -128,6 +129,7 @@ def test_every_page_sends_the_policy_and_no_inline_script(
                 assert directive in policy, (path, directive)
             assert INLINE_SCRIPT.findall(r.text) == [], path
             assert len(r.content) <= MAX_PAGE_HTML_BYTES, (path, len(r.content))  # data: scripts
+            assert UNUSED_VENDOR.findall(r.text) == [], path  # no page script uses them
             assert INLINE_HANDLER.findall(r.text) == [], path
             assert XSS not in r.text and XSS_LABEL not in r.text, path
 
