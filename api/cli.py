@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.main import database_url, open_engine
+from api.database import database_url, open_engine
 from api.routes import modules_with
 from api.settings import Settings
 from layers.cluster import ClusterError, LocalCluster

@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.gzip import GZipMiddleware
 
 from api.authcache import AUTH_CHANNEL, GENERATION_CHANNEL, ChangeListener, IdentityCache
 from api.csp import content_security_policy, tile_origins
+from api.database import database_url, open_engine, open_sessions  # noqa: F401
 from api.errors import install_error_handlers
 from api.limits import BodyLimit, RouteLimit
 from api.locators import LocatorCache
@@ -22,38 +22,12 @@ from api.security import install_security
 from api.settings import Settings
 from api.static import CachedStaticFiles, cache_control_for
 from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
-from layers.cluster import LocalCluster
-from layers.db import make_engine, make_sessionmaker
+from layers.db import follow_server_state, make_engine, make_sessionmaker
 from layers.grids import ACTIVE_CACHE
 from layers.migrate import upgrade
 from maps.assets import static_mounts
 
 log = logging.getLogger("gridgis")
-
-
-def database_url(settings: Settings) -> tuple[str, LocalCluster | None]:
-    """The configured PostGIS, or the embedded cluster in the data folder."""
-    if settings.database.url:
-        return settings.database.url, None
-    cluster = LocalCluster(settings.database.data_dir)
-    return cluster.url, cluster
-
-
-def open_engine(settings: Settings, *, migrate: bool = True) -> Engine:
-    """An engine on the configured database for a command: starts the embedded cluster if it
-    is not running and brings the schema up to date."""
-    url, cluster = database_url(settings)
-    if cluster is not None:
-        cluster.start()
-    engine = make_engine(url)
-    if migrate:
-        upgrade(engine)
-    return engine
-
-
-def open_sessions(settings: Settings) -> sessionmaker[Session]:
-    """:func:`open_engine`'s session factory."""
-    return make_sessionmaker(open_engine(settings))
 
 
 MIN_POSTGIS = (3, 3)
@@ -109,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_reset_on_return=None, isolation_level="AUTOCOMMIT",
             connect_args={"options": "-c timezone=UTC"},
         )  # fmt: skip
+        # ... but a connection the server closed while pooled (restart) or opened read-only is
+        # replaced at checkout, found without a round trip (layers/db.py).
+        follow_server_state(app.state.ingest_engine, detect_dropped=True)
         app.state.locators = LocatorCache()
         app.state.identities = IdentityCache()
         listener = ChangeListener(

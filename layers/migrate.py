@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
+    from alembic.config import Config  # alembic is imported only when migrating (start-up time)
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if engine is not None:
@@ -23,6 +27,8 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Bring the database schema to ``revision`` (creating the PostGIS extension first)."""
+    from alembic import command
+
     with engine.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Load a year's State Council notice from CSV/XLSX (date,kind,name a row; kind is
         holiday or workday) and recompute the open cases' deadlines in that year."""
-        from api.main import open_sessions
+        from api.database import open_sessions
         from api.settings import Settings
         from layers.calendar_tables import ensure_loaded, parse_table, store_year
         from layers.db import transaction
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
     @cal.command("list")
     def calendar_list() -> None:
         """The years with a table, and their source."""
-        from api.main import open_sessions
+        from api.database import open_sessions
         from api.settings import Settings
         from layers.calendar_tables import ensure_loaded, stored_years
         from layers.db import transaction

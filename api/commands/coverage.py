@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import select
 
-from api.main import open_engine
+from api.database import open_engine
 from api.settings import Settings
 
 console = Console()

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.main import open_sessions
+from api.database import open_sessions
 from api.settings import Settings
 from layers.db import transaction
 from layers.errors import DomainError

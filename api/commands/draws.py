@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from api.main import open_sessions
+from api.database import open_sessions
 from api.settings import Settings
 
 console = Console()

@@ -8,33 +8,24 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from api.deps import parse_at
-from api.main import open_sessions
-from api.schemas.generations import PlanningSettings
+from api.database import open_sessions
 from api.settings import Settings
-from gis.gridfiles import GridFile, GridFileError, to_shapefile
-from gis.gridfiles import read_grid_file as read_gridfile
-from gis.hierarchy import HierarchyReport, validate_hierarchy
 from layers.db import transaction
 from layers.errors import DomainError
-from layers.grids import read_grid_frame, resolve_generation
-from layers.planning import review
-from layers.planning.drafts import (
-    Actor,
-    copy_generation,
-    generation_counts,
-    import_draft,
-    read_planner_file,
-    resolve_source,
-)
+
+if TYPE_CHECKING:  # the heavy modules (geopandas, fastapi) are imported by the commands
+    from sqlalchemy.orm import Session
+
+    from gis.gridfiles import GridFile
+    from gis.hierarchy import HierarchyReport
+    from layers.planning.drafts import Actor
 
 grids_app = typer.Typer(
     help="Grid generations: import, draft, validate, review, publish, export.",
@@ -66,6 +57,8 @@ def print_report(report: HierarchyReport) -> None:
 
 def cli_actor() -> Actor:
     """The server's command line acts as an admin, named after the OS user."""
+    from layers.planning.drafts import Actor
+
     return Actor(name=f"cli:{getpass.getuser()}", role="admin")
 
 
@@ -74,6 +67,10 @@ def read_grid_file(
 ) -> GridFile:
     """A planner's file (GeoPackage, GeoJSON, zipped Shapefile) read by gis.gridfiles; a bad
     file prints the reason and the fix and exits 1."""
+    from gis.gridfiles import GridFileError
+    from gis.gridfiles import read_grid_file as read_gridfile
+    from layers.planning.drafts import read_planner_file
+
     try:
         if session is not None:
             return read_planner_file(session=session, path=path, layer=layer, crs=crs)
@@ -120,6 +117,9 @@ def validate(
     crs: Annotated[str | None, typer.Option(help="CRS of a file that states none")] = None,
 ) -> None:
     """Check a three-level grid: overlaps, gaps (with widths), nesting, codes, counts."""
+    from gis.hierarchy import validate_hierarchy
+    from layers.grids import read_grid_frame, resolve_generation
+
     settings = Settings()
     if path is not None:
         gridfile = read_grid_file(path, layer, crs)
@@ -155,6 +155,10 @@ def import_file(
     GRIDGIS_PLANNING_MAX_DROP_SHARE of the city (default 1 %) or a whole level is refused
     unless --force. A draft with problems is stored but cannot be published.
     """
+    from api.schemas.generations import PlanningSettings
+    from layers.planning import review
+    from layers.planning.drafts import import_draft
+
     settings = Settings()
     sessions = open_sessions(settings)
     with sessions() as session:
@@ -209,6 +213,8 @@ def draft(
     note: Annotated[str | None, typer.Option(help="what the draft is for")] = None,
 ) -> None:
     """Make a draft: a full copy of the active generation (or of generation ID)."""
+    from layers.planning.drafts import copy_generation, generation_counts, resolve_source
+
     settings = Settings()
     with transaction(open_sessions(settings)) as session:
         try:
@@ -227,6 +233,8 @@ def draft(
 
 
 def _review_step(step: str, generation: int, reason: str) -> None:
+    from layers.planning import review
+
     settings = Settings()
     try:
         with transaction(open_sessions(settings)) as session:
@@ -285,6 +293,9 @@ def publish(
     The dry run prints the validation, the comparison with the active generation and the
     impact; --commit publishes and re-anchors the living data in one transaction.
     """
+    from api.deps import parse_at
+    from layers.planning import review
+
     settings = Settings()
     try:
         when = parse_at(at, field="--at")
@@ -322,6 +333,9 @@ def export(
 ) -> None:
     """Write a generation's grids to PATH: .zip (Shapefile, parent_code as parent_cod),
     .gpkg or .geojson."""
+    from gis.gridfiles import to_shapefile
+    from layers.grids import read_grid_frame, resolve_generation
+
     settings = Settings()
     with transaction(open_sessions(settings)) as session:
         gen = resolve_generation(session=session, generation_id=generation)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.main import open_sessions
+from api.database import open_sessions
 from api.settings import Settings
 
 DEMO_ORDER = 10

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.main import open_engine
+from api.database import open_engine
 from api.settings import Settings
 
 DEMO_ORDER = 20

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.main import open_sessions
+from api.database import open_sessions
 from api.settings import Settings
 
 console = Console(soft_wrap=True)

@@ -5,22 +5,34 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from layers import (  # noqa: F401  (registers the tables on Base.metadata)
-    coverage,
-    households,
-    market,
-    models,
-    people,
-    positions,
-    zones,
-)
-from layers.db import Base
-from layers.events import models as _events  # noqa: F401  (registers the event tables)
-from layers.planning import edits as _edits  # noqa: F401  (draft edit tables, issue 10)
-from layers.planning import lineage as _lineage  # noqa: F401  (grid_lineage)
-
 config = context.config
-target_metadata = Base.metadata
+
+
+def _target_metadata():  # type: ignore[no-untyped-def]
+    """Every table of ours on one MetaData, for ``alembic revision --autogenerate`` only: the
+    migrations themselves are written by hand, and importing every layer (geopandas, numba…)
+    would cost every start of the app and of each command about a second."""
+    opts = config.cmd_opts
+    if opts is None or not getattr(opts, "autogenerate", False):
+        return None
+    from layers import (  # noqa: F401  (registers the tables on Base.metadata)
+        coverage,
+        households,
+        market,
+        models,
+        people,
+        positions,
+        zones,
+    )
+    from layers.db import Base
+    from layers.events import models as _events  # noqa: F401  (the event tables)
+    from layers.planning import edits as _edits  # noqa: F401  (draft edit tables)
+    from layers.planning import lineage as _lineage  # noqa: F401  (grid_lineage)
+
+    return Base.metadata
+
+
+target_metadata = _target_metadata()
 
 
 def _include_object(obj, name, type_, reflected, compare_to):
