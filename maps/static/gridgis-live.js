@@ -1,4 +1,5 @@
-// /live: officers' last positions, polled (maps/live_map.py starts it with {url, poll_ms}).
+// /live: officers' last positions, polled (maps/live_map.py starts it with {url, poll_ms}),
+// with the online/offline counts and a list of everyone (a click shows the officer).
 // One marker per device, kept across polls: moved, restyled and its popup text updated in
 // place (an open popup stays open); only devices that vanished are removed. Test hook:
 // window.gridgisLive = {count, online, offline, updated} after each successful poll;
@@ -96,20 +97,41 @@
     counts.onAdd = function () {
       countBox = L.DomUtil.create("div", "leaflet-control gridgis-live-counts");
       L.DomEvent.disableClickPropagation(countBox);
+      L.DomEvent.disableScrollPropagation(countBox);
       return countBox;
     };
     counts.addTo(map);
 
-    function showCounts(total, online) {
+    // The counts, then every officer (online first, most recent first): a click shows him.
+    function showCounts(total, online, people) {
+      var list = countBox.querySelector(".gridgis-live-list");
+      var scrolled = list ? list.scrollTop : 0;
       countBox.textContent = "";
       if (!total) {
         countBox.appendChild(G.el("span", "gridgis-live-nobody", G.t(TEXT, "nobody")));
         return;
       }
-      countBox.appendChild(G.el("span", "gridgis-live-online",
-        G.t(TEXT, "online") + " " + online));
-      countBox.appendChild(G.el("span", "gridgis-live-offline",
+      var head = countBox.appendChild(G.el("div", "gridgis-live-totals"));
+      head.appendChild(G.el("span", "gridgis-live-online", G.t(TEXT, "online") + " " + online));
+      head.appendChild(G.el("span", "gridgis-live-offline",
         G.t(TEXT, "offline") + " " + (total - online)));
+      list = countBox.appendChild(G.el("ol", "gridgis-live-list"));
+      people.slice().sort(function (a, b) {
+        return (b.online - a.online) || (a.age_s - b.age_s);
+      }).forEach(function (p) {
+        var item = G.el("li", p.online ? "gridgis-live-item-online" : "gridgis-live-item-offline");
+        item.setAttribute("data-device", String(p.device_id));
+        item.appendChild(G.el("span", "gridgis-live-item-name", p.name));
+        item.appendChild(G.el("span", "gridgis-live-item-age", ago(p.age_s)));
+        item.addEventListener("click", function () {
+          var marker = markers[String(p.device_id)];
+          if (!marker) { return; }
+          map.setView(marker.getLatLng(), Math.max(map.getZoom(), 16), {animate: false});
+          marker.openPopup();
+        });
+        list.appendChild(item);
+      });
+      list.scrollTop = scrolled;
     }
 
     function update(data) {
@@ -138,7 +160,7 @@
         }
       });
       var total = data.count || 0, online = data.online || 0;
-      showCounts(total, online);
+      showCounts(total, online, (data.features || []).map(function (f) { return f.properties; }));
       window.gridgisLive = {count: total, online: online, offline: total - online,
         updated: Date.now()};
     }

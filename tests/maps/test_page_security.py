@@ -6,8 +6,8 @@
   caching headers;
 - in headless Chromium no page reports a CSP violation or a console error;
 - a staff name and a device label ``<img src=x onerror=window.__xss=1>`` are shown as text on
-  /live (tooltip, popup), in an event's popup on /events/map, and run nowhere (/live, /playback,
-  /events/map, /coverage, /zones).
+  /live (tooltip, popup, list of officers), in an event's popup on /events/map, and run
+  nowhere (/live, /playback, /events/map, /coverage, /zones).
 
 Screenshots in test-artifacts/.
 """
@@ -201,6 +201,8 @@ def test_hostile_names_are_text_on_live(
                  return out; }"""
         )
         assert XSS in tips and XSS_LABEL in tips
+        names = page.locator(".gridgis-live-list .gridgis-live-item-name").all_inner_texts()
+        assert XSS in names and XSS_LABEL in names  # the list of officers
         # the officer's popup: the name as text, nothing executed
         officers = page.locator("path.gridgis-officer")
         for i in range(officers.count()):
