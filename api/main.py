@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine, create_engine, text
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -17,7 +21,9 @@ from api.database import database_url, open_engine, open_sessions  # noqa: F401
 from api.errors import install_error_handlers
 from api.limits import BodyLimit, RouteLimit
 from api.locators import LocatorCache
+from api.periodic import start_late_fix_recompute
 from api.routes import modules_with
+from api.schemas.common import ERROR_RESPONSES
 from api.security import install_security
 from api.settings import Settings
 from api.static import CachedStaticFiles, cache_control_for
@@ -58,6 +64,32 @@ def check_postgis(engine: Engine) -> None:
         )
 
 
+def operation_id(route: APIRoute) -> str:
+    """The OpenAPI operation id: the route's tag and name (``events-list_events``). A route
+    serving several methods gets the method added per operation (:func:`openapi_document`);
+    tests/api/test_openapi_document.py checks that no two operations share one."""
+    tag = str(route.tags[0]).replace(" ", "_") if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with ``-<method>`` added to the operation ids of routes that serve
+    several methods (FastAPI gives each of their operations the same id)."""
+    if app.openapi_schema is None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Duplicate Operation ID")
+            doc = FastAPI.openapi(app)
+        seen = Counter(
+            op.get("operationId") for item in doc["paths"].values() for op in item.values()
+        )
+        for item in doc["paths"].values():
+            for method, op in item.items():
+                if seen[op.get("operationId")] > 1:
+                    op["operationId"] = f"{op['operationId']}-{method}"
+        app.openapi_schema = doc
+    return app.openapi_schema
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -95,11 +127,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lambda up: (app.state.identities.set_enabled(up), ACTIVE_CACHE.set_enabled(up)),
         )  # fmt: skip
         listener.start()
+        stop_periodic = start_late_fix_recompute(
+            app.state.sessions, settings.server.late_recompute_s
+        )
         app.state.page_cache = {}
         app.state.session_secret = settings.auth.secret(settings.database.data_dir)
         try:
             yield
         finally:
+            stop_periodic()
             listener.stop()
             app.state.ingest_engine.dispose()
             engine.dispose()
@@ -112,8 +148,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Grid backbone, point-in-grid routing and maps for a grid-management "
         "command centre.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     # CSRF check and security headers (api/security.py), with the pages' CSP (api/csp.py)
     install_security(app, content_security_policy(tile_origins(settings.map)))
@@ -122,9 +160,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimit,
         extra=(RouteLimit("POST", "/api/v1/locate", settings.server.locate_batch_max * 64),),
     )
-    for package in ("api.routes", "api.pages"):
-        for module in modules_with(package, "router"):
-            app.include_router(module.router)
+    # API routers declare the problem+json errors once (api/schemas/common.py); pages are HTML.
+    for module in modules_with("api.routes", "router"):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    for module in modules_with("api.pages", "router"):
+        app.include_router(module.router)
     # Every JS/CSS file of the pages is served from here: pinned npm packages, folium's own
     # templates and our CSS. Nothing is loaded from a CDN.
     for url, folder in static_mounts("/static").items():

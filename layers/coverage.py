@@ -27,6 +27,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -43,6 +44,7 @@ from layers.tracks import day_bounds
 from layers.workcal import SHANGHAI
 
 CHUNK_DEVICES = 200
+LATE_LOCK_KEY = 0x6C617465  # advisory lock of recompute_late ('late')
 
 
 class CoverageNotComputed(DomainError):
@@ -217,6 +219,17 @@ def compute_coverage_run(
     generation = active_generation(session=session)
     grids = coverage_grids(session=session, generation_id=generation.id, params=params)
     start, end = window(day, shift)
+    if shift is None:
+        # this run reads every fix committed so far: the day's late-fix notes are answered,
+        # unless another run of the day (a shift, other parameters) still needs them
+        session.execute(
+            text(
+                "DELETE FROM coverage_stale WHERE day = :day AND NOT EXISTS ("
+                "SELECT 1 FROM coverage_run WHERE day = :day AND (shift <> '' "
+                "OR resolution <> :r OR distance_m <> :d OR max_gap_s <> :g))"
+            ),
+            {"day": day, "r": params.resolution, "d": params.distance_m, "g": params.max_gap_s},
+        )
     acc = CoverageAccumulator(grids, params)
     ids = [d.id for d, _ in list_devices(session=session)]
     groups = [ids[k : k + chunk_devices] for k in range(0, len(ids), chunk_devices)]
@@ -264,31 +277,141 @@ def store_result(
     )  # fmt: skip
     session.add(run)
     session.flush()
+    _add_rows(session, run.id, result)
+    session.flush()
+    return run
+
+
+def _add_rows(
+    session: Session,
+    run_id: int,
+    result: CoverageResult,
+    codes: set[str] | None = None,
+    devices: set[int] | None = None,
+) -> None:
+    """A run's grid, visit and device rows from ``result`` (only grids in ``codes`` and devices
+    in ``devices`` when given)."""
     session.add_all(
         CoverageGrid(
-            run_id=run.id, grid_code=g.code, cells=g.cells, covered_cells=g.covered_cells,
+            run_id=run_id, grid_code=g.code, cells=g.cells, covered_cells=g.covered_cells,
             area_m2=g.area_m2, covered_area_m2=g.covered_area_m2,
             blind_cells=[format(c, "x") for c in result.blind_cells(g.code)],
         )
         for g in result.grids
+        if codes is None or g.code in codes
     )  # fmt: skip
     session.add_all(
-        CoverageVisit(run_id=run.id, grid_code=v.code, device_id=v.device, metres=v.metres,
+        CoverageVisit(run_id=run_id, grid_code=v.code, device_id=v.device, metres=v.metres,
                       minutes=v.minutes, cells=v.cells)
         for v in result.visits
+        if codes is None or v.code in codes
     )  # fmt: skip
 
     def ts(s: float | None) -> datetime | None:
         return None if s is None else datetime.fromtimestamp(s, tz=UTC)
 
     session.add_all(
-        CoverageDevice(run_id=run.id, device_id=d.device, fixes=d.fixes, tracked_s=d.tracked_s,
+        CoverageDevice(run_id=run_id, device_id=d.device, fixes=d.fixes, tracked_s=d.tracked_s,
                        silences=len(d.silences), first_fix=ts(d.first_s), last_fix=ts(d.last_s))
         for d in result.devices.values()
-        if d.fixes
+        if d.fixes and (devices is None or d.device in devices)
     )  # fmt: skip
-    session.flush()
-    return run
+
+
+def _accumulate(
+    session: Session, grids: CoverageGrids, params: CoverageParams, ids: list[int],
+    start: datetime, end: datetime, chunk_devices: int = CHUNK_DEVICES,
+) -> CoverageResult:  # fmt: skip
+    acc = CoverageAccumulator(grids, params)
+    for k in range(0, len(ids), chunk_devices):
+        chunk = _read_chunk(session, ids[k : k + chunk_devices], start, end)
+        if chunk is not None:
+            acc.add(*chunk)
+    return acc.result()
+
+
+def _grids_near(
+    session: Session, generation_id: int, codes: set[str], distance_m: float
+) -> set[str]:
+    """``codes`` and the unit grids within ``distance_m`` of one of them (geodesic metres; the
+    bounding-box test first, with 1 degree taken as 90 km, shorter than any degree here)."""
+    if not codes:
+        return set()
+    found = session.scalars(
+        text(
+            "SELECT DISTINCT b.code FROM grid a JOIN grid b ON b.generation_id = a.generation_id "
+            "AND b.level = 3 AND b.geom && ST_Expand(a.geom, :deg) "
+            "AND ST_DWithin(a.geom::geography, b.geom::geography, :d) "
+            "WHERE a.generation_id = :g AND a.level = 3 AND a.code = ANY(:codes)"
+        ),
+        {"g": generation_id, "codes": sorted(codes), "d": distance_m, "deg": distance_m / 90_000},
+    ).all()
+    return set(codes) | set(found)
+
+
+def recompute_late(*, session: Session, chunk_devices: int = CHUNK_DEVICES) -> list[dict[str, Any]]:
+    """Recompute the stored runs of past days that received late fixes (phones uploading a
+    backlog), for the affected devices and grids only; returns one summary per run.
+
+    The database notes (day, device) of every fix older than today in ``coverage_stale``
+    (migration 0017). For each stored run of such a day: the *affected grids* are those the
+    late devices visited before (stored visits) or visit now (their fixes read again); every
+    device that visited an affected grid is read again, so those grids' figures are exact;
+    only their grid and visit rows, and the late devices' own rows, are replaced (a grid's
+    figures depend only on the devices that came near it). ``computed_at`` says when.
+    """
+    # one recomputation at a time across processes (two would replace the same rows)
+    if not session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LATE_LOCK_KEY}
+    ).scalar():
+        return []
+    stale = session.execute(
+        text("DELETE FROM coverage_stale RETURNING day, device_id")
+    ).all()  # taken in this transaction: a failure puts them back
+    by_day: dict[date, set[int]] = {}
+    for day, device in stale:
+        by_day.setdefault(day, set()).add(int(device))
+    out: list[dict[str, Any]] = []
+    for day, late in sorted(by_day.items()):
+        for run in session.scalars(select(CoverageRun).where(CoverageRun.day == day)):
+            params = CoverageParams(
+                resolution=run.resolution, distance_m=run.distance_m, max_gap_s=run.max_gap_s,
+                metric_srid=run.metric_srid, pixel_m=run.pixel_m,
+            )  # fmt: skip
+            grids = coverage_grids(session=session, generation_id=run.generation_id, params=params)
+            start, end = run.window_start, run.window_end
+            now_late = _accumulate(session, grids, params, sorted(late), start, end)
+            before = session.scalars(
+                select(CoverageVisit.grid_code).where(
+                    CoverageVisit.run_id == run.id, CoverageVisit.device_id.in_(late)
+                )
+            ).all()
+            # a track covers cells up to distance_m outside the grid it runs in: the late
+            # devices' grids and their near neighbours change, and every device that ran in
+            # or near one of those may have covered part of them
+            visited = set(before) | {v.code for v in now_late.visits}
+            affected = _grids_near(session, run.generation_id, visited, run.distance_m)
+            around = _grids_near(session, run.generation_id, affected, run.distance_m)
+            others = session.scalars(
+                select(CoverageVisit.device_id)
+                .distinct()
+                .where(CoverageVisit.run_id == run.id, CoverageVisit.grid_code.in_(around))
+            ).all()
+            ids = sorted(late | set(others))
+            result = _accumulate(session, grids, params, ids, start, end, chunk_devices)
+            for table, column, keys in (
+                (CoverageGrid, CoverageGrid.grid_code, affected),
+                (CoverageVisit, CoverageVisit.grid_code, affected),
+                (CoverageDevice, CoverageDevice.device_id, late),
+            ):
+                session.execute(delete(table).where(table.run_id == run.id, column.in_(keys)))
+            _add_rows(session, run.id, result, codes=affected, devices=late)
+            run.computed_at = datetime.now(UTC)
+            session.flush()
+            out.append({"run": run.id, "day": day.isoformat(), "shift": run.shift,
+                        "late_devices": len(late), "devices_read": len(ids),
+                        "grids_recomputed": len(affected)})  # fmt: skip
+    return out
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine
 
 config = context.config
 
 
-def _target_metadata():  # type: ignore[no-untyped-def]
+def _target_metadata() -> Any:
     """Every table of ours on one MetaData, for ``alembic revision --autogenerate`` only: the
     migrations themselves are written by hand, and importing every layer (geopandas, numba…)
     would cost every start of the app and of each command about a second."""

@@ -1,0 +1,47 @@
+"""Work a server does on its own, on a timer: recomputing past days' coverage when late fixes
+have arrived (``layers.coverage.recompute_late``).
+
+One daemon thread per server process; the work itself takes an advisory lock, so with several
+workers one of them does it and the others skip that round.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("gridgis.periodic")
+
+
+def start_late_fix_recompute(
+    sessions: sessionmaker[Session], interval_s: float
+) -> Callable[[], None]:
+    """Every ``interval_s`` seconds, recompute the runs of past days that received late fixes;
+    returns a function that stops the thread. ``interval_s <= 0``: never (returns a no-op)."""
+    if interval_s <= 0:
+        return lambda: None
+    stop = threading.Event()
+
+    def run() -> None:
+        from layers.coverage import recompute_late  # numba and the engine: only when needed
+        from layers.db import transaction
+
+        while not stop.wait(interval_s):
+            try:
+                with transaction(sessions) as session:
+                    for summary in recompute_late(session=session):
+                        log.info("late fixes: recomputed %s", summary)
+            except Exception:  # the server keeps serving; the notes stay for the next round
+                log.exception("recomputing coverage after late fixes failed; retried later")
+
+    thread = threading.Thread(target=run, name="gridgis-late-fixes", daemon=True)
+    thread.start()
+
+    def stop_thread() -> None:
+        stop.set()
+        thread.join(timeout=30)
+
+    return stop_thread
