@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.coverage import CoverageNotComputed
+from layers.db import DatabaseFault, database_fault
 from layers.errors import (
     AuthError,
     CodeConflict,
@@ -169,7 +172,63 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# A fault of the database server (not of the request): 503 with Retry-After (s), by kind.
+DATABASE_FAULTS: dict[str, tuple[str, int, str]] = {
+    "unavailable": ("Database unavailable", 5,
+                    "the database cannot be reached (it may be restarting)"),
+    "read_only": ("Database read-only", 30,
+                  "the database accepts no writes at the moment (read-only or a standby)"),
+    "disk_full": ("Database disk full", 60, "the database's disk is full"),
+    "out_of_resources": ("Database out of resources", 10,
+                         "the database is out of resources (memory or connections)"),
+}  # fmt: skip
+
+
+def database_problem(fault: DatabaseFault) -> JSONResponse:
+    """503 problem+json naming the cause, with ``Retry-After``; the request's transaction was
+    rolled back (api/deps.py get_session), so nothing of it is half-written."""
+    title, retry_after_s, cause = DATABASE_FAULTS[fault.kind]
+    response = problem(
+        503,
+        title,
+        f"{cause}: the request was not carried out and nothing of it was stored; send it "
+        f"again in {retry_after_s} s",
+        database=fault.kind,
+        sqlstate=fault.sqlstate,
+        retry_after_s=retry_after_s,
+    )
+    response.headers["Retry-After"] = str(retry_after_s)
+    return response
+
+
+def _fault_in_chain(exc: BaseException) -> DatabaseFault | None:
+    """The database fault behind ``exc`` or any exception it was raised from."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if (fault := database_fault(current)) is not None:
+            return fault
+        current = current.__cause__ or current.__context__
+    return None
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database error: 503 if the server failed (:func:`layers.db.database_fault`), else a
+    genuine bug (bad SQL, a missing table) and a logged 500."""
+    fault = database_fault(exc)
+    if fault is None:
+        return await _unexpected(request, exc)
+    log.warning("database %s on %s %s: %s", fault.kind, request.method, request.url.path,
+                fault.message)  # fmt: skip
+    return database_problem(fault)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if (fault := _fault_in_chain(exc)) is not None:  # e.g. raised from a lost connection
+        log.warning("database %s on %s %s: %s", fault.kind, request.method, request.url.path,
+                    fault.message)  # fmt: skip
+        return database_problem(fault)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
 
@@ -180,4 +239,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(DBAPIError, _database_error)  # SQLAlchemy-wrapped
+    app.add_exception_handler(psycopg.Error, _database_error)  # direct connections (ingest)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -16,12 +16,19 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 def health(session: SessionDep) -> dict[str, Any]:
-    """``status``, the PostGIS version, and ``calendar_unconfirmed_years``: years without a
-    holiday table that open deadlines run into (load them: ``gridgis calendar import FILE``)."""
-    postgis = session.execute(text("SELECT postgis_lib_version()")).scalar()
+    """``status``, ``database`` (``up``, or ``read_only`` while it takes no writes), the PostGIS
+    version, and ``calendar_unconfirmed_years``: years without a holiday table that open
+    deadlines run into (load them: ``gridgis calendar import FILE``).
+
+    With the database unreachable the answer is 503 problem+json with ``database:
+    unavailable`` and ``Retry-After`` (api/errors.py), like every route that needs it."""
+    postgis, read_only = session.execute(
+        text("SELECT postgis_lib_version(), current_setting('transaction_read_only') = 'on'")
+    ).one()
     ensure_loaded(session)
     return {
         "status": "ok",
+        "database": "read_only" if read_only else "up",
         "postgis": postgis,
         "calendar_unconfirmed_years": open_unconfirmed_years(session=session),
     }
