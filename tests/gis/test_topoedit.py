@@ -139,3 +139,46 @@ def test_any_edge_move_keeps_the_tiling(pair: tuple[str, str], dx_m: float, dy_m
     except topoedit.TopologyEditError:
         return
     assert_tiles(cells, {**cells, **changed}, same_outline=False)
+
+
+@pytest.fixture(scope="module")
+def town_units(demo_grids):  # type: ignore[no-untyped-def]
+    """The unit grids of one demo town (code -> polygon) and its edge-sharing pairs."""
+    units = demo_grids[(demo_grids.level == 3) & demo_grids.code.str.startswith("320281104")]
+    geoms = dict(zip(units.code, units.geometry.values, strict=True))
+    codes = sorted(geoms)
+    pairs = [
+        (a, b)
+        for i, a in enumerate(codes)
+        for b in codes[i + 1 :]
+        if topoedit.shares_edge(geoms[a], geoms[b])
+    ]
+    return geoms, pairs
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_demo_town_still_tiles_after_edge_moves(town_units, data) -> None:  # type: ignore[no-untyped-def]
+    """Random shared-edge moves of up to 60 m in a demo town: every move is either refused or
+    leaves the town's unit grids a tiling of an outline of the same polygon count."""
+    geoms, pairs = town_units
+    current = dict(geoms)
+    for _ in range(3):
+        a, b = data.draw(st.sampled_from(pairs))
+        if not topoedit.shares_edge(current[a], current[b]):
+            continue
+        dx, dy = data.draw(st.floats(-60, 60)), data.draw(st.floats(-60, 60))
+        verts = topoedit.shared_vertices(current[a], current[b])
+        try:
+            changed = topoedit.move_vertices(current, topoedit.offset_moves(verts, dx, dy))
+        except topoedit.TopologyEditError:
+            continue
+        current.update(changed)
+    arr = np.array(list(current.values()), dtype=object)
+    assert all(g.is_valid for g in arr)
+    total = shapely.union_all(arr)
+    # no overlap: the parts' areas add up to their union (relative 1e-9)
+    assert abs(sum(g.area for g in arr) - total.area) <= 1e-9 * total.area
+    # no gap: the union has no hole that was not there before
+    holes = lambda g: sum(len(p.interiors) for p in shapely.get_parts(g))  # noqa: E731
+    assert holes(total) <= holes(shapely.union_all(list(geoms.values())))

@@ -373,3 +373,56 @@ def test_move_a_shared_vertex_every_grid_follows(db_session: Session, draft: int
             session=db_session, draft_id=draft, op="move_vertex",
             params={"at": [100.0, 10.0], "to": [100.0, 10.0]}, reason="r", actor=WHO,
         )  # fmt: skip
+
+
+def test_reanchor_moves_a_merged_grids_assignment_and_zone_member(
+    db_session: Session, draft: int, people_demo: dict[str, Any]
+) -> None:
+    old = people_demo["generation"]
+    a, b = neighbours(db_session, draft, same_village=True)
+    person = db_session.execute(text("SELECT id FROM person ORDER BY id LIMIT 1")).scalar_one()
+    assignment = db_session.execute(
+        text(
+            "INSERT INTO grid_assignment (person_id, grid_code, role, valid_from) "
+            "VALUES (:p, :c, 'grid_worker', DATE '2020-01-01') RETURNING id"
+        ),
+        {"p": person, "c": a},
+    ).scalar_one()
+    zone = db_session.execute(
+        text(
+            "INSERT INTO enforcement_zone (code, name, town_code) "
+            "VALUES ('TEST-Z-MERGE', 'test', :t) RETURNING id"
+        ),
+        {"t": a[:9]},
+    ).scalar_one()
+    db_session.execute(
+        text("INSERT INTO zone_member (zone_id, grid_code) VALUES (:z, :a), (:z, :b)"),
+        {"z": zone, "a": a, "b": b},
+    )
+    merged = apply_edit(
+        session=db_session, draft_id=draft, op="merge", params={"codes": [a, b]},
+        reason="merge", actor=WHO,
+    )  # fmt: skip
+    (m,) = [f["id"] for f in merged["changed"]["features"]]
+    report = impact_report(session=db_session, draft_id=draft, against_id=old)
+    (item,) = [x for x in report["assignments"]["items"] if x["id"] == assignment]
+    assert item["action"] == "move" and item["new_grid"] == m
+    summary = reanchor(session=db_session, from_generation_id=old, to_generation_id=draft)
+    assert summary["assignments_moved"] >= 1
+    rows = db_session.execute(
+        text(
+            "SELECT grid_code, valid_to FROM grid_assignment WHERE person_id = :p "
+            "AND grid_code IN (:a, :m) ORDER BY valid_from"
+        ),
+        {"p": person, "a": a, "m": m},
+    ).all()
+    assert [r.grid_code for r in rows] == [a, m]
+    assert rows[0].valid_to is not None and rows[1].valid_to is None  # history kept
+    members = db_session.execute(
+        text("SELECT grid_code FROM zone_member WHERE zone_id = :z"), {"z": zone}
+    ).scalars()
+    assert list(members) == [m]
+    households = db_session.execute(
+        text("SELECT count(*) FROM household WHERE grid_code IN (:a, :b)"), {"a": a, "b": b}
+    ).scalar_one()
+    assert households == 0
