@@ -27,10 +27,12 @@ from api.schemas.common import ERROR_RESPONSES
 from api.security import install_security
 from api.settings import Settings
 from api.static import CachedStaticFiles, cache_control_for
+from layers.archive import PARTITION_CHANNEL
 from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
 from layers.db import follow_server_state, make_engine, make_sessionmaker
 from layers.grids import ACTIVE_CACHE
 from layers.migrate import upgrade
+from layers.positions import PARTITIONS
 from maps.assets import static_mounts
 
 log = logging.getLogger("gridgis")
@@ -123,7 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listener = ChangeListener(
             engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
             {AUTH_CHANNEL: app.state.identities.invalidate,
-             GENERATION_CHANNEL: ACTIVE_CACHE.invalidate},
+             GENERATION_CHANNEL: ACTIVE_CACHE.invalidate,
+             PARTITION_CHANNEL: lambda _: PARTITIONS.forget()},
             lambda up: (app.state.identities.set_enabled(up), ACTIVE_CACHE.set_enabled(up)),
         )  # fmt: skip
         listener.start()

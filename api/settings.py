@@ -78,6 +78,8 @@ class ServerSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    positions_keep_days: int = 90
+    """fixes kept in the database; older months go to GeoParquet (gridgis positions archive)"""
     late_recompute_s: float = 300.0
     """how often a server recomputes past days' coverage after late fixes (0: never)"""
     workers: int | None = None

@@ -466,7 +466,10 @@ class TrackFixes:
 def read_track(
     *, session: Session, device_id: int, start: datetime, end: datetime, exclude_flags: int
 ) -> TrackFixes:
-    """Fixes of ``device_id`` with ``start <= fix_time < end`` and none of ``exclude_flags``."""
+    """Fixes of ``device_id`` with ``start <= fix_time < end`` and none of ``exclude_flags``,
+    from the table and, for archived months, from their GeoParquet files (layers/archive.py)."""
+    from layers.archive import read_archived_track
+
     result = session.execute(
         text(
             "SELECT extract(epoch FROM fix_time)::float8, lon, lat, grid_code, flags, speed_mps "
@@ -475,17 +478,29 @@ def read_track(
         ),
         {"d": device_id, "a": start, "b": end, "bad": exclude_flags},
     ).all()
-    if not result:
-        empty = np.empty(0)
-        return TrackFixes(empty, empty, empty, [], np.empty(0, dtype=np.int16), empty)
-    cols = list(zip(*result, strict=True))
-    return TrackFixes(
+    cols: list[tuple[Any, ...]] = list(zip(*result, strict=True)) if result else [()] * 6
+    fixes = TrackFixes(
         t_s=np.asarray(cols[0], dtype=np.float64),
         lon=np.asarray(cols[1], dtype=np.float64),
         lat=np.asarray(cols[2], dtype=np.float64),
         grid_code=list(cols[3]),
         flags=np.asarray(cols[4], dtype=np.int16),
         speed_mps=np.asarray([np.nan if v is None else v for v in cols[5]], dtype=np.float64),
+    )
+    archived = read_archived_track(session=session, device_id=device_id, start=start, end=end)
+    if archived is None:
+        return fixes
+    keep = (archived["flags"].astype(np.int64) & exclude_flags) == 0
+    t_s = np.concatenate([fixes.t_s, archived["t_s"][keep]])
+    order = np.argsort(t_s, kind="stable")
+    codes = fixes.grid_code + [c for c, k in zip(archived["grid_code"], keep, strict=True) if k]
+    return TrackFixes(
+        t_s=t_s[order],
+        lon=np.concatenate([fixes.lon, archived["lon"][keep]])[order],
+        lat=np.concatenate([fixes.lat, archived["lat"][keep]])[order],
+        grid_code=[codes[i] for i in order],
+        flags=np.concatenate([fixes.flags, archived["flags"][keep]])[order],
+        speed_mps=np.concatenate([fixes.speed_mps, archived["speed_mps"][keep]])[order],
     )
 
 

@@ -18,6 +18,7 @@ def _target_metadata() -> Any:
     if opts is None or not getattr(opts, "autogenerate", False):
         return None
     from layers import (  # noqa: F401  (registers the tables on Base.metadata)
+        archive,
         coverage,
         households,
         market,

@@ -1,0 +1,75 @@
+"""``gridgis positions …``: retention of stored fixes (monthly partitions to GeoParquet)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.database import open_sessions
+from api.settings import Settings
+from layers.db import transaction
+
+positions_app = typer.Typer(help="Stored fixes: retention and archives.", no_args_is_help=True)
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(positions_app, name="positions")
+
+
+@positions_app.command("archive")
+def archive(
+    before: Annotated[
+        str | None,
+        typer.Option(
+            help="YYYY-MM-DD: archive the months that end on or before it "
+            "(default: GRIDGIS_POSITIONS_KEEP_DAYS ago)"
+        ),
+    ] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="where the files go (default: DATA_DIR/archive)")
+    ] = None,
+    commit: Annotated[bool, typer.Option(help="without it: only list what would go")] = False,
+) -> None:
+    """Write old monthly partitions of the position table to GeoParquet files, then detach
+    and drop them; playback of an archived day reads its file. A dry run unless --commit."""
+    from layers.archive import archive_partition, partitions_before
+
+    settings = Settings()
+    if before is None:
+        limit = date.today() - timedelta(days=settings.server.positions_keep_days)
+    else:
+        try:
+            limit = date.fromisoformat(before)
+        except ValueError:
+            console.print(f"[red]--before {before!r} is not YYYY-MM-DD, e.g. 2026-01-01[/]")
+            raise typer.Exit(2) from None
+    folder = directory or settings.database.data_dir / "archive"
+    sessions = open_sessions(settings)
+    with transaction(sessions) as session:
+        found = partitions_before(session=session, before=limit)
+    table = Table("partition", "from", "to", "fixes", title=f"months ending by {limit}")
+    for p in found:
+        table.add_row(p.name, p.month_start.date().isoformat(), p.month_end.date().isoformat(),
+                      f"{p.rows:,}")  # fmt: skip
+    console.print(table)
+    if not commit:
+        console.print("dry run: nothing archived (add --commit)")
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as progress:  # fmt: skip
+        for p in found:
+            task = progress.add_task(f"归档 archive {p.name}", total=p.rows or 1)
+            with transaction(sessions) as session:  # one month, one transaction
+                record = archive_partition(
+                    session=session, partition=p, directory=folder,
+                    progress=lambda n, t=task: progress.update(t, completed=n),
+                )  # fmt: skip
+            progress.update(task, completed=p.rows or 1)
+            console.print(f"{p.name}: {record.rows:,} fixes -> {record.path or '(empty)'}")

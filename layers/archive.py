@@ -1,0 +1,205 @@
+"""Retention of fixes: old monthly position partitions become GeoParquet files.
+
+A county stores ~17 M fixes a day; after a configurable age (``--before``, by default 90 days
+ago) a whole monthly partition of ``position`` is written to a GeoParquet file (GeoParquet 1.0:
+WKB points in EPSG:4490 with the ``geo`` file metadata, every column of the table kept,
+grid codes included, rows sorted by device and time in row groups so that one device's day is
+read without scanning the month), checked (row count and SHA-256 recorded in
+``position_archive``), then detached and dropped in one transaction. Track playback reads an
+archived range from its file (:func:`read_archived_track`), so replaying an archived day works
+as before.
+
+Spec: GeoParquet 1.0.0, https://geoparquet.org/releases/v1.0.0/ ("geo" metadata key,
+``primary_column``, ``columns.<name>.encoding = "WKB"``, ``crs`` as PROJJSON).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import DateTime, Integer, String, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gis.crs import SRID_CGCS2000
+from layers.db import Base
+from layers.positions import COLUMNS, PARTITIONS, partition_name
+
+PARTITION_CHANNEL = "gridgis_partitions"
+"""NOTIFY channel: partitions were detached; server processes forget which ones exist."""
+ROWS_PER_GROUP = 200_000
+
+
+class PositionArchive(Base):
+    """One archived monthly partition (migration 0018)."""
+
+    __tablename__ = "position_archive"
+
+    partition: Mapped[str] = mapped_column(String(40), primary_key=True)
+    month_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    month_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    path: Mapped[str] = mapped_column(String(500))
+    rows: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    month_start: datetime
+    month_end: datetime
+    rows: int
+
+
+def partitions_before(*, session: Session, before: date) -> list[Partition]:
+    """The monthly partitions of ``position`` whose whole month ends on or before ``before``
+    (00:00 UTC), oldest first, with their row counts."""
+    names = session.scalars(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'position'::regclass ORDER BY c.relname"
+        )
+    ).all()
+    limit = datetime(before.year, before.month, before.day, tzinfo=UTC)
+    out = []
+    for name in names:
+        start = datetime(int(name[10:14]), int(name[15:17]), 1, tzinfo=UTC)
+        end = datetime(start.year + (start.month == 12), start.month % 12 + 1, 1, tzinfo=UTC)
+        if end <= limit and partition_name(start) == name:
+            # the name was built by partition_name from our own datetimes: safe to quote here
+            rows = int(session.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one())
+            out.append(Partition(name, start, end, rows))
+    return out
+
+
+def _geo_metadata() -> bytes:
+    from pyproj import CRS
+
+    return json.dumps(
+        {
+            "version": "1.0.0",
+            "primary_column": "geometry",
+            "columns": {
+                "geometry": {
+                    "encoding": "WKB",
+                    "geometry_types": ["Point"],
+                    "crs": CRS.from_epsg(SRID_CGCS2000).to_json_dict(),
+                }
+            },
+        }
+    ).encode()
+
+
+def archive_partition(
+    *,
+    session: Session,
+    partition: Partition,
+    directory: Path,
+    progress: Callable[[int], None] | None = None,
+) -> PositionArchive:
+    """Write ``partition`` to ``directory/<name>.parquet``, record it, detach and drop it.
+
+    Rows are streamed (a server-side cursor, :data:`ROWS_PER_GROUP` at a time): memory stays
+    bounded whatever the month's size. ``progress(rows_written)`` after each group. Raises
+    RuntimeError if the file does not hold every row (nothing is detached then).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{partition.name}.parquet"
+    tmp = path.with_suffix(".parquet.part")
+    columns = ", ".join(COLUMNS)
+    raw: Any = session.connection().connection.driver_connection
+    written = 0
+    writer = None
+    with raw.cursor(name=f"archive_{partition.name}") as cursor:
+        cursor.itersize = ROWS_PER_GROUP
+        cursor.execute(f'SELECT {columns} FROM "{partition.name}" ORDER BY device_id, fix_time')
+        while rows := cursor.fetchmany(ROWS_PER_GROUP):
+            data = {name: list(col) for name, col in zip(COLUMNS, zip(*rows, strict=True),
+                                                         strict=True)}  # fmt: skip
+            data["attributes"] = [None if a is None else json.dumps(a) for a in data["attributes"]]
+            lon = np.asarray(data["lon"], dtype=np.float64)
+            lat = np.asarray(data["lat"], dtype=np.float64)
+            data["geometry"] = list(shapely.to_wkb(shapely.points(lon, lat)))
+            table = pa.table(data)
+            if writer is None:
+                schema = table.schema.with_metadata({b"geo": _geo_metadata()})
+                writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+            writer.write_table(table.cast(writer.schema), row_group_size=ROWS_PER_GROUP)
+            written += len(rows)
+            if progress:
+                progress(written)
+    if writer is not None:
+        writer.close()
+    if written != partition.rows or (written and pq.ParquetFile(tmp).metadata.num_rows != written):
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(
+            f"{partition.name}: wrote {written} rows of {partition.rows}; nothing was detached"
+        )
+    if written == 0:
+        tmp.unlink(missing_ok=True)
+    else:
+        tmp.replace(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if written else ""
+    record = PositionArchive(
+        partition=partition.name, month_start=partition.month_start,
+        month_end=partition.month_end, path=str(path) if written else "", rows=written,
+        sha256=digest, archived_at=datetime.now(UTC),
+    )  # fmt: skip
+    session.merge(record)
+    session.execute(text(f'ALTER TABLE position DETACH PARTITION "{partition.name}"'))
+    session.execute(text(f'DROP TABLE "{partition.name}"'))
+    session.execute(text(f"NOTIFY {PARTITION_CHANNEL}"))
+    PARTITIONS.forget()
+    session.flush()
+    return record
+
+
+def read_archived_track(
+    *, session: Session, device_id: int, start: datetime, end: datetime
+) -> dict[str, np.ndarray] | None:
+    """The archived fixes of ``device_id`` in [start, end) as columns (``t_s``, ``lon``,
+    ``lat``, ``grid_code``, ``flags``, ``speed_mps``), or None if no archive covers the range."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    archives = session.scalars(
+        select(PositionArchive).where(
+            PositionArchive.month_start < end, PositionArchive.month_end > start,
+            PositionArchive.rows > 0,
+        )
+    ).all()  # fmt: skip
+    if not archives:
+        return None
+    wanted = ["fix_time", "lon", "lat", "grid_code", "flags", "speed_mps"]
+    parts = []
+    for archive in archives:
+        table = pq.read_table(
+            archive.path, columns=wanted,
+            filters=[("device_id", "=", device_id), ("fix_time", ">=", start),
+                     ("fix_time", "<", end)],
+        )  # fmt: skip
+        parts.append(table)
+    import pyarrow as pa
+
+    table = pa.concat_tables(parts)
+    micros = pc.cast(table["fix_time"], pa.int64()).to_numpy()
+    t_s = micros.astype(np.float64) / 1e6
+    return {
+        "t_s": t_s,
+        "lon": table["lon"].to_numpy(),
+        "lat": table["lat"].to_numpy(),
+        "grid_code": table["grid_code"].to_pylist(),
+        "flags": table["flags"].to_numpy().astype(np.int16),
+        "speed_mps": np.asarray(table["speed_mps"].to_numpy(zero_copy_only=False), dtype=float),
+    }
