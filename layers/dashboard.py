@@ -30,7 +30,7 @@ from gis.tracks import UNUSABLE
 from layers.coverage import CoverageGrid, CoverageRun, CoverageVisit, rollup
 from layers.events import kpis
 from layers.events.models import Event, EventSubclass
-from layers.events.workflow import OPEN_FOR_DEADLINE
+from layers.events.workflow import OPEN_FOR_DEADLINE, TERMINAL
 from layers.models import Grid
 from layers.workcal import SHANGHAI
 
@@ -58,6 +58,13 @@ def _in_scope(column: Any, scope: str) -> Any:
     return column.startswith(scope, autoescape=True) if scope else literal(True)
 
 
+def _no_jit(session: Session) -> None:
+    # These queries are index probes and small aggregates; PostgreSQL's cost estimate for the
+    # LATERAL probe per device (~1 M) triggers JIT compilation, which costs 130+ ms of the
+    # ~10 ms query. Off for this transaction only.
+    session.execute(text("SET LOCAL jit = off"))
+
+
 def _overdue(now: datetime) -> Any:
     # The rule of layers.events.workflow.list_overdue, as a clause.
     return Event.status.in_(list(OPEN_FOR_DEADLINE)) & (Event.deadline_at < now)
@@ -77,6 +84,7 @@ def event_panel(
     P); ``open_for_handling`` and ``overdue`` also for the whole scope now.
     """
     now = now or datetime.now(UTC)
+    _no_jit(session)
     starts = period_starts(now)
     handling = Event.status.in_(list(OPEN_FOR_DEADLINE))
     overdue = _overdue(now)
@@ -120,7 +128,7 @@ def event_panel(
 
     both = union_all(
         listing("overdue", overdue, Event.deadline_at).subquery().select(),
-        listing("latest", literal(True), Event.id.desc()).subquery().select(),
+        listing("latest", literal(True), Event.reported_at.desc()).subquery().select(),
     )
     lists: dict[str, list[dict[str, Any]]] = {"overdue": [], "latest": []}
     for row in session.execute(both).mappings():
@@ -134,7 +142,7 @@ def event_panel(
             item["overdue_h"] = round((now - row["deadline_at"]).total_seconds() / 3600, 1)
         lists[row["list"]].append(item)
     lists["overdue"].sort(key=lambda r: r["deadline_at"] or "")
-    lists["latest"].sort(key=lambda r: -r["id"])
+    lists["latest"].sort(key=lambda r: (r["reported_at"] or "", r["id"]), reverse=True)
     return {
         "scope": scope,
         "now": now.isoformat(),
@@ -144,6 +152,25 @@ def event_panel(
         "overdue": lists["overdue"],
         "latest": lists["latest"],
     }
+
+
+def event_points(
+    *, session: Session, scope: str, now: datetime | None = None, limit: int = 5000
+) -> dict[str, Any]:
+    """The events of the scope not yet closed or rejected (newest first, at most ``limit``) as
+    compact rows ``[id, status, lon, lat, overdue]`` (EPSG:4490) for the map. One query."""
+    now = now or datetime.now(UTC)
+    _no_jit(session)
+    rows = session.execute(
+        select(Event.id, Event.status, func.ST_X(Event.geom), func.ST_Y(Event.geom),
+               _overdue(now))
+        .where(_in_scope(Event.grid_code, scope), Event.status.not_in(list(TERMINAL)))
+        .order_by(Event.id.desc())
+        .limit(limit)
+    ).all()  # fmt: skip
+    data = [[i, str(getattr(st, "value", st)), round(x, 7), round(y, 7), bool(o)]
+            for i, st, x, y, o in rows]  # fmt: skip
+    return {"scope": scope, "columns": ["id", "status", "lon", "lat", "overdue"], "data": data}
 
 
 # --- patrols ---------------------------------------------------------------------------------
@@ -253,6 +280,7 @@ def patrol_panel(
     of the scope: H3 and buffer share, officers, in-grid patrol minutes and metres (mileage and
     patrol time of the day so far, from the stored coverage run), worst grids."""
     now = now or datetime.now(UTC)
+    _no_jit(session)
     row = (
         session.execute(
             text(_OFFICERS_SQL),
@@ -305,6 +333,7 @@ def kpi_panel(
     month, year in Asia/Shanghai, up to now): the scope's own row and its children ranked by
     任务妥处率 (:func:`layers.events.kpis.rank`) with their names. Two queries."""
     now = now or datetime.now(UTC)
+    _no_jit(session)
     start = period_starts(now)[period]
     params = {"start": start, "end": now, "now": now, "scope": scope}
 
@@ -351,16 +380,34 @@ def kpi_panel(
 # --- one grid (or town, village) ------------------------------------------------------------
 
 
-def grid_panel(*, session: Session, code: str, now: datetime | None = None) -> dict[str, Any]:
+def grid_panel(
+    *, session: Session, code: str, generation_id: int, now: datetime | None = None
+) -> dict[str, Any]:
     """Households (counts only), events by status with the overdue count and the newest ten,
-    and today's / yesterday's coverage of one grid code (any level: its unit grids)."""
+    today's / yesterday's coverage of one grid code (any level: its unit grids), its bounding
+    box ``[west, south, east, north]`` (EPSG:4490 degrees) and its children (code, name) in
+    generation ``generation_id``."""
     now = now or datetime.now(UTC)
+    _no_jit(session)
+    bbox = session.execute(
+        select(func.ST_XMin(Grid.geom), func.ST_YMin(Grid.geom), func.ST_XMax(Grid.geom),
+               func.ST_YMax(Grid.geom))
+        .where(Grid.generation_id == generation_id, Grid.code == code)
+    ).one_or_none()  # fmt: skip
+    children = session.execute(
+        select(Grid.code, Grid.name)
+        .where(Grid.generation_id == generation_id, Grid.parent_code == code)
+        .order_by(Grid.code)
+    ).all()
     households = session.execute(
         text(
+            # The unit grids of the code from the (small) grid table, then the grid_code index
+            # of household: a prefix LIKE/starts_with would scan 600k rows.
             "SELECT count(*) AS households, coalesce(sum(members_count), 0) AS people "
-            "FROM household WHERE starts_with(grid_code, :code)"
+            "FROM household WHERE grid_code = ANY(ARRAY(SELECT code FROM grid "
+            "WHERE generation_id = :g AND level = 3 AND starts_with(code, :code)))"
         ),
-        {"code": code},
+        {"code": code, "g": generation_id},
     ).one()
     events = event_panel(session=session, scope=code, now=now, list_limit=10)
     by_status = dict(
@@ -373,6 +420,8 @@ def grid_panel(*, session: Session, code: str, now: datetime | None = None) -> d
     today = now.astimezone(SHANGHAI).date()
     return {
         "code": code,
+        "bbox": None if bbox is None else [round(float(v), 7) for v in bbox],
+        "children": [{"code": c, "name": n} for c, n in children],
         "households": households.households,
         "household_people": int(households.people),
         "events": {
@@ -389,6 +438,7 @@ __all__ = [
     "KPI_PERIODS",
     "SCOPE_LENGTHS",
     "event_panel",
+    "event_points",
     "grid_panel",
     "kpi_panel",
     "patrol_panel",

@@ -73,7 +73,7 @@ def _lang(value: str | None) -> str:
 def _safe_next(target: str | None) -> str:
     # Only local paths: never redirect to another site after login.
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/map"
+        return "/"  # the front page
     return target
 
 
@@ -84,7 +84,7 @@ def render(lang: str, status_code: int = 200, **values: Any) -> HTMLResponse:
         html_lang="zh-CN" if lang == "zh" else "en",
         t=TEXT[lang],
         css_url=CSS_URL,
-        **{"mode": "login", "next_url": "/map", "username": "", **values},
+        **{"mode": "login", "next_url": "/", "username": "", **values},
     )
     return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})
 

@@ -18,10 +18,12 @@ from layers.dashboard import (
     KPI_PERIODS,
     SCOPE_LENGTHS,
     event_panel,
+    event_points,
     grid_panel,
     kpi_panel,
     patrol_panel,
 )
+from layers.grids import active_generation
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 
@@ -55,6 +57,13 @@ def parse_scope(value: str, field: str = "scope") -> str:
 @router.get("/events", summary="Events panel: today / this week, overdue list, newest")
 def dashboard_events(session: SessionDep, _: Reader, scope: ScopeQuery = "") -> dict[str, Any]:
     return event_panel(session=session, scope=parse_scope(scope))
+
+
+@router.get("/events/points", summary="Open events of the scope as compact map points")
+def dashboard_event_points(
+    session: SessionDep, _: Reader, scope: ScopeQuery = ""
+) -> dict[str, Any]:
+    return event_points(session=session, scope=parse_scope(scope))
 
 
 @router.get("/patrols", summary="Patrols panel: officers online/offline, coverage today")
@@ -101,4 +110,5 @@ def dashboard_grid(
     if not code:
         raise InvalidParameter("give a grid code (9, 12 or 15 digits)", field="code")
     people = responsible_answer(session, principal, code)  # 404 for an unknown code
-    return {**people, **grid_panel(session=session, code=code)}
+    generation_id = active_generation(session=session).id
+    return {**people, **grid_panel(session=session, code=code, generation_id=generation_id)}

@@ -1,0 +1,128 @@
+"""``/``: the command centre's front page (指挥中心首页), login required.
+
+One screen for the operator at 1920×1080: a Leaflet map of the city drawn from the vector tiles
+(``/tiles/…``, maps/static/gridgis-tiles.js) over the configured basemap, and panels filled by
+``/api/v1/dashboard/…`` (api/routes/dashboard.py). The page is a Jinja2 template
+(``templates/home.html``) with its script and styles in ``maps/static/gridgis-home.{js,css}``;
+no inline script. What the script needs from the server (language, basemap tiles, the city's
+extent, the selection) is in the ``data-config`` attribute of ``#home`` as JSON.
+
+Query: ``lang`` (zh default, en), ``sel`` (a town, village or grid code: the drill-down state,
+kept by the script in the URL), ``screen=big`` (dark full-screen mode, auto-refreshing).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep, current_principal
+from api.pages.map import basemap_from_settings, login_redirect
+from api.pages.templating import STATIC_URL, page_lang, render_page
+from layers.errors import AuthError
+from layers.grids import resolve_generation
+from layers.models import Grid
+from layers.workcal import SHANGHAI
+from maps.assets import ASSETS, ASSETS_DIR, static_mounts
+
+router = APIRouter(tags=["pages"])
+
+VENDOR_URL = next(u for u, d in static_mounts("/static").items() if d == ASSETS_DIR)
+
+TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "指挥中心",
+        "search": "搜索网格编码或名称、人员、事件编号、地名、坐标（如 120.28,31.91 gcj02）",
+        "search_button": "搜索", "big": "大屏模式", "exit_big": "退出大屏", "city": "全市",
+        "events": "事件", "patrols": "巡查", "kpis": "考核指标", "selection": "当前范围",
+        "overdue_list": "超时事件（按期限）", "live": "最新事件", "layers": "图层",
+        "time_note": "时间均为北京时间（UTC+8）", "loading": "加载中…", "map": "城市地图",
+        "today": "今日", "week": "本周",
+    },
+    "en": {
+        "title": "Command centre",
+        "search": "Search a grid code or name, a person, an event number, a place, "
+        "a coordinate (e.g. 120.28,31.91 gcj02)",
+        "search_button": "Search", "big": "Big screen", "exit_big": "Leave big screen",
+        "city": "City", "events": "Events", "patrols": "Patrols", "kpis": "KPIs",
+        "selection": "Selection", "overdue_list": "Overdue events (by deadline)",
+        "live": "Newest events", "layers": "Layers",
+        "time_note": "All times in Asia/Shanghai (UTC+8)", "loading": "Loading…",
+        "map": "City map", "today": "Today", "week": "This week",
+    },
+}  # fmt: skip
+
+
+def city_bounds(request: Request, session: Session, generation_id: int) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` (EPSG:4490 degrees) of the generation's towns, kept
+    per generation in the page cache (a loaded generation never changes shape)."""
+    cache = request.app.state.page_cache
+    key = ("home_bounds", generation_id)
+    if key not in cache:
+        extent = select(func.ST_Extent(Grid.geom).label("e")).where(
+            Grid.generation_id == generation_id, Grid.level == 1
+        )
+        w, s, e, n = session.execute(
+            select(
+                func.ST_XMin(extent.scalar_subquery()),
+                func.ST_YMin(extent.scalar_subquery()),
+                func.ST_XMax(extent.scalar_subquery()),
+                func.ST_YMax(extent.scalar_subquery()),
+            )
+        ).one()
+        cache[key] = [[s, w], [n, e]] if w is not None else [[31.6, 120.0], [32.05, 120.6]]
+    return list(cache[key])
+
+
+def _basemap(request: Request, lang: str) -> list[dict[str, Any]]:
+    basemap = basemap_from_settings(request.app.state.settings.map, lang)  # type: ignore[arg-type]
+    if basemap is None:
+        return []
+    return [
+        {"url": t.url, "attribution": t.attribution, "subdomains": t.subdomains,
+         "max_zoom": t.max_zoom, "overlay": t.overlay}
+        for t in basemap.tiles
+    ]  # fmt: skip
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home_page(
+    request: Request,
+    session: SessionDep,
+    sel: Annotated[str | None, Query(max_length=40)] = None,
+    screen: Annotated[str | None, Query(max_length=10)] = None,
+) -> Response:
+    try:
+        current_principal(request, session)
+    except AuthError:
+        return login_redirect(request)
+    lang = page_lang(request)
+    gen = resolve_generation(session=session)
+    # A malformed ?sel= is not an error page: the script says so and shows the city.
+    config = {
+        "lang": lang,
+        "sel": sel or "",
+        "big": screen == "big",
+        "generation": gen.id,
+        "bounds": city_bounds(request, session, gen.id),
+        "basemap": _basemap(request, lang),
+        "today": datetime.now(SHANGHAI).date().isoformat(),
+    }
+    html = render_page(
+        request,
+        "home.html",
+        t=TEXT[lang],
+        config=config,
+        big=config["big"],
+        vendor=VENDOR_URL,
+        leaflet_js=f"{VENDOR_URL}/{ASSETS['leaflet'].path}",
+        leaflet_css=f"{VENDOR_URL}/{ASSETS['leaflet_css'].path}",
+        vectorgrid_js=f"{VENDOR_URL}/{ASSETS['leaflet_vectorgrid'].path}",
+        static_url=STATIC_URL,
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,721 @@
+// The command centre's front page (/, api/pages/home.py, api/pages/templates/home.html).
+//
+// A Leaflet map of the city from the vector tiles (GridGIS.tiles) and four panels filled from
+// /api/v1/dashboard/… (api/routes/dashboard.py): events, patrols, KPIs and the selection.
+// Drill-down: a click on the map (or a name in the selection panel) selects the town, then
+// its village, then its unit grid, found by GET /api/v1/locate; every panel follows the
+// selection (scope = its code) and the selection is kept in the URL (?sel=code; Back works).
+// Search: a grid code or name, a person on patrol, an event number, a place name
+// (/api/v1/places), a coordinate in any datum ("120.28,31.91 gcj02"). Big-screen mode
+// (?screen=big or the button): dark, full screen, larger text, refreshing on its own.
+//
+// Needs Leaflet, Leaflet.VectorGrid, gridgis-common.js (GridGIS: getJSON, el, t, notice) and
+// gridgis-tiles.js (GridGIS.tiles). Classic script (see gridgis-common.js for why).
+// Test hooks: GridGIS.home.state (selection, panels loaded, map tiles drawn).
+(function (G) {
+  "use strict";
+
+  var WORDS = {
+    zh: {
+      city: "全市", town: "镇街", village: "村社区", grid: "单元网格",
+      today: "今日", week: "本周", now: "当前",
+      reported: "上报", accepted: "立案", in_handling: "处置中", overdue: "超时",
+      open_for_handling: "待处置", overdue_now: "超时未处置",
+      online: "在线人员", offline_long: "离线超过 {n} 分钟", devices: "有定位的终端",
+      mileage: "巡查里程", patrol_time: "巡查时长", coverage: "覆盖率", officers: "巡查人员",
+      cov_today: "今日", cov_yesterday: "昨日", not_computed: "尚未计算",
+      worst: "覆盖最低的网格", computed_at: "计算于 {t}",
+      kpi_period: "本月（{from} 起）", ranking: "排名（按任务妥处率）",
+      patrol: "事件巡查数", acceptance_rate: "立案率", closure_rate: "结案率",
+      on_time_closure_rate: "按期结案率", rework_rate: "返工率",
+      proper_handling_rate: "任务妥处率", closure_h_median: "闭环时间（中位，工时）",
+      rank: "名次", name: "名称", none: "无", km: "{v} 公里", hours: "{v} 小时",
+      households: "住户", people: "人口", zone: "执法片区", squad: "执法中队",
+      staff: "一长五员", phone: "电话", children: "下级", events_here: "事件",
+      by_status: "按状态", deadline: "期限", overdue_by: "已超 {h} 小时", new_events: "新事件 {n} 件",
+      search_none: "未找到：{q}", search_grid: "网格", search_place: "地名", search_person: "人员",
+      search_event: "事件", search_point: "坐标", point_outside: "该坐标不在本市网格内",
+      bad_sel: "地址中的范围 {sel} 不是有效的网格编码，已显示全市。",
+      layer_l1: "镇街边界", layer_l2: "村社区边界", layer_l3: "单元网格",
+      layer_zones: "执法片区", layer_officers: "在线巡查人员", layer_events: "事件（按状态）",
+      layer_coverage: "巡查覆盖率", layer_households: "住户密度（户数）",
+      legend: "图例", st_reported: "待受理", st_accepted: "已立案", st_open: "处置中",
+      st_handled: "已处置待核查", st_overdue: "超时", time_label: "北京时间",
+      panel_events: "事件", panel_patrols: "巡查", panel_kpis: "考核指标",
+      panel_selection: "当前范围", panel_grid: "网格详情",
+      h_share: "H3 覆盖率", minutes: "{v} 分钟",
+    },
+    en: {
+      city: "City", town: "Town", village: "Village", grid: "Unit grid",
+      today: "Today", week: "This week", now: "Now",
+      reported: "Reported", accepted: "Accepted", in_handling: "In handling", overdue: "Overdue",
+      open_for_handling: "Open for handling", overdue_now: "Overdue now",
+      online: "Officers online", offline_long: "Offline > {n} minutes", devices: "Devices with a fix",
+      mileage: "Mileage", patrol_time: "Patrol time", coverage: "Coverage", officers: "Officers",
+      cov_today: "Today", cov_yesterday: "Yesterday", not_computed: "not computed yet",
+      worst: "Least covered grids", computed_at: "computed {t}",
+      kpi_period: "This month (from {from})", ranking: "Ranking (proper handling rate)",
+      patrol: "Events found on patrol", acceptance_rate: "Acceptance rate",
+      closure_rate: "Closure rate", on_time_closure_rate: "On-time closure rate",
+      rework_rate: "Rework rate", proper_handling_rate: "Proper handling rate",
+      closure_h_median: "Time to closure (median, work hours)",
+      rank: "Rank", name: "Name", none: "None", km: "{v} km", hours: "{v} h",
+      households: "Households", people: "Residents", zone: "Enforcement zone", squad: "Squad",
+      staff: "Grid staff", phone: "Phone", children: "Below", events_here: "Events",
+      by_status: "By status", deadline: "Deadline", overdue_by: "{h} h overdue",
+      new_events: "{n} new events",
+      search_none: "Nothing found: {q}", search_grid: "Grid", search_place: "Place",
+      search_person: "Person", search_event: "Event", search_point: "Point",
+      point_outside: "This point is outside the city's grids",
+      bad_sel: "The selection {sel} in the address is not a grid code; showing the city.",
+      layer_l1: "Town boundaries", layer_l2: "Village boundaries", layer_l3: "Unit grids",
+      layer_zones: "Enforcement zones", layer_officers: "Officers online",
+      layer_events: "Events by status", layer_coverage: "Patrol coverage",
+      layer_households: "Household density (counts)",
+      legend: "Legend", st_reported: "Awaiting acceptance", st_accepted: "Accepted",
+      st_open: "In handling", st_handled: "Handled, to verify", st_overdue: "Overdue",
+      time_label: "Asia/Shanghai",
+      panel_events: "events", panel_patrols: "patrols", panel_kpis: "KPIs",
+      panel_selection: "the selection", panel_grid: "the grid",
+      h_share: "H3 coverage", minutes: "{v} min",
+    },
+  };
+  var STATUS_WORDS = {
+    zh: {reported: "待受理", accepted: "已立案", rejected: "不予立案", dispatched: "已派遣",
+      in_handling: "处置中", extension_requested: "延期申请", handled: "已处置",
+      verified: "已核查", closed: "已结案", returned: "已回退", parked: "挂账", rework: "返工"},
+    en: {reported: "reported", accepted: "accepted", rejected: "rejected",
+      dispatched: "dispatched", in_handling: "in handling", extension_requested: "extension asked",
+      handled: "handled", verified: "verified", closed: "closed", returned: "returned",
+      parked: "parked", rework: "rework"},
+  };
+  var STATUS_COLOURS = {
+    reported: "#7b61ff", accepted: "#1f77b4", dispatched: "#e6a700", in_handling: "#e6a700",
+    extension_requested: "#e6a700", rework: "#d9480f", handled: "#2b8a3e", verified: "#2b8a3e",
+    returned: "#868e96", parked: "#868e96", overdue: "#c92a2a",
+  };
+  var LEVEL_STYLES = {
+    1: {color: "#0b2e59", weight: 2.5, fill: false, opacity: 0.9},
+    2: {color: "#3b6fb6", weight: 1.2, fill: false, opacity: 0.8},
+    3: {color: "#8aa9d6", weight: 0.6, fill: false, opacity: 0.8},
+  };
+  var HIGHLIGHT = {color: "#e07a1f", weight: 4, fill: true, fillColor: "#e07a1f",
+    fillOpacity: 0.12, opacity: 1};
+  var CODE_LEVEL = {9: 1, 12: 2, 15: 3};
+  var EVENTS_EVERY_MS = 15000;
+  var PANELS_EVERY_MS = 60000;
+  var BIG_EVERY_MS = 20000;
+
+  function w(key, values) { return G.t(WORDS, key, values); }
+  var lang = G.pageLang();
+  var fmtTime = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", {
+    timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", hour12: false});
+  function when(iso) { return iso ? fmtTime.format(new Date(iso)) : "—"; }
+  function num(v) { return v === null || v === undefined ? "—" : Number(v).toLocaleString(lang === "en" ? "en" : "zh-CN"); }
+  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } return node; }
+  function row(dl, label, value, cls) {
+    var d = G.el("div", "kv" + (cls ? " " + cls : ""));
+    d.appendChild(G.el("span", "k", label));
+    d.appendChild(G.el("span", "v", value));
+    dl.appendChild(d);
+    return d;
+  }
+
+  var root = document.getElementById("home");
+  var config = JSON.parse(root.getAttribute("data-config"));
+  var state = {
+    sel: "", names: {}, loaded: {}, tiles: 0, lastEventId: null, newIds: {},
+    refreshes: 0,
+  };
+
+  function validCode(code) { return /^[0-9]+$/.test(code) && CODE_LEVEL[code.length] !== undefined; }
+  function panelBody(id) { return document.querySelector("#" + id + " .panel-body"); }
+  function setLoaded(id) {
+    state.loaded[id] = (state.loaded[id] || 0) + 1;
+    var body = panelBody(id);
+    if (body) { body.setAttribute("data-state", "loaded"); }
+  }
+
+  // --- map ------------------------------------------------------------------------------------
+  var map = L.map("home-map", {zoomControl: true, preferCanvas: true, minZoom: 8, maxZoom: 19});
+  map.attributionControl.setPrefix("Leaflet");
+  map.fitBounds(config.bounds);
+  (config.basemap || []).forEach(function (t) {
+    var opts = {attribution: t.attribution, maxZoom: 19, maxNativeZoom: t.max_zoom};
+    if (t.subdomains) { opts.subdomains = t.subdomains; }
+    L.tileLayer(t.url, opts).addTo(map);
+  });
+  map.createPane("home-fills").style.zIndex = 390;
+  map.createPane("home-points").style.zIndex = 620;
+
+  var levels = {};
+  [1, 2, 3].forEach(function (level) {
+    levels[level] = G.tiles.layer("grids-l" + level, {style: LEVEL_STYLES[level]});
+    levels[level].on("load", function () { state.tiles += 1; });
+  });
+  levels[1].addTo(map);
+  levels[2].addTo(map);
+  var highlighted = null;
+
+  function highlight(code) {
+    if (highlighted) { levels[highlighted.level].resetFeatureStyle(highlighted.id); }
+    highlighted = null;
+    if (!code) { return; }
+    var level = CODE_LEVEL[code.length];
+    highlighted = {level: level, id: Number(code)};
+    if (!map.hasLayer(levels[level])) { levels[level].addTo(map); }
+    levels[level].setFeatureStyle(highlighted.id, HIGHLIGHT);
+  }
+
+  var zones = G.tiles.layer("zones", {style: function (p) {
+    var hue = (Number(String(p.code).slice(-3)) * 47) % 360;
+    return {color: "hsl(" + hue + ",60%,40%)", weight: 1.5, fill: true,
+      fillColor: "hsl(" + hue + ",70%,60%)", fillOpacity: 0.25};
+  }, pane: "home-fills"});
+
+  var coverageLayer = null;
+  function coverageTiles(day) {
+    return G.tiles.layer("coverage", {params: {date: day}, pane: "home-fills", style: function (p) {
+      var s = p.share_pct === undefined ? null : Number(p.share_pct);
+      var c = s === null ? "#bbb" : s < 5 ? "#b2182b" : s < 15 ? "#ef8a62" : s < 30 ? "#fddbc7" :
+        s < 50 ? "#d1e5f0" : s < 75 ? "#67a9cf" : "#2166ac";
+      return {fill: true, fillColor: c, fillOpacity: 0.6, weight: 0.3, color: "#666"};
+    }});
+  }
+  var coverageGroup = L.layerGroup();
+
+  var householdCounts = null;
+  var households = G.tiles.layer("grids-l3", {pane: "home-fills", style: function (p) {
+    var n = householdCounts ? householdCounts[p.code] || 0 : 0;
+    var c = n === 0 ? "#f1f1f1" : n < 200 ? "#fee8c8" : n < 400 ? "#fdbb84" : n < 800 ? "#e34a33" : "#990000";
+    return {fill: true, fillColor: c, fillOpacity: 0.55, weight: 0.2, color: "#999"};
+  }});
+  var householdGroup = L.layerGroup();
+
+  var officers = L.layerGroup();
+  var eventsLayer = L.layerGroup();
+
+  var overlays = {};
+  overlays[w("layer_l1")] = levels[1];
+  overlays[w("layer_l2")] = levels[2];
+  overlays[w("layer_l3")] = levels[3];
+  overlays[w("layer_zones")] = zones;
+  overlays[w("layer_officers")] = officers;
+  overlays[w("layer_events")] = eventsLayer;
+  overlays[w("layer_coverage")] = coverageGroup;
+  overlays[w("layer_households")] = householdGroup;
+  L.control.layers(null, overlays, {collapsed: false, position: "topright"}).addTo(map);
+  officers.addTo(map);
+  eventsLayer.addTo(map);
+
+  var legend = L.control({position: "bottomright"});
+  legend.onAdd = function () {
+    var div = L.DomUtil.create("div", "home-legend");
+    div.appendChild(G.el("strong", null, w("legend")));
+    [["reported", "st_reported"], ["accepted", "st_accepted"], ["in_handling", "st_open"],
+      ["handled", "st_handled"], ["overdue", "st_overdue"]].forEach(function (pair) {
+      var item = G.el("div", "legend-item");
+      var dot = G.el("span", "dot");
+      dot.style.background = STATUS_COLOURS[pair[0]];
+      item.appendChild(dot);
+      item.appendChild(G.el("span", null, w(pair[1])));
+      div.appendChild(item);
+    });
+    return div;
+  };
+  legend.addTo(map);
+
+  coverageGroup.on("add", function () {
+    if (coverageLayer) { return; }
+    var day = state.coverageDay || config.today;
+    coverageLayer = coverageTiles(day);
+    coverageGroup.addLayer(coverageLayer);
+  });
+  householdGroup.on("add", function () {
+    var load = householdCounts ? Promise.resolve() :
+      G.getJSON("/api/v1/households/counts?by=grid&level=3", w("layer_households")).then(function (b) {
+        householdCounts = {};
+        b.data.forEach(function (r) { householdCounts[r.code] = r.households; });
+      });
+    load.then(function () {
+      if (!householdGroup.hasLayer(households)) { householdGroup.addLayer(households); }
+    }).catch(function () {});
+  });
+
+  // --- officers and events on the map -------------------------------------------------------
+  function drawOfficers() {
+    if (!map.hasLayer(officers)) { return Promise.resolve(); }
+    return G.getJSON("/api/v1/positions/latest", w("layer_officers")).then(function (fc) {
+      officers.clearLayers();
+      fc.features.forEach(function (f) {
+        var p = f.properties;
+        if (!p.online || (state.sel && !(p.grid || "").startsWith(state.sel))) { return; }
+        var m = L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
+          radius: 5, color: "#fff", weight: 1.5, fillColor: "#0ca678", fillOpacity: 1,
+          pane: "home-points"});
+        m.bindTooltip(p.name + (p.grid_name ? " · " + p.grid_name : ""));
+        officers.addLayer(m);
+      });
+      state.officers = fc.features;
+    }).catch(function () {});
+  }
+
+  function drawEvents() {
+    if (!map.hasLayer(eventsLayer)) { return Promise.resolve(); }
+    return G.getJSON("/api/v1/dashboard/events/points?scope=" + state.sel, w("layer_events"))
+      .then(function (body) {
+        eventsLayer.clearLayers();
+        body.data.forEach(function (r) {
+          var colour = r[4] ? STATUS_COLOURS.overdue : STATUS_COLOURS[r[1]] || "#555";
+          var m = L.circleMarker([r[3], r[2]], {radius: r[4] ? 6 : 4, color: "#fff", weight: 1,
+            fillColor: colour, fillOpacity: 0.95, pane: "home-points"});
+          m.bindTooltip("#" + r[0] + " · " + (STATUS_WORDS[lang][r[1]] || r[1]));
+          eventsLayer.addLayer(m);
+        });
+      }).catch(function () {});
+  }
+
+  var eventMarker = null;
+  function showEvent(e) {
+    if (eventMarker) { map.removeLayer(eventMarker); }
+    eventMarker = L.circleMarker([e.lat, e.lon], {radius: 10, color: "#c92a2a", weight: 3,
+      fill: false, pane: "home-points"}).addTo(map);
+    var box = G.el("div", "home-popup");
+    box.appendChild(G.el("strong", null, (e.id ? "#" + e.id + " " : "") +
+      (e.subclass_name || e.subclass || "")));
+    box.appendChild(G.el("div", null, STATUS_WORDS[lang][e.status] || e.status));
+    if (e.deadline_at) { box.appendChild(G.el("div", null, w("deadline") + " " + when(e.deadline_at))); }
+    if (e.address) { box.appendChild(G.el("div", null, e.address)); }
+    eventMarker.bindPopup(box).openPopup();
+    map.setView([e.lat, e.lon], Math.max(map.getZoom(), 16));
+  }
+
+  // --- panels ---------------------------------------------------------------------------------
+  function scopeQuery() { return "scope=" + encodeURIComponent(state.sel); }
+
+  function eventItem(e, kind) {
+    var li = G.el("li", "event-item" + (kind === "overdue" ? " overdue" : ""));
+    li.setAttribute("data-id", e.id);
+    li.tabIndex = 0;
+    var top = G.el("div", "ev-top");
+    top.appendChild(G.el("span", "ev-id", "#" + e.id));
+    top.appendChild(G.el("span", "ev-name", e.subclass_name || e.subclass_code));
+    var st = G.el("span", "ev-status st-" + e.status, STATUS_WORDS[lang][e.status] || e.status);
+    top.appendChild(st);
+    li.appendChild(top);
+    var sub = kind === "overdue" ?
+      w("deadline") + " " + when(e.deadline_at) + " · " + w("overdue_by", {h: e.overdue_h}) :
+      when(e.reported_at) + " · " + e.grid_code;
+    li.appendChild(G.el("div", "ev-sub", sub));
+    if (state.newIds[e.id]) { li.className += " new"; }
+    function go() { showEvent(e); }
+    li.addEventListener("click", go);
+    li.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { go(); } });
+    return li;
+  }
+
+  function loadEvents() {
+    return G.getJSON("/api/v1/dashboard/events?" + scopeQuery(), w("panel_events")).then(function (b) {
+      var c = b.counts;
+      var body = clear(panelBody("panel-events"));
+      var table = G.el("table", "counts");
+      var head = G.el("tr");
+      ["", w("today"), w("week")].forEach(function (h) { head.appendChild(G.el("th", null, h)); });
+      table.appendChild(head);
+      ["reported", "accepted", "in_handling", "overdue"].forEach(function (k) {
+        var tr = G.el("tr", "c-" + k);
+        tr.appendChild(G.el("th", null, w(k)));
+        tr.appendChild(G.el("td", "num", num(c[k + "_day"])));
+        tr.appendChild(G.el("td", "num", num(c[k + "_week"])));
+        table.appendChild(tr);
+      });
+      body.appendChild(table);
+      var now = G.el("div", "now-figures");
+      row(now, w("open_for_handling"), num(c.open_for_handling));
+      row(now, w("overdue_now"), num(c.overdue_now), "alert");
+      body.appendChild(now);
+      var overdue = clear(panelBody("panel-overdue"));
+      b.overdue.forEach(function (e) { overdue.appendChild(eventItem(e, "overdue")); });
+      if (!b.overdue.length) { overdue.appendChild(G.el("li", "empty", w("none"))); }
+      // The live feed: ids above the last seen are new.
+      var fresh = 0;
+      if (state.lastEventId !== null) {
+        b.latest.forEach(function (e) {
+          if (e.id > state.lastEventId) { state.newIds[e.id] = true; fresh += 1; }
+        });
+      }
+      state.lastEventId = Math.max(state.lastEventId || 0, c.last_id || 0);
+      var live = clear(panelBody("panel-live"));
+      if (fresh) { live.appendChild(G.el("li", "fresh", w("new_events", {n: fresh}))); }
+      b.latest.forEach(function (e) { live.appendChild(eventItem(e, "latest")); });
+      if (!b.latest.length) { live.appendChild(G.el("li", "empty", w("none"))); }
+      setLoaded("panel-events");
+      setLoaded("panel-overdue");
+      setLoaded("panel-live");
+    }).catch(function () {});
+  }
+
+  function coverageBlock(parent, title, day) {
+    var box = G.el("div", "cov-day");
+    box.appendChild(G.el("h3", null, title));
+    if (!day) {
+      box.appendChild(G.el("div", "muted", w("not_computed")));
+      parent.appendChild(box);
+      return;
+    }
+    row(box, w("coverage"), G.pct(day.h3_share), "big-figure");
+    row(box, w("officers"), num(day.officers));
+    row(box, w("mileage"), w("km", {v: (day.metres / 1000).toFixed(1)}));
+    row(box, w("patrol_time"), w("hours", {v: (day.minutes / 60).toFixed(1)}));
+    box.appendChild(G.el("div", "muted", w("computed_at", {t: when(day.computed_at)})));
+    if (day.worst && day.worst.length) {
+      box.appendChild(G.el("div", "sub-title", w("worst")));
+      var ol = G.el("ol", "worst");
+      day.worst.slice(0, 5).forEach(function (g) {
+        var li = G.el("li", "link", (g.name || g.code) + " " + G.pct(g.h3_share));
+        li.addEventListener("click", function () { select(g.code, true); });
+        ol.appendChild(li);
+      });
+      box.appendChild(ol);
+    }
+    parent.appendChild(box);
+  }
+
+  function loadPatrols() {
+    return G.getJSON("/api/v1/dashboard/patrols?" + scopeQuery(), w("panel_patrols")).then(function (b) {
+      var body = clear(panelBody("panel-patrols"));
+      var top = G.el("div", "now-figures");
+      row(top, w("online"), num(b.online), "good");
+      row(top, w("offline_long", {n: b.offline_threshold_min}), num(b.offline_long), "alert");
+      row(top, w("devices"), num(b.devices));
+      body.appendChild(top);
+      var days = Object.keys(b.coverage);
+      var wrap = G.el("div", "cov-days");
+      coverageBlock(wrap, w("cov_today"), b.coverage[days[0]]);
+      coverageBlock(wrap, w("cov_yesterday"), b.coverage[days[1]]);
+      body.appendChild(wrap);
+      state.coverageDay = b.coverage[days[0]] ? days[0] : b.coverage[days[1]] ? days[1] : null;
+      setLoaded("panel-patrols");
+    }).catch(function () {});
+  }
+
+  var KPI_KEYS = ["patrol", "acceptance_rate", "closure_rate", "on_time_closure_rate",
+    "rework_rate", "proper_handling_rate", "closure_h_median"];
+  function kpiValue(k, v) {
+    if (k === "patrol") { return num(v); }
+    if (k === "closure_h_median") { return v === null ? "—" : Number(v).toFixed(1); }
+    return G.pct(v);
+  }
+
+  function loadKpis() {
+    return G.getJSON("/api/v1/dashboard/kpis?" + scopeQuery(), w("panel_kpis")).then(function (b) {
+      var body = clear(panelBody("panel-kpis"));
+      body.appendChild(G.el("div", "muted", w("kpi_period", {from: when(b.from)})));
+      var grid = G.el("div", "kpi-grid");
+      KPI_KEYS.forEach(function (k) {
+        var card = G.el("div", "kpi kpi-" + k);
+        card.appendChild(G.el("div", "kpi-v", kpiValue(k, b.kpis[k])));
+        card.appendChild(G.el("div", "kpi-k", w(k)));
+        grid.appendChild(card);
+      });
+      body.appendChild(grid);
+      if (b.ranking && b.ranking.length) {
+        body.appendChild(G.el("div", "sub-title", w("ranking")));
+        var table = G.el("table", "ranking");
+        var head = G.el("tr");
+        [w("rank"), w("name"), w("proper_handling_rate"), w("closure_rate")].forEach(function (h) {
+          head.appendChild(G.el("th", null, h));
+        });
+        table.appendChild(head);
+        b.ranking.slice(0, 10).forEach(function (r) {
+          var tr = G.el("tr", "link");
+          tr.setAttribute("data-code", r.key);
+          tr.appendChild(G.el("td", "num", r.rank === null ? "—" : r.rank));
+          tr.appendChild(G.el("td", null, r.name));
+          tr.appendChild(G.el("td", "num", G.pct(r.proper_handling_rate)));
+          tr.appendChild(G.el("td", "num", G.pct(r.closure_rate)));
+          tr.addEventListener("click", function () { select(r.key, true); });
+          table.appendChild(tr);
+        });
+        body.appendChild(table);
+      }
+      setLoaded("panel-kpis");
+    }).catch(function () {});
+  }
+
+  function crumbs(grid) {
+    var nav = clear(document.getElementById("home-crumbs"));
+    var chain = [{code: "", name: w("city")}];
+    if (grid) {
+      (grid.ancestors || []).slice().reverse().forEach(function (a) { chain.push(a); });
+      chain.push({code: state.sel, name: grid.name});
+    }
+    chain.forEach(function (c, i) {
+      if (i) { nav.appendChild(G.el("span", "sep", "›")); }
+      var a = G.el(i === chain.length - 1 ? "strong" : "a", "crumb", c.name || c.code);
+      if (i !== chain.length - 1) {
+        a.href = hrefFor(c.code);
+        a.addEventListener("click", function (ev) { ev.preventDefault(); select(c.code, true); });
+      }
+      nav.appendChild(a);
+    });
+  }
+
+  function loadSelection() {
+    var body = panelBody("panel-selection");
+    if (!state.sel) {
+      clear(body);
+      crumbs(null);
+      if (state.warning) {
+        var warn = G.el("div", "sel-warning", state.warning);
+        warn.setAttribute("role", "alert");
+        body.appendChild(warn);
+      }
+      body.appendChild(G.el("div", "sel-name", w("city")));
+      return G.getJSON("/api/v1/grids?level=1&simplify=500", w("panel_selection")).then(function (fc) {
+        var ul = G.el("ul", "children");
+        fc.features.sort(function (a, b) { return a.properties.code < b.properties.code ? -1 : 1; });
+        fc.features.forEach(function (f) {
+          var li = G.el("li", "link", f.properties.name);
+          li.setAttribute("data-code", f.properties.code);
+          li.addEventListener("click", function () { select(f.properties.code, true); });
+          ul.appendChild(li);
+        });
+        body.appendChild(G.el("div", "sub-title", w("children")));
+        body.appendChild(ul);
+        setLoaded("panel-selection");
+      }).catch(function () {});
+    }
+    var code = state.sel;
+    return Promise.all([
+      G.getJSON("/api/v1/dashboard/grid/" + code, w("panel_grid")),
+      G.getJSON("/api/v1/grids/" + code + "?simplify=50", w("panel_grid")).catch(function () { return null; }),
+    ]).then(function (both) {
+      if (code !== state.sel) { return; }
+      var g = both[0], rel = both[1] ? both[1].properties : {};
+      clear(body);
+      crumbs({name: g.grid.name, ancestors: rel.ancestors || []});
+      var level = ["", w("town"), w("village"), w("grid")][g.grid.level];
+      body.appendChild(G.el("div", "sel-name", g.grid.name + " · " + level));
+      body.appendChild(G.el("div", "sel-code", g.grid.code));
+      var facts = G.el("div", "facts");
+      row(facts, w("households"), num(g.households));
+      row(facts, w("people"), num(g.household_people));
+      if (g.zone) { row(facts, w("zone"), g.zone.name); }
+      if (g.squad) { row(facts, w("squad"), g.squad.name); }
+      row(facts, w("events_here"), num(g.events.counts.total));
+      row(facts, w("overdue_now"), num(g.events.counts.overdue_now), "alert");
+      var days = Object.keys(g.coverage);
+      var today = g.coverage[days[0]], yesterday = g.coverage[days[1]];
+      row(facts, w("coverage") + " · " + w("cov_today"), today ? G.pct(today.h3_share) : w("not_computed"));
+      row(facts, w("coverage") + " · " + w("cov_yesterday"), yesterday ? G.pct(yesterday.h3_share) : w("not_computed"));
+      body.appendChild(facts);
+      if (g.staff && g.staff.length) {
+        body.appendChild(G.el("div", "sub-title", w("staff")));
+        var ul = G.el("ul", "staff");
+        g.staff.slice(0, 12).forEach(function (s) {
+          var li = G.el("li", "person");
+          li.appendChild(G.el("span", "role", lang === "zh" ? s.role_zh : s.role.replace(/_/g, " ")));
+          li.appendChild(G.el("span", "pname", s.name));
+          if (s.phone) { li.appendChild(G.el("span", "phone", s.phone)); }
+          ul.appendChild(li);
+        });
+        body.appendChild(ul);
+      }
+      if (g.children && g.children.length) {
+        body.appendChild(G.el("div", "sub-title", w("children")));
+        var cl = G.el("ul", "children");
+        g.children.forEach(function (c) {
+          var li = G.el("li", "link", c.name);
+          li.setAttribute("data-code", c.code);
+          li.addEventListener("click", function () { select(c.code, true); });
+          cl.appendChild(li);
+        });
+        body.appendChild(cl);
+      }
+      if (g.bbox && state.zoomTo === code) {
+        map.fitBounds([[g.bbox[1], g.bbox[0]], [g.bbox[3], g.bbox[2]]], {padding: [20, 20]});
+        state.zoomTo = null;
+      }
+      setLoaded("panel-selection");
+    }).catch(function (error) {
+      if (error && error.status === 404) {
+        select("", false).then(function () {
+          var warn = G.el("div", "sel-warning", w("bad_sel", {sel: code}));
+          warn.setAttribute("role", "alert");
+          body.insertBefore(warn, body.firstChild);
+        });
+        window.history.replaceState({sel: ""}, "", hrefFor(""));
+      }
+    });
+  }
+
+  function refreshAll() {
+    state.refreshes += 1;
+    return Promise.all([loadEvents(), loadPatrols(), loadKpis(), drawOfficers(), drawEvents()]);
+  }
+
+  // --- selection ------------------------------------------------------------------------------
+  function hrefFor(code) {
+    var q = new URLSearchParams(window.location.search);
+    if (code) { q.set("sel", code); } else { q.delete("sel"); }
+    var s = q.toString();
+    return window.location.pathname + (s ? "?" + s : "");
+  }
+
+  function select(code, push) {
+    code = code || "";
+    // A bad ?sel= says so in the selection panel (not the page bar, which the next
+    // successful request clears) and shows the city.
+    state.warning = code && !validCode(code) ? w("bad_sel", {sel: code}) : null;
+    if (state.warning) { code = ""; }
+    state.sel = code;
+    state.zoomTo = code;
+    if (push) { window.history.pushState({sel: code}, "", hrefFor(code)); }
+    highlight(code);
+    if (!code) { map.fitBounds(config.bounds); }
+    if (code && CODE_LEVEL[code.length] >= 2 && !map.hasLayer(levels[3])) { levels[3].addTo(map); }
+    return Promise.all([loadSelection(), refreshAll()]);
+  }
+
+  window.addEventListener("popstate", function () {
+    select(new URLSearchParams(window.location.search).get("sel") || "", false);
+  });
+
+  // A click on the map selects the child of the selection that holds the point.
+  map.on("click", function (ev) {
+    var url = "/api/v1/locate?lon=" + ev.latlng.lng.toFixed(7) + "&lat=" + ev.latlng.lat.toFixed(7);
+    G.getJSON(url, w("panel_selection")).then(function (r) {
+      if (!r.found && !r.l1) { return; }
+      var chain = [r.l1 && r.l1.code, r.l2 && r.l2.code, r.l3 && r.l3.code].filter(Boolean);
+      var next = chain[0];
+      for (var i = 0; i < chain.length; i++) {
+        if (chain[i] === state.sel) { next = chain[Math.min(i + 1, chain.length - 1)]; break; }
+      }
+      if (next && next !== state.sel) { select(next, true); }
+    }).catch(function () {});
+  });
+
+  // --- search ---------------------------------------------------------------------------------
+  var form = document.getElementById("home-search");
+  var input = document.getElementById("home-search-input");
+  var results = document.getElementById("home-search-results");
+  var COORD = /^\s*(-?\d+(?:\.\d+)?)\s*[,，\s]\s*(-?\d+(?:\.\d+)?)\s*(cgcs2000|wgs84|gcj02|bd09)?\s*$/i;
+
+  function showResults(items, q) {
+    clear(results);
+    results.hidden = false;
+    if (!items.length) { results.appendChild(G.el("li", "empty", w("search_none", {q: q}))); return; }
+    items.forEach(function (it) {
+      var li = G.el("li", "result link");
+      li.appendChild(G.el("span", "kind", it.kind));
+      li.appendChild(G.el("span", "label", it.label));
+      li.addEventListener("click", function () { results.hidden = true; it.go(); });
+      results.appendChild(li);
+    });
+    if (items.length === 1) { results.hidden = true; items[0].go(); }
+  }
+
+  function search(q) {
+    q = q.trim();
+    if (!q) { results.hidden = true; return Promise.resolve(); }
+    var m = COORD.exec(q);
+    if (m) {
+      var lon = Number(m[1]), lat = Number(m[2]);
+      if (lon < lat) { var t = lon; lon = lat; lat = t; }  // "31.91,120.28": lat first
+      var crs = (m[3] || "cgcs2000").toLowerCase();
+      return G.getJSON("/api/v1/locate?lon=" + lon + "&lat=" + lat + "&crs=" + crs, w("search_point"))
+        .then(function (r) {
+          if (!r.l3) { showResults([], q + " — " + w("point_outside")); return; }
+          showResults([{kind: w("search_point"), label: r.l3.name + " (" + r.l3.code + ")", go: function () {
+            select(r.l3.code, true).then(function () {
+              map.setView([r.lat, r.lon], 17);
+              showEvent({id: "", lat: r.lat, lon: r.lon, status: r.l3.name, subclass_name: q});
+            });
+          }}], q);
+        }).catch(function () {});
+    }
+    if (/^[0-9]+$/.test(q) && validCode(q)) {
+      return Promise.resolve(showResults([{kind: w("search_grid"), label: q, go: function () { select(q, true); }}], q));
+    }
+    var items = [];
+    var asks = [];
+    if (/^#?[0-9]{1,8}$/.test(q)) {
+      var id = q.replace("#", "");
+      asks.push(G.getJSON("/api/v1/events/" + id, w("search_event"), {quiet: true}).then(function (e) {
+        items.push({kind: w("search_event"), label: "#" + e.id + " " + (e.description || ""), go: function () {
+          select(e.routing.grid_code, true);
+        }});
+      }).catch(function () {}));
+    }
+    asks.push(G.getJSON("/api/v1/places?q=" + encodeURIComponent(q) + "&limit=8", w("search_place"), {quiet: true})
+      .then(function (b) {
+        b.data.forEach(function (p) {
+          items.push({kind: w("search_place") + " · " + w(p.kind || "grid"),
+            label: (p.full_name || p.name) + " (" + p.code + ")", go: function () { select(p.code, true); }});
+        });
+      }).catch(function () {}));
+    asks.push(G.getJSON("/api/v1/positions/latest?online_s=86400", w("search_person"), {quiet: true})
+      .then(function (fc) {
+        fc.features.filter(function (f) { return (f.properties.name || "").indexOf(q) >= 0; })
+          .slice(0, 8).forEach(function (f) {
+            var p = f.properties;
+            items.push({kind: w("search_person"), label: p.name + (p.grid_name ? " · " + p.grid_name : ""),
+              go: function () {
+                var c = f.geometry.coordinates;
+                (p.grid ? select(p.grid, true) : Promise.resolve()).then(function () { map.setView([c[1], c[0]], 17); });
+              }});
+          });
+      }).catch(function () {}));
+    return Promise.all(asks).then(function () { showResults(items, q); });
+  }
+
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); search(input.value); });
+  document.addEventListener("click", function (ev) {
+    if (!form.contains(ev.target)) { results.hidden = true; }
+  });
+
+  // --- big screen, clock, refresh ------------------------------------------------------------
+  var bigButton = document.getElementById("home-big");
+  var timers = [];
+  function schedule() {
+    timers.forEach(clearInterval);
+    var big = document.body.classList.contains("big-screen");
+    timers = [
+      setInterval(function () { loadEvents(); drawEvents(); }, EVENTS_EVERY_MS),
+      setInterval(function () { loadPatrols(); loadKpis(); drawOfficers(); },
+        big ? BIG_EVERY_MS : PANELS_EVERY_MS),
+    ];
+  }
+  function setBig(on, fromClick) {
+    document.body.classList.toggle("big-screen", on);
+    bigButton.textContent = on ? bigButton.getAttribute("data-off") : bigButton.getAttribute("data-on");
+    var q = new URLSearchParams(window.location.search);
+    if (on) { q.set("screen", "big"); } else { q.delete("screen"); }
+    window.history.replaceState(window.history.state, "", window.location.pathname + (q.toString() ? "?" + q : ""));
+    if (fromClick) {
+      var doc = document.documentElement;
+      if (on && doc.requestFullscreen && !document.fullscreenElement) { doc.requestFullscreen().catch(function () {}); }
+      if (!on && document.fullscreenElement && document.exitFullscreen) { document.exitFullscreen().catch(function () {}); }
+    }
+    setTimeout(function () { map.invalidateSize(); }, 50);
+    schedule();
+  }
+  bigButton.addEventListener("click", function () {
+    setBig(!document.body.classList.contains("big-screen"), true);
+  });
+
+  var clock = document.getElementById("home-clock");
+  var fmtClock = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", {
+    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false});
+  function tick() { clock.textContent = fmtClock.format(new Date()) + " " + w("time_label"); }
+  tick();
+  setInterval(tick, 1000);
+
+  G.home = {state: state, map: map, select: select, search: search, levels: levels, setBig: setBig};
+  setBig(Boolean(config.big), false);
+  select(config.sel, false);
+  window.history.replaceState({sel: state.sel}, "", hrefFor(state.sel));
+})(window.GridGIS);
