@@ -24,9 +24,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     func,
@@ -186,6 +188,11 @@ class AppUser(Base):
 
 class UserSession(Base):
     __tablename__ = "user_session"
+    __table_args__ = (
+        Index("user_session_user", "user_id"),
+        Index("user_session_token", "token_id"),
+        CheckConstraint("user_id IS NOT NULL OR token_id IS NOT NULL", name="user_session_owner"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     id_hash: Mapped[str] = mapped_column(String(64), unique=True)

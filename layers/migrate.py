@@ -32,4 +32,5 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     with engine.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
+        config.attributes["no_metadata"] = True  # env.py: no model imports to run migrations
         command.upgrade(config, revision)

@@ -171,6 +171,7 @@ class ApiToken(Base):
     hash is safe (no dictionary to attack) and lets every request be checked in microseconds."""
 
     __tablename__ = "api_token"
+    __table_args__ = (Index("api_token_user", "user_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -182,9 +183,13 @@ class ApiToken(Base):
     """The staff member this token speaks for (officers, grid workers); None for services."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The account it belongs to (layers/accounts.py; the foreign key to app_user is in
-    # migration 0007, not here, to keep models free of an import cycle). None: an old token,
-    # whose role and person are its own.
-    user_id: Mapped[int | None] = mapped_column(Integer)
+    # The account it belongs to (layers/accounts.py, imported at the end of this module so the
+    # foreign key resolves). None: an old token, whose role and person are its own.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """Updated at most once a minute (layers.auth.TOUCH_EVERY_S)."""
+
+
+# api_token.user_id references app_user (layers/accounts.py imports this module for Role and
+# ApiToken, which are defined by now)
+from layers import accounts as _accounts  # noqa: E402, F401

@@ -11,11 +11,11 @@ config = context.config
 
 
 def _target_metadata() -> Any:
-    """Every table of ours on one MetaData, for ``alembic revision --autogenerate`` only: the
-    migrations themselves are written by hand, and importing every layer (geopandas, numba…)
-    would cost every start of the app and of each command about a second."""
-    opts = config.cmd_opts
-    if opts is None or not getattr(opts, "autogenerate", False):
+    """Every table of ours on one MetaData, for comparing models and migrations (``alembic
+    check``, ``revision --autogenerate``). Not when ``layers.migrate.upgrade`` runs the
+    migrations (``no_metadata``): they are written by hand, and importing every layer
+    (geopandas, numba…) would cost every start of the app and of each command a second."""
+    if config.attributes.get("no_metadata"):
         return None
     from layers import (  # noqa: F401  (registers the tables on Base.metadata)
         archive,
