@@ -19,14 +19,12 @@ import in this process), so a deadline costs no query.
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 import time as _time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Date, DateTime, ForeignKey, SmallInteger, String, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -224,28 +222,19 @@ def rows_from_records(records: Iterable[Sequence[Any]]) -> list[DayRow]:
     return out
 
 
-def parse_table(content: bytes, filename: str = "") -> list[DayRow]:
-    """A CSV (UTF-8, with or without BOM, or GB18030) or XLSX file as day rows."""
-    if content[:2] == b"PK" or filename.lower().endswith(".xlsx"):
-        import openpyxl
+def parse_table(
+    content: bytes, filename: str = "", *, charset: str | None = None
+) -> list[DayRow]:
+    """A CSV (any encoding :func:`layers.tables.decode_text` reads: UTF-8 with or without BOM,
+    a declared ``charset``, GB18030 …) or XLSX file as day rows, read by the one table reader
+    :func:`layers.tables.read_table` (bounded rows and columns; 422/413 errors on field
+    ``file``). XLSX is recognised by its zip signature or the ``.xlsx`` file name."""
+    from layers.tables import read_table
 
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception:  # openpyxl raises many kinds on a file that is not a workbook
-            raise CalendarTableError(
-                "the file is not a readable XLSX workbook", field="file"
-            ) from None
-        sheet = book.worksheets[0]
-        return rows_from_records(sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2))
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            decoded = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise CalendarTableError("the CSV is neither UTF-8 nor GB18030", field="file")
-    return rows_from_records(csv.reader(io.StringIO(decoded)))
+    kind: Literal["csv", "xlsx"] = (
+        "xlsx" if content[:2] == b"PK" or filename.lower().endswith(".xlsx") else "csv"
+    )
+    return rows_from_records(read_table(content, kind=kind, charset=charset, max_rows=MAX_ROWS))
 
 
 def check_year(rows: Sequence[DayRow], year: int | None = None) -> int:

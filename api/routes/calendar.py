@@ -14,9 +14,19 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import Admin, Reader, SessionDep
-from api.errors import STATUS, PayloadTooLarge
+from api.errors import STATUS
+from api.schemas.calendar import (
+    CALENDAR_DAYS_BODY,
+    CalendarYearLoaded,
+    CalendarYearPublic,
+    CalendarYearsPublic,
+)
+from api.schemas.common import BINARY, XLSX_MEDIA_TYPE
+from api.uploads import Upload, read_upload
 from layers.calendar_tables import (
     CalendarTableError,
     DayRow,
@@ -32,7 +42,6 @@ from layers.errors import GridNotFound
 
 STATUS.setdefault(CalendarTableError, (422, "Invalid calendar table"))
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
-MAX_BODY_BYTES = 1024 * 1024
 Year = Annotated[int, Path(ge=1949, le=2200, description="the calendar year, e.g. 2027")]
 
 
@@ -40,7 +49,11 @@ class CalendarYearNotLoaded(GridNotFound):
     """No table for the year (404 through the not-found entry of the error table)."""
 
 
-@router.get("", summary="Years with a holiday table, and years open deadlines lack")
+@router.get(
+    "",
+    summary="Years with a holiday table, and years open deadlines lack",
+    response_model=CalendarYearsPublic,
+)
 def list_calendar_years(session: SessionDep, _: Reader) -> dict[str, Any]:
     ensure_loaded(session)
     years = stored_years(session=session)
@@ -48,7 +61,11 @@ def list_calendar_years(session: SessionDep, _: Reader) -> dict[str, Any]:
             "unconfirmed_years": open_unconfirmed_years(session=session)}  # fmt: skip
 
 
-@router.get("/{year}", summary="A year's holidays and make-up working days")
+@router.get(
+    "/{year}",
+    summary="A year's holidays and make-up working days",
+    response_model=CalendarYearPublic,
+)
 def read_calendar_year(session: SessionDep, _: Reader, year: Year) -> dict[str, Any]:
     ensure_loaded(session)
     table = year_table(session=session, year=year)
@@ -80,33 +97,35 @@ def _rows_from_json(body: Any) -> tuple[list[DayRow], str | None]:
 @router.put(
     "/{year}",
     summary="Load a year's holiday table (admin); recomputes open deadlines in it",
-    openapi_extra={"requestBody": {"content": {
-        "application/json": {"schema": {"type": "object"}},
+    response_model=CalendarYearLoaded,
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": CALENDAR_DAYS_BODY},
         "text/csv": {"schema": {"type": "string"}},
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-            "schema": {"type": "string", "format": "binary"}},
+        XLSX_MEDIA_TYPE: {"schema": BINARY},
     }}},
 )  # fmt: skip
 async def put_calendar_year(
     request: Request, session: SessionDep, principal: Admin, year: Year
 ) -> dict[str, Any]:
-    length = int(request.headers.get("content-length") or 0)
-    if length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"{length} bytes; a year's table is far below 1 MiB", field="body")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"{len(raw)} bytes; a year's table is far below 1 MiB", field="body")
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    """The body (at most 1 MiB, enforced while it arrives: api/limits.py) is read by the one
+    upload helper; parsing and the database work run in a worker thread."""
+    upload = await read_upload(request)
+    return await run_in_threadpool(_load_year, session, upload, year, principal.name)
+
+
+def _load_year(session: Session, upload: Upload, year: int, loaded_by: str) -> dict[str, Any]:
+    kind = upload.media_type
     source = None
     if kind in ("", "application/json"):
         try:
-            body = orjson.loads(raw)
+            body = orjson.loads(upload.content)
         except orjson.JSONDecodeError:
             raise CalendarTableError("the body is not JSON", field="body") from None
         rows, source = _rows_from_json(body)
     else:
-        rows = parse_table(raw, "upload.xlsx" if "sheet" in kind else "upload.csv")
+        name = upload.filename or ("upload.xlsx" if "sheet" in kind else "upload.csv")
+        rows = parse_table(upload.content, name, charset=upload.charset)
     ensure_loaded(session)
     return store_year(session=session, rows=rows, year=year,
                       source=source or f"import via API ({kind or 'json'})",
-                      loaded_by=principal.name)  # fmt: skip
+                      loaded_by=loaded_by)  # fmt: skip

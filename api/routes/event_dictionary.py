@@ -5,11 +5,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Reader, SessionDep, require
 from api.errors import InvalidParameter
 from api.routes.events import read_body
+from api.schemas.common import TABLE_BODY, body_schema
+from api.schemas.event_dictionary import (
+    ClassPut,
+    DictionaryImported,
+    DictionaryPublic,
+    EventClassPublic,
+    SubclassPublic,
+    SubclassPut,
+)
 from api.uploads import read_upload
 from layers.events import dictionary
 from layers.models import Role
@@ -18,22 +28,32 @@ router = APIRouter(prefix="/api/v1/event-dictionary", tags=["event dictionary"])
 Editor = Annotated[Any, Depends(require(Role.DISPATCHER))]
 
 
-@router.get("", summary="Classes with their subclasses")
+@router.get("", summary="Classes with their subclasses", response_model=DictionaryPublic)
 def read_dictionary(session: SessionDep, _: Reader) -> dict[str, Any]:
     data = dictionary.list_dictionary(session=session)
     return {"data": data, "count": len(data)}
 
 
-@router.get("/subclasses/{code}", summary="One subclass")
+@router.get("/subclasses/{code}", summary="One subclass", response_model=SubclassPublic)
 def read_subclass(session: SessionDep, _: Reader, code: str) -> dict[str, Any]:
     return dictionary.subclass_dict(
         dictionary.get_subclass(session=session, code=code, field="code")
     )
 
 
-@router.put("/classes/{code}", summary="Create or rename a class")
+@router.put(
+    "/classes/{code}",
+    summary="Create or rename a class",
+    response_model=EventClassPublic,
+    openapi_extra=body_schema(ClassPut),
+)
 async def put_class(request: Request, session: SessionDep, _: Editor, code: str) -> dict[str, Any]:
+    """The body is read on the event loop, the database work runs in a worker thread."""
     data, _files = await read_body(request)
+    return await run_in_threadpool(_put_class, session, code, data)
+
+
+def _put_class(session: Session, code: str, data: dict[str, Any]) -> dict[str, Any]:
     if not data.get("name"):
         raise InvalidParameter("name is required", field="name")
     found = dictionary.upsert_class(
@@ -42,11 +62,21 @@ async def put_class(request: Request, session: SessionDep, _: Editor, code: str)
     return {"code": found.code, "name": found.name, "kind": found.kind}
 
 
-@router.put("/subclasses/{code}", summary="Create or replace a subclass")
+@router.put(
+    "/subclasses/{code}",
+    summary="Create or replace a subclass",
+    response_model=SubclassPublic,
+    openapi_extra=body_schema(SubclassPut),
+)
 async def put_subclass(
     request: Request, session: SessionDep, _: Editor, code: str
 ) -> dict[str, Any]:
+    """The body is read on the event loop, the database work runs in a worker thread."""
     data, _files = await read_body(request)
+    return await run_in_threadpool(_put_subclass, session, code, data)
+
+
+def _put_subclass(session: Session, code: str, data: dict[str, Any]) -> dict[str, Any]:
     row = dictionary.upsert_subclass(session=session, row={**data, "code": code})
     return dictionary.subclass_dict(row)
 
@@ -56,7 +86,12 @@ def delete_subclass(session: SessionDep, _: Editor, code: str) -> None:
     dictionary.deactivate_subclass(session=session, code=code)
 
 
-@router.post("/import", summary="Import subclasses from CSV or XLSX (all rows or none)")
+@router.post(
+    "/import",
+    summary="Import subclasses from CSV or XLSX (all rows or none)",
+    response_model=DictionaryImported,
+    openapi_extra=TABLE_BODY,
+)
 async def import_file(request: Request, session: SessionDep, _: Editor) -> dict[str, Any]:
     upload = await read_upload(request)  # raw body or the multipart part 'file'
     n = await run_in_threadpool(

@@ -34,10 +34,20 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select, text
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep, check_lonlat, parse_at
 from api.errors import PayloadTooLarge, UnsupportedMediaType
 from api.routes.events import read_body
+from api.schemas.open311 import (
+    DISCOVERY,
+    OPEN311_ERRORS,
+    REQUEST_FORM,
+    SERVICE,
+    SERVICE_DEFINITION,
+    SERVICE_REQUEST,
+    georeport,
+)
 from gis.crs import Datum, from_cgcs2000, to_cgcs2000
 from layers import auth
 from layers.errors import AuthError, DomainError, Forbidden
@@ -156,7 +166,10 @@ class Open311Route(APIRoute):
         return handler
 
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+router = APIRouter(
+    prefix="/open311/v2", tags=["open311"], route_class=Open311Route, responses=OPEN311_ERRORS
+)
+ARRAY_OF = {"type": "array", "items": SERVICE_REQUEST}
 
 
 def _w3c(value: datetime | None) -> str | None:
@@ -207,7 +220,11 @@ def _fmt(fmt: str) -> None:
 # --- discovery and services -----------------------------------------------------------------
 
 
-@router.get("/discovery.{fmt}", summary="Open311 discovery: where the endpoint is")
+@router.get(
+    "/discovery.{fmt}",
+    summary="Open311 discovery: where the endpoint is",
+    responses=georeport("the discovery document", DISCOVERY),
+)
 def discovery(request: Request, fmt: str) -> Response:
     _fmt(fmt)
     base = str(request.base_url).rstrip("/") + "/open311/v2"
@@ -255,7 +272,11 @@ def _services(session: Any) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/services", summary="Open311 service list (JSON; .json and .xml too)")
+@router.get(
+    "/services",
+    summary="Open311 service list (JSON; .json and .xml too)",
+    responses=georeport("the services", {"type": "array", "items": SERVICE}),
+)
 def services(request: Request, session: SessionDep, jurisdiction_id: str | None = None) -> Response:
     _check_jurisdiction(jurisdiction_id)
     return _answer(request, "services", "service", _services(session))
@@ -270,7 +291,11 @@ def services_fmt(
     return _answer(request, "services", "service", _services(session))
 
 
-@router.get("/services/{code}", summary="Open311 service definition (code.json or code.xml)")
+@router.get(
+    "/services/{code}",
+    summary="Open311 service definition (code.json or code.xml)",
+    responses=georeport("the service definition", SERVICE_DEFINITION),
+)
 def service_definition(
     request: Request, session: SessionDep, code: str, jurisdiction_id: str | None = None
 ) -> Response:
@@ -455,11 +480,30 @@ async def _form(request: Request) -> tuple[dict[str, Any], list[intake.Photo]]:
     return await read_body(request)
 
 
-@router.post("/requests", status_code=201, summary="Open311: file a service request")
+@router.post(
+    "/requests",
+    status_code=201,
+    summary="Open311: file a service request",
+    responses=georeport("the new request's id and token", ARRAY_OF, 201),
+    openapi_extra={"requestBody": {"content": {
+        "application/x-www-form-urlencoded": {"schema": REQUEST_FORM},
+        "multipart/form-data": {"schema": REQUEST_FORM},
+        "application/json": {"schema": REQUEST_FORM},
+    }}},
+)  # fmt: skip
 @router.post("/requests.{fmt}", status_code=201, include_in_schema=False)
 async def create_request(request: Request, session: SessionDep, fmt: str = "json") -> Response:
+    """The form is read on the event loop; the checks and database work run in a worker thread
+    (so that /health and other requests answer meanwhile)."""
     _fmt(fmt)
     data, photos = await _form(request)
+    answer = await run_in_threadpool(_create, request, session, data, photos)
+    return _answer(request, "service_requests", "request", [answer], 201)
+
+
+def _create(
+    request: Request, session: Any, data: Mapping[str, Any], photos: list[intake.Photo]
+) -> dict[str, Any]:
     actor = _actor(request, session, data.get("api_key") or request.query_params.get("api_key"))
     jurisdiction = _check_jurisdiction(data.get("jurisdiction_id"))
     code = str(data.get("service_code") or "")
@@ -515,7 +559,7 @@ async def create_request(request: Request, session: SessionDep, fmt: str = "json
         "location_precision": placement["precision"],
         "location_radius_m": placement.get("radius_m"),
     }
-    return _answer(request, "service_requests", "request", [answer], 201)
+    return answer
 
 
 def _list(request: Request, session: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -553,7 +597,11 @@ def _list(request: Request, session: Any, params: Mapping[str, Any]) -> list[dic
     return _query(session, stmt.order_by(Event.reported_at.desc()).limit(limit))
 
 
-@router.get("/requests", summary="Open311: service requests (JSON; .json and .xml too)")
+@router.get(
+    "/requests",
+    summary="Open311: service requests (JSON; .json and .xml too)",
+    responses=georeport("the requests, newest first", ARRAY_OF),
+)
 def list_requests(request: Request, session: SessionDep) -> Response:
     """Query: api_key, jurisdiction_id, service_request_id (comma list), service_code (comma
     list), start_date, end_date (W3C), status (open, closed or open,closed), limit."""
@@ -569,7 +617,11 @@ def list_requests_fmt(request: Request, session: SessionDep, fmt: str) -> Respon
     )
 
 
-@router.get("/requests/{request_id}", summary="Open311: one service request (id.json, id.xml)")
+@router.get(
+    "/requests/{request_id}",
+    summary="Open311: one service request (id.json, id.xml)",
+    responses=georeport("the request (an array of one)", ARRAY_OF),
+)
 def read_request(
     request: Request,
     session: SessionDep,
@@ -588,7 +640,11 @@ def read_request(
     return _answer(request, "service_requests", "request", found)
 
 
-@router.get("/tokens/{token}", summary="Open311: the service request id of a token")
+@router.get(
+    "/tokens/{token}",
+    summary="Open311: the service request id of a token",
+    responses=georeport("the token and its request id (an array of one)", ARRAY_OF),
+)
 def read_token(
     request: Request,
     session: SessionDep,
