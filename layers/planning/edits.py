@@ -52,6 +52,8 @@ from layers.models import Generation, GenerationStatus
 
 OPS = ("move_vertex", "move_edge", "split", "merge", "reparent", "rename", "recode")
 DEFAULT_SNAP_M = 5.0
+MAX_SNAP_M = 100.0
+MAX_OFFSET_M = 5_000.0
 
 
 class DraftVersionConflict(DomainError):
@@ -352,6 +354,17 @@ def _coord(params: dict[str, Any], key: str) -> tuple[float, float]:
     return lon, lat
 
 
+def _number(params: dict[str, Any], key: str, default: float, lo: float, hi: float) -> float:
+    value = params.get(key, default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not lo <= number <= hi:
+        raise InvalidEdit(f"{key} must be a number from {lo:g} to {hi:g}, got {value!r}", field=key)
+    return number
+
+
 def _text_param(params: dict[str, Any], key: str) -> str:
     value = params.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -389,7 +402,7 @@ def _moved(
 
 def op_move_vertex(session: Session, gen: int, params: dict[str, Any], srid: int) -> Change:
     at, to = _coord(params, "at"), _coord(params, "to")
-    snap_m = float(params.get("snap_m", DEFAULT_SNAP_M))
+    snap_m = _number(params, "snap_m", DEFAULT_SNAP_M, 0.0, MAX_SNAP_M)
     near = _l3_near(session, gen, shapely.Point(at), snap_m / 80_000.0)
     vertex = topoedit.snap_vertex([r.geom for r in near.values()], at, snap_m, srid)
     if vertex is None:
@@ -416,6 +429,12 @@ def op_move_edge(session: Session, gen: int, params: dict[str, Any], srid: int) 
         raise InvalidEdit(
             f"offset_m must be [dx_east, dy_north] in metres, got {offset!r}", field="offset_m"
         ) from None
+    if not (abs(dx) <= MAX_OFFSET_M and abs(dy) <= MAX_OFFSET_M):
+        raise InvalidEdit(
+            f"offset_m {offset!r} is more than {MAX_OFFSET_M:.0f} m (or not a number); move an "
+            "edge in smaller steps",
+            field="offset_m",
+        )
     verts = topoedit.shared_vertices(a.geom, b.geom)
     return _moved(session, gen, topoedit.offset_moves(verts, dx, dy, srid))
 
@@ -440,12 +459,14 @@ def op_split(session: Session, gen: int, params: dict[str, Any], srid: int) -> C
         raise InvalidEdit(
             "only unit grids (level 3) are split; split a village's grids", field="code"
         )
+    names = params.get("names") or []
+    if not (isinstance(names, list) and all(isinstance(n, str) and n.strip() for n in names)):
+        raise InvalidEdit("names must be a list of non-empty names, one per part", field="names")
     try:
         parts = topoedit.split_polygon(row.geom, _line(params))
     except topoedit.TopologyEditError as exc:
         raise InvalidGeometry(str(exc), field=exc.field) from None
     codes = _next_unit_codes(session, gen, row.parent_code, len(parts))
-    names = params.get("names") or []
     after = [
         GridRow(c, 3, row.parent_code, names[i] if i < len(names) else f"{row.name}-{i + 1}", p)
         for i, (c, p) in enumerate(zip(codes, parts, strict=True))
@@ -484,6 +505,8 @@ def op_merge(session: Session, gen: int, params: dict[str, Any], srid: int) -> C
         raise InvalidGeometry(str(exc), field=exc.field) from None
     (code,) = _next_unit_codes(session, gen, a.parent_code, 1)
     name = params.get("name") or a.name
+    if not isinstance(name, str):
+        raise InvalidEdit("name must be a string", field="name")
     return [a, b], [GridRow(code, 3, a.parent_code, str(name), geom)], set()
 
 
@@ -676,7 +699,7 @@ def apply_edit(
         op=op,
         params=params,
         reason=reason.strip(),
-        actor=actor,
+        actor=actor[:200],
         before=[r.to_json() for r in before],
         after=[r.to_json() for r in after],
     )
@@ -708,7 +731,7 @@ def _step(
     version = _bump(session, draft_id)
     edit.state = "undone" if undo else "done"
     edit.undone_at = func.now() if undo else None
-    edit.undone_by = actor if undo else None
+    edit.undone_by = actor[:200] if undo else None
     session.flush()
     session.refresh(edit)
     answer = _answer(session, draft_id, edit, before, after, metric_srid)

@@ -57,8 +57,8 @@ def version_of(client: httpx.Client, draft: int) -> int:
     return int(r.headers["ETag"].strip('"'))
 
 
-def edit(client: httpx.Client, draft: int, version: int | None, **body: Any) -> httpx.Response:
-    headers = {} if version is None else {"If-Match": f'"{version}"'}
+def edit(client: httpx.Client, draft: int, if_match: int | None, **body: Any) -> httpx.Response:
+    headers = {} if if_match is None else {"If-Match": f'"{if_match}"'}
     return client.post(f"/api/v1/generations/{draft}/edits", json=body, headers=headers)
 
 
@@ -131,7 +131,7 @@ def test_bad_edits_are_problems(
 ) -> None:  # fmt: skip
     a, b = pair(engine, draft, same_village=True)
     v = version_of(planner, draft)
-    cases = [
+    cases: list[tuple[dict[str, Any], int | None, int, str]] = [
         ({"op": "rename", "code": a, "name": "x", "reason": "r"}, None, 422, "If-Match"),
         ({"op": "fly", "reason": "r"}, v, 422, "op"),
         ({"op": "rename", "code": a, "name": "x"}, v, 422, "reason"),
@@ -141,6 +141,36 @@ def test_bad_edits_are_problems(
         ({"op": "split", "code": a, "line": [[0, 0], [0, 0.1]], "reason": "r"}, v, 422, "line"),
         ({"op": "move_vertex", "at": [1, 2], "to": "x", "reason": "r"}, v, 422, "to"),
         ({"op": "rename", "code": "320281999999999", "name": "x", "reason": "r"}, v, 404, "code"),
+        (
+            {
+                "op": "move_vertex",
+                "at": [120.3, 31.9],
+                "to": [120.3, 31.9],
+                "snap_m": "x",
+                "reason": "r",
+            },
+            v,
+            422,
+            "snap_m",
+        ),
+        (
+            {"op": "move_edge", "codes": [a, b], "offset_m": [1e9, 0], "reason": "r"},
+            v,
+            422,
+            "offset_m",
+        ),
+        (
+            {"op": "split", "code": a, "line": [[0, 0], [1, 1]], "names": 3, "reason": "r"},
+            v,
+            422,
+            "names",
+        ),
+        (
+            {"op": "rename", "code": a, "name": "x", "reason": "r", "version": "7"},
+            None,
+            422,
+            "version",
+        ),
     ]
     for body, version, status, field in cases:
         r = edit(planner, draft, version, **body)
