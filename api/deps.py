@@ -5,6 +5,7 @@ Each parser returns a typed value or raises ``InvalidParameter`` naming the fiel
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -87,6 +88,14 @@ def _token_from_request(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
+    if header.lower().startswith("basic "):
+        # Desktop clients (QGIS's Basic authentication, GDAL_HTTP_USERPWD): any user name,
+        # the token as the password; no token in the URL or the logs.
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            decoded = ""
+        return decoded.partition(":")[2].strip() or None
     if request.headers.get("x-api-token"):
         return request.headers["x-api-token"].strip()
     # Desktop GIS clients (QGIS, GDAL) can only add a query parameter in some set-ups.

@@ -1,19 +1,31 @@
-"""OGC API - Features (Part 1, read): one collection per grid level of the active generation
-and one of enforcement zones, so QGIS and GDAL's OAPIF driver load them directly.
+"""OGC API - Features for planners: Part 1 (read), Part 2 (CRS by reference) and, on the
+collections of a draft, Part 4 (replace, update, delete: api/routes/ogc_edit.py), plus the
+OGC API - Tiles classes the tile routes (api/routes/tiles.py) implement.
 
-Each collection is one row of :data:`COLLECTIONS`: its title and three functions (extent, a
-page of items, one item); the paging, links and errors are shared.
+Collections of any generation — one collection set per generation:
 
-Coordinates are served in CRS84 (lon, lat), which our EPSG:4490 storage equals to well under
-a metre.
+- ``grids-l1``, ``grids-l2``, ``grids-l3``, ``zones``: the generation in force now, or the one
+  named by ``?generation=ID`` or in force at ``?at=DATE`` (on the collection, its items and
+  its extent);
+- ``grids-l3@42`` (and ``grids-l1@42``, …, ``zones@42``): generation 42 whatever its status
+  — a draft, or a past city. ``/ogc?generation=42`` and ``/ogc/collections?generation=42``
+  (or ``?at=2025-01-01``) list and link that generation's set, so QGIS or GDAL pointed at
+  ``/ogc?generation=42`` loads the draft. The grid collections of a generation in status
+  ``draft`` are writable (Part 4, planner token, ``If-Match``); all others answer 405 with
+  ``Allow``.
+
+CRS (Part 2, api/ogc_crs.py): ``crs`` and ``bbox-crs`` take CRS84 (default, lon, lat) or
+EPSG:4490 (lat, lon); the answer's ``Content-Crs`` header names the CRS of its coordinates.
+A ``bbox`` keeps the features whose geometry intersects the box (not just its envelope).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -21,19 +33,44 @@ from fastapi.responses import Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.deps import BboxDep, Reader, SessionDep
-from api.errors import InvalidParameter
+from api.deps import AtDep, Reader, SessionDep
+from api.errors import InvalidParameter, problem
+from api.ogc_crs import (
+    CRS84,
+    STORAGE_CRS,
+    SUPPORTED,
+    content_crs,
+    features_to_crs,
+    parse_bbox_in,
+    parse_crs_uri,
+    to_crs,
+)
 from layers.errors import GridNotFound
-from layers.grids import GridQuery, active_generation, count_grids, get_grid, grid_features
+from layers.grids import resolve_generation
+from layers.models import Generation, GenerationStatus
+from layers.ogc_items import grid_extent, grid_item, grid_page
 from layers.zones import zone_features
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+_FEATURES = "http://www.opengis.net/spec/ogcapi-features-{part}/1.0/conf/{name}"
+_TILES = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}"
 CONFORMANCE = [
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    _FEATURES.format(part=1, name="core"),
+    _FEATURES.format(part=1, name="geojson"),
+    _FEATURES.format(part=1, name="oas30"),
+    _FEATURES.format(part=2, name="crs"),
+    # Part 4 on the grid collections of drafts (the others answer 405 with Allow); creating
+    # a grid is refused with the edits to use instead (docs/planning.md, section OGC).
+    _FEATURES.format(part=4, name="create-replace-delete"),
+    _FEATURES.format(part=4, name="update"),
+    _FEATURES.format(part=4, name="features"),
+    # OGC API - Tiles, served by api/routes/tiles.py under /ogc/collections/{id}/tiles
+    _TILES.format(name="core"),
+    _TILES.format(name="tileset"),
+    _TILES.format(name="tilesets-list"),
+    _TILES.format(name="geodata-tilesets"),
+    _TILES.format(name="mvt"),
 ]
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -41,40 +78,9 @@ JSON = "application/json"
 GEOJSON = "application/geo+json"
 Bbox = tuple[float, float, float, float] | None
 Feature = dict[str, Any]
-
-
-# -- grids: one collection per level --------------------------------------------------------
-def _grid_extent(session: Session, generation_id: int, level: int) -> list[float] | None:
-    row = session.execute(
-        text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-            "(SELECT ST_Extent(geom) AS e FROM grid WHERE generation_id = :g AND level = :l) s"
-        ),
-        {"g": generation_id, "l": level},
-    ).one()
-    return None if row[0] is None else [round(float(v), 7) for v in row]
-
-
-def _grid_page(
-    session: Session, generation_id: int, bbox: Bbox, limit: int, offset: int, *, level: int
-) -> tuple[int, list[Feature]]:
-    query = GridQuery(
-        generation_id=generation_id, level=level, bbox=bbox, limit=limit, offset=offset
-    )
-    return count_grids(session=session, query=query), grid_features(session=session, query=query)
-
-
-def _grid_item(session: Session, generation_id: int, feature_id: str, *, level: int) -> Feature:
-    grid = get_grid(session=session, generation_id=generation_id, code=feature_id)
-    if grid.level != level:
-        raise GridNotFound(
-            f"grid {feature_id} is level {grid.level}, not in grids-l{level}", field="featureId"
-        )
-    features = grid_features(
-        session=session,
-        query=GridQuery(generation_id=generation_id, level=level, parent_code=grid.parent_code),
-    )
-    return next(f for f in features if f["id"] == feature_id)
+READ_ONLY_ALLOW = "GET, OPTIONS"
+ITEMS_ALLOW = "GET, POST, OPTIONS"
+ITEM_ALLOW = "GET, PUT, PATCH, DELETE, OPTIONS"
 
 
 # -- enforcement zones ----------------------------------------------------------------------
@@ -95,7 +101,7 @@ def _zone_extent(session: Session, generation_id: int) -> list[float] | None:
 def _zone_page(
     session: Session, generation_id: int, bbox: Bbox, limit: int, offset: int
 ) -> tuple[int, list[Feature]]:
-    # A city has a few dozen zones: build them all (bbox-filtered) and page in memory.
+    # A city has a few dozen zones: build them all (bbox-filtered by geometry) and page.
     features = zone_features(session=session, generation_id=generation_id, bbox=bbox)
     return len(features), features[offset : offset + limit]
 
@@ -113,9 +119,10 @@ def _zone_item(session: Session, generation_id: int, feature_id: str) -> Feature
 
 @dataclass(frozen=True)
 class Collection:
-    """One OGC collection: its title and how to read its extent, a page and one item."""
+    """One kind of collection: its title, level (None: zones) and how to read it."""
 
     title: str
+    level: int | None
     extent: Callable[[Session, int], list[float] | None]
     page: Callable[[Session, int, Bbox, int, int], tuple[int, list[Feature]]]
     item: Callable[[Session, int, str], Feature]
@@ -124,9 +131,12 @@ class Collection:
 def _grids(level: int, title: str) -> Collection:
     return Collection(
         title=title,
-        extent=partial(_grid_extent, level=level),
-        page=partial(_grid_page, level=level),
-        item=partial(_grid_item, level=level),
+        level=level,
+        extent=lambda s, g: grid_extent(session=s, generation_id=g, level=level),
+        page=lambda s, g, b, lim, off: grid_page(
+            session=s, generation_id=g, level=level, bbox=b, limit=lim, offset=off
+        ),
+        item=lambda s, g, code: grid_item(session=s, generation_id=g, level=level, code=code),
     )
 
 
@@ -136,37 +146,124 @@ COLLECTIONS: dict[str, Collection] = {
     "grids-l3": _grids(3, "三级网格（单元网格） Level-3 unit grids"),
     "zones": Collection(
         title="执法片区 Enforcement zones (union of member grids; squad, member count)",
+        level=None,
         extent=_zone_extent,
         page=_zone_page,
         item=_zone_item,
     ),
 }
 
+GenerationQ = Annotated[
+    int | None,
+    Query(description="generation id (default: the one in force)", ge=1, le=2_147_483_647),
+]
 
-def _json(body: dict[str, Any], media_type: str = JSON) -> Response:
-    return Response(orjson.dumps(body), media_type=media_type)
+
+@dataclass(frozen=True)
+class Target:
+    """A collection as asked: ``cid`` the id as written (``grids-l3@42``), ``base`` the kind
+    (``grids-l3``), the generation it reads, and whether the id pins it (``@42``)."""
+
+    cid: str
+    base: str
+    kind: Collection
+    generation: Generation
+    pinned: bool
+
+    @property
+    def writable(self) -> bool:
+        """Part 4 writes: the grid collections of a generation in status draft."""
+        return self.kind.level is not None and self.generation.status == GenerationStatus.DRAFT
 
 
-def _base(request: Request) -> str:
+def resolve(
+    session: Session, collection_id: str, generation: int | None, at: datetime | None
+) -> Target:
+    """The collection ``collection_id`` (``base`` or ``base@ID``) of the generation it pins,
+    else of ``generation``/``at``/the one in force. 404 naming the collections otherwise."""
+    base, sep, pin = collection_id.partition("@")
+    if base not in COLLECTIONS or (sep and not pin.isdigit()):
+        raise GridNotFound(
+            f"no collection {collection_id!r}; the collections are {', '.join(COLLECTIONS)}, "
+            "and base@ID for generation ID (e.g. grids-l3@42)",
+            field="collectionId",
+        )
+    if sep:
+        if generation is not None and generation != int(pin):
+            raise InvalidParameter(
+                f"collection {collection_id} is generation {pin}, but generation={generation} "
+                f"was asked; use /ogc/collections/{base}@{generation} or drop generation=",
+                field="generation",
+            )
+        found = resolve_generation(session=session, generation_id=int(pin))
+    else:
+        found = resolve_generation(session=session, generation_id=generation, at=at)
+    return Target(collection_id, base, COLLECTIONS[base], found, bool(sep))
+
+
+def json_response(
+    body: dict[str, Any], media_type: str = JSON, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(orjson.dumps(body), media_type=media_type, headers=headers)
+
+
+def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/ogc"
 
 
+def href(url: str, params: dict[str, Any]) -> str:
+    """``url`` with ``params`` percent-encoded (commas of a bbox, ``:`` and ``/`` of a CRS URI)."""
+    kept = {k: v for k, v in params.items() if v is not None and v != ""}
+    return url + ("?" + urlencode(kept) if kept else "")
+
+
+def method_not_allowed(request: Request, allow: str, why: str) -> Response:
+    response = problem(
+        405,
+        "Method not allowed",
+        f"{request.method} is not allowed on {request.url.path}: {why}",
+        field="method",
+        allow=allow,
+    )
+    response.headers["Allow"] = allow
+    return response
+
+
+def _set_query(generation: int | None, at: str | None) -> dict[str, Any]:
+    return {"generation": generation, "at": at}
+
+
 @router.get("", summary="OGC API landing page (no token needed)")
-def landing(request: Request) -> Response:
-    base = _base(request)
-    return _json(
+def landing(request: Request, generation: GenerationQ = None, at: str | None = None) -> Response:
+    base = base_url(request)
+    which = _set_query(generation, at)
+    about = (
+        f"generation {generation}"
+        if generation
+        else (f"the generation in force at {at}" if at else "the generation in force")
+    )
+    return json_response(
         {
             "title": "GridGIS 网格通 — OGC API Features",
-            "description": "The three-level city grid of the active generation and its "
-            "enforcement zones.",
+            "description": f"The three-level city grid of {about} and its enforcement zones. "
+            "Any generation: /ogc?generation=ID (a draft, or a past city) or /ogc?at=DATE "
+            "(collections base@ID, e.g. grids-l3@42); the grid collections of a draft are "
+            "writable (OGC API Features Part 4, If-Match). CRS: CRS84 or EPSG:4490.",
             "links": [
-                {"href": base, "rel": "self", "type": JSON, "title": "this document"},
+                {"href": href(base, which), "rel": "self", "type": JSON, "title": "this document"},
                 {"href": f"{base}/conformance", "rel": "conformance", "type": JSON},
-                {"href": f"{base}/collections", "rel": "data", "type": JSON},
+                {"href": href(f"{base}/collections", which), "rel": "data", "type": JSON},
                 {
                     "href": str(request.base_url).rstrip("/") + "/openapi.json",
                     "rel": "service-desc",
                     "type": "application/vnd.oai.openapi+json;version=3.0",
+                },
+                {
+                    "href": str(request.base_url).rstrip("/") + "/api/v1/generations",
+                    "rel": "related",
+                    "type": JSON,
+                    "title": "the generations (drafts, active, retired): open one with "
+                    "/ogc?generation=ID",
                 },
             ],
         }
@@ -175,58 +272,90 @@ def landing(request: Request) -> Response:
 
 @router.get("/conformance")
 def conformance(_: Reader) -> Response:
-    return _json({"conformsTo": CONFORMANCE})
+    return json_response({"conformsTo": CONFORMANCE})
 
 
-def _collection(request: Request, collection_id: str, bbox: list[float] | None) -> dict[str, Any]:
-    base = _base(request)
-    title = COLLECTIONS[collection_id].title
+def _collection(request: Request, target: Target, session: Session) -> dict[str, Any]:
+    base = base_url(request)
+    gen = target.generation
+    url = f"{base}/collections/{target.cid}"
+    tiles = href(
+        f"{base}/collections/{target.base}/tiles", {"generation": gen.id if target.pinned else None}
+    )
     body: dict[str, Any] = {
-        "id": collection_id,
-        "title": title,
+        "id": target.cid,
+        "title": target.kind.title
+        + ("" if not target.pinned else f" — {gen.name} ({gen.status.value})"),
         "itemType": "feature",
-        # Only CRS84 is offered: advertising EPSG:4490 as storageCrs makes clients (GDAL)
-        # send bbox in its lat/lon axis order, which Part 1 (bbox always CRS84) does not allow.
-        "crs": [CRS84],
+        "crs": list(SUPPORTED),
+        "storageCrs": STORAGE_CRS,
+        "generation": {
+            "id": gen.id,
+            "name": gen.name,
+            "status": gen.status.value,
+            "version": gen.version,
+            "writable": target.writable,
+        },
         "links": [
-            {"href": f"{base}/collections/{collection_id}", "rel": "self", "type": JSON},
-            {"href": f"{base}/collections/{collection_id}/items", "rel": "items", "type": GEOJSON},
+            {"href": url, "rel": "self", "type": JSON},
+            {"href": f"{url}/items", "rel": "items", "type": GEOJSON},
+            {
+                "href": tiles,
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "type": JSON,
+                "title": "vector tiles (OGC API - Tiles, MVT)",
+            },
         ],
     }
+    bbox = target.kind.extent(session, gen.id)
     if bbox:
         body["extent"] = {"spatial": {"bbox": [bbox], "crs": CRS84}}
     return body
 
 
-def _collection_of(collection_id: str) -> Collection:
-    if collection_id not in COLLECTIONS:
-        raise GridNotFound(
-            f"no collection {collection_id!r}; the collections are {', '.join(COLLECTIONS)}",
-            field="collectionId",
-        )
-    return COLLECTIONS[collection_id]
-
-
 @router.get("/collections")
-def collections(request: Request, session: SessionDep, _: Reader) -> Response:
-    base = _base(request)
-    generation = active_generation(session=session)
-    return _json(
+def collections(
+    request: Request, session: SessionDep, _: Reader, at: AtDep, generation: GenerationQ = None
+) -> Response:
+    base = base_url(request)
+    pinned = generation is not None or at is not None
+    gen = resolve_generation(session=session, generation_id=generation, at=at)
+    which = _set_query(generation, request.query_params.get("at"))
+    targets = [
+        Target(f"{cid}@{gen.id}" if pinned else cid, cid, kind, gen, pinned)
+        for cid, kind in COLLECTIONS.items()
+    ]
+    return json_response(
         {
-            "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
-            "collections": [
-                _collection(request, cid, c.extent(session, generation.id))
-                for cid, c in COLLECTIONS.items()
-            ],
+            "links": [{"href": href(f"{base}/collections", which), "rel": "self", "type": JSON}],
+            "collections": [_collection(request, t, session) for t in targets],
         }
     )
 
 
 @router.get("/collections/{collection_id}")
-def collection(collection_id: str, request: Request, session: SessionDep, _: Reader) -> Response:
-    found = _collection_of(collection_id)
-    generation = active_generation(session=session)
-    return _json(_collection(request, collection_id, found.extent(session, generation.id)))
+def collection(
+    collection_id: str, request: Request, session: SessionDep, _: Reader, at: AtDep,
+    generation: GenerationQ = None,
+) -> Response:  # fmt: skip
+    target = resolve(session, collection_id, generation, at)
+    return json_response(_collection(request, target, session))
+
+
+@router.api_route("/collections/{collection_id}", methods=["POST", "PUT", "PATCH", "DELETE"])
+def collection_write(collection_id: str, request: Request) -> Response:
+    return method_not_allowed(
+        request, READ_ONLY_ALLOW, "a collection is read-only; write its items"
+    )
+
+
+@router.options("/collections/{collection_id}")
+def collection_options() -> Response:
+    return Response(status_code=204, headers={"Allow": READ_ONLY_ALLOW})
+
+
+def crs_of(request: Request) -> str:
+    return parse_crs_uri(request.query_params.get("crs"), "crs")
 
 
 @router.get("/collections/{collection_id}/items")
@@ -235,7 +364,15 @@ def items(
     request: Request,
     session: SessionDep,
     _: Reader,
-    bbox: BboxDep,
+    at: AtDep,
+    generation: GenerationQ = None,
+    bbox: Annotated[
+        str | None, Query(description="west,south,east,north (in bbox-crs' axis order)")
+    ] = None,
+    bbox_crs: Annotated[
+        str | None, Query(alias="bbox-crs", description=f"{CRS84} (default) or EPSG:4490")
+    ] = None,
+    crs: Annotated[str | None, Query(description=f"{CRS84} (default) or EPSG:4490")] = None,
     limit: Annotated[
         int,
         Query(
@@ -245,7 +382,9 @@ def items(
     ] = DEFAULT_LIMIT,
     offset: Annotated[int, Query()] = 0,
 ) -> Response:
-    found = _collection_of(collection_id)
+    target = resolve(session, collection_id, generation, at)
+    out_crs = parse_crs_uri(crs, "crs")
+    box = parse_bbox_in(bbox, parse_crs_uri(bbox_crs, "bbox-crs"), "bbox")
     if limit < 1:
         raise InvalidParameter(f"limit {limit} is out of range; use 1..{MAX_LIMIT}", field="limit")
     # OGC API - Features, /req/core/fc-limit-response-1: a limit over the server's maximum is
@@ -253,41 +392,66 @@ def items(
     limit = min(limit, MAX_LIMIT)
     if offset < 0:
         raise InvalidParameter(f"offset {offset} is negative; use 0 or more", field="offset")
-    generation = active_generation(session=session)
-    matched, features = found.page(session, generation.id, bbox, limit, offset)
-    url = f"{_base(request)}/collections/{collection_id}/items"
+    matched, features = target.kind.page(session, target.generation.id, box, limit, offset)
+    url = f"{base_url(request)}/collections/{collection_id}/items"
     keep = {k: v for k, v in request.query_params.items() if k not in ("limit", "offset")}
 
     def page(new_offset: int) -> str:
-        params = {**keep, "limit": str(limit), "offset": str(new_offset)}
-        return url + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+        return href(url, {**keep, "limit": limit, "offset": new_offset})
 
     links = [{"href": page(offset), "rel": "self", "type": GEOJSON}]
     if offset + len(features) < matched:
         links.append({"href": page(offset + limit), "rel": "next", "type": GEOJSON})
     if offset > 0:
         links.append({"href": page(max(0, offset - limit)), "rel": "prev", "type": GEOJSON})
-    return _json(
+    links.append({"href": f"{base_url(request)}/collections/{collection_id}",
+                  "rel": "collection", "type": JSON})  # fmt: skip
+    return json_response(
         {
             "type": "FeatureCollection",
             "numberMatched": matched,
             "numberReturned": len(features),
             "links": links,
-            "features": features,
+            "features": features_to_crs(features, out_crs),
         },
         GEOJSON,
+        {"Content-Crs": content_crs(out_crs)},
     )
+
+
+def item_links(request: Request, collection_id: str, feature_id: str) -> list[dict[str, str]]:
+    base = base_url(request)
+    return [
+        {"href": f"{base}/collections/{collection_id}/items/{feature_id}", "rel": "self",
+         "type": GEOJSON},
+        {"href": f"{base}/collections/{collection_id}", "rel": "collection", "type": JSON},
+    ]  # fmt: skip
+
+
+def feature_response(
+    request: Request, target: Target, feature: Feature, out_crs: str, status_code: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> Response:  # fmt: skip
+    """One feature in ``out_crs`` with Content-Crs and the ETag (the generation's version,
+    which every edit of a draft raises); ``extra`` foreign members (the edits made)."""
+    body = {**feature, "geometry": to_crs(feature.get("geometry"), out_crs)}
+    body["links"] = item_links(request, target.cid, str(feature["id"]))
+    body.update(extra or {})
+    headers = {"Content-Crs": content_crs(out_crs), "ETag": f'"{target.generation.version}"'}
+    if target.writable:
+        headers["Allow"] = ITEM_ALLOW
+    response = json_response(body, GEOJSON, headers)
+    response.status_code = status_code
+    return response
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}")
 def item(
-    collection_id: str, feature_id: str, request: Request, session: SessionDep, _: Reader
-) -> Response:
-    found = _collection_of(collection_id)
-    generation = active_generation(session=session)
-    feature = found.item(session, generation.id, feature_id)
-    feature["links"] = [
-        {"href": f"{_base(request)}/collections/{collection_id}/items/{feature_id}", "rel": "self"},
-        {"href": f"{_base(request)}/collections/{collection_id}", "rel": "collection"},
-    ]
-    return _json(feature, GEOJSON)
+    collection_id: str, feature_id: str, request: Request, session: SessionDep, _: Reader,
+    at: AtDep, generation: GenerationQ = None,
+    crs: Annotated[str | None, Query(description=f"{CRS84} (default) or EPSG:4490")] = None,
+) -> Response:  # fmt: skip
+    target = resolve(session, collection_id, generation, at)
+    out_crs = parse_crs_uri(crs, "crs")
+    feature = target.kind.item(session, target.generation.id, feature_id)
+    return feature_response(request, target, feature, out_crs)

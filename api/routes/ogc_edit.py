@@ -1,0 +1,366 @@
+"""OGC API - Features Part 4 (Create, Replace, Update, Delete) on the grid collections of a
+draft (``/ogc/collections/grids-l3@42/items/{code}``), each write an edit of
+``layers.planning.edits`` (the tiling kept, logged with who and why, undoable with
+``POST /api/v1/generations/{id}/edits/undo``):
+
+- ``PUT`` (a Feature): its geometry is read as moves of the grid's own vertices
+  (``replace_geometry``, layers/planning/feature_ops.py: every neighbour with a moved vertex
+  follows); an outline that adds or removes vertices would open a gap or an overlap: 422 with
+  those problems, nothing stored. A changed ``name`` is a ``rename``.
+- ``PATCH`` (JSON merge patch): ``properties.name`` → ``rename``, ``properties.code`` →
+  ``recode``, ``properties.parent_code`` → ``reparent`` (the code changes by the numbering
+  rule), ``geometry`` → ``replace_geometry``; one logged edit per change.
+- ``DELETE ?merge_into=CODE`` → ``merge`` with that neighbour of the same village (both codes
+  retire, the merged grid gets a new one); without ``merge_into``, 422 naming the neighbours
+  (deleting a grid alone would open a gap).
+- ``POST`` (create): refused with 422 — a new grid is made by ``split`` (or where a draft has a
+  gap, by moving the neighbours' boundary into it); see docs/planning.md.
+
+Locking (Part 4, /req/optimistic-locking-etags): ``GET`` of an item answers the draft's
+version as ``ETag``; a write needs ``If-Match`` with it: none → 428, a stale one → 412. The
+answer carries the new version as ``ETag``. The reason of the edit comes from the
+``X-Edit-Reason`` header (percent-encoded UTF-8 for Chinese) or a default naming the method.
+Writes to read-only collections (the active or a retired generation, zones) answer 405 with
+``Allow``. The body's coordinates are in the CRS of its ``Content-Crs`` header (default CRS84).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from api.deps import PrincipalDep, SessionDep, require
+from api.errors import STATUS, InvalidParameter
+from api.ogc_crs import from_crs, parse_crs_uri
+from api.routes.generations import _json, _version, actor_of
+from api.routes.ogc import (
+    ITEM_ALLOW,
+    ITEMS_ALLOW,
+    READ_ONLY_ALLOW,
+    Target,
+    crs_of,
+    feature_response,
+    method_not_allowed,
+    resolve,
+)
+from layers.errors import DomainError
+from layers.grids import get_generation
+from layers.models import Role
+from layers.ogc_items import same_village_neighbours
+from layers.planning.edits import DraftVersionConflict, InvalidEdit, apply_edit, validate_affected
+from layers.planning.feature_ops import OP as REPLACE_GEOMETRY
+from layers.planning.feature_ops import (
+    ReplacementRefused,
+    neighbour_codes,
+    new_tiling_problems,
+)
+
+router = APIRouter(prefix="/ogc", tags=["ogc"])
+
+
+class PreconditionRequired(DomainError):
+    """A write without ``If-Match``; HTTP 428."""
+
+
+class PreconditionFailed(DomainError):
+    """``If-Match`` names a version the draft has left; HTTP 412 (with ``current_version``)."""
+
+
+STATUS.setdefault(PreconditionRequired, (428, "Precondition required"))
+STATUS.setdefault(PreconditionFailed, (412, "Precondition failed"))
+STATUS.setdefault(InvalidEdit, (422, "Invalid edit"))
+STATUS.setdefault(ReplacementRefused, (422, "Invalid edit"))
+_PLANNER = require(Role.PLANNER)
+READ_ONLY_PROPERTIES = ("level", "area_m2")
+
+
+def _writable(
+    request: Request, session: Session, collection_id: str, allow: str
+) -> Target | Response:
+    target = resolve(session, collection_id, None, None)
+    if not target.writable:
+        gen = target.generation
+        why = (
+            "enforcement zones are derived from their member grids; edit the grids"
+            if target.kind.level is None
+            else f"generation {gen.id} is {gen.status.value}, not a draft; make a draft "
+            "(POST /api/v1/generations) and write to its collections (grids-l3@ID)"
+        )
+        return method_not_allowed(request, READ_ONLY_ALLOW, why)
+    return target
+
+
+def _expected_version(request: Request, target: Target) -> int:
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() in ("", "*"):
+        raise PreconditionRequired(
+            "a write needs If-Match with the ETag of the item you read (GET this item: the "
+            f'draft\'s version, now "{target.generation.version}")',
+            field="If-Match",
+        )
+    version = _version(None, raw.split(",")[0])
+    assert version is not None
+    if version != target.generation.version:
+        raise PreconditionFailed(
+            f"draft {target.generation.id} is at version {target.generation.version}, you read "
+            f"version {version}: someone changed it since; GET the item again and redo your "
+            "change",
+            field="If-Match",
+            extra={"current_version": target.generation.version},
+        )
+    return version
+
+
+def _reason(request: Request) -> str:
+    given = unquote(request.headers.get("x-edit-reason", "")).strip()
+    return given or f"OGC API Features {request.method} (no X-Edit-Reason given)"
+
+
+class _Writer:
+    """Applies edits one after another on one draft, each with the version the last left."""
+
+    def __init__(self, request: Request, session: Session, principal: Any, target: Target):
+        self.request, self.session, self.target = request, session, target
+        self.actor = actor_of(principal).label
+        self.version = _expected_version(request, target)
+        self.reason = _reason(request)
+        self.srid = int(request.app.state.settings.geo.metric_srid)
+        self.answers: list[dict[str, Any]] = []
+
+    def edit(self, op: str, **params: Any) -> dict[str, Any]:
+        draft = self.target.generation.id
+        checked: set[str] = set()
+        if op == REPLACE_GEOMETRY:  # the towns it may touch, validated before and after
+            checked = neighbour_codes(session=self.session, draft_id=draft, code=params["code"])
+            before = validate_affected(
+                session=self.session, draft_id=draft, codes=checked, metric_srid=self.srid
+            )
+        try:
+            answer = apply_edit(
+                session=self.session, draft_id=draft, op=op, params=params,
+                reason=self.reason, actor=self.actor, expected_version=self.version,
+                metric_srid=self.srid,
+            )  # fmt: skip
+        except DraftVersionConflict as exc:  # someone edited between our check and the lock
+            raise PreconditionFailed(exc.detail, field="If-Match", extra=exc.extra) from None
+        if op == REPLACE_GEOMETRY:
+            after = validate_affected(
+                session=self.session, draft_id=draft, codes=checked, metric_srid=self.srid
+            )
+            if problems := new_tiling_problems(before, after):
+                # raised inside the request's transaction: nothing of the edit is stored
+                raise ReplacementRefused(
+                    f"the new outline of {params['code']} would open "
+                    f"{', '.join(sorted({p['kind'] for p in problems}))}; nothing was stored — "
+                    "move fewer vertices or less far, or use split/merge",
+                    field="geometry",
+                    extra={"problems": problems, "edits": ["move_vertex", "split", "merge"]},
+                )
+        self.version = int(answer["version"])
+        self.answers.append(answer)
+        return answer
+
+    def done(self, code: str, status_code: int = 200) -> Response:
+        self.session.expire_all()
+        gen = get_generation(session=self.session, generation_id=self.target.generation.id)
+        target = Target(self.target.cid, self.target.base, self.target.kind, gen, True)
+        feature = target.kind.item(self.session, gen.id, code)
+        extra: dict[str, Any] = {"edits": [a["edit"] for a in self.answers]}
+        if self.answers:
+            last = self.answers[-1]["validation"]
+            extra["validation"] = {"ok": last["ok"], "by_kind": last["by_kind"],
+                                   "towns_checked": last["towns_checked"]}  # fmt: skip
+        return feature_response(
+            self.request, target, feature, crs_of(self.request), status_code, extra
+        )
+
+
+def _body_crs(request: Request) -> str:
+    return parse_crs_uri(request.headers.get("content-crs"), "Content-Crs")
+
+
+def _geometry(request: Request, body: dict[str, Any]) -> dict[str, Any] | None:
+    geometry = body.get("geometry")
+    if geometry is None:
+        return None
+    if not isinstance(geometry, dict) or "crs" in geometry:
+        raise InvalidParameter(
+            "geometry must be a GeoJSON geometry object without a crs member (state the CRS "
+            "in the Content-Crs header)",
+            field="geometry",
+        )
+    return from_crs(geometry, _body_crs(request))
+
+
+async def _feature_body(request: Request) -> dict[str, Any]:
+    body = await _json(request)
+    if not isinstance(body, dict):
+        raise InvalidParameter("the body must be a GeoJSON Feature (a JSON object)", field="body")
+    props = body.get("properties")
+    if props is not None and not isinstance(props, dict):
+        raise InvalidParameter("properties must be a JSON object", field="properties")
+    return body
+
+
+def _planner(principal: Any) -> Any:
+    return _PLANNER(principal)
+
+
+@router.post("/collections/{collection_id}/items", status_code=201)
+async def create_item(
+    collection_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    found = _writable(request, session, collection_id, ITEMS_ALLOW)
+    if isinstance(found, Response):
+        return found
+    _planner(principal)
+    raise InvalidEdit(
+        "a new grid cannot be added on its own to a draft that tiles the city (it would "
+        "overlap its neighbours); make new grids by cutting one (op split), join grids with "
+        "merge, and move boundaries with move_vertex/move_edge: POST "
+        f"/api/v1/generations/{found.generation.id}/edits, or PUT the grid's outline here",
+        field="body",
+        extra={"edits": ["split", "merge", "move_vertex", "move_edge"]},
+    )
+
+
+@router.put("/collections/{collection_id}/items/{feature_id}")
+async def replace_item(
+    collection_id: str, feature_id: str, request: Request, session: SessionDep,
+    principal: PrincipalDep,
+) -> Response:  # fmt: skip
+    found = _writable(request, session, collection_id, ITEM_ALLOW)
+    if isinstance(found, Response):
+        return found
+    _planner(principal)
+    current = found.kind.item(session, found.generation.id, feature_id)
+    body = await _feature_body(request)
+    geometry = _geometry(request, body)
+    if geometry is None:
+        raise InvalidParameter(
+            "PUT replaces the whole feature: send its geometry (or PATCH only properties)",
+            field="geometry",
+        )
+    props: dict[str, Any] = body.get("properties") or {}
+    for key in ("code", "parent_code"):
+        if key in props and props[key] != current["properties"][key]:
+            raise InvalidEdit(
+                f"PUT keeps the grid's {key}; change it with PATCH (properties.{key}), which "
+                "makes the recode/reparent edit",
+                field=f"properties.{key}",
+            )
+    writer = _Writer(request, session, principal, found)
+    try:
+        writer.edit(REPLACE_GEOMETRY, code=feature_id, geometry=geometry)
+    except InvalidEdit as exc:
+        if exc.detail != "the edit changes nothing":
+            raise
+    name = props.get("name")
+    if isinstance(name, str) and name.strip() and name != current["properties"]["name"]:
+        writer.edit("rename", code=feature_id, name=name)
+    return writer.done(feature_id)
+
+
+@router.patch("/collections/{collection_id}/items/{feature_id}")
+async def update_item(
+    collection_id: str, feature_id: str, request: Request, session: SessionDep,
+    principal: PrincipalDep,
+) -> Response:  # fmt: skip
+    found = _writable(request, session, collection_id, ITEM_ALLOW)
+    if isinstance(found, Response):
+        return found
+    _planner(principal)
+    current = found.kind.item(session, found.generation.id, feature_id)
+    body = await _feature_body(request)
+    props: dict[str, Any] = body.get("properties") or {}
+    fixed = [k for k in props if k in READ_ONLY_PROPERTIES]
+    unknown = [k for k in props if k not in (*READ_ONLY_PROPERTIES, "name", "code", "parent_code")]
+    if fixed or unknown:
+        raise InvalidEdit(
+            f"properties {', '.join(fixed + unknown)} cannot be written; name, code and "
+            "parent_code can (level and area_m2 follow from the grid)",
+            field=f"properties.{(fixed + unknown)[0]}",
+        )
+    if "code" in props and "parent_code" in props:
+        raise InvalidEdit(
+            "change code or parent_code, not both at once (a re-parented grid gets its code "
+            "from the numbering rule)",
+            field="properties.code",
+        )
+    geometry = _geometry(request, body)
+    writer = _Writer(request, session, principal, found)
+    code = feature_id
+    if geometry is not None:
+        writer.edit(REPLACE_GEOMETRY, code=code, geometry=geometry)
+    if "name" in props and props["name"] != current["properties"]["name"]:
+        writer.edit("rename", code=code, name=props["name"])
+    if "parent_code" in props and props["parent_code"] != current["properties"]["parent_code"]:
+        answer = writer.edit("reparent", code=code, to_parent=props["parent_code"])
+        code = next(c for c in answer["edit"]["grids_after"] if len(c) == len(code)
+                    and c.startswith(str(props["parent_code"])))  # fmt: skip
+    if "code" in props and props["code"] != code:
+        writer.edit("recode", code=code, new_code=props["code"])
+        code = str(props["code"])
+    if not writer.answers:
+        raise InvalidEdit("the patch changes nothing", field="body")
+    response = writer.done(code)
+    if code != feature_id:
+        response.headers["Location"] = (
+            f"{str(request.base_url).rstrip('/')}/ogc/collections/{collection_id}/items/{code}"
+        )
+    return response
+
+
+@router.delete("/collections/{collection_id}/items/{feature_id}")
+def delete_item(
+    collection_id: str, feature_id: str, request: Request, session: SessionDep,
+    principal: PrincipalDep, merge_into: str | None = None,
+) -> Response:  # fmt: skip
+    found = _writable(request, session, collection_id, ITEM_ALLOW)
+    if isinstance(found, Response):
+        return found
+    _planner(principal)
+    found.kind.item(session, found.generation.id, feature_id)
+    if not merge_into:
+        neighbours = same_village_neighbours(
+            session=session, generation_id=found.generation.id, code=feature_id
+        )
+        raise InvalidEdit(
+            f"deleting {feature_id} alone would leave a gap in the city; merge it into a "
+            f"neighbour of its village: DELETE …/items/{feature_id}?merge_into=CODE (CODE one "
+            f"of {', '.join(neighbours) or 'none: re-parent it first'}), or the merge edit at "
+            f"POST /api/v1/generations/{found.generation.id}/edits",
+            field="merge_into",
+            extra={"neighbours": neighbours, "edits": ["merge"]},
+        )
+    writer = _Writer(request, session, principal, found)
+    answer = writer.edit("merge", codes=[feature_id, merge_into])
+    new_code = next(c for c in answer["edit"]["grids_after"] if len(c) == len(feature_id))
+    base = str(request.base_url).rstrip("/")
+    return Response(
+        status_code=204,
+        headers={
+            "ETag": f'"{writer.version}"',
+            "Location": f"{base}/ogc/collections/{collection_id}/items/{new_code}",
+        },
+    )
+
+
+def _options(allow: str) -> Response:
+    return Response(status_code=204, headers={"Allow": allow})
+
+
+@router.options("/collections/{collection_id}/items")
+def items_options(collection_id: str, session: SessionDep) -> Response:
+    target = resolve(session, collection_id, None, None)
+    return _options(ITEMS_ALLOW if target.writable else READ_ONLY_ALLOW)
+
+
+@router.options("/collections/{collection_id}/items/{feature_id}")
+def item_options(collection_id: str, feature_id: str, session: SessionDep) -> Response:
+    target = resolve(session, collection_id, None, None)
+    return _options(ITEM_ALLOW if target.writable else READ_ONLY_ALLOW)
