@@ -196,9 +196,11 @@ SELECT (SELECT count(*) FROM last) AS devices,
 """
 
 
-def _coverage_days(session: Session, scope: str, days: list[date]) -> dict[str, Any]:
+def _coverage_days(
+    session: Session, scope: str, days: list[date], worst: int = 10
+) -> dict[str, Any]:
     """Coverage of the scope on each day (latest whole-day run): rollup figures, when it was
-    computed, and the 10 worst unit grids (lowest H3 share)."""
+    computed, and the ``worst`` unit grids (lowest H3 share)."""
     runs = {
         r.day: r
         for r in session.scalars(
@@ -241,17 +243,17 @@ def _coverage_days(session: Session, scope: str, days: list[date]) -> dict[str, 
         .where(CoverageGrid.run_id.in_(ids), _in_scope(CoverageGrid.grid_code, scope))
         .subquery()
     )
-    worst: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    for run_id, code, h3_share, name in session.execute(
+    lowest: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    for run_id, code, h3_share, name in [] if not worst else session.execute(
         select(ranked.c.run_id, ranked.c.grid_code, ranked.c.h3_share, Grid.name)
         .join(CoverageRun, CoverageRun.id == ranked.c.run_id)
         .join(Grid, and_(Grid.generation_id == CoverageRun.generation_id,
                          Grid.code == ranked.c.grid_code), isouter=True)
-        .where(ranked.c.n <= 10)
+        .where(ranked.c.n <= worst)
         .order_by(ranked.c.run_id, ranked.c.n)
     ):  # fmt: skip
         share_v = None if h3_share is None else round(float(h3_share), 4)
-        worst[run_id].append({"code": code, "name": name, "h3_share": share_v})
+        lowest[run_id].append({"code": code, "name": name, "h3_share": share_v})
     for d in days:
         run = runs.get(d)
         if run is None:
@@ -261,7 +263,7 @@ def _coverage_days(session: Session, scope: str, days: list[date]) -> dict[str, 
             **figures[run.id],
             "run_id": run.id,
             "computed_at": run.computed_at.isoformat(),
-            "worst": worst[run.id],
+            "worst": lowest[run.id],
         }
     return out
 
@@ -383,22 +385,26 @@ def kpi_panel(
 def grid_panel(
     *, session: Session, code: str, generation_id: int, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Households (counts only), events by status with the overdue count and the newest ten,
-    today's / yesterday's coverage of one grid code (any level: its unit grids), its bounding
-    box ``[west, south, east, north]`` (EPSG:4490 degrees) and its children (code, name) in
-    generation ``generation_id``."""
+    """One grid code (any level; figures over its unit grids) in generation ``generation_id``:
+    its bounding box ``[west, south, east, north]`` (EPSG:4490 degrees) and children (code,
+    name), households (counts only), events by status with the total and the overdue count,
+    today's / yesterday's coverage. Five queries (grids, households, events, two of coverage
+    runs) besides finding the runs."""
     now = now or datetime.now(UTC)
     _no_jit(session)
-    bbox = session.execute(
-        select(func.ST_XMin(Grid.geom), func.ST_YMin(Grid.geom), func.ST_XMax(Grid.geom),
-               func.ST_YMax(Grid.geom))
-        .where(Grid.generation_id == generation_id, Grid.code == code)
-    ).one_or_none()  # fmt: skip
-    children = session.execute(
-        select(Grid.code, Grid.name)
-        .where(Grid.generation_id == generation_id, Grid.parent_code == code)
+    bbox: list[float] | None = None
+    children = []
+    for row in session.execute(
+        select(Grid.code, Grid.name, func.ST_XMin(Grid.geom), func.ST_YMin(Grid.geom),
+               func.ST_XMax(Grid.geom), func.ST_YMax(Grid.geom))
+        .where(Grid.generation_id == generation_id,
+               (Grid.code == code) | (Grid.parent_code == code))
         .order_by(Grid.code)
-    ).all()
+    ):  # fmt: skip
+        if row[0] == code:
+            bbox = [round(float(v), 7) for v in row[2:]]
+        else:
+            children.append({"code": row[0], "name": row[1]})
     households = session.execute(
         text(
             # The unit grids of the code from the (small) grid table, then the grid_code index
@@ -409,28 +415,29 @@ def grid_panel(
         ),
         {"code": code, "g": generation_id},
     ).one()
-    events = event_panel(session=session, scope=code, now=now, list_limit=10)
-    by_status = dict(
-        session.execute(
-            select(Event.status, func.count())
-            .where(_in_scope(Event.grid_code, code))
-            .group_by(Event.status)
-        ).all()
-    )
+    by_status: dict[str, int] = {}
+    overdue = 0
+    for status, n, late in session.execute(
+        select(Event.status, func.count(), func.count().filter(_overdue(now)))
+        .where(_in_scope(Event.grid_code, code))
+        .group_by(Event.status)
+    ):
+        by_status[str(getattr(status, "value", status))] = n
+        overdue += late
     today = now.astimezone(SHANGHAI).date()
     return {
         "code": code,
-        "bbox": None if bbox is None else [round(float(v), 7) for v in bbox],
-        "children": [{"code": c, "name": n} for c, n in children],
+        "now": now.isoformat(),
+        "bbox": bbox,
+        "children": children,
         "households": households.households,
         "household_people": int(households.people),
         "events": {
-            "by_status": {str(getattr(k, "value", k)): v for k, v in by_status.items()},
-            "counts": events["counts"],
-            "overdue": events["overdue"],
-            "latest": events["latest"],
+            "by_status": by_status,
+            "total": sum(by_status.values()),
+            "overdue_now": overdue,
         },
-        "coverage": _coverage_days(session, code, [today, today - timedelta(days=1)]),
+        "coverage": _coverage_days(session, code, [today, today - timedelta(days=1)], worst=0),
     }
 
 

@@ -1,5 +1,8 @@
 """The command centre's front page (``/``) asks these, one call per panel (layers/dashboard.py).
 
+Answers are reused for ``GRIDGIS_DASHBOARD_CACHE_S`` seconds (5) per process and parameters:
+every screen of the centre polls the same panels (:class:`PanelCache`).
+
 ``scope`` is a grid code prefix: empty for the city, a town (9 digits), a village (12) or a
 unit grid (15); every panel counts only what lies in it. Times are UTC ISO 8601; the page
 shows them in Asia/Shanghai.
@@ -7,9 +10,15 @@ shows them in Asia/Shanghai.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.deps import Reader, SessionDep
 from api.errors import InvalidParameter
@@ -26,6 +35,54 @@ from layers.dashboard import (
 from layers.grids import active_generation
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
+
+
+class DashboardSettings(BaseSettings):
+    """``GRIDGIS_DASHBOARD_CACHE_S``: how long (seconds) a process reuses a panel's answer for
+    the same parameters (0: never). Every wall screen and operator of the centre asks the same
+    panels every 15-60 s; the answers carry ``now``, the time they were computed."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_DASHBOARD_", extra="ignore")
+
+    cache_s: float = Field(5.0, ge=0, le=300)
+
+
+class PanelCache:
+    """Answers by key for ``ttl_s`` seconds, at most ``max_entries`` (the oldest go first);
+    thread-safe (the routes run in the thread pool). Two requests missing at once both
+    compute: no request ever waits for another."""
+
+    def __init__(self, ttl_s: float, max_entries: int = 1024) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._items: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        if self.ttl_s <= 0:
+            return compute()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        value = compute()
+        with self._lock:
+            self._items[key] = (now + self.ttl_s, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+        return value
+
+
+def panel_cache(request: Request) -> PanelCache:
+    """This process's cache (made on first use from :class:`DashboardSettings`)."""
+    state = request.app.state
+    cache = getattr(state, "dashboard_cache", None)
+    if cache is None:
+        cache = state.dashboard_cache = PanelCache(DashboardSettings().cache_s)
+    return cache
+
 
 ScopeQuery = Annotated[
     str,
@@ -55,19 +112,28 @@ def parse_scope(value: str, field: str = "scope") -> str:
 
 
 @router.get("/events", summary="Events panel: today / this week, overdue list, newest")
-def dashboard_events(session: SessionDep, _: Reader, scope: ScopeQuery = "") -> dict[str, Any]:
-    return event_panel(session=session, scope=parse_scope(scope))
+def dashboard_events(
+    request: Request, session: SessionDep, _: Reader, scope: ScopeQuery = ""
+) -> dict[str, Any]:
+    scope = parse_scope(scope)
+    return panel_cache(request).get(
+        ("events", scope), lambda: event_panel(session=session, scope=scope)
+    )
 
 
 @router.get("/events/points", summary="Open events of the scope as compact map points")
 def dashboard_event_points(
-    session: SessionDep, _: Reader, scope: ScopeQuery = ""
+    request: Request, session: SessionDep, _: Reader, scope: ScopeQuery = ""
 ) -> dict[str, Any]:
-    return event_points(session=session, scope=parse_scope(scope))
+    scope = parse_scope(scope)
+    return panel_cache(request).get(
+        ("points", scope), lambda: event_points(session=session, scope=scope)
+    )
 
 
 @router.get("/patrols", summary="Patrols panel: officers online/offline, coverage today")
 def dashboard_patrols(
+    request: Request,
     session: SessionDep,
     _: Reader,
     scope: ScopeQuery = "",
@@ -78,13 +144,18 @@ def dashboard_patrols(
         int, Query(ge=1, le=10080, description="list officers silent for longer (minutes)")
     ] = 30,
 ) -> dict[str, Any]:
-    return patrol_panel(
-        session=session, scope=parse_scope(scope), online_s=online_s, offline_min=offline_min
+    scope = parse_scope(scope)
+    return panel_cache(request).get(
+        ("patrols", scope, online_s, offline_min),
+        lambda: patrol_panel(
+            session=session, scope=scope, online_s=online_s, offline_min=offline_min
+        ),
     )
 
 
 @router.get("/kpis", summary="KPIs panel: the period's indicators and the ranking")
 def dashboard_kpis(
+    request: Request,
     session: SessionDep,
     _: Reader,
     scope: ScopeQuery = "",
@@ -96,12 +167,18 @@ def dashboard_kpis(
         raise InvalidParameter(
             f"period {period!r} is unknown; use {', '.join(KPI_PERIODS)}", field="period"
         )
-    return kpi_panel(session=session, scope=parse_scope(scope), period=period)
+    scope = parse_scope(scope)
+    return panel_cache(request).get(
+        ("kpis", scope, period), lambda: kpi_panel(session=session, scope=scope, period=period)
+    )
 
 
 @router.get("/grid/{code}", summary="One grid: people, zone and squad, households, events")
 def dashboard_grid(
-    session: SessionDep, principal: Reader, code: Annotated[str, Path(max_length=15)]
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    code: Annotated[str, Path(max_length=15)],
 ) -> dict[str, Any]:
     """A town, village or unit grid: who is responsible (一长五员; phones in full only for
     entitled roles, as ``GET /api/v1/grids/{code}/responsible``), its zone and squad (unit
@@ -109,6 +186,11 @@ def dashboard_grid(
     code = parse_scope(code, "code")
     if not code:
         raise InvalidParameter("give a grid code (9, 12 or 15 digits)", field="code")
-    people = responsible_answer(session, principal, code)  # 404 for an unknown code
+    # Per request: who may see phones depends on the caller (404 for an unknown code).
+    people = responsible_answer(session, principal, code)
     generation_id = active_generation(session=session).id
-    return {**people, **grid_panel(session=session, code=code, generation_id=generation_id)}
+    figures = panel_cache(request).get(
+        ("grid", code, generation_id),
+        lambda: grid_panel(session=session, code=code, generation_id=generation_id),
+    )
+    return {**people, **figures}

@@ -504,8 +504,8 @@
       row(facts, w("people"), num(g.household_people));
       if (g.zone) { row(facts, w("zone"), g.zone.name); }
       if (g.squad) { row(facts, w("squad"), g.squad.name); }
-      row(facts, w("events_here"), num(g.events.counts.total));
-      row(facts, w("overdue_now"), num(g.events.counts.overdue_now), "alert");
+      row(facts, w("events_here"), num(g.events.total));
+      row(facts, w("overdue_now"), num(g.events.overdue_now), "alert");
       var days = Object.keys(g.coverage);
       var today = g.coverage[days[0]], yesterday = g.coverage[days[1]];
       row(facts, w("coverage") + " · " + w("cov_today"), today ? G.pct(today.h3_share) : w("not_computed"));

@@ -208,7 +208,24 @@ def test_grid_panel(client, seeded, engine) -> None:  # type: ignore[no-untyped-
     assert {"staff", "by_role", "zone", "squad", "coverage"} <= set(body)
     town = client.get(f"/api/v1/dashboard/grid/{seeded['town']}").json()
     assert town["grid"]["level"] == 1
-    assert town["events"]["counts"]["total"] >= body["events"]["counts"]["total"]
+    assert town["events"]["total"] >= body["events"]["total"] == sum(by_status.values())
+    assert body["events"]["overdue_now"] == _sql(
+        engine,
+        f"SELECT count(*) FROM event WHERE grid_code = :g AND status IN {OPEN} "
+        "AND deadline_at < :now",
+        g=seeded["grid"],
+        now=datetime.fromisoformat(body["now"]),
+    )
+    assert body["events"]["overdue_now"] >= 1
+    assert body["bbox"][0] < body["bbox"][2] and body["bbox"][1] < body["bbox"][3]
+    assert {c["code"] for c in town["children"]} == set(
+        _sql(
+            engine,
+            "SELECT array_agg(code) FROM grid WHERE parent_code = :t AND generation_id = "
+            "(SELECT id FROM generation WHERE status = 'active')",
+            t=seeded["town"],
+        )
+    )
 
 
 def test_grid_panel_phones_only_for_entitled_roles(
@@ -253,3 +270,23 @@ def test_needs_a_token(anon) -> None:  # type: ignore[no-untyped-def]
         r = anon.get(path)
         assert r.status_code == 401
         assert r.headers["content-type"].startswith(PROBLEM)
+
+
+def test_panel_cache_reuses_answers_per_key_and_is_bounded() -> None:
+    from api.routes.dashboard import PanelCache
+
+    calls: list[str] = []
+
+    def compute(name: str) -> Any:
+        return lambda: calls.append(name) or {"n": len(calls)}
+
+    off = PanelCache(0)
+    assert off.get(("a",), compute("a")) != off.get(("a",), compute("a"))  # 0 s: never reused
+    cache = PanelCache(3600, max_entries=2)
+    first = cache.get(("events", ""), compute("city"))
+    assert cache.get(("events", ""), compute("city")) is first
+    town = cache.get(("events", "320281001"), compute("town"))
+    assert town is not first
+    cache.get(("kpis", ""), compute("kpis"))  # a third key: the oldest goes
+    assert cache.get(("events", ""), compute("city")) is not first
+    assert calls == ["a", "a", "city", "town", "kpis", "city"]
