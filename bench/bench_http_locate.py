@@ -48,6 +48,23 @@ LUA_HEALTH = """
 request = function() return wrk.format("GET", "/health") end
 """
 
+# Traccar Client / OsmAnd single fixes: one device per wrk connection would need setup; one
+# device with strictly increasing timestamps (a new fix every request, never a duplicate)
+LUA_OSMAND = """
+local key = os.getenv("GRIDGIS_DEVICE_KEY")
+local device = os.getenv("GRIDGIS_DEVICE")
+local n = 0
+local t0 = tonumber(os.getenv("GRIDGIS_T0"))
+request = function()
+  n = n + 1
+  local lon = 120.25 + (n % 1000) * 0.00001
+  local path = string.format(
+    "/api/v1/ingest/osmand?id=%s&key=%s&lat=31.900000&lon=%.6f&timestamp=%d&accuracy=5",
+    device, key, lon, t0 * 1000 + n * 7 + math.random(0, 6))
+  return wrk.format("GET", path)
+end
+"""
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -75,13 +92,16 @@ def _parse_wrk(output: str) -> dict[str, float]:
     }
 
 
-def _wrk(url: str, script: str, connections: int, duration_s: int, token: str) -> dict[str, float]:
+def _wrk(
+    url: str, script: str, connections: int, duration_s: int, token: str, **env: str
+) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     out = subprocess.run(
         ["wrk", "-t", "1", "-c", str(connections), "-d", f"{duration_s}s", "--latency",
          "-s", f.name, url],
-        capture_output=True, text=True, check=True, env={**os.environ, "GRIDGIS_TOKEN": token},
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "GRIDGIS_TOKEN": token, **env},
     ).stdout  # fmt: skip
     os.unlink(f.name)
     return _parse_wrk(out)
@@ -117,10 +137,36 @@ def _postgis_baseline(url: str, n: int = 3000) -> dict[str, float]:
     }
 
 
+def _device(base: str, token: str) -> tuple[str, str]:
+    """A bench device (admin token) and its secret, for the OsmAnd rows."""
+    ext = f"bench-{os.getpid()}-{time.time_ns()}"
+    r = httpx.post(f"{base}/api/v1/devices", json={"external_id": ext},
+                   headers={"Authorization": f"Bearer {token}"}, timeout=60)  # fmt: skip
+    r.raise_for_status()
+    return ext, str(r.json()["secret"])
+
+
+def _serve(gridgis: list[str], workers: int) -> tuple[subprocess.Popen[bytes], str, object]:
+    port = _free_port()
+    log = open(ROOT / "bench" / f"out-http-server-{workers}.log", "w")  # noqa: SIM115
+    server = subprocess.Popen([*gridgis, "serve", "--port", str(port), "--workers", str(workers)],
+                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/health").status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return server, base, log
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -128,64 +174,54 @@ def main() -> None:
     gridgis = [sys.executable, "-m", "api.cli"]
     os.chdir(ROOT)
     subprocess.run([*gridgis, "demo", "--no-serve", "--city-only"], check=True, capture_output=True)
-    port = _free_port()
-    env = {**os.environ, "GRIDGIS_PORT": str(port)}
-    token = (
-        (ROOT / ".gridgis" / "admin-token").read_text().strip()
-        if (ROOT / ".gridgis" / "admin-token").exists()
-        else None
-    )
-    if token is None:
-        out = subprocess.run(
-            [*gridgis, "token", "create", "bench", "--role", "viewer"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-        token = re.search(r"(ggt_\S+)", out).group(1)  # type: ignore[union-attr]
-    log = open(ROOT / "bench" / "out-http-server.log", "w")  # noqa: SIM115
-    server = subprocess.Popen([*gridgis, "serve", "--port", str(port)], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        # warm the locator cache
-        httpx.get(f"{base}/api/v1/locate?lon=120.28&lat=31.9",
-                  headers={"Authorization": f"Bearer {token}"}, timeout=60)  # fmt: skip
-        rows = []
-        for c in args.connections:
-            rows.append(("GET /api/v1/locate", c, _wrk(base, LUA, c, args.duration, token)))
-            rows.append(("GET /health (floor)", c, _wrk(base, LUA_HEALTH, c, args.duration, token)))
-        url = subprocess.run(
-            [*gridgis, "db", "url"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        rows.append(
-            ("PostGIS ST_Covers query alone, no HTTP (database floor)", 1, _postgis_baseline(url))
-        )
-    finally:
-        server.send_signal(signal.SIGINT)
+    token = (ROOT / ".gridgis" / "admin-token").read_text().strip()
+    rows = []
+    for workers in args.workers:
+        server, base, log = _serve(gridgis, workers)
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            for _ in range(2 * workers):  # warm every worker's locator and caches
+                httpx.get(f"{base}/api/v1/locate?lon=120.28&lat=31.9",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=120)  # fmt: skip
+            device, key = _device(base, token)
+            for c in args.connections:
+                rows.append((workers, "GET /api/v1/locate", c,
+                             _wrk(base, LUA, c, args.duration, token)))  # fmt: skip
+                rows.append((workers, "GET /health (floor)", c,
+                             _wrk(base, LUA_HEALTH, c, args.duration, token)))  # fmt: skip
+                rows.append((workers, "GET /api/v1/ingest/osmand (one new fix each)", c,
+                             _wrk(base, LUA_OSMAND, c, args.duration, token,
+                                  GRIDGIS_DEVICE=device, GRIDGIS_DEVICE_KEY=key,
+                                  GRIDGIS_T0=str(int(time.time()) - 3600 + c))))  # fmt: skip
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            log.close()  # type: ignore[attr-defined]
+    url = subprocess.run(
+        [*gridgis, "db", "url"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    rows.append((0, "PostGIS ST_Covers query alone, no HTTP (database floor)", 1,
+                 _postgis_baseline(url)))  # fmt: skip
+    load = os.getloadavg()[0]
     lines = [
         "## `GET /api/v1/locate` under load (`bench/bench_http_locate.py`)",
         "",
-        f"One uvicorn worker on this {os.cpu_count()}-core machine, wrk on the same machine "
-        f"(loopback), {args.duration} s per row, random points over the city, demo city. "
-        "Command: `.venv/bin/python -m bench.bench_http_locate`.",
+        f"uvicorn workers (`gridgis serve --workers N`) on this {os.cpu_count()}-core machine, "
+        f"wrk on the same machine (loopback), {args.duration} s per row, random points over the "
+        f"city, demo city; load average {load:.1f} at the end. Command: "
+        "`.venv/bin/python -m bench.bench_http_locate`.",
         "",
-        "| what | connections | p50 ms | p99 ms | requests/s | non-2xx |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| workers | what | connections | p50 ms | p99 ms | requests/s | vs /health | non-2xx |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, c, r in rows:
+    floor = {(w, c): r["rps"] for w, name, c, r in rows if name.startswith("GET /health")}
+    for w, name, c, r in rows:
+        ratio = r["rps"] / floor[(w, c)] if (w, c) in floor else float("nan")
         lines.append(
-            f"| {name} | {c} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['rps']:,.0f} | "
-            f"{int(r['non_2xx'])} |"
+            f"| {w or ''} | {name} | {c} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"{r['rps']:,.0f} | {ratio:.2f} | {int(r['non_2xx'])} |"
         )
     text = "\n".join(lines) + "\n"
     print(text)
