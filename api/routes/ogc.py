@@ -45,6 +45,7 @@ from api.ogc_crs import (
     parse_crs_uri,
     to_crs,
 )
+from api.schemas.common import GEOJSON_FEATURE, GEOJSON_FEATURE_COLLECTION, media_response
 from layers.errors import GridNotFound
 from layers.grids import resolve_generation
 from layers.models import Generation, GenerationStatus
@@ -78,6 +79,9 @@ JSON = "application/json"
 GEOJSON = "application/geo+json"
 Bbox = tuple[float, float, float, float] | None
 Feature = dict[str, Any]
+OBJECT = {"type": "object"}
+FEATURE_RESPONSES = media_response("one feature (ETag: the generation's version)",
+                                   (GEOJSON, GEOJSON_FEATURE))  # fmt: skip
 READ_ONLY_ALLOW = "GET, OPTIONS"
 ITEMS_ALLOW = "GET, POST, OPTIONS"
 ITEM_ALLOW = "GET, PUT, PATCH, DELETE, OPTIONS"
@@ -233,7 +237,11 @@ def _set_query(generation: int | None, at: str | None) -> dict[str, Any]:
     return {"generation": generation, "at": at}
 
 
-@router.get("", summary="OGC API landing page (no token needed)")
+@router.get(
+    "",
+    summary="OGC API landing page (no token needed)",
+    responses=media_response("the landing page", (JSON, OBJECT)),
+)
 def landing(request: Request, generation: GenerationQ = None, at: str | None = None) -> Response:
     base = base_url(request)
     which = _set_query(generation, at)
@@ -270,7 +278,7 @@ def landing(request: Request, generation: GenerationQ = None, at: str | None = N
     )
 
 
-@router.get("/conformance")
+@router.get("/conformance", responses=media_response("the conformance classes", (JSON, OBJECT)))
 def conformance(_: Reader) -> Response:
     return json_response({"conformsTo": CONFORMANCE})
 
@@ -313,7 +321,7 @@ def _collection(request: Request, target: Target, session: Session) -> dict[str,
     return body
 
 
-@router.get("/collections")
+@router.get("/collections", responses=media_response("the collections", (JSON, OBJECT)))
 def collections(
     request: Request, session: SessionDep, _: Reader, at: AtDep, generation: GenerationQ = None
 ) -> Response:
@@ -333,7 +341,9 @@ def collections(
     )
 
 
-@router.get("/collections/{collection_id}")
+@router.get(
+    "/collections/{collection_id}", responses=media_response("one collection", (JSON, OBJECT))
+)
 def collection(
     collection_id: str, request: Request, session: SessionDep, _: Reader, at: AtDep,
     generation: GenerationQ = None,
@@ -342,14 +352,20 @@ def collection(
     return json_response(_collection(request, target, session))
 
 
-@router.api_route("/collections/{collection_id}", methods=["POST", "PUT", "PATCH", "DELETE"])
+@router.api_route(
+    "/collections/{collection_id}",
+    methods=["POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,  # a collection is read-only: 405 with Allow
+)
 def collection_write(collection_id: str, request: Request) -> Response:
     return method_not_allowed(
         request, READ_ONLY_ALLOW, "a collection is read-only; write its items"
     )
 
 
-@router.options("/collections/{collection_id}")
+@router.options(
+    "/collections/{collection_id}", status_code=204, responses={204: {"description": "Allow"}}
+)
 def collection_options() -> Response:
     return Response(status_code=204, headers={"Allow": READ_ONLY_ALLOW})
 
@@ -358,7 +374,10 @@ def crs_of(request: Request) -> str:
     return parse_crs_uri(request.query_params.get("crs"), "crs")
 
 
-@router.get("/collections/{collection_id}/items")
+@router.get(
+    "/collections/{collection_id}/items",
+    responses=media_response("a page of features", (GEOJSON, GEOJSON_FEATURE_COLLECTION)),
+)
 def items(
     collection_id: str,
     request: Request,
@@ -445,7 +464,7 @@ def feature_response(
     return response
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}")
+@router.get("/collections/{collection_id}/items/{feature_id}", responses=FEATURE_RESPONSES)
 def item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep, _: Reader,
     at: AtDep, generation: GenerationQ = None,

@@ -38,6 +38,7 @@ from api.errors import STATUS, InvalidParameter
 from api.ogc_crs import from_crs, parse_crs_uri
 from api.routes.generations import _json, _version, actor_of
 from api.routes.ogc import (
+    FEATURE_RESPONSES,
     ITEM_ALLOW,
     ITEMS_ALLOW,
     READ_ONLY_ALLOW,
@@ -47,6 +48,7 @@ from api.routes.ogc import (
     method_not_allowed,
     resolve,
 )
+from api.schemas.common import PROBLEM_MEDIA_TYPE, PROBLEM_REF
 from layers.errors import DomainError
 from layers.grids import get_generation
 from layers.models import Role
@@ -75,6 +77,21 @@ STATUS.setdefault(PreconditionFailed, (412, "Precondition failed"))
 STATUS.setdefault(InvalidEdit, (422, "Invalid edit"))
 STATUS.setdefault(ReplacementRefused, (422, "Invalid edit"))
 _PLANNER = require(Role.PLANNER)
+
+
+def _problem_doc(text: str) -> dict[str, Any]:
+    return {"description": text, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}}
+
+
+LOCKING: dict[int | str, dict[str, Any]] = {
+    412: _problem_doc("Precondition failed: If-Match names an older version (current_version)"),
+    428: _problem_doc("Precondition required: send If-Match with the item's ETag"),
+}
+WRITE_DOC = (
+    " Headers: If-Match (the ETag of GET item; required), X-Edit-Reason (why; percent-encoded"
+    " UTF-8), Content-Crs (of the body's coordinates; default CRS84). Drafts only; elsewhere"
+    " 405 with Allow."
+)
 READ_ONLY_PROPERTIES = ("level", "area_m2")
 
 
@@ -210,7 +227,13 @@ def _planner(principal: Any) -> Any:
     return _PLANNER(principal)
 
 
-@router.post("/collections/{collection_id}/items", status_code=201)
+@router.post(
+    "/collections/{collection_id}/items",
+    status_code=201,
+    summary="Create a grid: refused (422) with the edits to use (split, merge, move)",
+    description="A new grid comes from split/merge/move edits, never added alone." + WRITE_DOC,
+    responses={201: {"description": "never: creation is refused"}},
+)
 async def create_item(
     collection_id: str, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
@@ -228,7 +251,12 @@ async def create_item(
     )
 
 
-@router.put("/collections/{collection_id}/items/{feature_id}")
+@router.put(
+    "/collections/{collection_id}/items/{feature_id}",
+    summary="Replace a draft grid's outline by moving its vertices (neighbours follow)",
+    description="A changed name is a rename; code and parent_code change with PATCH." + WRITE_DOC,
+    responses={**FEATURE_RESPONSES, **LOCKING},
+)
 async def replace_item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep,
     principal: PrincipalDep,
@@ -265,7 +293,12 @@ async def replace_item(
     return writer.done(feature_id)
 
 
-@router.patch("/collections/{collection_id}/items/{feature_id}")
+@router.patch(
+    "/collections/{collection_id}/items/{feature_id}",
+    summary="Update a draft grid: name (rename), code (recode), parent_code (reparent)",
+    description="A JSON merge patch of the feature; geometry as in PUT." + WRITE_DOC,
+    responses={**FEATURE_RESPONSES, **LOCKING},
+)
 async def update_item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep,
     principal: PrincipalDep,
@@ -315,7 +348,14 @@ async def update_item(
     return response
 
 
-@router.delete("/collections/{collection_id}/items/{feature_id}")
+@router.delete(
+    "/collections/{collection_id}/items/{feature_id}",
+    status_code=204,
+    summary="Delete a draft grid by merging it into a neighbour (?merge_into=CODE)",
+    description="Without merge_into: 422 naming the neighbours (a grid alone leaves a gap)."
+    + WRITE_DOC,
+    responses={204: {"description": "merged (Location: the merged grid; ETag)"}, **LOCKING},
+)
 def delete_item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep,
     principal: PrincipalDep, merge_into: str | None = None,
@@ -354,13 +394,19 @@ def _options(allow: str) -> Response:
     return Response(status_code=204, headers={"Allow": allow})
 
 
-@router.options("/collections/{collection_id}/items")
+@router.options(
+    "/collections/{collection_id}/items", status_code=204, responses={204: {"description": "Allow"}}
+)
 def items_options(collection_id: str, session: SessionDep) -> Response:
     target = resolve(session, collection_id, None, None)
     return _options(ITEMS_ALLOW if target.writable else READ_ONLY_ALLOW)
 
 
-@router.options("/collections/{collection_id}/items/{feature_id}")
+@router.options(
+    "/collections/{collection_id}/items/{feature_id}",
+    status_code=204,
+    responses={204: {"description": "Allow"}},
+)
 def item_options(collection_id: str, feature_id: str, session: SessionDep) -> Response:
     target = resolve(session, collection_id, None, None)
     return _options(ITEM_ALLOW if target.writable else READ_ONLY_ALLOW)

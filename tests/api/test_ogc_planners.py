@@ -476,3 +476,47 @@ def test_token_in_the_url_never_reaches_the_log(
     text_log = log_path.read_text()
     assert "/ogc/collections/grids-l1/items?limit=1&token=***" in text_log, text_log[-2000:]
     assert token not in text_log
+
+
+def test_patch_recode_and_reparent_and_a_body_in_epsg4490(
+    planner: httpx.Client, client: httpx.Client, engine: Engine, draft: int
+) -> None:
+    a, b = interior_pair(engine, draft)
+    v = etag(planner.get(item_url(draft, a)))
+    # a code of the same village that no generation ever used
+    new_code = a[:12] + "987"
+    r = planner.patch(item_url(draft, a), json={"properties": {"code": new_code}},
+                      headers={"If-Match": v})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == new_code and r.headers["Location"].endswith(f"/items/{new_code}")
+    assert client.get(item_url(draft, a)).status_code == 404
+    v = etag(r)
+    # a malformed code is refused, naming the field
+    r = planner.patch(item_url(draft, new_code), json={"properties": {"code": "12"}},
+                      headers={"If-Match": v})  # fmt: skip
+    assert r.status_code == 422 and r.json()["field"] == "new_code", r.text
+    # PUT with the body in EPSG:4490 (lat, lon): an unchanged outline, a new name
+    read = planner.get(item_url(draft, b), params={"crs": EPSG4490})
+    assert read.headers["Content-Crs"] == f"<{EPSG4490}>"
+    body = {"type": "Feature", "geometry": read.json()["geometry"],
+            "properties": {**read.json()["properties"], "name": "纬经"}}  # fmt: skip
+    r = planner.put(item_url(draft, b), json=body,
+                    headers={"If-Match": etag(read), "Content-Crs": f"<{EPSG4490}>"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert [e["op"] for e in r.json()["edits"]] == ["rename"]  # the outline did not move
+    # the same lat, lon outline sent as CRS84 is another shape: refused, nothing stored
+    r = planner.put(item_url(draft, b), json=body, headers={"If-Match": etag(r)})
+    assert r.status_code == 422, r.text
+
+
+def test_collections_link_their_tiles(client: httpx.Client) -> None:
+    body = client.get("/ogc/collections").json()
+    assert [c["id"] for c in body["collections"]] == ["grids-l1", "grids-l2", "grids-l3", "zones"]
+    for col in body["collections"]:
+        tiles = next(
+            link["href"] for link in col["links"]
+            if link["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+        )  # fmt: skip
+        assert tiles.endswith(f"/ogc/collections/{col['id']}/tiles")
+        r = client.get(tiles)
+        assert r.status_code == 200, r.text
