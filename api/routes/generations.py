@@ -101,7 +101,8 @@ def _model(model: type[Any], data: Any) -> Any:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        # the field itself, not pydantic's union branch ("from", not "from.constrained-int")
+        where = str(first["loc"][0]) if first.get("loc") else "body"
         raise InvalidParameter(f"{where}: {first.get('msg')}", field=where) from None
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from api.deps import Admin, SessionDep
+from api.deps import Admin, RequestBody, SessionDep
 from api.errors import STATUS
 from layers import accounts, auth
 from layers.errors import DomainError
@@ -24,10 +24,10 @@ class TokenNotFound(DomainError):
 STATUS.setdefault(TokenNotFound, (404, "Token not found"))
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    user_id: StrictInt | None = Field(default=None, ge=1, le=2**31 - 1)
     user: str | None = Field(default=None, max_length=100, description="user name (or user_id)")
     name: str | None = Field(
         default=None, max_length=200, description="what it is for, e.g. 'QGIS on PC-12'"

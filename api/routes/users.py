@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from api.deps import Admin, SessionDep
+from api.deps import Admin, RequestBody, SessionDep
 from api.errors import STATUS
 from layers import accounts
 from layers.models import Role
@@ -26,14 +26,14 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 SCOPE_HELP = "city | grids | town:CODE (9 digits) | village:CODE (12 digits)"
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, description="log-in name, unique")
     display_name: str | None = Field(default=None, max_length=200)
     role: Role
     scope: str = Field(default="city", max_length=30, description=SCOPE_HELP)
-    person_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    person_id: StrictInt | None = Field(default=None, ge=1, le=2**31 - 1)
     password: str | None = Field(
         default=None,
         min_length=accounts.PASSWORD_MIN_CHARS,
@@ -42,17 +42,19 @@ class UserCreate(BaseModel):
     )
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     display_name: str | None = Field(default=None, max_length=200)
     role: Role | None = None
     scope: str | None = Field(default=None, max_length=30, description=SCOPE_HELP)
-    person_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="null unlinks")
-    disabled: bool | None = None
+    person_id: StrictInt | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="null unlinks"
+    )
+    disabled: StrictBool | None = None
 
 
-class PasswordSet(BaseModel):
+class PasswordSet(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     password: str = Field(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.deps import RequestBody
 
 
 class PlanningSettings(BaseSettings):
@@ -38,35 +41,45 @@ class GenerationsPublic(BaseModel):
     count: int
 
 
-class DraftFromGeneration(BaseModel):
+class DraftFromGeneration(RequestBody):
     """A draft copied from the active generation or from any generation by id."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    from_: str | int = Field(default="active", alias="from", description='"active" or an id')
+    from_: (
+        Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] | Annotated[str, Field(max_length=20)]
+    ) = Field(default="active", alias="from", description='"active" or an id')
     name: str = Field(min_length=1, max_length=200)
     note: str | None = Field(default=None, max_length=10_000)
 
 
-class DraftPatch(BaseModel):
+class DraftPatch(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     note: str | None = Field(default=None, max_length=10_000)
-    version: int | None = Field(default=None, description="the version read (or If-Match)")
+    version: StrictInt | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="the version read (or If-Match)"
+    )
 
 
-class ReviewStep(BaseModel):
+class ReviewStep(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=10_000)
-    version: int | None = Field(default=None, description="the version read (or If-Match)")
+    version: StrictInt | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="the version read (or If-Match)"
+    )
 
 
-class PublishRequest(BaseModel):
+class PublishRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    commit: bool = Field(default=False, description="false: dry run, nothing changes")
+    commit: StrictBool = Field(default=False, description="false: dry run, nothing changes")
     reason: str = Field(min_length=1, max_length=10_000)
-    at: str | None = Field(default=None, description="effective time (ISO 8601); default now")
-    version: int | None = Field(default=None, description="the version read (or If-Match)")
+    at: str | None = Field(
+        default=None, max_length=40, description="effective time (ISO 8601); default now"
+    )
+    version: StrictInt | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="the version read (or If-Match)"
+    )
