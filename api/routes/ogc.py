@@ -180,13 +180,28 @@ class Target:
         return self.kind.level is not None and self.generation.status == GenerationStatus.DRAFT
 
 
+def _is_id(value: str) -> bool:
+    """A generation id as written in a collection id (ASCII digits, a 32-bit integer)."""
+    return value.isascii() and value.isdigit() and len(value) <= 10 and int(value) < 2**31
+
+
+def check_feature_id(feature_id: str) -> str:
+    """A feature id that can be looked up (no NUL, at most 100 characters), else 404."""
+    if "\x00" in feature_id or len(feature_id) > 100:
+        raise GridNotFound(
+            f"no feature {feature_id[:40]!r}; feature ids are grid or zone codes",
+            field="featureId",
+        )
+    return feature_id
+
+
 def resolve(
     session: Session, collection_id: str, generation: int | None, at: datetime | None
 ) -> Target:
     """The collection ``collection_id`` (``base`` or ``base@ID``) of the generation it pins,
     else of ``generation``/``at``/the one in force. 404 naming the collections otherwise."""
     base, sep, pin = collection_id.partition("@")
-    if base not in COLLECTIONS or (sep and not pin.isdigit()):
+    if base not in COLLECTIONS or (sep and not _is_id(pin)):
         raise GridNotFound(
             f"no collection {collection_id!r}; the collections are {', '.join(COLLECTIONS)}, "
             "and base@ID for generation ID (e.g. grids-l3@42)",
@@ -472,5 +487,5 @@ def item(
 ) -> Response:  # fmt: skip
     target = resolve(session, collection_id, generation, at)
     out_crs = parse_crs_uri(crs, "crs")
-    feature = target.kind.item(session, target.generation.id, feature_id)
+    feature = target.kind.item(session, target.generation.id, check_feature_id(feature_id))
     return feature_response(request, target, feature, out_crs)

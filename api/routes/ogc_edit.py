@@ -43,6 +43,7 @@ from api.routes.ogc import (
     ITEMS_ALLOW,
     READ_ONLY_ALLOW,
     Target,
+    check_feature_id,
     crs_of,
     feature_response,
     method_not_allowed,
@@ -133,7 +134,7 @@ def _expected_version(request: Request, target: Target) -> int:
 
 
 def _reason(request: Request) -> str:
-    given = unquote(request.headers.get("x-edit-reason", "")).strip()
+    given = unquote(request.headers.get("x-edit-reason", "")).replace("\x00", "").strip()[:1000]
     return given or f"OGC API Features {request.method} (no X-Edit-Reason given)"
 
 
@@ -220,6 +221,12 @@ async def _feature_body(request: Request) -> dict[str, Any]:
     props = body.get("properties")
     if props is not None and not isinstance(props, dict):
         raise InvalidParameter("properties must be a JSON object", field="properties")
+    for key, value in (props or {}).items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidParameter(
+                f"properties.{key} contains a NUL character (\\u0000); remove it",
+                field=f"properties.{key}",
+            )
     return body
 
 
@@ -265,7 +272,7 @@ async def replace_item(
     if isinstance(found, Response):
         return found
     _planner(principal)
-    current = found.kind.item(session, found.generation.id, feature_id)
+    current = found.kind.item(session, found.generation.id, check_feature_id(feature_id))
     body = await _feature_body(request)
     geometry = _geometry(request, body)
     if geometry is None:
@@ -307,7 +314,7 @@ async def update_item(
     if isinstance(found, Response):
         return found
     _planner(principal)
-    current = found.kind.item(session, found.generation.id, feature_id)
+    current = found.kind.item(session, found.generation.id, check_feature_id(feature_id))
     body = await _feature_body(request)
     props: dict[str, Any] = body.get("properties") or {}
     fixed = [k for k in props if k in READ_ONLY_PROPERTIES]
@@ -364,7 +371,7 @@ def delete_item(
     if isinstance(found, Response):
         return found
     _planner(principal)
-    found.kind.item(session, found.generation.id, feature_id)
+    found.kind.item(session, found.generation.id, check_feature_id(feature_id))
     if not merge_into:
         neighbours = same_village_neighbours(
             session=session, generation_id=found.generation.id, code=feature_id
@@ -378,7 +385,7 @@ def delete_item(
             extra={"neighbours": neighbours, "edits": ["merge"]},
         )
     writer = _Writer(request, session, principal, found)
-    answer = writer.edit("merge", codes=[feature_id, merge_into])
+    answer = writer.edit("merge", codes=[feature_id, check_feature_id(merge_into)])
     new_code = next(c for c in answer["edit"]["grids_after"] if len(c) == len(feature_id))
     base = str(request.base_url).rstrip("/")
     return Response(

@@ -520,3 +520,78 @@ def test_collections_link_their_tiles(client: httpx.Client) -> None:
         assert tiles.endswith(f"/ogc/collections/{col['id']}/tiles")
         r = client.get(tiles)
         assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status", "field"),
+    [
+        ("PUT", "{item}", b"not json", {}, 422, "body"),
+        ("PUT", "{item}", {"type": "Feature", "properties": {}}, {}, 422, "geometry"),
+        (
+            "PUT",
+            "{item}",
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.3, 31.9]}},
+            {},
+            422,
+            "geometry",
+        ),
+        (
+            "PUT",
+            "{item}",
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [], "crs": {"type": "name"}},
+            },
+            {},
+            422,
+            "geometry",
+        ),
+        (
+            "PUT",
+            "{item}",
+            {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": []}},
+            {"Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/3857>"},
+            400,
+            "Content-Crs",
+        ),
+        ("PATCH", "{item}", {"properties": {"name": "a\u0000b"}}, {}, 422, "properties.name"),
+        (
+            "PATCH",
+            "{item}",
+            {"properties": {"code": "x", "parent_code": "y"}},
+            {},
+            422,
+            "properties.code",
+        ),
+        ("PATCH", "{item}", {"properties": ["x"]}, {}, 422, "properties"),
+        ("PATCH", "{item}", {}, {}, 422, "body"),
+        (
+            "PATCH",
+            "{item}",
+            {"properties": {"name": "x"}},
+            {"If-Match": "v-seven"},
+            422,
+            "If-Match",
+        ),
+        ("PUT", "/ogc/collections/grids-l3@{draft}/items/nope", {}, {}, 404, "featureId"),
+        ("GET", "/ogc/collections/grids-l3@{draft}/items/a%00b", None, {}, 404, "featureId"),
+        ("GET", "/ogc/collections/grids-l3@99999999999999999999", None, {}, 404, "collectionId"),
+        ("GET", "/ogc/collections/grids-l3@%C2%B2", None, {}, 404, "collectionId"),
+        ("GET", "/ogc/collections/grids-l3/items?at=1900-01-01", None, {}, 422, "at"),
+    ],
+)
+def test_bad_writes_and_reads_are_clear_problems(
+    planner: httpx.Client, engine: Engine, draft: int, method: str, path: str, body: Any,
+    headers: dict[str, str], status: int, field: str,
+) -> None:  # fmt: skip
+    a, _ = interior_pair(engine, draft)
+    url = path.format(item=item_url(draft, a), draft=draft)
+    read = planner.get(item_url(draft, a))
+    sent = {"If-Match": etag(read), **headers}
+    if isinstance(body, bytes):
+        r = planner.request(method, url, content=body, headers=sent)
+    else:
+        r = planner.request(method, url, json=body, headers=sent)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == PROBLEM and r.json()["field"] == field, r.text
+    assert etag(planner.get(item_url(draft, a))) == etag(read)  # nothing stored
