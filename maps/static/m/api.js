@@ -1,0 +1,93 @@
+// GridGIS officer app (/m/): the shared part. ONE namespace (window.GridGISMobile), the page's
+// settings and labels (JSON in <body data-config / data-labels>, api/pages/mobile.py), a tiny
+// event bus and ONE fetch helper that tells the callers why a request failed: no answer
+// (status 0), session ended (401: the app asks to log in again), refused (4xx with the API's
+// problem+json detail) or server trouble (5xx).
+(function (global) {
+  "use strict";
+
+  var doc = global.document;
+  var M = global.GridGISMobile = global.GridGISMobile || {};
+  M.config = JSON.parse(doc.body.dataset.config);
+  M.labels = JSON.parse(doc.body.dataset.labels);
+
+  // t("left_h", {h: 3}) -> the label in the page's language with {h} filled in
+  M.t = function (key, values) {
+    return global.GridGIS.format(M.labels[key] !== undefined ? M.labels[key] : key, values);
+  };
+  M.el = global.GridGIS.el;
+
+  // on("expired", fn) / emit("expired", detail)
+  var handlers = {};
+  M.on = function (name, fn) { (handlers[name] = handlers[name] || []).push(fn); };
+  M.emit = function (name, detail) {
+    (handlers[name] || []).forEach(function (fn) {
+      try { fn(detail); } catch (e) { global.console.error(e); }
+    });
+  };
+
+  // An API failure: status (0 = no answer), detail (the API's message), field, body.
+  function ApiError(status, detail, body) {
+    var error = new Error(detail);
+    error.status = status;
+    error.detail = detail;
+    error.body = body || null;
+    error.field = body && body.field ? body.field : null;
+    return error;
+  }
+  M.ApiError = ApiError;
+
+  // request(method, url, {json, form, headers}) -> the JSON answer of a 2xx; rejects with an
+  // ApiError otherwise. Same-origin with the session cookie (the API's CSRF check wants the
+  // page's own Origin, which fetch sends).
+  M.request = function (method, url, options) {
+    options = options || {};
+    var headers = Object.assign({Accept: "application/json"}, options.headers || {});
+    var init = {method: method, credentials: "same-origin", headers: headers};
+    if (options.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(options.json);
+    } else if (options.form !== undefined) {
+      init.body = options.form;  // multipart: the browser sets the boundary
+    }
+    return global.fetch(url, init).then(function (response) {
+      return response.text().then(function (text) {
+        var body = null;
+        try { body = text ? JSON.parse(text) : null; } catch { body = null; }
+        if (!response.ok) {
+          var detail = (body && (body.detail || body.title)) || String(response.status);
+          if (response.status === 401) { M.emit("expired", detail); }
+          throw ApiError(response.status, detail, body);
+        }
+        return body;
+      });
+    }, function () {
+      throw ApiError(0, M.t("network"));
+    });
+  };
+  M.get = function (url) { return M.request("GET", url); };
+
+  // toast(text): a short message at the bottom of the screen
+  var toastTimer = null;
+  M.toast = function (text) {
+    var box = doc.getElementById("toast");
+    box.textContent = text;
+    box.hidden = false;
+    global.clearTimeout(toastTimer);
+    toastTimer = global.setTimeout(function () { box.hidden = true; }, 4000);
+  };
+
+  // Today's date in Asia/Shanghai (the API's days), YYYY-MM-DD.
+  M.today = function () {
+    return new Intl.DateTimeFormat("en-CA", {timeZone: "Asia/Shanghai", year: "numeric",
+      month: "2-digit", day: "2-digit"}).format(new Date());
+  };
+
+  // A time for people: the city's date and time (Asia/Shanghai) in the page's language.
+  M.when = function (iso) {
+    if (!iso) { return "—"; }
+    return new Date(iso).toLocaleString(M.config.lang === "en" ? "en-GB" : "zh-CN",
+      {month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+        timeZone: "Asia/Shanghai"});
+  };
+})(window);

@@ -1,0 +1,151 @@
+// GridGIS officer app: my grid. The boundary of MY grids only (/api/v1/grids/{code}), my
+// position (Geolocation, with its accuracy), the households and open events of my grids
+// (/api/v1/me/grid), my patrol time and distance today (/api/v1/patrol/daily?person=) and
+// today's coverage of each unit grid (/api/v1/coverage/grids/{code}; "—" before the day's
+// first coverage run). The service worker keeps the last answers for offline use.
+(function (global) {
+  "use strict";
+
+  var M = global.GridGISMobile;
+  var doc = global.document;
+  var map = null, me = null, meCircle = null, watch = null, events = null;
+  var shapes = null;  // Promise<[GeoJSON Feature]>: my grids' boundaries, read once
+
+  function $(id) { return doc.getElementById(id); }
+
+  // makeMap(id): a Leaflet map without a basemap (an intranet may have none): my grids are
+  // the reference; a plain "Leaflet" attribution (no link out).
+  M.makeMap = function (id) {
+    var map = L.map(id, {zoomControl: true, attributionControl: true}).setView([31.85, 120.3], 11);
+    map.attributionControl.setPrefix("Leaflet");
+    return map;
+  };
+
+  function loadShapes() {
+    if (!shapes) {
+      shapes = M.gridInfo().then(function (info) {
+        return Promise.all(info.grids.map(function (g) {
+          return M.get("/api/v1/grids/" + encodeURIComponent(g.code)).catch(function () { return null; });
+        }));
+      }).then(function (features) { return features.filter(Boolean); });
+      shapes.catch(function () { shapes = null; });
+    }
+    return shapes;
+  }
+
+  var info = null;
+  M.gridInfo = function (force) {
+    if (!info || force) {
+      info = M.get("/api/v1/me/grid");
+      info.catch(function () { info = null; });
+    }
+    return info;
+  };
+
+  // drawMyGrids(map): my grids' boundaries on a map, zoomed to them
+  M.drawMyGrids = function (target) {
+    return loadShapes().then(function (features) {
+      if (!features.length) { return; }
+      var layer = L.geoJSON({type: "FeatureCollection", features: features}, {
+        style: {color: "#0b2e59", weight: 2, fillColor: "#f0a030", fillOpacity: 0.08},
+        interactive: false,
+      }).addTo(target);
+      target.fitBounds(layer.getBounds(), {padding: [12, 12], animate: false});
+    });
+  };
+
+  function showMe(pos) {
+    var ll = [pos.coords.latitude, pos.coords.longitude];
+    if (!me) {
+      me = L.circleMarker(ll, {radius: 7, color: "#fff", weight: 2, fillColor: "#1a73e8",
+        fillOpacity: 1}).addTo(map);
+      meCircle = L.circle(ll, {radius: pos.coords.accuracy, weight: 1, color: "#1a73e8"}).addTo(map);
+    } else {
+      me.setLatLng(ll);
+      meCircle.setLatLng(ll).setRadius(pos.coords.accuracy);
+    }
+  }
+
+  function locate(centre) {
+    if (!global.navigator.geolocation) { return; }
+    if (watch === null) {
+      watch = global.navigator.geolocation.watchPosition(showMe, function () { /* no fix yet */ },
+        {enableHighAccuracy: true, maximumAge: 15000});
+    }
+    if (centre) {
+      global.navigator.geolocation.getCurrentPosition(function (pos) {
+        showMe(pos);
+        map.setView([pos.coords.latitude, pos.coords.longitude], Math.max(map.getZoom(), 16));
+      }, function () { /* no fix */ }, {enableHighAccuracy: true, timeout: 20000});
+    }
+  }
+
+  function stats(data) {
+    $("stat-households").textContent = String(data.households || 0);
+    $("stat-open").textContent = String(data.open_events || 0);
+    var list = $("grid-list");
+    list.textContent = "";
+    if (!data.grids.length) { list.appendChild(M.el("li", "ggm-empty", M.t("no_grid"))); }
+    data.grids.forEach(function (g) {
+      list.appendChild(M.el("li", null, g.code + " " + (g.name || "") + " · " + M.t("households") +
+        " " + g.households));
+    });
+    if (events) { events.remove(); }
+    events = L.layerGroup().addTo(map);
+    (data.events.features || []).forEach(function (f) {
+      var c = f.geometry.coordinates;
+      L.circleMarker([c[1], c[0]], {radius: 6, color: "#c0392b", weight: 2, fillOpacity: 0.6})
+        .bindPopup(M.el("span", null, "#" + f.properties.id + " " + f.properties.subclass_name +
+          " · " + M.t("status_" + f.properties.status)))
+        .addTo(events);
+    });
+  }
+
+  function patrol() {
+    if (!M.me || M.me.person_id === null) { return; }
+    M.get("/api/v1/patrol/daily?person=" + M.me.person_id).then(function (answer) {
+      var seconds = 0, metres = 0;
+      answer.data.forEach(function (row) {
+        seconds += row.patrol_time_s || 0;
+        metres += row.mileage_m || 0;
+      });
+      $("stat-patrol").textContent = M.t("hours_minutes",
+        {h: Math.floor(seconds / 3600), m: Math.floor((seconds % 3600) / 60)});
+      $("stat-mileage").textContent = M.t("km", {km: (metres / 1000).toFixed(1)});
+    }, function () { /* keeps "—" */ });
+  }
+
+  function coverage(data) {
+    var units = data.grids.filter(function (g) { return g.code.length === 15; });
+    if (!units.length) { return; }
+    Promise.all(units.map(function (g) {
+      return M.get("/api/v1/coverage/grids/" + g.code + "?date=" + M.today())
+        .catch(function () { return null; });
+    })).then(function (rows) {
+      var shares = rows.filter(function (r) { return r && r.h3_share !== null; })
+        .map(function (r) { return r.h3_share; });
+      if (!shares.length) { return; }
+      var mean = shares.reduce(function (a, b) { return a + b; }, 0) / shares.length;
+      $("stat-coverage").textContent = global.GridGIS.pct(mean);
+    });
+  }
+
+  // prefetch(): my grids and their boundaries, read at start (kept by the service worker)
+  M.prefetchGrid = function () {
+    return loadShapes().catch(function () { return []; });
+  };
+
+  // showGrid(): called each time the tab opens; the figures are read again each time
+  M.showGrid = function () {
+    if (!map) {
+      map = M.makeMap("grid-map");
+      M.drawMyGrids(map);
+      $("locate-me").addEventListener("click", function () { locate(true); });
+    } else {
+      map.invalidateSize();
+    }
+    M.gridInfo(true).then(function (data) { stats(data); coverage(data); }, function () { /* offline */ });
+    patrol();
+    locate(false);
+  };
+})(window);

@@ -1,0 +1,168 @@
+// GridGIS officer app: report an event. The point is the phone's position (WGS 84 from the
+// Geolocation API, with its accuracy) or a point tapped on the map; the subclass is chosen from
+// the event dictionary (a search box narrows the list); photos are resized on the phone. When
+// the network is there, a similar open event nearby (the API's duplicate suggestion) must be
+// confirmed as different before sending. The report goes through the outbox (IndexedDB) with
+// its Idempotency-Key, so it is sent once even if the network comes and goes.
+(function (global) {
+  "use strict";
+
+  var M = global.GridGISMobile;
+  var doc = global.document;
+  var DUPLICATE_RADIUS_M = 50;
+  var map = null, marker = null, circle = null;
+  var point = null;  // {lon, lat, accuracy_m (null when tapped), source: "gps"|"map"}
+  var subclasses = [];
+  var duplicates = [];
+  var picker = null;
+
+  function $(id) { return doc.getElementById(id); }
+
+  function showError(text) {
+    var p = $("report-error");
+    p.textContent = text || "";
+    p.hidden = !text;
+  }
+
+  function setPoint(p) {
+    point = p;
+    var ll = [p.lat, p.lon];
+    if (map) {
+      if (!marker) { marker = L.marker(ll).addTo(map); } else { marker.setLatLng(ll); }
+      if (circle) { circle.remove(); circle = null; }
+      if (p.accuracy_m) { circle = L.circle(ll, {radius: p.accuracy_m, weight: 1}).addTo(map); }
+      map.setView(ll, Math.max(map.getZoom(), 16));
+    }
+    var text = p.lon.toFixed(6) + ", " + p.lat.toFixed(6) + " · " +
+      (p.source === "gps" ? M.t("accuracy", {m: Math.round(p.accuracy_m)}) : M.t("picked"));
+    $("position-text").textContent = text;
+    checkDuplicates();
+  }
+
+  function locate() {
+    if (!global.navigator.geolocation) { showError(M.t("gps_failed", {e: "—"})); return; }
+    global.navigator.geolocation.getCurrentPosition(function (pos) {
+      showError(null);
+      setPoint({lon: pos.coords.longitude, lat: pos.coords.latitude,
+        accuracy_m: pos.coords.accuracy, source: "gps"});
+    }, function (err) {
+      showError(M.t("gps_failed", {e: err.message}));
+    }, {enableHighAccuracy: true, timeout: 20000, maximumAge: 10000});
+  }
+
+  function fillSubclasses(filter) {
+    var select = $("subclass");
+    var chosen = select.value;
+    var words = (filter || "").trim().toLowerCase();
+    while (select.options.length > 1) { select.remove(1); }
+    var matching = subclasses.filter(function (s) {
+      return !words || s.search.indexOf(words) >= 0;
+    });
+    matching.forEach(function (s) {
+      var option = M.el("option", null, s.code + " " + s.name + " · " + s.class_name);
+      option.value = s.code;
+      select.appendChild(option);
+    });
+    if (matching.length === 1) { select.value = matching[0].code; } else { select.value = chosen; }
+    if (select.value !== chosen) { checkDuplicates(); }
+  }
+
+  function loadDictionary() {
+    return M.get("/api/v1/event-dictionary").then(function (answer) {
+      subclasses = [];
+      answer.data.forEach(function (c) {
+        c.subclasses.forEach(function (s) {
+          if (s.active === false) { return; }
+          subclasses.push({code: s.code, name: s.name, class_name: c.name,
+            search: (s.code + " " + s.name + " " + c.code + " " + c.name).toLowerCase()});
+        });
+      });
+      fillSubclasses($("subclass-search").value);
+    });
+  }
+
+  function showDuplicates(rows) {
+    duplicates = rows;
+    var box = $("duplicates");
+    var list = $("duplicates-list");
+    list.textContent = "";
+    $("not-duplicate").checked = false;
+    box.hidden = !rows.length;
+    if (!rows.length) { return; }
+    $("duplicates-text").textContent = M.t("duplicates", {m: DUPLICATE_RADIUS_M});
+    rows.forEach(function (e) {
+      list.appendChild(M.el("li", null, "#" + e.id + " " + (e.status ? M.t("status_" + e.status) : "") +
+        " " + M.when(e.reported_at) + " " + (e.description || "")));
+    });
+  }
+
+  var dupSeq = 0;
+  function checkDuplicates() {
+    var code = $("subclass").value;
+    if (!point || !code || global.navigator.onLine === false) { showDuplicates([]); return; }
+    var seq = ++dupSeq;
+    var q = new URLSearchParams({lon: point.lon, lat: point.lat, crs: "wgs84", subclass: code,
+      within_m: DUPLICATE_RADIUS_M});
+    M.get("/api/v1/events/duplicates?" + q).then(function (answer) {
+      if (seq === dupSeq) { showDuplicates(answer.data || []); }
+    }, function () {
+      if (seq === dupSeq) { showDuplicates([]); }  // no network: checked by the API on send
+    });
+  }
+
+  function submit(ev) {
+    ev.preventDefault();
+    showError(null);
+    if (!point) { showError(M.t("no_position")); return; }
+    var code = $("subclass").value;
+    if (!code) { showError(M.t("no_category")); return; }
+    var confirmed = $("not-duplicate").checked;
+    if (duplicates.length && !confirmed) { showError(M.t("confirm_duplicate")); return; }
+    var fields = {
+      lon: point.lon, lat: point.lat, crs: "wgs84", subclass: code,
+      description: $("description").value.trim(), source: "patrol",
+      reported_at: new Date().toISOString(), ignore_duplicates: Boolean(confirmed),
+    };
+    if (point.accuracy_m) { fields.accuracy_m = Math.round(point.accuracy_m); }
+    var name = $("subclass").selectedOptions[0].textContent;
+    M.outbox.add("report", "/api/v1/events", fields, picker.blobs(), name).then(function () {
+      $("description").value = "";
+      picker.clear();
+      showDuplicates([]);
+      M.outbox.items().then(function (items) {
+        M.toast(M.t("queued", {n: items.length}));
+      });
+      M.outbox.flush();
+    }, function (err) { showError(String(err && err.message || err)); });
+  }
+
+  // show(): called when the tab opens (Leaflet needs a visible container)
+  M.showReport = function () {
+    if (!map) {
+      map = M.makeMap("report-map");
+      map.on("click", function (e) {
+        setPoint({lon: e.latlng.lng, lat: e.latlng.lat, accuracy_m: null, source: "map"});
+      });
+      M.drawMyGrids(map);
+    } else {
+      map.invalidateSize();
+    }
+    if (!subclasses.length) { M.loadDictionary(); }
+  };
+
+  // loadDictionary(): the subclasses, read at start so that they are at hand offline
+  M.loadDictionary = function () {
+    return loadDictionary().catch(function (e) { showError(e.detail); });
+  };
+
+  M.initReport = function () {
+    $("photos-hint").textContent = M.t("photos_hint", {n: M.config.max_photos});
+    picker = M.photoPicker($("photos"), $("photo-previews"), showError);
+    $("use-gps").addEventListener("click", locate);
+    $("subclass-search").addEventListener("input", function () {
+      fillSubclasses($("subclass-search").value);
+    });
+    $("subclass").addEventListener("change", checkDuplicates);
+    $("report-form").addEventListener("submit", submit);
+  };
+})(window);

@@ -1,0 +1,228 @@
+// GridGIS officer app: my tasks. The open cases routed to me or my grids (/api/v1/me/tasks),
+// by deadline; the work hours left come from the server's working calendar (never computed
+// here); overdue in red. A case opens with its timeline and photos and the actions my role
+// may take now (allowed_actions), each queued in the outbox with a note and photos.
+(function (global) {
+  "use strict";
+
+  var M = global.GridGISMobile;
+  var doc = global.document;
+  var OFFICER_ACTIONS = ["start", "handle", "return", "request_extension"];
+  var NOTE_REQUIRED = ["return", "request_extension"];
+  var known = null;  // ids seen so far (null before the first answer: nothing is "new" then)
+  var fresh = {};    // ids that arrived while the app was open
+  var tasks = [];
+  var queued = {};   // event id -> action queued for it (until sent)
+
+  function deadlineText(task) {
+    if (task.work_hours_left === null || task.work_hours_left === undefined) {
+      return M.t("no_deadline");
+    }
+    var h = Math.abs(task.work_hours_left).toFixed(1);
+    return task.overdue || task.work_hours_left < 0 ? M.t("overdue_h", {h: h}) : M.t("left_h", {h: h});
+  }
+
+  function statusText(status) { return M.t("status_" + status); }
+
+  function card(task) {
+    var li = M.el("li", "ggm-task" + (task.overdue ? " ggm-overdue" : "") +
+      (fresh[task.id] ? " ggm-new" : ""));
+    li.dataset.id = task.id;
+    li.tabIndex = 0;
+    var head = M.el("div", "ggm-task-head");
+    head.appendChild(M.el("strong", null, "#" + task.id + " " + (task.subclass_name || task.subclass)));
+    if (fresh[task.id]) { head.appendChild(M.el("span", "ggm-new-mark", M.t("new"))); }
+    li.appendChild(head);
+    li.appendChild(M.el("div", "ggm-task-status", statusText(task.status) +
+      (queued[task.id] ? " · " + M.t("queued", {n: M.t("action_" + queued[task.id])}) : "")));
+    var due = M.el("div", "ggm-deadline", M.t("deadline") + " " + M.when(task.deadline_at) + " · " +
+      deadlineText(task));
+    if (task.calendar_unconfirmed) { due.appendChild(M.el("span", "ggm-warn", " " + M.t("unconfirmed"))); }
+    li.appendChild(due);
+    if (task.description) { li.appendChild(M.el("p", "ggm-task-text", task.description)); }
+    li.addEventListener("click", function () { open(task.id); });
+    return li;
+  }
+
+  function render() {
+    var list = doc.getElementById("task-list");
+    list.textContent = "";
+    if (M.me && M.me.person_id === null) {
+      list.appendChild(M.el("li", "ggm-empty", M.t("no_person")));
+    } else if (!tasks.length) {
+      list.appendChild(M.el("li", "ggm-empty", M.t("no_tasks")));
+    }
+    tasks.forEach(function (task) { list.appendChild(card(task)); });
+    doc.getElementById("tasks-count").textContent = tasks.length ? String(tasks.length) : "";
+  }
+
+  function alertNew(added) {
+    var first = added[0];
+    M.toast(M.t("new_task", {id: first.id, name: first.subclass_name || first.subclass}));
+    if (global.navigator.vibrate) {
+      try { global.navigator.vibrate([200, 100, 200]); } catch { /* not allowed */ }
+    }
+    try {  // a short beep; browsers allow it only after the user touched the page
+      var Ctx = global.AudioContext || global.webkitAudioContext;
+      if (Ctx) {
+        var ctx = new Ctx(), osc = ctx.createOscillator(), gain = ctx.createGain();
+        osc.frequency.value = 880;
+        gain.gain.value = 0.1;
+        osc.connect(gain);
+        gain.connect(ctx.destination);
+        osc.start();
+        osc.stop(ctx.currentTime + 0.2);
+        osc.onended = function () { ctx.close(); };
+      }
+    } catch { /* no sound */ }
+  }
+
+  // refresh(): read my tasks; new ones are marked and announced
+  M.refreshTasks = function () {
+    return M.get("/api/v1/me/tasks").then(function (answer) {
+      tasks = answer.data;
+      var added = [];
+      if (known !== null) {
+        tasks.forEach(function (task) {
+          if (!known[task.id]) { added.push(task); fresh[task.id] = true; }
+        });
+      }
+      known = known || {};
+      tasks.forEach(function (task) { known[task.id] = true; });
+      render();
+      if (added.length) { alertNew(added); }
+      return tasks;
+    });
+  };
+
+  function actionForm(task, action) {
+    var form = M.el("form", "ggm-form ggm-action-form");
+    form.dataset.action = action;
+    form.appendChild(M.el("h3", null, M.t("action_" + action)));
+    var note = M.el("textarea");
+    note.name = "note";
+    note.rows = 3;
+    note.placeholder = NOTE_REQUIRED.indexOf(action) >= 0 ? M.t("note_required") : M.t("note");
+    form.appendChild(note);
+    var input = M.el("input");
+    input.type = "file";
+    input.accept = "image/*";
+    input.setAttribute("capture", "environment");
+    input.multiple = true;
+    input.className = "ggm-action-photos";
+    var previews = M.el("div", "ggm-previews");
+    var error = M.el("p", "ggm-error");
+    error.hidden = true;
+    function showError(text) { error.textContent = text; error.hidden = false; }
+    var picker = M.photoPicker(input, previews, showError);
+    if (action === "handle") {
+      form.appendChild(M.el("label", null, M.t("take_photo")));
+      form.appendChild(input);
+      form.appendChild(previews);
+    }
+    form.appendChild(error);
+    var submit = M.el("button", "ggm-primary", M.t("do"));
+    submit.type = "submit";
+    form.appendChild(submit);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var text = note.value.trim();
+      if (NOTE_REQUIRED.indexOf(action) >= 0 && !text) { showError(M.t("note_required")); return; }
+      var fields = {action: action};
+      if (text) { fields.note = text; }
+      M.outbox.add("action", "/api/v1/events/" + task.id + "/actions", fields, picker.blobs(),
+        "#" + task.id + " " + M.t("action_" + action)).then(function () {
+        queued[task.id] = action;
+        picker.clear();
+        close();
+        render();
+        M.outbox.flush();
+      });
+    });
+    return form;
+  }
+
+  function detail(task) {
+    var box = doc.getElementById("task-detail");
+    box.textContent = "";
+    var back = M.el("button", "ggm-secondary ggm-back", "‹ " + M.t("back"));
+    back.type = "button";
+    back.addEventListener("click", close);
+    box.appendChild(back);
+    box.appendChild(M.el("h2", null, "#" + task.id + " " + (task.subclass_name || task.subclass)));
+    box.appendChild(M.el("p", "ggm-task-status", statusText(task.status)));
+    box.appendChild(M.el("p", "ggm-deadline" + (task.overdue ? " ggm-overdue-text" : ""),
+      M.t("deadline") + " " + M.when(task.deadline_at) + " · " + deadlineText(task)));
+    if (task.description) { box.appendChild(M.el("p", null, task.description)); }
+    if (task.address) { box.appendChild(M.el("p", "ggm-hint", task.address)); }
+    if (task.photos && task.photos.length) {
+      box.appendChild(M.el("h3", null, M.t("photos")));
+      var strip = M.el("div", "ggm-previews");
+      task.photos.forEach(function (p) {
+        var img = M.el("img", "ggm-photo");
+        img.src = p.url;
+        img.alt = p.filename;
+        img.loading = "lazy";
+        strip.appendChild(img);
+      });
+      box.appendChild(strip);
+    }
+    var actions = M.el("div", "ggm-actions");
+    (task.allowed_actions || []).filter(function (a) { return OFFICER_ACTIONS.indexOf(a) >= 0; })
+      .forEach(function (action) {
+        var b = M.el("button", "ggm-action", M.t("action_" + action));
+        b.type = "button";
+        b.dataset.action = action;
+        b.addEventListener("click", function () {
+          var old = box.querySelector(".ggm-action-form");
+          if (old) { old.remove(); }
+          actions.after(actionForm(task, action));
+        });
+        actions.appendChild(b);
+      });
+    if (queued[task.id]) { actions.appendChild(M.el("p", "ggm-hint", M.t("queued", {n: M.t("action_" + queued[task.id])}))); }
+    box.appendChild(actions);
+    box.appendChild(M.el("h3", null, M.t("timeline")));
+    var ol = M.el("ol", "ggm-timeline");
+    (task.timeline || []).forEach(function (step) {
+      var li = M.el("li");
+      var name = M.labels["step_" + step.action] || step.action;
+      li.appendChild(M.el("strong", null, M.when(step.at) + " " + name));
+      li.appendChild(M.el("span", null, " " + (step.actor || "") + " → " + statusText(step.to)));
+      if (step.note) { li.appendChild(M.el("div", "ggm-hint", step.note)); }
+      ol.appendChild(li);
+    });
+    box.appendChild(ol);
+  }
+
+  function open(id) {
+    var box = doc.getElementById("task-detail");
+    var list = doc.getElementById("task-list");
+    delete fresh[id];
+    var cached = tasks.filter(function (t) { return t.id === id; })[0];
+    if (cached) { detail(cached); }  // at once from the list, then with its timeline
+    list.hidden = true;
+    box.hidden = false;
+    box.dataset.id = id;
+    return M.get("/api/v1/me/tasks/" + id).then(detail, function (err) {
+      if (!cached) { box.appendChild(M.el("p", "ggm-error", err.detail)); }
+    });
+  }
+
+  function close() {
+    doc.getElementById("task-detail").hidden = true;
+    doc.getElementById("task-list").hidden = false;
+    render();
+  }
+
+  M.on("sent", function (ev) {
+    if (ev.item.kind === "action") {
+      var id = Number(ev.item.url.split("/")[4]);
+      delete queued[id];
+      M.refreshTasks().catch(function () { /* shown by the poll */ });
+    }
+  });
+
+  M.openTask = open;
+  M.closeTask = close;
+})(window);
