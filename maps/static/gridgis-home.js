@@ -99,6 +99,12 @@
     2: {color: "#3b6fb6", weight: 1.2, fill: false, opacity: 0.8},
     3: {color: "#8aa9d6", weight: 0.6, fill: false, opacity: 0.8},
   };
+  // On the dark big screen the same lines in light colours.
+  var LEVEL_STYLES_DARK = {
+    1: {color: "#9cc8ff", weight: 2.5, fill: false, opacity: 0.95},
+    2: {color: "#5f8fd0", weight: 1.2, fill: false, opacity: 0.85},
+    3: {color: "#39557d", weight: 0.6, fill: false, opacity: 0.8},
+  };
   var HIGHLIGHT = {color: "#e07a1f", weight: 4, fill: true, fillColor: "#e07a1f",
     fillOpacity: 0.12, opacity: 1};
   var CODE_LEVEL = {9: 1, 12: 2, 15: 3};
@@ -146,12 +152,17 @@
     if (t.subdomains) { opts.subdomains = t.subdomains; }
     L.tileLayer(t.url, opts).addTo(map);
   });
+  // The whole city stays in view when the window changes size (full screen, a wall screen).
+  map.on("resize", function () { if (!state.sel) { map.fitBounds(config.bounds); } });
   map.createPane("home-fills").style.zIndex = 390;
   map.createPane("home-points").style.zIndex = 620;
 
   var levels = {};
   [1, 2, 3].forEach(function (level) {
-    levels[level] = G.tiles.layer("grids-l" + level, {style: LEVEL_STYLES[level]});
+    levels[level] = G.tiles.layer("grids-l" + level, {style: function () {
+      return (document.body.classList.contains("big-screen") ? LEVEL_STYLES_DARK :
+        LEVEL_STYLES)[level];
+    }});
     levels[level].on("load", function () { state.tiles += 1; });
   });
   levels[1].addTo(map);
@@ -228,7 +239,11 @@
 
   coverageGroup.on("add", function () {
     if (coverageLayer) { return; }
-    var day = state.coverageDay || config.today;
+    if (!state.coverageDay) {  // no run today or yesterday: say so rather than fail tiles
+      G.notice(w("layer_coverage") + ": " + w("not_computed"));
+      return;
+    }
+    var day = state.coverageDay;
     coverageLayer = coverageTiles(day);
     coverageGroup.addLayer(coverageLayer);
   });
@@ -699,7 +714,13 @@
       if (on && doc.requestFullscreen && !document.fullscreenElement) { doc.requestFullscreen().catch(function () {}); }
       if (!on && document.fullscreenElement && document.exitFullscreen) { document.exitFullscreen().catch(function () {}); }
     }
-    setTimeout(function () { map.invalidateSize(); }, 50);
+    setTimeout(function () {
+      map.invalidateSize();
+      [1, 2, 3].forEach(function (level) {
+        if (map.hasLayer(levels[level])) { levels[level].redraw(); }
+      });
+      highlight(state.sel);
+    }, 50);
     schedule();
   }
   bigButton.addEventListener("click", function () {

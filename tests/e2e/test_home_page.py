@@ -219,3 +219,62 @@ def test_bad_selection_shows_the_city(browser, live_server, tokens, sel) -> None
         assert_offline_and_clean(seen)
     finally:
         page.context.close()
+
+
+def _report(live_server: str, token: str, demo_grids: Any, i: int) -> int:
+    import httpx
+
+    p = (
+        demo_grids[demo_grids.level == 3]
+        .sort_values("code")
+        .iloc[i]
+        .geometry.representative_point()
+    )
+    r = httpx.post(
+        f"{live_server}/api/v1/events",
+        json={"lon": p.x, "lat": p.y, "subclass": "0401", "description": "占道经营",
+              "ignore_duplicates": True},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def test_new_events_arrive_live_and_zoom_on_click(browser, live_server, tokens, demo_grids) -> None:  # type: ignore[no-untyped-def]
+    first = _report(live_server, tokens["officer"], demo_grids, 3)
+    page, seen = open_home(browser, live_server, tokens["viewer"], "/")
+    try:
+        wait_until(page, f"document.querySelector('#panel-live li[data-id=\"{first}\"]')")
+        # a report made while the page is open shows up by itself, marked new (15 s poll)
+        second = _report(live_server, tokens["officer"], demo_grids, 5)
+        wait_until(page, f"document.querySelector('#panel-live li.new[data-id=\"{second}\"]')",
+                   timeout=60_000)  # fmt: skip
+        assert "1" in page.inner_text("#panel-live .fresh")
+        # a click on an event zooms to it and opens its popup
+        page.click(f"#panel-live li[data-id='{second}']")
+        wait_until(page, "GridGIS.home.map.getZoom() >= 16")
+        wait_until(page, "document.querySelector('.leaflet-popup-content .home-popup')")
+        assert f"#{second}" in page.inner_text(".leaflet-popup-content")
+        assert_offline_and_clean(seen)
+    finally:
+        page.context.close()
+
+
+def test_layers_toggle(browser, live_server, tokens, artifacts) -> None:  # type: ignore[no-untyped-def]
+    page, seen = open_home(browser, live_server, tokens["viewer"], "/?lang=en")
+    try:
+        labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        names = [t.strip() for t in labels]
+        assert names == ["Town boundaries", "Village boundaries", "Unit grids",
+                         "Enforcement zones", "Officers online", "Events by status",
+                         "Patrol coverage", "Household density (counts)"]  # fmt: skip
+        canvases = page.evaluate("document.querySelectorAll('#home-map canvas').length")
+        for name in ("Unit grids", "Enforcement zones", "Household density (counts)"):
+            page.locator(".leaflet-control-layers-overlays label", has_text=name).click()
+        wait_until(page, f"document.querySelectorAll('#home-map canvas').length > {canvases}")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(artifacts / "home_layers_en.png"))
+        assert_offline_and_clean(seen)
+    finally:
+        page.context.close()
