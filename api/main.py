@@ -21,6 +21,7 @@ from api.database import database_url, open_engine, open_sessions  # noqa: F401
 from api.errors import install_error_handlers
 from api.limits import BodyLimit, RouteLimit
 from api.locators import LocatorCache
+from api.pages.error_pages import HtmlErrorPages
 from api.periodic import start_late_fix_recompute
 from api.routes import modules_with
 from api.schemas.common import ERROR_RESPONSES
@@ -74,6 +75,15 @@ def operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
+def _drop_json_placeholder(op: dict[str, Any]) -> None:
+    """FastAPI puts an empty ``application/json`` schema on every route returning its own
+    Response; where the route declares what it answers instead (GeoJSON, CSV …), drop it."""
+    for response in op.get("responses", {}).values():
+        content = response.get("content", {})
+        if content.get("application/json") == {"schema": {}} and len(content) > 1:
+            del content["application/json"]
+
+
 def openapi_document(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, with ``-<method>`` added to the operation ids of routes that serve
     several methods (FastAPI gives each of their operations the same id)."""
@@ -88,6 +98,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
             for method, op in item.items():
                 if seen[op.get("operationId")] > 1:
                     op["operationId"] = f"{op['operationId']}-{method}"
+                _drop_json_placeholder(op)
         app.openapi_schema = doc
     return app.openapi_schema
 
@@ -175,6 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             directory=folder, check_dir=False, cache_control=cache_control_for(url)
         )
         app.mount(url, files, name=url.rsplit("/", 1)[-1])
+    # A browser gets a bad page address as a page, API clients as problem+json.
+    app.add_middleware(HtmlErrorPages)
     # Pages and JSON over ~1 KB are compressed (a 3 MB map page becomes about 0.6 MB).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app

@@ -161,3 +161,46 @@ def test_playback_says_what_failed(
         page.screenshot(path=str(artifacts / f"playback_error_{query.split('&')[0] or 'none'}.png"))
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "field"),
+    [
+        ("/zones?resolution=99", 422, "resolution"),
+        ("/events/map?days=0", 422, "days"),
+        ("/map?generation=abc", 422, "generation"),
+        ("/coverage?threshold=2&lang=en", 422, "threshold"),
+        ("/draws/999999", 404, "draw_id"),
+    ],
+)
+def test_bad_page_addresses_are_pages_for_browsers(
+    live_server: str, tokens: dict[str, str], path: str, status: int, field: str
+) -> None:
+    auth = {"Authorization": f"Bearer {tokens['viewer']}"}
+    with httpx.Client(base_url=live_server, timeout=60) as c:
+        page = c.get(path, headers={**auth, "Accept": "text/html,application/xhtml+xml,*/*"})
+        assert page.status_code == status
+        assert page.headers["content-type"].startswith("text/html")
+        assert '<nav class="gridgis-nav"' in page.text and f"<code>{field}</code>" in page.text
+        assert ("Back to the grid map" if "lang=en" in path else "返回网格地图") in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        api = c.get(path, headers=auth)  # an API client keeps the problem
+        assert api.status_code == status
+        assert api.headers["content-type"] == "application/problem+json"
+        assert api.json()["field"] == field
+
+
+def test_bad_page_address_in_the_browser(
+    browser: Any, live_server: str, tokens: dict[str, str], artifacts: Any
+) -> None:
+    page, _ = open_logged_in(
+        browser, live_server, tokens["viewer"], "/map", "window.gridgisReady !== undefined"
+    )
+    try:
+        response = page.goto(f"{live_server}/zones?resolution=99")
+        assert response is not None and response.status == 422
+        assert "resolution" in page.locator("#problem").inner_text()
+        assert page.locator("nav.gridgis-nav a[href='/zones']").count() == 1
+        page.screenshot(path=str(artifacts / "page_bad_address.png"))
+    finally:
+        page.context.close()
