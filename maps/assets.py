@@ -96,6 +96,11 @@ ASSETS: dict[str, Asset] = {
         "vendor", "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
     ),
     "gridgis_tiles_js": Asset("gridgis", "gridgis-tiles.js"),
+    # the planning page's edit tools (/plan, api/pages/plan.py)
+    "leaflet_geoman_js": Asset(
+        "vendor", "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js"
+    ),
+    "leaflet_geoman_css": Asset("vendor", "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"),
     # our own pages: styles, the shared helpers (fetch, escaping, messages), one script per view
     "gridgis_map_css": Asset("gridgis", "gridgis-map.css"),
     "gridgis_common_js": Asset("gridgis", "gridgis-common.js"),

@@ -28,20 +28,20 @@ NAV_CSS = f'<link rel="stylesheet" href="{STATIC_URL}/gridgis-nav.css"/>'
 VIEWS = (
     ("/", "home"),
     ("/map", "map"), ("/live", "live"), ("/playback", "playback"), ("/coverage", "coverage"),
-    ("/zones", "zones"), ("/events/map", "events"),
+    ("/zones", "zones"), ("/events/map", "events"), ("/plan", "plan"),
 )  # fmt: skip
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "home": "指挥中心",
         "brand": "网格通", "nav": "页面导航", "map": "网格地图", "live": "实时位置",
         "playback": "轨迹回放", "coverage": "巡查覆盖率", "zones": "执法片区与户数",
-        "events": "事件地图", "switch": "English", "logout": "退出登录",
+        "events": "事件地图", "plan": "网格调整", "switch": "English", "logout": "退出登录",
     },
     "en": {
         "home": "Command centre",
         "brand": "GridGIS", "nav": "Pages", "map": "Grid map", "live": "Live",
         "playback": "Playback", "coverage": "Coverage", "zones": "Zones & households",
-        "events": "Events", "switch": "中文", "logout": "Sign out",
+        "events": "Events", "plan": "Planning", "switch": "中文", "logout": "Sign out",
     },
 }  # fmt: skip
 

@@ -1,0 +1,318 @@
+"""The planning page (/plan) in headless Chromium, end to end: a planner logs in, makes a draft
+of the active city, drags a shared vertex with the mouse (leaflet-geoman), sees the impact
+panel follow, submits; a second planner approves (API); the first runs the publish dry run and
+publishes; the draft is then the active generation. Also: other roles get a 403 page, a visitor
+goes to the login page, no inline script, no console error, zh and en, screenshots at
+1920×1080 in test-artifacts/.
+
+Publishing changes the shared test database's active generation: ``restore_demo`` puts the
+demo generation back in force afterwards, exactly as tests/api/test_review.py does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import shapely
+from shapely.geometry import shape
+from sqlalchemy import Engine, text
+
+from tests.api.accounts_support import make_token, make_user
+from tests.e2e.conftest import assert_offline_and_clean, wait_until
+from tests.maps.browser_support import LOCAL_HOST
+
+pytestmark = pytest.mark.browser
+VIEWPORT = {"width": 1920, "height": 1080}
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
+READY = "window.gridgisPlan && window.gridgisPlan.ready"
+
+
+@pytest.fixture
+def restore_demo(engine: Engine, demo_generation: int) -> Iterator[None]:
+    """After the test: the demo generation is the one in force at every time again (the
+    generations the test published keep an empty period), and nothing stays scheduled."""
+    yield
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE generation SET status = 'draft', effective_at = NULL "
+                "WHERE status IN ('approved', 'submitted')"
+            )
+        )
+        conn.execute(
+            text(
+                "UPDATE generation SET status = 'retired', retired_at = activated_at "
+                "WHERE id <> :d AND activated_at IS NOT NULL"
+            ),
+            {"d": demo_generation},
+        )
+        conn.execute(
+            text("UPDATE generation SET status = 'active', retired_at = NULL WHERE id = :d"),
+            {"d": demo_generation},
+        )
+
+
+@pytest.fixture(scope="module")
+def planners(engine: Engine) -> list[str]:
+    """Tokens of two planner accounts (four eyes: the second approves the first's draft)."""
+    out = []
+    for _ in range(2):
+        user = make_user(engine, "planner", prefix="plan")
+        out.append(make_token(engine, user["id"])["token"])
+    return out
+
+
+def _api(live_server: str, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=live_server, headers={"Authorization": f"Bearer {token}"}, timeout=120
+    )
+
+
+def open_plan(browser: Any, live_server: str, token: str, path: str) -> tuple[Any, dict]:  # type: ignore[type-arg]
+    """Open ``path`` at 1920×1080 as a person does: the login page first, the token pasted,
+    back on the page; returns the page and what it requested or reported."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    seen: dict[str, list[str]] = {"requests": [], "errors": [], "failed": []}
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
+    page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
+    page.on("response", lambda r: r.status >= 400 and seen["failed"].append(f"{r.status} {r.url}"))
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if urlsplit(route.request.url).hostname == LOCAL_HOST
+            else route.abort()
+        ),
+    )
+    page.goto(f"{live_server}{path}")
+    assert "/login" in page.url
+    token_login = page.locator("details.token-login > summary")
+    if token_login.count():
+        token_login.click()
+    page.fill("#token", token)
+    page.click("#token ~ button[type=submit]")
+    wait_until(page, READY, timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    return page, seen
+
+
+def _interior_vertex(api: httpx.Client, draft: int) -> tuple[str, tuple[float, float], Any]:
+    """A unit grid and one of its vertices that it shares with two grids of its own village
+    and that is not on the village's boundary (moving it changes only unit grids)."""
+    villages = api.get("/api/v1/grids", params={"level": 2, "generation": draft}).json()
+    for village in villages["features"][5:60]:
+        outline = shape(village["geometry"]).boundary
+        kids = api.get(
+            "/api/v1/grids",
+            params={"level": 3, "generation": draft, "parent": village["properties"]["code"]},
+        ).json()["features"]
+        geoms = {k["properties"]["code"]: shape(k["geometry"]) for k in kids}
+        for code, geom in geoms.items():
+            for x, y in shapely.get_coordinates(geom.exterior if geom.geom_type == "Polygon"
+                                                else geom.geoms[0].exterior):  # fmt: skip
+                p = shapely.Point(x, y)
+                sharing = [c for c, g in geoms.items() if g.distance(p) < 1e-9]
+                if len(sharing) >= 3 and outline.distance(p) > 2e-4:
+                    return code, (float(x), float(y)), geom
+    raise AssertionError("no interior vertex found")
+
+
+def _pixel(page: Any, lon: float, lat: float) -> tuple[float, float]:
+    """The page coordinates of (lon, lat) on the draft map."""
+    x, y = page.evaluate(
+        "([lon, lat]) => { const m = window.gridgisPlan.maps.draft;"
+        " const p = m.latLngToContainerPoint([lat, lon]);"
+        " const r = m.getContainer().getBoundingClientRect();"
+        " return [r.left + p.x, r.top + p.y]; }",
+        [lon, lat],
+    )
+    return float(x), float(y)
+
+
+def test_plan_page_edit_review_publish(  # type: ignore[no-untyped-def]
+    browser, live_server, engine, planners, artifacts, restore_demo
+) -> None:
+    author, reviewer = planners
+    with _api(live_server, author) as api, _api(live_server, reviewer) as second:
+        r = api.get("/plan")
+        assert r.status_code == 200
+        assert INLINE_SCRIPT.findall(r.text) == [] and INLINE_HANDLER.findall(r.text) == []
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert "leaflet-geoman" in r.text
+
+        page, seen = open_plan(browser, live_server, author, "/plan")
+        try:
+            assert urlsplit(page.url).path == "/plan"
+            assert "网格调整" in page.inner_text("nav") and "草案" in page.inner_text("body")
+            page.screenshot(path=str(artifacts / "plan_page_zh_open.png"))
+
+            # 1. a new draft, a copy of the active city
+            page.click("#draft-new > summary")
+            page.fill("#draft-name", "页面测试草案")
+            page.fill("#draft-note", "e2e")
+            page.click("#draft-create")
+            draft = wait_until(
+                page, "window.gridgisPlan.state.draft && window.gridgisPlan.impacts > 0 && "
+                "window.gridgisPlan.state.draft.id", timeout=60_000,
+            )  # fmt: skip
+            assert "#" + str(draft) in page.inner_text("#draft-answer")
+            assert page.evaluate("window.gridgisPlan.impact.changed_grids") == 0
+            assert page.locator("#plan-legend").is_visible()
+
+            # 2. select a grid on the map with a click, drag a shared vertex with the mouse
+            code, (vx, vy), geom = _interior_vertex(api, draft)
+            minx, miny, maxx, maxy = geom.bounds
+            page.evaluate(
+                "(b) => window.gridgisPlan.maps.draft.fitBounds([[b[1], b[0]], [b[3], b[2]]],"
+                " {animate: false, padding: [80, 80]})",
+                [minx, miny, maxx, maxy],
+            )
+            page.wait_for_load_state("networkidle")
+            inside = geom.representative_point()
+            page.wait_for_timeout(500)  # the tiles of the new view are drawn
+            page.mouse.click(*_pixel(page, inside.x, inside.y))
+            wait_until(
+                page, f"(window.gridgisPlan.state.selected || {{}}).code === '{code}' && "
+                "document.querySelectorAll('#map-draft .marker-icon').length > 2",
+            )  # fmt: skip
+            assert code in page.inner_text("#selected")
+            page.screenshot(path=str(artifacts / "plan_page_zh_selected.png"))
+            sx, sy = _pixel(page, vx, vy)
+            centre = geom.centroid
+            cx, cy = _pixel(page, centre.x, centre.y)
+            dx, dy = (cx - sx), (cy - sy)
+            length = (dx * dx + dy * dy) ** 0.5
+            tx, ty = sx + 25 * dx / length, sy + 25 * dy / length  # 25 px into the grid
+            page.keyboard.down("Alt")  # geoman: no snapping while Alt is held
+            page.mouse.move(sx, sy)
+            page.mouse.down()
+            page.mouse.move(tx, ty, steps=8)
+            page.mouse.up()
+            page.keyboard.up("Alt")
+            wait_until(page, "window.gridgisPlan.edits >= 1", timeout=60_000)
+            answer = page.evaluate("window.gridgisPlan.answers[0]")
+            assert answer["edit"]["op"] == "move_vertex"
+            changed = {f["properties"]["code"] for f in answer["changed"]["features"]}
+            assert code in changed and len(changed) >= 3
+            assert answer["validation"]["problems"] == []
+            assert "move_vertex" in page.inner_text("#edit-answer")
+            # the impact panel follows: the reshaped grids are counted
+            impact = page.evaluate("window.gridgisPlan.impact")
+            assert impact["changed_grids"] >= 3
+            server = api.get(f"/api/v1/generations/{draft}/impact").json()["totals"]
+            assert impact == server
+            shown = page.inner_text("#impact-totals")
+            assert str(server["changed_grids"]) in shown
+            assert page.evaluate("window.gridgisPlan.problems") == 0
+            assert "move_vertex" in page.text_content("#edit-log")
+            page.screenshot(path=str(artifacts / "plan_page_zh_edited.png"))
+
+            # 3. submit (page), approve (second planner, API), dry run and publish (page)
+            page.fill("#review-reason", "页面测试：调整一处共享边界")
+            page.click("#review-submit")
+            wait_until(page, "window.gridgisPlan.state.draft.status === 'submitted'")
+            version = api.get(f"/api/v1/generations/{draft}").json()["version"]
+            r = second.post(
+                f"/api/v1/generations/{draft}/approve",
+                json={"reason": "已复核"},
+                headers={"If-Match": f'"{version}"'},
+            )
+            assert r.status_code == 200, r.text
+            page.click("#draft-open")
+            wait_until(page, "window.gridgisPlan.state.draft.status === 'approved'")
+            assert page.is_disabled("#publish-commit")
+            page.click("#publish-dry")
+            wait_until(page, "document.getElementById('review-answer').dataset.dryRun === '1'")
+            dry = page.inner_text("#review-answer")
+            assert "发布预演" in dry and str(server["changed_grids"]) in dry
+            assert api.get(f"/api/v1/generations/{draft}").json()["status"] == "approved"
+            page.screenshot(path=str(artifacts / "plan_page_zh_dry_run.png"))
+            page.click("#publish-commit")
+            wait_until(page, "window.gridgisPlan.state.draft.status === 'active'", 90_000)
+            assert "已发布" in page.inner_text("#review-answer")
+            page.screenshot(path=str(artifacts / "plan_page_zh_published.png"))
+            rows = api.get("/api/v1/generations").json()["data"]
+            assert next(g["id"] for g in rows if g["status"] == "active") == draft
+            assert_offline_and_clean(seen)
+        finally:
+            page.context.close()
+
+
+def test_plan_page_in_english_and_the_conflict(  # type: ignore[no-untyped-def]
+    browser, live_server, planners, artifacts
+) -> None:
+    """English labels; an edit on a version someone else changed answers the 409 message."""
+    author = planners[0]
+    with _api(live_server, author) as api:
+        r = api.post("/api/v1/generations", json={"from": "active", "name": "en page draft"})
+        assert r.status_code == 201, r.text
+        draft = r.json()["generation"]["id"]
+        page, seen = open_plan(browser, live_server, author, f"/plan?lang=en&draft={draft}")
+        try:
+            wait_until(page, f"(window.gridgisPlan.state.draft || {{}}).id === {draft}")
+            body = page.inner_text("body")
+            assert "Grid planning" in page.title() and "Impact" in body and "Drafts" in body
+            assert "Active generation" in body and "Changes in the draft" in body
+            page.screenshot(path=str(artifacts / "plan_page_en.png"))
+            # someone renames a grid through the API meanwhile: the page's version is stale
+            town = api.get("/api/v1/grids", params={"level": 1, "generation": draft}).json()
+            first = town["features"][0]["properties"]["code"]
+            village = api.get(f"/api/v1/grids/{first}", params={"generation": draft}).json()
+            v_code = village["properties"]["children"][0]["code"]
+            unit = api.get(f"/api/v1/grids/{v_code}", params={"generation": draft}).json()
+            grid = unit["properties"]["children"][0]["code"]
+            version = api.get(f"/api/v1/generations/{draft}").json()["version"]
+            r = api.post(
+                f"/api/v1/generations/{draft}/edits",
+                json={"op": "rename", "code": grid, "name": "other", "reason": "x"},
+                headers={"If-Match": f'"{version}"'},
+            )
+            assert r.status_code == 200, r.text
+            # the page still holds the old version: the planner picks the grid and renames it
+            page.evaluate(f"window.gridgisPlan.select('{grid}')")  # what a click on it does
+            wait_until(page, f"(window.gridgisPlan.state.selected || {{}}).code === '{grid}'")
+            page.fill("#recode-code", grid)
+            page.fill("#rename-name", "mine")
+            page.click("#edit-rename")
+            wait_until(page, "document.getElementById('conflict-reload') !== null")
+            text_shown = page.inner_text("#edit-answer")
+            assert "Someone else edited this draft; reload" in text_shown
+            assert f"Current version: {version + 1}" in text_shown
+            page.click("#conflict-reload")
+            wait_until(page, f"window.gridgisPlan.state.version === {version + 1}")
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(artifacts / "plan_page_en_conflict.png"))
+            # the 409 is the one failed response; nothing else failed, nothing left the machine
+            assert [f for f in seen["failed"] if "/edits" not in f] == []
+            seen["failed"] = []
+            seen["errors"] = [e for e in seen["errors"] if "409" not in e]
+            assert_offline_and_clean(seen)
+        finally:
+            page.context.close()
+
+
+def test_plan_page_roles(live_server, anon, tokens) -> None:  # type: ignore[no-untyped-def]
+    r = anon.get("/plan", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/plan&lang=zh"
+    r = anon.get("/plan?lang=en", follow_redirects=False)
+    assert r.headers["location"].endswith("&lang=en")
+    for role in ("viewer", "dispatcher", "officer"):
+        r = httpx.get(
+            f"{live_server}/plan", headers={"Authorization": f"Bearer {tokens[role]}"}, timeout=60
+        )
+        assert r.status_code == 403 and role in r.text and "planner" in r.text
+        assert "gridgis-plan.js" not in r.text
+    r = httpx.get(
+        f"{live_server}/plan?lang=en",
+        headers={"Authorization": f"Bearer {tokens['admin']}"},
+        timeout=60,
+    )
+    assert r.status_code == 200 and "gridgis-plan.js" in r.text and "Planning" in r.text
