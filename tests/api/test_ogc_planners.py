@@ -595,3 +595,19 @@ def test_bad_writes_and_reads_are_clear_problems(
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == PROBLEM and r.json()["field"] == field, r.text
     assert etag(planner.get(item_url(draft, a))) == etag(read)  # nothing stored
+
+
+def test_at_picks_the_generation_in_force(client: httpx.Client) -> None:
+    from datetime import date
+
+    today = date.today().isoformat()
+    listed = client.get("/ogc/collections", params={"at": today})
+    assert listed.status_code == 200, listed.text
+    ids = [c["id"] for c in listed.json()["collections"]]
+    generations = client.get("/api/v1/generations").json()["data"]
+    in_force = next(g["id"] for g in generations if g["status"] == "active")
+    assert f"grids-l3@{in_force}" in ids
+    page = client.get("/ogc/collections/grids-l3/items", params={"at": today, "limit": 1})
+    assert page.status_code == 200 and page.json()["numberMatched"] == 1558
+    self_link = next(link["href"] for link in page.json()["links"] if link["rel"] == "self")
+    assert httpx.URL(self_link).params["at"] == today
