@@ -175,7 +175,8 @@ def test_scheduled_publication_takes_effect_at_its_time(  # type: ignore[no-unty
     gid = _draft(planner, "scheduled")["id"]
     assert planner.post(f"/api/v1/generations/{gid}/submit", json={"reason": "s"}).is_success
     assert admin.post(f"/api/v1/generations/{gid}/approve", json={"reason": "ok"}).is_success
-    when = datetime.now(UTC) + timedelta(seconds=3)
+    # far enough ahead for the checks before it on a busy machine (they took > 3 s under load)
+    when = datetime.now(UTC) + timedelta(seconds=15)
     r = planner.post(
         f"/api/v1/generations/{gid}/publish",
         json={"reason": "from Monday", "commit": True, "at": when.isoformat()},
