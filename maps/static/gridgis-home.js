@@ -43,7 +43,8 @@
       st_handled: "已处置待核查", st_overdue: "超时", time_label: "北京时间",
       panel_events: "事件", panel_patrols: "巡查", panel_kpis: "考核指标",
       panel_selection: "当前范围", panel_grid: "网格详情",
-      h_share: "H3 覆盖率", minutes: "{v} 分钟",
+      h_share: "H3 覆盖率", minutes: "{v} 分钟", subclass: "{code}", silent: "离线人员（最近失联在前）",
+      silent_for: "{m} 分钟未上报",
     },
     en: {
       city: "City", town: "Town", village: "Village", grid: "Unit grid",
@@ -77,7 +78,8 @@
       time_label: "Asia/Shanghai",
       panel_events: "events", panel_patrols: "patrols", panel_kpis: "KPIs",
       panel_selection: "the selection", panel_grid: "the grid",
-      h_share: "H3 coverage", minutes: "{v} min",
+      h_share: "H3 coverage", minutes: "{v} min", subclass: "Event type {code}",
+      silent: "Offline officers (most recently lost first)", silent_for: "silent {m} min",
     },
   };
   var STATUS_WORDS = {
@@ -297,8 +299,8 @@
     eventMarker = L.circleMarker([e.lat, e.lon], {radius: 10, color: "#c92a2a", weight: 3,
       fill: false, pane: "home-points"}).addTo(map);
     var box = G.el("div", "home-popup");
-    box.appendChild(G.el("strong", null, (e.id ? "#" + e.id + " " : "") +
-      (e.subclass_name || e.subclass || "")));
+    box.appendChild(G.el("strong", null, (e.id ? "#" + e.id + " " + subclassText(e) :
+      e.subclass_name)));
     box.appendChild(G.el("div", null, STATUS_WORDS[lang][e.status] || e.status));
     if (e.deadline_at) { box.appendChild(G.el("div", null, w("deadline") + " " + when(e.deadline_at))); }
     if (e.address) { box.appendChild(G.el("div", null, e.address)); }
@@ -309,13 +311,18 @@
   // --- panels ---------------------------------------------------------------------------------
   function scopeQuery() { return "scope=" + encodeURIComponent(state.sel); }
 
+  // The dictionary names subclasses in Chinese only: an English page shows the code.
+  function subclassText(e) {
+    return lang === "en" ? w("subclass", {code: e.subclass_code}) : e.subclass_name;
+  }
+
   function eventItem(e, kind) {
     var li = G.el("li", "event-item" + (kind === "overdue" ? " overdue" : ""));
     li.setAttribute("data-id", e.id);
     li.tabIndex = 0;
     var top = G.el("div", "ev-top");
     top.appendChild(G.el("span", "ev-id", "#" + e.id));
-    top.appendChild(G.el("span", "ev-name", e.subclass_name || e.subclass_code));
+    top.appendChild(G.el("span", "ev-name", subclassText(e)));
     var st = G.el("span", "ev-status st-" + e.status, STATUS_WORDS[lang][e.status] || e.status);
     top.appendChild(st);
     li.appendChild(top);
@@ -405,6 +412,17 @@
       row(top, w("offline_long", {n: b.offline_threshold_min}), num(b.offline_long), "alert");
       row(top, w("devices"), num(b.devices));
       body.appendChild(top);
+      if (b.silent && b.silent.length) {
+        body.appendChild(G.el("div", "sub-title", w("silent")));
+        var ul = G.el("ul", "silent");
+        b.silent.slice(0, 5).forEach(function (o) {
+          var li = G.el("li", o.grid_code ? "link" : null,
+            o.name + " · " + w("silent_for", {m: Math.round(o.age_s / 60)}));
+          if (o.grid_code) { li.addEventListener("click", function () { select(o.grid_code, true); }); }
+          ul.appendChild(li);
+        });
+        body.appendChild(ul);
+      }
       var days = Object.keys(b.coverage);
       var wrap = G.el("div", "cov-days");
       coverageBlock(wrap, w("cov_today"), b.coverage[days[0]]);
