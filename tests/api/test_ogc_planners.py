@@ -611,3 +611,19 @@ def test_at_picks_the_generation_in_force(client: httpx.Client) -> None:
     assert page.status_code == 200 and page.json()["numberMatched"] == 1558
     self_link = next(link["href"] for link in page.json()["links"] if link["rel"] == "self")
     assert httpx.URL(self_link).params["at"] == today
+
+
+def test_ogrinfo_reads_a_draft(live_server: str, tokens: dict[str, str], draft: int) -> None:
+    """The system's GDAL command line (Debian's gdal-bin) as a planner runs it."""
+    import shutil
+
+    ogrinfo = shutil.which("ogrinfo")
+    if ogrinfo is None:
+        pytest.skip("ogrinfo is not installed (apt package gdal-bin, in run.sh's TEST_APT)")
+    env = {**os.environ, "GDAL_HTTP_AUTH": "BASIC", "GDAL_HTTP_USERPWD": f"qgis:{tokens['viewer']}"}
+    done = subprocess.run(
+        [ogrinfo, "-so", f"OAPIF:{live_server}/ogc?generation={draft}", f"grids-l3@{draft}"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Feature Count: 1558" in done.stdout, done.stdout
