@@ -353,12 +353,14 @@ def restore(file: Path, target: Target, *, force: bool) -> int:
                     bar.advance(line.split(b" ", 2)[1].decode(errors="replace"))
                 consumer.stdin.write(line)
         except BrokenPipeError:
-            pass  # psql stopped at an error: reported below
+            producer.kill()  # psql stopped at an error (reported below): stop pg_restore too
+        except BaseException:
+            producer.kill()
+            consumer.kill()
+            raise
         finally:
             with contextlib.suppress(BrokenPipeError):
                 consumer.stdin.close()
-            if producer.poll() is None and consumer.poll() is not None:
-                producer.kill()  # psql is gone: stop pg_restore writing into the void
         consumer_code, producer_code = consumer.wait(), producer.wait()
         if consumer_code == 0 and producer_code == 0:
             bar.finish()

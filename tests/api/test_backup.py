@@ -195,3 +195,25 @@ def test_backup_of_an_unreachable_database(server_url: str, tmp_path: Path) -> N
                    database=missing.render_as_string(hide_password=False))  # fmt: skip
     assert done.returncode == 1 and "cannot connect" in done.stdout, done.stdout
     assert not (tmp_path / "x.dump").exists()
+
+
+def test_failed_forced_restore_changes_nothing(source: str, new_database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """--force empties the database and restores in one transaction: when the restore fails
+    (here: the database turned read-only) the database keeps what it had."""
+    archive = tmp_path / "gridgis.dump"
+    assert gridgis("db", "backup", str(archive), database=source).returncode == 0
+    target = new_database()
+    engine = create_engine(target)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE keep AS SELECT generate_series(1, 5) AS x"))
+        name = make_url(target).database
+        conn.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+    engine.dispose()
+    done = gridgis("db", "restore", "--force", str(archive), database=target)
+    assert done.returncode == 1 and "nothing was changed" in done.stdout, done.stdout
+    assert "read-only" in done.stdout
+    engine = create_engine(target)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM keep")).scalar_one() == 5
+        assert conn.execute(text("SELECT to_regclass('grid')")).scalar_one() is None
+    engine.dispose()
