@@ -82,7 +82,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "step_refuse_extension": "不同意延期", "step_handle": "处理反馈", "step_verify": "核查通过",
         "step_verify_fail": "核查不通过，返工", "step_close": "结案", "step_park": "挂账",
         "step_unpark": "解除挂账", "step_escalate": "超时督办", "step_reroute": "改派",
-        "step_recalendar": "期限重算",
+        "step_recalendar": "期限重算", "other_user": "{user} 登录后发送",
     },
     "en": {
         "title": "GridGIS · Officer", "short": "GridGIS", "lang_switch": "中文",
@@ -132,6 +132,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "step_close": "closed", "step_park": "parked", "step_unpark": "unparked",
         "step_escalate": "escalated (overdue)", "step_reroute": "rerouted",
         "step_recalendar": "deadline recomputed",
+        "other_user": "sent when {user} logs in",
     },
 }  # fmt: skip
 

@@ -128,7 +128,13 @@ def steps(engine: Engine, event_id: int, action: str) -> list[dict[str, Any]]:
 
     with transaction(make_sessionmaker(engine)) as session:
         rows = session.execute(
-            select(EventLog.id, EventLog.recorded_at, EventLog.actor_person_id)
+            select(
+                EventLog.id,
+                EventLog.recorded_at,
+                EventLog.actor_person_id,
+                EventLog.note,
+                EventLog.attachments,
+            )
             .where(EventLog.event_id == event_id, EventLog.action == action)
             .order_by(EventLog.id)
         ).all()
@@ -267,6 +273,24 @@ def test_officer_reports_works_offline_and_gets_new_cases(
         wait_until(page, "document.querySelector('#outbox-summary').textContent.length > 0")
         page.screenshot(path=str(artifacts / "mobile_outbox_sent.png"))
 
+        # handled, with a photo and a note (multipart action), once
+        tab(page, "tasks")
+        wait_until(page, f"document.querySelector('li[data-id=\"{case}\"]')")
+        page.click(f"li[data-id='{case}']")
+        page.click("button.ggm-action[data-action='handle']")
+        page.fill(".ggm-action-form textarea", "摊点已清理")
+        page.set_input_files(
+            ".ggm-action-photos",
+            files=[{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg(1200, 2400)}],
+        )
+        wait_until(page, "document.querySelectorAll('.ggm-action-form .ggm-thumb').length === 1")
+        page.click(".ggm-action-form button[type=submit]")
+        outbox_sent(page)
+        (handled,) = steps(engine, case, "handle")
+        assert handled["note"] == "摊点已清理" and len(handled["attachments"]) == 1
+        (after,) = photos_of(engine, case)
+        assert Image.open(io.BytesIO(after)).size == (800, 1600)
+
         tab(page, "grid")
         wait_until(page, "document.querySelector('#stat-households').textContent !== '—'")
         assert int(page.inner_text("#stat-households")) > 0
@@ -378,3 +402,38 @@ def test_manifest_worker_and_redirects(live_server: str, officer: dict[str, Any]
         assert "script-src 'self'" in page.headers["content-security-policy"]
         me = b.get("/api/v1/me").json()
         assert me["person_id"] == officer["person_id"] and officer["grid"] in me["grids"]
+
+
+def test_me_api_answers_and_refuses_plainly(
+    live_server: str, tokens: dict[str, str], officer: dict[str, Any], dispatcher: httpx.Client
+) -> None:
+    case = dispatched_case(dispatcher, officer["lon"], officer["lat"], "0405")
+    with httpx.Client(base_url=live_server, timeout=30) as anon:
+        r = anon.get("/api/v1/me/tasks")
+        assert r.status_code == 401 and r.json()["field"] == "Authorization"
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    with httpx.Client(base_url=live_server, timeout=30, headers=admin) as c:
+        me = c.get("/api/v1/me").json()
+        assert me["person_id"] is None and me["grids"] == []  # no staff member: nothing routed
+        none = c.get("/api/v1/me/tasks").json()
+        assert none["data"] == [] and none["count"] == 0
+        assert c.get("/api/v1/me/grid").json()["grids"] == []
+        missing = c.get("/api/v1/me/tasks/2000000000")
+        assert missing.status_code == 404 and missing.json()["field"] == "id"
+        assert c.get("/api/v1/me/tasks/abc").status_code == 422
+    with httpx.Client(base_url=live_server, timeout=30, headers={"Origin": live_server}) as b:
+        r = b.post("/login", data={"username": officer["name"], "password": PASSWORD})
+        assert r.status_code == 303
+        tasks = b.get("/api/v1/me/tasks").json()["data"]
+        ours = next(t for t in tasks if t["id"] == case)
+        assert ours["work_hours_left"] > 0 and ours["overdue"] is False
+        assert ours["allowed_actions"] == ["start", "return", "request_extension"]
+        deadlines = [t["deadline_at"] for t in tasks if t["deadline_at"]]
+        assert deadlines == sorted(deadlines)
+        one = b.get(f"/api/v1/me/tasks/{case}").json()
+        assert [s["action"] for s in one["timeline"]] == ["report", "accept", "dispatch"]
+        grid = b.get("/api/v1/me/grid").json()
+        assert [g["code"] for g in grid["grids"]] == [officer["grid"]]
+        assert grid["households"] > 0 and case in {
+            f["properties"]["id"] for f in grid["events"]["features"]
+        }

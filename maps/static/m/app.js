@@ -56,8 +56,10 @@
         var li = M.el("li", "ggm-outbox-item ggm-" + item.state);
         li.dataset.seq = item.seq;
         li.appendChild(M.el("strong", null, M.t("kind_" + item.kind) + " " + item.label));
-        li.appendChild(M.el("span", "ggm-hint", " " + M.when(item.created_at) + " · " +
-          (item.state === "failed" ? M.t("failed") : state.sending ? M.t("sending") : M.t("waiting")) +
+        var status = item.state === "failed" ? M.t("failed")
+          : !M.outbox.mine(item) ? M.t("other_user", {user: item.user})
+            : state.sending ? M.t("sending") : M.t("waiting");
+        li.appendChild(M.el("span", "ggm-hint", " " + M.when(item.created_at) + " · " + status +
           (item.photos.length ? " · " + item.photos.length + " " + M.t("photos") : "")));
         if (item.state === "failed") {
           li.appendChild(M.el("div", "ggm-error", M.t("refused", {e: item.error})));

@@ -8,7 +8,8 @@
 //     IndexedDB, so it survives the login page and a reload);
 //   - refused (another 4xx, e.g. a possible duplicate or a case that changed meanwhile): that
 //     item is set aside as failed with the API's reason (retry or discard by hand) and the
-//     next ones go on.
+//     next ones go on;
+//   - made by another user of this phone: waits until that user logs in again.
 (function (global) {
   "use strict";
 
@@ -57,6 +58,10 @@
   }
 
   var state = {sending: false, expired: false, lastError: null};
+
+  // Only the user who made an item sends it (a shared phone: another officer's reports wait
+  // until they log in again; the API would log them under the wrong name).
+  function mine(item) { return !item.user || item.user === M.config.user; }
   var running = null;
 
   function items() { return run("readonly", function (s) { return s.getAll(); }); }
@@ -64,7 +69,8 @@
   // add(kind, url, fields, photos, label): queue one request; resolves with the stored item
   function add(kind, url, fields, photos, label) {
     var item = {key: uuid(), kind: kind, url: url, fields: fields, photos: photos || [],
-      label: label || "", created_at: new Date().toISOString(), state: "pending", error: null};
+      label: label || "", created_at: new Date().toISOString(), state: "pending", error: null,
+      user: M.config.user};
     return run("readwrite", function (s) { return s.add(item); }).then(function (seq) {
       item.seq = seq;
       M.emit("outbox", state);
@@ -97,7 +103,9 @@
       try {
         for (;;) {
           if (global.navigator.onLine === false) { break; }
-          var pending = (await items()).filter(function (i) { return i.state === "pending"; });
+          var pending = (await items()).filter(function (i) {
+            return i.state === "pending" && mine(i);
+          });
           if (!pending.length) { break; }
           var item = pending[0];
           try {
@@ -148,5 +156,5 @@
   }
 
   M.outbox = {add: add, flush: flush, items: items, retry: retry, discard: discard,
-    state: state, uuid: uuid};
+    state: state, uuid: uuid, mine: mine};
 })(window);

@@ -204,7 +204,12 @@
     list.hidden = true;
     box.hidden = false;
     box.dataset.id = id;
-    return M.get("/api/v1/me/tasks/" + id).then(detail, function (err) {
+    return M.get("/api/v1/me/tasks/" + id).then(function (full) {
+      if (box.hidden || box.dataset.id !== String(id)) { return; }  // closed meanwhile
+      var form = box.querySelector(".ggm-action-form");  // being filled in: kept as it is
+      detail(full);
+      if (form) { box.querySelector(".ggm-actions").after(form); }
+    }, function (err) {
       if (!cached) { box.appendChild(M.el("p", "ggm-error", err.detail)); }
     });
   }
