@@ -338,14 +338,23 @@
     var id = state.draft.id;
     return get(base(id) + "/diff", w("diff")).then(function (fc) {
       layers.diff.forEach(function (l) { l.remove(); });
+      // left: what goes (removed grids), right: what comes (added, reshaped, renamed ones);
+      // unit grids filled, villages and towns (re-derived from them) as outlines only
       layers.diff = [maps.active, maps.draft].map(function (map) {
+        var left = map === maps.active;
         return L.geoJSON(fc, {
           interactive: false,
           pane: "plan-diff",
-          filter: function (f) { return f.properties.level === 3 || f.properties.change !== "reshaped"; },
+          filter: function (f) {
+            var change = f.properties.change;
+            if (left !== (change === "removed")) { return false; }
+            return f.properties.level === 3 || change !== "reshaped";
+          },
           style: function (f) {
             var color = CHANGE_COLORS[f.properties.change] || "#555";
-            return {color: color, weight: 2.5, fillColor: color, fillOpacity: 0.3};
+            var unit = f.properties.level === 3;
+            return {color: color, weight: unit ? 2.5 : 1.5, fill: unit, fillColor: color,
+              fillOpacity: 0.3, dashArray: unit ? null : "6 4"};
           },
         }).addTo(map);
       });
@@ -627,6 +636,8 @@
     if (!editable() || !needGrid()) { return; }
     if (state.splitting) { stopSplit(); return; }
     state.splitting = true;
+    // the map itself takes the clicks while drawing (VectorGrid's canvas keeps its own)
+    L.DomUtil.addClass(maps.draft.getContainer(), "plan-drawing");
     $("edit-split").classList.add("active");
     show($("edit-answer"), w("split_hint"));
     maps.draft.pm.enableDraw("Line", {snappable: true, snapDistance: 15});
@@ -640,6 +651,7 @@
 
   function stopSplit() {
     state.splitting = false;
+    L.DomUtil.removeClass(maps.draft.getContainer(), "plan-drawing");
     $("edit-split").classList.remove("active");
     maps.draft.pm.disableDraw();
     maps.draft.off("pm:create");

@@ -290,6 +290,39 @@ def test_plan_page_in_english_and_the_conflict(  # type: ignore[no-untyped-def]
             wait_until(page, f"window.gridgisPlan.state.version === {version + 1}")
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(artifacts / "plan_page_en_conflict.png"))
+
+            # split the grid by drawing a line across it, then undo the split
+            geom = shape(api.get(f"/api/v1/grids/{grid}", params={"generation": draft}).json()[
+                "geometry"])  # fmt: skip
+            minx, miny, maxx, maxy = geom.bounds
+            page.evaluate(
+                "(b) => window.gridgisPlan.maps.draft.fitBounds([[b[1], b[0]], [b[3], b[2]]],"
+                " {animate: false, padding: [120, 120]})",
+                [minx, miny, maxx, maxy],
+            )
+            page.wait_for_load_state("networkidle")
+            inside = geom.representative_point()
+            page.mouse.click(*_pixel(page, inside.x, inside.y))
+            wait_until(page, f"(window.gridgisPlan.state.selected || {{}}).code === '{grid}'")
+            page.click("#edit-split")
+            west = _pixel(page, minx - (maxx - minx) * 0.05, inside.y)
+            east = _pixel(page, maxx + (maxx - minx) * 0.05, inside.y)
+            page.mouse.click(*west)
+            page.mouse.click(*east)
+            page.mouse.click(*east)  # a click on the last point ends the line
+            wait_until(page, "window.gridgisPlan.edits >= 1", timeout=60_000)
+            split = page.evaluate("window.gridgisPlan.answers[0]")
+            assert split["edit"]["op"] == "split" and grid in split["removed"]
+            parts = [f for f in split["changed"]["features"] if f["properties"]["level"] == 3
+                     and f["properties"]["code"] not in (grid,)]  # fmt: skip
+            assert len(parts) >= 2
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(artifacts / "plan_page_en_split.png"))
+            assert page.is_enabled("#edit-undo")
+            page.click("#edit-undo")
+            wait_until(page, "window.gridgisPlan.edits >= 2", timeout=60_000)
+            assert api.get(f"/api/v1/grids/{grid}", params={"generation": draft}).status_code == 200
+            assert page.is_enabled("#edit-redo")
             # the 409 is the one failed response; nothing else failed, nothing left the machine
             assert [f for f in seen["failed"] if "/edits" not in f] == []
             seen["failed"] = []
