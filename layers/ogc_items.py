@@ -99,6 +99,21 @@ def grid_extent(*, session: Session, generation_id: int, level: int) -> list[flo
     return None if row[0] is None else [round(float(v), 7) for v in row]
 
 
+def zone_extent(*, session: Session, generation_id: int) -> list[float] | None:
+    """[west, south, east, north] of the unit grids some zone covers (a member code stands
+    for the grids under it), EPSG:4490; None if no zone."""
+    row = session.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(g.geom) AS e FROM grid g JOIN zone_member m "
+            " ON left(g.code, length(m.grid_code)) = m.grid_code "
+            " WHERE g.generation_id = :g AND g.level = 3) s"
+        ),
+        {"g": generation_id},
+    ).one()
+    return None if row[0] is None else [round(float(v), 7) for v in row]
+
+
 def same_village_neighbours(*, session: Session, generation_id: int, code: str) -> list[str]:
     """Unit grids of the same village sharing an edge (a line, not a point) with ``code``."""
     rows = session.execute(

@@ -30,7 +30,6 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.deps import AtDep, Reader, SessionDep
@@ -49,7 +48,7 @@ from api.schemas.common import GEOJSON_FEATURE, GEOJSON_FEATURE_COLLECTION, medi
 from layers.errors import GridNotFound
 from layers.grids import resolve_generation
 from layers.models import Generation, GenerationStatus
-from layers.ogc_items import grid_extent, grid_item, grid_page
+from layers.ogc_items import grid_extent, grid_item, grid_page, zone_extent
 from layers.zones import zone_features
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
@@ -88,20 +87,6 @@ ITEM_ALLOW = "GET, PUT, PATCH, DELETE, OPTIONS"
 
 
 # -- enforcement zones ----------------------------------------------------------------------
-def _zone_extent(session: Session, generation_id: int) -> list[float] | None:
-    # The unit grids that some zone covers (a member code stands for the grids under it).
-    row = session.execute(
-        text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-            "(SELECT ST_Extent(g.geom) AS e FROM grid g JOIN zone_member m "
-            " ON left(g.code, length(m.grid_code)) = m.grid_code "
-            " WHERE g.generation_id = :g AND g.level = 3) s"
-        ),
-        {"g": generation_id},
-    ).one()
-    return None if row[0] is None else [round(float(v), 7) for v in row]
-
-
 def _zone_page(
     session: Session, generation_id: int, bbox: Bbox, limit: int, offset: int
 ) -> tuple[int, list[Feature]]:
@@ -151,7 +136,7 @@ COLLECTIONS: dict[str, Collection] = {
     "zones": Collection(
         title="执法片区 Enforcement zones (union of member grids; squad, member count)",
         level=None,
-        extent=_zone_extent,
+        extent=lambda s, g: zone_extent(session=s, generation_id=g),
         page=_zone_page,
         item=_zone_item,
     ),
@@ -381,7 +366,7 @@ def collection_write(collection_id: str, request: Request) -> Response:
 @router.options(
     "/collections/{collection_id}", status_code=204, responses={204: {"description": "Allow"}}
 )
-def collection_options() -> Response:
+def collection_options(collection_id: str) -> Response:
     return Response(status_code=204, headers={"Allow": READ_ONLY_ALLOW})
 
 

@@ -160,6 +160,8 @@ def test_crs_epsg4490_is_lat_lon_with_content_crs(client: httpx.Client) -> None:
     geometry = r.json()["geometry"]
     assert "crs" not in geometry and "crs" not in r.json()
     assert geometry["coordinates"][0][0][0] == [lat, lon]  # EPSG:4490 axis order: lat, lon
+    zones = client.get("/ogc/collections/zones/items", params={"crs": EPSG4490}).json()
+    assert all("crs" not in f["geometry"] for f in zones["features"])
     items = client.get("/ogc/collections/grids-l3/items", params={"crs": EPSG4490, "limit": 3})
     assert items.headers["Content-Crs"] == f"<{EPSG4490}>"
     for f in items.json()["features"]:
