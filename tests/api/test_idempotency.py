@@ -219,3 +219,25 @@ def test_malformed_key_is_refused(
         )
     assert r.status_code == 422, r.text
     assert r.json()["field"] == "Idempotency-Key"
+
+
+def test_two_racing_requests_with_one_key_make_one_event(
+    live_server: str, tokens: dict[str, str], engine: Engine, place: dict[str, Any]
+) -> None:
+    """The second request waits for the first one's claim and then answers its result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = f"racing {uuid.uuid4()}"
+    key = str(uuid.uuid4())
+
+    def send(_: int) -> httpx.Response:
+        with _as(live_server, tokens["officer"]) as c:
+            return c.post(
+                "/api/v1/events", json=_report(place, text), headers={"Idempotency-Key": key}
+            )
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(send, range(4)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert _events_with(engine, text) == 1

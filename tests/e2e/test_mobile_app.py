@@ -307,6 +307,20 @@ def test_officer_reports_works_offline_and_gets_new_cases(
         wait_until(page, "window.GridGISMobile && window.GridGISMobile.ready === true", 60_000)
         statics = [r for r in served if "/static/" in r.url]
         assert statics and all(r.from_service_worker for r in statics)
+
+        # offline, the app still opens from the cache with my last tasks and my grid
+        dispatched_case(dispatcher, officer["lon"], officer["lat"], "0402")
+        tasks = page.evaluate("GridGISMobile.refreshTasks().then(t => t.length)")
+        assert tasks >= 1
+        context.set_offline(True)
+        page.reload()
+        wait_until(page, "window.GridGISMobile && window.GridGISMobile.ready === true", 60_000)
+        wait_until(page, "document.querySelector('#net.ggm-offline')")
+        assert page.locator("li.ggm-task").count() == tasks
+        tab(page, "grid")
+        wait_until(page, "document.querySelector('#stat-households').textContent !== '—'")
+        tab(page, "tasks")
+        page.screenshot(path=str(artifacts / "mobile_offline_reload.png"))
     finally:
         context.close()
 
@@ -437,3 +451,21 @@ def test_me_api_answers_and_refuses_plainly(
         assert grid["households"] > 0 and case in {
             f["properties"]["id"] for f in grid["events"]["features"]
         }
+
+
+def test_english_app(
+    browser: Any, live_server: str, officer: dict[str, Any], artifacts: Any
+) -> None:
+    context, page, seen = phone(browser, officer)
+    try:
+        log_in(page, live_server, officer, "/m/?lang=en")
+        assert page.url.endswith("/m/?lang=en")
+        assert page.inner_text("#tab-tasks").startswith("My tasks")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        tab(page, "report")
+        assert page.inner_text("#report-submit") == "Send report"
+        tab(page, "tasks")
+        page.screenshot(path=str(artifacts / "mobile_tasks_en.png"))
+        assert seen["errors"] == []
+    finally:
+        context.close()
