@@ -43,6 +43,7 @@ from api.routes.ogc import (
     ITEMS_ALLOW,
     READ_ONLY_ALLOW,
     Target,
+    _is_id,
     check_feature_id,
     crs_of,
     feature_response,
@@ -96,10 +97,21 @@ WRITE_DOC = (
 READ_ONLY_PROPERTIES = ("level", "area_m2")
 
 
-def _writable(
-    request: Request, session: Session, collection_id: str, allow: str
-) -> Target | Response:
-    target = resolve(session, collection_id, None, None)
+def _generation_param(request: Request) -> int | None:
+    """``?generation=ID`` on a write (the same as writing to ``base@ID``)."""
+    raw = request.query_params.get("generation")
+    if not raw:
+        return None
+    if not _is_id(raw):
+        raise InvalidParameter(
+            f"generation {raw[:40]!r} is not a generation id (a positive integer)",
+            field="generation",
+        )
+    return int(raw)
+
+
+def _writable(request: Request, session: Session, collection_id: str) -> Target | Response:
+    target = resolve(session, collection_id, _generation_param(request), None)
     if not target.writable:
         gen = target.generation
         why = (
@@ -239,12 +251,13 @@ def _planner(principal: Any) -> Any:
     status_code=201,
     summary="Create a grid: refused (422) with the edits to use (split, merge, move)",
     description="A new grid comes from split/merge/move edits, never added alone." + WRITE_DOC,
+    response_class=Response,  # no body is ever answered with 201
     responses={201: {"description": "never: creation is refused"}},
 )
 async def create_item(
     collection_id: str, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
-    found = _writable(request, session, collection_id, ITEMS_ALLOW)
+    found = _writable(request, session, collection_id)
     if isinstance(found, Response):
         return found
     _planner(principal)
@@ -268,7 +281,7 @@ async def replace_item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep,
     principal: PrincipalDep,
 ) -> Response:  # fmt: skip
-    found = _writable(request, session, collection_id, ITEM_ALLOW)
+    found = _writable(request, session, collection_id)
     if isinstance(found, Response):
         return found
     _planner(principal)
@@ -310,7 +323,7 @@ async def update_item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep,
     principal: PrincipalDep,
 ) -> Response:  # fmt: skip
-    found = _writable(request, session, collection_id, ITEM_ALLOW)
+    found = _writable(request, session, collection_id)
     if isinstance(found, Response):
         return found
     _planner(principal)
@@ -367,7 +380,7 @@ def delete_item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep,
     principal: PrincipalDep, merge_into: str | None = None,
 ) -> Response:  # fmt: skip
-    found = _writable(request, session, collection_id, ITEM_ALLOW)
+    found = _writable(request, session, collection_id)
     if isinstance(found, Response):
         return found
     _planner(principal)
@@ -404,8 +417,8 @@ def _options(allow: str) -> Response:
 @router.options(
     "/collections/{collection_id}/items", status_code=204, responses={204: {"description": "Allow"}}
 )
-def items_options(collection_id: str, session: SessionDep) -> Response:
-    target = resolve(session, collection_id, None, None)
+def items_options(collection_id: str, request: Request, session: SessionDep) -> Response:
+    target = resolve(session, collection_id, _generation_param(request), None)
     return _options(ITEMS_ALLOW if target.writable else READ_ONLY_ALLOW)
 
 
@@ -414,6 +427,8 @@ def items_options(collection_id: str, session: SessionDep) -> Response:
     status_code=204,
     responses={204: {"description": "Allow"}},
 )
-def item_options(collection_id: str, feature_id: str, session: SessionDep) -> Response:
-    target = resolve(session, collection_id, None, None)
+def item_options(
+    collection_id: str, feature_id: str, request: Request, session: SessionDep
+) -> Response:
+    target = resolve(session, collection_id, _generation_param(request), None)
     return _options(ITEM_ALLOW if target.writable else READ_ONLY_ALLOW)

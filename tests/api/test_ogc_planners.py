@@ -629,3 +629,18 @@ def test_ogrinfo_reads_a_draft(live_server: str, tokens: dict[str, str], draft: 
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Feature Count: 1558" in done.stdout, done.stdout
+
+
+def test_a_write_with_generation_in_the_query(
+    planner: httpx.Client, engine: Engine, draft: int
+) -> None:
+    a, _ = interior_pair(engine, draft)
+    url = f"/ogc/collections/grids-l3/items/{a}"
+    read = planner.get(url, params={"generation": draft})
+    r = planner.patch(url, params={"generation": draft}, json={"properties": {"name": "查询参数"}},
+                      headers={"If-Match": etag(read)})  # fmt: skip
+    assert r.status_code == 200 and r.json()["properties"]["name"] == "查询参数", r.text
+    r = planner.patch(url, params={"generation": "x"}, json={"properties": {"name": "y"}},
+                      headers={"If-Match": etag(r)})  # fmt: skip
+    assert r.status_code == 422 and r.json()["field"] == "generation"
+    assert planner.options(url, params={"generation": draft}).headers["Allow"].count("PUT") == 1
