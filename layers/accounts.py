@@ -484,6 +484,8 @@ def touch(*, session: Session, table: str, column: str, row_id: int) -> None:
     """Set ``table.column`` to now() unless another request holds the row (SKIP LOCKED: a
     once-a-minute timestamp never makes a request wait). Raw SQL for the row lock clause."""
     assert (table, column) in {("user_session", "last_seen_at"), ("api_token", "last_used_at")}
+    if session.execute(text("SELECT current_setting('transaction_read_only')")).scalar() == "on":
+        return  # a read-only database (standby, disk trouble) still answers reads
     session.execute(
         text(
             f"UPDATE {table} SET {column} = now() WHERE id = ("
