@@ -25,7 +25,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import SessionDep, current_principal
-from api.pages.map import login_redirect
+from api.pages.map import basemap_from_settings, login_redirect
 from api.pages.templating import STATIC_URL, TEMPLATES
 from layers.errors import AuthError
 from maps.assets import STATIC_DIR, asset_url
@@ -163,6 +163,16 @@ def shell_urls() -> list[str]:
     ]  # fmt: skip
 
 
+def basemap_tiles(request: Request, lang: str) -> list[dict[str, Any]]:
+    """The configured basemap's tile layers for Leaflet (none by default: the grids alone)."""
+    basemap = basemap_from_settings(request.app.state.settings.map, lang)
+    return [
+        {"url": t.url, "attribution": t.attribution, "subdomains": t.subdomains or "abc",
+         "max_zoom": t.max_zoom}
+        for t in (basemap.tiles if basemap else ())
+    ]  # fmt: skip
+
+
 @router.get("/m", include_in_schema=False)
 def mobile_root(request: Request) -> RedirectResponse:
     """The app lives at ``/m/`` (the service worker's scope); keep the query."""
@@ -184,6 +194,7 @@ def mobile_app(
         "photo_px": PHOTO_LONGEST_PX, "version": app_version(),
         "sw": f"/m/sw.js?v={app_version()}", "user": principal.name,
         "login": f"/login?next=/m/%3Flang%3D{lang}&lang={lang}",
+        "tiles": basemap_tiles(request, lang),
     }  # fmt: skip
     html = TEMPLATES.get_template("mobile.html").render(
         lang=lang,

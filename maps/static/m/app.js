@@ -110,6 +110,16 @@
     });
   }
 
+  // A phone shared by two officers: the last answers kept for offline use are the previous
+  // officer's; dropped when someone else logs in (their outbox items wait for them, store.js).
+  function forgetOtherUsersData(name) {
+    try {
+      var last = global.localStorage.getItem("ggm-user");
+      if (last && last !== name && global.caches) { global.caches.delete("ggm-data"); }
+      global.localStorage.setItem("ggm-user", name);
+    } catch { /* no storage: nothing kept either */ }
+  }
+
   function start() {
     Object.keys(views).forEach(function (key) {
       $("tab-" + key).addEventListener("click", function () { show(key); });
@@ -128,6 +138,7 @@
     M.on("expired", function () { M.outbox.state.expired = true; expiredNotice(true); });
     M.get("/api/v1/me").then(function (me) {
       M.me = me;
+      forgetOtherUsersData(me.name);
     }, function () {
       M.me = M.me || null;
     }).then(function () {

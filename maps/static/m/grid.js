@@ -13,11 +13,15 @@
 
   function $(id) { return doc.getElementById(id); }
 
-  // makeMap(id): a Leaflet map without a basemap (an intranet may have none): my grids are
-  // the reference; a plain "Leaflet" attribution (no link out).
+  // makeMap(id): a Leaflet map on the configured basemap (none by default: an intranet may
+  // have none, my grids are then the reference); a plain "Leaflet" attribution (no link out).
   M.makeMap = function (id) {
     var map = L.map(id, {zoomControl: true, attributionControl: true}).setView([31.85, 120.3], 11);
     map.attributionControl.setPrefix("Leaflet");
+    (M.config.tiles || []).forEach(function (t) {  // the configured basemap, if any
+      L.tileLayer(t.url, {attribution: t.attribution, subdomains: t.subdomains,
+        maxZoom: t.max_zoom}).addTo(map);
+    });
     return map;
   };
 
