@@ -310,8 +310,10 @@ def _grid_where(query: GridQuery) -> tuple[str, dict[str, Any]]:
         clauses.append("parent_code = :parent")
         params["parent"] = query.parent_code
     if query.bbox is not None:
-        # The envelope is built in the column's SRID so the GiST index on geom is used.
-        clauses.append("geom && ST_MakeEnvelope(:w, :s, :e, :n, 4490)")
+        # The envelope is built in the column's SRID so the GiST index on geom is used;
+        # ST_Intersects tests the geometry itself (an L-shaped grid whose envelope alone meets
+        # the bbox is not returned), after the index's envelope test.
+        clauses.append("ST_Intersects(geom, ST_MakeEnvelope(:w, :s, :e, :n, 4490))")
         params.update(dict(zip("wsen", query.bbox, strict=True)))
     return " AND ".join(clauses), params
 

@@ -89,3 +89,25 @@ def test_bbox_in_gcj02_is_converted_before_the_query(client) -> None:  # type: i
     assert codes[0] != codes[2]  # a 500 m shift selects other grids
     bad = client.get("/api/v1/grids", params={"bbox": gcj_bbox, "crs": "utm"})
     assert bad.status_code == 422 and bad.json()["field"] == "crs"
+
+
+def test_bbox_tests_geometries_not_envelopes(client, engine, demo_generation) -> None:  # type: ignore[no-untyped-def]
+    """The grids of a bbox are those whose polygon meets it (ST_Intersects), not every grid
+    whose envelope does: towns are irregular, so a box in a town's envelope corner misses it."""
+    from sqlalchemy import text
+
+    bbox = (120.27, 31.89, 120.29, 31.91)
+    with engine.connect() as conn:
+        exact = set(conn.execute(text(
+            "SELECT code FROM grid WHERE generation_id = :g AND level = 1 AND "
+            "ST_Intersects(geom, ST_MakeEnvelope(:w, :s, :e, :n, 4490))"),
+            {"g": demo_generation, "w": bbox[0], "s": bbox[1], "e": bbox[2], "n": bbox[3]},
+        ).scalars())  # fmt: skip
+        envelope = set(conn.execute(text(
+            "SELECT code FROM grid WHERE generation_id = :g AND level = 1 AND "
+            "geom && ST_MakeEnvelope(:w, :s, :e, :n, 4490)"),
+            {"g": demo_generation, "w": bbox[0], "s": bbox[1], "e": bbox[2], "n": bbox[3]},
+        ).scalars())  # fmt: skip
+    r = client.get("/api/v1/grids", params={"level": 1, "bbox": ",".join(map(str, bbox))})
+    assert {f["properties"]["code"] for f in r.json()["features"]} == exact
+    assert exact <= envelope
