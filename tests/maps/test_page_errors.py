@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from tests.api.test_tracks_api import patrol
 from tests.e2e.conftest import open_logged_in, wait_until
-from tests.tracks_support import make_device
+from tests.tracks_support import CITY_LAT, CITY_LON, make_device
 
 pytestmark = pytest.mark.browser
 
@@ -97,9 +97,16 @@ def test_live_keeps_markers_and_open_popup_between_polls(
         page.evaluate(f"window.gridgisLiveMarkers['{device}'].openPopup()")
         assert "在岗巡查员" in page.locator(".leaflet-popup-content").inner_text()
         before = page.evaluate(f"window.gridgisLiveMarkers['{device}']._leaflet_id")
+        # he moves on (a fix now: online whatever time the tests before took)
+        moved = {"time": datetime.now(UTC).isoformat(), "lon": CITY_LON + 0.004,
+                 "lat": CITY_LAT - 0.006, "accuracy_m": 5.0}  # fmt: skip
+        _send(live_server, officers["now"], [moved])
         updated = page.evaluate("window.gridgisLive.updated")
         wait_until(page, f"window.gridgisLive.updated > {updated}", timeout=30_000)  # a poll
-        assert page.locator(".leaflet-popup").count() == 1  # still open
+        wait_until(
+            page, f"window.gridgisLiveMarkers['{device}'].getLatLng().lng > {CITY_LON + 0.003}"
+        )
+        assert page.locator(".leaflet-popup").count() == 1  # still open, on the moved marker
         assert page.evaluate(f"window.gridgisLiveMarkers['{device}']._leaflet_id") == before
         live = page.evaluate("window.gridgisLive")
         assert page.locator("path.gridgis-officer").count() == live["count"]
