@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from layers.coverage import CoverageNotComputed
 from layers.db import DatabaseFault, database_fault
@@ -138,7 +139,27 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             "the body cannot be parsed (malformed, or nested too deep); send a plain JSON object",
             field="body",
         )
-    return problem(exc.status_code, detail.split(";")[0].capitalize()[:60], detail)
+    response = problem(exc.status_code, detail.split(";")[0].capitalize()[:60], detail)
+    for name, value in (exc.headers or {}).items():
+        response.headers.setdefault(name, value)
+    if exc.status_code == 405:  # every method of every route at the path (Starlette names one)
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route fully serves at the request's path (HEAD with GET)."""
+    methods = {
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.routes
+        )
+    }
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:

@@ -24,7 +24,7 @@ from api.locators import LocatorCache
 from api.pages.error_pages import HtmlErrorPages
 from api.periodic import start_late_fix_recompute
 from api.routes import modules_with
-from api.schemas.common import ERROR_RESPONSES
+from api.schemas.common import ERROR_RESPONSES, add_problem_schema
 from api.security import install_security
 from api.settings import Settings
 from api.static import CachedStaticFiles, cache_control_for
@@ -99,6 +99,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
                 if seen[op.get("operationId")] > 1:
                     op["operationId"] = f"{op['operationId']}-{method}"
                 _drop_json_placeholder(op)
+        add_problem_schema(doc)
         app.openapi_schema = doc
     return app.openapi_schema
 

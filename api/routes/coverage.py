@@ -20,6 +20,14 @@ from api.deps import (
 )
 from api.errors import InvalidParameter
 from api.exports import TableFormat, table_response
+from api.schemas.common import table_responses
+from api.schemas.tracks import (
+    CoverageGrid,
+    CoverageRunPublic,
+    CoverageTable,
+    CoverageTracks,
+    CoverageTrend,
+)
 from gis.coverage import CoverageParams
 from layers.coverage import (
     COMPLIANCE_COLUMNS,
@@ -68,7 +76,11 @@ def _run_meta(run: CoverageRun) -> dict[str, Any]:
     }
 
 
-@router.post("/runs", summary="Compute (or recompute) coverage for a day or shift")
+@router.post(
+    "/runs",
+    summary="Compute (or recompute) coverage for a day or shift",
+    response_model=CoverageRunPublic,
+)
 def create_coverage_run(
     request: Request,
     session: SessionDep,
@@ -96,7 +108,12 @@ def create_coverage_run(
     return _run_meta(run)
 
 
-@router.get("", summary="Coverage per grid of a level, ranked (H3 and buffer methods)")
+@router.get(
+    "",
+    summary="Coverage per grid of a level, ranked (H3 and buffer methods)",
+    response_model=CoverageTable,
+    responses=table_responses(None, "JSON, or CSV/XLSX with format=csv|xlsx"),
+)
 def read_coverage(
     session: SessionDep,
     _: Reader,
@@ -118,7 +135,11 @@ def read_coverage(
     )
 
 
-@router.get("/grids/{code}", summary="One unit grid: who covered it and its blind spots")
+@router.get(
+    "/grids/{code}",
+    summary="One unit grid: who covered it and its blind spots",
+    response_model=CoverageGrid,
+)
 def read_grid_coverage(
     session: SessionDep,
     _: Reader,
@@ -131,7 +152,11 @@ def read_grid_coverage(
     return {**_run_meta(run), **grid_detail(session=session, run=run, code=code)}
 
 
-@router.get("/grids/{code}/tracks", summary="The tracks that covered one unit grid (GeoJSON)")
+@router.get(
+    "/grids/{code}/tracks",
+    summary="The tracks that covered one unit grid (GeoJSON)",
+    response_model=CoverageTracks,
+)
 def read_grid_tracks(
     session: SessionDep,
     _: Reader,
@@ -147,7 +172,12 @@ def read_grid_tracks(
     return {**_run_meta(run), **grid_tracks(session=session, run=run, code=code)}
 
 
-@router.get("/trend", summary="Coverage of an area (or the whole city) per day with a run")
+@router.get(
+    "/trend",
+    summary="Coverage of an area (or the whole city) per day with a run",
+    response_model=CoverageTrend,
+    responses=table_responses(None, "JSON, or CSV/XLSX with format=csv|xlsx"),
+)
 def read_coverage_trend(
     session: SessionDep,
     _: Reader,
@@ -182,7 +212,12 @@ def read_coverage_trend(
     return table_response(trend["data"], name=name, fmt=format, columns=TREND_COLUMNS)
 
 
-@router.get("/compliance", summary="Duty compliance per person: time inside own grids")
+@router.get(
+    "/compliance",
+    summary="Duty compliance per person: time inside own grids",
+    response_model=CoverageRunPublic,
+    responses=table_responses(None, "JSON, or CSV/XLSX with format=csv|xlsx"),
+)
 def read_compliance(
     session: SessionDep,
     _: Reader,

@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from api.deps import Reader, SessionDep
 from api.errors import InvalidParameter
 from api.routes.staff import _answer as responsible_answer
+from api.schemas.events import DashboardAnswer
 from layers.dashboard import (
     KPI_PERIODS,
     SCOPE_LENGTHS,
@@ -111,7 +112,11 @@ def parse_scope(value: str, field: str = "scope") -> str:
     return value
 
 
-@router.get("/events", summary="Events panel: today / this week, overdue list, newest")
+@router.get(
+    "/events",
+    summary="Events panel: today / this week, overdue list, newest",
+    response_model=DashboardAnswer,
+)
 def dashboard_events(
     request: Request, session: SessionDep, _: Reader, scope: ScopeQuery = ""
 ) -> dict[str, Any]:
@@ -121,7 +126,11 @@ def dashboard_events(
     )
 
 
-@router.get("/events/points", summary="Open events of the scope as compact map points")
+@router.get(
+    "/events/points",
+    summary="Open events of the scope as compact map points",
+    response_model=DashboardAnswer,
+)
 def dashboard_event_points(
     request: Request, session: SessionDep, _: Reader, scope: ScopeQuery = ""
 ) -> dict[str, Any]:
@@ -131,7 +140,11 @@ def dashboard_event_points(
     )
 
 
-@router.get("/patrols", summary="Patrols panel: officers online/offline, coverage today")
+@router.get(
+    "/patrols",
+    summary="Patrols panel: officers online/offline, coverage today",
+    response_model=DashboardAnswer,
+)
 def dashboard_patrols(
     request: Request,
     session: SessionDep,
@@ -153,7 +166,11 @@ def dashboard_patrols(
     )
 
 
-@router.get("/kpis", summary="KPIs panel: the period's indicators and the ranking")
+@router.get(
+    "/kpis",
+    summary="KPIs panel: the period's indicators and the ranking",
+    response_model=DashboardAnswer,
+)
 def dashboard_kpis(
     request: Request,
     session: SessionDep,
@@ -173,7 +190,11 @@ def dashboard_kpis(
     )
 
 
-@router.get("/grid/{code}", summary="One grid: people, zone and squad, households, events")
+@router.get(
+    "/grid/{code}",
+    summary="One grid: people, zone and squad, households, events",
+    response_model=DashboardAnswer,
+)
 def dashboard_grid(
     request: Request,
     session: SessionDep,

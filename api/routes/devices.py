@@ -12,6 +12,8 @@ from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
 from api.deps import Admin, Reader, RequestBody, SessionDep, parse_at
 from api.errors import STATUS, InvalidParameter, problem
+from api.schemas.common import GEOJSON_OBJECT, geojson
+from api.schemas.people import DeviceCreated, DevicePublic, DeviceSecret, DevicesPublic
 from layers.devices import DeviceNotFound, create_device, get_device, list_devices, rotate_secret
 from layers.errors import DomainError
 from layers.people import Person
@@ -68,13 +70,18 @@ def _public(device: Any, person: Person | None) -> dict[str, Any]:
     }
 
 
-@router.get("", summary="All devices with their staff")
+@router.get("", summary="All devices with their staff", response_model=DevicesPublic)
 def read_devices(session: SessionDep, _: Reader) -> dict[str, Any]:
     data = [_public(d, p) for d, p in list_devices(session=session)]
     return {"data": data, "count": len(data)}
 
 
-@router.post("", status_code=201, summary="Register a device (its secret is shown only now)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Register a device (its secret is shown only now)",
+    response_model=DeviceCreated,
+)
 def create_device_route(body: DeviceCreate, session: SessionDep, _: Admin) -> dict[str, Any]:
     if body.person_id is not None and session.get(Person, body.person_id) is None:
         raise InvalidParameter(f"no person with id {body.person_id}", field="person_id")
@@ -101,7 +108,11 @@ def _device_or_404(session: Any, device_id: int) -> Any:
         raise DeviceMissing(exc.detail, field="device_id") from None
 
 
-@router.patch("/{device_id}", summary="Change a device's label, speed unit or active flag")
+@router.patch(
+    "/{device_id}",
+    summary="Change a device's label, speed unit or active flag",
+    response_model=DevicePublic,
+)
 def update_device(
     device_id: DeviceId, body: DeviceUpdate, session: SessionDep, _: Admin
 ) -> dict[str, Any]:
@@ -116,7 +127,11 @@ def update_device(
     return _public(device, person)
 
 
-@router.post("/{device_id}/secret", summary="Issue a new secret (the old one stops working)")
+@router.post(
+    "/{device_id}/secret",
+    summary="Issue a new secret (the old one stops working)",
+    response_model=DeviceSecret,
+)
 def rotate_device_secret(device_id: DeviceId, session: SessionDep, _: Admin) -> dict[str, Any]:
     _device_or_404(session, device_id)
     return {"id": device_id, "secret": rotate_secret(session=session, device_id=device_id)}
@@ -140,7 +155,11 @@ def _range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
     return a, b
 
 
-@router.get("/{device_id}/track", summary="A device's track: segments, stops, mileage")
+@router.get(
+    "/{device_id}/track",
+    summary="A device's track: segments, stops, mileage",
+    **geojson("the track: segments split at gaps, stops, mileage", GEOJSON_OBJECT),
+)
 def read_track(
     request: Request,
     device_id: DeviceId,

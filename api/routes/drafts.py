@@ -16,6 +16,14 @@ from api.deps import Planner, Reader, SessionDep
 from api.errors import STATUS, InvalidParameter
 from api.exports import table_response
 from api.routes.generations import _json, _version, actor_of
+from api.schemas.common import table_responses
+from api.schemas.grids import (
+    EditLog,
+    EditResult,
+    GenerationDiff,
+    GenerationImpact,
+    GenerationLineage,
+)
 from layers.grids import active_generation, get_generation
 from layers.planning.edits import (
     DraftVersionConflict,
@@ -60,7 +68,11 @@ def _done(response: Response, answer: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-@router.post("/{generation_id}/edits", summary="Edit a draft (keeps the tiling; logged, undoable)")
+@router.post(
+    "/{generation_id}/edits",
+    summary="Edit a draft (keeps the tiling; logged, undoable)",
+    response_model=EditResult,
+)
 async def create_edit(
     generation_id: int,
     request: Request,
@@ -95,7 +107,11 @@ async def create_edit(
     return _done(response, answer)
 
 
-@router.get("/{generation_id}/edits", summary="The draft's edit log and current version")
+@router.get(
+    "/{generation_id}/edits",
+    summary="The draft's edit log and current version",
+    response_model=EditLog,
+)
 def read_edits(
     generation_id: int, response: Response, session: SessionDep, _: Reader
 ) -> dict[str, Any]:
@@ -119,7 +135,9 @@ async def _step(
     return _done(response, answer)
 
 
-@router.post("/{generation_id}/edits/undo", summary="Undo the draft's last edit")
+@router.post(
+    "/{generation_id}/edits/undo", summary="Undo the draft's last edit", response_model=EditResult
+)
 async def undo(
     generation_id: int, request: Request, response: Response, session: SessionDep,
     principal: Planner, if_match: IfMatch = None,
@@ -127,7 +145,9 @@ async def undo(
     return await _step(True, generation_id, request, response, session, principal, if_match)
 
 
-@router.post("/{generation_id}/edits/redo", summary="Redo the edit undone last")
+@router.post(
+    "/{generation_id}/edits/redo", summary="Redo the edit undone last", response_model=EditResult
+)
 async def redo(
     generation_id: int, request: Request, response: Response, session: SessionDep,
     principal: Planner, if_match: IfMatch = None,
@@ -142,7 +162,12 @@ def _against(session: Any, generation_id: int, against: int | None) -> int:
     return active_generation(session=session).id
 
 
-@router.get("/{generation_id}/diff", summary="Grids added / removed / reshaped (GeoJSON)")
+@router.get(
+    "/{generation_id}/diff",
+    summary="Grids added / removed / reshaped (GeoJSON)",
+    response_model=GenerationDiff,
+    responses=table_responses(None, "JSON, or CSV/XLSX with format=csv|xlsx"),
+)
 def read_diff(
     generation_id: int,
     session: SessionDep,
@@ -153,7 +178,12 @@ def read_diff(
     return diff_features(session=session, old_generation_id=old, new_generation_id=generation_id)
 
 
-@router.get("/{generation_id}/lineage", summary="Old -> new code mapping by area overlap")
+@router.get(
+    "/{generation_id}/lineage",
+    summary="Old -> new code mapping by area overlap",
+    response_model=GenerationLineage,
+    responses=table_responses(None, "JSON, or CSV/XLSX with format=csv|xlsx"),
+)
 def read_lineage(
     generation_id: int,
     request: Request,
@@ -197,7 +227,12 @@ def impact_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-@router.get("/{generation_id}/impact", summary="What publishing the draft changes (JSON, XLSX)")
+@router.get(
+    "/{generation_id}/impact",
+    summary="What publishing the draft changes (JSON, XLSX)",
+    response_model=GenerationImpact,
+    responses=table_responses(None, "JSON, or CSV/XLSX with format=csv|xlsx"),
+)
 def read_impact(
     generation_id: int,
     request: Request,

@@ -27,6 +27,15 @@ from api.deps import (
     require,
 )
 from api.errors import InvalidParameter, UnsupportedMediaType
+from api.schemas.events import (
+    PHOTO_RESPONSES,
+    Escalated,
+    EventPublic,
+    EventsPublic,
+    EventWorkflow,
+    HotlineImport,
+    RoutingChanged,
+)
 from api.uploads import read_upload
 from gis.crs import to_cgcs2000
 from layers import accounts, idempotency
@@ -185,7 +194,9 @@ def log_public(entry: EventLog) -> dict[str, Any]:
     }
 
 
-@router.post("/events", status_code=201, summary="Report an event (staff)")
+@router.post(
+    "/events", status_code=201, summary="Report an event (staff)", response_model=EventPublic
+)
 async def create_event(
     request: Request, session: SessionDep, principal: Reporter
 ) -> dict[str, Any]:
@@ -233,7 +244,7 @@ def _create_event(
     return event_public(event)
 
 
-@router.get("/events", summary="List events")
+@router.get("/events", summary="List events", response_model=EventsPublic)
 def list_events(
     session: SessionDep,
     _: Reader,
@@ -273,18 +284,30 @@ def list_events(
     return {"data": [event_public(e, now=now) for e in rows], "count": count}
 
 
-@router.get("/events/overdue", summary="Overdue cases (超时), oldest deadline first")
+@router.get(
+    "/events/overdue",
+    summary="Overdue cases (超时), oldest deadline first",
+    response_model=EventsPublic,
+)
 def overdue_events(session: SessionDep, _: Reader) -> dict[str, Any]:
     rows = list_overdue(session=session)
     return {"data": [event_public(e) for e in rows], "count": len(rows)}
 
 
-@router.post("/events/overdue/escalate", summary="Log an escalation on every new overdue case")
+@router.post(
+    "/events/overdue/escalate",
+    summary="Log an escalation on every new overdue case",
+    response_model=Escalated,
+)
 def escalate(session: SessionDep, principal: Dispatcher) -> dict[str, int]:
     return {"escalated": escalate_overdue(session=session, actor=actor_of(session, principal))}
 
 
-@router.get("/events/duplicates", summary="Open events that may be the same one")
+@router.get(
+    "/events/duplicates",
+    summary="Open events that may be the same one",
+    response_model=EventsPublic,
+)
 def duplicates(
     request: Request,
     session: SessionDep,
@@ -311,7 +334,7 @@ def duplicates(
     return {"data": [intake.event_summary(e) for e in rows], "count": len(rows)}
 
 
-@router.get("/events/{event_id}", summary="One event with its timeline")
+@router.get("/events/{event_id}", summary="One event with its timeline", response_model=EventPublic)
 def read_event(session: SessionDep, principal: Reader, event_id: int) -> dict[str, Any]:
     event = get_event(session, event_id)
     logs = session.scalars(
@@ -338,7 +361,12 @@ def read_event(session: SessionDep, principal: Reader, event_id: int) -> dict[st
     }
 
 
-@router.get("/events/{event_id}/photos/{photo_id}", summary="A photo's bytes")
+@router.get(
+    "/events/{event_id}/photos/{photo_id}",
+    summary="A photo's bytes",
+    response_class=Response,
+    responses=PHOTO_RESPONSES,
+)
 def read_photo(session: SessionDep, _: Reader, event_id: int, photo_id: int) -> Response:
     photo = session.get(EventPhoto, photo_id)
     if photo is None or photo.event_id != event_id:
@@ -346,7 +374,9 @@ def read_photo(session: SessionDep, _: Reader, event_id: int, photo_id: int) -> 
     return Response(photo.data, media_type=photo.media_type)
 
 
-@router.post("/events/{event_id}/actions", summary="Take a workflow action")
+@router.post(
+    "/events/{event_id}/actions", summary="Take a workflow action", response_model=EventPublic
+)
 async def act(
     request: Request, session: SessionDep, principal: PrincipalDep, event_id: int
 ) -> dict[str, Any]:
@@ -415,7 +445,11 @@ def _act(
     return event_public(event) | {"allowed_actions": allowed_actions(event.status, principal.role)}
 
 
-@router.post("/events/{event_id}/routing", summary="Change the routing (dispatcher, logged)")
+@router.post(
+    "/events/{event_id}/routing",
+    summary="Change the routing (dispatcher, logged)",
+    response_model=RoutingChanged,
+)
 async def change_routing(
     request: Request, session: SessionDep, principal: Dispatcher, event_id: int
 ) -> dict[str, Any]:
@@ -441,7 +475,11 @@ async def change_routing(
     return event_public(event)
 
 
-@router.get("/event-workflow", summary="The state machine: actions, states, roles")
+@router.get(
+    "/event-workflow",
+    summary="The state machine: actions, states, roles",
+    response_model=EventWorkflow,
+)
 def workflow_table(_: Reader) -> dict[str, Any]:
     return {
         "states": [s.value for s in EventStatus],
@@ -458,7 +496,12 @@ def workflow_table(_: Reader) -> dict[str, Any]:
     }
 
 
-@router.post("/events/import/hotline", status_code=201, summary="Import a 12345 batch file")
+@router.post(
+    "/events/import/hotline",
+    status_code=201,
+    summary="Import a 12345 batch file",
+    response_model=HotlineImport,
+)
 async def import_hotline_file(
     request: Request, session: SessionDep, principal: Dispatcher
 ) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Planner, Principal, Reader, SessionDep, parse_at
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
+from api.schemas.common import EXPORT_RESPONSES
 from api.schemas.generations import (
     DraftFromGeneration,
     DraftPatch,
@@ -31,6 +32,13 @@ from api.schemas.generations import (
     PlanningSettings,
     PublishRequest,
     ReviewStep,
+)
+from api.schemas.grids import (
+    DraftAnswer,
+    GenerationComparison,
+    GenerationProblems,
+    GenerationReview,
+    GridHistory,
 )
 from gis.gridfiles import GridFileError, save_upload, to_shapefile
 from gis.hierarchy import validate_hierarchy
@@ -140,7 +148,9 @@ def read_generation(
 
 
 @router.get(
-    PREFIX + "/{generation_id}/problems", summary="Validate a generation's three-level grid"
+    PREFIX + "/{generation_id}/problems",
+    summary="Validate a generation's three-level grid",
+    response_model=GenerationProblems,
 )
 def read_generation_problems(
     generation_id: int, request: Request, session: SessionDep, _: Reader
@@ -224,7 +234,12 @@ def _copy(
     }
 
 
-@router.post(PREFIX, status_code=201, summary="Make a draft: copy a generation or import a file")
+@router.post(
+    PREFIX,
+    status_code=201,
+    summary="Make a draft: copy a generation or import a file",
+    response_model=DraftAnswer,
+)
 async def create_draft(request: Request, session: SessionDep, principal: Planner) -> dict[str, Any]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     actor, srid = actor_of(principal), _metric_srid(request)
@@ -259,7 +274,9 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
 
 
 @router.patch(
-    PREFIX + "/{generation_id}", summary="Rename or annotate a draft (optimistic locking)"
+    PREFIX + "/{generation_id}",
+    summary="Rename or annotate a draft (optimistic locking)",
+    response_model=GenerationPublic,
 )
 async def patch_draft(
     generation_id: int,
@@ -324,7 +341,11 @@ async def _step(
     return public(generation)
 
 
-@router.post(PREFIX + "/{generation_id}/submit", summary="Submit a valid draft for review (reason)")
+@router.post(
+    PREFIX + "/{generation_id}/submit",
+    summary="Submit a valid draft for review (reason)",
+    response_model=DraftAnswer,
+)
 async def submit_draft(
     generation_id: int,
     request: Request,
@@ -336,7 +357,11 @@ async def submit_draft(
     return await _step("submit", generation_id, request, response, session, principal, if_match)
 
 
-@router.post(PREFIX + "/{generation_id}/approve", summary="Approve (another planner, or an admin)")
+@router.post(
+    PREFIX + "/{generation_id}/approve",
+    summary="Approve (another planner, or an admin)",
+    response_model=DraftAnswer,
+)
 async def approve_draft(
     generation_id: int,
     request: Request,
@@ -348,7 +373,11 @@ async def approve_draft(
     return await _step("approve", generation_id, request, response, session, principal, if_match)
 
 
-@router.post(PREFIX + "/{generation_id}/reject", summary="Send a submitted draft back (reason)")
+@router.post(
+    PREFIX + "/{generation_id}/reject",
+    summary="Send a submitted draft back (reason)",
+    response_model=DraftAnswer,
+)
 async def reject_draft(
     generation_id: int,
     request: Request,
@@ -360,7 +389,11 @@ async def reject_draft(
     return await _step("reject", generation_id, request, response, session, principal, if_match)
 
 
-@router.post(PREFIX + "/{generation_id}/publish", summary="Publish (dry run unless commit is true)")
+@router.post(
+    PREFIX + "/{generation_id}/publish",
+    summary="Publish (dry run unless commit is true)",
+    response_model=DraftAnswer,
+)
 async def publish_generation(
     generation_id: int,
     request: Request,
@@ -387,13 +420,21 @@ async def publish_generation(
     )
 
 
-@router.get(PREFIX + "/{generation_id}/review", summary="Who did what, when and why")
+@router.get(
+    PREFIX + "/{generation_id}/review",
+    summary="Who did what, when and why",
+    response_model=GenerationReview,
+)
 def read_review(generation_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
     steps = review.review_log(session=session, generation_id=generation_id)
     return {"generation": generation_id, "steps": steps, "count": len(steps)}
 
 
-@router.get(PREFIX + "/{generation_id}/comparison", summary="Counts, outline and codes vs another")
+@router.get(
+    PREFIX + "/{generation_id}/comparison",
+    summary="Counts, outline and codes vs another",
+    response_model=GenerationComparison,
+)
 def read_comparison(
     generation_id: int,
     request: Request,
@@ -427,7 +468,12 @@ def _export_bytes(frame: Any, fmt: str, stem: str) -> bytes:
         return path.read_bytes()
 
 
-@router.get(PREFIX + "/{generation_id}/export", summary="The grids as a file (Shapefile zip …)")
+@router.get(
+    PREFIX + "/{generation_id}/export",
+    summary="The grids as a file (Shapefile zip …)",
+    response_class=Response,
+    responses=EXPORT_RESPONSES,
+)
 def export_generation(
     generation_id: int,
     session: SessionDep,
@@ -459,6 +505,7 @@ def export_generation(
     "/api/v1/grids/{code}/history",
     tags=["grids"],
     summary="A grid in every generation, with lineage",
+    response_model=GridHistory,
 )
 def read_grid_history(
     code: str,

@@ -12,6 +12,8 @@ from fastapi.responses import Response
 
 from api.deps import AtDep, BboxDep, Reader, SessionDep, parse_crs, parse_level
 from api.errors import InvalidParameter
+from api.schemas.common import geojson
+from api.schemas.grids import GridFeature
 from gis.codes import InvalidCode, level_of
 from gis.crs import Datum, to_cgcs2000
 from layers.grids import (
@@ -49,7 +51,11 @@ def check_code(code: str, field: str = "code") -> str:
     return code
 
 
-@router.get("", summary="Grids as a GeoJSON FeatureCollection")
+@router.get(
+    "",
+    summary="Grids as a GeoJSON FeatureCollection",
+    **geojson("grids as a GeoJSON FeatureCollection (CGCS2000)"),
+)
 def read_grids(
     session: SessionDep,
     _: Reader,
@@ -86,7 +92,11 @@ def read_grids(
     return Response(orjson.dumps(body), media_type=GEOJSON)
 
 
-@router.get("/{code}", summary="One grid with its ancestors, children and neighbours")
+@router.get(
+    "/{code}",
+    summary="One grid with its ancestors, children and neighbours",
+    response_model=GridFeature,
+)
 def read_grid(
     code: str,
     session: SessionDep,

@@ -8,13 +8,14 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from api.deps import SessionDep
+from api.schemas.grids import HealthPublic
 from layers.calendar_tables import ensure_loaded
 from layers.deadlines import open_unconfirmed_years
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthPublic)
 def health(session: SessionDep) -> dict[str, Any]:
     """``status``, ``database`` (``up``, or ``read_only`` while it takes no writes), the PostGIS
     version, and ``calendar_unconfirmed_years``: years without a holiday table that open

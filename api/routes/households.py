@@ -23,6 +23,8 @@ from api.deps import (
     require,
 )
 from api.errors import STATUS, InvalidParameter
+from api.schemas.common import Listing
+from api.schemas.people import HouseholdCounts, HouseholdCreated, HouseholdPublic
 from gis.hexgrid import MAX_RESOLUTION, MIN_RESOLUTION
 from gis.masking import id_number_problem, mobile_problem
 from layers.errors import CodeConflict
@@ -71,7 +73,11 @@ def household_reader(session: SessionDep, principal: Principal) -> HouseholdRead
     return HouseholdReader(token_id=principal.token_id, person_id=person_id, grid_codes=codes)
 
 
-@router.get("/counts", summary="Household counts per grid (level 1-3) or per H3 cell")
+@router.get(
+    "/counts",
+    summary="Household counts per grid (level 1-3) or per H3 cell",
+    response_model=HouseholdCounts,
+)
 def read_counts(
     session: SessionDep,
     _: Reader,
@@ -96,7 +102,7 @@ def read_counts(
     raise InvalidParameter(f"by {by!r} is unknown; use grid or h3", field="by")
 
 
-@router.get("", summary="Households of a grid (masked unless entitled)")
+@router.get("", summary="Households of a grid (masked unless entitled)", response_model=Listing)
 def list_households(
     session: SessionDep,
     principal: Reader,
@@ -123,7 +129,7 @@ def list_households(
     return {"data": data, "count": total}
 
 
-@router.get("/access-log", summary="Audit of unmasked reads (admin)")
+@router.get("/access-log", summary="Audit of unmasked reads (admin)", response_model=Listing)
 def read_access_log(
     session: SessionDep,
     _: Admin,
@@ -133,7 +139,11 @@ def read_access_log(
     return {"data": data, "count": len(data)}
 
 
-@router.get("/{household_id}", summary="One household (masked unless entitled)")
+@router.get(
+    "/{household_id}",
+    summary="One household (masked unless entitled)",
+    response_model=HouseholdPublic,
+)
 def read_household(household_id: int, session: SessionDep, principal: Reader) -> dict[str, Any]:
     household = get_household(session=session, household_id=household_id)
     reader = household_reader(session, principal)
@@ -165,7 +175,12 @@ class HouseholdIn(RequestBody):
     last_visit: date | None = None
 
 
-@router.post("", status_code=201, summary="Register one household (grid found from its point)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Register one household (grid found from its point)",
+    response_model=HouseholdCreated,
+)
 def create_household(
     body: HouseholdIn,
     request: Request,

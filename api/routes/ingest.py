@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, problem
 from api.ingest import formats
 from api.ingest.pipeline import FixColumns, FixRefused, IngestResult, ingest, ingest_one
+from api.schemas.tracks import OWNTRACKS_RESPONSES, IngestAnswer
 from layers.devices import check_secret, device_by_external_id, preauthenticate
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
@@ -112,7 +113,13 @@ def _store_one(
     )  # fmt: skip
 
 
-@router.api_route("/osmand", methods=["GET", "POST"], summary="Traccar Client / OsmAnd protocol")
+@router.api_route(
+    "/osmand",
+    methods=["GET", "POST"],
+    summary="Traccar Client / OsmAnd protocol",
+    response_class=Response,
+    responses={200: {"description": "stored (empty body)"}},
+)
 async def ingest_osmand(request: Request) -> Response:
     """One fix as query or form parameters (speed in the device's unit: knots by default, m/s
     for a device set to ``mps``), or the newer Traccar JSON body (m/s).
@@ -150,7 +157,7 @@ async def ingest_osmand(request: Request) -> Response:
     return Response(status_code=200)
 
 
-@router.post("/owntracks", summary="OwnTracks HTTP mode")
+@router.post("/owntracks", summary="OwnTracks HTTP mode", responses=OWNTRACKS_RESPONSES)
 async def ingest_owntracks(
     request: Request,
     u: Annotated[str | None, Query(description="OwnTracks user")] = None,
@@ -207,7 +214,11 @@ def _batch_response(result: IngestResult, **extra: Any) -> JSONResponse:
     return JSONResponse(body)
 
 
-@router.post("/batch", summary="Many fixes of one device in one idempotent request")
+@router.post(
+    "/batch",
+    summary="Many fixes of one device in one idempotent request",
+    response_model=IngestAnswer,
+)
 async def ingest_batch(request: Request) -> JSONResponse:
     """``{"device": "<external id>", "datum": "wgs84|gcj02|bd09|cgcs2000", "fixes": [{"time",
     "lon", "lat", "datum"?, "seq"?, "accuracy_m"?, "speed_mps"?, "course_deg"?, "altitude_m"?,
@@ -231,7 +242,7 @@ async def ingest_batch(request: Request) -> JSONResponse:
     return _batch_response(result)
 
 
-@router.post("/gpx", summary="Upload a GPX 1.1 track of a device")
+@router.post("/gpx", summary="Upload a GPX 1.1 track of a device", response_model=IngestAnswer)
 async def ingest_gpx(
     request: Request,
     device: Annotated[str, Query(description="the device's external id")],

@@ -11,6 +11,8 @@ from fastapi.responses import Response
 from api.deps import Reader, SessionDep, parse_at
 from api.errors import InvalidParameter
 from api.exports import TableFormat, table_response
+from api.schemas.common import table_responses
+from api.schemas.tracks import KpiTable
 from layers.events import kpis
 
 router = APIRouter(prefix="/api/v1/kpis", tags=["kpis"])
@@ -48,7 +50,12 @@ def _render(rows: list[dict[str, Any]], fmt: str, stem: str) -> Response | dict[
     return table_response(rows, name=stem, fmt=fmt)
 
 
-@router.get("", summary="Indicators per unit over a period")
+@router.get(
+    "",
+    summary="Indicators per unit over a period",
+    response_model=KpiTable,
+    responses=table_responses(None, "JSON, or CSV/XLSX with format=csv|xlsx"),
+)
 def read_kpis(
     session: SessionDep,
     _: Reader,
@@ -63,7 +70,12 @@ def read_kpis(
     return _render(rows, format, f"kpis-{by}")
 
 
-@router.get("/ranking", summary="Grids or towns ranked by an indicator")
+@router.get(
+    "/ranking",
+    summary="Grids or towns ranked by an indicator",
+    response_model=KpiTable,
+    responses=table_responses(None, "JSON, or CSV/XLSX with format=csv|xlsx"),
+)
 def read_ranking(
     session: SessionDep,
     _: Reader,

@@ -16,6 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import AtDep, CrsDep, Reader, SessionDep, check_lonlat, parse_at, parse_crs
 from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType
 from api.exports import csv_safe
+from api.schemas.common import CSV_RESPONSES
+from api.schemas.grids import LocateBatchPublic, LocatePublic
 from api.uploads import Upload, read_upload
 from gis.crs import Datum, to_cgcs2000
 from layers.grids import resolve_generation
@@ -30,7 +32,7 @@ def _unit(code: str | None, names: dict[str, str]) -> dict[str, str] | None:
     return None if code is None else {"code": code, "name": names.get(code, "")}
 
 
-@router.get("/locate", summary="Which grid is this point in?")
+@router.get("/locate", summary="Which grid is this point in?", response_model=LocatePublic)
 def locate_point(
     request: Request,
     session: SessionDep,
@@ -144,7 +146,12 @@ def _points_from_csv(
     return np.array(lons), np.array(lats), (ids if i_id is not None else None), None
 
 
-@router.post("/locate", summary="Locate a batch of points (JSON or CSV)")
+@router.post(
+    "/locate",
+    summary="Locate a batch of points (JSON or CSV)",
+    response_model=LocateBatchPublic,
+    responses=CSV_RESPONSES,
+)
 async def locate_batch(
     request: Request,
     session: SessionDep,

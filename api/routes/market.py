@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from api.coords import body_crs, point_to_cgcs2000
 from api.deps import CrsDep, Planner, Reader, RequestBody, SessionDep
 from api.errors import STATUS, InvalidParameter
+from api.schemas.common import Listing
+from api.schemas.people import DrawPublic, DrawRecord, DrawVerified, EntityCreated
 from gis.creditcode import credit_code_problem
 from layers.errors import CodeConflict, InvalidGeometry
 from layers.grids import active_generation
@@ -45,7 +47,12 @@ class EntityIn(RequestBody):
     crs: str | None = Field(default=None, description="cgcs2000|wgs84|gcj02|bd09 (of lon/lat)")
 
 
-@router.post("/market-entities", status_code=201, summary="Register a market entity")
+@router.post(
+    "/market-entities",
+    status_code=201,
+    summary="Register a market entity",
+    response_model=EntityCreated,
+)
 def create_entity(
     body: EntityIn, request: Request, session: SessionDep, _: Planner, crs: CrsDep
 ) -> dict[str, Any]:
@@ -83,7 +90,11 @@ def create_entity(
     return {"id": entity.id, "credit_code": code, "grid_code": grid}
 
 
-@router.get("/market-entities", summary="The register, filtered by area (grid code) and category")
+@router.get(
+    "/market-entities",
+    summary="The register, filtered by area (grid code) and category",
+    response_model=Listing,
+)
 def list_entities(
     session: SessionDep,
     _: Reader,
@@ -123,7 +134,9 @@ class DrawIn(RequestBody):
     category: str | None = Field(default=None, max_length=50)
 
 
-@router.post("/draws", status_code=201, summary="Make and record a 双随机 draw")
+@router.post(
+    "/draws", status_code=201, summary="Make and record a 双随机 draw", response_model=DrawPublic
+)
 def create_draw(body: DrawIn, session: SessionDep, principal: Planner) -> dict[str, Any]:
     if body.area_code is not None and (
         not body.area_code.isdigit() or len(body.area_code) not in (9, 12, 15)
@@ -136,7 +149,7 @@ def create_draw(body: DrawIn, session: SessionDep, principal: Planner) -> dict[s
     return draw_details(session=session, record=record)
 
 
-@router.get("/draws", summary="Recorded draws")
+@router.get("/draws", summary="Recorded draws", response_model=Listing)
 def list_draws(session: SessionDep, _: Reader) -> dict[str, Any]:
     rows = session.scalars(select(InspectionDraw).order_by(InspectionDraw.id.desc()).limit(200))
     data = [
@@ -153,12 +166,20 @@ def list_draws(session: SessionDep, _: Reader) -> dict[str, Any]:
     return {"data": data, "count": len(data)}
 
 
-@router.get("/draws/{draw_id}", summary="One draw with its targets and inspectors, re-verified")
+@router.get(
+    "/draws/{draw_id}",
+    summary="One draw with its targets and inspectors, re-verified",
+    response_model=DrawPublic,
+)
 def read_draw(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
     return draw_details(session=session, record=get_draw(session=session, draw_id=draw_id))
 
 
-@router.get("/draws/{draw_id}/verify", summary="Re-run the recorded draw and compare")
+@router.get(
+    "/draws/{draw_id}/verify",
+    summary="Re-run the recorded draw and compare",
+    response_model=DrawVerified,
+)
 def verify(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
     record = get_draw(session=session, draw_id=draw_id)
     return {"id": record.id, "reproduced": verify_draw(record), "digest": record.digest}
@@ -167,6 +188,7 @@ def verify(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
 @router.get(
     "/draws/{draw_id}/record",
     summary="The full record (seed, inputs, result, digest) to re-run the draw anywhere",
+    response_model=DrawRecord,
 )
 def read_draw_record(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
     return draw_record(get_draw(session=session, draw_id=draw_id))

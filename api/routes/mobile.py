@@ -28,6 +28,7 @@ from api.routes.events import (
     get_event,
     log_public,
 )
+from api.schemas.events import MePublic, MyGrid, MyTask, MyTasks
 from layers.errors import Forbidden
 from layers.events.models import Event, EventLog, EventPhoto, EventSubclass
 from layers.events.workflow import OPEN_FOR_DEADLINE, Actor, allowed_actions, routed_to
@@ -95,7 +96,7 @@ def task_public(
     }
 
 
-@router.get("", summary="Who I am: user, role, staff member, grids")
+@router.get("", summary="Who I am: user, role, staff member, grids", response_model=MePublic)
 def read_me(session: SessionDep, principal: Reader) -> dict[str, Any]:
     person = session.get(Person, principal.person_id) if principal.person_id else None
     codes = my_grid_codes(session, principal.person_id)
@@ -109,7 +110,9 @@ def read_me(session: SessionDep, principal: Reader) -> dict[str, Any]:
     }
 
 
-@router.get("/tasks", summary="Open cases routed to me or my grids, by deadline")
+@router.get(
+    "/tasks", summary="Open cases routed to me or my grids, by deadline", response_model=MyTasks
+)
 def read_my_tasks(session: SessionDep, principal: Reader) -> dict[str, Any]:
     actor = actor_of(session, principal)
     now = datetime.now(UTC)
@@ -126,7 +129,11 @@ def read_my_tasks(session: SessionDep, principal: Reader) -> dict[str, Any]:
     return {"data": data, "count": len(data), "now": now.isoformat()}
 
 
-@router.get("/tasks/{event_id}", summary="One of my cases with its timeline and photos")
+@router.get(
+    "/tasks/{event_id}",
+    summary="One of my cases with its timeline and photos",
+    response_model=MyTask,
+)
 def read_my_task(session: SessionDep, principal: Reader, event_id: int) -> dict[str, Any]:
     event = get_event(session, event_id)
     actor = actor_of(session, principal)
@@ -163,7 +170,11 @@ def read_my_task(session: SessionDep, principal: Reader, event_id: int) -> dict[
     }
 
 
-@router.get("/grid", summary="My grids: codes, names, households, open events (GeoJSON points)")
+@router.get(
+    "/grid",
+    summary="My grids: codes, names, households, open events (GeoJSON points)",
+    response_model=MyGrid,
+)
 def read_my_grid(session: SessionDep, principal: Reader) -> dict[str, Any]:
     """Boundaries are read per grid from ``/api/v1/grids/{code}``; patrol time from
     ``/api/v1/patrol/daily?person=``; coverage from ``/api/v1/coverage/grids/{code}``."""

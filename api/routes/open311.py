@@ -501,9 +501,24 @@ async def create_request(request: Request, session: SessionDep, fmt: str = "json
     return _answer(request, "service_requests", "request", [answer], 201)
 
 
+def _check_values(data: Mapping[str, Any]) -> None:
+    """Every field is one plain value (a JSON body may send a list or an object where the
+    form has text) without a NUL character: else a 400 naming the field, never a 500."""
+    for key, value in data.items():
+        if key == "attribute" and isinstance(value, Mapping):
+            continue  # {"attribute": {"size": …}} is read by _attributes
+        if not (value is None or isinstance(value, str | int | float)):
+            raise GeoReportError(
+                400, f"{key} must be a single value, not {type(value).__name__}", field=str(key)
+            )
+        if "\x00" in str(key) or (isinstance(value, str) and "\x00" in value):
+            raise GeoReportError(400, f"{key} contains a NUL character; remove it", field=str(key))
+
+
 def _create(
     request: Request, session: Any, data: Mapping[str, Any], photos: list[intake.Photo]
 ) -> dict[str, Any]:
+    _check_values(data)
     actor = _actor(request, session, data.get("api_key") or request.query_params.get("api_key"))
     jurisdiction = _check_jurisdiction(data.get("jurisdiction_id"))
     code = str(data.get("service_code") or "")
@@ -563,6 +578,7 @@ def _create(
 
 
 def _list(request: Request, session: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    _check_values(params)
     _actor(request, session, params.get("api_key"))
     _check_jurisdiction(params.get("jurisdiction_id"))
     stmt = select(Event)

@@ -7,12 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import Reader, SessionDep
+from api.schemas.grids import PlacesPublic
 from layers.gazetteer import search_places
 
 router = APIRouter(prefix="/api/v1", tags=["places"])
 
 
-@router.get("/places", summary="Find a town, village or grid by name (gazetteer)")
+@router.get(
+    "/places",
+    summary="Find a town, village or grid by name (gazetteer)",
+    response_model=PlacesPublic,
+)
 def read_places(
     session: SessionDep,
     _: Reader,

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query, Request
 from api.deps import Reader, SessionDep, parse_day
 from api.exports import TableFormat, table_response
 from api.ingest.pipeline import active_generation_id
+from api.schemas.common import table_responses
+from api.schemas.tracks import DailyStats, LatestPositions
 from gis.tracks import UNUSABLE, flag_names
 from layers.positions import latest_fixes
 from layers.tracks import STAT_COLUMNS, daily_stats
@@ -18,7 +20,9 @@ from layers.workcal import SHANGHAI
 router = APIRouter(prefix="/api/v1", tags=["positions"])
 
 
-@router.get("/positions/latest", summary="Last fix per device (GeoJSON)")
+@router.get(
+    "/positions/latest", summary="Last fix per device (GeoJSON)", response_model=LatestPositions
+)
 def read_latest_positions(
     request: Request,
     session: SessionDep,
@@ -75,7 +79,12 @@ def _day(value: str | None) -> date:
     return parse_day(value) if value else datetime.now(SHANGHAI).date()
 
 
-@router.get("/patrol/daily", summary="Per officer: mileage, patrol time, stops, own grid, silences")
+@router.get(
+    "/patrol/daily",
+    summary="Per officer: mileage, patrol time, stops, own grid, silences",
+    response_model=DailyStats,
+    responses=table_responses(None, "JSON, or CSV/XLSX with format=csv|xlsx"),
+)
 def read_daily_stats(
     request: Request,
     session: SessionDep,

@@ -11,6 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import CrsDep, Planner, Reader, SessionDep, check_lonlat
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
 from api.exports import XLSX
+from api.schemas.common import TABLE_BODY, Listing
+from api.schemas.people import Responsible, StaffImportReport
 from api.uploads import read_upload
 from gis.crs import to_cgcs2000
 from gis.masking import mask_phone
@@ -39,7 +41,12 @@ router = APIRouter(prefix="/api/v1", tags=["staff"])
 PHONE_ROLES = {Role.DISPATCHER, Role.OFFICER, Role.PLANNER, Role.ADMIN}
 
 
-@router.post("/staff/import", summary="Import a roster (CSV or XLSX) with a validation report")
+@router.post(
+    "/staff/import",
+    summary="Import a roster (CSV or XLSX) with a validation report",
+    response_model=StaffImportReport,
+    openapi_extra=TABLE_BODY,
+)
 async def import_staff(
     request: Request,
     session: SessionDep,
@@ -104,12 +111,16 @@ def _answer(session: SessionDep, principal: Reader, code: str) -> dict[str, Any]
     }
 
 
-@router.get("/grids/{code}/responsible", summary="Who is responsible for this grid")
+@router.get(
+    "/grids/{code}/responsible",
+    summary="Who is responsible for this grid",
+    response_model=Responsible,
+)
 def grid_responsible(code: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
     return _answer(session, principal, code)
 
 
-@router.get("/responsible", summary="Who is responsible for this point")
+@router.get("/responsible", summary="Who is responsible for this point", response_model=Responsible)
 def point_responsible(
     request: Request,
     session: SessionDep,
@@ -133,7 +144,7 @@ def point_responsible(
     return {"point": [x, y], **_answer(session, principal, str(code))}
 
 
-@router.get("/teams", summary="The 7 city teams and every town's squads")
+@router.get("/teams", summary="The 7 city teams and every town's squads", response_model=Listing)
 def read_teams(
     session: SessionDep, _: Reader, kind: Annotated[str | None, Query()] = None
 ) -> dict[str, Any]:
@@ -147,7 +158,7 @@ def read_teams(
     return {"data": data, "count": len(data)}
 
 
-@router.get("/teams/{team_id}/members")
+@router.get("/teams/{team_id}/members", response_model=Listing)
 def read_team_members(team_id: int, session: SessionDep, principal: Reader) -> dict[str, Any]:
     if session.get(Team, team_id) is None:
         raise InvalidParameter(f"no team {team_id}; list teams at /api/v1/teams", field="team_id")

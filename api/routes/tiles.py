@@ -38,6 +38,8 @@ from sqlalchemy.orm import Session
 
 from api.deps import AtDep, Reader, SessionDep, parse_day
 from api.errors import STATUS
+from api.schemas.common import MVT_RESPONSES
+from api.schemas.grids import OgcTileset, OgcTilesets, TileJSON
 from layers.tiles import (
     LAYERS,
     TILEJSON_MAXZOOM,
@@ -187,7 +189,7 @@ def tile_response(
     "/tiles/{layer}/{z}/{x}/{y}.mvt",
     summary="A vector tile (MVT) of grids-l1|grids-l2|grids-l3|zones|coverage; 204 when empty",
     response_class=Response,
-    responses={200: {"content": {MVT: {}}}, 204: {}, 304: {}},
+    responses=MVT_RESPONSES,
 )
 def read_tile(
     layer: str, z: str, x: str, y: str, request: Request, session: SessionDep, _: Reader,
@@ -229,7 +231,9 @@ def _tilejson(session: Session, source: TileSource, tiles_url: str) -> Response:
     return JSONResponse(body, headers={"Cache-Control": _cache_control(source)})
 
 
-@router.get("/tiles/{layer}.json", summary="TileJSON 3.0.0 of a tile layer")
+@router.get(
+    "/tiles/{layer}.json", summary="TileJSON 3.0.0 of a tile layer", response_model=TileJSON
+)
 def read_tilejson(
     layer: str, request: Request, session: SessionDep, _: Reader, at: AtDep,
     generation: GenerationQ = None, day: DayQ = None, method: MethodQ = None,
@@ -247,7 +251,11 @@ def _ogc_tiles_url(request: Request, layer: str) -> str:
     return f"{base}/ogc/collections/{layer}/tiles/WebMercatorQuad"
 
 
-@router.get("/ogc/collections/{collection_id}/tiles", summary="OGC API - Tiles: tilesets")
+@router.get(
+    "/ogc/collections/{collection_id}/tiles",
+    summary="OGC API - Tiles: tilesets",
+    response_model=OgcTilesets,
+)
 def read_ogc_tilesets(
     collection_id: str, request: Request, session: SessionDep, _: Reader
 ) -> Response:
@@ -280,6 +288,7 @@ def read_ogc_tilesets(
 @router.get(
     "/ogc/collections/{collection_id}/tiles/WebMercatorQuad",
     summary="OGC API - Tiles: the WebMercatorQuad tileset (TileJSON fields included)",
+    response_model=OgcTileset,
 )
 def read_ogc_tileset(
     collection_id: str, request: Request, session: SessionDep, _: Reader, at: AtDep,
@@ -311,7 +320,7 @@ def read_ogc_tileset(
     "/ogc/collections/{collection_id}/tiles/WebMercatorQuad/{tile_matrix}/{tile_row}/{tile_col}",
     summary="OGC API - Tiles: one tile (tileMatrix = z, tileRow = y, tileCol = x)",
     response_class=Response,
-    responses={200: {"content": {MVT: {}}}, 204: {}, 304: {}},
+    responses=MVT_RESPONSES,
 )
 def read_ogc_tile(
     collection_id: str, tile_matrix: str, tile_row: str, tile_col: str, request: Request,

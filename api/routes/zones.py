@@ -11,6 +11,8 @@ from pydantic import Field, StrictInt
 
 from api.deps import Planner, Reader, RequestBody, SessionDep
 from api.errors import STATUS
+from api.schemas.common import GEOJSON_FEATURE, geojson
+from api.schemas.grids import TownZones, ZonesCheck, ZonesValidation
 from layers.errors import GridNotFound
 from layers.grids import active_generation
 from layers.zones import (
@@ -42,7 +44,11 @@ class TownZonesIn(RequestBody):
     zones: list[ZoneIn] = Field(min_length=1, max_length=20)
 
 
-@router.get("", summary="Zones as GeoJSON (geometry = union of the member grids)")
+@router.get(
+    "",
+    summary="Zones as GeoJSON (geometry = union of the member grids)",
+    **geojson("zones as a GeoJSON FeatureCollection (geometry: union of the member grids)"),
+)
 def read_zones(
     session: SessionDep, _: Reader, town: Annotated[str | None, Query()] = None
 ) -> Response:
@@ -53,7 +59,11 @@ def read_zones(
     )
 
 
-@router.get("/validation", summary="Does every town's zoning tile it? (gaps, overlaps named)")
+@router.get(
+    "/validation",
+    summary="Does every town's zoning tile it? (gaps, overlaps named)",
+    response_model=ZonesValidation,
+)
 def validate_zones(session: SessionDep, _: Reader) -> dict[str, Any]:
     generation = active_generation(session=session)
     reports = validate_all_towns(session=session, generation_id=generation.id)
@@ -70,7 +80,11 @@ def validate_zones(session: SessionDep, _: Reader) -> dict[str, Any]:
     }
 
 
-@router.get("/{code}", summary="One zone with its member codes")
+@router.get(
+    "/{code}",
+    summary="One zone with its member codes",
+    **geojson("one zone as a GeoJSON Feature", GEOJSON_FEATURE),
+)
 def read_zone(code: str, session: SessionDep, _: Reader) -> Response:
     generation = active_generation(session=session)
     found = zone_features(session=session, generation_id=generation.id, code=code)
@@ -82,7 +96,11 @@ def read_zone(code: str, session: SessionDep, _: Reader) -> Response:
     return Response(orjson.dumps(feature), media_type=GEOJSON)
 
 
-@router.post("/towns/{town_code}/check", summary="Check a proposed zoning without storing it")
+@router.post(
+    "/towns/{town_code}/check",
+    summary="Check a proposed zoning without storing it",
+    response_model=ZonesCheck,
+)
 def check_zones(
     town_code: str, body: TownZonesIn, session: SessionDep, _: Reader
 ) -> dict[str, Any]:
@@ -96,7 +114,11 @@ def check_zones(
     return {"ok": report.ok, "problems": [p.as_dict() for p in report.problems]}
 
 
-@router.put("/towns/{town_code}", summary="Replace a town's zones (refused unless they tile it)")
+@router.put(
+    "/towns/{town_code}",
+    summary="Replace a town's zones (refused unless they tile it)",
+    response_model=TownZones,
+)
 def put_zones(town_code: str, body: TownZonesIn, session: SessionDep, _: Planner) -> dict[str, Any]:
     generation = active_generation(session=session)
     replace_town_zoning(

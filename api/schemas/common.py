@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,10 +41,10 @@ def _problem(description: str) -> dict[str, Any]:
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
-# Declared once for every API router (api/main.py include_router(responses=...)).
-# ``model`` puts Problem into components/schemas; the content is problem+json.
+# Declared once for every API router (api/main.py include_router(responses=...)); the
+# Problem schema is added to the document's components by add_problem_schema.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, **_problem(text)}
+    code: _problem(text)
     for code, text in {
         400: "Bad request (e.g. an unreadable body)",
         401: "No or an invalid token/session (WWW-Authenticate: Bearer)",
@@ -57,6 +59,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         503: "Database unavailable, read-only or full (Retry-After)",
     }.items()
 }
+
+
+def add_problem_schema(doc: dict[str, Any]) -> None:
+    """Put Problem (and FieldError) into ``components/schemas`` of an OpenAPI document."""
+    _, top = models_json_schema(
+        [(Problem, "serialization")], ref_template="#/components/schemas/{model}"
+    )
+    doc.setdefault("components", {}).setdefault("schemas", {}).update(top["$defs"])
 
 
 def media_response(
@@ -135,4 +145,59 @@ TABLE_BODY: dict[str, Any] = {
             },
         },
     }
+}
+
+
+class Answer(BaseModel):
+    """Base of response schemas: the fields named are always there with their types; an answer
+    may carry more (documented in the route's description), so extra fields are allowed."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Listing(Answer):
+    """A list answer ``{data, count}`` (full-stack-fastapi-template's ``XsPublic``)."""
+
+    data: list[dict[str, Any]]
+    count: int
+
+
+class GeoJSONResponse(JSONResponse):
+    """Names the GeoJSON media type in the document; routes return their own Response."""
+
+    media_type = "application/geo+json"
+
+
+def geojson(
+    description: str, schema: dict[str, Any] | None = None, *, also_json: bool = False
+) -> dict[str, Any]:
+    """Route keyword arguments for a GeoJSON answer (default: a FeatureCollection);
+    ``also_json``: the same body may also go out as application/json."""
+    content = {"application/geo+json": {"schema": schema or GEOJSON_FEATURE_COLLECTION}}
+    if also_json:
+        content["application/json"] = {"schema": schema or GEOJSON_FEATURE_COLLECTION}
+    return {
+        "response_class": GeoJSONResponse,
+        "responses": {200: {"description": description, "content": content}},
+    }
+
+
+# Any GeoJSON object (a Feature, a FeatureCollection with extra members, a geometry).
+GEOJSON_OBJECT: dict[str, Any] = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {"type": {"type": "string"}},
+}
+
+# A generation exported as a file (format=shp|gpkg|geojson).
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = media_response(
+    "the grids as a file: zipped Shapefile, GeoPackage or GeoJSON",
+    ("application/zip", BINARY),
+    ("application/geopackage+sqlite3", BINARY),
+    ("application/geo+json", GEOJSON_FEATURE_COLLECTION),
+)
+
+# JSON (the route's model), or CSV for a CSV body / Accept: text/csv.
+CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "JSON, or CSV", "content": {"text/csv": {"schema": CSV_TEXT}}}
 }
