@@ -94,6 +94,11 @@ def phone(browser: Any, officer: dict[str, Any]) -> tuple[Any, Any, dict[str, li
             else route.abort()
         ),
     )
+    # the phone's vibrator, recorded (headless Chromium has none)
+    context.add_init_script(
+        "navigator.vibrate = (p) => { (window.__vibrations = window.__vibrations || []).push(p);"
+        " return true; };"
+    )
     page = context.new_page()
     seen: dict[str, list[Any]] = {"requests": [], "errors": []}
     page.on("requestfinished", lambda r: seen["requests"].append(r))
@@ -228,6 +233,7 @@ def test_officer_reports_works_offline_and_gets_new_cases(
         page.evaluate("window.__sameDocument = true")
         wait_until(page, f"document.querySelector('li.ggm-new[data-id=\"{case}\"]')", POLL_WAIT_MS)
         assert page.evaluate("window.__sameDocument") is True  # never reloaded
+        assert page.evaluate("window.__vibrations.length") == 1  # and the phone buzzed
         page.screenshot(path=str(artifacts / "mobile_new_case.png"))
         page.click(f"li[data-id='{case}']")
         wait_until(page, "document.querySelectorAll('.ggm-timeline li').length >= 3")
@@ -467,5 +473,47 @@ def test_english_app(
         tab(page, "tasks")
         page.screenshot(path=str(artifacts / "mobile_tasks_en.png"))
         assert seen["errors"] == []
+    finally:
+        context.close()
+
+
+def test_duplicate_warning_and_a_refused_queued_report(
+    browser: Any, live_server: str, engine: Engine, officer: dict[str, Any],
+    dispatcher: httpx.Client, artifacts: Any,
+) -> None:  # fmt: skip
+    """Online: a similar open event nearby must be confirmed as different. Offline: the API
+    refuses the queued duplicate (409) when the network returns; the officer sends it anyway."""
+    dispatched_case(dispatcher, officer["lon"], officer["lat"], "0305")
+    context, page, _ = phone(browser, officer)
+    try:
+        log_in(page, live_server, officer)
+        tab(page, "report")
+        page.click("#use-gps")
+        wait_until(page, "document.querySelector('#position-text').textContent.includes('8')")
+        page.select_option("#subclass", "0305")
+        wait_until(page, "!document.querySelector('#duplicates').hidden")
+        text = f"not the same {uuid.uuid4()}"
+        page.fill("#description", text)
+        page.click("#report-submit")
+        assert page.is_visible("#report-error") and outbox_count(page) == 0
+        page.screenshot(path=str(artifacts / "mobile_duplicate_warning.png"))
+        page.check("#not-duplicate")
+        page.click("#report-submit")
+        outbox_sent(page)
+        assert len(events_with(engine, text)) == 1
+
+        context.set_offline(True)
+        wait_until(page, "document.querySelector('#net.ggm-offline')")
+        queued = f"queued duplicate {uuid.uuid4()}"
+        report(page, "0305", queued)
+        context.set_offline(False)
+        tab(page, "outbox")
+        wait_until(page, "document.querySelector('#outbox-list li.ggm-failed button')",
+                   POLL_WAIT_MS)  # fmt: skip
+        assert events_with(engine, queued) == []
+        page.screenshot(path=str(artifacts / "mobile_outbox_refused.png"))
+        page.click("#outbox-list li.ggm-failed button >> nth=0")  # report anyway
+        outbox_sent(page)
+        assert len(events_with(engine, queued)) == 1
     finally:
         context.close()

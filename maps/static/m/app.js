@@ -62,7 +62,11 @@
         li.appendChild(M.el("span", "ggm-hint", " " + M.when(item.created_at) + " · " + status +
           (item.photos.length ? " · " + item.photos.length + " " + M.t("photos") : "")));
         if (item.state === "failed") {
-          li.appendChild(M.el("div", "ggm-error", M.t("refused", {e: item.error})));
+          li.appendChild(M.el("div", "ggm-error", item.duplicates
+            ? M.t("duplicates", {m: 50}) + " " + item.duplicates.map(function (d) {
+              return "#" + d.id;
+            }).join(" ")
+            : M.t("refused", {e: item.error})));
           var retry = M.el("button", "ggm-secondary", item.duplicates ? M.t("send_anyway") : M.t("retry"));
           retry.type = "button";
           retry.addEventListener("click", function () {
