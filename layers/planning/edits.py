@@ -677,7 +677,7 @@ def apply_edit(
     validation}``. Raises InvalidState (not a draft), DraftVersionConflict, InvalidEdit,
     InvalidGeometry, CodeConflict, GridNotFound; the caller's transaction rolls back on any."""
     if op not in _OPS:
-        raise InvalidEdit(f"op {op!r} is not one of {', '.join(OPS)}", field="op")
+        raise InvalidEdit(f"op {op!r} is not one of {', '.join(_OPS)}", field="op")
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidEdit("reason is required: say why the grid changes", field="reason")
     lock_draft(session=session, draft_id=draft_id, expected_version=expected_version)
@@ -776,3 +776,8 @@ def list_edits(*, session: Session, draft_id: int) -> dict[str, Any]:
 
 def select_edits() -> Any:
     return select(DraftEdit)
+
+
+# replace_geometry (an OGC API Features PUT read as moves of a grid's vertices) lives in its own
+# module and registers itself in _OPS: imported here so every caller (API, CLI, OGC) knows it
+from layers.planning import feature_ops as _feature_ops  # noqa: E402, F401
