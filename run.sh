@@ -93,6 +93,45 @@ install_assets() {
   fi
 }
 
+CITUS_SO=/usr/lib/postgresql/15/lib/citus.so
+CITUS_SRC=../shared/vendor/citus
+CITUS_APT=(postgresql-server-dev-15 liblz4-dev libzstd-dev libkrb5-dev libssl-dev libselinux1-dev
+  libxslt1-dev libpam0g-dev libreadline-dev)
+
+install_citus() {
+  # Citus for the province-path tests (tests/layers/test_citus.py), built once per machine from
+  # the pinned source as its README says, only when the source is there and Citus is missing.
+  # Never fails the test command: without Citus those tests skip with a message.
+  [ -f "$CITUS_SO" ] && return 0
+  if [ ! -f "$CITUS_SRC/citus-13.2.2.tar.gz" ]; then
+    say "Citus not installed and no source in $CITUS_SRC: the Citus tests will be skipped"
+    return 0
+  fi
+  if [ -f "$STAMP_DIR/citus-failed" ]; then
+    say "Citus build failed before ($(cat "$STAMP_DIR/citus-failed")): the Citus tests will be" \
+      "skipped; remove that stamp to try again"
+    return 0
+  fi
+  say "building Citus 13.2.2 from $CITUS_SRC (once per machine, 5-10 minutes on 2 cores)"
+  local build log src
+  src=$(readlink -f "$CITUS_SRC") build=$(mktemp -d) log="$build/build.log"
+  if ! (
+    install_apt "${CITUS_APT[@]}" \
+      && cd "$build" \
+      && tar xzf "$src/citus-13.2.2.tar.gz" \
+      && cd citus-13.2.2 \
+      && patch -p1 <"$src/pg15-minor-compat.patch" \
+      && ./configure --without-libcurl \
+      && make -j2 \
+      && as_root make install
+  ) >"$log" 2>&1; then
+    say "Citus build failed (log: $log): the Citus tests will be skipped"
+    mkdir -p "$STAMP_DIR" && echo "log: $log" >"$STAMP_DIR/citus-failed"
+    return 0
+  fi
+  rm -rf "$build"
+}
+
 setup() {
   install_apt "${APP_APT[@]}" "$@"
   install_python
@@ -108,6 +147,7 @@ case "${1:-}" in
   test)
     shift
     setup "${TEST_APT[@]}"
+    install_citus
     say "ruff"
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .

@@ -35,8 +35,15 @@ def _cluster(settings: Settings) -> LocalCluster:
 
 
 @db_app.command("up")
-def db_up() -> None:
+def db_up(
+    citus: Annotated[bool, typer.Option(help="a local Citus cluster (layers/citus.py)")] = False,
+    workers: Annotated[int, typer.Option(min=0, help="Citus workers (with --citus)")] = 2,
+) -> None:
     """Start the embedded PostgreSQL + PostGIS cluster (created on first use)."""
+    if citus:
+        from api.commands.citus import citus_up
+
+        return citus_up(console, workers)
     cluster = _cluster(Settings())
     try:
         started = cluster.start()
@@ -47,8 +54,14 @@ def db_up() -> None:
 
 
 @db_app.command("down")
-def db_down() -> None:
+def db_down(
+    citus: Annotated[bool, typer.Option(help="the local Citus cluster")] = False,
+) -> None:
     """Stop the embedded cluster (fast shutdown; data kept)."""
+    if citus:
+        from api.commands.citus import citus_down
+
+        return citus_down(console)
     cluster = _cluster(Settings())
     console.print("stopped" if cluster.stop() else "not running")
 

@@ -26,7 +26,10 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the database schema to ``revision`` (creating the PostGIS extension first)."""
+    """Bring the database schema to ``revision`` (creating the PostGIS extension first).
+
+    On a Citus coordinator the tables are then distributed (:func:`layers.citus.distribute_schema`).
+    """
     from alembic import command
 
     with engine.begin() as connection:
@@ -34,3 +37,8 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
         config.attributes["connection"] = connection
         config.attributes["no_metadata"] = True  # env.py: no model imports to run migrations
         command.upgrade(config, revision)
+        # On a Citus coordinator: positions distributed by device, the rest reference tables.
+        from layers.citus import distribute_schema, has_citus
+
+        if has_citus(connection):
+            distribute_schema(connection)

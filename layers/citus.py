@@ -1,0 +1,373 @@
+"""The province path: a local Citus cluster and the distribution step of the schema.
+
+:class:`CitusCluster` runs a coordinator and N workers on this machine, each a private
+PostgreSQL + PostGIS cluster like the embedded default (:class:`layers.cluster.LocalCluster`) in
+its own folder under the data dir (``citus/coordinator``, ``citus/worker-1``…), listening on a
+Unix socket only, with ``shared_preload_libraries = 'citus'``. Citus passes a node's name to
+libpq as its host, so a socket folder (an absolute path) works as a node name: the nodes reach
+each other through their sockets, with no TCP port to choose or clash. For development and
+tests; real servers install Citus from Citus's packages and set ``DATABASE_URL`` to the
+coordinator, which the app uses as is.
+
+:func:`distribute_schema` is the step :func:`layers.migrate.upgrade` runs after the alembic
+migrations when the database has the ``citus`` extension (idempotent: tables already known to
+Citus are left alone). The choices, and why (Citus 13 rules), are in docs/scale-out.md:
+
+- ``position`` (partitioned by month) is distributed by ``device_id``: its primary key
+  (device_id, fix_time) holds the distribution column, one device's fixes live on one worker,
+  ingest (COPY + INSERT … SELECT … ON CONFLICT) and a device's track are routed to one shard
+  group; ``coverage_stale`` (day, device_id) is co-located with it so that the late-fix trigger
+  writes next to the fixes it notes.
+- every other table becomes a **reference table** (a full copy on every node), in foreign-key
+  order: ``device`` (its ``external_id`` is unique, which a table distributed by ``id`` could
+  not enforce), people, teams, generations, grids, zones, the event dictionary, the calendar,
+  events and their logs, coverage results, tokens and sessions. Their write rates are those of
+  a city's staff, not of its devices; joins of positions with them run on each worker.
+- Triggers (the append-only logs, grid content versions, the NOTIFY triggers, the late-fix
+  trigger) are kept: Citus fires them on each shard placement, which it allows only with
+  ``citus.enable_unsafe_triggers`` (set here for the database). The reference-table placement
+  on the coordinator fires the NOTIFY triggers on the coordinator, where the app listens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from layers.cluster import DATABASE_NAME, ClusterError, LocalCluster
+
+CITUS_LIBRARY = Path("/usr/lib/postgresql/15/lib/citus.so")
+DISTRIBUTED = {"position": "device_id"}
+"""Tables distributed by a column (hash); the first is the co-location anchor."""
+COLOCATED = {"coverage_stale": ("device_id", "position")}
+"""Tables distributed by a column, co-located with another distributed table."""
+NOT_CITUS = {"alembic_version", "spatial_ref_sys"}
+"""Tables left as plain coordinator tables (bookkeeping, PostGIS's own)."""
+MODIFY_MODE = "sequential"
+"""``citus.multi_shard_modify_mode`` of the database (see :func:`distribute_schema`)."""
+NODE_PORT = 5432  # every node listens on its own socket folder: the same port never clashes
+
+
+def citus_available() -> bool:
+    """True if the Citus extension is installed in this machine's PostgreSQL 15."""
+    return CITUS_LIBRARY.exists()
+
+
+@dataclass
+class CitusNode(LocalCluster):
+    """A private cluster that preloads Citus (settings appended once, when created)."""
+
+    def init(self) -> bool:
+        created = super().init()
+        if created:
+            settings = {
+                "shared_preload_libraries": "'citus'",
+                "shared_buffers": "'128MB'",  # three or more nodes share one machine
+                "max_prepared_transactions": "100",  # 2PC for reference-table writes
+                "citus.enable_unsafe_triggers": "on",  # see the module docstring
+            }
+            with (self.pgdata / "postgresql.conf").open("a", encoding="utf-8") as conf:
+                conf.write("\n# GridGIS Citus node\n")
+                for key, value in settings.items():
+                    conf.write(f"{key} = {value}\n")
+        return created
+
+
+@dataclass
+class CitusCluster:
+    """A coordinator and ``workers`` workers under ``data_dir`` (one folder each)."""
+
+    data_dir: Path
+    workers: int = 2
+    nodes: list[CitusNode] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.workers < 0:
+            raise ClusterError("--workers must be 0 or more")
+        self.data_dir = Path(self.data_dir).resolve()
+        names = ["coordinator"] + [f"worker-{i}" for i in range(1, self.workers + 1)]
+        self.nodes = [CitusNode(self.data_dir / name) for name in names]
+
+    @classmethod
+    def found(cls, data_dir: Path) -> CitusCluster:
+        """The cluster made earlier under ``data_dir``, with as many workers as were created."""
+        count = 0
+        while CitusNode(Path(data_dir).resolve() / f"worker-{count + 1}").initialised():
+            count += 1
+        return cls(data_dir, workers=count)
+
+    @property
+    def coordinator(self) -> CitusNode:
+        return self.nodes[0]
+
+    @property
+    def worker_nodes(self) -> list[CitusNode]:
+        return self.nodes[1:]
+
+    @property
+    def url(self) -> str:
+        """SQLAlchemy URL of the coordinator's database (what DATABASE_URL should be)."""
+        return self.coordinator.url
+
+    def url_for(self, database: str) -> str:
+        return self.coordinator.url_for(database)
+
+    def start(self) -> bool:
+        """Start every node (creating them on first use) and register the workers.
+
+        Returns True if any node was started now. Raises :class:`ClusterError` when Citus is not
+        installed (the message says how to install it).
+        """
+        if not citus_available():
+            raise ClusterError(
+                f"Citus is not installed ({CITUS_LIBRARY} missing): install "
+                "postgresql-15-citus-13.2 from Citus's repository, or build it from "
+                "../shared/vendor/citus as its README says (./run.sh test does)"
+            )
+        started = [node.start() for node in self.nodes]
+        self.prepare_database(DATABASE_NAME)
+        return any(started)
+
+    def prepare_database(self, database: str) -> None:
+        """Create ``database`` on every node with Citus and PostGIS; register the workers."""
+        for node in self.nodes:
+            node.ensure_database(database)
+            node.psql(
+                "CREATE EXTENSION IF NOT EXISTS citus; CREATE EXTENSION IF NOT EXISTS postgis",
+                database=database,
+            )
+        coordinator = self.coordinator
+        coordinator.psql(
+            f"SELECT citus_set_coordinator_host('{coordinator.socket_dir}', {NODE_PORT})",
+            database=database,
+        )
+        known = set(
+            coordinator.psql(
+                "SELECT nodename FROM pg_dist_node WHERE noderole = 'primary'", database=database
+            ).splitlines()
+        )
+        for worker in self.worker_nodes:
+            if str(worker.socket_dir) not in known:
+                coordinator.psql(
+                    f"SELECT citus_add_node('{worker.socket_dir}', {NODE_PORT})",
+                    database=database,
+                )
+
+    def drop_database(self, database: str) -> None:
+        for node in reversed(self.nodes):
+            if node.running():
+                node.drop_database(database)
+
+    def stop(self) -> bool:
+        """Stop every node (workers first); True if any was running."""
+        return any([node.stop() for node in reversed(self.nodes)])
+
+    def running(self) -> bool:
+        return all(node.running() for node in self.nodes)
+
+    def status(self) -> dict[str, object]:
+        return {
+            "data_dir": str(self.data_dir),
+            "url": self.url,
+            "nodes": [node.status() for node in self.nodes],
+        }
+
+
+# -- the distribution step --------------------------------------------------------------------
+def has_citus(conn: Connection) -> bool:
+    """True if the database behind ``conn`` has the citus extension (a Citus coordinator)."""
+    return bool(conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")).scalar())
+
+
+def citus_tables(conn: Connection) -> dict[str, str]:
+    """Tables already known to Citus: name → kind ('distributed', 'reference', 'local')."""
+    rows = conn.execute(
+        text("SELECT logicalrelid::regclass::text, partmethod, repmodel FROM pg_dist_partition")
+    ).all()
+
+    def kind(method: str, model: str) -> str:
+        if method == "h":
+            return "distributed"
+        return "reference" if model == "t" else "local"
+
+    return {name.strip('"'): kind(method, model) for name, method, model in rows}
+
+
+def _foreign_keys(conn: Connection) -> list[tuple[str, str]]:
+    """(referencing table, referenced table) of every foreign key in the public schema."""
+    return [
+        (child.strip('"'), parent.strip('"'))
+        for child, parent in conn.execute(
+            text(
+                "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+                "WHERE contype = 'f' AND connamespace = 'public'::regnamespace "
+                "AND conparentid = 0"
+            )
+        )
+    ]
+
+
+def coordinator_tables(conn: Connection) -> set[str]:
+    """The tables kept on the coordinator (Citus local tables): see the module docstring.
+
+    Every table with a trigger of its own (cross-table updates, NOTIFY, append-only logs: Citus
+    runs such triggers reliably only on Citus local tables), and every table that references
+    one of them by a foreign key (a reference table may not reference a local table).
+    """
+    keep = (
+        {
+            row[0].strip('"')
+            for row in conn.execute(
+                text(
+                    "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger t "
+                    "JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE NOT t.tgisinternal AND c.relnamespace = 'public'::regnamespace "
+                    "AND NOT c.relispartition"
+                )
+            )
+        }
+        - set(DISTRIBUTED)
+        - set(COLOCATED)
+    )
+    fks = _foreign_keys(conn)
+    grown = True
+    while grown:
+        grown = False
+        for child, parent in fks:
+            if parent in keep and child not in keep:
+                if child in DISTRIBUTED or child in COLOCATED:
+                    raise ValueError(f"{child} is distributed but references {parent}")
+                keep.add(child)
+                grown = True
+    return keep
+
+
+def _tables_in_fk_order(conn: Connection) -> list[str]:
+    """Public tables (not partitions) with every table after the tables it references."""
+    tables = [
+        row[0]
+        for row in conn.execute(
+            text(
+                "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace "
+                "AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname"
+            )
+        )
+    ]
+    edges: dict[str, set[str]] = {name: set() for name in tables}
+    for child, parent in _foreign_keys(conn):
+        if child in edges and parent != child:
+            edges[child].add(parent)
+    ordered: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> Iterator[str]:
+        if name in seen:
+            return
+        seen.add(name)
+        for parent in sorted(edges.get(name, ())):
+            yield from visit(parent)
+        yield name
+
+    for name in tables:
+        ordered.extend(visit(name))
+    return ordered
+
+
+# Citus cannot plan a statement on a Citus table that reads a trigger's transition table
+# ("unrecognized RTE kind: 7"). The two triggers that do (migrations 0012 and 0017) get, on
+# Citus only, bodies that first copy the transition rows into arrays (a query on the transition
+# table alone, which Citus leaves to PostgreSQL) and then touch the Citus table with the arrays
+# as parameters. Same effect, same trigger definitions; re-applied by every upgrade (a later
+# migration that redefines these functions must keep this form on Citus).
+CITUS_TRIGGER_FUNCTIONS = (
+    """
+CREATE OR REPLACE FUNCTION grid_bump_content_version() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE ids integer[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT generation_id) INTO ids FROM new_rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT generation_id) INTO ids FROM old_rows;
+    ELSE
+        SELECT array_agg(g) INTO ids FROM (
+            SELECT generation_id FROM new_rows UNION SELECT generation_id FROM old_rows) AS u(g);
+    END IF;
+    UPDATE generation SET content_version = content_version + 1 WHERE id = ANY(ids);
+    RETURN NULL;
+END
+$$
+""",
+    """
+CREATE OR REPLACE FUNCTION position_note_late() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE days date[]; devices integer[];
+BEGIN
+  SELECT array_agg(d), array_agg(v) INTO days, devices FROM (
+    SELECT DISTINCT (fix_time AT TIME ZONE 'Asia/Shanghai')::date, device_id FROM new_rows
+    WHERE fix_time < (date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai')
+                      AT TIME ZONE 'Asia/Shanghai')) AS late(d, v);
+  IF days IS NOT NULL THEN
+    INSERT INTO coverage_stale (day, device_id)
+    SELECT * FROM unnest(days, devices) ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN NULL;
+END $$
+""",
+)
+
+
+def distribute_schema(conn: Connection) -> dict[str, str]:
+    """Turn the migrated schema into Citus tables (see the module docstring); idempotent.
+
+    ``conn`` is a connection to the coordinator inside a transaction. Returns what each table
+    became (name → 'distributed' | 'reference'), including tables done by an earlier call.
+    """
+    conn.execute(text("SET LOCAL citus.enable_unsafe_triggers = on"))
+    # reference-table writes in the same transaction as the DDL: one connection per node
+    conn.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
+    for function in CITUS_TRIGGER_FUNCTIONS:
+        conn.execute(text(function))
+    # Creating a month's partition of ``position`` (layers.positions.PARTITIONS, two months in
+    # one transaction at a month's turn) is DDL on a table that references the reference table
+    # ``device``: Citus then requires one connection per node for the whole transaction.
+    conn.execute(text(f"SET citus.multi_shard_modify_mode = {MODIFY_MODE!r}"))  # this session
+    database = conn.execute(text("SELECT current_database()")).scalar_one()
+    conn.execute(
+        text(f'ALTER DATABASE "{database}" SET citus.multi_shard_modify_mode = {MODIFY_MODE!r}')
+    )
+    local = coordinator_tables(conn)
+    params: dict[str, Any]
+    order = _tables_in_fk_order(conn)
+    # reference tables first (a distributed or local table may reference them), then the
+    # distributed ones (co-located after their anchor), then the coordinator's tables
+    order = (
+        [n for n in order if n not in COLOCATED and n not in local]
+        + [n for n in order if n in COLOCATED]
+        + [n for n in order if n in local]
+    )
+    for name in order:
+        want = "local" if name in local else "reference"
+        if name in DISTRIBUTED or name in COLOCATED:
+            want = "distributed"
+        # Citus turns a plain table that references a new reference table into a local table
+        # of its metadata; such a table is then made distributed or reference like any other
+        if name in NOT_CITUS or citus_tables(conn).get(name) in (want, "reference"):
+            continue
+        if name in local:
+            sql = "SELECT citus_add_local_table_to_metadata(:t, cascade_via_foreign_keys => true)"
+            params = {"t": name}
+        elif name in DISTRIBUTED:
+            sql = "SELECT create_distributed_table(:t, :c)"
+            params = {"t": name, "c": DISTRIBUTED[name]}
+        elif name in COLOCATED:
+            column, anchor = COLOCATED[name]
+            sql = "SELECT create_distributed_table(:t, :c, colocate_with => :a)"
+            params = {"t": name, "c": column, "a": anchor}
+        else:
+            sql = "SELECT create_reference_table(:t)"
+            params = {"t": name}
+        conn.execute(text(sql), params)
+    return citus_tables(conn)
