@@ -196,13 +196,17 @@
   }
 
   function syncMaps(a, b) {
-    var moving = false;
+    // After each move of one map the other takes its view, once that move has ended (a view
+    // set inside the other map's zoom animation leaves its tiles at the old zoom).
+    var leader = null;
     function follow(from, to) {
-      from.on("move", function () {
-        if (moving) { return; }
-        moving = true;
-        to.setView(from.getCenter(), from.getZoom(), {animate: false});
-        moving = false;
+      from.on("moveend", function () {
+        if (leader && leader !== from) { return; }
+        leader = from;
+        window.setTimeout(function () {
+          to.setView(from.getCenter(), from.getZoom(), {animate: false});
+          leader = null;
+        }, 0);
       });
     }
     follow(a, b);
@@ -290,7 +294,8 @@
     $("draft-create").disabled = true;
     send("POST", "/api/v1/generations", body).then(function (answer) {
       var g = answer.generation;
-      show(box, w("created", {id: g.id, l3: (answer.counts || {})["3"] || "—",
+      var counts = answer.counts || (answer.validation || {}).counts || {};
+      show(box, w("created", {id: g.id, l3: counts["3"] || "—",
         ok: answer.publishable ? w("yes") : w("no")}), "ok");
       $("draft-new").open = false;
       return loadGenerations().then(function () { return openDraft(g.id); });
@@ -395,6 +400,7 @@
       L.circleMarker([p.location[1], p.location[0]], {radius: 9, color: "#d50000",
         interactive: false, pane: "plan-marks"}).addTo(layers.problem);
     }
+    hook.lastProblem = layers.problem.getBounds().getCenter();
     var bounds = layers.problem.getBounds();
     if (bounds.isValid()) { maps.draft.fitBounds(bounds.pad(0.5), {maxZoom: 18}); }
   }
@@ -776,6 +782,12 @@
     maps.draft = makeMap("map-draft");
     hook.maps = maps;
     hook.select = select;  // what a click on a grid of the draft map does
+    hook.tilesLoaded = function () {  // every tile of both maps' grid layers drawn
+      return layers.active.concat(layers.draft).every(function (l) {
+        return Object.keys(l._tiles).every(function (k) { return l._tiles[k].loaded; }) &&
+          l._tileZoom === l._map.getZoom();
+      });
+    };
     if (maps.draft.pm && G.pageLang() === "zh") { maps.draft.pm.setLang("zh"); }
     syncMaps(maps.active, maps.draft);
     legend(maps.draft);

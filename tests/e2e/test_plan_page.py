@@ -104,6 +104,12 @@ def open_plan(browser: Any, live_server: str, token: str, path: str) -> tuple[An
     return page, seen
 
 
+def _shot(page: Any, artifacts: Any, name: str) -> None:
+    """A screenshot once both maps have drawn every tile of their view."""
+    wait_until(page, "window.gridgisPlan.tilesLoaded()")
+    page.screenshot(path=str(artifacts / f"{name}.png"))
+
+
 def _interior_vertex(api: httpx.Client, draft: int) -> tuple[str, tuple[float, float], Any]:
     """A unit grid and one of its vertices that it shares with two grids of its own village
     and that is not on the village's boundary (moving it changes only unit grids)."""
@@ -152,7 +158,7 @@ def test_plan_page_edit_review_publish(  # type: ignore[no-untyped-def]
         try:
             assert urlsplit(page.url).path == "/plan"
             assert "网格调整" in page.inner_text("nav") and "草案" in page.inner_text("body")
-            page.screenshot(path=str(artifacts / "plan_page_zh_open.png"))
+            _shot(page, artifacts, "plan_page_zh_open")
 
             # 1. a new draft, a copy of the active city
             page.click("#draft-new > summary")
@@ -184,7 +190,7 @@ def test_plan_page_edit_review_publish(  # type: ignore[no-untyped-def]
                 "document.querySelectorAll('#map-draft .marker-icon').length > 2",
             )  # fmt: skip
             assert code in page.inner_text("#selected")
-            page.screenshot(path=str(artifacts / "plan_page_zh_selected.png"))
+            _shot(page, artifacts, "plan_page_zh_selected")
             sx, sy = _pixel(page, vx, vy)
             centre = geom.centroid
             cx, cy = _pixel(page, centre.x, centre.y)
@@ -213,7 +219,7 @@ def test_plan_page_edit_review_publish(  # type: ignore[no-untyped-def]
             assert str(server["changed_grids"]) in shown
             assert page.evaluate("window.gridgisPlan.problems") == 0
             assert "move_vertex" in page.text_content("#edit-log")
-            page.screenshot(path=str(artifacts / "plan_page_zh_edited.png"))
+            _shot(page, artifacts, "plan_page_zh_edited")
 
             # 3. submit (page), approve (second planner, API), dry run and publish (page)
             page.fill("#review-reason", "页面测试：调整一处共享边界")
@@ -234,11 +240,11 @@ def test_plan_page_edit_review_publish(  # type: ignore[no-untyped-def]
             dry = page.inner_text("#review-answer")
             assert "发布预演" in dry and str(server["changed_grids"]) in dry
             assert api.get(f"/api/v1/generations/{draft}").json()["status"] == "approved"
-            page.screenshot(path=str(artifacts / "plan_page_zh_dry_run.png"))
+            _shot(page, artifacts, "plan_page_zh_dry_run")
             page.click("#publish-commit")
             wait_until(page, "window.gridgisPlan.state.draft.status === 'active'", 90_000)
             assert "已发布" in page.inner_text("#review-answer")
-            page.screenshot(path=str(artifacts / "plan_page_zh_published.png"))
+            _shot(page, artifacts, "plan_page_zh_published")
             rows = api.get("/api/v1/generations").json()["data"]
             assert next(g["id"] for g in rows if g["status"] == "active") == draft
             assert_offline_and_clean(seen)
@@ -261,7 +267,7 @@ def test_plan_page_in_english_and_the_conflict(  # type: ignore[no-untyped-def]
             body = page.inner_text("body")
             assert "Grid planning" in page.title() and "Impact" in body and "Drafts" in body
             assert "Active generation" in body and "Changes in the draft" in body
-            page.screenshot(path=str(artifacts / "plan_page_en.png"))
+            _shot(page, artifacts, "plan_page_en")
             # someone renames a grid through the API meanwhile: the page's version is stale
             town = api.get("/api/v1/grids", params={"level": 1, "generation": draft}).json()
             first = town["features"][0]["properties"]["code"]
@@ -289,7 +295,7 @@ def test_plan_page_in_english_and_the_conflict(  # type: ignore[no-untyped-def]
             page.click("#conflict-reload")
             wait_until(page, f"window.gridgisPlan.state.version === {version + 1}")
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(artifacts / "plan_page_en_conflict.png"))
+            _shot(page, artifacts, "plan_page_en_conflict")
 
             # split the grid by drawing a line across it, then undo the split
             geom = shape(api.get(f"/api/v1/grids/{grid}", params={"generation": draft}).json()[
@@ -316,8 +322,7 @@ def test_plan_page_in_english_and_the_conflict(  # type: ignore[no-untyped-def]
             parts = [f for f in split["changed"]["features"] if f["properties"]["level"] == 3
                      and f["properties"]["code"] not in (grid,)]  # fmt: skip
             assert len(parts) >= 2
-            page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(artifacts / "plan_page_en_split.png"))
+            _shot(page, artifacts, "plan_page_en_split")
             assert page.is_enabled("#edit-undo")
             page.click("#edit-undo")
             wait_until(page, "window.gridgisPlan.edits >= 2", timeout=60_000)
@@ -349,3 +354,69 @@ def test_plan_page_roles(live_server, anon, tokens) -> None:  # type: ignore[no-
         timeout=60,
     )
     assert r.status_code == 200 and "gridgis-plan.js" in r.text and "Planning" in r.text
+
+
+def test_plan_page_upload_and_problems(  # type: ignore[no-untyped-def]
+    browser, live_server, planners, artifacts, tmp_path
+) -> None:
+    """A GeoJSON uploaded through the page becomes a draft; a grid made 20 m too big overlaps
+    its neighbours: the problems are listed, and a click on one shows it on the map. A file
+    that is not a grid file is answered with the server's problem detail."""
+    import json
+
+    author = planners[0]
+    with _api(live_server, author) as api:
+        rows = api.get("/api/v1/generations").json()["data"]
+        active = next(g["id"] for g in rows if g["status"] == "active")
+        r = api.get(f"/api/v1/generations/{active}/export", params={"format": "geojson"})
+        assert r.status_code == 200, r.text[:300]
+        data = r.json()
+        units = [f for f in data["features"] if f["properties"]["level"] == 3]
+        grown = units[100]
+        grown["geometry"] = shapely.geometry.mapping(shape(grown["geometry"]).buffer(0.0002))
+        good = tmp_path / "grown.geojson"
+        good.write_text(json.dumps(data), encoding="utf-8")
+        bad = tmp_path / "notes.geojson"
+        bad.write_text("this is not GeoJSON", encoding="utf-8")
+
+        page, seen = open_plan(browser, live_server, author, "/plan?lang=en")
+        try:
+            page.click("#draft-new > summary")
+            page.check("input[name=source][value=file]")
+            assert page.is_visible("#draft-file")
+            page.fill("#draft-name", "bad upload")
+            page.set_input_files("#draft-file", str(bad))
+            page.click("#draft-create")
+            wait_until(page, "document.getElementById('draft-answer').classList.contains('error')")
+            shown = page.inner_text("#draft-answer")
+            assert "Error 422" in shown and "field:" in shown
+            page.fill("#draft-name", "grown grid upload")
+            page.set_input_files("#draft-file", str(good))
+            page.fill("#draft-crs", "EPSG:4490")
+            page.click("#draft-create")
+            wait_until(
+                page, "window.gridgisPlan.problems > 0 && (window.gridgisPlan.state.draft || {})"
+                ".name === 'grown grid upload'", timeout=120_000,
+            )  # fmt: skip
+            assert "publishable: no" in page.inner_text("#draft-answer")
+            first = page.locator("#problems li.problem").first
+            assert grown["properties"]["code"] in page.inner_text("#problems")
+            first.click()
+            wait_until(page, "window.gridgisPlan.tilesLoaded()")
+            inside = page.evaluate(
+                "() => { const m = window.gridgisPlan.maps.draft;"
+                " return m.getZoom() >= 14 && m.getBounds().contains("
+                "window.gridgisPlan.lastProblem); }"
+            )
+            assert inside
+            _shot(page, artifacts, "plan_page_en_problems")
+            # a draft with problems cannot be submitted: the server says why, in place
+            page.fill("#review-reason", "try")
+            page.click("#review-submit")
+            wait_until(page, "document.getElementById('review-answer').classList.contains('error')")
+            assert "Error 422" in page.inner_text("#review-answer")
+            seen["failed"] = [f for f in seen["failed"] if not f.startswith("422 ")]
+            seen["errors"] = [e for e in seen["errors"] if "422" not in e]
+            assert_offline_and_clean(seen)
+        finally:
+            page.context.close()
