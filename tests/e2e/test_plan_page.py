@@ -328,6 +328,21 @@ def test_plan_page_in_english_and_the_conflict(  # type: ignore[no-untyped-def]
             wait_until(page, "window.gridgisPlan.edits >= 2", timeout=60_000)
             assert api.get(f"/api/v1/grids/{grid}", params={"generation": draft}).status_code == 200
             assert page.is_enabled("#edit-redo")
+            # merge it (back after the undo) with a neighbour of its village, chosen in the form
+            wait_until(page, "window.gridgisPlan.tilesLoaded()")
+            page.mouse.click(*_pixel(page, inside.x, inside.y))
+            wait_until(page, f"(window.gridgisPlan.state.selected || {{}}).code === '{grid}'")
+            other = page.eval_on_selector("#merge-with", "s => s.value")
+            assert other and other != grid
+            page.fill("#merge-name", "merged in the page")
+            page.click("#edit-merge")
+            wait_until(page, "window.gridgisPlan.edits >= 3", timeout=60_000)
+            merged = page.evaluate("window.gridgisPlan.answers[2]")
+            assert merged["edit"]["op"] == "merge"
+            assert set(merged["removed"]) == {grid, other}
+            names = {f["properties"]["name"] for f in merged["changed"]["features"]}
+            assert "merged in the page" in names
+            assert page.is_disabled("#edit-redo")  # a new edit drops what was undone
             # the 409 is the one failed response; nothing else failed, nothing left the machine
             assert [f for f in seen["failed"] if "/edits" not in f] == []
             seen["failed"] = []
