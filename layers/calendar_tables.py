@@ -67,7 +67,7 @@ class CalendarDay(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     year: Mapped[int] = mapped_column(
-        SmallInteger, ForeignKey("calendar_year.year", ondelete="CASCADE")
+        SmallInteger, ForeignKey("calendar_year.year", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(100), server_default="")
@@ -222,9 +222,7 @@ def rows_from_records(records: Iterable[Sequence[Any]]) -> list[DayRow]:
     return out
 
 
-def parse_table(
-    content: bytes, filename: str = "", *, charset: str | None = None
-) -> list[DayRow]:
+def parse_table(content: bytes, filename: str = "", *, charset: str | None = None) -> list[DayRow]:
     """A CSV (any encoding :func:`layers.tables.decode_text` reads: UTF-8 with or without BOM,
     a declared ``charset``, GB18030 …) or XLSX file as day rows, read by the one table reader
     :func:`layers.tables.read_table` (bounded rows and columns; 422/413 errors on field

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     DateTime,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -54,7 +55,10 @@ class IdempotencyKeyReused(DomainError):
 
 class IdempotencyKey(Base):
     __tablename__ = "idempotency_key"
-    __table_args__ = (UniqueConstraint("owner", "key", name="idempotency_key_owner_key"),)
+    __table_args__ = (
+        UniqueConstraint("owner", "key", name="idempotency_key_owner_key"),
+        Index("idempotency_key_created_at", "created_at"),  # purge of old keys
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner: Mapped[str] = mapped_column(String(40))

@@ -18,11 +18,15 @@ def _target_metadata() -> Any:
     if config.attributes.get("no_metadata"):
         return None
     from layers import (  # noqa: F401  (registers the tables on Base.metadata)
+        accounts,
         archive,
+        calendar_tables,
         coverage,
         households,
+        idempotency,
         market,
         models,
+        open311_requests,
         people,
         positions,
         zones,
@@ -31,6 +35,7 @@ def _target_metadata() -> Any:
     from layers.events import models as _events  # noqa: F401  (the event tables)
     from layers.planning import edits as _edits  # noqa: F401  (draft edit tables)
     from layers.planning import lineage as _lineage  # noqa: F401  (grid_lineage)
+    from layers.planning import review as _review  # noqa: F401  (generation_review)
 
     return Base.metadata
 
