@@ -1,5 +1,6 @@
 """Work a server does on its own, on a timer: recomputing past days' coverage when late fixes
-have arrived (``layers.coverage.recompute_late``).
+have arrived (``layers.coverage.recompute_late``), and once a day forgetting idempotency keys
+older than their 30 days (``layers.idempotency.purge``).
 
 One daemon thread per server process; the work itself takes an advisory lock, so with several
 workers one of them does it and the others skip that round.
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("gridgis.periodic")
+PURGE_EVERY_S = 24 * 3600.0
 
 
 def start_late_fix_recompute(
@@ -28,14 +31,20 @@ def start_late_fix_recompute(
     def run() -> None:
         from layers.coverage import recompute_late  # numba and the engine: only when needed
         from layers.db import transaction
+        from layers.idempotency import purge
 
+        purged_at = 0.0
         while not stop.wait(interval_s):
             try:
                 with transaction(sessions) as session:
                     for summary in recompute_late(session=session):
                         log.info("late fixes: recomputed %s", summary)
+                if time.monotonic() - purged_at > PURGE_EVERY_S:
+                    with transaction(sessions) as session:
+                        log.info("idempotency keys forgotten: %d", purge(session=session))
+                    purged_at = time.monotonic()
             except Exception:  # the server keeps serving; the notes stay for the next round
-                log.exception("recomputing coverage after late fixes failed; retried later")
+                log.exception("periodic work failed; retried at the next round")
 
     thread = threading.Thread(target=run, name="gridgis-late-fixes", daemon=True)
     thread.start()
