@@ -163,6 +163,11 @@ Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 def parse_crs(value: str | None, field: str = "crs") -> Datum:
     if value is None or value == "":
         return Datum.CGCS2000
+    if not isinstance(value, str):  # a JSON body may send a number, a list or an object
+        raise InvalidParameter(
+            f"crs {value!r} is not a name; use one of {'|'.join(d.value for d in Datum)}",
+            field=field,
+        )
     try:
         return Datum(value.strip().lower())
     except ValueError:

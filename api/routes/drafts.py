@@ -16,6 +16,7 @@ from api.deps import Planner, Reader, SessionDep
 from api.errors import STATUS, InvalidParameter
 from api.exports import table_response
 from api.routes.generations import _json, _version, actor_of
+from api.schemas.bodies import DRAFT_EDIT, UNDO_REDO, body
 from api.schemas.common import table_responses
 from api.schemas.grids import (
     EditLog,
@@ -72,6 +73,7 @@ def _done(response: Response, answer: dict[str, Any]) -> dict[str, Any]:
     "/{generation_id}/edits",
     summary="Edit a draft (keeps the tiling; logged, undoable)",
     response_model=EditResult,
+    openapi_extra=body(("application/json", DRAFT_EDIT)),
 )
 async def create_edit(
     generation_id: int,
@@ -136,7 +138,10 @@ async def _step(
 
 
 @router.post(
-    "/{generation_id}/edits/undo", summary="Undo the draft's last edit", response_model=EditResult
+    "/{generation_id}/edits/undo",
+    summary="Undo the draft's last edit",
+    response_model=EditResult,
+    openapi_extra=body(("application/json", UNDO_REDO), required=False),
 )
 async def undo(
     generation_id: int, request: Request, response: Response, session: SessionDep,
@@ -146,7 +151,10 @@ async def undo(
 
 
 @router.post(
-    "/{generation_id}/edits/redo", summary="Redo the edit undone last", response_model=EditResult
+    "/{generation_id}/edits/redo",
+    summary="Redo the edit undone last",
+    response_model=EditResult,
+    openapi_extra=body(("application/json", UNDO_REDO), required=False),
 )
 async def redo(
     generation_id: int, request: Request, response: Response, session: SessionDep,

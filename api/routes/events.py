@@ -27,6 +27,8 @@ from api.deps import (
     require,
 )
 from api.errors import InvalidParameter, UnsupportedMediaType
+from api.schemas.bodies import EVENT_ACTION, EVENT_REPORT, EVENT_REPORT_FORM, EVENT_ROUTING, body
+from api.schemas.common import TABLE_BODY
 from api.schemas.events import (
     PHOTO_RESPONSES,
     Escalated,
@@ -195,7 +197,13 @@ def log_public(entry: EventLog) -> dict[str, Any]:
 
 
 @router.post(
-    "/events", status_code=201, summary="Report an event (staff)", response_model=EventPublic
+    "/events",
+    status_code=201,
+    summary="Report an event (staff)",
+    response_model=EventPublic,
+    openapi_extra=body(
+        ("application/json", EVENT_REPORT), ("multipart/form-data", EVENT_REPORT_FORM)
+    ),
 )
 async def create_event(
     request: Request, session: SessionDep, principal: Reporter
@@ -375,7 +383,10 @@ def read_photo(session: SessionDep, _: Reader, event_id: int, photo_id: int) -> 
 
 
 @router.post(
-    "/events/{event_id}/actions", summary="Take a workflow action", response_model=EventPublic
+    "/events/{event_id}/actions",
+    summary="Take a workflow action",
+    response_model=EventPublic,
+    openapi_extra=body(("application/json", EVENT_ACTION), ("multipart/form-data", EVENT_ACTION)),
 )
 async def act(
     request: Request, session: SessionDep, principal: PrincipalDep, event_id: int
@@ -449,6 +460,7 @@ def _act(
     "/events/{event_id}/routing",
     summary="Change the routing (dispatcher, logged)",
     response_model=RoutingChanged,
+    openapi_extra=body(("application/json", EVENT_ROUTING)),
 )
 async def change_routing(
     request: Request, session: SessionDep, principal: Dispatcher, event_id: int
@@ -501,6 +513,7 @@ def workflow_table(_: Reader) -> dict[str, Any]:
     status_code=201,
     summary="Import a 12345 batch file",
     response_model=HotlineImport,
+    openapi_extra=TABLE_BODY,
 )
 async def import_hotline_file(
     request: Request, session: SessionDep, principal: Dispatcher

@@ -23,7 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Planner, Principal, Reader, SessionDep, parse_at
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
-from api.schemas.common import EXPORT_RESPONSES
+from api.schemas.bodies import GENERATION_FILE, body
+from api.schemas.common import EXPORT_RESPONSES, body_schema
 from api.schemas.generations import (
     DraftFromGeneration,
     DraftPatch,
@@ -239,6 +240,10 @@ def _copy(
     status_code=201,
     summary="Make a draft: copy a generation or import a file",
     response_model=DraftAnswer,
+    openapi_extra=body(
+        ("application/json", DraftFromGeneration.model_json_schema()),
+        ("multipart/form-data", GENERATION_FILE),
+    ),
 )
 async def create_draft(request: Request, session: SessionDep, principal: Planner) -> dict[str, Any]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -277,6 +282,7 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
     PREFIX + "/{generation_id}",
     summary="Rename or annotate a draft (optimistic locking)",
     response_model=GenerationPublic,
+    openapi_extra=body_schema(DraftPatch, multipart=False),
 )
 async def patch_draft(
     generation_id: int,
@@ -345,6 +351,7 @@ async def _step(
     PREFIX + "/{generation_id}/submit",
     summary="Submit a valid draft for review (reason)",
     response_model=DraftAnswer,
+    openapi_extra=body_schema(ReviewStep, multipart=False),
 )
 async def submit_draft(
     generation_id: int,
@@ -361,6 +368,7 @@ async def submit_draft(
     PREFIX + "/{generation_id}/approve",
     summary="Approve (another planner, or an admin)",
     response_model=DraftAnswer,
+    openapi_extra=body_schema(ReviewStep, multipart=False),
 )
 async def approve_draft(
     generation_id: int,
@@ -377,6 +385,7 @@ async def approve_draft(
     PREFIX + "/{generation_id}/reject",
     summary="Send a submitted draft back (reason)",
     response_model=DraftAnswer,
+    openapi_extra=body_schema(ReviewStep, multipart=False),
 )
 async def reject_draft(
     generation_id: int,
@@ -393,6 +402,7 @@ async def reject_draft(
     PREFIX + "/{generation_id}/publish",
     summary="Publish (dry run unless commit is true)",
     response_model=DraftAnswer,
+    openapi_extra=body_schema(PublishRequest, multipart=False),
 )
 async def publish_generation(
     generation_id: int,

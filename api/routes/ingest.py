@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, problem
 from api.ingest import formats
 from api.ingest.pipeline import FixColumns, FixRefused, IngestResult, ingest, ingest_one
+from api.schemas.bodies import GPX, INGEST_BATCH, OWNTRACKS, body
 from api.schemas.tracks import OWNTRACKS_RESPONSES, IngestAnswer
 from layers.devices import check_secret, device_by_external_id, preauthenticate
 
@@ -157,7 +158,12 @@ async def ingest_osmand(request: Request) -> Response:
     return Response(status_code=200)
 
 
-@router.post("/owntracks", summary="OwnTracks HTTP mode", responses=OWNTRACKS_RESPONSES)
+@router.post(
+    "/owntracks",
+    summary="OwnTracks HTTP mode",
+    responses=OWNTRACKS_RESPONSES,
+    openapi_extra=body(("application/json", OWNTRACKS)),
+)
 async def ingest_owntracks(
     request: Request,
     u: Annotated[str | None, Query(description="OwnTracks user")] = None,
@@ -218,6 +224,7 @@ def _batch_response(result: IngestResult, **extra: Any) -> JSONResponse:
     "/batch",
     summary="Many fixes of one device in one idempotent request",
     response_model=IngestAnswer,
+    openapi_extra=body(("application/json", INGEST_BATCH)),
 )
 async def ingest_batch(request: Request) -> JSONResponse:
     """``{"device": "<external id>", "datum": "wgs84|gcj02|bd09|cgcs2000", "fixes": [{"time",
@@ -242,7 +249,12 @@ async def ingest_batch(request: Request) -> JSONResponse:
     return _batch_response(result)
 
 
-@router.post("/gpx", summary="Upload a GPX 1.1 track of a device", response_model=IngestAnswer)
+@router.post(
+    "/gpx",
+    summary="Upload a GPX 1.1 track of a device",
+    response_model=IngestAnswer,
+    openapi_extra=body(("application/gpx+xml", GPX), ("application/xml", GPX)),
+)
 async def ingest_gpx(
     request: Request,
     device: Annotated[str, Query(description="the device's external id")],

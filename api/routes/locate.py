@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import AtDep, CrsDep, Reader, SessionDep, check_lonlat, parse_at, parse_crs
 from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType
 from api.exports import csv_safe
-from api.schemas.common import CSV_RESPONSES
+from api.schemas.bodies import LOCATE_BATCH, body
+from api.schemas.common import CSV_RESPONSES, CSV_TEXT
 from api.schemas.grids import LocateBatchPublic, LocatePublic
 from api.uploads import Upload, read_upload
 from gis.crs import Datum, to_cgcs2000
@@ -151,6 +152,7 @@ def _points_from_csv(
     summary="Locate a batch of points (JSON or CSV)",
     response_model=LocateBatchPublic,
     responses=CSV_RESPONSES,
+    openapi_extra=body(("application/json", LOCATE_BATCH), ("text/csv", CSV_TEXT)),
 )
 async def locate_batch(
     request: Request,

@@ -59,3 +59,19 @@ def test_generation_problems_answer_counts_by_level(
     assert body["generation"] == demo_generation
     assert set(body["counts"]) == {"1", "2", "3"}
     assert all(isinstance(n, int) for n in body["counts"].values())
+
+
+@pytest.mark.parametrize("crs", [{}, ["wgs84"], 4326, True])
+def test_a_crs_that_is_not_a_name_is_a_422(
+    live_server: str, tokens: dict[str, str], crs: object
+) -> None:
+    """``POST /api/v1/events`` with ``"crs": {}`` was a 500 (the shared crs parser assumed text)."""
+    r = httpx.post(
+        f"{live_server}/api/v1/events",
+        json={"lon": 120.3, "lat": 31.9, "crs": crs, "subclass": "0101", "description": "x"},
+        headers={"Authorization": f"Bearer {tokens['officer']}"},
+        timeout=30,
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == "crs"
