@@ -13,7 +13,8 @@
 // - review: submit / approve / reject, publish as a dry run first, then commit.
 // Every answer of the server, and every problem+json (its detail and field), is shown in place.
 //
-// Test hook: window.gridgisPlan = {ready, state, maps, edits, impacts, answers}.
+// The side panels (problems, impact, edit log, review and publish) are in
+// gridgis-plan-panels.js. Test hook: window.gridgisPlan = {ready, state, maps, edits, impacts, answers}.
 (function (G) {
   "use strict";
 
@@ -177,6 +178,11 @@
   // --- maps ------------------------------------------------------------------------------------
   var maps = {};
   var layers = {active: [], draft: [], diff: [], edit: null, problem: null};
+  var panels = G.planPanels({w: w, $: $, base: base, get: get, send: send, show: show,
+    showError: showError, statusText: function (s) { return statusText(s); }, state: state,
+    hook: hook, maps: maps, layers: layers, listMax: LIST_MAX,
+    refreshDraft: function () { return refreshDraft(); },
+    updateButtons: function () { updateButtons(); }});
 
   function makeMap(id) {
     // whole zoom levels up to the tiles' own maximum: VectorGrid hit-tests a click on an
@@ -334,11 +340,11 @@
       layers.draft = gridLayers(maps.draft, g.id, function (props) { select(props.code); });
       clearSelection();
       updateButtons();
-      return settle([loadDiff(), loadProblems(), loadImpact(), loadLog()]);
+      return settle([loadDiff(), panels.loadProblems(), panels.loadImpact(), panels.loadLog()]);
     });
   }
 
-  // --- the changes, problems, impact, log ----------------------------------------------------
+  // --- the changes (the problems, impact, log and review: gridgis-plan-panels.js) ----------
   function loadDiff() {
     var id = state.draft.id;
     return get(base(id) + "/diff", w("diff")).then(function (fc) {
@@ -365,123 +371,6 @@
       });
       hook.diff = fc.counts;
       return fc;
-    });
-  }
-
-  function loadProblems() {
-    var id = state.draft.id;
-    return get(base(id) + "/problems", w("problems")).then(function (report) {
-      var list = $("problems");
-      list.textContent = "";
-      $("problems-count").textContent = "(" + report.problems.length + ")";
-      if (!report.problems.length) { list.appendChild(G.el("li", "ok", w("no_problems"))); }
-      report.problems.forEach(function (p) {
-        var li = G.el("li", "problem", w("problem", {kind: p.kind, codes: p.codes.join(", "),
-          detail: p.detail || ""}));
-        li.tabIndex = 0;
-        li.addEventListener("click", function () { showProblem(p); });
-        li.addEventListener("keydown", function (e) { if (e.key === "Enter") { showProblem(p); } });
-        list.appendChild(li);
-      });
-      hook.problems = report.problems.length;
-      return report;
-    });
-  }
-
-  function showProblem(p) {
-    if (layers.problem) { layers.problem.remove(); }
-    layers.problem = L.featureGroup().addTo(maps.draft);
-    if (p.geometry) {
-      L.geoJSON(p.geometry, {interactive: false, pane: "plan-marks",
-        style: {color: "#d50000", weight: 3, fillColor: "#d50000", fillOpacity: 0.35}})
-        .addTo(layers.problem);
-    }
-    if (p.location) {
-      L.circleMarker([p.location[1], p.location[0]], {radius: 9, color: "#d50000",
-        interactive: false, pane: "plan-marks"}).addTo(layers.problem);
-    }
-    hook.lastProblem = layers.problem.getBounds().getCenter();
-    var bounds = layers.problem.getBounds();
-    if (bounds.isValid()) { maps.draft.fitBounds(bounds.pad(0.5), {maxZoom: 18}); }
-  }
-
-  function loadImpact() {
-    var id = state.draft.id;
-    var link = $("impact-xlsx");
-    link.href = base(id) + "/impact?format=xlsx";
-    link.hidden = false;
-    return get(base(id) + "/impact", w("impact")).then(function (report) {
-      var box = $("impact");
-      box.textContent = "";
-      var table = G.el("table");
-      table.id = "impact-totals";
-      ["changed_grids", "households", "open_events", "assignments", "assignments_to_decide",
-        "zones", "devices"].forEach(function (key) {
-        var tr = G.el("tr");
-        tr.dataset.key = key;
-        tr.appendChild(G.el("th", null, w(key === "changed_grids" ? "totals" : key)));
-        tr.appendChild(G.el("td", "n", report.totals[key]));
-        table.appendChild(tr);
-      });
-      box.appendChild(table);
-      var lists = {
-        households: function (h) { return h.code + ": " + h.old_grid + " → " + (h.new_grid || "—"); },
-        events: function (e) {
-          return "#" + e.id + " " + e.subclass + " " + e.status + ": " + e.grid_at_report + " → " +
-            (e.new_grid || "—");
-        },
-        assignments: function (a) {
-          return a.name + " " + a.role + " " + a.grid_code + " → " + (a.new_grid || "?") + " (" +
-            a.action + (a.candidates && a.candidates.length ? ": " + a.candidates.join(" ") : "") + ")";
-        },
-        zones: function (z) { return z.code + " " + z.name; },
-        devices: function (d) { return d.external_id + " " + (d.label || ""); },
-      };
-      Object.keys(lists).forEach(function (key) {
-        var items = report[key].items;
-        if (!items.length) { return; }
-        var details = G.el("details");
-        details.appendChild(G.el("summary", null, w(key === "events" ? "open_events" : key) +
-          " (" + report[key].count + ")"));
-        var ul = G.el("ul");
-        items.slice(0, LIST_MAX).forEach(function (item) { ul.appendChild(G.el("li", null, lists[key](item))); });
-        if (items.length > LIST_MAX) { ul.appendChild(G.el("li", null, w("list_more", {n: items.length - LIST_MAX}))); }
-        details.appendChild(ul);
-        box.appendChild(details);
-      });
-      if (report.changed_grids.length) {
-        var details = G.el("details");
-        details.appendChild(G.el("summary", null, w("totals") + " (" + report.changed_grids.length + ")"));
-        var ul = G.el("ul");
-        report.changed_grids.slice(0, LIST_MAX).forEach(function (g) {
-          var area = g.area_after_m2 !== null && g.area_before_m2 !== null ?
-            " Δ " + Math.round(g.area_after_m2 - g.area_before_m2) + " m²" : "";
-          ul.appendChild(G.el("li", null, g.code + " " + w(g.change === "removed" ? "removed_grid" : g.change) +
-            area + " · " + w("households") + " −" + g.households_out + "/+" + g.households_in));
-        });
-        details.appendChild(ul);
-        box.appendChild(details);
-      }
-      hook.impacts += 1;
-      hook.impact = report.totals;
-      return report;
-    });
-  }
-
-  function loadLog() {
-    var id = state.draft.id;
-    return get(base(id) + "/edits", w("log")).then(function (log) {
-      state.edits = log.edits;
-      state.version = log.version;
-      var list = $("edit-log");
-      list.textContent = "";
-      log.edits.slice().reverse().forEach(function (e) {
-        var mark = e.state === "undone" ? w("undone") : e.state === "discarded" ? w("discarded") : "";
-        list.appendChild(G.el("li", "edit-" + e.state, w("log_row", {version: e.version, op: e.op,
-          actor: e.actor, reason: e.reason, state: mark})));
-      });
-      updateButtons();
-      return log;
     });
   }
 
@@ -617,7 +506,8 @@
       var stillThere = keep && answer.removed.indexOf(keep) < 0;
       clearSelection();
       return settle([
-        stillThere ? select(keep) : null, loadDiff(), loadProblems(), loadImpact(), loadLog(),
+        stillThere ? select(keep) : null, loadDiff(), panels.loadProblems(),
+        panels.loadImpact(), panels.loadLog(),
         refreshDraft(),
       ]).then(function () { hook.edits += 1; });
     }).catch(function (error) {
@@ -664,55 +554,6 @@
   }
 
   // --- review and publish --------------------------------------------------------------------
-  function reviewBody() {
-    var body = {reason: $("review-reason").value};
-    var at = $("review-at").value;
-    return {body: body, at: at ? new Date(at).toISOString() : null};
-  }
-
-  function review(action) {
-    var box = $("review-answer");
-    if (!state.draft) { show(box, w("need_draft"), "error"); return Promise.resolve(); }
-    return send("POST", base(state.draft.id) + "/" + action, reviewBody().body, state.version)
-      .then(function (g) {
-        show(box, w("reviewed", {status: statusText(g.status), v: g.version}), "ok");
-        return refreshDraft();
-      })
-      .catch(function (error) { showError(box, error); });
-  }
-
-  function publish(commit) {
-    var box = $("review-answer");
-    if (!state.draft) { show(box, w("need_draft"), "error"); return Promise.resolve(); }
-    var r = reviewBody();
-    var body = Object.assign({commit: commit}, r.body, r.at ? {at: r.at} : {});
-    return send("POST", base(state.draft.id) + "/publish", body, state.version)
-      .then(function (answer) {
-        hook.answers.push(answer);
-        if (!commit) {
-          state.dryRun = true;
-          var parts = [w("dry_title"), w("dry", {rid: answer.replaces ? answer.replaces.id : "—",
-            rname: answer.replaces ? answer.replaces.name : "", at: answer.effective_at,
-            scheduled: answer.scheduled ? w("scheduled") : "",
-            valid: answer.validation && answer.validation.ok === false ? w("invalid") : w("valid")})];
-          var totals = answer.impact && answer.impact.totals;
-          if (totals) {
-            Object.keys(totals).forEach(function (k) { parts.push("· " + w(k === "changed_grids" ? "totals" : k) + ": " + totals[k]); });
-          }
-          if (answer.message) { parts.push(answer.message); }
-          show(box, parts, "ok");
-          box.dataset.dryRun = "1";
-          updateButtons();
-          return null;
-        }
-        show(box, [w("published", {message: answer.message || ""}),
-          answer.reanchor ? JSON.stringify(answer.reanchor) : null], "ok");
-        state.dryRun = false;
-        return refreshDraft();
-      })
-      .catch(function (error) { showError(box, error); });
-  }
-
   function updateButtons() {
     var g = state.draft;
     var status = g ? g.status : null;
@@ -769,11 +610,11 @@
       e.preventDefault();
       if (needGrid()) { edit("recode", {code: state.selected.code, new_code: $("recode-code").value.trim()}); }
     });
-    $("review-submit").addEventListener("click", function () { review("submit"); });
-    $("review-approve").addEventListener("click", function () { review("approve"); });
-    $("review-reject").addEventListener("click", function () { review("reject"); });
-    $("publish-dry").addEventListener("click", function () { publish(false); });
-    $("publish-commit").addEventListener("click", function () { publish(true); });
+    $("review-submit").addEventListener("click", function () { panels.review("submit"); });
+    $("review-approve").addEventListener("click", function () { panels.review("approve"); });
+    $("review-reject").addEventListener("click", function () { panels.review("reject"); });
+    $("publish-dry").addEventListener("click", function () { panels.publish(false); });
+    $("publish-commit").addEventListener("click", function () { panels.publish(true); });
   }
 
   function start() {
