@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, problem
 from api.ingest import formats
 from api.ingest.pipeline import FixColumns, FixRefused, IngestResult, ingest, ingest_one
-from api.schemas.bodies import GPX, INGEST_BATCH, OWNTRACKS, body
+from api.schemas.bodies import GPX, INGEST_BATCH, OSMAND_FORM, OSMAND_JSON, OWNTRACKS, body
 from api.schemas.tracks import OWNTRACKS_RESPONSES, IngestAnswer
 from layers.devices import check_secret, device_by_external_id, preauthenticate
 
@@ -114,12 +114,22 @@ def _store_one(
     )  # fmt: skip
 
 
-@router.api_route(
+@router.get(
     "/osmand",
-    methods=["GET", "POST"],
-    summary="Traccar Client / OsmAnd protocol",
+    summary="Traccar Client / OsmAnd protocol (the fix as query parameters)",
     response_class=Response,
     responses={200: {"description": "stored (empty body)"}},
+)
+@router.post(
+    "/osmand",
+    summary="Traccar Client / OsmAnd protocol (query, form or Traccar JSON body)",
+    response_class=Response,
+    responses={200: {"description": "stored (empty body)"}},
+    openapi_extra=body(
+        ("application/x-www-form-urlencoded", OSMAND_FORM),
+        ("application/json", OSMAND_JSON),
+        required=False,
+    ),
 )
 async def ingest_osmand(request: Request) -> Response:
     """One fix as query or form parameters (speed in the device's unit: knots by default, m/s
