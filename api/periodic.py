@@ -33,7 +33,7 @@ def start_late_fix_recompute(
         from layers.db import transaction
         from layers.idempotency import purge
 
-        purged_at = 0.0
+        purged_at = float("-inf")  # the first round purges
         while not stop.wait(interval_s):
             try:
                 with transaction(sessions) as session:
