@@ -10,23 +10,27 @@ tests; real servers install Citus from Citus's packages and set ``DATABASE_URL``
 coordinator, which the app uses as is.
 
 :func:`distribute_schema` is the step :func:`layers.migrate.upgrade` runs after the alembic
-migrations when the database has the ``citus`` extension (idempotent: tables already known to
-Citus are left alone). The choices, and why (Citus 13 rules), are in docs/scale-out.md:
+migrations when the database has the ``citus`` extension (idempotent: tables already done are
+left alone). The choices, and why (Citus 13 rules met on the way), are in docs/scale-out.md:
 
 - ``position`` (partitioned by month) is distributed by ``device_id``: its primary key
-  (device_id, fix_time) holds the distribution column, one device's fixes live on one worker,
-  ingest (COPY + INSERT … SELECT … ON CONFLICT) and a device's track are routed to one shard
-  group; ``coverage_stale`` (day, device_id) is co-located with it so that the late-fix trigger
-  writes next to the fixes it notes.
-- every other table becomes a **reference table** (a full copy on every node), in foreign-key
-  order: ``device`` (its ``external_id`` is unique, which a table distributed by ``id`` could
-  not enforce), people, teams, generations, grids, zones, the event dictionary, the calendar,
-  events and their logs, coverage results, tokens and sessions. Their write rates are those of
-  a city's staff, not of its devices; joins of positions with them run on each worker.
-- Triggers (the append-only logs, grid content versions, the NOTIFY triggers, the late-fix
-  trigger) are kept: Citus fires them on each shard placement, which it allows only with
-  ``citus.enable_unsafe_triggers`` (set here for the database). The reference-table placement
-  on the coordinator fires the NOTIFY triggers on the coordinator, where the app listens.
+  (device_id, fix_time) holds the distribution column, one device's fixes live on one shard,
+  a device's track and a coverage chunk (``device_id = ANY(…)``) are pushed down to the
+  workers; ``coverage_stale`` (day, device_id) is co-located with it, so the late-fix trigger
+  on a position shard writes to the co-located shard on the same worker.
+- tables with triggers of their own (grid content versions, NOTIFY, append-only logs), and
+  every table referencing one of them, stay on the coordinator as Citus local tables
+  (:func:`coordinator_tables`): generations, grids, events and their logs, coverage results,
+  accounts, tokens and sessions. Citus runs triggers reliably only there (on reference tables
+  they run once per node, and may not touch other tables), and a reference table may not
+  reference a local table. Positions are never joined with grids in SQL (fixes carry their
+  grid code from ingest), so the workers need no grid.
+- every other table is a **reference table** (a copy on every node): ``device`` (its
+  ``external_id`` is unique, which a table distributed by ``id`` could not enforce; the
+  position → device foreign key needs it on every worker), people, teams, zones, the event
+  dictionary, the calendar, households.
+- Citus cannot plan a statement on a Citus table that reads a trigger's transition table: the
+  two such trigger functions get equivalent bodies (:data:`CITUS_TRIGGER_FUNCTIONS`).
 """
 
 from __future__ import annotations
@@ -47,8 +51,11 @@ COLOCATED = {"coverage_stale": ("device_id", "position")}
 """Tables distributed by a column, co-located with another distributed table."""
 NOT_CITUS = {"alembic_version", "spatial_ref_sys"}
 """Tables left as plain coordinator tables (bookkeeping, PostGIS's own)."""
-MODIFY_MODE = "sequential"
-"""``citus.multi_shard_modify_mode`` of the database (see :func:`distribute_schema`)."""
+DATABASE_SETTINGS = {
+    "citus.multi_shard_modify_mode": "sequential",
+    "citus.enable_unsafe_triggers": "on",
+}
+"""Set for the database by :func:`distribute_schema` (why: there)."""
 NODE_PORT = 5432  # every node listens on its own socket folder: the same port never clashes
 
 
@@ -68,7 +75,6 @@ class CitusNode(LocalCluster):
                 "shared_preload_libraries": "'citus'",
                 "shared_buffers": "'128MB'",  # three or more nodes share one machine
                 "max_prepared_transactions": "100",  # 2PC for reference-table writes
-                "citus.enable_unsafe_triggers": "on",  # see the module docstring
             }
             with (self.pgdata / "postgresql.conf").open("a", encoding="utf-8") as conf:
                 conf.write("\n# GridGIS Citus node\n")
@@ -325,19 +331,18 @@ def distribute_schema(conn: Connection) -> dict[str, str]:
     ``conn`` is a connection to the coordinator inside a transaction. Returns what each table
     became (name → 'distributed' | 'reference'), including tables done by an earlier call.
     """
-    conn.execute(text("SET LOCAL citus.enable_unsafe_triggers = on"))
-    # reference-table writes in the same transaction as the DDL: one connection per node
-    conn.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
     for function in CITUS_TRIGGER_FUNCTIONS:
         conn.execute(text(function))
-    # Creating a month's partition of ``position`` (layers.positions.PARTITIONS, two months in
-    # one transaction at a month's turn) is DDL on a table that references the reference table
-    # ``device``: Citus then requires one connection per node for the whole transaction.
-    conn.execute(text(f"SET citus.multi_shard_modify_mode = {MODIFY_MODE!r}"))  # this session
+    # Settings of the database (every later session) and of this session:
+    # - multi_shard_modify_mode: creating a month's partition of ``position``
+    #   (layers.positions.PARTITIONS, two months in one transaction at a month's turn) is DDL on
+    #   a table that references the reference table ``device``; Citus then requires one
+    #   connection per node for the whole transaction;
+    # - enable_unsafe_triggers: the position trigger is copied to every new partition's shards.
     database = conn.execute(text("SELECT current_database()")).scalar_one()
-    conn.execute(
-        text(f'ALTER DATABASE "{database}" SET citus.multi_shard_modify_mode = {MODIFY_MODE!r}')
-    )
+    for name, value in DATABASE_SETTINGS.items():
+        conn.execute(text(f"SET {name} = {value!r}"))
+        conn.execute(text(f'ALTER DATABASE "{database}" SET {name} = {value!r}'))
     local = coordinator_tables(conn)
     params: dict[str, Any]
     order = _tables_in_fk_order(conn)
