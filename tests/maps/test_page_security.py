@@ -44,7 +44,7 @@ PAGES = {
     "zones": ("/zones", "window.gridgisZonesReady !== undefined"),
     "events": ("/events/map?days=3660", "window.gridgisEventsReady !== undefined"),
 }
-HTML_ONLY = ["/login", "/login?lang=en"]
+HTML_ONLY = ["/login", "/login?lang=en", "/", "/?lang=en", "/calendar", "/m/"]
 MAX_PAGE_HTML_BYTES = 300_000  # issue 15: every page's first HTML; the data is in its scripts
 REQUIRED_DIRECTIVES = (
     "default-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'self'",
