@@ -22,6 +22,7 @@ share the database, or they stop something the other tests use):
 - ``POST /api/v1/events/{event_id}/actions``, ``POST /api/v1/events/{event_id}/routing``,
   ``POST /api/v1/events/overdue/escalate``: would move the other tests' cases through the
   workflow.
+- ``PATCH /api/v1/generations/{generation_id}``: would rename the other tests' drafts.
 - ``POST /api/v1/generations/{generation_id}/submit|approve|reject``: would change the review
   state of the other tests' drafts. ``…/publish`` IS fuzzed, always with ``commit=false`` (a
   dry run), so nothing is published.
@@ -67,6 +68,7 @@ EXCLUDED: list[tuple[str, str]] = [
     ("PUT", r"^/api/v1/zones/towns/\{town_code\}$"),
     ("POST", r"^/api/v1/events/\{event_id\}/(actions|routing)$"),
     ("POST", r"^/api/v1/events/overdue/escalate$"),
+    ("PATCH", r"^/api/v1/generations/\{generation_id\}$"),
     ("POST", r"^/api/v1/generations/\{generation_id\}/(submit|approve|reject)$"),
     ("POST", r"^/api/v1/generations/\{generation_id\}/edits(/undo|/redo)?$"),
     ("POST", r"^/api/v1/staff/import$"),
