@@ -93,7 +93,8 @@ class ChangeSet:
 
 
 # Full outer join on code: a grid is added, removed, reshaped (geometry differs) or renamed
-# (same geometry, other name). ST_OrderingEquals is a cheap byte comparison; ST_Equals only
+# (same geometry, other name); a parent re-derived from its children with its vertices in
+# another order but the same shape is neither, and is not listed. ST_OrderingEquals is a cheap byte comparison; ST_Equals only
 # runs where the coordinates differ, to tell a mere re-ordering from a real change.
 _DIFF_SQL = """
 SELECT coalesce(n.code, o.code) AS code, coalesce(n.level, o.level) AS level,
@@ -106,8 +107,8 @@ SELECT coalesce(n.code, o.code) AS code, coalesce(n.level, o.level) AS level,
        {geom}
 FROM (SELECT * FROM grid WHERE generation_id = :old {level}) o
 FULL JOIN (SELECT * FROM grid WHERE generation_id = :new {level}) n ON n.code = o.code
-WHERE o.code IS NULL OR n.code IS NULL
-   OR NOT ST_OrderingEquals(o.geom, n.geom) OR o.name <> n.name
+WHERE o.code IS NULL OR n.code IS NULL OR o.name <> n.name
+   OR NOT (ST_OrderingEquals(o.geom, n.geom) OR ST_Equals(o.geom, n.geom))
 ORDER BY level, code
 """
 
