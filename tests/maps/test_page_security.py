@@ -115,6 +115,14 @@ def test_every_page_sends_the_policy_and_no_inline_script(
     live_server: str, tokens: dict[str, str], hostile: dict[str, Any]
 ) -> None:
     headers = {"Authorization": f"Bearer {tokens['viewer']}"}
+    planner = {"Authorization": f"Bearer {tokens['planner']}"}
+    with httpx.Client(base_url=live_server, headers=planner, timeout=120) as c:
+        plan = c.get("/plan")  # the planners' page (a viewer gets its 403 page)
+        assert (
+            plan.status_code == 200
+            and "script-src 'self'" in plan.headers["content-security-policy"]
+        )
+        assert INLINE_SCRIPT.findall(plan.text) == [] and not INLINE_HANDLER.findall(plan.text)
     with httpx.Client(base_url=live_server, headers=headers, timeout=120) as c:
         for path in [_path(n, hostile) for n in PAGES] + HTML_ONLY:
             r = c.get(path)
