@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
@@ -252,10 +252,28 @@ def _create_event(
     return event_public(event)
 
 
+def in_scope(stmt: Any, session: Any, principal: Any) -> Any:
+    """``stmt`` (a select of events) narrowed to the caller's scope: a town's or a village's
+    users see its events only, a grid worker those of their grids (layers.accounts)."""
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    if codes is None:
+        return stmt
+    if not codes:
+        return stmt.where(false())
+    return stmt.where(or_(*(Event.grid_code.startswith(c, autoescape=True) for c in codes)))
+
+
+def _require_visible(session: Any, principal: Any, event: Event) -> None:
+    accounts.require_in_scope(
+        session=session, identity=principal.identity, grid_code=event.grid_code or "",
+        what=f"event {event.id}",
+    )  # fmt: skip
+
+
 @router.get("/events", summary="List events", response_model=EventsPublic)
 def list_events(
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
     grid: Annotated[str | None, Query(description="grid code prefix (town/village/grid)")] = None,
     subclass: Annotated[str | None, Query()] = None,
@@ -275,6 +293,7 @@ def list_events(
             ) from None
     if grid:
         stmt = stmt.where(Event.grid_code.startswith(grid, autoescape=True))  # % and _ literal
+    stmt = in_scope(stmt, session, principal)
     if subclass:
         stmt = stmt.where(Event.subclass_code == subclass)
     if (a := parse_at(since, "from")) is not None:
@@ -297,8 +316,12 @@ def list_events(
     summary="Overdue cases (超时), oldest deadline first",
     response_model=EventsPublic,
 )
-def overdue_events(session: SessionDep, _: Reader) -> dict[str, Any]:
-    rows = list_overdue(session=session)
+def overdue_events(session: SessionDep, principal: Reader) -> dict[str, Any]:
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    rows = [
+        e for e in list_overdue(session=session)
+        if codes is None or (e.grid_code is not None and e.grid_code.startswith(codes))
+    ]  # fmt: skip
     return {"data": [event_public(e) for e in rows], "count": len(rows)}
 
 
@@ -345,6 +368,7 @@ def duplicates(
 @router.get("/events/{event_id}", summary="One event with its timeline", response_model=EventPublic)
 def read_event(session: SessionDep, principal: Reader, event_id: int) -> dict[str, Any]:
     event = get_event(session, event_id)
+    _require_visible(session, principal, event)
     logs = session.scalars(
         select(EventLog).where(EventLog.event_id == event_id).order_by(EventLog.id)
     )
@@ -375,10 +399,11 @@ def read_event(session: SessionDep, principal: Reader, event_id: int) -> dict[st
     response_class=Response,
     responses=PHOTO_RESPONSES,
 )
-def read_photo(session: SessionDep, _: Reader, event_id: int, photo_id: int) -> Response:
+def read_photo(session: SessionDep, principal: Reader, event_id: int, photo_id: int) -> Response:
     photo = session.get(EventPhoto, photo_id)
     if photo is None or photo.event_id != event_id:
         raise EventNotFound(f"no photo {photo_id} on event {event_id}", field="photo_id")
+    _require_visible(session, principal, get_event(session, event_id))
     return Response(photo.data, media_type=photo.media_type)
 
 

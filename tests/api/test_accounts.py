@@ -211,6 +211,27 @@ def test_an_officer_acts_only_in_their_scope_and_on_cases_routed_to_them(
     assert timeline[-1]["person_id"] == person and timeline[-1]["to"] == "in_handling"
 
 
+def test_a_user_sees_the_events_of_their_scope_only(live_server, engine, tokens, town_case) -> None:  # type: ignore[no-untyped-def]
+    grids = town_case["demo_grids"]
+    other = sorted(set(grids[grids.level == 1].code) - {town_case["town"]})[0]
+    elsewhere = make_user(engine, "officer", scope=f"town:{other}")
+    local = make_user(engine, "dispatcher", scope=f"town:{town_case['town']}")
+    case = f"/api/v1/events/{town_case['id']}"
+    with login(live_server, elsewhere["name"]) as page:
+        problem(page.get(case), 403, "scope")
+        listed = page.get("/api/v1/events", params={"limit": 10_000}).json()["data"]
+        assert town_case["id"] not in {e["id"] for e in listed}
+        assert all((e["grid_code"] or "").startswith(other) for e in listed)
+        overdue = page.get("/api/v1/events/overdue").json()["data"]
+        assert all((e["grid_code"] or "").startswith(other) for e in overdue)
+    with login(live_server, local["name"]) as page:
+        assert page.get(case).status_code == 200
+        listed = page.get("/api/v1/events", params={"limit": 10_000}).json()["data"]
+        assert town_case["id"] in {e["id"] for e in listed}
+    with _bearer(live_server, tokens["viewer"]) as city:  # the city's users see everything
+        assert city.get(case).status_code == 200
+
+
 def test_an_officer_of_the_town_may_act_and_reports_carry_the_person(
     live_server, engine, town_case, worker_token
 ) -> None:  # type: ignore[no-untyped-def]
