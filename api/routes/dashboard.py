@@ -23,7 +23,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from api.deps import Reader, SessionDep
 from api.errors import InvalidParameter
 from api.routes.staff import _answer as responsible_answer
-from api.schemas.events import DashboardAnswer
+from api.schemas.events import (
+    DashboardEvents,
+    DashboardGrid,
+    DashboardKpis,
+    DashboardPatrols,
+    DashboardPoints,
+)
 from layers.dashboard import (
     KPI_PERIODS,
     SCOPE_LENGTHS,
@@ -115,7 +121,7 @@ def parse_scope(value: str, field: str = "scope") -> str:
 @router.get(
     "/events",
     summary="Events panel: today / this week, overdue list, newest",
-    response_model=DashboardAnswer,
+    response_model=DashboardEvents,
 )
 def dashboard_events(
     request: Request, session: SessionDep, _: Reader, scope: ScopeQuery = ""
@@ -129,7 +135,7 @@ def dashboard_events(
 @router.get(
     "/events/points",
     summary="Open events of the scope as compact map points",
-    response_model=DashboardAnswer,
+    response_model=DashboardPoints,
 )
 def dashboard_event_points(
     request: Request, session: SessionDep, _: Reader, scope: ScopeQuery = ""
@@ -143,7 +149,7 @@ def dashboard_event_points(
 @router.get(
     "/patrols",
     summary="Patrols panel: officers online/offline, coverage today",
-    response_model=DashboardAnswer,
+    response_model=DashboardPatrols,
 )
 def dashboard_patrols(
     request: Request,
@@ -169,7 +175,7 @@ def dashboard_patrols(
 @router.get(
     "/kpis",
     summary="KPIs panel: the period's indicators and the ranking",
-    response_model=DashboardAnswer,
+    response_model=DashboardKpis,
 )
 def dashboard_kpis(
     request: Request,
@@ -193,7 +199,7 @@ def dashboard_kpis(
 @router.get(
     "/grid/{code}",
     summary="One grid: people, zone and squad, households, events",
-    response_model=DashboardAnswer,
+    response_model=DashboardGrid,
 )
 def dashboard_grid(
     request: Request,

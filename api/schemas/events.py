@@ -59,6 +59,49 @@ class DashboardAnswer(Answer):
     """A front-page panel, filtered by a town/village/grid code (``scope``)."""
 
 
+class DashboardEvents(DashboardAnswer):
+    """Events today / this week, the overdue list and the newest cases."""
+
+    now: str
+    counts: dict[str, Any]
+    overdue: list[dict[str, Any]]
+    latest: list[dict[str, Any]]
+
+
+class DashboardPoints(DashboardAnswer):
+    """Open events as compact rows named by ``columns``."""
+
+    columns: list[str]
+    data: list[Any]
+
+
+class DashboardPatrols(DashboardAnswer):
+    """Officers online/offline, the long-silent ones, coverage by day."""
+
+    now: str
+    devices: int
+    online: int
+    silent: list[Any]
+    coverage: dict[str, Any]
+
+
+class DashboardKpis(DashboardAnswer):
+    """The period's indicators (docs/kpis.md) and the ranking."""
+
+    period: str
+    kpis: dict[str, Any]
+    ranking: list[Any]
+
+
+class DashboardGrid(DashboardAnswer):
+    """One grid: people, zone and squad, households, events, coverage."""
+
+    code: str
+    households: int
+    events: dict[str, Any]
+    coverage: dict[str, Any]
+
+
 class RoutingChanged(Answer):
     """The case's new routing (grid, chief, worker, squad, department), logged."""
 

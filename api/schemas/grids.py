@@ -53,8 +53,22 @@ class LocatePublic(Answer):
     found: bool
 
 
+class LocatedPoint(Answer):
+    l3: str | None
+    l2: str | None
+    l1: str | None
+    id: Any = Field(default=None, description="the point's id, when the request gave ids")
+
+
 class LocateBatchPublic(Answer):
-    """A batch's answer: per point its grid codes (columns), in the generation used."""
+    """A batch's answer: per point (in the request's order) its grid codes, in the generation
+    used; ``found`` counts the points inside a unit grid."""
+
+    generation: GenerationRef
+    crs: str
+    count: int
+    found: int
+    results: list[LocatedPoint]
 
 
 class PlacesPublic(Answer):
