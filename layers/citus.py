@@ -49,8 +49,14 @@ DISTRIBUTED = {"position": "device_id"}
 """Tables distributed by a column (hash); the first is the co-location anchor."""
 COLOCATED = {"coverage_stale": ("device_id", "position")}
 """Tables distributed by a column, co-located with another distributed table."""
+PLAIN_TABLES = {"household", "household_access", "market_entity"}
+"""Left as plain PostgreSQL tables on the coordinator (no foreign keys to or from Citus
+tables): geodata joined with grids by location (grids live on the coordinator), bulk-loaded
+then ``ANALYZE``d in one transaction, which Citus refuses on any of its tables once the
+transaction has used local execution (layers/people_demo.py)."""
 NOT_CITUS = {"alembic_version", "spatial_ref_sys"}
 """Tables left as plain coordinator tables (bookkeeping, PostGIS's own)."""
+NOT_CITUS |= PLAIN_TABLES
 DATABASE_SETTINGS = {
     "citus.multi_shard_modify_mode": "sequential",
     "citus.enable_unsafe_triggers": "on",
