@@ -55,7 +55,7 @@ tables): geodata joined with grids by location (grids live on the coordinator), 
 then ``ANALYZE``d in one transaction, which Citus refuses on any of its tables once the
 transaction has used local execution (layers/people_demo.py)."""
 NOT_CITUS = {"alembic_version", "spatial_ref_sys"}
-"""Tables left as plain coordinator tables (bookkeeping, PostGIS's own)."""
+"""Tables left as plain coordinator tables (bookkeeping, PostGIS's own, :data:`PLAIN_TABLES`)."""
 NOT_CITUS |= PLAIN_TABLES
 DATABASE_SETTINGS = {
     "citus.multi_shard_modify_mode": "sequential",
@@ -335,7 +335,7 @@ def distribute_schema(conn: Connection) -> dict[str, str]:
     """Turn the migrated schema into Citus tables (see the module docstring); idempotent.
 
     ``conn`` is a connection to the coordinator inside a transaction. Returns what each table
-    became (name → 'distributed' | 'reference'), including tables done by an earlier call.
+    became (name → 'distributed' | 'reference' | 'local'), including tables done earlier.
     """
     for function in CITUS_TRIGGER_FUNCTIONS:
         conn.execute(text(function))
@@ -345,10 +345,18 @@ def distribute_schema(conn: Connection) -> dict[str, str]:
     #   a table that references the reference table ``device``; Citus then requires one
     #   connection per node for the whole transaction;
     # - enable_unsafe_triggers: the position trigger is copied to every new partition's shards.
-    database = conn.execute(text("SELECT current_database()")).scalar_one()
+    # A user who neither owns the database nor is superuser cannot; its DBA must (scale-out.md).
+    database, may_alter = conn.execute(
+        text(
+            "SELECT datname, pg_has_role(datdba, 'USAGE') OR "
+            "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
+            "FROM pg_database WHERE datname = current_database()"
+        )
+    ).one()
     for name, value in DATABASE_SETTINGS.items():
         conn.execute(text(f"SET {name} = {value!r}"))
-        conn.execute(text(f'ALTER DATABASE "{database}" SET {name} = {value!r}'))
+        if may_alter:
+            conn.execute(text(f'ALTER DATABASE "{database}" SET {name} = {value!r}'))
     local = coordinator_tables(conn)
     params: dict[str, Any]
     order = _tables_in_fk_order(conn)
