@@ -108,6 +108,16 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
     writes with the cookie never get here (api/security.py)."""
     cache = request.app.state.identities
     token = _token_from_request(request)
+    if not token and (
+        request.headers.get("authorization", "").lower().startswith(("bearer ", "basic "))
+        or "x-api-token" in request.headers
+    ):
+        # a credential header that holds nothing never falls back to the page cookie (that
+        # would be a cookie write past the cross-site check, which trusts credential headers)
+        raise AuthError(
+            "the Authorization header holds no token; send 'Authorization: Bearer <token>'",
+            field="Authorization",
+        )
     if token:
         key = ("token", auth.hash_token(token))
         if (hit := cache.get(key)) is not None:

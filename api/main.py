@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -49,8 +50,10 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
+            # names percent-encoded (%74oken=) are secrets too: decode before masking
             record.args = tuple(
-                _SECRET_IN_QUERY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+                _SECRET_IN_QUERY.sub(r"\1***", unquote(a)) if isinstance(a, str) else a
+                for a in record.args
             )
         return True
 

@@ -19,6 +19,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
     func,
     or_,
     select,
@@ -515,6 +517,21 @@ def scope_codes(*, session: Session, identity: Identity) -> tuple[str, ...] | No
         )
     assert scope.code is not None
     return (scope.code,)
+
+
+def prefix_clause(column: Any, codes: tuple[str, ...] | None) -> Any:
+    """A WHERE clause keeping rows whose grid-code ``column`` lies in ``codes`` (from
+    :func:`scope_codes`); None for the whole city (no clause). Prefixes are literal."""
+    if codes is None:
+        return None
+    if not codes:
+        return false()
+    return or_(*(column.startswith(c, autoescape=True) for c in codes))
+
+
+def in_codes(grid_code: str | None, codes: tuple[str, ...] | None) -> bool:
+    """:func:`prefix_clause` for one value in Python."""
+    return codes is None or (grid_code is not None and grid_code.startswith(codes))
 
 
 def require_in_scope(*, session: Session, identity: Identity, grid_code: str, what: str) -> None:

@@ -30,6 +30,7 @@ from api.schemas.events import (
     DashboardPatrols,
     DashboardPoints,
 )
+from layers import accounts
 from layers.dashboard import (
     KPI_PERIODS,
     SCOPE_LENGTHS,
@@ -39,6 +40,7 @@ from layers.dashboard import (
     kpi_panel,
     patrol_panel,
 )
+from layers.errors import Forbidden
 from layers.grids import active_generation
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
@@ -118,15 +120,32 @@ def parse_scope(value: str, field: str = "scope") -> str:
     return value
 
 
+def within_caller(scope: str, session: Any, principal: Any, field: str = "scope") -> str:
+    """``scope`` if it lies inside the caller's own (layers.accounts.scope_codes); an empty
+    scope means the caller's whole area when it is one code. Forbidden otherwise."""
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    if codes is None:
+        return scope
+    if not scope and len(codes) == 1 and len(codes[0]) in SCOPE_LENGTHS:
+        return codes[0]
+    if scope and scope.startswith(codes):
+        return scope
+    raise Forbidden(
+        f"{field} {scope or '(the whole city)'} is outside your area "
+        f"({', '.join(codes) or 'no grid'}); give a code inside it",
+        field=field,
+    )
+
+
 @router.get(
     "/events",
     summary="Events panel: today / this week, overdue list, newest",
     response_model=DashboardEvents,
 )
 def dashboard_events(
-    request: Request, session: SessionDep, _: Reader, scope: ScopeQuery = ""
+    request: Request, session: SessionDep, principal: Reader, scope: ScopeQuery = ""
 ) -> dict[str, Any]:
-    scope = parse_scope(scope)
+    scope = within_caller(parse_scope(scope), session, principal)
     return panel_cache(request).get(
         ("events", scope), lambda: event_panel(session=session, scope=scope)
     )
@@ -138,9 +157,9 @@ def dashboard_events(
     response_model=DashboardPoints,
 )
 def dashboard_event_points(
-    request: Request, session: SessionDep, _: Reader, scope: ScopeQuery = ""
+    request: Request, session: SessionDep, principal: Reader, scope: ScopeQuery = ""
 ) -> dict[str, Any]:
-    scope = parse_scope(scope)
+    scope = within_caller(parse_scope(scope), session, principal)
     return panel_cache(request).get(
         ("points", scope), lambda: event_points(session=session, scope=scope)
     )
@@ -154,7 +173,7 @@ def dashboard_event_points(
 def dashboard_patrols(
     request: Request,
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     scope: ScopeQuery = "",
     online_s: Annotated[
         int, Query(ge=10, le=86400, description="online if the last fix is at most this old")
@@ -163,7 +182,7 @@ def dashboard_patrols(
         int, Query(ge=1, le=10080, description="list officers silent for longer (minutes)")
     ] = 30,
 ) -> dict[str, Any]:
-    scope = parse_scope(scope)
+    scope = within_caller(parse_scope(scope), session, principal)
     return panel_cache(request).get(
         ("patrols", scope, online_s, offline_min),
         lambda: patrol_panel(
@@ -180,7 +199,7 @@ def dashboard_patrols(
 def dashboard_kpis(
     request: Request,
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     scope: ScopeQuery = "",
     period: Annotated[str, Query(description="day, week, month or year (Asia/Shanghai)")] = (
         "month"
@@ -190,7 +209,7 @@ def dashboard_kpis(
         raise InvalidParameter(
             f"period {period!r} is unknown; use {', '.join(KPI_PERIODS)}", field="period"
         )
-    scope = parse_scope(scope)
+    scope = within_caller(parse_scope(scope), session, principal)
     return panel_cache(request).get(
         ("kpis", scope, period), lambda: kpi_panel(session=session, scope=scope, period=period)
     )
@@ -210,7 +229,7 @@ def dashboard_grid(
     """A town, village or unit grid: who is responsible (一长五员; phones in full only for
     entitled roles, as ``GET /api/v1/grids/{code}/responsible``), its zone and squad (unit
     grids), households count, events and coverage."""
-    code = parse_scope(code, "code")
+    code = within_caller(parse_scope(code, "code"), session, principal, "code")
     if not code:
         raise InvalidParameter("give a grid code (9, 12 or 15 digits)", field="code")
     # Per request: who may see phones depends on the caller (404 for an unknown code).

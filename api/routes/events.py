@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
@@ -256,14 +256,15 @@ def in_scope(stmt: Any, session: Any, principal: Any) -> Any:
     """``stmt`` (a select of events) narrowed to the caller's scope: a town's or a village's
     users see its events only, a grid worker those of their grids (layers.accounts)."""
     codes = accounts.scope_codes(session=session, identity=principal.identity)
-    if codes is None:
-        return stmt
-    if not codes:
-        return stmt.where(false())
-    return stmt.where(or_(*(Event.grid_code.startswith(c, autoescape=True) for c in codes)))
+    clause = accounts.prefix_clause(Event.grid_code, codes)
+    return stmt if clause is None else stmt.where(clause)
 
 
 def _require_visible(session: Any, principal: Any, event: Event) -> None:
+    """Inside the caller's scope, or reported by the caller's own person (a patroller follows
+    what they reported, wherever it was)."""
+    if principal.person_id is not None and event.reporter_person_id == principal.person_id:
+        return
     accounts.require_in_scope(
         session=session, identity=principal.identity, grid_code=event.grid_code or "",
         what=f"event {event.id}",
@@ -318,10 +319,7 @@ def list_events(
 )
 def overdue_events(session: SessionDep, principal: Reader) -> dict[str, Any]:
     codes = accounts.scope_codes(session=session, identity=principal.identity)
-    rows = [
-        e for e in list_overdue(session=session)
-        if codes is None or (e.grid_code is not None and e.grid_code.startswith(codes))
-    ]  # fmt: skip
+    rows = [e for e in list_overdue(session=session) if accounts.in_codes(e.grid_code, codes)]
     return {"data": [event_public(e) for e in rows], "count": len(rows)}
 
 

@@ -27,7 +27,8 @@ from api.schemas.common import Listing
 from api.schemas.people import HouseholdCounts, HouseholdCreated, HouseholdPublic
 from gis.hexgrid import MAX_RESOLUTION, MIN_RESOLUTION
 from gis.masking import id_number_problem, mobile_problem
-from layers.errors import CodeConflict
+from layers import accounts
+from layers.errors import CodeConflict, Forbidden
 from layers.grids import active_generation
 from layers.households import (
     FLAGS,
@@ -121,6 +122,13 @@ def list_households(
         raise InvalidParameter(f"limit {limit} is out of range; use 1..500", field="limit")
     if offset < 0:
         raise InvalidParameter(f"offset {offset} is negative", field="offset")
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    if not accounts.in_codes(grid, codes):
+        raise Forbidden(
+            f"grid {grid} is not inside your area; ask for {' or '.join(codes or ('a grid'))} "
+            "or a grid inside it",
+            field="grid",
+        )
     total, rows = households_in_grid(
         session=session, grid_code=grid, flag=flag, limit=limit, offset=offset
     )
@@ -146,6 +154,12 @@ def read_access_log(
 )
 def read_household(household_id: int, session: SessionDep, principal: Reader) -> dict[str, Any]:
     household = get_household(session=session, household_id=household_id)
+    accounts.require_in_scope(
+        session=session,
+        identity=principal.identity,
+        grid_code=household.grid_code or "",
+        what=f"household {household_id}",
+    )
     reader = household_reader(session, principal)
     return read_households(
         session=session, households=[household], reader=reader, purpose="detail"

@@ -49,7 +49,7 @@ from api.schemas.open311 import (
     georeport,
 )
 from gis.crs import Datum, from_cgcs2000, to_cgcs2000
-from layers import auth
+from layers import accounts, auth
 from layers.errors import AuthError, DomainError, Forbidden
 from layers.events import intake
 from layers.events.dictionary import get_subclass
@@ -176,14 +176,23 @@ def _w3c(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(SHANGHAI).isoformat(timespec="seconds")
 
 
-def _actor(request: Request, session: Any, api_key: str | None) -> Actor:
+def _identity(request: Request, session: Any, api_key: str | None) -> Any:
     header = request.headers.get("authorization", "")
     value = api_key or (header[7:].strip() if header.lower().startswith("bearer ") else None)
     if not value:
         raise AuthError("Open311 requests need api_key=<token>", field="api_key")
     token = auth.verify_token(session=session, value=value)
-    who = auth.token_identity(session=session, row=token)  # the token's user, if it has one
+    return auth.token_identity(session=session, row=token)  # the token's user, if it has one
+
+
+def _actor(request: Request, session: Any, api_key: str | None) -> Actor:
+    who = _identity(request, session, api_key)
     return Actor(who.token_id, who.person_id, who.role, who.name)
+
+
+def _codes(request: Request, session: Any, api_key: str | None) -> tuple[str, ...] | None:
+    """Where the key's user may read (layers.accounts.scope_codes; None: the whole city)."""
+    return accounts.scope_codes(session=session, identity=_identity(request, session, api_key))
 
 
 def _check_jurisdiction(value: Any) -> str | None:
@@ -579,9 +588,11 @@ def _create(
 
 def _list(request: Request, session: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
     _check_values(params)
-    _actor(request, session, params.get("api_key"))
+    codes = _codes(request, session, params.get("api_key"))
     _check_jurisdiction(params.get("jurisdiction_id"))
     stmt = select(Event)
+    if (clause := accounts.prefix_clause(Event.grid_code, codes)) is not None:
+        stmt = stmt.where(clause)  # a town's key reads the town's requests
     ids_given = params.get("service_request_id")
     if ids_given:
         ids = [int(i) for i in str(ids_given).split(",") if i.strip().isdigit()]
@@ -645,12 +656,15 @@ def read_request(
     api_key: str | None = None,
     jurisdiction_id: str | None = None,
 ) -> Response:
-    _actor(request, session, api_key)
+    codes = _codes(request, session, api_key)
     _check_jurisdiction(jurisdiction_id)
     rid, _ = _split(request_id, "service_request_id")
     if not rid.isdigit() or len(rid) > 12:
         raise GeoReportError(404, f"no service request {rid[:40]!r}", field="service_request_id")
-    found = _query(session, select(Event).where(Event.id == int(rid)))
+    stmt = select(Event).where(Event.id == int(rid))
+    if (clause := accounts.prefix_clause(Event.grid_code, codes)) is not None:
+        stmt = stmt.where(clause)  # outside the key's scope: as if it did not exist
+    found = _query(session, stmt)
     if not found:
         raise GeoReportError(404, f"no service request {rid}", field="service_request_id")
     return _answer(request, "service_requests", "request", found)

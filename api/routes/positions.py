@@ -13,6 +13,7 @@ from api.ingest.pipeline import active_generation_id
 from api.schemas.common import table_responses
 from api.schemas.tracks import DailyStats, LatestPositions
 from gis.tracks import UNUSABLE, flag_names
+from layers import accounts
 from layers.positions import latest_fixes
 from layers.tracks import STAT_COLUMNS, daily_stats
 from layers.workcal import SHANGHAI
@@ -26,7 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["positions"])
 def read_latest_positions(
     request: Request,
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     online_s: Annotated[
         int, Query(ge=10, le=86400, description="a device is online if its last fix is younger")
     ] = 300,
@@ -39,7 +40,10 @@ def read_latest_positions(
         session=session, generation_id=active_generation_id(state, session)
     ).names
     features = []
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
     for r in latest_fixes(session=session, exclude_flags=UNUSABLE):
+        if not accounts.in_codes(r["grid_code"], codes):
+            continue  # officers outside the caller's area (by the grid of their last fix)
         age = (now - r["fix_time"]).total_seconds()
         features.append(
             {

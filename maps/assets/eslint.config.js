@@ -32,6 +32,13 @@ module.exports = [
         {property: "outerHTML", message: "use GridGIS.el()/textContent"},
         {property: "insertAdjacentHTML", message: "use GridGIS.el()/textContent"},
         {object: "document", property: "write", message: "build DOM instead"}],
+      // Leaflet puts a string tooltip or popup in as HTML: give it an element (GridGIS.el)
+      "no-restricted-syntax": ["error", {
+        selector: "CallExpression[callee.property.name=/^(bindTooltip|bindPopup|setContent|" +
+          "setTooltipContent|setPopupContent)$/][arguments.0.type=/^(BinaryExpression|" +
+          "TemplateLiteral|Literal)$/]",
+        message: "Leaflet treats a string as HTML: pass GridGIS.el(...) with the text",
+      }],
     },
   },
 ];

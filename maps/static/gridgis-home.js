@@ -271,7 +271,8 @@
         var m = L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
           radius: 5, color: "#fff", weight: 1.5, fillColor: "#0ca678", fillOpacity: 1,
           pane: "home-points"});
-        m.bindTooltip(p.name + (p.grid_name ? " · " + p.grid_name : ""));
+        // an element, never a string: Leaflet puts a string tooltip in as HTML
+        m.bindTooltip(G.el("span", null, p.name + (p.grid_name ? " · " + p.grid_name : "")));
         officers.addLayer(m);
       });
       state.officers = fc.features;
@@ -287,7 +288,7 @@
           var colour = r[4] ? STATUS_COLOURS.overdue : STATUS_COLOURS[r[1]] || "#555";
           var m = L.circleMarker([r[3], r[2]], {radius: r[4] ? 6 : 4, color: "#fff", weight: 1,
             fillColor: colour, fillOpacity: 0.95, pane: "home-points"});
-          m.bindTooltip("#" + r[0] + " · " + (STATUS_WORDS[lang][r[1]] || r[1]));
+          m.bindTooltip(G.el("span", null, "#" + r[0] + " · " + (STATUS_WORDS[lang][r[1]] || r[1])));
           eventsLayer.addLayer(m);
         });
       }).catch(function () {});

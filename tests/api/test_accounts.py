@@ -146,12 +146,11 @@ def test_a_user_linked_to_a_grid_worker_sees_their_grid_unmasked(
         assert all(h["masked"] for h in other["data"])
     log = [a for a in _access_log(live_server, engine) if a["person_id"] == person]
     assert log and {a["grid_code"] for a in log} == {grid}
-    # the same person, scoped to another town: the scope narrows, nothing unmasked
+    # the same person, scoped to another town: the scope narrows, the grid is out of reach
     other_town = "320281199" if not grid.startswith("320281199") else "320281198"
     scoped = make_user(engine, "officer", person_id=person, scope=f"town:{other_town}")
     with login(live_server, scoped["name"]) as page:
-        own = page.get("/api/v1/households", params={"grid": grid, "limit": 3}).json()
-        assert own["data"] and all(h["masked"] for h in own["data"])
+        problem(page.get("/api/v1/households", params={"grid": grid, "limit": 3}), 403, "grid")
     # a user without a person (an admin included) never sees personal data
     nobody = make_user(engine, "admin")
     with login(live_server, nobody["name"]) as page:
@@ -221,9 +220,26 @@ def test_a_user_sees_the_events_of_their_scope_only(live_server, engine, tokens,
         problem(page.get(case), 403, "scope")
         listed = page.get("/api/v1/events", params={"limit": 10_000}).json()["data"]
         assert town_case["id"] not in {e["id"] for e in listed}
-        assert all((e["grid_code"] or "").startswith(other) for e in listed)
+        assert all((e["routing"]["grid_code"] or "").startswith(other) for e in listed)
         overdue = page.get("/api/v1/events/overdue").json()["data"]
-        assert all((e["grid_code"] or "").startswith(other) for e in overdue)
+        assert all((e["routing"]["grid_code"] or "").startswith(other) for e in overdue)
+        # every other read follows the same rule
+        problem(page.get("/api/v1/dashboard/events", params={"scope": town_case["town"]}),
+                403, "scope")  # fmt: skip
+        mine = page.get("/api/v1/dashboard/events").json()  # empty scope: their own town
+        assert mine["scope"] == other if "scope" in mine else True
+        latest = page.get("/api/v1/positions/latest").json()["features"]
+        assert all((f["properties"]["grid"] or {}).get("code", other).startswith(other)
+                   if isinstance(f["properties"]["grid"], dict)
+                   else (f["properties"]["grid"] or other).startswith(other)
+                   for f in latest)  # fmt: skip
+    token = make_token(engine, elsewhere["id"])["token"]
+    with _bearer(live_server, token) as key:
+        one = key.get(f"/open311/v2/requests/{town_case['id']}.json",
+                      params={"api_key": token})  # fmt: skip
+        assert one.status_code == 404
+        listed = key.get("/open311/v2/requests.json", params={"api_key": token}).json()
+        assert town_case["id"] not in {int(r["service_request_id"]) for r in listed}
     with login(live_server, local["name"]) as page:
         assert page.get(case).status_code == 200
         listed = page.get("/api/v1/events", params={"limit": 10_000}).json()["data"]
@@ -249,6 +265,13 @@ def test_an_officer_of_the_town_may_act_and_reports_carry_the_person(
                 "ignore_duplicates": True}  # fmt: skip
         event = c.post("/api/v1/events", json=body)
         assert event.status_code == 201, event.text
+    # a reporter scoped elsewhere still follows what they reported
+    grids_l1 = sorted(set(grids[grids.level == 1].code) - {worker_token["grid"][:9]})
+    away = make_user(engine, "officer", person_id=worker_token["person_id"],
+                     scope=f"town:{grids_l1[0]}")  # fmt: skip
+    with login(live_server, away["name"]) as page:
+        assert page.get(f"/api/v1/events/{event.json()['id']}").status_code == 200
+    with _bearer(live_server, token["token"]) as c:
         period = {"from": "2020-01-01", "to": "2100-01-01"}
         r = c.get("/api/v1/kpis", params={"by": "reporter", **period})
         assert r.status_code == 200, r.text

@@ -105,3 +105,30 @@ def test_access_log_redacts_secrets_in_urls() -> None:
     RedactSecrets().filter(record)
     message = record.getMessage()
     assert "ggd_s3cret" not in message and "key=***" in message and "id=d1" in message
+
+
+def test_access_log_redacts_percent_encoded_secret_names() -> None:
+    import logging
+
+    from api.main import RedactSecrets
+
+    for path in ("/api/v1/generations?a=1&%74oken=ggt_hidden", "/x?id=d&%6Bey=ggd_hidden"):
+        record = logging.LogRecord(
+            "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+            ("127.0.0.1", "GET", path, "1.1", 200), None,
+        )  # fmt: skip
+        RedactSecrets().filter(record)
+        assert "hidden" not in record.getMessage(), record.getMessage()
+
+
+def test_an_empty_credential_header_never_falls_back_to_the_page_cookie(
+    live_server, engine
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.api.accounts_support import login, make_user
+
+    user = make_user(engine, "admin")
+    with login(live_server, user["name"]) as page:
+        for header in ("Basic Og==", "Basic OiAgIA=="):  # Basic of ":" and ":   ": no token
+            evil = {"Authorization": header, "Origin": "http://evil.example"}
+            r = page.post("/api/v1/devices", json={"external_id": "csrf-probe"}, headers=evil)
+            assert r.status_code in (401, 403), r.text
