@@ -94,8 +94,9 @@ class ChangeSet:
 
 # Full outer join on code: a grid is added, removed, reshaped (geometry differs) or renamed
 # (same geometry, other name); a parent re-derived from its children with its vertices in
-# another order but the same shape is neither, and is not listed. ST_OrderingEquals is a cheap byte comparison; ST_Equals only
-# runs where the coordinates differ, to tell a mere re-ordering from a real change.
+# another order but the same shape is neither, and is not listed. ST_OrderingEquals is a cheap
+# byte comparison; ST_Equals only runs where the coordinates differ, to tell a mere
+# re-ordering from a real change.
 _DIFF_SQL = """
 SELECT coalesce(n.code, o.code) AS code, coalesce(n.level, o.level) AS level,
        coalesce(n.name, o.name) AS name, coalesce(n.parent_code, o.parent_code) AS parent_code,
