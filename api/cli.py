@@ -246,7 +246,9 @@ def demo(
         token, password = _admin_login(settings)
         base = f"http://{host or settings.server.host}:{port or settings.server.port}"
         console.rule("GridGIS 网格通")
-        console.print(f"地图 map:        {base}/map   (English: {base}/map?lang=en)")
+        console.print(f"指挥中心 centre: {base}/   (English: {base}/?lang=en)")
+        console.print(f"地图 map:        {base}/map   规划 planning: {base}/plan   "
+                      f"网格员 officers' phones: {base}/m/")  # fmt: skip
         console.print(f"API docs:        {base}/docs")
         console.print(f"OGC API:         {base}/ogc")
         console.print(
