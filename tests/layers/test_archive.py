@@ -60,7 +60,8 @@ def test_an_archived_month_plays_back_as_before(
 
 
 def test_nothing_to_archive_before_the_first_month(db_session: Session) -> None:
-    assert partitions_before(session=db_session, before=date(1999, 1, 1)) == []
+    # fixes before 1970 are refused at ingest, so no month ends before it (tests store 1990 ones)
+    assert partitions_before(session=db_session, before=date(1970, 1, 1)) == []
 
 
 def test_the_command_is_a_dry_run_unless_committed(monkeypatch, database_url, engine) -> None:  # type: ignore[no-untyped-def]
