@@ -94,9 +94,15 @@ class Actor:
 
 
 # -- validation -------------------------------------------------------------------------------
-def validate_draft(frame: gpd.GeoDataFrame, *, metric_srid: int) -> HierarchyReport:
-    """All checks of ``validate_hierarchy`` plus a COUNT_MISMATCH problem per empty level."""
+def validate_draft(
+    frame: gpd.GeoDataFrame, *, metric_srid: int, reference: gpd.GeoDataFrame | None = None
+) -> HierarchyReport:
+    """All checks of ``validate_hierarchy``, a COUNT_MISMATCH problem per empty level, and a GAP
+    per hole in the city's unit grids that the ``reference`` city (the active generation) does
+    not have: parents derived from their children (an L3-only file) carry a missing grid's hole
+    along, so the hierarchy checks alone cannot see it."""
     report = validate_hierarchy(frame, metric_srid=metric_srid)
+    report.problems.extend(_new_holes(frame, reference, metric_srid))
     for lvl in LEVELS:
         if report.counts.get(lvl, 0) == 0:
             report.problems.append(
@@ -111,6 +117,39 @@ def validate_draft(frame: gpd.GeoDataFrame, *, metric_srid: int) -> HierarchyRep
                 )
             )
     return report
+
+
+def _holes(frame: gpd.GeoDataFrame | None) -> shapely.Geometry:
+    """The holes (interior rings) of the union of the unit grids, as one geometry."""
+    if frame is None:
+        return shapely.Polygon()
+    geoms = np.asarray(frame.geometry.values[frame["level"].to_numpy() == 3], dtype=object)
+    parts = shapely.get_parts(shapely.union_all(shapely.make_valid(geoms)))
+    rings = [shapely.Polygon(r) for p in parts if p.geom_type == "Polygon" for r in p.interiors]
+    return shapely.union_all(rings) if rings else shapely.Polygon()
+
+
+def _new_holes(
+    frame: gpd.GeoDataFrame, reference: gpd.GeoDataFrame | None, metric_srid: int
+) -> list[Problem]:
+    found = shapely.get_parts(shapely.difference(_holes(frame), _holes(reference)))
+    units = frame[frame["level"] == 3]
+    tree = shapely.STRtree(np.asarray(units.geometry.values, dtype=object))
+    out = []
+    for hole in found:
+        area_m2 = float(_metric(hole, metric_srid).area)
+        if area_m2 < 1.0:
+            continue
+        at = shapely.point_on_surface(hole)
+        around = sorted(units["code"].iloc[tree.query(hole, predicate="intersects")])
+        out.append(Problem(
+            ProblemKind.GAP, tuple(around), 3, (round(at.x, 7), round(at.y, 7)),
+            f"a {area_m2:,.1f} m² hole inside the city at {at.x:.6f}, {at.y:.6f} belongs to no "
+            f"unit grid (around it: {', '.join(around[:6])}); a grid is missing from the file: "
+            "add it back, or extend a neighbour over it",
+            area_m2, None, hole,
+        ))  # fmt: skip
+    return out
 
 
 def problems_summary(report: HierarchyReport, limit: int = _LISTED) -> dict[str, Any]:
@@ -132,7 +171,15 @@ def problems_summary(report: HierarchyReport, limit: int = _LISTED) -> dict[str,
 
 def validate_stored(*, session: Session, generation_id: int, metric_srid: int) -> HierarchyReport:
     frame = read_grid_frame(session=session, generation_id=generation_id)
-    return validate_draft(frame, metric_srid=metric_srid)
+    return validate_draft(frame, metric_srid=metric_srid, reference=_active_frame(session))
+
+
+def _active_frame(session: Session) -> gpd.GeoDataFrame | None:
+    try:
+        active = active_generation(session=session)
+    except GenerationNotFound:
+        return None
+    return read_grid_frame(session=session, generation_id=active.id)
 
 
 # -- comparison -------------------------------------------------------------------------------
@@ -360,7 +407,7 @@ def import_draft(
     before anything is stored. A draft with other problems is stored but not publishable.
     """
     frame = gridfile.frame
-    report = validate_draft(frame, metric_srid=metric_srid)
+    report = validate_draft(frame, metric_srid=metric_srid, reference=_active_frame(session))
     refuse_unstorable(report)
     comparison = compare_with_active(session=session, frame=frame, metric_srid=metric_srid)
     check_drop(comparison, max_drop_share=max_drop_share, force=force)

@@ -136,6 +136,27 @@ def test_l3_only_shapefile_round_trip(planner, demo_grids, tmp_path) -> None:  #
     assert r.json()["file"]["counts"] == {"1": 17, "2": 271, "3": 1558}
 
 
+def test_an_l3_file_missing_an_inner_grid_is_a_gap_never_publishable(
+    planner, demo_grids, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Parents derived from the unit grids carry a missing grid's hole along, so the hierarchy
+    checks cannot see it: the hole in the city (absent from the active one) is a GAP."""
+    import shapely
+
+    from gis.gridfiles import to_shapefile
+
+    units = demo_grids[demo_grids.level == 3]
+    outline = shapely.union_all(units.geometry.values).boundary
+    inner = units[~units.geometry.buffer(1e-6).intersects(outline)].iloc[0]  # not on the edge
+    path = to_shapefile(units[units.code != inner.code], tmp_path / "missing.zip")
+    r = _upload(planner, path, name="a grid missing")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["publishable"] is False
+    gaps = [p for p in body["validation"]["problems"] if p["kind"] == "gap" and p["level"] == 3]
+    assert gaps and gaps[0]["area_m2"] > 1000 and "missing" in gaps[0]["detail"]
+
+
 def _drop_towns(demo_grids: gpd.GeoDataFrame, share: float) -> tuple[gpd.GeoDataFrame, float]:
     """The L3 grids without whole towns totalling at least ``share`` of the city's area."""
     towns = demo_grids[demo_grids.level == 1].to_crs(4549)
