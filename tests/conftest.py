@@ -221,3 +221,28 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def restore_demo(engine: Engine, demo_generation: int) -> Iterator[None]:
+    """After the test: the demo generation is the one in force at every time again (the
+    generations the test published keep an empty period), and nothing stays scheduled."""
+    yield
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE generation SET status = 'draft', effective_at = NULL "
+                "WHERE status IN ('approved', 'submitted')"
+            )
+        )
+        conn.execute(
+            text(
+                "UPDATE generation SET status = 'retired', retired_at = activated_at "
+                "WHERE id <> :d AND activated_at IS NOT NULL"
+            ),
+            {"d": demo_generation},
+        )
+        conn.execute(
+            text("UPDATE generation SET status = 'active', retired_at = NULL WHERE id = :d"),
+            {"d": demo_generation},
+        )

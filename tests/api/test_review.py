@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from layers.auth import create_token
 from layers.db import make_sessionmaker, transaction
@@ -49,31 +49,6 @@ def reviewer(live_server: str, second_token: str) -> Iterator[httpx.Client]:
 def admin(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
     with _client(live_server, tokens["admin"]) as c:
         yield c
-
-
-@pytest.fixture
-def restore_demo(engine: Engine, demo_generation: int) -> Iterator[None]:
-    """After the test: the demo generation is the one in force at every time again (the
-    generations the test published keep an empty period), and nothing stays scheduled."""
-    yield
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "UPDATE generation SET status = 'draft', effective_at = NULL "
-                "WHERE status IN ('approved', 'submitted')"
-            )
-        )
-        conn.execute(
-            text(
-                "UPDATE generation SET status = 'retired', retired_at = activated_at "
-                "WHERE id <> :d AND activated_at IS NOT NULL"
-            ),
-            {"d": demo_generation},
-        )
-        conn.execute(
-            text("UPDATE generation SET status = 'active', retired_at = NULL WHERE id = :d"),
-            {"d": demo_generation},
-        )
 
 
 def _problem(r: httpx.Response, status: int, field: str) -> dict:  # type: ignore[type-arg]

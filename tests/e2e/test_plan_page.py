@@ -12,7 +12,6 @@ demo generation back in force afterwards, exactly as tests/api/test_review.py do
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +19,7 @@ import httpx
 import pytest
 import shapely
 from shapely.geometry import shape
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tests.api.accounts_support import make_token, make_user
 from tests.e2e.conftest import assert_offline_and_clean, wait_until
@@ -31,31 +30,6 @@ VIEWPORT = {"width": 1920, "height": 1080}
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
 READY = "window.gridgisPlan && window.gridgisPlan.ready"
-
-
-@pytest.fixture
-def restore_demo(engine: Engine, demo_generation: int) -> Iterator[None]:
-    """After the test: the demo generation is the one in force at every time again (the
-    generations the test published keep an empty period), and nothing stays scheduled."""
-    yield
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "UPDATE generation SET status = 'draft', effective_at = NULL "
-                "WHERE status IN ('approved', 'submitted')"
-            )
-        )
-        conn.execute(
-            text(
-                "UPDATE generation SET status = 'retired', retired_at = activated_at "
-                "WHERE id <> :d AND activated_at IS NOT NULL"
-            ),
-            {"d": demo_generation},
-        )
-        conn.execute(
-            text("UPDATE generation SET status = 'active', retired_at = NULL WHERE id = :d"),
-            {"d": demo_generation},
-        )
 
 
 @pytest.fixture(scope="module")
