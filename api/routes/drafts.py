@@ -211,8 +211,14 @@ IMPACT_COLUMNS = ("kind", "id", "label", "old_grid", "new_grid", "action", "deta
 
 
 def impact_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The impact report as one table (one row per object whose grid changes)."""
+    """The impact report as one table: a row per changed grid (its change, area before and
+    after, lineage), then one per object whose grid changes."""
     rows: list[dict[str, Any]] = []
+    for g in report["changed_grids"]:
+        lineage = " ".join(f"{x['old_code']}→{x['new_code']} {x['kind']}" for x in g["lineage"])
+        rows.append({"kind": "grid", "id": g["code"], "label": g["change"],
+                     "action": f"{g['area_before_m2']} m² → {g['area_after_m2']} m²",
+                     "detail": lineage})  # fmt: skip
     for h in report["households"]["items"]:
         rows.append({"kind": "household", "id": h["id"], "label": h["code"],
                      "old_grid": h["old_grid"], "new_grid": h["new_grid"]})  # fmt: skip
