@@ -32,38 +32,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_FILE = ROOT / "docs" / "benchmarks-http.md"
+WRK_DIR = Path(__file__).parent / "wrk"  # the wrk request scripts (Lua)
 
-LUA = """
-math.randomseed(42)
-local token = os.getenv("GRIDGIS_TOKEN")
-request = function()
-  local lon = 120.00 + math.random() * 0.58
-  local lat = 31.70 + math.random() * 0.28
-  local path = string.format("/api/v1/locate?lon=%.6f&lat=%.6f", lon, lat)
-  return wrk.format("GET", path, {["Authorization"] = "Bearer " .. token})
-end
-"""
+LUA = (WRK_DIR / "locate.lua").read_text()
 
-LUA_HEALTH = """
-request = function() return wrk.format("GET", "/health") end
-"""
+LUA_HEALTH = (WRK_DIR / "health.lua").read_text()
 
 # Traccar Client / OsmAnd single fixes: one device per wrk connection would need setup; one
 # device with strictly increasing timestamps (a new fix every request, never a duplicate)
-LUA_OSMAND = """
-local key = os.getenv("GRIDGIS_DEVICE_KEY")
-local device = os.getenv("GRIDGIS_DEVICE")
-local n = 0
-local t0 = tonumber(os.getenv("GRIDGIS_T0"))
-request = function()
-  n = n + 1
-  local lon = 120.25 + (n % 1000) * 0.00001
-  local path = string.format(
-    "/api/v1/ingest/osmand?id=%s&key=%s&lat=31.900000&lon=%.6f&timestamp=%d&accuracy=5",
-    device, key, lon, t0 * 1000 + n * 7 + math.random(0, 6))
-  return wrk.format("GET", path)
-end
-"""
+LUA_OSMAND = (WRK_DIR / "osmand.lua").read_text()
 
 
 def _free_port() -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,11 +55,7 @@ REQUIRED_DIRECTIVES = (
 UNUSED_VENDOR = re.compile(r"jquery|bootstrap|fontawesome|awesome-markers", re.IGNORECASE)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
-RECORD_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation",
-    e => window.__csp.push(e.violatedDirective + " " + e.blockedURI));
-"""
+RECORD_VIOLATIONS = (Path(__file__).parent / "js" / "record-csp-violations.js").read_text()
 
 
 @pytest.fixture(scope="module")
