@@ -36,7 +36,7 @@ class TableChoice(str):
     lang: str = "zh"
 
 
-def table_format(
+async def table_format(
     format: Annotated[Literal["json", "csv", "xlsx"], Query(description="json | csv | xlsx")] = (
         "json"
     ),

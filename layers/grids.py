@@ -169,14 +169,21 @@ class ActiveGenerationCache:
         return self._epoch
 
     def get(self, session: Session) -> Generation | None:
+        if session.info.get(GENERATIONS_CHANGED) or (generation := self.peek()) is None:
+            return None
+        # a copy attached to this session without a query (the cached one stays detached)
+        return session.merge(generation, load=False)
+
+    def peek(self) -> Generation | None:
+        """The cached generation itself, detached and shared: read its columns, never change
+        it (``get`` attaches a copy to a session). None when the cache cannot answer."""
         entry = self._entry
-        if not self._enabled or entry is None or session.info.get(GENERATIONS_CHANGED):
+        if not self._enabled or entry is None:
             return None
         generation, until = entry
         if until is not None and until <= datetime.now(UTC):
             return None
-        # a copy attached to this session without a query (the cached one stays detached)
-        return session.merge(generation, load=False)
+        return generation
 
     def put(self, session: Session, generation: Generation, epoch: int) -> None:
         if not self._enabled or session.info.get(GENERATIONS_CHANGED):
