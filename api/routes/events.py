@@ -143,6 +143,7 @@ def event_public(event: Event, *, now: datetime | None = None) -> dict[str, Any]
         "reported_at": event.reported_at.isoformat(),
         "reporter_name": event.reporter_name,
         "external_ref": event.external_ref,
+        "location_accuracy_m": event.location_accuracy_m,
         "routing": {
             "generation_id": event.generation_id,
             "grid_code": event.grid_code,
@@ -182,8 +183,11 @@ def get_event(session: Any, event_id: int, *, lock: bool = False) -> Event:
 
 
 def log_public(entry: EventLog) -> dict[str, Any]:
+    """One step: ``at`` when it happened (on a phone that was offline: the phone's time),
+    ``recorded_at`` when the server received it."""
     return {
         "at": entry.at.isoformat(),
+        "recorded_at": entry.recorded_at.isoformat() if entry.recorded_at else None,
         "action": entry.action,
         "from": entry.from_status,
         "to": entry.to_status,
@@ -248,8 +252,23 @@ def _create_event(
         photos=photos,
         ignore_duplicates=_bool(data.get("ignore_duplicates")),
         metric_srid=request.app.state.settings.geo.metric_srid,
+        location_accuracy_m=accuracy_of(data),
     )
     return event_public(event)
+
+
+def accuracy_of(data: dict[str, Any]) -> float | None:
+    """``location_accuracy_m`` (metres) of a report body, None when absent or empty; the officer
+    app's first version sent it as ``accuracy_m`` (reports still queued on phones)."""
+    value = data.get("location_accuracy_m", data.get("accuracy_m"))
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameter(
+            f"location_accuracy_m {value!r} is not a number of metres", field="location_accuracy_m"
+        ) from None
 
 
 def in_scope(stmt: Any, session: Any, principal: Any) -> Any:
@@ -452,6 +471,7 @@ def _act(
         raise InvalidParameter(
             "only an admin may back-date a step (data migration); leave 'at' out", field="at"
         )
+    acted_at = parse_at(data.get("acted_at"), "acted_at")
     extension, version = data.get("extension"), data.get("version")
     try:
         extension = None if extension in (None, "") else float(extension)
@@ -475,6 +495,7 @@ def _act(
         attachments=attachments,
         extension=extension,
         expected_version=version,
+        acted_at=acted_at,
     )
     return event_public(event) | {"allowed_actions": allowed_actions(event.status, principal.role)}
 

@@ -465,6 +465,19 @@ def _place(session: Any, data: Mapping[str, Any]) -> tuple[float, float, dict[st
     return float(found["lon"]), float(found["lat"]), placement
 
 
+def _accuracy(data: Mapping[str, Any]) -> float | None:
+    """Our extension ``location_accuracy_m``: the device's fix accuracy (m) for lat/long."""
+    value = data.get("location_accuracy_m")
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise GeoReportError(
+            400, "location_accuracy_m must be a number of metres", field="location_accuracy_m"
+        ) from None
+
+
 def _by_code(session: Any, code: str) -> dict[str, Any] | None:
     if not code.isdigit():
         return None
@@ -542,6 +555,7 @@ def _create(
             400, "description is required: say what was found", field="description"
         )
     lon, lat, placement = _place(session, data)
+    accuracy = _accuracy(data) if placement["source"] == "lat/long" else None
     name = " ".join(str(data.get(k) or "") for k in ("first_name", "last_name")).strip()
     event = intake.create_event(
         session=session,
@@ -556,6 +570,7 @@ def _create(
         photos=photos,
         ignore_duplicates=True,
         metric_srid=request.app.state.settings.geo.metric_srid,
+        location_accuracy_m=accuracy,
     )
     media_url = str(data.get("media_url") or "").strip() or None
     if media_url is not None and not media_url.lower().startswith(("http://", "https://")):

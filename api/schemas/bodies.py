@@ -33,7 +33,13 @@ EVENT_REPORT = obj(
     source={"type": "string", "description": "patrol (default), public, hotline, …"},
     address={"type": "string", "maxLength": 300},
     reported_at={"type": "string", "description": "ISO 8601; default now"},
-)
+    location_accuracy_m={
+        "type": "number", "minimum": 0, "maximum": 10_000,
+        "description": "metres (68 % radius) of the GPS fix that placed the point, if any",
+    },
+    accuracy_m={"type": "number", "minimum": 0, "maximum": 10_000,
+                "description": "older name of location_accuracy_m", "deprecated": True},
+)  # fmt: skip
 EVENT_REPORT_FORM = {
     **EVENT_REPORT,
     "properties": {**EVENT_REPORT["properties"], "photos": {"type": "array", "items": BINARY}},
@@ -42,7 +48,12 @@ EVENT_ACTION = obj(
     ["action"],
     action={"type": "string", "description": "GET /api/v1/event-workflow lists them"},
     note=TEXT,
-    at={"type": "string", "description": "ISO 8601; default now"},
+    at={"type": "string", "description": "ISO 8601; admins only (back-dating); default now"},
+    acted_at={
+        "type": "string",
+        "description": "ISO 8601 with zone: when the action was taken on a phone that was "
+        "offline; at most 5 min ahead, 72 h old, not before the previous step",
+    },
     extension={"type": "number", "description": "extra time, in the subclass's unit"},
     version=VERSION,
 )

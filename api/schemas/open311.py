@@ -121,6 +121,12 @@ REQUEST_FORM: dict[str, Any] = {
         "last_name": {"type": "string", "maxLength": 100},
         "phone": {"type": "string", "maxLength": 50},
         "media_url": {"type": "string", "maxLength": 2000},
+        "location_accuracy_m": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 10_000,
+            "description": "our extension: metres (68 % radius) of the device's fix for lat/long",
+        },
     },
     "additionalProperties": {"type": "string", "description": "attribute[code]=value answers"},
 }

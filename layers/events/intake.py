@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from gis.crs import SRID_CGCS2000
 from layers.errors import DomainError, InvalidGeometry
 from layers.events.dictionary import InvalidEventInput, get_subclass
 from layers.events.models import Event, EventPhoto, EventSource, EventStatus
-from layers.events.workflow import TERMINAL, Actor, append_log
+from layers.events.workflow import CLOCK_SKEW, TERMINAL, Actor, append_log
 from layers.grids import active_generation, locate_in_postgis
 from layers.people import GridAssignment, StaffRole
 
@@ -253,6 +254,25 @@ def find_duplicates(
     )
 
 
+MAX_ACCURACY_M = 10_000.0  # a position worse than 10 km says nothing about the point
+
+
+def check_accuracy(value: float | None) -> None:
+    """A position accuracy in metres: a finite number from 0 to :data:`MAX_ACCURACY_M`."""
+    if value is None:
+        return
+    if not (isinstance(value, int | float) and math.isfinite(value)):
+        raise InvalidEventInput(
+            "location_accuracy_m must be a number of metres", field="location_accuracy_m"
+        )
+    if not 0 <= value <= MAX_ACCURACY_M:
+        raise InvalidEventInput(
+            f"location_accuracy_m {value} is out of range; give the position's accuracy radius "
+            f"in metres, 0 to {MAX_ACCURACY_M:.0f} (or leave it out)",
+            field="location_accuracy_m",
+        )
+
+
 def create_event(
     *,
     session: Session,
@@ -269,11 +289,17 @@ def create_event(
     photos: list[Photo] | None = None,
     ignore_duplicates: bool = False,
     metric_srid: int = 4549,
+    location_accuracy_m: float | None = None,
 ) -> Event:
-    """Create a reported event (CGCS2000 point), routed, with its photos and first log entry."""
+    """Create a reported event (CGCS2000 point), routed, with its photos and first log entry.
+
+    ``location_accuracy_m``: the radius (metres, 68 %) of the device's position fix when the
+    point came from a phone's GPS (the Geolocation API's ``accuracy``); None when the point was
+    picked on a map or is unknown. 0-10 000 m, else :class:`InvalidEventInput`."""
     now = datetime.now(UTC)
     reported_at = (reported_at or now).astimezone(UTC)
-    if reported_at > now + timedelta(minutes=5):
+    check_accuracy(location_accuracy_m)
+    if reported_at > now + CLOCK_SKEW:
         raise InvalidEventInput(
             f"reported_at {reported_at.isoformat()} is in the future; check the device clock",
             field="reported_at",
@@ -323,6 +349,7 @@ def create_event(
         reporter_person_id=actor.person_id,
         reporter_name=reporter_name or actor.name,
         external_ref=external_ref,
+        location_accuracy_m=location_accuracy_m,
         status=EventStatus.REPORTED,
         rework_count=0,
         extension_count=0,

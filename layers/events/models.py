@@ -111,6 +111,9 @@ class Event(Base):
     reporter_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     reporter_name: Mapped[str | None] = mapped_column(String(200))
     external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # The device's position accuracy (m, 68 % radius) when the point came from its GPS; NULL when
+    # picked on a map or not given (migration 0021)
+    location_accuracy_m: Mapped[float | None] = mapped_column(Double)
     # Routing (stored; a dispatcher may change it with a logged reason)
     generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id"))
     grid_code: Mapped[str] = mapped_column(String(15))
@@ -146,6 +149,10 @@ class Event(Base):
             ),
         ),
         CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="event_closed_iff"),
+        CheckConstraint(
+            "location_accuracy_m IS NULL OR location_accuracy_m >= 0",
+            name="event_location_accuracy_m_positive",
+        ),
         CheckConstraint(
             "closed_at IS NULL OR (handled_at IS NOT NULL AND accepted_at IS NOT NULL)",
             name="event_closed_after_handling",

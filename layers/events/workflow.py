@@ -12,7 +12,7 @@ requested, rework) whose deadline has passed. :func:`list_overdue` lists them;
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -74,6 +74,12 @@ TRANSITIONS: dict[str, Transition] = {
     ]
 }
 OPEN_FOR_DEADLINE = frozenset({S.DISPATCHED, S.IN_HANDLING, S.EXTENSION_REQUESTED, S.REWORK})
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the server's clock a device's time may be (a report's or an action's)."""
+OFFLINE_ACTION_MAX_AGE = timedelta(hours=72)
+"""How long an action taken on a phone without network may wait before it reaches the server and
+still be logged at the phone's time (``acted_at``): three days covers a weekend in a dead zone;
+older ones are refused and the phone sends them again with the time of sending."""
 TERMINAL = frozenset({S.CLOSED, S.REJECTED})
 NOTE_REQUIRED = frozenset({"reject", "return", "request_extension", "verify_fail", "park"})
 
@@ -182,6 +188,54 @@ def append_log(
     return entry
 
 
+def previous_step_at(*, session: Session, event: Event) -> datetime | None:
+    """When the case's latest workflow step happened (a change of status: report, accept, …).
+    Notes the system or a dispatcher adds without changing the status (``escalate``,
+    ``reroute``, ``recalendar``) do not count: an officer who handled a case offline before
+    the overdue escalation was logged still handled it at that time."""
+    return session.scalar(
+        select(EventLog.at)
+        .where(
+            EventLog.event_id == event.id,
+            EventLog.from_status.is_distinct_from(EventLog.to_status),
+        )
+        .order_by(EventLog.at.desc())
+        .limit(1)
+    )
+
+
+def check_acted_at(acted_at: datetime, *, now: datetime, previous: datetime | None) -> datetime:
+    """The phone's time of an action, within bounds (see :func:`apply_action`), in UTC.
+
+    Raises :class:`InvalidEventInput` (``field="acted_at"``) naming the bound and the fix."""
+    if acted_at.tzinfo is None:
+        raise InvalidEventInput(
+            "acted_at needs a time zone (e.g. 2026-11-30T09:15:00+08:00 or …Z)", field="acted_at"
+        )
+    acted_at = acted_at.astimezone(UTC)
+    if acted_at > now + CLOCK_SKEW:
+        raise InvalidEventInput(
+            f"acted_at {acted_at.isoformat()} is in the future (server time {now.isoformat()}); "
+            "check the phone's clock",
+            field="acted_at",
+        )
+    if acted_at < now - OFFLINE_ACTION_MAX_AGE:
+        hours = int(OFFLINE_ACTION_MAX_AGE.total_seconds() // 3600)
+        raise InvalidEventInput(
+            f"acted_at {acted_at.isoformat()} is more than {hours} h ago; an action that waited "
+            "that long is logged at the time it is sent: send it again without acted_at",
+            field="acted_at",
+        )
+    if previous is not None and acted_at < previous:
+        raise InvalidEventInput(
+            f"acted_at {acted_at.isoformat()} is before the case's previous step "
+            f"({previous.isoformat()}); check the phone's clock, or send it again without "
+            "acted_at",
+            field="acted_at",
+        )
+    return acted_at
+
+
 def apply_action(
     *,
     session: Session,
@@ -194,8 +248,17 @@ def apply_action(
     attachments: list[int] | None = None,
     extension: float | None = None,
     expected_version: int | None = None,
+    acted_at: datetime | None = None,
 ) -> EventLog:
-    """Take ``action`` on ``event`` as ``actor``; raises naming the rule that forbids it."""
+    """Take ``action`` on ``event`` as ``actor``; raises naming the rule that forbids it.
+
+    The step's time (``event_log.at``, and ``handled_at``/``closed_at``/the deadline it sets,
+    so every overdue and on-time figure) is, in this order: ``at`` (an admin back-dating a
+    step, unbounded), ``acted_at`` (when the officer acted on a phone that was offline: at most
+    :data:`CLOCK_SKEW` ahead of the server, at most :data:`OFFLINE_ACTION_MAX_AGE` old, and not
+    before the case's previous step; else :class:`InvalidEventInput` on ``acted_at``), or now.
+    The receipt time is kept apart in ``event_log.recorded_at``.
+    """
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise UnknownAction(
@@ -229,13 +292,16 @@ def apply_action(
         )
     if action in NOTE_REQUIRED and not (note and note.strip()):
         raise InvalidEventInput(f"{action} needs a note giving the reason", field="note")
-    at = (at or datetime.now(UTC)).astimezone(UTC)
-    last = session.scalar(
-        select(EventLog.at)
-        .where(EventLog.event_id == event.id)
-        .order_by(EventLog.at.desc())
-        .limit(1)
-    )
+    now = datetime.now(UTC)
+    last = previous_step_at(session=session, event=event)
+    if at is not None and acted_at is not None:
+        raise InvalidEventInput(
+            "give either at (an admin back-dating a step) or acted_at (the phone's time), not both",
+            field="acted_at",
+        )
+    if acted_at is not None:
+        at = check_acted_at(acted_at, now=now, previous=last)
+    at = (at or now).astimezone(UTC)
     if last is not None and at < last:
         raise InvalidEventInput(
             f"the action time {at.isoformat()} is before the case's last step "
