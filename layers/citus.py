@@ -16,8 +16,9 @@ left alone). The choices, and why (Citus 13 rules met on the way), are in docs/s
 - ``position`` (partitioned by month) is distributed by ``device_id``: its primary key
   (device_id, fix_time) holds the distribution column, one device's fixes live on one shard,
   a device's track and a coverage chunk (``device_id = ANY(…)``) are pushed down to the
-  workers; ``coverage_stale`` (day, device_id) is co-located with it, so the late-fix trigger
-  on a position shard writes to the co-located shard on the same worker.
+  workers; ``coverage_stale`` (day, device_id), ``device_day_change``, ``device_daily`` and
+  ``device_latest`` are co-located with it, so the triggers on a position shard write to the
+  co-located shards on the same worker.
 - tables with triggers of their own (grid content versions, NOTIFY, append-only logs), and
   every table referencing one of them, stay on the coordinator as Citus local tables
   (:func:`coordinator_tables`): generations, grids, events and their logs, coverage results,
@@ -47,7 +48,12 @@ from layers.cluster import DATABASE_NAME, ClusterError, LocalCluster
 CITUS_LIBRARY = Path("/usr/lib/postgresql/15/lib/citus.so")
 DISTRIBUTED = {"position": "device_id"}
 """Tables distributed by a column (hash); the first is the co-location anchor."""
-COLOCATED = {"coverage_stale": ("device_id", "position")}
+COLOCATED = {
+    "coverage_stale": ("device_id", "position"),
+    "device_day_change": ("device_id", "position"),
+    "device_daily": ("device_id", "position"),
+    "device_latest": ("device_id", "position"),
+}
 """Tables distributed by a column, co-located with another distributed table."""
 PLAIN_TABLES = {"household", "household_access", "market_entity"}
 """Left as plain PostgreSQL tables on the coordinator (no foreign keys to or from Citus

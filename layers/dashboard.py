@@ -175,15 +175,15 @@ def event_points(
 
 # --- patrols ---------------------------------------------------------------------------------
 
-# One LATERAL index probe (device_id, fix_time DESC) per active device, as latest_fixes does,
-# aggregated in SQL; a device belongs to the scope by the grid of its last usable fix.
+# The last usable fix of every active device from device_latest (kept by the database at
+# every insert, as latest_fixes reads it; runs on PostgreSQL and Citus alike), aggregated in
+# SQL; a device belongs to the scope by the grid of its last usable fix.
 _OFFICERS_SQL = """
 WITH last AS (
   SELECT d.id, d.external_id, coalesce(p.name, d.label, d.external_id) AS name,
          f.fix_time, f.grid_code, extract(epoch FROM (:now - f.fix_time)) AS age_s
   FROM device d LEFT JOIN person p ON p.id = d.person_id
-  JOIN LATERAL (SELECT fix_time, grid_code FROM position pos WHERE pos.device_id = d.id
-                AND pos.flags & :bad = 0 ORDER BY pos.fix_time DESC LIMIT 1) f ON true
+  JOIN device_latest f ON f.device_id = d.id AND f.flags & :bad = 0
   WHERE d.active AND (:scope = '' OR starts_with(coalesce(f.grid_code, ''), :scope))
 ), silent AS (
   SELECT id, external_id, name, fix_time, grid_code, age_s FROM last

@@ -345,8 +345,10 @@ def store_fixes(
         # The primary key decides what is new.
         cursor.execute(
             f"INSERT INTO position ({columns}) SELECT {columns} FROM position_staging "
-            "ON CONFLICT (device_id, fix_time) DO NOTHING"
+            "ON CONFLICT (device_id, fix_time) DO NOTHING RETURNING 1"
         )
+        # the rows returned are those inserted; without RETURNING, Citus reports the rows it
+        # routed to the shards (a repeated batch counted as stored)
         inserted = cursor.rowcount
         cursor.execute("TRUNCATE position_staging")
     return int(inserted)
@@ -398,11 +400,14 @@ def direct_connection(engine: Engine) -> Iterator[Any]:
         fairy.close()
 
 
-DEVICE_WITH_PREVIOUS = (
-    "SELECT d.id, d.secret_hash, p.fix_time, p.lon, p.lat, d.speed_unit FROM device d "
-    "LEFT JOIN LATERAL (SELECT fix_time, lon, lat FROM position WHERE device_id = d.id "
-    "  AND fix_time < %(t)s AND flags & %(bad)s = 0 ORDER BY fix_time DESC LIMIT 1) p ON true "
+DEVICE_WITH_LATEST = (
+    "SELECT d.id, d.secret_hash, d.speed_unit, l.fix_time, l.lon, l.lat FROM device d "
+    "LEFT JOIN device_latest l ON l.device_id = d.id "
     "WHERE d.external_id = %(ext)s AND d.active"
+)
+PREVIOUS_FIX = (
+    "SELECT fix_time, lon, lat FROM position WHERE device_id = %(d)s AND fix_time < %(t)s "
+    "AND flags & %(bad)s = 0 ORDER BY fix_time DESC LIMIT 1"
 )
 
 
@@ -410,17 +415,30 @@ def device_with_previous_fix(
     conn: Any, *, external_id: str, before: datetime, unusable_flags: int
 ) -> tuple[int, str | None, tuple[datetime, float, float] | None, str] | None:
     """The active device ``external_id`` (id, secret hash), its last usable fix strictly
-    before ``before`` (as :func:`previous_fix`) and its speed unit (``kn``, ``mps``, ``kmh``),
-    in one round trip; None if no such device."""
-    row = conn.execute(
-        DEVICE_WITH_PREVIOUS,
-        {"ext": external_id, "t": before, "bad": int(unusable_flags)},
-        prepare=True,
-    ).fetchone()
+    before ``before`` (as :func:`previous_fix`) and its speed unit (``kn``, ``mps``, ``kmh``);
+    None if no such device.
+
+    One round trip when the device's latest usable fix (``device_latest``, kept by the
+    database) is before ``before``, as for a phone sending live; a fix older than that (a
+    backlog) asks ``position`` once more, routed to the device's shard on Citus (the former
+    ``LEFT JOIN LATERAL`` from ``device`` ran on PostgreSQL only). ``unusable_flags`` must be
+    :data:`layers.device_latest.LATEST_UNUSABLE` for the shortcut to apply.
+    """
+    from layers.device_latest import LATEST_UNUSABLE
+
+    row = conn.execute(DEVICE_WITH_LATEST, {"ext": external_id}, prepare=True).fetchone()
     if row is None:
         return None
-    prev = None if row[2] is None else (row[2], float(row[3]), float(row[4]))
-    return int(row[0]), row[1], prev, str(row[5] or "kn")
+    device_id, secret_hash, unit = int(row[0]), row[1], str(row[2] or "kn")
+    if row[3] is None:
+        return device_id, secret_hash, None, unit  # never a usable fix
+    if row[3] < before and int(unusable_flags) == LATEST_UNUSABLE:
+        return device_id, secret_hash, (row[3], float(row[4]), float(row[5])), unit
+    found = conn.execute(
+        PREVIOUS_FIX, {"d": device_id, "t": before, "bad": int(unusable_flags)}, prepare=True
+    ).fetchone()
+    prev = None if found is None else (found[0], float(found[1]), float(found[2]))
+    return device_id, secret_hash, prev, unit
 
 
 def insert_one(conn: Any, *, rows: FixRows, received_at: datetime) -> int:
@@ -505,8 +523,12 @@ def read_track(
 
 
 def latest_fixes(*, session: Session, exclude_flags: int) -> list[dict[str, Any]]:
-    """The last usable fix of every active device, with its person (if any)."""
-    # LATERAL: one index probe (device_id, fix_time DESC) per device instead of a scan.
+    """The last usable fix of every active device, with its person (if any).
+
+    Read from ``device_latest`` (one row per device, kept by the database at every insert;
+    the same query on PostgreSQL and Citus), which holds the latest fix without any
+    :data:`layers.device_latest.LATEST_UNUSABLE` flag; ``exclude_flags`` may only narrow it.
+    """
     rows = session.execute(
         text(
             "SELECT d.id, d.external_id, d.label, d.person_id, p.name, "
@@ -516,9 +538,8 @@ def latest_fixes(*, session: Session, exclude_flags: int) -> list[dict[str, Any]
             "  f.fix_time, f.server_time, f.lon, f.lat, f.grid_code, f.speed_mps, "
             "  f.accuracy_m, f.battery_pct, f.flags "
             "FROM device d LEFT JOIN person p ON p.id = d.person_id "
-            "JOIN LATERAL (SELECT * FROM position pos WHERE pos.device_id = d.id "
-            "  AND pos.flags & :bad = 0 ORDER BY pos.fix_time DESC LIMIT 1) f ON true "
-            "WHERE d.active ORDER BY d.id"
+            "JOIN device_latest f ON f.device_id = d.id "
+            "WHERE d.active AND f.flags & :bad = 0 ORDER BY d.id"
         ),
         {"bad": exclude_flags},
     ).mappings()

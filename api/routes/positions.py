@@ -14,8 +14,9 @@ from api.schemas.common import table_responses
 from api.schemas.tracks import DailyStats, LatestPositions
 from gis.tracks import UNUSABLE, flag_names
 from layers import accounts
+from layers.device_daily import daily_stats
 from layers.positions import latest_fixes
-from layers.tracks import STAT_COLUMNS, daily_stats
+from layers.tracks import STAT_COLUMNS
 from layers.workcal import SHANGHAI
 
 router = APIRouter(prefix="/api/v1", tags=["positions"])

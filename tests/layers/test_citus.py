@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 from geoalchemy2.elements import WKTElement
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
 
 from api.settings import PROJECT_DIR
 from layers.citus import CITUS_LIBRARY, CitusCluster, citus_available, citus_tables
@@ -108,12 +107,15 @@ def _cases(session: Any, generation_id: int) -> None:
 
 def _exercise(engine: Engine) -> dict[str, Any]:
     """Write the same fixes and cases, then read everything compared (device ids → names)."""
+    from gis.tracks import UNUSABLE
     from layers.coverage import CoverageDevice, CoverageGrid, CoverageVisit, compute_coverage_run
+    from layers.dashboard import patrol_panel
+    from layers.device_daily import refresh_day, stored_figures
     from layers.devices import create_device
     from layers.events import kpis
     from layers.grids import active_generation
-    from layers.positions import PARTITIONS, latest_fixes, store_fixes
-    from layers.tracks import device_track
+    from layers.positions import PARTITIONS, device_with_previous_fix, latest_fixes, store_fixes
+    from layers.tracks import device_track, figures_of
 
     PARTITIONS.forget()
     PARTITIONS.ensure(engine=engine, times=[START, datetime.now(UTC)])
@@ -149,23 +151,46 @@ def _exercise(engine: Engine) -> dict[str, Any]:
                 {"ids": list(ids)},
             )
         )
-        try:
-            with session.begin_nested():
-                latest = latest_fixes(session=session, exclude_flags=0)
-            out["latest"] = sorted(
-                (r["external_id"], r["fix_time"], r["lon"], r["lat"])
-                for r in latest
-                if r["id"] in ids
-            )
-        except DBAPIError as exc:  # Citus: LATERAL … LIMIT over a reference table (see below)
-            out["latest"] = exc
+        latest = latest_fixes(session=session, exclude_flags=0)
+        out["latest"] = sorted(
+            (r["external_id"], r["fix_time"], r["lon"], r["lat"]) for r in latest if r["id"] in ids
+        )
         first = next(iter(ids))
+        # the single-fix ingest's lookup: live (from device_latest) and late (from position)
+        raw = session.connection().connection.driver_connection
+        out["previous"] = [
+            device_with_previous_fix(
+                raw, external_id=DEVICES[0], before=START + offset, unusable_flags=UNUSABLE
+            )[2]  # type: ignore[index]
+            for offset in (timedelta(minutes=10), timedelta(days=1))
+        ]
+        panel = patrol_panel(session=session, scope="", now=received)
+        out["dashboard"] = panel["devices"] >= len(DEVICES) and panel["offline_long"] > 0
         out["track"] = device_track(
             session=session, device_id=first, start=START, end=START + timedelta(hours=1)
         )
         out["track"].pop("device")  # ids differ between the two databases, the track may not
         for feature in out["track"]["features"]:
             feature.get("properties", {}).pop("device_id", None)
+    with transaction(make) as session:
+        refresh_day(session=session, day=DAY)
+        stored = stored_figures(session=session, day=DAY)
+        full = figures_of(session, list(ids), DAY)
+        out["daily"] = sorted(
+            (names(d), f.fixes, round(f.mileage_m, 3), f.patrol_time_s, f.stops, f.first_fix_s)
+            for d, f in stored.items()
+            if d in ids
+        )
+        assert out["daily"] == sorted(
+            (names(d), f.fixes, round(f.mileage_m, 3), f.patrol_time_s, f.stops, f.first_fix_s)
+            for d, f in full.items()
+        )
+        # a late fix on one device: only that pair is recomputed, and the stored rows follow
+        late = _fix_rows(first, 0)
+        late.fix_time = [t - timedelta(minutes=45) for t in late.fix_time]
+        store_fixes(session=session, rows=late, received_at=received)
+        out["daily_late"] = refresh_day(session=session, day=DAY)
+        out["daily_late_fixes"] = stored_figures(session=session, day=DAY)[first].fixes
     with transaction(make) as session:
         run = compute_coverage_run(session=session, day=DAY)
         out["coverage_grid"] = sorted(
@@ -246,32 +271,20 @@ def test_fixes_are_spread_over_both_workers(citus_engine: Engine, compared: dict
 
 @pytest.mark.parametrize(
     "part",
-    ["stored", "again", "rows", "stale", "latest", "track", "coverage_grid", "coverage_visit",
+    ["stored", "again", "rows", "stale", "latest", "previous", "dashboard", "daily",
+     "daily_late", "daily_late_fixes", "track", "coverage_grid", "coverage_visit",
      "coverage_device", "kpis"],
 )  # fmt: skip
 def test_same_answers_as_postgis(compared: dict[str, Any], part: str) -> None:
     citus, postgis = compared["citus"][part], compared["postgis"][part]
-    if part == "latest" and isinstance(citus, Exception):
-        pytest.xfail(
-            "layers.positions.latest_fixes: Citus cannot push down a LATERAL subquery with "
-            "LIMIT that references a reference table (device); a DISTINCT ON (device_id) form "
-            f"runs on both (docs/scale-out.md): {str(citus).splitlines()[0]}"
-        )
-    if (
-        part == "again"
-        and citus != postgis
-        and compared["citus"]["rows"] == compared["postgis"]["rows"]
-    ):
-        pytest.xfail(
-            "layers.positions.store_fixes counts a repeated batch as stored on Citus although "
-            "no row is written (the rows compare equal): Citus's INSERT … SELECT … ON CONFLICT "
-            "DO NOTHING reports the rows it routed, not the rows inserted; with RETURNING 1 the "
-            "count is right on both (docs/scale-out.md)"
-        )
     assert citus == postgis
     if part == "stored":
         assert citus == [360] * len(DEVICES)
     if part == "again":
         assert citus == [0] * len(DEVICES)
-    if part in ("latest", "stale", "coverage_device", "kpis"):
+    if part == "daily_late":
+        assert citus["devices"] == 1 and citus["full"] is False
+    if part == "dashboard":
+        assert citus is True
+    if part in ("latest", "previous", "daily", "stale", "coverage_device", "kpis"):
         assert citus, f"{part}: nothing to compare"

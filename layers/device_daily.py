@@ -1,0 +1,266 @@
+"""Per-device daily patrol statistics, stored and recomputed only where fixes changed.
+
+``GET /api/v1/patrol/daily`` answers from ``device_daily``: per (Asia/Shanghai day, device) the
+unrounded figures of :class:`layers.tracks.DayFigures` (mileage, patrol/moving/stop time, stops,
+silences, first/last fix, time per unit grid). Who the officer is and which grids are theirs
+are read when answering (they change without any fix changing), so the own-grid time is summed
+from the stored time per grid then.
+
+Freshness (migration 0023): a statement trigger on ``position`` raises the counter of
+``device_day_change`` for every (day, device) whose fixes were inserted, moved or deleted, by
+any ingest path; a stored row keeps the counter it was computed from (``changes_seen``). Before
+answering, :func:`refresh_day` recomputes the pairs whose counter moved on (late fixes, a fix
+moved to another day, today's new fixes), so an answer is never stale. The counter is read
+before the fixes: a fix committed in between is read and also counted later, which only costs
+one more recomputation, never a missed one. The reader takes no lock an ingest waits for.
+
+A day never computed (``device_daily_day`` has no row, or other parameters) is computed in full
+once; fixes stored before migration 0023 have no counter and are covered by that computation.
+Days whose partition was archived keep their stored rows (the figures of the day as it was).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gis.crs import SRID_METRIC_DEFAULT
+from gis.tracks import GapSplitter, StopDetector
+from layers.db import Base
+from layers.devices import assigned_grid_codes_all, list_devices
+from layers.tracks import NO_FIXES, DayFigures, day_row, figures_of
+
+DAILY_LOCK_KEY = 0x6461_696C  # advisory lock class of refresh_day ('dail'), the day as the key
+
+
+class DeviceDayChange(Base):
+    """A counter per (day, device), raised by the position trigger at every change."""
+
+    __tablename__ = "device_day_change"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    changes: Mapped[int] = mapped_column(BigInteger, server_default="1")
+
+
+class DeviceDailyDay(Base):
+    """A day computed in full once, and the parameters its stored rows were computed with."""
+
+    __tablename__ = "device_daily_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric_srid: Mapped[int] = mapped_column(Integer)
+    max_gap_s: Mapped[float] = mapped_column(Float)
+    stop_radius_m: Mapped[float] = mapped_column(Float)
+    stop_min_s: Mapped[float] = mapped_column(Float)
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class DeviceDaily(Base):
+    """The figures of one device's day (:class:`layers.tracks.DayFigures`, unrounded)."""
+
+    __tablename__ = "device_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("device.id", ondelete="CASCADE"), primary_key=True
+    )
+    changes_seen: Mapped[int] = mapped_column(BigInteger)
+    fixes: Mapped[int] = mapped_column(Integer)
+    mileage_m: Mapped[float] = mapped_column(Float)
+    patrol_time_s: Mapped[float] = mapped_column(Float)
+    moving_time_s: Mapped[float] = mapped_column(Float)
+    stops: Mapped[int] = mapped_column(Integer)
+    stop_time_s: Mapped[float] = mapped_column(Float)
+    silences: Mapped[int] = mapped_column(Integer)
+    silence_time_s: Mapped[float] = mapped_column(Float)
+    first_fix_s: Mapped[float | None] = mapped_column(Float)
+    last_fix_s: Mapped[float | None] = mapped_column(Float)
+    grid_codes: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+    grid_time_s: Mapped[list[float]] = mapped_column(ARRAY(Float))
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+_FIGURES = ("fixes", "mileage_m", "patrol_time_s", "moving_time_s", "stops", "stop_time_s",
+            "silences", "silence_time_s", "first_fix_s", "last_fix_s")  # fmt: skip
+WRITE_ROWS = 500  # rows per INSERT statement
+
+
+def _params(metric_srid: int, splitter: GapSplitter, detector: StopDetector) -> dict[str, Any]:
+    return {
+        "metric_srid": metric_srid,
+        "max_gap_s": float(splitter.max_gap_s),
+        "stop_radius_m": float(detector.max_radius_m),
+        "stop_min_s": float(detector.min_duration_s),
+    }
+
+
+def _lock_day(session: Session, day: date) -> None:
+    """One refresh of a day at a time across processes (two would write the same rows)."""
+    key = int.from_bytes(hashlib.blake2b(day.isoformat().encode(), digest_size=4).digest())
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": DAILY_LOCK_KEY, "k": key - 2**31}
+    )
+
+
+def refresh_day(
+    *,
+    session: Session,
+    day: date,
+    metric_srid: int = SRID_METRIC_DEFAULT,
+    splitter: GapSplitter = GapSplitter(),
+    detector: StopDetector = StopDetector(),
+) -> dict[str, Any]:
+    """Bring the stored rows of ``day`` up to date: every device of a day never computed (or
+    computed with other parameters), else the devices whose change counter moved on.
+
+    Returns ``{"day", "full", "devices"}`` (devices recomputed). Within the caller's
+    transaction; waits for another refresh of the same day.
+    """
+    _lock_day(session, day)
+    params = _params(metric_srid, splitter, detector)
+    known = session.execute(
+        select(DeviceDailyDay)
+        .where(DeviceDailyDay.day == day)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    full = known is None or any(getattr(known, k) != v for k, v in params.items())
+    if full:
+        counters = {
+            int(d): int(c)
+            for d, c in session.execute(
+                select(DeviceDayChange.device_id, DeviceDayChange.changes).where(
+                    DeviceDayChange.day == day
+                )
+            )
+        }
+        every = session.execute(text("SELECT id FROM device")).scalars()
+        device_ids = sorted(set(every) | set(counters))
+    else:
+        counters = {
+            int(d): int(c)
+            for d, c in session.execute(
+                text(
+                    "SELECT c.device_id, c.changes FROM device_day_change c "
+                    "LEFT JOIN device_daily s ON s.day = c.day AND s.device_id = c.device_id "
+                    "WHERE c.day = :d AND (s.device_id IS NULL OR s.changes_seen < c.changes)"
+                ),
+                {"d": day},
+            )
+        }
+        device_ids = sorted(counters)
+    if not full and not device_ids:
+        return {"day": day.isoformat(), "full": False, "devices": 0}
+    # counters were read before the fixes (see the module docstring)
+    figures = figures_of(
+        session, device_ids, day, metric_srid=metric_srid, splitter=splitter, detector=detector
+    )
+    if full:
+        session.execute(text("DELETE FROM device_daily WHERE day = :d"), {"d": day})
+    present = set(
+        session.execute(
+            text("SELECT id FROM device WHERE id = ANY(:ids)"), {"ids": device_ids}
+        ).scalars()
+    )
+    gone = [d for d in device_ids if d not in present]
+    if gone:  # a counter outlives its device (no foreign key: the trigger must stay cheap)
+        session.execute(
+            text("DELETE FROM device_day_change WHERE day = :d AND device_id = ANY(:ids)"),
+            {"d": day, "ids": gone},
+        )
+    rows = [
+        _stored(day, d, counters.get(d, 0), figures[d])
+        for d in device_ids
+        if d in present and (figures[d].fixes or d in counters)
+    ]
+    _upsert(session, rows)
+    if full:
+        # a value, not now(): Citus refuses functions in DO UPDATE SET of distributed tables
+        now = datetime.now(UTC)
+        stmt = insert(DeviceDailyDay).values(day=day, computed_at=now, **params)
+        session.execute(
+            stmt.on_conflict_do_update(index_elements=["day"], set_={**params, "computed_at": now})
+        )
+    session.flush()
+    return {"day": day.isoformat(), "full": full, "devices": len(device_ids)}
+
+
+def _stored(day: date, device_id: int, changes: int, f: DayFigures) -> dict[str, Any]:
+    row: dict[str, Any] = {"day": day, "device_id": device_id, "changes_seen": changes}
+    row.update({name: getattr(f, name) for name in _FIGURES})
+    row["grid_codes"] = f.grid_codes.tolist()
+    row["grid_time_s"] = f.grid_time_s.tolist()
+    return row
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    now = datetime.now(UTC)  # Citus refuses now() in DO UPDATE SET of a distributed table
+    rows = [{**r, "computed_at": now} for r in rows]
+    stmt = insert(DeviceDaily)
+    update = {c: stmt.excluded[c] for c in rows[0] if c not in ("day", "device_id")} if rows else {}
+    for k in range(0, len(rows), WRITE_ROWS):
+        session.execute(
+            stmt.values(rows[k : k + WRITE_ROWS]).on_conflict_do_update(
+                index_elements=["day", "device_id"], set_=update
+            )
+        )
+
+
+def stored_figures(*, session: Session, day: date) -> dict[int, DayFigures]:
+    """The stored figures of ``day`` by device id (as they are: see :func:`refresh_day`)."""
+    out: dict[int, DayFigures] = {}
+    query = select(DeviceDaily).where(DeviceDaily.day == day)
+    for r in session.execute(query.execution_options(populate_existing=True)).scalars():
+        out[r.device_id] = DayFigures(
+            **{name: getattr(r, name) for name in _FIGURES},
+            grid_codes=np.asarray(r.grid_codes, dtype=np.int64),
+            grid_time_s=np.asarray(r.grid_time_s, dtype=np.float64),
+        )
+    return out
+
+
+def daily_stats(
+    *,
+    session: Session,
+    day: date,
+    metric_srid: int = SRID_METRIC_DEFAULT,
+    person_id: int | None = None,
+    splitter: GapSplitter = GapSplitter(),
+    detector: StopDetector = StopDetector(),
+) -> list[dict[str, Any]]:
+    """Per officer's device for one day (Asia/Shanghai): mileage, patrol time, stops, time in
+    their own grids (assigned codes of any level, by prefix), GPS silences — the rows of
+    ``GET /api/v1/patrol/daily`` (:data:`layers.tracks.STAT_COLUMNS`), from the stored figures
+    after :func:`refresh_day`; equal to :func:`layers.tracks.compute_daily_stats`."""
+    refresh_day(
+        session=session, day=day, metric_srid=metric_srid, splitter=splitter, detector=detector
+    )
+    figures = stored_figures(session=session, day=day)
+    assigned = assigned_grid_codes_all(session=session)
+    return [
+        day_row(day, device, person, figures.get(device.id, NO_FIXES),
+                tuple(assigned.get(person.id, [])))
+        for device, person in list_devices(session=session)
+        if person is not None and (person_id is None or person.id == person_id)
+    ]  # fmt: skip
