@@ -22,6 +22,8 @@ def _target_metadata() -> Any:
         archive,
         calendar_tables,
         coverage,
+        device_daily,
+        device_latest,
         households,
         idempotency,
         market,
