@@ -62,14 +62,21 @@ class AuthSettings(BaseSettings):
 
 
 class MapSettings(BaseSettings):
-    """Basemap: none by default (intranets); Tianditu with a key; or any XYZ tile server."""
+    """Basemap: none by default (intranets); Tianditu with a key; any XYZ tile server; Amap
+    (GCJ-02) or Baidu (BD-09) tiles, overlays shifted to their datum (maps/basemaps.py)."""
 
     model_config = SettingsConfigDict(env_prefix="GRIDGIS_MAP_", extra="ignore")
 
-    basemap: Literal["none", "tianditu", "xyz"] = "none"
+    basemap: Literal["none", "tianditu", "xyz", "amap", "baidu"] = "none"
     tianditu_key: str | None = None
     xyz_url: str | None = None
     xyz_attribution: str = ""
+    amap_url: str | None = None
+    """Amap tiles ({z}/{x}/{y}, {s}); None: Amap's public server (maps.basemaps.AMAP_URL)"""
+    baidu_url: str | None = None
+    """Baidu tiles in Baidu's numbering; None: Baidu's public server (maps.basemaps.BAIDU_URL)"""
+    amap_attribution: str = ""
+    baidu_attribution: str = ""
     l3_simplify_m: float = 2.0
 
 
@@ -84,6 +91,8 @@ class ServerSettings(BaseSettings):
     """how often a server recomputes past days' coverage after late fixes (0: never)"""
     workers: int | None = None
     """server processes; None: the number of cores"""
+    access_log: bool = True
+    """one log line per request (uvicorn's access log; ~6 % of a small request's CPU)"""
     locate_batch_max: int = 100_000
 
 

@@ -34,6 +34,7 @@ Errors: :class:`TileAddressInvalid` (z/x/y not an integer, or negative), :class:
 from __future__ import annotations
 
 import gzip
+import json
 import math
 import re
 import threading
@@ -43,10 +44,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+import numpy as np
+import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.crs import SRID_CGCS2000
+from gis.display_planes import tile_bounds, tile_lonlat_bounds, to_plane
 from layers.coverage import find_run
 from layers.errors import DomainError
 from layers.grids import resolve_generation
@@ -424,10 +428,15 @@ def _state(
 
 
 def render_tile(
-    *, session: Session, source: TileSource, z: int, x: int, y: int
+    *, session: Session, source: TileSource, z: int, x: int, y: int, datum: str = "wgs84"
 ) -> tuple[str, bytes]:
     """The tile ``z/x/y`` of ``source`` as MVT bytes (empty: no feature) with the version of
-    the data it was made from, both read in one statement (one snapshot)."""
+    the data it was made from, both read in one statement (one snapshot).
+
+    ``datum`` gcj02 or bd09: the tile of that basemap's plane and tile scheme instead
+    (:func:`render_tile_in_plane`)."""
+    if datum != "wgs84":
+        return render_tile_in_plane(session=session, source=source, z=z, x=x, y=y, datum=datum)
     sql = (
         f"SELECT ({_version_sql(source.layer)}) AS version, "
         f"(WITH env AS ({_ENVELOPE}) {_tile_sql(source.layer)}) AS mvt"
@@ -436,6 +445,99 @@ def render_tile(
         text(sql), {**source.params, "layer": source.layer.id, "z": z, "x": x, "y": y}
     ).one()
     return str(row.version), bytes(row.mvt or b"")
+
+
+# --- tiles in a shifted basemap's plane (Amap GCJ-02, Baidu BD-09) -----------------------------
+#
+# A GCJ-02 or BD-09 basemap draws the city 0.5-1.1 km away from WGS 84, and VectorGrid draws a
+# tile's features at their tile coordinates, not through the map's CRS: the tile must already be
+# in the basemap's plane. The shift is not an affine map (it varies by up to ~3 m per km over
+# Jiangyin, so one translation per tile misplaces z8-z12 tile corners by about half a pixel and
+# breaks lines at tile seams), and PostGIS has no GCJ-02 function, so the vertices are moved
+# exactly, one by one, in Python (gis.display_planes, vectorised) between two statements: the
+# layer's own rows (the same SQL as the WGS 84 tile, its ST_AsMVTGeom replaced by the raw
+# geometry) found with the tile's WGS 84 preimage, then ST_AsMVT over the moved geometries
+# clipped to the tile's envelope in the plane. Shared edges stay shared (same vertex, same
+# result), and the quantisation to the 4096 grid is PostGIS's as before.
+
+_MVT_GEOM_RE = re.compile(re.escape(_MVT_GEOM).replace(re.escape("{geom}"), r"(?P<geom>[\w.]+)"))
+_MVT_WRAPPER_RE = re.compile(
+    r"^\s*SELECT ST_AsMVT\(t, :layer, \d+, 'geom'(?:, 'fid')?\) FROM \((?P<rows>.*)\)"
+    r" t WHERE t\.geom IS NOT NULL\s*$",
+    re.S,
+)
+PLANE_DATUMS: tuple[str, ...] = ("gcj02", "bd09")
+"""Datums whose basemaps need their own tiles (``?datum=``); wgs84 is the usual tile."""
+
+
+def _rows_sql(layer: TileLayer) -> str:
+    """The layer's feature rows with the raw geometry (EPSG:4490) as WKB, as its tile SQL
+    selects them (one SQL per layer: derived from it, not written twice)."""
+    match = _MVT_WRAPPER_RE.match(_tile_sql(layer))
+    if match is None or not _MVT_GEOM_RE.search(match["rows"]):
+        raise AssertionError(f"tile SQL of {layer.id} no longer has the ST_AsMVT(...) form")
+    return _MVT_GEOM_RE.sub(r"ST_AsBinary(\g<geom>)", match["rows"])
+
+
+_PLANE_MVT = f"""
+SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom', 'fid') FROM (
+  SELECT u.fid, u.props,
+         ST_AsMVTGeom(ST_GeomFromWKB(u.wkb), ST_MakeEnvelope(:x0, :y0, :x1, :y1), {EXTENT},
+                      {BUFFER}, true) AS geom
+  FROM unnest(CAST(:fids AS bigint[]), CAST(:props AS jsonb[]), CAST(:wkbs AS bytea[]))
+       WITH ORDINALITY AS u(fid, props, wkb, n)
+  ORDER BY u.n
+) t WHERE t.geom IS NOT NULL
+"""
+
+
+def render_tile_in_plane(
+    *, session: Session, source: TileSource, z: int, x: int, y: int, datum: str
+) -> tuple[str, bytes]:
+    """The tile ``z/x/y`` of ``source`` for a basemap in ``datum`` (gcj02: Web Mercator quad of
+    GCJ-02; bd09: Baidu's tile numbering on Baidu Mercator, y northwards), every vertex moved
+    exactly from CGCS2000 (= WGS 84) into that plane; with the data's version (one snapshot).
+
+    Raises :class:`TileAddressInvalid` (field ``datum``) for another datum.
+    """
+    if datum not in PLANE_DATUMS:
+        raise TileAddressInvalid(
+            f"datum {datum!r} is not known; use wgs84 (default), gcj02 (Amap) or bd09 (Baidu)",
+            field="datum",
+        )
+    west, south, east, north = tile_lonlat_bounds(datum, z, x, y, margin=BUFFER / EXTENT)
+    sql = (
+        f"WITH env AS (SELECT ST_MakeEnvelope(:w, :s, :e, :n, {SRID_CGCS2000}) AS geo), "
+        f"v AS (SELECT ({_version_sql(source.layer)}) AS version) "
+        f"SELECT v.version, r.* FROM v LEFT JOIN ({_rows_sql(source.layer)}) r ON true"
+    )
+    params = {**source.params, "layer": source.layer.id, "w": west, "s": south, "e": east,
+              "n": north}  # fmt: skip
+    result = session.execute(text(sql), params).mappings().all()
+    version = str(result[0]["version"])
+    rows = [r for r in result if r["geom"] is not None]
+    if not rows:
+        return version, b""
+    geoms = shapely.from_wkb([bytes(r["geom"]) for r in rows])
+
+    def move(coords: np.ndarray) -> np.ndarray:  # (n, 2) lon, lat -> (n, 2) plane metres
+        px, py = to_plane(datum, coords[:, 0], coords[:, 1])
+        return np.column_stack([px, py])
+
+    moved = shapely.to_wkb(shapely.transform(geoms, move))
+    skip = {"version", "geom", "fid"}
+    x0, y0, x1, y1 = tile_bounds(datum, z, x, y)
+    mvt = session.execute(
+        text(_PLANE_MVT),
+        {
+            "layer": source.layer.id, "x0": x0, "y0": y0, "x1": x1, "y1": y1,
+            "fids": [r.get("fid") for r in rows],
+            "props": [json.dumps({k: v for k, v in r.items() if k not in skip and v is not None},
+                                 ensure_ascii=False) for r in rows],
+            "wkbs": [bytes(w) for w in moved],
+        },
+    ).scalar()  # fmt: skip
+    return version, bytes(mvt or b"")
 
 
 def city_bounds(*, session: Session, generation_id: int) -> tuple[float, float, float, float]:

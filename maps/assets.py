@@ -104,6 +104,7 @@ ASSETS: dict[str, Asset] = {
     # our own pages: styles, the shared helpers (fetch, escaping, messages), one script per view
     "gridgis_map_css": Asset("gridgis", "gridgis-map.css"),
     "gridgis_common_js": Asset("gridgis", "gridgis-common.js"),
+    "gridgis_datum_js": Asset("gridgis", "gridgis-datum.js"),  # GCJ-02/BD-09 basemaps
     "gridgis_live_js": Asset("gridgis", "gridgis-live.js"),
     "gridgis_playback_js": Asset("gridgis", "gridgis-playback.js"),
     "gridgis_events_js": Asset("gridgis", "gridgis-events.js"),

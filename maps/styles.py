@@ -47,6 +47,8 @@ LABELS: dict[str, dict[Lang, str]] = {
         "zh": "底图 © 天地图（国家地理信息公共服务平台）",
         "en": "Basemap © Tianditu (National Platform for Common GeoSpatial Information Services)",
     },
+    "amap_attribution": {"zh": "底图 © 高德地图", "en": "Basemap © Amap (AutoNavi)"},
+    "baidu_attribution": {"zh": "底图 © 百度地图", "en": "Basemap © Baidu Maps"},
     # Login page (api/pages/login.py)
     "login_title": {"zh": "网格通 · 登录", "en": "GridGIS · Sign in"},
     "login_token": {"zh": "访问令牌", "en": "Access token"},

@@ -79,15 +79,12 @@ def city_bounds(request: Request, session: Session, generation_id: int) -> list[
     return list(cache[key])
 
 
-def _basemap(request: Request, lang: str) -> list[dict[str, Any]]:
+def _basemap(request: Request, lang: str) -> tuple[list[dict[str, Any]], str]:
+    """The basemap's tile layers and its datum (gridgis-datum.js shifts overlays to it)."""
     basemap = basemap_from_settings(request.app.state.settings.map, lang)  # type: ignore[arg-type]
     if basemap is None:
-        return []
-    return [
-        {"url": t.url, "attribution": t.attribution, "subdomains": t.subdomains,
-         "max_zoom": t.max_zoom, "overlay": t.overlay}
-        for t in basemap.tiles
-    ]  # fmt: skip
+        return [], "wgs84"
+    return basemap.tile_config(), basemap.datum
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -103,6 +100,7 @@ def home_page(
         return login_redirect(request)
     lang = page_lang(request)
     gen = resolve_generation(session=session)
+    tiles, datum = _basemap(request, lang)
     # A malformed ?sel= is not an error page: the script says so and shows the city.
     config = {
         "lang": lang,
@@ -110,7 +108,8 @@ def home_page(
         "big": screen == "big",
         "generation": gen.id,
         "bounds": city_bounds(request, session, gen.id),
-        "basemap": _basemap(request, lang),
+        "basemap": tiles,
+        "datum": datum,
         "today": datetime.now(SHANGHAI).date().isoformat(),
     }
     html = render_page(

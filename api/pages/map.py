@@ -27,6 +27,10 @@ def basemap_from_settings(settings: MapSettings, lang: str = "zh") -> Basemap | 
         return Basemap.tianditu(settings.tianditu_key, annotation_lang=lang)
     if settings.basemap == "xyz" and settings.xyz_url:
         return Basemap.xyz(settings.xyz_url, settings.xyz_attribution)
+    if settings.basemap == "amap":
+        return Basemap.amap(settings.amap_url, settings.amap_attribution, lang=lang)
+    if settings.basemap == "baidu":
+        return Basemap.baidu(settings.baidu_url, settings.baidu_attribution, lang=lang)
     return None
 
 

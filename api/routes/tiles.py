@@ -101,6 +101,15 @@ DayQ = Annotated[
     str | None, Query(alias="date", description="coverage: YYYY-MM-DD (default today)")
 ]
 MethodQ = Annotated[str | None, Query(description="coverage: h3 (default) or buffer")]
+DatumQ = Annotated[
+    str,
+    Query(
+        description="the basemap's datum: wgs84 (default; Tianditu, intranet XYZ), gcj02 (Amap: "
+        "the tile of the GCJ-02 Web Mercator quad) or bd09 (Baidu: z/x/y in Baidu's tile "
+        "numbering, y northwards from the equator); geometries are moved into that plane",
+        pattern="^(wgs84|gcj02|bd09)$",
+    ),
+]
 
 
 def _source(
@@ -114,8 +123,8 @@ def _source(
     )  # fmt: skip
 
 
-def _etag(source: TileSource, version: str) -> str:
-    return '"' + ".".join([TILE_FORMAT, *map(str, source.key), version]) + '"'
+def _etag(source: TileSource, version: str, shifted: tuple[str, ...] = ()) -> str:
+    return '"' + ".".join([TILE_FORMAT, *map(str, source.key), version, *shifted]) + '"'
 
 
 def _gzip_etag(etag: str) -> str:
@@ -154,11 +163,14 @@ def _matching_etag(request: Request, candidates: tuple[str, ...]) -> str | None:
 
 
 def tile_response(
-    request: Request, session: Session, source: TileSource, z: int, x: int, y: int
-) -> Response:
+    request: Request, session: Session, source: TileSource, z: int, x: int, y: int,
+    datum: str = "wgs84",
+) -> Response:  # fmt: skip
     """The tile as an HTTP answer: 304 if the client holds this version, else from the cache or
-    PostGIS (stored under the version read with the tile)."""
-    etag = _etag(source, source.version)
+    PostGIS (stored under the version read with the tile). ``datum`` gcj02/bd09: the tile of
+    that basemap's plane (layers.tiles.render_tile_in_plane), cached and tagged apart."""
+    shifted = () if datum == "wgs84" else (datum,)
+    etag = _etag(source, source.version, shifted)
     headers = {"Cache-Control": _cache_control(source)}
     # Vary: on gzip answers and 304s here; an identity answer of 1 KB or more (the only ones
     # that have a gzip form) gets it from the app's GZipMiddleware, which would add a second.
@@ -167,14 +179,14 @@ def tile_response(
     if held is not None:
         return Response(status_code=304, headers={**headers, **vary, "ETag": held})
     cache = tile_cache(request)
-    tile = cache.get((*source.key, source.version, z, x, y))
+    tile = cache.get((*source.key, source.version, z, x, y, *shifted))
     headers["X-Tile-Cache"] = "hit"
     if tile is None:
         headers["X-Tile-Cache"] = "miss"
-        version, raw = render_tile(session=session, source=source, z=z, x=x, y=y)
+        version, raw = render_tile(session=session, source=source, z=z, x=x, y=y, datum=datum)
         tile = CachedTile.of(version, raw)
-        cache.put((*source.key, version, z, x, y), tile)
-        etag = _etag(source, version)
+        cache.put((*source.key, version, z, x, y, *shifted), tile)
+        etag = _etag(source, version, shifted)
     if not tile.raw:
         return Response(status_code=204, headers={**headers, "ETag": etag})
     if tile.gz is not None and _accepts_gzip(request):
@@ -194,10 +206,11 @@ def tile_response(
 def read_tile(
     layer: str, z: str, x: str, y: str, request: Request, session: SessionDep, _: Reader,
     at: AtDep, generation: GenerationQ = None, day: DayQ = None, method: MethodQ = None,
+    datum: DatumQ = "wgs84",
 ) -> Response:  # fmt: skip
     tz, tx, ty = parse_tile_address(z, x, y)
     source = _source(session, layer, generation, at, day, method)
-    return tile_response(request, session, source, tz, tx, ty)
+    return tile_response(request, session, source, tz, tx, ty, datum)
 
 
 def _tilejson(session: Session, source: TileSource, tiles_url: str) -> Response:

@@ -146,14 +146,13 @@
   }
 
   // --- map ------------------------------------------------------------------------------------
-  var map = L.map("home-map", {zoomControl: true, preferCanvas: true, minZoom: 8, maxZoom: 19});
+  // An Amap/Baidu basemap gives the map its datum's CRS: every overlay is shifted for display
+  // and every click comes back in WGS 84 (gridgis-datum.js).
+  var map = L.map("home-map", G.datum.mapOptions(config.datum,
+    {zoomControl: true, preferCanvas: true, minZoom: 8, maxZoom: 19}));
   map.attributionControl.setPrefix("Leaflet");
   map.fitBounds(config.bounds);
-  (config.basemap || []).forEach(function (t) {
-    var opts = {attribution: t.attribution, maxZoom: 19, maxNativeZoom: t.max_zoom};
-    if (t.subdomains) { opts.subdomains = t.subdomains; }
-    L.tileLayer(t.url, opts).addTo(map);
-  });
+  G.datum.addBasemap(map, config.basemap, {maxZoom: 19});
   // The whole city stays in view when the window changes size (full screen, a wall screen).
   map.on("resize", function () { if (!state.sel) { map.fitBounds(config.bounds); } });
   map.createPane("home-fills").style.zIndex = 390;

@@ -45,10 +45,17 @@
     return s ? "?" + s : "";
   }
 
-  // url("grids-l3", {generation: 12}) -> "/tiles/grids-l3/{z}/{x}/{y}.mvt?generation=12"
-  function url(name, params) {
-    return "/tiles/" + encodeURIComponent(name) + "/{z}/{x}/{y}.mvt" + query(params);
+  // url("grids-l3", {generation: 12}) -> "/tiles/grids-l3/{z}/{x}/{y}.mvt?generation=12";
+  // with datum "gcj02"/"bd09" (an Amap/Baidu basemap, gridgis-datum.js) the server sends tiles
+  // already in that basemap's plane; Baidu numbers rows northwards: Leaflet's {-y}.
+  function url(name, params, datum) {
+    var p = L.extend({}, params || {});
+    if (datum && datum !== "wgs84") { p.datum = datum; }
+    var y = datum === "bd09" ? "{-y}" : "{y}";
+    return "/tiles/" + encodeURIComponent(name) + "/{z}/{x}/" + y + ".mvt" + query(p);
   }
+
+  function datumOf(map) { return G.datum ? G.datum.of(map) : "wgs84"; }
 
   function tileJsonUrl(name, params) {
     return "/tiles/" + encodeURIComponent(name) + ".json" + query(params);
@@ -70,6 +77,12 @@
       attribution: opts.attribution || "",
     });
     grid.gridgisClicks = 0;
+    // The tiles follow the datum of the map the layer is added to (before any is asked for).
+    var beforeAdd = grid.beforeAdd;
+    grid.beforeAdd = function (map) {
+      grid.setUrl(url(name, opts.params, datumOf(map)), true);
+      return beforeAdd ? beforeAdd.call(grid, map) : grid;
+    };
     if (opts.onClick) {
       var selected = null;
       grid.on("click", function (event) {
