@@ -2,9 +2,10 @@
 
 - the browser's transforms equal gis/ (Python) on points across Jiangyin, under 1 cm;
 - tiles in a basemap's plane (``/tiles/...?datum=gcj02|bd09``) and their errors;
-- the front page with an Amap basemap served by a local fake tile server: a town's vertex is
-  drawn (vector tiles and the CRS) where the GCJ-02 tile shows it, a click there sends the
-  WGS 84 point to /api/v1/locate, and tiles come from the configured URL only.
+- the front page with an Amap, then a Baidu basemap served by a local fake tile server: a
+  town's vertex is drawn (vector tiles and the CRS) where the GCJ-02 / BD-09 tile shows it, a
+  click there sends the WGS 84 point to /api/v1/locate, and tiles come from the configured URL
+  only.
 """
 
 from __future__ import annotations
@@ -136,14 +137,16 @@ def test_tiles_in_the_basemaps_plane(client) -> None:  # type: ignore[no-untyped
     assert "datum" in bad.text
 
 
-# --- the front page on an Amap basemap served by a fake tile server -------------------------------
+# --- the front page on an Amap or Baidu basemap served by a fake tile server ------------------
 
 
 class FakeTiles:
-    """Amap-style PNG tiles on 127.0.0.1: transparent, with a red 7x7 square at the GCJ-02
-    place of ``mark`` (a WGS 84 lon/lat) in whichever tile holds it."""
+    """Amap- or Baidu-style PNG tiles on 127.0.0.1: transparent, with a red 7x7 square at the
+    GCJ-02 (Amap) or BD-09 (Baidu, on Baidu Mercator and Baidu's tile numbering) place of
+    ``mark`` (a WGS 84 lon/lat) in whichever tile holds it."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
         self.mark: tuple[float, float] | None = None
         self.requests: list[str] = []
         fake = self
@@ -151,7 +154,7 @@ class FakeTiles:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 fake.requests.append(self.path)
-                parts = urlsplit(self.path).path.split("/")  # /amap/z/x/y.png
+                parts = urlsplit(self.path).path.split("/")  # /amap|baidu/z/x/y.png
                 z, x, y = int(parts[2]), int(parts[3]), int(parts[4].split(".")[0])
                 body = fake.tile(z, x, y)
                 self.send_response(200)
@@ -173,11 +176,16 @@ class FakeTiles:
 
         image = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
         if self.mark is not None:
-            mx, my = to_plane("gcj02", *self.mark)
-            world_px = 256 * 2**z
-            gx = (float(mx) + WEB_MERCATOR_HALF_M) / (2 * WEB_MERCATOR_HALF_M) * world_px
-            gy = (WEB_MERCATOR_HALF_M - float(my)) / (2 * WEB_MERCATOR_HALF_M) * world_px
-            px, py = gx - 256 * x, gy - 256 * y
+            if self.kind == "baidu":  # 2^(18-z) m a pixel from BD-09MC (0, 0), y northwards
+                mx, my = to_plane("bd09", *self.mark)
+                res = 2.0 ** (18 - z)
+                px, py = float(mx) / res - 256 * x, 256 * (y + 1) - float(my) / res
+            else:
+                mx, my = to_plane("gcj02", *self.mark)
+                world_px = 256 * 2**z
+                gx = (float(mx) + WEB_MERCATOR_HALF_M) / (2 * WEB_MERCATOR_HALF_M) * world_px
+                gy = (WEB_MERCATOR_HALF_M - float(my)) / (2 * WEB_MERCATOR_HALF_M) * world_px
+                px, py = gx - 256 * x, gy - 256 * y
             ImageDraw.Draw(image).rectangle(
                 [math.floor(px) - 3, math.floor(py) - 3, math.floor(px) + 3, math.floor(py) + 3],
                 fill=(255, 0, 0, 255),
@@ -187,17 +195,20 @@ class FakeTiles:
         return out.getvalue()
 
 
-@pytest.fixture(scope="module")
-def amap_server(database_url, demo_generation, tmp_path_factory) -> Iterator[tuple[str, FakeTiles]]:  # type: ignore[no-untyped-def]
-    """A second app process on the test database with GRIDGIS_MAP_BASEMAP=amap pointing at
-    the fake tile server."""
-    fake = FakeTiles()
-    data_dir = tmp_path_factory.mktemp("gridgis-amap")
+@pytest.fixture(scope="module", params=["amap", "baidu"])
+def shifted_server(
+    request, database_url, demo_generation, tmp_path_factory
+) -> Iterator[tuple[str, FakeTiles]]:  # type: ignore[no-untyped-def]
+    """A second app process on the test database with GRIDGIS_MAP_BASEMAP=amap (or baidu)
+    pointing at the fake tile server."""
+    kind = request.param
+    fake = FakeTiles(kind)
+    data_dir = tmp_path_factory.mktemp(f"gridgis-{kind}")
     port = _free_port()
-    tiles_url = f"http://127.0.0.1:{fake.port}/amap/{{z}}/{{x}}/{{y}}.png"
+    tiles_url = f"http://127.0.0.1:{fake.port}/{kind}/{{z}}/{{x}}/{{y}}.png"
     env = {**os.environ, "DATABASE_URL": database_url, "GRIDGIS_DATA_DIR": str(data_dir),
-           "GRIDGIS_SESSION_SECRET": "test-secret", "GRIDGIS_MAP_BASEMAP": "amap",
-           "GRIDGIS_MAP_AMAP_URL": tiles_url}  # fmt: skip
+           "GRIDGIS_SESSION_SECRET": "test-secret", "GRIDGIS_MAP_BASEMAP": kind,
+           f"GRIDGIS_MAP_{kind.upper()}_URL": tiles_url}  # fmt: skip
     log = (data_dir / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
@@ -216,7 +227,7 @@ def amap_server(database_url, demo_generation, tmp_path_factory) -> Iterator[tup
             process.kill()
             log.close()
             raise RuntimeError(
-                "the Amap test server did not start:\n" + (data_dir / "server.log").read_text()
+                f"the {kind} test server did not start:\n" + (data_dir / "server.log").read_text()
             )
         time.sleep(0.1)
     yield base, fake
@@ -255,17 +266,20 @@ def _red_centre(png: bytes, box: list[float]) -> tuple[float, float] | None:
     return float(xs.mean()), float(ys.mean())
 
 
-def test_front_page_on_amap_shifts_overlays_and_clicks(  # type: ignore[no-untyped-def]
-    browser, amap_server, client, tokens, artifacts
+def test_front_page_on_a_shifted_basemap_shifts_overlays_and_clicks(  # type: ignore[no-untyped-def]
+    browser, shifted_server, client, tokens, artifacts
 ) -> None:
-    base, fake = amap_server
+    base, fake = shifted_server
+    datum = "bd09" if fake.kind == "baidu" else "gcj02"
+    # about 0.5 m a pixel on Amap (Web Mercator z18), 1 m on Baidu (its z18)
+    metres_per_px = 1.0 if datum == "bd09" else 0.5
     lon, lat = _first_vertex(client)
     fake.mark = (lon, lat)
     page, seen = open_logged_in(browser, base, tokens["viewer"], "/", READY)
     try:
-        assert page.evaluate("GridGIS.datum.of(GridGIS.home.map)") == "gcj02"
-        # zoom 17 (about 1 m a pixel) on the vertex, as the page places it
-        page.evaluate(f"GridGIS.home.map.setView([{lat}, {lon}], 17, {{animate: false}})")
+        assert page.evaluate("GridGIS.datum.of(GridGIS.home.map)") == datum
+        # zoom 18 on the vertex, as the page places it
+        page.evaluate(f"GridGIS.home.map.setView([{lat}, {lon}], 18, {{animate: false}})")
         page.wait_for_load_state("networkidle")
         wait_until(page, "document.querySelectorAll('.leaflet-tile-loaded').length > 0")
         page.wait_for_timeout(500)
@@ -275,13 +289,13 @@ def test_front_page_on_amap_shifts_overlays_and_clicks(  # type: ignore[no-untyp
             " return [p.x + r.left, p.y + r.top]; })()"
         )
         # 1. the basemap's red mark (the vertex's GCJ-02 place) is where overlays put the vertex
-        shot = page.screenshot(path=str(artifacts / "datum_amap_home.png"))
+        shot = page.screenshot(path=str(artifacts / f"datum_{fake.kind}_home.png"))
         box = page.evaluate(
             "(() => { const r = document.getElementById('home-map').getBoundingClientRect();"
             " return [r.left, r.top, r.right, r.bottom]; })()"
         )
         red = _red_centre(shot, box)
-        assert red is not None, "the fake Amap tile with the mark was not drawn"
+        assert red is not None, f"the fake {fake.kind} tile with the mark was not drawn"
         assert math.hypot(red[0] - where[0], red[1] - where[1]) < 2.0
         # 2. the vector tiles draw the town's boundary through that pixel (not 500 m away)
         page.evaluate(
@@ -303,14 +317,14 @@ def test_front_page_on_amap_shifts_overlays_and_clicks(  # type: ignore[no-untyp
             page.mouse.click(red[0], red[1])
         q = parse_qs(urlsplit(request.value.url).query)
         got = float(q["lon"][0]), float(q["lat"][0])
-        assert math.hypot(got[0] - lon, got[1] - lat) * METRES_PER_DEG < 5.0  # 2-3 px at z17
+        assert math.hypot(got[0] - lon, got[1] - lat) * METRES_PER_DEG < 3 * metres_per_px
         assert "crs" not in q or q["crs"][0] in ("wgs84", "cgcs2000")
     finally:
         page.close()
-    # tiles only from the configured (fake) server; grid tiles asked for in GCJ-02
+    # tiles only from the configured (fake) server; grid tiles asked for in the datum
     hosts = {urlsplit(u).netloc for u in seen["requests"]}
     assert hosts <= {urlsplit(base).netloc, f"127.0.0.1:{fake.port}"}
-    assert fake.requests and all(r.startswith("/amap/") for r in fake.requests)
+    assert fake.requests and all(r.startswith(f"/{fake.kind}/") for r in fake.requests)
     grid_tiles = [u for u in seen["requests"] if "/tiles/grids-" in u and ".mvt" in u]
-    assert grid_tiles and all("datum=gcj02" in u for u in grid_tiles)
+    assert grid_tiles and all(f"datum={datum}" in u for u in grid_tiles)
     assert seen["errors"] == []
