@@ -192,6 +192,13 @@ def serve(
         int | None,
         typer.Option(help="server processes (default: GRIDGIS_WORKERS, else the number of cores)"),
     ] = None,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="one log line per request (default: GRIDGIS_ACCESS_LOG, else on)",
+        ),
+    ] = None,
 ) -> None:
     """Run the server on the configured database (embedded cluster if none).
 
@@ -208,10 +215,13 @@ def serve(
         raise typer.Exit(2)
     host = host or settings.server.host
     port = port or settings.server.port
+    log_each = settings.server.access_log if access_log is None else access_log
     if count == 1:
         from api.main import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", access_log=log_each
+        )
         return
     _, cluster = database_url(settings)
     started = cluster.start() if cluster is not None else False
@@ -221,7 +231,7 @@ def serve(
         console.print(f"{count} workers")
         uvicorn.run(
             "api.main:create_app", factory=True, workers=count, host=host, port=port,
-            log_level="info",
+            log_level="info", access_log=log_each,
         )  # fmt: skip
     finally:
         if started and cluster is not None:
