@@ -10,6 +10,9 @@ caching and an in-process tile cache.
   the active generation), coverage (``?date=`` YYYY-MM-DD, default today in Asia/Shanghai;
   ``?method=h3|buffer``, default h3).
 - ``GET /tiles/{layer}.json``: TileJSON 3.0.0.
+- ``?datum=gcj02|bd09`` on a tile: the tile of an Amap (GCJ-02, same z/x/y quad) or Baidu
+  (BD-09 on Baidu Mercator, z/x/y in Baidu's numbering) basemap's plane, every vertex moved
+  exactly (layers.tiles.render_tile_in_plane; docs/basemaps.md); cached and tagged apart.
 
 Caching: a strong ``ETag`` from the data's version (generation id + content version, or the
 coverage run) answered by ``304`` on ``If-None-Match``; ``Cache-Control: private`` with
