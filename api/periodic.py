@@ -1,5 +1,7 @@
 """Work a server does on its own, on a timer: recomputing past days' coverage when late fixes
-have arrived (``layers.coverage.recompute_late``), and once a day forgetting idempotency keys
+have arrived (``layers.coverage.recompute_late``), bringing today's stored patrol statistics up
+to date (``layers.device_daily.refresh_day``: the day is computed once early and then continued,
+so ``GET /patrol/daily`` has little left to do), and once a day forgetting idempotency keys
 older than their 30 days (``layers.idempotency.purge``).
 
 One daemon thread per server process; the work itself takes an advisory lock, so with several
@@ -12,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,18 +23,26 @@ PURGE_EVERY_S = 24 * 3600.0
 
 
 def start_late_fix_recompute(
-    sessions: sessionmaker[Session], interval_s: float
+    sessions: sessionmaker[Session], interval_s: float, *, metric_srid: int | None = None
 ) -> Callable[[], None]:
-    """Every ``interval_s`` seconds, recompute the runs of past days that received late fixes;
-    returns a function that stops the thread. ``interval_s <= 0``: never (returns a no-op)."""
+    """Every ``interval_s`` seconds, recompute the runs of past days that received late fixes
+    and today's patrol statistics (in ``metric_srid``, the one ``GET /patrol/daily`` uses: by
+    default the configured ``GRIDGIS_METRIC_SRID``); returns a function that stops the
+    thread. ``interval_s <= 0``: never (returns a no-op)."""
     if interval_s <= 0:
         return lambda: None
     stop = threading.Event()
+    if metric_srid is None:
+        from api.settings import Settings
+
+        metric_srid = Settings().geo.metric_srid
 
     def run() -> None:
         from layers.coverage import recompute_late  # numba and the engine: only when needed
         from layers.db import transaction
+        from layers.device_daily import refresh_day
         from layers.idempotency import purge
+        from layers.workcal import SHANGHAI
 
         purged_at = float("-inf")  # the first round purges
         while not stop.wait(interval_s):
@@ -39,6 +50,11 @@ def start_late_fix_recompute(
                 with transaction(sessions) as session:
                     for summary in recompute_late(session=session):
                         log.info("late fixes: recomputed %s", summary)
+                with transaction(sessions) as session:
+                    today = datetime.now(SHANGHAI).date()
+                    log.info("patrol statistics: %s", refresh_day(
+                        session=session, day=today, metric_srid=metric_srid
+                    ))  # fmt: skip
                 if time.monotonic() - purged_at > PURGE_EVERY_S:
                     with transaction(sessions) as session:
                         log.info("idempotency keys forgotten: %d", purge(session=session))

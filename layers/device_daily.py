@@ -10,7 +10,11 @@ Freshness (migration 0023): a statement trigger on ``position`` raises the count
 ``device_day_change`` for every (day, device) whose fixes were inserted, moved or deleted, by
 any ingest path; a stored row keeps the counter it was computed from (``changes_seen``). Before
 answering, :func:`refresh_day` recomputes the pairs whose counter moved on (late fixes, a fix
-moved to another day, today's new fixes), so an answer is never stale. The counter is read
+moved to another day, today's new fixes), so an answer is never stale. When every change since
+was an append (the trigger's rewrite counter did not move: today's live fixes), the figures are
+continued from the stored restart point (``closed``, ``open_from_s``; see
+:mod:`layers.daily_figures`) reading only the fixes from there on, a few minutes of each phone;
+otherwise the device's whole day is read again. The counter is read
 before the fixes: a fix committed in between is read and also counted later, which only costs
 one more recomputation, never a missed one. The reader takes no lock an ingest waits for.
 
@@ -25,7 +29,6 @@ import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -38,14 +41,14 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gis.crs import SRID_METRIC_DEFAULT
 from gis.tracks import GapSplitter, StopDetector
+from layers.daily_figures import NO_FIXES, DayFigures, DayFold, day_row, figures_of
 from layers.db import Base
 from layers.devices import assigned_grid_codes_all, list_devices
-from layers.tracks import NO_FIXES, DayFigures, day_row, figures_of
 
 DAILY_LOCK_KEY = 0x6461_696C  # advisory lock class of refresh_day ('dail'), the day as the key
 
@@ -58,6 +61,9 @@ class DeviceDayChange(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     changes: Mapped[int] = mapped_column(BigInteger, server_default="1")
+    rewrites: Mapped[int] = mapped_column(BigInteger, server_default="1")
+    last_fix: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    change_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DeviceDailyDay(Base):
@@ -85,6 +91,7 @@ class DeviceDaily(Base):
         ForeignKey("device.id", ondelete="CASCADE"), primary_key=True
     )
     changes_seen: Mapped[int] = mapped_column(BigInteger)
+    rewrites_seen: Mapped[int] = mapped_column(BigInteger)
     fixes: Mapped[int] = mapped_column(Integer)
     mileage_m: Mapped[float] = mapped_column(Float)
     patrol_time_s: Mapped[float] = mapped_column(Float)
@@ -97,6 +104,8 @@ class DeviceDaily(Base):
     last_fix_s: Mapped[float | None] = mapped_column(Float)
     grid_codes: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
     grid_time_s: Mapped[list[float]] = mapped_column(ARRAY(Float))
+    open_from_s: Mapped[float | None] = mapped_column(Float)
+    closed: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     computed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -133,10 +142,11 @@ def refresh_day(
     detector: StopDetector = StopDetector(),
 ) -> dict[str, Any]:
     """Bring the stored rows of ``day`` up to date: every device of a day never computed (or
-    computed with other parameters), else the devices whose change counter moved on.
+    computed with other parameters), else the devices whose change counter moved on — from
+    their last segment's start when every change since was an append, else their whole day.
 
-    Returns ``{"day", "full", "devices"}`` (devices recomputed). Within the caller's
-    transaction; waits for another refresh of the same day.
+    Returns ``{"day", "full", "devices", "continued"}`` (devices recomputed, of which
+    continued). Within the caller's transaction; waits for another refresh of the same day.
     """
     _lock_day(session, day)
     params = _params(metric_srid, splitter, detector)
@@ -146,36 +156,39 @@ def refresh_day(
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     full = known is None or any(getattr(known, k) != v for k, v in params.items())
+    continued: dict[int, tuple[DayFigures, float]] = {}
     if full:
         counters = {
-            int(d): int(c)
-            for d, c in session.execute(
-                select(DeviceDayChange.device_id, DeviceDayChange.changes).where(
-                    DeviceDayChange.day == day
-                )
+            int(d): (int(c), int(r))
+            for d, c, r in session.execute(
+                text("SELECT device_id, changes, rewrites FROM device_day_change WHERE day = :d"),
+                {"d": day},
             )
         }
         every = session.execute(text("SELECT id FROM device")).scalars()
         device_ids = sorted(set(every) | set(counters))
     else:
-        counters = {
-            int(d): int(c)
-            for d, c in session.execute(
-                text(
-                    "SELECT c.device_id, c.changes FROM device_day_change c "
-                    "LEFT JOIN device_daily s ON s.day = c.day AND s.device_id = c.device_id "
-                    "WHERE c.day = :d AND (s.device_id IS NULL OR s.changes_seen < c.changes)"
-                ),
-                {"d": day},
-            )
-        }
+        counters = {}
+        for d, c, r, seen, closed, open_from in session.execute(
+            text(
+                "SELECT c.device_id, c.changes, c.rewrites, s.rewrites_seen, s.closed, "
+                "s.open_from_s FROM device_day_change c "
+                "LEFT JOIN device_daily s ON s.day = c.day AND s.device_id = c.device_id "
+                "WHERE c.day = :d AND (s.device_id IS NULL OR s.changes_seen < c.changes)"
+            ),
+            {"d": day},
+        ):
+            counters[int(d)] = (int(c), int(r))
+            if seen == r and closed is not None and open_from is not None:
+                continued[int(d)] = (DayFigures.from_json(closed), float(open_from))
         device_ids = sorted(counters)
     if not full and not device_ids:
-        return {"day": day.isoformat(), "full": False, "devices": 0}
+        return {"day": day.isoformat(), "full": False, "devices": 0, "continued": 0}
     # counters were read before the fixes (see the module docstring)
-    figures = figures_of(
-        session, device_ids, day, metric_srid=metric_srid, splitter=splitter, detector=detector
-    )
+    folds = figures_of(
+        session, device_ids, day, continued=continued,
+        metric_srid=metric_srid, splitter=splitter, detector=detector,
+    )  # fmt: skip
     if full:
         session.execute(text("DELETE FROM device_daily WHERE day = :d"), {"d": day})
     present = set(
@@ -190,9 +203,9 @@ def refresh_day(
             {"d": day, "ids": gone},
         )
     rows = [
-        _stored(day, d, counters.get(d, 0), figures[d])
+        _stored(day, d, counters.get(d, (0, 0)), folds[d])
         for d in device_ids
-        if d in present and (figures[d].fixes or d in counters)
+        if d in present and (folds[d].figures.fixes or d in counters)
     ]
     _upsert(session, rows)
     if full:
@@ -203,14 +216,19 @@ def refresh_day(
             stmt.on_conflict_do_update(index_elements=["day"], set_={**params, "computed_at": now})
         )
     session.flush()
-    return {"day": day.isoformat(), "full": full, "devices": len(device_ids)}
+    return {"day": day.isoformat(), "full": full, "devices": len(device_ids),
+            "continued": len(continued)}  # fmt: skip
 
 
-def _stored(day: date, device_id: int, changes: int, f: DayFigures) -> dict[str, Any]:
-    row: dict[str, Any] = {"day": day, "device_id": device_id, "changes_seen": changes}
+def _stored(day: date, device_id: int, counter: tuple[int, int], fold: DayFold) -> dict[str, Any]:
+    f = fold.figures
+    row: dict[str, Any] = {"day": day, "device_id": device_id, "changes_seen": counter[0],
+                           "rewrites_seen": counter[1]}  # fmt: skip
     row.update({name: getattr(f, name) for name in _FIGURES})
-    row["grid_codes"] = f.grid_codes.tolist()
-    row["grid_time_s"] = f.grid_time_s.tolist()
+    row["grid_codes"] = list(f.grid_time_s)
+    row["grid_time_s"] = list(f.grid_time_s.values())
+    row["open_from_s"] = fold.open_from_s
+    row["closed"] = None if fold.open_from_s is None else fold.closed.to_json()
     return row
 
 
@@ -234,8 +252,7 @@ def stored_figures(*, session: Session, day: date) -> dict[int, DayFigures]:
     for r in session.execute(query.execution_options(populate_existing=True)).scalars():
         out[r.device_id] = DayFigures(
             **{name: getattr(r, name) for name in _FIGURES},
-            grid_codes=np.asarray(r.grid_codes, dtype=np.int64),
-            grid_time_s=np.asarray(r.grid_time_s, dtype=np.float64),
+            grid_time_s=dict(zip(r.grid_codes, r.grid_time_s, strict=True)),
         )
     return out
 

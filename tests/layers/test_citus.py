@@ -109,13 +109,14 @@ def _exercise(engine: Engine) -> dict[str, Any]:
     """Write the same fixes and cases, then read everything compared (device ids → names)."""
     from gis.tracks import UNUSABLE
     from layers.coverage import CoverageDevice, CoverageGrid, CoverageVisit, compute_coverage_run
+    from layers.daily_figures import figures_of
     from layers.dashboard import patrol_panel
     from layers.device_daily import refresh_day, stored_figures
     from layers.devices import create_device
     from layers.events import kpis
     from layers.grids import active_generation
     from layers.positions import PARTITIONS, device_with_previous_fix, latest_fixes, store_fixes
-    from layers.tracks import device_track, figures_of
+    from layers.tracks import device_track
 
     PARTITIONS.forget()
     PARTITIONS.ensure(engine=engine, times=[START, datetime.now(UTC)])
@@ -183,7 +184,7 @@ def _exercise(engine: Engine) -> dict[str, Any]:
         )
         assert out["daily"] == sorted(
             (names(d), f.fixes, round(f.mileage_m, 3), f.patrol_time_s, f.stops, f.first_fix_s)
-            for d, f in full.items()
+            for d, f in ((d, fold.figures) for d, fold in full.items())
         )
         # a late fix on one device: only that pair is recomputed, and the stored rows follow
         late = _fix_rows(first, 0)
@@ -191,6 +192,15 @@ def _exercise(engine: Engine) -> dict[str, Any]:
         store_fixes(session=session, rows=late, received_at=received)
         out["daily_late"] = refresh_day(session=session, day=DAY)
         out["daily_late_fixes"] = stored_figures(session=session, day=DAY)[first].fixes
+        # fixes after its last one (live): continued from the stored restart point
+        live = _fix_rows(first, 0)
+        live.fix_time = [t + timedelta(minutes=45) for t in live.fix_time]
+        store_fixes(session=session, rows=live, received_at=received)
+        out["daily_live"] = refresh_day(session=session, day=DAY)
+        out["daily_live_same"] = (
+            stored_figures(session=session, day=DAY)[first]
+            == figures_of(session, [first], DAY)[first].figures
+        )
     with transaction(make) as session:
         run = compute_coverage_run(session=session, day=DAY)
         out["coverage_grid"] = sorted(
@@ -272,8 +282,8 @@ def test_fixes_are_spread_over_both_workers(citus_engine: Engine, compared: dict
 @pytest.mark.parametrize(
     "part",
     ["stored", "again", "rows", "stale", "latest", "previous", "dashboard", "daily",
-     "daily_late", "daily_late_fixes", "track", "coverage_grid", "coverage_visit",
-     "coverage_device", "kpis"],
+     "daily_late", "daily_late_fixes", "daily_live", "daily_live_same", "track",
+     "coverage_grid", "coverage_visit", "coverage_device", "kpis"],
 )  # fmt: skip
 def test_same_answers_as_postgis(compared: dict[str, Any], part: str) -> None:
     citus, postgis = compared["citus"][part], compared["postgis"][part]
@@ -284,7 +294,9 @@ def test_same_answers_as_postgis(compared: dict[str, Any], part: str) -> None:
         assert citus == [0] * len(DEVICES)
     if part == "daily_late":
         assert citus["devices"] == 1 and citus["full"] is False
-    if part == "dashboard":
+    if part == "daily_live":
+        assert citus["devices"] == 1 and citus["continued"] == 1
+    if part in ("dashboard", "daily_live_same"):
         assert citus is True
     if part in ("latest", "previous", "daily", "stale", "coverage_device", "kpis"):
         assert citus, f"{part}: nothing to compare"

@@ -9,19 +9,24 @@ the single-fix ingest's previous fix read from it agree with ``position``.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gis.tracks import UNUSABLE, GapSplitter, StopDetector
+from layers.copyio import row_dtype
+from layers.daily_figures import DAY_FIELDS, compute_daily_stats, fold_fixes
 from layers.device_daily import daily_stats, refresh_day
 from layers.device_latest import LATEST_UNUSABLE
 from layers.positions import PARTITIONS, device_with_previous_fix, latest_fixes, previous_fix
-from layers.tracks import compute_daily_stats
 
 DAY = date(2023, 6, 14)  # a day no other test writes fixes on
 START = datetime(2023, 6, 14, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -95,7 +100,7 @@ def test_stored_equals_full_recomputation_through_changes(session: Session) -> N
     _walk(session, a, START - timedelta(hours=1), 30, pause_at=3)
     _walk(session, c, START + timedelta(hours=5), 20, lane=2)
     assert refresh_day(session=session, day=DAY) == {"day": DAY.isoformat(), "full": False,
-                                                      "devices": 2}  # fmt: skip
+                                                      "devices": 2, "continued": 0}  # fmt: skip
     rows = _same(session)
     assert _row(rows, a)["fixes"] == 720 + 360 and _row(rows, a)["silences"] == 1
     assert _row(rows, c)["fixes"] == 240
@@ -129,6 +134,43 @@ def test_stored_equals_full_recomputation_through_changes(session: Session) -> N
     assert _same(session, **other) != rows
     assert refresh_day(session=session, day=DAY, **other)["devices"] == 0
     assert refresh_day(session=session, day=DAY)["full"] is True  # back to the defaults
+
+
+def _stored_state(session: Session, device: int) -> Any:
+    return session.execute(
+        text("SELECT rewrites_seen, open_from_s FROM device_daily "
+             "WHERE day = :d AND device_id = :a"), {"d": DAY, "a": device},
+    ).one()  # fmt: skip
+
+
+def test_live_fixes_continue_the_last_segment(session: Session) -> None:
+    """A phone sending live: each refresh reads only the fixes from the start of the device's
+    last segment on, and the figures stay equal to the whole day's, bit for bit (a stop
+    running across the refreshes, a silence opening a new segment, a backlog after)."""
+    a, b = _officer(session, "live-a"), _officer(session, "live-b")
+    _walk(session, a, START, 30)
+    _walk(session, b, START, 10, lane=1)
+    _same(session)
+    t = START + timedelta(minutes=30)
+    for minutes, pause in ((4, 0), (4, None), (6, 2)):  # a stop across the first two
+        _walk(session, a, t, minutes, pause_at=pause)
+        t += timedelta(minutes=minutes)
+        session.flush()
+        stored = daily_stats(session=session, day=DAY)
+        assert refresh_day(session=session, day=DAY)["devices"] == 0
+        assert stored == compute_daily_stats(session=session, day=DAY)
+    info = _stored_state(session, a)
+    # a silence of 10 minutes: a new segment, and the old one closed
+    _walk(session, a, t + timedelta(minutes=10), 3)
+    assert refresh_day(session=session, day=DAY)["continued"] == 1
+    rows = _same(session)
+    assert _row(rows, a)["silences"] == 1 and _row(rows, a)["stops"] >= 1
+    after = _stored_state(session, a)
+    assert after[0] == info[0] and after[1] > info[1]  # appended only; the segment moved on
+    # a fix older than the last one (a backlog) is not an append: the whole day again
+    _walk(session, a, START - timedelta(minutes=30), 2)
+    assert refresh_day(session=session, day=DAY)["continued"] == 0
+    assert _row(_same(session), a)["silences"] == 2
 
 
 def test_own_grid_time_follows_assignments_without_new_fixes(session: Session) -> None:
@@ -205,3 +247,61 @@ def test_previous_fix_from_latest_or_position(session: Session, engine: Engine) 
     assert device_with_previous_fix(
         conn, external_id="previous-none", before=START, unusable_flags=UNUSABLE
     ) is None  # fmt: skip
+
+
+def _random_day(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A device's fixes: walks and stays (with GPS noise), some silences, three grids."""
+    t = START.timestamp() + np.cumsum(rng.choice([5.0, 5.0, 5.0, 10.0, 400.0], n,
+                                                 p=[0.6, 0.2, 0.15, 0.04, 0.01]))  # fmt: skip
+    moving = (np.arange(n) // rng.integers(20, 80)) % 2 == 0
+    step = np.where(moving, rng.uniform(3, 9, n), 0.0)
+    x = np.cumsum(step) + rng.normal(0, 4, n)
+    y = rng.normal(0, 4, n)
+    rows = np.zeros(n, dtype=row_dtype(DAY_FIELDS))
+    rows["device"], rows["t"] = 1, t
+    rows["lon"], rows["lat"] = 120.285 + x / M_PER_DEG_LON, 31.92 + y / M_PER_DEG_LAT
+    rows["grid"] = np.array([int(g) for g in GRIDS] + [-1])[(np.arange(n) // 50) % 4]
+    return rows
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 600), parts=st.integers(1, 8))
+def test_continued_figures_equal_the_whole_day_bit_for_bit(seed: int, n: int, parts: int) -> None:
+    """Fixes arriving in any number of appended batches, each continued from the stored
+    restart point, give exactly the figures of the whole day at once."""
+    rng = np.random.default_rng(seed)
+    rows = _random_day(rng, n)
+    whole = fold_fixes(rows)
+    cuts = sorted(set(rng.integers(1, n + 1, parts - 1).tolist()) | {n})
+    fold, done = fold_fixes(rows[: cuts[0]]), cuts[0]
+    for cut in cuts[1:]:
+        assert fold.open_from_s is not None
+        since = int(np.searchsorted(rows["t"], fold.open_from_s, side="left"))
+        assert since < done
+        fold = fold_fixes(rows[since:cut], start=fold.closed)
+        done = cut
+    assert fold.figures == whole.figures
+
+
+def test_the_server_computes_today_on_its_own(engine: Engine) -> None:
+    """The server's timer brings today's stored statistics up to date (computed once, then
+    continued), so that a request finds them ready."""
+    from api.periodic import start_late_fix_recompute
+    from layers.db import make_sessionmaker
+    from layers.workcal import SHANGHAI
+
+    today = datetime.now(SHANGHAI).date()
+    stop = start_late_fix_recompute(make_sessionmaker(engine), 0.2, metric_srid=4549)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with engine.connect() as conn:
+                done = conn.execute(
+                    text("SELECT metric_srid FROM device_daily_day WHERE day = :d"), {"d": today}
+                ).scalar()
+            if done == 4549:
+                break
+            assert time.monotonic() < deadline, "today was not computed by the timer"
+            time.sleep(0.2)
+    finally:
+        stop()

@@ -6,11 +6,15 @@ answer is made of (``layers.device_daily``); they are recomputed only for the (d
 pairs whose fixes changed since they were computed. To know which, a statement trigger on
 ``position`` (every ingest path: batch COPY through the staging table, Traccar/OsmAnd single
 fixes, OwnTracks, GPX, plain INSERT, COPY; also UPDATE and DELETE) raises a change counter in
-``device_day_change`` for each (day, device) it touches; a stored row remembers the counter it
-was computed from (``changes_seen``). Counting rather than deleting notes means the reader
-never takes a lock that an ingest would wait for. ``device_daily_day`` records that a day was
-computed in full once, with which parameters (fixes stored before this migration have no
-counter: the first computation of a day covers them).
+``device_day_change`` for each (day, device) it touches, and a rewrite counter unless every
+usable fix inserted comes after the latest one inserted before for that pair (``last_fix``: a
+phone sending live appends; a backlog, a correction or a deletion rewrites). A stored row
+remembers the counters it was computed from (``changes_seen``, ``rewrites_seen``) and where its
+figures can be continued from (``open_from_s``, ``closed``): after appends only, the refresh
+reads the fixes from there on, else the whole day. Counting rather than deleting notes means
+the reader never takes a lock that an ingest would wait for. ``device_daily_day`` records that
+a day was computed in full once, with which parameters (fixes stored before this migration
+have no counter: the first computation of a day covers them).
 
 The same trigger keeps ``device_latest``: the latest fix of each device without an unusable
 flag (``gis.tracks.UNUSABLE`` = 38: impossible jump, future time, client-invalid), replaced
@@ -40,32 +44,48 @@ depends_on = None
 NOTE_CHANGE = """
 CREATE FUNCTION position_note_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  days date[]; devices integer[]; touched integer[];
+  days date[]; devices integer[]; firsts timestamptz[]; lasts timestamptz[]; touched integer[];
   l_dev integer[]; l_time timestamptz[]; l_server timestamptz[]; l_lon float8[];
   l_lat float8[]; l_grid varchar[]; l_speed real[]; l_acc real[]; l_batt real[];
   l_flags smallint[];
 BEGIN
-  -- (Asia/Shanghai day, device) of every row the statement inserted, moved or deleted
+  -- (Asia/Shanghai day, device) of the usable rows the statement inserted (unusable ones
+  -- count in no statistics), or of every row it changed or deleted, with their time span
   IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(d), array_agg(v) INTO days, devices FROM (
-      SELECT DISTINCT (fix_time AT TIME ZONE 'Asia/Shanghai')::date, device_id
-      FROM new_rows) AS c(d, v);
+    SELECT array_agg(d), array_agg(v), array_agg(lo), array_agg(hi)
+    INTO days, devices, firsts, lasts FROM (
+      SELECT (fix_time AT TIME ZONE 'Asia/Shanghai')::date, device_id, min(fix_time),
+             max(fix_time)
+      FROM new_rows WHERE flags & 38 = 0 GROUP BY 1, 2) AS c(d, v, lo, hi);
   ELSIF TG_OP = 'UPDATE' THEN
-    SELECT array_agg(d), array_agg(v) INTO days, devices FROM (
-      SELECT (fix_time AT TIME ZONE 'Asia/Shanghai')::date, device_id FROM new_rows
-      UNION SELECT (fix_time AT TIME ZONE 'Asia/Shanghai')::date, device_id FROM old_rows
-    ) AS c(d, v);
+    SELECT array_agg(d), array_agg(v), array_agg(lo), array_agg(hi)
+    INTO days, devices, firsts, lasts FROM (
+      SELECT (fix_time AT TIME ZONE 'Asia/Shanghai')::date, device_id,
+             '-infinity'::timestamptz, max(fix_time)
+      FROM (SELECT fix_time, device_id FROM new_rows
+            UNION ALL SELECT fix_time, device_id FROM old_rows) AS r
+      GROUP BY 1, 2) AS c(d, v, lo, hi);
   ELSE
-    SELECT array_agg(d), array_agg(v) INTO days, devices FROM (
-      SELECT DISTINCT (fix_time AT TIME ZONE 'Asia/Shanghai')::date, device_id
-      FROM old_rows) AS c(d, v);
+    SELECT array_agg(d), array_agg(v), array_agg(lo), array_agg(hi)
+    INTO days, devices, firsts, lasts FROM (
+      SELECT (fix_time AT TIME ZONE 'Asia/Shanghai')::date, device_id,
+             '-infinity'::timestamptz, max(fix_time)
+      FROM old_rows GROUP BY 1, 2) AS c(d, v, lo, hi);
   END IF;
-  IF days IS NULL THEN
-    RETURN NULL;
+  IF days IS NOT NULL THEN
+    -- a change is an append when all its fixes come after every fix inserted before for
+    -- that (day, device) (a phone sending live); anything else (a backlog, a correction, a
+    -- deletion: their span starts at -infinity; the first change known) rewrites the day
+    INSERT INTO device_day_change AS c (day, device_id, changes, rewrites, last_fix,
+                                        change_from)
+    SELECT d, v, 1, 1, hi, lo FROM unnest(days, devices, firsts, lasts) AS u(d, v, lo, hi)
+    ORDER BY v, d
+    ON CONFLICT (day, device_id) DO UPDATE SET
+      changes = c.changes + 1,
+      rewrites = c.rewrites + CASE WHEN excluded.change_from > c.last_fix THEN 0 ELSE 1 END,
+      last_fix = GREATEST(c.last_fix, excluded.last_fix),
+      change_from = excluded.change_from;
   END IF;
-  INSERT INTO device_day_change AS c (day, device_id, changes)
-  SELECT d, v, 1 FROM unnest(days, devices) AS u(d, v) ORDER BY v, d
-  ON CONFLICT (day, device_id) DO UPDATE SET changes = c.changes + 1;
 
   IF TG_OP = 'INSERT' THEN
     -- the newest usable fix of each device in the statement; kept only if newer
@@ -117,6 +137,9 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), primary_key=True),
         sa.Column("device_id", sa.Integer(), primary_key=True),
         sa.Column("changes", sa.BigInteger(), nullable=False, server_default="1"),
+        sa.Column("rewrites", sa.BigInteger(), nullable=False, server_default="1"),
+        sa.Column("last_fix", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("change_from", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_table(
         "device_daily_day",
@@ -139,6 +162,7 @@ def upgrade() -> None:
             primary_key=True,
         ),
         sa.Column("changes_seen", sa.BigInteger(), nullable=False),
+        sa.Column("rewrites_seen", sa.BigInteger(), nullable=False),
         sa.Column("fixes", sa.Integer(), nullable=False),
         sa.Column("mileage_m", sa.Float(), nullable=False),
         sa.Column("patrol_time_s", sa.Float(), nullable=False),
@@ -151,6 +175,8 @@ def upgrade() -> None:
         sa.Column("last_fix_s", sa.Float(), nullable=True),
         sa.Column("grid_codes", postgresql.ARRAY(sa.BigInteger()), nullable=False),
         sa.Column("grid_time_s", postgresql.ARRAY(sa.Float()), nullable=False),
+        sa.Column("open_from_s", sa.Float(), nullable=True),
+        sa.Column("closed", postgresql.JSONB(), nullable=True),
         sa.Column(
             "computed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
