@@ -1,36 +1,47 @@
 """The coverage page (巡查覆盖率): patrol coverage per grid level with drill-down, offline.
 
-``build_coverage_map(levels, figures, ...)`` returns a ``folium.Map``; ``.get_root().render()``
-is the HTML; the page script is ``maps/static/gridgis-coverage.js``. Towns are coloured by their
-H3 coverage share; clicking a town shows its villages,
-clicking a village its unit grids, clicking a unit grid fetches
-``/api/v1/coverage/grids/{code}`` (same origin, session cookie) and draws its blind-spot cells
-and its covering tracks (one colour per officer) and lists who covered it; the side panel also
-shows the area's trend, the ranking of the level shown and export links, and a panel lists the
-people below the duty threshold (maps/coverage_panels.py). A form at the top left reloads the
-page for another date, shift or threshold.
+``build_coverage_map(index, figures, ...)`` returns a ``folium.Map``; ``.get_root().render()``
+is the HTML; the page script is ``maps/static/gridgis-coverage.js``. The grids are drawn from
+the vector tiles (``/tiles/grids-l{n}``, maps/static/gridgis-tiles.js) of the run's generation:
+no page or page script carries a polygon of the city, only the light grid index
+(layers/grid_index.py: code, name, parent, bbox, label point) and the run's figures. Each level is
+coloured by its H3 share in classes fitted to that level's values (quantiles, see
+:func:`share_breaks`), with the class limits in the legend; names are drawn where the grid is
+wide enough on screen for them. Towns first; clicking a town shows its villages, clicking a
+village its unit grids, clicking a unit grid fetches ``/api/v1/coverage/grids/{code}`` (same
+origin, session cookie) and draws its blind-spot cells and its covering tracks (one colour per
+officer) and lists who covered it; the side panel also shows the area's trend, the ranking of
+the level shown and export links, and a panel lists the people below the duty threshold
+(maps/coverage_panels.py). The area drilled into is kept in the URL (``?area=<code>``), so Back
+and reload return to it. A form at the top left reloads the page for another date, shift or
+threshold. Times are Asia/Shanghai and labelled so; today's run is labelled as partial
+("今日（截至 HH:MM）"), never "全天".
 Without a run (``run=None``) the towns are drawn grey with a message naming the command that
 computes one.
 
 Hooks for tests, stable across versions:
 
-- SVG paths carry ``gridgis-cov-l1`` / ``-l2`` / ``-l3`` (the level shown), ``gridgis-cov-blind``
-  (blind cells of the selected grid) and a ``data-code`` attribute with the grid code;
+- SVG paths (one or more per grid: a grid crossing tile edges is drawn in each tile) carry
+  ``gridgis-cov-l1`` / ``-l2`` / ``-l3`` (the level shown) and ``gridgis-code-<code>``;
+  ``gridgis-cov-blind`` marks the blind cells of the selected grid; name labels are
+  ``.gridgis-cov-label`` (``data-code``);
 - ``window.gridgisCoverage`` is ``{level, parent, shown, selected, blind, who, missing}`` after
   every step (``blind``/``who`` are null until a unit grid's detail has arrived);
-- ``window.gridgisCoverageMap`` is the Leaflet map;
+- ``window.gridgisCoverageMap`` is the Leaflet map, ``window.gridgisCoverageLayer`` the tile
+  layer of the level shown (``isLoading()`` false once its tiles are drawn); ``.gridgis-cov-classes[data-level]`` the
+  legend's classes of each level (only the shown level's is visible);
 - the panels' hooks are listed in maps/coverage_panels.py.
 """
 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 import folium
-from shapely.geometry import shape
 
 from maps.assets import localize_all
 from maps.basemaps import Basemap
@@ -43,18 +54,23 @@ from maps.coverage_panels import (
     TREND_H3,
 )
 from maps.elements import HtmlControl, ViewScript, render_control
-from maps.grid_map import leaflet_bounds, page_map
+from maps.grid_map import page_map
 from maps.styles import label, resolve_lang
 
-# Sequential yellow-green classes of the H3 share (upper bounds, inclusive); 0 is its own class.
-SHARE_BREAKS = (0.2, 0.4, 0.6, 0.8, 1.0)
+# Sequential yellow-green classes of the H3 share, light to dark; 0 is its own class (grey).
 SHARE_PALETTE = ("#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837")
+SHARE_CLASSES = len(SHARE_PALETTE)
 NOT_PATROLLED = "#d9dee5"
 NO_CELLS = "#ffffff"
 BLIND_COLOUR = "#d7301f"
-LEGEND_WIDTH_PX = 300
-PANEL_WIDTH_PX = 300
+LEGEND_WIDTH_PX = 320
+PANEL_WIDTH_PX = 330
 RESOLUTION_CHOICES = (10, 11)
+LABEL_MIN_PX = 56
+"""A grid's name is drawn when its bounding box is at least this wide on screen."""
+ROW_FIELDS = ("code", "name", "parent", "fill", "h3", "buffer", "officers", "cells", "covered",
+              "bbox", "point")  # fmt: skip
+"""Columns of each level's rows in the page script (arrays, not objects: a third the bytes)."""
 
 # Labels the page script needs (placeholders filled in the browser).
 JS_LABELS = (
@@ -65,64 +81,95 @@ JS_LABELS = (
 )  # fmt: skip
 
 
-def share_colour(share: float | None) -> str:
-    """Fill for an H3 share in [0, 1]; None (a grid without H3 cells) is white."""
+def share_breaks(values: Sequence[float | None], classes: int = SHARE_CLASSES) -> list[float]:
+    """Upper class limits (shares in (0, 1], inclusive) fitted to the data: quantiles of the
+    positive shares, rounded up to 0.1 percentage point, strictly increasing, the last one the
+    maximum. Zero and None are classes of their own (not patrolled, no H3 cells) and are left
+    out. ``[]`` when no grid was patrolled. E.g. ``[0.003, 0.189]`` -> ``[0.003, 0.189]``: two
+    classes, never one colour for both."""
+    positive = sorted(v for v in values if v is not None and v > 0)
+    if not positive:
+        return []
+
+    def up(v: float) -> float:
+        return math.ceil(round(v * 1000, 6)) / 1000
+
+    breaks: list[float] = []
+    n = len(positive)
+    for k in range(1, classes):
+        q = up(positive[max(0, math.ceil(k * n / classes) - 1)])
+        if not breaks or q > breaks[-1]:
+            breaks.append(q)
+    top = up(positive[-1])
+    if top > breaks[-1]:
+        breaks.append(top)
+    return breaks
+
+
+def class_palette(n: int) -> list[str]:
+    """``n`` colours spread over :data:`SHARE_PALETTE` (light to dark), for ``n`` classes."""
+    if n <= 1:
+        return [SHARE_PALETTE[-1]] * n
+    last = len(SHARE_PALETTE) - 1
+    return [SHARE_PALETTE[round(i * last / (n - 1))] for i in range(n)]
+
+
+def share_colour(share: float | None, breaks: Sequence[float]) -> str:
+    """Fill for an H3 share in [0, 1] in the classes ``breaks``; None (a grid without H3 cells)
+    is white, 0 grey."""
     if share is None:
         return NO_CELLS
-    if share <= 0:
+    if share <= 0 or not breaks:
         return NOT_PATROLLED
-    for upper, colour in zip(SHARE_BREAKS, SHARE_PALETTE, strict=True):
+    colours = class_palette(len(breaks))
+    for upper, colour in zip(breaks, colours, strict=True):
         if share <= upper:
             return colour
-    return SHARE_PALETTE[-1]
-
-
-def _features(
-    collection: Mapping[str, Any], rows: Mapping[str, Mapping[str, Any]], with_figures: bool
-) -> list[dict[str, Any]]:
-    out = []
-    for f in collection.get("features") or []:
-        if not f.get("geometry"):
-            continue
-        p = f.get("properties") or {}
-        code = str(p.get("code") or f.get("id") or "")
-        row = rows.get(code) or {}
-        h3 = row.get("h3_share") if with_figures else None
-        out.append(
-            {
-                "type": "Feature",
-                "geometry": f["geometry"],
-                "properties": {
-                    "code": code,
-                    "name": str(p.get("name") or code),
-                    "parent": str(p.get("parent_code") or ""),
-                    "fill": share_colour(h3) if with_figures else NOT_PATROLLED,
-                    "h3": h3,
-                    "buffer": row.get("buffer_share"),
-                    "officers": row.get("officers"),
-                    "cells": row.get("cells"),
-                    "covered": row.get("covered_cells"),
-                },
-            }
-        )
-    return out
+    return colours[-1]
 
 
 def _pct(value: float) -> str:
-    return f"{value * 100:.0f}%"
+    """0.0005 -> "0.05%", 0.0714 -> "7.1%", 0.2 -> "20%"."""
+    p = value * 100
+    if 0 < p < 0.005:
+        return "<0.01%"
+    if abs(p - round(p)) < 1e-9:
+        return f"{p:.0f}%"
+    return f"{p:.2f}%" if p < 0.1 else f"{p:.1f}%"
 
 
-def _legend_html(run: Mapping[str, Any] | None, lang: str) -> str:
-    classes, lower = [], 0.0
-    for upper, colour in zip(SHARE_BREAKS, SHARE_PALETTE, strict=True):
-        low = f"> {_pct(lower)}" if lower == 0 else _pct(lower)  # 0 % is its own class
-        classes.append((colour, f"{low} – {_pct(upper)}"))
+def class_rows(breaks: Sequence[float], values: Sequence[float | None]) -> list[tuple[str, str]]:
+    """Legend rows (colour, "0.3% – 2.1%") of the classes: each names the lowest and highest
+    share it holds (one value when they read the same)."""
+    positive = sorted(v for v in values if v is not None and v > 0)
+    rows, lower = [], 0.0
+    for upper, colour in zip(breaks, class_palette(len(breaks)), strict=True):
+        held = [v for v in positive if lower < v <= upper]
         lower = upper
+        if not held:
+            continue
+        low, high = _pct(held[0]), _pct(held[-1])
+        rows.append((colour, low if low == high else f"{low} – {high}"))
+    return rows
+
+
+def _run_text(run: Mapping[str, Any], lang: str) -> str:
+    shift = run.get("shift") or ""
+    if run.get("partial_until"):  # the window had not ended when the run was computed
+        key = "coverage_today_partial" if run.get("today") else "coverage_partial"
+        shift = f"{shift} {label(key, lang, hm=run['partial_until'])}".strip()
+    shift = shift or label("coverage_whole_day", lang)
+    return label(
+        "coverage_run", lang, date=run["date"], shift=shift, at=run.get("computed_at") or "—"
+    )
+
+
+def _legend_html(
+    run: Mapping[str, Any] | None, levels: Mapping[int, Sequence[tuple[str, str]]], lang: str
+) -> str:
     run_text, method = None, None
     if run is not None:
-        shift = run.get("shift") or label("coverage_whole_day", lang)
-        at = str(run.get("computed_at") or "")[:16].replace("T", " ")
-        run_text = label("coverage_run", lang, date=run["date"], shift=shift, at=at)
+        run_text = _run_text(run, lang)
         p = run["params"]
         method = {
             "title": label("coverage_method", lang),
@@ -137,7 +184,8 @@ def _legend_html(run: Mapping[str, Any] | None, lang: str) -> str:
         "coverage_legend.html",
         title=label("coverage_legend_title", lang),
         run_text=run_text,
-        classes=classes,
+        levels=levels,
+        classes_hint=label("coverage_classes_hint", lang) if run is not None else None,
         zero=(NOT_PATROLLED, label("coverage_legend_zero", lang)),
         nodata=(NO_CELLS, label("coverage_legend_nodata", lang)),
         blind=(BLIND_COLOUR, label("coverage_legend_blind", lang)),
@@ -178,29 +226,61 @@ def _missing_html(query: Mapping[str, Any], lang: str) -> str:
     )
 
 
+def _level_rows(
+    grids: Sequence[Mapping[str, Any]], rows: Mapping[str, Mapping[str, Any]], with_figures: bool
+) -> tuple[list[list[Any]], list[float]]:
+    shares = [rows.get(str(g["code"]), {}).get("h3_share") for g in grids] if with_figures else []
+    breaks = share_breaks(shares)
+    out = []
+    for g in grids:
+        r = rows.get(str(g["code"])) or {}
+        h3 = r.get("h3_share") if with_figures else None
+        out.append([
+            str(g["code"]), str(g.get("name") or g["code"]), str(g.get("parent") or ""),
+            share_colour(h3, breaks) if with_figures else NOT_PATROLLED, h3,
+            r.get("buffer_share"), r.get("officers"), r.get("cells"), r.get("covered_cells"),
+            list(g["bbox"]), list(g["point"]),
+        ])  # fmt: skip
+    return out, breaks
+
+
+def _bounds(grids: Sequence[Mapping[str, Any]]) -> list[list[float]] | None:
+    if not grids:
+        return None
+    boxes = [g["bbox"] for g in grids]
+    return [
+        [min(b[1] for b in boxes), min(b[0] for b in boxes)],
+        [max(b[3] for b in boxes), max(b[2] for b in boxes)],
+    ]
+
+
 def build_coverage_map(
-    levels: Mapping[int, Mapping[str, Any]],
+    index: Mapping[int, Sequence[Mapping[str, Any]]],
     figures: Mapping[int, Sequence[Mapping[str, Any]]] | None,
     *,
+    generation_id: int,
     run: Mapping[str, Any] | None,
     query: Mapping[str, Any],
     lang: str = "zh",
     assets_base: str = "/static",
     basemap: Basemap | None = None,
 ) -> folium.Map:
-    """Coverage per grid level with drill-down, on one offline map.
+    """Coverage per grid level with drill-down, drawn from vector tiles on one offline map.
 
     Parameters
     ----------
-    levels
-        Level (1, 2, 3) -> GeoJSON FeatureCollection, geometry in EPSG:4490 (lon, lat),
-        properties ``code``, ``name``, ``parent_code`` (simplified: every vertex is in the page).
+    index
+        Level (1, 2, 3) -> ``layers.grid_index.grid_index`` rows (``code``, ``name``,
+        ``parent``, ``bbox`` [west, south, east, north], ``point`` [lon, lat]; degrees,
+        EPSG:4490) of ``generation_id``, whose tiles draw the grids.
     figures
         Level -> rows of ``GET /api/v1/coverage`` (``code``, ``h3_share``, ``buffer_share``,
         ``cells``, ``covered_cells``, ``officers``); None when no run exists.
     run
-        The run's metadata (``date``, ``shift``, ``params``, ``computed_at``) or None: then the
-        page says how to compute it (``gridgis coverage --date D``).
+        The run's metadata (``date``, ``shift``, ``params``, ``computed_at`` as
+        "YYYY-MM-DD HH:MM" Asia/Shanghai, ``partial_until`` "HH:MM" when it was computed before
+        its window ended, ``today`` true for a run of today) or None: then the page says how
+        to compute it.
     query
         ``date``, ``shift``, ``resolution`` as asked: fill the form and the detail requests;
         ``threshold`` (required: share of the duty inside own grids, checked by the page) for
@@ -212,15 +292,14 @@ def build_coverage_map(
     basemap = basemap or Basemap.none()
     title = label("coverage_map_title", lang)
     has_run = run is not None and figures is not None
-    prepared = {
-        n: _features(
-            levels.get(n) or {},
-            {str(r["code"]): r for r in (figures or {}).get(n, [])},
-            has_run,
-        )
-        for n in (1, 2, 3)
-    }
-    bounds = leaflet_bounds([shape(f["geometry"]) for f in prepared[1]])
+    prepared: dict[int, list[list[Any]]] = {}
+    legend_levels: dict[int, list[tuple[str, str]]] = {}
+    for n in (1, 2, 3):
+        rows = {str(r["code"]): r for r in (figures or {}).get(n, [])}
+        prepared[n], breaks = _level_rows(index.get(n) or [], rows, has_run)
+        shares = [r.get("h3_share") for r in rows.values()] if has_run else []
+        legend_levels[n] = class_rows(breaks, shares)
+    bounds = _bounds(index.get(1) or [])
     folium_map = page_map(bounds, basemap=basemap, title=title, lang=lang)
 
     HtmlControl(html.escape(title), position="topcenter", css_class="gridgis-title").add_to(
@@ -235,9 +314,9 @@ def build_coverage_map(
             css_class="gridgis-legend gridgis-cov-missing",
         ).add_to(folium_map)  # fmt: skip
     HtmlControl(
-        _legend_html(run if has_run else None, lang),
+        _legend_html(run if has_run else None, legend_levels, lang),
         position="bottomleft",
-        css_class="gridgis-legend",
+        css_class="gridgis-legend gridgis-cov-legend",
     ).add_to(folium_map)
     api_query = {
         k: str(v) for k, v in (("date", query.get("date")), ("shift", query.get("shift")),
@@ -261,16 +340,20 @@ def build_coverage_map(
     ViewScript(
         "coverage",
         {
+            "fields": list(ROW_FIELDS),
             "levels": prepared,
+            "bounds": bounds,
+            "tiles": {"generation": generation_id},
             "run": has_run,
             "query": api_query,
             "labels": {k: label(k, lang) for k in JS_LABELS},
             "legend_px": LEGEND_WIDTH_PX,
             "panel_px": PANEL_WIDTH_PX,
+            "label_min_px": LABEL_MIN_PX,
             "blind": BLIND_COLOUR,
             "panels": panels,
         },
-        scripts=["gridgis_coverage_panels_js"],
+        scripts=["leaflet_vectorgrid", "gridgis_tiles_js", "gridgis_coverage_panels_js"],
         styles=["gridgis_coverage_css"],
     ).add_to(folium_map)
     localize_all(folium_map, assets_base)

@@ -40,5 +40,5 @@ PANEL_LABELS = (
     "coverage_ranking_worst", "coverage_export", "coverage_compliance",
     "coverage_compliance_none", "coverage_absent", "coverage_col_name", "coverage_col_inside",
     "coverage_col_outside", "coverage_col_silence", "coverage_silences", "coverage_loading",
-    "load_failed", "coverage_minutes",
+    "load_failed", "coverage_minutes", "coverage_trend_axis",
 )  # fmt: skip

@@ -69,6 +69,12 @@ LABELS: dict[str, dict[Lang, str]] = {
     "zones_households_grid": {"zh": "住户数 · 三级网格", "en": "Households per unit grid"},
     "zones_households_h3": {"zh": "住户数 · H3 第{r}级", "en": "Households per H3 cell (res {r})"},
     "zones_legend_none": {"zh": "无住户", "en": "None"},
+    "zones_show": {"zh": "填色显示", "en": "Fill shows"},
+    "zones_cells_hint": {
+        "zh": "圆点位于 H3 单元中心，面积按户数分级",
+        "en": "Circles at H3 cell centres, area by class",
+    },
+    "zones_outline": {"zh": "执法片区边界", "en": "Zone outlines"},
     "zones_count_few": {"zh": "少于 {n} 户", "en": "fewer than {n}"},
     "zones_privacy": {
         "zh": "仅显示汇总户数，不显示单个住户；少于 {n} 户不显示精确数",
@@ -182,7 +188,23 @@ LABELS: dict[str, dict[Lang, str]] = {
     # Coverage page (issue 6: maps/coverage_map.py)
     "coverage_map_title": {"zh": "网格通 · 巡查覆盖率", "en": "GridGIS · Patrol coverage"},
     "coverage_legend_title": {"zh": "巡查覆盖率（H3）", "en": "Patrol coverage (H3 share)"},
-    "coverage_run": {"zh": "{date} {shift} · 计算于 {at}", "en": "{date} {shift} · computed {at}"},
+    "coverage_run": {
+        "zh": "{date} {shift} · 计算于 {at}（北京时间）",
+        "en": "{date} {shift} · computed {at} (Beijing time)",
+    },
+    "coverage_today_partial": {
+        "zh": "今日（截至 {hm}，北京时间）",
+        "en": "today (until {hm}, Beijing time)",
+    },
+    "coverage_partial": {
+        "zh": "不完整（截至 {hm}，北京时间）",
+        "en": "partial (until {hm}, Beijing time)",
+    },
+    "coverage_classes_hint": {
+        "zh": "按本级网格数值分位数分级",
+        "en": "Classes: quantiles of this level's grids",
+    },
+    "coverage_trend_axis": {"zh": "覆盖率（%）", "en": "Coverage (%)"},
     "coverage_whole_day": {"zh": "全天", "en": "whole day"},
     "coverage_legend_zero": {"zh": "未巡查（0%）", "en": "Not patrolled (0 %)"},
     "coverage_legend_nodata": {"zh": "无 H3 单元", "en": "No H3 cells"},

@@ -1,34 +1,46 @@
 """The zones page: enforcement zones (执法片区) and household counts on one offline map.
 
 ``build_zones_map(...)`` returns a ``folium.Map``; ``.get_root().render()`` is the HTML; the page
-script is ``maps/static/gridgis-zones.js``, its styles ``gridgis-zones.css``.
-Households appear only as counts, per unit grid or per H3 cell: the builder is given counts,
-never households, and counts below :data:`MIN_SHOWN` are shown as "< 5", so no single
-household can be read off the map.
+script is ``maps/static/gridgis-zones.js``, its styles ``gridgis-zones.css``. The shapes come
+from the vector tiles (zones, town outlines, unit grids; maps/static/gridgis-tiles.js): the page
+carries no polygon, only per-zone colours and facts, label points, per-grid counts and the H3
+cells' centres.
+
+One thing is filled at a time, chosen top right (``?show=zones|grid|h3`` in the URL, so Back
+and reload keep it): the zones (default), households per unit grid (a choropleth; the zones are
+then outlines), or households per H3 cell (graduated circles at the cells' centres over the
+zone outlines). The legend shows exactly the sections of what is drawn.
+Households appear only as counts: the builder is given counts, never households, and counts
+below :data:`MIN_SHOWN` are shown as "< 5", so no single household can be read off the map.
 
 Hooks for tests, stable across versions:
 
-- SVG paths carry the CSS classes ``gridgis-zone`` (zones), ``gridgis-zone-town`` (town
-  outlines), ``gridgis-hh-grid`` (households per unit grid) and ``gridgis-hh-h3`` (per cell);
-- once the layers are built, ``window.gridgisZonesReady`` is ``{zones, towns, grids, cells,
-  labels}`` (features per layer) and ``window.gridgisZonesLayers`` the Leaflet groups.
+- SVG paths carry the CSS classes ``gridgis-zone`` (zone fills), ``gridgis-zone-outline``
+  (zones as outlines), ``gridgis-zone-town`` (town outlines), ``gridgis-hh-grid``
+  (households per unit grid) and ``gridgis-hh-h3`` (circles per cell), plus
+  ``gridgis-code-<code>`` on tile-drawn paths (a shape crossing tiles has a path per tile);
+- ``window.gridgisZonesReady`` is ``{zones, grids, cells, labels, mode}`` (zones known, unit
+  grids with households, cells with households, zone labels, the mode shown) after each
+  change of mode, ``window.gridgisZonesLayers`` the Leaflet groups by mode.
 """
 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
-from shapely.geometry import mapping, shape
+import h3
+from shapely.geometry import shape
 from shapely.strtree import STRtree
 
 from gis import hexgrid
 from maps.assets import localize_all
 from maps.basemaps import Basemap
-from maps.elements import HtmlControl, PermanentLabels, ViewScript, render_control
-from maps.grid_map import label_point, leaflet_bounds, page_map
+from maps.elements import HtmlControl, ViewScript, render_control
+from maps.grid_map import label_point, page_map
 from maps.styles import format_area_km2, label, resolve_lang
 
 # Soft qualitative colours: neighbouring zones (and all zones of one town) differ.
@@ -107,131 +119,79 @@ def shown_count(n: int, lang: str) -> str:
 
 
 # -- layers -------------------------------------------------------------------------------------
-def _tooltip(fields: Sequence[str], lang: str) -> folium.GeoJsonTooltip:
-    return folium.GeoJsonTooltip(
-        fields=list(fields), aliases=[label(f"zones_field_{f}", lang) for f in fields], sticky=True
-    )
-
-
-def _layer(
-    features: list[dict[str, Any]], name: str, css: str, fields: Sequence[str], lang: str
-) -> folium.GeoJson:
-    return folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        name=name,
-        control=False,
-        style_function=lambda f: f["properties"]["_style"],
-        highlight_function=lambda f: {"weight": 3, "color": "#0b2e59", "fillOpacity": 0.75},
-        tooltip=_tooltip(fields, lang) if features else None,
-        smooth_factor=1.0,
-        className=css,
-    )
-
-
-def _style(
-    fill: str, *, opacity: float, line: str = "#ffffff", weight: float = 0.6
-) -> dict[str, object]:
-    return {
-        "color": line,
-        "weight": weight,
-        "opacity": 0.9,
-        "fillColor": fill,
-        "fillOpacity": opacity,
-        "lineJoin": "round",
-    }
-
-
 SQUAD_PREFIX = "综合执法局"
+LEGEND_MAX_RADIUS_PX = 13
+"""Radius of the largest class's circle in the legend; the others scale by area."""
+CELL_COLOUR = "#7a0177"
+MODES = ("zones", "grid", "h3")
+"""What the fills show: the zones (default), households per unit grid, households per H3 cell
+(circles); in the household modes the zones are drawn as outlines only, so the two never mix."""
 
 
 def _strip(text: str, prefix: str) -> str:
     return text[len(prefix) :] if prefix and text.startswith(prefix) and text != prefix else text
 
 
-def _zone_features(zones: Mapping[str, Any], lang: str) -> tuple[list[dict[str, Any]], list[Any]]:
+def _zone_rows(
+    zones: Mapping[str, Any], lang: str
+) -> tuple[dict[str, list[str]], list[tuple[float, float, str]]]:
+    """Zone code -> [colour, name, town, squad, members, unit grids, area]; and label rows
+    (lon, lat, text). Geometry is only read here (colours, label points), never sent."""
     given = [f for f in zones.get("features") or [] if f.get("geometry")]
     colours = zone_colours(given)
-    out, rows = [], []
+    out: dict[str, list[str]] = {}
+    rows = []
     for feature, colour in zip(given, colours, strict=True):
         p = feature.get("properties") or {}
         name = str(p.get("name") or p.get("code") or "")
         squad = str(p.get("squad_name") or label("zones_no_squad", lang))
         town = str(p.get("town_name") or p.get("town_code") or "")
-        out.append(
-            {
-                "type": "Feature",
-                "id": p.get("code"),
-                "geometry": feature["geometry"],
-                "properties": {
-                    "_style": _style(colour, opacity=0.5, weight=1.2),
-                    "name": html.escape(name),
-                    "code": html.escape(str(p.get("code") or "")),
-                    "town": html.escape(town),
-                    "squad": html.escape(squad),
-                    "members": f"{int(p.get('member_count') or 0):,}",
-                    "grids": f"{int(p.get('grid_count') or 0):,}",
-                    "area": html.escape(format_area_km2(p.get("area_m2"), lang)),
-                },
-            }
-        )
+        out[str(p.get("code") or "")] = [
+            colour, name, town, squad, f"{int(p.get('member_count') or 0):,}",
+            f"{int(p.get('grid_count') or 0):,}", format_area_km2(p.get("area_m2"), lang),
+        ]  # fmt: skip
         # Labels drop what the town outline already says ("澄江街道第1执法片区" reads
         # "第1执法片区", its squad "第1中队"); the tooltip has the full names.
-        rows.append(
-            (
-                *label_point(shape(feature["geometry"])),
-                f"{_strip(name, town)}\n{_strip(_strip(squad, town), SQUAD_PREFIX)}",
-            )
-        )
+        lon, lat = label_point(shape(feature["geometry"]))
+        text = f"{_strip(name, town)}\n{_strip(_strip(squad, town), SQUAD_PREFIX)}"
+        rows.append((round(lon, 5), round(lat, 5), text))
     return out, rows
 
 
-def _grid_features(
-    grids: Mapping[str, Any], counts: Mapping[str, int], lang: str
-) -> tuple[list[dict[str, Any]], list[int]]:
-    given = [f for f in grids.get("features") or [] if f.get("geometry")]
-    breaks = count_breaks([counts.get(str(f.get("id")), 0) for f in given])
-    out = []
-    for f in given:
-        p = f.get("properties") or {}
-        code = str(p.get("code") or f.get("id") or "")
-        n = int(counts.get(code, 0))
-        out.append(
-            {
-                "type": "Feature",
-                "id": code,
-                "geometry": f["geometry"],
-                "properties": {
-                    "_style": _style(count_colour(n, breaks), opacity=0.8, weight=0.4),
-                    "name": html.escape(str(p.get("name") or code)),
-                    "code": html.escape(code),
-                    "households": shown_count(n, lang),
-                },
-            }
-        )
-    return out, breaks
+def _grid_rows(counts: Mapping[str, int], lang: str) -> tuple[dict[str, list[str]], list[int]]:
+    """Unit grid code -> [fill, count as shown]; grids without households are left out (drawn
+    in :data:`NO_HOUSEHOLDS`)."""
+    breaks = count_breaks(list(counts.values()))
+    return {
+        code: [count_colour(n, breaks), shown_count(n, lang)] for code, n in counts.items() if n > 0
+    }, breaks
 
 
-def _cell_features(
+def cell_radius_m(resolution: int, k: int, classes: int) -> float:
+    """Radius in metres of the circle of count class ``k`` (0-based) of ``classes``: its area
+    grows with the class, and the largest fits inside the cell (0.95 of the hexagon's inner
+    radius, from h3's average edge length at ``resolution``), so circles never overlap."""
+    inner = float(h3.average_hexagon_edge_length(resolution, unit="m")) * math.sqrt(3) / 2
+    return round(0.95 * inner * math.sqrt((k + 1) / max(classes, 1)), 1)
+
+
+def _cell_rows(
     cells: Sequence[Mapping[str, Any]], resolution: int, lang: str
-) -> tuple[list[dict[str, Any]], list[int]]:
+) -> tuple[list[list[Any]], list[int]]:
+    """[lon, lat, radius m, count as shown, cell id] per H3 cell with households (its centre:
+    a graduated symbol, never the hexagon), largest first so small circles stay on top."""
     breaks = count_breaks([int(c["households"]) for c in cells])
+    if not cells:
+        return [], breaks
+    ids = [int(str(c["cell"]), 16) for c in cells]
+    lons, lats = hexgrid.cell_centres(ids)
     out = []
-    for c in cells:
+    for c, lon, lat in zip(cells, lons.tolist(), lats.tolist(), strict=True):
         n = int(c["households"])
-        polygon = hexgrid.cell_polygon(int(str(c["cell"]), 16))
-        out.append(
-            {
-                "type": "Feature",
-                "id": str(c["cell"]),
-                "geometry": mapping(polygon),
-                "properties": {
-                    "_style": _style(count_colour(n, breaks), opacity=0.8, weight=0.4),
-                    "cell": html.escape(str(c["cell"])),
-                    "resolution": str(resolution),
-                    "households": shown_count(n, lang),
-                },
-            }
-        )
+        k = next((i for i, upper in enumerate(breaks) if n <= upper), len(breaks) - 1)
+        out.append([round(lon, 5), round(lat, 5), cell_radius_m(resolution, k, len(breaks)),
+                    shown_count(n, lang), str(c["cell"])])  # fmt: skip
+    out.sort(key=lambda r: -float(r[2]))
     return out, breaks
 
 
@@ -245,6 +205,16 @@ def _count_rows(breaks: Sequence[int], lang: str) -> list[tuple[str, str]]:
     return rows
 
 
+def _cell_legend(breaks: Sequence[int], lang: str) -> list[tuple[float, str]]:
+    """(radius px, "12–40") per class of the H3 circles, sized as on the map (by area)."""
+    rows = _count_rows(breaks, lang)[:-1]  # the last row is "none": no circle is drawn
+    n = len(rows)
+    return [
+        (round(LEGEND_MAX_RADIUS_PX * math.sqrt((i + 1) / n), 1), text)
+        for i, (_, text) in enumerate(rows)
+    ]
+
+
 def _legend_html(
     n_zones: int, grid_breaks: Sequence[int], cell_breaks: Sequence[int], resolution: int, lang: str
 ) -> str:
@@ -253,9 +223,11 @@ def _legend_html(
         "zones": label("zones_layer", lang),
         "zone_count": label("zones_legend_zone", lang, n=n_zones),
         "labels": label("zones_legend_labels", lang),
+        "outline": label("zones_outline", lang),
         "town": label("zones_legend_town", lang),
         "grid_counts": label("zones_households_grid", lang),
         "cell_counts": label("zones_households_h3", lang, r=resolution),
+        "cells_hint": label("zones_cells_hint", lang),
         "privacy": label("zones_privacy", lang, n=MIN_SHOWN),
         "hint": label("zones_hint", lang),
     }
@@ -264,94 +236,87 @@ def _legend_html(
         t=words,
         zone_colours=ZONE_PALETTE[:4],
         grid_rows=_count_rows(grid_breaks, lang),
-        cell_rows=_count_rows(cell_breaks, lang),
+        cell_rows=_cell_legend(cell_breaks, lang),
+        cell_colour=CELL_COLOUR,
     )
 
 
 def build_zones_map(
     zones: Mapping[str, Any],
-    towns: Mapping[str, Any],
-    unit_grids: Mapping[str, Any],
     grid_counts: Mapping[str, int],
     cell_counts: Sequence[Mapping[str, Any]],
     *,
+    bounds: tuple[float, float, float, float] | None,
+    generation_id: int,
     resolution: int,
     lang: str = "zh",
     assets_base: str = "/static",
     basemap: Basemap | None = None,
     title: str | None = None,
 ) -> folium.Map:
-    """Zones, town outlines and household counts (per unit grid, per H3 cell) on one map.
+    """Zones, town outlines and household counts (per unit grid, per H3 cell) on one map, the
+    shapes drawn from the vector tiles of ``generation_id`` (``/tiles/zones``,
+    ``/tiles/grids-l1``, ``/tiles/grids-l3``).
 
     Parameters
     ----------
-    zones, towns, unit_grids
-        GeoJSON FeatureCollection dicts, geometry in EPSG:4490 (lon, lat). Zones carry
-        ``code``, ``name``, ``town_code``, ``town_name``, ``squad_name``, ``member_count``,
-        ``grid_count``, ``area_m2`` (m²); grids ``code`` and ``name``.
+    zones
+        GeoJSON FeatureCollection dict, geometry in EPSG:4490 (lon, lat), properties ``code``,
+        ``name``, ``town_code``, ``town_name``, ``squad_name``, ``member_count``,
+        ``grid_count``, ``area_m2`` (m²). Its geometry is used here for the colours (touching
+        zones differ) and label points only; the page gets none of it.
     grid_counts
         Unit grid code -> households. ``cell_counts``: ``{"cell": hex id, "households": n}``
-        at H3 ``resolution``. Only counts: never pass households.
+        at H3 ``resolution``, drawn as circles at the cells' centres. Only counts: never pass
+        households; counts below :data:`MIN_SHOWN` are shown as "< 5".
+    bounds
+        (west, south, east, north) degrees of the city, to fit the first view.
     lang
         "zh" (default) or "en".
     """
     lang = resolve_lang(lang)
     basemap = basemap or Basemap.none()
     title = title or label("zones_map_title", lang)
-    zone_features, label_rows = _zone_features(zones, lang)
-    town_features = [f for f in towns.get("features") or [] if f.get("geometry")]
-    grid_features, grid_breaks = _grid_features(unit_grids, grid_counts, lang)
-    cell_features, cell_breaks = _cell_features(cell_counts, resolution, lang)
-    bounds = leaflet_bounds([shape(f["geometry"]) for f in (town_features or zone_features)])
-    folium_map = page_map(bounds, basemap=basemap, title=title, lang=lang)
-
-    # Layer control order = this order. Households start hidden: the zones are the subject.
-    specs = [
-        ("grids", label("zones_households_grid", lang), grid_features, "gridgis-hh-grid",
-         ("name", "code", "households"), False),
-        ("cells", label("zones_households_h3", lang, r=resolution), cell_features,
-         "gridgis-hh-h3", ("cell", "resolution", "households"), False),
-        ("zones", label("zones_layer", lang), zone_features, "gridgis-zone",
-         ("name", "code", "town", "squad", "members", "grids", "area"), True),
-    ]  # fmt: skip
-    groups: dict[str, folium.FeatureGroup] = {}
-    layers: dict[str, folium.GeoJson] = {}
-    for key, name, features, css, fields, show in specs:
-        groups[key] = folium.FeatureGroup(name=name, show=show)
-        layers[key] = _layer(features, f"gridgis_{key}", css, fields, lang)
-        layers[key].add_to(groups[key])
-        if key == "zones" and label_rows:
-            PermanentLabels(label_rows, css_class="gridgis-label-zone").add_to(groups[key])
-        groups[key].add_to(folium_map)
-    town_style = {"color": "#0b2e59", "weight": 2.5, "opacity": 1.0, "fill": False}
-    groups["towns"] = folium.FeatureGroup(name=label("zones_legend_town", lang), show=True)
-    layers["towns"] = folium.GeoJson(
-        {"type": "FeatureCollection", "features": town_features},
-        name="gridgis_towns",
-        control=False,
-        style_function=lambda _f: town_style,
-        interactive=False,
-        className="gridgis-zone-town",
-    )
-    layers["towns"].add_to(groups["towns"])
-    groups["towns"].add_to(folium_map)
-
-    folium.LayerControl(position="topright", collapsed=False).add_to(folium_map)
+    zone_rows, label_rows = _zone_rows(zones, lang)
+    grid_rows, grid_breaks = _grid_rows(grid_counts, lang)
+    cell_rows, cell_breaks = _cell_rows(cell_counts, resolution, lang)
+    view = [[bounds[1], bounds[0]], [bounds[3], bounds[2]]] if bounds else None
+    folium_map = page_map(view, basemap=basemap, title=title, lang=lang)
     HtmlControl(html.escape(title), position="topcenter", css_class="gridgis-title").add_to(
         folium_map
     )
     HtmlControl(
-        _legend_html(len(zone_features), grid_breaks, cell_breaks, resolution, lang),
+        _legend_html(len(zone_rows), grid_breaks, cell_breaks, resolution, lang),
         position="bottomleft",
-        css_class="gridgis-legend",
+        css_class="gridgis-legend gridgis-zones-legend",
     ).add_to(folium_map)
+    fields = ("name", "code", "town", "squad", "members", "grids", "area", "households",
+              "cell", "resolution")  # fmt: skip
     ViewScript(
         "zones",
-        {"bounds": bounds, "legend_width_px": LEGEND_WIDTH_PX, "n_labels": len(label_rows),
-         "label_zoom": 10.5},
-        {**{f"group:{k}": g for k, g in groups.items()},
-         **{f"layer:{k}": g for k, g in layers.items()}},
+        {
+            "bounds": view,
+            "legend_width_px": LEGEND_WIDTH_PX,
+            "label_zoom": 10.5,
+            "tiles": {"generation": generation_id},
+            "resolution": resolution,
+            "zones": zone_rows,
+            "labels": label_rows,
+            "grids": grid_rows,
+            "cells": cell_rows,
+            "colours": {"none": NO_HOUSEHOLDS, "cell": CELL_COLOUR},
+            "modes": list(MODES),
+            "words": {
+                "zones": label("zones_layer", lang),
+                "grid": label("zones_households_grid", lang),
+                "h3": label("zones_households_h3", lang, r=resolution),
+                "towns": label("zones_legend_town", lang),
+                "show": label("zones_show", lang),
+                **{f: label(f"zones_field_{f}", lang) for f in fields},
+            },
+        },
+        scripts=["leaflet_vectorgrid", "gridgis_tiles_js"],
         styles=["gridgis_zones_css"],
-    ).add_to(folium_map)  # fmt: skip
+    ).add_to(folium_map)
     localize_all(folium_map, assets_base)
     return folium_map

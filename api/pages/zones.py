@@ -1,5 +1,7 @@
 """``/zones``: enforcement zones and household counts (per unit grid, per H3 cell) on one
-offline map (login required). Households are only ever counted, never drawn one by one."""
+offline map (login required), the shapes drawn from the vector tiles of the active generation.
+``?resolution=6..9`` (H3 cells, default 8), ``?show=zones|grid|h3`` (what is filled; kept by
+the page script), ``?lang=en``. Households are only ever counted, never drawn one by one."""
 
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SessionDep, current_principal
 from api.errors import InvalidParameter
-from api.pages.map import basemap_from_settings, grid_levels, login_redirect
+from api.pages.map import basemap_from_settings, login_redirect
 from api.pages.scripts import page_response
 from api.settings import MapSettings
 from layers.errors import AuthError
 from layers.grids import resolve_generation
 from layers.households import counts_by_grid, counts_by_h3
+from layers.tiles import city_bounds
 from layers.zones import zone_features
 from maps.zones_map import build_zones_map
 
@@ -49,14 +52,13 @@ def zones_map_page(
     gen = resolve_generation(session=session, generation_id=None)
     map_settings: MapSettings = request.app.state.settings.map
 
-    levels = grid_levels(request, session, gen.id)  # cached per generation
     zones = zone_features(session=session, generation_id=gen.id, simplify_m=ZONE_SIMPLIFY_M)
     folium_map = build_zones_map(
         {"type": "FeatureCollection", "features": zones},
-        levels[1],
-        levels[3],
         {r["code"]: int(r["households"]) for r in counts_by_grid(session=session, level=3)},
         counts_by_h3(session=session, resolution=resolution),
+        bounds=city_bounds(session=session, generation_id=gen.id),
+        generation_id=gen.id,
         resolution=resolution,
         lang=lang,
         basemap=basemap_from_settings(map_settings, lang),

@@ -135,23 +135,43 @@
     }
 
     // --- trend of the area shown ---
+    // niceTop(0.047) -> 0.05: the trend's axis runs from 0 to the first round step above the
+    // data (at most 100 %), so a 5 % week is not drawn flat against a 0-100 % axis.
+    function niceTop(max) {
+        var steps = [0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1];
+        for (var i = 0; i < steps.length; i++) {
+            if (max <= steps[i]) { return steps[i]; }
+        }
+        return 1;
+    }
+    function axisPct(v) {
+        var p = v * 100;  // 0.25 % -> "0.25%", 5 % -> "5%", 2.5 % -> "2.5%"
+        return String(Number(p.toFixed(p < 1 ? 2 : 1))) + "%";
+    }
     function drawTrend(rows) {
-        var W = 270, H = 112, left = 30, right = 6, top = 6, bottom = 18;
+        var W = 290, H = 146, left = 52, right = 8, top = 30, bottom = 20;
         var n = data.trend_days, w = W - left - right, h = H - top - bottom;
         var start = Date.parse(data.trend_from + "T00:00:00Z");
+        var max = 0;
+        rows.forEach(function (r) {
+            max = Math.max(max, r.h3_share || 0, r.buffer_share || 0);
+        });
+        var topValue = niceTop(max);
         function x(day) {
             var i = Math.round((Date.parse(day + "T00:00:00Z") - start) / 86400000);
             return left + (n > 1 ? i * w / (n - 1) : w / 2);
         }
-        function y(v) { return top + h - (v || 0) * h; }
+        function y(v) { return top + h - (v || 0) / topValue * h; }
         var s = svg("svg", {"class": "gridgis-cov-trend", width: W, height: H,
                             viewBox: "0 0 " + W + " " + H, role: "img",
-                            "data-points": rows.length});
-        [0, 0.5, 1].forEach(function (v) {
+                            "data-points": rows.length, "data-axis-max": topValue});
+        s.appendChild(svg("text", {x: 2, y: 14, "class": "gridgis-cov-trend-axis"},
+                          t("coverage_trend_axis")));
+        [0, topValue / 2, topValue].forEach(function (v) {
             s.appendChild(svg("line", {x1: left, x2: W - right, y1: y(v), y2: y(v),
                                        stroke: "#d5dde6", "stroke-width": 1}));
-            s.appendChild(svg("text", {x: left - 3, y: y(v) + 3,
-                                       "text-anchor": "end"}, (v * 100) + "%"));
+            s.appendChild(svg("text", {x: left - 3, y: y(v) + 4,
+                                       "text-anchor": "end"}, axisPct(v)));
         });
         [data.trend_from, data.trend_to].forEach(function (d, i) {
             s.appendChild(svg("text", {x: i ? W - right : left, y: H - 4,

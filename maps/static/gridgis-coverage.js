@@ -1,8 +1,11 @@
-// /coverage: patrol coverage per grid level with drill-down (maps/coverage_map.py starts it):
-// towns coloured by their H3 share; a click on a town shows its villages, on a village its
-// unit grids, on a unit grid its blind-spot cells and who covered it (fetched from
-// /api/v1/coverage/grids/{code}). Test hooks: window.gridgisCoverage, gridgisCoverageMap
-// (see maps/coverage_map.py).
+// /coverage: patrol coverage per grid level with drill-down (maps/coverage_map.py starts it).
+// The grids are drawn from the vector tiles of the run's generation (GridGIS.tiles, SVG so each
+// grid's path carries its classes); the page carries only each grid's code, name, parent, fill
+// (class colour fitted to its level), figures, bbox and label point. Towns first; a click on a
+// town shows its villages, on a village its unit grids, on a unit grid its blind-spot cells and
+// who covered it (fetched from /api/v1/coverage/grids/{code}). The area shown is kept in the
+// URL (?area=<code>): Back and reload return to it. Test hooks: window.gridgisCoverage,
+// gridgisCoverageMap (see maps/coverage_map.py).
 (function (G) {
   "use strict";
 
@@ -18,15 +21,26 @@
     var pad = {paddingTopLeft: [data.legend_px, 80],
                paddingBottomRight: [data.panel_px, 24], animate: false};
     var P = G.coveragePanels(map, data.panels);
-    var byCode = {};
+    var byCode = {}, levels = {1: [], 2: [], 3: []};
     [1, 2, 3].forEach(function (n) {
-        data.levels[n].forEach(function (f) { byCode[f.properties.code] = f; });
+        data.levels[n].forEach(function (row) {
+            var g = {level: n};
+            data.fields.forEach(function (f, i) { g[f] = row[i]; });
+            // the panels read grid properties as the old GeoJSON features carried them
+            g.properties = g;
+            levels[n].push(g);
+            byCode[g.code] = g;
+        });
     });
-    L.geoJSON({type: "FeatureCollection", features: data.levels[1]},
-        {interactive: false, style: {color: "#0b2e59", weight: 1.2, opacity: 0.6,
-                                     fill: false}}).addTo(map);
+    function boundsOf(g) {
+        return L.latLngBounds([g.bbox[1], g.bbox[0]], [g.bbox[3], g.bbox[2]]);
+    }
+    map.createPane("gridgis-cov-grids").style.zIndex = 390;
+    map.createPane("gridgis-cov-towns").style.zIndex = 395;
+    G.tiles.layer("grids-l1", {params: data.tiles, pane: "gridgis-cov-towns",
+        style: {color: "#0b2e59", weight: 1.2, opacity: 0.6, fill: false}}).addTo(map);
     var state = {level: 1, parent: null, path: [], current: null, outline: null,
-                 blind: null, selected: null, selectedLayer: null, seq: 0};
+                 blind: null, selected: null, seq: 0, labels: L.layerGroup().addTo(map)};
     var panel = L.control({position: "topright"});
     panel.onAdd = function () {
         var div = L.DomUtil.create("div",
@@ -37,18 +51,46 @@
     };
     panel.addTo(map);
     var box = panel.getContainer();
+    var tip = L.tooltip({sticky: true, direction: "top", offset: [0, -8]});
 
+    function shownGrids() {
+        return levels[state.level].filter(function (g) {
+            return state.parent === null || g.parent === state.parent;
+        });
+    }
     function publish(extra) {
-        var shown = state.current ? state.current.getLayers().length : 0;
         window.gridgisCoverage = Object.assign({
-            level: state.level, parent: state.parent, shown: shown,
+            level: state.level, parent: state.parent, shown: shownGrids().length,
             selected: state.selected, blind: null, who: null, missing: !data.run
         }, extra || {});
     }
-    function styleOf(f) {
-        return {color: "#4a5a6b", weight: state.level === 3 ? 0.8 : 1.4, opacity: 0.9,
-                fillColor: f.properties.fill, fillOpacity: 0.82};
+    function styleOf(level, parent) {
+        return function (p) {
+            var g = byCode[p.code];
+            if (!g || (parent !== null && g.parent !== parent)) { return []; }
+            return {className: "gridgis-cov-l" + level + " gridgis-code-" + g.code,
+                    color: "#4a5a6b", weight: level === 3 ? 0.8 : 1.4, opacity: 0.9,
+                    fill: true, fillColor: g.fill, fillOpacity: 0.82};
+        };
     }
+    var SELECTED = {color: "#0b2e59", weight: 3, opacity: 1, fill: true, fillOpacity: 0.82};
+    var HOVER = {color: "#1f5fbf", weight: 2.5, opacity: 1, fill: true, fillOpacity: 0.82};
+
+    // names where the grid is wide enough on screen (recomputed after each zoom)
+    function drawLabels() {
+        state.labels.clearLayers();
+        var z = map.getZoom(), rows = [];
+        shownGrids().forEach(function (g) {
+            var a = map.project([g.bbox[1], g.bbox[0]], z);
+            var b = map.project([g.bbox[3], g.bbox[2]], z);
+            if (Math.abs(b.x - a.x) >= data.label_min_px) {
+                rows.push([g.point[0], g.point[1], g.name]);
+            }
+        });
+        G.permanentLabels(state.labels, {rows: rows, css_class: "gridgis-label gridgis-cov-label"});
+    }
+    map.on("zoomend", drawLabels);
+
     function figures(p) {
         var g = el("div", "gridgis-cov-figures");
         [["coverage_field_code", p.code], ["coverage_field_h3", pct(p.h3)],
@@ -64,11 +106,9 @@
     }
     function crumbs() {
         var c = el("div", "gridgis-cov-crumbs");
-        var steps = [{name: t("coverage_all"), go: function () { show(1, null, []); }}];
-        state.path.forEach(function (f, i) {
-            steps.push({name: f.properties.name, go: function () {
-                show(i + 2, f.properties.code, state.path.slice(0, i + 1));
-            }});
+        var steps = [{name: t("coverage_all"), go: function () { go(null); }}];
+        state.path.forEach(function (g) {
+            steps.push({name: g.name, go: function () { go(g.code); }});
         });
         steps.forEach(function (s, i) {
             if (i) { c.appendChild(document.createTextNode(" › ")); }
@@ -82,7 +122,7 @@
         });
         if (state.selected) {
             c.appendChild(document.createTextNode(" › "));
-            c.appendChild(el("b", "", byCode[state.selected].properties.name));
+            c.appendChild(el("b", "", byCode[state.selected].name));
         }
         return c;
     }
@@ -92,8 +132,7 @@
         var hint = ["coverage_click_town", "coverage_click_village",
                     "coverage_click_grid"][state.level - 1];
         if (state.selected) {
-            var p = byCode[state.selected].properties;
-            box.appendChild(figures(p));
+            box.appendChild(figures(byCode[state.selected]));
             if (detail === undefined) {
                 box.appendChild(el("div", "gridgis-legend-hint", t("coverage_loading")));
             } else if (detail.error) {
@@ -119,36 +158,32 @@
             }
         } else {
             if (state.path.length) {
-                box.appendChild(figures(state.path[state.path.length - 1].properties));
+                box.appendChild(figures(state.path[state.path.length - 1]));
             }
             if (data.run) { box.appendChild(el("div", "gridgis-legend-hint", t(hint))); }
         }
         if (P) {
             P.render(box, {level: state.level, parent: state.parent,
-                selected: state.selected, features: state.current
-                    ? state.current.getLayers().map(function (l) { return l.feature; })
-                    : []});
+                selected: state.selected, features: shownGrids()});
         }
     }
     function clearSelection() {
         if (P) { P.cleared(); }
         if (state.blind) { map.removeLayer(state.blind); state.blind = null; }
-        if (state.selectedLayer && state.current) {
-            state.current.resetStyle(state.selectedLayer);
+        if (state.selected && state.current) {
+            state.current.resetFeatureStyle(Number(state.selected));
         }
-        state.selected = null; state.selectedLayer = null;
+        state.selected = null;
     }
-    function select(f, layer) {
+    function select(g) {
         clearSelection();
-        state.selected = f.properties.code;
-        state.selectedLayer = layer;
-        layer.setStyle({color: "#0b2e59", weight: 3});
-        layer.bringToFront();
+        state.selected = g.code;
+        state.current.setFeatureStyle(Number(g.code), SELECTED);
         var seq = ++state.seq;
-        if (P) { P.selected(f.properties.code); }
+        if (P) { P.selected(g.code); }
         render();
         publish();
-        var url = "/api/v1/coverage/grids/" + encodeURIComponent(f.properties.code)
+        var url = "/api/v1/coverage/grids/" + encodeURIComponent(g.code)
             + "?" + new URLSearchParams(data.query).toString();
         getJSON(url)
             .then(function (d) {
@@ -168,80 +203,106 @@
                 publish({error: err.message});
             });
     }
+    function onClick(p) {
+        var g = byCode[p.code];
+        if (!g || !data.run) { return; }
+        go(g.code);
+    }
     function show(level, parent, path) {
         clearSelection();
         state.seq++;
         if (state.current) { map.removeLayer(state.current); }
         if (state.outline) { map.removeLayer(state.outline); state.outline = null; }
         state.level = level; state.parent = parent; state.path = path;
-        var fs = data.levels[level].filter(function (f) {
-            return parent === null || f.properties.parent === parent;
+        state.current = G.tiles.layer("grids-l" + level, {
+            params: data.tiles, svg: true, pane: "gridgis-cov-grids",
+            style: styleOf(level, parent),
+            onClick: data.run ? onClick : null,
         });
-        state.current = L.geoJSON({type: "FeatureCollection", features: fs}, {
-            className: "gridgis-cov-l" + level,
-            style: styleOf,
-            onEachFeature: function (f, layer) {
-                var tip = el("div");
-                tip.appendChild(el("b", "", f.properties.name));
-                tip.appendChild(el("div", "", t("coverage_field_h3") + " "
-                                   + pct(f.properties.h3)));
-                layer.bindTooltip(tip, {sticky: true});
-                layer.on("add", function () {
-                    var e = layer.getElement();
-                    if (e) { e.setAttribute("data-code", f.properties.code); }
-                });
-                if (!data.run) { return; }
-                layer.on("click", function (ev) {
-                    L.DomEvent.stop(ev);
-                    if (level < 3) {
-                        show(level + 1, f.properties.code, path.concat([f]));
-                    } else {
-                        select(f, layer);
-                    }
-                });
-                layer.on("mouseover", function () {
-                    if (layer !== state.selectedLayer) {
-                        layer.setStyle({weight: 2.5, color: "#1f5fbf"});
-                    }
-                });
-                layer.on("mouseout", function () {
-                    if (layer !== state.selectedLayer) {
-                        state.current.resetStyle(layer);
-                    }
-                });
+        state.current.on("mouseover", function (e) {
+            var g = e.layer && e.layer.properties && byCode[e.layer.properties.code];
+            if (!g) { return; }
+            var body = el("div");
+            body.appendChild(el("b", "", g.name));
+            body.appendChild(el("div", "", t("coverage_field_h3") + " " + pct(g.h3)));
+            tip.setContent(body).setLatLng(e.latlng);
+            map.openTooltip(tip);
+            if (g.code !== state.selected) {
+                state.current.setFeatureStyle(Number(g.code), HOVER);
             }
-        }).addTo(map);
-        if (parent !== null && byCode[parent]) {
-            state.outline = L.geoJSON(byCode[parent], {interactive: false,
-                style: {color: "#0b2e59", weight: 3.5, fill: false}}).addTo(map);
+            state.hover = g.code;
+        });
+        state.current.on("mouseout", function () {
+            map.closeTooltip(tip);
+            if (state.hover && state.hover !== state.selected) {
+                state.current.resetFeatureStyle(Number(state.hover));
+            }
+            state.hover = null;
+        });
+        state.current.addTo(map);
+        window.gridgisCoverageLayer = state.current;
+        var area = parent !== null ? byCode[parent] : null;
+        var bounds = area ? boundsOf(area) : L.latLngBounds(data.bounds);
+        map.fitBounds(bounds, pad);
+        if (area) {  // the area drilled into, outlined by its own tile layer's shape
+            state.outline = G.tiles.layer("grids-l" + area.level, {
+                params: data.tiles, pane: "gridgis-cov-towns",
+                style: function (p) {
+                    return p.code === area.code
+                        ? {color: "#0b2e59", weight: 3.5, opacity: 1, fill: false} : [];
+                },
+            }).addTo(map);
         }
-        var bounds = state.outline ? state.outline.getBounds()
-                                   : state.current.getBounds();
-        if (bounds.isValid()) { map.fitBounds(bounds, pad); }
+        document.querySelectorAll(".gridgis-cov-classes").forEach(function (c) {
+            c.hidden = c.getAttribute("data-level") !== String(level);
+        });
+        drawLabels();
         render();
         publish();
     }
-    function drill(code) {  // from the ranking: into a town or village, onto a grid
-        var f = byCode[code];
-        if (!f) { return; }
-        var chain = [], up = byCode[f.properties.parent];
-        while (up) { chain.unshift(up); up = byCode[up.properties.parent]; }
-        if (chain.length < 2) {
-            show(chain.length + 2, code, chain.concat([f]));
+    function chainOf(g) {  // [town, village, ...] above g, top first
+        var chain = [], up = byCode[g.parent];
+        while (up) { chain.unshift(up); up = byCode[up.parent]; }
+        return chain;
+    }
+    // open(code): the view of an area (null: the city; a town or village: its children; a
+    // unit grid: its village with the grid selected)
+    function open(code) {
+        var g = code ? byCode[code] : null;
+        if (!g) { show(1, null, []); return; }
+        var chain = chainOf(g);
+        if (g.level < 3) {
+            show(g.level + 1, g.code, chain.concat([g]));
             return;
         }
-        show(3, f.properties.parent, chain);
-        state.current.eachLayer(function (layer) {
-            if (layer.feature.properties.code === code) {
-                select(f, layer);
-                map.fitBounds(layer.getBounds(), pad);
-            }
-        });
+        if (state.level === 3 && state.parent === g.parent) {  // a click beside it: no move
+            select(g);
+            return;
+        }
+        show(3, g.parent, chain);
+        select(g);
+        map.fitBounds(boundsOf(g), pad);
     }
-    if (P) { P.attach({drill: drill}); }
+    function areaInUrl() {
+        return new URLSearchParams(window.location.search).get("area");
+    }
+    // go(code): open an area and remember it in the URL (a new history entry)
+    function go(code) {
+        var q = new URLSearchParams(window.location.search);
+        if (code) { q.set("area", code); } else { q.delete("area"); }
+        var s = q.toString();
+        if ((areaInUrl() || null) !== (code || null)) {
+            window.history.pushState({area: code || null}, "",
+                                     window.location.pathname + (s ? "?" + s : ""));
+        }
+        open(code);
+    }
+    window.addEventListener("popstate", function () { open(areaInUrl()); });
+    if (P) { P.attach({drill: go}); }
     map.whenReady(function () {
         window.gridgisCoverageMap = map;
-        show(1, null, []);
+        var asked = areaInUrl();
+        open(data.run && asked && byCode[asked] ? asked : null);
     });
   };
 })(window.GridGIS);

@@ -1,40 +1,167 @@
-// /zones: enforcement zones and household counts (maps/zones_map.py starts it with {bounds,
-// legend_width_px, n_labels, label_zoom} and its folium groups "group:<key>" and GeoJSON
-// layers "layer:<key>"). Fits the view, keeps the zones and town outlines on top, hides zone
-// labels when zoomed far out. Test hooks: window.gridgisZonesReady = {zones, towns, grids,
-// cells, labels} (features per layer), window.gridgisZonesLayers (the groups).
+// /zones: enforcement zones and household counts (maps/zones_map.py starts it with the zones'
+// colours and facts, label points, per-grid counts, H3 cell centres and the legend sizes). The
+// shapes come from the vector tiles of the page's generation (GridGIS.tiles, SVG so each path
+// carries its classes). One thing is filled at a time, chosen in the control top right: the
+// zones, households per unit grid (zones then outlined), or households per H3 cell (graduated
+// circles over the zone outlines). The choice is in the URL (?show=grid), so Back and reload
+// keep it, and the legend shows only the sections of what is drawn.
+// Test hooks: window.gridgisZonesReady = {zones, grids, cells, labels, mode},
+// window.gridgisZonesLayers (the groups by mode).
 (function (G) {
   "use strict";
 
-  G.views.zones = function (map, opts, given) {
-    var groups = {}, layers = {};
-    Object.keys(given).forEach(function (name) {
-      var parts = name.split(":");
-      (parts[0] === "group" ? groups : layers)[parts[1]] = given[name];
+  G.views.zones = function (map, opts) {
+    var W = opts.words, el = G.el;
+    var ZONE = {name: 1, town: 2, squad: 3, members: 4, grids: 5, area: 6};
+
+    map.createPane("gridgis-zones-fills").style.zIndex = 390;
+    map.createPane("gridgis-zones-lines").style.zIndex = 395;
+    var tip = L.tooltip({direction: "top", offset: [0, -8]});
+
+    // a tooltip of facts: rows [[label, value]] at the pointer
+    function hover(layer, facts) {
+      layer.on("mouseover", function (e) {
+        var p = e.layer && e.layer.properties;
+        var rows = p && facts(p);
+        if (!rows) { return; }
+        var body = el("div", "gridgis-zones-tip");
+        rows.forEach(function (r) {
+          var line = el("div");
+          line.appendChild(el("b", "", r[0] + "："));
+          line.appendChild(document.createTextNode(r[1]));
+          body.appendChild(line);
+        });
+        tip.setContent(body).setLatLng(e.latlng);
+        map.openTooltip(tip);
+      });
+      layer.on("mouseout", function () { map.closeTooltip(tip); });
+      return layer;
+    }
+    function zoneFacts(p) {
+      var z = opts.zones[p.code];
+      if (!z) { return null; }
+      return [[W.name, z[ZONE.name]], [W.code, p.code], [W.town, z[ZONE.town]],
+              [W.squad, z[ZONE.squad]], [W.members, z[ZONE.members]],
+              [W.grids, z[ZONE.grids]], [W.area, z[ZONE.area]]];
+    }
+
+    // zone fills (mode "zones") and zone outlines (household modes)
+    var zoneFills = hover(G.tiles.layer("zones", {params: opts.tiles, svg: true,
+      pane: "gridgis-zones-fills", onClick: function () {}, style: function (p) {
+        var z = opts.zones[p.code];
+        return {className: "gridgis-zone gridgis-code-" + p.code, color: "#ffffff",
+                weight: 1.2, opacity: 0.9, fill: true,
+                fillColor: z ? z[0] : "#9aa5b1", fillOpacity: 0.5};
+      }}), zoneFacts);
+    var zoneLines = hover(G.tiles.layer("zones", {params: opts.tiles, svg: true,
+      pane: "gridgis-zones-lines", onClick: function () {}, style: function (p) {
+        return {className: "gridgis-zone-outline gridgis-code-" + p.code,
+                color: "#3b4f63", weight: 2, opacity: 0.9, fill: false};
+      }}), zoneFacts);
+    var towns = G.tiles.layer("grids-l1", {params: opts.tiles, svg: true,
+      pane: "gridgis-zones-lines", style: function (p) {
+        return {className: "gridgis-zone-town gridgis-code-" + p.code,
+                color: "#0b2e59", weight: 2.5, opacity: 1, fill: false};
+      }});
+    // households per unit grid: a choropleth of the counts (grey: none)
+    var grids = hover(G.tiles.layer("grids-l3", {params: opts.tiles, svg: true,
+      pane: "gridgis-zones-fills", onClick: function () {}, style: function (p) {
+        var g = opts.grids[p.code];
+        return {className: "gridgis-hh-grid gridgis-code-" + p.code, color: "#ffffff",
+                weight: 0.4, opacity: 0.9, fill: true,
+                fillColor: g ? g[0] : opts.colours.none, fillOpacity: 0.8};
+      }}), function (p) {
+        var g = opts.grids[p.code];
+        return [[W.name, p.name], [W.code, p.code], [W.households, g ? g[1] : "0"]];
+      });
+    // households per H3 cell: graduated circles at the cells' centres (radius in metres: the
+    // largest fits inside its cell, so they never overlap)
+    var cells = L.layerGroup();
+    opts.cells.forEach(function (c) {
+      var m = L.circle([c[1], c[0]], {radius: c[2], className: "gridgis-hh-h3",
+        color: "#ffffff", weight: 1, fillColor: opts.colours.cell, fillOpacity: 0.75});
+      var body = el("div", "gridgis-zones-tip");
+      [[W.cell, c[4]], [W.resolution, String(opts.resolution)], [W.households, c[3]]]
+        .forEach(function (r) {
+          var line = el("div");
+          line.appendChild(el("b", "", r[0] + "："));
+          line.appendChild(document.createTextNode(r[1]));
+          body.appendChild(line);
+        });
+      m.bindTooltip(body, {direction: "top"});
+      cells.addLayer(m);
     });
-    function keepOrder() {
-      ["zones", "towns"].forEach(function (k) {
-        if (groups[k] && map.hasLayer(groups[k])) { groups[k].bringToFront(); }
+    var labels = L.layerGroup();
+    G.permanentLabels(labels, {rows: opts.labels,
+                               css_class: "gridgis-label gridgis-label-zone"});
+
+    var groups = {
+      zones: L.layerGroup([zoneFills, labels]),
+      grid: L.layerGroup([grids, zoneLines, labels]),
+      h3: L.layerGroup([zoneLines, cells, labels]),
+    };
+    var base = {};
+    opts.modes.forEach(function (m) { base[W[m]] = groups[m]; });
+    var overlays = {};
+    overlays[W.towns] = towns;
+    var control = L.control.layers(base, overlays, {collapsed: false, position: "topright"});
+
+    function modeInUrl() {
+      var m = new URLSearchParams(window.location.search).get("show");
+      return opts.modes.indexOf(m) >= 0 ? m : "zones";
+    }
+    var mode = null;
+    function showLegend() {
+      document.querySelectorAll(".gridgis-zones-section").forEach(function (s) {
+        s.hidden = s.getAttribute("data-modes").split(" ").indexOf(mode) < 0;
       });
     }
+    function publish() {
+      window.gridgisZonesLayers = groups;
+      window.gridgisZonesReady = {zones: Object.keys(opts.zones).length,
+        grids: Object.keys(opts.grids).length, cells: opts.cells.length,
+        labels: opts.labels.length, mode: mode};
+    }
+    // setMode(m): fill what m says (the layer control's radio follows)
+    function setMode(m) {
+      if (m === mode) { return; }
+      opts.modes.forEach(function (k) {
+        if (k !== m && map.hasLayer(groups[k])) { map.removeLayer(groups[k]); }
+      });
+      mode = m;
+      if (!map.hasLayer(groups[m])) { groups[m].addTo(map); }
+      showLegend();
+      publish();
+    }
+    map.on("baselayerchange", function (e) {
+      var m = opts.modes.filter(function (k) { return groups[k] === e.layer; })[0];
+      if (!m || m === mode) { return; }
+      mode = m;
+      showLegend();
+      publish();
+      var q = new URLSearchParams(window.location.search);
+      if (m === "zones") { q.delete("show"); } else { q.set("show", m); }
+      var s = q.toString();
+      window.history.pushState({show: m}, "", window.location.pathname + (s ? "?" + s : ""));
+    });
+    // Back/Forward: the mode of that URL (the control's radios follow the map's layers)
+    window.addEventListener("popstate", function () { setMode(modeInUrl()); });
+
     function showLabels() {
       var hide = map.getZoom() < opts.label_zoom;
       L.DomUtil[hide ? "addClass" : "removeClass"](map.getContainer(),
         "gridgis-hide-zone-labels");
     }
-    map.on("overlayadd", keepOrder);
     map.on("zoomend", showLabels);
     map.whenReady(function () {
       if (opts.bounds) {
         map.fitBounds(opts.bounds, {paddingTopLeft: [opts.legend_width_px, 56],
           paddingBottomRight: [24, 24], animate: false});
       }
-      keepOrder();
+      towns.addTo(map);
+      setMode(modeInUrl());
+      control.addTo(map);
       showLabels();
-      var ready = {labels: opts.n_labels};
-      Object.keys(layers).forEach(function (k) { ready[k] = layers[k].getLayers().length; });
-      window.gridgisZonesLayers = groups;
-      window.gridgisZonesReady = ready;
     });
   };
 })(window.GridGIS);

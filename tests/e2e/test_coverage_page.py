@@ -29,6 +29,7 @@ from maps.coverage_panels import TRACK_PALETTE
 from maps.styles import label
 from tests.api.test_coverage_api import (  # noqa: F401  (module fixtures)
     DAY,
+    DAY2,
     SHIFT,
     covered,
     second_day,
@@ -67,8 +68,43 @@ def box_of(page: Any, selector: str) -> dict[str, float]:
     return dict(page.locator(selector).first.bounding_box())
 
 
+def path_of(level: int, code: str) -> str:
+    """The SVG paths of one grid (drawn from vector tiles: one path per tile it crosses)."""
+    return f"path.gridgis-cov-l{level}.gridgis-code-{code}"
+
+
 def fill_of(page: Any, level: int, code: str) -> str:
-    return str(page.get_attribute(f"path.gridgis-cov-l{level}[data-code='{code}']", "fill"))
+    return str(page.locator(path_of(level, code)).first.get_attribute("fill"))
+
+
+DRAWN = (
+    "window.gridgisCoverageDrawn = (level => Object.fromEntries([...document.querySelectorAll("
+    "'path.gridgis-cov-l' + level)].map(p => [[...p.classList].find(c =>"
+    " c.startsWith('gridgis-code-')).slice(13), p.getAttribute('fill')])))"
+)
+
+
+def drawn(page: Any, level: int) -> dict[str, str]:
+    """Grid code -> fill of every grid of ``level`` drawn now (from the paths' classes)."""
+    page.evaluate(DRAWN)
+    return dict(page.evaluate(f"window.gridgisCoverageDrawn({level})"))
+
+
+def wait_drawn(page: Any, level: int, code: str) -> None:
+    """Until the level's tiles have arrived and drawn the grid (clicks need its path)."""
+    wait_until(
+        page,
+        f"document.querySelector('{path_of(level, code)}') !== null"
+        " && !window.gridgisCoverageLayer.isLoading()",
+    )
+
+
+def union_box(page: Any, selector: str) -> dict[str, float]:
+    boxes = [b for b in (x.bounding_box() for x in page.locator(selector).all()) if b]
+    x0, y0 = min(b["x"] for b in boxes), min(b["y"] for b in boxes)
+    x1 = max(b["x"] + b["width"] for b in boxes)
+    y1 = max(b["y"] + b["height"] for b in boxes)
+    return {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0}
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -104,34 +140,54 @@ def test_coverage_page_drills_down_to_blind_spots(
             "level": 1, "parent": None, "shown": 17, "selected": None, "blind": None,
             "who": None, "missing": False,
         }  # fmt: skip
-        assert page.locator("path.gridgis-cov-l1").count() == 17
-        fills = page.evaluate(
-            "[...document.querySelectorAll('path.gridgis-cov-l1')]"
-            ".map(p => [p.dataset.code, p.getAttribute('fill')])"
-        )
-        assert {c for c, f in fills if f != NOT_PATROLLED.lower()} == {town}
+        page.evaluate(DRAWN)  # a test helper in the page (evaluate is not bound by its CSP)
+        wait_until(page, "Object.keys(window.gridgisCoverageDrawn(1)).length >= 17")
+        wait_drawn(page, 1, town)
+        fills = drawn(page, 1)
+        assert len(fills) == 17
+        assert {c for c, f in fills.items() if f != NOT_PATROLLED.lower()} == {town}
+        # names on the map: the towns are wide enough at the city's zoom
+        assert page.locator(".gridgis-cov-label").count() >= 10
+        # only the towns' class limits are shown in the legend
+        assert page.locator(".gridgis-cov-classes[data-level='1']").is_visible()
+        assert not page.locator(".gridgis-cov-classes[data-level='3']").is_visible()
         body = page.inner_text("body")
         assert label("coverage_legend_title", lang) in body
         assert label("coverage_method_h3", lang, r=10, d="30") in body  # method and parameters
         assert label("coverage_method_gap", lang, s="300") in body
         assert page.input_value("input[name=date]") == DAY
+        # readable on a wall screen (1920x1080): legend, form and panels at least 14 px
+        smallest = page.evaluate(
+            "Math.min(...[...document.querySelectorAll('.gridgis-cov-legend *, .gridgis-cov-form *,"
+            " .gridgis-cov-panel *, .gridgis-cov-label')].filter(e => e.offsetParent &&"
+            " e.childElementCount === 0 && e.textContent.trim() && !e.closest('svg'))"
+            ".map(e => parseFloat(getComputedStyle(e).fontSize)))"
+        )
+        assert smallest >= 14
+        # the page carries no polygon: shapes come from the vector tiles
+        assert "Polygon" not in page.content()
+        assert any("/tiles/grids-l1/" in u for u in seen["requests"])
         page.screenshot(path=str(artifacts / f"coverage_page_towns_{lang}.png"))
 
         click_city_point(page)  # town -> its villages
         wait_until(page, "window.gridgisCoverage.level === 2")
+        wait_drawn(page, 2, village)
         s = state(page)
-        assert s["parent"] == town and s["shown"] == page.locator("path.gridgis-cov-l2").count()
+        assert s["parent"] == town
         assert page.locator("path.gridgis-cov-l1").count() == 0
+        villages = drawn(page, 2)
+        assert 0 < len(villages) <= s["shown"] and all(c[:9] == town for c in villages)
         assert fill_of(page, 2, village) != NOT_PATROLLED
+        assert urlsplit(page.url).query.endswith(f"area={town}")  # the drill-down in the URL
 
         click_city_point(page)  # village -> its unit grids
         wait_until(page, "window.gridgisCoverage.level === 3")
+        wait_drawn(page, 3, code)
         s = state(page)
-        assert s["parent"] == village and s["shown"] == page.locator("path.gridgis-cov-l3").count()
-        codes = page.evaluate(
-            "[...document.querySelectorAll('path.gridgis-cov-l3')].map(p => p.dataset.code)"
-        )
+        assert s["parent"] == village
+        codes = set(drawn(page, 3))
         assert code in codes and all(c.startswith(village) for c in codes)
+        assert len(codes) <= s["shown"]
 
         click_city_point(page)  # unit grid -> blind spots and who covered it
         wait_until(page, "window.gridgisCoverage.blind !== null", timeout=30_000)
@@ -157,7 +213,8 @@ def test_coverage_page_drills_down_to_blind_spots(
             if f["properties"]["device_id"] == covered["device"].id
         )  # fmt: skip
         assert page.get_attribute(mine, "stroke") == TRACK_PALETTE[colour]
-        track, grid = box_of(page, mine), box_of(page, f"path.gridgis-cov-l3[data-code='{code}']")
+        wait_drawn(page, 3, code)
+        track, grid = box_of(page, mine), union_box(page, path_of(3, code))
         assert grid["x"] <= track["x"] <= grid["x"] + grid["width"]
         assert grid["y"] <= track["y"] <= grid["y"] + grid["height"]
         panel = page.inner_text(".gridgis-cov-panel")
@@ -166,6 +223,14 @@ def test_coverage_page_drills_down_to_blind_spots(
         assert x["trend"] == 2
         trend = page.locator(".gridgis-cov-panel svg.gridgis-cov-trend")
         assert trend.get_attribute("data-points") == "2"
+        # its axis is fitted to the data (not 0-100 %) and names its unit
+        rows = client.get(
+            "/api/v1/coverage/trend",
+            params={"code": code, "from": DAY2, "to": DAY, "shift": SHIFT, "resolution": 10},
+        ).json()["data"]
+        top = max(max(r["h3_share"], r["buffer_share"]) for r in rows)
+        assert top < float(trend.get_attribute("data-axis-max")) <= 2 * top < 1
+        assert label("coverage_trend_axis", lang) in trend.text_content()
         assert trend.locator("circle.gridgis-cov-trend-point").count() == 4
         assert label("coverage_trend", lang, n=14) in panel
         # the ranking of the village's unit grids: the patrolled one first
@@ -194,9 +259,19 @@ def test_coverage_page_drills_down_to_blind_spots(
         name = "coverage_page.png" if lang == "zh" else "coverage_page_en.png"
         page.screenshot(path=str(artifacts / name))
 
+        # reload keeps the grid selected (its code is in the URL); Back returns to the village
+        page.reload()
+        wait_until(page, READY + f" && window.gridgisCoverage.selected === '{code}'")
+        assert state(page)["parent"] == village
+        page.go_back()
+        wait_until(
+            page, "window.gridgisCoverage.level === 3 && window.gridgisCoverage.selected === null"
+        )
+        assert state(page)["parent"] == village
         page.locator(".gridgis-cov-crumbs a").first.click()  # back to the whole city
         wait_until(page, "window.gridgisCoverage.level === 1")
         assert page.locator("path.gridgis-cov-blind").count() == 0
+        assert "area=" not in page.url
         assert_offline_and_clean(seen)
     finally:
         page.context.close()

@@ -5,13 +5,15 @@ console errors, no personal data. Screenshots in test-artifacts/."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from sqlalchemy import text
 
 from maps.styles import label
-from tests.e2e.conftest import assert_offline_and_clean
+from maps.zones_map import NO_HOUSEHOLDS
+from tests.e2e.conftest import assert_offline_and_clean, wait_until
 from tests.e2e.conftest import open_logged_in as open_page
 from tests.people_fixtures import *  # noqa: F403  (session fixtures of issue 3)
 
@@ -23,6 +25,38 @@ def paths(page: Any, css: str) -> int:
     return int(page.evaluate(f"document.querySelectorAll('path.{css}').length"))
 
 
+def codes(page: Any, css: str) -> dict[str, str]:
+    """Code -> fill of the tile-drawn shapes with class ``css`` (a shape crossing tile edges
+    has a path per tile; its code is in a ``gridgis-code-<code>`` class)."""
+    return dict(
+        page.evaluate(
+            "(css => Object.fromEntries([...document.querySelectorAll('path.' + css)].map(p =>"
+            " [[...p.classList].find(c => c.startsWith('gridgis-code-')).slice(13),"
+            " p.getAttribute('fill')])))",
+            css,
+        )
+    )
+
+
+def wait_codes(page: Any, css: str, n: int) -> dict[str, str]:
+    wait_until(
+        page,
+        f"new Set([...document.querySelectorAll('path.{css}')].map(p => [...p.classList]"
+        f".find(c => c.startsWith('gridgis-code-')))).size >= {n}",
+    )
+    return codes(page, css)
+
+
+def min_font_px(page: Any, selector: str) -> float:
+    return float(
+        page.evaluate(
+            "(sel => Math.min(...[...document.querySelectorAll(sel)].filter(e => e.offsetParent"
+            " && e.textContent.trim()).map(e => parseFloat(getComputedStyle(e).fontSize))))",
+            selector,
+        )
+    )
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_zones_page_layers_counts_only(
     browser, live_server, tokens, client, engine, people_demo, artifacts, lang
@@ -30,6 +64,8 @@ def test_zones_page_layers_counts_only(
     zones = len(client.get("/api/v1/zones").json()["features"])
     assert zones >= 17 * 3
     cells = client.get("/api/v1/households/counts", params={"by": "h3", "resolution": 8}).json()
+    by_grid = client.get("/api/v1/households/counts", params={"by": "grid", "level": 3}).json()
+    with_households = {r["code"]: r["households"] for r in by_grid["data"] if r["households"]}
     path = "/zones" if lang == "zh" else "/zones?lang=en"
     page, seen = open_page(
         browser, live_server, tokens["viewer"], path, "window.gridgisZonesReady !== undefined"
@@ -38,18 +74,22 @@ def test_zones_page_layers_counts_only(
         ready = page.evaluate("window.gridgisZonesReady")
         assert ready == {
             "zones": zones,
-            "towns": 17,
-            "grids": 1558,
+            "grids": len(with_households),
             "cells": cells["count"],
             "labels": zones,
+            "mode": "zones",
         }
-        # zones and town outlines on; household layers off until chosen in the layer control
-        assert (paths(page, "gridgis-zone"), paths(page, "gridgis-zone-town")) == (zones, 17)
+        # zones filled and town outlines, drawn from the vector tiles; no household layer
+        fills = wait_codes(page, "gridgis-zone", zones)
+        assert len(fills) == zones and len(wait_codes(page, "gridgis-zone-town", 17)) == 17
         assert paths(page, "gridgis-hh-grid") == paths(page, "gridgis-hh-h3") == 0
-        fills = page.evaluate(
-            "[...document.querySelectorAll('path.gridgis-zone')].map(p => p.getAttribute('fill'))"
-        )
-        assert len(set(fills)) >= 4  # a town's 3-4 zones each have their own colour
+        assert len(set(fills.values())) >= 4  # a town's 3-4 zones each have their own colour
+        # the page carries no polygon of the city: shapes come from /tiles
+        html = page.content()
+        assert '"Polygon"' not in html and '"MultiPolygon"' not in html
+        scripts = [urlsplit(u).path for u in seen["requests"] if "/page-scripts/" in u]
+        assert scripts and all("Polygon" not in client.get(u).text for u in scripts)
+        assert any("/tiles/zones/" in u for u in seen["requests"])
         body = page.inner_text("body")
         labels = page.evaluate(
             "[...document.querySelectorAll('.gridgis-label-zone')].map(e => e.textContent)"
@@ -59,18 +99,50 @@ def test_zones_page_layers_counts_only(
         squad = first["squad_name"].removeprefix(town).removeprefix("综合执法局")
         assert f"{first['name'].removeprefix(town)}\n{squad}" in labels
         assert label("zones_layer", lang) in body and label("legend_title", lang) in body
+        legend = page.locator(".gridgis-zones-legend")
+        assert label("zones_households_grid", lang) not in legend.inner_text()  # not drawn
+        # readable on a wall screen: legend and controls at least 14 px
+        assert min_font_px(page, ".gridgis-zones-legend *, .leaflet-control-layers label") >= 14
         page.screenshot(path=str(artifacts / f"zones_page_{lang}.png"))
 
-        overlays = page.locator(".leaflet-control-layers-overlays label")
-        overlays.filter(has_text=label("zones_households_grid", lang)).locator("input").check()
-        assert paths(page, "gridgis-hh-grid") == 1558
-        overlays.filter(has_text=label("zones_layer", lang)).locator("input").uncheck()
+        # households per unit grid: fills of their own, the zones only outlined
+        base = page.locator(".leaflet-control-layers-base label")
+        base.filter(has_text=label("zones_households_grid", lang)).locator("input").check()
+        wait_until(page, "window.gridgisZonesReady.mode === 'grid'")
+        grid_fills = wait_codes(page, "gridgis-hh-grid", 1558)
+        assert len(grid_fills) == 1558
         assert paths(page, "gridgis-zone") == 0
+        assert len(wait_codes(page, "gridgis-zone-outline", zones)) == zones
+        assert page.url.endswith("show=grid")
+        top = max(with_households, key=lambda c: with_households[c])
+        legend_text = legend.inner_text()
+        assert label("zones_households_grid", lang) in legend_text
+        assert label("zones_legend_zone", lang, n=zones) not in legend_text
+        shown = page.evaluate(
+            "[...document.querySelectorAll('.gridgis-zones-legend .gridgis-zones-section"
+            ":not([hidden]) .gridgis-count-grid rect')].map(r => r.getAttribute('fill'))"
+        )
+        assert grid_fills[top] in shown  # the legend holds the colour drawn
+        assert all(
+            f == NO_HOUSEHOLDS.lower() for c, f in grid_fills.items() if c not in with_households
+        )
         page.screenshot(path=str(artifacts / f"zones_page_households_grid_{lang}.png"))
-        overlays.filter(has_text=label("zones_households_grid", lang)).locator("input").uncheck()
-        overlays.filter(has_text=label("zones_households_h3", lang, r=8)).locator("input").check()
+
+        # households per H3 cell: graduated circles over the zone outlines
+        base.filter(has_text=label("zones_households_h3", lang, r=8)).locator("input").check()
+        wait_until(page, "window.gridgisZonesReady.mode === 'h3'")
         assert paths(page, "gridgis-hh-h3") == cells["count"]
+        assert paths(page, "gridgis-hh-grid") == 0
+        assert label("zones_households_h3", lang, r=8) in legend.inner_text()
         page.screenshot(path=str(artifacts / f"zones_page_households_h3_{lang}.png"))
+        # Back returns to the grid counts; reload keeps them
+        page.go_back()
+        wait_until(page, "window.gridgisZonesReady.mode === 'grid'")
+        page.reload()
+        wait_until(page, "window.gridgisZonesReady && window.gridgisZonesReady.mode === 'grid'")
+        assert (
+            base.filter(has_text=label("zones_households_grid", lang)).locator("input").is_checked()
+        )
         assert_offline_and_clean(seen)
         # no household's personal data is anywhere in the page
         html = page.content()
