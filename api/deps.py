@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from api.errors import InvalidParameter
 from api.security import SESSION_COOKIE
 from gis.crs import Datum
-from layers import accounts, auth
+from layers import accounts, auth, login_throttle
 from layers.errors import AuthError, Forbidden
 from layers.grids import ACTIVE_CACHE, GENERATIONS_CHANGED
 from layers.models import Role
@@ -102,6 +102,24 @@ def _token_from_request(request: Request) -> str | None:
     return request.query_params.get("token")
 
 
+def client_address(request: Request) -> str | None:
+    """The client's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
+    return request.client.host if request.client else None
+
+
+def _identify_throttled(request: Request, session: Session, value: str) -> accounts.Identity:
+    """The token's identity; guessing tokens is throttled per client address
+    (layers/login_throttle.py: 429 with Retry-After while the address is locked)."""
+    engine = request.app.state.engine
+    attempt = login_throttle.keys(user=None, address=client_address(request))
+    login_throttle.check(engine, attempt)
+    try:
+        return auth.identify(session=session, value=value)
+    except AuthError:
+        login_throttle.record_failure(engine, attempt, what="token")
+        raise
+
+
 def current_principal(request: Request, session: SessionDep) -> Principal:
     """The caller, checked against the database on every request: a token (header or
     ``?token=``) or the page session cookie (an opaque id, see layers/accounts.py). Cross-site
@@ -123,7 +141,7 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
         if (hit := cache.get(key)) is not None:
             return Principal.of(hit)
         epoch = cache.epoch
-        identity = auth.identify(session=session, value=token)
+        identity = _identify_throttled(request, session, token)
         cache.put(key, identity, epoch)
         return Principal.of(identity)
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -356,9 +374,10 @@ def parse_level(value: int | None, field: str = "level") -> int | None:
 class RequestBody(BaseModel):
     """Base of JSON request bodies: numbers finite (no NaN/Infinity, e.g. 1e400), strings at
     most 10,000 characters unless the field says less, no NUL character in a string. Flags
-    and counts use ``StrictBool``/``StrictInt`` so "false" is not a boolean nor true a count."""
+    and counts use ``StrictBool``/``StrictInt`` so "false" is not a boolean nor true a count.
+    A field the model does not name is refused (422 naming it), never silently dropped."""
 
-    model_config = ConfigDict(allow_inf_nan=False, str_max_length=10_000)
+    model_config = ConfigDict(allow_inf_nan=False, str_max_length=10_000, extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod

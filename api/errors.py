@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import psycopg
@@ -29,6 +30,7 @@ from layers.errors import (
 )
 from layers.events.dictionary import DictionaryFileError, InvalidEventInput, SubclassNotFound
 from layers.events.intake import PhotoTooLarge, PhotoWrongType, PossibleDuplicate
+from layers.login_throttle import TooManyAttempts
 
 # uvicorn's logging config disables loggers created before it runs; its error logger is
 # always configured, so unexpected errors land in the server log with their traceback.
@@ -67,20 +69,59 @@ STATUS: dict[type[DomainError], tuple[int, str]] = {
     PhotoWrongType: (415, "Not a photo"),
     PossibleDuplicate: (409, "Possible duplicate"),
     CoverageNotComputed: (404, "Coverage not computed"),
+    TooManyAttempts: (429, "Too many attempts"),
 }
 
 
+PROBLEM_BASE = "https://gridgis.local/problems/"
+# The problem ``type`` names the kind of problem, one stable URI per kind (never the request's
+# path or values: those go to ``instance`` and ``detail``); ``title`` says which problem of the
+# kind (e.g. "Grid not found"). Documented in docs/problems.md.
+PROBLEM_KINDS: dict[int, str] = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    428: "precondition-required",
+    429: "too-many-requests",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+def problem_type(status: int) -> str:
+    """The stable ``type`` URI of a problem answered with ``status``."""
+    return PROBLEM_BASE + PROBLEM_KINDS.get(status, "bad-request" if status < 500 else "internal")
+
+
 def problem(
-    status: int, title: str, detail: str, *, field: str | None = None, **extra: Any
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    instance: str | None = None,
+    **extra: Any,
 ) -> JSONResponse:
+    """A problem+json answer (RFC 9457): ``type`` by :func:`problem_type`, ``field`` the
+    parameter name or the JSON pointer of the body field (``fixes/0/time``), ``instance`` the
+    request path."""
     body: dict[str, Any] = {
-        "type": f"https://gridgis.local/problems/{title.lower().replace(' ', '-')}",
+        "type": problem_type(status),
         "title": title,
         "status": status,
         "detail": detail,
     }
     if field is not None:
         body["field"] = field
+    if instance is not None:
+        body["instance"] = instance
     body.update(extra)
     headers = {"WWW-Authenticate": 'Bearer realm="gridgis"'} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -96,17 +137,28 @@ def _status_for(exc: DomainError) -> tuple[int, str]:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status, title = _status_for(exc)
-    return problem(status, title, exc.detail, field=exc.field, **exc.extra)
+    extra = {"instance": request.url.path, **exc.extra}
+    response = problem(status, title, exc.detail, field=exc.field, **extra)
+    if "retry_after_s" in exc.extra:  # e.g. a locked sign-in (429)
+        response.headers["Retry-After"] = str(exc.extra["retry_after_s"])
+    return response
 
 
 BODY_TYPE_ERRORS = ("model_attributes_type", "model_type", "dict_type", "missing")
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any], kind: str | None = None) -> str:
+    """The offending field of a validation error: a parameter's name (``event_id``,
+    ``limit``), or the JSON pointer of a body field without its leading slash
+    (``fixes/0/time``); ``body`` for the body as a whole."""
     if kind == "json_invalid" or (tuple(loc) == ("body",) and kind in BODY_TYPE_ERRORS):
         return "body"  # the body itself (a json_invalid loc's number is a character position)
-    parts = [str(p) for p in loc if p not in ("query", "body", "path", "header", "cookie")]
-    return ".".join(parts) or "request"
+    loc = tuple(loc)
+    if loc and loc[0] in ("query", "path", "header", "cookie"):
+        return str(loc[1]) if len(loc) > 1 else str(loc[0])
+    rest = loc[1:] if loc and loc[0] == "body" else loc
+    # RFC 6901 escapes: "~" as "~0", "/" as "~1"
+    return "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in rest) or "body"
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -121,7 +173,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"field": _field_of(e.get("loc", ()), e.get("type")), "message": e.get("msg")}
         for e in errors
     ]
-    return problem(422, "Invalid parameter", detail, field=field, errors=invalid)
+    return problem(
+        422, "Invalid parameter", detail, field=field, instance=request.url.path, errors=invalid
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -139,7 +193,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             "the body cannot be parsed (malformed, or nested too deep); send a plain JSON object",
             field="body",
         )
-    response = problem(exc.status_code, detail.split(";")[0].capitalize()[:60], detail)
+    # the title names the kind (HTTP's reason phrase), never the path: that is the instance
+    try:
+        title = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        title = "Error"
+    response = problem(exc.status_code, title, detail, instance=request.url.path)
     for name, value in (exc.headers or {}).items():
         response.headers.setdefault(name, value)
     if exc.status_code == 405:  # every method of every route at the path (Starlette names one)

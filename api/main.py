@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, create_engine, text
 from starlette.middleware.gzip import GZipMiddleware
@@ -20,6 +20,7 @@ from api.authcache import AUTH_CHANNEL, GENERATION_CHANNEL, ChangeListener, Iden
 from api.csp import content_security_policy, tile_origins
 from api.database import database_url, open_engine, open_sessions  # noqa: F401
 from api.errors import install_error_handlers
+from api.http_rules import HeadAsGet, check_parameters
 from api.limits import BodyLimit, RouteLimit
 from api.locators import LocatorCache
 from api.pages.error_pages import HtmlErrorPages
@@ -167,6 +168,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "command centre.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # strict query booleans and integer ids on every route (api/http_rules.py)
+        dependencies=[Depends(check_parameters)],
     )
     app.state.settings = settings
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
@@ -194,4 +197,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HtmlErrorPages)
     # Pages and JSON over ~1 KB are compressed (a 3 MB map page becomes about 0.6 MB).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Every GET answers HEAD (same headers, no body); outermost, so HEAD is exactly the GET.
+    app.add_middleware(HeadAsGet)
     return app

@@ -10,6 +10,15 @@ header excluded) and :data:`MAX_COLUMNS` columns; a CSV field over the csv modul
 (128 KiB) and an XLSX whose parts unpack to more than :data:`XLSX_MAX_UNPACKED_BYTES` are
 refused. XLSX is read with openpyxl in read-only (streaming) mode, first sheet.
 
+Big files are read in a child process (:func:`run_isolated`: a pool of
+:data:`PARSE_WORKERS` spawned processes, started on first use, never at import): every XLSX
+and every CSV over :data:`PARSE_IN_PROCESS_MAX_BYTES`. openpyxl and the csv module hold the
+GIL for long stretches; in a thread of the server they stall every other request (``/health``
+waited up to 1 s during a 600k-row workbook). Before openpyxl opens a workbook, its first
+sheet's ``<row>`` elements are counted while it unpacks (cheap: no cell is parsed), so a
+workbook over the row limit is refused in well under a second. Rows count there if they hold
+any cell, even an empty formatted one, so such a workbook is refused a little early.
+
 Errors: :class:`TableError` (unreadable file, 422) and :class:`TooManyRows` (413), each naming
 the field (``file`` unless the caller says otherwise) and the fix.
 """
@@ -19,11 +28,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import multiprocessing
 import re
+import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from typing import Any, Literal
+from zlib import error as zlib_error
 
 from layers.errors import DomainError
 
@@ -38,6 +52,11 @@ BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
 XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
 
 TableKind = Literal["csv", "xlsx"]
+PARSE_WORKERS = 2  # child processes reading files (each one file at a time)
+PARSE_IN_PROCESS_MAX_BYTES = 256 * 1024  # a CSV up to this size is read in the caller
+# the first sheet of a workbook (workbook.xml -> its relationship -> the part's path)
+_FIRST_SHEET = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\b\w+:id=\"([^\"]+)\"")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*?(/?)>")
 
 
 class TableError(DomainError):
@@ -137,7 +156,16 @@ def read_table(
     """
     if kind is None:
         kind = "xlsx" if data[:2] == b"PK" else "csv"
-    rows = _xlsx_rows(data, field) if kind == "xlsx" else _csv_rows(data, charset, field)
+    if kind == "xlsx" or len(data) > PARSE_IN_PROCESS_MAX_BYTES:
+        return run_isolated(_read_table_here, data, kind, charset, max_rows, field)
+    return _read_table_here(data, kind, charset, max_rows, field)
+
+
+def _read_table_here(
+    data: bytes, kind: TableKind, charset: str | None, max_rows: int, field: str
+) -> list[list[str]]:
+    """:func:`read_table` in this process."""
+    rows = _xlsx_rows(data, field, max_rows) if kind == "xlsx" else _csv_rows(data, charset, field)
     out: list[list[str]] = []
     for row in rows:
         if not any(c.strip() for c in row):
@@ -179,13 +207,57 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_rows(data: bytes, field: str) -> Iterator[list[str]]:
+def _first_sheet_part(archive: zipfile.ZipFile) -> str | None:
+    """The archive path of a workbook's first sheet (``xl/worksheets/sheet1.xml``), or None
+    if the workbook does not say (openpyxl then reads it without the early count)."""
+    try:
+        book = archive.read("xl/workbook.xml")
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return None
+    sheet = _FIRST_SHEET.search(book)
+    if sheet is None:
+        return None
+    for rel in re.finditer(rb"<(?:\w+:)?Relationship\b[^>]*>", rels):
+        if re.search(rb'\bId="' + re.escape(sheet.group(1)) + rb'"', rel.group(0)):
+            target = re.search(rb'\bTarget="([^"]+)"', rel.group(0))
+            if target is None:
+                return None
+            path = target.group(1).decode("utf-8", "replace")
+            return path.lstrip("/") if path.startswith("/") else f"xl/{path}"
+    return None
+
+
+def _sheet_rows_over(archive: zipfile.ZipFile, limit: int) -> int | None:
+    """The number of ``<row>`` elements with content in the first sheet, counted while it
+    unpacks and stopped as soon as it passes ``limit`` (returned then); None if it does not."""
+    part = _first_sheet_part(archive)
+    if part is None or part not in archive.namelist():
+        return None
+    count, tail = 0, b""
+    with archive.open(part) as stream:
+        while chunk := stream.read(1 << 20):
+            buffer = tail + chunk
+            cut = buffer.rfind(b"<")  # a tag may continue in the next chunk
+            scan, tail = (buffer[:cut], buffer[cut:]) if cut >= 0 else (buffer, b"")
+            count += sum(1 for empty in _ROW_TAG.findall(scan) if not empty)
+            if count > limit:
+                return count
+    return None
+
+
+def _xlsx_rows(data: bytes, field: str, max_rows: int = MAX_ROWS) -> Iterator[list[str]]:
     import openpyxl
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError):
+            over = (
+                _sheet_rows_over(archive, max_rows + 1)
+                if unpacked <= XLSX_MAX_UNPACKED_BYTES
+                else None
+            )
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib_error):
         raise TableError(
             "the file is not a readable .xlsx workbook; save it from Excel/WPS as .xlsx or CSV",
             field=field,
@@ -194,6 +266,12 @@ def _xlsx_rows(data: bytes, field: str) -> Iterator[list[str]]:
         raise TooManyRows(
             f"the workbook unpacks to {unpacked // (1024 * 1024)} MiB; the limit is "
             f"{XLSX_MAX_UNPACKED_BYTES // (1024 * 1024)} MiB: split it",
+            field=field,
+        )
+    if over is not None:
+        raise TooManyRows(
+            f"the file has more than {max_rows} rows; split it into files of at most "
+            f"{max_rows} rows",
             field=field,
         )
     try:
@@ -231,3 +309,53 @@ def header_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
         return []
     header = [h.strip() for h in rows[0]]
     return [{h: (r[i] if i < len(r) else "") for i, h in enumerate(header)} for r in rows[1:]]
+
+
+# -- reading in a child process ----------------------------------------------------------------
+_POOL: ProcessPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ProcessPoolExecutor:
+    """The parse pool, started on first use (spawned processes: nothing of the server's
+    state, threads or database connections is inherited)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ProcessPoolExecutor(
+                max_workers=PARSE_WORKERS,
+                mp_context=multiprocessing.get_context("spawn"),
+                max_tasks_per_child=200,  # memory of a big file goes back with its process
+            )
+        return _POOL
+
+
+def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any]:
+    """Runs in the child: the result, or a domain error as plain values (it pickles
+    reliably and is raised again as its own class in the caller)."""
+    try:
+        return "ok", fn(*args)
+    except DomainError as exc:
+        return "error", (type(exc), exc.detail, exc.field, exc.extra)
+
+
+def run_isolated(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a child process of the parse pool, blocking the calling thread (not
+    the GIL) until it returns; a :class:`DomainError` raised there is raised here. ``fn``
+    and the arguments must pickle (a module-level function). A child that dies (out of
+    memory) is a :class:`TableError` and the pool is started afresh."""
+    global _POOL
+    try:
+        status, value = _pool().submit(_call, fn, args).result()
+    except BrokenProcessPool:
+        with _POOL_LOCK:
+            _POOL = None
+        raise TableError(
+            "the file could not be read (its reader ran out of resources); split it into "
+            "smaller files",
+            field="file",
+        ) from None
+    if status == "error":
+        cls, detail, field, extra = value
+        raise cls(detail, field=field, extra=extra)
+    return value

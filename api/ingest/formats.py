@@ -7,6 +7,7 @@ fix becomes a per-item error (index, field, reason) and never stops the others.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -233,13 +234,19 @@ def owntracks(data: Any) -> FixColumns:
 
 # -- our batch ----------------------------------------------------------------------------------
 BATCH_FIELDS = ("accuracy_m", "speed_mps", "course_deg", "altitude_m", "battery_pct")
+# every field a batch and a fix of it may carry: anything else is refused (a misspelt
+# "acuracy_m" would otherwise be dropped without a word); free-form data goes in attributes
+BATCH_KEYS = frozenset({"device", "datum", "fixes"})
+FIX_KEYS = frozenset({"time", "lon", "lat", "datum", "seq", "valid", "attributes", *BATCH_FIELDS})
 
 
 def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
     """``{"device", "datum", "fixes": [{"time", "lon", "lat", "datum", "seq", …}]}``.
 
     Returns the device id (if given), the good fixes and the number received. Raises for a body
-    that is not a batch at all; a bad fix is a per-item error (its index, field and reason).
+    that is not a batch at all (or names a field a batch does not have); a bad fix is a
+    per-item error (its index, the JSON pointer of its field ``fixes/3/time``, and reason),
+    a fix with a field of its own the batch does not know included.
     Values are bounded (:data:`VALUE_RANGES`, ``seq`` 0..2^63-1, attributes 8 levels deep and
     8 KiB, no NUL in any string).
     """
@@ -247,6 +254,13 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
         raise InvalidParameter(
             'the body must be a JSON object {"device": …, "fixes": [{"time", "lon", "lat"}, …]}',
             field="body",
+        )
+    unknown = sorted(str(k) for k in data if k not in BATCH_KEYS)
+    if unknown:
+        raise InvalidParameter(
+            f"{unknown[0][:60]!r} is not a field of a batch; send device, datum and fixes "
+            "(a fix's own values go inside it)",
+            field=unknown[0][:60],
         )
     items = data.get("fixes")
     if not isinstance(items, list):
@@ -277,6 +291,13 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
         try:
             if not isinstance(item, dict):
                 raise ItemError("", f"fix {i} must be an object with time, lon and lat")
+            if not FIX_KEYS.issuperset(item):
+                key = str(next(k for k in item if k not in FIX_KEYS))[:60]
+                raise ItemError(
+                    key,
+                    f"{key!r} is not a field of a fix; use {', '.join(sorted(FIX_KEYS))} (put "
+                    "anything else in attributes)",
+                )
             lon, lat = item.get("lon"), item.get("lat")
             # fast path: plain in-range floats need no further checks
             fast = type(lon) is float and type(lat) is float
@@ -308,7 +329,10 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
                 attributes=check_attributes(item.get("attributes")),
             )
         except ItemError as err:
-            fixes.reject(i, ItemError(f"fixes[{i}].{err.field}".rstrip("."), err.reason))
+            # the JSON pointer of the field (attributes' keys as "attributes/a/b")
+            path = re.sub(r"\[(\d+)\]", r".\1", err.field)  # attributes.a[0] -> attributes.a.0
+            where = "/".join(part for part in path.split(".") if part)
+            fixes.reject(i, ItemError(f"fixes/{i}/{where}".rstrip("/"), err.reason))
     return device, fixes, len(items)
 
 

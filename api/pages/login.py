@@ -14,9 +14,9 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.deps import SESSION_COOKIE, SessionDep
+from api.deps import SESSION_COOKIE, SessionDep, client_address
 from api.security import check_form_token, form_token
-from layers import accounts, auth
+from layers import accounts, auth, login_throttle
 from layers.errors import AuthError
 from maps.assets import STATIC_DIR, static_mounts
 
@@ -46,6 +46,8 @@ TEXT: dict[str, dict[str, str]] = {
         "signed_in_as": "当前登录：",
         "logout": "退出登录",
         "back": "返回地图",
+        "bad_form": "退出请求缺少本页的表单令牌（或来自其他网站），未退出；请在本页点击“退出登录”",
+        "throttled": "登录失败次数过多，请 {s} 秒后再试（每多失败一次，等待时间加倍）",
     },
     "en": {
         "title": "GridGIS · Sign in",
@@ -62,6 +64,10 @@ TEXT: dict[str, dict[str, str]] = {
         "signed_in_as": "Signed in as",
         "logout": "Sign out",
         "back": "Back to the map",
+        "bad_form": "The sign-out request lacks this page's form token (or came from another "
+        "site); you are still signed in. Use the Sign out button on this page",
+        "throttled": "Too many failed sign-ins: try again in {s} s (each further failure "
+        "doubles the wait)",
     },
 }
 
@@ -107,14 +113,26 @@ def login(
     lang: Annotated[str, Form(max_length=5)] = "zh",
 ) -> Response:
     """A password login (``username`` + ``password``) or a token login (``token``); 401 with
-    the form again, keeping ``lang`` and ``next``, when refused."""
+    the form again, keeping ``lang`` and ``next``, when refused; 429 with ``Retry-After`` while
+    the user name or the client address is locked after repeated failures
+    (layers/login_throttle.py; a success resets both)."""
     lang, next_url = _lang(lang), _safe_next(next)
     max_age_s = request.app.state.settings.auth.session_max_age_s
     user_agent = request.headers.get("user-agent")
+    engine = request.app.state.engine
+    attempt = login_throttle.keys(user=None if token else username, address=client_address(request))
+    try:
+        login_throttle.check(engine, attempt)
+    except login_throttle.TooManyAttempts as exc:
+        page = render(lang, 429, next_url=next_url, username=username or "",
+                      error=TEXT[lang]["throttled"].format(s=exc.retry_after_s))  # fmt: skip
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     if token:
         try:
             row = auth.verify_token(session=session, value=token.strip())
         except AuthError:
+            login_throttle.record_failure(engine, attempt, what="token")
             return render(lang, 401, next_url=next_url, error=TEXT[lang]["failed_token"],
                           token_open=True)  # fmt: skip
         _, value = accounts.start_session(
@@ -126,12 +144,15 @@ def login(
             user = accounts.authenticate(session=session, name=username, password=password)
         except AuthError as exc:
             key = "disabled" if exc.field == "name" else "failed_password"
+            if key == "failed_password":
+                login_throttle.record_failure(engine, attempt, what="password")
             return render(lang, 401, next_url=next_url, error=TEXT[lang][key], username=username)
         _, value = accounts.start_session(
             session=session, max_age_s=max_age_s, user_id=user.id, user_agent=user_agent
         )
     else:
         return render(lang, 401, next_url=next_url, error=TEXT[lang]["missing"])
+    login_throttle.reset(engine, attempt)
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -181,12 +202,19 @@ def logout(
     lang: Annotated[str, Form(max_length=5)] = "zh",
 ) -> Response:
     """End the session server-side (the old cookie is refused from now on) and drop the cookie.
-    Needs the form's token: a page of another site cannot log the user out."""
+    Needs the form's token: without it (a page of another site, a stale form) the answer is 403,
+    the sign-out page again with the reason, and the session stays. A foreign ``Origin`` is
+    refused before this runs (api/security.py, 403)."""
     lang = _lang(lang)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        if not check_form_token(request.app.state.session_secret, cookie, "logout", csrf_token):
-            return RedirectResponse(f"/logout?lang={lang}", status_code=303)
+    secret = request.app.state.session_secret
+    live = _live_session(request, session)
+    if live is not None:
+        cookie, identity = live
+        if not check_form_token(secret, cookie, "logout", csrf_token):
+            return render(
+                lang, 403, mode="logout", who=identity.name, error=TEXT[lang]["bad_form"],
+                csrf_token=form_token(secret, cookie, "logout"),
+            )  # fmt: skip
         accounts.end_session(session=session, value=cookie)
     response = RedirectResponse(f"/login?lang={lang}", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Admin, Reader, SessionDep
 from api.errors import STATUS
+from api.schemas.bodies import refuse_unknown
 from api.schemas.calendar import (
     CALENDAR_DAYS_BODY,
     CalendarYearLoaded,
@@ -80,6 +81,8 @@ def read_calendar_year(session: SessionDep, _: Reader, year: Year) -> dict[str, 
 
 
 def _rows_from_json(body: Any) -> tuple[list[DayRow], str | None]:
+    if isinstance(body, dict):
+        refuse_unknown(body, ("days", "source"))
     if not isinstance(body, dict) or not isinstance(body.get("days"), list):
         raise CalendarTableError(
             'send {"days": [{"date": "2027-01-01", "kind": "holiday", "name": "元旦"}, …]}',
@@ -88,7 +91,8 @@ def _rows_from_json(body: Any) -> tuple[list[DayRow], str | None]:
     records: list[list[Any]] = [["date", "kind", "name"]]
     for i, item in enumerate(body["days"]):
         if not isinstance(item, dict):
-            raise CalendarTableError(f"days[{i}] is not an object", field=f"days[{i}]")
+            raise CalendarTableError(f"days[{i}] is not an object", field=f"days/{i}")
+        refuse_unknown(item, ("date", "kind", "name"), at=f"days/{i}")
         records.append([item.get("date"), item.get("kind"), item.get("name")])
     source = body.get("source")
     return rows_from_records(records), str(source)[:200] if source else None

@@ -16,7 +16,7 @@ from api.deps import Planner, Reader, SessionDep
 from api.errors import STATUS, InvalidParameter
 from api.exports import table_response
 from api.routes.generations import _json, _version, actor_of
-from api.schemas.bodies import DRAFT_EDIT, UNDO_REDO, body
+from api.schemas.bodies import DRAFT_EDIT, UNDO_REDO, body, refuse_unknown
 from api.schemas.common import table_responses
 from api.schemas.grids import (
     EditLog,
@@ -125,6 +125,8 @@ async def _step(
     principal: Any, if_match: str | None,
 ) -> dict[str, Any]:  # fmt: skip
     body = await _json(request)
+    if isinstance(body, dict):
+        refuse_unknown(body, UNDO_REDO)
     version = _required_version(body if isinstance(body, dict) else {}, if_match)
     fn = undo_edit if undo else redo_edit
     answer = fn(

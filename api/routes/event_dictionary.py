@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Reader, SessionDep, require
 from api.errors import InvalidParameter
 from api.routes.events import read_body
+from api.schemas.bodies import refuse_unknown
 from api.schemas.common import TABLE_BODY, body_schema
 from api.schemas.event_dictionary import (
     ClassPut,
@@ -50,6 +51,7 @@ def read_subclass(session: SessionDep, _: Reader, code: str) -> dict[str, Any]:
 async def put_class(request: Request, session: SessionDep, _: Editor, code: str) -> dict[str, Any]:
     """The body is read on the event loop, the database work runs in a worker thread."""
     data, _files = await read_body(request)
+    refuse_unknown(data, list(ClassPut.model_fields))
     return await run_in_threadpool(_put_class, session, code, data)
 
 
@@ -73,6 +75,7 @@ async def put_subclass(
 ) -> dict[str, Any]:
     """The body is read on the event loop, the database work runs in a worker thread."""
     data, _files = await read_body(request)
+    refuse_unknown(data, list(SubclassPut.model_fields))
     return await run_in_threadpool(_put_subclass, session, code, data)
 
 

@@ -27,7 +27,14 @@ from api.deps import (
     require,
 )
 from api.errors import InvalidParameter, UnsupportedMediaType
-from api.schemas.bodies import EVENT_ACTION, EVENT_REPORT, EVENT_REPORT_FORM, EVENT_ROUTING, body
+from api.schemas.bodies import (
+    EVENT_ACTION,
+    EVENT_REPORT,
+    EVENT_REPORT_FORM,
+    EVENT_ROUTING,
+    body,
+    refuse_unknown,
+)
 from api.schemas.common import TABLE_BODY
 from api.schemas.events import (
     PHOTO_RESPONSES,
@@ -213,6 +220,7 @@ async def create_event(
     request: Request, session: SessionDep, principal: Reporter
 ) -> dict[str, Any]:
     data, photos = await read_body(request)
+    refuse_unknown(data, EVENT_REPORT)
     # photo checks and database work off the event loop (issue 11.6)
     work = partial(_create_event, request, session, principal, data, photos)
     return await run_in_threadpool(once, request, session, principal, data, work)
@@ -434,6 +442,7 @@ async def act(
     request: Request, session: SessionDep, principal: PrincipalDep, event_id: int
 ) -> dict[str, Any]:
     data, photos = await read_body(request)
+    refuse_unknown(data, EVENT_ACTION)
     work = partial(_act, session, principal, event_id, data, photos)
     return await run_in_threadpool(once, request, session, principal, data, work)
 
@@ -510,6 +519,7 @@ async def change_routing(
     request: Request, session: SessionDep, principal: Dispatcher, event_id: int
 ) -> dict[str, Any]:
     data, _ = await read_body(request)
+    refuse_unknown(data, EVENT_ROUTING)
     changes = data.get("changes") or {}
     if not isinstance(changes, dict):
         raise InvalidParameter(

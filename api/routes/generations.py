@@ -112,7 +112,13 @@ def _model(model: type[Any], data: Any) -> Any:
         first = exc.errors()[0]
         # the field itself, not pydantic's union branch ("from", not "from.constrained-int")
         where = str(first["loc"][0]) if first.get("loc") else "body"
-        raise InvalidParameter(f"{where}: {first.get('msg')}", field=where) from None
+        every = [
+            {"field": str(e["loc"][0]) if e.get("loc") else "body", "message": e.get("msg")}
+            for e in exc.errors()
+        ]  # each invalid field, as the validation problems of api/errors.py list them
+        raise InvalidParameter(
+            f"{where}: {first.get('msg')}", field=where, extra={"errors": every}
+        ) from None
 
 
 async def _json(request: Request) -> Any:

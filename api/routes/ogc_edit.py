@@ -96,6 +96,75 @@ WRITE_DOC = (
 )
 READ_ONLY_PROPERTIES = ("level", "area_m2")
 
+# -- the OpenAPI declarations of the writes (request bodies, headers, answers) ------------------
+_POLYGON = {
+    "type": "object",
+    "required": ["type", "coordinates"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
+        "coordinates": {"type": "array", "description": "in the CRS of Content-Crs"},
+    },
+}
+_WRITABLE = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "code": {"type": "string", "pattern": "^[0-9]+$", "description": "PATCH: a recode"},
+        "parent_code": {"type": "string", "pattern": "^[0-9]+$", "description": "PATCH only"},
+    },
+    "description": "level and area_m2 are read-only (422 if written)",
+}
+# GeoJSON: foreign members are allowed (RFC 7946 §6.1), so the objects stay open.
+FEATURE_BODY = {
+    "type": "object",
+    "required": ["type", "geometry"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"type": "string"},
+        "geometry": _POLYGON,
+        "properties": _WRITABLE,
+    },
+}
+MERGE_PATCH_BODY = {
+    "type": "object",
+    "description": "a JSON merge patch (RFC 7396) of the feature: properties and/or geometry",
+    "properties": {"geometry": _POLYGON, "properties": _WRITABLE},
+}
+_HEADERS = [
+    {"name": "If-Match", "in": "header", "required": True,
+     "description": "the ETag of GET item (the draft's version); none: 428, stale: 412",
+     "schema": {"type": "string", "maxLength": 40}},
+    {"name": "X-Edit-Reason", "in": "header", "required": False,
+     "description": "why (percent-encoded UTF-8); default: the method",
+     "schema": {"type": "string", "maxLength": 2000}},
+    {"name": "Content-Crs", "in": "header", "required": False,
+     "description": "CRS URI of the body's coordinates (default CRS84)",
+     "schema": {"type": "string", "maxLength": 200}},
+]  # fmt: skip
+
+
+def _write_doc(*media: tuple[str, dict[str, Any]], headers: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` of a write: its request body (``media``) and headers."""
+    doc: dict[str, Any] = {"parameters": _HEADERS} if headers else {}
+    if media:
+        doc["requestBody"] = {"required": True,
+                              "content": {m: {"schema": sch} for m, sch in media}}  # fmt: skip
+    return doc
+
+
+_405 = {
+    405: {
+        **_problem_doc("Read-only collection (active or retired generation, zones): not a draft"),
+        "headers": {
+            "Allow": {
+                "description": "the methods the collection takes",
+                "schema": {"type": "string"},
+            }
+        },
+    }
+}
+_422 = {422: _problem_doc("An edit the tiling refuses (gap, overlap, read-only property)")}
+
 
 def _generation_param(request: Request) -> int | None:
     """``?generation=ID`` on a write (the same as writing to ``base@ID``)."""
@@ -252,7 +321,10 @@ def _planner(principal: Any) -> Any:
     summary="Create a grid: refused (422) with the edits to use (split, merge, move)",
     description="A new grid comes from split/merge/move edits, never added alone." + WRITE_DOC,
     response_class=Response,  # no body is ever answered with 201
-    responses={201: {"description": "never: creation is refused"}},
+    responses={201: {"description": "never: creation is refused"}, **_405, **_422},
+    openapi_extra=_write_doc(
+        ("application/geo+json", FEATURE_BODY), ("application/json", FEATURE_BODY), headers=False
+    ),
 )
 async def create_item(
     collection_id: str, request: Request, session: SessionDep, principal: PrincipalDep
@@ -275,7 +347,10 @@ async def create_item(
     "/collections/{collection_id}/items/{feature_id}",
     summary="Replace a draft grid's outline by moving its vertices (neighbours follow)",
     description="A changed name is a rename; code and parent_code change with PATCH." + WRITE_DOC,
-    responses={**FEATURE_RESPONSES, **LOCKING},
+    responses={**FEATURE_RESPONSES, **LOCKING, **_405, **_422},
+    openapi_extra=_write_doc(
+        ("application/geo+json", FEATURE_BODY), ("application/json", FEATURE_BODY)
+    ),
 )
 async def replace_item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep,
@@ -317,7 +392,10 @@ async def replace_item(
     "/collections/{collection_id}/items/{feature_id}",
     summary="Update a draft grid: name (rename), code (recode), parent_code (reparent)",
     description="A JSON merge patch of the feature; geometry as in PUT." + WRITE_DOC,
-    responses={**FEATURE_RESPONSES, **LOCKING},
+    responses={**FEATURE_RESPONSES, **LOCKING, **_405, **_422},
+    openapi_extra=_write_doc(
+        ("application/merge-patch+json", MERGE_PATCH_BODY), ("application/json", MERGE_PATCH_BODY)
+    ),
 )
 async def update_item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep,
@@ -374,7 +452,13 @@ async def update_item(
     summary="Delete a draft grid by merging it into a neighbour (?merge_into=CODE)",
     description="Without merge_into: 422 naming the neighbours (a grid alone leaves a gap)."
     + WRITE_DOC,
-    responses={204: {"description": "merged (Location: the merged grid; ETag)"}, **LOCKING},
+    responses={
+        204: {"description": "merged (Location: the merged grid; ETag)"},
+        **LOCKING,
+        **_405,
+        **_422,
+    },
+    openapi_extra=_write_doc(),
 )
 def delete_item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep,

@@ -1,11 +1,20 @@
 """Request bodies of the routes that read their body by hand (JSON, a form, a file), as JSON
 Schemas for the OpenAPI document (``openapi_extra=body(...)``). The routes check every value
-themselves and answer a 4xx problem naming the field; these schemas say what to send."""
+themselves and answer a 4xx problem naming the field; these schemas say what to send.
+
+They are also the list of fields a route takes: :func:`refuse_unknown` answers 422 naming a
+field the schema does not name (a misspelt ``descripton`` is never silently dropped). Bodies
+of client protocols we do not control stay tolerant and do not call it: Open311 (GeoReport
+v2), OsmAnd / Traccar Client (form and JSON), OwnTracks, and GeoJSON (foreign members are
+allowed by RFC 7946).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from api.errors import InvalidParameter
 from api.schemas.common import BINARY, CSV_TEXT
 
 TEXT = {"type": "string", "maxLength": 10_000}
@@ -20,7 +29,42 @@ def body(*media: tuple[str, dict[str, Any]], required: bool = True) -> dict[str,
 
 
 def obj(required: list[str], **properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": required, "properties": properties}
+    """A closed object schema: ``properties`` only (see :func:`refuse_unknown`)."""
+    return {
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def refuse_unknown(
+    data: Mapping[str, Any], schema: Mapping[str, Any] | Iterable[str], *, at: str = ""
+) -> None:
+    """Raise :class:`InvalidParameter` (422) naming the first key of ``data`` that ``schema``
+    (an object schema of this module, or the field names) does not name, or the first string
+    value (at any depth) holding a NUL character, which PostgreSQL cannot store. The field is
+    the JSON pointer under ``at`` (``days/3/kind``)."""
+    names = set(schema.get("properties", {})) if isinstance(schema, Mapping) else set(schema)
+    for key in data:
+        if key not in names:
+            shown = key if len(key) <= 60 else key[:60] + "…"
+            raise InvalidParameter(
+                f"{shown!r} is not a field of this body; remove it or correct its name (the "
+                f"fields are {', '.join(sorted(names))})",
+                field=f"{at}/{key}" if at else str(key),
+            )
+    stack: list[tuple[str, Any]] = [(f"{at}/{k}" if at else str(k), v) for k, v in data.items()]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidParameter(
+                f"{where} contains a NUL character (\\u0000); remove it", field=where
+            )
+        if isinstance(value, dict):
+            stack.extend((f"{where}/{k}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}/{i}", v) for i, v in enumerate(value))
 
 
 EVENT_REPORT = obj(
@@ -33,6 +77,12 @@ EVENT_REPORT = obj(
     source={"type": "string", "description": "patrol (default), public, hotline, …"},
     address={"type": "string", "maxLength": 300},
     reported_at={"type": "string", "description": "ISO 8601; default now"},
+    reporter_name={"type": "string", "maxLength": 100, "description": "who reported it"},
+    external_ref={"type": "string", "maxLength": 100, "description": "the caller's own id"},
+    ignore_duplicates={
+        "type": "boolean",
+        "description": "store it even if it looks like a duplicate (default false)",
+    },
     location_accuracy_m={
         "type": "number", "minimum": 0, "maximum": 10_000,
         "description": "metres (68 % radius) of the GPS fix that placed the point, if any",
@@ -113,11 +163,14 @@ OSMAND_FORM = {
     ),
     "additionalProperties": {"type": "string"},
 }
-OSMAND_JSON = obj(
-    ["device_id", "location"],
-    device_id={"type": "string"},
-    location={"type": "object", "description": "Traccar Client's JSON location (m/s)"},
-)
+OSMAND_JSON = {  # Traccar Client's protocol: tolerant of fields we do not read
+    **obj(
+        ["device_id", "location"],
+        device_id={"type": "string"},
+        location={"type": "object", "description": "Traccar Client's JSON location (m/s)"},
+    ),
+    "additionalProperties": True,
+}
 OWNTRACKS = {
     **obj(
         ["_type"],
@@ -138,7 +191,8 @@ LOCATE_BATCH = {
             points={"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2,
                                                "items": {"type": "number"}}}),
         obj(["lon", "lat"], crs=DATUM, lon={"type": "array", "items": {"type": "number"}},
-            lat={"type": "array", "items": {"type": "number"}}),
+            lat={"type": "array", "items": {"type": "number"}},
+            ids={"type": "array", "description": "your ids of the points, answered back"}),
     ]
 }  # fmt: skip
 TABLE_FILE = (("text/csv", CSV_TEXT),)

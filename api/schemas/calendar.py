@@ -59,8 +59,10 @@ CALENDAR_DAYS_BODY = {
                     "kind": {"type": "string", "enum": ["holiday", "workday", "休", "班"]},
                     "name": {"type": "string", "maxLength": 100},
                 },
+                "additionalProperties": False,
             },
         },
         "source": {"type": "string", "maxLength": 200},
     },
+    "additionalProperties": False,
 }

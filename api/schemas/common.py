@@ -55,6 +55,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         413: "Payload too large",
         415: "Unsupported media type",
         422: "Invalid parameter (field names the parameter)",
+        429: "Too many failed sign-ins from this address (Retry-After)",
         500: "Unexpected error (logged)",
         503: "Database unavailable, read-only or full (Retry-After)",
     }.items()

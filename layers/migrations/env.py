@@ -26,6 +26,7 @@ def _target_metadata() -> Any:
         device_latest,
         households,
         idempotency,
+        login_throttle,
         market,
         models,
         open311_requests,

@@ -88,15 +88,15 @@ def test_batch_bad_values_are_refused_by_index_and_the_rest_stored(anon, engine,
     body = r.json()
     by_index = {e["index"]: e for e in body["errors"]}
     assert sorted(by_index) == list(range(1, 13)), body["errors"]
-    assert by_index[1]["field"] == "fixes[1].seq"
-    assert by_index[2]["field"].startswith("fixes[2].attributes")
+    assert by_index[1]["field"] == "fixes/1/seq"
+    assert by_index[2]["field"].startswith("fixes/2/attributes")
     assert "nested" in by_index[3]["detail"]
-    assert by_index[4]["field"] == "fixes[4].accuracy_m"
-    assert by_index[5]["field"] == "fixes[5].battery_pct"
-    assert by_index[6]["field"] == "fixes[6].speed_mps"
-    assert by_index[7]["field"] == "fixes[7].valid"
-    assert by_index[8]["field"] == "fixes[8].time" and by_index[9]["field"] == "fixes[9].time"
-    assert by_index[12]["field"] == "fixes[12].seq"
+    assert by_index[4]["field"] == "fixes/4/accuracy_m"
+    assert by_index[5]["field"] == "fixes/5/battery_pct"
+    assert by_index[6]["field"] == "fixes/6/speed_mps"
+    assert by_index[7]["field"] == "fixes/7/valid"
+    assert by_index[8]["field"] == "fixes/8/time" and by_index[9]["field"] == "fixes/9/time"
+    assert by_index[12]["field"] == "fixes/12/seq"
     rows = stored(engine, device.id)
     assert [row["seq"] for row in rows] == [1, 2**63 - 1]
     assert body["stored"] == 2

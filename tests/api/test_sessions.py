@@ -90,9 +90,9 @@ def test_logout_is_a_post_that_ends_the_session_server_side(live_server, engine)
         assert page.get("/api/v1/generations").status_code == 200
         csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', shown.text)
         assert csrf is not None
-        # without the form's token nothing happens
-        refused = page.post("/logout", data={"csrf_token": "0" * 64})
-        assert refused.status_code == 303 and refused.headers["location"].startswith("/logout")
+        # without the form's token: 403, the sign-out page with the reason; the session stays
+        refused = page.post("/logout", data={"csrf_token": "0" * 64, "lang": "en"})
+        assert refused.status_code == 403 and "still signed in" in refused.text
         assert page.get("/api/v1/generations").status_code == 200
         out = page.post("/logout", data={"csrf_token": csrf.group(1), "lang": "en"})
         assert out.status_code == 303 and out.headers["location"] == "/login?lang=en"
