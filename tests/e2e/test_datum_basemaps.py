@@ -328,3 +328,36 @@ def test_front_page_on_a_shifted_basemap_shifts_overlays_and_clicks(  # type: ig
     grid_tiles = [u for u in seen["requests"] if "/tiles/grids-" in u and ".mvt" in u]
     assert grid_tiles and all(f"datum={datum}" in u for u in grid_tiles)
     assert seen["errors"] == []
+
+
+FOLIUM_MAP = (
+    "Object.keys(window).filter(k => /^map_[0-9a-f]+$/.test(k) && window[k] instanceof L.Map)"
+    ".map(k => window[k])[0]"
+)
+
+
+@pytest.mark.parametrize("path", ["/map", "/live", "/events/map", "/zones", "/coverage"])
+def test_every_folium_page_gets_the_basemaps_crs(  # type: ignore[no-untyped-def]
+    browser, shifted_server, tokens, path
+) -> None:
+    """The pages built by folium get the datum's CRS from the shared set-up (Basemap.add_to)
+    and draw on the configured tiles only."""
+    base, fake = shifted_server
+    code = "GRIDGIS:BD09" if fake.kind == "baidu" else "GRIDGIS:GCJ02"
+    page, seen = open_logged_in(browser, base, tokens["admin"], path, f"({FOLIUM_MAP})")
+    try:
+        assert page.evaluate(f"({FOLIUM_MAP}).options.crs.code") == code
+        wait_until(page, "document.querySelectorAll('.leaflet-tile-loaded').length > 0")
+        # the map's centre in WGS 84 lies in the city, and its plane position is the datum's
+        lon, lat, x, y = page.evaluate(
+            f"(() => {{ const m = {FOLIUM_MAP}; const ll = m.getCenter();"
+            " const p = m.options.crs.project(ll); return [ll.lng, ll.lat, p.x, p.y]; })()"
+        )
+        assert 119.9 < lon < 120.7 and 31.6 < lat < 32.1
+        px, py = to_plane("bd09" if fake.kind == "baidu" else "gcj02", lon, lat)
+        assert math.hypot(float(px) - x, float(py) - y) < 0.01
+    finally:
+        page.close()
+    hosts = {urlsplit(u).netloc for u in seen["requests"]}
+    assert hosts <= {urlsplit(base).netloc, f"127.0.0.1:{fake.port}"}
+    assert seen["errors"] == []
