@@ -248,12 +248,11 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
 def stored_figures(*, session: Session, day: date) -> dict[int, DayFigures]:
     """The stored figures of ``day`` by device id (as they are: see :func:`refresh_day`)."""
     out: dict[int, DayFigures] = {}
-    query = select(DeviceDaily).where(DeviceDaily.day == day)
-    for r in session.execute(query.execution_options(populate_existing=True)).scalars():
-        out[r.device_id] = DayFigures(
-            **{name: getattr(r, name) for name in _FIGURES},
-            grid_time_s=dict(zip(r.grid_codes, r.grid_time_s, strict=True)),
-        )
+    columns = [getattr(DeviceDaily, name) for name in _FIGURES]
+    query = select(DeviceDaily.device_id, DeviceDaily.grid_codes, DeviceDaily.grid_time_s, *columns)
+    for r in session.execute(query.where(DeviceDaily.day == day)):  # not the restart state
+        values = dict(zip(_FIGURES, r[3:], strict=True))
+        out[r[0]] = DayFigures(**values, grid_time_s=dict(zip(r[1], r[2], strict=True)))
     return out
 
 
@@ -269,7 +268,7 @@ def daily_stats(
     """Per officer's device for one day (Asia/Shanghai): mileage, patrol time, stops, time in
     their own grids (assigned codes of any level, by prefix), GPS silences — the rows of
     ``GET /api/v1/patrol/daily`` (:data:`layers.tracks.STAT_COLUMNS`), from the stored figures
-    after :func:`refresh_day`; equal to :func:`layers.tracks.compute_daily_stats`."""
+    after :func:`refresh_day`; equal to :func:`layers.daily_figures.compute_daily_stats`."""
     refresh_day(
         session=session, day=day, metric_srid=metric_srid, splitter=splitter, detector=detector
     )
