@@ -83,6 +83,15 @@ TEXT: dict[str, dict[str, Any]] = {
         "step_verify_fail": "核查不通过，返工", "step_close": "结案", "step_park": "挂账",
         "step_unpark": "解除挂账", "step_escalate": "超时督办", "step_reroute": "改派",
         "step_recalendar": "期限重算", "other_user": "{user} 登录后发送",
+        "session_expired": "登录已过期，请重新登录", "send_now": "按现在时间发送",
+        "err_forbidden": "无权进行此操作（案件不属于您或您的网格）", "err_not_found": "案件不存在",
+        "err_too_large": "照片太大，请少选几张", "err_busy": "服务器繁忙，稍后自动重试",
+        "err_server": "服务器出错，稍后自动重试",
+        "err_state": "案件状态已变为“{status}”，无法执行此操作",
+        "err_acted_at": "操作时间超出允许范围（离线超过 72 小时或早于上一步），请按现在时间发送",
+        "err_photos": "照片无法接收，请重新拍摄", "err_description": "请填写描述",
+        "err_refused": "提交的内容有误（{field}）", "choose_photos": "拍照或选择照片",
+        "offline_ready": "已可离线使用", "recorded": "（{at} 收到）",
     },
     "en": {
         "title": "GridGIS · Officer", "short": "GridGIS", "lang_switch": "中文",
@@ -133,6 +142,19 @@ TEXT: dict[str, dict[str, Any]] = {
         "step_escalate": "escalated (overdue)", "step_reroute": "rerouted",
         "step_recalendar": "deadline recomputed",
         "other_user": "sent when {user} logs in",
+        "session_expired": "Your session has ended; log in again",
+        "send_now": "Send with the time now",
+        "err_forbidden": "Not allowed: the case is not yours or your grids'",
+        "err_not_found": "No such case", "err_too_large": "The photos are too large; choose fewer",
+        "err_busy": "The server is busy; retried later",
+        "err_server": "Server error; retried later",
+        "err_state": "The case is now “{status}”; this cannot be done",
+        "err_acted_at": "The action's time is out of range (offline over 72 h, or before the "
+        "previous step); send it with the time now",
+        "err_photos": "The photos were not accepted; take them again",
+        "err_description": "Describe what you see", "err_refused": "Refused ({field})",
+        "choose_photos": "Take or choose photos", "offline_ready": "Ready for offline use",
+        "recorded": "(received {at})",
     },
 }  # fmt: skip
 
@@ -157,6 +179,7 @@ def shell_urls() -> list[str]:
     """What the service worker keeps for offline use (besides the page and the data)."""
     return [
         asset_url("leaflet"), asset_url("leaflet_css"), asset_url("gridgis_common_js"),
+        asset_url("leaflet_vectorgrid"),
         *(f"{APP_URL}/{name}" for name in SCRIPTS), f"{APP_URL}/app.css",
         f"{APP_URL}/icon.svg", f"{APP_URL}/icon-192.png", f"{APP_URL}/icon-512.png",
         "/m/manifest.webmanifest",
@@ -205,6 +228,7 @@ def mobile_app(
         app=APP_URL,
         leaflet_js=asset_url("leaflet"),
         leaflet_css=asset_url("leaflet_css"),
+        vectorgrid_js=asset_url("leaflet_vectorgrid"),
         common_js=asset_url("gridgis_common_js"),
         scripts=[f"{APP_URL}/{name}" for name in SCRIPTS],
         user=principal.name,

@@ -2,13 +2,19 @@
 log in as a grid worker, report with a photo, see a case routed to me appear without a reload,
 work offline (two reports and one action queued in IndexedDB, sent once and in order when the
 network returns), keep the queue across an ended session, never see or touch another town's
-cases. First load within 500 KB. Screenshots in test-artifacts/mobile_*.png."""
+cases. Opened offline right after the first login, the app has its tasks, subclasses and grid
+(the service worker warms its cache); a queue left by an offline visit goes out when the network
+returns (no poll needed), the action logged at the phone's time. First load within 500 KB.
+Screenshots in test-artifacts/mobile_*.png."""
 
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +33,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 FIRST_LOAD_MAX_BYTES = 500 * 1024
 POLL_WAIT_MS = 60_000  # the app polls every 20 s
+NO_POLL_JS = Path(__file__).parent / "js" / "mobile-no-poll.js"
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +128,13 @@ def events_with(engine: Engine, text: str) -> list[dict[str, Any]]:
 
     with transaction(make_sessionmaker(engine)) as session:
         rows = session.execute(
-            select(Event.id, Event.created_at, Event.worker_person_id, Event.grid_code)
+            select(
+                Event.id,
+                Event.created_at,
+                Event.worker_person_id,
+                Event.grid_code,
+                Event.location_accuracy_m,
+            )
             .where(Event.description == text)
             .order_by(Event.id)
         ).all()
@@ -135,6 +148,7 @@ def steps(engine: Engine, event_id: int, action: str) -> list[dict[str, Any]]:
         rows = session.execute(
             select(
                 EventLog.id,
+                EventLog.at,
                 EventLog.recorded_at,
                 EventLog.actor_person_id,
                 EventLog.note,
@@ -223,6 +237,7 @@ def test_officer_reports_works_offline_and_gets_new_cases(
         rows = events_with(engine, text)
         assert len(rows) == 1 and rows[0]["grid_code"] == officer["grid"]
         assert rows[0]["worker_person_id"] == officer["person_id"]  # routed to me
+        assert rows[0]["location_accuracy_m"] == 8  # the phone's fix accuracy, kept
         (data,) = photos_of(engine, rows[0]["id"])
         assert max(Image.open(io.BytesIO(data)).size) == 1600
         page.screenshot(path=str(artifacts / "mobile_report.png"))
@@ -233,7 +248,7 @@ def test_officer_reports_works_offline_and_gets_new_cases(
         page.evaluate("window.__sameDocument = true")
         wait_until(page, f"document.querySelector('li.ggm-new[data-id=\"{case}\"]')", POLL_WAIT_MS)
         assert page.evaluate("window.__sameDocument") is True  # never reloaded
-        assert page.evaluate("window.__vibrations.length") == 1  # and the phone buzzed
+        assert page.evaluate("window.__vibrations") == [300]  # the phone buzzed, once
         page.screenshot(path=str(artifacts / "mobile_new_case.png"))
         page.click(f"li[data-id='{case}']")
         wait_until(page, "document.querySelectorAll('.ggm-timeline li').length >= 3")
@@ -349,6 +364,13 @@ def test_ended_session_asks_to_log_in_and_keeps_the_queue(
         wait_until(page, "!document.querySelector('#alert').hidden", POLL_WAIT_MS)
         assert page.is_visible("#alert-login")
         assert outbox_count(page) == 1 and events_with(engine, text) == []
+        # the outbox says so in the app's words: not the server's English, not "waiting for
+        # the network"
+        tab(page, "outbox")
+        wait_until(page, "document.querySelector('#outbox-list').innerText.includes('登录已过期')")
+        shown = page.inner_text("#outbox-list") + page.inner_text("#outbox-error")
+        assert "登录已过期，请重新登录" in page.inner_text("#outbox-error")
+        assert "等待网络" not in shown and not re.search(r"[A-Za-z]{3,}", shown), shown
         page.screenshot(path=str(artifacts / "mobile_session_ended.png"))
         page.click("#alert-login")
         page.wait_for_url("**/login**")
@@ -517,3 +539,229 @@ def test_duplicate_warning_and_a_refused_queued_report(
         assert len(events_with(engine, queued)) == 1
     finally:
         context.close()
+
+
+OFFLINE_READY = (
+    "navigator.serviceWorker.controller !== null"
+    " && document.body.classList.contains('ggm-offline-ready')"
+)
+
+
+def test_opened_offline_right_after_the_first_login(
+    browser: Any, live_server: str, officer: dict[str, Any], dispatcher: httpx.Client,
+    artifacts: Any,
+) -> None:  # fmt: skip
+    """The first requests after the first login run before the service worker controls the
+    page; the worker reads and keeps the officer's data itself, so the app opens offline with
+    its tasks (and their timelines), the subclasses and the grid."""
+    case = dispatched_case(dispatcher, officer["lon"], officer["lat"], "0403")
+    context, page, seen = phone(browser, officer)
+    try:
+        log_in(page, live_server, officer)
+        wait_until(page, OFFLINE_READY, 60_000)
+        context.set_offline(True)
+        page.reload()
+        wait_until(page, "window.GridGISMobile && window.GridGISMobile.ready === true", 60_000)
+        wait_until(page, "document.querySelector('#net.ggm-offline')")
+        wait_until(page, f"document.querySelector('li.ggm-task[data-id=\"{case}\"]')")
+        assert "加载中" not in page.inner_text("#task-list")
+        page.screenshot(path=str(artifacts / "mobile_offline_first_run.png"))
+        page.click(f"li[data-id='{case}']")  # its timeline, kept too
+        wait_until(page, "document.querySelectorAll('.ggm-timeline li').length >= 3")
+        tab(page, "report")
+        assert page.locator("#subclass option").count() > 10
+        tab(page, "grid")
+        wait_until(page, "document.querySelector('#stat-households').textContent !== '—'")
+        wait_until(page, "document.querySelectorAll('#grid-map path').length > 0")
+        page.screenshot(path=str(artifacts / "mobile_offline_first_run_grid.png"))
+        assert seen["errors"] == []
+    finally:
+        context.close()
+
+
+def test_a_queue_left_offline_goes_out_when_the_network_returns(
+    browser: Any, live_server: str, engine: Engine, officer: dict[str, Any],
+    dispatcher: httpx.Client, artifacts: Any,
+) -> None:  # fmt: skip
+    """A report and an action queued offline, the app reloaded offline, the network back: both
+    go out at once (this page never polls), the action logged at the time the officer took it
+    and received later."""
+    case = dispatched_case(dispatcher, officer["lon"], officer["lat"], "0404")
+    context, page, _ = phone(browser, officer)
+    context.add_init_script(path=str(NO_POLL_JS))
+    try:
+        log_in(page, live_server, officer)
+        wait_until(page, OFFLINE_READY, 60_000)
+        context.set_offline(True)
+        wait_until(page, "document.querySelector('#net.ggm-offline')")
+        text = f"sent when the network returns {uuid.uuid4()}"
+        report(page, "0503", text)
+        tab(page, "tasks")
+        page.click(f"li[data-id='{case}']")
+        page.click("button.ggm-action[data-action='start']")
+        page.click(".ggm-action-form button[type=submit]")
+        wait_until(page, "GridGISMobile.outbox.items().then(i => i.length === 2)")
+        acted_at = page.evaluate(
+            "GridGISMobile.outbox.items().then(i => i.filter(x => x.kind === 'action')"
+            "[0].fields.acted_at)"
+        )
+        page.reload()
+        wait_until(page, "window.GridGISMobile && window.GridGISMobile.ready === true", 60_000)
+        assert outbox_count(page) == 2
+        page.wait_for_timeout(2000)  # still out of reach a while
+        assert events_with(engine, text) == [] and steps(engine, case, "start") == []
+        context.set_offline(False)
+        outbox_sent(page, 30_000)
+        assert len(events_with(engine, text)) == 1
+        (start,) = steps(engine, case, "start")
+        assert start["at"] == datetime.fromisoformat(acted_at)  # the phone's time
+        assert start["recorded_at"] - start["at"] >= timedelta(seconds=2)  # received later
+        page.screenshot(path=str(artifacts / "mobile_sent_on_reconnect.png"))
+    finally:
+        context.close()
+
+
+def _contrast_with_white(css_rgb: str) -> float:
+    """WCAG contrast ratio of white text on the colour ``rgb(r, g, b)``."""
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css_rgb)[:3])
+
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    lum = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    return 1.05 / (lum + 0.05)
+
+
+def test_buttons_speak_the_apps_language_and_differ(
+    browser: Any, live_server: str, officer: dict[str, Any], dispatcher: httpx.Client,
+    tokens: dict[str, str], artifacts: Any,
+) -> None:  # fmt: skip
+    """Our own photo button (not the browser's "Choose Files"), a distinct and readable colour
+    per workflow action, and the report map with the unit grids around and my grid."""
+    case = dispatched_case(dispatcher, officer["lon"], officer["lat"], "0501")
+    with httpx.Client(base_url=live_server, timeout=60,
+                      headers={"Authorization": f"Bearer {tokens['admin']}"}) as admin:  # fmt: skip
+        r = admin.post(f"/api/v1/events/{case}/actions", json={"action": "start"})
+        assert r.status_code == 200, r.text  # in handling: return, extension and handled
+    context, page, seen = phone(browser, officer)
+    try:
+        log_in(page, live_server, officer)
+        tab(page, "report")
+        assert page.inner_text("label[for=photos]") == "拍照或选择照片"
+        assert page.is_visible("label[for=photos]")
+        box = page.locator("#photos").bounding_box()
+        assert box is not None and box["width"] <= 1 and box["height"] <= 1
+        wait_until(page, "document.querySelectorAll('#report-map path').length > 0")  # my grid
+        wait_until(page, OUTLINES_DRAWN)  # the unit grids around
+        page.wait_for_timeout(500)  # (for the picture only)
+        page.screenshot(path=str(artifacts / "mobile_report_map.png"))
+        tab(page, "tasks")
+        wait_until(page, f"document.querySelector('li[data-id=\"{case}\"]')")
+        page.click(f"li[data-id='{case}']")
+        wait_until(page, "document.querySelector(\"button.ggm-action[data-action='handle']\")")
+        colours = page.evaluate(
+            "Object.fromEntries([...document.querySelectorAll('button.ggm-action')].map(b =>"
+            " [b.dataset.action, getComputedStyle(b).backgroundColor]))"
+        )
+        assert set(colours) == {"return", "request_extension", "handle"}, colours
+        assert len(set(colours.values())) == len(colours), colours
+        assert all(_contrast_with_white(c) >= 4.5 for c in colours.values()), colours
+        page.click("button.ggm-action[data-action='handle']")
+        assert page.inner_text(".ggm-action-form label.ggm-file-button") == "拍照或选择照片"
+        page.screenshot(path=str(artifacts / "mobile_case_actions.png"))
+        assert seen["errors"] == []
+    finally:
+        context.close()
+
+
+TILE_HOST = "tiles.gridgis.test"  # never resolved: the phone's route answers it
+OUTLINES_DRAWN = (  # the unit grids' outlines (vector tiles on canvases) all drawn
+    "[...document.querySelectorAll('#report-map .leaflet-overlay-pane canvas')]"
+    ".filter(c => c.classList.contains('leaflet-tile-loaded')).length >= 2 && "
+    "[...document.querySelectorAll('#report-map .leaflet-overlay-pane canvas')]"
+    ".every(c => c.classList.contains('leaflet-tile-loaded'))"
+)
+
+
+@pytest.fixture(scope="module")
+def basemap_server(database_url: str, engine: Engine, tmp_path_factory: Any) -> Iterator[str]:
+    """A second app on the test database with an XYZ basemap configured, as a city with its own
+    tile server would run it (``GRIDGIS_MAP_BASEMAP=xyz``)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from api.settings import PROJECT_DIR
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    data_dir = tmp_path_factory.mktemp("gridgis-basemap")
+    env = {**os.environ, "DATABASE_URL": database_url, "GRIDGIS_DATA_DIR": str(data_dir),
+           "GRIDGIS_SESSION_SECRET": "test-secret", "GRIDGIS_MAP_BASEMAP": "xyz",
+           "GRIDGIS_MAP_XYZ_URL": f"http://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
+           "GRIDGIS_MAP_XYZ_ATTRIBUTION": "City tiles"}  # fmt: skip
+    log = (data_dir / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("the basemap server did not start:\n" + log.name)
+        time.sleep(0.1)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def test_report_map_shows_the_configured_basemap(
+    browser: Any, basemap_server: str, officer: dict[str, Any], artifacts: Any
+) -> None:
+    """The report and grid maps lie on the basemap every page uses (maps/basemaps.py), with the
+    grid boundary on top; the page's policy lets the tiles in."""
+    context, page, seen = phone(browser, officer)
+    served: list[str] = []
+
+    def tile(route: Any) -> None:
+        served.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=TILE_PNG)
+
+    context.route(f"http://{TILE_HOST}/**", tile)
+    try:
+        log_in(page, basemap_server, officer)
+        tab(page, "report")
+        wait_until(page, "document.querySelectorAll('#report-map img.leaflet-tile-loaded').length")
+        wait_until(page, "document.querySelectorAll('#report-map path').length > 0")
+        assert served and all(u.startswith(f"http://{TILE_HOST}/") for u in served)
+        assert "City tiles" in page.inner_text("#report-map .leaflet-control-attribution")
+        wait_until(page, OUTLINES_DRAWN)
+        page.wait_for_timeout(500)  # (for the picture only)
+        page.screenshot(path=str(artifacts / "mobile_report_basemap.png"))
+        assert seen["errors"] == []
+    finally:
+        context.close()
+
+
+def _tile_png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), (236, 232, 220)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+TILE_PNG = _tile_png()

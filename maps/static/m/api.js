@@ -1,8 +1,9 @@
 // GridGIS officer app (/m/): the shared part. ONE namespace (window.GridGISMobile), the page's
 // settings and labels (JSON in <body data-config / data-labels>, api/pages/mobile.py), a tiny
 // event bus and ONE fetch helper that tells the callers why a request failed: no answer
-// (status 0), session ended (401: the app asks to log in again), refused (4xx with the API's
-// problem+json detail) or server trouble (5xx).
+// (status 0), session ended (401: the app asks to log in again), refused (4xx) or server
+// trouble (5xx), each in the app's own words and language (the API's English problem detail
+// is kept as error.serverDetail, for the console and the English page's "refused" text).
 (function (global) {
   "use strict";
 
@@ -26,11 +27,32 @@
     });
   };
 
-  // An API failure: status (0 = no answer), detail (the API's message), field, body.
-  function ApiError(status, detail, body) {
+  // Why a request failed, in the page's language: by status, and for a refused field the
+  // phone sends by itself (the officer cannot mend those; the fields they type are named).
+  var BY_STATUS = {401: "session_expired", 403: "err_forbidden", 404: "err_not_found",
+    413: "err_too_large", 429: "err_busy"};
+  var BY_FIELD = {acted_at: "err_acted_at", note: "note_required", photos: "err_photos",
+    description: "err_description", subclass: "no_category"};
+  function ownWords(status, body, serverDetail) {
+    var field = body && body.field;
+    if (status === 0) { return M.t("network"); }
+    if (status >= 500) { return M.t("err_server"); }
+    if (BY_STATUS[status]) { return M.t(BY_STATUS[status]); }
+    if (status === 409 && body && body.current_status) {
+      return M.t("err_state", {status: M.t("status_" + body.current_status)});
+    }
+    if (field && BY_FIELD[field]) { return M.t(BY_FIELD[field]); }
+    return M.config.lang === "en" ? serverDetail : M.t("err_refused", {field: field || "—"});
+  }
+
+  // An API failure: status (0 = no answer), detail (in the app's words), serverDetail (the
+  // API's own message), field, body.
+  function ApiError(status, serverDetail, body) {
+    var detail = ownWords(status, body, serverDetail);
     var error = new Error(detail);
     error.status = status;
     error.detail = detail;
+    error.serverDetail = serverDetail;
     error.body = body || null;
     error.field = body && body.field ? body.field : null;
     return error;
@@ -62,7 +84,7 @@
         return body;
       });
     }, function () {
-      throw ApiError(0, M.t("network"));
+      throw ApiError(0, "no answer (network)");
     });
   };
   M.get = function (url) { return M.request("GET", url); };

@@ -1,7 +1,9 @@
 // GridGIS officer app: start-up. Tabs, the network and outbox indicators, the "log in again"
 // notice, the poll for new tasks (every config.poll_s seconds, and at once when the network
 // returns or the app comes back to the foreground), and the service worker (app shell and my
-// data for offline use; /m/sw.js).
+// data for offline use; /m/sw.js). The outbox is sent at start when online, the moment the
+// network returns ("online", and the worker's Background Sync where the browser has it), at
+// every poll, and by hand; never only at the next poll.
 (function (global) {
   "use strict";
 
@@ -58,7 +60,8 @@
         li.appendChild(M.el("strong", null, M.t("kind_" + item.kind) + " " + item.label));
         var status = item.state === "failed" ? M.t("failed")
           : !M.outbox.mine(item) ? M.t("other_user", {user: item.user})
-            : state.sending ? M.t("sending") : M.t("waiting");
+            : state.expired ? M.t("session_expired")
+              : state.sending ? M.t("sending") : M.t("waiting");
         li.appendChild(M.el("span", "ggm-hint", " " + M.when(item.created_at) + " · " + status +
           (item.photos.length ? " · " + item.photos.length + " " + M.t("photos") : "")));
         if (item.state === "failed") {
@@ -67,10 +70,15 @@
               return "#" + d.id;
             }).join(" ")
             : M.t("refused", {e: item.error})));
-          var retry = M.el("button", "ggm-secondary", item.duplicates ? M.t("send_anyway") : M.t("retry"));
+          // a possible duplicate: send anyway; an action that waited too long to be logged at
+          // the phone's time (acted_at refused): send it with the time of sending
+          var late = item.field === "acted_at";
+          var retry = M.el("button", "ggm-secondary", item.duplicates ? M.t("send_anyway")
+            : late ? M.t("send_now") : M.t("retry"));
           retry.type = "button";
           retry.addEventListener("click", function () {
-            M.outbox.retry(item.seq, item.duplicates ? {ignore_duplicates: true} : null);
+            M.outbox.retry(item.seq, item.duplicates ? {ignore_duplicates: true}
+              : late ? {acted_at: null} : null);
           });
           var drop = M.el("button", "ggm-secondary", M.t("discard"));
           drop.type = "button";
@@ -94,12 +102,49 @@
     }, function () { /* offline or expired: the indicators say so */ });
   }
 
+  // The service worker: it keeps the app and my data for offline use (sw.js). Opened for the
+  // first time, this page is not yet under its control: the worker reads and keeps my data
+  // itself once active and says "warmed"; the page then reads its tasks again through it.
+  function offlineReady(announce) {
+    if (announce && !M.offlineReady) { M.toast(M.t("offline_ready")); }
+    M.offlineReady = true;
+    doc.body.classList.add("ggm-offline-ready");
+  }
+
   function registerWorker() {
-    if (!("serviceWorker" in global.navigator)) { return; }
-    global.navigator.serviceWorker.register(M.config.sw, {scope: "/m/"}).then(function (reg) {
+    var sw = global.navigator.serviceWorker;
+    if (!sw) { return; }
+    var controlled = Boolean(sw.controller);
+    sw.addEventListener("message", function (ev) {
+      var data = ev.data || {};
+      if (data.type === "warmed") { offlineReady(true); }
+      if (data.type === "flush") { M.outbox.flush(); }
+    });
+    sw.addEventListener("controllerchange", function () {
+      if (controlled) { return; }  // a new version took over: my data is kept already
+      controlled = true;
+      M.refreshTasks().catch(function () { /* offline: the worker warms what it can */ });
+    });
+    sw.register(M.config.sw, {scope: "/m/"}).then(function (reg) {
       M.worker = reg;
     }, function (e) { global.console.warn("service worker not registered:", e.message); });
   }
+
+  // Ask the worker to read my data again (another officer used this phone before).
+  function warmWorker() {
+    var sw = global.navigator.serviceWorker;
+    if (!sw || !sw.controller) { return; }
+    sw.ready.then(function (reg) {
+      if (reg.active) { reg.active.postMessage({type: "warm"}); }
+    });
+  }
+
+  // Background Sync: the worker wakes this page to send the outbox when the network returns.
+  M.syncLater = function () {
+    if (M.worker && M.worker.sync) {
+      M.worker.sync.register("ggm-outbox").catch(function () { /* not allowed: polls send */ });
+    }
+  };
 
   // "Add to home screen" where the browser offers it (Chromium's beforeinstallprompt)
   function offerInstall() {
@@ -117,12 +162,18 @@
   // A phone shared by two officers: the last answers kept for offline use are the previous
   // officer's; dropped when someone else logs in (their outbox items wait for them, store.js).
   function forgetOtherUsersData(name) {
+    var forget = Promise.resolve(false);
     try {
       var last = global.localStorage.getItem("ggm-user");
-      if (last && last !== name && global.caches) { global.caches.delete("ggm-data"); }
+      if (last && last !== name && global.caches) {
+        forget = global.caches.delete("ggm-data").then(function () { return true; });
+      }
       global.localStorage.setItem("ggm-user", name);
     } catch { /* no storage: nothing kept either */ }
+    return forget;
   }
+
+  function online() { return global.navigator.onLine !== false; }
 
   function start() {
     Object.keys(views).forEach(function (key) {
@@ -130,7 +181,11 @@
     });
     M.initReport();
     network();
-    global.addEventListener("online", function () { network(); poll(); });
+    global.addEventListener("online", function () {
+      network();
+      M.outbox.flush();  // at once, not after the tasks answer (nor at the next poll)
+      poll();
+    });
     global.addEventListener("offline", network);
     doc.addEventListener("visibilitychange", function () { if (!doc.hidden) { poll(); } });
     M.on("outbox", function () { drawOutbox(); });
@@ -140,9 +195,14 @@
     });
     M.on("refused", function () { drawOutbox(); });
     M.on("expired", function () { M.outbox.state.expired = true; expiredNotice(true); });
+    var sw = global.navigator.serviceWorker;
+    var controlled = Boolean(sw && sw.controller);  // this start's reads go through the worker
+    if (online()) { M.outbox.flush(); }  // what an earlier (offline) visit left in the box
     M.get("/api/v1/me").then(function (me) {
       M.me = me;
-      forgetOtherUsersData(me.name);
+      return forgetOtherUsersData(me.name).then(function (forgot) {
+        if (forgot) { warmWorker(); }
+      });
     }, function () {
       M.me = M.me || null;
     }).then(function () {
@@ -152,7 +212,8 @@
       ]);
     }).then(function () {
       drawOutbox();
-      M.outbox.flush();
+      if (online()) { M.outbox.flush(); }
+      if (controlled) { offlineReady(); }  // what this start read is kept by the worker
       M.ready = true;
       doc.body.classList.add("ggm-ready");
     });

@@ -10,18 +10,38 @@
   var doc = global.document;
   var map = null, me = null, meCircle = null, watch = null, events = null;
   var shapes = null;  // Promise<[GeoJSON Feature]>: my grids' boundaries, read once
+  // the reference outlines under my grids: villages from the city view, unit grids closer in
+  var REFERENCE = [
+    {layer: "grids-l2", min_zoom: 10, style: {color: "#6b7280", weight: 1.5, fill: false}},
+    {layer: "grids-l3", min_zoom: 14, style: {color: "#9ca3af", weight: 1, fill: false}},
+  ];
 
   function $(id) { return doc.getElementById(id); }
 
-  // makeMap(id): a Leaflet map on the configured basemap (none by default: an intranet may
-  // have none, my grids are then the reference); a plain "Leaflet" attribution (no link out).
+  // makeMap(id): a Leaflet map on the configured basemap (maps/basemaps.py, as every page;
+  // none by default: an intranet may have none), the city's villages and unit grids around as
+  // thin outlines from the server's vector tiles (/tiles/grids-l2|l3, as the front page draws
+  // them; kept by the service worker once seen), then my grids on top; a plain "Leaflet"
+  // attribution (no link out).
   M.makeMap = function (id) {
-    var map = L.map(id, {zoomControl: true, attributionControl: true}).setView([31.85, 120.3], 11);
+    var map = L.map(id, {zoomControl: true, attributionControl: true, maxZoom: 19})
+      .setView([31.85, 120.3], 11);
     map.attributionControl.setPrefix("Leaflet");
     (M.config.tiles || []).forEach(function (t) {  // the configured basemap, if any
       L.tileLayer(t.url, {attribution: t.attribution, subdomains: t.subdomains,
-        maxZoom: t.max_zoom}).addTo(map);
+        maxZoom: 19, maxNativeZoom: t.max_zoom}).addTo(map);
     });
+    if (L.vectorGrid) {
+      REFERENCE.forEach(function (ref) {
+        var styles = {};
+        styles[ref.layer] = ref.style;
+        L.vectorGrid.protobuf("/tiles/" + ref.layer + "/{z}/{x}/{y}.mvt", {
+          vectorTileLayerStyles: styles, rendererFactory: L.canvas.tile, interactive: false,
+          fetchOptions: {credentials: "same-origin"}, maxNativeZoom: 18, minZoom: ref.min_zoom,
+          className: "ggm-reference", pane: "overlayPane",  // above the basemap's tiles
+        }).addTo(map);
+      });
+    }
     return map;
   };
 

@@ -68,7 +68,8 @@
   }
 
   function loadDictionary() {
-    return M.get("/api/v1/event-dictionary").then(function (answer) {
+    // names in the page's language (the worker keeps both languages for offline use)
+    return M.get("/api/v1/event-dictionary?lang=" + M.config.lang).then(function (answer) {
       subclasses = [];
       answer.data.forEach(function (c) {
         c.subclasses.forEach(function (s) {
@@ -123,7 +124,7 @@
       description: $("description").value.trim(), source: "patrol",
       reported_at: new Date().toISOString(), ignore_duplicates: Boolean(confirmed),
     };
-    if (point.accuracy_m) { fields.accuracy_m = Math.round(point.accuracy_m); }
+    if (point.accuracy_m) { fields.location_accuracy_m = Math.round(point.accuracy_m * 10) / 10; }
     var name = $("subclass").selectedOptions[0].textContent;
     M.outbox.add("report", "/api/v1/events", fields, picker.blobs(), name).then(function () {
       $("description").value = "";

@@ -4,8 +4,8 @@
 // first result, layers/idempotency.py). What stays in the box:
 //   - no network or a server error (5xx): everything waits; retried when the network returns,
 //     every poll, or by hand;
-//   - the session ended (401): everything waits; the app asks to log in again (the box is in
-//     IndexedDB, so it survives the login page and a reload);
+//   - the session ended (401): everything waits; the app asks to log in again in its own words
+//     (the box is in IndexedDB, so it survives the login page and a reload);
 //   - refused (another 4xx, e.g. a possible duplicate or a case that changed meanwhile): that
 //     item is set aside as failed with the API's reason (retry or discard by hand) and the
 //     next ones go on;
@@ -74,6 +74,7 @@
     return run("readwrite", function (s) { return s.add(item); }).then(function (seq) {
       item.seq = seq;
       M.emit("outbox", state);
+      if (global.navigator.onLine === false && M.syncLater) { M.syncLater(); }
       return item;
     });
   }
@@ -118,11 +119,13 @@
             if (err.status === 401) { state.expired = true; state.lastError = err.detail; break; }
             if (err.status === 0 || err.status >= 500 || err.status === 429) {
               state.lastError = err.detail;
+              if (err.status === 0 && M.syncLater) { M.syncLater(); }
               break;
             }
             item.state = "failed";
             item.error = err.detail;
             item.status = err.status;
+            item.field = err.field;
             item.duplicates = (err.body && err.body.duplicates) || null;
             await run("readwrite", function (s) { return s.put(item); });
             state.lastError = err.detail;
@@ -144,6 +147,7 @@
       if (!item) { return null; }
       item.state = "pending";
       item.error = null;
+      item.field = null;
       item.fields = Object.assign({}, item.fields, extra || {});
       return run("readwrite", function (s) { return s.put(item); }).then(flush);
     });

@@ -1,7 +1,9 @@
 // GridGIS officer app: my tasks. The open cases routed to me or my grids (/api/v1/me/tasks),
 // by deadline; the work hours left come from the server's working calendar (never computed
 // here); overdue in red. A case opens with its timeline and photos and the actions my role
-// may take now (allowed_actions), each queued in the outbox with a note and photos.
+// may take now (allowed_actions), each queued in the outbox with a note, photos and the time
+// the officer acted (acted_at: an action sent later, after a dead zone, is logged at that time).
+// A new case is announced once: a toast, a beep and one vibration per new case.
 (function (global) {
   "use strict";
 
@@ -56,11 +58,18 @@
     doc.getElementById("tasks-count").textContent = tasks.length ? String(tasks.length) : "";
   }
 
+  // One buzz per new case: [300] for one, [300, 200, 300] for two, …
+  function buzzes(n) {
+    var pattern = [];
+    for (var i = 0; i < n; i++) { pattern.push(300); if (i < n - 1) { pattern.push(200); } }
+    return pattern.length === 1 ? pattern[0] : pattern;
+  }
+
   function alertNew(added) {
     var first = added[0];
     M.toast(M.t("new_task", {id: first.id, name: first.subclass_name || first.subclass}));
     if (global.navigator.vibrate) {
-      try { global.navigator.vibrate([200, 100, 200]); } catch { /* not allowed */ }
+      try { global.navigator.vibrate(buzzes(Math.min(added.length, 5))); } catch { /* not allowed */ }
     }
     try {  // a short beep; browsers allow it only after the user touched the page
       var Ctx = global.AudioContext || global.webkitAudioContext;
@@ -109,15 +118,20 @@
     input.accept = "image/*";
     input.setAttribute("capture", "environment");
     input.multiple = true;
-    input.className = "ggm-action-photos";
+    input.className = "ggm-file-input ggm-action-photos";
+    input.id = "action-photos-" + task.id;
+    // the browser's own file button speaks the browser's language: our labelled button instead
+    var chooser = M.el("label", "ggm-secondary ggm-file-button", M.t("choose_photos"));
+    chooser.htmlFor = input.id;
     var previews = M.el("div", "ggm-previews");
     var error = M.el("p", "ggm-error");
     error.hidden = true;
     function showError(text) { error.textContent = text; error.hidden = false; }
     var picker = M.photoPicker(input, previews, showError);
     if (action === "handle") {
-      form.appendChild(M.el("label", null, M.t("take_photo")));
+      form.appendChild(M.el("p", "ggm-field-title", M.t("take_photo")));
       form.appendChild(input);
+      form.appendChild(chooser);
       form.appendChild(previews);
     }
     form.appendChild(error);
@@ -128,7 +142,7 @@
       ev.preventDefault();
       var text = note.value.trim();
       if (NOTE_REQUIRED.indexOf(action) >= 0 && !text) { showError(M.t("note_required")); return; }
-      var fields = {action: action};
+      var fields = {action: action, acted_at: new Date().toISOString()};
       if (text) { fields.note = text; }
       M.outbox.add("action", "/api/v1/events/" + task.id + "/actions", fields, picker.blobs(),
         "#" + task.id + " " + M.t("action_" + action)).then(function () {
@@ -155,6 +169,10 @@
       M.t("deadline") + " " + M.when(task.deadline_at) + " · " + deadlineText(task)));
     if (task.description) { box.appendChild(M.el("p", null, task.description)); }
     if (task.address) { box.appendChild(M.el("p", "ggm-hint", task.address)); }
+    if (task.location_accuracy_m !== null && task.location_accuracy_m !== undefined) {
+      box.appendChild(M.el("p", "ggm-hint", M.t("position") + " " +
+        M.t("accuracy", {m: Math.round(task.location_accuracy_m)})));
+    }
     if (task.photos && task.photos.length) {
       box.appendChild(M.el("h3", null, M.t("photos")));
       var strip = M.el("div", "ggm-previews");
@@ -170,7 +188,7 @@
     var actions = M.el("div", "ggm-actions");
     (task.allowed_actions || []).filter(function (a) { return OFFICER_ACTIONS.indexOf(a) >= 0; })
       .forEach(function (action) {
-        var b = M.el("button", "ggm-action", M.t("action_" + action));
+        var b = M.el("button", "ggm-action ggm-action-" + action, M.t("action_" + action));
         b.type = "button";
         b.dataset.action = action;
         b.addEventListener("click", function () {
@@ -188,6 +206,10 @@
       var li = M.el("li");
       var name = M.labels["step_" + step.action] || step.action;
       li.appendChild(M.el("strong", null, M.when(step.at) + " " + name));
+      if (step.recorded_at && Math.abs(new Date(step.recorded_at) - new Date(step.at)) > 120000) {
+        // taken offline: logged at the phone's time, received later
+        li.appendChild(M.el("span", "ggm-hint", " " + M.t("recorded", {at: M.when(step.recorded_at)})));
+      }
       li.appendChild(M.el("span", null, " " + (step.actor || "") + " → " + statusText(step.to)));
       if (step.note) { li.appendChild(M.el("div", "ggm-hint", step.note)); }
       ol.appendChild(li);
