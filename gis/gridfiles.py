@@ -68,16 +68,24 @@ _EXAMPLES = 5
 
 
 class GridFileError(ValueError):
-    """A grid file that cannot be read or stored; ``field`` names the offending input and
-    ``problems`` lists the rows concerned (dicts with ``row``, ``code``, ``detail``)."""
+    """A grid file that cannot be read or stored; ``field`` names the offending input,
+    ``problems`` lists the rows concerned (dicts with ``row``, ``code``, ``detail``) and
+    ``layers``, when the layer choice is the problem, the file's layers (see
+    :func:`describe_layers`) to choose from."""
 
     def __init__(
-        self, detail: str, *, field: str, problems: list[dict[str, Any]] | None = None
+        self,
+        detail: str,
+        *,
+        field: str,
+        problems: list[dict[str, Any]] | None = None,
+        layers: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
         self.problems = problems or []
+        self.layers = layers
 
 
 @dataclass
@@ -133,25 +141,60 @@ def list_grid_layers(path: Path) -> list[str]:
         ) from None
 
 
+def describe_layers(path: Path) -> list[dict[str, Any]]:
+    """The layers of a grid file, for a person to choose from: dicts ``name``,
+    ``geometry_type`` (GDAL's name, e.g. ``MultiPolygon``; None for an attribute table) and
+    ``features`` (the count, None if the driver cannot tell without reading).
+
+    Raises GridFileError (field ``file``) if GDAL cannot open it.
+    """
+    list_grid_layers(path)  # the readable-file check and its message
+    out = []
+    for name, geometry_type in pyogrio.list_layers(path):
+        try:
+            features = int(pyogrio.read_info(path, layer=str(name))["features"])
+        except Exception:  # a layer GDAL cannot count is still listed
+            features = -1
+        out.append(
+            {
+                "name": str(name),
+                "geometry_type": None if geometry_type is None else str(geometry_type),
+                "features": features if features >= 0 else None,
+            }
+        )
+    return out
+
+
+def _layer_list(layers: list[dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{x['name']} ({x['geometry_type'] or 'no geometry'}, {x['features']} features)"
+        for x in layers
+    )
+
+
 def _choose_layers(path: Path, layer: str | None) -> list[str]:
     names = list_grid_layers(path)
     if not names:
         raise GridFileError(f"{path.name} holds no layer; export the grids again", field="file")
     if layer is None or layer == "":
         if len(names) > 1:
+            layers = describe_layers(path)
             raise GridFileError(
-                f"{path.name} holds {len(names)} layers: {', '.join(names)}; choose the layer "
-                f"with the grids (--layer NAME, or layer=NAME), or --layer {ALL_LAYERS} to read "
-                "every layer when the levels are in separate layers",
+                f"{path.name} holds {len(names)} layers: {_layer_list(layers)}; choose the "
+                f"layer with the grids, or {ALL_LAYERS!r} to read every layer when the levels "
+                "are in separate layers",
                 field="layer",
+                layers=layers,
             )
         return names
     if layer == ALL_LAYERS:
         return names
     if layer not in names:
+        layers = describe_layers(path)
         raise GridFileError(
-            f"{path.name} has no layer {layer!r}; its layers are: {', '.join(names)}",
+            f"{path.name} has no layer {layer!r}; its layers are: {_layer_list(layers)}",
             field="layer",
+            layers=layers,
         )
     return [layer]
 
@@ -202,7 +245,7 @@ def _read_layer(path: Path, layer: str, crs: CRS | None) -> tuple[gpd.GeoDataFra
     if stated is None and crs is None:
         raise GridFileError(
             f"layer {layer!r} of {path.name} does not state its CRS; give the CRS its "
-            "coordinates are in (--crs EPSG:4490 / crs=EPSG:4490 for CGCS2000 lon/lat), or save "
+            "coordinates are in (crs=EPSG:4490 for CGCS2000 lon/lat), or save "
             "the file with its CRS set (a .prj beside a Shapefile)",
             field="crs",
         )
@@ -472,6 +515,7 @@ __all__ = [
     "SHAPEFILE_FIELDS",
     "GridFile",
     "GridFileError",
+    "describe_layers",
     "list_grid_layers",
     "read_grid_file",
     "save_upload",

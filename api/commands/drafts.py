@@ -51,11 +51,17 @@ def _fail(exc: DomainError) -> None:
     raise typer.Exit(1)
 
 
-def _print_answer(answer: dict[str, Any], commit: bool) -> None:
+def _print_answer(answer: dict[str, Any], commit: bool, step: str = "edit") -> None:
+    """What an edit, undo or redo did: ``step`` names it ("undone: edit 12 (rename by …)")."""
     edit = answer["edit"]
+    what = f"{edit['op']} by {edit['actor']}"
+    if step != "edit":
+        why = f": {edit['reason']}" if edit.get("reason") else ""
+        what = f"{step}: edit {edit['id']} ({what}{why})"
     console.print(
-        f"{edit['op']} by {edit['actor']}: {len(answer['changed']['features'])} grids written, "
-        f"removed {', '.join(answer['removed']) or 'none'}; version {answer['version']}"
+        f"{what}: {len(answer['changed']['features'])} grids written, "
+        f"removed {', '.join(answer['removed']) or 'none'}; version {answer['version']}",
+        soft_wrap=True,
     )
     validation = answer["validation"]
     if validation["ok"]:
@@ -67,14 +73,14 @@ def _print_answer(answer: dict[str, Any], commit: bool) -> None:
         console.print("[yellow]dry run[/]: nothing stored; add --commit to keep it")
 
 
-def _run(commit: bool, fn: Any, **kwargs: Any) -> None:
+def _run(commit: bool, fn: Any, step: str = "edit", **kwargs: Any) -> None:
     settings = Settings()
     sessions = open_sessions(settings)
     kwargs["metric_srid"] = settings.geo.metric_srid
     session = sessions()
     try:
         answer = fn(session=session, **kwargs)
-        _print_answer(answer, commit)
+        _print_answer(answer, commit, step)
         if commit:
             session.commit()
         else:
@@ -118,7 +124,8 @@ def undo(draft_id: int, version: VersionOpt = None, commit: CommitOpt = False) -
     """Undo the draft's last edit."""
     from layers.planning.edits import undo_edit
 
-    _run(commit, undo_edit, draft_id=draft_id, actor=_actor(), expected_version=version)
+    _run(commit, undo_edit, "undone", draft_id=draft_id, actor=_actor(),
+         expected_version=version)  # fmt: skip
 
 
 @drafts.command("redo")
@@ -126,7 +133,8 @@ def redo(draft_id: int, version: VersionOpt = None, commit: CommitOpt = False) -
     """Redo the edit undone last."""
     from layers.planning.edits import redo_edit
 
-    _run(commit, redo_edit, draft_id=draft_id, actor=_actor(), expected_version=version)
+    _run(commit, redo_edit, "redone", draft_id=draft_id, actor=_actor(),
+         expected_version=version)  # fmt: skip
 
 
 @drafts.command("log")
@@ -156,11 +164,16 @@ def impact(
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the table")] = None,
 ) -> None:
     """What publishing the draft changes: households, open events, assignments, zones."""
+    from api.schemas.generations import PlanningSettings
     from layers.planning.impact import impact_report
 
-    with transaction(open_sessions(Settings())) as session:
+    settings = Settings()
+    with transaction(open_sessions(settings)) as session:
         try:
-            report = impact_report(session=session, draft_id=draft_id, against_id=against)
+            report = impact_report(
+                session=session, draft_id=draft_id, against_id=against,
+                metric_srid=settings.geo.metric_srid, tolerance=PlanningSettings().tolerance,
+            )  # fmt: skip
         except DomainError as exc:
             _fail(exc)
             return
@@ -188,12 +201,17 @@ def impact(
 @drafts.command("diff")
 def diff(draft_id: int, against: AgainstOpt = None) -> None:
     """Grids added, removed, reshaped or renamed, with the area change."""
+    from api.schemas.generations import PlanningSettings
     from layers.grids import active_generation
     from layers.planning.lineage import diff_features
 
-    with transaction(open_sessions(Settings())) as session:
+    settings = Settings()
+    with transaction(open_sessions(settings)) as session:
         old = against or active_generation(session=session).id
-        data = diff_features(session=session, old_generation_id=old, new_generation_id=draft_id)
+        data = diff_features(
+            session=session, old_generation_id=old, new_generation_id=draft_id,
+            metric_srid=settings.geo.metric_srid, tolerance=PlanningSettings().tolerance,
+        )  # fmt: skip
     table = Table("level", "code", "change", "area change m²")
     for f in data["features"]:
         p = f["properties"]

@@ -77,6 +77,19 @@ def read_grid_file(
         return read_gridfile(path, layer=layer, crs=crs)
     except (GridFileError, DomainError) as exc:
         console.print(f"[red]{path.name}: {exc.detail}[/]", soft_wrap=True)
+        layers = getattr(exc, "layers", None) or getattr(exc, "extra", {}).get("layers")
+        if layers:
+            console.print(
+                "choose one with --layer NAME, or --layer all when the levels are in separate "
+                "layers:"
+            )
+            for x in layers:
+                console.print(
+                    f"  {x['name']}: {x['geometry_type'] or 'no geometry'}, "
+                    f"{x['features']} features"
+                )
+        elif exc.field == "crs":
+            console.print("give the CRS with --crs (e.g. --crs EPSG:4490)")
         raise typer.Exit(1) from None
 
 
@@ -159,7 +172,7 @@ def import_file(
     from layers.planning import review
     from layers.planning.drafts import import_draft
 
-    settings = Settings()
+    settings, planning = Settings(), PlanningSettings()
     sessions = open_sessions(settings)
     with sessions() as session:
         gridfile = read_grid_file(path, layer, crs, session=session)
@@ -169,7 +182,8 @@ def import_file(
                 session=session, gridfile=gridfile, name=name,
                 note=note or f"imported from {path.name}", actor=cli_actor(),
                 metric_srid=settings.geo.metric_srid,
-                max_drop_share=PlanningSettings().max_drop_share, force=force,
+                max_drop_share=planning.max_drop_share, force=force,
+                tolerance=planning.tolerance,
             )  # fmt: skip
             print_report(result.validation)
             print_comparison(result.comparison)
@@ -188,8 +202,11 @@ def import_file(
             session.flush()
         except DomainError as exc:
             session.rollback()
-            print_comparison(exc.extra.get("comparison", {}))
+            if exc.extra.get("comparison"):
+                print_comparison(exc.extra["comparison"])
             console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+            if exc.extra.get("comparison") and not force:
+                console.print("(--force stores it all the same)")
             raise typer.Exit(1) from None
         if not commit:
             session.rollback()
@@ -321,7 +338,10 @@ def publish(
         console.print(impact)
     else:
         console.print("impact: " + orjson.dumps(impact).decode()[:2000], soft_wrap=True)
-    console.print(answer["message"], soft_wrap=True)
+    if answer["dry_run"]:
+        console.print("dry run: nothing changed; add --commit to publish")
+    else:
+        console.print(answer["message"], soft_wrap=True)
 
 
 @grids_app.command("export")

@@ -18,6 +18,7 @@ from api.exports import table_response
 from api.routes.generations import _json, _version, actor_of
 from api.schemas.bodies import DRAFT_EDIT, UNDO_REDO, body, refuse_unknown
 from api.schemas.common import table_responses
+from api.schemas.generations import PlanningSettings
 from api.schemas.grids import (
     EditLog,
     EditResult,
@@ -180,12 +181,17 @@ def _against(session: Any, generation_id: int, against: int | None) -> int:
 )
 def read_diff(
     generation_id: int,
+    request: Request,
     session: SessionDep,
     _: Reader,
     against: Annotated[int | None, Query(description="default: the active generation")] = None,
 ) -> dict[str, Any]:
+    """Grids added, removed, reshaped (beyond the tolerance named in ``tolerance``) or renamed."""
     old = _against(session, generation_id, against)
-    return diff_features(session=session, old_generation_id=old, new_generation_id=generation_id)
+    return diff_features(
+        session=session, old_generation_id=old, new_generation_id=generation_id,
+        metric_srid=_srid(request), tolerance=PlanningSettings().tolerance,
+    )  # fmt: skip
 
 
 @router.get(
@@ -204,7 +210,7 @@ def read_lineage(
     old = _against(session, generation_id, against)
     rows = lineage_pairs(
         session=session, old_generation_id=old, new_generation_id=generation_id,
-        metric_srid=_srid(request),
+        metric_srid=_srid(request), tolerance=PlanningSettings().tolerance,
     )  # fmt: skip
     return {"old_generation": old, "new_generation": generation_id, "lineage": rows}
 
@@ -261,8 +267,9 @@ def read_impact(
         raise InvalidParameter(f"format {format!r} is not json, csv or xlsx", field="format")
     old = _against(session, generation_id, against)
     report = impact_report(
-        session=session, draft_id=generation_id, against_id=old, metric_srid=_srid(request)
-    )
+        session=session, draft_id=generation_id, against_id=old, metric_srid=_srid(request),
+        tolerance=PlanningSettings().tolerance,
+    )  # fmt: skip
     if format == "json":
         return report
     return table_response(

@@ -23,19 +23,21 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Planner, Principal, Reader, SessionDep, parse_at
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
+from api.lang import request_lang
 from api.schemas.bodies import GENERATION_FILE, body
 from api.schemas.common import EXPORT_RESPONSES, body_schema
 from api.schemas.generations import (
+    DraftCreated,
     DraftFromGeneration,
     DraftPatch,
     GenerationPublic,
     GenerationsPublic,
     PlanningSettings,
+    PublishAnswer,
     PublishRequest,
     ReviewStep,
 )
 from api.schemas.grids import (
-    DraftAnswer,
     GenerationComparison,
     GenerationProblems,
     GenerationReview,
@@ -181,6 +183,46 @@ def _parse_bool(value: Any, field: str) -> bool:
     raise InvalidParameter(f"{field} {value!r} is not true or false", field=field)
 
 
+LAYER_WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "choose": "{file} 含 {n} 个图层：{layers}。请选择存放网格的图层；各级网格分层存放时，"
+        "选择“全部图层”（all）。",
+        "missing": "{file} 中没有图层“{layer}”。可选的图层：{layers}。",
+        "layer": "{name}（{geometry}，{features} 个要素）",
+        "no_geometry": "无几何",
+        "separator": "；",
+    },
+    "en": {
+        "choose": "{file} holds {n} layers: {layers}. Choose the layer with the grids, or all "
+        "layers (all) when the levels are in separate layers.",
+        "missing": "{file} has no layer “{layer}”. Its layers: {layers}.",
+        "layer": "{name} ({geometry}, {features} features)",
+        "no_geometry": "no geometry",
+        "separator": "; ",
+    },
+}
+"""The page's words for a file whose layer must be chosen (zh default, en)."""
+
+
+def layer_choice_problem(
+    filename: str, layer: str | None, layers: list[dict[str, Any]], lang: str
+) -> GridFileInvalid:
+    """A 422 problem (field ``layer``) listing the file's ``layers`` (name, geometry_type,
+    features) with a detail in the request's language, for /plan's layer chooser."""
+    words = LAYER_WORDS["en" if lang == "en" else "zh"]
+    listed = words["separator"].join(
+        words["layer"].format(
+            name=x["name"],
+            geometry=x["geometry_type"] or words["no_geometry"],
+            features="?" if x["features"] is None else x["features"],
+        )
+        for x in layers
+    )
+    key = "choose" if not layer else "missing"
+    detail = words[key].format(file=filename, n=len(layers), layers=listed, layer=layer)
+    return GridFileInvalid(detail, field="layer", extra={"layers": layers, "lang": lang})
+
+
 def _import_file(
     session: Any,
     *,
@@ -189,22 +231,27 @@ def _import_file(
     fields: dict[str, str],
     actor: Actor,
     metric_srid: int,
+    lang: str = "zh",
 ) -> dict[str, Any]:
     name = (fields.get("name") or "").strip()
     if not name:
         raise InvalidParameter("name is required; name the new draft", field="name")
     force = _parse_bool(fields.get("force"), "force")
+    planning = PlanningSettings()
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = save_upload(data, filename, Path(tmp))
         except GridFileError as exc:
             raise GridFileInvalid(exc.detail, field=exc.field) from None
-        gridfile = read_planner_file(
-            session=session,
-            path=path,
-            layer=fields.get("layer") or None,
-            crs=fields.get("crs") or None,
-        )
+        layer = fields.get("layer") or None
+        try:
+            gridfile = read_planner_file(
+                session=session, path=path, layer=layer, crs=fields.get("crs") or None
+            )
+        except GridFileInvalid as exc:
+            if exc.extra.get("layers") is None:
+                raise
+            raise layer_choice_problem(filename, layer, exc.extra["layers"], lang) from None
         result = import_draft(
             session=session,
             gridfile=gridfile,
@@ -212,8 +259,9 @@ def _import_file(
             note=fields.get("note") or f"imported from {filename}",
             actor=actor,
             metric_srid=metric_srid,
-            max_drop_share=PlanningSettings().max_drop_share,
+            max_drop_share=planning.max_drop_share,
             force=force,
+            tolerance=planning.tolerance,
         )
     assert result.generation is not None
     return {"generation": public(result.generation), **result.to_dict()}
@@ -229,7 +277,11 @@ def _copy(
     counts = generation_counts(session=session, generation_id=generation.id)
     report = validate_stored(session=session, generation_id=generation.id, metric_srid=metric_srid)
     comparison = compare_generations(
-        session=session, generation_id=generation.id, against_id=None, metric_srid=metric_srid
+        session=session,
+        generation_id=generation.id,
+        against_id=None,
+        metric_srid=metric_srid,
+        tolerance=PlanningSettings().tolerance,
     )
     return {
         "generation": public(generation),
@@ -245,7 +297,7 @@ def _copy(
     PREFIX,
     status_code=201,
     summary="Make a draft: copy a generation or import a file",
-    response_model=DraftAnswer,
+    response_model=DraftCreated,
     openapi_extra=body(
         ("application/json", DraftFromGeneration.model_json_schema()),
         ("multipart/form-data", GENERATION_FILE),
@@ -265,6 +317,7 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
             )
         data, filename = await upload.read(), upload.filename or "upload"
         fields = {k: str(v) for k, v in form.items() if k != "file" and isinstance(v, str)}
+        lang = await request_lang(request, fields.get("lang") or request.query_params.get("lang"))
         return await run_in_threadpool(
             _import_file,
             session,
@@ -273,6 +326,7 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
             fields=fields,
             actor=actor,
             metric_srid=srid,
+            lang=lang,
         )
     if kind in ("application/json", ""):
         body = _model(DraftFromGeneration, await _json(request))
@@ -356,7 +410,7 @@ async def _step(
 @router.post(
     PREFIX + "/{generation_id}/submit",
     summary="Submit a valid draft for review (reason)",
-    response_model=DraftAnswer,
+    response_model=GenerationPublic,
     openapi_extra=body_schema(ReviewStep, multipart=False),
 )
 async def submit_draft(
@@ -373,7 +427,7 @@ async def submit_draft(
 @router.post(
     PREFIX + "/{generation_id}/approve",
     summary="Approve (another planner, or an admin)",
-    response_model=DraftAnswer,
+    response_model=GenerationPublic,
     openapi_extra=body_schema(ReviewStep, multipart=False),
 )
 async def approve_draft(
@@ -390,7 +444,7 @@ async def approve_draft(
 @router.post(
     PREFIX + "/{generation_id}/reject",
     summary="Send a submitted draft back (reason)",
-    response_model=DraftAnswer,
+    response_model=GenerationPublic,
     openapi_extra=body_schema(ReviewStep, multipart=False),
 )
 async def reject_draft(
@@ -407,7 +461,7 @@ async def reject_draft(
 @router.post(
     PREFIX + "/{generation_id}/publish",
     summary="Publish (dry run unless commit is true)",
-    response_model=DraftAnswer,
+    response_model=PublishAnswer,
     openapi_extra=body_schema(PublishRequest, multipart=False),
 )
 async def publish_generation(
@@ -432,6 +486,7 @@ async def publish_generation(
             commit=body.commit,
             version=version,
             metric_srid=_metric_srid(request),
+            tolerance=PlanningSettings().tolerance,
         )
     )
 
@@ -464,6 +519,7 @@ def read_comparison(
         generation_id=generation_id,
         against_id=against,
         metric_srid=_metric_srid(request),
+        tolerance=PlanningSettings().tolerance,
     )
 
 

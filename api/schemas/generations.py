@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.deps import RequestBody
+from api.schemas.common import Answer
+from layers.planning.lineage import ShapeTolerance
 
 
 class PlanningSettings(BaseSettings):
     """``GRIDGIS_PLANNING_MAX_DROP_SHARE``: the share of the city's area (0-1) an imported
-    draft may drop before it is refused unless forced; default 0.01 (1 %)."""
+    draft may drop before it is refused unless forced; default 0.01 (1 %).
+    ``GRIDGIS_PLANNING_SAME_HAUSDORFF_M`` (default 0.05 m) and
+    ``GRIDGIS_PLANNING_SAME_AREA_M2_PER_KM`` (default 5 m² per km of boundary): a grid whose
+    Hausdorff distance from its old shape and whose symmetric difference with it (EPSG:4549)
+    are both within these is unchanged in comparisons, diffs, lineage, impact and
+    re-anchoring (``layers.planning.lineage.ShapeTolerance``)."""
 
     model_config = SettingsConfigDict(env_prefix="GRIDGIS_PLANNING_", extra="ignore")
 
     max_drop_share: float = Field(default=0.01, ge=0.0, le=1.0)
+    same_hausdorff_m: float = Field(default=0.05, ge=0.0, le=1e3)
+    same_area_m2_per_km: float = Field(default=5.0, ge=0.0, le=1e6)
+
+    @property
+    def tolerance(self) -> ShapeTolerance:
+        return ShapeTolerance(
+            hausdorff_m=self.same_hausdorff_m, area_m2_per_km=self.same_area_m2_per_km
+        )
 
 
 class GenerationPublic(BaseModel):
@@ -83,3 +98,36 @@ class PublishRequest(RequestBody):
     version: StrictInt | None = Field(
         default=None, ge=0, le=2**31 - 1, description="the version read (or If-Match)"
     )
+
+
+class DraftCreated(Answer):
+    """A new draft (``POST /api/v1/generations``): the generation, the comparison with the
+    active generation (``comparison.tolerance``: what counts as unchanged), the validation,
+    whether it can be published, and for a file the read's report (``file``, null for a copy;
+    a copy also has ``counts`` per level)."""
+
+    generation: GenerationPublic
+    comparison: dict[str, Any]
+    validation: dict[str, Any]
+    publishable: bool
+    file: dict[str, Any] | None
+
+
+class PublishAnswer(Answer):
+    """A publication or its dry run. Always: ``dry_run``, ``generation`` (the one asked for;
+    after a committed rollback the new copy), ``rollback``, ``effective_at``, ``scheduled``,
+    ``replaces`` ({id, name} of the generation in force, null if none), ``validation``,
+    ``comparison`` (null if nothing is in force), ``impact``, ``message``. Only when they mean
+    something: ``rollback_of`` (a rollback's retired generation), ``published`` (committed:
+    the id that is or will be active), ``reanchor`` (committed and in force now)."""
+
+    dry_run: bool
+    generation: int
+    rollback: bool
+    effective_at: str
+    scheduled: bool
+    replaces: dict[str, Any] | None
+    validation: dict[str, Any]
+    comparison: dict[str, Any] | None
+    impact: Any
+    message: str

@@ -8,8 +8,14 @@ default), distances in m:
 - ``outline``: the city outline of each (union of the L1 grids, else of the coarsest level
   present): areas, the area the draft drops and adds, ``dropped_share`` (dropped / active
   area) and the Hausdorff distance between the two outlines;
-- ``codes``: codes added, removed, and changed (same code, different geometry, with the area of
-  the symmetric difference).
+- ``codes``: codes added, removed, and changed (same code, a geometry that differs beyond the
+  tolerance, with the area of the symmetric difference and the Hausdorff distance).
+
+Tolerance (``layers.planning.lineage.ShapeTolerance``, as the diff and lineage use it): a grid
+whose Hausdorff distance from the active one is at most 0.05 m and whose symmetric difference
+with it is at most 5 m² per km of boundary (both in ``metric_srid``) is unchanged, so a file
+round-tripped through EPSG:4549 or a GIS that rounds coordinates, or a neighbour that gained a
+vertex on its shared edge, does not count as changed.
 
 A draft that drops more than ``max_drop_share`` of the city's area (default 1 %), or a whole
 level the active generation has, is refused with these numbers unless forced.
@@ -47,6 +53,7 @@ from layers.grids import (
     read_grid_frame,
 )
 from layers.models import Generation, GenerationStatus, Grid
+from layers.planning.lineage import DEFAULT_TOLERANCE, ShapeTolerance
 
 DEFAULT_MAX_DROP_SHARE = 0.01
 UNSTORABLE = frozenset(
@@ -196,14 +203,19 @@ def _metric(geom: shapely.Geometry, srid: int) -> shapely.Geometry:
 
 
 def compare_frames(
-    draft: gpd.GeoDataFrame, active: gpd.GeoDataFrame | None, *, metric_srid: int
+    draft: gpd.GeoDataFrame,
+    active: gpd.GeoDataFrame | None,
+    *,
+    metric_srid: int,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
     """Compare a draft grid frame with the active one (both EPSG:4490); JSON-able dict.
 
     Keys: ``counts`` {draft, active, difference} per level ("1".."3"); ``outline``
     {draft_area_m2, active_area_m2, dropped_m2, added_m2, dropped_share, hausdorff_m};
     ``levels_dropped`` (levels the active has and the draft lacks); ``codes`` {added, removed,
-    changed: [{code, level, changed_m2}], and their counts}.
+    changed: [{code, level, changed_m2, hausdorff_m}], and their counts}; ``tolerance``
+    {area_m2, hausdorff_m}: a common code within it is not changed.
     """
     d_counts = {lvl: int((draft["level"] == lvl).sum()) for lvl in LEVELS}
     if active is None or active.empty:
@@ -239,17 +251,25 @@ def compare_frames(
             same[rest] = shapely.equals(left[rest], right[rest])
     changed = []
     for k in np.flatnonzero(~same):
-        sym = shapely.symmetric_difference(
-            shapely.make_valid(left[k]), shapely.make_valid(right[k])
+        before, after = _metric(left[k], metric_srid), _metric(right[k], metric_srid)
+        distance_m = float(shapely.hausdorff_distance(before, after))
+        sym_m2 = float(
+            shapely.symmetric_difference(shapely.make_valid(before), shapely.make_valid(after)).area
         )
+        if tolerance.allows(
+            hausdorff_m=distance_m, sym_diff_m2=sym_m2, perimeter_m=float(before.length)
+        ):
+            continue
         changed.append(
             {
                 "code": common[k],
                 "level": int(d_lvl[common[k]]),
-                "changed_m2": round(float(_metric(sym, metric_srid).area), 1),
+                "changed_m2": round(sym_m2, 1),
+                "hausdorff_m": round(distance_m, 3),
             }
         )
     return {
+        "tolerance": tolerance.to_dict(),
         "counts": {
             "draft": {str(k): v for k, v in d_counts.items()},
             "active": {str(k): v for k, v in a_counts.items()},
@@ -276,7 +296,11 @@ def compare_frames(
 
 
 def compare_with_active(
-    *, session: Session, frame: gpd.GeoDataFrame, metric_srid: int
+    *,
+    session: Session,
+    frame: gpd.GeoDataFrame,
+    metric_srid: int,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
     """:func:`compare_frames` against the generation active now (None if there is none)."""
     try:
@@ -284,22 +308,35 @@ def compare_with_active(
     except GenerationNotFound:
         return compare_frames(frame, None, metric_srid=metric_srid)
     result = compare_frames(
-        frame, read_grid_frame(session=session, generation_id=active.id), metric_srid=metric_srid
+        frame,
+        read_grid_frame(session=session, generation_id=active.id),
+        metric_srid=metric_srid,
+        tolerance=tolerance,
     )
     result["against"] = {"id": active.id, "name": active.name}
     return result
 
 
 def compare_generations(
-    *, session: Session, generation_id: int, against_id: int | None, metric_srid: int
+    *,
+    session: Session,
+    generation_id: int,
+    against_id: int | None,
+    metric_srid: int,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
     """Compare a stored generation with another (default: the active one)."""
     frame = read_grid_frame(session=session, generation_id=generation_id)
     if against_id is None:
-        return compare_with_active(session=session, frame=frame, metric_srid=metric_srid)
+        return compare_with_active(
+            session=session, frame=frame, metric_srid=metric_srid, tolerance=tolerance
+        )
     against = get_generation(session=session, generation_id=against_id)
     result = compare_frames(
-        frame, read_grid_frame(session=session, generation_id=against.id), metric_srid=metric_srid
+        frame,
+        read_grid_frame(session=session, generation_id=against.id),
+        metric_srid=metric_srid,
+        tolerance=tolerance,
     )
     result["against"] = {"id": against.id, "name": against.name}
     return result
@@ -325,8 +362,8 @@ def check_drop(comparison: dict[str, Any], *, max_drop_share: float, force: bool
         raise DraftRefused(
             "the draft is refused: "
             + "; ".join(reasons)
-            + ". Check that the file holds the whole city (choose the right layer, or "
-            "layer=all), or send force=true (--force) if the city really shrinks",
+            + ". Check that the file holds the whole city (choose the right layer, or all "
+            "layers), or force the import if the city really shrinks",
             field="file",
             extra={"comparison": comparison},
         )
@@ -351,9 +388,10 @@ def read_planner_file(
     try:
         return read_grid_file(path, layer=layer, crs=crs, known_names=_active_names(session))
     except GridFileError as exc:
-        raise GridFileInvalid(
-            exc.detail, field=exc.field, extra={"problems": exc.problems[:50]}
-        ) from None
+        extra: dict[str, Any] = {"problems": exc.problems[:50]}
+        if exc.layers is not None:
+            extra["layers"] = exc.layers
+        raise GridFileInvalid(exc.detail, field=exc.field, extra=extra) from None
 
 
 def refuse_unstorable(report: HierarchyReport) -> None:
@@ -400,6 +438,7 @@ def import_draft(
     max_drop_share: float = DEFAULT_MAX_DROP_SHARE,
     force: bool = False,
     store: bool = True,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> DraftResult:
     """Validate and compare a read grid file, then (if ``store``) store it as a draft.
 
@@ -409,7 +448,9 @@ def import_draft(
     frame = gridfile.frame
     report = validate_draft(frame, metric_srid=metric_srid, reference=_active_frame(session))
     refuse_unstorable(report)
-    comparison = compare_with_active(session=session, frame=frame, metric_srid=metric_srid)
+    comparison = compare_with_active(
+        session=session, frame=frame, metric_srid=metric_srid, tolerance=tolerance
+    )
     check_drop(comparison, max_drop_share=max_drop_share, force=force)
     result = DraftResult(None, comparison, report, gridfile.report())
     if not store:

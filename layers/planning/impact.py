@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 from gis.crs import SRID_METRIC_DEFAULT
 from layers.grids import active_generation, get_generation
 from layers.planning.lineage import (
+    DEFAULT_TOLERANCE,
     ChangeSet,
+    ShapeTolerance,
     changed_codes,
     compute_lineage,
     lineage_pairs,
@@ -88,10 +90,17 @@ def _events(session: Session, new_id: int, cs: ChangeSet) -> list[dict[str, Any]
     ]  # fmt: skip
 
 
-def _changes(session: Session, old_id: int, new_id: int) -> dict[int, ChangeSet]:
+def _changes(
+    session: Session, old_id: int, new_id: int, metric_srid: int, tolerance: ShapeTolerance
+) -> dict[int, ChangeSet]:
     return {
         level: changed_codes(
-            session=session, old_generation_id=old_id, new_generation_id=new_id, level=level
+            session=session,
+            old_generation_id=old_id,
+            new_generation_id=new_id,
+            level=level,
+            metric_srid=metric_srid,
+            tolerance=tolerance,
         )
         for level in (1, 2, 3)
     }
@@ -193,6 +202,7 @@ def impact_report(
     against_id: int | None = None,
     metric_srid: int = SRID_METRIC_DEFAULT,
     on: date | None = None,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
     """What publishing ``draft_id`` over ``against_id`` (default: the active generation)
     changes: JSON-able dict with ``changed_grids`` (per changed unit grid: change, areas m²,
@@ -202,11 +212,11 @@ def impact_report(
     get_generation(session=session, generation_id=draft_id)
     against = against_id or active_generation(session=session).id
     on = on or date.today()
-    changes = _changes(session, against, draft_id)
+    changes = _changes(session, against, draft_id, metric_srid, tolerance)
     cs = changes[3]
     lineage = lineage_pairs(
         session=session, old_generation_id=against, new_generation_id=draft_id,
-        metric_srid=metric_srid,
+        metric_srid=metric_srid, tolerance=tolerance,
     )  # fmt: skip
     succ = successors(lineage)
     households = _households(session, draft_id, cs)
@@ -280,6 +290,7 @@ def reanchor(
     to_generation_id: int,
     metric_srid: int = SRID_METRIC_DEFAULT,
     on: date | None = None,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
     """Move the living data from one generation's grids to the next (inside the caller's
     transaction, before or after the status switch): the lineage is stored
@@ -295,10 +306,10 @@ def reanchor(
     on = on or date.today()
     lineage = compute_lineage(
         session=session, old_generation_id=from_generation_id,
-        new_generation_id=to_generation_id, metric_srid=metric_srid,
+        new_generation_id=to_generation_id, metric_srid=metric_srid, tolerance=tolerance,
     )  # fmt: skip
     succ = successors(lineage)
-    changes = _changes(session, from_generation_id, to_generation_id)
+    changes = _changes(session, from_generation_id, to_generation_id, metric_srid, tolerance)
     cs = changes[3]
     households = _households(session, to_generation_id, cs)
     moved = [h for h in households if h["new_grid"] is not None]

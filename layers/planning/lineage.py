@@ -16,6 +16,16 @@ and re-parented grids get new codes):
 Areas are m² in ``metric_srid`` (EPSG:4549): the stored EPSG:4490 geometries are transformed
 in the query (only the few changed grids are intersected; identical grids are matched by code
 and ``ST_OrderingEquals`` first, which needs no overlay).
+
+Tolerance (:class:`ShapeTolerance`): a grid whose geometry differs from the old one by no more
+than ``hausdorff_m`` of (vertex) Hausdorff distance AND ``area_m2_per_km`` of symmetric-difference
+area per km of its boundary (at least ``area_m2_per_km`` in all), both measured in
+``metric_srid``, is the same shape: coordinates round-tripped through EPSG:4549 (or a GIS that
+rounds them), and a neighbour that only gained a vertex on its shared edge when a grid was
+split, are not "reshaped". The area allowance grows with the boundary because a town's 20 km
+boundary rounded to the millimetre differs by ~10 m² in all. Defaults 0.05 m and 5 m²/km (a mean
+offset of 5 mm); the API and the CLI take them from ``GRIDGIS_PLANNING_SAME_HAUSDORFF_M`` and
+``GRIDGIS_PLANNING_SAME_AREA_M2_PER_KM``.
 """
 
 from __future__ import annotations
@@ -39,6 +49,28 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gis.crs import SRID_METRIC_DEFAULT
 from layers.db import Base
+
+
+@dataclass(frozen=True)
+class ShapeTolerance:
+    """Two geometries of one code are the same shape when their Hausdorff distance is at most
+    ``hausdorff_m`` (m) and their symmetric difference at most ``area_m2_per_km`` (m²) per km
+    of the old boundary (and at least ``area_m2_per_km``), both in the metric CRS (EPSG:4549
+    by default)."""
+
+    hausdorff_m: float = 0.05
+    area_m2_per_km: float = 5.0
+
+    def allows(self, *, hausdorff_m: float, sym_diff_m2: float, perimeter_m: float) -> bool:
+        """Whether two shapes so far apart (metric units) are the same."""
+        allowed_m2 = self.area_m2_per_km * max(1.0, perimeter_m / 1000.0)
+        return hausdorff_m <= self.hausdorff_m and sym_diff_m2 <= allowed_m2
+
+    def to_dict(self) -> dict[str, float]:
+        return {"hausdorff_m": self.hausdorff_m, "area_m2_per_km": self.area_m2_per_km}
+
+
+DEFAULT_TOLERANCE = ShapeTolerance()
 
 MIN_OVERLAP_M2 = 1.0  # overlaps smaller than this are noise of a moved edge, not lineage
 MIN_SHARE = 0.001
@@ -92,53 +124,85 @@ class ChangeSet:
         return sorted({*self.removed, *self.reshaped})
 
 
-# Full outer join on code: a grid is added, removed, reshaped (geometry differs) or renamed
-# (same geometry, other name); a parent re-derived from its children with its vertices in
-# another order but the same shape is neither, and is not listed. ST_OrderingEquals is a cheap
-# byte comparison; ST_Equals only runs where the coordinates differ, to tell a mere
-# re-ordering from a real change.
+# Full outer join on code: a grid is added, removed, reshaped (geometry differs beyond the
+# tolerance) or renamed (same shape, other name); a parent re-derived from its children with
+# its vertices in another order, or a grid whose coordinates moved less than the tolerance, is
+# neither and is not listed. ST_OrderingEquals is a cheap byte comparison; ST_Equals runs where
+# the coordinates differ; the tolerance test (an overlay in the metric CRS, :srid) only where
+# both fail. ST_HausdorffDistance is the discrete (vertex) distance: a vertex added on an edge
+# is at distance 0 from it.
+_SAME_SHAPE = """(ST_OrderingEquals(o.geom, n.geom) OR ST_Equals(o.geom, n.geom)
+     OR (ST_HausdorffDistance(ST_Transform(o.geom, :srid), ST_Transform(n.geom, :srid))
+             <= :tol_hausdorff_m
+         AND ST_Area(ST_Transform(ST_SymDifference(o.geom, n.geom), :srid))
+             <= :tol_area_m2_per_km * greatest(1.0, ST_Perimeter(ST_Transform(o.geom, :srid))
+                                                    / 1000.0)))"""
 _DIFF_SQL = """
 SELECT coalesce(n.code, o.code) AS code, coalesce(n.level, o.level) AS level,
        coalesce(n.name, o.name) AS name, coalesce(n.parent_code, o.parent_code) AS parent_code,
        o.area_m2 AS area_before, n.area_m2 AS area_after,
        CASE WHEN o.code IS NULL THEN 'added' WHEN n.code IS NULL THEN 'removed'
-            WHEN NOT (ST_OrderingEquals(o.geom, n.geom) OR ST_Equals(o.geom, n.geom))
-                 THEN 'reshaped'
+            WHEN NOT same THEN 'reshaped'
             ELSE 'renamed' END AS change
        {geom}
 FROM (SELECT * FROM grid WHERE generation_id = :old {level}) o
 FULL JOIN (SELECT * FROM grid WHERE generation_id = :new {level}) n ON n.code = o.code
-WHERE o.code IS NULL OR n.code IS NULL OR o.name <> n.name
-   OR NOT (ST_OrderingEquals(o.geom, n.geom) OR ST_Equals(o.geom, n.geom))
+CROSS JOIN LATERAL (SELECT o.code IS NOT NULL AND n.code IS NOT NULL AND {same} AS same) s
+WHERE o.code IS NULL OR n.code IS NULL OR o.name <> n.name OR NOT same
 ORDER BY level, code
 """
 
 
+def _tolerance_params(tolerance: ShapeTolerance, metric_srid: int) -> dict[str, Any]:
+    return {
+        "srid": metric_srid,
+        "tol_area_m2_per_km": tolerance.area_m2_per_km,
+        "tol_hausdorff_m": tolerance.hausdorff_m,
+    }
+
+
 def changed_codes(
-    *, session: Session, old_generation_id: int, new_generation_id: int, level: int = 3
+    *,
+    session: Session,
+    old_generation_id: int,
+    new_generation_id: int,
+    level: int = 3,
+    metric_srid: int = SRID_METRIC_DEFAULT,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> ChangeSet:
-    """The codes of ``level`` added, removed, reshaped or renamed from old to new."""
-    sql = _DIFF_SQL.format(geom="", level="AND level = :level")
+    """The codes of ``level`` added, removed, reshaped (beyond ``tolerance``) or renamed from
+    old to new."""
+    sql = _DIFF_SQL.format(geom="", level="AND level = :level", same=_SAME_SHAPE)
     out = ChangeSet()
     params = {"old": old_generation_id, "new": new_generation_id, "level": level}
+    params.update(_tolerance_params(tolerance, metric_srid))
     for row in session.execute(text(sql), params):
         getattr(out, row.change).append(row.code)
     return out
 
 
 def diff_features(
-    *, session: Session, old_generation_id: int, new_generation_id: int
+    *,
+    session: Session,
+    old_generation_id: int,
+    new_generation_id: int,
+    metric_srid: int = SRID_METRIC_DEFAULT,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
     """The diff as a GeoJSON FeatureCollection (EPSG:4490, CRS84 axis order).
 
     One feature per grid (any level) that is added, removed, reshaped or renamed: properties
     ``code, level, name, parent_code, change, area_before_m2, area_after_m2, area_change_m2``
     (m², ``metric_srid`` of the load); the geometry is the new one (the old one if removed).
+    A grid within ``tolerance`` of its old shape is not reshaped.
     """
-    sql = _DIFF_SQL.format(geom=", ST_AsGeoJSON(coalesce(n.geom, o.geom), 7) AS gj", level="")
+    sql = _DIFF_SQL.format(
+        geom=", ST_AsGeoJSON(coalesce(n.geom, o.geom), 7) AS gj", level="", same=_SAME_SHAPE
+    )
     features = []
     counts: dict[str, int] = {}
-    params = {"old": old_generation_id, "new": new_generation_id}
+    params: dict[str, Any] = {"old": old_generation_id, "new": new_generation_id}
+    params.update(_tolerance_params(tolerance, metric_srid))
     for r in session.execute(text(sql), params):
         before = None if r.area_before is None else round(r.area_before, 1)
         after = None if r.area_after is None else round(r.area_after, 1)
@@ -166,6 +230,7 @@ def diff_features(
         "old_generation": old_generation_id,
         "new_generation": new_generation_id,
         "counts": counts,
+        "tolerance": tolerance.to_dict(),
         "features": features,
     }
 
@@ -189,6 +254,7 @@ def lineage_pairs(
     old_generation_id: int,
     new_generation_id: int,
     metric_srid: int = SRID_METRIC_DEFAULT,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> list[dict[str, Any]]:
     """The lineage rows (dicts with the columns of ``GridLineage``, no ids) of every level;
     ``same`` grids are not listed (every code in both generations not otherwise listed)."""
@@ -199,6 +265,8 @@ def lineage_pairs(
             old_generation_id=old_generation_id,
             new_generation_id=new_generation_id,
             level=level,
+            metric_srid=metric_srid,
+            tolerance=tolerance,
         )
         if not (cs.added or cs.removed or cs.reshaped):
             continue
@@ -268,6 +336,7 @@ def compute_lineage(
     old_generation_id: int,
     new_generation_id: int,
     metric_srid: int = SRID_METRIC_DEFAULT,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> list[dict[str, Any]]:
     """Compute the lineage of ``new`` from ``old`` and store it (replacing an earlier one of
     the same pair) in ``grid_lineage``; returns the rows (see ``lineage_pairs``)."""
@@ -276,6 +345,7 @@ def compute_lineage(
         old_generation_id=old_generation_id,
         new_generation_id=new_generation_id,
         metric_srid=metric_srid,
+        tolerance=tolerance,
     )
     session.execute(
         delete(GridLineage).where(

@@ -34,6 +34,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from gis.crs import SRID_METRIC_DEFAULT
 from layers.db import Base
 from layers.errors import DomainError, GenerationNotFound, GridNotFound, InvalidState
 from layers.grids import get_generation, publish_generation
@@ -46,6 +47,7 @@ from layers.planning.drafts import (
     problems_summary,
     validate_stored,
 )
+from layers.planning.lineage import DEFAULT_TOLERANCE, ShapeTolerance
 
 log = logging.getLogger(__name__)
 PUBLISH_LOCK_KEY = 72_032_281  # pg advisory lock: one publication at a time
@@ -147,9 +149,7 @@ def review_log(*, session: Session, generation_id: int) -> list[dict[str, Any]]:
 # -- helpers ----------------------------------------------------------------------------------
 def _reason(reason: str | None, step: str) -> str:
     if reason is None or not str(reason).strip():
-        raise ReviewInputInvalid(
-            f"a {step} needs a reason; say why in 'reason' (--reason)", field="reason"
-        )
+        raise ReviewInputInvalid(f"a {step} needs a reason; say why in 'reason'", field="reason")
     return str(reason).strip()
 
 
@@ -337,22 +337,37 @@ def reject(
 
 
 # -- impact and re-anchoring (layers.planning.impact, built separately) ------------------------
-def impact_of(*, session: Session, draft_id: int, against_id: int | None) -> Any:
+def impact_of(
+    *,
+    session: Session,
+    draft_id: int,
+    against_id: int | None,
+    metric_srid: int = SRID_METRIC_DEFAULT,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
+) -> Any:
     """The impact report of publishing ``draft_id`` over ``against_id``, or the text
     "impact: not available" while ``layers.planning.impact`` does not exist."""
     try:
         from layers.planning.impact import impact_report
     except ImportError:
         return IMPACT_NOT_AVAILABLE
-    return impact_report(session=session, draft_id=draft_id, against_id=against_id)
+    return impact_report(
+        session=session, draft_id=draft_id, against_id=against_id, metric_srid=metric_srid,
+        tolerance=tolerance,
+    )  # fmt: skip
 
 
-def _reanchor(*, session: Session, from_id: int, to_id: int) -> Any:
+def _reanchor(
+    *, session: Session, from_id: int, to_id: int, metric_srid: int, tolerance: ShapeTolerance
+) -> Any:
     try:
         from layers.planning.impact import reanchor
     except ImportError:
         return "re-anchoring: not available"
-    return reanchor(session=session, from_generation_id=from_id, to_generation_id=to_id)
+    return reanchor(
+        session=session, from_generation_id=from_id, to_generation_id=to_id,
+        metric_srid=metric_srid, tolerance=tolerance,
+    )  # fmt: skip
 
 
 def _current(session: Session) -> Generation | None:
@@ -360,7 +375,14 @@ def _current(session: Session) -> Generation | None:
 
 
 def _activate(
-    *, session: Session, generation: Generation, at: datetime, actor: Actor, reason: str
+    *,
+    session: Session,
+    generation: Generation,
+    at: datetime,
+    actor: Actor,
+    reason: str,
+    metric_srid: int = SRID_METRIC_DEFAULT,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
     """Publish ``generation`` at ``at`` and re-anchor the living data; one transaction."""
     previous = _current(session)
@@ -372,7 +394,10 @@ def _activate(
     generation.version += 1
     summary = None
     if previous is not None:
-        summary = _reanchor(session=session, from_id=previous.id, to_id=generation.id)
+        summary = _reanchor(
+            session=session, from_id=previous.id, to_id=generation.id, metric_srid=metric_srid,
+            tolerance=tolerance,
+        )  # fmt: skip
     record_step(
         session=session, generation=generation, action="publish", actor=actor, reason=reason,
         from_status=before, to_status="active", effective_at=at,
@@ -406,6 +431,7 @@ def publish(
     version: int | None = None,
     metric_srid: int,
     allow_unreviewed: bool = False,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
     """Publish an approved generation now or at ``at``; a dry run unless ``commit`` (a dry
     run is answered for any valid generation that is not active, so a planner sees the impact
@@ -415,9 +441,12 @@ def publish(
     published. ``allow_unreviewed`` (the server's command line, acting as admin) publishes a
     draft or submitted generation without the review steps (they are still logged).
 
-    Returns a JSON-able dict: ``dry_run``, ``generation``, ``rollback``, ``effective_at``,
-    ``scheduled``, ``replaces``, ``validation``, ``comparison``, ``impact`` and, when
-    committed, ``published`` (the id that is or will be active) and ``reanchor``.
+    Returns a JSON-able dict: ``dry_run``, ``generation`` (the id asked for; once a rollback is
+    committed, the new copy that is or will be active), ``rollback``, ``rollback_of`` (a
+    rollback's retired generation), ``effective_at``, ``scheduled``, ``replaces``,
+    ``validation``, ``comparison`` (within ``tolerance``), ``impact``, ``message`` and, when
+    committed, ``published`` (the id that is or will be active) and, when it took effect now,
+    ``reanchor``. Keys without a meaning in a case are left out (no nulls).
 
     Raises ReviewRefused, ReviewInputInvalid, InvalidState, VersionConflict, DraftInvalid.
     """
@@ -451,6 +480,7 @@ def publish(
         "dry_run": not commit,
         "generation": generation.id,
         "rollback": rollback,
+        **({"rollback_of": generation.id} if rollback else {}),
         "effective_at": effective.isoformat(),
         "scheduled": effective > now,
         "replaces": {"id": current.id, "name": current.name} if current else None,
@@ -460,15 +490,20 @@ def publish(
             generation_id=generation.id,
             against_id=current.id if current else None,
             metric_srid=metric_srid,
+            tolerance=tolerance,
         )
         if current
         else None,
         "impact": impact_of(
-            session=session, draft_id=generation.id, against_id=current.id if current else None
+            session=session,
+            draft_id=generation.id,
+            against_id=current.id if current else None,
+            metric_srid=metric_srid,
+            tolerance=tolerance,
         ),
     }
     if not commit:
-        answer["message"] = "dry run: nothing changed; send commit=true (--commit) to publish"
+        answer["message"] = "dry run: nothing changed; send commit=true to publish"
         return answer
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISH_LOCK_KEY})
     target = generation
@@ -484,7 +519,7 @@ def publish(
             session=session, generation=target, action="rollback", actor=actor, reason=why,
             from_status="draft", details={"copy_of": generation.id},
         )  # fmt: skip
-    answer["published"] = target.id
+    answer["published"] = answer["generation"] = target.id
     if answer["scheduled"]:
         before = target.status.value
         target.status = GenerationStatus.APPROVED
@@ -499,7 +534,10 @@ def publish(
             f"generation {current.id if current else '-'} stays in force"
         )
         return answer
-    done = _activate(session=session, generation=target, at=effective, actor=actor, reason=why)
+    done = _activate(
+        session=session, generation=target, at=effective, actor=actor, reason=why,
+        metric_srid=metric_srid, tolerance=tolerance,
+    )  # fmt: skip
     answer["reanchor"] = done["reanchor"]
     answer["message"] = f"generation {target.id} is active since {effective.isoformat()}"
     return answer

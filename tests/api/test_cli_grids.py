@@ -73,7 +73,15 @@ def test_import_of_a_multi_layer_file_needs_a_layer(cli_env, demo_grids, engine,
     r = runner.invoke(
         app, ["grids", "import", str(path), "--name", "x", "--commit"], terminal_width=250
     )
-    assert r.exit_code == 1 and "towns, villages, units" in r.output and "--layer" in r.output
+    assert r.exit_code == 1 and "--layer" in r.output, r.output
+    assert "units: Polygon, 1558 features" in r.output
+    # --layer all with the same grids twice: the real error alone, no "no active generation"
+    demo_grids[demo_grids.level == 3].to_file(path, layer="units copy")
+    twice = runner.invoke(
+        app, ["grids", "import", str(path), "--name", "x", "--layer", "all"], terminal_width=250
+    )
+    assert twice.exit_code == 1, twice.output
+    assert "cannot be stored" in twice.output and "no active generation" not in twice.output
     args = ["--name", "x", "--layer", "towns", "--commit", "--publish"]
     towns = runner.invoke(app, ["grids", "import", str(path), *args], terminal_width=250)
     assert towns.exit_code == 1, towns.output
@@ -118,7 +126,7 @@ def test_draft_then_publish_is_a_dry_run_until_commit(cli_env, demo_generation, 
 
     dry = runner.invoke(app, ["grids", "publish", str(gid)], terminal_width=250)
     assert dry.exit_code == 0, dry.output
-    assert "dry run" in dry.output and active() == demo_generation
+    assert "dry run" in dry.output and "--commit" in dry.output and active() == demo_generation
     try:
         done = runner.invoke(
             app, ["grids", "publish", str(gid), "--commit", "--reason", "cli test"],

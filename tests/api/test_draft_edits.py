@@ -224,6 +224,14 @@ def test_cli_edit_is_a_dry_run_until_commit(
     assert name() == "CLI 改名"
     log = runner.invoke(app, ["drafts", "log", str(draft)], terminal_width=200)
     assert "typo" in log.output
+    # undo and redo say what they did, not the edit's own words
+    undone = runner.invoke(app, ["drafts", "undo", str(draft), "--commit"], terminal_width=200)
+    assert undone.exit_code == 0, undone.output
+    assert undone.output.startswith("undone: edit ") and "(rename by" in undone.output
+    assert "typo" in undone.output and name() != "CLI 改名"
+    redone = runner.invoke(app, ["drafts", "redo", str(draft), "--commit"], terminal_width=200)
+    assert redone.exit_code == 0 and redone.output.startswith("redone: edit "), redone.output
+    assert name() == "CLI 改名"
     bad = runner.invoke(app, ["drafts", "edit", str(draft), "fly", "--reason", "r"])
     assert bad.exit_code == 1 and "op" in bad.output
     impact = runner.invoke(

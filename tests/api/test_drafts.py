@@ -51,6 +51,7 @@ def test_copy_of_the_active_generation(planner, client, demo_generation) -> None
     r = planner.post("/api/v1/generations", json={"from": "active", "name": "copy", "note": "x"})
     assert r.status_code == 201, r.text
     body = r.json()
+    assert not {"id", "status"} & body.keys()  # the generation's fields are under "generation"
     gen = body["generation"]
     assert gen["status"] == "draft" and gen["created_from"] == demo_generation
     assert gen["created_by"].startswith("test planner") and gen["version"] == 1
@@ -97,7 +98,20 @@ def test_multi_layer_geopackage_from_the_issue(planner, demo_grids, tmp_path) ->
     for level, layer in ((1, "towns"), (2, "villages"), (3, "units")):
         _gpkg(demo_grids[demo_grids.level == level], path, layer)
     body = _is_problem(_upload(planner, path), 422, "layer")
-    assert "towns, villages, units" in body["detail"] and "layer" in body["detail"]
+    # the layers to choose from, for /plan's chooser; the detail in the page's language and
+    # without the command line's wording
+    listed = [(x["name"], x["features"]) for x in body["layers"]]
+    assert listed == [("towns", 17), ("villages", 271), ("units", 1558)]
+    kind = body["layers"][2]["geometry_type"]
+    assert kind in ("Polygon", "MultiPolygon")
+    assert "含 3 个图层" in body["detail"]
+    assert f"units（{kind}，1558 个要素）" in body["detail"]
+    assert "--" not in body["detail"]
+    en = _is_problem(_upload(planner, path, lang="en"), 422, "layer")
+    assert en["detail"].startswith(f"edited.gpkg holds 3 layers: towns ({kind}, 17 features)")
+    assert "--" not in en["detail"] and en["layers"] == body["layers"]
+    missing = _is_problem(_upload(planner, path, layer="roads"), 422, "layer")
+    assert "roads" in missing["detail"] and missing["layers"] == body["layers"]
     # the 17 towns alone drop two levels: refused with the numbers
     body = _is_problem(_upload(planner, path, layer="towns"), 422, "file")
     assert body["title"] == "Draft refused"
@@ -292,3 +306,17 @@ def test_export_as_zipped_shapefile_and_import_it_back(
         422,
         "format",
     )
+
+
+def test_export_is_in_the_openapi_document(client) -> None:  # type: ignore[no-untyped-def]
+    doc = client.get("/openapi.json").json()
+    op = doc["paths"]["/api/v1/generations/{generation_id}/export"]["get"]
+    media = op["responses"]["200"]["content"].keys()
+    assert {"application/zip", "application/geopackage+sqlite3", "application/geo+json"} <= media
+    assert any(p["name"] == "format" for p in op["parameters"])
+    # the answers of making a draft and of publishing name their fields (no null id/status)
+    made = doc["paths"]["/api/v1/generations"]["post"]["responses"]["201"]["content"]
+    assert made["application/json"]["schema"]["$ref"].endswith("/DraftCreated")
+    published = doc["paths"]["/api/v1/generations/{generation_id}/publish"]["post"]
+    ref = published["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.endswith("/PublishAnswer")

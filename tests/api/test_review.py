@@ -211,6 +211,9 @@ def test_rollback_publishes_the_earlier_generation_again(  # type: ignore[no-unt
     dry = admin.post(f"/api/v1/generations/{demo_generation}/publish", json={"reason": "back"})
     assert dry.status_code == 200, dry.text
     assert dry.json()["rollback"] is True and dry.json()["replaces"]["id"] == gid
+    assert dry.json()["generation"] == dry.json()["rollback_of"] == demo_generation
+    # a dry run has no keys without meaning (no "published": null, no "id"/"status": null)
+    assert not {"published", "reanchor", "id", "status"} & dry.json().keys()
     assert _active_id(client) == gid
     done = admin.post(
         f"/api/v1/generations/{demo_generation}/publish", json={"reason": "back", "commit": True}
@@ -218,6 +221,11 @@ def test_rollback_publishes_the_earlier_generation_again(  # type: ignore[no-unt
     assert done.status_code == 200, done.text
     copy_id = done.json()["published"]
     assert copy_id not in (gid, demo_generation) and _active_id(client) == copy_id
+    # the answer names the generation now in force, the one it copies and the one it retires
+    assert done.json()["generation"] == copy_id and done.json()["rollback_of"] == demo_generation
+    assert done.json()["replaces"]["id"] == gid and f"generation {copy_id} " in done.json()[
+        "message"]  # fmt: skip
+    assert "reanchor" in done.json() and not {"id", "status"} & done.json().keys()
     copy = client.get(f"/api/v1/generations/{copy_id}").json()
     assert copy["created_from"] == demo_generation
     steps = client.get(f"/api/v1/generations/{copy_id}/review").json()["steps"]

@@ -28,7 +28,13 @@ def test_multi_layer_geopackage_needs_a_layer_choice(town, tmp_path: Path) -> No
     with pytest.raises(GridFileError) as err:
         read_grid_file(path)
     assert err.value.field == "layer"
-    assert "towns, villages, units" in err.value.detail and "--layer" in err.value.detail
+    # the layers to choose from (name, geometry type, count); no command-line wording
+    assert [(x["name"], x["features"]) for x in err.value.layers] == [
+        ("towns", 1), ("villages", int((town.level == 2).sum())),
+        ("units", int((town.level == 3).sum())),
+    ]  # fmt: skip
+    assert all(x["geometry_type"] in ("Polygon", "MultiPolygon") for x in err.value.layers)
+    assert "towns (" in err.value.detail and "--layer" not in err.value.detail
     only_towns = read_grid_file(path, layer="towns")
     assert set(only_towns.frame.level) == {1}  # the caller chose it; drafts refuse it later
     every = read_grid_file(path, layer="all")
