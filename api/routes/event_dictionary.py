@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Reader, SessionDep, require
 from api.errors import InvalidParameter
+from api.lang import LangDep
 from api.routes.events import read_body
 from api.schemas.bodies import refuse_unknown
 from api.schemas.common import TABLE_BODY, body_schema
@@ -30,15 +31,17 @@ Editor = Annotated[Any, Depends(require(Role.DISPATCHER))]
 
 
 @router.get("", summary="Classes with their subclasses", response_model=DictionaryPublic)
-def read_dictionary(session: SessionDep, _: Reader) -> dict[str, Any]:
-    data = dictionary.list_dictionary(session=session)
+def read_dictionary(session: SessionDep, _: Reader, lang: LangDep) -> dict[str, Any]:
+    """``name`` in the request's language (``lang=en`` or ``Accept-Language``), with
+    ``name_zh`` and ``name_en`` beside it."""
+    data = dictionary.list_dictionary(session=session, lang=lang)
     return {"data": data, "count": len(data)}
 
 
 @router.get("/subclasses/{code}", summary="One subclass", response_model=SubclassPublic)
-def read_subclass(session: SessionDep, _: Reader, code: str) -> dict[str, Any]:
+def read_subclass(session: SessionDep, _: Reader, code: str, lang: LangDep) -> dict[str, Any]:
     return dictionary.subclass_dict(
-        dictionary.get_subclass(session=session, code=code, field="code")
+        dictionary.get_subclass(session=session, code=code, field="code"), lang
     )
 
 
@@ -48,20 +51,27 @@ def read_subclass(session: SessionDep, _: Reader, code: str) -> dict[str, Any]:
     response_model=EventClassPublic,
     openapi_extra=body_schema(ClassPut),
 )
-async def put_class(request: Request, session: SessionDep, _: Editor, code: str) -> dict[str, Any]:
+async def put_class(
+    request: Request, session: SessionDep, _: Editor, code: str, lang: LangDep
+) -> dict[str, Any]:
     """The body is read on the event loop, the database work runs in a worker thread."""
     data, _files = await read_body(request)
     refuse_unknown(data, list(ClassPut.model_fields))
-    return await run_in_threadpool(_put_class, session, code, data)
+    return await run_in_threadpool(_put_class, session, code, data, lang)
 
 
-def _put_class(session: Session, code: str, data: dict[str, Any]) -> dict[str, Any]:
+def _put_class(session: Session, code: str, data: dict[str, Any], lang: str) -> dict[str, Any]:
     if not data.get("name"):
         raise InvalidParameter("name is required", field="name")
+    name_en = data.get("name_en")
     found = dictionary.upsert_class(
-        session=session, code=code, name=str(data["name"]), kind=str(data.get("kind", "event"))
+        session=session,
+        code=code,
+        name=str(data["name"]),
+        kind=str(data.get("kind", "event")),
+        name_en=None if name_en is None else str(name_en),
     )
-    return {"code": found.code, "name": found.name, "kind": found.kind}
+    return dictionary.class_dict(found, lang)
 
 
 @router.put(
@@ -71,17 +81,17 @@ def _put_class(session: Session, code: str, data: dict[str, Any]) -> dict[str, A
     openapi_extra=body_schema(SubclassPut),
 )
 async def put_subclass(
-    request: Request, session: SessionDep, _: Editor, code: str
+    request: Request, session: SessionDep, _: Editor, code: str, lang: LangDep
 ) -> dict[str, Any]:
     """The body is read on the event loop, the database work runs in a worker thread."""
     data, _files = await read_body(request)
     refuse_unknown(data, list(SubclassPut.model_fields))
-    return await run_in_threadpool(_put_subclass, session, code, data)
+    return await run_in_threadpool(_put_subclass, session, code, data, lang)
 
 
-def _put_subclass(session: Session, code: str, data: dict[str, Any]) -> dict[str, Any]:
+def _put_subclass(session: Session, code: str, data: dict[str, Any], lang: str) -> dict[str, Any]:
     row = dictionary.upsert_subclass(session=session, row={**data, "code": code})
-    return dictionary.subclass_dict(row)
+    return dictionary.subclass_dict(row, lang)
 
 
 @router.delete("/subclasses/{code}", status_code=204, summary="Deactivate a subclass")

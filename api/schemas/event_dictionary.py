@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 class SubclassPublic(BaseModel):
     code: str = Field(description="4 digits: class + subclass")
     class_code: str
-    name: str
+    name: str = Field(description="in the request's language (lang=en or Accept-Language)")
+    name_zh: str
+    name_en: str | None = Field(description="the English name; none: name (lang=en) is name_zh")
     accept_rule: str | None
     limit_value: int | float = Field(description="the handling time limit, in limit_unit")
     limit_unit: Literal["work_hours", "work_days"]
@@ -21,7 +23,9 @@ class SubclassPublic(BaseModel):
 
 class EventClassPublic(BaseModel):
     code: str
-    name: str
+    name: str = Field(description="in the request's language (lang=en or Accept-Language)")
+    name_zh: str
+    name_en: str | None
     kind: str
 
 
@@ -42,6 +46,7 @@ class ClassPut(BaseModel):
     """A class's name (and kind), as JSON or form fields."""
 
     name: str = Field(min_length=1, max_length=100)
+    name_en: str | None = Field(default=None, max_length=100, description="English name")
     kind: str = Field(default="event", max_length=20)
 
 
@@ -50,6 +55,7 @@ class SubclassPut(BaseModel):
 
     class_code: str = Field(pattern=r"^\d{2}$")
     name: str = Field(min_length=1, max_length=100)
+    name_en: str | None = Field(default=None, max_length=100, description="English name")
     accept_rule: str = Field(min_length=1, max_length=2000)
     limit_value: int | float = Field(gt=0, le=10_000)
     limit_unit: Literal["work_hours", "work_days"]

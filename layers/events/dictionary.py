@@ -147,6 +147,51 @@ SUBCLASSES: list[tuple[str, str, float, str, str, str, str]] = [
     ("2102", "河岸违章搭建", 10, "work_days", "市水利局", "河道管理范围内搭建", "拆除并复原河岸"),
 ]
 
+# English names of the seed (the pages and the API in English, ``lang=en``); a class or
+# subclass without one is shown by its Chinese name. Kept apart from the tuples above, which
+# migration 0003 unpacks by position.
+CLASS_NAMES_EN: dict[str, str] = {
+    "01": "City environment",
+    "02": "Advertising",
+    "03": "Construction",
+    "04": "Street order",
+    "05": "Emergencies",
+    "06": "Other",
+    "21": "Rivers",
+}
+SUBCLASS_NAMES_EN: dict[str, str] = {
+    "0101": "Exposed rubbish",
+    "0102": "Piled-up rubbish or muck",
+    "0103": "Dirty road",
+    "0104": "Overflowing bin",
+    "0105": "Littered green space",
+    "0106": "Dirty water surface",
+    "0107": "Burning rubbish or leaves",
+    "0201": "Illegal flyposting",
+    "0202": "Unlicensed outdoor advertising",
+    "0203": "Damaged billboard",
+    "0301": "Construction noise",
+    "0302": "Construction blocking the road",
+    "0303": "Illegal building under way",
+    "0304": "Illegal building to demolish",
+    "0305": "Spillage from muck trucks",
+    "0401": "Street vending",
+    "0402": "Trading outside the shop",
+    "0403": "Goods piled on public space",
+    "0404": "Badly parked bicycles",
+    "0405": "Illegally parked vehicle",
+    "0406": "Open-air barbecue",
+    "0501": "Road collapse",
+    "0502": "Missing manhole cover",
+    "0503": "Burst pipe",
+    "0504": "Fallen tree",
+    "0601": "Street light out",
+    "0602": "Damaged public facility",
+    "0603": "Other matter",
+    "2101": "Illegal discharge into a river",
+    "2102": "Illegal structure on a river bank",
+}
+
 FIELDS = (
     "code",
     "class_code",
@@ -163,7 +208,12 @@ def seed(*, session: Session) -> int:
     """Insert the seed dictionary where the codes are missing (idempotent); rows inserted."""
     session.execute(
         insert(EventClass)
-        .values([{"code": c, "name": n, "kind": "event"} for c, n in CLASSES])
+        .values(
+            [
+                {"code": c, "name": n, "name_en": CLASS_NAMES_EN.get(c), "kind": "event"}
+                for c, n in CLASSES
+            ]
+        )
         .on_conflict_do_nothing()
     )
     rows = [
@@ -182,7 +232,7 @@ def seed(*, session: Session) -> int:
                 strict=True,
             )
         )
-        | {"class_code": row[0][:2]}
+        | {"class_code": row[0][:2], "name_en": SUBCLASS_NAMES_EN.get(row[0])}
         for row in SUBCLASSES
     ]
     result = session.execute(insert(EventSubclass).values(rows).on_conflict_do_nothing())
@@ -200,25 +250,42 @@ def get_subclass(*, session: Session, code: str, field: str = "subclass") -> Eve
     return found
 
 
-def list_dictionary(*, session: Session) -> list[dict[str, Any]]:
+def display_name(name_zh: str, name_en: str | None, lang: str) -> str:
+    """The name people read in ``lang`` ("zh" or "en"): the English name on English pages when
+    the dictionary has one, the Chinese name otherwise."""
+    return name_en if lang == "en" and name_en else name_zh
+
+
+def class_dict(c: EventClass, lang: str = "zh") -> dict[str, Any]:
+    """A class as the API shows it: ``name`` in ``lang``, both names beside it."""
+    return {
+        "code": c.code,
+        "name": display_name(c.name, c.name_en, lang),
+        "name_zh": c.name,
+        "name_en": c.name_en,
+        "kind": c.kind,
+    }
+
+
+def list_dictionary(*, session: Session, lang: str = "zh") -> list[dict[str, Any]]:
+    """Every class with its subclasses, names in ``lang``."""
     classes = session.scalars(select(EventClass).order_by(EventClass.code)).all()
     subs = session.scalars(select(EventSubclass).order_by(EventSubclass.code)).all()
     return [
-        {
-            "code": c.code,
-            "name": c.name,
-            "kind": c.kind,
-            "subclasses": [subclass_dict(s) for s in subs if s.class_code == c.code],
-        }
+        class_dict(c, lang)
+        | {"subclasses": [subclass_dict(s, lang) for s in subs if s.class_code == c.code]}
         for c in classes
     ]
 
 
-def subclass_dict(s: EventSubclass) -> dict[str, Any]:
+def subclass_dict(s: EventSubclass, lang: str = "zh") -> dict[str, Any]:
+    """A subclass as the API shows it: ``name`` in ``lang``, both names beside it."""
     return {
         "code": s.code,
         "class_code": s.class_code,
-        "name": s.name,
+        "name": display_name(s.name, s.name_en, lang),
+        "name_zh": s.name,
+        "name_en": s.name_en,
         "accept_rule": s.accept_rule,
         "limit_value": s.limit_value,
         "limit_unit": s.limit_unit.value,
@@ -280,9 +347,13 @@ def upsert_subclass(*, session: Session, row: dict[str, Any], where: str = "body
             "(POST /api/v1/event-dictionary/classes)",
             field="class_code",
         )
+    columns = [k for k in FIELDS if k != "code"]
+    if "name_en" in row:  # optional: a file or body without it keeps the stored English name
+        values["name_en"] = _name_en(row["name_en"], where)
+        columns.append("name_en")
     stmt = insert(EventSubclass).values(**values)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["code"], set_={k: stmt.excluded[k] for k in FIELDS if k != "code"}
+        index_elements=["code"], set_={k: stmt.excluded[k] for k in columns}
     )
     session.execute(stmt)
     session.flush()
@@ -292,13 +363,32 @@ def upsert_subclass(*, session: Session, row: dict[str, Any], where: str = "body
     return found
 
 
-def upsert_class(*, session: Session, code: str, name: str, kind: str = "event") -> EventClass:
+def _name_en(value: Any, where: str) -> str | None:
+    """An English name: text of at most 100 characters, empty meaning none."""
+    text = "" if value is None else str(value).strip()
+    if len(text) > 100:
+        raise DictionaryFileError(
+            f"{where}: name_en has {len(text)} characters; shorten it to 100", field="name_en"
+        )
+    return text or None
+
+
+def upsert_class(
+    *,
+    session: Session,
+    code: str,
+    name: str,
+    kind: str = "event",
+    name_en: str | None = None,
+) -> EventClass:
+    """Create or rename a class; ``name_en`` None keeps the stored English name."""
     if len(code) != 2 or not code.isdigit():
         raise DictionaryFileError(f"class code {code!r} must be 2 digits", field="code")
-    stmt = insert(EventClass).values(code=code, name=name, kind=kind)
-    session.execute(
-        stmt.on_conflict_do_update(index_elements=["code"], set_={"name": name, "kind": kind})
-    )
+    values: dict[str, Any] = {"name": name, "kind": kind}
+    if name_en is not None:
+        values["name_en"] = _name_en(name_en, "body")
+    stmt = insert(EventClass).values(code=code, **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=values))
     found = session.get(EventClass, code)
     assert found is not None
     session.refresh(found)

@@ -71,6 +71,7 @@ class EventClass(Base):
 
     code: Mapped[str] = mapped_column(String(2), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(100))  # migration 0022
     kind: Mapped[str] = mapped_column(String(20), server_default="event")  # event | component
     __table_args__ = (CheckConstraint("code ~ '^[0-9]{2}$'", name="event_class_code_form"),)
 
@@ -83,6 +84,7 @@ class EventSubclass(Base):
         ForeignKey("event_class.code", ondelete="RESTRICT"), index=True
     )
     name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(100))  # migration 0022
     accept_rule: Mapped[str] = mapped_column(Text)
     limit_value: Mapped[float] = mapped_column(Double)
     limit_unit: Mapped[LimitUnit] = mapped_column(_enum(LimitUnit, "limit_unit"))
