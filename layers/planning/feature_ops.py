@@ -11,8 +11,9 @@ vertices added or removed, or another shape, is *not* applied: :func:`replacemen
 measures the gap and the overlap it would open against the current neighbours, and the caller
 answers them (HTTP 422) with the edits to use instead (``move_vertex``, ``split``, ``merge``).
 
-The op is registered in the edit table of ``layers.planning.edits`` as ``replace_geometry``
-(params ``code`` and ``geometry``: a GeoJSON Polygon/MultiPolygon in EPSG:4490 lon/lat), so
+The op is registered in the edit table (``layers.planning.edit_ops.register_operation``) as
+``replace_geometry`` (params ``code`` and ``geometry``: a GeoJSON Polygon/MultiPolygon in
+EPSG:4490 lon/lat), so
 undo/redo and the edit log treat it like every other edit.
 """
 
@@ -26,8 +27,8 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 from sqlalchemy.orm import Session
 
 from gis.crs import to_metric
-from layers.planning import edits
-from layers.planning.edits import Change, GridRow, InvalidEdit
+from layers.planning.draft_rows import Change, GridRow, InvalidEdit, one_row, read_rows
+from layers.planning.edit_ops import move_shared_vertices, register_operation
 
 OP = "replace_geometry"
 SAME_POINT_DEG = 5e-7  # ~5 cm: closer than this to the stored vertex = not moved
@@ -152,7 +153,7 @@ def op_replace_geometry(session: Session, gen: int, params: dict[str, Any], srid
     code = params.get("code")
     if not isinstance(code, str) or not code:
         raise InvalidEdit("code is required (the grid whose outline is replaced)", field="code")
-    row = edits._one(session, gen, code)
+    row = one_row(session, gen, code)
     new = parse_polygon(params.get("geometry"))
     if row.level != 3:
         raise InvalidEdit(
@@ -162,7 +163,7 @@ def op_replace_geometry(session: Session, gen: int, params: dict[str, Any], srid
         )
     moves = vertex_moves(row.geom, new)
     if moves is None:
-        near = edits._read(
+        near = read_rows(
             session, gen, "level = :lvl AND code <> :c AND ST_DWithin(geom, ST_GeomFromWKB(:g, "
             "4490), 0.01)", lvl=row.level, c=code, g=shapely.to_wkb(new.union(row.geom)),
         )  # fmt: skip
@@ -177,7 +178,7 @@ def op_replace_geometry(session: Session, gen: int, params: dict[str, Any], srid
         )
     if not moves:
         return [], [], set()
-    before, after, parents = edits._moved(session, gen, moves)
+    before, after, parents = move_shared_vertices(session, gen, moves)
     result = next((r.geom for r in after if r.code == code), row.geom)
     if shapely.hausdorff_distance(result, new) > RESULT_TOLERANCE_DEG:
         raise ReplacementRefused(
@@ -196,8 +197,8 @@ TILING_KINDS = ("invalid_geometry", "overlap", "gap", "outside_parent", "not_til
 
 def neighbour_codes(*, session: Session, draft_id: int, code: str) -> set[str]:
     """``code`` and the unit grids touching it (those a vertex move can change)."""
-    row = edits._one(session, draft_id, code)
-    near = edits._read(
+    row = one_row(session, draft_id, code)
+    near = read_rows(
         session, draft_id, "level = 3 AND ST_DWithin(geom, ST_GeomFromWKB(:g, 4490), 1e-8)",
         g=shapely.to_wkb(row.geom),
     )  # fmt: skip
@@ -216,4 +217,4 @@ def new_tiling_problems(before: dict[str, Any], after: dict[str, Any]) -> list[d
 
 
 # Registered like the other ops (undo/redo and the log are op-agnostic).
-edits._OPS.setdefault(OP, op_replace_geometry)
+register_operation(OP, op_replace_geometry)
