@@ -108,6 +108,7 @@ ASSETS: dict[str, Asset] = {
     "gridgis_live_js": Asset("gridgis", "gridgis-live.js"),
     "gridgis_playback_js": Asset("gridgis", "gridgis-playback.js"),
     "gridgis_events_js": Asset("gridgis", "gridgis-events.js"),
+    "gridgis_events_css": Asset("gridgis", "gridgis-events.css"),
     "gridgis_grid_js": Asset("gridgis", "gridgis-grid.js"),
     "gridgis_coverage_js": Asset("gridgis", "gridgis-coverage.js"),
     "gridgis_coverage_panels_js": Asset("gridgis", "gridgis-coverage-panels.js"),

@@ -1,13 +1,16 @@
-"""The events map: every event as a dot coloured by status (red when overdue), clustered when
-zoomed out, town outlines for orientation; a click opens the case's timeline.
+"""The dispatcher's events map (``/events/map``): a filtered list beside the map, dots coloured
+by status (red overdue, a thick amber ring when due soon), clusters coloured by their most
+urgent member, town outlines from the vector tiles; a click on a dot or a row opens the case:
+its details, its timeline and the workflow actions the caller's role may take.
 
-``build_events_map(events, towns)`` returns a ``folium.Map``; the page script is
-``maps/static/gridgis-events.js``. The timeline is fetched when a
-popup opens (``GET /api/v1/events/{id}``, the page's session cookie authenticates), so the page
-carries only one small row per event.
+``build_events_map(lang=…, towns=…, classes=…)`` returns a ``folium.Map`` that carries no event:
+the page script ``maps/static/gridgis-events.js`` reads them from ``/api/v1/event-map/points``
+and ``/rows`` with the filter of the page's URL, and polls them (``poll_ms``), updating dots
+in place. Acting goes through ``POST /api/v1/events/{id}/actions`` and ``…/routing``.
 
-Hooks for tests: ``window.gridgisEventsReady`` is ``{events: n, overdue: m}`` once the dots are
-on the map; every popup's root element has the CSS class ``gridgis-event-popup``.
+Hooks for tests: ``window.gridgisEvents`` (``ready``, ``events``, ``overdue``, ``polls``,
+``markers`` by id, ``map``, ``cluster``, ``select(id)``); every popup's root element has the CSS
+class ``gridgis-event-popup``.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
-from folium.plugins import MarkerCluster
+from branca.element import Element
 
+from layers.events.listing import DUE_SOON_H
 from maps.assets import localize_all
 from maps.basemaps import Basemap
 from maps.elements import HtmlControl, PageSetup, ViewScript, render_control
 from maps.styles import label, resolve_lang
 
 OVERDUE_COLOR = "#d7191c"
+DUE_SOON_COLOR = "#f18f01"
+NORMAL_CLUSTER_COLOR = "#2b6cb0"
 STATUS_COLORS: dict[str, str] = {
     "reported": "#2b83ba",
     "accepted": "#3a9bd9",
@@ -38,93 +44,207 @@ STATUS_COLORS: dict[str, str] = {
     "closed": "#1a9641",
     "rejected": "#bdbdbd",
 }
-EVENT_FIELDS = ("id", "lon", "lat", "status", "overdue", "subclass", "reported_at")
+SOURCES = ("patrol", "informant", "hotline", "public", "centre")
+POLL_MS = 15_000
+
+# This page's own words (the statuses are maps.styles LABELS). API errors are shown by kind in
+# the page's language (``error_*``); on English pages the API's own detail is shown.
+WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "事件列表", "filter": "筛选", "status": "状态", "class": "类别", "town": "镇街",
+        "overdue": "超时", "source": "来源", "from": "上报自", "to": "上报至", "any": "全部",
+        "yes": "是", "no": "否", "apply": "查询", "reset": "清除", "count": "共 {n} 件",
+        "page": "第 {p} / {n} 页", "prev": "上一页", "next": "下一页", "none": "没有符合条件的事件",
+        "due_soon": "即将到期", "deadline": "处置时限", "reported": "上报", "grid": "网格",
+        "timeline": "处置过程", "loading": "加载中…", "events": "事件", "event": "事件详情",
+        "actions": "操作", "note": "说明", "note_needed": "（必填）", "dispatch_to": "派遣至",
+        "grid_code": "单元网格编码", "person": "处置人", "keep": "（不变）",
+        "routing_reason": "派遣时调整", "done": "已{action}", "updated": "已更新",
+        "truncated": "仅显示最新的 {n} 件，请缩小筛选范围",
+        "error_403": "您无权对该事件执行此操作。", "error_404": "该事件或网格不存在。",
+        "error_state": "事件状态已变化，该操作现在不可用；已重新载入。",
+        "error_version": "事件已被他人修改；已重新载入，请再试一次。",
+        "error_note": "此操作需要填写说明（理由）。",
+        "error_grid_code": "网格编码无效：请填写现行网格中的单元网格编码（15 位数字）。",
+        "error_filter": "筛选条件无效：{field}", "error_other": "操作失败（{status}）。",
+        "error_network": "无法连接服务器，请稍后再试。",
+        "legend_dots": "事件（按状态着色）", "legend_clusters": "聚合点（按其中最紧急的事件着色）",
+        "cluster_overdue": "含超时事件", "cluster_due": "含 {h} 小时内到期的事件",
+        "cluster_normal": "无超时或即将到期", "ring_due": "橙色粗边：{h} 小时内到期",
+    },
+    "en": {
+        "title": "Events", "filter": "Filter", "status": "Status", "class": "Class",
+        "town": "Town", "overdue": "Overdue", "source": "Source", "from": "Reported from",
+        "to": "Reported to", "any": "Any", "yes": "Yes", "no": "No", "apply": "Search",
+        "reset": "Clear", "count": "{n} events", "page": "Page {p} of {n}", "prev": "Previous",
+        "next": "Next", "none": "No event matches", "due_soon": "Due soon",
+        "deadline": "Deadline", "reported": "Reported", "grid": "Grid",
+        "timeline": "Timeline", "loading": "Loading…", "events": "the events",
+        "event": "the event", "actions": "Actions", "note": "Note",
+        "note_needed": "(required)", "dispatch_to": "Dispatch to", "grid_code": "Unit grid code",
+        "person": "Handler", "keep": "(unchanged)", "routing_reason": "changed on dispatch",
+        "done": "Done: {action}", "updated": "Updated",
+        "truncated": "Only the newest {n} are shown; narrow the filter",
+        "error_403": "You may not do this to this event.",
+        "error_404": "That event or grid does not exist.",
+        "error_state": "The event has changed state; this action is no longer possible. "
+        "Reloaded.",
+        "error_version": "Someone else changed the event; reloaded, please try again.",
+        "error_note": "This action needs a note giving the reason.",
+        "error_grid_code": "Unknown grid code: give a unit grid code (15 digits) of the grids "
+        "in force.",
+        "error_filter": "Invalid filter: {field}", "error_other": "The action failed ({status}).",
+        "error_network": "The server cannot be reached; try again later.",
+        "legend_dots": "Events (by status)",
+        "legend_clusters": "Clusters (coloured by their most urgent event)",
+        "cluster_overdue": "holds an overdue event",
+        "cluster_due": "holds an event due within {h} h",
+        "cluster_normal": "nothing overdue or due soon",
+        "ring_due": "thick amber ring: due within {h} h",
+    },
+}  # fmt: skip
+
+# The workflow's actions (layers.events.workflow.TRANSITIONS) as people call them.
+ACTIONS: dict[str, dict[str, str]] = {
+    "zh": {
+        "accept": "立案", "reject": "不予立案", "dispatch": "派遣", "start": "开始处置",
+        "return": "回退", "request_extension": "申请延期", "grant_extension": "同意延期",
+        "refuse_extension": "不同意延期", "handle": "处理反馈", "verify": "核查通过",
+        "verify_fail": "核查不通过", "close": "结案", "park": "挂账", "unpark": "解除挂账",
+        "report": "上报", "reroute": "调整派遣", "escalate": "超时督办",
+    },
+    "en": {
+        "accept": "Accept", "reject": "Reject", "dispatch": "Dispatch", "start": "Start",
+        "return": "Return", "request_extension": "Request extension",
+        "grant_extension": "Grant extension", "refuse_extension": "Refuse extension",
+        "handle": "Report handled", "verify": "Verify", "verify_fail": "Send back for rework",
+        "close": "Close", "park": "Park", "unpark": "Unpark", "report": "Reported",
+        "reroute": "Rerouted", "escalate": "Escalated",
+    },
+}  # fmt: skip
+NOTE_ACTIONS = ("reject", "return", "request_extension", "verify_fail", "park")
+SOURCE_NAMES: dict[str, dict[str, str]] = {
+    "zh": {"patrol": "巡查上报", "informant": "信息员", "hotline": "12345 热线",
+           "public": "市民上报", "centre": "指挥中心"},
+    "en": {"patrol": "Patrol", "informant": "Informant", "hotline": "12345 hotline",
+           "public": "Citizens", "centre": "Command centre"},
+}  # fmt: skip
+ROLE_NAMES: dict[str, dict[str, str]] = {
+    "zh": {"grid_chief": "网格长", "grid_worker": "网格员", "patroller": "巡查员",
+           "supervisor": "督查员", "informant": "信息员", "liaison": "联络员",
+           "dispatcher": "调度员", "officer": "执法队员", "admin": "管理员", "viewer": "查看者",
+           "planner": "规划员"},
+    "en": {"grid_chief": "Grid chief", "grid_worker": "Grid worker", "patroller": "Patrol officer",
+           "supervisor": "Supervisor", "informant": "Informant", "liaison": "Liaison",
+           "dispatcher": "Dispatcher", "officer": "Officer", "admin": "Administrator",
+           "viewer": "Viewer", "planner": "Planner"},
+}  # fmt: skip
 
 
-def _legend(counts: Mapping[str, int], overdue: int, lang: str) -> str:
-    rows = [(OVERDUE_COLOR, label("event_overdue", lang), f"{overdue:,}")]
-    rows += [
-        (c, label(f"event_status_{s}", lang), f"{counts.get(s, 0):,}")
-        for s, c in STATUS_COLORS.items()
-    ]
-    total = sum(counts.values())
+def words(lang: str) -> dict[str, Any]:
+    """Every text the page script shows, in ``lang``."""
+    lang = resolve_lang(lang)
+    return {
+        **WORDS[lang],
+        "unconfirmed": label("event_calendar_unconfirmed", lang, years="{years}"),
+        "status_names": {s: label(f"event_status_{s}", lang) for s in STATUS_COLORS},
+        "actions": ACTIONS[lang],
+        "sources": SOURCE_NAMES[lang],
+        "roles": ROLE_NAMES[lang],
+    }
+
+
+def _name(entry: Mapping[str, Any], lang: str) -> str:
+    """A dictionary entry's name on a page in ``lang``: an English page shows the code where
+    the dictionary has no English name (never the Chinese one)."""
+    if lang == "en":
+        return str(entry.get("name_en") or "")
+    return str(entry.get("name_zh") or entry["name"])
+
+
+def _legend(lang: str) -> str:
+    w = WORDS[lang]
+    h = f"{DUE_SOON_H:g}"
     return render_control(
         "events_legend.html",
         title=label("legend_title", lang),
-        rows=rows,
-        total=label("event_count", lang, n=f"{total:,}"),
+        dots_title=w["legend_dots"],
+        rows=[(OVERDUE_COLOR, label("event_overdue", lang), "overdue")]
+        + [(c, label(f"event_status_{s}", lang), s) for s, c in STATUS_COLORS.items()],
+        ring=w["ring_due"].format(h=h),
+        clusters_title=w["legend_clusters"],
+        clusters=[
+            (OVERDUE_COLOR, w["cluster_overdue"]),
+            (DUE_SOON_COLOR, w["cluster_due"].format(h=h)),
+            (NORMAL_CLUSTER_COLOR, w["cluster_normal"]),
+        ],
+    )
+
+
+def _panel(
+    lang: str, towns: Sequence[Mapping[str, str]], classes: Sequence[Mapping[str, str]]
+) -> str:
+    return render_control(
+        "events_panel.html",
+        w=WORDS[lang],
+        statuses=[(s, label(f"event_status_{s}", lang)) for s in STATUS_COLORS],
+        sources=list(SOURCE_NAMES[lang].items()),
+        towns=[(t["code"], t["name"]) for t in towns],
+        classes=[(c["code"], _name(c, lang)) for c in classes],
     )
 
 
 def build_events_map(
-    events: Sequence[Mapping[str, Any]],
-    towns: Mapping[str, Any] | None = None,
     *,
     lang: str = "zh",
+    towns: Sequence[Mapping[str, str]] = (),
+    classes: Sequence[Mapping[str, Any]] = (),
     assets_base: str = "/static",
     basemap: Basemap | None = None,
+    poll_ms: int = POLL_MS,
+    center: tuple[float, float] = (31.85, 120.3),
 ) -> folium.Map:
-    """Events on an offline map.
+    """The page, without events (the script loads them).
 
     Parameters
     ----------
-    events
-        Dicts with ``id``, ``lon``, ``lat`` (EPSG:4490 degrees), ``status``, ``overdue`` (bool),
-        ``subclass`` (display name), ``reported_at`` (ISO string).
     towns
-        Optional GeoJSON FeatureCollection (EPSG:4490) of the towns, drawn as thin outlines.
+        ``{"code", "name"}`` of the towns (the filter's choices).
+    classes
+        The event dictionary as ``layers.events.dictionary.list_dictionary`` gives it in
+        ``lang``: ``{"code", "name", "subclasses": [{"code", "name"}, …]}``.
+    center
+        (lat, lon) in EPSG:4490 degrees where the map opens before the events arrive.
     """
     lang = resolve_lang(lang)
     basemap = basemap or Basemap.none()
-    rows = [{k: e[k] for k in EVENT_FIELDS} for e in events]
-    if rows:
-        lons = [r["lon"] for r in rows]
-        lats = [r["lat"] for r in rows]
-        bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
-        center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    else:
-        bounds, center = None, [31.85, 120.3]
     folium_map = folium.Map(
-        location=center, zoom_start=11, tiles=None, max_zoom=19, control_scale=True
+        location=list(center), zoom_start=11, tiles=None, max_zoom=19, control_scale=True
     )
     folium_map.options["maxZoom"] = basemap.max_zoom() if basemap.tiles else 19
     no_basemap = ["gridgis-no-basemap"] if basemap.kind == "none" else []
-    PageSetup(lang, container_classes=no_basemap).add_to(folium_map)
+    classes_out = ["gridgis-events-map", *no_basemap]
+    PageSetup(lang, container_classes=classes_out).add_to(folium_map)
     basemap.add_to(folium_map)
-    folium_map.get_root().title = label("events_map_title", lang)  # type: ignore[attr-defined]
-    if towns and towns.get("features"):
-        folium.GeoJson(
-            dict(towns),
-            name="towns",
-            control=False,
-            style_function=lambda _f: {"color": "#555", "weight": 1.2, "fill": False},
-        ).add_to(folium_map)
-    cluster = MarkerCluster(
-        name="events",
-        control=False,
-        options={"disableClusteringAtZoom": 17, "chunkedLoading": True},
+    root = folium_map.get_root()
+    root.title = label("events_map_title", lang)  # type: ignore[attr-defined]
+    root.html.add_child(Element(_panel(lang, towns, classes)))  # type: ignore[attr-defined]
+    HtmlControl(_legend(lang), position="bottomright", css_class="gridgis-legend").add_to(
+        folium_map
     )
-    cluster.add_to(folium_map)
-    words = {
-        "status": {s: label(f"event_status_{s}", lang) for s in STATUS_COLORS},
-        "overdue": label("event_overdue", lang),
-        "timeline": label("event_timeline", lang),
-        "unconfirmed": label("event_calendar_unconfirmed", lang, years="{years}"),
-        "loading": label("event_loading", lang),
-        "failed": label("load_failed", lang, e="{e}"),
-    }
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    overdue = sum(1 for r in rows if r["overdue"])
-    HtmlControl(
-        _legend(counts, overdue, lang), position="bottomright", css_class="gridgis-legend"
-    ).add_to(folium_map)
+    subclasses = {s["code"]: _name(s, lang) for c in classes for s in c.get("subclasses", [])}
     ViewScript(
         "events",
-        {"rows": rows, "colors": {**STATUS_COLORS, "overdue": OVERDUE_COLOR}, "words": words,
-         "bounds": bounds},
-        {"cluster": cluster},
+        {
+            "words": words(lang),
+            "colors": {**STATUS_COLORS, "overdue": OVERDUE_COLOR, "due_soon": DUE_SOON_COLOR,
+                       "normal_cluster": NORMAL_CLUSTER_COLOR},
+            "subclasses": subclasses,
+            "note_actions": list(NOTE_ACTIONS),
+            "poll_ms": poll_ms,
+        },
+        scripts=["leaflet_vectorgrid", "gridgis_tiles_js", "markerclusterjs"],
+        styles=["markerclustercss", "gridgis_events_css"],
     ).add_to(folium_map)  # fmt: skip
-    localize_all(folium_map.get_root(), assets_base)
+    localize_all(root, assets_base)
     return folium_map

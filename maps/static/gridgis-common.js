@@ -111,13 +111,14 @@
   // it says what (``what``, in the page's language) failed and why, unless {quiet: true}
   // (the caller shows it in place). Either way the promise is rejected with an Error whose
   // ``status`` is the HTTP status (0: no answer) and whose ``shown`` says whether the page
-  // bar already reported it.
+  // bar already reported it, and ``problem`` is the problem+json body (detail, field, ...).
   function getJSON(url, what, options) {
     var quiet = Boolean(options && options.quiet);
     var words = MESSAGES[pageLang()];
-    function fail(status, detail) {
+    function fail(status, detail, problem) {
       var error = new Error(detail);
       error.status = status;
+      error.problem = problem || {};
       error.shown = status === 401 || !quiet;
       if (status === 401) {
         notice(words.expired, {login: true});
@@ -132,11 +133,36 @@
         return response.json().catch(function () { return null; }).then(function (body) {
           if (!response.ok) {
             return fail(response.status, (body && (body.detail || body.title)) ||
-              String(response.status));
+              String(response.status), body);
           }
           var bar = global.document.getElementById("gridgis-notice");
           if (bar && !bar.classList.contains("gridgis-notice-expired")) { notice(null); }
           return body;
+        });
+      });
+  }
+
+  // sendJSON(method, url, body): a write (POST/PUT/PATCH/DELETE) with a JSON body, same-origin
+  // with the session cookie; resolves with the JSON answer of a 2xx. On 401 it says the session
+  // has expired (as getJSON); any other failure is left to the caller, who knows what was
+  // tried: the Error carries ``status`` (0: no answer) and ``problem`` (the problem+json body:
+  // detail, field, ...), so a page can say it in its own language.
+  function sendJSON(method, url, body) {
+    var init = {method: method, credentials: "same-origin",
+      headers: {Accept: "application/json", "Content-Type": "application/json"},
+      body: JSON.stringify(body === undefined ? {} : body)};
+    function fail(status, problem) {
+      var error = new Error((problem && (problem.detail || problem.title)) || String(status));
+      error.status = status;
+      error.problem = problem || {};
+      if (status === 401) { notice(MESSAGES[pageLang()].expired, {login: true}); }
+      throw error;
+    }
+    return global.fetch(url, init)
+      .catch(function () { return fail(0, {detail: MESSAGES[pageLang()].network}); })
+      .then(function (response) {
+        return response.json().catch(function () { return null; }).then(function (answer) {
+          return response.ok ? answer : fail(response.status, answer);
         });
       });
   }
@@ -194,7 +220,8 @@
 
   global.GridGIS = {
     pageLang: pageLang, format: format, t: t, esc: esc, el: el, pct: pct,
-    loginUrl: loginUrl, notice: notice, getJSON: getJSON, views: views, start: start,
+    loginUrl: loginUrl, notice: notice, getJSON: getJSON, sendJSON: sendJSON, views: views,
+    start: start,
     pageSetup: pageSetup, htmlControl: htmlControl, permanentLabels: permanentLabels,
   };
 })(window);

@@ -1,82 +1,483 @@
-// /events/map: every event as a dot coloured by status (red when overdue) in a marker cluster;
-// a click opens the case's timeline, fetched when the popup opens (maps/events_map.py starts
-// it with {rows, colors, words, bounds} and the folium cluster). Test hooks:
-// window.gridgisEventsReady = {events, overdue}; gridgisEventMarkers, gridgisEventCluster,
-// gridgisEventsMap.
+// /events/map: the dispatcher's event map (maps/events_map.py builds the page; options
+// {words, colors, subclasses, note_actions, poll_ms}).
+// - Dots from /api/v1/event-map/points (the filter of the page's URL), coloured by status, red
+//   when overdue, a thick amber ring when due soon; clusters coloured by their most urgent dot.
+// - The list beside the map from /api/v1/event-map/rows (paged); a row selects its dot.
+// - Both refresh every poll_ms: dots are updated in place, so an open popup stays open.
+// - A dot's popup shows the case, its timeline and the workflow actions the caller's role may
+//   take (allowed_actions of GET /api/v1/events/{id}); acting POSTs to the workflow API and
+//   says what went wrong in the page's language.
+// - Town outlines come from the vector tiles (gridgis-tiles.js): the page carries no geometry.
+// Test hook: window.gridgisEvents = {ready, events, overdue, polls, actions, markers (by id),
+// map, cluster, select(id), refresh()}.
 (function (G) {
   "use strict";
 
   // Times are shown in Shanghai wall-clock time whatever the browser's zone.
   var CLOCK = new Intl.DateTimeFormat("sv-SE", {timeZone: "Asia/Shanghai", year: "numeric",
     month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"});
+  var FILTER_KEYS = ["status", "class", "town", "overdue", "source", "from", "to"];
+  var PAGE_SIZE = 20;
 
-  G.views.events = function (map, opts, layers) {
-    var rows = opts.rows || [], colors = opts.colors, words = opts.words;
-    var cluster = layers.cluster;
+  function when(iso) { return iso ? CLOCK.format(new Date(iso)) : "—"; }
+  function $(id) { return document.getElementById(id); }
 
-    function statusName(s) { return words.status[s] || s; }
+  G.views.events = function (map, opts) {
+    var W = opts.words, colors = opts.colors, names = opts.subclasses || {};
+    var noteActions = opts.note_actions || [];
+    var lang = G.pageLang();
+    var markers = {};
+    var hook = window.gridgisEvents = {ready: false, events: 0, overdue: 0, polls: 0, actions: 0,
+      markers: markers, map: map};
 
-    function popupBody(e) {
-      var box = G.el("div", "gridgis-event-popup");
-      box.appendChild(G.el("b", null, "#" + e.id + " " + (e.description || "")));
-      box.appendChild(G.el("br"));
-      var routing = e.routing || {};
-      box.appendChild(G.el("span", null,
-        [routing.grid_code, routing.department].filter(Boolean).join(" · ")));
-      if (e.overdue) {
-        box.appendChild(G.el("span", null, " · "));
-        box.appendChild(G.el("b", "gridgis-event-overdue-text", words.overdue));
+    function statusName(s) { return W.status_names[s] || s; }
+    function subclassName(code) { return names[code] || code; }
+    function actionName(a) { return W.actions[a] || a; }
+
+    // --- the filter lives in the URL (Back and reload keep it) ------------------------------
+    function readUrl() {
+      var q = new URLSearchParams(window.location.search);
+      var f = {};
+      FILTER_KEYS.forEach(function (k) { f[k] = q.get(k) || ""; });
+      f.page = Math.max(1, parseInt(q.get("page") || "1", 10) || 1);
+      return f;
+    }
+    var filter = readUrl();
+
+    function writeUrl(push) {
+      var q = new URLSearchParams(window.location.search);
+      FILTER_KEYS.forEach(function (k) { if (filter[k]) { q.set(k, filter[k]); } else { q.delete(k); } });
+      if (filter.page > 1) { q.set("page", String(filter.page)); } else { q.delete("page"); }
+      var url = window.location.pathname + (q.toString() ? "?" + q.toString() : "");
+      window.history[push ? "pushState" : "replaceState"](null, "", url);
+      var other = document.querySelector(".gridgis-nav-lang");  // the language switch keeps it
+      if (other) {
+        if (lang === "en") { q.delete("lang"); } else { q.set("lang", "en"); }
+        other.href = window.location.pathname + (q.toString() ? "?" + q.toString() : "");
       }
-      if (e.calendar_unconfirmed) {  // a deadline in a year without a holiday table
-        box.appendChild(G.el("br"));
-        box.appendChild(G.el("span", "gridgis-event-unconfirmed",
-          G.format(words.unconfirmed, {years: (e.calendar_unconfirmed_years || []).join(", ")})));
-      }
-      box.appendChild(G.el("h6", null, words.timeline));
-      var list = G.el("ol", "gridgis-timeline");
-      (e.timeline || []).forEach(function (s) {
-        var item = G.el("li");
-        item.appendChild(G.el("b", null, CLOCK.format(new Date(s.at))));
-        item.appendChild(G.el("span", null, " " + [statusName(s.to), s.actor, s.note]
-          .filter(Boolean).join(" · ")));
-        list.appendChild(item);
-      });
-      box.appendChild(list);
-      return box;
     }
 
-    function timeline(id, popup) {
-      G.getJSON("/api/v1/events/" + encodeURIComponent(id), words.timeline)
-        .then(function (e) { popup.setContent(popupBody(e)); })
+    function apiQuery(extra) {
+      var q = new URLSearchParams();
+      FILTER_KEYS.forEach(function (k) { if (filter[k]) { q.set(k, filter[k]); } });
+      var days = new URLSearchParams(window.location.search).get("days");
+      if (days) { q.set("days", days); }  // the window without a from date (default 30)
+      q.set("lang", lang);
+      Object.keys(extra || {}).forEach(function (k) { q.set(k, String(extra[k])); });
+      return q.toString();
+    }
+
+    var form = $("events-filter");
+    function fillForm() {
+      FILTER_KEYS.forEach(function (k) { if (form.elements[k]) { form.elements[k].value = filter[k]; } });
+    }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      FILTER_KEYS.forEach(function (k) { filter[k] = form.elements[k].value; });
+      filter.page = 1;
+      writeUrl(true);
+      refresh(true);
+    });
+    $("events-reset").addEventListener("click", function () {
+      FILTER_KEYS.forEach(function (k) { filter[k] = ""; });
+      filter.page = 1;
+      fillForm();
+      writeUrl(true);
+      refresh(true);
+    });
+    $("events-prev").addEventListener("click", function () {
+      if (filter.page > 1) { filter.page -= 1; writeUrl(false); loadRows(); }
+    });
+    $("events-next").addEventListener("click", function () {
+      filter.page += 1;
+      writeUrl(false);
+      loadRows();
+    });
+    window.addEventListener("popstate", function () {
+      filter = readUrl();
+      fillForm();
+      refresh(true);
+    });
+
+    // --- errors in the page's language ------------------------------------------------------
+    // The API explains in English; a Chinese page says the same by kind, an English page shows
+    // the API's own words.
+    function errorText(err) {
+      var p = err.problem || {};
+      if (err.status === 0) { return W.error_network; }
+      if (err.status === 401) { return G.format(W.error_other, {status: 401}); }
+      if (lang === "en" && (p.detail || err.message)) { return p.detail || err.message; }
+      if (err.status === 403) { return W.error_403; }
+      if (err.status === 404) { return W.error_404; }
+      if (p.field === "version") { return W.error_version; }
+      if (err.status === 409 && p.field === "action") { return W.error_state; }
+      if (p.field === "note" || p.field === "reason") { return W.error_note; }
+      if (p.field === "grid_code" || p.field === "changes") { return W.error_grid_code; }
+      return G.format(W.error_other, {status: err.status});
+    }
+
+    function filterError(err) {
+      var p = err.problem || {};
+      if (err.status === 401 || err.status === 0) { return; }  // the page bar said it
+      G.notice(G.format(W.error_filter, {field: (form.elements[p.field] &&
+        form.elements[p.field].parentNode.firstChild.textContent) || p.field || err.status}) +
+        (lang === "en" && p.detail ? " — " + p.detail : ""));
+    }
+
+    // failures are said here, in the page's language (errorText, filterError)
+    function getQuiet(url) { return G.getJSON(url, W.events, {quiet: true}); }
+
+    // --- town outlines from the vector tiles -------------------------------------------------
+    G.tiles.layer("grids-l1", {style: {color: "#555", weight: 1.2, fill: false}}).addTo(map);
+
+    // --- dots and urgency clusters -----------------------------------------------------------
+    var cluster = L.markerClusterGroup({
+      disableClusteringAtZoom: 17, chunkedLoading: true, showCoverageOnHover: false,
+      iconCreateFunction: function (group) {
+        var worst = 0;
+        group.getAllChildMarkers().forEach(function (m) { worst = Math.max(worst, m.gridgisUrgency); });
+        var n = group.getChildCount();
+        var size = n < 10 ? 34 : n < 100 ? 40 : 48;
+        return L.divIcon({html: G.el("div", "gridgis-cluster gridgis-cluster-" + worst, n),
+          className: "gridgis-cluster-icon gridgis-cluster-urgency-" + worst,
+          iconSize: L.point(size, size)});
+      },
+    });
+    map.addLayer(cluster);
+    hook.cluster = cluster;
+
+    function dotStyle(status, urgency) {
+      return {radius: 7, fillOpacity: 0.92,
+        fillColor: urgency === 2 ? colors.overdue : (colors[status] || "#333"),
+        color: urgency === 1 ? colors.due_soon : "#ffffff", weight: urgency === 1 ? 3.5 : 1};
+    }
+
+    function tooltip(m) {
+      return G.el("span", null, "#" + m.gridgisId + " " + subclassName(m.gridgisSubclass) +
+        " · " + statusName(m.gridgisStatus) + (m.gridgisUrgency === 2 ? " · " + W.overdue :
+          m.gridgisUrgency === 1 ? " · " + W.due_soon : ""));
+    }
+
+    function makeMarker(row) {
+      var m = L.circleMarker([row[2], row[1]], dotStyle(row[3], row[4]));
+      m.gridgisId = row[0];
+      m.gridgisStatus = row[3];
+      m.gridgisUrgency = row[4];
+      m.gridgisSubclass = row[5];
+      m.bindTooltip(tooltip(m));
+      m.bindPopup(G.el("div", "gridgis-event-popup", W.loading), {maxWidth: 380, minWidth: 300,
+        autoClose: true, closeOnClick: false});
+      m.on("popupopen", function (ev) { showEvent(m.gridgisId, ev.popup); });
+      return m;
+    }
+
+    // Apply a fresh answer: new dots added, changed ones restyled in place, vanished ones
+    // removed (except the one whose popup is open: the dispatcher is working on it).
+    function applyPoints(answer, fit) {
+      var seen = {}, added = [], changed = [], counts = {overdue: 0};
+      answer.data.forEach(function (row) {
+        var id = row[0], m = markers[id];
+        seen[id] = true;
+        counts[row[3]] = (counts[row[3]] || 0) + 1;
+        if (row[4] === 2) { counts.overdue += 1; }
+        if (!m) {
+          m = markers[id] = makeMarker(row);
+          added.push(m);
+        } else if (m.gridgisStatus !== row[3] || m.gridgisUrgency !== row[4]) {
+          m.gridgisStatus = row[3];
+          m.gridgisUrgency = row[4];
+          m.setStyle(dotStyle(row[3], row[4]));
+          m.setTooltipContent(tooltip(m));
+          changed.push(m);
+          if (m.isPopupOpen()) { refreshPopup(m, row[3]); }
+        }
+      });
+      var gone = [];
+      Object.keys(markers).forEach(function (id) {
+        if (!seen[id] && !markers[id].isPopupOpen()) { gone.push(markers[id]); delete markers[id]; }
+      });
+      if (gone.length) { cluster.removeLayers(gone); }
+      if (added.length) { cluster.addLayers(added); }
+      if (changed.length) { cluster.refreshClusters(changed); }
+      document.querySelectorAll("[data-count]").forEach(function (span) {
+        var n = counts[span.getAttribute("data-count")] || 0;
+        span.textContent = n ? n.toLocaleString() : "";
+      });
+      hook.events = answer.data.length;
+      hook.overdue = counts.overdue;
+      hook.truncated = answer.truncated;
+      if (fit && answer.data.length) {
+        var bounds = L.latLngBounds(answer.data.map(function (r) { return [r[2], r[1]]; }));
+        map.fitBounds(bounds.pad(0.05), {animate: false, maxZoom: 16});
+      }
+    }
+
+    // The open case changed elsewhere: show it as it is now, unless the dispatcher is filling
+    // in a form in it (their submit answers with the current state) or it already shows it.
+    function refreshPopup(m, status) {
+      var box = m.getPopup().getElement();
+      box = box && box.querySelector(".gridgis-event-popup");
+      if (!box || box.getAttribute("data-status") === status ||
+          box.querySelector(".gridgis-event-form")) { return; }
+      showEvent(m.gridgisId, m.getPopup());
+    }
+
+    var busy = false;
+    function loadPoints(fit) {
+      return getQuiet("/api/v1/event-map/points?" + apiQuery())
+        .then(function (answer) { applyPoints(answer, fit); })
+        .catch(filterError);
+    }
+
+    // --- the list ----------------------------------------------------------------------------
+    function rowItem(r) {
+      var li = G.el("li", "gridgis-urgency-" + r.urgency);
+      li.tabIndex = 0;
+      li.setAttribute("data-id", String(r.id));
+      var head = G.el("div", "row-head");
+      head.appendChild(G.el("b", null, "#" + r.id + " " + subclassName(r.subclass_code)));
+      head.appendChild(G.el("span", "row-status", statusName(r.status) +
+        (r.urgency === 2 ? " · " + W.overdue : r.urgency === 1 ? " · " + W.due_soon : "")));
+      li.appendChild(head);
+      li.appendChild(G.el("div", "row-meta", [when(r.reported_at), W.sources[r.source] ||
+        r.source, r.grid_code].join(" · ")));
+      var text = r.address || r.description;
+      if (text) { li.appendChild(G.el("div", "row-meta", text)); }
+      li.addEventListener("click", function () { select(r.id); });
+      li.addEventListener("keydown", function (e) { if (e.key === "Enter") { select(r.id); } });
+      return li;
+    }
+
+    function loadRows() {
+      var offset = (filter.page - 1) * PAGE_SIZE;
+      return getQuiet("/api/v1/event-map/rows?" + apiQuery({limit: PAGE_SIZE, offset: offset}))
+        .then(function (answer) {
+          var pages = Math.max(1, Math.ceil(answer.count / PAGE_SIZE));
+          if (filter.page > pages) { filter.page = pages; writeUrl(false); return loadRows(); }
+          var list = $("events-list");
+          list.textContent = "";
+          answer.data.forEach(function (r) { list.appendChild(rowItem(r)); });
+          if (!answer.data.length) { list.appendChild(G.el("li", "gridgis-events-none", W.none)); }
+          var count = $("events-count");
+          count.textContent = G.format(W.count, {n: answer.count.toLocaleString()});
+          if (hook.truncated) {
+            count.appendChild(G.el("div", "gridgis-events-warning",
+              G.format(W.truncated, {n: hook.events.toLocaleString()})));
+          }
+          $("events-page").textContent = G.format(W.page, {p: filter.page, n: pages});
+          $("events-prev").disabled = filter.page <= 1;
+          $("events-next").disabled = filter.page >= pages;
+          hook.rows = answer.data.length;
+          hook.count = answer.count;
+          markSelected();
+        })
+        .catch(filterError);
+    }
+
+    var selected = null;
+    function markSelected() {
+      document.querySelectorAll("#events-list li").forEach(function (li) {
+        li.classList.toggle("selected", Number(li.getAttribute("data-id")) === selected);
+      });
+    }
+
+    // select(id): show the event's dot (out of its cluster) and open its popup
+    function select(id) {
+      selected = Number(id);
+      markSelected();
+      var m = markers[selected];
+      if (!m) { return; }
+      cluster.zoomToShowLayer(m, function () { m.openPopup(); });
+    }
+    hook.select = select;
+
+    function refresh(fit) {
+      if (busy) { return Promise.resolve(); }
+      busy = true;
+      return Promise.allSettled([loadPoints(fit), loadRows()]).then(function () {
+        busy = false;
+        hook.polls += 1;
+        hook.ready = true;
+        // the hooks of the earlier page, kept for the page tests
+        window.gridgisEventMarkers = Object.keys(markers).map(function (k) { return markers[k]; });
+        window.gridgisEventCluster = cluster;
+        window.gridgisEventsMap = map;
+        window.gridgisEventsReady = {events: hook.events, overdue: hook.overdue};
+      });
+    }
+    hook.refresh = refresh;
+
+    // --- one case: details, timeline, actions ------------------------------------------------
+    function showEvent(id, popup, keepMessage) {
+      return getQuiet("/api/v1/events/" + encodeURIComponent(id))
+        .then(function (e) { popup.setContent(eventBox(e, popup, keepMessage)); popup.update(); })
         .catch(function (err) {
-          popup.setContent(G.el("div", "gridgis-event-popup",
-            G.format(words.failed, {e: err.message})));
+          popup.setContent(G.el("div", "gridgis-event-popup gridgis-event-error", errorText(err)));
         });
     }
 
-    var markers = rows.map(function (r) {
-      var color = r.overdue ? colors.overdue : (colors[r.status] || "#333");
-      var m = L.circleMarker([r.lat, r.lon], {
-        radius: 6, color: "#ffffff", weight: 1, fillColor: color, fillOpacity: 0.9,
-        className: "gridgis-event gridgis-event-" + r.status +
-          (r.overdue ? " gridgis-event-overdue" : ""),
+    function eventBox(e, popup, message) {
+      var box = G.el("div", "gridgis-event-popup");
+      box.setAttribute("data-id", String(e.id));
+      box.setAttribute("data-status", e.status);
+      box.appendChild(G.el("b", null, "#" + e.id + " " + subclassName(e.subclass)));
+      var status = G.el("div", null, statusName(e.status));
+      if (e.overdue) {
+        status.appendChild(G.el("span", null, " · "));
+        status.appendChild(G.el("b", "gridgis-event-overdue-text", W.overdue));
+      }
+      box.appendChild(status);
+      if (e.description) { box.appendChild(G.el("div", null, e.description)); }
+      var routing = e.routing || {};
+      box.appendChild(G.el("div", null, [W.grid + " " + (routing.grid_code || "—"),
+        routing.department].filter(Boolean).join(" · ")));
+      box.appendChild(G.el("div", null, W.reported + " " + when(e.reported_at) +
+        (e.deadline_at ? " · " + W.deadline + " " + when(e.deadline_at) : "")));
+      if (e.calendar_unconfirmed) {  // a deadline in a year without a holiday table
+        box.appendChild(G.el("div", "gridgis-event-unconfirmed",
+          G.format(W.unconfirmed, {years: (e.calendar_unconfirmed_years || []).join(", ")})));
+      }
+      box.appendChild(G.el("h6", null, W.timeline));
+      var list = G.el("ol", "gridgis-timeline");
+      (e.timeline || []).forEach(function (s) {
+        var item = G.el("li");
+        item.appendChild(G.el("b", null, when(s.at)));
+        item.appendChild(G.el("span", null, " " + [actionName(s.action), statusName(s.to),
+          s.actor, W.roles[s.role] || s.role, s.note].filter(Boolean).join(" · ")));
+        list.appendChild(item);
       });
-      m.bindTooltip(G.el("span", null, r.subclass + " · " + statusName(r.status)));
-      m.bindPopup(G.el("div", "gridgis-event-popup", words.loading), {maxWidth: 360});
-      m.on("popupopen", function (ev) { timeline(r.id, ev.popup); });
-      m.gridgisId = r.id;
-      return m;
-    });
-    cluster.addLayers(markers);
-    map.whenReady(function () {
-      if (opts.bounds) { map.fitBounds(opts.bounds, {animate: false}); }
-      window.gridgisEventMarkers = markers;
-      window.gridgisEventCluster = cluster;
-      window.gridgisEventsMap = map;
-      window.gridgisEventsReady = {
-        events: markers.length,
-        overdue: rows.filter(function (r) { return r.overdue; }).length,
-      };
-    });
+      box.appendChild(list);
+      var area = G.el("div", "gridgis-event-work");
+      box.appendChild(area);
+      actionButtons(e, area, popup);
+      if (message) { area.appendChild(message); }
+      return box;
+    }
+
+    // Only the actions the API allows this caller now (allowed_actions); none: no buttons.
+    function actionButtons(e, area, popup) {
+      var actions = e.allowed_actions || [];
+      if (!actions.length) { return; }
+      area.appendChild(G.el("h6", null, W.actions));
+      var row = G.el("div", "gridgis-event-actions");
+      actions.forEach(function (a) {
+        var b = G.el("button", "gridgis-action gridgis-action-" + a, actionName(a));
+        b.type = "button";
+        b.setAttribute("data-action", a);
+        b.addEventListener("click", function () { openForm(e, a, area, popup); });
+        row.appendChild(b);
+      });
+      area.appendChild(row);
+    }
+
+    function field(labelText, input) {
+      var wrap = G.el("label", null, labelText);
+      wrap.appendChild(input);
+      return wrap;
+    }
+
+    // The form of one action: a note (required for some), and for dispatch the unit grid and
+    // the handler (from the grid's people: GET /api/v1/grids/{code}/responsible).
+    function openForm(e, action, area, popup) {
+      var old = area.querySelector(".gridgis-event-form");
+      if (old) { old.remove(); }
+      var f = G.el("form", "gridgis-event-form gridgis-form-" + action);
+      var needsNote = noteActions.indexOf(action) >= 0;
+      var note = G.el("textarea");
+      note.name = "note";
+      note.rows = 2;
+      note.maxLength = 2000;
+      f.appendChild(field(W.note + (needsNote ? " " + W.note_needed : ""), note));
+      var grid = null, person = null;
+      if (action === "dispatch") {
+        grid = G.el("input");
+        grid.name = "grid_code";
+        grid.value = (e.routing || {}).grid_code || "";
+        grid.maxLength = 15;
+        grid.inputMode = "numeric";
+        f.appendChild(G.el("b", null, W.dispatch_to));
+        f.appendChild(field(W.grid_code, grid));
+        person = G.el("select");
+        person.name = "person";
+        f.appendChild(field(W.person, person));
+        var loadedFor = null;
+        var fillPeople = function () {
+          var code = grid.value.trim();
+          if (code === loadedFor) { return; }  // the same grid again: keep the choice
+          loadedFor = code;
+          person.textContent = "";
+          person.appendChild(G.el("option", null, W.keep)).value = "";
+          if (!/^[0-9]{15}$/.test(code)) { return; }
+          G.getJSON("/api/v1/grids/" + code + "/responsible", W.person, {quiet: true})
+            .then(function (answer) {
+              if (code !== loadedFor) { return; }  // another grid was typed meanwhile
+              var done = {};
+              (answer.staff || []).forEach(function (s) {
+                if (done[s.person_id]) { return; }
+                done[s.person_id] = true;
+                var o = G.el("option", null, s.name + " · " + (W.roles[s.role] || s.role));
+                o.value = String(s.person_id);
+                person.appendChild(o);
+              });
+            })
+            .catch(function () { /* the grid code is checked when dispatching */ });
+        };
+        grid.addEventListener("change", fillPeople);
+        fillPeople();
+      }
+      var go = G.el("button", "gridgis-action-submit", actionName(action));
+      go.type = "submit";
+      f.appendChild(go);
+      var out = G.el("div", "gridgis-event-message");
+      f.appendChild(out);
+      f.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        go.disabled = true;
+        act(e, action, note.value.trim(), grid, person)
+          .then(function () {
+            hook.actions += 1;
+            var ok = G.el("div", "gridgis-event-ok", G.format(W.done, {action: actionName(action)}));
+            return showEvent(e.id, popup, ok).then(function () { return refresh(false); });
+          })
+          .catch(function (err) {
+            go.disabled = false;
+            out.textContent = "";
+            out.appendChild(G.el("div", "gridgis-event-error", errorText(err)));
+            var p = err.problem || {};
+            if (err.status === 409 || p.field === "version") {  // stale: show the case as it is
+              var msg = G.el("div", "gridgis-event-error", errorText(err));
+              showEvent(e.id, popup, msg);
+            }
+          });
+      });
+      area.appendChild(f);
+      (action === "dispatch" ? grid : note).focus();
+      popup.update();
+    }
+
+    // Dispatch to another grid or person: the routing first (logged, with the note as the
+    // reason), then the action on the new version.
+    function act(e, action, note, grid, person) {
+      var base = "/api/v1/events/" + encodeURIComponent(e.id);
+      var changes = {};
+      if (grid && grid.value && grid.value !== (e.routing || {}).grid_code) {
+        changes.grid_code = grid.value;
+      }
+      if (person && person.value) { changes.worker_person_id = Number(person.value); }
+      var first = Object.keys(changes).length ?
+        G.sendJSON("POST", base + "/routing", {changes: changes, reason: note || W.routing_reason}) :
+        Promise.resolve(e);
+      return first.then(function (current) {
+        var body = {action: action, version: current.version};
+        if (note) { body.note = note; }
+        return G.sendJSON("POST", base + "/actions", body);
+      });
+    }
+
+    // --- start ------------------------------------------------------------------------------
+    fillForm();
+    writeUrl(false);
+    refresh(true);
+    window.setInterval(function () { refresh(false); }, opts.poll_ms || 15000);
   };
 })(window.GridGIS);

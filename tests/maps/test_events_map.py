@@ -1,36 +1,50 @@
-"""The events map builder: local assets only, colours by status and red when overdue."""
+"""The events map builder: local assets only, no event or geometry in the page, names escaped,
+one language per page, the legend says what a cluster's colour means."""
 
 from __future__ import annotations
 
 import re
 
-from maps.events_map import OVERDUE_COLOR, STATUS_COLORS, build_events_map
+from maps.events_map import ACTIONS, SOURCE_NAMES, STATUS_COLORS, WORDS, build_events_map, words
 from maps.styles import LABELS
 
-
-def _rows() -> list[dict]:  # type: ignore[type-arg]
-    return [
-        {"id": i, "lon": 120.3 + i / 1000, "lat": 31.9, "status": s, "overdue": s == "rework",
-         "subclass": "</script><b>x", "reported_at": "2026-05-01T01:00:00+00:00"}
-        for i, s in enumerate(STATUS_COLORS)
-    ]  # fmt: skip
+CLASSES = [
+    {"code": "01", "name": "City environment", "name_zh": "市容环境", "name_en": "City environment",
+     "subclasses": [{"code": "0101", "name": "</script><b>x", "name_zh": "暴露垃圾",
+                     "name_en": "</script><b>x"},
+                    {"code": "0199", "name": "无英文名", "name_zh": "无英文名", "name_en": None}]},
+]  # fmt: skip
+TOWNS = [{"code": "320281001", "name": "<img src=x onerror=alert(1)>"}]
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_page_links_only_local_assets_and_escapes_text() -> None:
-    html = build_events_map(_rows(), lang="en").get_root().render()
+    html = build_events_map(lang="en", towns=TOWNS, classes=CLASSES).get_root().render()
     urls = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert urls and all(u.startswith("/static/") for u in urls)
-    assert "leaflet.markercluster.js" in html
-    assert "</script><b>x" not in html  # the JSON rows are escaped for the script block
-    assert OVERDUE_COLOR in html and "Overdue" in html
+    assert "leaflet.markercluster.js" in html and "gridgis-tiles.js" in html
+    assert "</script><b>x" not in html and "<img src=x" not in html
+    assert "Overdue" in html and "most urgent" in html
+    assert "FeatureCollection" not in html  # no geometry: town outlines come from the tiles
 
 
-def test_every_status_has_both_labels() -> None:
+def test_english_page_never_carries_chinese_names() -> None:
+    html = build_events_map(lang="en", classes=CLASSES).get_root().render()
+    assert "无英文名" not in html and "市容环境" not in html  # no English name: the code
+    assert not any(CJK.search(str(v)) for v in words("en")["status_names"].values())
+
+
+def test_every_word_in_both_languages() -> None:
+    for table in (WORDS, ACTIONS, SOURCE_NAMES):
+        assert set(table["zh"]) == set(table["en"])
+        assert not any(re.search(r"[A-Za-z]{3,}", re.sub(r"\{\w+\}", "", v))
+                       for v in table["zh"].values())  # fmt: skip
+        assert not any(CJK.search(v) for v in table["en"].values())
     for status in STATUS_COLORS:
         assert set(LABELS[f"event_status_{status}"]) == {"zh", "en"}
 
 
 def test_empty_map_still_renders() -> None:
-    html = build_events_map([]).get_root().render()
-    assert "/static/gridgis/gridgis-events.js" in html  # the view that sets gridgisEventsReady
-    assert 'GridGIS.start("events"' in html
+    html = build_events_map().get_root().render()
+    assert "/static/gridgis/gridgis-events.js" in html
+    assert 'GridGIS.start("events"' in html and 'id="events-panel"' in html
