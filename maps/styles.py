@@ -294,7 +294,7 @@ LABELS: dict[str, dict[Lang, str]] = {
     },
     "coverage_compliance_none": {"zh": "无人低于达标线", "en": "Nobody below the threshold"},
     "coverage_absent": {
-        "zh": "另有 {n} 人当班无定位（导出表中 absent）",
+        "zh": "另有 {n} 人当班全无定位",
         "en": "{n} more sent no GPS fix at all (absent in the export)",
     },
     "coverage_col_name": {"zh": "姓名", "en": "Name"},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -83,6 +84,23 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _lang_of(url: str | None) -> str | None:
+    """The ``lang`` a page address asks for ("en"/"zh"), None when it names none."""
+    value = parse_qs(urlsplit(url or "").query).get("lang", [None])[0]
+    return None if value is None else _lang(value)
+
+
+def _in_lang(target: str, lang: str) -> str:
+    """``target`` (a local path) opened in ``lang``: ``lang=en`` set, or dropped for zh (the
+    default), every other parameter kept. Login returns to the page in the language the user
+    signed in with."""
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"]
+    if lang == "en":
+        query.append(("lang", "en"))
+    return urlunsplit(("", "", parts.path, urlencode(query), parts.fragment))
+
+
 def render(lang: str, status_code: int = 200, **values: Any) -> HTMLResponse:
     page = TEMPLATES.get_template("login.html").render(
         lang=lang,
@@ -97,8 +115,16 @@ def render(lang: str, status_code: int = 200, **values: Any) -> HTMLResponse:
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(
-    lang: Annotated[str, Query()] = "zh", next: Annotated[str | None, Query()] = None
+    request: Request,
+    lang: Annotated[str | None, Query()] = None,
+    next: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
+    """In ``lang``; without it, in the language of the page to return to (``next``'s
+    ``lang``), else of the page that linked here (the Referer of this site), else Chinese."""
+    if lang is None:
+        referer = request.headers.get("referer")
+        same_site = referer and urlsplit(referer).netloc == request.url.netloc
+        lang = _lang_of(next) or (_lang_of(referer) if same_site else None)
     return render(_lang(lang), next_url=_safe_next(next))
 
 
@@ -153,7 +179,7 @@ def login(
     else:
         return render(lang, 401, next_url=next_url, error=TEXT[lang]["missing"])
     login_throttle.reset(engine, attempt)
-    response = RedirectResponse(next_url, status_code=303)
+    response = RedirectResponse(_in_lang(next_url, lang), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         value,
