@@ -17,14 +17,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SessionDep, current_principal
 from api.pages.map import login_redirect
-from api.pages.templating import render_page
+from api.pages.templating import VIEW_ROLES, render_page
 from layers.errors import AuthError
 from layers.models import Role
 from maps.assets import asset_url
 
 router = APIRouter(tags=["pages"])
 
-PLANNING_ROLES = frozenset({Role.PLANNER, Role.ADMIN})
+PLANNING_ROLES = frozenset(Role(r) for r in VIEW_ROLES["/plan"])
 # The page's own words (the script has its own table for what it writes).
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
@@ -40,7 +40,7 @@ TEXT: dict[str, dict[str, str]] = {
         "或使用下列工具。",
         "undo": "撤销", "redo": "重做", "split": "画线拆分", "cancel": "取消",
         "merge_with": "与相邻网格合并", "merge": "合并", "merged_name": "合并后名称",
-        "reparent_to": "划入相邻村社区", "reparent": "调整归属",
+        "reparent_to": "划入相邻村社区（村社区：相邻镇街）", "reparent": "调整归属",
         "rename": "改名", "recode": "改编码", "new_code": "新编码",
         "move_edge": "平移共享边", "offset": "东/北偏移 (米)", "neighbour": "相邻网格",
         "edit_answer": "编辑结果", "edit_log": "编辑记录",
@@ -50,6 +50,8 @@ TEXT: dict[str, dict[str, str]] = {
         "publish": "确认发布", "forbidden_title": "无权访问",
         "forbidden": "网格调整页面仅供规划人员（planner）和管理员使用。当前账号角色：{role}。",
         "none_selected": "未选择网格",
+        "choose_layer": "文件含多个图层，请选择", "send_layer": "按所选图层上传",
+        "select_level": "点击地图选择", "level3": "单元网格", "level2": "所在村社区",
     },
     "en": {
         "title": "Grid planning", "drafts": "Drafts", "pick": "Choose a draft", "open": "Open",
@@ -64,7 +66,7 @@ TEXT: dict[str, dict[str, str]] = {
         "shared boundary (with snapping), or use the tools below.",
         "undo": "Undo", "redo": "Redo", "split": "Split by a line", "cancel": "Cancel",
         "merge_with": "Merge with a neighbour", "merge": "Merge", "merged_name": "Merged name",
-        "reparent_to": "Move to a neighbouring village", "reparent": "Re-parent",
+        "reparent_to": "Move to a neighbouring village (a village: town)", "reparent": "Re-parent",
         "rename": "Rename", "recode": "Recode", "new_code": "New code",
         "move_edge": "Move the shared edge", "offset": "East/north offset (m)",
         "neighbour": "Neighbour", "edit_answer": "Edit result", "edit_log": "Edit log",
@@ -75,6 +77,10 @@ TEXT: dict[str, dict[str, str]] = {
         "publish": "Publish now", "forbidden_title": "Not allowed",
         "forbidden": "The planning page is for planners and administrators. Your role: {role}.",
         "none_selected": "No grid selected",
+        "choose_layer": "The file has several layers: choose one",
+        "send_layer": "Upload with this layer",
+        "select_level": "A click on the map selects", "level3": "the unit grid",
+        "level2": "its village",
     },
 }  # fmt: skip
 VENDOR = ("leaflet_css", "leaflet_geoman_css", "leaflet", "leaflet_vectorgrid", "leaflet_geoman_js")

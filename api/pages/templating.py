@@ -24,6 +24,10 @@ TEMPLATES = Environment(
 STATIC_URL = next(u for u, d in static_mounts("/static").items() if d == STATIC_DIR)
 NAV_CSS = f'<link rel="stylesheet" href="{STATIC_URL}/gridgis-nav.css"/>'
 
+# Views only some roles may use: the bar leaves them out for the others (the page itself
+# refuses them too). Roles by their value (layers.models.Role).
+VIEW_ROLES: dict[str, frozenset[str]] = {"/plan": frozenset({"planner", "admin"})}
+
 # (path, label key): the views of the command centre, in the bar's order
 VIEWS = (
     ("/", "home"),
@@ -55,9 +59,12 @@ def nav_html(request: Request) -> Markup:
     lang = page_lang(request)
     other = "zh" if lang == "en" else "en"
     suffix = "?lang=en" if lang == "en" else ""
+    principal = getattr(request.state, "principal", None)
+    role = getattr(getattr(principal, "role", None), "value", None)
     items = [
         {"href": path + suffix, "text": TEXT[lang][key], "current": request.url.path == path}
         for path, key in VIEWS
+        if path not in VIEW_ROLES or role is None or role in VIEW_ROLES[path]
     ]
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     if other == "en":

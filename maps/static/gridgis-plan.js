@@ -1,20 +1,15 @@
 // /plan (api/pages/plan.py, api/pages/templates/plan.html): the planners' page.
 //
-// - drafts: pick one (GET /api/v1/generations) or make one (POST /api/v1/generations: a copy of
-//   the active generation as JSON, or a file as multipart);
-// - two maps side by side, views in step: the active generation (left) and the draft (right),
-//   both drawn from the vector tiles (GridGIS.tiles, ?generation=ID), the draft's changes
-//   coloured from GET …/diff with a legend;
-// - edits (POST …/edits, If-Match with the draft's version; 409 = someone else edited first):
-//   click a unit grid, drag one of its vertices (leaflet-geoman edit mode, snapping to the
-//   neighbours) -> move_vertex; draw a line -> split; merge, re-parent, move edge, rename,
-//   recode from small forms; undo/redo of the edit log;
-// - problems (GET …/problems), click one to see it; the impact report (GET …/impact, XLSX);
-// - review: submit / approve / reject, publish as a dry run first, then commit.
-// Every answer of the server, and every problem+json (its detail and field), is shown in place.
+// This file: the page's words, state and server calls, the drafts (pick one from GET
+// /api/v1/generations, or make one with POST /api/v1/generations: a copy of the active
+// generation as JSON, or a file as multipart; a file with several layers gets a layer chooser
+// and is sent again with the choice), and the wiring. Every answer of the server, and every
+// problem+json (its detail and field), is shown in place.
 //
-// The side panels (problems, impact, edit log, review and publish) are in
-// gridgis-plan-panels.js. Test hook: window.gridgisPlan = {ready, state, maps, edits, impacts, answers}.
+// The rest, one file per subject, loaded before this one: gridgis-plan-maps.js (the two maps
+// in step, tiles, the diff coloured), gridgis-plan-edit.js (selecting a unit grid or village
+// and editing it, undo/redo), gridgis-plan-panels.js (problems, impact, edit log, review and
+// publish). Test hook: window.gridgisPlan = {ready, state, maps, edits, impacts, answers}.
 (function (G) {
   "use strict";
 
@@ -30,6 +25,9 @@
       need_name: "请填写草案名称。", need_file: "请选择文件。",
       not_editable: "草案状态为“{status}”，只能编辑状态为“草案”的版本（先退回）。",
       selected: "{code} {name}（上级 {parent}，面积 {area} m²）",
+      selected_village: "村社区 {code} {name}（所属镇街 {parent}，面积 {area} m²）",
+      layer_option: "{name}（{geometry}，{features} 个要素）", no_geometry: "无几何",
+      all_layers: "全部图层（各级网格分层存放）",
       conflict: "其他人已修改此草案，请重新加载。当前版本：{v}（你的版本：{mine}）。",
       reload: "重新加载",
       error: "错误 {status} {title}：{detail}", field: "（字段：{field}）",
@@ -64,6 +62,9 @@
       need_file: "Choose a file.",
       not_editable: "The draft is {status}; only a draft can be edited (send it back first).",
       selected: "{code} {name} (parent {parent}, {area} m²)",
+      selected_village: "Village {code} {name} (town {parent}, {area} m²)",
+      layer_option: "{name} ({geometry}, {features} features)", no_geometry: "no geometry",
+      all_layers: "All layers (levels in separate layers)",
       conflict: "Someone else edited this draft; reload. Current version: {v} (yours: {mine}).",
       reload: "Reload",
       error: "Error {status} {title}: {detail}", field: " (field: {field})",
@@ -90,15 +91,6 @@
       discarded: " (discarded)", none: "none",
     },
   };
-  var CHANGE_COLORS = {added: "#2e7d32", removed: "#c62828", reshaped: "#ef6c00",
-    renamed: "#1565c0"};
-  var LEVEL_STYLE = {
-    // VectorGrid fills every polygon: a transparent fill keeps villages and towns as lines
-    1: {color: "#0b2e59", weight: 3, fill: true, fillOpacity: 0},
-    2: {color: "#3f6fb5", weight: 1.6, fill: true, fillOpacity: 0},
-    3: {color: "#7d8fa6", weight: 0.7, fill: true, fillColor: "#ffffff", fillOpacity: 0.01},
-  };
-  var SELECTED_STYLE = {color: "#1565c0", weight: 3, fillColor: "#1565c0", fillOpacity: 0.15};
   var LIST_MAX = 100;
 
   function w(key, values) { return G.t(WORDS, key, values); }
@@ -160,7 +152,10 @@
       var again = G.el("button", null, w("reload"));
       again.type = "button";
       again.id = "conflict-reload";
-      again.addEventListener("click", function () { openDraft(state.draft.id); });
+      again.addEventListener("click", function () {
+        show(box, []);  // the conflict is answered by reloading: its message goes
+        openDraft(state.draft.id);
+      });
       show(box, [w("conflict", {v: p.current_version !== undefined ? p.current_version : "?",
         mine: state.version}), again], "error");
       return;
@@ -175,82 +170,20 @@
     show(box, parts, "error");
   }
 
-  // --- maps ------------------------------------------------------------------------------------
+  // --- the parts (one file each) ------------------------------------------------------------
   var maps = {};
   var layers = {active: [], draft: [], diff: [], edit: null, problem: null};
-  var panels = G.planPanels({w: w, $: $, base: base, get: get, send: send, show: show,
-    showError: showError, statusText: function (s) { return statusText(s); }, state: state,
-    hook: hook, maps: maps, layers: layers, listMax: LIST_MAX,
+  var ctx = {w: w, $: $, base: base, get: get, send: send, show: show, showError: showError,
+    statusText: function (s) { return statusText(s); }, state: state, hook: hook, maps: maps,
+    layers: layers, listMax: LIST_MAX, settle: settle,
     refreshDraft: function () { return refreshDraft(); },
-    updateButtons: function () { updateButtons(); }});
-
-  function makeMap(id) {
-    // whole zoom levels up to the tiles' own maximum: VectorGrid hit-tests a click on an
-    // unscaled tile only
-    var map = L.map(id, {maxZoom: 18});
-    map.attributionControl.setPrefix("Leaflet");
-    // Panes that let clicks through to the unit grids' tiles (VectorGrid hit-tests the click
-    // on its own canvas, so nothing above it may catch the click): the changes below the
-    // tiles, villages and towns, the selection's neighbours and the problem marks above them.
-    [["plan-diff", 350], ["plan-parents", 410], ["plan-edit", 420], ["plan-marks", 430]]
-      .forEach(function (pane) {
-        var div = map.createPane(pane[0]);
-        div.style.zIndex = pane[1];
-        div.style.pointerEvents = "none";
-      });
-    return map;
-  }
-
-  function syncMaps(a, b) {
-    // After each move of one map the other takes its view, once that move has ended (a view
-    // set inside the other map's zoom animation leaves its tiles at the old zoom).
-    var leader = null;
-    function follow(from, to) {
-      from.on("moveend", function () {
-        if (leader && leader !== from) { return; }
-        leader = from;
-        window.setTimeout(function () {
-          to.setView(from.getCenter(), from.getZoom(), {animate: false});
-          leader = null;
-        }, 0);
-      });
-    }
-    follow(a, b);
-    follow(b, a);
-  }
-
-  function gridLayers(map, generation, onClick) {
-    return [3, 2, 1].map(function (level) {
-      var options = {style: LEVEL_STYLE[level], params: {generation: generation},
-        pane: level === 3 ? "overlayPane" : "plan-parents"};
-      if (level === 3 && onClick) {
-        options.onClick = onClick;
-        options.highlight = SELECTED_STYLE;
-      }
-      return G.tiles.addGridLayer(map, level, options);
-    });
-  }
-
-  function legend(map) {
-    var control = L.control({position: "bottomright"});
-    control.onAdd = function () {
-      var div = L.DomUtil.create("div", "plan-legend");
-      div.id = "plan-legend";
-      div.appendChild(G.el("strong", null, w("legend")));
-      [["added", "added"], ["removed", "removed_grid"], ["reshaped", "reshaped"],
-        ["renamed", "renamed"]].forEach(function (pair) {
-        var row = G.el("div", "legend-" + pair[0]);
-        var swatch = G.el("i");
-        swatch.style.borderColor = CHANGE_COLORS[pair[0]];
-        swatch.style.background = CHANGE_COLORS[pair[0]] + "55";
-        row.appendChild(swatch);
-        row.appendChild(document.createTextNode(w(pair[1])));
-        div.appendChild(row);
-      });
-      return div;
-    };
-    control.addTo(map);
-  }
+    updateButtons: function () { updateButtons(); },
+    panels: function () { return panels; }};
+  var mapping = G.planMaps(ctx);
+  ctx.loadDiff = mapping.loadDiff;
+  ctx.selectedStyle = mapping.selectedStyle;
+  var panels = G.planPanels(ctx);
+  var editing = G.planEdit(ctx);
 
   // --- drafts ----------------------------------------------------------------------------------
   function statusText(status) { return w("status_" + status); }
@@ -291,6 +224,7 @@
       body.append("file", file, file.name);
       body.append("name", name);
       body.append("note", $("draft-note").value);
+      body.append("lang", G.pageLang());
       if ($("draft-layer").value.trim()) { body.append("layer", $("draft-layer").value.trim()); }
       if ($("draft-crs").value.trim()) { body.append("crs", $("draft-crs").value.trim()); }
       body.append("force", $("draft-force").checked ? "true" : "false");
@@ -298,6 +232,7 @@
       body = {from: "active", name: name, note: $("draft-note").value || null};
     }
     $("draft-create").disabled = true;
+    $("draft-layer-chooser").hidden = true;
     send("POST", "/api/v1/generations", body).then(function (answer) {
       var g = answer.generation;
       var counts = answer.counts || (answer.validation || {}).counts || {};
@@ -306,21 +241,41 @@
       $("draft-new").open = false;
       return loadGenerations().then(function () { return openDraft(g.id); });
     }).catch(function (error) {
-      if (error.problem && error.problem.field === "layer") { offerLayers(error.problem.detail); }
       showError(box, error);
+      var p = error.problem || {};
+      if (p.field === "layer" && Array.isArray(p.layers)) { offerLayers(p.layers); }
     }).finally(function () { $("draft-create").disabled = false; });
   }
 
-  // A GeoPackage with several layers: the answer names them; offer them in the layer box.
-  function offerLayers(detail) {
-    var list = $("draft-layers");
+  // A file with several layers (or without the layer asked for): the answer lists them (name,
+  // geometry type, feature count); the chooser offers them and "all layers", and sends the
+  // file again with the choice.
+  function offerLayers(found) {
+    var choice = $("draft-layer-choice"), list = $("draft-layers");
+    choice.textContent = "";
     list.textContent = "";
-    (String(detail).match(/'([^']+)'/g) || []).forEach(function (quoted) {
-      var option = G.el("option");
-      option.value = quoted.slice(1, -1);
-      list.appendChild(option);
+    found.forEach(function (layer) {
+      var text = w("layer_option", {name: layer.name,
+        geometry: layer.geometry_type || w("no_geometry"),
+        features: layer.features === null ? "?" : layer.features});
+      var o = G.el("option", null, text);
+      o.value = layer.name;
+      choice.appendChild(o);
+      var d = G.el("option");
+      d.value = layer.name;
+      list.appendChild(d);
     });
-    $("draft-layer").focus();
+    var all = G.el("option", null, w("all_layers"));
+    all.value = "all";
+    choice.appendChild(all);
+    $("draft-layer-chooser").hidden = false;
+    hook.layersOffered = found.map(function (l) { return l.name; });
+    choice.focus();
+  }
+
+  function sendWithLayer() {
+    $("draft-layer").value = $("draft-layer-choice").value;
+    $("draft-form").requestSubmit();
   }
 
   function openDraft(id) {
@@ -337,183 +292,11 @@
       url.searchParams.set("draft", String(g.id));
       window.history.replaceState(null, "", url.pathname + url.search);
       layers.draft.forEach(function (l) { maps.draft.removeLayer(l); });
-      layers.draft = gridLayers(maps.draft, g.id, function (props) { select(props.code); });
-      clearSelection();
+      layers.draft = mapping.gridLayers(maps.draft, g.id, editing.gridClick);
+      editing.clearSelection();
       updateButtons();
-      return settle([loadDiff(), panels.loadProblems(), panels.loadImpact(), panels.loadLog()]);
-    });
-  }
-
-  // --- the changes (the problems, impact, log and review: gridgis-plan-panels.js) ----------
-  function loadDiff() {
-    var id = state.draft.id;
-    return get(base(id) + "/diff", w("diff")).then(function (fc) {
-      layers.diff.forEach(function (l) { l.remove(); });
-      // left: what goes (removed grids), right: what comes (added, reshaped, renamed ones);
-      // unit grids filled, villages and towns (re-derived from them) as outlines only
-      layers.diff = [maps.active, maps.draft].map(function (map) {
-        var left = map === maps.active;
-        return L.geoJSON(fc, {
-          interactive: false,
-          pane: "plan-diff",
-          filter: function (f) {
-            var change = f.properties.change;
-            if (left !== (change === "removed")) { return false; }
-            return f.properties.level === 3 || change !== "reshaped";
-          },
-          style: function (f) {
-            var color = CHANGE_COLORS[f.properties.change] || "#555";
-            var unit = f.properties.level === 3;
-            return {color: color, weight: unit ? 2.5 : 1.5, fill: unit, fillColor: color,
-              fillOpacity: 0.3, dashArray: unit ? null : "6 4"};
-          },
-        }).addTo(map);
-      });
-      hook.diff = fc.counts;
-      return fc;
-    });
-  }
-
-  // --- selecting and editing -----------------------------------------------------------------
-  function clearSelection() {
-    state.selected = null;
-    if (layers.edit) { layers.edit.remove(); layers.edit = null; }
-    $("selected-text").textContent = $("selected-text").dataset.none || $("selected-text").textContent;
-    $("selected-tools").hidden = true;
-  }
-
-  function select(code) {
-    if (!state.draft || state.splitting) { return Promise.resolve(); }
-    var id = state.draft.id;
-    return get("/api/v1/grids/" + encodeURIComponent(code) + "?generation=" + id, w("grid"))
-      .then(function (feature) {
-        var b = L.geoJSON(feature).getBounds().pad(0.4);
-        var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
-          return v.toFixed(7);
-        }).join(",");
-        return get("/api/v1/grids?level=3&generation=" + id + "&bbox=" + bbox, w("grid"))
-          .then(function (around) { drawSelection(feature, around); });
-      });
-  }
-
-  function option(value, text) {
-    var o = G.el("option", null, text);
-    o.value = value;
-    return o;
-  }
-
-  function drawSelection(feature, around) {
-    var p = feature.properties;
-    state.selected = p;
-    if (layers.edit) { layers.edit.remove(); }
-    layers.edit = L.featureGroup().addTo(maps.draft);
-    // the neighbours: drawn thin, not clickable (a click reaches the tiles), snapping targets
-    L.geoJSON(around, {
-      filter: function (f) { return f.properties.code !== p.code; },
-      interactive: false,
-      pane: "plan-edit",
-      style: {color: "#1565c0", weight: 1, dashArray: "3 3", fill: false},
-    }).eachLayer(function (l) { l.addTo(layers.edit); });
-    var polygon = null;
-    L.geoJSON(feature, {style: SELECTED_STYLE, pane: "plan-edit"}).eachLayer(function (l) { polygon = l; });
-    polygon.addTo(layers.edit);
-    state.polygon = polygon;
-    if (state.draft.status === "draft") { enableVertexEditing(polygon); }
-    $("selected-text").textContent = w("selected", {code: p.code, name: p.name,
-      parent: p.parent_code || "—", area: Math.round(p.area_m2)});
-    $("selected-tools").hidden = p.level !== 3;
-    var same = p.neighbours.filter(function (n) { return n.parent_code === p.parent_code; });
-    var merge = $("merge-with"), edge = $("edge-with"), reparent = $("reparent-to");
-    [merge, edge, reparent].forEach(function (s) { s.textContent = ""; });
-    same.forEach(function (n) { merge.appendChild(option(n.code, n.code + " " + n.name)); });
-    p.neighbours.forEach(function (n) { edge.appendChild(option(n.code, n.code + " " + n.name)); });
-    var villages = [];
-    p.neighbours.forEach(function (n) {
-      if (n.parent_code && n.parent_code !== p.parent_code && villages.indexOf(n.parent_code) < 0) {
-        villages.push(n.parent_code);
-      }
-    });
-    villages.forEach(function (v) { reparent.appendChild(option(v, v)); });
-    $("rename-name").value = p.name;
-    $("recode-code").value = p.code;
-    updateButtons();
-  }
-
-  // geoman's edit mode on the selected grid: a dragged vertex is a move_vertex edit (the
-  // server moves it in every grid that shares it, and in the parents).
-  function enableVertexEditing(polygon) {
-    polygon.pm.enable({snappable: true, snapDistance: 15, allowSelfIntersection: false,
-      hideMiddleMarkers: true, preventMarkerRemoval: true, draggable: false});
-    var from = null;
-    polygon.on("pm:markerdragstart", function (e) {
-      var at = e.markerEvent.target.getLatLng();
-      from = [at.lng, at.lat];
-    });
-    polygon.on("pm:markerdragend", function (e) {
-      var to = e.markerEvent.target.getLatLng();
-      if (!from || e.intersectionReset || (to.lng === from[0] && to.lat === from[1])) { return; }
-      var at = from;
-      from = null;
-      edit("move_vertex", {at: at, to: [to.lng, to.lat], snap_m: 5});
-    });
-  }
-
-  function editable() {
-    var box = $("edit-answer");
-    if (!state.draft) { show(box, w("need_draft"), "error"); return false; }
-    if (state.draft.status !== "draft") {
-      show(box, w("not_editable", {status: statusText(state.draft.status)}), "error");
-      return false;
-    }
-    return true;
-  }
-
-  function needGrid() {
-    if (!state.selected) { show($("edit-answer"), w("need_grid"), "error"); return false; }
-    return true;
-  }
-
-  function edit(op, params) {
-    if (!editable()) { return Promise.resolve(); }
-    var body = Object.assign({op: op, reason: $("edit-reason").value}, params);
-    return afterEdit(send("POST", base(state.draft.id) + "/edits", body, state.version), op);
-  }
-
-  function step(which) {
-    if (!editable()) { return Promise.resolve(); }
-    return afterEdit(send("POST", base(state.draft.id) + "/edits/" + which, {}, state.version),
-      which);
-  }
-
-  function afterEdit(request, op) {
-    var box = $("edit-answer");
-    var keep = state.selected && state.selected.code;
-    return request.then(function (answer) {
-      state.version = answer.version;
-      hook.answers.push(answer);
-      var changed = answer.changed.features.map(function (f) {
-        return f.properties.code + " " + f.properties.name;
-      });
-      var v = answer.validation;
-      var parts = [w("edit_done", {op: op, v: answer.version, changed: changed.join("、") || w("none")})];
-      if (answer.removed.length) { parts.push(w("removed", {codes: answer.removed.join(", ")})); }
-      parts.push(v.problems.length ? w("remaining", {n: v.problems.length}) : w("no_remaining"));
-      v.problems.slice(0, 10).forEach(function (q) {
-        parts.push("· " + w("problem", {kind: q.kind, codes: q.codes.join(", "), detail: q.detail || ""}));
-      });
-      show(box, parts, v.problems.length ? "error" : "ok");
-      layers.draft.forEach(function (l) { l.redraw(); });
-      var stillThere = keep && answer.removed.indexOf(keep) < 0;
-      clearSelection();
-      return settle([
-        stillThere ? select(keep) : null, loadDiff(), panels.loadProblems(),
-        panels.loadImpact(), panels.loadLog(),
-        refreshDraft(),
-      ]).then(function () { hook.edits += 1; });
-    }).catch(function (error) {
-      showError(box, error);
-      if (keep && error.status !== 409) { clearSelection(); return select(keep); }
-      return null;
+      return settle([mapping.loadDiff(), panels.loadProblems(), panels.loadImpact(),
+        panels.loadLog()]);
     });
   }
 
@@ -528,44 +311,12 @@
     });
   }
 
-  function startSplit() {
-    if (!editable() || !needGrid()) { return; }
-    if (state.splitting) { stopSplit(); return; }
-    state.splitting = true;
-    // the map itself takes the clicks while drawing (VectorGrid's canvas keeps its own)
-    L.DomUtil.addClass(maps.draft.getContainer(), "plan-drawing");
-    $("edit-split").classList.add("active");
-    show($("edit-answer"), w("split_hint"));
-    maps.draft.pm.enableDraw("Line", {snappable: true, snapDistance: 15});
-    maps.draft.once("pm:create", function (e) {
-      var line = e.layer.getLatLngs().map(function (ll) { return [ll.lng, ll.lat]; });
-      e.layer.remove();
-      stopSplit();
-      edit("split", {code: state.selected.code, line: line});
-    });
-  }
-
-  function stopSplit() {
-    state.splitting = false;
-    L.DomUtil.removeClass(maps.draft.getContainer(), "plan-drawing");
-    $("edit-split").classList.remove("active");
-    maps.draft.pm.disableDraw();
-    maps.draft.off("pm:create");
-  }
-
   // --- review and publish --------------------------------------------------------------------
   function updateButtons() {
     var g = state.draft;
     var status = g ? g.status : null;
     var isDraft = status === "draft";
-    var done = state.edits.some(function (e) { return e.state === "done"; });
-    var undone = state.edits.some(function (e) { return e.state === "undone"; });
-    $("edit-undo").disabled = !isDraft || !done;
-    $("edit-redo").disabled = !isDraft || !undone;
-    $("edit-split").disabled = !isDraft;
-    ["edit-merge", "edit-reparent", "edit-edge", "edit-rename", "edit-recode"].forEach(function (id) {
-      $(id).disabled = !isDraft || !state.selected;
-    });
+    editing.updateButtons(isDraft);
     $("review-submit").disabled = !isDraft;
     $("review-approve").disabled = status !== "submitted";
     $("review-reject").disabled = status !== "submitted" && status !== "approved";
@@ -585,31 +336,8 @@
         $("draft-file-fields").hidden = document.querySelector("input[name=source]:checked").value !== "file";
       });
     });
-    $("edit-undo").addEventListener("click", function () { step("undo"); });
-    $("edit-redo").addEventListener("click", function () { step("redo"); });
-    $("edit-split").addEventListener("click", startSplit);
-    $("edit-merge").addEventListener("click", function () {
-      if (!needGrid()) { return; }
-      edit("merge", {codes: [state.selected.code, $("merge-with").value],
-        name: $("merge-name").value.trim() || null});
-    });
-    $("edit-reparent").addEventListener("click", function () {
-      if (!needGrid()) { return; }
-      edit("reparent", {code: state.selected.code, to_parent: $("reparent-to").value});
-    });
-    $("edit-edge").addEventListener("click", function () {
-      if (!needGrid()) { return; }
-      edit("move_edge", {codes: [state.selected.code, $("edge-with").value],
-        offset_m: [Number($("edge-dx").value), Number($("edge-dy").value)]});
-    });
-    $("rename-form").addEventListener("submit", function (e) {
-      e.preventDefault();
-      if (needGrid()) { edit("rename", {code: state.selected.code, name: $("rename-name").value}); }
-    });
-    $("recode-form").addEventListener("submit", function (e) {
-      e.preventDefault();
-      if (needGrid()) { edit("recode", {code: state.selected.code, new_code: $("recode-code").value.trim()}); }
-    });
+    $("draft-layer-send").addEventListener("click", sendWithLayer);
+    editing.wire();
     $("review-submit").addEventListener("click", function () { panels.review("submit"); });
     $("review-approve").addEventListener("click", function () { panels.review("approve"); });
     $("review-reject").addEventListener("click", function () { panels.review("reject"); });
@@ -619,10 +347,11 @@
 
   function start() {
     $("selected-text").dataset.none = $("selected-text").textContent;
-    maps.active = makeMap("map-active");
-    maps.draft = makeMap("map-draft");
+    maps.active = mapping.makeMap("map-active");
+    maps.draft = mapping.makeMap("map-draft");
     hook.maps = maps;
-    hook.select = select;  // what a click on a grid of the draft map does
+    hook.select = editing.select;  // select a grid by its code (a click on the draft map)
+    hook.gridClick = editing.gridClick;  // what a click on a unit grid of the draft map does
     hook.tilesLoaded = function () {  // every tile of both maps' grid layers drawn
       return layers.active.concat(layers.draft).every(function (l) {
         return Object.keys(l._tiles).every(function (k) { return l._tiles[k].loaded; }) &&
@@ -630,8 +359,8 @@
       });
     };
     if (maps.draft.pm && G.pageLang() === "zh") { maps.draft.pm.setLang("zh"); }
-    syncMaps(maps.active, maps.draft);
-    legend(maps.draft);
+    mapping.syncMaps(maps.active, maps.draft);
+    mapping.legend(maps.draft);
     wire();
     updateButtons();
     loadGenerations().then(function () {
@@ -640,7 +369,7 @@
         .then(function (tj) {
           var b = tj.bounds;
           maps.draft.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
-          layers.active = gridLayers(maps.active, state.active.id, null);
+          layers.active = mapping.gridLayers(maps.active, state.active.id, null);
           var wanted = Number(new URLSearchParams(window.location.search).get("draft"));
           return wanted ? openDraft(wanted) : null;
         });

@@ -269,6 +269,9 @@ def test_plan_page_in_english_and_the_conflict(  # type: ignore[no-untyped-def]
             page.click("#conflict-reload")
             wait_until(page, f"window.gridgisPlan.state.version === {version + 1}")
             page.wait_for_load_state("networkidle")
+            # reloaded: the conflict's message is gone with it
+            assert page.inner_text("#edit-answer").strip() == ""
+            assert page.locator("#conflict-reload").count() == 0
             _shot(page, artifacts, "plan_page_en_conflict")
 
             # split the grid by drawing a line across it, then undo the split
@@ -343,6 +346,16 @@ def test_plan_page_roles(live_server, anon, tokens) -> None:  # type: ignore[no-
         timeout=60,
     )
     assert r.status_code == 200 and "gridgis-plan.js" in r.text and "Planning" in r.text
+    # the bar offers "Planning" only to the roles that may plan
+    for role, offered in (("viewer", False), ("dispatcher", False), ("planner", True)):
+        r = httpx.get(
+            f"{live_server}/?lang=en",
+            headers={"Authorization": f"Bearer {tokens[role]}"},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text[:300]
+        nav = r.text[r.text.index("<nav") : r.text.index("</nav>")]
+        assert ('href="/plan' in nav) is offered and ("Planning" in nav) is offered, role
 
 
 def test_plan_page_upload_and_problems(  # type: ignore[no-untyped-def]
@@ -404,6 +417,141 @@ def test_plan_page_upload_and_problems(  # type: ignore[no-untyped-def]
             page.click("#review-submit")
             wait_until(page, "document.getElementById('review-answer').classList.contains('error')")
             assert "Error 422" in page.inner_text("#review-answer")
+            seen["failed"] = [f for f in seen["failed"] if not f.startswith("422 ")]
+            seen["errors"] = [e for e in seen["errors"] if "422" not in e]
+            assert_offline_and_clean(seen)
+        finally:
+            page.context.close()
+
+
+def _unused_code(api: httpx.Client, prefix: str) -> str:
+    """A unit grid code under ``prefix`` that no generation has ever used (recode refuses a
+    retired code)."""
+    for seq in range(998, 900, -1):
+        code = f"{prefix}{seq:03d}"
+        if api.get(f"/api/v1/grids/{code}/history", params={"drafts": "true"}).status_code == 404:
+            return code
+    raise AssertionError(f"no unused code under {prefix}")
+
+
+def test_plan_page_gpkg_layers_village_reparent_move_edge_recode(  # type: ignore[no-untyped-def]
+    browser, live_server, planners, artifacts, tmp_path, demo_grids
+) -> None:
+    """A GeoPackage with three layers uploaded without a layer: the page offers its layers
+    (names, geometry types, counts) and sends it again with the one chosen. On that draft: a
+    village selected on the map moves to a neighbouring town (reparent), a unit grid's shared
+    edge is moved with the form, and a unit grid gets a new code."""
+    author = planners[0]
+    path = tmp_path / "levels.gpkg"
+    for level, layer in ((1, "towns"), (2, "villages"), (3, "units")):
+        demo_grids[demo_grids.level == level].to_file(path, layer=layer)
+    with _api(live_server, author) as api:
+        page, seen = open_plan(browser, live_server, author, "/plan")
+        try:
+            # 1. the upload without a layer: a chooser with the file's layers, then the choice
+            page.click("#draft-new > summary")
+            page.check("input[name=source][value=file]")
+            page.fill("#draft-name", "图层选择草案")
+            page.set_input_files("#draft-file", str(path))
+            page.click("#draft-create")
+            wait_until(page, "!document.getElementById('draft-layer-chooser').hidden", 60_000)
+            shown = page.inner_text("#draft-answer")
+            assert "含 3 个图层" in shown and "--layer" not in shown
+            offered = page.eval_on_selector_all(
+                "#draft-layer-choice option", "os => os.map(o => [o.value, o.textContent])"
+            )
+            assert [v for v, _ in offered] == ["towns", "villages", "units", "all"]
+            assert "1558 个要素" in offered[2][1] and "Polygon" in offered[2][1]
+            _shot(page, artifacts, "plan_page_zh_layer_choice")
+            page.select_option("#draft-layer-choice", "units")
+            page.click("#draft-layer-send")
+            wait_until(
+                page, "(window.gridgisPlan.state.draft || {}).name === '图层选择草案' && "
+                "window.gridgisPlan.impacts > 0", timeout=120_000,
+            )  # fmt: skip
+            draft = page.evaluate("window.gridgisPlan.state.draft.id")
+            assert page.eval_on_selector("#draft-layer", "i => i.value") == "units"
+            assert page.is_hidden("#draft-layer-chooser")
+
+            # 2. a village at a town boundary, selected with a click on one of its grids
+            villages = api.get("/api/v1/grids", params={"level": 2, "generation": draft}).json()
+            village = town = None
+            for f in villages["features"]:
+                code = f["properties"]["code"]
+                detail = api.get(f"/api/v1/grids/{code}", params={"generation": draft}).json()
+                p = detail["properties"]
+                towns = sorted({n["parent_code"] for n in p["neighbours"]} - {p["parent_code"]})
+                if towns:
+                    village, town = detail, towns[0]
+                    break
+            assert village is not None
+            v_code = village["properties"]["code"]
+            unit = village["properties"]["children"][0]["code"]
+            ug = shape(api.get(f"/api/v1/grids/{unit}", params={"generation": draft}).json()[
+                "geometry"])  # fmt: skip
+            minx, miny, maxx, maxy = ug.bounds
+            page.evaluate(
+                "(b) => window.gridgisPlan.maps.draft.fitBounds([[b[1], b[0]], [b[3], b[2]]],"
+                " {animate: false, padding: [120, 120]})",
+                [minx, miny, maxx, maxy],
+            )
+            page.wait_for_load_state("networkidle")
+            wait_until(page, "window.gridgisPlan.tilesLoaded()")
+            page.check("input[name=select-level][value='2']")
+            inside = ug.representative_point()
+            page.mouse.click(*_pixel(page, inside.x, inside.y))
+            wait_until(page, f"(window.gridgisPlan.state.selected || {{}}).code === '{v_code}'")
+            assert "村社区 " + v_code in page.inner_text("#selected")
+            assert page.is_hidden("#row-merge") and page.is_hidden("#row-edge")
+            assert page.is_disabled("#edit-split")
+            page.select_option("#reparent-to", town)
+            page.fill("#edit-reason", "村社区划入相邻镇街")
+            page.click("#edit-reparent")
+            wait_until(page, "window.gridgisPlan.edits >= 1", timeout=60_000)
+            moved = page.evaluate("window.gridgisPlan.answers[0]")
+            assert moved["edit"]["op"] == "reparent" and v_code in moved["removed"]
+            new_village = [
+                f["properties"] for f in moved["changed"]["features"]
+                if f["properties"]["level"] == 2 and f["properties"]["parent_code"] == town
+            ]  # fmt: skip
+            assert new_village and new_village[0]["code"].startswith(town)
+            _shot(page, artifacts, "plan_page_zh_village_reparented")
+
+            # 3. a unit grid again: move its shared edge with a neighbour 30 m east
+            page.check("input[name=select-level][value='3']")
+            other_village = next(
+                f for f in villages["features"] if f["properties"]["code"] != v_code
+            )["properties"]["code"]
+            units = api.get(
+                "/api/v1/grids", params={"level": 3, "generation": draft, "parent": other_village}
+            ).json()["features"]
+            grid = units[0]["properties"]["code"]
+            page.evaluate(f"window.gridgisPlan.select('{grid}')")
+            wait_until(page, f"(window.gridgisPlan.state.selected || {{}}).code === '{grid}'")
+            assert page.is_visible("#row-edge")
+            neighbour = page.eval_on_selector("#edge-with", "s => s.value")
+            assert neighbour and neighbour != grid
+            page.fill("#edge-dx", "30")
+            page.fill("#edge-dy", "0")
+            page.click("#edit-edge")
+            wait_until(page, "window.gridgisPlan.edits >= 2", timeout=60_000)
+            edge = page.evaluate("window.gridgisPlan.answers[1]")
+            assert edge["edit"]["op"] == "move_edge"
+            changed = {f["properties"]["code"] for f in edge["changed"]["features"]}
+            assert {grid, neighbour} <= changed
+
+            # 4. recode the same grid to an unused code of its village
+            wait_until(page, f"(window.gridgisPlan.state.selected || {{}}).code === '{grid}'")
+            new_code = _unused_code(api, grid[:12])
+            page.fill("#recode-code", new_code)
+            page.click("#edit-recode")
+            wait_until(page, "window.gridgisPlan.edits >= 3", timeout=60_000)
+            recoded = page.evaluate("window.gridgisPlan.answers[2]")
+            assert recoded["edit"]["op"] == "recode" and recoded["removed"] == [grid]
+            assert new_code in {f["properties"]["code"] for f in recoded["changed"]["features"]}
+            assert "recode" in page.text_content("#edit-log")
+            _shot(page, artifacts, "plan_page_zh_recoded")
+            # the layer question is the one failed response (422)
             seen["failed"] = [f for f in seen["failed"] if not f.startswith("422 ")]
             seen["errors"] = [e for e in seen["errors"] if "422" not in e]
             assert_offline_and_clean(seen)
