@@ -320,3 +320,17 @@ def test_export_is_in_the_openapi_document(client) -> None:  # type: ignore[no-u
     published = doc["paths"]["/api/v1/generations/{generation_id}/publish"]["post"]
     ref = published["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.endswith("/PublishAnswer")
+
+
+def test_a_file_saved_in_epsg_4549_changes_no_grid(planner, demo_grids, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """QGIS users often save in the projected CRS: the coordinates come back through
+    EPSG:4549 slightly different, and no grid may count as changed for that."""
+    path = _gpkg(demo_grids.to_crs(4549), tmp_path / "metric.gpkg")
+    r = _upload(planner, path, name="saved in 4549")
+    assert r.status_code == 201, r.text
+    comparison = r.json()["comparison"]
+    assert comparison["codes"]["changed_count"] == 0, comparison["codes"]["changed"][:3]
+    assert comparison["tolerance"] == {"hausdorff_m": 0.05, "area_m2_per_km": 5.0}
+    gen = r.json()["generation"]["id"]
+    diff = planner.get(f"/api/v1/generations/{gen}/diff").json()
+    assert diff["features"] == [] and diff["tolerance"]["hausdorff_m"] == 0.05
