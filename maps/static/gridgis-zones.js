@@ -12,6 +12,7 @@
 
   G.views.zones = function (map, opts) {
     var W = opts.words, el = G.el;
+    var COLON = G.pageLang() === "en" ? ": " : "：";
     var ZONE = {name: 1, town: 2, squad: 3, members: 4, grids: 5, area: 6};
 
     map.createPane("gridgis-zones-fills").style.zIndex = 390;
@@ -27,7 +28,7 @@
         var body = el("div", "gridgis-zones-tip");
         rows.forEach(function (r) {
           var line = el("div");
-          line.appendChild(el("b", "", r[0] + "："));
+          line.appendChild(el("b", "", r[0] + COLON));
           line.appendChild(document.createTextNode(r[1]));
           body.appendChild(line);
         });
@@ -84,7 +85,7 @@
       [[W.cell, c[4]], [W.resolution, String(opts.resolution)], [W.households, c[3]]]
         .forEach(function (r) {
           var line = el("div");
-          line.appendChild(el("b", "", r[0] + "："));
+          line.appendChild(el("b", "", r[0] + COLON));
           line.appendChild(document.createTextNode(r[1]));
           body.appendChild(line);
         });

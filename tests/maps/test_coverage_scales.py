@@ -6,6 +6,7 @@ last complete day; the households circles of /zones never overlapping."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import h3
@@ -23,6 +24,7 @@ from maps.coverage_map import (
     share_colour,
 )
 from maps.zones_map import cell_radius_m
+from tests.api.test_coverage_api import covered  # noqa: F401  (module fixture)
 
 
 def test_small_and_large_shares_never_share_a_colour() -> None:
@@ -143,3 +145,15 @@ def test_household_circles_fit_inside_their_cells(resolution: int) -> None:
     assert radii == sorted(radii) and radii[-1] < inner  # neighbours never overlap
     areas = [r * r for r in radii]  # area grows with the class
     assert areas[-1] / areas[0] == pytest.approx(6, rel=0.01)
+
+
+def test_page_without_a_date_never_opens_on_todays_partial_run(
+    client,
+    covered,  # noqa: F811  (runs on an earlier day exist)
+) -> None:  # type: ignore[no-untyped-def]
+    html = client.get("/coverage").text
+    shown = re.search(r'name="date" value="([0-9-]+)"', html)
+    assert shown is not None
+    today = datetime.now(SHANGHAI).date()
+    assert date.fromisoformat(shown.group(1)) < today
+    assert "（北京时间）" in html
