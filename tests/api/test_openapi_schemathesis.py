@@ -5,8 +5,9 @@ HTTP) with an admin token: no answer may be a server error, and every answer mus
 Bounded and reproducible: at most ``MAX_EXAMPLES`` examples an operation, ``derandomize=True``
 (the same examples every run, whatever the hypothesis profile).
 
-Operations left out (they cannot be fuzzed without changing the city for the other tests that
-share the database, or they stop something the other tests use):
+Operations left out here (they cannot be fuzzed without changing the city for the other tests
+that share the database, or they stop something the other tests use) are fuzzed by
+tests/api/test_openapi_schemathesis_writes.py on a server and database of their own:
 
 - ``DELETE /api/v1/tokens/{token_id}``: would revoke the other tests' tokens (ids are small
   integers schemathesis tries first), the admin token of this very test included.
