@@ -179,21 +179,22 @@ def shell_urls() -> list[str]:
     """What the service worker keeps for offline use (besides the page and the data)."""
     return [
         asset_url("leaflet"), asset_url("leaflet_css"), asset_url("gridgis_common_js"),
-        asset_url("leaflet_vectorgrid"),
+        asset_url("leaflet_vectorgrid"), asset_url("gridgis_datum_js"),
         *(f"{APP_URL}/{name}" for name in SCRIPTS), f"{APP_URL}/app.css",
         f"{APP_URL}/icon.svg", f"{APP_URL}/icon-192.png", f"{APP_URL}/icon-512.png",
         "/m/manifest.webmanifest",
     ]  # fmt: skip
 
 
-def basemap_tiles(request: Request, lang: str) -> list[dict[str, Any]]:
-    """The configured basemap's tile layers for Leaflet (none by default: the grids alone)."""
+def basemap_config(request: Request, lang: str) -> tuple[list[dict[str, Any]], str]:
+    """The configured basemap's tile layers for Leaflet (none by default) and its datum: an
+    Amap (GCJ-02) or Baidu (BD-09) basemap gives the phone's maps that datum's CRS
+    (gridgis-datum.js), so my grids, my position and a tapped point land where the basemap
+    shows the place, and a tapped point comes back in WGS 84."""
     basemap = basemap_from_settings(request.app.state.settings.map, lang)
-    return [
-        {"url": t.url, "attribution": t.attribution, "subdomains": t.subdomains or "abc",
-         "max_zoom": t.max_zoom}
-        for t in (basemap.tiles if basemap else ())
-    ]  # fmt: skip
+    if basemap is None:
+        return [], "wgs84"
+    return basemap.tile_config(), basemap.datum
 
 
 @router.get("/m", include_in_schema=False)
@@ -212,12 +213,13 @@ def mobile_app(
     except AuthError:
         return login_redirect(request)
     lang = _lang(lang)
+    tiles, datum = basemap_config(request, lang)
     config = {
         "lang": lang, "poll_s": POLL_S, "max_photos": MAX_PHOTOS,
         "photo_px": PHOTO_LONGEST_PX, "version": app_version(),
         "sw": f"/m/sw.js?v={app_version()}", "user": principal.name,
         "login": f"/login?next=/m/%3Flang%3D{lang}&lang={lang}",
-        "tiles": basemap_tiles(request, lang),
+        "tiles": tiles, "datum": datum,
     }  # fmt: skip
     html = TEMPLATES.get_template("mobile.html").render(
         lang=lang,
@@ -229,6 +231,7 @@ def mobile_app(
         leaflet_js=asset_url("leaflet"),
         leaflet_css=asset_url("leaflet_css"),
         vectorgrid_js=asset_url("leaflet_vectorgrid"),
+        datum_js=asset_url("gridgis_datum_js"),
         common_js=asset_url("gridgis_common_js"),
         scripts=[f"{APP_URL}/{name}" for name in SCRIPTS],
         user=principal.name,

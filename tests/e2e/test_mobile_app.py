@@ -683,10 +683,9 @@ OUTLINES_DRAWN = (  # the unit grids' outlines (vector tiles on canvases) all dr
 )
 
 
-@pytest.fixture(scope="module")
-def basemap_server(database_url: str, engine: Engine, tmp_path_factory: Any) -> Iterator[str]:
-    """A second app on the test database with an XYZ basemap configured, as a city with its own
-    tile server would run it (``GRIDGIS_MAP_BASEMAP=xyz``)."""
+def _serve_with(database_url: str, data_dir: Path, settings: dict[str, str]) -> Iterator[str]:
+    """A second app on the test database with other map settings (``GRIDGIS_MAP_*``), as a
+    city with its own tile server would run it; its base URL."""
     import os
     import socket
     import subprocess
@@ -698,11 +697,8 @@ def basemap_server(database_url: str, engine: Engine, tmp_path_factory: Any) -> 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    data_dir = tmp_path_factory.mktemp("gridgis-basemap")
     env = {**os.environ, "DATABASE_URL": database_url, "GRIDGIS_DATA_DIR": str(data_dir),
-           "GRIDGIS_SESSION_SECRET": "test-secret", "GRIDGIS_MAP_BASEMAP": "xyz",
-           "GRIDGIS_MAP_XYZ_URL": f"http://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
-           "GRIDGIS_MAP_XYZ_ATTRIBUTION": "City tiles"}  # fmt: skip
+           "GRIDGIS_SESSION_SECRET": "test-secret", **settings}  # fmt: skip
     log = (data_dir / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
@@ -719,7 +715,7 @@ def basemap_server(database_url: str, engine: Engine, tmp_path_factory: Any) -> 
             pass
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
-            raise RuntimeError("the basemap server did not start:\n" + log.name)
+            raise RuntimeError("the second server did not start: see " + log.name)
         time.sleep(0.1)
     yield base
     process.terminate()
@@ -728,6 +724,24 @@ def basemap_server(database_url: str, engine: Engine, tmp_path_factory: Any) -> 
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+@pytest.fixture(scope="module")
+def basemap_server(database_url: str, engine: Engine, tmp_path_factory: Any) -> Iterator[str]:
+    """The app with an XYZ basemap (``GRIDGIS_MAP_BASEMAP=xyz``)."""
+    yield from _serve_with(database_url, tmp_path_factory.mktemp("gridgis-xyz"), {
+        "GRIDGIS_MAP_BASEMAP": "xyz",
+        "GRIDGIS_MAP_XYZ_URL": f"http://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
+        "GRIDGIS_MAP_XYZ_ATTRIBUTION": "City tiles"})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def amap_server(database_url: str, engine: Engine, tmp_path_factory: Any) -> Iterator[str]:
+    """The app on an Amap (GCJ-02) basemap served by an intranet mirror."""
+    yield from _serve_with(database_url, tmp_path_factory.mktemp("gridgis-amap"), {
+        "GRIDGIS_MAP_BASEMAP": "amap",
+        "GRIDGIS_MAP_AMAP_URL": f"http://{TILE_HOST}/amap/{{z}}/{{x}}/{{y}}.png",
+        "GRIDGIS_MAP_AMAP_ATTRIBUTION": "Amap mirror"})  # fmt: skip
 
 
 def test_report_map_shows_the_configured_basemap(
@@ -753,6 +767,40 @@ def test_report_map_shows_the_configured_basemap(
         wait_until(page, OUTLINES_DRAWN)
         page.wait_for_timeout(500)  # (for the picture only)
         page.screenshot(path=str(artifacts / "mobile_report_basemap.png"))
+        assert seen["errors"] == []
+    finally:
+        context.close()
+
+
+def test_report_map_on_an_amap_basemap_follows_its_datum(
+    browser: Any, amap_server: str, officer: dict[str, Any]
+) -> None:
+    """On a GCJ-02 basemap the phone's maps take its CRS (gridgis-datum.js): the outline tiles
+    are asked for in GCJ-02, and a point tapped on the map comes back in WGS 84 (it lands in
+    my grid, where the basemap shows it)."""
+    context, page, seen = phone(browser, officer)
+    context.route(
+        f"http://{TILE_HOST}/**",
+        lambda route: route.fulfill(status=200, content_type="image/png", body=TILE_PNG),
+    )
+    try:
+        log_in(page, amap_server, officer)
+        tab(page, "report")
+        wait_until(page, "document.querySelectorAll('#report-map img.leaflet-tile-loaded').length")
+        wait_until(page, OUTLINES_DRAWN)
+        outlines = [r.url for r in seen["requests"] if "/tiles/grids-l" in r.url]
+        assert outlines and all(u.endswith("?datum=gcj02") for u in outlines), outlines[:3]
+        box = page.locator("#report-map").bounding_box()
+        assert box is not None  # my grid is centred: tap the middle of the map
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        text = page.inner_text("#position-text")
+        lon, lat = (float(v) for v in text.split(" · ")[0].split(", "))
+        located = page.evaluate(
+            "(q) => fetch('/api/v1/locate?crs=wgs84&lon=' + q[0] + '&lat=' + q[1])"
+            ".then(r => r.json())",
+            [lon, lat],
+        )
+        assert located["l3"]["code"] == officer["grid"], (lon, lat, located)
         assert seen["errors"] == []
     finally:
         context.close()

@@ -23,19 +23,22 @@
   // thin outlines from the server's vector tiles (/tiles/grids-l2|l3, as the front page draws
   // them; kept by the service worker once seen), then my grids on top; a plain "Leaflet"
   // attribution (no link out).
+  // An Amap (GCJ-02) or Baidu (BD-09) basemap gives the map its datum's CRS (gridgis-datum.js):
+  // every overlay is shifted for display, a tap comes back in WGS 84, and the outline tiles are
+  // asked for in that datum (and Baidu's row numbering), as gridgis-tiles.js does.
   M.makeMap = function (id) {
-    var map = L.map(id, {zoomControl: true, attributionControl: true, maxZoom: 19})
-      .setView([31.85, 120.3], 11);
+    var datum = M.config.datum || "wgs84";
+    var map = L.map(id, global.GridGIS.datum.mapOptions(datum,
+      {zoomControl: true, attributionControl: true, maxZoom: 19})).setView([31.85, 120.3], 11);
     map.attributionControl.setPrefix("Leaflet");
-    (M.config.tiles || []).forEach(function (t) {  // the configured basemap, if any
-      L.tileLayer(t.url, {attribution: t.attribution, subdomains: t.subdomains,
-        maxZoom: 19, maxNativeZoom: t.max_zoom}).addTo(map);
-    });
+    global.GridGIS.datum.addBasemap(map, M.config.tiles, {maxZoom: 19});
+    var shifted = datum === "wgs84" ? "" : "?datum=" + encodeURIComponent(datum);
+    var row = datum === "bd09" ? "{-y}" : "{y}";
     if (L.vectorGrid) {
       REFERENCE.forEach(function (ref) {
         var styles = {};
         styles[ref.layer] = ref.style;
-        L.vectorGrid.protobuf("/tiles/" + ref.layer + "/{z}/{x}/{y}.mvt", {
+        L.vectorGrid.protobuf("/tiles/" + ref.layer + "/{z}/{x}/" + row + ".mvt" + shifted, {
           vectorTileLayerStyles: styles, rendererFactory: L.canvas.tile, interactive: false,
           fetchOptions: {credentials: "same-origin"}, maxNativeZoom: 18, minZoom: ref.min_zoom,
           className: "ggm-reference", pane: "overlayPane",  // above the basemap's tiles

@@ -23,7 +23,7 @@
     /^\/api\/v1\/events\/[0-9]+\/photos\/[0-9]+$/];
   // the reference outlines under the maps (grid.js): kept once seen; one never seen is empty
   // offline (an empty tile is 204, as the server answers one), not a failed fetch
-  var TILE_PATH = /^\/tiles\/grids-l[23]\/[0-9]+\/[0-9]+\/[0-9]+\.mvt$/;
+  var TILE_PATH = /^\/tiles\/grids-l[23]\/[0-9]+\/[0-9]+\/-?[0-9]+\.mvt$/;
 
   self.addEventListener("install", function (event) {
     event.waitUntil(caches.open(SHELL).then(function (cache) {
