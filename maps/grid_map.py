@@ -1,17 +1,26 @@
-"""The grid map page: the three grid levels of one generation on an offline Leaflet map.
+"""The grid map page: the three grid levels of one generation on an offline Leaflet map, drawn
+from the server's vector tiles (``/tiles/grids-lN/{z}/{x}/{y}.mvt``, made by PostGIS).
 
-``build_grid_map(levels)`` returns a ``folium.Map``; ``.get_root().render()`` is the HTML; its
-script is ``maps/static/gridgis-grid.js``.
+``build_grid_map(source)`` returns a ``folium.Map``; ``.get_root().render()`` is the HTML; its
+script is ``maps/static/gridgis-grid.js`` (on ``gridgis-tiles.js``, Leaflet.VectorGrid). The
+page carries no grid geometry: only the generation's extent, its counts per level and the name
+points of towns and villages (:class:`GridMapSource`); unit-grid names (from zoom
+:data:`L3_LABEL_ZOOM`) and a selected grid's outline are fetched by the page for its view.
 Every JS/CSS file is served by our app (see :mod:`maps.assets`); nothing is fetched from
 outside unless a basemap is configured.
 
+Drill-down: a click selects the town under the pointer, then its village, then its unit grid;
+the selection is kept in the address (``?sel=<code>``) so Back and reload work.
+
 Hooks for tests and later scripts, stable across versions:
 
-- each level's GeoJSON layer is named ``gridgis_level_N`` and its SVG paths carry the CSS class
-  ``gridgis-lN``;
-- once the layers are on the map, ``window.gridgisReady`` is
-  ``{level1: n1, level2: n2, level3: n3}`` (features drawn per level) and
-  ``window.gridgisLayers`` holds the three Leaflet GeoJSON layers.
+- each level's tile layer lies in its folium group (the layer control's entry) and its
+  container carries the CSS class ``gridgis-lN``; ``window.gridgisLayers`` =
+  ``{level1, level2, level3}`` (the Leaflet.VectorGrid layers);
+- ``window.gridgisReady`` = ``{level1: n1, level2: n2, level3: n3}``: distinct grids in the
+  tiles drawn for the first view (every grid of the city once it is all in view);
+- ``window.gridgisSelection`` = ``{code, level, name, children}`` once a selection is shown
+  (``code`` ``""`` for the whole city); ``window.gridgisL3Labels`` = unit-grid names shown.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import math
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import folium
@@ -31,89 +41,121 @@ from shapely.ops import polylabel
 from maps.assets import localize_all
 from maps.basemaps import Basemap
 from maps.elements import HtmlControl, PageSetup, PermanentLabels, ViewScript, render_control
-from maps.styles import (
-    GRID_LEVELS,
-    LEVEL_STYLES,
-    format_area_km2,
-    label,
-    resolve_lang,
-)
+from maps.styles import GRID_LEVELS, LEVEL_STYLES, label, resolve_lang
 
 # Where the map opens when there are no grids at all: the whole of China.
 EMPTY_VIEW_LATLON = (35.0, 105.0)
 EMPTY_VIEW_ZOOM = 4
 # A level-2 name needs about this many pixels of its grid's width before it is shown.
 L2_LABEL_MIN_WIDTH_PX = 96
+L3_LABEL_ZOOM = 15
+"""Unit-grid names from this zoom on (a typical unit grid is then ~150 px wide)."""
 MAX_ZOOM = 19
-TOOLTIP_FIELDS = ("level", "name", "code", "area")
 
-
-def layer_name(level: int) -> str:
-    """The stable name of a level's GeoJSON layer (``gridgis_level_3``)."""
-    return f"gridgis_level_{level}"
+TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "generation": "第 {id} 版网格 · {name}",
+        "active_since": "{day} 起施行",
+        "draft": "草稿，未施行",
+        "submitted": "待审核，未施行",
+        "approved": "已批准，未施行",
+        "retired": "已停用（{day} 起施行）",
+        "hint": "点击镇街逐级查看村社区、单元网格；放大到 {z} 级显示单元网格名称",
+    },
+    "en": {
+        "generation": "Grid generation {id} · {name}",
+        "active_since": "in force since {day}",
+        "draft": "draft, not in force",
+        "submitted": "awaiting review, not in force",
+        "approved": "approved, not in force yet",
+        "retired": "retired (in force from {day})",
+        "hint": "Click a town, then a village, then a unit grid; unit-grid names from zoom {z}",
+    },
+}
 
 
 def path_class(level: int) -> str:
-    """The CSS class on every SVG path of a level (``gridgis-l3``)."""
+    """The CSS class of a level (on its tile layer's container: ``gridgis-l3``)."""
     return f"gridgis-l{level}"
 
 
-def _checked_levels(levels: Mapping[int, Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
-    checked: dict[int, Mapping[str, Any]] = {}
-    for key, collection in levels.items():
-        level = int(key)
-        if level not in GRID_LEVELS:
-            raise ValueError(f"grid level {key!r} is not one of {GRID_LEVELS}: pass levels 1, 2, 3")
-        if collection and collection.get("type") != "FeatureCollection":
-            raise ValueError(
-                f"level {level} must be a GeoJSON FeatureCollection dict, got type "
-                f"{collection.get('type')!r}: wrap the features in "
-                '{"type": "FeatureCollection", "features": [...]}'
-            )
-        checked[level] = collection or {}
-    return checked
+@dataclass(frozen=True)
+class GenerationLabel:
+    """The generation a page shows: id, name, status and the day it took effect (Shanghai)."""
+
+    id: int
+    name: str
+    status: str = "active"
+    effective_on: date | None = None
+
+    def text(self, lang: str) -> str:
+        """``"第 1 版网格 · 演示城市 · 2024-01-01 起施行"`` (or the status of one not in force)."""
+        words = TEXT[resolve_lang(lang)]
+        day = self.effective_on.isoformat() if self.effective_on else "—"
+        if self.status == "active":
+            when = words["active_since"].format(day=day)
+        elif self.status == "retired":
+            when = words["retired"].format(day=day)
+        else:
+            when = words.get(self.status, words["draft"])
+        return words["generation"].format(id=self.id, name=self.name) + " · " + when
 
 
-@dataclass
-class _Level:
-    """One level as the page needs it: slim features, their shapes and plain-text names."""
+@dataclass(frozen=True)
+class GridMapSource:
+    """What a grid page needs of a generation, without geometry.
 
-    features: list[dict[str, Any]] = field(default_factory=list)
-    shapes: list[BaseGeometry] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-
-
-def _prepare_level(collection: Mapping[str, Any], level: int, lang: str) -> _Level:
-    """Copy the features with only what the page shows; the caller's dicts stay as they were.
-
-    folium's tooltip puts property values into ``innerHTML``, so they are HTML-escaped here;
-    the permanent labels use ``textContent`` and get the plain names.
+    ``bounds``: ``[[south, west], [north, east]]`` (EPSG:4490 degrees) or ``None`` (no grids);
+    ``counts``: grids per level; ``labels``: ``(lon, lat, name, code, level)`` name points of
+    levels 1 and 2; ``median_width_deg``: median east-west extent of a level's grids (degrees
+    of longitude), which sets the zoom from which village names fit.
     """
-    prepared = _Level()
-    level_text = html.escape(label(f"level_{level}_short", lang))
-    for feature in collection.get("features") or []:
-        geometry = feature.get("geometry")
-        if not geometry:
-            continue
-        props = feature.get("properties") or {}
-        code = str(props.get("code") or feature.get("id") or "")
-        name = str(props.get("name") or code)
-        prepared.features.append(
-            {
-                "type": "Feature",
-                "id": code,
-                "geometry": geometry,
-                "properties": {
-                    "level": level_text,
-                    "name": html.escape(name),
-                    "code": html.escape(code),
-                    "area": html.escape(format_area_km2(props.get("area_m2"), lang)),
-                },
-            }
+
+    generation: GenerationLabel | None = None
+    bounds: list[list[float]] | None = None
+    counts: dict[int, int] = field(default_factory=dict)
+    labels: list[tuple[float, float, str, str, int]] = field(default_factory=list)
+    median_width_deg: dict[int, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_levels(
+        cls, levels: Mapping[int, Mapping[str, Any]], generation: GenerationLabel | None = None
+    ) -> GridMapSource:
+        """From GeoJSON FeatureCollections per level (properties ``code``, ``name``; EPSG:4490),
+        e.g. a file not in the database; raises ``ValueError`` naming the fix for bad input."""
+        shapes: dict[int, list[BaseGeometry]] = {lvl: [] for lvl in GRID_LEVELS}
+        labels: list[tuple[float, float, str, str, int]] = []
+        for key, collection in levels.items():
+            level = int(key)
+            if level not in GRID_LEVELS:
+                raise ValueError(f"grid level {key!r} is not one of {GRID_LEVELS}: use 1, 2, 3")
+            if collection and collection.get("type") != "FeatureCollection":
+                raise ValueError(
+                    f"level {level} must be a GeoJSON FeatureCollection dict, got type "
+                    f"{collection.get('type')!r}: wrap the features in "
+                    '{"type": "FeatureCollection", "features": [...]}'
+                )
+            for feature in (collection or {}).get("features") or []:
+                if not feature.get("geometry"):
+                    continue
+                geom = shape(feature["geometry"])
+                shapes[level].append(geom)
+                props = feature.get("properties") or {}
+                code = str(props.get("code") or feature.get("id") or "")
+                if level in (1, 2):
+                    labels.append((*label_point(geom), str(props.get("name") or code), code, level))
+        widths = {
+            lvl: statistics.median(w)
+            for lvl in GRID_LEVELS
+            if (w := [g.bounds[2] - g.bounds[0] for g in shapes[lvl] if not g.is_empty])
+        }
+        return cls(
+            generation=generation,
+            bounds=leaflet_bounds([g for lvl in GRID_LEVELS for g in shapes[lvl]]),
+            counts={lvl: len(shapes[lvl]) for lvl in GRID_LEVELS},
+            labels=labels,
+            median_width_deg=widths,
         )
-        prepared.shapes.append(shape(geometry))
-        prepared.names.append(name)
-    return prepared
 
 
 def label_point(geom: BaseGeometry) -> tuple[float, float]:
@@ -131,14 +173,12 @@ def label_point(geom: BaseGeometry) -> tuple[float, float]:
     return point.x, point.y
 
 
-def _min_zoom_for_width(shapes: list[BaseGeometry], width_px: float) -> int:
-    """The zoom at which a typical grid (median width) is ``width_px`` wide on screen."""
-    widths_deg = [g.bounds[2] - g.bounds[0] for g in shapes if not g.is_empty]
-    widths_deg = [w for w in widths_deg if w > 0]
-    if not widths_deg:
+def min_zoom_for_width(width_deg: float | None, width_px: float) -> int:
+    """The zoom at which a grid ``width_deg`` wide (degrees of longitude) is ``width_px``."""
+    if not width_deg or width_deg <= 0:
         return MAX_ZOOM
     # Web Mercator: 256 * 2**z pixels span 360 degrees of longitude at every latitude.
-    zoom = math.log2(width_px * 360.0 / (256.0 * statistics.median(widths_deg)))
+    zoom = math.log2(width_px * 360.0 / (256.0 * width_deg))
     return max(0, min(MAX_ZOOM, math.ceil(zoom)))
 
 
@@ -177,30 +217,6 @@ def _legend_html(counts: Mapping[int, int], lang: str) -> str:
     )
 
 
-def _level_layer(features: list[dict[str, Any]], level: int, lang: str) -> folium.GeoJson:
-    style = LEVEL_STYLES[level]
-    path_options = style.path_options()
-    highlight = style.highlight_options()
-    return folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        name=layer_name(level),
-        control=False,
-        # One style for the whole level: folium emits it once, not per feature.
-        style_function=lambda _feature: path_options,
-        highlight_function=lambda _feature: highlight,
-        # folium checks the tooltip's fields against the first feature: none for an empty level.
-        tooltip=folium.GeoJsonTooltip(
-            fields=list(TOOLTIP_FIELDS),
-            aliases=[label(f"field_{f}", lang) for f in TOOLTIP_FIELDS],
-            sticky=True,
-        )
-        if features
-        else None,
-        smooth_factor=1.0,
-        className=path_class(level),
-    )
-
-
 def page_map(
     bounds: list[list[float]] | None,
     *,
@@ -234,21 +250,22 @@ def page_map(
 
 
 def build_grid_map(
-    levels: Mapping[int, Mapping[str, Any]],
+    source: GridMapSource | None = None,
     *,
     lang: str = "zh",
     assets_base: str = "/static",
     basemap: Basemap | None = None,
     title: str | None = None,
+    drill_down: bool = True,
 ) -> folium.Map:
-    """The three grid levels on one map, ready to render as a self-hosted HTML page.
+    """The three grid levels of ``source.generation`` on one map, drawn from vector tiles.
 
     Parameters
     ----------
-    levels
-        Level (1, 2, 3) -> GeoJSON FeatureCollection dict, geometry in EPSG:4490 (lon, lat),
-        properties ``code``, ``name``, ``level``, ``parent_code``, ``area_m2`` (m²). Pass
-        simplified geometries: every vertex goes into the page. A missing level draws nothing.
+    source
+        The generation, its extent, counts and town/village name points
+        (:class:`GridMapSource`); ``None`` or no generation: an empty map saying there are no
+        grids (no tiles asked for).
     lang
         "zh" (default) or "en"; anything else falls back to "zh".
     assets_base
@@ -257,31 +274,25 @@ def build_grid_map(
         Tiles under the grids; ``None`` means none (nothing fetched from outside).
     title
         Page and map title; defaults to the localised "网格通 · 网格地图".
+    drill_down
+        Whether a click selects town → village → unit grid (kept in ``?sel=``); the patrol
+        pages keep their clicks for officers and tracks.
     """
     lang = resolve_lang(lang)
+    source = source or GridMapSource()
     basemap = basemap or Basemap.none()
     title = title or label("grid_map_title", lang)
+    generation = source.generation if source.bounds else None
 
-    given = _checked_levels(levels)
-    prepared = {lvl: _prepare_level(given.get(lvl) or {}, lvl, lang) for lvl in GRID_LEVELS}
-    bounds = leaflet_bounds([g for lvl in GRID_LEVELS for g in prepared[lvl].shapes])
+    folium_map = page_map(source.bounds, basemap=basemap, title=title, lang=lang)
 
-    folium_map = page_map(bounds, basemap=basemap, title=title, lang=lang)
-
-    # Added top level first, so the layer control lists L1, L2, L3; GridMapScript then stacks
-    # the paths L3 (bottom) < L2 < L1 (top).
-    layers: dict[int, folium.GeoJson] = {}
+    # Added top level first, so the layer control lists L1, L2, L3; the script puts each
+    # level's tile layer into its group and stacks L3 (bottom) < L2 < L1 (top).
     groups: dict[int, folium.FeatureGroup] = {}
     for level in GRID_LEVELS:
         group = folium.FeatureGroup(name=label(f"level_{level}", lang), show=True)
-        data = prepared[level]
-        layers[level] = _level_layer(data.features, level, lang)
-        layers[level].add_to(group)
-        if level in (1, 2) and data.features:
-            rows = [
-                (*label_point(geom), name)
-                for geom, name in zip(data.shapes, data.names, strict=True)
-            ]
+        rows = [(lon, lat, name) for lon, lat, name, _c, lvl in source.labels if lvl == level]
+        if rows:
             PermanentLabels(rows, css_class=f"gridgis-label-l{level}").add_to(group)
         groups[level] = group
         group.add_to(folium_map)
@@ -290,17 +301,33 @@ def build_grid_map(
     HtmlControl(html.escape(title), position="topcenter", css_class="gridgis-title").add_to(
         folium_map
     )
-    counts = {lvl: len(prepared[lvl].features) for lvl in GRID_LEVELS}
+    if generation is not None:
+        HtmlControl(
+            html.escape(generation.text(lang)),
+            position="topcenter",
+            css_class="gridgis-generation",
+        ).add_to(folium_map)
     HtmlControl(
-        _legend_html(counts, lang), position="bottomleft", css_class="gridgis-legend"
+        _legend_html(source.counts, lang), position="bottomleft", css_class="gridgis-legend"
     ).add_to(folium_map)
-    l2_label_zoom = _min_zoom_for_width(prepared[2].shapes, L2_LABEL_MIN_WIDTH_PX)
+    options = {
+        "bounds": source.bounds,
+        "generation": generation.id if generation else None,
+        "active": generation is not None and generation.status == "active",
+        "towns": sorted([code, name] for _x, _y, name, code, lvl in source.labels if lvl == 1),
+        "l2_label_zoom": min_zoom_for_width(source.median_width_deg.get(2), L2_LABEL_MIN_WIDTH_PX),
+        "l3_label_zoom": L3_LABEL_ZOOM,
+        "styles": {str(n): LEVEL_STYLES[n].path_options() for n in GRID_LEVELS},
+        "highlight": LEVEL_STYLES[3].highlight_options(),
+        "drill_down": drill_down and generation is not None,
+        "hint": TEXT[lang]["hint"].format(z=L3_LABEL_ZOOM),
+    }
     ViewScript(
         "grid",
-        {"bounds": bounds, "l2_label_zoom": l2_label_zoom},
-        {**{f"level{n}": layers[n] for n in GRID_LEVELS},
-         **{f"group{n}": groups[n] for n in GRID_LEVELS}},
-    ).add_to(folium_map)  # fmt: skip
+        options,
+        {f"group{n}": groups[n] for n in GRID_LEVELS},
+        scripts=["leaflet_vectorgrid", "gridgis_tiles_js"],
+    ).add_to(folium_map)
 
     localize_all(folium_map, assets_base)
     return folium_map

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import folium
 
 from maps.assets import localize_all
 from maps.basemaps import Basemap
 from maps.elements import ViewScript
-from maps.grid_map import build_grid_map
+from maps.grid_map import GridMapSource, build_grid_map
 from maps.styles import resolve_lang
 
 TEXT = {"zh": {"title": "网格通 · 实时位置"}, "en": {"title": "GridGIS · Live"}}
 
 
 def build_live_map(
-    levels: Mapping[int, Mapping[str, Any]],
+    source: GridMapSource | None,
     *,
     lang: str = "zh",
     assets_base: str = "/static",
@@ -29,7 +26,12 @@ def build_live_map(
     (``maps/static/gridgis-live.js``; its labels are in that file)."""
     lang = resolve_lang(lang)
     folium_map = build_grid_map(
-        levels, lang=lang, assets_base=assets_base, basemap=basemap, title=TEXT[lang]["title"]
+        source,
+        lang=lang,
+        assets_base=assets_base,
+        basemap=basemap,
+        title=TEXT[lang]["title"],
+        drill_down=False,
     )
     ViewScript("live", {"url": latest_url, "poll_ms": poll_ms}).add_to(folium_map)
     localize_all(folium_map, assets_base)

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, current_principal
-from api.pages.map import basemap_from_settings, grid_levels, login_redirect
+from api.pages.map import basemap_from_settings, grid_map_source, login_redirect
 from api.pages.scripts import cached_page, page_response
 from layers.errors import AuthError
 from layers.grids import resolve_generation
+from maps.grid_map import GridMapSource
 from maps.live_map import build_live_map
 from maps.playback_map import build_playback_map
 
 router = APIRouter(tags=["pages"])
 
 
-def _levels(request: Request, session: Any) -> tuple[int, dict[int, dict[str, Any]]]:
+def _source(request: Request, session: Session) -> tuple[tuple[int, int], GridMapSource]:
+    """The page-cache key part of the generation in force, and what the page needs of it."""
     gen = resolve_generation(session=session)
-    return gen.id, grid_levels(request, session, gen.id)
+    return (gen.id, gen.content_version), grid_map_source(request, session, gen)
 
 
 @router.get("/live", response_class=HTMLResponse, include_in_schema=False)
@@ -32,14 +35,14 @@ def live_page(
     except AuthError:
         return login_redirect(request)
     lang = "en" if lang == "en" else "zh"
-    gen_id, levels = _levels(request, session)
+    key, source = _source(request, session)
 
     def render() -> str:
         settings = request.app.state.settings.map
         basemap = basemap_from_settings(settings, lang)
-        return str(build_live_map(levels, lang=lang, basemap=basemap).get_root().render())
+        return str(build_live_map(source, lang=lang, basemap=basemap).get_root().render())
 
-    return page_response(request, cached_page(request, ("live_map", gen_id, lang), render))
+    return page_response(request, cached_page(request, ("live_map", *key, lang), render))
 
 
 @router.get("/playback", response_class=HTMLResponse, include_in_schema=False)
@@ -59,11 +62,11 @@ def playback_page(
         return login_redirect(request)
     del device, from_, to  # read by the page itself from its address
     lang = "en" if lang == "en" else "zh"
-    gen_id, levels = _levels(request, session)
+    key, source = _source(request, session)
 
     def render() -> str:
         settings = request.app.state.settings.map
         basemap = basemap_from_settings(settings, lang)
-        return str(build_playback_map(levels, lang=lang, basemap=basemap).get_root().render())
+        return str(build_playback_map(source, lang=lang, basemap=basemap).get_root().render())
 
-    return page_response(request, cached_page(request, ("playback_map", gen_id, lang), render))
+    return page_response(request, cached_page(request, ("playback_map", *key, lang), render))

@@ -1,4 +1,8 @@
-"""``/map``: the three grid levels on an offline folium map (login required)."""
+"""``/map``: the three grid levels on an offline folium map from the vector tiles, with the
+drill-down town → village → unit grid (login required).
+
+:func:`grid_map_source` is what every grid page (``/map``, ``/live``, ``/playback``) needs of a
+generation: its label, extent, counts and town/village name points, no geometry."""
 
 from __future__ import annotations
 
@@ -13,9 +17,12 @@ from api.deps import SessionDep, current_principal
 from api.pages.scripts import cached_page, page_response
 from api.settings import MapSettings
 from layers.errors import AuthError
+from layers.grid_labels import generation_outline, grid_labels
 from layers.grids import GridQuery, grid_features, resolve_generation
+from layers.models import Generation
+from layers.workcal import SHANGHAI
 from maps.basemaps import Basemap
-from maps.grid_map import build_grid_map
+from maps.grid_map import GenerationLabel, GridMapSource, build_grid_map
 
 router = APIRouter(tags=["pages"])
 
@@ -65,6 +72,31 @@ def grid_levels(
     return dict(cache[key])
 
 
+def grid_map_source(request: Request, session: Session, gen: Generation) -> GridMapSource:
+    """The generation's label, extent, counts and town/village name points (EPSG:4490), built
+    once per generation content (``content_version`` changes with every edit of a draft)."""
+    cache = request.app.state.page_cache
+    key = ("grid_map_source", gen.id, gen.content_version, gen.status)
+    if key not in cache:
+        outline = generation_outline(session=session, generation_id=gen.id)
+        labels = grid_labels(session=session, generation_id=gen.id, levels=(1, 2))
+        effective = gen.activated_at or gen.effective_at
+        cache[key] = GridMapSource(
+            generation=GenerationLabel(
+                id=gen.id,
+                name=gen.name,
+                status=str(gen.status.value),
+                effective_on=effective.astimezone(SHANGHAI).date() if effective else None,
+            ),
+            bounds=outline.bounds,
+            counts=outline.counts,
+            labels=[(g.lon, g.lat, g.name, g.code, g.level) for g in labels],
+            median_width_deg=outline.median_width_deg,
+        )
+    source: GridMapSource = cache[key]
+    return source
+
+
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
 def grid_map_page(
     request: Request,
@@ -79,14 +111,17 @@ def grid_map_page(
     lang = "en" if lang == "en" else "zh"
     gen = resolve_generation(session=session, generation_id=generation)
 
+    source = grid_map_source(request, session, gen)
+
     def render() -> str:
         map_settings: MapSettings = request.app.state.settings.map
         folium_map = build_grid_map(
-            grid_levels(request, session, gen.id),
+            source,
             lang=lang,
             assets_base="/static",
             basemap=basemap_from_settings(map_settings, lang),
         )
         return str(folium_map.get_root().render())
 
-    return page_response(request, cached_page(request, ("grid_map", gen.id, lang), render))
+    key = ("grid_map", gen.id, gen.content_version, lang)
+    return page_response(request, cached_page(request, key, render))

@@ -1,40 +1,388 @@
-// The grid levels under every map page (maps/grid_map.py starts it with {bounds,
-// l2_label_zoom}, the level layers "level1".."level3" and the groups "group1".."group3").
-// Fits the view to the grids, keeps L1 above L2 above L3, shows L2 names from l2_label_zoom
-// on. Test hooks: window.gridgisReady = {level1, level2, level3} (features drawn per level),
-// window.gridgisLayers (the three GeoJSON layers).
+// The grid levels under /map, /live and /playback, drawn from the server's vector tiles
+// (GridGIS.tiles, Leaflet.VectorGrid): no page carries the city's polygons. maps/grid_map.py
+// starts it with {bounds, generation, active, towns, l2_label_zoom, l3_label_zoom, styles,
+// highlight, drill_down, hint} and the layer control's groups "group1".."group3".
+//
+// - Fits the view to the city; L1 above L2 above L3 (one pane, z-index by level); L2 names
+//   from l2_label_zoom on; unit-grid names for the view from l3_label_zoom on
+//   (GET /api/v1/grid-labels?level=3&bbox=…).
+// - Hovering a unit grid highlights it and shows its level, name and code (an element).
+// - Drill-down (drill_down): a click selects the town under the pointer, then its village,
+//   then its unit grid (the codes nest: 9, 12, 15 digits); the selection is fetched as GeoJSON
+//   (GET /api/v1/grids/{code}), outlined, fitted, its children emphasised and named, and
+//   listed in a panel; it is kept in the address (?sel=code) so Back and reload work.
+// Test hooks: window.gridgisReady = {level1, level2, level3} (distinct grids in the tiles of
+// the first view), window.gridgisLayers (the three tile layers), window.gridgisMap,
+// window.gridgisSelection =
+// {code, level, name, children}, window.gridgisL3Labels (unit-grid names shown).
 (function (G) {
   "use strict";
 
+  var TEXT = {
+    zh: {
+      city: "全市", level1: "镇街", level2: "村社区", level3: "单元网格",
+      level1_long: "一级网格", level2_long: "二级网格", level3_long: "三级网格",
+      code: "编码", name: "名称", level: "级别", area: "面积", km2: "平方公里",
+      children1: "下辖村社区（{n}）", children2: "下辖单元网格（{n}）", children0: "镇街（{n}）",
+      grid: "网格", labels: "网格名称", bad_sel: "地址中的 {sel} 不是本版网格的编码，已显示全市",
+      up: "返回上级",
+    },
+    en: {
+      city: "City", level1: "Town", level2: "Village", level3: "Unit grid",
+      level1_long: "Level 1", level2_long: "Level 2", level3_long: "Level 3",
+      code: "Code", name: "Name", level: "Level", area: "Area", km2: "km²",
+      children1: "Villages ({n})", children2: "Unit grids ({n})", children0: "Towns ({n})",
+      grid: "the grid", labels: "grid names",
+      bad_sel: "{sel} in the address is not a grid of this generation; showing the city",
+      up: "Up one level",
+    },
+  };
+  var CODE_LEVEL = {9: 1, 12: 2, 15: 3};
+  var Z_INDEX = {1: 3, 2: 2, 3: 1};  // towns on top
+  var SELECTED = {color: "#e07a1f", weight: 4, opacity: 1, fill: true, fillColor: "#e07a1f",
+    fillOpacity: 0.08, className: "gridgis-selected", interactive: false};
+  var CHILD = {color: "#c2410c", weight: 2.2, opacity: 1, fill: true, fillColor: "#fdba74",
+    fillOpacity: 0.12};
+
+  // Leaflet.VectorGrid 1.3 hit-tests a canvas tile at the pointer's layer point minus the
+  // tile's offset, which holds only when the map's zoom is the tiles' zoom. Our maps zoom in
+  // quarter steps (zoomSnap 0.25), where the tiles are scaled and clicks and hovers landed on
+  // the wrong grid or none: the pointer is projected at the tile's own zoom instead.
+  function tilePoint(tile, e) {
+    var map = tile._map, coord = tile.getCoord();
+    return map.project(map.mouseEventToLatLng(e), coord.z).subtract(coord.scaleBy(tile._size));
+  }
+  L.Canvas.Tile.include({
+    _onClick: function (e) {
+      var point = tilePoint(this, e), clicked = null;
+      for (var id in this._layers) {
+        var layer = this._layers[id];
+        if (layer.options.interactive && layer._containsPoint(point) &&
+          !this._map._draggableMoved(layer)) { clicked = layer; }
+      }
+      if (clicked) { this._fireEvent([clicked], e); }
+    },
+    _onMouseMove: function (e) {
+      if (!this._map || this._map.dragging.moving() || this._map._animatingZoom) { return; }
+      this._handleMouseHover(e, tilePoint(this, e));
+    },
+  });
+
+  function w(key, values) { return G.t(TEXT, key, values); }
+  function codeLevel(code) { return /^[0-9]+$/.test(code) ? CODE_LEVEL[code.length] || 0 : 0; }
+  function area(m2) {
+    if (m2 === null || m2 === undefined) { return "—"; }
+    var km2 = m2 / 1e6;
+    return km2.toFixed(km2 < 1 ? 3 : 2) + " " + w("km2");
+  }
+  function bboxOf(bounds) {
+    return [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
+      .map(function (v) { return v.toFixed(6); }).join(",");
+  }
+
   G.views.grid = function (map, opts, given) {
-    var layers = {}, groups = [];
-    [1, 2, 3].forEach(function (n) {
-      if (given["level" + n]) { layers["level" + n] = given["level" + n]; }
-    });
-    [3, 2, 1].forEach(function (n) {  // bottom up
-      if (given["group" + n]) { groups.push(given["group" + n]); }
-    });
-    function keepOrder() {
-      groups.forEach(function (g) { if (map.hasLayer(g)) { g.bringToFront(); } });
+    var groups = {}, layers = {};
+    [1, 2, 3].forEach(function (n) { groups[n] = given["group" + n]; });
+    var genQuery = opts.generation ? "generation=" + opts.generation : "";
+
+    if (opts.bounds) {
+      // Not animated: the first view is where people start, not a journey.
+      map.fitBounds(opts.bounds, {paddingTopLeft: [24, 56], paddingBottomRight: [24, 24],
+        animate: false});
     }
+    map.createPane("gridgis-grids").style.zIndex = 350;  // above basemaps, below markers
+    map.createPane("gridgis-selection").style.zIndex = 390;
+
     function showNames() {
       var hide = map.getZoom() < opts.l2_label_zoom;
       L.DomUtil[hide ? "addClass" : "removeClass"](map.getContainer(), "gridgis-hide-l2-labels");
     }
-    map.on("overlayadd", keepOrder);
     map.on("zoomend", showNames);
-    map.whenReady(function () {
-      if (opts.bounds) {
-        // Not animated: the first view is where people start, not a journey.
-        map.fitBounds(opts.bounds, {paddingTopLeft: [24, 56], paddingBottomRight: [24, 24],
-          animate: false});
-      }
-      keepOrder();
-      showNames();
+    showNames();
+
+    // --- the levels from the tiles --------------------------------------------------------------
+    function drawnCount(layer) {
+      var codes = {}, z = layer._tileZoom, tiles = layer._vectorTiles || {};
+      Object.keys(tiles).forEach(function (key) {
+        var tile = tiles[key];
+        if (tile.getCoord().z === z) {
+          Object.keys(tile._features || {}).forEach(function (id) { codes[id] = true; });
+        }
+      });
+      return Object.keys(codes).length;
+    }
+    var loaded = {};
+    function publishReady() {
       var ready = {};
-      Object.keys(layers).forEach(function (k) { ready[k] = layers[k].getLayers().length; });
-      window.gridgisLayers = layers;
+      [1, 2, 3].forEach(function (n) {
+        ready["level" + n] = layers[n] && loaded[n] ? drawnCount(layers[n]) : 0;
+      });
+      window.gridgisLayers = {level1: layers[1], level2: layers[2], level3: layers[3]};
+      window.gridgisMap = map;
       window.gridgisReady = ready;
+    }
+
+    var selection = {code: "", children: {}, childLevel: 0};
+    var hovered = null;
+    var tip = L.tooltip({direction: "top", offset: [0, -10], className: "gridgis-grid-tooltip",
+      opacity: 1});
+
+    function tipContent(p) {
+      var table = G.el("table");
+      [[w("level"), w("level" + p.level + "_long") + " · " + w("level" + p.level)],
+        [w("name"), p.name || p.code], [w("code"), p.code]].forEach(function (r) {
+        var tr = G.el("tr");
+        tr.appendChild(G.el("th", null, r[0]));
+        tr.appendChild(G.el("td", null, r[1]));
+        table.appendChild(tr);
+      });
+      return table;
+    }
+    function restyle(layer, id) {
+      if (selection.children[id]) { layer.setFeatureStyle(id, CHILD); } else {
+        layer.resetFeatureStyle(id);
+      }
+    }
+
+    if (opts.generation) {
+      [1, 2, 3].forEach(function (n) {
+        var layer = G.tiles.layer("grids-l" + n, {
+          style: opts.styles[String(n)],
+          params: {generation: opts.generation},
+          pane: "gridgis-grids",
+          // unit grids answer the pointer (L1/L2 canvases let it through to them)
+          onClick: n === 3 ? function (p, event) { gridClicked(p, event); } : null,
+        });
+        layer.setZIndex(Z_INDEX[n]);
+        layer.on("add", function () { L.DomUtil.addClass(layer.getContainer(), "gridgis-l" + n); });
+        layer.once("load", function () {
+          loaded[n] = true;
+          if (loaded[1] && loaded[2] && loaded[3]) { publishReady(); }
+        });
+        layers[n] = layer;
+        groups[n].addLayer(layer);
+      });
+      layers[3].on("mouseover", function (e) {
+        var p = e.layer && e.layer.properties;
+        if (!p) { return; }
+        var id = Number(p.code);
+        if (hovered !== null && hovered !== id) { restyle(layers[3], hovered); }
+        hovered = id;
+        layers[3].setFeatureStyle(id, opts.highlight);
+        tip.setContent(tipContent(p)).setLatLng(e.latlng);
+        map.openTooltip(tip);
+      });
+      layers[3].on("mousemove", function (e) { tip.setLatLng(e.latlng); });
+      layers[3].on("mouseout", function () {
+        if (hovered !== null) { restyle(layers[3], hovered); }
+        hovered = null;
+        map.closeTooltip(tip);
+      });
+    } else {
+      publishReady();
+    }
+
+    // --- unit-grid names for the view -----------------------------------------------------------
+    var l3Labels = L.layerGroup(), shownL3 = {}, l3Ticket = 0;
+    if (groups[3]) { groups[3].addLayer(l3Labels); }
+    function labelLayer(r, cls) {
+      var one = L.layerGroup();
+      G.permanentLabels(one, {rows: [[r.lon, r.lat, r.name]], css_class: "gridgis-label " + cls});
+      return one;
+    }
+    function refreshL3Labels() {
+      var ticket = ++l3Ticket;
+      if (!opts.generation || map.getZoom() < opts.l3_label_zoom || !map.hasLayer(groups[3])) {
+        l3Labels.clearLayers();
+        shownL3 = {};
+        window.gridgisL3Labels = 0;
+        return;
+      }
+      var url = "/api/v1/grid-labels?level=3&" + genQuery + "&bbox=" + bboxOf(map.getBounds().pad(0.2));
+      G.getJSON(url, w("labels")).then(function (body) {
+        if (ticket !== l3Ticket) { return; }
+        var keep = {};
+        body.data.forEach(function (r) {
+          if (selection.children[Number(r.code)]) { return; }  // named by the selection
+          keep[r.code] = true;
+          if (!shownL3[r.code]) { shownL3[r.code] = labelLayer(r, "gridgis-label-l3").addTo(l3Labels); }
+        });
+        Object.keys(shownL3).forEach(function (code) {
+          if (!keep[code]) { l3Labels.removeLayer(shownL3[code]); delete shownL3[code]; }
+        });
+        window.gridgisL3Labels = Object.keys(shownL3).length;
+      }).catch(function () {});
+    }
+    map.on("moveend overlayadd overlayremove", refreshL3Labels);
+    refreshL3Labels();
+
+    if (!opts.drill_down) { return; }
+
+    // --- drill-down ----------------------------------------------------------------------------
+    var outline = null, childLabels = L.layerGroup().addTo(map), selTicket = 0;
+    var panel = L.control({position: "topleft"}), box = null;
+    panel.onAdd = function () {
+      box = L.DomUtil.create("div", "leaflet-control gridgis-drill");
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    };
+    panel.addTo(map);
+
+    function hrefFor(code) {
+      var q = new URLSearchParams(window.location.search);
+      if (code) { q.set("sel", code); } else { q.delete("sel"); }
+      var s = q.toString();
+      return window.location.pathname + (s ? "?" + s : "");
+    }
+    function link(text, code, cls) {
+      var a = G.el("a", cls, text);
+      a.href = hrefFor(code);
+      a.setAttribute("data-code", code);
+      a.addEventListener("click", function (ev) { ev.preventDefault(); select(code, true); });
+      return a;
+    }
+    function render(grid, children, warning) {
+      box.textContent = "";
+      if (warning) {
+        var warn = box.appendChild(G.el("div", "gridgis-drill-warning", warning));
+        warn.setAttribute("role", "alert");
+      }
+      var crumbs = box.appendChild(G.el("nav", "gridgis-drill-crumbs"));
+      var chain = grid ? [{code: "", name: w("city")}].concat(
+        (grid.ancestors || []).slice().reverse()) : [];
+      chain.forEach(function (c) {
+        crumbs.appendChild(link(c.name || c.code, c.code, "gridgis-drill-crumb"));
+        crumbs.appendChild(G.el("span", "gridgis-drill-sep", " › "));
+      });
+      crumbs.appendChild(G.el("strong", null, grid ? grid.name : w("city")));
+      if (grid) {
+        box.appendChild(G.el("div", "gridgis-drill-meta", w("level" + grid.level) + " · " +
+          grid.code + " · " + area(grid.area_m2)));
+      }
+      var level = grid ? grid.level : 0;
+      if (children.length) {
+        box.appendChild(G.el("div", "gridgis-drill-sub", w("children" + level, {n: children.length})));
+        var list = box.appendChild(G.el("ul", "gridgis-drill-children"));
+        children.forEach(function (c) {
+          list.appendChild(G.el("li")).appendChild(link(c.name || c.code, c.code, "gridgis-drill-child"));
+        });
+      }
+      box.appendChild(G.el("div", "gridgis-drill-hint", opts.hint));
+    }
+
+    function clearSelection() {
+      if (outline) { map.removeLayer(outline); outline = null; }
+      childLabels.clearLayers();
+      var level = selection.childLevel;
+      Object.keys(selection.children).forEach(function (id) {
+        if (layers[level]) { layers[level].resetFeatureStyle(Number(id)); }
+      });
+      selection = {code: "", children: {}, childLevel: 0};
+    }
+
+    function showCity(warning) {
+      var towns = (opts.towns || []).map(function (t) { return {code: t[0], name: t[1]}; });
+      render(null, towns, warning);
+      window.gridgisSelection = {code: "", level: 0, name: w("city"), children: towns.length};
+    }
+
+    function select(code, push) {
+      code = code || "";
+      var ticket = ++selTicket;
+      if (code && !codeLevel(code)) {
+        clearSelection();
+        window.history.replaceState({sel: ""}, "", hrefFor(""));
+        showCity(w("bad_sel", {sel: code}));
+        return Promise.resolve();
+      }
+      if (push) { window.history.pushState({sel: code}, "", hrefFor(code)); }
+      if (!code) {
+        clearSelection();
+        if (push && opts.bounds) { map.fitBounds(opts.bounds, {animate: false}); }
+        showCity(null);
+        refreshL3Labels();
+        return Promise.resolve();
+      }
+      var q = genQuery ? "?" + genQuery : "";
+      return Promise.all([
+        G.getJSON("/api/v1/grids/" + code + q, w("grid"), {quiet: true}),
+        codeLevel(code) === 3 ? {data: []} :  // a unit grid has no children to name
+          G.getJSON("/api/v1/grid-labels?parent=" + code + (genQuery ? "&" + genQuery : ""),
+            w("labels")),
+      ]).then(function (both) {
+        if (ticket !== selTicket) { return; }
+        clearSelection();
+        var feature = both[0], grid = feature.properties, children = grid.children || [];
+        selection = {code: code, children: {}, childLevel: grid.level + 1};
+        outline = L.geoJSON(feature, {pane: "gridgis-selection", style: SELECTED, interactive: false})
+          .addTo(map);
+        // clear of the panel on the left and the title on top
+        map.fitBounds(outline.getBounds(), {paddingTopLeft: [box.offsetWidth + 40, 90],
+          paddingBottomRight: [40, 40], animate: false});
+        var childLayer = layers[grid.level + 1];
+        if (childLayer) {
+          if (!map.hasLayer(groups[grid.level + 1])) { groups[grid.level + 1].addTo(map); }
+          children.forEach(function (c) {
+            selection.children[Number(c.code)] = true;
+            childLayer.setFeatureStyle(Number(c.code), CHILD);
+          });
+        }
+        both[1].data.forEach(function (r) {
+          childLabels.addLayer(labelLayer(r, "gridgis-label-child"));
+        });
+        render(grid, children, null);
+        refreshL3Labels();
+        window.gridgisSelection = {code: code, level: grid.level, name: grid.name,
+          children: children.length};
+      }).catch(function (error) {
+        if (ticket !== selTicket) { return; }
+        if (error && (error.status === 404 || error.status === 422)) {
+          clearSelection();
+          window.history.replaceState({sel: ""}, "", hrefFor(""));
+          showCity(w("bad_sel", {sel: code}));
+        } else if (error && !error.shown) {
+          G.notice(error.message);
+        }
+      });
+    }
+
+    // The next selection for a click on the grids chain [town, village, unit]: the child of the
+    // deepest selected ancestor of the point, else the town.
+    function next(chain) {
+      for (var i = chain.length - 1; i >= 0; i--) {
+        if (selection.code && selection.code.indexOf(chain[i]) === 0) {
+          return chain[Math.min(i + 1, chain.length - 1)];
+        }
+      }
+      return chain[0];
+    }
+    function go(chain) {
+      var code = next(chain.filter(Boolean));
+      if (code && code !== selection.code) { select(code, true); }
+    }
+
+    var handled = null;
+    function gridClicked(p, event) {
+      var code = String(p.code || "");
+      if (codeLevel(code) !== 3) { return; }
+      handled = event && event.originalEvent;
+      go([code.slice(0, 9), code.slice(0, 12), code]);
+    }
+    // Where no unit grid answered (their layer switched off): ask the server which grids hold
+    // the point.
+    map.on("click", function (ev) {
+      if (handled && ev.originalEvent === handled) { return; }
+      var url = "/api/v1/locate?lon=" + ev.latlng.lng.toFixed(7) + "&lat=" + ev.latlng.lat.toFixed(7) +
+        (opts.active ? "" : "&" + genQuery);
+      G.getJSON(url, w("grid")).then(function (r) {
+        go([r.l1 && r.l1.code, r.l2 && r.l2.code, r.l3 && r.l3.code]);
+      }).catch(function () {});
     });
+
+    window.addEventListener("popstate", function () {
+      select(new URLSearchParams(window.location.search).get("sel") || "", false);
+    });
+    select(new URLSearchParams(window.location.search).get("sel") || "", false);
   };
 })(window.GridGIS);

@@ -9,13 +9,13 @@
     zh: {
       play: "播放", pause: "暂停", stop: "停留", mileage: "里程", moving: "移动", min: "分钟",
       track: "轨迹", noDevice: "地址中缺少设备编号（?device=）", empty: "该时段内没有定位点",
-      speed: "回放速度", time: "时间", tz: "（北京时间）",
+      speed: "回放速度", time: "时间", tz: "（北京时间）", failed: "加载轨迹失败：{detail}",
     },
     en: {
       play: "Play", pause: "Pause", stop: "Stop", mileage: "Mileage", moving: "Moving",
       min: "min", track: "the track", noDevice: "the address names no device (?device=)",
       empty: "No fixes in this period", speed: "Playback speed", time: "Time",
-      tz: "(China Standard Time, UTC+8)",
+      tz: "(China Standard Time, UTC+8)", failed: "Could not load the track: {detail}",
     },
   };
   var SPEEDS = [10, 60, 300, 1200];
@@ -175,7 +175,8 @@
       return;
     }
     G.getJSON(url, G.t(TEXT, "track")).then(draw).catch(function (error) {
-      failed(error.message);
+      // in the player, where it stays (the page's message bar goes with the next good answer)
+      failed(error.status === 401 ? error.message : G.t(TEXT, "failed", {detail: error.message}));
       if (!error.shown) { throw error; }
     });
   };

@@ -1,10 +1,12 @@
-"""The grid map page as HTML: offline, every asset present, localised, basemap only on request."""
+"""The grid map page as HTML: offline, every asset present, localised, basemap only on request,
+no grid geometry in it (the grids come from the vector tiles)."""
 
 from __future__ import annotations
 
 import copy
 import json
 import re
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,8 +17,7 @@ from folium.elements import JSCSSMixin
 
 from maps.assets import ASSETS_DIR, check_installed, static_mounts
 from maps.basemaps import Basemap
-from maps.grid_map import build_grid_map, layer_name
-from maps.styles import LEVEL_STYLES
+from maps.grid_map import GenerationLabel, GridMapSource, build_grid_map, min_zoom_for_width
 from tests.maps.grid_samples import sample_levels
 
 # Absolute URLs anywhere in the page (attributes, JS strings, CSS), and protocol-relative ones
@@ -34,8 +35,17 @@ def shown(text: str, html: str) -> bool:
     return text in html or as_json in html
 
 
+GENERATION = GenerationLabel(
+    id=7, name="江阴 2025 版", status="active", effective_on=date(2025, 3, 1)
+)
+
+
+def source(levels: dict[int, dict[str, Any]] | None = None) -> GridMapSource:
+    return GridMapSource.from_levels(sample_levels() if levels is None else levels, GENERATION)
+
+
 def render(**kwargs: Any) -> str:
-    return build_grid_map(sample_levels(), **kwargs).get_root().render()
+    return build_grid_map(source(), **kwargs).get_root().render()
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +97,7 @@ def test_chinese_by_default(zh_html: str) -> None:
         "三级网格（单元网格）",
     ):
         assert shown(text, zh_html), text
-    for text in ("图例", "编码", "名称", "面积", "平方公里", "澄江街道", "君山社区"):
+    for text in ("图例", "点击镇街逐级查看", "澄江街道", "君山社区"):
         assert shown(text, zh_html), text
     assert "<title>网格通 · 网格地图</title>" in zh_html
     assert '"zh-CN"' in zh_html
@@ -97,9 +107,9 @@ def test_chinese_by_default(zh_html: str) -> None:
 def test_english_on_request() -> None:
     html = render(lang="en")
     assert "<title>GridGIS · Grid map</title>" in html
-    for text in ("Level 1 grids (towns / subdistricts)", "Legend", "Code", "Area", "km²"):
+    for text in ("Level 1 grids (towns / subdistricts)", "Legend", "Click a town"):
         assert shown(text, html), text
-    assert not shown("一级网格（镇街）", html) and not shown("平方公里", html)
+    assert not shown("一级网格（镇街）", html) and not shown("起施行", html)
     # Grid names are data, not labels: they stay as they are.
     assert shown("澄江街道", html)
 
@@ -142,7 +152,7 @@ def test_class_wide_folium_lists_are_untouched() -> None:
     before = {
         cls: (copy.deepcopy(cls.default_js), copy.deepcopy(cls.default_css)) for cls in classes
     }
-    folium_map = build_grid_map(sample_levels())
+    folium_map = build_grid_map(source())
     folium_map.get_root().render()
     after = {cls: (cls.default_js, cls.default_css) for cls in classes}
     assert after == before
@@ -152,56 +162,67 @@ def test_class_wide_folium_lists_are_untouched() -> None:
     assert any("cdn.jsdelivr.net" in url for _, url in folium.Map().default_js)
 
 
-def test_one_static_style_per_level(zh_html: str) -> None:
-    # style_function would be serialised per feature if it varied; ours is one dict per level.
-    weight = f'"weight": {LEVEL_STYLES[3].weight_px}'
-    assert zh_html.count(weight) == 1
+def test_no_geometry_only_names_counts_and_the_generation(zh_html: str) -> None:
+    assert '"coordinates"' not in zh_html and "Polygon" not in zh_html
+    assert shown("第 7 版网格 · 江阴 2025 版 · 2025-03-01 起施行", zh_html)
+    # the layers come from the tiles of that generation, with the level styles and the view
+    assert 'GridGIS.start("grid"' in zh_html and "/static/gridgis/gridgis-grid.js" in zh_html
+    assert "/static/gridgis/gridgis-tiles.js" in zh_html
+    assert "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js" in zh_html
+    assert '"generation": 7' in zh_html and '"drill_down": true' in zh_html
+    assert '"l3_label_zoom": 15' in zh_html
+    # counts in the legend, names of towns and villages at their points
+    assert shown("4 个", zh_html) and shown("12 个", zh_html) and shown("黄山社区", zh_html)
+    assert '"towns": [["320281001", ' in zh_html  # the towns listed for the drill-down
 
 
-def test_layers_carry_known_names_and_the_ready_hook() -> None:
-    folium_map = build_grid_map(sample_levels())
-    names = set()
-    stack = list(folium_map._children.values())
-    while stack:
-        element = stack.pop()
-        if isinstance(element, folium.GeoJson):
-            names.add(element.layer_name)
-        stack.extend(element._children.values())
-    assert names == {layer_name(1), layer_name(2), layer_name(3)}
-    html = folium_map.get_root().render()
-    # the grid view (maps/static/gridgis-grid.js) sets window.gridgisReady
-    assert 'GridGIS.start("grid"' in html and "/static/gridgis/gridgis-grid.js" in html
-    for level in (1, 2, 3):
-        assert f'"className": "gridgis-l{level}"' in html
+def test_generation_label_in_english_and_for_drafts() -> None:
+    assert "Grid generation 7 · 江阴 2025 版 · in force since 2025-03-01" in render(lang="en")
+    draft = GenerationLabel(id=9, name="草案", status="draft")
+    assert draft.text("zh") == "第 9 版网格 · 草案 · 草稿，未施行"
+    assert draft.text("en") == "Grid generation 9 · 草案 · draft, not in force"
+    retired = GenerationLabel(id=2, name="old", status="retired", effective_on=date(2023, 1, 1))
+    assert retired.text("zh").endswith("已停用（2023-01-01 起施行）")
+
+
+def test_village_names_zoom_follows_their_width() -> None:
+    narrow, wide = source().median_width_deg[2], 10 * source().median_width_deg[2]
+    assert min_zoom_for_width(narrow, 96) > min_zoom_for_width(wide, 96)
+    assert min_zoom_for_width(None, 96) == 19
 
 
 def test_caller_data_is_not_changed() -> None:
     levels = sample_levels()
     before = copy.deepcopy(levels)
-    build_grid_map(levels).get_root().render()
+    build_grid_map(source(levels)).get_root().render()
     assert levels == before
 
 
 def test_names_cannot_inject_html() -> None:
     levels = sample_levels()
-    levels[3]["features"][0]["properties"]["name"] = '<img src=x onerror="alert(1)">'
+    levels[2]["features"][0]["properties"]["name"] = '<img src=x onerror="alert(1)">'
     levels[1]["features"][0]["properties"]["name"] = "</script><script>alert(2)</script>"
-    html = build_grid_map(levels).get_root().render()
+    bad = GenerationLabel(id=1, name="<b>x</b>")
+    html = build_grid_map(GridMapSource.from_levels(levels, bad)).get_root().render()
     assert "<img src=x" not in html
     assert "<script>alert(2)" not in html
-    assert shown("&lt;img src=x", html)  # escaped for the tooltip's innerHTML
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
 
 
 def test_missing_and_empty_levels() -> None:
     only_towns = {1: sample_levels()[1]}
-    html = build_grid_map(only_towns).get_root().render()
+    html = build_grid_map(source(only_towns)).get_root().render()
     assert shown("澄江街道", html)
-    empty = build_grid_map({1: {"type": "FeatureCollection", "features": []}})
-    assert shown("没有网格数据", empty.get_root().render())
+    empty = build_grid_map(
+        GridMapSource.from_levels({1: {"type": "FeatureCollection", "features": []}})
+    )
+    empty_html = empty.get_root().render()
+    assert shown("没有网格数据", empty_html)
+    assert '"generation": null' in empty_html  # nothing to ask tiles for
 
 
 def test_bad_input_says_how_to_fix() -> None:
-    with pytest.raises(ValueError, match="levels 1, 2, 3"):
-        build_grid_map({4: {"type": "FeatureCollection", "features": []}})
+    with pytest.raises(ValueError, match="use 1, 2, 3"):
+        GridMapSource.from_levels({4: {"type": "FeatureCollection", "features": []}})
     with pytest.raises(ValueError, match="FeatureCollection"):
-        build_grid_map({1: {"type": "Feature", "geometry": None, "properties": {}}})
+        GridMapSource.from_levels({1: {"type": "Feature", "geometry": None, "properties": {}}})

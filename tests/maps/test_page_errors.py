@@ -94,7 +94,7 @@ def test_live_keeps_markers_and_open_popup_between_polls(
     page, seen = open_logged_in(browser, live_server, tokens["viewer"], "/live", LIVE_READY)
     try:
         device = officers["now"].id
-        page.evaluate(f"window.gridgisLiveMarkers['{device}'].openPopup()")
+        page.evaluate(f"window.gridgisLiveMarkers['{device}'].openPopup() && null")
         assert "在岗巡查员" in page.locator(".leaflet-popup-content").inner_text()
         before = page.evaluate(f"window.gridgisLiveMarkers['{device}']._leaflet_id")
         # he moves on (a fix now: online whatever time the tests before took)
@@ -127,7 +127,7 @@ def test_live_links_a_silent_officer_to_his_last_day(
     page, _ = open_logged_in(browser, live_server, tokens["viewer"], "/live", LIVE_READY)
     try:
         device = officers["silent"].id
-        page.evaluate(f"window.gridgisLiveMarkers['{device}'].openPopup()")
+        page.evaluate(f"window.gridgisLiveMarkers['{device}'].openPopup() && null")
         href = page.locator(".leaflet-popup-content a.gridgis-playback-link").get_attribute("href")
         assert href == f"/playback?device={device}&from=2026-03-05&to=2026-03-06"
         page.click(".leaflet-popup-content a.gridgis-playback-link")
