@@ -109,6 +109,7 @@ ASSETS: dict[str, Asset] = {
     "gridgis_playback_js": Asset("gridgis", "gridgis-playback.js"),
     "gridgis_events_js": Asset("gridgis", "gridgis-events.js"),
     "gridgis_events_css": Asset("gridgis", "gridgis-events.css"),
+    "gridgis_events_case_js": Asset("gridgis", "gridgis-events-case.js"),
     "gridgis_grid_js": Asset("gridgis", "gridgis-grid.js"),
     "gridgis_coverage_js": Asset("gridgis", "gridgis-coverage.js"),
     "gridgis_coverage_panels_js": Asset("gridgis", "gridgis-coverage-panels.js"),

@@ -4,9 +4,10 @@ urgent member, town outlines from the vector tiles; a click on a dot or a row op
 its details, its timeline and the workflow actions the caller's role may take.
 
 ``build_events_map(lang=…, towns=…, classes=…)`` returns a ``folium.Map`` that carries no event:
-the page script ``maps/static/gridgis-events.js`` reads them from ``/api/v1/event-map/points``
-and ``/rows`` with the filter of the page's URL, and polls them (``poll_ms``), updating dots
-in place. Acting goes through ``POST /api/v1/events/{id}/actions`` and ``…/routing``.
+the page script ``maps/static/gridgis-events.js`` reads them from
+``/api/v1/event-map/points`` and ``/rows`` with the filter of the page's URL, and polls them
+(``poll_ms``), updating dots in place; ``gridgis-events-case.js`` shows one case in a popup and
+acts on it through ``POST /api/v1/events/{id}/actions`` and ``…/routing``.
 
 Hooks for tests: ``window.gridgisEvents`` (``ready``, ``events``, ``overdue``, ``polls``,
 ``markers`` by id, ``map``, ``cluster``, ``select(id)``); every popup's root element has the CSS
@@ -243,7 +244,8 @@ def build_events_map(
             "note_actions": list(NOTE_ACTIONS),
             "poll_ms": poll_ms,
         },
-        scripts=["leaflet_vectorgrid", "gridgis_tiles_js", "markerclusterjs"],
+        scripts=["leaflet_vectorgrid", "gridgis_tiles_js", "markerclusterjs",
+                 "gridgis_events_case_js"],
         styles=["markerclustercss", "gridgis_events_css"],
     ).add_to(folium_map)  # fmt: skip
     localize_all(root, assets_base)

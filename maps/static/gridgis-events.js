@@ -13,18 +13,13 @@
 (function (G) {
   "use strict";
 
-  // Times are shown in Shanghai wall-clock time whatever the browser's zone.
-  var CLOCK = new Intl.DateTimeFormat("sv-SE", {timeZone: "Asia/Shanghai", year: "numeric",
-    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"});
   var FILTER_KEYS = ["status", "class", "town", "overdue", "source", "from", "to"];
   var PAGE_SIZE = 20;
 
-  function when(iso) { return iso ? CLOCK.format(new Date(iso)) : "—"; }
   function $(id) { return document.getElementById(id); }
 
   G.views.events = function (map, opts) {
     var W = opts.words, colors = opts.colors, names = opts.subclasses || {};
-    var noteActions = opts.note_actions || [];
     var lang = G.pageLang();
     var markers = {};
     var hook = window.gridgisEvents = {ready: false, events: 0, overdue: 0, polls: 0, actions: 0,
@@ -32,7 +27,10 @@
 
     function statusName(s) { return W.status_names[s] || s; }
     function subclassName(code) { return names[code] || code; }
-    function actionName(a) { return W.actions[a] || a; }
+    var eventCase = G.eventCase({words: W, subclassName: subclassName,
+      noteActions: opts.note_actions || [],
+      onActed: function () { hook.actions += 1; return refresh(false); }});
+    var showEvent = eventCase.show, when = eventCase.when;
 
     // --- the filter lives in the URL (Back and reload keep it) ------------------------------
     function readUrl() {
@@ -98,23 +96,6 @@
       fillForm();
       refresh(true);
     });
-
-    // --- errors in the page's language ------------------------------------------------------
-    // The API explains in English; a Chinese page says the same by kind, an English page shows
-    // the API's own words.
-    function errorText(err) {
-      var p = err.problem || {};
-      if (err.status === 0) { return W.error_network; }
-      if (err.status === 401) { return G.format(W.error_other, {status: 401}); }
-      if (lang === "en" && (p.detail || err.message)) { return p.detail || err.message; }
-      if (err.status === 403) { return W.error_403; }
-      if (err.status === 404) { return W.error_404; }
-      if (p.field === "version") { return W.error_version; }
-      if (err.status === 409 && p.field === "action") { return W.error_state; }
-      if (p.field === "note" || p.field === "reason") { return W.error_note; }
-      if (p.field === "grid_code" || p.field === "changes") { return W.error_grid_code; }
-      return G.format(W.error_other, {status: err.status});
-    }
 
     function filterError(err) {
       var p = err.problem || {};
@@ -306,173 +287,6 @@
       });
     }
     hook.refresh = refresh;
-
-    // --- one case: details, timeline, actions ------------------------------------------------
-    function showEvent(id, popup, keepMessage) {
-      return getQuiet("/api/v1/events/" + encodeURIComponent(id))
-        .then(function (e) { popup.setContent(eventBox(e, popup, keepMessage)); popup.update(); })
-        .catch(function (err) {
-          popup.setContent(G.el("div", "gridgis-event-popup gridgis-event-error", errorText(err)));
-        });
-    }
-
-    function eventBox(e, popup, message) {
-      var box = G.el("div", "gridgis-event-popup");
-      box.setAttribute("data-id", String(e.id));
-      box.setAttribute("data-status", e.status);
-      box.appendChild(G.el("b", null, "#" + e.id + " " + subclassName(e.subclass)));
-      var status = G.el("div", null, statusName(e.status));
-      if (e.overdue) {
-        status.appendChild(G.el("span", null, " · "));
-        status.appendChild(G.el("b", "gridgis-event-overdue-text", W.overdue));
-      }
-      box.appendChild(status);
-      if (e.description) { box.appendChild(G.el("div", null, e.description)); }
-      var routing = e.routing || {};
-      box.appendChild(G.el("div", null, [W.grid + " " + (routing.grid_code || "—"),
-        routing.department].filter(Boolean).join(" · ")));
-      box.appendChild(G.el("div", null, W.reported + " " + when(e.reported_at) +
-        (e.deadline_at ? " · " + W.deadline + " " + when(e.deadline_at) : "")));
-      if (e.calendar_unconfirmed) {  // a deadline in a year without a holiday table
-        box.appendChild(G.el("div", "gridgis-event-unconfirmed",
-          G.format(W.unconfirmed, {years: (e.calendar_unconfirmed_years || []).join(", ")})));
-      }
-      box.appendChild(G.el("h6", null, W.timeline));
-      var list = G.el("ol", "gridgis-timeline");
-      (e.timeline || []).forEach(function (s) {
-        var item = G.el("li");
-        item.appendChild(G.el("b", null, when(s.at)));
-        item.appendChild(G.el("span", null, " " + [actionName(s.action), statusName(s.to),
-          s.actor, W.roles[s.role] || s.role, s.note].filter(Boolean).join(" · ")));
-        list.appendChild(item);
-      });
-      box.appendChild(list);
-      var area = G.el("div", "gridgis-event-work");
-      box.appendChild(area);
-      actionButtons(e, area, popup);
-      if (message) { area.appendChild(message); }
-      return box;
-    }
-
-    // Only the actions the API allows this caller now (allowed_actions); none: no buttons.
-    function actionButtons(e, area, popup) {
-      var actions = e.allowed_actions || [];
-      if (!actions.length) { return; }
-      area.appendChild(G.el("h6", null, W.actions));
-      var row = G.el("div", "gridgis-event-actions");
-      actions.forEach(function (a) {
-        var b = G.el("button", "gridgis-action gridgis-action-" + a, actionName(a));
-        b.type = "button";
-        b.setAttribute("data-action", a);
-        b.addEventListener("click", function () { openForm(e, a, area, popup); });
-        row.appendChild(b);
-      });
-      area.appendChild(row);
-    }
-
-    function field(labelText, input) {
-      var wrap = G.el("label", null, labelText);
-      wrap.appendChild(input);
-      return wrap;
-    }
-
-    // The form of one action: a note (required for some), and for dispatch the unit grid and
-    // the handler (from the grid's people: GET /api/v1/grids/{code}/responsible).
-    function openForm(e, action, area, popup) {
-      var old = area.querySelector(".gridgis-event-form");
-      if (old) { old.remove(); }
-      var f = G.el("form", "gridgis-event-form gridgis-form-" + action);
-      var needsNote = noteActions.indexOf(action) >= 0;
-      var note = G.el("textarea");
-      note.name = "note";
-      note.rows = 2;
-      note.maxLength = 2000;
-      f.appendChild(field(W.note + (needsNote ? " " + W.note_needed : ""), note));
-      var grid = null, person = null;
-      if (action === "dispatch") {
-        grid = G.el("input");
-        grid.name = "grid_code";
-        grid.value = (e.routing || {}).grid_code || "";
-        grid.maxLength = 15;
-        grid.inputMode = "numeric";
-        f.appendChild(G.el("b", null, W.dispatch_to));
-        f.appendChild(field(W.grid_code, grid));
-        person = G.el("select");
-        person.name = "person";
-        f.appendChild(field(W.person, person));
-        var loadedFor = null;
-        var fillPeople = function () {
-          var code = grid.value.trim();
-          if (code === loadedFor) { return; }  // the same grid again: keep the choice
-          loadedFor = code;
-          person.textContent = "";
-          person.appendChild(G.el("option", null, W.keep)).value = "";
-          if (!/^[0-9]{15}$/.test(code)) { return; }
-          G.getJSON("/api/v1/grids/" + code + "/responsible", W.person, {quiet: true})
-            .then(function (answer) {
-              if (code !== loadedFor) { return; }  // another grid was typed meanwhile
-              var done = {};
-              (answer.staff || []).forEach(function (s) {
-                if (done[s.person_id]) { return; }
-                done[s.person_id] = true;
-                var o = G.el("option", null, s.name + " · " + (W.roles[s.role] || s.role));
-                o.value = String(s.person_id);
-                person.appendChild(o);
-              });
-            })
-            .catch(function () { /* the grid code is checked when dispatching */ });
-        };
-        grid.addEventListener("change", fillPeople);
-        fillPeople();
-      }
-      var go = G.el("button", "gridgis-action-submit", actionName(action));
-      go.type = "submit";
-      f.appendChild(go);
-      var out = G.el("div", "gridgis-event-message");
-      f.appendChild(out);
-      f.addEventListener("submit", function (ev) {
-        ev.preventDefault();
-        go.disabled = true;
-        act(e, action, note.value.trim(), grid, person)
-          .then(function () {
-            hook.actions += 1;
-            var ok = G.el("div", "gridgis-event-ok", G.format(W.done, {action: actionName(action)}));
-            return showEvent(e.id, popup, ok).then(function () { return refresh(false); });
-          })
-          .catch(function (err) {
-            go.disabled = false;
-            out.textContent = "";
-            out.appendChild(G.el("div", "gridgis-event-error", errorText(err)));
-            var p = err.problem || {};
-            if (err.status === 409 || p.field === "version") {  // stale: show the case as it is
-              var msg = G.el("div", "gridgis-event-error", errorText(err));
-              showEvent(e.id, popup, msg);
-            }
-          });
-      });
-      area.appendChild(f);
-      (action === "dispatch" ? grid : note).focus();
-      popup.update();
-    }
-
-    // Dispatch to another grid or person: the routing first (logged, with the note as the
-    // reason), then the action on the new version.
-    function act(e, action, note, grid, person) {
-      var base = "/api/v1/events/" + encodeURIComponent(e.id);
-      var changes = {};
-      if (grid && grid.value && grid.value !== (e.routing || {}).grid_code) {
-        changes.grid_code = grid.value;
-      }
-      if (person && person.value) { changes.worker_person_id = Number(person.value); }
-      var first = Object.keys(changes).length ?
-        G.sendJSON("POST", base + "/routing", {changes: changes, reason: note || W.routing_reason}) :
-        Promise.resolve(e);
-      return first.then(function (current) {
-        var body = {action: action, version: current.version};
-        if (note) { body.note = note; }
-        return G.sendJSON("POST", base + "/actions", body);
-      });
-    }
 
     // --- start ------------------------------------------------------------------------------
     fillForm();
