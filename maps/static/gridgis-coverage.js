@@ -73,8 +73,15 @@
                     fill: true, fillColor: g.fill, fillOpacity: 0.82};
         };
     }
-    var SELECTED = {color: "#0b2e59", weight: 3, opacity: 1, fill: true, fillOpacity: 0.82};
-    var HOVER = {color: "#1f5fbf", weight: 2.5, opacity: 1, fill: true, fillOpacity: 0.82};
+    // restyle(extra): the grid's own style (its class colour kept) with a heavier outline
+    function restyle(extra) {
+        return function (p, z) {
+            var s = styleOf(state.level, state.parent)(p, z);
+            return Array.isArray(s) ? s : Object.assign({}, s, extra);
+        };
+    }
+    var SELECTED = restyle({color: "#0b2e59", weight: 3, opacity: 1});
+    var HOVER = restyle({color: "#1f5fbf", weight: 2.5, opacity: 1});
 
     // names where the grid is wide enough on screen (recomputed after each zoom)
     function drawLabels() {

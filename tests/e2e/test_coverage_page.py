@@ -189,10 +189,13 @@ def test_coverage_page_drills_down_to_blind_spots(
         assert code in codes and all(c.startswith(village) for c in codes)
         assert len(codes) <= s["shown"]
 
+        before = fill_of(page, 3, code)
+        assert before != NOT_PATROLLED.lower()
         click_city_point(page)  # unit grid -> blind spots and who covered it
         wait_until(page, "window.gridgisCoverage.blind !== null", timeout=30_000)
         s = state(page)
         assert s["selected"] == code and s["who"] >= 1
+        assert fill_of(page, 3, code) == before  # outlined when selected, its colour kept
         assert s["blind"] == blind_expected > 0
         assert page.locator("path.gridgis-cov-blind").count() == blind_expected
         panel = page.inner_text(".gridgis-cov-panel")
