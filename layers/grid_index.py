@@ -2,12 +2,13 @@
 
 ``grid_index(session=, generation_id=)`` -> level (1, 2, 3) -> rows ``{code, name, parent,
 bbox, point}`` in code order, where ``bbox`` is ``[west, south, east, north]`` and ``point`` is
-``[lon, lat]`` of ``ST_PointOnSurface`` (always inside the polygon: where its name label goes),
+``[lon, lat]`` where its name goes (the centre of its maximum inscribed circle, the rule of
+layers/grid_labels.py: inside the grid and as far from its edges as possible),
 both in degrees of the storage CRS (CGCS2000, EPSG:4490; what Leaflet takes as WGS84, within
 centimetres), rounded to 5 decimals (about 1 m). A page uses it to fit the view to a grid, to
 place names and to know a grid's parent without loading any geometry (the shapes come from
-``/tiles``). About 100 bytes a grid (1,846 grids: ~0.2 MB of JSON, half of it gzip-compressed
-away); one query, ~30 ms for the demo city.
+``/tiles``). About 120 bytes of JSON a grid (1,846 grids: ~0.2 MB before gzip, which the
+pages are served with); one query, ~0.3 s for the demo city (pages cache it per generation).
 
 Errors: none of its own; an unknown generation gives empty levels.
 """
@@ -27,7 +28,7 @@ _SQL = text(
     SELECT level, code, name, parent_code,
            ST_XMin(geom) AS w, ST_YMin(geom) AS s, ST_XMax(geom) AS e, ST_YMax(geom) AS n,
            ST_X(p) AS x, ST_Y(p) AS y
-    FROM (SELECT level, code, name, parent_code, geom, ST_PointOnSurface(geom) AS p
+    FROM (SELECT level, code, name, parent_code, geom, (ST_MaximumInscribedCircle(geom)).center AS p
           FROM grid WHERE generation_id = :g AND geom IS NOT NULL) g
     ORDER BY level, code
     """

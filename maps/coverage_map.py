@@ -28,8 +28,9 @@ Hooks for tests, stable across versions:
 - ``window.gridgisCoverage`` is ``{level, parent, shown, selected, blind, who, missing}`` after
   every step (``blind``/``who`` are null until a unit grid's detail has arrived);
 - ``window.gridgisCoverageMap`` is the Leaflet map, ``window.gridgisCoverageLayer`` the tile
-  layer of the level shown (``isLoading()`` false once its tiles are drawn); ``.gridgis-cov-classes[data-level]`` the
-  legend's classes of each level (only the shown level's is visible);
+  layer of the level shown (``isLoading()`` false once its tiles are drawn);
+  ``.gridgis-cov-classes[data-level]`` the legend's classes of each level (only the shown
+  level's is visible);
 - the panels' hooks are listed in maps/coverage_panels.py.
 """
 
