@@ -93,7 +93,7 @@
     function actionButtons(e, area, popup) {
       var actions = e.allowed_actions || [];
       if (!actions.length) { return; }
-      area.appendChild(G.el("h6", null, W.actions));
+      area.appendChild(G.el("h6", null, W.actions_title));
       var row = G.el("div", "gridgis-event-actions");
       actions.forEach(function (a) {
         var b = G.el("button", "gridgis-action gridgis-action-" + a, actionName(a));

@@ -175,6 +175,7 @@ def test_dispatcher_accepts_and_dispatches_from_the_map(
                                 "/events/map?days=3660", READY)  # fmt: skip
     try:
         _open_popup(page, eid)
+        assert "操作" in page.locator(".gridgis-event-popup h6").all_inner_texts()
         buttons = page.locator(".gridgis-event-popup button.gridgis-action")
         assert sorted(buttons.evaluate_all("b => b.map(x => x.dataset.action)")) == [
             "accept",

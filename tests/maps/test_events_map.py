@@ -40,6 +40,8 @@ def test_every_word_in_both_languages() -> None:
         assert not any(re.search(r"[A-Za-z]{3,}", re.sub(r"\{\w+\}", "", v))
                        for v in table["zh"].values())  # fmt: skip
         assert not any(CJK.search(v) for v in table["en"].values())
+    for lang in ("zh", "en"):  # every word is text (none shadowed by a table)
+        assert all(isinstance(v, str) for k, v in words(lang).items() if k in WORDS[lang])
     for status in STATUS_COLORS:
         assert set(LABELS[f"event_status_{status}"]) == {"zh", "en"}
 
