@@ -492,6 +492,9 @@ def test_english_app(
         assert page.evaluate("document.documentElement.lang") == "en"
         tab(page, "report")
         assert page.inner_text("#report-submit") == "Send report"
+        assert page.inner_text("label[for=photos]") == "Take or choose photos"
+        wait_until(page, "document.querySelector('#subclass option[value=\"0401\"]')")
+        assert "Street vending" in page.inner_text("#subclass option[value='0401']")
         tab(page, "tasks")
         page.screenshot(path=str(artifacts / "mobile_tasks_en.png"))
         assert seen["errors"] == []
