@@ -123,6 +123,7 @@
     sw.addEventListener("controllerchange", function () {
       if (controlled) { return; }  // a new version took over: my data is kept already
       controlled = true;
+      if (sw.controller) { sw.controller.postMessage({type: "warm"}); }
       M.refreshTasks().catch(function () { /* offline: the worker warms what it can */ });
     });
     sw.register(M.config.sw, {scope: "/m/"}).then(function (reg) {

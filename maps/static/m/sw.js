@@ -45,7 +45,11 @@
       return Promise.all(names.filter(function (n) {
         return n.indexOf("ggm-shell-") === 0 && n !== SHELL;
       }).map(function (n) { return caches.delete(n); }));
-    }).then(function () { return self.clients.claim(); }).then(warm));
+    }).then(function () { return self.clients.claim(); }).then(function () {
+      // not awaited: the pages' requests would wait for the activation (the page also asks for
+      // it on controllerchange, which keeps the worker alive until it is done)
+      warm();
+    }));
   });
 
   // Tell every open page of the app (the pages listen in app.js).
