@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Annotated
@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import InvalidParameter
 from api.security import SESSION_COOKIE
@@ -26,18 +27,38 @@ from layers.models import Role
 from layers.workcal import SHANGHAI
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request inside one transaction (committed if the handler succeeds).
 
+    An async dependency (no thread hop per request): a SQLAlchemy session does no I/O until it is
+    first used, so a request answered from the caches (``GET /locate`` with a known token) never
+    touches the database; when the handler used it, commit/rollback/close run in the thread pool.
     A committed change of who may do what, or of the generation in force, drops this process's
     cache of it before the response is sent (api/authcache.py, layers.grids.ACTIVE_CACHE)."""
-    with request.app.state.sessions() as session:
-        with session.begin():
-            yield session
-        if session.info.pop(accounts.IDENTITIES_CHANGED, False):
-            request.app.state.identities.invalidate()
-        if session.info.pop(GENERATIONS_CHANGED, False):
-            ACTIVE_CACHE.invalidate()
+    session = request.app.state.sessions()
+    try:
+        yield session
+    except BaseException:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)  # close() rolls back
+        else:
+            session.close()
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(_commit_and_close, session)
+    else:
+        session.close()  # nothing open: no I/O
+    if session.info.pop(accounts.IDENTITIES_CHANGED, False):
+        request.app.state.identities.invalidate()
+    if session.info.pop(GENERATIONS_CHANGED, False):
+        ACTIVE_CACHE.invalidate()
+
+
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    finally:
+        session.close()
 
 
 # scope="function": the transaction commits before the response is sent, so a success answer
@@ -102,6 +123,28 @@ def _token_from_request(request: Request) -> str | None:
     return request.query_params.get("token")
 
 
+def _credential_key(request: Request) -> tuple[tuple[str, str], str] | None:
+    """The cache key of the caller's credential and the credential itself: a token (header or
+    ``?token=``) or the page session cookie; None when there is neither. A credential header
+    that holds nothing never falls back to the page cookie (that would be a cookie write past
+    the cross-site check, which trusts credential headers): AuthError."""
+    token = _token_from_request(request)
+    if not token and (
+        request.headers.get("authorization", "").lower().startswith(("bearer ", "basic "))
+        or "x-api-token" in request.headers
+    ):
+        raise AuthError(
+            "the Authorization header holds no token; send 'Authorization: Bearer <token>'",
+            field="Authorization",
+        )
+    if token:
+        return ("token", auth.hash_token(token)), token
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return ("session", accounts.sha256(cookie)), cookie
+    return None
+
+
 def client_address(request: Request) -> str | None:
     """The client's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
     return request.client.host if request.client else None
@@ -120,57 +163,54 @@ def _identify_throttled(request: Request, session: Session, value: str) -> accou
         raise
 
 
-def current_principal(request: Request, session: SessionDep) -> Principal:
-    """The caller, checked against the database on every request: a token (header or
-    ``?token=``) or the page session cookie (an opaque id, see layers/accounts.py). Cross-site
-    writes with the cookie never get here (api/security.py)."""
-    cache = request.app.state.identities
-    token = _token_from_request(request)
-    if not token and (
-        request.headers.get("authorization", "").lower().startswith(("bearer ", "basic "))
-        or "x-api-token" in request.headers
-    ):
-        # a credential header that holds nothing never falls back to the page cookie (that
-        # would be a cookie write past the cross-site check, which trusts credential headers)
+def current_principal(request: Request, session: Session) -> Principal:
+    """The caller, checked against the database on every request (or this process's cache of
+    it, dropped at once on any change: api/authcache.py): a token (header or ``?token=``) or the
+    page session cookie (an opaque id, see layers/accounts.py). Cross-site writes with the
+    cookie never get here (api/security.py). Blocking on a cache miss: call it from a thread."""
+    found = _credential_key(request)
+    if found is None:
         raise AuthError(
-            "the Authorization header holds no token; send 'Authorization: Bearer <token>'",
+            "this API needs a token: send 'Authorization: Bearer <token>' (the demo prints an "
+            "admin token at start-up)",
             field="Authorization",
         )
-    if token:
-        key = ("token", auth.hash_token(token))
-        if (hit := cache.get(key)) is not None:
-            return Principal.of(hit)
+    key, value = found
+    cache = request.app.state.identities
+    if (hit := cache.get(key)) is None:
         epoch = cache.epoch
-        identity = _identify_throttled(request, session, token)
-        cache.put(key, identity, epoch)
-        return Principal.of(identity)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        key = ("session", accounts.sha256(cookie))
-        if (hit := cache.get(key)) is not None:
-            return Principal.of(hit)
-        epoch = cache.epoch
-        idle_s = request.app.state.settings.auth.session_idle_s
-        identity = accounts.resolve_session(session=session, value=cookie, idle_s=idle_s)
-        cache.put(key, identity, epoch)
-        return Principal.of(identity)
-    raise AuthError(
-        "this API needs a token: send 'Authorization: Bearer <token>' (the demo prints an admin "
-        "token at start-up)",
-        field="Authorization",
-    )
+        if key[0] == "token":
+            hit = _identify_throttled(request, session, value)
+        else:
+            idle_s = request.app.state.settings.auth.session_idle_s
+            hit = accounts.resolve_session(session=session, value=value, idle_s=idle_s)
+        cache.put(key, hit, epoch)
+    principal = Principal.of(hit)
+    request.state.principal = principal  # pages: the navigation bar shows what this role may use
+    return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
+async def principal_dependency(request: Request, session: SessionDep) -> Principal:
+    """:func:`current_principal` as a dependency: a cached caller is answered on the event loop
+    (no thread hop, no database); a miss is looked up in the thread pool."""
+    found = _credential_key(request)
+    if found is not None and (hit := request.app.state.identities.get(found[0])) is not None:
+        principal = Principal.of(hit)
+        request.state.principal = principal  # as current_principal does
+        return principal
+    return await run_in_threadpool(current_principal, request, session)
+
+
+PrincipalDep = Annotated[Principal, Depends(principal_dependency)]
 
 ALL_ROLES = tuple(Role)
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting only ``roles`` (admin is always admitted)."""
     allowed = {*roles, Role.ADMIN}
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(
@@ -205,7 +245,7 @@ def parse_crs(value: str | None, field: str = "crs") -> Datum:
         ) from None
 
 
-def crs_query(
+async def crs_query(
     crs: Annotated[str | None, Query(description="cgcs2000|wgs84|gcj02|bd09")] = None,
 ) -> Datum:
     return parse_crs(crs)
@@ -271,7 +311,7 @@ def parse_at(value: str | None, field: str = "at") -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI).astimezone(UTC)
 
 
-def at_query(
+async def at_query(
     at: Annotated[str | None, Query(description="date or datetime (ISO 8601)")] = None,
 ) -> datetime | None:
     return parse_at(at)
@@ -320,7 +360,7 @@ def parse_bbox(value: str | None, field: str = "bbox") -> tuple[float, float, fl
     return west, south, east, north
 
 
-def bbox_query(
+async def bbox_query(
     bbox: Annotated[str | None, Query(description="west,south,east,north")] = None,
 ) -> tuple[float, float, float, float] | None:
     return parse_bbox(bbox)
