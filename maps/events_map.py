@@ -22,7 +22,6 @@ from typing import Any
 import folium
 from branca.element import Element
 
-from layers.events.listing import DUE_SOON_H
 from maps.assets import localize_all
 from maps.basemaps import Basemap
 from maps.elements import HtmlControl, PageSetup, ViewScript, render_control
@@ -163,9 +162,9 @@ def _name(entry: Mapping[str, Any], lang: str) -> str:
     return str(entry.get("name_zh") or entry["name"])
 
 
-def _legend(lang: str) -> str:
+def _legend(lang: str, due_soon_h: float) -> str:
     w = WORDS[lang]
-    h = f"{DUE_SOON_H:g}"
+    h = f"{due_soon_h:g}"
     return render_control(
         "events_legend.html",
         title=label("legend_title", lang),
@@ -204,6 +203,7 @@ def build_events_map(
     basemap: Basemap | None = None,
     poll_ms: int = POLL_MS,
     center: tuple[float, float] = (31.85, 120.3),
+    due_soon_h: float = 2.0,
 ) -> folium.Map:
     """The page, without events (the script loads them).
 
@@ -216,6 +216,8 @@ def build_events_map(
         ``lang``: ``{"code", "name", "subclasses": [{"code", "name"}, …]}``.
     center
         (lat, lon) in EPSG:4490 degrees where the map opens before the events arrive.
+    due_soon_h
+        The "due soon" horizon in hours, for the legend (``layers.events.listing.DUE_SOON_H``).
     """
     lang = resolve_lang(lang)
     basemap = basemap or Basemap.none()
@@ -230,9 +232,8 @@ def build_events_map(
     root = folium_map.get_root()
     root.title = label("events_map_title", lang)  # type: ignore[attr-defined]
     root.html.add_child(Element(_panel(lang, towns, classes)))  # type: ignore[attr-defined]
-    HtmlControl(_legend(lang), position="bottomright", css_class="gridgis-legend").add_to(
-        folium_map
-    )
+    legend = _legend(lang, due_soon_h)
+    HtmlControl(legend, position="bottomright", css_class="gridgis-legend").add_to(folium_map)
     subclasses = {s["code"]: _name(s, lang) for c in classes for s in c.get("subclasses", [])}
     ViewScript(
         "events",

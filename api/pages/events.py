@@ -20,6 +20,7 @@ from api.pages.map import basemap_from_settings, login_redirect
 from api.pages.scripts import page_response
 from layers.errors import AuthError
 from layers.events.dictionary import list_dictionary
+from layers.events.listing import DUE_SOON_H
 from layers.grids import active_generation
 from layers.models import Grid
 from maps.events_map import build_events_map
@@ -55,5 +56,6 @@ def events_map_page(
         towns=towns,
         classes=list_dictionary(session=session, lang=lang),
         basemap=basemap_from_settings(request.app.state.settings.map, lang),
+        due_soon_h=DUE_SOON_H,
     )
     return page_response(request, folium_map.get_root().render())
