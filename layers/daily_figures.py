@@ -18,7 +18,7 @@ Used by ``GET /api/v1/patrol/daily`` through ``layers.device_daily`` (stored fig
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -218,19 +218,23 @@ def read_day_fixes(
             session, f"{columns}{where}AND p.flags & %s = 0 {order}",
             (device_ids, start, end, UNUSABLE), DAY_FIELDS,
         )  # fmt: skip
-    # per device from its own time: the index bound a second early, the exact test on the
-    # same float the figures were made of (to_timestamp of a float8 may differ by 1 µs)
-    join = (
-        "JOIN unnest(%s::int4[], %s::float8[]) AS s(device_id, since_s) "
-        "ON p.device_id = s.device_id AND p.fix_time >= to_timestamp(s.since_s) - interval '1 s' "
-        "AND extract(epoch FROM p.fix_time) >= s.since_s "
-    )
-    return copy_rows(
+    # per device from its own time: one index range per device (device_id = ANY, from the
+    # earliest time of the chunk, a second early for the float's rounding), then each
+    # device's rows cut at its own time on the same float the figures were made of (a join
+    # with unnest(ids, times) made PostgreSQL scan the whole day)
+    since = np.asarray(since_s, dtype=np.float64)
+    floor = datetime.fromtimestamp(float(since.min()), tz=UTC) - timedelta(seconds=1)
+    rows = copy_rows(
         session,
-        f"{columns}{join}WHERE p.fix_time >= %s AND p.fix_time < %s AND p.flags & %s = 0 {order}",
-        (device_ids, since_s, start, end, UNUSABLE),
+        f"{columns}WHERE p.device_id = ANY(%s) AND p.fix_time >= %s AND p.fix_time < %s "
+        f"AND p.flags & %s = 0 {order}",
+        (device_ids, max(floor, start), end, UNUSABLE),
         DAY_FIELDS,
     )
+    ids = np.asarray(device_ids, dtype=np.int64)
+    by_id = np.argsort(ids)
+    owner = by_id[np.searchsorted(ids, rows["device"].astype(np.int64), sorter=by_id)]
+    return rows[rows["t"].astype(np.float64) >= since[owner]]
 
 
 def figures_of(
@@ -250,7 +254,7 @@ def figures_of(
     out: dict[int, DayFold] = {}
     continued = continued or {}
     whole = [d for d in device_ids if d not in continued]
-    parts = [d for d in device_ids if d in continued]
+    parts = sorted((d for d in device_ids if d in continued), key=lambda d: continued[d][1])
     for group, since in ((whole, False), (parts, True)):
         for k in range(0, len(group), DAILY_CHUNK_DEVICES):
             chunk = group[k : k + DAILY_CHUNK_DEVICES]
