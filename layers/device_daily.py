@@ -29,6 +29,7 @@ import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -42,11 +43,19 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gis.crs import SRID_METRIC_DEFAULT
 from gis.tracks import GapSplitter, StopDetector
-from layers.daily_figures import NO_FIXES, DayFigures, DayFold, day_row, figures_of
+from layers.daily_figures import (
+    NO_FIXES,
+    DayFigures,
+    DayFold,
+    compute_daily_stats,
+    day_row,
+    figures_of,
+)
 from layers.db import Base
 from layers.devices import assigned_grid_codes_all, list_devices
 
@@ -269,9 +278,18 @@ def daily_stats(
     their own grids (assigned codes of any level, by prefix), GPS silences — the rows of
     ``GET /api/v1/patrol/daily`` (:data:`layers.tracks.STAT_COLUMNS`), from the stored figures
     after :func:`refresh_day`; equal to :func:`layers.daily_figures.compute_daily_stats`."""
-    refresh_day(
-        session=session, day=day, metric_srid=metric_srid, splitter=splitter, detector=detector
-    )
+    try:
+        with session.begin_nested():
+            refresh_day(session=session, day=day, metric_srid=metric_srid, splitter=splitter,
+                        detector=detector)  # fmt: skip
+    except DBAPIError as exc:
+        if not isinstance(exc.orig, psycopg.errors.ReadOnlySqlTransaction):
+            raise
+        # a read-only database (a standby, or read-only while its disk is full): computed now
+        return compute_daily_stats(
+            session=session, day=day, metric_srid=metric_srid, person_id=person_id,
+            splitter=splitter, detector=detector,
+        )  # fmt: skip
     figures = stored_figures(session=session, day=day)
     assigned = assigned_grid_codes_all(session=session)
     return [

@@ -305,3 +305,14 @@ def test_the_server_computes_today_on_its_own(engine: Engine) -> None:
             time.sleep(0.2)
     finally:
         stop()
+
+
+def test_a_read_only_database_still_answers(session: Session) -> None:
+    """On a standby or a read-only database nothing can be stored: the answer is computed."""
+    a = _officer(session, "daily-ro")
+    _walk(session, a, START, 20)
+    expected = compute_daily_stats(session=session, day=DAY)
+    with session.begin_nested():
+        session.execute(text("SET TRANSACTION READ ONLY"))
+        assert daily_stats(session=session, day=DAY) == expected
+        session.rollback()
