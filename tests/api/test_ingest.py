@@ -200,10 +200,10 @@ def test_batch_rejects_bad_items_and_stores_the_rest(anon, engine, device) -> No
     assert body["stored"] == 4 and body["rejected"] == 6
     by_index = {e["index"]: e for e in body["errors"]}
     assert sorted(by_index) == [2, 4, 5, 6, 7, 8]
-    assert by_index[2]["field"] == "fixes[2].time"
+    assert by_index[2]["field"] == "fixes/2/time"
     assert "swapped" in by_index[4]["detail"]
-    assert by_index[5]["field"] == "fixes[5].lon"
-    assert by_index[6]["field"] == "fixes[6].datum"
+    assert by_index[5]["field"] == "fixes/5/lon"
+    assert by_index[6]["field"] == "fixes/6/datum"
     assert "clock" in by_index[8]["detail"]
     assert [r["seq"] for r in rows(engine, device.id)] == [0, 1, 3, 9]
 
