@@ -133,6 +133,12 @@ GENERATION_FILE = obj(
     layer={"type": "string", "maxLength": 200},
     crs={"type": "string", "maxLength": 50},
     force={"type": "boolean"},
+    note={"type": "string", "maxLength": 10_000},
+    lang={
+        "type": "string",
+        "enum": ["zh", "en"],
+        "description": "language of the detail when a layer must be chosen (default zh)",
+    },
 )
 FIX = obj(
     ["time", "lon", "lat"],
