@@ -100,7 +100,8 @@ def test_event_dictionary_puts_do_not_block_the_server(
         ),
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"code": "97", "name": "锁等待测试", "kind": "event"}
+    assert answer.json() == {"code": "97", "name": "锁等待测试", "name_zh": "锁等待测试",
+                             "name_en": None, "kind": "event"}  # fmt: skip
     row = {"class_code": "97", "name": "锁等待子类", "accept_rule": "a", "limit_value": 2,
            "limit_unit": "work_days", "close_rule": "c", "department": "市城管局"}  # fmt: skip
     answer = _health_answers_while_blocked(
