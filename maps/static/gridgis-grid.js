@@ -154,6 +154,18 @@
           onClick: n === 3 ? function (p, event) { gridClicked(p, event); } : null,
         });
         layer.setZIndex(Z_INDEX[n]);
+        // New tiles only once a pan or zoom has ended: decoding and drawing them while Leaflet
+        // animates the map cost frames (docs/benchmarks-pages.md).
+        L.setOptions(layer, {updateWhenIdle: true, updateWhenZooming: false, keepBuffer: 3,
+          tileSize: 512});
+        // 512-pixel tiles (a quarter of the requests and canvases of 256-pixel ones): the
+        // server's tile one zoom out covers the same ground, drawn twice as large.
+        var fetchTile = layer._getVectorTilePromise;
+        layer._getVectorTilePromise = function (coords, bounds) {
+          var up = L.point(coords.x, coords.y);
+          up.z = coords.z - 1;
+          return fetchTile.call(layer, up, bounds);
+        };
         layer.on("add", function () { L.DomUtil.addClass(layer.getContainer(), "gridgis-l" + n); });
         layer.once("load", function () {
           loaded[n] = true;
