@@ -29,6 +29,7 @@ from gis.codes import LEVEL_CODE_LENGTH
 from gis.tracks import UNUSABLE
 from layers.coverage import CoverageGrid, CoverageRun, CoverageVisit, rollup
 from layers.events import kpis
+from layers.events.dictionary import display_name
 from layers.events.models import Event, EventSubclass
 from layers.events.workflow import OPEN_FOR_DEADLINE, TERMINAL
 from layers.models import Grid
@@ -74,10 +75,17 @@ def _overdue(now: datetime) -> Any:
 
 
 def event_panel(
-    *, session: Session, scope: str, now: datetime | None = None, list_limit: int = 30
+    *,
+    session: Session,
+    scope: str,
+    now: datetime | None = None,
+    list_limit: int = 30,
+    lang: str = "zh",
 ) -> dict[str, Any]:
     """Counts of today and this week, the overdue list (oldest deadline first) and the newest
-    events (for the live feed: ``last_id`` grows as events arrive). Two queries.
+    events (for the live feed: ``last_id`` grows as events arrive). Two queries. A listed
+    event's ``subclass_name`` is in ``lang`` ("zh" or "en") by the dictionary's rule
+    (:func:`layers.events.dictionary.display_name`).
 
     Per period P: ``reported`` (reported in P), ``accepted`` (立案 in P), ``in_handling``
     (dispatched in P and still open for handling), ``overdue`` (overdue now, deadline fell in
@@ -113,6 +121,7 @@ def event_panel(
                 Event.status,
                 Event.subclass_code,
                 EventSubclass.name.label("subclass_name"),
+                EventSubclass.name_en.label("subclass_name_en"),
                 Event.grid_code,
                 Event.address,
                 Event.reported_at,
@@ -132,7 +141,8 @@ def event_panel(
     )
     lists: dict[str, list[dict[str, Any]]] = {"overdue": [], "latest": []}
     for row in session.execute(both).mappings():
-        item = {k: v for k, v in row.items() if k != "list"}
+        item = {k: v for k, v in row.items() if k not in ("list", "subclass_name_en")}
+        item["subclass_name"] = display_name(row["subclass_name"], row["subclass_name_en"], lang)
         item["status"] = str(
             item["status"].value if hasattr(item["status"], "value") else item["status"]
         )

@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.deps import Reader, SessionDep
 from api.errors import InvalidParameter
+from api.lang import LangDep
 from api.routes.staff import _answer as responsible_answer
 from api.schemas.events import (
     DashboardEvents,
@@ -143,11 +144,16 @@ def within_caller(scope: str, session: Any, principal: Any, field: str = "scope"
     response_model=DashboardEvents,
 )
 def dashboard_events(
-    request: Request, session: SessionDep, principal: Reader, scope: ScopeQuery = ""
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    lang: LangDep,
+    scope: ScopeQuery = "",
 ) -> dict[str, Any]:
+    """The listed events' ``subclass_name`` is in ``lang`` (as the event dictionary names)."""
     scope = within_caller(parse_scope(scope), session, principal)
     return panel_cache(request).get(
-        ("events", scope), lambda: event_panel(session=session, scope=scope)
+        ("events", scope, lang), lambda: event_panel(session=session, scope=scope, lang=lang)
     )
 
 

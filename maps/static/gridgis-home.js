@@ -311,9 +311,10 @@
   // --- panels ---------------------------------------------------------------------------------
   function scopeQuery() { return "scope=" + encodeURIComponent(state.sel); }
 
-  // The dictionary names subclasses in Chinese only: an English page shows the code.
+  // The panel names the subclass in the page's language (?lang= of its request, the event
+  // dictionary's rule); without a name, the code.
   function subclassText(e) {
-    return lang === "en" ? w("subclass", {code: e.subclass_code}) : e.subclass_name;
+    return e.subclass_name || w("subclass", {code: e.subclass_code});
   }
 
   function eventItem(e, kind) {
@@ -338,7 +339,8 @@
   }
 
   function loadEvents() {
-    return G.getJSON("/api/v1/dashboard/events?" + scopeQuery(), w("panel_events")).then(function (b) {
+    return G.getJSON("/api/v1/dashboard/events?" + scopeQuery() + "&lang=" + lang,
+      w("panel_events")).then(function (b) {
       var c = b.counts;
       var body = clear(panelBody("panel-events"));
       var table = G.el("table", "counts");

@@ -116,6 +116,29 @@ def test_event_counts_equal_sql(client, seeded, engine, level) -> None:  # type:
     assert all(e["grid_code"].startswith(scope) for e in body["latest"] + body["overdue"])
 
 
+def test_event_lists_name_the_subclass_in_the_request_language(client, seeded, engine) -> None:  # type: ignore[no-untyped-def]
+    zh, en = (
+        _sql(engine, f"SELECT {col} FROM event_subclass WHERE code = '0401'")
+        for col in ("name", "name_en")
+    )
+    assert zh and en and zh != en  # the seed names 0401 in both languages
+    scope = {"scope": seeded["grid"]}
+    for params, headers, name in (
+        ({}, {}, zh),
+        ({"lang": "en"}, {}, en),
+        ({}, {"Accept-Language": "en-GB,en;q=0.9"}, en),
+        ({"lang": "zh"}, {"Accept-Language": "en"}, zh),
+    ):
+        r = client.get("/api/v1/dashboard/events", params={**scope, **params}, headers=headers)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        mine = [e for e in body["latest"] + body["overdue"] if e["id"] in seeded["ids"]]
+        assert len(mine) >= 3, (params, headers)
+        assert {e["subclass_name"] for e in mine} == {name}, (params, headers)
+        assert all(e["subclass_code"] == "0401" for e in mine)
+        assert not any("subclass_name_en" in e for e in mine)
+
+
 def test_scope_narrows_every_panel(client, seeded) -> None:  # type: ignore[no-untyped-def]
     city = client.get("/api/v1/dashboard/events").json()["counts"]
     town = client.get("/api/v1/dashboard/events", params={"scope": seeded["town"]}).json()
