@@ -71,6 +71,7 @@ WORDS: dict[str, dict[str, str]] = {
         "legend_dots": "事件（按状态着色）", "legend_clusters": "聚合点（按其中最紧急的事件着色）",
         "cluster_overdue": "含超时事件", "cluster_due": "含 {h} 小时内到期的事件",
         "cluster_normal": "无超时或即将到期", "ring_due": "橙色粗边：{h} 小时内到期",
+        "accuracy": "定位精度 ±{m} 米", "received": "（{at} 收到）",
     },
     "en": {
         "title": "Events", "filter": "Filter", "status": "Status", "class": "Class",
@@ -101,6 +102,7 @@ WORDS: dict[str, dict[str, str]] = {
         "cluster_due": "holds an event due within {h} h",
         "cluster_normal": "nothing overdue or due soon",
         "ring_due": "thick amber ring: due within {h} h",
+        "accuracy": "position accuracy ±{m} m", "received": "(received {at})",
     },
 }  # fmt: skip
 

@@ -16,6 +16,14 @@
 
   function when(iso) { return iso ? CLOCK.format(new Date(iso)) : "—"; }
 
+  // A step received more than 2 minutes away from its time (a queued report from a phone).
+  var RECEIVED_GAP_MS = 2 * 60 * 1000;
+  function lateReceipt(step) {
+    if (!step.recorded_at || !step.at) { return false; }
+    var gap = Math.abs(Date.parse(step.recorded_at) - Date.parse(step.at));
+    return gap > RECEIVED_GAP_MS;
+  }
+
   G.eventCase = function (options) {
     var W = options.words, lang = G.pageLang(), noteActions = options.noteActions || [];
     var subclassName = options.subclassName;
@@ -68,6 +76,10 @@
         routing.department].filter(Boolean).join(" · ")));
       box.appendChild(G.el("div", null, W.reported + " " + when(e.reported_at) +
         (e.deadline_at ? " · " + W.deadline + " " + when(e.deadline_at) : "")));
+      if (typeof e.location_accuracy_m === "number") {  // the phone fix radius (m)
+        box.appendChild(G.el("div", "gridgis-event-accuracy",
+          G.format(W.accuracy, {m: Math.round(e.location_accuracy_m)})));
+      }
       if (e.calendar_unconfirmed) {  // a deadline in a year without a holiday table
         box.appendChild(G.el("div", "gridgis-event-unconfirmed",
           G.format(W.unconfirmed, {years: (e.calendar_unconfirmed_years || []).join(", ")})));
@@ -77,6 +89,10 @@
       (e.timeline || []).forEach(function (s) {
         var item = G.el("li");
         item.appendChild(G.el("b", null, when(s.at)));
+        if (lateReceipt(s)) {  // sent from a phone that was offline: when the server got it
+          item.appendChild(G.el("span", "gridgis-timeline-received",
+            " " + G.format(W.received, {at: when(s.recorded_at)})));
+        }
         item.appendChild(G.el("span", null, " " + [actionName(s.action), statusName(s.to),
           s.actor, W.roles[s.role] || s.role, s.note].filter(Boolean).join(" · ")));
         list.appendChild(item);

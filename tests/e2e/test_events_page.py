@@ -8,6 +8,7 @@ tiles; nothing requested outside 127.0.0.1. Screenshots in test-artifacts/events
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -301,3 +302,45 @@ def test_english_page_has_english_names_only(browser, live_server, tokens, some_
         assert_offline_and_clean(seen)
     finally:
         page.context.close()
+
+
+def test_popup_shows_accuracy_and_late_receipt(browser, live_server, tokens, demo_grids) -> None:  # type: ignore[no-untyped-def]
+    """A report queued on a phone for an hour (its time ≠ the server's receipt) says when it was
+    received; a step received at once does not; the phone's accuracy is shown rounded."""
+    l3 = demo_grids[demo_grids.level == 3]
+    p = l3.iloc[777].geometry.representative_point()
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    with _api(live_server, tokens["admin"]) as c:
+        r = c.post("/api/v1/events", json={
+            "lon": p.x, "lat": p.y, "subclass": "0101", "description": "离线上报",
+            "ignore_duplicates": True, "reported_at": an_hour_ago,
+            "location_accuracy_m": 12.4})  # fmt: skip
+        assert r.status_code == 201, r.text
+        eid = r.json()["id"]
+        _post(c, eid, "accept")  # received as it happened
+        bare = c.post("/api/v1/events", json={
+            "lon": p.x, "lat": p.y, "subclass": "0101", "description": "无精度",
+            "ignore_duplicates": True})  # fmt: skip
+        assert bare.status_code == 201, bare.text
+    for lang, accuracy, received in (("zh", "定位精度 ±12 米", "收到"),
+                                     ("en", "position accuracy ±12 m", "received")):  # fmt: skip
+        path = "/events/map?days=3660" + ("&lang=en" if lang == "en" else "")
+        page, seen = open_logged_in(browser, live_server, tokens["viewer"], path, READY)
+        try:
+            _open_popup(page, eid)
+            assert page.inner_text(".gridgis-event-accuracy").strip() == accuracy
+            items = page.locator(".gridgis-timeline li").all_inner_texts()
+            assert len(items) == 2
+            assert received in items[0] and received not in items[1]
+            assert page.locator(".gridgis-timeline-received").count() == 1
+            bare_id = bare.json()["id"]
+            _open_popup(page, bare_id)  # no accuracy sent: no line (the old popup fades out)
+            popup = page.locator(f'.gridgis-event-popup[data-id="{bare_id}"]')
+            assert popup.locator(".gridgis-timeline li").count() == 1
+            assert popup.locator(".gridgis-event-accuracy").count() == 0
+            assert popup.locator(".gridgis-timeline-received").count() == 0
+            if lang == "en":
+                assert not CJK.search(page.inner_text(".gridgis-timeline"))
+            assert_offline_and_clean(seen)
+        finally:
+            page.context.close()
