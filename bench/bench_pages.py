@@ -314,6 +314,12 @@ def write_report(results: dict, args: Any, load_before: Any, load_after: Any) ->
         "",
         "Targets (issue 15): front page usable in ≤ 2 s, ≥ 30 fps.",
         "",
+        "How to read it: the machine is shared (2 cores; see the load average above), so the",
+        "same page varies by 2-3x from one run to the next; compare the columns of one run,",
+        "not runs. The last row is the floor: the same page and browser with every overlay",
+        "switched off; what lies between it and the first rows is the cost of drawing the",
+        "layers.",
+        "",
     ]
     OUT_FILE.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(OUT_FILE.read_text(encoding="utf-8"))

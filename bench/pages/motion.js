@@ -2,8 +2,9 @@
 // twice and out twice (Leaflet's own animations), for `seconds`; run with Playwright's
 // page.evaluate(source, seconds). Returns {fps, longest_ms, steps}.
 async (seconds) => {
-  const map = window.GridGIS && GridGIS.home ? GridGIS.home.map : window.gridgisMap ||
-    (window.gridgisLayers && window.gridgisLayers.level1._map);
+  // kept from the first call: a layer switched off no longer knows its map
+  const map = window.benchMap || (window.benchMap = window.GridGIS && GridGIS.home ?
+    GridGIS.home.map : window.gridgisMap || window.gridgisLayers.level1._map);
   let frames = 0, longest = 0, last = performance.now(), running = true;
   function count(now) { frames += 1; longest = Math.max(longest, now - last); last = now;
     if (running) { requestAnimationFrame(count); } }

@@ -39,6 +39,7 @@
   };
   var CODE_LEVEL = {9: 1, 12: 2, 15: 3};
   var Z_INDEX = {1: 3, 2: 2, 3: 1};  // towns on top
+  var TILE_PX = 512, ZOOM_UP = 1;  // 4096 tile units over 512 px: 8 units a pixel
   var SELECTED = {color: "#e07a1f", weight: 4, opacity: 1, fill: true, fillColor: "#e07a1f",
     fillOpacity: 0.08, className: "gridgis-selected", interactive: false};
   var CHILD = {color: "#c2410c", weight: 2.2, opacity: 1, fill: true, fillColor: "#fdba74",
@@ -157,13 +158,13 @@
         // New tiles only once a pan or zoom has ended: decoding and drawing them while Leaflet
         // animates the map cost frames (docs/benchmarks-pages.md).
         L.setOptions(layer, {updateWhenIdle: true, updateWhenZooming: false, keepBuffer: 3,
-          tileSize: 512});
-        // 512-pixel tiles (a quarter of the requests and canvases of 256-pixel ones): the
-        // server's tile one zoom out covers the same ground, drawn twice as large.
+          tileSize: TILE_PX});
+        // TILE_PX-pixel tiles (a quarter of the requests and canvases of 256-pixel ones):
+        // the server's tile ZOOM_UP zooms out covers the same ground, drawn larger.
         var fetchTile = layer._getVectorTilePromise;
         layer._getVectorTilePromise = function (coords, bounds) {
           var up = L.point(coords.x, coords.y);
-          up.z = coords.z - 1;
+          up.z = coords.z - ZOOM_UP;
           return fetchTile.call(layer, up, bounds);
         };
         layer.on("add", function () { L.DomUtil.addClass(layer.getContainer(), "gridgis-l" + n); });
