@@ -25,7 +25,7 @@ from branca.element import Element
 from maps.assets import localize_all
 from maps.basemaps import Basemap
 from maps.elements import HtmlControl, PageSetup, ViewScript, render_control
-from maps.styles import label, resolve_lang
+from maps.styles import ROLE_NAMES, label, resolve_lang
 
 OVERDUE_COLOR = "#d7191c"
 DUE_SOON_COLOR = "#f18f01"
@@ -130,16 +130,6 @@ SOURCE_NAMES: dict[str, dict[str, str]] = {
            "public": "市民上报", "centre": "指挥中心"},
     "en": {"patrol": "Patrol", "informant": "Informant", "hotline": "12345 hotline",
            "public": "Citizens", "centre": "Command centre"},
-}  # fmt: skip
-ROLE_NAMES: dict[str, dict[str, str]] = {
-    "zh": {"grid_chief": "网格长", "grid_worker": "网格员", "patroller": "巡查员",
-           "supervisor": "督查员", "informant": "信息员", "liaison": "联络员",
-           "dispatcher": "调度员", "officer": "执法队员", "admin": "管理员", "viewer": "查看者",
-           "planner": "规划员"},
-    "en": {"grid_chief": "Grid chief", "grid_worker": "Grid worker", "patroller": "Patrol officer",
-           "supervisor": "Supervisor", "informant": "Informant", "liaison": "Liaison",
-           "dispatcher": "Dispatcher", "officer": "Officer", "admin": "Administrator",
-           "viewer": "Viewer", "planner": "Planner"},
 }  # fmt: skip
 
 

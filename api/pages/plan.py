@@ -21,6 +21,7 @@ from api.pages.templating import VIEW_ROLES, render_page
 from layers.errors import AuthError
 from layers.models import Role
 from maps.assets import asset_url
+from maps.styles import ROLE_NAMES, resolve_lang
 
 router = APIRouter(tags=["pages"])
 
@@ -102,6 +103,7 @@ def plan_page(
         t=TEXT[lang],
         allowed=allowed,
         role=principal.role.value,
+        roles=ROLE_NAMES[resolve_lang(lang)],
         user=principal.name,
         vendor={name: asset_url(name) for name in VENDOR},
     )

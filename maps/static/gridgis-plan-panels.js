@@ -11,6 +11,10 @@
     var show = ctx.show, showError = ctx.showError, statusText = ctx.statusText;
     var state = ctx.state, hook = ctx.hook, maps = ctx.maps, layers = ctx.layers;
     var refreshDraft = ctx.refreshDraft, updateButtons = ctx.updateButtons;
+    // People's roles in the page's language (maps/styles.py ROLE_NAMES, handed over by the
+    // page as data-roles); a role the table lacks: as stored.
+    var roleNames = JSON.parse(($("plan") || {dataset: {}}).dataset.roles || "{}");
+    function roleName(role) { return roleNames[role] || role; }
 
     function loadProblems() {
       var id = state.draft.id;
@@ -75,7 +79,7 @@
               (e.new_grid || "—");
           },
           assignments: function (a) {
-            return a.name + " " + a.role + " " + a.grid_code + " → " + (a.new_grid || "?") + " (" +
+            return a.name + " " + roleName(a.role) + " " + a.grid_code + " → " + (a.new_grid || "?") + " (" +
               a.action + (a.candidates && a.candidates.length ? ": " + a.candidates.join(" ") : "") + ")";
           },
           zones: function (z) { return z.code + " " + z.name; },
