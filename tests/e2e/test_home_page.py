@@ -81,6 +81,10 @@ def test_front_page_map_and_panels(
             assert "Acceptance rate" in body and "Asia/Shanghai" in body
             assert page.evaluate("document.documentElement.lang") == "en"
             assert "立案率" not in body and "超时" not in body
+            # the events panel asks for subclass names in English (never "Event type 0101")
+            asked = [u for u in seen["requests"] if "/api/v1/dashboard/events?" in u]
+            assert asked and all("lang=en" in u for u in asked)
+            assert "Event type" not in page.inner_text("#panel-events")
         # legends and controls readable on a wall screen
         sizes = page.evaluate(
             "[...document.querySelectorAll('.leaflet-control-layers label, .home-legend div, "
