@@ -122,7 +122,6 @@ class DeviceDaily(Base):
 
 _FIGURES = ("fixes", "mileage_m", "patrol_time_s", "moving_time_s", "stops", "stop_time_s",
             "silences", "silence_time_s", "first_fix_s", "last_fix_s")  # fmt: skip
-WRITE_ROWS = 500  # rows per INSERT statement
 
 
 def _params(metric_srid: int, splitter: GapSplitter, detector: StopDetector) -> dict[str, Any]:
@@ -242,16 +241,17 @@ def _stored(day: date, device_id: int, counter: tuple[int, int], fold: DayFold) 
 
 
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace stored rows: one statement compiled once and sent in batches
+    (executemany; a multi-row VALUES built per call cost more to compile than to run)."""
+    if not rows:
+        return
     now = datetime.now(UTC)  # Citus refuses now() in DO UPDATE SET of a distributed table
-    rows = [{**r, "computed_at": now} for r in rows]
-    stmt = insert(DeviceDaily)
-    update = {c: stmt.excluded[c] for c in rows[0] if c not in ("day", "device_id")} if rows else {}
-    for k in range(0, len(rows), WRITE_ROWS):
-        session.execute(
-            stmt.values(rows[k : k + WRITE_ROWS]).on_conflict_do_update(
-                index_elements=["day", "device_id"], set_=update
-            )
-        )
+    stmt = insert(DeviceDaily.__table__)  # type: ignore[arg-type]  # (a Table: core executemany)
+    columns = [c for c in [*rows[0], "computed_at"] if c not in ("day", "device_id")]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day", "device_id"], set_={c: stmt.excluded[c] for c in columns}
+    )
+    session.connection().execute(stmt, [{**r, "computed_at": now} for r in rows])
 
 
 def stored_figures(*, session: Session, day: date) -> dict[int, DayFigures]:
