@@ -147,7 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )  # fmt: skip
         listener.start()
         stop_periodic = start_late_fix_recompute(
-            app.state.sessions, settings.server.late_recompute_s
+            app.state.sessions,
+            settings.server.late_recompute_s,
+            metric_srid=settings.geo.metric_srid,
         )
         app.state.page_cache = {}
         app.state.session_secret = settings.auth.secret(settings.database.data_dir)
