@@ -38,8 +38,7 @@ LUA = (WRK_DIR / "locate.lua").read_text()
 
 LUA_HEALTH = (WRK_DIR / "health.lua").read_text()
 
-# Traccar Client / OsmAnd single fixes: one device per wrk connection would need setup; one
-# device with strictly increasing timestamps (a new fix every request, never a duplicate)
+# Traccar Client / OsmAnd single fixes from a fleet of 64 phones (bench/wrk/osmand.lua)
 LUA_OSMAND = (WRK_DIR / "osmand.lua").read_text()
 
 
@@ -165,13 +164,17 @@ def _postgis_baseline(url: str, n: int = 3000) -> dict[str, float]:
     }
 
 
-def _device(base: str, token: str) -> tuple[str, str]:
-    """A bench device (admin token) and its secret, for the OsmAnd rows."""
-    ext = f"bench-{os.getpid()}-{time.time_ns()}"
-    r = httpx.post(f"{base}/api/v1/devices", json={"external_id": ext},
-                   headers={"Authorization": f"Bearer {token}"}, timeout=60)  # fmt: skip
-    r.raise_for_status()
-    return ext, str(r.json()["secret"])
+def _devices(base: str, token: str, count: int = 64) -> str:
+    """``count`` bench devices (admin token) as ``id,secret;id,secret;…`` for the OsmAnd rows:
+    a fleet, as phones send (one device's fixes are one after another, never 16 at once)."""
+    stamp = f"{os.getpid()}-{time.time_ns()}"
+    pairs = []
+    for i in range(count):
+        r = httpx.post(f"{base}/api/v1/devices", json={"external_id": f"bench-{stamp}-{i}"},
+                       headers={"Authorization": f"Bearer {token}"}, timeout=60)  # fmt: skip
+        r.raise_for_status()
+        pairs.append(f"{r.json()['external_id']},{r.json()['secret']}")
+    return ";".join(pairs)
 
 
 def _serve(gridgis: list[str], workers: int) -> tuple[subprocess.Popen[bytes], str, object]:
@@ -210,16 +213,16 @@ def main() -> None:
             for _ in range(2 * workers):  # warm every worker's locator and caches
                 httpx.get(f"{base}/api/v1/locate?lon=120.28&lat=31.9",
                           headers={"Authorization": f"Bearer {token}"}, timeout=120)  # fmt: skip
-            device, key = _device(base, token)
+            fleet = _devices(base, token)
             for c in args.connections:
                 rows.append((workers, "GET /api/v1/locate", c,
                              _wrk(base, LUA, c, args.duration, token, server.pid)))  # fmt: skip
                 rows.append((workers, "GET /health (floor)", c,
                              _wrk(base, LUA_HEALTH, c, args.duration, token,
                                   server.pid)))  # fmt: skip
-                rows.append((workers, "GET /api/v1/ingest/osmand (one new fix each)", c,
+                rows.append((workers, "GET /api/v1/ingest/osmand (one new fix each, 64 phones)", c,
                              _wrk(base, LUA_OSMAND, c, args.duration, token, server.pid,
-                                  GRIDGIS_DEVICE=device, GRIDGIS_DEVICE_KEY=key,
+                                  GRIDGIS_DEVICES=fleet,
                                   GRIDGIS_T0=str(int(time.time()) - 3600 + c))))  # fmt: skip
         finally:
             server.send_signal(signal.SIGINT)
