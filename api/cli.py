@@ -232,6 +232,7 @@ def serve(
         uvicorn.run(
             "api.main:create_app", factory=True, workers=count, host=host, port=port,
             log_level="info", access_log=log_each,
+            timeout_worker_healthcheck=settings.server.worker_healthcheck_s,
         )  # fmt: skip
     finally:
         if started and cluster is not None:

@@ -91,6 +91,10 @@ class ServerSettings(BaseSettings):
     """how often a server recomputes past days' coverage after late fixes (0: never)"""
     workers: int | None = None
     """server processes; None: the number of cores"""
+    worker_healthcheck_s: int = 120
+    """with several workers: how long a worker may not answer the supervisor's ping before it
+    is killed and replaced (uvicorn's default, 5 s, kills busy workers on a loaded machine —
+    a worker building a locator or parsing a file holds the GIL for seconds)"""
     access_log: bool = True
     """one log line per request (uvicorn's access log; ~6 % of a small request's CPU)"""
     locate_batch_max: int = 100_000
