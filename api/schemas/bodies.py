@@ -71,6 +71,7 @@ EVENT_REPORT = obj(
     ["lon", "lat", "subclass"],
     lon={"type": "number", "description": "longitude in crs"},
     lat={"type": "number", "description": "latitude in crs"},
+    alt={"type": "number", "description": "height in metres (a 3-D position): accepted, ignored"},
     crs=DATUM,
     subclass={"type": "string", "pattern": "^[0-9]{4}$", "description": "e.g. 0101"},
     description=TEXT,
