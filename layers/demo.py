@@ -26,12 +26,25 @@ def demo_generation_name(seed: int) -> str:
 
 
 def find_demo_generation(*, session: Session, seed: int) -> Generation | None:
-    return session.scalar(
-        select(Generation).where(
-            Generation.name == demo_generation_name(seed),
-            Generation.status != GenerationStatus.RETIRED,
-        )
+    """The generation the demo should use when any generation exists, else None.
+
+    Once a city is stored (the demo, an import, a planner's draft or publication, whatever its
+    status) the demo never loads the city again and never changes which generation is active:
+    this answers the active generation, else the demo generation of ``seed`` (any status), else
+    the newest generation.
+    """
+    active = session.scalar(select(Generation).where(Generation.status == GenerationStatus.ACTIVE))
+    if active is not None:
+        return active
+    by_name = session.scalar(
+        select(Generation)
+        .where(Generation.name == demo_generation_name(seed))
+        .order_by(Generation.id.desc())
+        .limit(1)
     )
+    if by_name is not None:
+        return by_name
+    return session.scalar(select(Generation).order_by(Generation.id.desc()).limit(1))
 
 
 def load_demo_city(
@@ -44,8 +57,10 @@ def load_demo_city(
 ) -> tuple[Generation, bool]:
     """Generate (or reuse from cache), validate, load and publish the demo city.
 
-    Idempotent: returns the existing demo generation if it is already loaded. The second value
-    says whether anything was loaded now.
+    Loads only into an empty database: when any generation exists (whatever its status, e.g.
+    after planners published their own city) nothing is loaded or activated and the generation
+    of :func:`find_demo_generation` is returned. The second value says whether anything was
+    loaded now.
     """
     existing = find_demo_generation(session=session, seed=seed)
     if existing is not None:
