@@ -117,11 +117,12 @@ def decode_text(data: bytes, *, declared: str | None = None, field: str = "file"
     )
 
 
-def xml_text(data: bytes, *, field: str = "body") -> str:
-    """An XML document as text in its declared encoding (BOM, ``<?xml encoding=…?>``, UTF-8),
-    with the declaration removed so that parsers of text do not re-apply it."""
+def xml_text(data: bytes, *, field: str = "body", charset: str | None = None) -> str:
+    """An XML document as text in its declared encoding (BOM, ``<?xml encoding=…?>``, else the
+    ``charset`` of its Content-Type, UTF-8), with the declaration removed so that parsers of
+    text do not re-apply it."""
     match = XML_DECLARATION.match(data[:200])
-    declared = match.group(1).decode("ascii") if match else None
+    declared = match.group(1).decode("ascii") if match else charset
     if declared and data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         declared = None  # a BOM wins over the declaration (XML 1.0, appendix F)
     text = decode_text(data, declared=declared, field=field)

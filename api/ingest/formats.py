@@ -337,11 +337,12 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
 
 
 # -- GPX ----------------------------------------------------------------------------------------
-def gpx(body: bytes) -> tuple[FixColumns, int, str | None]:
+def gpx(body: bytes, charset: str | None = None) -> tuple[FixColumns, int, str | None]:
     """The track points (``trk/trkseg/trkpt``, else route/way points) of a GPX 1.0/1.1 file,
-    read in its declared encoding (BOM, XML declaration, else UTF-8 or detected); returns the
-    fixes, the number of points and the name of the (first named) track or file."""
-    text = xml_text(body, field="body")  # its declared encoding (GBK, ISO-8859-1, …)
+    read in its declared encoding (BOM, XML declaration, else the upload's ``charset``, else
+    UTF-8 or detected); returns the fixes, the number of points and the name of the (first
+    named) track or file."""
+    text = xml_text(body, field="body", charset=charset)
     try:
         parsed = gpxpy.parse(text)
     except (gpxpy.gpx.GPXException, ValueError, OverflowError) as exc:

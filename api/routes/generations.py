@@ -43,6 +43,7 @@ from api.schemas.grids import (
     GenerationReview,
     GridHistory,
 )
+from api.uploads import read_upload
 from gis.gridfiles import GridFileError, save_upload, to_shapefile
 from gis.hierarchy import validate_hierarchy
 from layers.grids import get_generation, list_generations, read_grid_frame
@@ -307,15 +308,16 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     actor, srid = actor_of(principal), _metric_srid(request)
     if kind == "multipart/form-data":
-        form = await request.form()
-        upload: Any = form.get("file")
-        if upload is None or not hasattr(upload, "read"):
+        try:
+            upload = await read_upload(request)  # the one upload helper (api/uploads.py)
+        except InvalidParameter:
             raise InvalidParameter(
                 "send the grid file as the multipart part 'file' (with 'name', and 'layer', "
                 "'crs', 'force' as needed)",
                 field="file",
-            )
-        data, filename = await upload.read(), upload.filename or "upload"
+            ) from None
+        form = await request.form()  # the other fields (Starlette keeps the parsed form)
+        data, filename = upload.content, upload.filename or "upload"
         fields = {k: str(v) for k, v in form.items() if k != "file" and isinstance(v, str)}
         lang = await request_lang(request, fields.get("lang") or request.query_params.get("lang"))
         return await run_in_threadpool(

@@ -19,8 +19,17 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, problem
 from api.ingest import formats
 from api.ingest.pipeline import FixColumns, FixRefused, IngestResult, ingest, ingest_one
-from api.schemas.bodies import GPX, INGEST_BATCH, OSMAND_FORM, OSMAND_JSON, OWNTRACKS, body
+from api.schemas.bodies import (
+    GPX,
+    GPX_FORM,
+    INGEST_BATCH,
+    OSMAND_FORM,
+    OSMAND_JSON,
+    OWNTRACKS,
+    body,
+)
 from api.schemas.tracks import OWNTRACKS_RESPONSES, IngestAnswer
+from api.uploads import read_upload
 from layers.devices import check_secret, device_by_external_id, preauthenticate
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
@@ -263,17 +272,22 @@ async def ingest_batch(request: Request) -> JSONResponse:
     "/gpx",
     summary="Upload a GPX 1.1 track of a device",
     response_model=IngestAnswer,
-    openapi_extra=body(("application/gpx+xml", GPX), ("application/xml", GPX)),
+    openapi_extra=body(
+        ("application/gpx+xml", GPX), ("application/xml", GPX), ("multipart/form-data", GPX_FORM)
+    ),
 )
 async def ingest_gpx(
     request: Request,
     device: Annotated[str, Query(description="the device's external id")],
 ) -> JSONResponse:
-    """The body is the GPX file, read in its declared encoding (XML declaration or BOM: UTF-8,
-    GBK/GB18030, ISO-8859-1, …); every ``trkpt`` with a ``time`` becomes a fix (WGS 84)."""
+    """The GPX file as the body or as the multipart part ``file`` (``curl -F file=@x.gpx``),
+    read in its declared encoding (BOM, XML declaration, else the charset of its Content-Type:
+    UTF-8, GBK/GB18030, ISO-8859-1, …); every ``trkpt`` with a ``time`` becomes a fix (WGS 84).
+    """
     formats.device_id(device, "device")
     await _preauthenticate(request, device, _presented_secret(request), "device")
-    fixes, received, name = await run_in_threadpool(formats.gpx, await _body(request))
+    upload = await read_upload(request)  # raw body or the multipart part 'file'
+    fixes, received, name = await run_in_threadpool(formats.gpx, upload.content, upload.charset)
     result = await run_in_threadpool(
         _store, request, device, _presented_secret(request), fixes, "gpx", received, "device"
     )

@@ -192,6 +192,7 @@ OWNTRACKS = {
     "additionalProperties": True,
 }
 GPX = {"type": "string", "description": "a GPX 1.1 document"}
+GPX_FORM = obj(["file"], file=BINARY)
 LOCATE_BATCH = {
     "oneOf": [
         obj(["points"], crs=DATUM,

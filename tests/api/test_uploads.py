@@ -234,6 +234,38 @@ def test_gpx_in_iso_8859_1(anon, engine, device) -> None:
     assert n == 1
 
 
+def test_gpx_as_multipart_form(anon, engine, device) -> None:
+    """``curl -F file=@x.gpx ".../ingest/gpx?device=…&key=…"``: the multipart part ``file`` is
+    read as the raw body would be (one upload helper), in the charset its part declares."""
+    t0 = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
+    gpx = (
+        '<gpx version="1.1" creator="x" xmlns="http://www.topografix.com/GPX/1/1"><trk>'
+        "<name>巡查</name><trkseg>"
+        f'<trkpt lat="{CITY_LAT}" lon="{CITY_LON}"><time>{t0.isoformat()}</time></trkpt>'
+        f'<trkpt lat="{CITY_LAT}" lon="{CITY_LON + 0.0001}">'
+        f"<time>{(t0 + timedelta(seconds=30)).isoformat()}</time></trkpt>"
+        "</trkseg></trk></gpx>"
+    ).encode("gbk")
+    params = {"device": device.external_id, "key": device.secret}
+    r = anon.post(
+        "/api/v1/ingest/gpx", params=params,
+        files={"file": ("x.gpx", gpx, "application/gpx+xml; charset=GBK")},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["stored"] == 2 and r.json()["track_name"] == "巡查"
+    again = anon.post(
+        "/api/v1/ingest/gpx", params=params, files={"file": ("x.gpx", gpx, "application/gpx+xml")}
+    )
+    assert again.status_code == 200 and again.json()["duplicates"] == 2, again.text
+    wrong_part = anon.post("/api/v1/ingest/gpx", params=params, files={"track": ("x.gpx", gpx)})
+    assert wrong_part.status_code == 422 and wrong_part.json()["field"] == "file"
+    with engine.connect() as conn:
+        n = conn.execute(
+            text("SELECT count(*) FROM position WHERE device_id = :d"), {"d": device.id}
+        ).scalar_one()
+    assert n == 2
+
+
 def test_hotline_file_is_read_in_its_declared_charset(live_server, tokens) -> None:
     header = "ticket_no,received_at,subclass,description,lon,lat,crs,address\n"
     body = (header + "GBK-1,昨天上午,0103,道路脏,120.28,31.91,wgs84,\n").encode("gbk")
