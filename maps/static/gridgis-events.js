@@ -133,6 +133,12 @@
         color: urgency === 1 ? colors.due_soon : "#ffffff", weight: urgency === 1 ? 3.5 : 1};
     }
 
+    // the popup's action buttons are never hidden under the legend (bottom right)
+    function legendPadding() {
+      var legend = document.querySelector(".gridgis-legend");
+      return legend ? [legend.offsetWidth + 12, legend.offsetHeight + 12] : [12, 12];
+    }
+
     function tooltip(m) {
       return G.el("span", null, "#" + m.gridgisId + " " + subclassName(m.gridgisSubclass) +
         " · " + statusName(m.gridgisStatus) + (m.gridgisUrgency === 2 ? " · " + W.overdue :
@@ -147,7 +153,7 @@
       m.gridgisSubclass = row[5];
       m.bindTooltip(tooltip(m));
       m.bindPopup(G.el("div", "gridgis-event-popup", W.loading), {maxWidth: 380, minWidth: 300,
-        autoClose: true, closeOnClick: false});
+        autoClose: true, closeOnClick: false, autoPanPaddingBottomRight: legendPadding()});
       m.on("popupopen", function (ev) { showEvent(m.gridgisId, ev.popup); });
       return m;
     }
