@@ -344,6 +344,59 @@ def publish(
         console.print(answer["message"], soft_wrap=True)
 
 
+@grids_app.command("decide")
+def decide_assignments(
+    generation: int,
+    assignment: Annotated[int | None, typer.Argument(help="the assignment id to decide")] = None,
+    move: Annotated[
+        str | None, typer.Option("--move", help="move it to this successor grid")
+    ] = None,
+    end: Annotated[bool, typer.Option("--end", help="end it")] = False,
+    reason: Annotated[str | None, typer.Option(help="why (needed to decide)")] = None,
+) -> None:
+    """List the staff assignments a publication left on retired grids (split or merged), or
+    decide one: --move CODE (one of its successor grids) or --end, with --reason."""
+    from layers.planning.decisions import assignments_to_decide, decide
+
+    settings = Settings()
+    try:
+        with transaction(open_sessions(settings)) as session:
+            if assignment is None:
+                items = assignments_to_decide(session=session, generation_id=generation)
+            else:
+                if (move is None) == (not end):
+                    console.print("[red]say --move CODE or --end (one of them)[/]")
+                    raise typer.Exit(2)
+                answer = decide(
+                    session=session, generation_id=generation, assignment_id=assignment,
+                    decision="end" if end else "move", grid_code=move, actor=cli_actor(),
+                    reason=reason,
+                )  # fmt: skip
+                items = answer["remaining"]
+                done = f"moved to {move}" if move else "ended"
+                console.print(f"assignment {assignment} {done}")
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    print_to_decide(items)
+
+
+def print_to_decide(items: list[dict[str, Any]]) -> None:
+    """The assignments still to decide, as a table (nothing when none)."""
+    if not items:
+        console.print("no assignments to decide")
+        return
+    table = Table("assignment", "person", "role", "retired grid", "move to one of")
+    for a in items:
+        table.add_row(
+            str(a["id"]), f"{a['name']} ({a['person_id']})", a["role"], a["grid_code"],
+            " ".join(a["candidates"]) or "(none: --end)",
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"{len(items)} to decide: gridgis grids decide GENERATION ASSIGNMENT --move CODE "
+                  "| --end --reason WHY")  # fmt: skip
+
+
 @grids_app.command("export")
 def export(
     path: Path,

@@ -208,7 +208,11 @@ def impact_report(
     changes: JSON-able dict with ``changed_grids`` (per changed unit grid: change, areas m²,
     counts) and the lists ``households``, ``events`` (open ones; they keep the grid of their
     report time), ``assignments`` (action keep / move / decide with candidates), ``zones``,
-    ``devices`` (of the people whose assignment changes), ``lineage`` and ``totals``."""
+    ``devices`` (of the people whose assignment changes), ``lineage`` and ``totals``; and,
+    while earlier publications left some undecided, ``assignments_to_decide`` (the list of
+    ``layers.planning.decisions.assignments_to_decide`` for ``against_id``)."""
+    from layers.planning.decisions import assignments_to_decide
+
     get_generation(session=session, generation_id=draft_id)
     against = against_id or active_generation(session=session).id
     on = on or date.today()
@@ -261,7 +265,9 @@ def impact_report(
                 }
             )
     per_grid.sort(key=lambda g: str(g["code"]))
+    pending = assignments_to_decide(session=session, generation_id=against, on=on)
     return {
+        **({"assignments_to_decide": pending} if pending else {}),
         "draft": draft_id,
         "against": against,
         "changed_grids": per_grid,

@@ -357,6 +357,15 @@ def impact_of(
     )  # fmt: skip
 
 
+def pending_decisions(session: Session, generation_id: int | None) -> list[dict[str, Any]]:
+    """Assignments still to decide from earlier publications (layers.planning.decisions)."""
+    if generation_id is None:
+        return []
+    from layers.planning.decisions import assignments_to_decide
+
+    return assignments_to_decide(session=session, generation_id=generation_id)
+
+
 def _reanchor(
     *, session: Session, from_id: int, to_id: int, metric_srid: int, tolerance: ShapeTolerance
 ) -> Any:
@@ -539,6 +548,9 @@ def publish(
         metric_srid=metric_srid, tolerance=tolerance,
     )  # fmt: skip
     answer["reanchor"] = done["reanchor"]
+    pending = pending_decisions(session, target.id)
+    if pending:
+        answer["assignments_to_decide"] = pending
     answer["message"] = f"generation {target.id} is active since {effective.isoformat()}"
     return answer
 

@@ -1,0 +1,69 @@
+"""Deciding the staff assignments a publication left on retired codes (split or merged grids).
+
+``GET /api/v1/generations/{id}/assignments-to-decide`` lists them (with the successor grids to
+choose from); ``POST …/assignments-to-decide/{assignment_id}`` with
+``{"decision": "move", "grid_code": "…", "reason": "…"}`` or ``{"decision": "end", "reason": …}``
+decides one (recorded in the generation's review log with who, when, why). See
+``layers.planning.decisions``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from api.deps import Planner, Reader, SessionDep
+from api.errors import InvalidParameter
+from api.routes.generations import _json, actor_of
+from layers.planning.decisions import assignments_to_decide, decide
+
+router = APIRouter(prefix="/api/v1/generations", tags=["generations"])
+_FIELDS = ("decision", "grid_code", "reason")
+
+
+@router.get(
+    "/{generation_id}/assignments-to-decide",
+    summary="Staff assignments left on retired grids, to move or end",
+)
+def read_assignments_to_decide(
+    generation_id: int, session: SessionDep, _: Reader
+) -> dict[str, Any]:
+    items = assignments_to_decide(session=session, generation_id=generation_id)
+    return {"generation": generation_id, "count": len(items), "data": items}
+
+
+@router.post(
+    "/{generation_id}/assignments-to-decide/{assignment_id}",
+    summary="Decide one assignment: move it to a successor grid, or end it",
+)
+async def decide_assignment(
+    generation_id: int,
+    assignment_id: int,
+    request: Request,
+    session: SessionDep,
+    principal: Planner,
+) -> dict[str, Any]:
+    body = await _json(request)
+    if not isinstance(body, dict):
+        raise InvalidParameter(
+            'send a JSON object {"decision": "move"|"end", "grid_code": …, "reason": …}',
+            field="body",
+        )
+    unknown = sorted(set(body) - set(_FIELDS))
+    if unknown:
+        raise InvalidParameter(
+            f"unknown field {unknown[0]!r}; send only {', '.join(_FIELDS)}", field=unknown[0]
+        )
+    for key in _FIELDS:
+        if body.get(key) is not None and not isinstance(body[key], str):
+            raise InvalidParameter(f"{key} must be a string", field=key)
+    return decide(
+        session=session,
+        generation_id=generation_id,
+        assignment_id=assignment_id,
+        decision=str(body.get("decision") or ""),
+        grid_code=body.get("grid_code"),
+        actor=actor_of(principal),
+        reason=body.get("reason"),
+    )

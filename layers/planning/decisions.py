@@ -1,0 +1,158 @@
+"""Staff assignments (一长五员) a person must decide after a publication split or merged grids.
+
+A publication moves an assignment when its grid went whole to one successor; a split grid's
+assignment is left on the retired code (``layers.planning.impact.reanchor`` lists it under
+``ambiguous``). Until someone decides, it stays listed here, in every later impact report and
+publish answer, and routing cannot find the person for events in the new grids.
+
+``assignments_to_decide``: the assignments in force on ``on`` whose code is not a grid of the
+generation, each with ``candidates`` (the successor codes in that generation, from
+``grid_lineage``). ``decide``: move one to a candidate (the old row ends the day before, the
+same role starts on ``on`` in the new grid) or end it; recorded as a ``decide_assignment`` step
+of the generation's review log (action ``edit`` with ``details.step = "decide_assignment"``,
+the actions the log's check constraint knows; who, when, why, what).
+
+Errors: GenerationNotFound (404), InvalidState (409: the generation is not active; the
+assignment is not one to decide), ReviewInputInvalid (422: bad decision, grid not a candidate,
+no reason), ReviewRefused (403: not a planner or admin).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from layers.errors import InvalidState
+from layers.grids import get_generation
+from layers.models import GenerationStatus
+from layers.planning.drafts import Actor
+from layers.planning.impact import _move_assignment
+from layers.planning.review import (
+    ReviewInputInvalid,
+    _reason,
+    _require_role,
+    lock_generation,
+    record_step,
+)
+
+DECISIONS = ("move", "end")
+
+_PENDING_SQL = """
+SELECT a.id, a.person_id, p.name, a.role::text AS role, a.grid_code, a.valid_from,
+       COALESCE((
+           SELECT array_agg(DISTINCT l.new_code ORDER BY l.new_code) FROM grid_lineage l
+           JOIN grid n ON n.generation_id = :g AND n.code = l.new_code
+           WHERE l.old_code = a.grid_code AND l.new_code IS NOT NULL
+       ), ARRAY[]::text[]) AS candidates
+FROM grid_assignment a JOIN person p ON p.id = a.person_id
+WHERE a.valid_from <= :on AND (a.valid_to IS NULL OR a.valid_to >= :on)
+  AND NOT EXISTS (SELECT 1 FROM grid g WHERE g.generation_id = :g AND g.code = a.grid_code)
+  {extra}
+ORDER BY a.grid_code, a.id
+"""
+
+
+def assignments_to_decide(
+    *,
+    session: Session,
+    generation_id: int,
+    on: date | None = None,
+    assignment_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Assignments in force on ``on`` (default today) on codes that are not grids of
+    ``generation_id``: ``[{id, person_id, name, role, grid_code, candidates: [code …]}]``."""
+    get_generation(session=session, generation_id=generation_id)
+    extra = "AND a.id = :a" if assignment_id is not None else ""
+    rows = session.execute(
+        text(_PENDING_SQL.format(extra=extra)),
+        {"g": generation_id, "on": on or date.today(), "a": assignment_id},
+    ).all()
+    return [
+        {
+            "id": r.id,
+            "person_id": r.person_id,
+            "name": r.name,
+            "role": r.role,
+            "grid_code": r.grid_code,
+            "candidates": list(r.candidates),
+        }
+        for r in rows
+    ]
+
+
+def decide(
+    *,
+    session: Session,
+    generation_id: int,
+    assignment_id: int,
+    decision: str,
+    actor: Actor,
+    reason: str | None,
+    grid_code: str | None = None,
+    on: date | None = None,
+) -> dict[str, Any]:
+    """Move an assignment to one of its candidates (``decision="move"``, ``grid_code``) or end
+    it (``"end"``), on ``on`` (default today), in the active generation ``generation_id``.
+    Returns ``{assignment, decision, grid_code (move only), remaining}``."""
+    _require_role(actor, "decide an assignment")
+    why = _reason(reason, "decision")
+    if decision not in DECISIONS:
+        raise ReviewInputInvalid(
+            f"decision {decision!r} is unknown; send 'move' (with grid_code) or 'end'",
+            field="decision",
+        )
+    generation = lock_generation(session=session, generation_id=generation_id)
+    if generation.status is not GenerationStatus.ACTIVE:
+        raise InvalidState(
+            f"generation {generation_id} is {generation.status.value}; assignments are decided "
+            "in the active generation (GET /api/v1/generations to find it)",
+            field="generation",
+        )
+    day = on or date.today()
+    found = assignments_to_decide(
+        session=session, generation_id=generation_id, on=day, assignment_id=assignment_id
+    )
+    if not found:
+        raise InvalidState(
+            f"assignment {assignment_id} is not one to decide in generation {generation_id} (it "
+            "is on a grid of this generation, ended, or unknown); list them at "
+            f"/api/v1/generations/{generation_id}/assignments-to-decide",
+            field="assignment",
+        )
+    item = found[0]
+    details: dict[str, Any] = {
+        "step": "decide_assignment",
+        "assignment": item,
+        "decision": decision,
+    }
+    if decision == "move":
+        if grid_code not in item["candidates"]:
+            choices = ", ".join(item["candidates"]) or "none: end it instead"
+            raise ReviewInputInvalid(
+                f"grid {grid_code or '(none)'} is not a successor of {item['grid_code']}; "
+                f"choose grid_code among: {choices}",
+                field="grid_code",
+            )
+        _move_assignment(session, assignment_id, str(grid_code), day)
+        details["grid_code"] = grid_code
+    else:
+        _end_assignment(session, assignment_id, day)
+    record_step(
+        session=session, generation=generation, action="edit", actor=actor,
+        reason=why, from_status="active", to_status="active", details=details,
+    )  # fmt: skip
+    remaining = assignments_to_decide(session=session, generation_id=generation_id, on=day)
+    return {**details, "remaining": remaining}
+
+
+def _end_assignment(session: Session, assignment_id: int, on: date) -> None:
+    """End an assignment the day before ``on``; one that would start on or after ``on`` never
+    served and is removed."""
+    params = {"i": assignment_id, "on": on, "d": on - timedelta(days=1)}
+    session.execute(text("DELETE FROM grid_assignment WHERE id = :i AND valid_from >= :on"), params)
+    session.execute(
+        text("UPDATE grid_assignment SET valid_to = :d WHERE id = :i AND valid_from < :on"), params
+    )
