@@ -10,7 +10,7 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import InvalidParameter
 from api.security import SESSION_COOKIE
-from gis.crs import Datum
+from gis.crs import DATUM_NAMES, Datum, datum_of
 from layers import accounts, auth, login_throttle
 from layers.errors import AuthError, Forbidden
 from layers.grids import ACTIVE_CACHE, GENERATIONS_CHANGED
@@ -228,25 +228,25 @@ Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 
 # -- parameter parsers ------------------------------------------------------------------------
-def parse_crs(value: str | None, field: str = "crs") -> Datum:
+def parse_crs(value: Any, field: str = "crs") -> Datum:
+    """The datum of a ``crs`` parameter or body field (gis.crs.datum_of: our names, EPSG:4490,
+    EPSG:4326, their OGC URIs, OGC CRS84); CGCS2000 when absent; 422 naming ``field``."""
     if value is None or value == "":
         return Datum.CGCS2000
     if not isinstance(value, str):  # a JSON body may send a number, a list or an object
         raise InvalidParameter(
-            f"crs {value!r} is not a name; use one of {'|'.join(d.value for d in Datum)}",
-            field=field,
+            f"{field} {str(value)[:40]!r} is not a name; use one of {DATUM_NAMES}", field=field
         )
-    try:
-        return Datum(value.strip().lower())
-    except ValueError:
-        choices = "|".join(d.value for d in Datum)
+    datum = datum_of(value)
+    if datum is None:
         raise InvalidParameter(
-            f"crs {value!r} is not supported; use one of {choices}", field=field
-        ) from None
+            f"{field} {value[:60]!r} is not supported; use one of {DATUM_NAMES}", field=field
+        )
+    return datum
 
 
 async def crs_query(
-    crs: Annotated[str | None, Query(description="cgcs2000|wgs84|gcj02|bd09")] = None,
+    crs: Annotated[str | None, Query(description=DATUM_NAMES)] = None,
 ) -> Datum:
     return parse_crs(crs)
 

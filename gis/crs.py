@@ -35,6 +35,36 @@ class Datum(StrEnum):
     BD09 = "bd09"
 
 
+_OGC_EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+DATUM_ALIASES: dict[str, Datum] = {
+    "epsg:4490": Datum.CGCS2000,
+    "epsg:4326": Datum.WGS84,
+    _OGC_EPSG.lower() + "4490": Datum.CGCS2000,
+    _OGC_EPSG.lower() + "4326": Datum.WGS84,
+    # OGC CRS84 is WGS 84 in lon/lat order (the order every endpoint takes)
+    "http://www.opengis.net/def/crs/ogc/1.3/crs84": Datum.WGS84,
+    "urn:ogc:def:crs:ogc:1.3:crs84": Datum.WGS84,
+    "urn:ogc:def:crs:epsg::4326": Datum.WGS84,
+    "urn:ogc:def:crs:epsg::4490": Datum.CGCS2000,
+    "crs84": Datum.WGS84,
+    "ogc:crs84": Datum.WGS84,
+}
+"""Other names of the datums: EPSG codes and OGC URIs/URNs (lower case)."""
+DATUM_NAMES = "cgcs2000|wgs84|gcj02|bd09 (or EPSG:4490, EPSG:4326, OGC CRS84)"
+
+
+def datum_of(name: str) -> Datum | None:
+    """The datum a ``crs`` name means, or None: our names (``cgcs2000``, ``wgs84``,
+    ``gcj02``, ``bd09``), the EPSG names ``EPSG:4490`` (CGCS2000) and ``EPSG:4326`` (WGS 84),
+    their OGC URIs (``http://www.opengis.net/def/crs/EPSG/0/4326``) and URNs, and OGC CRS84
+    (WGS 84, lon/lat); case and surrounding space do not matter."""
+    key = name.strip().lower()
+    try:
+        return Datum(key)
+    except ValueError:
+        return DATUM_ALIASES.get(key.rstrip("/"))
+
+
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 algorithm.
 _A = 6378245.0
 _EE = 0.00669342162296594323

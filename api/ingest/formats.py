@@ -28,7 +28,7 @@ from api.ingest.pipeline import (
     parse_time,
     parse_value,
 )
-from gis.crs import Datum
+from gis.crs import DATUM_NAMES, Datum, datum_of
 from layers.errors import DomainError
 from layers.tables import xml_text
 
@@ -236,12 +236,39 @@ def owntracks(data: Any) -> FixColumns:
 BATCH_FIELDS = ("accuracy_m", "speed_mps", "course_deg", "altitude_m", "battery_pct")
 # every field a batch and a fix of it may carry: anything else is refused (a misspelt
 # "acuracy_m" would otherwise be dropped without a word); free-form data goes in attributes
-BATCH_KEYS = frozenset({"device", "datum", "fixes"})
-FIX_KEYS = frozenset({"time", "lon", "lat", "datum", "seq", "valid", "attributes", *BATCH_FIELDS})
+BATCH_KEYS = frozenset({"device", "crs", "datum", "fixes"})
+FIX_KEYS = frozenset(
+    {"time", "lon", "lat", "crs", "datum", "seq", "valid", "attributes", *BATCH_FIELDS}
+)
+
+
+def crs_field(obj: dict[str, Any], default: str | None) -> str | None:
+    """The datum value of ``obj``'s ``crs`` (the documented name) or ``datum`` (the older alias),
+    any name :func:`gis.crs.datum_of` knows (``gcj02``, ``EPSG:4326``, …), else ``default``.
+
+    Raises ValueError(field, message) for an unknown name or a ``crs`` and ``datum`` that
+    disagree."""
+    found: dict[str, Datum] = {}
+    for key in ("crs", "datum"):
+        value = obj.get(key)
+        if value is None or value == "":
+            continue
+        datum = datum_of(value) if isinstance(value, str) else None
+        if datum is None:
+            raise ValueError(key, f"{key} {str(value)[:60]!r} is not supported; use {DATUM_NAMES}")
+        found[key] = datum
+    if len(set(found.values())) > 1:
+        raise ValueError(
+            "datum",
+            f"crs {obj['crs']!r} and datum {obj['datum']!r} disagree; send crs only "
+            "(datum is its older name)",
+        )
+    return next(iter(found.values())).value if found else default
 
 
 def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
-    """``{"device", "datum", "fixes": [{"time", "lon", "lat", "datum", "seq", …}]}``.
+    """``{"device", "crs", "fixes": [{"time", "lon", "lat", "crs", "seq", …}]}`` (``datum`` is
+    the older name of ``crs``; both given must agree).
 
     Returns the device id (if given), the good fixes and the number received. Raises for a body
     that is not a batch at all (or names a field a batch does not have); a bad fix is a
@@ -258,7 +285,7 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
     unknown = sorted(str(k) for k in data if k not in BATCH_KEYS)
     if unknown:
         raise InvalidParameter(
-            f"{unknown[0][:60]!r} is not a field of a batch; send device, datum and fixes "
+            f"{unknown[0][:60]!r} is not a field of a batch; send device, crs and fixes "
             "(a fix's own values go inside it)",
             field=unknown[0][:60],
         )
@@ -273,13 +300,10 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
             "rest in further requests (resending is safe)",
             field="fixes",
         )
-    default_datum = data.get("datum") or Datum.WGS84.value
-    if default_datum not in DATUMS:
-        raise InvalidParameter(
-            f"datum {str(default_datum)[:40]!r} is not supported; use one of "
-            f"{'|'.join(sorted(DATUMS))}",
-            field="datum",
-        )
+    try:
+        default_datum = crs_field(data, None) or Datum.WGS84.value
+    except ValueError as err:
+        raise InvalidParameter(err.args[1], field=err.args[0]) from None
     device = data.get("device")
     if device is not None:
         try:
@@ -303,11 +327,12 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
             fast = type(lon) is float and type(lat) is float
             if not (fast and -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):  # type: ignore[operator]
                 check_coordinates(lon, lat)
-            datum = item.get("datum", default_datum)
-            if datum not in DATUMS:
-                raise ItemError(
-                    "datum", f"datum {str(datum)[:40]!r} is not one of {sorted(DATUMS)}"
-                )
+            datum = default_datum
+            if "crs" in item or "datum" in item:
+                try:
+                    datum = crs_field(item, None) or default_datum
+                except ValueError as err:
+                    raise ItemError(err.args[0], err.args[1]) from None
             seq = check_seq(item.get("seq"))
             extra = [parse_value(item.get(k), k) for k in BATCH_FIELDS]
             valid = item.get("valid", True)

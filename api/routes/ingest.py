@@ -246,9 +246,11 @@ def _batch_response(result: IngestResult, **extra: Any) -> JSONResponse:
     openapi_extra=body(("application/json", INGEST_BATCH)),
 )
 async def ingest_batch(request: Request) -> JSONResponse:
-    """``{"device": "<external id>", "datum": "wgs84|gcj02|bd09|cgcs2000", "fixes": [{"time",
-    "lon", "lat", "datum"?, "seq"?, "accuracy_m"?, "speed_mps"?, "course_deg"?, "altitude_m"?,
-    "battery_pct"?, "attributes"?}, …]}``; ``time`` as ISO 8601 or epoch s/ms.
+    """``{"device": "<external id>", "crs": "wgs84", "fixes": [{"time", "lon", "lat", "crs"?,
+    "seq"?, "accuracy_m"?, "speed_mps"?, "course_deg"?, "altitude_m"?, "battery_pct"?,
+    "attributes"?}, …]}``; ``time`` as ISO 8601 or epoch s/ms; ``crs`` (WGS 84 by default) is
+    any name of api.deps.parse_crs (gcj02, bd09, cgcs2000, EPSG:4326, EPSG:4490, OGC URIs);
+    ``datum`` is its older name (422 if both are sent and disagree).
 
     Resending any part stores nothing twice (``duplicates`` counts them). A bad fix is listed in
     ``errors`` with its ``index``, ``field`` and the reason, and the others are stored.

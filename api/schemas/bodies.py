@@ -20,7 +20,13 @@ from api.schemas.common import BINARY, CSV_TEXT
 TEXT = {"type": "string", "maxLength": 10_000}
 NAME = {"type": "string", "minLength": 1, "maxLength": 200}
 VERSION = {"type": "integer", "minimum": 0, "description": "the version read (or If-Match)"}
-DATUM = {"type": "string", "enum": ["cgcs2000", "wgs84", "gcj02", "bd09"]}
+DATUM = {
+    "type": "string",
+    "enum": ["cgcs2000", "wgs84", "gcj02", "bd09", "EPSG:4490", "EPSG:4326"],
+    "description": "cgcs2000|wgs84|gcj02|bd09, or EPSG:4490 (CGCS2000), EPSG:4326 (WGS 84), "
+    "their OGC URIs and OGC CRS84",
+}
+DATUM_ALIAS = {**DATUM, "description": "older name of crs (must agree with crs if both are sent)"}
 
 
 def body(*media: tuple[str, dict[str, Any]], required: bool = True) -> dict[str, Any]:
@@ -147,12 +153,14 @@ FIX = obj(
     time={"type": "string", "description": "ISO 8601 or epoch seconds"},
     lon={"type": "number"},
     lat={"type": "number"},
-    datum=DATUM,
+    crs=DATUM,
+    datum=DATUM_ALIAS,
 )
 INGEST_BATCH = obj(
     ["device", "fixes"],
     device={"type": "string", "maxLength": 100},
-    datum=DATUM,
+    crs=DATUM,
+    datum=DATUM_ALIAS,
     fixes={"type": "array", "items": FIX, "maxItems": 10_000},
 )
 OSMAND_FORM = {

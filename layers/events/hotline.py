@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gis.crs import Datum, to_cgcs2000
+from gis.crs import DATUM_NAMES, datum_of, to_cgcs2000
 from layers.events.dictionary import DictionaryFileError, read_table
 from layers.events.intake import create_event
 from layers.events.models import Event, EventSource
@@ -105,13 +105,11 @@ def import_hotline(
                 lon, lat = float(lon_v), float(lat_v)
             except (TypeError, ValueError):
                 raise HotlineFileError(f"{where}: lon/lat are not numbers", field="lon") from None
-            try:
-                datum = Datum(str(row.get("crs") or "cgcs2000").strip().lower())
-            except ValueError:
+            datum = datum_of(str(row.get("crs") or "cgcs2000"))
+            if datum is None:
                 raise HotlineFileError(
-                    f"{where}: crs {row.get('crs')!r}: use cgcs2000, wgs84, gcj02 or bd09",
-                    field="crs",
-                ) from None
+                    f"{where}: crs {row.get('crs')!r}: use {DATUM_NAMES}", field="crs"
+                )
             x, y = to_cgcs2000(np.array([lon]), np.array([lat]), datum)
             lon, lat = float(x[0]), float(y[0])
         elif address:

@@ -127,3 +127,29 @@ def test_case_10_household_in_gcj02(live_server, tokens) -> None:
         r = officer.post("/api/v1/households", json=body)
     assert r.status_code == 201, r.text
     assert r.json()["grid_code"] == "320281001009006"  # not 320281001003002 (GCJ-02 as-is)
+
+
+def test_epsg_and_ogc_names_are_taken_wherever_crs_is(live_server, tokens, spot) -> None:
+    """EPSG:4326 / EPSG:4490, their OGC URIs and OGC CRS84 name WGS 84 and CGCS2000 on every
+    endpoint that takes ``crs`` (one parser: api.deps.parse_crs, gis.crs.datum_of)."""
+    names = {
+        "wgs84": ["EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326",
+                  "http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "cgcs2000": ["EPSG:4490", "http://www.opengis.net/def/crs/EPSG/0/4490"],
+    }  # fmt: skip
+    with _as(live_server, tokens["officer"]) as officer:
+        for datum, aliases in names.items():
+            lon, lat = spot[datum]
+            for name in aliases:
+                q = {"lon": lon, "lat": lat, "crs": name}
+                r = officer.get("/api/v1/locate", params=q)
+                assert r.status_code == 200 and r.json()["l3"]["code"] == spot["code"], r.text
+                r = officer.post("/api/v1/locate", json={"crs": name, "points": [[lon, lat]]})
+                assert r.status_code == 200, r.text
+                assert r.json()["results"][0]["l3"] == spot["code"]
+                hh = f"CRS-{secrets.token_hex(4)}"
+                r = officer.post("/api/v1/households", json=_household(hh, lon, lat, crs=name))
+                assert r.status_code == 201 and r.json()["grid_code"] == spot["code"], r.text
+        r = officer.get("/api/v1/locate", params={"lon": 1, "lat": 2, "crs": "EPSG:4549"})
+        assert r.status_code == 422 and r.json()["field"] == "crs"
+        assert "EPSG:4326" in r.json()["detail"]

@@ -237,6 +237,42 @@ def test_batch_converts_datums_and_flags(anon, engine, device) -> None:
     assert stored[3]["grid_code"] is None and stored[3]["flags"] & 16  # outside the city
 
 
+def test_batch_takes_crs_with_datum_as_its_older_alias(anon, engine, device) -> None:
+    """``crs`` is the documented name (any name of parse_crs: gcj02, EPSG:4326, OGC URIs);
+    ``datum`` still works; both given must agree (422 naming the field otherwise)."""
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+    glon, glat = wgs84_to_gcj02(np.array([CITY_LON]), np.array([CITY_LAT]))
+    gcj = {"lon": float(glon[0]), "lat": float(glat[0])}
+    url = "/api/v1/ingest/batch"
+    body = {"device": device.external_id, "crs": "gcj02",
+            "fixes": [{"time": t0.isoformat(), **gcj},
+                      {"time": (t0 + timedelta(seconds=5)).isoformat(), "lon": CITY_LON,
+                       "lat": CITY_LAT, "crs": "EPSG:4326"},
+                      {"time": (t0 + timedelta(seconds=10)).isoformat(), "lon": CITY_LON,
+                       "lat": CITY_LAT, "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+                       "datum": "wgs84"}]}  # fmt: skip
+    r = anon.post(url, json=body, headers=auth(device))
+    assert r.status_code == 200 and r.json()["stored"] == 3, r.text
+    stored = rows(engine, device.id)
+    assert [s["datum"] for s in stored] == ["gcj02", "wgs84", "wgs84"]
+    for s in stored:
+        assert s["lon"] == pytest.approx(CITY_LON, abs=1e-7)
+        assert s["lat"] == pytest.approx(CITY_LAT, abs=1e-7)
+    later = (t0 + timedelta(minutes=1)).isoformat()
+    both = anon.post(url, json={"device": device.external_id, "crs": "EPSG:4490",
+                                "datum": "cgcs2000", "fixes": [{"time": later, **gcj}]},
+                     headers=auth(device))  # fmt: skip
+    assert both.status_code == 200 and both.json()["stored"] == 1, both.text
+    for bad in ({"crs": "gcj02", "datum": "bd09"}, {"crs": "EPSG:4549"}, {"crs": 4326}):
+        one = {"device": device.external_id, **bad, "fixes": [{"time": later, **gcj}]}
+        r = anon.post(url, json=one, headers=auth(device))
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["field"] == ("datum" if "datum" in bad else "crs"), r.text
+    item = {"time": later, **gcj, "crs": "gcj02", "datum": "wgs84"}
+    r = anon.post(url, json={"device": device.external_id, "fixes": [item]}, headers=auth(device))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "fixes/0/datum", r.text
+
+
 def test_batch_whole_request_errors(anon, device) -> None:
     url = "/api/v1/ingest/batch"
     empty = anon.post(url, json=batch_body(device, []), headers=auth(device))

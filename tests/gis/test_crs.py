@@ -11,6 +11,7 @@ from gis.crs import (
     Datum,
     bd09_to_gcj02,
     bd09_to_wgs84,
+    datum_of,
     from_cgcs2000,
     gcj02_to_bd09,
     gcj02_to_wgs84,
@@ -101,3 +102,26 @@ def test_shapes_must_match() -> None:
 def test_unknown_datum_is_refused() -> None:
     with pytest.raises(ValueError):
         to_cgcs2000(120.0, 31.0, "mars")
+
+
+@pytest.mark.parametrize(
+    ("name", "datum"),
+    [
+        ("cgcs2000", Datum.CGCS2000),
+        (" GCJ02 ", Datum.GCJ02),
+        ("EPSG:4326", Datum.WGS84),
+        ("epsg:4490", Datum.CGCS2000),
+        ("http://www.opengis.net/def/crs/EPSG/0/4326", Datum.WGS84),
+        ("http://www.opengis.net/def/crs/EPSG/0/4490", Datum.CGCS2000),
+        ("http://www.opengis.net/def/crs/OGC/1.3/CRS84", Datum.WGS84),
+        ("urn:ogc:def:crs:EPSG::4490", Datum.CGCS2000),
+        ("OGC:CRS84", Datum.WGS84),
+    ],
+)
+def test_datum_of_takes_our_epsg_and_ogc_names(name: str, datum: Datum) -> None:
+    assert datum_of(name) is datum
+
+
+@pytest.mark.parametrize("name", ["EPSG:4549", "utm", "", "EPSG:43260", "http://www.opengis.net/"])
+def test_datum_of_refuses_other_crs(name: str) -> None:
+    assert datum_of(name) is None
