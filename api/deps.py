@@ -21,6 +21,8 @@ from api.errors import InvalidParameter
 from api.security import SESSION_COOKIE
 from gis.crs import DATUM_NAMES, Datum, datum_of
 from layers import accounts, auth, login_throttle
+from layers.calendar_tables import CALENDAR_CHANGED
+from layers.calendar_tables import invalidate as invalidate_calendar
 from layers.errors import AuthError, Forbidden
 from layers.grids import ACTIVE_CACHE, GENERATIONS_CHANGED
 from layers.models import Role
@@ -33,8 +35,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     An async dependency (no thread hop per request): a SQLAlchemy session does no I/O until it is
     first used, so a request answered from the caches (``GET /locate`` with a known token) never
     touches the database; when the handler used it, commit/rollback/close run in the thread pool.
-    A committed change of who may do what, or of the generation in force, drops this process's
-    cache of it before the response is sent (api/authcache.py, layers.grids.ACTIVE_CACHE)."""
+    A committed change of who may do what, of the generation in force or of the holiday tables
+    drops this process's cache of it before the response is sent (api/authcache.py,
+    layers.grids.ACTIVE_CACHE, layers.calendar_tables.invalidate)."""
     session = request.app.state.sessions()
     try:
         yield session
@@ -43,6 +46,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await run_in_threadpool(session.close)  # close() rolls back
         else:
             session.close()
+        if session.info.pop(CALENDAR_CHANGED, False):
+            invalidate_calendar()  # the copy computed with the rolled-back table
         raise
     if session.in_transaction():
         await run_in_threadpool(_commit_and_close, session)
@@ -52,6 +57,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         request.app.state.identities.invalidate()
     if session.info.pop(GENERATIONS_CHANGED, False):
         ACTIVE_CACHE.invalidate()
+    if session.info.pop(CALENDAR_CHANGED, False):
+        invalidate_calendar()  # holiday tables (layers/calendar_tables.py)
 
 
 def _commit_and_close(session: Session) -> None:

@@ -31,7 +31,10 @@ from api.security import install_security
 from api.settings import Settings
 from api.static import CachedStaticFiles, cache_control_for
 from layers.archive import PARTITION_CHANNEL
+from layers.calendar_tables import CALENDAR_CHANNEL
 from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
+from layers.calendar_tables import invalidate as invalidate_calendar
+from layers.calendar_tables import set_listening as set_calendar_listening
 from layers.db import follow_server_state, make_engine, make_sessionmaker
 from layers.grids import ACTIVE_CACHE
 from layers.migrate import upgrade
@@ -142,8 +145,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
             {AUTH_CHANNEL: app.state.identities.invalidate,
              GENERATION_CHANNEL: ACTIVE_CACHE.invalidate,
-             PARTITION_CHANNEL: lambda _: PARTITIONS.forget()},
-            lambda up: (app.state.identities.set_enabled(up), ACTIVE_CACHE.set_enabled(up)),
+             PARTITION_CHANNEL: lambda _: PARTITIONS.forget(),
+             CALENDAR_CHANNEL: invalidate_calendar},
+            lambda up: (app.state.identities.set_enabled(up), ACTIVE_CACHE.set_enabled(up),
+                        set_calendar_listening(up)),
         )  # fmt: skip
         listener.start()
         stop_periodic = start_late_fix_recompute(

@@ -12,13 +12,19 @@ Sources: the ``chinese_calendar`` package (State Council notices 2004 to its las
 the years it knows (:func:`seed_from_package`, idempotent: a stored year is never replaced);
 an admin imports the rest as CSV/XLSX (:func:`parse_table`, :func:`store_year`).
 
-The process keeps one in-memory copy (:func:`ensure_loaded`: loaded once, re-checked against the
-database at most every :data:`REFRESH_S` seconds with one small query, reloaded at once after an
-import in this process), so a deadline costs no query.
+The process keeps one in-memory copy (:func:`ensure_loaded`: loaded once, then reloaded when it
+is dropped), so a deadline costs no query. It is dropped (:func:`invalidate`) the moment the
+tables change anywhere: the process that changed them drops it after its commit
+(:func:`mark_changed`, checked by ``api.deps.get_session``), and every other server process on
+``NOTIFY gridgis_calendar``, sent by the triggers of migration 0025 on any change of
+``calendar_year`` or ``calendar_day`` (received by ``api.authcache.ChangeListener``). While no
+listener is connected the copy is re-checked against the database at most every
+:data:`REFRESH_S` seconds (one small query), as before.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time as _time
 from collections.abc import Iterable, Sequence
@@ -35,7 +41,9 @@ from layers.errors import DomainError
 from layers.models import Base
 from layers.workcal import SHANGHAI, CalendarTables, WorkCalendar, current_tables, set_tables
 
-REFRESH_S = 60.0
+REFRESH_S = 60.0  # re-check interval while no change listener is connected
+CALENDAR_CHANNEL = "gridgis_calendar"  # NOTIFY channel of migration 0025
+CALENDAR_CHANGED = "gridgis_calendar_changed"  # Session.info key: drop the copy after commit
 KINDS = ("holiday", "workday")
 MAX_ROWS = 400  # a year has 366 days at most
 KIND_ALIASES = {
@@ -125,12 +133,41 @@ def seed_from_package(conn: Connection) -> list[int]:
 # --- the in-memory copy ---------------------------------------------------------------------
 
 _lock = threading.Lock()
-_state: dict[str, Any] = {"version": None, "checked": 0.0}
+# epoch: bumped by every invalidation; loaded_epoch: the epoch the copy was read at
+_state: dict[str, Any] = {
+    "version": None, "checked": 0.0, "epoch": 0, "loaded_epoch": -1, "listening": False,
+}  # fmt: skip
+_epochs = itertools.count(1)  # next() is atomic: invalidations from any thread are all counted
 
 
-def _version(conn: Connection) -> tuple[int, str]:
-    count, last = conn.execute(text("SELECT count(*), max(loaded_at) FROM calendar_year")).one()
-    return int(count), str(last)
+def mark_changed(session: Session) -> None:
+    """Drop this process's copy once ``session`` commits (``api.deps.get_session``; other
+    processes are told by the database's NOTIFY)."""
+    session.info[CALENDAR_CHANGED] = True
+
+
+def invalidate(*_: Any) -> None:
+    """Drop the copy: the next :func:`ensure_loaded` reads the tables again. The handler of
+    ``NOTIFY gridgis_calendar``; safe from any thread."""
+    _state["epoch"] = next(_epochs)
+
+
+def set_listening(up: bool) -> None:
+    """The change listener's connection came up (notifications will arrive) or went down (fall
+    back to re-checking every :data:`REFRESH_S` s); either way the copy is dropped, as a
+    notification may have been missed meanwhile."""
+    _state["listening"] = up
+    invalidate()
+
+
+def _version(conn: Connection) -> tuple[int, str, int]:
+    count, last, days = conn.execute(
+        text(
+            "SELECT count(*), max(loaded_at), (SELECT count(*) FROM calendar_day) "
+            "FROM calendar_year"
+        )
+    ).one()
+    return int(count), str(last), int(days)
 
 
 def load_tables(conn: Connection) -> CalendarTables:
@@ -145,11 +182,19 @@ def load_tables(conn: Connection) -> CalendarTables:
     return CalendarTables(years=years, days=days)
 
 
-def ensure_loaded(session: Session, *, force: bool = False) -> CalendarTables:
-    """The process's copy of the tables, loaded (and the package's years seeded) on first use,
-    re-checked against the database at most every :data:`REFRESH_S` s (one small query)."""
+def ensure_loaded(session: Session, *, force: bool = False, check: bool = False) -> CalendarTables:
+    """The process's copy of the tables, loaded (and the package's years seeded) on first use
+    and again after it was dropped (:func:`invalidate`); while no change listener is connected,
+    re-checked against the database at most every :data:`REFRESH_S` s (one small query).
+    ``check``: compare with the database now (one small query; ``/health`` answers from the
+    tables as committed at the time of the request); ``force``: read them again."""
     now = _time.monotonic()
-    if not force and current_tables() is not None and now - _state["checked"] < REFRESH_S:
+    fresh = (
+        current_tables() is not None
+        and _state["loaded_epoch"] == _state["epoch"]
+        and (_state["listening"] or now - _state["checked"] < REFRESH_S)
+    )
+    if fresh and not (force or check):
         return current_tables()  # type: ignore[return-value]
     with _lock:
         bind = session.get_bind()
@@ -158,11 +203,18 @@ def ensure_loaded(session: Session, *, force: bool = False) -> CalendarTables:
             # Seeding runs on its own connection and commits, whatever the caller's session does.
             with bind.engine.begin() as conn:
                 seed_from_package(conn)
+        epoch = _state["epoch"]  # taken before reading: a later invalidation is not lost
         with bind.engine.connect() as conn:
             version = _version(conn)
-            if force or version != _state["version"] or current_tables() is None:
+            if (
+                force
+                or version != _state["version"]
+                or current_tables() is None
+                or _state["loaded_epoch"] != epoch
+            ):
                 set_tables(load_tables(conn))
                 _state["version"] = version
+        _state["loaded_epoch"] = epoch
         _state["checked"] = now
     return current_tables()  # type: ignore[return-value]
 
@@ -261,7 +313,9 @@ def store_year(
     """Replace ``year``'s table by ``rows`` and recompute the open cases' deadlines that
     depend on it, in the caller's transaction. Returns ``{year, days, holidays, workdays,
     recomputed}``. The process's copy is refreshed after the caller commits (the next
-    :func:`ensure_loaded` sees the new version); this function already computes with it."""
+    :func:`ensure_loaded` sees the new version); this function already computes with it.
+    The caller's commit (or rollback) must be followed by :func:`invalidate` (``api.deps.
+    get_session`` does it when :data:`CALENDAR_CHANGED` is set in ``session.info``)."""
     year = check_year(rows, year)
     session.execute(delete(CalendarDay).where(CalendarDay.year == year))
     session.execute(
@@ -285,7 +339,7 @@ def store_year(
     days = {d: w for d, w in base.days.items() if d.year != year}
     days |= {r.day: r.kind == "workday" for r in rows}
     set_tables(CalendarTables(years=base.years | {year}, days=days))
-    _state["checked"] = 0.0  # re-check the version on next use
+    mark_changed(session)  # read again from the database once committed (or rolled back)
     from layers.deadlines import recompute_deadlines
 
     recomputed = recompute_deadlines(session=session, year=year, calendar=WorkCalendar())

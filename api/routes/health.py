@@ -26,7 +26,7 @@ def health(session: SessionDep) -> dict[str, Any]:
     postgis, read_only = session.execute(
         text("SELECT postgis_lib_version(), current_setting('transaction_read_only') = 'on'")
     ).one()
-    ensure_loaded(session)
+    ensure_loaded(session, check=True)  # right at once, even before a NOTIFY has arrived
     return {
         "status": "ok",
         "database": "read_only" if read_only else "up",
