@@ -7,6 +7,13 @@ exactly the cases they may act on. Each carries its deadline and the work hours 
 working calendar (computed here, the phone never recomputes the calendar). Coordinates are
 CGCS2000 longitude/latitude, which agree with WGS 84 to a few centimetres (map display).
 
+Names people read (``subclass_name``) are in the request's language (``?lang=`` or
+``Accept-Language``, api/lang.py) by the dictionary's one rule
+(:func:`layers.events.dictionary.display_name`). ``/api/v1/me/tasks`` also carries
+``transitions``: for the caller's role, ``{status: {action: status after it}}`` (from
+:data:`layers.events.workflow.TRANSITIONS`), so the phone can show a case as it will be once its
+queued actions are sent (offline: start queued, then handled offered).
+
 Errors: 403 for a case that is not routed to the caller (``field`` ``id``), 404 for none.
 """
 
@@ -21,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Reader, SessionDep
 from api.errors import STATUS
+from api.lang import LangDep
 from api.routes.events import (
     CALENDAR,
     actor_of,
@@ -30,12 +38,19 @@ from api.routes.events import (
 )
 from api.schemas.events import MePublic, MyGrid, MyTask, MyTasks
 from layers.errors import Forbidden
+from layers.events.dictionary import display_name
 from layers.events.models import Event, EventLog, EventPhoto, EventSubclass
-from layers.events.workflow import OPEN_FOR_DEADLINE, Actor, allowed_actions, routed_to
+from layers.events.workflow import (
+    OPEN_FOR_DEADLINE,
+    TRANSITIONS,
+    Actor,
+    allowed_actions,
+    routed_to,
+)
 from layers.grids import active_generation
 from layers.households import Household
 from layers.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
-from layers.models import Grid
+from layers.models import Grid, Role
 from layers.people import GridAssignment, Person, StaffRole, TeamMember
 from layers.roster import person_grid_codes
 
@@ -84,6 +99,17 @@ def work_hours_left(event: Event, now: datetime) -> float | None:
     return -round(CALENDAR.work_hours_between(event.deadline_at, now), 2)
 
 
+def role_transitions(role: Role) -> dict[str, dict[str, str]]:
+    """The workflow as the role sees it: ``{status: {action: status after it}}`` (every status
+    with at least one action of the role's)."""
+    out: dict[str, dict[str, str]] = {}
+    for t in TRANSITIONS.values():
+        if role in t.roles:
+            for source in sorted(t.sources, key=str):
+                out.setdefault(source.value, {})[t.action] = t.target.value
+    return out
+
+
 def task_public(
     event: Event, *, role: Any, now: datetime, lonlat: tuple[float, float], name: str | None
 ) -> dict[str, Any]:
@@ -113,20 +139,32 @@ def read_me(session: SessionDep, principal: Reader) -> dict[str, Any]:
 @router.get(
     "/tasks", summary="Open cases routed to me or my grids, by deadline", response_model=MyTasks
 )
-def read_my_tasks(session: SessionDep, principal: Reader) -> dict[str, Any]:
+def read_my_tasks(session: SessionDep, principal: Reader, lang: LangDep) -> dict[str, Any]:
     actor = actor_of(session, principal)
     now = datetime.now(UTC)
     rows = session.execute(
-        select(Event, func.ST_X(Event.geom), func.ST_Y(Event.geom), EventSubclass.name)
+        select(
+            Event,
+            func.ST_X(Event.geom),
+            func.ST_Y(Event.geom),
+            EventSubclass.name,
+            EventSubclass.name_en,
+        )
         .join(EventSubclass, EventSubclass.code == Event.subclass_code)
         .where(Event.status.in_(list(OPEN_FOR_DEADLINE)), routed_condition(session, actor))
         .order_by(Event.deadline_at.asc().nulls_last(), Event.id)
         .limit(TASK_LIMIT)
     ).all()
     data = [
-        task_public(e, role=principal.role, now=now, lonlat=(x, y), name=n) for e, x, y, n in rows
+        task_public(e, role=principal.role, now=now, lonlat=(x, y), name=display_name(n, en, lang))
+        for e, x, y, n, en in rows
     ]
-    return {"data": data, "count": len(data), "now": now.isoformat()}
+    return {
+        "data": data,
+        "count": len(data),
+        "now": now.isoformat(),
+        "transitions": role_transitions(principal.role),
+    }
 
 
 @router.get(
@@ -134,7 +172,9 @@ def read_my_tasks(session: SessionDep, principal: Reader) -> dict[str, Any]:
     summary="One of my cases with its timeline and photos",
     response_model=MyTask,
 )
-def read_my_task(session: SessionDep, principal: Reader, event_id: int) -> dict[str, Any]:
+def read_my_task(
+    session: SessionDep, principal: Reader, event_id: int, lang: LangDep
+) -> dict[str, Any]:
     event = get_event(session, event_id)
     actor = actor_of(session, principal)
     mine = actor.person_id is not None and routed_to(
@@ -160,7 +200,11 @@ def read_my_task(session: SessionDep, principal: Reader, event_id: int) -> dict[
     )
     now = datetime.now(UTC)
     return task_public(
-        event, role=principal.role, now=now, lonlat=(x, y), name=subclass.name if subclass else None
+        event,
+        role=principal.role,
+        now=now,
+        lonlat=(x, y),
+        name=display_name(subclass.name, subclass.name_en, lang) if subclass else None,
     ) | {
         "timeline": [log_public(e) for e in logs],
         "photos": [
@@ -175,7 +219,7 @@ def read_my_task(session: SessionDep, principal: Reader, event_id: int) -> dict[
     summary="My grids: codes, names, households, open events (GeoJSON points)",
     response_model=MyGrid,
 )
-def read_my_grid(session: SessionDep, principal: Reader) -> dict[str, Any]:
+def read_my_grid(session: SessionDep, principal: Reader, lang: LangDep) -> dict[str, Any]:
     """Boundaries are read per grid from ``/api/v1/grids/{code}``; patrol time from
     ``/api/v1/patrol/daily?person=``; coverage from ``/api/v1/coverage/grids/{code}``."""
     codes = my_grid_codes(session, principal.person_id)
@@ -202,7 +246,7 @@ def read_my_grid(session: SessionDep, principal: Reader) -> dict[str, Any]:
     in_grids = or_(*[Event.grid_code.startswith(c, autoescape=True) for c in codes])
     rows = session.execute(
         select(Event.id, Event.status, Event.subclass_code, EventSubclass.name,
-               func.ST_X(Event.geom), func.ST_Y(Event.geom))
+               EventSubclass.name_en, func.ST_X(Event.geom), func.ST_Y(Event.geom))
         .join(EventSubclass, EventSubclass.code == Event.subclass_code)
         .where(in_grids, Event.status.notin_(["closed", "rejected"]))
         .order_by(Event.id.desc()).limit(500)
@@ -232,9 +276,14 @@ def read_my_grid(session: SessionDep, principal: Reader) -> dict[str, Any]:
                 {
                     "type": "Feature",
                     "geometry": {"type": "Point", "coordinates": [x, y]},
-                    "properties": {"id": i, "status": s.value, "subclass": sc, "subclass_name": n},
+                    "properties": {
+                        "id": i,
+                        "status": s.value,
+                        "subclass": sc,
+                        "subclass_name": display_name(n, en, lang),
+                    },
                 }
-                for i, s, sc, n, x, y in rows
+                for i, s, sc, n, en, x, y in rows
             ],
         },
     }

@@ -4,7 +4,10 @@ work offline (two reports and one action queued in IndexedDB, sent once and in o
 network returns), keep the queue across an ended session, never see or touch another town's
 cases. Opened offline right after the first login, the app has its tasks, subclasses and grid
 (the service worker warms its cache); a queue left by an offline visit goes out when the network
-returns (no poll needed), the action logged at the phone's time. First load within 500 KB.
+returns (no poll needed), the action logged at the phone's time. Offline, a queued start makes
+the case offer "handled" (start then handled go out in order). Names, labels, zoom buttons,
+positioning errors and refusals in the page's language; a waiting item can be discarded.
+First load within 500 KB.
 Screenshots in test-artifacts/mobile_*.png."""
 
 from __future__ import annotations
@@ -227,7 +230,7 @@ def test_officer_reports_works_offline_and_gets_new_cases(
         loaded = sum(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"]
                      for r in first)  # fmt: skip
         assert 0 < loaded <= FIRST_LOAD_MAX_BYTES, loaded
-        assert any(r.url.endswith("/api/v1/me/tasks") for r in first)
+        assert any(r.url.endswith("/api/v1/me/tasks?lang=zh") for r in first)
         page.screenshot(path=str(artifacts / "mobile_tasks.png"))
 
         # report with a photo, online: stored once, photo resized to 1600 px
@@ -537,6 +540,10 @@ def test_duplicate_warning_and_a_refused_queued_report(
                    POLL_WAIT_MS)  # fmt: skip
         assert events_with(engine, queued) == []
         page.screenshot(path=str(artifacts / "mobile_outbox_refused.png"))
+        # in our words: a similar open event is near (never the API's field name)
+        shown = page.inner_text("#view-outbox")
+        assert "附近已有相似的未结事件" in shown and "ignore_duplicates" not in shown, shown
+        assert page.is_visible("#outbox-list li.ggm-failed button.ggm-discard")
         page.click("#outbox-list li.ggm-failed button >> nth=0")  # report anyway
         outbox_sent(page)
         assert len(events_with(engine, queued)) == 1
@@ -816,3 +823,220 @@ def _tile_png() -> bytes:
 
 
 TILE_PNG = _tile_png()
+
+
+def test_offline_start_then_handled_sent_in_order(
+    browser: Any, live_server: str, engine: Engine, officer: dict[str, Any],
+    dispatcher: httpx.Client, artifacts: Any,
+) -> None:  # fmt: skip
+    """In a dead zone the officer starts a case and then finishes it: after the queued start the
+    case is in handling (handled offered, no second start), also after a reload offline; back
+    online, start then handled reach the server in that order, each at the phone's time."""
+    case = dispatched_case(dispatcher, officer["lon"], officer["lat"], "0406")
+    context, page, seen = phone(browser, officer)
+    try:
+        log_in(page, live_server, officer)
+        wait_until(page, OFFLINE_READY, 60_000)
+        wait_until(page, f"document.querySelector('li[data-id=\"{case}\"]')")
+        context.set_offline(True)
+        wait_until(page, "document.querySelector('#net.ggm-offline')")
+        page.click(f"li[data-id='{case}']")
+        page.click("button.ggm-action[data-action='start']")
+        page.click(".ggm-action-form button[type=submit]")
+        wait_until(page, "GridGISMobile.outbox.items().then(i => i.length === 1)")
+        # the list and the case show it as it will be
+        wait_until(page, f"document.querySelector('li[data-id=\"{case}\"] .ggm-task-status')"
+                   ".textContent.startsWith('处置中')")  # fmt: skip
+        page.reload()  # the queue is in IndexedDB: the state ahead survives a reload offline
+        wait_until(page, "window.GridGISMobile && window.GridGISMobile.ready === true", 60_000)
+        wait_until(page, f"document.querySelector('li[data-id=\"{case}\"]')")
+        page.click(f"li[data-id='{case}']")
+        wait_until(page, "document.querySelector(\"button.ggm-action[data-action='handle']\")")
+        offered = page.eval_on_selector_all(
+            "button.ggm-action", "bs => bs.map(b => b.dataset.action)"
+        )
+        assert "start" not in offered and "handle" in offered, offered
+        assert "开始处置" in page.inner_text("#task-detail .ggm-queued")
+        page.screenshot(path=str(artifacts / "mobile_offline_start_then_handle.png"))
+        page.click("button.ggm-action[data-action='handle']")
+        page.fill(".ggm-action-form textarea", "离线处置完毕")
+        page.click(".ggm-action-form button[type=submit]")
+        wait_until(page, "GridGISMobile.outbox.items().then(i => i.length === 2)")
+        acted = page.evaluate(
+            "GridGISMobile.outbox.items().then(i => i.map(x => [x.fields.action, "
+            "x.fields.acted_at]))"
+        )
+        assert [a for a, _ in acted] == ["start", "handle"]
+        assert steps(engine, case, "start") == []
+
+        context.set_offline(False)
+        outbox_sent(page)
+        (start,) = steps(engine, case, "start")
+        (handled,) = steps(engine, case, "handle")
+        assert start["id"] < handled["id"] and handled["note"] == "离线处置完毕"
+        assert start["at"] == datetime.fromisoformat(acted[0][1])  # the phone's times
+        assert handled["at"] == datetime.fromisoformat(acted[1][1])
+        assert start["at"] <= handled["at"]
+        wait_until(page, f"!document.querySelector('li[data-id=\"{case}\"]')")  # handled: done
+        assert seen["errors"] == []
+    finally:
+        context.close()
+
+
+def test_my_tasks_speak_the_requests_language(
+    live_server: str, officer: dict[str, Any], dispatcher: httpx.Client
+) -> None:
+    case = dispatched_case(dispatcher, officer["lon"], officer["lat"], "0401")
+    with httpx.Client(base_url=live_server, timeout=30, headers={"Origin": live_server}) as b:
+        r = b.post("/login", data={"username": officer["name"], "password": PASSWORD})
+        assert r.status_code == 303
+
+        def name(url: str, **headers: str) -> Any:
+            body = b.get(url, headers=headers).json()
+            rows = body.get("data", [body])
+            return next(t["subclass_name"] for t in rows if t["id"] == case)
+
+        assert name("/api/v1/me/tasks") == "占道经营"
+        assert name("/api/v1/me/tasks?lang=en") == "Street vending"
+        assert name("/api/v1/me/tasks", **{"Accept-Language": "en-GB,en;q=0.9"}) == "Street vending"
+        assert name("/api/v1/me/tasks?lang=zh", **{"Accept-Language": "en"}) == "占道经营"
+        assert name(f"/api/v1/me/tasks/{case}?lang=en") == "Street vending"
+        assert name(f"/api/v1/me/tasks/{case}") == "占道经营"
+        grid = b.get("/api/v1/me/grid?lang=en").json()["events"]["features"]
+        assert {f["properties"]["id"]: f["properties"]["subclass_name"] for f in grid}[case] == (
+            "Street vending"
+        )
+        moves = b.get("/api/v1/me/tasks").json()["transitions"]
+        assert moves["dispatched"]["start"] == "in_handling"
+        assert moves["in_handling"]["handle"] == "handled"
+        assert "accept" not in {a for m in moves.values() for a in m}  # a dispatcher's step
+
+
+FAKE_GPS = """
+(() => {
+  // a phone whose single fix never comes in time while a watch delivers fixes
+  const fix = {coords: {latitude: %(lat)s, longitude: %(lon)s, accuracy: 12}, timestamp: 0};
+  const geo = {
+    getCurrentPosition(ok, fail) {
+      setTimeout(() => fail({code: 3, message: "Timeout expired", TIMEOUT: 3}), 50);
+    },
+    watchPosition(ok) {
+      setTimeout(() => ok({...fix, timestamp: Date.now()}), 50);
+      return 1;
+    },
+    clearWatch() {},
+  };
+  Object.defineProperty(navigator, "geolocation", {get: () => geo});
+})();
+"""
+
+
+def test_positions_and_errors_in_our_words(
+    browser: Any, live_server: str, officer: dict[str, Any], artifacts: Any
+) -> None:
+    """A timed-out fix says so in the app's words (not the browser's "Timeout expired"); with
+    My grid already watching the position, "use my position" takes the watch's fresh fix."""
+    context, page, seen = phone(browser, officer)
+    context.add_init_script(FAKE_GPS % {"lat": officer["lat"], "lon": officer["lon"]})
+    try:
+        log_in(page, live_server, officer)
+        tab(page, "report")
+        page.click("#use-gps")
+        wait_until(page, "!document.querySelector('#report-error').hidden")
+        error = page.inner_text("#report-error")
+        assert "定位超时" in error and "Timeout" not in error, error
+        # the zoom buttons and the attribution in the page's language
+        zoom = page.eval_on_selector_all(
+            "#report-map .leaflet-control-zoom a",
+            "as => as.map(a => [a.title, a.getAttribute('aria-label')])",
+        )
+        assert zoom == [["放大", "放大"], ["缩小", "缩小"]], zoom
+        assert "Leaflet" not in page.inner_text("#report-map .leaflet-control-attribution")
+        tab(page, "grid")  # starts watching the position
+        wait_until(page, "GridGISMobile.lastFix !== null")
+        tab(page, "report")
+        page.click("#use-gps")
+        wait_until(page, "document.querySelector('#position-text').textContent.includes('±12')")
+        assert page.is_hidden("#report-error")
+        assert seen["errors"] == []
+    finally:
+        context.close()
+
+
+def test_english_names_labels_header_and_discarding_a_waiting_item(
+    browser: Any, live_server: str, engine: Engine, officer: dict[str, Any],
+    dispatcher: httpx.Client, artifacts: Any,
+) -> None:  # fmt: skip
+    """A report queued on the Chinese page is listed in English on the English page (the outbox
+    keeps codes); the case list speaks English; the header fits at 390 px; a waiting item can
+    be discarded, after a confirmation."""
+    case = dispatched_case(dispatcher, officer["lon"], officer["lat"], "0401")
+    context, page, seen = phone(browser, officer)
+    context.add_init_script(path=str(NO_POLL_JS))
+    # the report cannot reach the server: it waits in the outbox
+    context.route(
+        re.compile(r".*/api/v1/events$"),
+        lambda route: route.abort() if route.request.method == "POST" else route.continue_(),
+    )
+    try:
+        log_in(page, live_server, officer)
+        text = f"waits and is discarded {uuid.uuid4()}"
+        report(page, "0401", text)
+        tab(page, "outbox")
+        wait_until(page, "document.querySelectorAll('#outbox-list li').length === 1")
+        assert "占道经营" in page.inner_text("#outbox-list")
+
+        page.goto(f"{live_server}/m/?lang=en")
+        wait_until(page, "window.GridGISMobile && window.GridGISMobile.ready === true", 60_000)
+        wait_until(page, f"document.querySelector('li[data-id=\"{case}\"]')")
+        assert "Street vending" in page.inner_text(f"li[data-id='{case}']")
+        # the header at 390 px, with the install button the browser may offer: the user name
+        # whole, every link on one line
+        header = page.evaluate(
+            """() => {
+              document.querySelector('#install').hidden = false;
+              const user = document.querySelector('.ggm-user');
+              const lines = (el) => {
+                const r = document.createRange();
+                r.selectNodeContents(el);
+                return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size;
+              };
+              return {cut: user.scrollWidth > user.clientWidth,
+                      lines: [...document.querySelectorAll('.ggm-bar a, .ggm-bar h1, #net, '
+                                                         + '#install')]
+                        .map(lines),
+                      right: Math.max(...[...document.querySelectorAll('.ggm-bar > *')]
+                        .map(e => e.getBoundingClientRect().right))};
+            }"""
+        )
+        assert header["cut"] is False and set(header["lines"]) == {1}, header
+        assert header["right"] <= PHONE["width"], header
+        page.screenshot(path=str(artifacts / "mobile_header_en.png"))
+        page.evaluate("document.querySelector('#install').hidden = true")
+        tab(page, "report")
+        zoom = page.eval_on_selector_all(
+            "#report-map .leaflet-control-zoom a", "as => as.map(a => a.title)"
+        )
+        assert zoom == ["Zoom in", "Zoom out"]
+        tab(page, "outbox")
+        wait_until(page, "document.querySelectorAll('#outbox-list li').length === 1")
+        label = page.inner_text("#outbox-list li")
+        assert "Street vending" in label and "占道经营" not in label, label
+        page.screenshot(path=str(artifacts / "mobile_outbox_en.png"))
+
+        # discard a waiting item: asked first; "cancel" keeps it
+        page.once("dialog", lambda d: d.dismiss())
+        page.click("#outbox-list li.ggm-pending button.ggm-discard")
+        page.wait_for_timeout(300)
+        assert outbox_count(page) == 1
+        asked: list[str] = []
+        page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+        page.click("#outbox-list li.ggm-pending button.ggm-discard")
+        wait_until(page, "GridGISMobile.outbox.items().then(i => i.length === 0)")
+        assert "Street vending" in asked[0]
+        context.unroute(re.compile(r".*/api/v1/events$"))
+        page.evaluate("GridGISMobile.outbox.flush()")
+        assert events_with(engine, text) == []
+        assert seen["errors"] == []
+    finally:
+        context.close()

@@ -31,8 +31,10 @@
   // phone sends by itself (the officer cannot mend those; the fields they type are named).
   var BY_STATUS = {401: "session_expired", 403: "err_forbidden", 404: "err_not_found",
     413: "err_too_large", 429: "err_busy"};
+  // (a possible duplicate: the API names its override field "ignore_duplicates"; the officer
+  // reads that a similar open event is near, never the field's name)
   var BY_FIELD = {acted_at: "err_acted_at", note: "note_required", photos: "err_photos",
-    description: "err_description", subclass: "no_category"};
+    description: "err_description", subclass: "no_category", ignore_duplicates: "err_duplicate"};
   function ownWords(status, body, serverDetail) {
     var field = body && body.field;
     if (status === 0) { return M.t("network"); }
@@ -41,8 +43,9 @@
     if (status === 409 && body && body.current_status) {
       return M.t("err_state", {status: M.t("status_" + body.current_status)});
     }
+    if (body && body.duplicates) { return M.t("err_duplicate"); }
     if (field && BY_FIELD[field]) { return M.t(BY_FIELD[field]); }
-    return M.config.lang === "en" ? serverDetail : M.t("err_refused", {field: field || "—"});
+    return M.config.lang === "en" ? serverDetail : M.t("err_refused");
   }
 
   // An API failure: status (0 = no answer), detail (in the app's words), serverDetail (the
@@ -88,6 +91,12 @@
     });
   };
   M.get = function (url) { return M.request("GET", url); };
+
+  // inLang(url): the URL with ?lang= of the page, for answers that carry names people read
+  // (the API answers in the request's language, api/lang.py; the worker keeps both)
+  M.inLang = function (url) {
+    return url + (url.indexOf("?") >= 0 ? "&" : "?") + "lang=" + (M.config.lang === "en" ? "en" : "zh");
+  };
 
   // toast(text): a short message at the bottom of the screen
   var toastTimer = null;

@@ -38,6 +38,28 @@
     });
   }
 
+  // What an outbox item is, in the language of the page now (store.js keeps codes)
+  function itemLabel(item) {
+    var label = item.label;
+    if (label && typeof label === "object") {
+      if (label.subclass) { return M.subclassLabel(label.subclass); }
+      if (label.event) { return "#" + label.event + " " + M.t("action_" + label.action); }
+    }
+    return typeof label === "string" ? label : "";
+  }
+
+  // A discard button: asks first (the item would never be sent)
+  function discardButton(item) {
+    var drop = M.el("button", "ggm-secondary ggm-discard", M.t("discard"));
+    drop.type = "button";
+    drop.addEventListener("click", function () {
+      if (global.confirm(M.t("discard_confirm", {what: M.t("kind_" + item.kind) + " " + itemLabel(item)}))) {
+        M.outbox.discard(item.seq);
+      }
+    });
+    return drop;
+  }
+
   // The outbox tab and the counters
   function drawOutbox() {
     var state = M.outbox.state;
@@ -57,7 +79,7 @@
       items.forEach(function (item) {
         var li = M.el("li", "ggm-outbox-item ggm-" + item.state);
         li.dataset.seq = item.seq;
-        li.appendChild(M.el("strong", null, M.t("kind_" + item.kind) + " " + item.label));
+        li.appendChild(M.el("strong", null, M.t("kind_" + item.kind) + " " + itemLabel(item)));
         var status = item.state === "failed" ? M.t("failed")
           : !M.outbox.mine(item) ? M.t("other_user", {user: item.user})
             : state.expired ? M.t("session_expired")
@@ -80,11 +102,10 @@
             M.outbox.retry(item.seq, item.duplicates ? {ignore_duplicates: true}
               : late ? {acted_at: null} : null);
           });
-          var drop = M.el("button", "ggm-secondary", M.t("discard"));
-          drop.type = "button";
-          drop.addEventListener("click", function () { M.outbox.discard(item.seq); });
           li.appendChild(retry);
-          li.appendChild(drop);
+          li.appendChild(discardButton(item));
+        } else if (M.outbox.mine(item) && item.seq !== state.current) {
+          li.appendChild(discardButton(item));  // waiting: may still be called off
         }
         list.appendChild(li);
       });

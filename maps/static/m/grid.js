@@ -21,16 +21,18 @@
   // makeMap(id): a Leaflet map on the configured basemap (maps/basemaps.py, as every page;
   // none by default: an intranet may have none), the city's villages and unit grids around as
   // thin outlines from the server's vector tiles (/tiles/grids-l2|l3, as the front page draws
-  // them; kept by the service worker once seen), then my grids on top; a plain "Leaflet"
-  // attribution (no link out).
+  // them; kept by the service worker once seen), then my grids on top. The zoom buttons speak
+  // the page's language (title and aria-label); the attribution names the basemap's sources
+  // only (no English "Leaflet" prefix on the Chinese page).
   // An Amap (GCJ-02) or Baidu (BD-09) basemap gives the map its datum's CRS (gridgis-datum.js):
   // every overlay is shifted for display, a tap comes back in WGS 84, and the outline tiles are
   // asked for in that datum (and Baidu's row numbering), as gridgis-tiles.js does.
   M.makeMap = function (id) {
     var datum = M.config.datum || "wgs84";
     var map = L.map(id, global.GridGIS.datum.mapOptions(datum,
-      {zoomControl: true, attributionControl: true, maxZoom: 19})).setView([31.85, 120.3], 11);
-    map.attributionControl.setPrefix("Leaflet");
+      {zoomControl: false, attributionControl: true, maxZoom: 19})).setView([31.85, 120.3], 11);
+    L.control.zoom({zoomInTitle: M.t("zoom_in"), zoomOutTitle: M.t("zoom_out")}).addTo(map);
+    map.attributionControl.setPrefix(false);
     global.GridGIS.datum.addBasemap(map, M.config.tiles, {maxZoom: 19});
     var shifted = datum === "wgs84" ? "" : "?datum=" + encodeURIComponent(datum);
     var row = datum === "bd09" ? "{-y}" : "{y}";
@@ -63,7 +65,7 @@
   var info = null;
   M.gridInfo = function (force) {
     if (!info || force) {
-      info = M.get("/api/v1/me/grid");
+      info = M.get(M.inLang("/api/v1/me/grid"));
       info.catch(function () { info = null; });
     }
     return info;
@@ -81,7 +83,15 @@
     });
   };
 
+  // The latest fix of the watch (My grid tab): {coords: {latitude, longitude, accuracy},
+  // at: ms since the epoch when it came}; "Use my position" takes it while fresh (report.js)
+  // instead of asking the phone for a second fix at the same time.
+  M.lastFix = null;
+  M.FIX_FRESH_MS = 30000;
+
   function showMe(pos) {
+    M.lastFix = {coords: {latitude: pos.coords.latitude, longitude: pos.coords.longitude,
+      accuracy: pos.coords.accuracy}, at: Date.now()};
     var ll = [pos.coords.latitude, pos.coords.longitude];
     if (!me) {
       me = L.circleMarker(ll, {radius: 7, color: "#fff", weight: 2, fillColor: "#1a73e8",

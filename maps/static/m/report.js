@@ -39,15 +39,32 @@
     checkDuplicates();
   }
 
+  // The browser's GeolocationPositionError codes in our words (its message is the browser's
+  // English: "Timeout expired").
+  var GPS_ERRORS = {1: "gps_denied", 2: "gps_unavailable", 3: "gps_timeout"};
+  var GPS_TIMEOUT_MS = 60000;  // a first fix in a street canyon may take most of a minute
+
+  function useFix(coords) {
+    showError(null);
+    setPoint({lon: coords.longitude, lat: coords.latitude, accuracy_m: coords.accuracy,
+      source: "gps"});
+  }
+
+  // locate(): the latest fix of My grid's watch while fresh (< M.FIX_FRESH_MS, with its
+  // accuracy; a second request beside a running watch may never answer), else one new fix.
   function locate() {
-    if (!global.navigator.geolocation) { showError(M.t("gps_failed", {e: "—"})); return; }
+    var fix = M.lastFix;
+    if (fix && Date.now() - fix.at < M.FIX_FRESH_MS) { useFix(fix.coords); return; }
+    if (!global.navigator.geolocation) { showError(M.t("gps_failed", {e: M.t("gps_unavailable")})); return; }
+    $("position-text").textContent = M.t("locating");
     global.navigator.geolocation.getCurrentPosition(function (pos) {
-      showError(null);
-      setPoint({lon: pos.coords.longitude, lat: pos.coords.latitude,
-        accuracy_m: pos.coords.accuracy, source: "gps"});
+      useFix(pos.coords);
     }, function (err) {
-      showError(M.t("gps_failed", {e: err.message}));
-    }, {enableHighAccuracy: true, timeout: 20000, maximumAge: 10000});
+      var fresh = M.lastFix;  // the watch may have answered meanwhile
+      if (fresh && Date.now() - fresh.at < M.FIX_FRESH_MS) { useFix(fresh.coords); return; }
+      if (!point) { $("position-text").textContent = M.t("or_pick"); }
+      showError(M.t("gps_failed", {e: M.t(GPS_ERRORS[err && err.code] || "gps_unavailable")}));
+    }, {enableHighAccuracy: true, timeout: GPS_TIMEOUT_MS, maximumAge: M.FIX_FRESH_MS});
   }
 
   function fillSubclasses(filter) {
@@ -125,8 +142,8 @@
       reported_at: new Date().toISOString(), ignore_duplicates: Boolean(confirmed),
     };
     if (point.accuracy_m) { fields.location_accuracy_m = Math.round(point.accuracy_m * 10) / 10; }
-    var name = $("subclass").selectedOptions[0].textContent;
-    M.outbox.add("report", "/api/v1/events", fields, picker.blobs(), name).then(function () {
+    // the label is made from the code when the outbox is shown (in the language of that moment)
+    M.outbox.add("report", "/api/v1/events", fields, picker.blobs(), {subclass: code}).then(function () {
       $("description").value = "";
       picker.clear();
       showDuplicates([]);
@@ -149,6 +166,13 @@
       map.invalidateSize();
     }
     if (!subclasses.length) { M.loadDictionary(); }
+  };
+
+  // subclassLabel(code): "0401 name · class name" in the page's language (the code alone
+  // before the dictionary is read)
+  M.subclassLabel = function (code) {
+    var s = subclasses.filter(function (x) { return x.code === code; })[0];
+    return s ? s.code + " " + s.name + " · " + s.class_name : code;
   };
 
   // loadDictionary(): the subclasses, read at start so that they are at hand offline

@@ -57,7 +57,8 @@
       "-" + h.slice(8, 10).join("") + "-" + h.slice(10).join("");
   }
 
-  var state = {sending: false, expired: false, lastError: null};
+  // current: the seq of the item on its way (it can no longer be discarded)
+  var state = {sending: false, expired: false, lastError: null, current: null};
 
   // Only the user who made an item sends it (a shared phone: another officer's reports wait
   // until they log in again; the API would log them under the wrong name).
@@ -66,7 +67,9 @@
 
   function items() { return run("readonly", function (s) { return s.getAll(); }); }
 
-  // add(kind, url, fields, photos, label): queue one request; resolves with the stored item
+  // add(kind, url, fields, photos, label): queue one request; resolves with the stored item.
+  // label: what the outbox shows, as codes ({subclass: "0401"} or {event: 12, action: "start"})
+  // rendered in the language of the moment it is shown (app.js), or a plain string
   function add(kind, url, fields, photos, label) {
     var item = {key: uuid(), kind: kind, url: url, fields: fields, photos: photos || [],
       label: label || "", created_at: new Date().toISOString(), state: "pending", error: null,
@@ -109,6 +112,7 @@
           });
           if (!pending.length) { break; }
           var item = pending[0];
+          state.current = item.seq;
           try {
             var answer = await send(item);
             await run("readwrite", function (s) { return s.delete(item.seq); });
@@ -134,6 +138,7 @@
         }
       } finally {
         state.sending = false;
+        state.current = null;
         M.emit("outbox", state);
       }
     })().finally(function () { running = null; });  // after the assignment, even when the

@@ -81,18 +81,42 @@
   // warm(): read and keep what the app shows offline, the same URLs the page reads (app.js,
   // tasks.js, report.js, grid.js): who I am, my tasks and their timelines, the dictionary in
   // both languages, my grids and their boundaries, my patrol time and coverage today.
+  // The names in my tasks and grid come in the page's language (?lang=, api.js M.inLang): the
+  // languages of the open pages (zh when none says).
+  function pageLangs() {
+    return self.clients.matchAll({type: "window"}).then(function (pages) {
+      var langs = [];
+      pages.forEach(function (page) {
+        var lang = new URL(page.url).searchParams.get("lang") === "en" ? "en" : "zh";
+        if (langs.indexOf(lang) < 0) { langs.push(lang); }
+      });
+      return langs.length ? langs : ["zh"];
+    });
+  }
+
+  function keepTasks(lang) {
+    return keep("/api/v1/me/tasks?lang=" + lang).then(function (tasks) {
+      var ids = tasks ? tasks.data.slice(0, TASK_DETAILS_MAX).map(function (t) { return t.id; }) : [];
+      return Promise.all(ids.map(function (id) {
+        return keep("/api/v1/me/tasks/" + id + "?lang=" + lang);
+      }));
+    });
+  }
+
   var warming = null;
   function warm() {
     if (warming) { return warming; }
-    warming = keep("/api/v1/me").then(function (me) {
+    var langs = ["zh"];
+    warming = pageLangs().then(function (found) {
+      langs = found;
+      return keep("/api/v1/me");
+    }).then(function (me) {
       if (!me) { return false; }
-      var reads = [
-        keep("/api/v1/me/tasks").then(function (tasks) {
-          var ids = tasks ? tasks.data.slice(0, TASK_DETAILS_MAX).map(function (t) { return t.id; }) : [];
-          return Promise.all(ids.map(function (id) { return keep("/api/v1/me/tasks/" + id); }));
-        }),
+      var reads = langs.map(keepTasks).concat([
         keep("/api/v1/event-dictionary?lang=zh"), keep("/api/v1/event-dictionary?lang=en"),
-        keep("/api/v1/me/grid").then(function (grid) {
+      ]).concat(langs.slice(1).map(function (lang) { return keep("/api/v1/me/grid?lang=" + lang); }));
+      reads.push(
+        keep("/api/v1/me/grid?lang=" + langs[0]).then(function (grid) {
           var grids = grid ? grid.grids : [];
           return Promise.all(grids.map(function (g) {
             var code = encodeURIComponent(g.code);
@@ -100,8 +124,7 @@
               g.code.length === 15 ? keep("/api/v1/coverage/grids/" + code + "?date=" + today())
                 : null]);
           }));
-        }),
-      ];
+        }));
       if (me.person_id !== null && me.person_id !== undefined) {
         reads.push(keep("/api/v1/patrol/daily?person=" + me.person_id));
       }

@@ -4,6 +4,9 @@
 // may take now (allowed_actions), each queued in the outbox with a note, photos and the time
 // the officer acted (acted_at: an action sent later, after a dead zone, is logged at that time).
 // A new case is announced once: a toast, a beep and one vibration per new case.
+// Optimistic state: a case is shown as it will be once the actions queued for it in the outbox
+// are sent (the workflow's transitions for my role come with my tasks, api/routes/mobile.py):
+// offline, after a queued start it is in handling and offers "handled", not a second start.
 (function (global) {
   "use strict";
 
@@ -14,7 +17,45 @@
   var known = null;  // ids seen so far (null before the first answer: nothing is "new" then)
   var fresh = {};    // ids that arrived while the app was open
   var tasks = [];
-  var queued = {};   // event id -> action queued for it (until sent)
+  var queued = {};   // event id -> [actions waiting for it in the outbox, in order]
+  var transitions = null;  // {status: {action: status after it}} for my role (from the API)
+
+  // ahead(task) -> {status, actions}: the case once its queued actions are done (the API's
+  // status and allowed actions when nothing waits; without the transitions, an action is at
+  // least not offered twice)
+  function ahead(task) {
+    var status = task.status, actions = task.allowed_actions || [];
+    (queued[task.id] || []).forEach(function (action) {
+      var next = transitions && transitions[status] && transitions[status][action];
+      if (next) {
+        status = next;
+        actions = Object.keys(transitions[status] || {});
+      } else {
+        actions = actions.filter(function (a) { return a !== action; });
+      }
+    });
+    return {status: status, actions: actions};
+  }
+
+  function queuedText(id) {
+    return M.t("queued", {n: queued[id].map(function (a) { return M.t("action_" + a); }).join("、")});
+  }
+
+  // syncQueued(): the queued actions read again from the outbox (IndexedDB: they survive a
+  // reload); failed ones are not counted (refused: the case did not change)
+  function syncQueued() {
+    return M.outbox.items().then(function (items) {
+      var now = {};
+      items.forEach(function (item) {
+        if (item.kind !== "action" || item.state !== "pending") { return; }
+        var id = Number(item.url.split("/")[4]);
+        (now[id] = now[id] || []).push(item.fields.action);
+      });
+      var changed = JSON.stringify(now) !== JSON.stringify(queued);
+      queued = now;
+      if (changed) { rerender(); }
+    });
+  }
 
   function deadlineText(task) {
     if (task.work_hours_left === null || task.work_hours_left === undefined) {
@@ -33,10 +74,11 @@
     li.tabIndex = 0;
     var head = M.el("div", "ggm-task-head");
     head.appendChild(M.el("strong", null, "#" + task.id + " " + (task.subclass_name || task.subclass)));
+    var next = ahead(task);
     if (fresh[task.id]) { head.appendChild(M.el("span", "ggm-new-mark", M.t("new"))); }
     li.appendChild(head);
-    li.appendChild(M.el("div", "ggm-task-status", statusText(task.status) +
-      (queued[task.id] ? " · " + M.t("queued", {n: M.t("action_" + queued[task.id])}) : "")));
+    li.appendChild(M.el("div", "ggm-task-status", statusText(next.status) +
+      (queued[task.id] ? " · " + queuedText(task.id) : "")));
     var due = M.el("div", "ggm-deadline", M.t("deadline") + " " + M.when(task.deadline_at) + " · " +
       deadlineText(task));
     if (task.calendar_unconfirmed) { due.appendChild(M.el("span", "ggm-warn", " " + M.t("unconfirmed"))); }
@@ -88,17 +130,26 @@
 
   // refresh(): read my tasks; new ones are marked and announced
   M.refreshTasks = function () {
-    return M.get("/api/v1/me/tasks").then(function (answer) {
+    var added = [];
+    return M.get(M.inLang("/api/v1/me/tasks")).then(function (answer) {
       tasks = answer.data;
-      var added = [];
+      transitions = answer.transitions || transitions;
       if (known !== null) {
         tasks.forEach(function (task) {
           if (!known[task.id]) { added.push(task); fresh[task.id] = true; }
         });
       }
       known = known || {};
-      tasks.forEach(function (task) { known[task.id] = true; });
-      render();
+      tasks.forEach(function (task) {
+        known[task.id] = true;
+        // the open case: its newer status and actions (its timeline stays until re-read)
+        if (shown && shown.id === task.id && shown !== task) {
+          shown = Object.assign({}, shown, task, {timeline: shown.timeline, photos: shown.photos});
+        }
+      });
+      return syncQueued().catch(function () { /* no IndexedDB: as the API says */ });
+    }).then(function () {
+      rerender();
       if (added.length) { alertNew(added); }
       return tasks;
     });
@@ -144,27 +195,31 @@
       if (NOTE_REQUIRED.indexOf(action) >= 0 && !text) { showError(M.t("note_required")); return; }
       var fields = {action: action, acted_at: new Date().toISOString()};
       if (text) { fields.note = text; }
+      // the label is made when the outbox is shown, in the language of that moment
       M.outbox.add("action", "/api/v1/events/" + task.id + "/actions", fields, picker.blobs(),
-        "#" + task.id + " " + M.t("action_" + action)).then(function () {
-        queued[task.id] = action;
+        {event: task.id, action: action}).then(function () {
+        (queued[task.id] = queued[task.id] || []).push(action);
         picker.clear();
         close();
-        render();
         M.outbox.flush();
       });
     });
     return form;
   }
 
+  var shown = null;  // the case open in the detail view
+
   function detail(task) {
     var box = doc.getElementById("task-detail");
+    var next = ahead(task);
+    shown = task;
     box.textContent = "";
     var back = M.el("button", "ggm-secondary ggm-back", "‹ " + M.t("back"));
     back.type = "button";
     back.addEventListener("click", close);
     box.appendChild(back);
     box.appendChild(M.el("h2", null, "#" + task.id + " " + (task.subclass_name || task.subclass)));
-    box.appendChild(M.el("p", "ggm-task-status", statusText(task.status)));
+    box.appendChild(M.el("p", "ggm-task-status", statusText(next.status)));
     box.appendChild(M.el("p", "ggm-deadline" + (task.overdue ? " ggm-overdue-text" : ""),
       M.t("deadline") + " " + M.when(task.deadline_at) + " · " + deadlineText(task)));
     if (task.description) { box.appendChild(M.el("p", null, task.description)); }
@@ -186,7 +241,7 @@
       box.appendChild(strip);
     }
     var actions = M.el("div", "ggm-actions");
-    (task.allowed_actions || []).filter(function (a) { return OFFICER_ACTIONS.indexOf(a) >= 0; })
+    next.actions.filter(function (a) { return OFFICER_ACTIONS.indexOf(a) >= 0; })
       .forEach(function (action) {
         var b = M.el("button", "ggm-action ggm-action-" + action, M.t("action_" + action));
         b.type = "button";
@@ -198,7 +253,7 @@
         });
         actions.appendChild(b);
       });
-    if (queued[task.id]) { actions.appendChild(M.el("p", "ggm-hint", M.t("queued", {n: M.t("action_" + queued[task.id])}))); }
+    if (queued[task.id]) { actions.appendChild(M.el("p", "ggm-hint ggm-queued", queuedText(task.id))); }
     box.appendChild(actions);
     box.appendChild(M.el("h3", null, M.t("timeline")));
     var ol = M.el("ol", "ggm-timeline");
@@ -222,11 +277,11 @@
     var list = doc.getElementById("task-list");
     delete fresh[id];
     var cached = tasks.filter(function (t) { return t.id === id; })[0];
-    if (cached) { detail(cached); }  // at once from the list, then with its timeline
+    if (cached) { detail(cached); } else { shown = null; }  // at once from the list, then with its timeline
     list.hidden = true;
     box.hidden = false;
     box.dataset.id = id;
-    return M.get("/api/v1/me/tasks/" + id).then(function (full) {
+    return M.get(M.inLang("/api/v1/me/tasks/" + id)).then(function (full) {
       if (box.hidden || box.dataset.id !== String(id)) { return; }  // closed meanwhile
       var form = box.querySelector(".ggm-action-form");  // being filled in: kept as it is
       detail(full);
@@ -242,10 +297,16 @@
     render();
   }
 
+  // the list, and the open case unless a form is being filled in
+  function rerender() {
+    var box = doc.getElementById("task-detail");
+    render();
+    if (!box.hidden && shown && !box.querySelector(".ggm-action-form")) { detail(shown); }
+  }
+
+  M.on("outbox", function () { syncQueued(); });
   M.on("sent", function (ev) {
     if (ev.item.kind === "action") {
-      var id = Number(ev.item.url.split("/")[4]);
-      delete queued[id];
       M.refreshTasks().catch(function () { /* shown by the poll */ });
     }
   });
