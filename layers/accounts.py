@@ -534,6 +534,39 @@ def in_codes(grid_code: str | None, codes: tuple[str, ...] | None) -> bool:
     return codes is None or (grid_code is not None and grid_code.startswith(codes))
 
 
+def people_in_scope(*, session: Session, codes: tuple[str, ...] | None) -> set[int] | None:
+    """Ids of the people inside ``codes`` (from :func:`scope_codes`): assigned today (any role)
+    to a grid inside them, or of a town inside them; None for the whole city (everyone)."""
+    if codes is None:
+        return None
+    if not codes:
+        return set()
+    from layers.people import GridAssignment
+    from layers.roster import _active
+
+    today = datetime.now(UTC).date()
+    assigned = select(GridAssignment.person_id).where(
+        prefix_clause(GridAssignment.grid_code, codes), _active(today)
+    )
+    town = select(Person.id).where(prefix_clause(Person.town_code, codes))
+    return set(session.scalars(assigned)) | set(session.scalars(town))
+
+
+def require_person_in_scope(
+    *, session: Session, identity: Identity, person_id: int | None, what: str
+) -> None:
+    """Forbidden unless the person ``person_id`` lies inside the caller's scope (see
+    :func:`people_in_scope`); a thing of nobody (None) is visible to city-scoped callers only."""
+    codes = scope_codes(session=session, identity=identity)
+    allowed = people_in_scope(session=session, codes=codes)
+    if allowed is not None and (person_id is None or person_id not in allowed):
+        raise Forbidden(
+            f"{what} belongs to someone outside your scope ({identity.scope}); ask a "
+            "dispatcher of that area",
+            field="scope",
+        )
+
+
 def require_in_scope(*, session: Session, identity: Identity, grid_code: str, what: str) -> None:
     """Forbidden unless ``grid_code`` lies inside the caller's scope."""
     allowed = scope_codes(session=session, identity=identity)

@@ -201,30 +201,55 @@ def insert_household(
 
 
 # -- counts ------------------------------------------------------------------------------------
-def counts_by_grid(*, session: Session, level: int = 3) -> list[dict[str, Any]]:
-    """Households and flagged households per grid of ``level`` (prefix of the unit grid code)."""
+def _scope_sql(codes: tuple[str, ...] | None) -> tuple[str, dict[str, Any]]:
+    """A SQL condition on ``grid_code`` keeping the grid-code prefixes ``codes``
+    (layers.accounts.scope_codes; None: the whole city, "TRUE") and its parameters."""
+    if codes is None:
+        return "TRUE", {}
+    if not codes:
+        return "FALSE", {}
+    params = {f"scope{i}": c for i, c in enumerate(codes)}
+    cond = " OR ".join(f"left(grid_code, length(:{k})) = :{k}" for k in params)
+    return f"({cond})", params
+
+
+def counts_by_grid(
+    *, session: Session, level: int = 3, codes: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """Households and flagged households per grid of ``level`` (prefix of the unit grid code),
+    of the households inside ``codes`` (grid-code prefixes of a caller's scope; None: city); a
+    grid only partly inside (a town, for a village's user) is left out rather than summed."""
     width = LEVEL_CODE_LENGTH[level]
+    scope, params = _scope_sql(codes)
     # One pass over the table; left() of the unit grid code is its ancestor at that level.
     sql = (
         f"SELECT left(grid_code, {width}) AS code, count(*) AS households, "
         "sum(members_count) AS people, "
         + ", ".join(f"count(*) FILTER (WHERE {f}) AS {f}" for f in FLAGS)
-        + " FROM household GROUP BY 1 ORDER BY 1"
+        + f" FROM household WHERE {scope} GROUP BY 1 ORDER BY 1"
     )
-    return [dict(r._mapping) for r in session.execute(text(sql))]
+    rows = [dict(r._mapping) for r in session.execute(text(sql), params)]
+    if codes is None:
+        return rows
+    return [r for r in rows if any(r["code"].startswith(c) for c in codes)]
 
 
 def counts_by_h3(
-    *, session: Session, resolution: int, bbox: tuple[float, float, float, float] | None = None
+    *,
+    session: Session,
+    resolution: int,
+    bbox: tuple[float, float, float, float] | None = None,
+    codes: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
     """Households per H3 cell at ``resolution`` (<= the stored one), with cell ids in hex."""
     hexgrid.check_resolution(resolution)
     if resolution > H3_RESOLUTION:
         raise ValueError(f"resolution {resolution} is finer than the stored {H3_RESOLUTION}")
-    where, params = "", {}
+    scope, params = _scope_sql(codes)  # households inside the caller's scope only
+    where = f"WHERE {scope}"
     if bbox is not None:
-        where = "WHERE geom && ST_MakeEnvelope(:w, :s, :e, :n, 4490)"
-        params = dict(zip("wsen", bbox, strict=True))
+        where += " AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4490)"
+        params |= dict(zip("wsen", bbox, strict=True))
     rows = session.execute(
         text(f"SELECT h3_cell, count(*) AS n FROM household {where} GROUP BY 1"), params
     ).all()

@@ -29,6 +29,7 @@ from api.schemas.tracks import (
     CoverageTrend,
 )
 from gis.coverage import CoverageParams
+from layers import accounts
 from layers.coverage import (
     COMPLIANCE_COLUMNS,
     DUTY_HOURS,
@@ -142,12 +143,15 @@ def read_coverage(
 )
 def read_grid_coverage(
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     code: str,
     date_: DateQ,
     shift: ShiftQ = None,
     resolution: ResQ = None,
 ) -> dict[str, Any]:
+    accounts.require_in_scope(
+        session=session, identity=principal.identity, grid_code=code, what=f"grid {code}"
+    )
     run = _run(session, date_, shift, resolution)
     return {**_run_meta(run), **grid_detail(session=session, run=run, code=code)}
 
@@ -159,7 +163,7 @@ def read_grid_coverage(
 )
 def read_grid_tracks(
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     code: str,
     date_: DateQ,
     shift: ShiftQ = None,
@@ -168,6 +172,9 @@ def read_grid_tracks(
     """One MultiLineString per device that visited the grid in the run, from its usable fixes
     in the run window (split at silences over the run's max gap), clipped to the grid's
     bounding box grown by 200 m; properties device, name, minutes, metres, colour index."""
+    accounts.require_in_scope(
+        session=session, identity=principal.identity, grid_code=code, what=f"grid {code}"
+    )
     run = _run(session, date_, shift, resolution)
     return {**_run_meta(run), **grid_tracks(session=session, run=run, code=code)}
 
@@ -220,7 +227,7 @@ def read_coverage_trend(
 )
 def read_compliance(
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     date_: DateQ,
     shift: ShiftQ = None,
     resolution: ResQ = None,
@@ -238,6 +245,11 @@ def read_compliance(
 ) -> Any:
     run = _run(session, date_, shift, resolution)
     rows = compliance_rows(session=session, run=run, threshold=threshold, duty_hours=duty_hours)
+    people = accounts.people_in_scope(
+        session=session, codes=accounts.scope_codes(session=session, identity=principal.identity)
+    )
+    if people is not None:
+        rows = [r for r in rows if r["person_id"] in people]
     absent = sum(1 for r in rows if r["absent"] and (r["below"] or not below_only))
     if below_only:
         rows = [r for r in rows if r["below"]]

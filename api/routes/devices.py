@@ -14,6 +14,7 @@ from api.deps import Admin, Reader, RequestBody, SessionDep, parse_at
 from api.errors import STATUS, InvalidParameter, problem
 from api.schemas.common import GEOJSON_OBJECT, geojson
 from api.schemas.people import DeviceCreated, DevicePublic, DeviceSecret, DevicesPublic
+from layers import accounts
 from layers.devices import DeviceNotFound, create_device, get_device, list_devices, rotate_secret
 from layers.errors import DomainError
 from layers.people import Person
@@ -71,8 +72,15 @@ def _public(device: Any, person: Person | None) -> dict[str, Any]:
 
 
 @router.get("", summary="All devices with their staff", response_model=DevicesPublic)
-def read_devices(session: SessionDep, _: Reader) -> dict[str, Any]:
-    data = [_public(d, p) for d, p in list_devices(session=session)]
+def read_devices(session: SessionDep, principal: Reader) -> dict[str, Any]:
+    """Devices of the people inside the caller's scope (layers.accounts.people_in_scope)."""
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    people = accounts.people_in_scope(session=session, codes=codes)
+    data = [
+        _public(d, p)
+        for d, p in list_devices(session=session)
+        if people is None or d.person_id in people
+    ]
     return {"data": data, "count": len(data)}
 
 
@@ -164,7 +172,7 @@ def read_track(
     request: Request,
     device_id: DeviceId,
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 or a date")] = None,
     to: Annotated[str | None, Query(description="ISO 8601 or a date (default from + 24 h)")] = None,
     simplify: Annotated[float, Query(ge=0, le=1000, description="tolerance in metres")] = 0.0,
@@ -174,9 +182,15 @@ def read_track(
     ``summary`` with ``mileage_m``, ``patrol_time_s`` and ``moving_time_s``."""
     a, b = _range(from_, to)
     try:
-        get_device(session=session, device_id=device_id)
+        device = get_device(session=session, device_id=device_id)
     except DeviceNotFound as exc:
         return problem(404, "Device not found", exc.detail, field="device_id")
+    accounts.require_person_in_scope(
+        session=session,
+        identity=principal.identity,
+        person_id=device.person_id,
+        what=f"device {device_id}",
+    )
     track = device_track(
         session=session,
         device_id=device_id,

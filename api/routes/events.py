@@ -367,7 +367,7 @@ def escalate(session: SessionDep, principal: Dispatcher) -> dict[str, int]:
 def duplicates(
     request: Request,
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     lon: float,
     lat: float,
     subclass: str,
@@ -387,6 +387,8 @@ def duplicates(
         window_h=window_h,
         metric_srid=request.app.state.settings.geo.metric_srid,
     )
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    rows = [e for e in rows if accounts.in_codes(e.grid_code, codes)]  # as /events/{id}
     return {"data": [intake.event_summary(e) for e in rows], "count": len(rows)}
 
 

@@ -81,15 +81,16 @@ def household_reader(session: SessionDep, principal: Principal) -> HouseholdRead
 )
 def read_counts(
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     bbox: BboxDep,
     by: Annotated[str, Query(description="grid or h3")] = "grid",
     level: Annotated[int, Query()] = 3,
     resolution: Annotated[int, Query()] = 8,
 ) -> dict[str, Any]:
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
     if by == "grid":
         parse_level(level)
-        data = counts_by_grid(session=session, level=level)
+        data = counts_by_grid(session=session, level=level, codes=codes)
         return {"by": "grid", "level": level, "data": data, "count": len(data)}
     if by == "h3":
         if not MIN_RESOLUTION <= resolution <= H3_RESOLUTION:
@@ -98,7 +99,7 @@ def read_counts(
                 f"finest stored; h3 goes to {MAX_RESOLUTION}); use 7-9 for the city",
                 field="resolution",
             )
-        data = counts_by_h3(session=session, resolution=resolution, bbox=bbox)
+        data = counts_by_h3(session=session, resolution=resolution, bbox=bbox, codes=codes)
         return {"by": "h3", "resolution": resolution, "data": data, "count": len(data)}
     raise InvalidParameter(f"by {by!r} is unknown; use grid or h3", field="by")
 

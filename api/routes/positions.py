@@ -93,7 +93,7 @@ def _day(value: str | None) -> date:
 def read_daily_stats(
     request: Request,
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     date_: Annotated[
         str | None, Query(alias="date", description="YYYY-MM-DD, Asia/Shanghai")
     ] = None,
@@ -101,12 +101,20 @@ def read_daily_stats(
     format: TableFormat = "json",
 ) -> Any:
     day = _day(date_)
+    if person is not None:
+        accounts.require_person_in_scope(
+            session=session, identity=principal.identity, person_id=person, what=f"person {person}"
+        )
     rows = daily_stats(
         session=session,
         day=day,
         person_id=person,
         metric_srid=request.app.state.settings.geo.metric_srid,
     )
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    people = accounts.people_in_scope(session=session, codes=codes)
+    if people is not None:
+        rows = [r for r in rows if r.get("person_id") in people]
     if format == "json":
         return {"date": day.isoformat(), "data": rows, "count": len(rows)}
     return table_response(rows, name=f"patrol-{day.isoformat()}", fmt=format,

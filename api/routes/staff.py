@@ -16,6 +16,8 @@ from api.schemas.people import Responsible, StaffImportReport
 from api.uploads import read_upload
 from gis.crs import to_cgcs2000
 from gis.masking import mask_phone
+from layers import accounts
+from layers.errors import Forbidden
 from layers.grids import active_generation, get_grid
 from layers.models import Role
 from layers.people import Team, TeamKind
@@ -160,7 +162,18 @@ def read_teams(
 
 @router.get("/teams/{team_id}/members", response_model=Listing)
 def read_team_members(team_id: int, session: SessionDep, principal: Reader) -> dict[str, Any]:
-    if session.get(Team, team_id) is None:
+    team = session.get(Team, team_id)
+    if team is None:
         raise InvalidParameter(f"no team {team_id}; list teams at /api/v1/teams", field="team_id")
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    town = team.town_code
+    # a town's squad: for users of that town (or of a place inside it)
+    inside = codes is None or any(c.startswith(town) or town.startswith(c) for c in codes or ())
+    if town is not None and not inside:
+        raise Forbidden(
+            f"squad {team_id} is of town {town}, outside your scope ({principal.scope}); "
+            "ask a dispatcher of that town",
+            field="team_id",
+        )
     data = _people(team_members(session=session, team_id=team_id), principal.role)
     return {"data": data, "count": len(data)}

@@ -1,0 +1,170 @@
+"""Reads follow the caller's scope (issue 11): a town's (or a grid's) user never reads another
+town's cases, devices, tracks, patrol figures, compliance or household counts; a single object
+outside the scope is 403 like /events/{id}; the city's users see everything."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+
+from layers.db import make_sessionmaker, transaction
+from tests.api.accounts_support import make_token, make_user, problem
+from tests.people_fixtures import *  # noqa: F403  (people_demo)
+
+RUN_DAY = "2021-03-01"  # a day without fixes: a cheap coverage run, everyone absent
+
+
+def _bearer(live_server: str, token: str) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.Client(base_url=live_server, headers=headers, timeout=300)
+
+
+def _client(live_server: str, engine: Any, role: str, scope: str, **kw: Any) -> httpx.Client:
+    user = make_user(engine, role, scope=scope, **kw)
+    return _bearer(live_server, make_token(engine, user["id"])["token"])
+
+
+@pytest.fixture(scope="module")
+def setting(live_server, tokens, demo_grids, people_demo, engine) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A case in a unit grid of town A, a device of that grid's worker, and another town B."""
+    from layers.people import GridAssignment, StaffRole
+
+    l3 = demo_grids[demo_grids.level == 3].iloc[321]
+    town = l3.code[:9]
+    other = sorted(set(demo_grids[demo_grids.level == 1].code) - {town})[0]
+    point = l3.geometry.representative_point()
+    with _bearer(live_server, tokens["dispatcher"]) as d:
+        body = {"lon": point.x, "lat": point.y, "subclass": "0401",
+                "description": "占道经营 scope", "ignore_duplicates": True}  # fmt: skip
+        r = d.post("/api/v1/events", json=body)
+        assert r.status_code == 201, r.text
+        event = r.json()
+    with transaction(make_sessionmaker(engine)) as session:
+        person = session.scalar(
+            select(GridAssignment.person_id)
+            .where(GridAssignment.grid_code == l3.code, GridAssignment.valid_to.is_(None))
+            .order_by(GridAssignment.person_id)
+        )
+        assert person is not None
+        other_person = session.scalar(
+            select(GridAssignment.person_id)
+            .where(
+                GridAssignment.grid_code.startswith(other),
+                GridAssignment.role == StaffRole.GRID_WORKER,
+                GridAssignment.valid_to.is_(None),
+            )
+            .order_by(GridAssignment.person_id)
+        )
+        other_grid = session.scalar(
+            select(GridAssignment.grid_code).where(GridAssignment.person_id == other_person)
+        )
+    with _bearer(live_server, tokens["admin"]) as admin:
+        body = {"external_id": f"scope-{secrets.token_hex(4)}", "person_id": person}
+        r = admin.post("/api/v1/devices", json=body)
+        assert r.status_code == 201, r.text
+        device = r.json()["id"]
+    with _bearer(live_server, tokens["planner"]) as planner:
+        run = planner.post("/api/v1/coverage/runs", params={"date": RUN_DAY, "resolution": 10})
+        assert run.status_code == 200, run.text
+    return {
+        "event": event["id"], "lon": point.x, "lat": point.y, "grid": l3.code, "town": town,
+        "other": other, "person": person, "device": device, "other_person": other_person,
+        "other_grid": other_grid,
+    }  # fmt: skip
+
+
+def test_duplicates_list_only_cases_in_scope(live_server, engine, setting) -> None:  # type: ignore[no-untyped-def]
+    q = {"lon": setting["lon"], "lat": setting["lat"], "subclass": "0401"}
+    with _client(live_server, engine, "dispatcher", f"town:{setting['other']}") as b:
+        assert b.get(f"/api/v1/events/{setting['event']}").status_code == 403
+        r = b.get("/api/v1/events/duplicates", params=q)
+        assert r.status_code == 200, r.text
+        assert setting["event"] not in {e["id"] for e in r.json()["data"]}
+        assert "scope" not in r.text
+    with _client(live_server, engine, "dispatcher", f"town:{setting['town']}") as a:
+        r = a.get("/api/v1/events/duplicates", params=q)
+        assert setting["event"] in {e["id"] for e in r.json()["data"]}
+
+
+def test_devices_and_tracks_follow_the_scope(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    track = f"/api/v1/devices/{setting['device']}/track"
+    for role in ("dispatcher", "officer"):
+        with _client(live_server, engine, role, f"town:{setting['other']}") as b:
+            problem(b.get(track), 403, "scope")
+            ids = {d["id"] for d in b.get("/api/v1/devices").json()["data"]}
+            assert setting["device"] not in ids
+    # an officer scoped to their own grid in another town
+    with _client(live_server, engine, "officer", "grids", person_id=setting["other_person"]) as g:
+        problem(g.get(track), 403, "scope")
+        listed = g.get("/api/v1/devices").json()["data"]
+        assert setting["device"] not in {d["id"] for d in listed}
+    with _client(live_server, engine, "dispatcher", f"town:{setting['town']}") as a:
+        assert a.get(track).status_code == 200
+        assert setting["device"] in {d["id"] for d in a.get("/api/v1/devices").json()["data"]}
+    with _bearer(live_server, tokens["viewer"]) as city:
+        assert city.get(track).status_code == 200
+        assert setting["device"] in {d["id"] for d in city.get("/api/v1/devices").json()["data"]}
+    with _bearer(live_server, tokens["admin"]) as admin:  # missing stays 404
+        problem(admin.get("/api/v1/devices/2147483647/track"), 404, "device_id")
+
+
+def test_patrol_and_compliance_list_people_in_scope(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    with _client(live_server, engine, "dispatcher", f"town:{setting['other']}") as b:
+        daily = b.get("/api/v1/patrol/daily", params={"date": RUN_DAY})
+        assert daily.status_code == 200, daily.text
+        assert setting["person"] not in {r["person_id"] for r in daily.json()["data"]}
+        one = {"date": RUN_DAY, "person": setting["person"]}
+        problem(b.get("/api/v1/patrol/daily", params=one), 403, "scope")
+        csv = b.get("/api/v1/patrol/daily", params={"date": RUN_DAY, "format": "csv"})
+        assert csv.status_code == 200
+        comp = b.get("/api/v1/coverage/compliance", params={"date": RUN_DAY, "resolution": 10})
+        assert comp.status_code == 200, comp.text
+        assert setting["person"] not in {r["person_id"] for r in comp.json()["data"]}
+        problem(b.get(f"/api/v1/coverage/grids/{setting['grid']}",
+                      params={"date": RUN_DAY, "resolution": 10}), 403, "scope")  # fmt: skip
+        problem(b.get(f"/api/v1/coverage/grids/{setting['grid']}/tracks",
+                      params={"date": RUN_DAY, "resolution": 10}), 403, "scope")  # fmt: skip
+    with _bearer(live_server, tokens["viewer"]) as city:
+        daily = city.get("/api/v1/patrol/daily", params={"date": RUN_DAY}).json()["data"]
+        assert setting["person"] in {r["person_id"] for r in daily}
+        comp = city.get("/api/v1/coverage/compliance", params={"date": RUN_DAY, "resolution": 10})
+        assert setting["person"] in {r["person_id"] for r in comp.json()["data"]}
+
+
+def test_household_counts_follow_the_scope(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    other = setting["other"]
+    with transaction(make_sessionmaker(engine)) as session:
+        inside = session.scalar(
+            text("SELECT count(*) FROM household WHERE left(grid_code, 9) = :t"), {"t": other}
+        )
+    with _client(live_server, engine, "dispatcher", f"town:{other}") as b:
+        for level in (1, 2, 3):
+            rows = b.get("/api/v1/households/counts", params={"by": "grid", "level": level})
+            assert rows.status_code == 200, rows.text
+            data = rows.json()["data"]
+            assert all(r["code"].startswith(other) for r in data)
+            assert sum(r["households"] for r in data) == inside
+        h3 = b.get("/api/v1/households/counts", params={"by": "h3", "resolution": 7}).json()
+        assert sum(r["households"] for r in h3["data"]) == inside
+    with _client(live_server, engine, "officer", "grids", person_id=setting["other_person"]) as g:
+        data = g.get("/api/v1/households/counts", params={"by": "grid", "level": 1}).json()
+        assert data["data"] == []  # a town's total would tell more than the officer's grid
+        data = g.get("/api/v1/households/counts", params={"by": "grid", "level": 3}).json()
+        assert {r["code"] for r in data["data"]} <= {setting["other_grid"]}
+    with _bearer(live_server, tokens["viewer"]) as city:
+        data = city.get("/api/v1/households/counts", params={"level": 1}).json()["data"]
+        assert {r["code"] for r in data} >= {other, setting["town"]}
+
+
+def test_a_town_squad_is_read_by_its_town(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    with _bearer(live_server, tokens["viewer"]) as city:
+        squads = city.get("/api/v1/teams", params={"kind": "town_squad"}).json()["data"]
+    mine = next(t for t in squads if t["town_code"] == setting["town"])
+    with _client(live_server, engine, "dispatcher", f"town:{setting['other']}") as b:
+        problem(b.get(f"/api/v1/teams/{mine['id']}/members"), 403, "team_id")
+    with _client(live_server, engine, "dispatcher", f"town:{setting['town']}") as a:
+        assert a.get(f"/api/v1/teams/{mine['id']}/members").status_code == 200
