@@ -511,6 +511,7 @@ def publish(
             tolerance=tolerance,
         ),
     }
+    answer.update(_pending_conflicts(session, generation.id, current, effective))
     if not commit:
         answer["message"] = "dry run: nothing changed; send commit=true to publish"
         return answer
@@ -537,6 +538,7 @@ def publish(
         record_step(
             session=session, generation=target, action="schedule", actor=actor, reason=why,
             from_status=before, effective_at=effective,
+            details={"base": current.id} if current else None,
         )  # fmt: skip
         answer["message"] = (
             f"generation {target.id} will take effect at {effective.isoformat()}; until then "
@@ -555,9 +557,78 @@ def publish(
     return answer
 
 
+def _scheduled_base(session: Session, generation_id: int) -> int | None:
+    """The generation that was in force when ``generation_id`` was scheduled (None if unknown:
+    scheduled before the base was recorded, or over an empty city)."""
+    step = session.scalar(
+        select(GenerationReview)
+        .where(GenerationReview.generation_id == generation_id)
+        .where(GenerationReview.action == "schedule")
+        .order_by(GenerationReview.id.desc())
+        .limit(1)
+    )
+    base = (step.details or {}).get("base") if step is not None else None
+    return int(base) if base is not None else None
+
+
+def _pending_conflicts(
+    session: Session, generation_id: int, current: Generation | None, effective: datetime
+) -> dict[str, Any]:
+    """Scheduled publications on the same base as a publication of ``generation_id`` at
+    ``effective``: ``supersedes`` (those due after it: they will be refused at their time, their
+    base being gone) and ``superseded_by`` (those due before it: this one would be refused).
+    Empty keys are left out."""
+    if current is None:
+        return {}
+    rows = session.scalars(
+        select(Generation)
+        .where(Generation.status == GenerationStatus.APPROVED, Generation.id != generation_id)
+        .where(Generation.effective_at.is_not(None))
+        .order_by(Generation.effective_at, Generation.id)
+    ).all()
+    later: list[dict[str, Any]] = []
+    earlier: list[dict[str, Any]] = []
+    for g in rows:
+        if _scheduled_base(session, g.id) not in (current.id, None):
+            continue
+        due = g.effective_at
+        if due is None:
+            continue
+        item = {"id": g.id, "name": g.name, "effective_at": due.isoformat()}
+        (later if due > effective else earlier).append(item)
+    out: dict[str, Any] = {}
+    if later:
+        out["supersedes"] = later
+    if earlier:
+        out["superseded_by"] = earlier
+    return out
+
+
+def _refuse_stale(session: Session, gen: Generation, base: int, active: Generation | None) -> None:
+    """A scheduled publication whose base is no longer in force goes back to draft, with the
+    reason in its review log (it would silently revert the newer publication)."""
+    gen.status = GenerationStatus.DRAFT
+    gen.effective_at = None
+    gen.version += 1
+    reason = (
+        f"scheduled publication refused: it was prepared over generation {base}, but generation "
+        f"{active.id if active else '-'} was published since; compare the draft with the active "
+        "generation again (impact), then submit it again"
+    )
+    record_step(
+        session=session, generation=gen, action="reject", actor=SCHEDULER, reason=reason,
+        from_status="approved", to_status="draft",
+        details={"refused": "base_changed", "base": base,
+                 "active": active.id if active else None},
+    )  # fmt: skip
+    log.warning("generation %s: %s", gen.id, reason)
+
+
 def apply_due_publications(session: Session, now: datetime | None = None) -> list[int]:
     """Activate approved generations whose ``effective_at`` has come (oldest first), each at its
-    effective time; returns their ids. Never raises: a failure is logged and rolled back to a
+    effective time; returns their ids. One whose base (the generation in force when it was
+    scheduled) is no longer active is refused instead: back to draft, the reason logged.
+    Never raises: a failure is logged and rolled back to a
     savepoint, and the lookup goes on with the generation in force."""
     if session.info.get("gridgis_applying_publications"):
         return []
@@ -584,6 +655,10 @@ def apply_due_publications(session: Session, now: datetime | None = None) -> lis
                 if gen.status is not GenerationStatus.APPROVED or gen.effective_at is None:
                     continue
                 if gen.effective_at > when:
+                    continue
+                base, active = _scheduled_base(session, gen.id), _current(session)
+                if base is not None and (active is None or active.id != base):
+                    _refuse_stale(session, gen, base, active)
                     continue
                 _activate(
                     session=session, generation=gen, at=gen.effective_at, actor=SCHEDULER,
