@@ -3,7 +3,7 @@
 // starts it with {bounds, generation, active, towns, l2_label_zoom, l3_label_zoom, styles,
 // highlight, drill_down, hint} and the layer control's groups "group1".."group3".
 //
-// - Fits the view to the city; L1 above L2 above L3 (one pane, z-index by level); L2 names
+// - Fits the view to the city; L1 above L2 above L3 (one canvas per tile); L2 names
 //   from l2_label_zoom on; unit-grid names for the view from l3_label_zoom on
 //   (GET /api/v1/grid-labels?level=3&bbox=…).
 // - Hovering a unit grid highlights it and shows its level, name and code (an element).
@@ -12,7 +12,8 @@
 //   (GET /api/v1/grids/{code}), outlined, fitted, its children emphasised and named, and
 //   listed in a panel; it is kept in the address (?sel=code) so Back and reload work.
 // Test hooks: window.gridgisReady = {level1, level2, level3} (distinct grids in the tiles of
-// the first view), window.gridgisLayers (the three tile layers), window.gridgisMap,
+// the first view), window.gridgisLayers ({level1, level2, level3}: the one tile layer that
+// draws all three), window.gridgisMap,
 // window.gridgisSelection =
 // {code, level, name, children}, window.gridgisL3Labels (unit-grid names shown).
 (function (G) {
@@ -38,36 +39,10 @@
     },
   };
   var CODE_LEVEL = {9: 1, 12: 2, 15: 3};
-  var Z_INDEX = {1: 3, 2: 2, 3: 1};  // towns on top
-  var TILE_PX = 512, ZOOM_UP = 1;  // 4096 tile units over 512 px: 8 units a pixel
   var SELECTED = {color: "#e07a1f", weight: 4, opacity: 1, fill: true, fillColor: "#e07a1f",
     fillOpacity: 0.08, className: "gridgis-selected", interactive: false};
   var CHILD = {color: "#c2410c", weight: 2.2, opacity: 1, fill: true, fillColor: "#fdba74",
     fillOpacity: 0.12};
-
-  // Leaflet.VectorGrid 1.3 hit-tests a canvas tile at the pointer's layer point minus the
-  // tile's offset, which holds only when the map's zoom is the tiles' zoom. Our maps zoom in
-  // quarter steps (zoomSnap 0.25), where the tiles are scaled and clicks and hovers landed on
-  // the wrong grid or none: the pointer is projected at the tile's own zoom instead.
-  function tilePoint(tile, e) {
-    var map = tile._map, coord = tile.getCoord();
-    return map.project(map.mouseEventToLatLng(e), coord.z).subtract(coord.scaleBy(tile._size));
-  }
-  L.Canvas.Tile.include({
-    _onClick: function (e) {
-      var point = tilePoint(this, e), clicked = null;
-      for (var id in this._layers) {
-        var layer = this._layers[id];
-        if (layer.options.interactive && layer._containsPoint(point) &&
-          !this._map._draggableMoved(layer)) { clicked = layer; }
-      }
-      if (clicked) { this._fireEvent([clicked], e); }
-    },
-    _onMouseMove: function (e) {
-      if (!this._map || this._map.dragging.moving() || this._map._animatingZoom) { return; }
-      this._handleMouseHover(e, tilePoint(this, e));
-    },
-  });
 
   function w(key, values) { return G.t(TEXT, key, values); }
   function codeLevel(code) { return /^[0-9]+$/.test(code) ? CODE_LEVEL[code.length] || 0 : 0; }
@@ -102,12 +77,14 @@
     showNames();
 
     // --- the levels from the tiles --------------------------------------------------------------
-    function drawnCount(layer) {
+    function drawnCount(layer, n) {
       var codes = {}, z = layer._tileZoom, tiles = layer._vectorTiles || {};
       Object.keys(tiles).forEach(function (key) {
-        var tile = tiles[key];
+        var tile = tiles[key], features = tile._features || {};
         if (tile.getCoord().z === z) {
-          Object.keys(tile._features || {}).forEach(function (id) { codes[id] = true; });
+          Object.keys(features).forEach(function (id) {
+            if (features[id].layerName === "grids-l" + n) { codes[id] = true; }
+          });
         }
       });
       return Object.keys(codes).length;
@@ -116,7 +93,7 @@
     function publishReady() {
       var ready = {};
       [1, 2, 3].forEach(function (n) {
-        ready["level" + n] = layers[n] && loaded[n] ? drawnCount(layers[n]) : 0;
+        ready["level" + n] = layers[n] && loaded[n] ? drawnCount(layers[n], n) : 0;
       });
       window.gridgisLayers = {level1: layers[1], level2: layers[2], level3: layers[3]};
       window.gridgisMap = map;
@@ -146,35 +123,43 @@
     }
 
     if (opts.generation) {
+      // The three levels on one canvas per tile (GridGIS.tiles.layer with a list of layers):
+      // unit grids drawn first, towns on top; only unit grids answer the pointer. A level
+      // switched off in the layer control is left out of the drawing (a redraw).
+      var shown = {}, styles = {};
       [1, 2, 3].forEach(function (n) {
-        var layer = G.tiles.layer("grids-l" + n, {
-          style: opts.styles[String(n)],
-          params: {generation: opts.generation},
-          pane: "gridgis-grids",
-          // unit grids answer the pointer (L1/L2 canvases let it through to them)
-          onClick: n === 3 ? function (p, event) { gridClicked(p, event); } : null,
-        });
-        layer.setZIndex(Z_INDEX[n]);
-        // New tiles only once a pan or zoom has ended: decoding and drawing them while Leaflet
-        // animates the map cost frames (docs/benchmarks-pages.md).
-        L.setOptions(layer, {updateWhenIdle: true, updateWhenZooming: false, keepBuffer: 3,
-          tileSize: TILE_PX});
-        // TILE_PX-pixel tiles (a quarter of the requests and canvases of 256-pixel ones):
-        // the server's tile ZOOM_UP zooms out covers the same ground, drawn larger.
-        var fetchTile = layer._getVectorTilePromise;
-        layer._getVectorTilePromise = function (coords, bounds) {
-          var up = L.point(coords.x, coords.y);
-          up.z = coords.z - ZOOM_UP;
-          return fetchTile.call(layer, up, bounds);
-        };
-        layer.on("add", function () { L.DomUtil.addClass(layer.getContainer(), "gridgis-l" + n); });
-        layer.once("load", function () {
-          loaded[n] = true;
-          if (loaded[1] && loaded[2] && loaded[3]) { publishReady(); }
-        });
-        layers[n] = layer;
-        groups[n].addLayer(layer);
+        shown[n] = map.hasLayer(groups[n]);
+        var style = L.extend({}, opts.styles[String(n)], {interactive: n === 3});
+        styles["grids-l" + n] = function () { return shown[n] ? style : []; };
       });
+      var grids = G.tiles.layer(["grids-l3", "grids-l2", "grids-l1"], {
+        styles: styles,
+        params: {generation: opts.generation},
+        pane: "gridgis-grids",
+        onClick: function (p, event) { gridClicked(p, event); },
+      });
+      grids.gridgisPassPointer = !shown[3];
+      [1, 2, 3].forEach(function (n) { grids.gridgisLeftOut["grids-l" + n] = !shown[n]; });
+      // the test hooks find "the level-n canvas" by these classes: all three are this one
+      grids.on("add", function () {
+        L.DomUtil.addClass(grids.getContainer(), "gridgis-l1 gridgis-l2 gridgis-l3");
+      });
+      grids.once("load", function () {
+        [1, 2, 3].forEach(function (n) { loaded[n] = true; });
+        publishReady();
+      });
+      [1, 2, 3].forEach(function (n) {
+        layers[n] = grids;
+        groups[n].on("add remove", function () {
+          var now = map.hasLayer(groups[n]);
+          if (now === shown[n]) { return; }
+          shown[n] = now;
+          grids.gridgisLeftOut["grids-l" + n] = !now;
+          grids.gridgisPassPointer = !shown[3];
+          grids.redraw();
+        });
+      });
+      grids.addTo(map);
       layers[3].on("mouseover", function (e) {
         var p = e.layer && e.layer.properties;
         if (!p) { return; }

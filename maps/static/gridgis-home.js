@@ -158,26 +158,47 @@
   map.createPane("home-fills").style.zIndex = 390;
   map.createPane("home-points").style.zIndex = 620;
 
-  var levels = {};
+  // The three levels on one canvas per tile (GridGIS.tiles.layer with a list of layers; towns
+  // on top); levels[n] is the level's switch in the layer control (an empty layer group): on
+  // or off, the grids layer redraws with or without that level.
+  var levels = {}, shownLevels = {};
+  var styles = {};
   [1, 2, 3].forEach(function (level) {
-    levels[level] = G.tiles.layer("grids-l" + level, {style: function () {
+    styles["grids-l" + level] = function () {
+      if (!shownLevels[level]) { return []; }
       return (document.body.classList.contains("big-screen") ? LEVEL_STYLES_DARK :
         LEVEL_STYLES)[level];
-    }});
-    levels[level].on("load", function () { state.tiles += 1; });
+    };
   });
+  var grids = G.tiles.layer(["grids-l3", "grids-l2", "grids-l1"], {styles: styles});
+  grids.gridgisLeftOut["grids-l3"] = true;  // unit grids: off until switched on
+  grids.on("load", function () { state.tiles += 1; });
+  var redrawGrids = null;
+  [1, 2, 3].forEach(function (level) { levels[level] = L.layerGroup(); });
+  shownLevels[1] = shownLevels[2] = true;
   levels[1].addTo(map);
   levels[2].addTo(map);
+  grids.addTo(map);
+  [1, 2, 3].forEach(function (level) {
+    levels[level].on("add remove", function () {
+      shownLevels[level] = map.hasLayer(levels[level]);
+      grids.gridgisLeftOut["grids-l" + level] = !shownLevels[level];
+      // one redraw for switches flipped together
+      if (!redrawGrids) {
+        redrawGrids = setTimeout(function () { redrawGrids = null; grids.redraw(); }, 0);
+      }
+    });
+  });
   var highlighted = null;
 
   function highlight(code) {
-    if (highlighted) { levels[highlighted.level].resetFeatureStyle(highlighted.id); }
+    if (highlighted) { grids.resetFeatureStyle(highlighted.id); }
     highlighted = null;
     if (!code) { return; }
     var level = CODE_LEVEL[code.length];
     highlighted = {level: level, id: Number(code)};
     if (!map.hasLayer(levels[level])) { levels[level].addTo(map); }
-    levels[level].setFeatureStyle(highlighted.id, HIGHLIGHT);
+    grids.setFeatureStyle(highlighted.id, HIGHLIGHT);
   }
 
   var zones = G.tiles.layer("zones", {style: function (p) {
@@ -724,6 +745,7 @@
     ];
   }
   function setBig(on, fromClick) {
+    var restyle = document.body.classList.contains("big-screen") !== on;
     document.body.classList.toggle("big-screen", on);
     bigButton.textContent = on ? bigButton.getAttribute("data-off") : bigButton.getAttribute("data-on");
     var q = new URLSearchParams(window.location.search);
@@ -736,9 +758,7 @@
     }
     setTimeout(function () {
       map.invalidateSize();
-      [1, 2, 3].forEach(function (level) {
-        if (map.hasLayer(levels[level])) { levels[level].redraw(); }
-      });
+      if (restyle) { grids.redraw(); }  // the levels' colours follow the screen mode
       highlight(state.sel);
     }, 50);
     schedule();
@@ -755,7 +775,8 @@
   tick();
   setInterval(tick, 1000);
 
-  G.home = {state: state, map: map, select: select, search: search, levels: levels, setBig: setBig};
+  G.home = {state: state, map: map, select: select, search: search, levels: levels, grids: grids,
+    setBig: setBig};
   setBig(Boolean(config.big), false);
   select(config.sel, false);
   window.history.replaceState({sel: state.sel}, "", hrefFor(state.sel));

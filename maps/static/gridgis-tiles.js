@@ -19,6 +19,13 @@
 // telling, so the layer asks for its TileJSON through GridGIS.getJSON when it is added and at
 // most once a minute after the map moves: an expired session or a server error is reported to
 // the user the one way every page does. Test hook: layer.gridgisClicks counts clicks handled.
+//
+// Every layer made here (every page: /, /map, /live, /playback, /plan, /coverage, /zones,
+// /events/map) loads its tiles in 512-pixel pieces (the server's tile one zoom out, drawn
+// larger: a quarter of the requests and canvases of 256-pixel ones) and only once a pan or
+// zoom has ended (decoding and drawing tiles while Leaflet animates the map cost frames;
+// docs/benchmarks-pages.md); options.tilePx: 256 and options.whileMoving: true for the old
+// behaviour. Clicks and hovers on canvas-drawn grids hit the right grid at fractional zooms.
 (function (G) {
   "use strict";
 
@@ -27,7 +34,33 @@
   // without this no-op every click on a canvas-drawn grid throws a TypeError.
   if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function () {}; }
 
+  // Leaflet.VectorGrid 1.3 hit-tests a canvas tile at the pointer's layer point minus the
+  // tile's offset, which holds only when the map's zoom is the tiles' zoom. Our maps zoom in
+  // quarter steps (zoomSnap 0.25), where the tiles are scaled and clicks and hovers landed on
+  // the wrong grid or none: the pointer is projected at the tile's own zoom instead. (SVG
+  // tiles answer through their paths' own DOM events and need nothing.)
+  function tilePoint(tile, e) {
+    var map = tile._map, coord = tile.getCoord();
+    return map.project(map.mouseEventToLatLng(e), coord.z).subtract(coord.scaleBy(tile._size));
+  }
+  L.Canvas.Tile.include({
+    _onClick: function (e) {
+      var point = tilePoint(this, e), clicked = null;
+      for (var id in this._layers) {
+        var layer = this._layers[id];
+        if (layer.options.interactive && layer._containsPoint(point) &&
+          !this._map._draggableMoved(layer)) { clicked = layer; }
+      }
+      if (clicked) { this._fireEvent([clicked], e); }
+    },
+    _onMouseMove: function (e) {
+      if (!this._map || this._map.dragging.moving() || this._map._animatingZoom) { return; }
+      this._handleMouseHover(e, tilePoint(this, e));
+    },
+  });
+
   var NATIVE_MAX_ZOOM = 18;  // the TileJSON maxzoom: deeper zooms scale z18 tiles
+  var TILE_PX = 256;  // the server's tiles: 4096 units over 256 px
   var PROBE_EVERY_MS = 60000;
   var WORDS = {
     zh: {tiles: "网格图层"},
@@ -62,25 +95,76 @@
   }
 
   // layer(name, options): an L.VectorGrid.Protobuf of one tile layer, not yet on a map.
+  // name may be a list of layers, e.g. ["grids-l3", "grids-l2", "grids-l1"]: each tile of the
+  // page is then the server's tiles of those layers drawn on ONE canvas, in that order (the last
+  // on top), with options.styles = {name: style} (a style may be a function(properties, zoom)
+  // that returns [] to leave a feature out). One canvas instead of one per layer and tile: the
+  // browser composites a third of the canvases while the map moves (docs/benchmarks-pages.md).
+  // A feature's id (its grid code) is still unique across the layers. layer.gridgisLeftOut
+  // = {name: true} leaves a layer of the list out of the requests (a level switched off).
+  // options.tilePx (256, 512 or 1024; default 512): the size the page draws a tile at, each the
+  // server's tile log2(tilePx / 256) zooms out; options.whileMoving (default false): fetch and
+  // draw tiles during a pan or zoom, not only once it has ended.
   function layer(name, options) {
     var opts = options || {};
+    var names = [].concat(name);
     var styles = {};
-    styles[name] = opts.style || {};
-    var grid = L.vectorGrid.protobuf(url(name, opts.params), {
+    names.forEach(function (n) {
+      styles[n] = (names.length > 1 ? (opts.styles || {})[n] : opts.style) || {};
+    });
+    var urls = names.map(function (n) { return url(n, opts.params); });
+    var tilePx = opts.tilePx || 512;
+    var zoomUp = Math.round(Math.log(tilePx / TILE_PX) / Math.LN2);
+    if ([0, 1, 2].indexOf(zoomUp) < 0) {
+      throw new Error("tilePx " + opts.tilePx + " is not supported; use 256, 512 or 1024");
+    }
+    var grid = L.vectorGrid.protobuf(urls[0], {
       vectorTileLayerStyles: styles,
-      rendererFactory: opts.svg ? L.svg.tile : L.canvas.tile,  // canvas: many polygons, fast
+      // canvas: many polygons, fast; grid.gridgisPassPointer: its canvases let the pointer
+      // through to the map (set it, then redraw())
+      rendererFactory: function (coords, size, o) {
+        var drawn = (opts.svg ? L.svg.tile : L.canvas.tile)(coords, size, o);
+        if (grid.gridgisPassPointer) { drawn.getContainer().style.pointerEvents = "none"; }
+        return drawn;
+      },
       interactive: Boolean(opts.onClick),
       getFeatureId: function (feature) { return feature.id; },
       fetchOptions: {credentials: "same-origin"},
       maxNativeZoom: NATIVE_MAX_ZOOM,
+      tileSize: tilePx,
+      updateWhenIdle: !opts.whileMoving,
+      updateWhenZooming: Boolean(opts.whileMoving),
+      keepBuffer: opts.whileMoving ? 2 : 3,
       pane: opts.pane || "overlayPane",
       attribution: opts.attribution || "",
     });
+    var fetchTile = grid._getVectorTilePromise;
+    grid._getVectorTilePromise = function (coords, bounds) {
+      // a tilePx tile covers the ground of the server's tile zoomUp zooms out
+      var up = L.point(coords.x, coords.y);
+      up.z = coords.z - zoomUp;
+      if (urls.length === 1) { return fetchTile.call(grid, up, bounds); }
+      var wanted = urls.filter(function (u, i) { return !grid.gridgisLeftOut[names[i]]; });
+      return Promise.all(wanted.map(function (u) {
+        var one = Object.create(grid);  // the same layer, reading another layer's URL
+        one._url = u;
+        return fetchTile.call(one, up, bounds);
+      })).then(function (tiles) {
+        var layers = {};  // in the order of names: the canvas draws them in this order
+        tiles.forEach(function (t) {
+          Object.keys(t.layers).forEach(function (k) { layers[k] = t.layers[k]; });
+        });
+        return {layers: layers};
+      });
+    };
     grid.gridgisClicks = 0;
+    // {name: true}: a layer of the list not fetched (a level switched off; set it, then redraw())
+    grid.gridgisLeftOut = {};
     // The tiles follow the datum of the map the layer is added to (before any is asked for).
     var beforeAdd = grid.beforeAdd;
     grid.beforeAdd = function (map) {
-      grid.setUrl(url(name, opts.params, datumOf(map)), true);
+      urls = names.map(function (n) { return url(n, opts.params, datumOf(map)); });
+      grid.setUrl(urls[0], true);
       return beforeAdd ? beforeAdd.call(grid, map) : grid;
     };
     if (opts.onClick) {
@@ -96,7 +180,7 @@
         opts.onClick(feature.properties || {}, event);
       });
     }
-    watch(grid, name, opts.params);
+    watch(grid, names[0], opts.params);
     return grid;
   }
 

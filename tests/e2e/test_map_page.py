@@ -73,12 +73,17 @@ def test_map_page_draws_every_grid_from_tiles_offline(
     page, seen = open_map(browser, live_server, tokens["viewer"], path)
     try:
         assert page.evaluate("window.gridgisReady") == DEMO_COUNTS
-        # drawn from tiles, on canvases stacked towns over villages over unit grids
+        # drawn from tiles, the three levels on one canvas per tile: unit grids drawn first,
+        # then villages, towns last (on top)
         assert any("/tiles/grids-l3/" in u and ".mvt" in u for u in seen["requests"])
-        z_index = page.evaluate(
-            "[1, 2, 3].map(n => Number(document.querySelector('.gridgis-l' + n).style.zIndex))"
+        orders = page.evaluate(
+            "Object.values(window.gridgisLayers.level1._vectorTiles).map(t => {"
+            " const out = []; for (let d = t._drawFirst; d; d = d.next) {"
+            " out.push(Number(d.layer.properties.level)); } return out; })"
         )
-        assert z_index[0] > z_index[1] > z_index[2]
+        drawn = [levels for levels in orders if len(set(levels)) > 1]
+        assert drawn, orders
+        assert all(levels == sorted(levels, reverse=True) for levels in drawn)
         assert page.locator(".gridgis-l3 canvas").count() > 0
         assert_offline_and_clean(seen)
         body = page.inner_text("body")
