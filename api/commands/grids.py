@@ -55,11 +55,41 @@ def print_report(report: HierarchyReport) -> None:
     console.print(f"[red]{len(report.problems)} problems[/] ({counts}): {report.by_kind()}")
 
 
-def cli_actor() -> Actor:
-    """The server's command line acts as an admin, named after the OS user."""
+AsUser = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="act as this user (a planner or admin account; default: GRIDGIS_OPERATOR, else "
+        "the OS user as cli:NAME, an admin)",
+    ),
+]
+
+
+def cli_actor(as_user: str | None = None, session: Session | None = None) -> Actor:
+    """Who the command line acts as: the account ``as_user`` (or the configured operator,
+    ``GRIDGIS_OPERATOR``) with its role, else an admin named after the OS user (``cli:NAME``).
+    The review rules (four eyes) apply to it like to anyone. A named account that does not
+    exist, is disabled, or is neither planner nor admin prints the reason and exits 1."""
+    import os
+
     from layers.planning.drafts import Actor
 
-    return Actor(name=f"cli:{getpass.getuser()}", role="admin")
+    name = as_user or os.environ.get("GRIDGIS_OPERATOR") or None
+    if name is None or session is None:
+        return Actor(name=f"cli:{getpass.getuser()}", role="admin")
+    from sqlalchemy import select
+
+    from layers.accounts import AppUser
+
+    user = session.scalar(select(AppUser).where(AppUser.name == name))
+    if user is None or user.disabled_at is not None:
+        state = "is disabled" if user is not None else "does not exist"
+        console.print(f"[red]user {name} {state}; list users with gridgis user list[/]")
+        raise typer.Exit(1)
+    if user.role.value not in ("planner", "admin"):
+        console.print(f"[red]user {name} is a {user.role.value}; a planner or admin is needed[/]")
+        raise typer.Exit(1)
+    return Actor(name=user.name, role=user.role.value, user_id=user.id)
 
 
 def read_grid_file(
@@ -249,25 +279,26 @@ def draft(
         )
 
 
-def _review_step(step: str, generation: int, reason: str) -> None:
+def _review_step(step: str, generation: int, reason: str, as_user: str | None = None) -> None:
     from layers.planning import review
 
     settings = Settings()
     try:
         with transaction(open_sessions(settings)) as session:
+            actor = cli_actor(as_user, session)
             if step == "submit":
                 gen = review.submit(
-                    session=session, generation_id=generation, actor=cli_actor(), reason=reason,
+                    session=session, generation_id=generation, actor=actor, reason=reason,
                     version=None, metric_srid=settings.geo.metric_srid,
                 )  # fmt: skip
             elif step == "approve":
                 gen = review.approve(
-                    session=session, generation_id=generation, actor=cli_actor(), reason=reason,
+                    session=session, generation_id=generation, actor=actor, reason=reason,
                     version=None,
                 )  # fmt: skip
             else:
                 gen = review.reject(
-                    session=session, generation_id=generation, actor=cli_actor(), reason=reason,
+                    session=session, generation_id=generation, actor=actor, reason=reason,
                     version=None,
                 )  # fmt: skip
             status = gen.status.value
@@ -278,21 +309,27 @@ def _review_step(step: str, generation: int, reason: str) -> None:
 
 
 @grids_app.command("submit")
-def submit(generation: int, reason: Annotated[str, typer.Option(help="why")]) -> None:
+def submit(
+    generation: int, reason: Annotated[str, typer.Option(help="why")], as_user: AsUser = None
+) -> None:
     """Submit a valid draft for review."""
-    _review_step("submit", generation, reason)
+    _review_step("submit", generation, reason, as_user)
 
 
 @grids_app.command("approve")
-def approve(generation: int, reason: Annotated[str, typer.Option(help="why")]) -> None:
-    """Approve a submitted generation (the command line acts as an admin)."""
-    _review_step("approve", generation, reason)
+def approve(
+    generation: int, reason: Annotated[str, typer.Option(help="why")], as_user: AsUser = None
+) -> None:
+    """Approve a submitted generation; the approver (--as) must not be its submitter."""
+    _review_step("approve", generation, reason, as_user)
 
 
 @grids_app.command("reject")
-def reject(generation: int, reason: Annotated[str, typer.Option(help="why")]) -> None:
+def reject(
+    generation: int, reason: Annotated[str, typer.Option(help="why")], as_user: AsUser = None
+) -> None:
     """Send a submitted or approved generation back to draft."""
-    _review_step("reject", generation, reason)
+    _review_step("reject", generation, reason, as_user)
 
 
 @grids_app.command("publish")
@@ -303,6 +340,7 @@ def publish(
     at: Annotated[
         str | None, typer.Option(help="effective time (ISO 8601, default now; +08:00 if no zone)")
     ] = None,
+    as_user: AsUser = None,
 ) -> None:
     """Publish a generation (dry run unless --commit): a draft, submitted or approved one
     becomes active now or at --at; a retired one is rolled back to (copied and published).
@@ -322,8 +360,8 @@ def publish(
     try:
         with transaction(open_sessions(settings)) as session:
             answer = review.publish(
-                session=session, generation_id=generation, actor=cli_actor(), reason=reason,
-                at=when, commit=commit, metric_srid=settings.geo.metric_srid,
+                session=session, generation_id=generation, actor=cli_actor(as_user, session),
+                reason=reason, at=when, commit=commit, metric_srid=settings.geo.metric_srid,
                 allow_unreviewed=True,
             )  # fmt: skip
     except DomainError as exc:
@@ -353,6 +391,7 @@ def decide_assignments(
     ] = None,
     end: Annotated[bool, typer.Option("--end", help="end it")] = False,
     reason: Annotated[str | None, typer.Option(help="why (needed to decide)")] = None,
+    as_user: AsUser = None,
 ) -> None:
     """List the staff assignments a publication left on retired grids (split or merged), or
     decide one: --move CODE (one of its successor grids) or --end, with --reason."""
@@ -369,7 +408,8 @@ def decide_assignments(
                     raise typer.Exit(2)
                 answer = decide(
                     session=session, generation_id=generation, assignment_id=assignment,
-                    decision="end" if end else "move", grid_code=move, actor=cli_actor(),
+                    decision="end" if end else "move", grid_code=move,
+                    actor=cli_actor(as_user, session),
                     reason=reason,
                 )  # fmt: skip
                 items = answer["remaining"]

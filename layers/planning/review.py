@@ -1,9 +1,9 @@
 """Review and publication of generations, with who, when and why of every step.
 
 States: ``draft`` → ``submitted`` (a planner, with a reason; only a valid draft) →
-``approved`` (a different planner, or an admin) → ``active`` (published now, or at a scheduled
-``effective_at``) → ``retired`` (when the next one is published). ``reject`` sends a submitted
-generation back to ``draft``.
+``approved`` (by a planner or admin other than the submitter: four eyes for everyone) →
+``active`` (published now, or at a scheduled ``effective_at``) → ``retired`` (when the next
+one is published). ``reject`` sends a submitted generation back to ``draft``.
 
 Publishing (:func:`publish`) is a dry run unless ``commit``: the dry run answers what would
 happen (validation, comparison with the active generation and the impact report of
@@ -291,17 +291,18 @@ def _last_submission(session: Session, generation_id: int) -> GenerationReview |
 def approve(
     *, session: Session, generation_id: int, actor: Actor, reason: str | None, version: int | None
 ) -> Generation:
-    """submitted → approved, by a planner other than the submitter, or an admin."""
+    """submitted → approved, by a planner or an admin other than the submitter (four eyes for
+    everyone, admins and the command line included)."""
     _require_role(actor, "approve a draft")
     why = _reason(reason, "approval")
     generation = lock_generation(session=session, generation_id=generation_id)
     check_version(generation, version)
     _require_status(generation, GenerationStatus.SUBMITTED, step="approved")
     submitted = _last_submission(session, generation_id)
-    if actor.role != "admin" and submitted is not None and _same_person(actor, submitted):
+    if submitted is not None and _same_person(actor, submitted):
         raise ReviewRefused(
             f"{actor.name} submitted generation {generation_id} and may not approve it too; "
-            "another planner (or an admin) must approve it",
+            "another planner or admin must approve it (four eyes)",
             field="Authorization",
         )
     generation.status = GenerationStatus.APPROVED
