@@ -7,8 +7,12 @@ suffix is JSON), and every error is the GeoReport error array ``[{"code", "descr
 403 (api_key missing or invalid) or 404 (unknown service_code, request, token or
 jurisdiction_id), never problem+json.
 
-``services`` and ``discovery`` are public; ``requests`` and ``tokens`` need a token, given as
-``api_key`` (the Open311 way) or as ``Authorization: Bearer``. Coordinates are WGS 84
+``services``, ``discovery`` and reading requests (``requests.json``, ``requests/{id}.json``)
+are public, as GeoReport v2 has it: without a key a request answers its public fields only
+(never who reported it: no name, email or phone, as FixMyStreet answers); with a key (its
+scope; a wrong key is 403) also those. Filing a request and ``tokens`` need a token, given as
+``api_key`` (the Open311 way) or as ``Authorization: Bearer``. ``service_notice`` says what the
+case's status means (:data:`NOTICE_ZH`: 已收到，待受理 while only reported). Coordinates are WGS 84
 ``lat``/``long`` as the standard says; a request may give ``address_string`` (or
 ``address_id``, a grid/village/town code) instead, placed by our gazetteer
 (:mod:`layers.gazetteer`) and answered with the precision of that placement
@@ -190,9 +194,21 @@ def _actor(request: Request, session: Any, api_key: str | None) -> Actor:
     return Actor(who.token_id, who.person_id, who.role, who.name)
 
 
-def _codes(request: Request, session: Any, api_key: str | None) -> tuple[str, ...] | None:
-    """Where the key's user may read (layers.accounts.scope_codes; None: the whole city)."""
-    return accounts.scope_codes(session=session, identity=_identity(request, session, api_key))
+def _presented(request: Request, api_key: str | None) -> bool:
+    """Whether the caller gave a key (``api_key`` or ``Authorization: Bearer``)."""
+    return bool(api_key) or request.headers.get("authorization", "").lower().startswith("bearer ")
+
+
+def _reader(
+    request: Request, session: Any, api_key: str | None
+) -> tuple[bool, tuple[str, ...] | None]:
+    """Who reads: ``(private, codes)``. Reading needs no key (GeoReport v2): without one the
+    whole city's requests with their public fields; with one (checked: a wrong key is 403) the
+    key's scope (layers.accounts.scope_codes; None: the whole city) and who reported them."""
+    if not _presented(request, api_key):
+        return False, None
+    identity = _identity(request, session, api_key)
+    return True, accounts.scope_codes(session=session, identity=identity)
 
 
 def _check_jurisdiction(value: Any) -> str | None:
@@ -324,14 +340,44 @@ def service_definition(
 # --- requests -------------------------------------------------------------------------------
 
 
-def _notice(subclass: EventSubclass) -> str:
-    limit = f"{subclass.limit_value:g} {UNIT_ZH.get(subclass.limit_unit.value, '')}"
-    return f"已受理，处理时限 {limit}（{subclass.department}）"
+# What the case's status means to the person who reported it (service_notice): the words of
+# its state, never "accepted" while it is only reported. {limit}: the subclass's time limit,
+# {department}: who handles it.
+NOTICE_ZH: dict[EventStatus, str] = {
+    EventStatus.REPORTED: "已收到，待受理（受理后处理时限 {limit}）",
+    EventStatus.ACCEPTED: "已受理，待派遣（处理时限 {limit}，{department}）",
+    EventStatus.REJECTED: "不予受理",
+    EventStatus.DISPATCHED: "已派遣至{department}，处理时限 {limit}",
+    EventStatus.IN_HANDLING: "{department}处理中，处理时限 {limit}",
+    EventStatus.EXTENSION_REQUESTED: "{department}处理中，已申请延期",
+    EventStatus.HANDLED: "已处理，待核查",
+    EventStatus.VERIFIED: "已核查，待结案",
+    EventStatus.CLOSED: "已结案",
+    EventStatus.RETURNED: "已退回指挥中心，待重新派遣",
+    EventStatus.PARKED: "暂缓处理（挂账）",
+    EventStatus.REWORK: "核查未通过，{department}返工处理中",
+}
+
+
+def _notice(subclass: EventSubclass, event: Event) -> str:
+    """The ``service_notice`` of a case in its present status (:data:`NOTICE_ZH`)."""
+    limit = f"{subclass.limit_value:g} {UNIT_ZH.get(subclass.limit_unit.value, '')}".strip()
+    department = event.department or subclass.department or "责任部门"
+    words = NOTICE_ZH.get(event.status, "处理中")
+    return words.format(limit=limit, department=department)
 
 
 def _request(
-    event: Event, lon: float, lat: float, subclass: EventSubclass, extra: Open311Request | None
+    event: Event,
+    lon: float,
+    lat: float,
+    subclass: EventSubclass,
+    extra: Open311Request | None,
+    private: bool = False,
 ) -> dict[str, Any]:
+    """One request as GeoReport v2 answers it. ``private`` (a reader with an api_key): also
+    who reported it (``reporter_name``, ``email``, ``phone``); without a key only the public
+    fields, as FixMyStreet answers."""
     updated = max(
         t
         for t in (
@@ -344,7 +390,7 @@ def _request(
         if t is not None
     )
     placement = (extra.placement if extra is not None else None) or {}
-    return {
+    answer = {
         "service_request_id": str(event.id),
         "status": "closed" if event.status in CLOSED else "open",
         "status_notes": event.status.value,
@@ -352,7 +398,7 @@ def _request(
         "service_code": event.subclass_code,
         "description": event.description,
         "agency_responsible": event.department,
-        "service_notice": _notice(subclass),
+        "service_notice": _notice(subclass, event),
         "requested_datetime": _w3c(event.reported_at),
         "updated_datetime": _w3c(updated),
         "expected_datetime": _w3c(event.deadline_at),
@@ -368,9 +414,16 @@ def _request(
         "location_precision": placement.get("precision", "point"),
         "location_radius_m": placement.get("radius_m"),
     }
+    if private:
+        answer |= {
+            "reporter_name": event.reporter_name,
+            "email": extra.email if extra is not None else None,
+            "phone": extra.phone if extra is not None else None,
+        }
+    return answer
 
 
-def _query(session: Any, stmt: Any) -> list[dict[str, Any]]:
+def _query(session: Any, stmt: Any, *, private: bool) -> list[dict[str, Any]]:
     rows = session.execute(
         stmt.add_columns(
             func.ST_X(Event.geom), func.ST_Y(Event.geom), EventSubclass, Open311Request
@@ -383,7 +436,9 @@ def _query(session: Any, stmt: Any) -> list[dict[str, Any]]:
         # Stored CGCS2000; Open311 speaks WGS 84 (the two differ by centimetres: same frame).
         lon, lat = from_cgcs2000(np.array([float(x)]), np.array([float(y)]), Datum.WGS84)
         out.append(
-            _request(event, round(float(lon[0]), 7), round(float(lat[0]), 7), subclass, extra)
+            _request(
+                event, round(float(lon[0]), 7), round(float(lat[0]), 7), subclass, extra, private
+            )
         )
     return out
 
@@ -593,7 +648,7 @@ def _create(
     answer = {
         "service_request_id": str(event.id),
         "token": f"{TOKEN_PREFIX}{event.id}",
-        "service_notice": _notice(subclass),
+        "service_notice": _notice(subclass, event),
         "account_id": None,
         "location_precision": placement["precision"],
         "location_radius_m": placement.get("radius_m"),
@@ -603,7 +658,7 @@ def _create(
 
 def _list(request: Request, session: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
     _check_values(params)
-    codes = _codes(request, session, params.get("api_key"))
+    private, codes = _reader(request, session, params.get("api_key"))
     _check_jurisdiction(params.get("jurisdiction_id"))
     stmt = select(Event)
     if (clause := accounts.prefix_clause(Event.grid_code, codes)) is not None:
@@ -636,7 +691,7 @@ def _list(request: Request, session: Any, params: Mapping[str, Any]) -> list[dic
         limit = max(1, min(1000, int(params.get("limit") or 1000)))
     except ValueError:
         raise GeoReportError(400, "limit must be a whole number 1-1000", field="limit") from None
-    return _query(session, stmt.order_by(Event.reported_at.desc()).limit(limit))
+    return _query(session, stmt.order_by(Event.reported_at.desc()).limit(limit), private=private)
 
 
 @router.get(
@@ -671,7 +726,7 @@ def read_request(
     api_key: str | None = None,
     jurisdiction_id: str | None = None,
 ) -> Response:
-    codes = _codes(request, session, api_key)
+    private, codes = _reader(request, session, api_key)
     _check_jurisdiction(jurisdiction_id)
     rid, _ = _split(request_id, "service_request_id")
     if not rid.isdigit() or len(rid) > 12:
@@ -679,7 +734,7 @@ def read_request(
     stmt = select(Event).where(Event.id == int(rid))
     if (clause := accounts.prefix_clause(Event.grid_code, codes)) is not None:
         stmt = stmt.where(clause)  # outside the key's scope: as if it did not exist
-    found = _query(session, stmt)
+    found = _query(session, stmt, private=private)
     if not found:
         raise GeoReportError(404, f"no service request {rid}", field="service_request_id")
     return _answer(request, "service_requests", "request", found)

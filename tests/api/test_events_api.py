@@ -370,8 +370,10 @@ def test_open311(anon, tokens, place) -> None:
     r = anon.post("/open311/v2/requests.json", data=form)
     assert r.status_code == 201, r.text
     rid = r.json()[0]["service_request_id"]
-    denied = anon.get(f"/open311/v2/requests/{rid}.json")  # GeoReport errors, not problems
-    assert denied.status_code == 403 and denied.json()[0]["code"] == 403
+    public = anon.get(f"/open311/v2/requests/{rid}.json")  # reading needs no key (GeoReport)
+    assert public.status_code == 200 and "reporter_name" not in public.json()[0]
+    denied = anon.get(f"/open311/v2/requests/{rid}.json", params={"api_key": "wrong"})
+    assert denied.status_code == 403 and denied.json()[0]["code"] == 403  # GeoReport errors
     got = anon.get(f"/open311/v2/requests/{rid}.json", params={"api_key": tokens["viewer"]}).json()
     assert got[0]["status"] == "open" and got[0]["service_code"] == "0104"
     assert datetime.fromisoformat(got[0]["requested_datetime"]).utcoffset() is not None

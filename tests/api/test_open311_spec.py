@@ -39,6 +39,7 @@ REQUEST = {
 }
 EXTENSIONS = {"attributes", "location_precision", "location_radius_m"}
 CREATED = {"service_request_id", "service_notice", "account_id", "token"}
+PRIVATE = {"reporter_name", "email", "phone"}  # only to a reader with a key
 
 
 def _case(name: str) -> str:
@@ -51,20 +52,6 @@ def _case(name: str) -> str:
 @pytest.fixture
 def base(live_server: str) -> str:
     return f"{live_server}/open311/v2"
-
-
-@pytest.fixture
-def keyed(monkeypatch, tokens):  # type: ignore[no-untyped-def]
-    """The client library sends no api_key on reads; our requests need one (the spec allows
-    a key): add it to every GET the library makes, as a query parameter."""
-    import georeport.georeport as lib
-
-    real = requests.get
-
-    def get(url, params=None, **kw):  # type: ignore[no-untyped-def]
-        return real(url, params={**(params or {}), "api_key": tokens["viewer"]}, **kw)
-
-    monkeypatch.setattr(lib.requests, "get", get)
 
 
 def _xml(r: httpx.Response | requests.Response, root: str, item: str) -> list[ET.Element]:
@@ -101,7 +88,7 @@ def place(demo_grids):  # type: ignore[no-untyped-def]
     return {"lon": p.x, "lat": p.y}
 
 
-def test_the_client_library_reads_services_in_json_and_xml(base, keyed) -> None:
+def test_the_client_library_reads_services_in_json_and_xml(base) -> None:
     for fmt in ("json", "xml"):
         client = GeoReport(base, jurisdiction="jiangyin", output_format=fmt)
         services = client.get_service_list()
@@ -114,7 +101,8 @@ def test_the_client_library_reads_services_in_json_and_xml(base, keyed) -> None:
         assert {c.tag for c in service} == SERVICE
 
 
-def test_requests_round_trip_through_the_library(base, live_server, tokens, keyed, place) -> None:
+def test_requests_round_trip_through_the_library(base, live_server, tokens, place) -> None:
+    """The library reads without a key (GeoReport v2 needs none for reading)."""
     lon, lat = _wgs84(place)
     form = {
         "api_key": tokens["viewer"],
@@ -139,6 +127,9 @@ def test_requests_round_trip_through_the_library(base, live_server, tokens, keye
         listed = listed if isinstance(listed, list) else [listed]
         assert rid in {x["service_request_id"] for x in listed}
     r = requests.get(f"{base}/requests/{rid}.xml", params={"api_key": tokens["viewer"]}, timeout=30)
+    (request,) = _xml(r, "service_requests", "request")
+    assert REQUEST <= {c.tag for c in request} <= REQUEST | EXTENSIONS | PRIVATE
+    r = requests.get(f"{base}/requests/{rid}.xml", timeout=30)
     (request,) = _xml(r, "service_requests", "request")
     assert REQUEST <= {c.tag for c in request} <= REQUEST | EXTENSIONS
     for fmt in ("json", "xml"):
@@ -182,7 +173,7 @@ def test_errors_are_georeport_arrays(base, tokens, place) -> None:
             httpx.get(f"{base}/requests.{suffix}", params={"api_key": key, "status": "x"}), 400, xml
         )
         _errors(httpx.get(f"{base}/requests/999999999.{suffix}", params={"api_key": key}), 404, xml)
-        _errors(httpx.get(f"{base}/requests/1.{suffix}"), 403, xml)
+        _errors(httpx.get(f"{base}/requests/1.{suffix}", params={"api_key": "wrong"}), 403, xml)
         _errors(httpx.get(f"{base}/services/7777.{suffix}"), 404, xml)
         _errors(httpx.get(f"{base}/services.{suffix}", params={"jurisdiction_id": "x"}), 404, xml)
         _errors(
@@ -274,3 +265,57 @@ def test_case_07_xml_errors_and_status_list(base, tokens, place) -> None:
         f"{base}/requests.json", params={"api_key": tokens["viewer"], "status": "open,closed"}
     )
     assert r.status_code == 200 and isinstance(r.json(), list)
+
+
+def test_reading_needs_no_key_and_shows_only_public_fields(base, tokens, place) -> None:
+    """The PyPI client reads without a key (GeoReport v2); such a reader never sees who
+    reported (name, email, phone: as FixMyStreet); a key's reader does; a wrong key is 403;
+    filing still needs a key. service_notice says what the status is: only reported, not
+    yet accepted (已受理)."""
+    lon, lat = _wgs84(place)
+    form = {"service_code": "0104", "lat": lat, "long": lon, "description": "公开读取 test",
+            "first_name": "李", "last_name": "四", "email": "li4@example.cn",
+            "phone": "13900000000"}  # fmt: skip
+    r = httpx.post(f"{base}/requests.json", data=form)
+    _errors(r, 403)
+    r = httpx.post(f"{base}/requests.json", data=form | {"api_key": tokens["viewer"]})
+    assert r.status_code == 201, r.text
+    (created,) = r.json()
+    rid = created["service_request_id"]
+    assert "待受理" in created["service_notice"] and "已受理" not in created["service_notice"]
+    for fmt in ("json", "xml"):
+        client = GeoReport(base, jurisdiction="jiangyin", output_format=fmt)  # no api_key
+        one = client.get_service_request(rid)
+        assert one["service_request_id"] == rid and one["description"] == "公开读取 test"
+        assert not PRIVATE & set(one), one
+        assert "李 四" not in str(one) and "13900000000" not in str(one) and "li4@" not in str(one)
+        assert "待受理" in one["service_notice"] and "已受理" not in one["service_notice"]
+        listed = client.get_service_requests(service_request_id=rid)
+        listed = listed if isinstance(listed, list) else [listed]
+        assert [x["service_request_id"] for x in listed] == [rid]
+        assert not PRIVATE & set(listed[0]) and "13900000000" not in str(listed)
+    keyed = httpx.get(f"{base}/requests/{rid}.json", params={"api_key": tokens["viewer"]})
+    assert keyed.status_code == 200, keyed.text
+    got = keyed.json()[0]
+    assert (got["reporter_name"], got["email"], got["phone"]) == (
+        "李 四", "li4@example.cn", "13900000000"
+    )  # fmt: skip
+    bearer = httpx.get(
+        f"{base}/requests.json",
+        params={"service_request_id": rid},
+        headers={"Authorization": f"Bearer {tokens['viewer']}"},
+    )
+    assert bearer.status_code == 200 and bearer.json()[0]["phone"] == "13900000000"
+    for path in (f"requests/{rid}.json", "requests.json"):
+        _errors(httpx.get(f"{base}/{path}", params={"api_key": "wrong"}), 403)
+    # the notice follows the case: accepted, then dispatched to its department
+    with httpx.Client(headers={"Authorization": f"Bearer {tokens['admin']}"}) as admin:
+        events = base.replace("/open311/v2", "/api/v1/events")
+        r = admin.post(f"{events}/{rid}/actions", json={"action": "accept"})
+        assert r.status_code == 200, r.text
+        notice = httpx.get(f"{base}/requests/{rid}.json").json()[0]["service_notice"]
+        assert notice.startswith("已受理，待派遣"), notice
+        r = admin.post(f"{events}/{rid}/actions", json={"action": "dispatch"})
+        assert r.status_code == 200, r.text
+        notice = httpx.get(f"{base}/requests/{rid}.json").json()[0]["service_notice"]
+        assert notice.startswith("已派遣至"), notice
