@@ -158,15 +158,17 @@ def client_address(request: Request) -> str | None:
 
 
 def _identify_throttled(request: Request, session: Session, value: str) -> accounts.Identity:
-    """The token's identity; guessing tokens is throttled per client address
-    (layers/login_throttle.py: 429 with Retry-After while the address is locked)."""
-    engine = request.app.state.engine
-    attempt = login_throttle.keys(user=None, address=client_address(request))
-    login_throttle.check(engine, attempt)
+    """The token's identity. A valid token always gets through (other tokens' failures from
+    the same address never refuse it); a wrong one counts per (token hash, address) and per
+    address, answered 429 with Retry-After instead of 401 while either is locked
+    (layers/login_throttle.py)."""
     try:
         return auth.identify(session=session, value=value)
     except AuthError:
-        login_throttle.record_failure(engine, attempt, what="token")
+        engine = request.app.state.engine
+        attempt = login_throttle.token_keys(token=value, address=client_address(request))
+        armed = login_throttle.admit(engine, attempt)  # TooManyAttempts: 429
+        login_throttle.record_failure(engine, armed, what="token")
         raise
 
 

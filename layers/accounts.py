@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -41,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from layers import password_gate
 from layers.db import Base
 from layers.errors import AuthError, CodeConflict, DomainError, Forbidden
 from layers.models import ApiToken, Role
@@ -235,6 +235,40 @@ def _check_person(session: Session, person_id: int | None) -> None:
         )
 
 
+class LastAdmin(CodeConflict):
+    """The change would leave no enabled admin (409): nobody could manage users any more."""
+
+
+def _check_scope(session: Session, scope: Scope, field: str = "scope") -> None:
+    """InvalidAccountInput unless a town/village scope names a grid of the city (any
+    generation: a scope may outlive a redrawing)."""
+    if scope.code is None:
+        return
+    from layers.grids import Grid
+
+    if session.scalar(select(Grid.id).where(Grid.code == scope.code).limit(1)) is None:
+        raise InvalidAccountInput(
+            f"scope {scope} names no {scope.kind.value} of the city; find codes with "
+            "/api/v1/grids?level=1 (towns) or level=2 (villages)",
+            field=field,
+        )
+
+
+def _keep_an_admin(session: Session, user: AppUser, *, field: str) -> None:
+    """LastAdmin if ``user`` is the only enabled admin (call before demoting or disabling)."""
+    others = session.scalar(
+        select(func.count())
+        .select_from(AppUser)
+        .where(AppUser.role == Role.ADMIN, AppUser.disabled_at.is_(None), AppUser.id != user.id)
+    )
+    if not others:
+        raise LastAdmin(
+            f"user {user.name} is the last enabled admin; make another user admin first "
+            f"(PATCH /api/v1/users/ID {{\"role\": \"admin\"}} or gridgis user set-role NAME admin)",
+            field=field,
+        )
+
+
 def create_user(
     *,
     session: Session,
@@ -255,6 +289,7 @@ def create_user(
     if session.scalar(select(AppUser.id).where(AppUser.name == name)) is not None:
         raise CodeConflict(f"user name {name!r} is taken; choose another", field="name")
     _check_person(session, person_id)
+    _check_scope(session, scope)
     if scope.kind is ScopeKind.GRIDS and person_id is None:
         raise InvalidAccountInput("scope grids needs person_id (the staff member)", field="scope")
     user = AppUser(
@@ -319,6 +354,13 @@ def update_user(
     """Change what is given (``person_id=None`` unlinks, the default ``False`` keeps). A change
     of role, scope, person or disabling ends the user's sessions: they log in again."""
     changed = False
+    was_admin = user.role is Role.ADMIN and user.disabled_at is None
+    if was_admin and role is not None and Role(role) is not Role.ADMIN:
+        _keep_an_admin(session, user, field="role")
+    if was_admin and disabled is True:
+        _keep_an_admin(session, user, field="disabled")
+    if scope is not None:
+        _check_scope(session, scope)
     if role is not None and Role(role) is not user.role:
         user.role, changed = Role(role), True
     if person_id is not False:
@@ -357,21 +399,30 @@ def set_password(*, session: Session, user: AppUser, password: str) -> None:
 
 
 def authenticate(*, session: Session, name: str, password: str) -> AppUser:
-    """The enabled user with this name and password, or AuthError (the same message for an
-    unknown name and a wrong password, so names cannot be probed)."""
-    user = session.scalar(select(AppUser).where(AppUser.name == name.strip()))
-    refused = AuthError("unknown user name or wrong password", field="password")
-    if user is None or user.password_hash is None:
-        _HASHER.hash(password[:PASSWORD_MAX_CHARS])  # same work either way: no timing oracle
-        raise refused
-    try:
-        _HASHER.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        raise refused from None
-    if user.disabled_at is not None:
+    """The enabled user with this name and password, or AuthError (the same message and the
+    same argon2 work for an unknown name and a wrong password, so names cannot be probed).
+
+    The hash is read, then the session's connection is released (its transaction rolled back:
+    call this before any write of the request) while argon2 runs
+    (layers/password_gate.py; call it inside ``password_gate.slot()``)."""
+    found = session.execute(
+        select(AppUser.id, AppUser.password_hash, AppUser.disabled_at).where(
+            AppUser.name == name.strip()
+        )
+    ).first()
+    session.rollback()  # no connection held while hashing
+    stored = found.password_hash if found is not None else None
+    if not password_gate.verify(_HASHER, stored, password[:PASSWORD_MAX_CHARS]):
+        raise AuthError("unknown user name or wrong password", field="password")
+    assert found is not None and stored is not None  # verify() is False without a hash
+    if found.disabled_at is not None:
         raise AuthError("this account is disabled; ask an administrator", field="name")
-    if _HASHER.check_needs_rehash(user.password_hash):
-        user.password_hash = _HASHER.hash(password)
+    rehash = _HASHER.hash(password) if _HASHER.check_needs_rehash(stored) else None
+    user = session.get(AppUser, found.id)
+    if user is None:  # deleted meanwhile
+        raise AuthError("unknown user name or wrong password", field="password")
+    if rehash is not None:
+        user.password_hash = rehash
     user.last_login_at = datetime.now(UTC)
     return user
 

@@ -1,30 +1,47 @@
-"""Login throttling (issue 11): failed logins limited per user name and per client address.
+"""Login throttling (issue 11): atomic, per (user name, address) pair, never a lock-out tool.
 
-Policy (:data:`POLICY`): a key (a user name, lower-cased; or a client address) may fail
-``free`` times in a row; each further failure locks it for ``base_s * 2**(n - free)`` seconds
-(n the failures so far), at most ``max_s``. While a key is locked every attempt with it is
-refused at once (HTTP 429 with ``Retry-After``) without looking at the password or token, so
-guessing goes no faster. Failures older than ``window_s`` start the count again; a successful
-login resets the user name and the address. Page logins count against both keys; API tokens
-(Bearer, Basic, ``X-API-Token``, ``?token=``) have no user name and count against the address.
+Design (OWASP Authentication Cheat Sheet, "Protect against automated attacks" / account
+lockout; NIST SP 800-63B §5.2.2 "Rate Limiting (Throttling)"):
 
-The state lives in PostgreSQL (``login_attempt``, migration 0020), so every worker process
-and every server sees the same counts; it is written in its own short transaction (the
-request's own transaction is rolled back when the login fails). Each lock is recorded in
-``auth_audit`` (when, which key, after how many failures, until when).
+- **Per (user name, address) pair** (:data:`PAIR`): 5 attempts are evaluated; each further
+  one locks the pair for ``30 s * 2**(n - 5)``, **capped at 15 min**. A lock refuses only that
+  name *from that address*: an attacker elsewhere cannot lock the real user out, and the right
+  password from another address still signs in.
+- **Per user name across addresses** (:data:`USER`): a much higher limit (50 attempts an hour)
+  after which attempts are *slowed*, not refused: each further attempt waits
+  ``1 s * 2**(n - 50)``, at most 30 s (429 with ``Retry-After``), so a distributed guesser gets
+  at most ~120 guesses an hour while the real user waits seconds, never an hour.
+- **Per address, password sign-ins** (:data:`ADDRESS`): 200 an hour (an office behind one NAT
+  holds many people), then slowed the same way (at most 30 s). A success gives its attempt back.
+- **Tokens** are checked first (a SHA-256 lookup, no hashing cost); a **valid token is never
+  refused** because of other tokens' failures. An invalid one counts against its own
+  (token hash, address) pair (:data:`TOKEN`, 5, then locked up to 15 min) and against the
+  address's token failures (:data:`TOKEN_ADDRESS`, 20, then slowed, at most 30 s): the answer
+  is 429 instead of 401 while one of these is locked.
 
-Addresses: the peer address as uvicorn reports it (``X-Forwarded-For`` from a trusted proxy,
-``--forwarded-allow-ips``). A loopback peer is never throttled by address: it is a proxy on
-this host that did not forward the client's address, and locking it would lock everyone out.
+**Atomic check-and-count**: :func:`admit` counts the attempt *before* the password is verified,
+in one short transaction holding each counter row ``FOR UPDATE`` (rows taken in a fixed order,
+so two attempts never deadlock). Once an attempt reaches a limit it arms the lock in the same
+transaction, so every concurrent attempt after it is refused: whatever the concurrency, at most
+the limit of attempts is evaluated. A success deletes the pair's and the name's counts
+(:func:`reset`); failures older than ``window_s`` start the count again. Each lock a failed
+attempt armed is recorded in ``auth_audit`` (when, which key, after how many attempts, until).
+
+The state lives in PostgreSQL (``login_attempt``, migration 0020), shared by every worker and
+server. Keys: a pair is ``sha256(name|address)`` (bounded length), a token pair
+``sha256(token)[:32]@address``. Addresses: the peer address as uvicorn reports it
+(``X-Forwarded-For`` from a trusted proxy, ``--forwarded-allow-ips``); a loopback peer (a local
+proxy that did not forward the client's address) is never throttled by address alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, Engine, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,25 +51,34 @@ from layers.errors import DomainError
 
 log = logging.getLogger("gridgis.auth")
 
+PAIR = "pair"
 USER = "user"
 ADDRESS = "address"
+TOKEN = "token"
+TOKEN_ADDRESS = "tokenaddr"
 KEY_MAX_CHARS = 100
 
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    """How many failures a key may have before it is locked, and for how long (seconds)."""
+    """``free`` attempts are evaluated in ``window_s``; from then on each attempt locks the key
+    for ``base_s * 2**(n - free)`` seconds (n the attempts so far), at most ``max_s``."""
 
     free: int
-    base_s: int = 30
-    max_s: int = 3600
+    base_s: int
+    max_s: int
     window_s: int = 3600
 
 
 POLICY: dict[str, ThrottlePolicy] = {
-    USER: ThrottlePolicy(free=5),
-    ADDRESS: ThrottlePolicy(free=20),  # an office behind one address holds many users
+    PAIR: ThrottlePolicy(free=5, base_s=30, max_s=900),
+    USER: ThrottlePolicy(free=50, base_s=1, max_s=30),
+    ADDRESS: ThrottlePolicy(free=200, base_s=1, max_s=30),
+    TOKEN: ThrottlePolicy(free=5, base_s=30, max_s=900),
+    TOKEN_ADDRESS: ThrottlePolicy(free=20, base_s=1, max_s=30),
 }
+FIELD = {PAIR: "username", USER: "username", ADDRESS: "address", TOKEN: "token",
+         TOKEN_ADDRESS: "address"}  # fmt: skip
 
 
 class TooManyAttempts(DomainError):
@@ -60,7 +86,7 @@ class TooManyAttempts(DomainError):
 
     def __init__(self, retry_after_s: int, field: str) -> None:
         super().__init__(
-            f"too many failed sign-ins; try again in {retry_after_s} s (each further failure "
+            f"too many sign-in attempts; try again in {retry_after_s} s (each further failure "
             "doubles the wait)",
             field=field,
             extra={"retry_after_s": retry_after_s},
@@ -97,109 +123,135 @@ class AuthAudit(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
+def _routable(address: str | None) -> bool:
+    if not address:
+        return False
+    try:
+        return not ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return True
+
+
 def keys(*, user: str | None, address: str | None) -> list[tuple[str, str]]:
-    """The throttling keys of an attempt: the user name (stripped, lower-cased) and the client
-    address unless it is loopback (see the module's docstring)."""
+    """The keys of a password attempt: the (user name, address) pair, the user name (stripped,
+    lower-cased) and the address unless it is loopback (see the module's docstring)."""
     out: list[tuple[str, str]] = []
     if user and user.strip():
-        out.append((USER, user.strip().lower()[:KEY_MAX_CHARS]))
-    if address:
-        try:
-            loopback = ipaddress.ip_address(address).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            out.append((ADDRESS, address[:KEY_MAX_CHARS]))
+        name = user.strip().lower()
+        pair = hashlib.sha256(f"{name}|{address or ''}".encode()).hexdigest()
+        out += [(PAIR, pair), (USER, name[:KEY_MAX_CHARS])]
+    if _routable(address):
+        out.append((ADDRESS, str(address)[:KEY_MAX_CHARS]))
     return out
 
 
-def check(engine: Engine, attempt_keys: list[tuple[str, str]]) -> None:
-    """Raise :class:`TooManyAttempts` if any of ``attempt_keys`` is locked now (one indexed
-    read; the field names ``username`` or ``address``)."""
-    if not attempt_keys:
-        return
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                # the primary key index; the seconds left rounded up
-                "SELECT key_kind, EXTRACT(EPOCH FROM locked_until - now()) AS left_s "
-                "FROM login_attempt WHERE (key_kind, key) IN "
-                "(SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:keys AS text[]))) "
-                "AND locked_until > now() ORDER BY left_s DESC LIMIT 1"
-            ),
-            {"kinds": [k for k, _ in attempt_keys], "keys": [v for _, v in attempt_keys]},
-        ).first()
-    if rows is not None:
-        field = "username" if rows.key_kind == USER else "address"
-        raise TooManyAttempts(max(1, math.ceil(float(rows.left_s))), field)
+def token_keys(*, token: str, address: str | None) -> list[tuple[str, str]]:
+    """The keys of a failed token: (token hash, address) and the address's token failures."""
+    digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    out = [(TOKEN, f"{digest}@{address or ''}"[:KEY_MAX_CHARS])]
+    if _routable(address):
+        out.append((TOKEN_ADDRESS, str(address)[:KEY_MAX_CHARS]))
+    return out
 
 
-# One failure: the count goes up (or starts again after the window), and from ``free``
-# failures on the key is locked for base * 2^(n - free) seconds, at most max_s.
-_FAIL = text(
-    """
-    INSERT INTO login_attempt AS a (key_kind, key, failures, last_failed_at, locked_until)
-    VALUES (:kind, :key, 1, now(),
-            CASE WHEN 1 >= :free THEN now() + make_interval(secs => :base) END)
-    ON CONFLICT (key_kind, key) DO UPDATE SET
-        failures = CASE WHEN a.last_failed_at < now() - make_interval(secs => :window)
-                        THEN 1 ELSE a.failures + 1 END,
-        last_failed_at = now(),
-        locked_until = CASE
-            WHEN (CASE WHEN a.last_failed_at < now() - make_interval(secs => :window)
-                       THEN 1 ELSE a.failures + 1 END) >= :free
-            THEN now() + make_interval(secs => LEAST(:max, :base * power(2,
-                 (CASE WHEN a.last_failed_at < now() - make_interval(secs => :window)
-                       THEN 1 ELSE a.failures + 1 END) - :free)))
-            END
-    RETURNING failures, locked_until
-    """
-)
+@dataclass(frozen=True)
+class Armed:
+    """A lock that this attempt set (written to ``auth_audit`` if the attempt fails)."""
+
+    kind: str
+    key: str
+    attempts: int
+    locked_until: datetime
 
 
-def record_failure(
-    engine: Engine, attempt_keys: list[tuple[str, str]], *, what: str = "password"
-) -> None:
-    """Count one failed attempt against each key (own transaction); a key that becomes
-    locked is written to ``auth_audit`` and the server log."""
-    if not attempt_keys:
+def admit(engine: Engine, attempt_keys: list[tuple[str, str]]) -> list[Armed]:
+    """Count one attempt against every key atomically, or raise :class:`TooManyAttempts`
+    (nothing counted) if one of them is locked now. Returns the locks this attempt armed
+    (it is still evaluated; the attempts after it are refused)."""
+    ordered = sorted(set(attempt_keys))  # one lock order for every transaction: no deadlock
+    armed: list[Armed] = []
+    refused: tuple[float, str] | None = None
+    with engine.connect() as conn, conn.begin() as tx:
+        for kind, key in ordered:
+            policy = POLICY[kind]
+            conn.execute(
+                text(
+                    "INSERT INTO login_attempt (key_kind, key, failures, last_failed_at) "
+                    "VALUES (:kind, :key, 0, clock_timestamp()) ON CONFLICT DO NOTHING"
+                ),
+                {"kind": kind, "key": key},
+            )
+            row = conn.execute(
+                text(
+                    "SELECT failures, last_failed_at, locked_until, clock_timestamp() AS now "
+                    "FROM login_attempt WHERE key_kind = :kind AND key = :key FOR UPDATE"
+                ),
+                {"kind": kind, "key": key},
+            ).one()
+            now = row.now
+            if row.locked_until is not None and row.locked_until > now:
+                left_s = (row.locked_until - now).total_seconds()
+                if refused is None or left_s > refused[0]:
+                    refused = (left_s, kind)
+                continue
+            stale = row.last_failed_at < now - timedelta(seconds=policy.window_s)
+            n = 1 if stale or row.failures <= 0 else row.failures + 1
+            until = None
+            if n >= policy.free:
+                wait_s = min(policy.max_s, policy.base_s * 2 ** min(n - policy.free, 30))
+                until = now + timedelta(seconds=wait_s)
+                armed.append(Armed(kind, key, n, until))
+            conn.execute(
+                text(
+                    "UPDATE login_attempt SET failures = :n, last_failed_at = :now, "
+                    "locked_until = :until WHERE key_kind = :kind AND key = :key"
+                ),
+                {"n": n, "now": now, "until": until, "kind": kind, "key": key},
+            )
+        if refused is not None:
+            tx.rollback()
+            raise TooManyAttempts(max(1, math.ceil(refused[0])), FIELD[refused[1]])
+    return armed
+
+
+def record_failure(engine: Engine, armed: list[Armed], *, what: str = "password") -> None:
+    """After a failed attempt (already counted by :func:`admit`): each lock it armed goes to
+    ``auth_audit`` and the server log."""
+    if not armed:
         return
     with engine.begin() as conn:
-        for kind, key in attempt_keys:
-            policy = POLICY[kind]
-            row = conn.execute(
-                _FAIL,
-                {"kind": kind, "key": key, "free": policy.free, "base": policy.base_s,
-                 "max": policy.max_s, "window": policy.window_s},
-            ).one()  # fmt: skip
-            if row.locked_until is not None:
-                conn.execute(
-                    text(
-                        "INSERT INTO auth_audit (event, key_kind, key, failures, locked_until, "
-                        "detail) VALUES ('lockout', :kind, :key, :n, :until, :detail)"
-                    ),
-                    {"kind": kind, "key": key, "n": row.failures, "until": row.locked_until,
-                     "detail": f"{row.failures} failed {what} sign-ins in a row"},
-                )  # fmt: skip
-                log.warning(
-                    "sign-in locked: %s %r after %d failures, until %s",
-                    kind, key, row.failures, row.locked_until.isoformat(),
-                )  # fmt: skip
+        for lock in armed:
+            conn.execute(
+                text(
+                    "INSERT INTO auth_audit (event, key_kind, key, failures, locked_until, "
+                    "detail) VALUES ('lockout', :kind, :key, :n, :until, :detail)"
+                ),
+                {"kind": lock.kind, "key": lock.key, "n": lock.attempts,
+                 "until": lock.locked_until, "detail": f"{lock.attempts} {what} sign-ins"},
+            )  # fmt: skip
+            log.warning(
+                "sign-in locked: %s %r after %d attempts, until %s",
+                lock.kind, lock.key, lock.attempts, lock.locked_until.isoformat(),
+            )  # fmt: skip
 
 
 def reset(engine: Engine, attempt_keys: list[tuple[str, str]]) -> None:
-    """Forget the failures of ``attempt_keys`` after a successful sign-in. Reads first and
-    writes only if there is something to forget (a read-only database still signs in)."""
-    if not attempt_keys:
-        return
-    params = {"kinds": [k for k, _ in attempt_keys], "keys": [v for _, v in attempt_keys]}
+    """After a successful sign-in: forget the pair's and the name's attempts, and give the
+    address its attempt back (an office's sign-ins never add up to a slowdown)."""
+    own = [(k, v) for k, v in attempt_keys if k in (PAIR, USER, TOKEN)]
+    shared = [(k, v) for k, v in attempt_keys if k not in (PAIR, USER, TOKEN)]
     pairs = "(SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:keys AS text[])))"
-    with engine.connect() as conn:
-        present = conn.execute(
-            text(f"SELECT 1 FROM login_attempt WHERE (key_kind, key) IN {pairs} LIMIT 1"), params
-        ).first()
-    if present is not None:
-        with engine.begin() as conn:
+    with engine.begin() as conn:
+        if own:
             conn.execute(
-                text(f"DELETE FROM login_attempt WHERE (key_kind, key) IN {pairs}"), params
+                text(f"DELETE FROM login_attempt WHERE (key_kind, key) IN {pairs}"),
+                {"kinds": [k for k, _ in own], "keys": [v for _, v in own]},
+            )
+        if shared:
+            conn.execute(
+                text(
+                    "UPDATE login_attempt SET failures = GREATEST(failures - 1, 0) "
+                    f"WHERE (key_kind, key) IN {pairs} AND failures > 0"
+                ),
+                {"kinds": [k for k, _ in shared], "keys": [v for _, v in shared]},
             )

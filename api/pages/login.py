@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.deps import SESSION_COOKIE, SessionDep, client_address
 from api.security import check_form_token, form_token
-from layers import accounts, auth, login_throttle
+from layers import accounts, auth, login_throttle, password_gate
 from layers.errors import AuthError
 from maps.assets import STATIC_DIR, static_mounts
 
@@ -49,6 +49,7 @@ TEXT: dict[str, dict[str, str]] = {
         "back": "返回地图",
         "bad_form": "退出请求缺少本页的表单令牌（或来自其他网站），未退出；请在本页点击“退出登录”",
         "throttled": "登录失败次数过多，请 {s} 秒后再试（每多失败一次，等待时间加倍）",
+        "busy": "服务器正忙于核对登录，请 {s} 秒后再试",
     },
     "en": {
         "title": "GridGIS · Sign in",
@@ -69,6 +70,7 @@ TEXT: dict[str, dict[str, str]] = {
         "site); you are still signed in. Use the Sign out button on this page",
         "throttled": "Too many failed sign-ins: try again in {s} s (each further failure "
         "doubles the wait)",
+        "busy": "The server is checking too many sign-ins at once: try again in {s} s",
     },
 }
 
@@ -140,25 +142,36 @@ def login(
 ) -> Response:
     """A password login (``username`` + ``password``) or a token login (``token``); 401 with
     the form again, keeping ``lang`` and ``next``, when refused; 429 with ``Retry-After`` while
-    the user name or the client address is locked after repeated failures
-    (layers/login_throttle.py; a success resets both)."""
+    the (user name, address) pair is locked or the name / address is slowed after repeated
+    attempts (layers/login_throttle.py: the design, after OWASP and NIST SP 800-63B; a success
+    resets the pair and the name); 503 with ``Retry-After`` when this process already checks
+    too many passwords (layers/password_gate.py)."""
     lang, next_url = _lang(lang), _safe_next(next)
     max_age_s = request.app.state.settings.auth.session_max_age_s
     user_agent = request.headers.get("user-agent")
     engine = request.app.state.engine
-    attempt = login_throttle.keys(user=None if token else username, address=client_address(request))
-    try:
-        login_throttle.check(engine, attempt)
-    except login_throttle.TooManyAttempts as exc:
-        page = render(lang, 429, next_url=next_url, username=username or "",
-                      error=TEXT[lang]["throttled"].format(s=exc.retry_after_s))  # fmt: skip
+    address = client_address(request)
+
+    def refused(exc: login_throttle.TooManyAttempts | password_gate.VerifierBusy) -> Response:
+        busy = isinstance(exc, password_gate.VerifierBusy)
+        page = render(lang, 503 if busy else 429, next_url=next_url, username=username or "",
+                      error=TEXT[lang]["busy" if busy else "throttled"].format(
+                          s=exc.retry_after_s))  # fmt: skip
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
+
     if token:
         try:
             row = auth.verify_token(session=session, value=token.strip())
         except AuthError:
-            login_throttle.record_failure(engine, attempt, what="token")
+            # a valid token is never refused; a wrong one counts per (token, address)
+            try:
+                armed = login_throttle.admit(
+                    engine, login_throttle.token_keys(token=token.strip(), address=address)
+                )
+            except login_throttle.TooManyAttempts as exc:
+                return refused(exc)
+            login_throttle.record_failure(engine, armed, what="token")
             return render(lang, 401, next_url=next_url, error=TEXT[lang]["failed_token"],
                           token_open=True)  # fmt: skip
         _, value = accounts.start_session(
@@ -166,19 +179,28 @@ def login(
             user_agent=user_agent,
         )  # fmt: skip
     elif username and password:
+        attempt = login_throttle.keys(user=username, address=address)
         try:
-            user = accounts.authenticate(session=session, name=username, password=password)
-        except AuthError as exc:
-            key = "disabled" if exc.field == "name" else "failed_password"
-            if key == "failed_password":
-                login_throttle.record_failure(engine, attempt, what="password")
-            return render(lang, 401, next_url=next_url, error=TEXT[lang][key], username=username)
+            # a bounded number of argon2 checks at once; counted atomically before the check,
+            # no database connection held while hashing (layers/password_gate.py)
+            with password_gate.slot():
+                armed = login_throttle.admit(engine, attempt)
+                try:
+                    user = accounts.authenticate(session=session, name=username, password=password)
+                except AuthError as exc:
+                    key = "disabled" if exc.field == "name" else "failed_password"
+                    if key == "failed_password":
+                        login_throttle.record_failure(engine, armed, what="password")
+                    return render(lang, 401, next_url=next_url, error=TEXT[lang][key],
+                                  username=username)  # fmt: skip
+        except (login_throttle.TooManyAttempts, password_gate.VerifierBusy) as exc:
+            return refused(exc)
         _, value = accounts.start_session(
             session=session, max_age_s=max_age_s, user_id=user.id, user_agent=user_agent
         )
+        login_throttle.reset(engine, attempt)
     else:
         return render(lang, 401, next_url=next_url, error=TEXT[lang]["missing"])
-    login_throttle.reset(engine, attempt)
     response = RedirectResponse(_in_lang(next_url, lang), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

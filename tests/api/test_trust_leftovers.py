@@ -7,7 +7,8 @@ the app's own OpenAPI document, so a new route is checked too):
 - query booleans are true/false/1/0 only;
 - unknown JSON body fields are refused, except in the client protocols we do not control;
 - problem ``type`` URIs are stable per kind (the path is the ``instance``);
-- failed sign-ins are throttled per user name and per address (429, Retry-After, audited);
+- failed sign-ins are throttled per (user name, address) pair, a valid token never refused
+  (429, Retry-After, audited; more in test_login_throttle.py);
 - uploaded tables are parsed in a child process (XLSX early refused past the row limit).
 """
 
@@ -30,7 +31,7 @@ from sqlalchemy import Engine, text
 
 from api.errors import PROBLEM_KINDS
 from api.settings import PROJECT_DIR
-from layers import tables
+from layers import login_throttle, tables
 from tests.api.accounts_support import PASSWORD, browser, login, make_user
 from tests.tracks_support import CITY_LAT, CITY_LON, make_device
 
@@ -286,51 +287,46 @@ def test_failed_sign_ins_lock_the_user_name(live_server, engine) -> None:
         for _ in range(4):  # the success reset the count: 4 more are still allowed
             assert _sign_in(live_server, user["name"], "wrong", address).status_code == 401
         assert _sign_in(live_server, user["name"], "wrong", address).status_code == 401  # 5th
-        # locked: even the right password waits, from any address, the name in any case
-        for name, where in ((user["name"], address), (user["name"].upper(), _address())):
-            r = _sign_in(live_server, name, PASSWORD, where)
+        # locked for this (name, address) pair: even the right password waits there, the name
+        # in any case
+        pair = login_throttle.keys(user=user["name"], address=address)[0][1]
+        for name in (user["name"], user["name"].upper()):
+            r = _sign_in(live_server, name, PASSWORD, address)
             assert r.status_code == 429, r.text
             assert 1 <= int(r.headers["retry-after"]) <= 30
             assert "Too many failed sign-ins" in r.text
         with engine.connect() as conn:
             audit = conn.execute(
-                text("SELECT failures, locked_until FROM auth_audit WHERE key = :k"),
-                {"k": user["name"].lower()},
+                text("SELECT failures, locked_until FROM auth_audit WHERE key = :k"), {"k": pair}
             ).one()
         assert audit.failures == 5 and audit.locked_until > datetime.now(UTC)
         # the lock ends: the right password signs in and forgets the failures
         with engine.begin() as conn:
             conn.execute(
-                text("UPDATE login_attempt SET locked_until = now() WHERE key = :k"),
-                {"k": user["name"].lower()},
+                text("UPDATE login_attempt SET locked_until = now() WHERE key = :k"), {"k": pair}
             )
         assert _sign_in(live_server, user["name"], PASSWORD, address).status_code == 303
         with engine.connect() as conn:
             left = conn.execute(
-                text("SELECT count(*) FROM login_attempt WHERE key IN (:k, :a)"),
-                {"k": user["name"].lower(), "a": address},
+                text("SELECT count(*) FROM login_attempt WHERE key IN (:k, :p) AND failures > 0"),
+                {"k": user["name"].lower(), "p": pair},
             ).scalar_one()
         assert left == 0
     finally:
-        _forget(engine, user["name"].lower(), address)
+        _forget(engine, user["name"].lower(), address, pair)
 
 
-def test_failed_sign_ins_and_token_guesses_lock_the_address(live_server, engine) -> None:
+def test_an_address_is_slowed_only_for_guesses_never_for_valid_tokens(
+    live_server, engine, tokens
+) -> None:
     address = _address()
     try:
-        for i in range(20):  # 20 different names: no name is locked, the address is
+        for i in range(20):  # 20 different names from one address
             r = _sign_in(live_server, f"nobody-{i}-{secrets.token_hex(3)}", "x", address)
             assert r.status_code == 401
+        # an office behind one address: 20 failures of others never lock a colleague out
         user = make_user(engine, "viewer")
-        r = _sign_in(live_server, user["name"], PASSWORD, address)
-        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
-        # a token guess from there is refused too, as problem+json naming the address
-        r = httpx.get(
-            f"{live_server}/api/v1/generations",
-            headers={"Authorization": "Bearer nope", "X-Forwarded-For": address},
-        )
-        assert r.status_code == 429 and r.json()["field"] == "address", r.text
-        assert int(r.headers["retry-after"]) >= 1
+        assert _sign_in(live_server, user["name"], PASSWORD, address).status_code == 303
     finally:
         _forget(engine, address)
     other = _address()
@@ -347,6 +343,13 @@ def test_failed_sign_ins_and_token_guesses_lock_the_address(live_server, engine)
             headers={"Authorization": "Basic " + "dTpndWVzcw==", "X-Forwarded-For": other},
         )
         assert r.status_code == 429 and r.headers["content-type"].startswith(PROBLEM)
+        assert r.json()["field"] == "address" and int(r.headers["retry-after"]) >= 1
+        # a valid token from the same address is never refused for the others' failures
+        r = httpx.get(
+            f"{live_server}/api/v1/generations",
+            headers={"Authorization": f"Bearer {tokens['viewer']}", "X-Forwarded-For": other},
+        )
+        assert r.status_code == 200, r.text
     finally:
         _forget(engine, other)
 

@@ -1,0 +1,93 @@
+"""Bounded password verification (issue 11): argon2 never piles up, never holds a connection.
+
+Each argon2id verification costs ~64 MiB and tens of milliseconds of one core
+(argon2-cffi's RFC 9106 low-memory profile, layers/accounts.py). A login flood used to run them
+all at once, each while holding a database connection, until the pool (and ``/health``) starved.
+Here:
+
+- at most :data:`SLOTS` verifications run at once in this process (2 × cores), at most
+  :data:`QUEUE` more wait for a slot, each at most :data:`WAIT_S` seconds; an attempt beyond
+  that is refused at once with :class:`VerifierBusy` (503, ``Retry-After``), before it counts as
+  an attempt or touches the database;
+- callers look the hash up, release their connection, then call :func:`verify`;
+- an unknown user (``stored_hash`` None) is verified against a dummy hash of the same
+  parameters, so an unknown name takes as long as a wrong password (no timing oracle).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from layers.errors import DomainError
+
+SLOTS = 2 * (os.cpu_count() or 1)
+QUEUE = 4 * SLOTS
+WAIT_S = 10.0
+RETRY_AFTER_S = 2
+
+_slots = threading.BoundedSemaphore(SLOTS)
+_lock = threading.Lock()
+_admitted = 0  # running + waiting in this process
+
+
+class VerifierBusy(DomainError):
+    """Too many sign-ins being checked at once in this process (503 with ``Retry-After``)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"the server is checking too many sign-ins at once; try again in {RETRY_AFTER_S} s",
+            field="password",
+            extra={"retry_after_s": RETRY_AFTER_S},
+        )
+        self.retry_after_s = RETRY_AFTER_S
+
+
+def in_use() -> int:
+    """Verifications running or waiting in this process now."""
+    return _admitted
+
+
+@contextmanager
+def slot() -> Iterator[None]:
+    """Hold one verification slot; :class:`VerifierBusy` at once when the queue is full, or
+    after :data:`WAIT_S` without a free slot. Hold no database connection while waiting."""
+    global _admitted
+    with _lock:
+        if _admitted >= SLOTS + QUEUE:
+            raise VerifierBusy()
+        _admitted += 1
+    try:
+        if not _slots.acquire(timeout=WAIT_S):
+            raise VerifierBusy()
+        try:
+            yield
+        finally:
+            _slots.release()
+    finally:
+        with _lock:
+            _admitted -= 1
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash(secrets.token_urlsafe(24))
+
+
+def verify(hasher: PasswordHasher, stored_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``stored_hash`` (an argon2 hash; None for an unknown user,
+    checked against a dummy hash and always False). Call inside :func:`slot`, without a
+    database connection."""
+    target = stored_hash if stored_hash is not None else _dummy_hash(hasher)
+    try:
+        ok = hasher.verify(target, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return bool(ok) and stored_hash is not None
