@@ -10,7 +10,8 @@ What a downloaded table looks like (JSON answers keep the machine keys and units
 - every text value that a spreadsheet would read as a formula (starting with ``=``, ``+``,
   ``-``, ``@``, a tab or a carriage return) is written with a leading single quote in CSV (as
   OWASP recommends against CSV injection) and as a plain string cell, never a formula, in XLSX
-  (:func:`csv_safe`, :func:`xlsx_rows`). Numbers are numbers (a negative number is not text).
+  (:func:`csv_safe`, :func:`xlsx_rows`). Numbers are numbers (a negative number is not text);
+- booleans as 是/否 (yes/no with ``lang=en``), never True/False (:func:`yes_no`).
 """
 
 from __future__ import annotations
@@ -154,6 +155,18 @@ UNIT_SUFFIXES: tuple[tuple[str, str, str, Convert], ...] = (
 )
 
 
+# What a row is about comes first in a download (rank, unit code and name, period), whatever
+# order the row's keys were added in; the figures follow in their own order.
+LEADING = ("rank", "date", "run", "code", "key", "name", "level", "bucket")
+
+
+def default_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The columns of a download when none are given: the first row's keys, those of
+    :data:`LEADING` first."""
+    keys = list(rows[0]) if rows else []
+    return [k for k in LEADING if k in keys] + [k for k in keys if k not in LEADING]
+
+
 def column(key: str, lang: str = "zh") -> tuple[str, Convert]:
     """The header (with its unit) and the value conversion of a column key. A key not in
     :data:`COLUMNS` keeps its name; a unit suffix (``_s``, ``_m``, ``_m2``) still converts."""
@@ -176,22 +189,37 @@ def csv_safe(value: Any) -> Any:
     return value
 
 
+YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
+
+
+def yes_no(value: Any, lang: str = "zh") -> Any:
+    """A boolean as a word people read (是/否, yes/no); any other value as it is."""
+    if isinstance(value, bool):
+        yes, no = YES_NO.get(lang, YES_NO["zh"])
+        return yes if value else no
+    return value
+
+
 def readable(
     rows: Sequence[Mapping[str, Any]], names: Sequence[str], lang: str
 ) -> tuple[list[str], list[list[Any]]]:
-    """Headers and converted values of ``rows`` (in ``names`` order)."""
+    """Headers and converted values of ``rows`` (in ``names`` order); every boolean of every
+    column as 是/否 (``lang=en``: yes/no), never True/False."""
     cols = [column(n, lang) for n in names]
     headers = [h for h, _ in cols]
-    values = [[conv(row.get(n)) for n, (_, conv) in zip(names, cols, strict=True)] for row in rows]
+    values = [
+        [yes_no(conv(row.get(n)), lang) for n, (_, conv) in zip(names, cols, strict=True)]
+        for row in rows
+    ]
     return headers, values
 
 
 def csv_bytes(
     rows: Sequence[Mapping[str, Any]], columns: Iterable[str] | None = None, *, lang: str = "zh"
 ) -> bytes:
-    """Rows as CSV with readable headers (``columns``, default the first row's keys), a BOM,
+    """Rows as CSV with readable headers (``columns``, default :func:`default_columns`), a BOM,
     and formula-like text escaped."""
-    names = list(columns) if columns is not None else (list(rows[0]) if rows else [])
+    names = list(columns) if columns is not None else default_columns(rows)
     out = io.StringIO()
     if names:
         headers, values = readable(rows, names, lang)
@@ -212,7 +240,7 @@ def xlsx_bytes(
     value starting with ``=`` is never stored as a formula)."""
     from openpyxl import Workbook
 
-    names = list(columns) if columns is not None else (list(rows[0]) if rows else [])
+    names = list(columns) if columns is not None else default_columns(rows)
     book = Workbook()
     ws = book.active
     assert ws is not None
@@ -243,7 +271,7 @@ def table_response(
     """``rows`` as a ``name.csv`` or ``name.xlsx`` attachment; any other ``fmt`` is a 422 that
     names the field (JSON is the caller's own answer). Headers in ``lang`` (default: the
     ``lang`` the request's :data:`TableFormat` carries, else Chinese)."""
-    names = list(columns) if columns is not None else (list(rows[0]) if rows else [])
+    names = list(columns) if columns is not None else default_columns(rows)
     lang = lang or getattr(fmt, "lang", "zh")
     if fmt == "csv":
         return Response(

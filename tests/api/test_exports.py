@@ -47,6 +47,34 @@ def test_csv_and_xlsx_writers_escape_formulas_and_keep_numbers() -> None:
     assert csv_safe(-5) == -5 and csv_safe("a=b") == "a=b"
 
 
+def test_booleans_read_as_words_in_every_column_and_format() -> None:
+    """低于标准 and 缺岗 (and any other boolean column of any export) say 是/否 (yes/no in en),
+    never True/False; a 0 or 1 stays a number."""
+    rows = [
+        {"name": "张三", "below": True, "absent": False, "extra_flag": True, "silences": 0},
+        {"name": "李四", "below": False, "absent": True, "extra_flag": None, "silences": 1},
+    ]
+    zh = list(csv.reader(io.StringIO(csv_bytes(rows).decode("utf-8-sig"))))
+    assert zh[0][:3] == ["名称", "低于标准", "缺岗"]
+    assert zh[1] == ["张三", "是", "否", "是", "0"] and zh[2] == ["李四", "否", "是", "", "1"]
+    en = list(csv.reader(io.StringIO(csv_bytes(rows, lang="en").decode("utf-8-sig"))))
+    assert en[1][1:4] == ["yes", "no", "yes"] and en[2][1:3] == ["no", "yes"]
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(rows))).active
+    assert [c.value for c in sheet[2]] == ["张三", "是", "否", "是", 0]
+    assert "True" not in str([[c.value for c in r] for r in sheet.iter_rows()])
+
+
+def test_what_a_row_is_about_comes_first() -> None:
+    """Without explicit columns a download starts with the unit's code and name (then the
+    period), whatever order the row's keys were built in."""
+    rows = [
+        {"reported": 3, "closed": 1, "key": "320281001", "bucket": "2026-11", "name": "澄江街道"}
+    ]
+    zh = list(csv.reader(io.StringIO(csv_bytes(rows).decode("utf-8-sig"))))
+    assert zh[0] == ["单位", "名称", "时段", "上报数", "结案数"]
+    assert zh[1] == ["320281001", "澄江街道", "2026-11", "3", "1"]
+
+
 def test_patrol_export_headers_in_chinese_or_english(client) -> None:
     day = date.today().isoformat()
     zh = client.get("/api/v1/patrol/daily", params={"date": day, "format": "csv"})
@@ -96,7 +124,9 @@ def test_kpi_export_of_a_formula_like_department(live_server, tokens, demo_grids
         assert "\n" + evil not in text and "," + evil not in text
         book = dispatcher.get("/api/v1/kpis", params=params | {"format": "xlsx", "lang": "en"})
         sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
-        assert sheet.cell(1, 1).value == "Unit"
+        assert sheet.cell(1, 1).value == "Unit" and sheet.cell(1, 2).value == "Name"
+        header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+        assert header[:2] == ["单位", "名称"], header  # the unit's code and name first
         found = [c for c in sheet["A"] if c.value == evil]
         assert found and found[0].data_type == "s"
         r = dispatcher.post(
