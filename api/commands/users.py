@@ -1,4 +1,4 @@
-"""``gridgis user create|list|disable|passwd``: accounts for the pages and the API."""
+"""``gridgis user create|list|disable|enable|set-role|passwd``: accounts for pages and API."""
 
 from __future__ import annotations
 
@@ -92,6 +92,52 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]{exc.detail}[/]")
             raise typer.Exit(1) from None
         console.print(f"user {name} disabled; every session of theirs has ended")
+
+    @users.command("set-role")
+    def set_role(
+        name: str,
+        role: Annotated[str, typer.Argument(help="viewer|dispatcher|officer|planner|admin")],
+        scope: Annotated[
+            str | None,
+            typer.Option(help="also change the scope: city|grids|town:CODE|village:CODE"),
+        ] = None,
+    ) -> None:
+        """Give user NAME the role ROLE (and a scope); their sessions end. The last enabled
+        admin cannot lose the role: make another admin first."""
+        from layers import accounts
+        from layers.db import transaction
+        from layers.errors import DomainError
+        from layers.models import Role
+
+        if role not in {r.value for r in Role}:
+            console.print(f"[red]role {role!r} does not exist; use one of "
+                          f"{', '.join(r.value for r in Role)}[/]")  # fmt: skip
+            raise typer.Exit(2)
+        try:
+            with transaction(open_sessions(Settings())) as session:
+                user = accounts.get_user(session=session, name=name)
+                parsed = None if scope is None else accounts.Scope.parse(scope)
+                accounts.update_user(session=session, user=user, role=role, scope=parsed)
+                console.print(f"user {name} is now {role} ({user.scope})")
+        except DomainError as exc:
+            console.print(f"[red]{exc.detail}[/]")
+            raise typer.Exit(1) from None
+
+    @users.command("enable")
+    def enable(name: str) -> None:
+        """Enable user NAME again (after ``disable``)."""
+        from layers import accounts
+        from layers.db import transaction
+        from layers.errors import DomainError
+
+        try:
+            with transaction(open_sessions(Settings())) as session:
+                user = accounts.get_user(session=session, name=name)
+                accounts.update_user(session=session, user=user, disabled=False)
+        except DomainError as exc:
+            console.print(f"[red]{exc.detail}[/]")
+            raise typer.Exit(1) from None
+        console.print(f"user {name} enabled")
 
     @users.command("passwd")
     def passwd(

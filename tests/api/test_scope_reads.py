@@ -168,3 +168,67 @@ def test_a_town_squad_is_read_by_its_town(live_server, engine, tokens, setting) 
         problem(b.get(f"/api/v1/teams/{mine['id']}/members"), 403, "team_id")
     with _client(live_server, engine, "dispatcher", f"town:{setting['town']}") as a:
         assert a.get(f"/api/v1/teams/{mine['id']}/members").status_code == 200
+
+
+def test_the_last_enabled_admin_keeps_the_role(db_session) -> None:  # type: ignore[no-untyped-def]
+    from layers import accounts
+
+    only = accounts.create_user(session=db_session, name=f"last-{secrets.token_hex(3)}",
+                                role="admin", password=None)  # fmt: skip
+    db_session.execute(  # rolled back after the test
+        text("UPDATE app_user SET disabled_at = now() WHERE role = 'admin' AND id <> :i"),
+        {"i": only.id},
+    )
+    for change in ({"role": "viewer"}, {"disabled": True}):
+        with pytest.raises(accounts.LastAdmin) as caught:
+            accounts.update_user(session=db_session, user=only, **change)
+        assert "make another user admin first" in caught.value.detail
+        assert caught.value.field == next(iter(change))
+    with pytest.raises(accounts.LastAdmin):
+        accounts.disable_user(session=db_session, user=only)
+    second = accounts.create_user(session=db_session, name=f"next-{secrets.token_hex(3)}",
+                                  role="admin", password=None)  # fmt: skip
+    accounts.update_user(session=db_session, user=only, role="viewer")  # another admin exists
+    assert only.role.value == "viewer"
+    with pytest.raises(accounts.LastAdmin):
+        accounts.update_user(session=db_session, user=second, disabled=True)
+
+
+def test_demoting_an_admin_over_http_and_scopes_that_name_nothing(
+    live_server, engine, tokens
+) -> None:  # type: ignore[no-untyped-def]
+    spare = make_user(engine, "admin", password=None, prefix="spare")
+    make_user(engine, "admin", password=None, prefix="spare")  # so that spare is not the last
+    with _bearer(live_server, tokens["admin"]) as admin:
+        r = admin.patch(f"/api/v1/users/{spare['id']}", json={"role": "viewer"})
+        assert r.status_code == 200, r.text  # other admins remain
+        for scope in ("town:999999999", "village:999999999999"):
+            base = {"name": f"s-{secrets.token_hex(3)}", "role": "officer", "scope": scope}
+            body = problem(admin.post("/api/v1/users", json=base), 422, "scope")
+            assert "names no" in body["detail"]
+            problem(
+                admin.patch(f"/api/v1/users/{spare['id']}", json={"scope": scope}), 422, "scope"
+            )
+
+
+def test_cli_set_role(database_url, engine, demo_grids) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner, env = CliRunner(), {"DATABASE_URL": database_url, "COLUMNS": "300"}
+    user = make_user(engine, "viewer", password=None, prefix="cli")
+    town = sorted(demo_grids[demo_grids.level == 1].code)[0]
+    r = runner.invoke(app, ["user", "set-role", user["name"], "dispatcher", "--scope",
+                            f"town:{town}"], env=env)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert f"dispatcher (town:{town})" in r.output
+    r = runner.invoke(app, ["user", "set-role", user["name"], "boss"], env=env)
+    assert r.exit_code == 2 and "does not exist" in r.output
+    r = runner.invoke(app, ["user", "set-role", user["name"], "viewer", "--scope",
+                            "town:999999999"], env=env)  # fmt: skip
+    assert r.exit_code == 1 and "names no" in r.output
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT role, scope_code FROM app_user WHERE id = :i"),
+                           {"i": user["id"]}).one()  # fmt: skip
+    assert (str(row.role), row.scope_code) in {("dispatcher", town), ("Role.DISPATCHER", town)}
