@@ -27,6 +27,8 @@ from layers.errors import (
     GridNotFound,
     InvalidGeometry,
     InvalidState,
+    NotFound,
+    ZoneNotFound,
 )
 from layers.events.dictionary import DictionaryFileError, InvalidEventInput, SubclassNotFound
 from layers.events.intake import PhotoTooLarge, PhotoWrongType, PossibleDuplicate
@@ -54,7 +56,9 @@ STATUS: dict[type[DomainError], tuple[int, str]] = {
     InvalidParameter: (422, "Invalid parameter"),
     PayloadTooLarge: (413, "Payload too large"),
     UnsupportedMediaType: (415, "Unsupported media type"),
+    NotFound: (404, "Not found"),
     GridNotFound: (404, "Grid not found"),
+    ZoneNotFound: (404, "Zone not found"),
     GenerationNotFound: (404, "Generation not found"),
     CodeConflict: (409, "Code conflict"),
     InvalidGeometry: (422, "Invalid geometry"),

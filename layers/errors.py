@@ -17,8 +17,16 @@ class DomainError(Exception):
         self.extra = extra or {}
 
 
-class GridNotFound(DomainError):
+class NotFound(DomainError):
+    """Nothing with that id or code: 404, titled by the subclass (what was not found)."""
+
+
+class GridNotFound(NotFound):
     """No grid with that code (in that generation)."""
+
+
+class ZoneNotFound(NotFound):
+    """No patrol zone with that code."""
 
 
 class GenerationNotFound(DomainError):

@@ -39,15 +39,18 @@ from layers.calendar_tables import (
     year_table,
 )
 from layers.deadlines import open_unconfirmed_years
-from layers.errors import GridNotFound
+from layers.errors import NotFound
 
 STATUS.setdefault(CalendarTableError, (422, "Invalid calendar table"))
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 Year = Annotated[int, Path(ge=1949, le=2200, description="the calendar year, e.g. 2027")]
 
 
-class CalendarYearNotLoaded(GridNotFound):
-    """No table for the year (404 through the not-found entry of the error table)."""
+class CalendarYearNotLoaded(NotFound):
+    """No holiday table for the year (404 "Calendar year not loaded")."""
+
+
+STATUS.setdefault(CalendarYearNotLoaded, (404, "Calendar year not loaded"))
 
 
 @router.get(

@@ -26,13 +26,15 @@ from api.deps import (
     parse_crs,
     require,
 )
-from api.errors import InvalidParameter, UnsupportedMediaType
+from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
 from api.schemas.bodies import (
     EVENT_ACTION,
     EVENT_REPORT,
     EVENT_REPORT_FORM,
     EVENT_ROUTING,
+    MAX_EXTENSION,
     body,
+    check_values,
     refuse_unknown,
 )
 from api.schemas.common import TABLE_BODY
@@ -49,7 +51,7 @@ from api.uploads import read_upload
 from gis.crs import to_cgcs2000
 from layers import accounts, idempotency
 from layers.deadlines import unconfirmed_years_of
-from layers.errors import GridNotFound
+from layers.errors import NotFound
 from layers.events import intake
 from layers.events.models import Event, EventLog, EventPhoto, EventSource, EventStatus
 from layers.events.workflow import (
@@ -71,8 +73,16 @@ Dispatcher = Annotated[Any, Depends(require(Role.DISPATCHER))]
 CALENDAR = WorkCalendar()
 
 
-class EventNotFound(GridNotFound):
-    """No event with that id (404 through the GridNotFound entry of the error table)."""
+class EventNotFound(NotFound):
+    """No event with that id (404 "Event not found")."""
+
+
+class PhotoNotFound(NotFound):
+    """No photo with that id on the event (404 "Photo not found")."""
+
+
+STATUS.setdefault(EventNotFound, (404, "Event not found"))
+STATUS.setdefault(PhotoNotFound, (404, "Photo not found"))
 
 
 def actor_of(session: Any, principal: Any) -> Actor:
@@ -126,8 +136,23 @@ def _float(data: dict[str, Any], key: str) -> float:
         raise InvalidParameter(f"{key} {data[key]!r} is not a number", field=key) from None
 
 
-def _bool(value: Any) -> bool:
-    return value is True or str(value).lower() in ("1", "true", "yes", "on")
+def _bool(value: Any, field: str = "ignore_duplicates") -> bool:
+    """A flag: JSON true/false (the body's types are checked by check_values), or in a
+    multipart form true/false/1/0; absent or empty is false."""
+    if value in (None, "", False, "false", "0"):
+        return False
+    if value is True or value in ("true", "1"):
+        return True
+    raise InvalidParameter(
+        f"{field} {value!r:.40} is not a flag; send true or false (a form also takes 1 or 0)",
+        field=field,
+    )
+
+
+def is_json(request: Request) -> bool:
+    """Whether the body is JSON (its values typed), not a multipart form (strings)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind in ("", "application/json")
 
 
 def cgcs_point(data: dict[str, Any]) -> tuple[float, float]:
@@ -185,7 +210,7 @@ def get_event(session: Any, event_id: int, *, lock: bool = False) -> Event:
     stmt = select(Event).where(Event.id == event_id)
     event = session.scalar(stmt.with_for_update() if lock else stmt)
     if event is None:
-        raise EventNotFound(f"no event {event_id}; list them at /api/v1/events", field="id")
+        raise EventNotFound(f"no event {event_id}; list them at /api/v1/events", field="event_id")
     return event
 
 
@@ -221,6 +246,8 @@ async def create_event(
 ) -> dict[str, Any]:
     data, photos = await read_body(request)
     refuse_unknown(data, EVENT_REPORT)
+    if is_json(request):
+        check_values(data, EVENT_REPORT)  # the document's types and limits
     # photo checks and database work off the event loop (issue 11.6)
     work = partial(_create_event, request, session, principal, data, photos)
     return await run_in_threadpool(once, request, session, principal, data, work)
@@ -429,7 +456,7 @@ def read_event(session: SessionDep, principal: Reader, event_id: int) -> dict[st
 def read_photo(session: SessionDep, principal: Reader, event_id: int, photo_id: int) -> Response:
     photo = session.get(EventPhoto, photo_id)
     if photo is None or photo.event_id != event_id:
-        raise EventNotFound(f"no photo {photo_id} on event {event_id}", field="photo_id")
+        raise PhotoNotFound(f"no photo {photo_id} on event {event_id}", field="photo_id")
     _require_visible(session, principal, get_event(session, event_id))
     return Response(photo.data, media_type=photo.media_type)
 
@@ -445,6 +472,8 @@ async def act(
 ) -> dict[str, Any]:
     data, photos = await read_body(request)
     refuse_unknown(data, EVENT_ACTION)
+    if is_json(request):
+        check_values(data, EVENT_ACTION)  # the document's types and limits
     work = partial(_act, session, principal, event_id, data, photos)
     return await run_in_threadpool(once, request, session, principal, data, work)
 
@@ -486,12 +515,28 @@ def _act(
     extension, version = data.get("extension"), data.get("version")
     try:
         extension = None if extension in (None, "") else float(extension)
-        version = None if version in (None, "") else int(version)
     except (TypeError, ValueError):
         raise InvalidParameter(
-            "extension must be a number (in the subclass's unit) and version an integer",
+            f"extension {extension!r:.40} is not a number (in the subclass's unit)",
             field="extension",
         ) from None
+    if extension is not None and not 0 < extension <= MAX_EXTENSION:  # NaN fails too
+        raise InvalidParameter(
+            f"extension {extension!r:.40} is out of range; give more than 0, at most "
+            f"{MAX_EXTENSION} (in the subclass's unit)",
+            field="extension",
+        )
+    if isinstance(version, str) and version != "":  # a form field
+        if not (version.isascii() and version.isdigit() and len(version) <= 10):
+            raise InvalidParameter(
+                f"version {version!r:.40} is not a whole number", field="version"
+            )
+        version = int(version)
+    version = None if version in (None, "") else version
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or not 0 <= version < 2**31
+    ):
+        raise InvalidParameter(f"version {version!r:.40} is not a version number", field="version")
     event = get_event(session, event_id, lock=True)
     actor = actor_of(session, principal)
     attachments = intake.store_photos(session=session, event_id=event.id, photos=photos)
@@ -522,6 +567,7 @@ async def change_routing(
 ) -> dict[str, Any]:
     data, _ = await read_body(request)
     refuse_unknown(data, EVENT_ROUTING)
+    check_values(data, EVENT_ROUTING)  # types and limits; ids exist: intake.reroute
     changes = data.get("changes") or {}
     if not isinstance(changes, dict):
         raise InvalidParameter(

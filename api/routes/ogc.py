@@ -33,7 +33,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.deps import AtDep, Reader, SessionDep
-from api.errors import InvalidParameter, problem
+from api.errors import STATUS, InvalidParameter, problem
 from api.ogc_crs import (
     CRS84,
     STORAGE_CRS,
@@ -45,13 +45,25 @@ from api.ogc_crs import (
     to_crs,
 )
 from api.schemas.common import GEOJSON_FEATURE, GEOJSON_FEATURE_COLLECTION, media_response
-from layers.errors import GridNotFound
+from layers.errors import NotFound, ZoneNotFound
 from layers.grids import resolve_generation
 from layers.models import Generation, GenerationStatus
 from layers.ogc_items import grid_extent, grid_item, grid_page, zone_extent
 from layers.zones import zone_features
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
+
+
+class CollectionNotFound(NotFound):
+    """No collection with that id (404 "Collection not found")."""
+
+
+class FeatureNotFound(NotFound):
+    """A feature id that names nothing (404 "Feature not found")."""
+
+
+STATUS.setdefault(CollectionNotFound, (404, "Collection not found"))
+STATUS.setdefault(FeatureNotFound, (404, "Feature not found"))
 
 _FEATURES = "http://www.opengis.net/spec/ogcapi-features-{part}/1.0/conf/{name}"
 _TILES = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}"
@@ -98,7 +110,7 @@ def _zone_page(
 def _zone_item(session: Session, generation_id: int, feature_id: str) -> Feature:
     found = zone_features(session=session, generation_id=generation_id, code=feature_id)
     if not found:
-        raise GridNotFound(
+        raise ZoneNotFound(
             f"no zone {feature_id!r} in collection zones; list them at "
             "/ogc/collections/zones/items",
             field="featureId",
@@ -173,7 +185,7 @@ def _is_id(value: str) -> bool:
 def check_feature_id(feature_id: str) -> str:
     """A feature id that can be looked up (no NUL, at most 100 characters), else 404."""
     if "\x00" in feature_id or len(feature_id) > 100:
-        raise GridNotFound(
+        raise FeatureNotFound(
             f"no feature {feature_id[:40]!r}; feature ids are grid or zone codes",
             field="featureId",
         )
@@ -187,7 +199,7 @@ def resolve(
     else of ``generation``/``at``/the one in force. 404 naming the collections otherwise."""
     base, sep, pin = collection_id.partition("@")
     if base not in COLLECTIONS or (sep and not _is_id(pin)):
-        raise GridNotFound(
+        raise CollectionNotFound(
             f"no collection {collection_id!r}; the collections are {', '.join(COLLECTIONS)}, "
             "and base@ID for generation ID (e.g. grids-l3@42)",
             field="collectionId",

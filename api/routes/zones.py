@@ -13,7 +13,7 @@ from api.deps import Planner, Reader, RequestBody, SessionDep
 from api.errors import STATUS
 from api.schemas.common import GEOJSON_FEATURE, geojson
 from api.schemas.grids import TownZones, ZonesCheck, ZonesValidation
-from layers.errors import GridNotFound
+from layers.errors import ZoneNotFound
 from layers.grids import active_generation
 from layers.zones import (
     ZoneInvalid,
@@ -89,7 +89,7 @@ def read_zone(code: str, session: SessionDep, _: Reader) -> Response:
     generation = active_generation(session=session)
     found = zone_features(session=session, generation_id=generation.id, code=code)
     if not found:
-        raise GridNotFound(f"no zone {code}; list zones at /api/v1/zones", field="code")
+        raise ZoneNotFound(f"no zone {code}; list zones at /api/v1/zones", field="code")
     feature = found[0]
     members = stored_zoning(session=session, town_code=feature["properties"]["town_code"])
     feature["properties"]["members"] = members.get(code, [])
