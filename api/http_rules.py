@@ -126,8 +126,17 @@ def _check_int(where: str, name: str, raw: str) -> None:
 
 
 async def check_parameters(request: Request) -> None:
-    """Refuse (422, the parameter named) a query boolean other than true/false/1/0 and an
+    """Refuse (422, the parameter named) a NUL character in any query or path parameter
+    (PostgreSQL cannot store or compare it), a query boolean other than true/false/1/0 and an
     unbounded integer parameter outside PostgreSQL's integer range."""
+    for where, items in (("query", request.query_params.multi_items()),
+                         ("path", request.path_params.items())):  # fmt: skip
+        for name, raw in items:
+            if isinstance(raw, str) and "\x00" in raw:
+                raise _error(
+                    where, name, "string_nul",
+                    f"{name} contains a NUL character (%00); remove it", raw.replace("\x00", "")
+                )  # fmt: skip
     route = request.scope.get("route")
     if route is None or not hasattr(route, "dependant"):
         return

@@ -71,6 +71,8 @@ def parse_time(value: Any, field: str = "timestamp") -> datetime:
     if isinstance(value, int | float):
         number = float(value)
     elif isinstance(value, str):
+        if "\x00" in value:  # fromisoformat takes any character between date and time
+            raise ItemError(field, f"{field} contains a NUL character (\\u0000); remove it")
         text = value.strip()
         if len(text) > 64:
             raise ItemError(field, f"{field} is {len(text)} characters; a time is at most 64")

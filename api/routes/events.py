@@ -27,6 +27,7 @@ from api.deps import (
     require,
 )
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
+from api.http_rules import BOOL_WORDS
 from api.schemas.bodies import (
     EVENT_ACTION,
     EVENT_REPORT,
@@ -138,11 +139,12 @@ def _float(data: dict[str, Any], key: str) -> float:
 
 def _bool(value: Any, field: str = "ignore_duplicates") -> bool:
     """A flag: JSON true/false (the body's types are checked by check_values), or in a
-    multipart form true/false/1/0; absent or empty is false."""
-    if value in (None, "", False, "false", "0"):
-        return False
-    if value is True or value in ("true", "1"):
-        return True
+    multipart form true/false/1/0 as a query flag (api.http_rules.BOOL_WORDS, any case);
+    absent or empty is false."""
+    if value is None or value == "" or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in BOOL_WORDS:
+        return BOOL_WORDS[value.lower()]
     raise InvalidParameter(
         f"{field} {value!r:.40} is not a flag; send true or false (a form also takes 1 or 0)",
         field=field,

@@ -20,6 +20,7 @@ from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, problem
 from api.ingest import formats
 from api.ingest.pipeline import FixColumns, FixRefused, IngestResult, ingest, ingest_one
 from api.schemas.bodies import (
+    BATCH_MAX_FIXES,
     GPX,
     GPX_FORM,
     INGEST_BATCH,
@@ -33,8 +34,6 @@ from api.uploads import read_upload
 from layers.devices import check_secret, device_by_external_id, preauthenticate
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
-
-BATCH_MAX_FIXES = 50_000
 
 # A single fix that cannot be stored as sent: 400, as Traccar answers a bad request.
 STATUS.setdefault(FixRefused, (400, "Fix refused"))

@@ -79,7 +79,12 @@ def token_public(row: ApiToken, user: accounts.AppUser | None) -> TokenPublic:
 
 @router.post("", status_code=201, summary="Create a token for a user (admin); shown once")
 def create_token(session: SessionDep, _: Admin, body: TokenCreate) -> TokenCreated:
-    user = accounts.get_user(session=session, user_id=body.user_id, name=body.user)
+    try:
+        user = accounts.get_user(session=session, user_id=body.user_id, name=body.user)
+    except accounts.UserNotFound as exc:  # named as this body names it
+        raise accounts.UserNotFound(
+            exc.detail, field="user_id" if body.user_id is not None else "user"
+        ) from None
     row, value = auth.create_token(session=session, name=body.name or user.name, user=user)
     session.refresh(row)
     return TokenCreated(**token_public(row, user).model_dump(), token=value)

@@ -16,10 +16,17 @@ from typing import Any
 
 from api.errors import InvalidParameter
 from api.schemas.common import BINARY, CSV_TEXT
+from layers.events.intake import MAX_ADDRESS_CHARS, MAX_DESCRIPTION_CHARS
+
+BATCH_MAX_FIXES = 50_000  # fixes in one ingest batch (api/routes/ingest.py answers 413 above)
 
 TEXT = {"type": "string", "maxLength": 10_000}
 NAME = {"type": "string", "minLength": 1, "maxLength": 200}
-VERSION = {"type": "integer", "minimum": 0, "description": "the version read (or If-Match)"}
+VERSION = {
+    "type": "integer", "minimum": 0, "maximum": 2**31 - 1,
+    "description": "the version read (or If-Match)",
+}  # fmt: skip
+MAX_EXTENSION = 1000  # an extension, in the subclass's unit (hours or working days)
 DATUM = {
     "type": "string",
     "enum": ["cgcs2000", "wgs84", "gcj02", "bd09", "EPSG:4490", "EPSG:4326"],
@@ -73,6 +80,88 @@ def refuse_unknown(
             stack.extend((f"{where}/{i}", v) for i, v in enumerate(value))
 
 
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "null": (type(None),),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def check_values(data: Mapping[str, Any], schema: Mapping[str, Any], *, at: str = "") -> None:
+    """Raise :class:`InvalidParameter` (422) naming the first value of a JSON body ``data`` that
+    breaks its property's schema in ``schema`` (this module's, the one the OpenAPI document
+    shows: one limit for both): ``type`` (JSON types strictly: ``true`` is no integer, ``"1"``
+    no number), ``enum``, ``minLength``/``maxLength``, ``minimum``/``maximum``/
+    ``exclusiveMinimum``, ``maxItems``; nested object schemas are checked the same way (unknown
+    keys included, see :func:`refuse_unknown`). Multipart forms (strings) are not for this."""
+    properties = schema.get("properties", {})
+    for key, value in data.items():
+        rule = properties.get(key)
+        if rule is None:
+            continue
+        field = f"{at}/{key}" if at else str(key)
+        _check_value(value, rule, field)
+
+
+def _check_value(value: Any, rule: Mapping[str, Any], field: str) -> None:
+    kinds = rule.get("type")
+    if kinds is not None:
+        names = [kinds] if isinstance(kinds, str) else list(kinds)
+        ok = any(
+            isinstance(value, _JSON_TYPES[n]) and not (n in ("number", "integer") and
+                                                       isinstance(value, bool))
+            for n in names
+        )  # fmt: skip
+        if not ok:
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "…"
+            raise InvalidParameter(
+                f"{field} must be {' or '.join(names)}, not {shown}", field=field
+            )
+    if value is None:
+        return
+    if "enum" in rule and value not in rule["enum"]:
+        raise InvalidParameter(
+            f"{field} {value!r:.60} is not one of {', '.join(map(str, rule['enum']))}",
+            field=field,
+        )
+    if isinstance(value, str):
+        if len(value) > rule.get("maxLength", len(value)):
+            raise InvalidParameter(
+                f"{field} has {len(value)} characters; at most {rule['maxLength']}", field=field
+            )
+        if len(value) < rule.get("minLength", 0):
+            raise InvalidParameter(f"{field} must not be empty", field=field)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        low, high = rule.get("minimum"), rule.get("maximum")
+        above = rule.get("exclusiveMinimum")
+        if (
+            (low is not None and value < low)
+            or (high is not None and value > high)
+            or (above is not None and value <= above)
+            or value != value  # NaN
+        ):
+            lo = (
+                f"{low}" if low is not None else (f"more than {above}" if above is not None else "")
+            )
+            raise InvalidParameter(
+                f"{field} {value!r:.40} is out of range ({lo}..{high if high is not None else ''})",
+                field=field,
+            )
+    elif isinstance(value, list):
+        if len(value) > rule.get("maxItems", len(value)):
+            raise InvalidParameter(
+                f"{field} has {len(value)} items; send at most {rule['maxItems']}", field=field
+            )
+    elif isinstance(value, dict) and "properties" in rule:
+        if rule.get("additionalProperties") is False:
+            refuse_unknown(value, rule, at=field)
+        check_values(value, rule, at=field)
+
+
 EVENT_REPORT = obj(
     ["lon", "lat", "subclass"],
     lon={"type": "number", "description": "longitude in crs"},
@@ -80,9 +169,9 @@ EVENT_REPORT = obj(
     alt={"type": "number", "description": "height in metres (a 3-D position): accepted, ignored"},
     crs=DATUM,
     subclass={"type": "string", "pattern": "^[0-9]{4}$", "description": "e.g. 0101"},
-    description=TEXT,
+    description={"type": "string", "maxLength": MAX_DESCRIPTION_CHARS},
     source={"type": "string", "description": "patrol (default), public, hotline, …"},
-    address={"type": "string", "maxLength": 300},
+    address={"type": "string", "maxLength": MAX_ADDRESS_CHARS},
     reported_at={"type": "string", "description": "ISO 8601; default now"},
     reporter_name={"type": "string", "maxLength": 100, "description": "who reported it"},
     external_ref={"type": "string", "maxLength": 100, "description": "the caller's own id"},
@@ -111,12 +200,27 @@ EVENT_ACTION = obj(
         "description": "ISO 8601 with zone: when the action was taken on a phone that was "
         "offline; at most 5 min ahead, 72 h old, not before the previous step",
     },
-    extension={"type": "number", "description": "extra time, in the subclass's unit"},
+    extension={
+        "type": "number", "exclusiveMinimum": 0, "maximum": MAX_EXTENSION,
+        "description": "extra time, in the subclass's unit",
+    },
     version=VERSION,
-)
+)  # fmt: skip
+ROUTING_ID = {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1}
 EVENT_ROUTING = obj(
     ["changes", "reason"],
-    changes={"type": "object", "description": 'e.g. {"department": "市城管局"}'},
+    changes={
+        **obj(
+            [],
+            grid_code={"type": "string", "pattern": "^[0-9]{15}$", "description": "unit grid"},
+            department={"type": "string", "minLength": 1, "maxLength": 100},
+            chief_person_id={**ROUTING_ID, "description": "a person's id; null clears it"},
+            worker_person_id={**ROUTING_ID, "description": "a person's id; null clears it"},
+            squad_team_id={**ROUTING_ID, "description": "a team's id; null clears it"},
+        ),
+        "minProperties": 1,
+        "description": 'e.g. {"department": "市城管局"} (intake.check_routing_changes)',
+    },
     reason=TEXT,
 )
 DRAFT_EDIT = {
@@ -161,7 +265,7 @@ INGEST_BATCH = obj(
     device={"type": "string", "maxLength": 100},
     crs=DATUM,
     datum=DATUM_ALIAS,
-    fixes={"type": "array", "items": FIX, "maxItems": 10_000},
+    fixes={"type": "array", "items": FIX, "maxItems": BATCH_MAX_FIXES},
 )
 OSMAND_FORM = {
     **obj(

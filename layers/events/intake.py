@@ -374,6 +374,58 @@ def create_event(
 
 
 REROUTABLE = ("grid_code", "chief_person_id", "worker_person_id", "squad_team_id", "department")
+ROUTING_ID_MAX = 2**31 - 1  # ids are PostgreSQL integers
+DEPARTMENT_MAX_CHARS = 100  # event.department is String(100)
+
+
+def check_routing_changes(*, session: Session, changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` of a reroute, each value checked strictly: ``grid_code`` a 15-digit string,
+    ``department`` a non-empty string of at most 100 characters, ``*_person_id`` and
+    ``squad_team_id`` an integer id (not a boolean, not a string) of an existing person or
+    team, or null to clear it. Raises InvalidEventInput naming ``changes/<key>``."""
+    from layers.people import Person, Team
+
+    for key, value in changes.items():
+        field = f"changes/{key}"
+        if key in ("grid_code", "department"):
+            if not isinstance(value, str) or not value.strip() or "\x00" in value:
+                raise InvalidEventInput(
+                    f"{key} must be a non-empty string, not {type(value).__name__} {value!r:.60}",
+                    field=field,
+                )
+            if key == "grid_code" and not (value.isdigit() and len(value) == 15):
+                raise InvalidEventInput(
+                    f"grid_code {value!r:.60} is not a unit grid code; give its 15 digits",
+                    field=field,
+                )
+            if key == "department" and len(value) > DEPARTMENT_MAX_CHARS:
+                raise InvalidEventInput(
+                    f"department has {len(value)} characters; at most {DEPARTMENT_MAX_CHARS}",
+                    field=field,
+                )
+            continue
+        if value is None:
+            continue  # clears the assignment
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidEventInput(
+                f"{key} must be an integer id or null, not {type(value).__name__} {value!r:.60}",
+                field=field,
+            )
+        if not 1 <= value <= ROUTING_ID_MAX:
+            raise InvalidEventInput(
+                f"{key} {value} is not an id (1..{ROUTING_ID_MAX})", field=field
+            )
+        model, where = (
+            (Team, "/api/v1/teams")
+            if key == "squad_team_id"
+            else (Person, "/api/v1/teams/{id}/members")
+        )
+        if session.get(model, value) is None:
+            raise InvalidEventInput(
+                f"no {'team' if model is Team else 'person'} with id {value}; find ids at {where}",
+                field=field,
+            )
+    return changes
 
 
 def reroute(
@@ -392,6 +444,7 @@ def reroute(
         raise InvalidEventInput(
             f"event {event.id} is {event.status.value}; it cannot be rerouted", field="changes"
         )
+    check_routing_changes(session=session, changes=changes)
     before = {k: getattr(event, k) for k in changes}
     if "grid_code" in changes:
         code = str(changes["grid_code"])
@@ -401,7 +454,8 @@ def reroute(
         ).first()
         if found is None:
             raise InvalidEventInput(
-                f"no unit grid {code} in generation {event.generation_id}", field="grid_code"
+                f"no unit grid {code} in generation {event.generation_id}",
+                field="changes/grid_code",
             )
         event.village_code, event.town_code = code[:12], code[:9]
     for key, value in changes.items():

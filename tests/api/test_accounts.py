@@ -128,7 +128,7 @@ def test_tokens_belong_to_a_user_show_last_use_and_revoke(live_server, admin, en
     revoked = admin.get("/api/v1/tokens", params={"user_id": user["id"]}).json()["data"][0]
     assert revoked["revoked_at"] is not None
     problem(admin.delete("/api/v1/tokens/999999999"), 404, "token_id")
-    problem(admin.post("/api/v1/tokens", json={"user": "no-such-user"}), 404, "name")
+    problem(admin.post("/api/v1/tokens", json={"user": "no-such-user"}), 404, "user")
     problem(admin.post("/api/v1/tokens", json={}), 422, "body")  # the body as a whole
 
 
