@@ -106,6 +106,30 @@ def package_rows() -> dict[int, list[DayRow]]:
     return years
 
 
+def _holiday_names() -> dict[str, tuple[str, str]]:
+    """Each holiday of the package by its English and its Chinese name -> (zh, en)."""
+    from chinese_calendar.constants import Holiday
+
+    names: dict[str, tuple[str, str]] = {}
+    for h in Holiday:
+        pair = (str(h.chinese), str(h.value))
+        names[pair[0]] = names[pair[1]] = names[pair[1].lower()] = pair
+    return names
+
+
+def day_name(name: str, lang: str = "zh") -> str:
+    """A listed day's name in ``lang``: the package's holidays (stored in English when seeded:
+    "Spring Festival") and the notice's Chinese names (春节) both read in Chinese on a Chinese
+    page and in English on an English one; any other name as stored."""
+    pair = _HOLIDAY_NAMES.get(name) or _HOLIDAY_NAMES.get(name.strip().lower())
+    if pair is None:
+        return name
+    return pair[1] if lang == "en" else pair[0]
+
+
+_HOLIDAY_NAMES = _holiday_names()
+
+
 def seed_from_package(conn: Connection) -> list[int]:
     """Store the package's years that are not stored yet; returns them. Idempotent and safe
     with concurrent callers (a year is claimed by inserting its ``calendar_year`` row)."""

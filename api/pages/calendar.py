@@ -8,24 +8,19 @@ Monday-Friday and marked unconfirmed). Loading a year is an admin's API call or 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.deps import SessionDep, current_principal
 from api.pages.map import login_redirect
-from layers.calendar_tables import ensure_loaded, stored_years, year_table
+from api.pages.templating import render_page
+from layers.calendar_tables import day_name, ensure_loaded, stored_years, year_table
 from layers.deadlines import open_unconfirmed_years
 from layers.errors import AuthError
 
 router = APIRouter(tags=["pages"])
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
 LABELS = {
     "zh": {
         "title": "工作日历", "year": "年份", "source": "来源", "loaded_at": "载入时间",
@@ -36,7 +31,6 @@ LABELS = {
         "no_table": "该年份尚无节假日安排。",
         "how_to_load": "管理员载入国务院办公厅节假日安排通知：gridgis calendar import 文件.csv，"
         "或 PUT /api/v1/calendar/{年份}（每行：日期, 类型 holiday/workday, 名称）。",
-        "other_lang": "English", "other_lang_code": "en",
         "weekdays": ["一", "二", "三", "四", "五", "六", "日"],
     },
     "en": {
@@ -51,7 +45,6 @@ LABELS = {
         "how_to_load": "An admin loads the State Council notice: gridgis calendar import "
         "FILE.csv, or PUT /api/v1/calendar/{year} (a row per day: date, kind holiday/workday, "
         "name).",
-        "other_lang": "中文", "other_lang_code": "zh",
         "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
     },
 }  # fmt: skip
@@ -64,20 +57,27 @@ def calendar_page(
     lang: Annotated[str, Query()] = "zh",
     year: Annotated[int | None, Query(ge=1949, le=2200)] = None,
 ) -> Response:
+    """The page in the shared frame (``base.html``: the navigation bar and its language
+    switch); holiday names in the page's language (layers.calendar_tables.day_name)."""
     try:
-        current_principal(request, session)
+        request.state.principal = current_principal(request, session)
     except AuthError:
         return login_redirect(request)
     lang = "en" if lang == "en" else "zh"
     ensure_loaded(session)
     years = stored_years(session=session)
     chosen = year or date.today().year
-    html = TEMPLATES.get_template("calendar.html").render(
+    table = year_table(session=session, year=chosen)
+    if table is not None:
+        for d in table["days"]:
+            d["name"] = day_name(d["name"], lang)
+    html = render_page(
+        request,
+        "calendar.html",
         t=LABELS[lang],
-        lang=lang,
         years=years,
         year=chosen,
-        table=year_table(session=session, year=chosen),
+        table=table,
         unconfirmed=open_unconfirmed_years(session=session),
     )
     return HTMLResponse(html)

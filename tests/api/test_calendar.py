@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gis.crs import Datum, from_cgcs2000
-from layers.calendar_tables import DayRow, check_year, parse_table, rows_from_records
+from layers.calendar_tables import DayRow, check_year, day_name, parse_table, rows_from_records
 from layers.workcal import CalendarTables, WorkCalendar, current_tables, set_tables
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -190,6 +190,12 @@ def test_seeded_years_and_the_page(admin, client, live_server) -> None:
         r = client.get("/calendar", params={"year": 2026, "lang": lang})
         assert r.status_code == 200 and words in r.text
         assert "2026-10-01" in r.text and "<script" not in r.text
+        assert 'class="gridgis-nav"' in r.text and 'href="/map' in r.text  # the shared bar
+    zh = client.get("/calendar", params={"year": 2026}).text
+    assert "春节" in zh and "国庆节" in zh and "元旦" in zh
+    assert "Spring Festival" not in zh and "National Day" not in zh  # names in Chinese
+    en = client.get("/calendar", params={"year": 2026, "lang": "en"}).text
+    assert "Spring Festival" in en and "春节" not in en
     with httpx.Client(base_url=live_server) as anon:
         assert anon.get("/calendar", follow_redirects=False).status_code in (302, 303, 307)
 
@@ -210,6 +216,8 @@ def test_cli_import(engine, database_url, tmp_path, monkeypatch) -> None:
 
 
 def test_parse_helpers() -> None:
+    assert day_name("Spring Festival") == "春节" and day_name("春节", "en") == "Spring Festival"
+    assert day_name("Mid-autumn Festival", "zh") == "中秋" and day_name("调休", "en") == "调休"
     rows = parse_table("\ufeffdate,kind,name\n2040-01-01,holiday,元旦\n".encode())
     assert rows == [DayRow(datetime(2040, 1, 1).date(), "holiday", "元旦")]
     assert check_year(rows) == 2040
