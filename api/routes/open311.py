@@ -729,7 +729,7 @@ def read_request(
     private, codes = _reader(request, session, api_key)
     _check_jurisdiction(jurisdiction_id)
     rid, _ = _split(request_id, "service_request_id")
-    if not rid.isdigit() or len(rid) > 12:
+    if not (rid.isascii() and rid.isdigit()) or len(rid) > 10 or int(rid) > 2**31 - 1:
         raise GeoReportError(404, f"no service request {rid[:40]!r}", field="service_request_id")
     stmt = select(Event).where(Event.id == int(rid))
     if (clause := accounts.prefix_clause(Event.grid_code, codes)) is not None:

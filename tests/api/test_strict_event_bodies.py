@@ -205,3 +205,10 @@ def test_the_batch_limit_is_the_documented_one(live_server) -> None:  # type: ig
     doc = httpx.get(f"{live_server}/openapi.json", timeout=60).json()
     op = doc["paths"]["/api/v1/ingest/batch"]["post"]["requestBody"]["content"]
     assert op["application/json"]["schema"]["properties"]["fixes"]["maxItems"] == BATCH_MAX_FIXES
+
+
+def test_open311_ids_beyond_integers_are_not_found(live_server) -> None:  # type: ignore[no-untyped-def]
+    for rid in ("99999999999", "2147483648", "١٢"):
+        r = httpx.get(f"{live_server}/open311/v2/requests/{rid}.json", timeout=60)
+        assert r.status_code == 404, r.text
+        assert "out of range" not in r.text and "integer" not in r.text
