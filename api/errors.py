@@ -138,11 +138,26 @@ def _status_for(exc: DomainError) -> tuple[int, str]:
     return 400, "Bad request"
 
 
+def _localized(request: Request, exc: DomainError) -> str:
+    """``exc.detail``, or its Chinese text (``exc.detail_zh``, set where one was written) when
+    the request asks for Chinese explicitly (``?lang=zh`` or ``Accept-Language``, api/lang.py);
+    clients that name no language keep the English detail."""
+    zh = getattr(exc, "detail_zh", None)
+    if not zh:
+        return exc.detail
+    from api.lang import accept_language
+
+    asked = request.query_params.get("lang") or accept_language(
+        request.headers.get("accept-language")
+    )
+    return str(zh) if str(asked or "").startswith("zh") else exc.detail
+
+
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status, title = _status_for(exc)
     extra = {"instance": request.url.path, **exc.extra}
-    response = problem(status, title, exc.detail, field=exc.field, **extra)
+    response = problem(status, title, _localized(request, exc), field=exc.field, **extra)
     if "retry_after_s" in exc.extra:  # e.g. a locked sign-in (429)
         response.headers["Retry-After"] = str(exc.extra["retry_after_s"])
     return response

@@ -14,6 +14,7 @@ from gis.hierarchy import validate_hierarchy
 from layers.errors import InvalidState
 from layers.grids import create_generation, load_grids, publish_generation
 from layers.models import Generation, GenerationStatus
+from layers.planning.drafts import kinds_text
 from layers.workcal import SHANGHAI
 
 DEMO_COUNTS = {1: 17, 2: 271, 3: 1558}
@@ -71,8 +72,8 @@ def load_demo_city(
     report = validate_hierarchy(grids, metric_srid=metric_srid, expected_counts=DEMO_COUNTS)
     if not report.ok:
         raise InvalidState(
-            f"the demo city failed validation ({report.by_kind()}); this is a bug in the "
-            "generator — report it with the seed"
+            f"the demo city failed validation ({kinds_text(report.by_kind())}); this is a bug "
+            "in the generator — report it with the seed"
         )
     progress("load")
     generation = create_generation(

@@ -341,6 +341,7 @@ def publish(
         str | None, typer.Option(help="effective time (ISO 8601, default now; +08:00 if no zone)")
     ] = None,
     as_user: AsUser = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the full answer as JSON")] = False,
 ) -> None:
     """Publish a generation (dry run unless --commit): a draft, submitted or approved one
     becomes active now or at --at; a retired one is rolled back to (copied and published).
@@ -369,17 +370,50 @@ def publish(
             console.print(f"problems: {exc.extra['validation']['by_kind']}")
         console.print(f"[red]not published: {exc.detail}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+        return
     if answer.get("comparison"):
         print_comparison(answer["comparison"])
-    impact = answer.get("impact")
-    if isinstance(impact, str):
-        console.print(impact)
-    else:
-        console.print("impact: " + orjson.dumps(impact).decode()[:2000], soft_wrap=True)
+    print_publish_summary(answer)
     if answer["dry_run"]:
         console.print("dry run: nothing changed; add --commit to publish")
     else:
         console.print(answer["message"], soft_wrap=True)
+
+
+def print_publish_summary(answer: dict[str, Any]) -> None:
+    """A publish answer as a table (what moves, what is left to decide); --json for all of it."""
+    impact = answer.get("impact")
+    if isinstance(impact, str):
+        console.print(impact)
+        return
+    totals = (impact or {}).get("totals", {})
+    reanchor = answer.get("reanchor") if isinstance(answer.get("reanchor"), dict) else {}
+    table = Table("", "count")
+    rows = [
+        ("changed grids", totals.get("changed_grids")),
+        ("households whose grid changes", totals.get("households")),
+        ("open events (keep their report-time grid)", totals.get("open_events")),
+        ("staff assignments", totals.get("assignments")),
+        ("  of which to decide", totals.get("assignments_to_decide")),
+        ("zones", totals.get("zones")),
+        ("devices", totals.get("devices")),
+        ("households moved", reanchor.get("households_moved")),
+        ("assignments moved", reanchor.get("assignments_moved")),
+        ("zone members replaced", reanchor.get("zone_members_replaced")),
+    ]
+    for label, value in rows:
+        if value is not None:
+            table.add_row(label, str(value))
+    console.print(table)
+    for key, label in (("supersedes", "supersedes the scheduled"),
+                       ("superseded_by", "would be refused: scheduled before it")):  # fmt: skip
+        for g in answer.get(key, []):
+            console.print(f"{label}: generation {g['id']} {g['name']} at {g['effective_at']}")
+    pending = answer.get("assignments_to_decide") or (impact or {}).get("assignments_to_decide")
+    if pending:
+        print_to_decide(pending)
 
 
 @grids_app.command("decide")

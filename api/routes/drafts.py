@@ -218,6 +218,12 @@ def read_lineage(
 IMPACT_COLUMNS = ("kind", "id", "label", "old_grid", "new_grid", "action", "detail")
 
 
+def _areas(before: float | None, after: float | None) -> str:
+    """Areas as "12.5 m² → 20.1 m²"; an added grid has no area before, a removed one none after (the
+    side left empty, never "None m²")."""
+    return " → ".join("" if a is None else f"{a} m²" for a in (before, after)).strip()
+
+
 def impact_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The impact report as one table: a row per changed grid (its change, area before and
     after, lineage), then one per object whose grid changes."""
@@ -225,7 +231,7 @@ def impact_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     for g in report["changed_grids"]:
         lineage = " ".join(f"{x['old_code']}→{x['new_code']} {x['kind']}" for x in g["lineage"])
         rows.append({"kind": "grid", "id": g["code"], "label": g["change"],
-                     "action": f"{g['area_before_m2']} m² → {g['area_after_m2']} m²",
+                     "action": _areas(g['area_before_m2'], g['area_after_m2']),
                      "detail": lineage})  # fmt: skip
     for h in report["households"]["items"]:
         rows.append({"kind": "household", "id": h["id"], "label": h["code"],

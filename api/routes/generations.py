@@ -60,6 +60,7 @@ from layers.planning.drafts import (
     import_draft,
     problems_summary,
     read_planner_file,
+    report_dict,
     resolve_source,
     validate_stored,
 )
@@ -170,7 +171,7 @@ def read_generation_problems(
     get_generation(session=session, generation_id=generation_id)
     frame = read_grid_frame(session=session, generation_id=generation_id)
     report = validate_hierarchy(frame, metric_srid=request.app.state.settings.geo.metric_srid)
-    return {"generation": generation_id, **report.to_dict()}
+    return {"generation": generation_id, **report_dict(report)}
 
 
 def _parse_bool(value: Any, field: str) -> bool:
@@ -290,7 +291,6 @@ def _copy(
         "comparison": comparison,
         "validation": problems_summary(report),
         "publishable": report.ok,
-        "file": None,
     }
 
 
@@ -299,6 +299,7 @@ def _copy(
     status_code=201,
     summary="Make a draft: copy a generation or import a file",
     response_model=DraftCreated,
+    response_model_exclude_unset=True,
     openapi_extra=body(
         ("application/json", DraftFromGeneration.model_json_schema()),
         ("multipart/form-data", GENERATION_FILE),

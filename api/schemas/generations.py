@@ -103,14 +103,14 @@ class PublishRequest(RequestBody):
 class DraftCreated(Answer):
     """A new draft (``POST /api/v1/generations``): the generation, the comparison with the
     active generation (``comparison.tolerance``: what counts as unchanged), the validation,
-    whether it can be published, and for a file the read's report (``file``, null for a copy;
-    a copy also has ``counts`` per level)."""
+    whether it can be published, and for a file the read's report (``file``, left out for a
+    copy; a copy has ``counts`` per level instead)."""
 
     generation: GenerationPublic
     comparison: dict[str, Any]
     validation: dict[str, Any]
     publishable: bool
-    file: dict[str, Any] | None
+    file: dict[str, Any] | None = None
 
 
 class PublishAnswer(Answer):

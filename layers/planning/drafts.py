@@ -159,12 +159,29 @@ def _new_holes(
     return out
 
 
+def kinds_text(by_kind: dict[str, int]) -> str:
+    """Problem counts by kind as words for messages: ``"gap 2, overlap 1"``."""
+    return ", ".join(f"{kind} {n}" for kind, n in by_kind.items())
+
+
+def report_dict(report: HierarchyReport) -> dict[str, Any]:
+    """``report.to_dict()`` with each problem's meaningless keys left out (``area_m2``,
+    ``width_m``, ``location``, ``geometry`` when a problem has none) instead of nulls."""
+    out = report.to_dict()
+    out["problems"] = [problem_dict(p.to_dict()) for p in report.problems]
+    return out
+
+
+def problem_dict(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if v is not None}
+
+
 def problems_summary(report: HierarchyReport, limit: int = _LISTED) -> dict[str, Any]:
     """A short JSON form of a report: ok, counts, by kind and the first ``limit`` problems
-    (without geometries)."""
+    (without geometries; keys without a value left out)."""
     listed = []
     for p in report.problems[:limit]:
-        item = p.to_dict()
+        item = problem_dict(p.to_dict())
         item.pop("geometry", None)
         listed.append(item)
     return {

@@ -58,6 +58,7 @@ from layers.planning.draft_rows import (
     rederive_parents,
     write_rows,
 )
+from layers.planning.drafts import report_dict
 from layers.planning.edit_ops import OPERATIONS, OPS
 
 __all__ = [
@@ -188,7 +189,7 @@ def validate_affected(
         crs=SRID_CGCS2000,
     )
     report = validate_hierarchy(frame, metric_srid=metric_srid)
-    out = report.to_dict()
+    out = report_dict(report)
     out["towns_checked"] = towns
     return out
 

@@ -44,6 +44,7 @@ from layers.planning.drafts import (
     DraftInvalid,
     compare_generations,
     copy_generation,
+    kinds_text,
     problems_summary,
     validate_stored,
 )
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 PUBLISH_LOCK_KEY = 72_032_281  # pg advisory lock: one publication at a time
 PAST_TOLERANCE = timedelta(minutes=1)
 REVIEW_ROLES = ("planner", "admin")
+STATUS_ZH = {"draft": "草案", "submitted": "待审核", "approved": "已批准", "active": "现行",
+             "retired": "已停用"}  # fmt: skip
 SCHEDULER = Actor(name="scheduler", role="system")
 IMPACT_NOT_AVAILABLE = "impact: not available"
 
@@ -94,14 +97,14 @@ class GenerationReview(Base):
         return {
             "id": self.id,
             "action": self.action,
-            "from_status": self.from_status,
+            **({"from_status": self.from_status} if self.from_status else {}),
             "to_status": self.to_status,
             "actor": self.actor,
             "actor_role": self.actor_role,
             "reason": self.reason,
             "at": self.at.isoformat() if self.at else None,
-            "effective_at": self.effective_at.isoformat() if self.effective_at else None,
-            "details": self.details,
+            **({"effective_at": self.effective_at.isoformat()} if self.effective_at else {}),
+            **({"details": self.details} if self.details else {}),
         }
 
 
@@ -147,9 +150,19 @@ def review_log(*, session: Session, generation_id: int) -> list[dict[str, Any]]:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+def zh(exc: DomainError, text: str) -> DomainError:
+    """``exc`` with its Chinese detail (api/errors.py answers it to a request asking for zh,
+    such as the /plan page)."""
+    exc.detail_zh = text  # type: ignore[attr-defined]
+    return exc
+
+
 def _reason(reason: str | None, step: str) -> str:
     if reason is None or not str(reason).strip():
-        raise ReviewInputInvalid(f"a {step} needs a reason; say why in 'reason'", field="reason")
+        raise zh(
+            ReviewInputInvalid(f"a {step} needs a reason; say why in 'reason'", field="reason"),
+            "请填写理由（reason），说明为什么这样做",
+        )
     return str(reason).strip()
 
 
@@ -171,31 +184,34 @@ def lock_generation(*, session: Session, generation_id: int) -> Generation:
 def check_version(generation: Generation, expected: int | None) -> None:
     """Raise VersionConflict unless ``expected`` is None or the current version."""
     if expected is not None and int(expected) != generation.version:
-        raise VersionConflict(
+        raise zh(VersionConflict(
             f"generation {generation.id} was changed by someone else (version {expected} -> "
             f"{generation.version}); read it again (GET /api/v1/generations/{generation.id}), "
             "then repeat your change with the current version",
             field="version",
             extra={"current_version": generation.version},
-        )
+        ), f"版本 {generation.id} 已被他人修改（版本 {expected} → {generation.version}），"
+           "请重新加载后用当前版本再操作")  # fmt: skip
 
 
 def _require_status(generation: Generation, *allowed: GenerationStatus, step: str) -> None:
     if generation.status not in allowed:
         names = " or ".join(s.value for s in allowed)
-        raise InvalidState(
+        zh_names = "或".join(STATUS_ZH.get(s.value, s.value) for s in allowed)
+        raise zh(InvalidState(
             f"generation {generation.id} is {generation.status.value}; only a {names} "
             f"generation can be {step}",
             field="status",
-        )
+        ), f"版本 {generation.id} 的状态是“{STATUS_ZH.get(generation.status.value)}”，"
+           f"只有“{zh_names}”状态的版本可以进行这一步")  # fmt: skip
 
 
 def _require_role(actor: Actor, step: str) -> None:
     if actor.role not in REVIEW_ROLES:
-        raise ReviewRefused(
+        raise zh(ReviewRefused(
             f"role {actor.role} may not {step}; it needs a planner or admin token",
             field="Authorization",
-        )
+        ), f"角色 {actor.role} 无权进行这一步，需要规划员或管理员账号")  # fmt: skip
 
 
 def _same_person(a: Actor, step: GenerationReview) -> bool:
@@ -213,13 +229,15 @@ def _validate_or_refuse(*, session: Session, generation: Generation, metric_srid
     summary = problems_summary(report)
     if not report.ok:
         first = report.problems[0].detail
-        raise DraftInvalid(
+        raise zh(DraftInvalid(
             f"generation {generation.id} has {len(report.problems)} validation problems "
-            f"({report.by_kind()}), e.g. {first}; fix them in the draft (or import a corrected "
-            "file) before it can be submitted or published",
+            f"({kinds_text(report.by_kind())}), e.g. {first}; fix them in the draft (or import a "
+            "corrected file) before it can be submitted or published",
             field="generation",
             extra={"validation": summary},
-        )
+        ), f"版本 {generation.id} 有 {len(report.problems)} 个校验问题"
+           f"（{kinds_text(report.by_kind())}），例如 {first}；请先在草案中改正，"
+           "再提交或发布")  # fmt: skip
     return summary
 
 
@@ -300,11 +318,12 @@ def approve(
     _require_status(generation, GenerationStatus.SUBMITTED, step="approved")
     submitted = _last_submission(session, generation_id)
     if submitted is not None and _same_person(actor, submitted):
-        raise ReviewRefused(
+        raise zh(ReviewRefused(
             f"{actor.name} submitted generation {generation_id} and may not approve it too; "
             "another planner or admin must approve it (four eyes)",
             field="Authorization",
-        )
+        ), f"{actor.name} 提交了版本 {generation_id}，不能再由本人批准；"
+           "请由另一位规划员或管理员批准（双人审核）")  # fmt: skip
     generation.status = GenerationStatus.APPROVED
     generation.version += 1
     record_step(
@@ -702,9 +721,11 @@ def grid_history(*, session: Session, code: str, drafts: bool = False) -> dict[s
             "generation": {"id": r.id, "name": r.generation_name, "status": str(r.status)},
             "valid_from": r.activated_at.isoformat() if r.activated_at else None,
             "valid_to": r.retired_at.isoformat() if r.retired_at else None,
-            "scheduled_for": r.effective_at.isoformat()
-            if r.effective_at and not r.activated_at
-            else None,
+            **(
+                {"scheduled_for": r.effective_at.isoformat()}
+                if r.effective_at and not r.activated_at
+                else {}
+            ),
             "name": r.name,
             "level": r.level,
             "parent_code": r.parent_code,

@@ -168,18 +168,93 @@
             if (totals) {
               Object.keys(totals).forEach(function (k) { parts.push("· " + w(k === "changed_grids" ? "totals" : k) + ": " + totals[k]); });
             }
+            (answer.supersedes || []).forEach(function (g) {
+              parts.push(w("supersedes", {id: g.id, name: g.name, at: g.effective_at}));
+            });
             if (answer.message) { parts.push(answer.message); }
             show(box, parts, "ok");
             box.dataset.dryRun = "1";
             updateButtons();
             return null;
           }
-          show(box, [w("published", {message: answer.message || ""}),
-            answer.reanchor ? JSON.stringify(answer.reanchor) : null], "ok");
+          show(box, publishedSummary(answer), "ok");
+          var pending = answer.assignments_to_decide || [];
+          if (pending.length) { box.appendChild(decideTable(answer.published, pending)); }
           state.dryRun = false;
           return refreshDraft();
         })
         .catch(function (error) { showError(box, error); });
+    }
+
+    // A committed publication in words (never raw JSON): what moved, what it supersedes.
+    function publishedSummary(answer) {
+      var parts = [w("published", {message: answer.message || ""})];
+      var r = answer.reanchor;
+      if (r && typeof r === "object") {
+        parts.push(w("moved_households", {n: r.households_moved}));
+        parts.push(w("moved_assignments", {n: r.assignments_moved}));
+        if (r.zone_members_replaced) { parts.push(w("zone_members", {n: r.zone_members_replaced})); }
+      }
+      (answer.supersedes || []).forEach(function (g) {
+        parts.push(w("supersedes", {id: g.id, name: g.name, at: g.effective_at}));
+      });
+      return parts;
+    }
+
+    // The assignments left to decide, one row each with its choices (a successor grid, or
+    // end it): POST /api/v1/generations/{id}/assignments-to-decide/{assignment} with the
+    // reason of the review form.
+    function decideTable(generationId, pending) {
+      var wrap = G.el("div", "to-decide");
+      wrap.appendChild(G.el("div", null, w("to_decide_title", {n: pending.length})));
+      var table = G.el("table", "to-decide-table");
+      var head = G.el("tr");
+      ["col_person", "col_role", "col_grid", "col_decision", ""].forEach(function (k) {
+        head.appendChild(G.el("th", null, k ? w(k) : ""));
+      });
+      table.appendChild(head);
+      pending.forEach(function (a) {
+        var row = G.el("tr");
+        row.dataset.assignment = a.id;
+        row.appendChild(G.el("td", null, a.name));
+        row.appendChild(G.el("td", null, roleName(a.role)));
+        row.appendChild(G.el("td", null, a.grid_code));
+        var choice = G.el("select");
+        (a.candidates || []).forEach(function (code) {
+          var o = G.el("option", null, w("move_to", {code: code}));
+          o.value = code;
+          choice.appendChild(o);
+        });
+        var end = G.el("option", null, w("end_it"));
+        end.value = "";
+        choice.appendChild(end);
+        var cell = G.el("td");
+        cell.appendChild(choice);
+        row.appendChild(cell);
+        var button = G.el("button", null, w("decide"));
+        button.type = "button";
+        var note = G.el("td");
+        button.addEventListener("click", function () {
+          var reason = $("review-reason").value;
+          if (!reason.trim()) { note.textContent = w("need_reason"); return; }
+          var body = choice.value ? {decision: "move", grid_code: choice.value, reason: reason}
+            : {decision: "end", reason: reason};
+          send("POST", base(generationId) + "/assignments-to-decide/" + a.id, body)
+            .then(function () {
+              note.textContent = w("decided", {id: a.id});
+              button.disabled = choice.disabled = true;
+              hook.decided = (hook.decided || 0) + 1;
+            })
+            .catch(function (error) { showError(note, error); });
+        });
+        var act = G.el("td");
+        act.appendChild(button);
+        row.appendChild(act);
+        row.appendChild(note);
+        table.appendChild(row);
+      });
+      wrap.appendChild(table);
+      return wrap;
     }
 
     return {loadProblems: loadProblems, loadImpact: loadImpact, loadLog: loadLog,

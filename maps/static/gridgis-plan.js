@@ -47,6 +47,13 @@
       dry: "将替换 #{rid} {rname}；生效时间 {at}{scheduled}；校验：{valid}。",
       scheduled: "（定时发布）", valid: "通过", invalid: "未通过",
       published: "已发布：{message}",
+      moved_households: "住户已改到新网格：{n} 户", moved_assignments: "人员分工已移动：{n} 条",
+      zone_members: "执法片区成员已替换：{n} 个",
+      supersedes: "将使定时发布 #{id} {name}（{at}）失效：其基础版本已被替换",
+      to_decide_title: "需人工确定的人员分工（{n} 条）：",
+      col_person: "人员", col_role: "岗位", col_grid: "原网格", col_decision: "处理",
+      end_it: "结束该分工", move_to: "移到 {code}", decide: "确定", decided: "已处理分工 {id}。",
+      need_reason: "请在上方“理由”中说明原因。",
       log_row: "v{version} {op} · {actor} · {reason}{state}", undone: "（已撤销）",
       discarded: "（已作废）", none: "无",
     },
@@ -87,6 +94,13 @@
       dry: "Replaces #{rid} {rname}; effective {at}{scheduled}; validation: {valid}.",
       scheduled: " (scheduled)", valid: "passed", invalid: "failed",
       published: "Published: {message}",
+      moved_households: "Households moved to their new grids: {n}",
+      moved_assignments: "Staff assignments moved: {n}", zone_members: "Zone members replaced: {n}",
+      supersedes: "Supersedes the scheduled #{id} {name} ({at}): its base is replaced",
+      to_decide_title: "Staff assignments to decide ({n}):",
+      col_person: "person", col_role: "role", col_grid: "retired grid", col_decision: "decision",
+      end_it: "end the assignment", move_to: "move to {code}", decide: "decide",
+      decided: "Assignment {id} decided.", need_reason: "Say why in the reason field above.",
       log_row: "v{version} {op} · {actor} · {reason}{state}", undone: " (undone)",
       discarded: " (discarded)", none: "none",
     },
@@ -106,7 +120,8 @@
   // send(method, url, body, version): JSON (or FormData) in, the JSON answer out; a failure is
   // an Error with status, problem (the problem+json body) and a message to show.
   function send(method, url, body, version) {
-    var headers = {Accept: "application/json"};
+    // the server's details (review refusals …) in the page's language (api/errors.py)
+    var headers = {Accept: "application/json", "Accept-Language": G.pageLang()};
     var init = {method: method, credentials: "same-origin", headers: headers};
     if (body instanceof FormData) {
       init.body = body;

@@ -217,7 +217,9 @@ def test_plan_page_edit_review_publish(  # type: ignore[no-untyped-def]
             _shot(page, artifacts, "plan_page_zh_dry_run")
             page.click("#publish-commit")
             wait_until(page, "window.gridgisPlan.state.draft.status === 'active'", 90_000)
-            assert "已发布" in page.inner_text("#review-answer")
+            published = page.inner_text("#review-answer")
+            assert "已发布" in published and "住户已改到新网格" in published
+            assert '{"' not in published  # a summary in words, never raw JSON
             _shot(page, artifacts, "plan_page_zh_published")
             rows = api.get("/api/v1/generations").json()["data"]
             assert next(g["id"] for g in rows if g["status"] == "active") == draft
