@@ -264,7 +264,7 @@ def _keep_an_admin(session: Session, user: AppUser, *, field: str) -> None:
     if not others:
         raise LastAdmin(
             f"user {user.name} is the last enabled admin; make another user admin first "
-            f"(PATCH /api/v1/users/ID {{\"role\": \"admin\"}} or gridgis user set-role NAME admin)",
+            f'(PATCH /api/v1/users/ID {{"role": "admin"}} or gridgis user set-role NAME admin)',
             field=field,
         )
 
@@ -578,6 +578,19 @@ def prefix_clause(column: Any, codes: tuple[str, ...] | None) -> Any:
     if not codes:
         return false()
     return or_(*(column.startswith(c, autoescape=True) for c in codes))
+
+
+def prefix_sql(column: str, codes: tuple[str, ...] | None) -> tuple[str, dict[str, Any]]:
+    """:func:`prefix_clause` for hand-written SQL: a condition keeping rows whose grid-code
+    ``column`` (SQL text, e.g. ``e.grid_code``) starts with one of ``codes`` ("TRUE" for None,
+    "FALSE" for none) and its bind parameters (``scope0``, …; prefixes are literal)."""
+    if codes is None:
+        return "TRUE", {}
+    if not codes:
+        return "FALSE", {}
+    params = {f"scope{i}": c for i, c in enumerate(codes)}
+    cond = " OR ".join(f"left({column}, length(:{k})) = :{k}" for k in params)
+    return f"({cond})", params
 
 
 def in_codes(grid_code: str | None, codes: tuple[str, ...] | None) -> bool:

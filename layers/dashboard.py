@@ -350,7 +350,7 @@ def kpi_panel(
     params = {"start": start, "end": now, "now": now, "scope": scope}
 
     def run(key: str) -> list[dict[str, Any]]:
-        sql = kpis._SQL.format(key=key, bucket="NULL::timestamptz", open=kpis.OPEN)
+        sql = kpis._SQL.format(key=key, bucket="NULL::timestamptz", open=kpis.OPEN, scope="TRUE")
         return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
     # Only the scope's events get a key; the others fall in the NULL group, dropped.

@@ -38,6 +38,7 @@ from gis.codes import LEVEL_CODE_LENGTH
 from gis.crs import SRID_CGCS2000
 from gis.locate import GridLocator
 from gis.masking import mask_id_number, mask_name, mask_phone
+from layers.accounts import prefix_sql
 from layers.db import Base
 from layers.errors import DomainError, InvalidGeometry
 
@@ -201,18 +202,6 @@ def insert_household(
 
 
 # -- counts ------------------------------------------------------------------------------------
-def _scope_sql(codes: tuple[str, ...] | None) -> tuple[str, dict[str, Any]]:
-    """A SQL condition on ``grid_code`` keeping the grid-code prefixes ``codes``
-    (layers.accounts.scope_codes; None: the whole city, "TRUE") and its parameters."""
-    if codes is None:
-        return "TRUE", {}
-    if not codes:
-        return "FALSE", {}
-    params = {f"scope{i}": c for i, c in enumerate(codes)}
-    cond = " OR ".join(f"left(grid_code, length(:{k})) = :{k}" for k in params)
-    return f"({cond})", params
-
-
 def counts_by_grid(
     *, session: Session, level: int = 3, codes: tuple[str, ...] | None = None
 ) -> list[dict[str, Any]]:
@@ -220,7 +209,7 @@ def counts_by_grid(
     of the households inside ``codes`` (grid-code prefixes of a caller's scope; None: city); a
     grid only partly inside (a town, for a village's user) is left out rather than summed."""
     width = LEVEL_CODE_LENGTH[level]
-    scope, params = _scope_sql(codes)
+    scope, params = prefix_sql("grid_code", codes)
     # One pass over the table; left() of the unit grid code is its ancestor at that level.
     sql = (
         f"SELECT left(grid_code, {width}) AS code, count(*) AS households, "
@@ -245,7 +234,7 @@ def counts_by_h3(
     hexgrid.check_resolution(resolution)
     if resolution > H3_RESOLUTION:
         raise ValueError(f"resolution {resolution} is finer than the stored {H3_RESOLUTION}")
-    scope, params = _scope_sql(codes)  # households inside the caller's scope only
+    scope, params = prefix_sql("grid_code", codes)  # households inside the caller's scope only
     where = f"WHERE {scope}"
     if bbox is not None:
         where += " AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4490)"

@@ -13,6 +13,7 @@ from api.errors import InvalidParameter
 from api.exports import TableFormat, table_response
 from api.schemas.common import table_responses
 from api.schemas.tracks import KpiTable
+from layers import accounts
 from layers.events import kpis
 
 router = APIRouter(prefix="/api/v1/kpis", tags=["kpis"])
@@ -29,12 +30,20 @@ def _period(start: str | None, end: str | None) -> tuple[datetime, datetime]:
 
 
 def _rows(
-    session: Any, by: str, start: str | None, end: str | None, bucket: str | None, now: str | None
+    session: Any,
+    principal: Any,
+    by: str,
+    start: str | None,
+    end: str | None,
+    bucket: str | None,
+    now: str | None,
 ) -> list[dict[str, Any]]:
+    """KPI rows of the events inside the caller's scope (layers.accounts.scope_codes)."""
     a, b = _period(start, end)
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    at = parse_at(now, "now") or datetime.now(UTC)
     rows = kpis.compute(
-        session=session,
-        query=kpis.KpiQuery(by, a, b, bucket or None, parse_at(now, "now") or datetime.now(UTC)),
+        session=session, query=kpis.KpiQuery(by, a, b, bucket or None, at, codes=codes)
     )
     names = kpis.unit_names(session=session, dimension=by, keys=[str(r["key"]) for r in rows])
     for r in rows:
@@ -58,7 +67,7 @@ def _render(rows: list[dict[str, Any]], fmt: str, stem: str) -> Response | dict[
 )
 def read_kpis(
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     by: Annotated[str, Query(description="grid|village|town|department|person|reporter")] = "town",
     start: Annotated[str | None, Query(alias="from")] = None,
     end: Annotated[str | None, Query(alias="to")] = None,
@@ -66,7 +75,7 @@ def read_kpis(
     now: Annotated[str | None, Query(description="judge overdue at (default: now)")] = None,
     format: TableFormat = "json",
 ) -> Any:
-    rows = _rows(session, by, start, end, bucket, now)
+    rows = _rows(session, principal, by, start, end, bucket, now)
     return _render(rows, format, f"kpis-{by}")
 
 
@@ -78,7 +87,7 @@ def read_kpis(
 )
 def read_ranking(
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     by: Annotated[str, Query(description="grid|village|town|department|person|reporter")] = "town",
     start: Annotated[str | None, Query(alias="from")] = None,
     end: Annotated[str | None, Query(alias="to")] = None,
@@ -90,5 +99,5 @@ def read_ranking(
         raise InvalidParameter(
             f"indicator {indicator!r}: use one of {', '.join(kpis.RATES)}", field="indicator"
         )
-    rows = kpis.rank(_rows(session, by, start, end, None, now), indicator)
+    rows = kpis.rank(_rows(session, principal, by, start, end, None, now), indicator)
     return _render(rows, format, f"ranking-{by}")

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from layers.accounts import prefix_sql
 from layers.events.dictionary import InvalidEventInput
 
 DIMENSIONS = {
@@ -54,7 +55,7 @@ WITH e AS (
          (e.accepted_at IS NOT NULL AND e.status IN {open}
           AND e.deadline_at <= :now) AS is_overdue
   FROM event e
-  WHERE e.reported_at >= :start AND e.reported_at < :end
+  WHERE e.reported_at >= :start AND e.reported_at < :end AND {scope}
 )
 SELECT key, bucket,
   count(*) AS reported,
@@ -93,6 +94,8 @@ class KpiQuery:
     end: datetime
     bucket: str | None = None
     now: datetime | None = None
+    codes: tuple[str, ...] | None = None
+    """Grid-code prefixes of the caller's scope (layers.accounts.scope_codes); None: city."""
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -116,10 +119,11 @@ def compute(*, session: Session, query: KpiQuery) -> list[dict[str, Any]]:
         # Buckets are local (Asia/Shanghai) days/weeks/months.
         else f"date_trunc('{query.bucket}', e.reported_at, 'Asia/Shanghai')"
     )
-    sql = _SQL.format(key=DIMENSIONS[query.dimension], bucket=bucket, open=OPEN)
+    scope, params = prefix_sql("e.grid_code", query.codes)  # events of the caller's area only
+    sql = _SQL.format(key=DIMENSIONS[query.dimension], bucket=bucket, open=OPEN, scope=scope)
     rows = session.execute(
         text(sql),
-        {"start": query.start, "end": query.end, "now": query.now or datetime.now(UTC)},
+        {"start": query.start, "end": query.end, "now": query.now or datetime.now(UTC)} | params,
     ).mappings()
     out = []
     for r in rows:

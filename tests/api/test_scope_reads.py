@@ -232,3 +232,17 @@ def test_cli_set_role(database_url, engine, demo_grids) -> None:  # type: ignore
         row = conn.execute(text("SELECT role, scope_code FROM app_user WHERE id = :i"),
                            {"i": user["id"]}).one()  # fmt: skip
     assert (str(row.role), row.scope_code) in {("dispatcher", town), ("Role.DISPATCHER", town)}
+
+
+def test_kpis_count_the_events_in_scope(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    period = {"from": "2000-01-01", "to": "2100-01-01"}
+    with _client(live_server, engine, "dispatcher", f"town:{setting['other']}") as b:
+        for path in ("/api/v1/kpis", "/api/v1/kpis/ranking"):
+            rows = b.get(path, params=period | {"by": "grid"})
+            assert rows.status_code == 200, rows.text
+            assert all(str(r["key"]).startswith(setting["other"]) for r in rows.json()["data"])
+        towns = b.get("/api/v1/kpis", params=period | {"by": "town"}).json()["data"]
+        assert {r["key"] for r in towns} <= {setting["other"]}
+    with _bearer(live_server, tokens["viewer"]) as city:
+        grids = city.get("/api/v1/kpis", params=period | {"by": "grid"}).json()["data"]
+        assert setting["grid"] in {r["key"] for r in grids}
