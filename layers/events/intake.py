@@ -331,6 +331,10 @@ def create_event(
             at=reported_at,
             metric_srid=metric_srid,
         )
+        from layers.accounts import in_codes
+
+        # only the cases the reporter may read (their scope): others are never shown
+        dups = [e for e in dups if in_codes(e.grid_code, actor.scope_codes)]
         if dups:
             raise PossibleDuplicate(
                 f"{len(dups)} open event(s) of subclass {subclass_code} within 50 m and 72 h "

@@ -88,6 +88,18 @@ def test_duplicates_list_only_cases_in_scope(live_server, engine, setting) -> No
     with _client(live_server, engine, "dispatcher", f"town:{setting['town']}") as a:
         r = a.get("/api/v1/events/duplicates", params=q)
         assert setting["event"] in {e["id"] for e in r.json()["data"]}
+        # a report there is held as a possible duplicate, naming the case
+        report = {"lon": setting["lon"], "lat": setting["lat"], "subclass": "0401",
+                  "description": "again"}  # fmt: skip
+        held = a.post("/api/v1/events", json=report)
+        assert held.status_code == 409 and str(setting["event"]) in held.text
+    # a report by someone who may not read that case never shows it
+    with _client(live_server, engine, "dispatcher", f"town:{setting['other']}") as b:
+        report = {"lon": setting["lon"], "lat": setting["lat"], "subclass": "0401",
+                  "description": "scope dup probe", "ignore_duplicates": False}  # fmt: skip
+        r = b.post("/api/v1/events", json=report)
+        assert r.status_code == 201, r.text  # filed: the case it may not read is not shown
+        assert "duplicates" not in r.json() and "占道经营 scope" not in r.text
 
 
 def test_devices_and_tracks_follow_the_scope(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
