@@ -12,19 +12,47 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Planner, Reader, SessionDep
 from api.errors import InvalidParameter
 from api.routes.generations import _json, actor_of
+from api.schemas.common import Answer, body_schema
 from layers.planning.decisions import assignments_to_decide, decide
 
 router = APIRouter(prefix="/api/v1/generations", tags=["generations"])
 _FIELDS = ("decision", "grid_code", "reason")
 
 
+class AssignmentsToDecide(Answer):
+    """``data``: ``[{id, person_id, name, role, grid_code (retired), candidates: [code …]}]``."""
+
+    generation: int
+    count: int
+    data: list[dict[str, Any]]
+
+
+class AssignmentDecided(Answer):
+    """The decision (``step``, ``assignment``, ``decision``, ``grid_code`` for a move) and the
+    assignments still to decide (``remaining``)."""
+
+    decision: str
+    assignment: dict[str, Any]
+    remaining: list[dict[str, Any]]
+
+
+class AssignmentDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: str = Field(description="move (with grid_code) or end", pattern="^(move|end)$")
+    grid_code: str | None = Field(default=None, description="a successor grid (move only)")
+    reason: str = Field(min_length=1, max_length=10_000)
+
+
 @router.get(
     "/{generation_id}/assignments-to-decide",
     summary="Staff assignments left on retired grids, to move or end",
+    response_model=AssignmentsToDecide,
 )
 def read_assignments_to_decide(
     generation_id: int, session: SessionDep, _: Reader
@@ -36,6 +64,8 @@ def read_assignments_to_decide(
 @router.post(
     "/{generation_id}/assignments-to-decide/{assignment_id}",
     summary="Decide one assignment: move it to a successor grid, or end it",
+    response_model=AssignmentDecided,
+    openapi_extra=body_schema(AssignmentDecision, multipart=False),
 )
 async def decide_assignment(
     generation_id: int,
