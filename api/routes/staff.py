@@ -98,6 +98,14 @@ def _people(rows: list[dict[str, Any]], role: Role) -> list[dict[str, Any]]:
 def _answer(session: SessionDep, principal: Reader, code: str) -> dict[str, Any]:
     generation = active_generation(session=session)
     grid = get_grid(session=session, generation_id=generation.id, code=code)
+    # the people of a grid are read inside the caller's scope only (a town's staff for a
+    # grid-scoped officer's own grid included)
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    if codes is not None and not any(c.startswith(code) or code.startswith(c) for c in codes):
+        raise Forbidden(
+            f"grid {code} is outside your scope ({principal.scope}); ask a dispatcher of that area",
+            field="scope",
+        )
     staff = _people(responsible_for(session=session, grid_code=code), principal.role)
     zone = zone_of_grid(session=session, grid_code=code) if grid.level == 3 else None
     squad = session.get(Team, zone.squad_id) if zone and zone.squad_id else None
