@@ -175,6 +175,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "command centre.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,  # /docs and /redoc: api/pages/apidocs.py (no CDN, no inline script)
+        redoc_url=None,
         # strict query booleans and integer ids on every route (api/http_rules.py)
         dependencies=[Depends(check_parameters)],
     )
