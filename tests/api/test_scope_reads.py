@@ -258,3 +258,15 @@ def test_kpis_count_the_events_in_scope(live_server, engine, tokens, setting) ->
     with _bearer(live_server, tokens["viewer"]) as city:
         grids = city.get("/api/v1/kpis", params=period | {"by": "grid"}).json()["data"]
         assert setting["grid"] in {r["key"] for r in grids}
+
+
+def test_who_is_responsible_is_read_inside_the_scope(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    url = f"/api/v1/grids/{setting['grid']}/responsible"
+    with _client(live_server, engine, "dispatcher", f"town:{setting['other']}") as b:
+        problem(b.get(url), 403, "scope")
+        q = {"lon": setting["lon"], "lat": setting["lat"]}
+        problem(b.get("/api/v1/responsible", params=q), 403, "scope")
+    with _client(live_server, engine, "dispatcher", f"town:{setting['town']}") as a:
+        assert a.get(url).status_code == 200
+    with _bearer(live_server, tokens["viewer"]) as city:
+        assert city.get(url).status_code == 200
