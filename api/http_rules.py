@@ -74,7 +74,12 @@ def _has_bounds(field: Any) -> bool:
     names = {
         n for m in field.field_info.metadata for n in ("ge", "gt", "le", "lt") if hasattr(m, n)
     }
-    return bool(names & {"ge", "gt"}) and bool(names & {"le", "lt"})
+    if bool(names & {"ge", "gt"}) and bool(names & {"le", "lt"}):
+        return True
+    # a documented range the route enforces itself, e.g. OGC API's ``limit``, which a value
+    # over the maximum must not fail but be served as the maximum (/req/core/fc-limit-response-1)
+    extra = field.field_info.json_schema_extra
+    return isinstance(extra, dict) and "minimum" in extra and "maximum" in extra
 
 
 def _checks_of(route: Any) -> _Checks:

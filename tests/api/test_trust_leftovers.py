@@ -115,8 +115,14 @@ def test_every_integer_path_parameter_past_the_range_names_itself(admin, documen
 def test_every_integer_query_parameter_past_the_range_names_itself(admin, document) -> None:
     checked = 0
     for method, path, op in operations(document):
+        capped = {  # a documented maximum the route serves instead (OGC API's limit)
+            p["name"] for p in op.get("parameters", []) if "maximum" in p.get("schema", {})
+        }
         for name in params(op, "query", "integer"):
             r = admin.request(method, filled(path, op), params={name: HUGE})
+            if name in capped:  # refused naming itself, or served at the maximum
+                assert r.status_code < 400 or name in fields_of(r), (method, path, r.text)
+                continue
             assert name in fields_of(r), (method, path, r.text[:300])
             checked += 1
     assert checked > 10
