@@ -29,7 +29,7 @@ left alone). The choices, and why (Citus 13 rules met on the way), are in docs/s
 - every other table is a **reference table** (a copy on every node): ``device`` (its
   ``external_id`` is unique, which a table distributed by ``id`` could not enforce; the
   position → device foreign key needs it on every worker), people, teams, zones, the event
-  dictionary, the calendar, households.
+  dictionary, households (the calendar has NOTIFY triggers: local).
 - Citus cannot plan a statement on a Citus table that reads a trigger's transition table: the
   two such trigger functions get equivalent bodies (:data:`CITUS_TRIGGER_FUNCTIONS`).
 """

@@ -576,7 +576,7 @@ def test_collections_link_their_tiles(client: httpx.Client) -> None:
             "If-Match",
         ),
         ("PUT", "/ogc/collections/grids-l3@{draft}/items/nope", {}, {}, 404, "featureId"),
-        ("GET", "/ogc/collections/grids-l3@{draft}/items/a%00b", None, {}, 404, "featureId"),
+        ("GET", "/ogc/collections/grids-l3@{draft}/items/a%00b", None, {}, 422, "feature_id"),
         ("GET", "/ogc/collections/grids-l3@99999999999999999999", None, {}, 404, "collectionId"),
         ("GET", "/ogc/collections/grids-l3@%C2%B2", None, {}, 404, "collectionId"),
         ("GET", "/ogc/collections/grids-l3/items?at=1900-01-01", None, {}, 422, "at"),

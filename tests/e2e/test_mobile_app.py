@@ -464,7 +464,7 @@ def test_me_api_answers_and_refuses_plainly(
         assert none["data"] == [] and none["count"] == 0
         assert c.get("/api/v1/me/grid").json()["grids"] == []
         missing = c.get("/api/v1/me/tasks/2000000000")
-        assert missing.status_code == 404 and missing.json()["field"] == "id"
+        assert missing.status_code == 404 and missing.json()["field"] == "event_id"
         assert c.get("/api/v1/me/tasks/abc").status_code == 422
     with httpx.Client(base_url=live_server, timeout=30, headers={"Origin": live_server}) as b:
         r = b.post("/login", data={"username": officer["name"], "password": PASSWORD})

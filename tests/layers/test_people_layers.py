@@ -102,9 +102,9 @@ def test_replacing_zones_with_a_gap_is_refused_and_changes_nothing(db_session, p
 
 
 def test_household_counts(db_session, people_demo) -> None:  # type: ignore[no-untyped-def]
-    # other tests may have added a household through the API: count what is stored
+    # other tests add households through the API (a few each): count what is stored
     total = db_session.scalar(select(func.count()).select_from(Household))
-    assert TEST_HOUSEHOLDS <= total <= TEST_HOUSEHOLDS + 10
+    assert TEST_HOUSEHOLDS <= total <= TEST_HOUSEHOLDS + 100
     by_grid = counts_by_grid(session=db_session, level=3)
     assert sum(r["households"] for r in by_grid) == total
     assert len(by_grid) > 1500
