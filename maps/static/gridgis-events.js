@@ -154,7 +154,18 @@
       m.bindTooltip(tooltip(m));
       m.bindPopup(G.el("div", "gridgis-event-popup", W.loading), {maxWidth: 380, minWidth: 300,
         autoClose: true, closeOnClick: false, autoPanPaddingBottomRight: legendPadding()});
-      m.on("popupopen", function (ev) { showEvent(m.gridgisId, ev.popup); });
+      m.on("popupopen", function (ev) {
+        // pan clear of the legend as it is now, and again whenever the case's forms grow
+        ev.popup.options.autoPanPaddingBottomRight = legendPadding();
+        var content = ev.popup.getElement();
+        if (content && window.ResizeObserver && !content.gridgisWatched) {
+          content.gridgisWatched = true;
+          new window.ResizeObserver(function () {
+            if (ev.popup.isOpen()) { ev.popup.update(); }
+          }).observe(content.querySelector(".leaflet-popup-content") || content);
+        }
+        showEvent(m.gridgisId, ev.popup);
+      });
       return m;
     }
 
