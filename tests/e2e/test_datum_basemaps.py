@@ -279,7 +279,7 @@ def test_front_page_on_a_shifted_basemap_shifts_overlays_and_clicks(  # type: ig
     try:
         assert page.evaluate("GridGIS.datum.of(GridGIS.home.map)") == datum
         # zoom 18 on the vertex, as the page places it
-        page.evaluate(f"GridGIS.home.map.setView([{lat}, {lon}], 18, {{animate: false}})")
+        page.evaluate(f"GridGIS.home.map.setView([{lat}, {lon}], 18, {{animate: false}}) && null")
         page.wait_for_load_state("networkidle")
         wait_until(page, "document.querySelectorAll('.leaflet-tile-loaded').length > 0")
         page.wait_for_timeout(500)

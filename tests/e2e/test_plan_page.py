@@ -260,7 +260,9 @@ def test_plan_page_in_english_and_the_conflict(  # type: ignore[no-untyped-def]
             assert r.status_code == 200, r.text
             # the page still holds the old version: the planner picks the grid and renames it
             page.evaluate(f"window.gridgisPlan.select('{grid}')")  # what a click on it does
-            wait_until(page, f"(window.gridgisPlan.state.selected || {{}}).code === '{grid}'")
+            wait_until(
+                page, f"(window.gridgisPlan.state.selected || {{}}).code === '{grid}'", 90_000
+            )
             page.fill("#recode-code", grid)
             page.fill("#rename-name", "mine")
             page.click("#edit-rename")
