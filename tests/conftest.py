@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +24,7 @@ from api.settings import PROJECT_DIR
 from layers.cluster import LocalCluster
 from layers.db import make_engine, make_sessionmaker, transaction
 from layers.migrate import upgrade
+from tests.server_support import app_server, free_port
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
 pytest_plugins = ["tests.people_fixtures"]
@@ -137,10 +134,7 @@ def tokens(engine: Engine) -> dict[str, str]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+_free_port = free_port  # the name other test modules import
 
 
 @pytest.fixture(scope="session")
@@ -153,40 +147,8 @@ def live_server(
     stall the server, exactly as in production.
     """
     data_dir = tmp_path_factory.mktemp("gridgis-data")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "GRIDGIS_DATA_DIR": str(data_dir),
-        "GRIDGIS_SESSION_SECRET": "test-secret",
-    }
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(
-                "the test server did not start:\n" + (data_dir / "server.log").read_text()
-            )
-        time.sleep(0.1)
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with app_server(database_url, data_dir) as base:
+        yield base
 
 
 @pytest.fixture

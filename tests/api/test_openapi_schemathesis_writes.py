@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -32,6 +28,7 @@ from api.settings import PROJECT_DIR
 from layers.db import make_engine, make_sessionmaker, transaction
 from layers.migrate import upgrade
 from tests.api.test_openapi_schemathesis import CHECKS, EXCLUDED, MAX_EXAMPLES, _document
+from tests.server_support import app_server
 
 
 def _excluded(ctx: Any) -> bool:
@@ -71,36 +68,10 @@ def throwaway(server_url: str, tmp_path_factory: Any) -> Iterator[tuple[str, Any
         load_demo_city(session=session, seed=320281, metric_srid=4549,
                        cache_dir=PROJECT_DIR / ".gridgis" / "cache")  # fmt: skip
     data_dir = tmp_path_factory.mktemp("gridgis-fuzz")
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "GRIDGIS_DATA_DIR": str(data_dir),
-           "GRIDGIS_SESSION_SECRET": "fuzz-secret"}  # fmt: skip
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("the fuzzing server did not start:\n" + log.name)
-        time.sleep(0.1)
     try:
-        yield base, engine
+        with app_server(url, data_dir) as base:
+            yield base, engine
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
         engine.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

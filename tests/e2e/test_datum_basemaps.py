@@ -13,11 +13,7 @@ from __future__ import annotations
 import http.server
 import io
 import math
-import os
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,13 +22,12 @@ import httpx
 import numpy as np
 import pytest
 
-from api.settings import PROJECT_DIR
 from gis.crs import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from gis.display_planes import WEB_MERCATOR_HALF_M, from_plane, to_plane
 from layers.tiles import tile_of
 from maps.assets import ASSETS_DIR, STATIC_DIR
-from tests.conftest import _free_port
 from tests.e2e.conftest import open_logged_in, wait_until
+from tests.server_support import app_server
 
 pytestmark = pytest.mark.browser
 
@@ -204,39 +199,10 @@ def shifted_server(
     kind = request.param
     fake = FakeTiles(kind)
     data_dir = tmp_path_factory.mktemp(f"gridgis-{kind}")
-    port = _free_port()
     tiles_url = f"http://127.0.0.1:{fake.port}/{kind}/{{z}}/{{x}}/{{y}}.png"
-    env = {**os.environ, "DATABASE_URL": database_url, "GRIDGIS_DATA_DIR": str(data_dir),
-           "GRIDGIS_SESSION_SECRET": "test-secret", "GRIDGIS_MAP_BASEMAP": kind,
-           f"GRIDGIS_MAP_{kind.upper()}_URL": tiles_url}  # fmt: skip
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            log.close()
-            raise RuntimeError(
-                f"the {kind} test server did not start:\n" + (data_dir / "server.log").read_text()
-            )
-        time.sleep(0.1)
-    yield base, fake
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    settings = {"GRIDGIS_MAP_BASEMAP": kind, f"GRIDGIS_MAP_{kind.upper()}_URL": tiles_url}
+    with app_server(database_url, data_dir, **settings) as base:
+        yield base, fake
     fake.server.shutdown()
 
 

@@ -31,6 +31,7 @@ from tests.api.accounts_support import PASSWORD, make_user
 from tests.e2e.conftest import wait_until
 from tests.maps.browser_support import LOCAL_HOST
 from tests.people_fixtures import *  # noqa: F403  (session fixtures of issue 3)
+from tests.server_support import app_server
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -696,44 +697,8 @@ OUTLINES_DRAWN = (  # the unit grids' outlines (vector tiles on canvases) all dr
 def _serve_with(database_url: str, data_dir: Path, settings: dict[str, str]) -> Iterator[str]:
     """A second app on the test database with other map settings (``GRIDGIS_MAP_*``), as a
     city with its own tile server would run it; its base URL."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    from api.settings import PROJECT_DIR
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    env = {**os.environ, "DATABASE_URL": database_url, "GRIDGIS_DATA_DIR": str(data_dir),
-           "GRIDGIS_SESSION_SECRET": "test-secret", **settings}  # fmt: skip
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("the second server did not start: see " + log.name)
-        time.sleep(0.1)
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with app_server(database_url, data_dir, **settings) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
