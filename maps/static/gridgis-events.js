@@ -220,10 +220,11 @@
       showEvent(m.gridgisId, m.getPopup());
     }
 
-    var busy = false;
+    var busy = 0, pointsAsked = 0;
     function loadPoints(fit) {
+      var ask = ++pointsAsked;  // an older answer (the filter changed since) is not drawn
       return getQuiet("/api/v1/event-map/points?" + apiQuery())
-        .then(function (answer) { applyPoints(answer, fit); })
+        .then(function (answer) { if (ask === pointsAsked) { applyPoints(answer, fit); } })
         .catch(filterError);
     }
 
@@ -246,10 +247,15 @@
       return li;
     }
 
+    // only the answer to the latest request is drawn: an earlier, slower one (the first page
+    // still loading when Next is clicked) must not overwrite it
+    var rowsAsked = 0;
     function loadRows() {
       var offset = (filter.page - 1) * PAGE_SIZE;
+      var ask = ++rowsAsked;
       return getQuiet("/api/v1/event-map/rows?" + apiQuery({limit: PAGE_SIZE, offset: offset}))
         .then(function (answer) {
+          if (ask !== rowsAsked) { return; }
           var pages = Math.max(1, Math.ceil(answer.count / PAGE_SIZE));
           if (filter.page > pages) { filter.page = pages; writeUrl(false); return loadRows(); }
           var list = $("events-list");
@@ -289,11 +295,13 @@
     }
     hook.select = select;
 
-    function refresh(fit) {
-      if (busy) { return Promise.resolve(); }
-      busy = true;
+    // refresh(fit, poll): the timer's poll is skipped while a load is under way; a user's
+    // change (filter, page, action) always loads, and only the latest answers are drawn
+    function refresh(fit, poll) {
+      if (poll && busy) { return Promise.resolve(); }
+      busy += 1;
       return Promise.allSettled([loadPoints(fit), loadRows()]).then(function () {
-        busy = false;
+        busy -= 1;
         hook.polls += 1;
         hook.ready = true;
         // the hooks of the earlier page, kept for the page tests
@@ -309,6 +317,6 @@
     fillForm();
     writeUrl(false);
     refresh(true);
-    window.setInterval(function () { refresh(false); }, opts.poll_ms || 15000);
+    window.setInterval(function () { refresh(false, true); }, opts.poll_ms || 15000);
   };
 })(window.GridGIS);
