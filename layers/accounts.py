@@ -594,8 +594,15 @@ def prefix_sql(column: str, codes: tuple[str, ...] | None) -> tuple[str, dict[st
 
 
 def in_codes(grid_code: str | None, codes: tuple[str, ...] | None) -> bool:
-    """:func:`prefix_clause` for one value in Python."""
-    return codes is None or (grid_code is not None and grid_code.startswith(codes))
+    """:func:`prefix_clause` for one value in Python: the one rule "in scope by grid code"
+    (a code lies in the scope when one of the scope's codes prefixes it; None: the city)."""
+    return codes is None or (grid_code is not None and grid_code.startswith(tuple(codes)))
+
+
+def touches_codes(grid_code: str, codes: tuple[str, ...] | None) -> bool:
+    """Whether the area ``grid_code`` and the scope ``codes`` overlap: the area lies inside the
+    scope, or contains part of it (a town's squad for a user scoped to a village of it)."""
+    return in_codes(grid_code, codes) or any(c.startswith(grid_code) for c in codes or ())
 
 
 def people_in_scope(*, session: Session, codes: tuple[str, ...] | None) -> set[int] | None:
@@ -633,8 +640,7 @@ def require_person_in_scope(
 
 def require_in_scope(*, session: Session, identity: Identity, grid_code: str, what: str) -> None:
     """Forbidden unless ``grid_code`` lies inside the caller's scope."""
-    allowed = scope_codes(session=session, identity=identity)
-    if allowed is not None and not any(grid_code.startswith(c) for c in allowed):
+    if not in_codes(grid_code, scope_codes(session=session, identity=identity)):
         raise Forbidden(
             f"{what} is in grid {grid_code}, outside your scope ({identity.scope}); ask a "
             "dispatcher of that area",

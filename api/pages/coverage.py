@@ -13,6 +13,7 @@ tiles of the run's generation; the page carries only the grid index (layers/grid
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -30,6 +31,7 @@ from api.deps import (
 from api.errors import InvalidParameter
 from api.pages.map import basemap_from_settings, login_redirect
 from api.pages.scripts import page_response
+from layers import accounts
 from layers.coverage import (
     SHANGHAI,
     CoverageNotComputed,
@@ -102,7 +104,7 @@ def default_run(session: Session, today: Any) -> CoverageRun | None:
     )
 
 
-def _grid_index(request: Request, session: Session, generation_id: int) -> dict[int, Any]:
+def cached_grid_index(request: Request, session: Session, generation_id: int) -> dict[int, Any]:
     """The grid index of a generation, once per process (layers/grid_index.py); like
     api.pages.map.grid_levels, keyed by the generation (its grids never change once published)."""
     cache = request.app.state.page_cache
@@ -123,7 +125,7 @@ def coverage_page(
     threshold: Annotated[str | None, Query()] = None,
 ) -> Response:
     try:
-        current_principal(request, session)
+        principal = current_principal(request, session)
     except AuthError:
         return login_redirect(request)
     lang = "en" if lang == "en" else "zh"
@@ -153,9 +155,14 @@ def coverage_page(
         figures = None
     else:
         gen_id = run.generation_id
-        figures = {n: grid_rows(session=session, run=run, level=n) for n in (1, 2, 3)}
+        scope = accounts.scope_codes(session=session, identity=principal.identity)
+        inside = partial(accounts.in_codes, codes=scope)
+        figures = {  # the caller's area only, as /api/v1/coverage
+            n: [r for r in grid_rows(session=session, run=run, level=n) if inside(r["code"])]
+            for n in (1, 2, 3)
+        }
     folium_map = build_coverage_map(
-        _grid_index(request, session, gen_id),
+        cached_grid_index(request, session, gen_id),
         figures,
         generation_id=gen_id,
         run=_run_meta(run, now) if run else None,

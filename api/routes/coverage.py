@@ -49,6 +49,7 @@ from layers.coverage_reports import (
     coverage_trend,
     grid_tracks,
 )
+from layers.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1/coverage", tags=["coverage"])
 
@@ -117,7 +118,7 @@ def create_coverage_run(
 )
 def read_coverage(
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     date_: DateQ,
     shift: ShiftQ = None,
     resolution: ResQ = None,
@@ -127,6 +128,8 @@ def read_coverage(
 ) -> Any:
     run = _run(session, date_, shift, resolution)
     rows = grid_rows(session=session, run=run, level=parse_level(level) or 3)
+    scope = accounts.scope_codes(session=session, identity=principal.identity)
+    rows = [r for r in rows if accounts.in_codes(r["code"], scope)]  # the caller's area only
     if parent:
         rows = [r for r in rows if r["code"].startswith(parent) and r["code"] != parent]
     if format == "json":
@@ -179,6 +182,32 @@ def read_grid_tracks(
     return {**_run_meta(run), **grid_tracks(session=session, run=run, code=code)}
 
 
+def trend_code(session: Any, principal: Any, code: str | None) -> str | None:
+    """The area of a trend inside the caller's scope: ``code`` if it lies inside (403
+    otherwise); without a code, the city for a city-wide caller, the scope's one area for a
+    town or village, and a 422 asking for a code when the scope is several grids."""
+    scope = accounts.scope_codes(session=session, identity=principal.identity)
+    if code is not None:
+        accounts.require_in_scope(
+            session=session, identity=principal.identity, grid_code=code, what=f"area {code}"
+        )
+        return code
+    if scope is None:
+        return None
+    if len(scope) == 1:
+        return scope[0]
+    if not scope:
+        raise Forbidden(
+            f"your scope ({principal.scope}) holds no grid today; ask an administrator",
+            field="scope",
+        )
+    raise InvalidParameter(
+        f"your scope ({principal.scope}) is {len(scope)} areas; ask for one of them with "
+        f"code= ({', '.join(scope[:5])}{', …' if len(scope) > 5 else ''})",
+        field="code",
+    )
+
+
 @router.get(
     "/trend",
     summary="Coverage of an area (or the whole city) per day with a run",
@@ -187,7 +216,7 @@ def read_grid_tracks(
 )
 def read_coverage_trend(
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     from_: Annotated[
         str | None, Query(alias="from", description="YYYY-MM-DD; default to-13")
     ] = None,
@@ -209,9 +238,10 @@ def read_coverage_trend(
             f"ask for at most {MAX_TREND_DAYS} days at a time",
             field="from",
         )
+    code = trend_code(session, principal, code or None)
     trend = coverage_trend(
         session=session, start=start, end=end, shift=parse_shift(shift),
-        resolution=parse_resolution(resolution), code=code or None,
+        resolution=parse_resolution(resolution), code=code,
     )  # fmt: skip
     if format == "json":
         return trend

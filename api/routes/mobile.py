@@ -37,8 +37,9 @@ from api.routes.events import (
     log_public,
 )
 from api.schemas.events import MePublic, MyGrid, MyTask, MyTasks
+from layers import accounts
 from layers.errors import Forbidden
-from layers.events.dictionary import display_name
+from layers.events.dictionary import display_name, subclass_name, subclass_name_en
 from layers.events.models import Event, EventLog, EventPhoto, EventSubclass
 from layers.events.workflow import (
     OPEN_FOR_DEADLINE,
@@ -68,6 +69,13 @@ def my_grid_codes(session: Session, person_id: int | None) -> list[str]:
     return sorted(set(codes))
 
 
+def my_grids_in_scope(session: Session, principal: Any) -> list[str]:
+    """:func:`my_grid_codes` inside the user's scope: a user scoped to another area than their
+    person's assignments sees none of them (the scope bounds everything the user reads)."""
+    scope = accounts.scope_codes(session=session, identity=principal.identity)
+    return [c for c in my_grid_codes(session, principal.person_id) if accounts.in_codes(c, scope)]
+
+
 def routed_condition(session: Session, actor: Actor) -> Any:
     """SQL form of :func:`routed_to` and the scope check of ``check_may_act``: the cases this
     officer may act on (false when the user speaks for no staff member)."""
@@ -84,10 +92,8 @@ def routed_condition(session: Session, actor: Actor) -> Any:
         Event.village_code.in_(codes),
         Event.town_code.in_(codes),
     )
-    if actor.scope_codes is not None:
-        inside = [Event.grid_code.startswith(c, autoescape=True) for c in actor.scope_codes]
-        cond = cond & (or_(*inside) if inside else false())
-    return cond
+    inside = accounts.prefix_clause(Event.grid_code, actor.scope_codes)
+    return cond if inside is None else cond & inside
 
 
 def work_hours_left(event: Event, now: datetime) -> float | None:
@@ -125,7 +131,7 @@ def task_public(
 @router.get("", summary="Who I am: user, role, staff member, grids", response_model=MePublic)
 def read_me(session: SessionDep, principal: Reader) -> dict[str, Any]:
     person = session.get(Person, principal.person_id) if principal.person_id else None
-    codes = my_grid_codes(session, principal.person_id)
+    codes = my_grids_in_scope(session, principal)
     return {
         "name": principal.name,
         "role": principal.role.value,
@@ -148,7 +154,7 @@ def read_my_tasks(session: SessionDep, principal: Reader, lang: LangDep) -> dict
             func.ST_X(Event.geom),
             func.ST_Y(Event.geom),
             EventSubclass.name,
-            EventSubclass.name_en,
+            subclass_name_en(),
         )
         .join(EventSubclass, EventSubclass.code == Event.subclass_code)
         .where(Event.status.in_(list(OPEN_FOR_DEADLINE)), routed_condition(session, actor))
@@ -180,10 +186,7 @@ def read_my_task(
     mine = actor.person_id is not None and routed_to(
         session=session, event=event, person_id=actor.person_id
     )
-    inside = actor.scope_codes is None or any(
-        event.grid_code.startswith(c) for c in actor.scope_codes
-    )
-    if not (mine and inside):
+    if not (mine and accounts.in_codes(event.grid_code, actor.scope_codes)):
         raise Forbidden(
             f"event {event_id} is not routed to you or your grids; ask a dispatcher to reroute "
             "it to you if it is yours",
@@ -204,7 +207,7 @@ def read_my_task(
         role=principal.role,
         now=now,
         lonlat=(x, y),
-        name=display_name(subclass.name, subclass.name_en, lang) if subclass else None,
+        name=subclass_name(subclass, lang) if subclass else None,
     ) | {
         "timeline": [log_public(e) for e in logs],
         "photos": [
@@ -222,7 +225,7 @@ def read_my_task(
 def read_my_grid(session: SessionDep, principal: Reader, lang: LangDep) -> dict[str, Any]:
     """Boundaries are read per grid from ``/api/v1/grids/{code}``; patrol time from
     ``/api/v1/patrol/daily?person=``; coverage from ``/api/v1/coverage/grids/{code}``."""
-    codes = my_grid_codes(session, principal.person_id)
+    codes = my_grids_in_scope(session, principal)
     if not codes:
         return {"grids": [], "events": {"type": "FeatureCollection", "features": []}}
     generation = active_generation(session=session)
@@ -246,7 +249,7 @@ def read_my_grid(session: SessionDep, principal: Reader, lang: LangDep) -> dict[
     in_grids = or_(*[Event.grid_code.startswith(c, autoescape=True) for c in codes])
     rows = session.execute(
         select(Event.id, Event.status, Event.subclass_code, EventSubclass.name,
-               EventSubclass.name_en, func.ST_X(Event.geom), func.ST_Y(Event.geom))
+               subclass_name_en(), func.ST_X(Event.geom), func.ST_Y(Event.geom))
         .join(EventSubclass, EventSubclass.code == Event.subclass_code)
         .where(in_grids, Event.status.notin_(["closed", "rejected"]))
         .order_by(Event.id.desc()).limit(500)

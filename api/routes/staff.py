@@ -17,7 +17,7 @@ from api.uploads import read_upload
 from gis.crs import to_cgcs2000
 from gis.masking import mask_phone
 from layers import accounts
-from layers.errors import Forbidden
+from layers.errors import Forbidden, NotFound
 from layers.grids import active_generation, get_grid
 from layers.models import Role
 from layers.people import Team, TeamKind
@@ -38,6 +38,17 @@ STATUS.setdefault(RosterInvalid, (422, "Invalid roster rows"))
 STATUS.setdefault(RosterFormatError, (422, "Unreadable roster"))
 
 router = APIRouter(prefix="/api/v1", tags=["staff"])
+
+# Roles that read a city team's members (they call the city teams out); a team's own members
+# read their team too.
+CITY_TEAM_ROLES = {Role.DISPATCHER, Role.PLANNER, Role.ADMIN}
+
+
+class TeamNotFound(NotFound):
+    """No team with that id (404 "Team not found")."""
+
+
+STATUS.setdefault(TeamNotFound, (404, "Team not found"))
 
 # Roles that see staff phone numbers in full (they call people out); others see them masked.
 PHONE_ROLES = {Role.DISPATCHER, Role.OFFICER, Role.PLANNER, Role.ADMIN}
@@ -101,7 +112,7 @@ def _answer(session: SessionDep, principal: Reader, code: str) -> dict[str, Any]
     # the people of a grid are read inside the caller's scope only (a town's staff for a
     # grid-scoped officer's own grid included)
     codes = accounts.scope_codes(session=session, identity=principal.identity)
-    if codes is not None and not any(c.startswith(code) or code.startswith(c) for c in codes):
+    if not accounts.touches_codes(code, codes):
         raise Forbidden(
             f"grid {code} is outside your scope ({principal.scope}); ask a dispatcher of that area",
             field="scope",
@@ -168,20 +179,40 @@ def read_teams(
     return {"data": data, "count": len(data)}
 
 
+def _require_team_readable(session: Any, principal: Any, team: Team) -> None:
+    """Forbidden unless the caller may read the team's members: a town's squad by users of that
+    town (or of a place inside it); a city team (no town) by city-wide users of the roles that
+    call the city teams out (:data:`CITY_TEAM_ROLES`). A team's own members always may."""
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    town = team.town_code
+    if town is None:
+        if codes is None and principal.role in CITY_TEAM_ROLES:
+            return
+        raise Forbidden(
+            f"team {team.id} is a city team; its members are read by city-wide "
+            f"{', '.join(sorted(r.value for r in CITY_TEAM_ROLES))} users (you are "
+            f"{principal.role.value}, scope {principal.scope})",
+            field="team_id",
+        )
+    if accounts.touches_codes(town, codes):
+        return
+    raise Forbidden(
+        f"squad {team.id} is of town {town}, outside your scope ({principal.scope}); "
+        "ask a dispatcher of that town",
+        field="team_id",
+    )
+
+
 @router.get("/teams/{team_id}/members", response_model=Listing)
 def read_team_members(team_id: int, session: SessionDep, principal: Reader) -> dict[str, Any]:
     team = session.get(Team, team_id)
     if team is None:
-        raise InvalidParameter(f"no team {team_id}; list teams at /api/v1/teams", field="team_id")
-    codes = accounts.scope_codes(session=session, identity=principal.identity)
-    town = team.town_code
-    # a town's squad: for users of that town (or of a place inside it)
-    inside = codes is None or any(c.startswith(town) or town.startswith(c) for c in codes or ())
-    if town is not None and not inside:
-        raise Forbidden(
-            f"squad {team_id} is of town {town}, outside your scope ({principal.scope}); "
-            "ask a dispatcher of that town",
-            field="team_id",
-        )
-    data = _people(team_members(session=session, team_id=team_id), principal.role)
+        raise TeamNotFound(f"no team {team_id}; list teams at /api/v1/teams", field="team_id")
+    members = team_members(session=session, team_id=team_id)
+    own = principal.person_id is not None and any(
+        m["person_id"] == principal.person_id for m in members
+    )
+    if not own:
+        _require_team_readable(session, principal, team)
+    data = _people(members, principal.role)
     return {"data": data, "count": len(data)}

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from layers.accounts import in_codes
 from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
 from layers.errors import Forbidden, InvalidState
 from layers.events.dictionary import InvalidEventInput
@@ -137,9 +138,7 @@ def check_may_act(*, session: Session, event: Event, actor: Actor, action: str) 
     who speaks for a staff member only on cases routed to that person or their grids (a
     dispatcher reroutes a case to them with ``POST /api/v1/events/{id}/routing``). Forbidden
     otherwise."""
-    if actor.scope_codes is not None and not any(
-        event.grid_code.startswith(c) for c in actor.scope_codes
-    ):
+    if not in_codes(event.grid_code, actor.scope_codes):
         raise Forbidden(
             f"event {event.id} is in grid {event.grid_code}, outside your scope; someone "
             f"responsible for that area must {action} it",

@@ -1,0 +1,109 @@
+"""Scope, second round (issue 11): coverage tables and trends, city-team members and the
+officer's phone routes follow the caller's scope; one rule "in scope by grid code"
+(layers.accounts.in_codes / prefix_clause) everywhere."""
+
+from __future__ import annotations
+
+from tests.api.accounts_support import problem
+from tests.api.test_scope_reads import RUN_DAY, _bearer, _client
+from tests.api.test_scope_reads import setting as setting  # the module fixture
+from tests.people_fixtures import *  # noqa: F403  (people_demo)
+
+COVER = {"date": RUN_DAY, "resolution": 10}
+
+
+def test_coverage_table_lists_only_the_callers_area(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    other = setting["other"]
+    with _client(live_server, engine, "dispatcher", f"town:{other}") as b:
+        for level in (1, 2, 3):
+            r = b.get("/api/v1/coverage", params={**COVER, "level": level})
+            assert r.status_code == 200, r.text
+            codes = {row["code"] for row in r.json()["data"]}
+            assert codes and all(c.startswith(other) for c in codes), level
+        csv = b.get("/api/v1/coverage", params={**COVER, "level": 3, "format": "csv"})
+        assert csv.status_code == 200 and setting["grid"] not in csv.text
+    with _bearer(live_server, tokens["viewer"]) as city:
+        rows = city.get("/api/v1/coverage", params={**COVER, "level": 1}).json()["data"]
+        assert {other, setting["town"]} <= {r["code"] for r in rows}
+
+
+def test_coverage_trend_stays_in_the_callers_area(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    other, town = setting["other"], setting["town"]
+    span = {"from": RUN_DAY, "to": RUN_DAY, "resolution": 10}
+    with _client(live_server, engine, "dispatcher", f"town:{other}") as b:
+        mine = b.get("/api/v1/coverage/trend", params=span)
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["code"] == other  # no code: the caller's town, not the city
+        problem(b.get("/api/v1/coverage/trend", params={**span, "code": town}), 403, "scope")
+        problem(b.get("/api/v1/coverage/trend", params={**span, "code": "3202"}), 403, "scope")
+        inside = b.get("/api/v1/coverage/trend", params={**span, "code": other + "001"})
+        assert inside.status_code in (200, 404), inside.text  # a village of it, if it exists
+    with _bearer(live_server, tokens["viewer"]) as city:
+        whole = city.get("/api/v1/coverage/trend", params=span)
+        assert whole.status_code == 200 and whole.json()["code"] is None
+
+
+def test_city_team_members_only_for_entitled_roles(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    with _bearer(live_server, tokens["viewer"]) as city:
+        teams = city.get("/api/v1/teams", params={"kind": "city_team"}).json()["data"]
+        assert teams, "the demo has city teams"
+        team = teams[0]["id"]
+        problem(city.get(f"/api/v1/teams/{team}/members"), 403, "team_id")
+        problem(city.get("/api/v1/teams/2147483647/members"), 404, "team_id")
+    for role in ("dispatcher", "officer"):
+        with _client(live_server, engine, role, f"town:{setting['town']}") as t:
+            problem(t.get(f"/api/v1/teams/{team}/members"), 403, "team_id")  # was a 500
+    with _client(live_server, engine, "officer", "city") as officer:
+        problem(officer.get(f"/api/v1/teams/{team}/members"), 403, "team_id")
+    with _bearer(live_server, tokens["dispatcher"]) as d:
+        r = d.get(f"/api/v1/teams/{team}/members")
+        assert r.status_code == 200, r.text
+        members = r.json()["data"]
+    if members:  # a member reads their own team whatever their role
+        member = members[0]["person_id"]
+        with _client(live_server, engine, "viewer", "city", person_id=member) as own:
+            assert own.get(f"/api/v1/teams/{team}/members").status_code == 200
+
+
+def test_phone_routes_never_leave_the_scope(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    """An officer whose staff member works in town A but whose account is scoped to town B
+    sees and acts on nothing of A from the phone's routes."""
+    event = setting["event"]
+    kw = {"person_id": setting["person"]}
+    with _client(live_server, engine, "officer", f"town:{setting['other']}", **kw) as b:
+        me = b.get("/api/v1/me")
+        assert me.status_code == 200 and me.json()["grids"] == []
+        grid = b.get("/api/v1/me/grid").json()
+        assert grid["grids"] == [] and grid["events"]["features"] == []
+        tasks = b.get("/api/v1/me/tasks").json()["data"]
+        assert all(t["grid_code"].startswith(setting["other"]) for t in tasks)
+        problem(b.get(f"/api/v1/me/tasks/{event}"), 403, "id")
+        assert b.get(f"/api/v1/events/{event}").status_code == 403
+        act = b.post(f"/api/v1/events/{event}/actions", json={"action": "start"})
+        assert act.status_code == 403, act.text
+        problem(b.get(f"/api/v1/coverage/grids/{setting['grid']}", params=COVER), 403, "scope")
+        daily = {"date": RUN_DAY, "person": setting["other_person"]}
+        assert b.get("/api/v1/patrol/daily", params=daily).status_code == 200  # B's person
+    with _client(live_server, engine, "officer", "grids", **kw) as own:
+        assert setting["grid"] in own.get("/api/v1/me").json()["grids"]
+        problem(own.get(f"/api/v1/coverage/grids/{setting['other_grid']}", params=COVER), 403,
+                "scope")  # fmt: skip
+
+
+def test_one_rule_for_in_scope() -> None:
+    from layers.accounts import in_codes
+
+    assert in_codes("320281104001001", None)
+    assert in_codes("320281104001001", ("320281104",))
+    assert not in_codes("320281105001001", ("320281104",))
+    assert not in_codes(None, ("320281104",)) and not in_codes("320281104", ())
+    assert in_codes("320281104001001", ["320281105", "320281104001"])  # a list works too
+
+
+def test_an_area_touching_the_scope() -> None:
+    from layers.accounts import touches_codes
+
+    assert touches_codes("320281104", ("320281104001",))  # the town of a village's user
+    assert touches_codes("320281104001001", ("320281104",))
+    assert not touches_codes("320281105", ("320281104001",))
+    assert touches_codes("320281105", None) and not touches_codes("320281105", ())
