@@ -1,8 +1,9 @@
 """Work a server does on its own, on a timer: recomputing past days' coverage when late fixes
 have arrived (``layers.coverage.recompute_late``), bringing today's stored patrol statistics up
 to date (``layers.device_daily.refresh_day``: the day is computed once early and then continued,
-so ``GET /patrol/daily`` has little left to do), and once a day forgetting idempotency keys
-older than their 30 days (``layers.idempotency.purge``).
+so ``GET /patrol/daily`` has little left to do), forgetting sign-in attempt counts older than
+the longest throttle window (``layers.login_throttle.purge``), and once a day forgetting
+idempotency keys older than their 30 days (``layers.idempotency.purge``).
 
 One daemon thread per server process; the work itself takes an advisory lock, so with several
 workers one of them does it and the others skip that round.
@@ -42,6 +43,7 @@ def start_late_fix_recompute(
         from layers.db import transaction
         from layers.device_daily import refresh_day
         from layers.idempotency import purge
+        from layers.login_throttle import purge as purge_login_attempts
         from layers.workcal import SHANGHAI
 
         purged_at = float("-inf")  # the first round purges
@@ -55,6 +57,10 @@ def start_late_fix_recompute(
                     log.info("patrol statistics: %s", refresh_day(
                         session=session, day=today, metric_srid=metric_srid
                     ))  # fmt: skip
+                # sign-in counts older than the longest throttle window (a cheap delete)
+                forgotten = purge_login_attempts(sessions.kw["bind"])
+                if forgotten:
+                    log.info("sign-in attempt counts forgotten: %d", forgotten)
                 if time.monotonic() - purged_at > PURGE_EVERY_S:
                     with transaction(sessions) as session:
                         log.info("idempotency keys forgotten: %d", purge(session=session))

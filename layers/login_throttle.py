@@ -44,9 +44,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, Engine, Integer, String, Text, func, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from layers.db import Base
+from layers.db import Base, database_fault
 from layers.errors import DomainError
 
 log = logging.getLogger("gridgis.auth")
@@ -167,7 +168,47 @@ class Armed:
 def admit(engine: Engine, attempt_keys: list[tuple[str, str]]) -> list[Armed]:
     """Count one attempt against every key atomically, or raise :class:`TooManyAttempts`
     (nothing counted) if one of them is locked now. Returns the locks this attempt armed
-    (it is still evaluated; the attempts after it are refused)."""
+    (it is still evaluated; the attempts after it are refused).
+
+    The count is the only write before the password is checked, and it is the throttle's own
+    (it is what bounds parallel guessing; nothing of the sign-in is written before the check).
+    While the database takes no writes (read-only, a standby, disk full:
+    :func:`layers.db.database_fault`), attempts cannot be counted: the locks already armed are
+    still enforced (:func:`check_locked`, a read) and the attempt is evaluated uncounted."""
+    try:
+        return _count(engine, attempt_keys)
+    except DBAPIError as exc:
+        fault = database_fault(exc)
+        if fault is None or fault.kind not in NO_WRITES:
+            raise
+    log.warning("sign-in attempts not counted: the database takes no writes; locks enforced")
+    check_locked(engine, attempt_keys)
+    return []
+
+
+NO_WRITES = ("read_only", "disk_full")
+"""Database faults in which the throttle reads its locks but counts nothing."""
+
+
+def check_locked(engine: Engine, attempt_keys: list[tuple[str, str]]) -> None:
+    """:class:`TooManyAttempts` if one of the keys is locked now (a read only)."""
+    if not attempt_keys:
+        return
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT key_kind, extract(epoch FROM locked_until - clock_timestamp()) AS left_s "
+                "FROM login_attempt WHERE (key_kind, key) IN (SELECT * FROM "
+                "unnest(CAST(:kinds AS text[]), CAST(:keys AS text[]))) "
+                "AND locked_until > clock_timestamp() ORDER BY left_s DESC LIMIT 1"
+            ),
+            {"kinds": [k for k, _ in attempt_keys], "keys": [v for _, v in attempt_keys]},
+        ).first()
+    if rows is not None:
+        raise TooManyAttempts(max(1, math.ceil(float(rows.left_s))), FIELD[rows.key_kind])
+
+
+def _count(engine: Engine, attempt_keys: list[tuple[str, str]]) -> list[Armed]:
     ordered = sorted(set(attempt_keys))  # one lock order for every transaction: no deadlock
     armed: list[Armed] = []
     refused: tuple[float, str] | None = None
@@ -238,6 +279,33 @@ def record_failure(engine: Engine, armed: list[Armed], *, what: str = "password"
 def reset(engine: Engine, attempt_keys: list[tuple[str, str]]) -> None:
     """After a successful sign-in: forget the pair's and the name's attempts, and give the
     address its attempt back (an office's sign-ins never add up to a slowdown)."""
+    try:
+        _reset(engine, attempt_keys)
+    except DBAPIError as exc:  # the sign-in stands; its counts are forgotten by age instead
+        fault = database_fault(exc)
+        if fault is None or fault.kind not in NO_WRITES:
+            raise
+        log.warning("sign-in counts not reset: the database takes no writes")
+
+
+def purge(engine: Engine) -> int:
+    """Forget the counts no throttle reads any more: last failure older than the longest
+    window of :data:`POLICY` and no lock in force (``auth_audit`` keeps the locks); how many.
+    Run by the server's periodic work (api/periodic.py)."""
+    longest_s = max(p.window_s for p in POLICY.values())
+    with engine.begin() as conn:
+        result = conn.execute(
+            text(
+                "DELETE FROM login_attempt WHERE last_failed_at < clock_timestamp() - "
+                "make_interval(secs => :s) AND (locked_until IS NULL OR locked_until < "
+                "clock_timestamp())"
+            ),
+            {"s": longest_s},
+        )
+    return int(result.rowcount)
+
+
+def _reset(engine: Engine, attempt_keys: list[tuple[str, str]]) -> None:
     own = [(k, v) for k, v in attempt_keys if k in (PAIR, USER, TOKEN)]
     shared = [(k, v) for k, v in attempt_keys if k not in (PAIR, USER, TOKEN)]
     pairs = "(SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:keys AS text[])))"

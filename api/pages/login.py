@@ -14,10 +14,13 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import DBAPIError
 
 from api.deps import SESSION_COOKIE, SessionDep, client_address
+from api.errors import DATABASE_FAULTS
 from api.security import check_form_token, form_token
 from layers import accounts, auth, login_throttle, password_gate
+from layers.db import database_fault
 from layers.errors import AuthError
 from maps.assets import STATIC_DIR, static_mounts
 
@@ -50,6 +53,8 @@ TEXT: dict[str, dict[str, str]] = {
         "bad_form": "退出请求缺少本页的表单令牌（或来自其他网站），未退出；请在本页点击“退出登录”",
         "throttled": "登录失败次数过多，请 {s} 秒后再试（每多失败一次，等待时间加倍）",
         "busy": "服务器正忙于核对登录，请 {s} 秒后再试",
+        "no_session": "登录信息核对无误，但数据库暂时只读（或磁盘已满），无法保存登录会话；请 {s} 秒后再试"
+        "（访问令牌仍可读取数据）",
     },
     "en": {
         "title": "GridGIS · Sign in",
@@ -71,6 +76,9 @@ TEXT: dict[str, dict[str, str]] = {
         "throttled": "Too many failed sign-ins: try again in {s} s (each further failure "
         "doubles the wait)",
         "busy": "The server is checking too many sign-ins at once: try again in {s} s",
+        "no_session": "Your sign-in is correct, but the database takes no writes at the moment "
+        "(read-only or disk full), so the sign-in session cannot be stored: try again in {s} s "
+        "(access tokens still read data)",
     },
 }
 
@@ -174,10 +182,11 @@ def login(
             login_throttle.record_failure(engine, armed, what="token")
             return render(lang, 401, next_url=next_url, error=TEXT[lang]["failed_token"],
                           token_open=True)  # fmt: skip
-        _, value = accounts.start_session(
-            session=session, max_age_s=max_age_s, user_id=row.user_id, token_id=row.id,
-            user_agent=user_agent,
-        )  # fmt: skip
+        opened = _open_session(session, lang, next_url, max_age_s=max_age_s, user_id=row.user_id,
+                               token_id=row.id, user_agent=user_agent)  # fmt: skip
+        if isinstance(opened, Response):
+            return opened
+        value = opened
     elif username and password:
         attempt = login_throttle.keys(user=username, address=address)
         try:
@@ -195,9 +204,11 @@ def login(
                                   username=username)  # fmt: skip
         except (login_throttle.TooManyAttempts, password_gate.VerifierBusy) as exc:
             return refused(exc)
-        _, value = accounts.start_session(
-            session=session, max_age_s=max_age_s, user_id=user.id, user_agent=user_agent
-        )
+        opened = _open_session(session, lang, next_url, max_age_s=max_age_s, user_id=user.id,
+                               user_agent=user_agent, username=username)  # fmt: skip
+        if isinstance(opened, Response):
+            return opened
+        value = opened
         login_throttle.reset(engine, attempt)
     else:
         return render(lang, 401, next_url=next_url, error=TEXT[lang]["missing"])
@@ -212,6 +223,27 @@ def login(
         path="/",
     )
     return response
+
+
+def _open_session(
+    session: Any, lang: str, next_url: str, *, username: str = "", **kw: Any
+) -> str | Response:
+    """The new page session's cookie value (the password or token already checked), or the
+    login page with a 503 and ``Retry-After`` when the database takes no writes (read-only, a
+    standby, disk full): the one write that failed is named, nothing of the sign-in is stored
+    (rolled back), and the user's API tokens keep working for reads."""
+    try:
+        return accounts.start_session(session=session, **kw)[1]
+    except DBAPIError as exc:
+        fault = database_fault(exc)
+        if fault is None or fault.kind not in login_throttle.NO_WRITES:
+            raise
+        session.rollback()
+    retry_after_s = DATABASE_FAULTS[fault.kind][1]
+    page = render(lang, 503, next_url=next_url, username=username,
+                  error=TEXT[lang]["no_session"].format(s=retry_after_s))  # fmt: skip
+    page.headers["Retry-After"] = str(retry_after_s)
+    return page
 
 
 def _live_session(request: Request, session: SessionDep) -> tuple[str, accounts.Identity] | None:
