@@ -29,7 +29,7 @@ from gis.codes import LEVEL_CODE_LENGTH
 from gis.tracks import UNUSABLE
 from layers.coverage import CoverageGrid, CoverageRun, CoverageVisit, rollup
 from layers.events import kpis
-from layers.events.dictionary import display_name
+from layers.events.dictionary import display_name, subclass_name_en
 from layers.events.models import Event, EventSubclass
 from layers.events.workflow import OPEN_FOR_DEADLINE, TERMINAL
 from layers.models import Grid
@@ -121,7 +121,7 @@ def event_panel(
                 Event.status,
                 Event.subclass_code,
                 EventSubclass.name.label("subclass_name"),
-                EventSubclass.name_en.label("subclass_name_en"),
+                subclass_name_en().label("subclass_name_en"),
                 Event.grid_code,
                 Event.address,
                 Event.reported_at,

@@ -146,14 +146,6 @@ def words(lang: str) -> dict[str, Any]:
     }
 
 
-def _name(entry: Mapping[str, Any], lang: str) -> str:
-    """A dictionary entry's name on a page in ``lang``: an English page shows the code where
-    the dictionary has no English name (never the Chinese one)."""
-    if lang == "en":
-        return str(entry.get("name_en") or "")
-    return str(entry.get("name_zh") or entry["name"])
-
-
 def _legend(lang: str, due_soon_h: float) -> str:
     w = WORDS[lang]
     h = f"{due_soon_h:g}"
@@ -182,7 +174,7 @@ def _panel(
         statuses=[(s, label(f"event_status_{s}", lang)) for s in STATUS_COLORS],
         sources=list(SOURCE_NAMES[lang].items()),
         towns=[(t["code"], t["name"]) for t in towns],
-        classes=[(c["code"], _name(c, lang)) for c in classes],
+        classes=[(c["code"], c["name"]) for c in classes],
     )
 
 
@@ -226,7 +218,7 @@ def build_events_map(
     root.html.add_child(Element(_panel(lang, towns, classes)))  # type: ignore[attr-defined]
     legend = _legend(lang, due_soon_h)
     HtmlControl(legend, position="bottomright", css_class="gridgis-legend").add_to(folium_map)
-    subclasses = {s["code"]: _name(s, lang) for c in classes for s in c.get("subclasses", [])}
+    subclasses = {s["code"]: s["name"] for c in classes for s in c.get("subclasses", [])}
     ViewScript(
         "events",
         {

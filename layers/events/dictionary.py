@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from layers.errors import CodeConflict, DomainError
 from layers.events.models import EventClass, EventSubclass, LimitUnit
@@ -250,10 +250,45 @@ def get_subclass(*, session: Session, code: str, field: str = "subclass") -> Eve
     return found
 
 
-def display_name(name_zh: str, name_en: str | None, lang: str) -> str:
-    """The name people read in ``lang`` ("zh" or "en"): the English name on English pages when
-    the dictionary has one, the Chinese name otherwise."""
-    return name_en if lang == "en" and name_en else name_zh
+UNNAMED_EN = "Event type without an English name"
+"""What an English page shows for an entry that has no English name, nor a class that has one
+(never the Chinese name, never a bare code)."""
+
+
+def display_name(
+    name_zh: str, name_en: str | None, lang: str, class_name_en: str | None = None
+) -> str:
+    """The name people read in ``lang`` ("zh" or "en"); the one rule for every page and API.
+
+    Chinese pages: the Chinese name. English pages: the English name; a subclass without one
+    falls back to its class's English name (``class_name_en``), then to :data:`UNNAMED_EN`.
+    The Chinese name is never shown on an English page (issue 15: one language per page)."""
+    if lang != "en":
+        return name_zh
+    return name_en or class_name_en or UNNAMED_EN
+
+
+def subclass_name_en() -> Any:
+    """SQL: a subclass's English name, else its class's (a column expression over
+    ``EventSubclass``; ``None`` when neither has one). Select it beside ``EventSubclass.name``
+    and pass both to :func:`display_name`."""
+    class_en = (
+        select(EventClass.name_en)
+        .where(EventClass.code == EventSubclass.class_code)
+        .scalar_subquery()
+    )
+    return func.coalesce(EventSubclass.name_en, class_en)
+
+
+def subclass_name(s: EventSubclass, lang: str) -> str:
+    """A loaded subclass's name in ``lang`` (:func:`display_name`, its class read when the
+    subclass has no English name)."""
+    class_en = None
+    if lang == "en" and not s.name_en:
+        session = object_session(s)
+        found = session.get(EventClass, s.class_code) if session is not None else None
+        class_en = found.name_en if found is not None else None
+    return display_name(s.name, s.name_en, lang, class_en)
 
 
 def class_dict(c: EventClass, lang: str = "zh") -> dict[str, Any]:
@@ -273,17 +308,31 @@ def list_dictionary(*, session: Session, lang: str = "zh") -> list[dict[str, Any
     subs = session.scalars(select(EventSubclass).order_by(EventSubclass.code)).all()
     return [
         class_dict(c, lang)
-        | {"subclasses": [subclass_dict(s, lang) for s in subs if s.class_code == c.code]}
+        | {
+            "subclasses": [
+                subclass_dict(s, lang, class_name_en=c.name_en)
+                for s in subs
+                if s.class_code == c.code
+            ]
+        }
         for c in classes
     ]
 
 
-def subclass_dict(s: EventSubclass, lang: str = "zh") -> dict[str, Any]:
-    """A subclass as the API shows it: ``name`` in ``lang``, both names beside it."""
+def subclass_dict(
+    s: EventSubclass, lang: str = "zh", *, class_name_en: str | None = None
+) -> dict[str, Any]:
+    """A subclass as the API shows it: ``name`` in ``lang`` (:func:`display_name`; the class's
+    English name read when not given), both stored names beside it."""
+    name = (
+        display_name(s.name, s.name_en, lang, class_name_en)
+        if class_name_en is not None
+        else subclass_name(s, lang)
+    )
     return {
         "code": s.code,
         "class_code": s.class_code,
-        "name": display_name(s.name, s.name_en, lang),
+        "name": name,
         "name_zh": s.name,
         "name_en": s.name_en,
         "accept_rule": s.accept_rule,

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from layers.events.dictionary import display_name
+from layers.events.dictionary import display_name, subclass_name_en
 from layers.events.models import Event, EventSource, EventStatus, EventSubclass
 from layers.events.workflow import OPEN_FOR_DEADLINE, TERMINAL
 
@@ -131,7 +131,7 @@ def event_rows(
             urgency.label("urgency"),
             Event.subclass_code,
             EventSubclass.name,
-            EventSubclass.name_en,
+            subclass_name_en().label("name_en"),
             Event.source,
             Event.grid_code,
             Event.address,

@@ -12,8 +12,10 @@ CLASSES = [
     {"code": "01", "name": "City environment", "name_zh": "市容环境", "name_en": "City environment",
      "subclasses": [{"code": "0101", "name": "</script><b>x", "name_zh": "暴露垃圾",
                      "name_en": "</script><b>x"},
-                    {"code": "0199", "name": "无英文名", "name_zh": "无英文名", "name_en": None}]},
+                    {"code": "0199", "name": "City environment", "name_zh": "无英文名",
+                     "name_en": None}]},
 ]  # fmt: skip
+"""As list_dictionary(lang="en") gives it: 0199 has no English name, so its class's."""
 TOWNS = [{"code": "320281001", "name": "<img src=x onerror=alert(1)>"}]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -30,7 +32,7 @@ def test_page_links_only_local_assets_and_escapes_text() -> None:
 
 def test_english_page_never_carries_chinese_names() -> None:
     html = build_events_map(lang="en", classes=CLASSES).get_root().render()
-    assert "无英文名" not in html and "市容环境" not in html  # no English name: the code
+    assert "无英文名" not in html and "市容环境" not in html  # the names the dictionary chose
     assert not any(CJK.search(str(v)) for v in words("en")["status_names"].values())
 
 

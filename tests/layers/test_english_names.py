@@ -1,0 +1,76 @@
+"""The dictionary's one naming rule (layers.events.dictionary.display_name): an English page
+never shows a Chinese name nor a bare code; a subclass without an English name takes its
+class's, then a clear English label. Rows are made inside the test's rolled-back transaction."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from layers.events.dictionary import (
+    UNNAMED_EN,
+    display_name,
+    list_dictionary,
+    subclass_dict,
+    subclass_name,
+    subclass_name_en,
+)
+from layers.events.models import EventClass, EventSubclass, LimitUnit
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _subclass(code: str, name: str, name_en: str | None) -> EventSubclass:
+    return EventSubclass(
+        code=code, class_code=code[:2], name=name, name_en=name_en, accept_rule="-",
+        limit_value=1, limit_unit=LimitUnit.WORK_HOURS, close_rule="-", department="-",
+    )  # fmt: skip
+
+
+def test_display_name_falls_back_in_english_never_to_chinese() -> None:
+    assert display_name("暴露垃圾", "Exposed rubbish", "en") == "Exposed rubbish"
+    assert display_name("暴露垃圾", "Exposed rubbish", "zh") == "暴露垃圾"
+    assert display_name("无英文名", None, "en", "City environment") == "City environment"
+    assert display_name("无英文名", "", "en", None) == UNNAMED_EN
+    assert display_name("无英文名", None, "zh", "City environment") == "无英文名"
+    assert not CJK.search(UNNAMED_EN) and not re.search(r"\d", UNNAMED_EN)
+
+
+def test_dictionary_sql_and_objects_share_the_rule(db_session: Session) -> None:
+    db_session.add_all([
+        EventClass(code="97", name="测试大类", name_en="Test class", kind="event"),
+        EventClass(code="98", name="无英文大类", name_en=None, kind="event"),
+    ])  # fmt: skip
+    db_session.flush()
+    db_session.add_all([
+        _subclass("9701", "有英文名", "Named one"),
+        _subclass("9702", "无英文名甲", None),
+        _subclass("9801", "无英文名乙", None),
+    ])  # fmt: skip
+    db_session.flush()
+    want = {"9701": "Named one", "9702": "Test class", "9801": UNNAMED_EN}
+    # SQL (the lists of /events/map, the dashboard, the phone's tasks)
+    rows = db_session.execute(
+        select(EventSubclass.code, EventSubclass.name, subclass_name_en()).where(
+            EventSubclass.code.in_(list(want))
+        )
+    ).all()
+    assert {c: display_name(n, en, "en") for c, n, en in rows} == want
+    assert {c: display_name(n, en, "zh") for c, n, en in rows} == {
+        "9701": "有英文名", "9702": "无英文名甲", "9801": "无英文名乙"
+    }  # fmt: skip
+    # loaded objects (one subclass read on its own: API, phone's case view)
+    for code, name in want.items():
+        s = db_session.get(EventSubclass, code)
+        assert s is not None
+        assert subclass_name(s, "en") == name == subclass_dict(s, "en")["name"]
+        assert subclass_dict(s, "zh")["name"] == s.name
+    # the whole dictionary (the /events/map filter and legend names)
+    en = {c["code"]: c for c in list_dictionary(session=db_session, lang="en")}
+    assert en["98"]["name"] == UNNAMED_EN and en["97"]["name"] == "Test class"
+    assert {s["code"]: s["name"] for c in ("97", "98") for s in en[c]["subclasses"]} == want
+    for c in en.values():
+        assert not CJK.search(c["name"]), c
+        assert not any(CJK.search(s["name"]) for s in c["subclasses"]), c["code"]
