@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gis.codes import ancestors_of
 from gis.masking import id_number_problem, mobile_problem, normalize_mobile
+from gis.role_names import ROLE_NAMES
 from layers.errors import DomainError
 from layers.people import GridAssignment, Person, StaffRole, Team, TeamKind, TeamMember
 from layers.tables import read_table
@@ -38,14 +39,8 @@ ROLE_LEVELS: dict[StaffRole, frozenset[int]] = {
     StaffRole.SUPERVISOR: frozenset({1, 2}),
     StaffRole.LIAISON: frozenset({1, 2}),
 }
-ROLE_ZH: dict[StaffRole, str] = {
-    StaffRole.GRID_CHIEF: "网格长",
-    StaffRole.GRID_WORKER: "网格员",
-    StaffRole.PATROLLER: "巡查员",
-    StaffRole.SUPERVISOR: "督查员",
-    StaffRole.INFORMANT: "信息员",
-    StaffRole.LIAISON: "联络员",
-}
+ROLE_ZH: dict[StaffRole, str] = {r: ROLE_NAMES["zh"][r.value] for r in StaffRole}
+"""The Chinese word of each staff role (gis/role_names.py, the table the pages use too)."""
 _ROLE_BY_TEXT = {**{r.value: r for r in StaffRole}, **{v: k for k, v in ROLE_ZH.items()}}
 # Header words accepted (English or Chinese) for each column.
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -8,7 +8,7 @@ from maps.assets import localize_all
 from maps.basemaps import Basemap
 from maps.elements import ViewScript
 from maps.grid_map import GridMapSource, build_grid_map
-from maps.styles import resolve_lang
+from maps.styles import ROLE_NAMES, resolve_lang
 
 TEXT = {"zh": {"title": "网格通 · 实时位置"}, "en": {"title": "GridGIS · Live"}}
 
@@ -23,7 +23,8 @@ def build_live_map(
     poll_ms: int = 5000,
 ) -> folium.Map:
     """The grid map with a layer of officers fetched from ``latest_url`` every ``poll_ms``
-    (``maps/static/gridgis-live.js``; its labels are in that file)."""
+    (``maps/static/gridgis-live.js``; its labels are in that file, the role names are
+    maps.styles.ROLE_NAMES of ``lang``)."""
     lang = resolve_lang(lang)
     folium_map = build_grid_map(
         source,
@@ -33,6 +34,8 @@ def build_live_map(
         title=TEXT[lang]["title"],
         drill_down=False,
     )
-    ViewScript("live", {"url": latest_url, "poll_ms": poll_ms}).add_to(folium_map)
+    ViewScript(
+        "live", {"url": latest_url, "poll_ms": poll_ms, "roles": ROLE_NAMES[lang]}
+    ).add_to(folium_map)
     localize_all(folium_map, assets_base)
     return folium_map

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from gis.role_names import ROLE_NAMES as _ROLE_NAMES
+
 Lang = Literal["zh", "en"]
 DEFAULT_LANG: Lang = "zh"
 
@@ -311,17 +313,9 @@ LABELS: dict[str, dict[Lang, str]] = {
 
 # People's roles as pages name them: the staff roles (layers.people.StaffRole) and the
 # accounts' roles (layers.models.Role). The one table of role names for every page (/events/map
-# popups, /plan's impact list); a page script gets the table of its language from the page.
-ROLE_NAMES: dict[Lang, dict[str, str]] = {
-    "zh": {"grid_chief": "网格长", "grid_worker": "网格员", "patroller": "巡查员",
-           "supervisor": "督查员", "informant": "信息员", "liaison": "联络员",
-           "dispatcher": "调度员", "officer": "执法队员", "admin": "管理员", "viewer": "查看者",
-           "planner": "规划员"},
-    "en": {"grid_chief": "Grid chief", "grid_worker": "Grid worker", "patroller": "Patrol officer",
-           "supervisor": "Supervisor", "informant": "Informant", "liaison": "Liaison",
-           "dispatcher": "Dispatcher", "officer": "Officer", "admin": "Administrator",
-           "viewer": "Viewer", "planner": "Planner"},
-}  # fmt: skip
+# popups, /plan's impact list, /live); kept in gis/role_names.py so that layers.roster reads
+# the same words; a page script gets the table of its language from the page.
+ROLE_NAMES: dict[Lang, dict[str, str]] = _ROLE_NAMES  # type: ignore[assignment]
 
 
 def resolve_lang(lang: str | None) -> Lang:

@@ -142,6 +142,63 @@
       });
   }
 
+  // latest(): a guard for one kind of request of a page (a panel, a list, a poll): only the
+  // answer to the LATEST request made through it is drawn. An answer to an older request (the
+  // previous selection, filter, page, day or officer; a slower poll) that arrives after a newer
+  // request was made is never passed on: its promise is rejected with an Error whose ``stale``
+  // is true (``shown`` true: nothing to report), so .then(draw) does not run and a .catch
+  // that shows failures in place returns early on ``error.stale``. A user's change never waits
+  // for a poll: it asks at once and so makes the poll's answer stale.
+  //   var rows = G.latest();
+  //   rows.get(url, what, {quiet}).then(draw).catch(function (e) { if (!e.stale) { show(e); } })
+  //   rows.track(Promise.all([...]))        // any promise (several requests as one), guarded
+  //   if (rows.pending()) { return; }       // a poll may skip while a request is under way
+  //   rows.drop()                           // every answer under way is stale from now on
+  // One request per guard at a time: a second get() makes the first stale (combine requests
+  // with Promise.all and track() the whole). The page bar reports the failure of the latest
+  // request only (getJSON's notice, unless {quiet: true}); a 401 always says the session has
+  // expired.
+  function latest() {
+    var asked = 0, answered = 0;
+    function stale() {
+      var error = new Error("superseded by a newer request");
+      error.stale = true;
+      error.shown = true;
+      error.status = 0;
+      error.problem = {};
+      return error;
+    }
+    function track(promise) {
+      var mine = ++asked;
+      return Promise.resolve(promise).then(function (value) {
+        if (mine !== asked) { throw stale(); }
+        answered = mine;
+        return value;
+      }, function (error) {
+        if (mine !== asked) { throw stale(); }
+        answered = mine;
+        throw error;
+      });
+    }
+    function get(url, what, options) {
+      var quiet = Boolean(options && options.quiet);
+      return track(getJSON(url, what, {quiet: true})).catch(function (error) {
+        if (!quiet && !error.stale && error.status !== 401) {
+          var words = MESSAGES[pageLang()];
+          notice(format(words.failed, {what: what || words.data, detail: error.message}));
+          error.shown = true;
+        }
+        throw error;
+      });
+    }
+    return {
+      get: get,
+      track: track,
+      pending: function () { return answered !== asked; },
+      drop: function () { asked += 1; answered = asked; },
+    };
+  }
+
   // sendJSON(method, url, body): a write (POST/PUT/PATCH/DELETE) with a JSON body, same-origin
   // with the session cookie; resolves with the JSON answer of a 2xx. On 401 it says the session
   // has expired (as getJSON); any other failure is left to the caller, who knows what was
@@ -220,7 +277,8 @@
 
   global.GridGIS = {
     pageLang: pageLang, format: format, t: t, esc: esc, el: el, pct: pct,
-    loginUrl: loginUrl, notice: notice, getJSON: getJSON, sendJSON: sendJSON, views: views,
+    loginUrl: loginUrl, notice: notice, getJSON: getJSON, sendJSON: sendJSON, latest: latest,
+    views: views,
     start: start,
     pageSetup: pageSetup, htmlControl: htmlControl, permanentLabels: permanentLabels,
   };

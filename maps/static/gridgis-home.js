@@ -280,10 +280,17 @@
     }).catch(function () {});
   });
 
+  // One guard per kind of request (GridGIS.latest): only the answer to the latest request of
+  // each is drawn, so a panel of the previous selection (or a slower poll) never lands over
+  // the current one, and a selection never waits for a poll.
+  var asks = {officers: G.latest(), points: G.latest(), events: G.latest(),
+    patrols: G.latest(), kpis: G.latest(), selection: G.latest(), locate: G.latest(),
+    search: G.latest()};
+
   // --- officers and events on the map -------------------------------------------------------
   function drawOfficers() {
     if (!map.hasLayer(officers)) { return Promise.resolve(); }
-    return G.getJSON("/api/v1/positions/latest", w("layer_officers")).then(function (fc) {
+    return asks.officers.get("/api/v1/positions/latest", w("layer_officers")).then(function (fc) {
       officers.clearLayers();
       fc.features.forEach(function (f) {
         var p = f.properties;
@@ -301,7 +308,7 @@
 
   function drawEvents() {
     if (!map.hasLayer(eventsLayer)) { return Promise.resolve(); }
-    return G.getJSON("/api/v1/dashboard/events/points?scope=" + state.sel, w("layer_events"))
+    return asks.points.get("/api/v1/dashboard/events/points?scope=" + state.sel, w("layer_events"))
       .then(function (body) {
         eventsLayer.clearLayers();
         body.data.forEach(function (r) {
@@ -360,7 +367,7 @@
   }
 
   function loadEvents() {
-    return G.getJSON("/api/v1/dashboard/events?" + scopeQuery() + "&lang=" + lang,
+    return asks.events.get("/api/v1/dashboard/events?" + scopeQuery() + "&lang=" + lang,
       w("panel_events")).then(function (b) {
       var c = b.counts;
       var body = clear(panelBody("panel-events"));
@@ -428,7 +435,7 @@
   }
 
   function loadPatrols() {
-    return G.getJSON("/api/v1/dashboard/patrols?" + scopeQuery(), w("panel_patrols")).then(function (b) {
+    return asks.patrols.get("/api/v1/dashboard/patrols?" + scopeQuery(), w("panel_patrols")).then(function (b) {
       var body = clear(panelBody("panel-patrols"));
       var top = G.el("div", "now-figures");
       row(top, w("online"), num(b.online), "good");
@@ -465,7 +472,7 @@
   }
 
   function loadKpis() {
-    return G.getJSON("/api/v1/dashboard/kpis?" + scopeQuery(), w("panel_kpis")).then(function (b) {
+    return asks.kpis.get("/api/v1/dashboard/kpis?" + scopeQuery(), w("panel_kpis")).then(function (b) {
       var body = clear(panelBody("panel-kpis"));
       body.appendChild(G.el("div", "muted", w("kpi_period", {from: when(b.from)})));
       var grid = G.el("div", "kpi-grid");
@@ -529,7 +536,7 @@
         body.appendChild(warn);
       }
       body.appendChild(G.el("div", "sel-name", w("city")));
-      return G.getJSON("/api/v1/grids?level=1&simplify=500", w("panel_selection")).then(function (fc) {
+      return asks.selection.get("/api/v1/grids?level=1&simplify=500", w("panel_selection")).then(function (fc) {
         var ul = G.el("ul", "children");
         fc.features.sort(function (a, b) { return a.properties.code < b.properties.code ? -1 : 1; });
         fc.features.forEach(function (f) {
@@ -544,11 +551,10 @@
       }).catch(function () {});
     }
     var code = state.sel;
-    return Promise.all([
+    return asks.selection.track(Promise.all([
       G.getJSON("/api/v1/dashboard/grid/" + code, w("panel_grid")),
       G.getJSON("/api/v1/grids/" + code + "?simplify=50", w("panel_grid")).catch(function () { return null; }),
-    ]).then(function (both) {
-      if (code !== state.sel) { return; }
+    ])).then(function (both) {
       var g = both[0], rel = both[1] ? both[1].properties : {};
       clear(body);
       crumbs({name: g.grid.name, ancestors: rel.ancestors || []});
@@ -572,7 +578,7 @@
         var ul = G.el("ul", "staff");
         g.staff.slice(0, 12).forEach(function (s) {
           var li = G.el("li", "person");
-          li.appendChild(G.el("span", "role", lang === "zh" ? s.role_zh : s.role.replace(/_/g, " ")));
+          li.appendChild(G.el("span", "role", config.roles[s.role] || s.role));
           li.appendChild(G.el("span", "pname", s.name));
           if (s.phone) { li.appendChild(G.el("span", "phone", s.phone)); }
           ul.appendChild(li);
@@ -596,7 +602,7 @@
       }
       setLoaded("panel-selection");
     }).catch(function (error) {
-      if (error && error.status === 404) {
+      if (error && error.status === 404 && !error.stale) {
         select("", false).then(function () {
           var warn = G.el("div", "sel-warning", w("bad_sel", {sel: code}));
           warn.setAttribute("role", "alert");
@@ -642,7 +648,7 @@
   // A click on the map selects the child of the selection that holds the point.
   map.on("click", function (ev) {
     var url = "/api/v1/locate?lon=" + ev.latlng.lng.toFixed(7) + "&lat=" + ev.latlng.lat.toFixed(7);
-    G.getJSON(url, w("panel_selection")).then(function (r) {
+    asks.locate.get(url, w("panel_selection")).then(function (r) {
       if (!r.found && !r.l1) { return; }
       var chain = [r.l1 && r.l1.code, r.l2 && r.l2.code, r.l3 && r.l3.code].filter(Boolean);
       var next = chain[0];
@@ -675,13 +681,13 @@
 
   function search(q) {
     q = q.trim();
-    if (!q) { results.hidden = true; return Promise.resolve(); }
+    if (!q) { asks.search.drop(); results.hidden = true; return Promise.resolve(); }
     var m = COORD.exec(q);
     if (m) {
       var lon = Number(m[1]), lat = Number(m[2]);
       if (lon < lat) { var t = lon; lon = lat; lat = t; }  // "31.91,120.28": lat first
       var crs = (m[3] || "cgcs2000").toLowerCase();
-      return G.getJSON("/api/v1/locate?lon=" + lon + "&lat=" + lat + "&crs=" + crs, w("search_point"))
+      return asks.search.get("/api/v1/locate?lon=" + lon + "&lat=" + lat + "&crs=" + crs, w("search_point"))
         .then(function (r) {
           if (!r.l3) { showResults([], q + " — " + w("point_outside")); return; }
           showResults([{kind: w("search_point"), label: r.l3.name + " (" + r.l3.code + ")", go: function () {
@@ -693,26 +699,27 @@
         }).catch(function () {});
     }
     if (/^[0-9]+$/.test(q) && validCode(q)) {
+      asks.search.drop();
       return Promise.resolve(showResults([{kind: w("search_grid"), label: q, go: function () { select(q, true); }}], q));
     }
     var items = [];
-    var asks = [];
+    var found = [];
     if (/^#?[0-9]{1,8}$/.test(q)) {
       var id = q.replace("#", "");
-      asks.push(G.getJSON("/api/v1/events/" + id, w("search_event"), {quiet: true}).then(function (e) {
+      found.push(G.getJSON("/api/v1/events/" + id, w("search_event"), {quiet: true}).then(function (e) {
         items.push({kind: w("search_event"), label: "#" + e.id + " " + (e.description || ""), go: function () {
           select(e.routing.grid_code, true);
         }});
       }).catch(function () {}));
     }
-    asks.push(G.getJSON("/api/v1/places?q=" + encodeURIComponent(q) + "&limit=8", w("search_place"), {quiet: true})
+    found.push(G.getJSON("/api/v1/places?q=" + encodeURIComponent(q) + "&limit=8", w("search_place"), {quiet: true})
       .then(function (b) {
         b.data.forEach(function (p) {
           items.push({kind: w("search_place") + " · " + w(p.kind || "grid"),
             label: (p.full_name || p.name) + " (" + p.code + ")", go: function () { select(p.code, true); }});
         });
       }).catch(function () {}));
-    asks.push(G.getJSON("/api/v1/positions/latest?online_s=86400", w("search_person"), {quiet: true})
+    found.push(G.getJSON("/api/v1/positions/latest?online_s=86400", w("search_person"), {quiet: true})
       .then(function (fc) {
         fc.features.filter(function (f) { return (f.properties.name || "").indexOf(q) >= 0; })
           .slice(0, 8).forEach(function (f) {
@@ -724,7 +731,8 @@
               }});
           });
       }).catch(function () {}));
-    return Promise.all(asks).then(function () { showResults(items, q); });
+    return asks.search.track(Promise.all(found)).then(function () { showResults(items, q); })
+      .catch(function () {});
   }
 
   form.addEventListener("submit", function (ev) { ev.preventDefault(); search(input.value); });

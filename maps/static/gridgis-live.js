@@ -20,13 +20,6 @@
       lastDay: "replay the last day with fixes ({day})",
     },
   };
-  // layers/people.py StaffRole
-  var ROLES = {
-    zh: {grid_chief: "网格长", grid_worker: "网格员", patroller: "巡查员", supervisor: "督查员",
-      informant: "信息员", liaison: "联络员"},
-    en: {grid_chief: "Grid chief", grid_worker: "Grid worker", patroller: "Patroller",
-      supervisor: "Supervisor", informant: "Informant", liaison: "Liaison"},
-  };
   var DAY_S = 86400;
   var SHANGHAI = "Asia/Shanghai";
 
@@ -61,12 +54,13 @@
     return "/playback?" + q.toString();
   }
 
-  function popupContent(p) {
+  // popupContent(p, roles): roles are the page's role names (maps/styles.py ROLE_NAMES)
+  function popupContent(p, roles) {
     var box = G.el("div", "gridgis-officer-popup");
     var head = G.el("div", "gridgis-officer-head");
     head.appendChild(G.el("b", "gridgis-officer-name", p.name));
     if (p.role) {
-      var role = ROLES[G.pageLang()][p.role] || p.role;
+      var role = roles[p.role] || p.role;
       head.appendChild(G.el("span", "gridgis-officer-role", " " + role));
     }
     box.appendChild(head);
@@ -142,14 +136,14 @@
         seen[id] = true;
         if (!marker) {
           marker = L.circleMarker(where, markerStyle(p))
-            .bindPopup(popupContent(p))
+            .bindPopup(popupContent(p, opts.roles || {}))
             .bindTooltip(G.el("span", "gridgis-officer-tip", p.name))
             .addTo(layer);
           markers[id] = marker;
         } else {
           marker.setLatLng(where);
           marker.setStyle(markerStyle(p));
-          marker.setPopupContent(popupContent(p));
+          marker.setPopupContent(popupContent(p, opts.roles || {}));
           marker.setTooltipContent(G.el("span", "gridgis-officer-tip", p.name));
         }
       });
@@ -165,9 +159,11 @@
         updated: Date.now()};
     }
 
+    // every poll asks; only the latest answer is drawn (a slower earlier one is dropped)
+    var polls = G.latest();
     var timer = null;
     function poll() {
-      G.getJSON(opts.url, G.t(TEXT, "positions")).then(update).catch(function (error) {
+      polls.get(opts.url, G.t(TEXT, "positions")).then(update).catch(function (error) {
         // An expired session will not come back by itself: stop polling, keep the last
         // positions on the map under the message that asks to log in again.
         if (error.status === 401 && timer !== null) {
