@@ -163,13 +163,19 @@ def _measure(browser: Any, base: str, token: str, paths: dict[str, str], runs: i
     for name, path in paths.items():
         html = auth.get(path)
         scripts = [s for s in html.text.split('"') if s.startswith("/page-scripts/")]
-        script_bytes = sum(len(auth.get(s).content) for s in scripts)
+        bodies = [auth.get(s).text for s in scripts]
+        script_bytes = sum(len(b.encode("utf-8")) for b in bodies)
+        # what the page carries and fetches, for the report's baseline sentence
+        polygons = sum(t.count('"Polygon"') + t.count('"MultiPolygon"')
+                       for t in [html.text, *bodies])  # fmt: skip
+        tile_urls: list[str] = []
         usable: list[float] = []
         motion: dict[str, float] = {}
         for run in range(runs + 1):
             context = browser.new_context(viewport=VIEWPORT)
             _login(context, base, token)
             page = context.new_page()
+            page.on("request", lambda r, seen=tile_urls: "/tiles/" in r.url and seen.append(r.url))
             page.goto(base + path, wait_until="commit")
             ms = _until(page, USABLE[name])
             if run:
@@ -191,7 +197,8 @@ def _measure(browser: Any, base: str, token: str, paths: dict[str, str], runs: i
                               "empty_longest_ms": empty["longest_ms"]}  # fmt: skip
             context.close()
         out[name] = {"html_bytes": len(html.content), "script_bytes": script_bytes,
-                     "usable_ms": usable, **motion}  # fmt: skip
+                     "usable_ms": usable, "polygons": polygons, "tiles": len(tile_urls),
+                     **motion}  # fmt: skip
         print(base, name, round(statistics.median(usable)), motion, flush=True)
     return out
 
@@ -262,6 +269,42 @@ def _kb(n: int) -> str:
     return f"{n / 1024:,.0f} KB"
 
 
+def _how_drawn(pages: dict[str, dict]) -> str:
+    """E.g. "/map carries polygons in its HTML and page scripts (up to 1,846 …); / carries
+    none…", from each page's ``polygons`` and ``tiles`` figures."""
+    carry = [n for n, r in pages.items() if r.get("polygons")]
+    tiles = [n for n, r in pages.items() if not r.get("polygons") and r.get("tiles")]
+    other = [n for n in pages if n not in carry and n not in tiles]
+
+    def names(found: list[str], one: str, many: str) -> str:
+        return f"{', '.join(f'`{n}`' for n in found)} {one if len(found) == 1 else many}"
+
+    parts = []
+    if carry:
+        most = max(pages[n]["polygons"] for n in carry)
+        parts.append(f"{names(carry, 'carries', 'carry')} the grids' polygons in the HTML and "
+                     f"page scripts (up to {most:,} GeoJSON polygons)")  # fmt: skip
+    if tiles:
+        parts.append(f"{names(tiles, 'carries', 'carry')} no polygon and "
+                     f"{'draws' if len(tiles) == 1 else 'draw'} the grids from the vector "
+                     "tiles (`/tiles/…` requested)")  # fmt: skip
+    if other:
+        parts.append(f"{names(other, 'neither carries', 'neither carry')} polygons nor "
+                     f"{'requests' if len(other) == 1 else 'request'} tiles")  # fmt: skip
+    return "; ".join(parts) or "no page measured"
+
+
+def baseline_sentence(results: dict, baseline: str) -> str:
+    """The report's sentence on what the baseline and the candidate send, from the run's own
+    figures (GeoJSON polygons counted in each page's HTML and scripts, tile requests seen by
+    the browser), never fixed text."""
+    lines = []
+    if "baseline" in results:
+        lines.append(f"Baseline **{baseline}**: {_how_drawn(results['baseline'])}.")
+    lines.append(f"Candidate: {_how_drawn(results['candidate'])}.")
+    return " ".join(lines)
+
+
 def write_report(results: dict, args: Any, load_before: Any, load_after: Any) -> None:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                           text=True).stdout.strip()  # fmt: skip
@@ -275,9 +318,7 @@ def write_report(results: dict, args: Any, load_before: Any, load_after: Any) ->
         "through Playwright, window 1920×1080, demo city (17 / 271 / 1,558 grids), one officer "
         "with a 65-minute track. See the module docstring for what each figure means.",
         "",
-        f"Baseline **{args.baseline}**: /map, /live and /playback carry the city's polygons in "
-        "their page script (GeoJSON, simplified). Candidate: every page draws the grids from "
-        "the vector tiles (`/tiles/grids-lN/…`); `/` did already in the baseline.",
+        baseline_sentence(results, args.baseline),
         "",
         "## Time to usable (median and range of the measured loads)",
         "",
