@@ -4,7 +4,9 @@
 is the HTML; the page script is ``maps/static/gridgis-coverage.js``. The grids are drawn from
 the vector tiles (``/tiles/grids-l{n}``, maps/static/gridgis-tiles.js) of the run's generation:
 no page or page script carries a polygon of the city, only the light grid index
-(layers/grid_index.py: code, name, parent, bbox, label point) and the run's figures. Each level is
+(layers/grid_index.py: code, name, parent, bbox, label point) and the run's figures of towns and
+villages; a village's unit grids with their figures are asked for when it is opened
+(``GET /api/v1/coverage/figures?parent=``, :func:`unit_grid_rows`). Each level is
 coloured by its H3 share in classes fitted to that level's values (quantiles, see
 :func:`share_breaks`), with the class limits in the legend; names are drawn where the grid is
 wide enough on screen for them. Towns first; clicking a town shows its villages, clicking a
@@ -72,6 +74,9 @@ LABEL_MIN_PX = 56
 ROW_FIELDS = ("code", "name", "parent", "fill", "h3", "buffer", "officers", "cells", "covered",
               "bbox", "point")  # fmt: skip
 """Columns of each level's rows in the page script (arrays, not objects: a third the bytes)."""
+
+FIGURES_URL = "/api/v1/coverage/figures"
+"""Where the page script asks for a village's unit grids (:func:`unit_grid_rows`)."""
 
 # Labels the page script needs (placeholders filled in the browser).
 JS_LABELS = (
@@ -245,6 +250,24 @@ def _level_rows(
     return out, breaks
 
 
+def unit_grid_rows(
+    grids: Sequence[Mapping[str, Any]],
+    figures: Sequence[Mapping[str, Any]],
+    *,
+    parent: str,
+) -> list[list[Any]]:
+    """The unit grids (level 3) of one village as the page script reads them (columns
+    :data:`ROW_FIELDS`), for ``GET /api/v1/coverage/figures`` (api/routes/coverage_figures.py):
+    the page carries towns and villages only and asks for a village's unit grids when it is
+    opened, so its HTML and script stay small (issue 15: the whole city's unit grids were a
+    327 KB index). ``grids``: every unit grid of the generation (layers/grid_index.py rows),
+    ``figures``: the run's level-3 rows the caller may see; each grid's class colour is fitted
+    to the whole level (:func:`share_breaks`), as the legend's classes are."""
+    rows = {str(r["code"]): r for r in figures}
+    prepared, _ = _level_rows(grids, rows, True)
+    return [r for r in prepared if r[2] == parent]
+
+
 def _bounds(grids: Sequence[Mapping[str, Any]]) -> list[list[float]] | None:
     if not grids:
         return None
@@ -300,6 +323,7 @@ def build_coverage_map(
         prepared[n], breaks = _level_rows(index.get(n) or [], rows, has_run)
         shares = [r.get("h3_share") for r in rows.values()] if has_run else []
         legend_levels[n] = class_rows(breaks, shares)
+    prepared[3] = []  # unit grids: asked per village (GET /api/v1/coverage/figures)
     bounds = _bounds(index.get(1) or [])
     folium_map = page_map(bounds, basemap=basemap, title=title, lang=lang)
 
@@ -343,6 +367,7 @@ def build_coverage_map(
         {
             "fields": list(ROW_FIELDS),
             "levels": prepared,
+            "figures_url": FIGURES_URL,
             "bounds": bounds,
             "tiles": {"generation": generation_id},
             "run": has_run,

@@ -21,7 +21,9 @@
     var extras = window.gridgisCoverageExtras = {tracks: null, tracksCode: null,
         trend: null, trendCode: null, ranking: 0, compliance: null};
     var api = {drill: function () {}};
-    var tracks = {code: null, layer: null, features: null, error: null, seq: 0};
+    var tracks = {code: null, layer: null, features: null, error: null};
+    // only the latest grid's tracks are drawn (GridGIS.latest): a grid clicked before another
+    var tracksAsk = G.latest();
     var trends = {};  // area key -> {rows} | {error} | {} while loading
     var slots = {tracks: null, trend: null, trendKey: null};
     map.createPane("gridgisCovTracks").style.zIndex = 450;  // above the grids
@@ -94,7 +96,7 @@
         slot.appendChild(ul);
     }
     function cleared() {
-        tracks.seq++;
+        tracksAsk.drop();
         if (tracks.layer) { map.removeLayer(tracks.layer); }
         tracks.code = null; tracks.layer = null; tracks.features = null;
         tracks.error = null;
@@ -103,10 +105,9 @@
     function selected(code) {
         cleared();
         tracks.code = code;
-        var seq = tracks.seq;
-        getJSON(url("/api/v1/coverage/grids/" + encodeURIComponent(code) + "/tracks"))
+        tracksAsk.get(url("/api/v1/coverage/grids/" + encodeURIComponent(code) + "/tracks"),
+            null, {quiet: true})
             .then(function (fc) {
-                if (seq !== tracks.seq) { return; }
                 tracks.features = fc.features;
                 tracks.layer = L.geoJSON(fc, {
                     pane: "gridgisCovTracks", interactive: false,
@@ -127,7 +128,7 @@
                 fillTracks();
             })
             .catch(function (err) {
-                if (seq !== tracks.seq) { return; }
+                if (err.stale) { return; }
                 tracks.error = err.message;
                 extras.tracks = 0; extras.tracksCode = code;
                 fillTracks();

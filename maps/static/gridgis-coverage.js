@@ -1,10 +1,12 @@
 // /coverage: patrol coverage per grid level with drill-down (maps/coverage_map.py starts it).
 // The grids are drawn from the vector tiles of the run's generation (GridGIS.tiles, SVG so each
 // grid's path carries its classes); the page carries only each grid's code, name, parent, fill
-// (class colour fitted to its level), figures, bbox and label point. Towns first; a click on a
-// town shows its villages, on a village its unit grids, on a unit grid its blind-spot cells and
-// who covered it (fetched from /api/v1/coverage/grids/{code}). The area shown is kept in the
-// URL (?area=<code>): Back and reload return to it. Test hooks: window.gridgisCoverage,
+// (class colour fitted to its level), figures, bbox and label point of the towns and villages;
+// a village's unit grids are asked for when it is opened (/api/v1/coverage/figures?parent=).
+// Towns first; a click on a town shows its villages, on a village its unit grids, on a unit
+// grid its blind-spot cells and who covered it (fetched from /api/v1/coverage/grids/{code}).
+// Every request goes through a GridGIS.latest guard: only the latest answer is drawn. The
+// area shown is kept in the URL (?area=<code>): Back and reload return to it. Test hooks: window.gridgisCoverage,
 // gridgisCoverageMap (see maps/coverage_map.py).
 (function (G) {
   "use strict";
@@ -15,23 +17,44 @@
     // t(key, {n: 3}): the page's label of key with {n} filled in
     function t(key, values) { return G.format(T[key] || key, values); }
     var el = G.el, pct = G.pct;
-    // getJSON(url): the body, or an Error; failures are shown in the panels themselves (an
-    // expired session still gets the page's log-in-again message)
-    function getJSON(u) { return G.getJSON(u, null, {quiet: true}); }
     var pad = {paddingTopLeft: [data.legend_px, 80],
                paddingBottomRight: [data.panel_px, 24], animate: false};
     var P = G.coveragePanels(map, data.panels);
     var byCode = {}, levels = {1: [], 2: [], 3: []};
-    [1, 2, 3].forEach(function (n) {
-        data.levels[n].forEach(function (row) {
+    // add(n, fields, rows): grids of level n as the page or the figures API sends them
+    function add(n, fields, rows) {
+        rows.forEach(function (row) {
             var g = {level: n};
-            data.fields.forEach(function (f, i) { g[f] = row[i]; });
+            fields.forEach(function (f, i) { g[f] = row[i]; });
+            if (byCode[g.code]) { return; }
             // the panels read grid properties as the old GeoJSON features carried them
             g.properties = g;
             levels[n].push(g);
             byCode[g.code] = g;
         });
-    });
+    }
+    [1, 2, 3].forEach(function (n) { add(n, data.fields, data.levels[n] || []); });
+    // Unit grids come per village, when it is opened (GET data.figures_url?parent=): the page
+    // carries the towns and villages only. villages[code] is true once its grids are here.
+    var villages = {};
+    // Only the latest answer of each kind is drawn (GridGIS.latest): a village asked before
+    // another, a grid's detail asked before another grid's.
+    var asks = {village: G.latest(), detail: G.latest()};
+    var VILLAGE_LEN = 12;  // grid codes: town 9 digits, village 12, unit grid 15
+    function villageOf(code) {
+        return code && code.length > VILLAGE_LEN ? code.slice(0, VILLAGE_LEN) : null;
+    }
+    // unitsOf(village): a promise of the village's unit grids, asked once
+    function unitsOf(village) {
+        if (villages[village]) { return Promise.resolve(); }
+        var q = new URLSearchParams(data.query);
+        q.set("parent", village);
+        return asks.village.get(data.figures_url + "?" + q.toString(), null, {quiet: true})
+            .then(function (body) {
+                add(3, body.fields, body.rows);
+                villages[village] = true;
+            });
+    }
     function boundsOf(g) {
         return L.latLngBounds([g.bbox[1], g.bbox[0]], [g.bbox[3], g.bbox[2]]);
     }
@@ -40,7 +63,7 @@
     G.tiles.layer("grids-l1", {params: data.tiles, pane: "gridgis-cov-towns",
         style: {color: "#0b2e59", weight: 1.2, opacity: 0.6, fill: false}}).addTo(map);
     var state = {level: 1, parent: null, path: [], current: null, outline: null,
-                 blind: null, selected: null, seq: 0, labels: L.layerGroup().addTo(map)};
+                 blind: null, selected: null, labels: L.layerGroup().addTo(map)};
     var panel = L.control({position: "topright"});
     panel.onAdd = function () {
         var div = L.DomUtil.create("div",
@@ -186,15 +209,13 @@
         clearSelection();
         state.selected = g.code;
         state.current.setFeatureStyle(Number(g.code), SELECTED);
-        var seq = ++state.seq;
         if (P) { P.selected(g.code); }
         render();
         publish();
         var url = "/api/v1/coverage/grids/" + encodeURIComponent(g.code)
             + "?" + new URLSearchParams(data.query).toString();
-        getJSON(url)
+        asks.detail.get(url, null, {quiet: true})
             .then(function (d) {
-                if (seq !== state.seq) { return; }
                 state.blind = L.geoJSON(d.blind_spots, {
                     interactive: false, className: "gridgis-cov-blind",
                     style: {color: data.blind, weight: 0.6, opacity: 0.9,
@@ -205,7 +226,7 @@
                          who: d.covered_by.length});
             })
             .catch(function (err) {
-                if (seq !== state.seq) { return; }
+                if (err.stale) { return; }
                 render({error: err.message});
                 publish({error: err.message});
             });
@@ -217,7 +238,7 @@
     }
     function show(level, parent, path) {
         clearSelection();
-        state.seq++;
+        asks.detail.drop();
         if (state.current) { map.removeLayer(state.current); }
         if (state.outline) { map.removeLayer(state.outline); state.outline = null; }
         state.level = level; state.parent = parent; state.path = path;
@@ -276,6 +297,21 @@
     // unit grid: its village with the grid selected)
     function open(code) {
         var g = code ? byCode[code] : null;
+        var village = g ? (g.level === 2 ? g.code : null) : villageOf(code);
+        if (village && byCode[village] && !villages[village]) {
+            // its unit grids first (a village opened, or a unit grid named in the URL)
+            box.appendChild(el("div", "gridgis-legend-hint gridgis-cov-loading",
+                               t("coverage_loading")));
+            unitsOf(village).then(function () { open(code); }).catch(function (err) {
+                if (err.stale) { return; }
+                render();
+                box.appendChild(el("div", "gridgis-legend-hint",
+                                   t("load_failed", {e: err.message})));
+                publish({error: err.message});
+            });
+            return;
+        }
+        asks.village.drop();  // a village still loading is no longer wanted
         if (!g) { show(1, null, []); return; }
         var chain = chainOf(g);
         if (g.level < 3) {
@@ -309,7 +345,7 @@
     map.whenReady(function () {
         window.gridgisCoverageMap = map;
         var asked = areaInUrl();
-        open(data.run && asked && byCode[asked] ? asked : null);
+        open(data.run && asked && (byCode[asked] || byCode[villageOf(asked)]) ? asked : null);
     });
   };
 })(window.GridGIS);
