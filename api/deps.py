@@ -261,7 +261,8 @@ async def crs_query(
 
 
 def check_lonlat(lon: float, lat: float, *, prefix: str = "") -> None:
-    """Finite and in range; a swapped pair is named as such."""
+    """Finite and in range; a swapped pair is named as such. ``prefix`` is the JSON pointer of
+    the point in a body (``points/3/``: fields ``points/3/lon``, ``points/3/lat``)."""
     for name, value in (("lon", lon), ("lat", lat)):
         if not math.isfinite(value):
             raise InvalidParameter(

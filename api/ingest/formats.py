@@ -157,7 +157,7 @@ def osmand_json(data: Any) -> tuple[str, FixColumns]:
         raise BadRequestBody(
             "location.coords is missing; send {location: {timestamp, coords: {latitude, "
             "longitude}}}",
-            field="location.coords",
+            field="location/coords",
         )
     coords = location["coords"]
     fixes = FixColumns()
@@ -382,20 +382,20 @@ def gpx(body: bytes, charset: str | None = None) -> tuple[FixColumns, int, str |
     fixes = FixColumns()
     for i, p in enumerate(points):
         try:
-            check_coordinates(p.longitude, p.latitude, f"trkpt[{i}].lon", f"trkpt[{i}].lat")
+            check_coordinates(p.longitude, p.latitude, f"trkpt/{i}/lon", f"trkpt/{i}/lat")
             if p.time is None:
                 raise ItemError(
-                    f"trkpt[{i}].time",
+                    f"trkpt/{i}/time",
                     "this track point has no <time>; a patrol track needs a time per point",
                 )
             t = p.time if p.time.tzinfo else p.time.replace(tzinfo=UTC)
             fixes.add(
                 i,
-                fix_time=parse_time(t.isoformat(), f"trkpt[{i}].time"),
+                fix_time=parse_time(t.isoformat(), f"trkpt/{i}/time"),
                 lon=float(p.longitude),
                 lat=float(p.latitude),
-                altitude_m=parse_value(p.elevation, "altitude_m", f"trkpt[{i}].ele"),
-                accuracy_m=parse_value(p.horizontal_dilution, "hdop", f"trkpt[{i}].hdop")
+                altitude_m=parse_value(p.elevation, "altitude_m", f"trkpt/{i}/ele"),
+                accuracy_m=parse_value(p.horizontal_dilution, "hdop", f"trkpt/{i}/hdop")
                 * HDOP_UERE_M,
             )
         except ItemError as err:

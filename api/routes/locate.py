@@ -126,8 +126,8 @@ def _points_from_json(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | 
                     and all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)
                 ):
                     raise InvalidParameter(
-                        f"points[{i}] is {p!r}; each point is [lon, lat] or [lon, lat, z]",
-                        field=f"points[{i}]",
+                        f"points/{i} is {p!r}; each point is [lon, lat] or [lon, lat, z]",
+                        field=f"points/{i}",
                     )
             array = np.array([p[:2] for p in points], dtype=np.float64).reshape(-1, 2)
         if array.size == 0:
@@ -276,7 +276,7 @@ def _check_batch(lon: np.ndarray, lat: np.ndarray) -> None:
     errors = []
     for i in np.flatnonzero(bad)[:MAX_ERRORS_LISTED]:
         try:
-            check_lonlat(float(lon[i]), float(lat[i]), prefix=f"points[{i}].")
+            check_lonlat(float(lon[i]), float(lat[i]), prefix=f"points/{i}/")
         except InvalidParameter as exc:
             errors.append({"index": int(i), "field": exc.field, "message": exc.detail})
     first = errors[0]

@@ -156,6 +156,13 @@ def _check_value(value: Any, rule: Mapping[str, Any], field: str) -> None:
             raise InvalidParameter(
                 f"{field} has {len(value)} items; send at most {rule['maxItems']}", field=field
             )
+        if len(value) < rule.get("minItems", 0):
+            raise InvalidParameter(
+                f"{field} has {len(value)} items; send at least {rule['minItems']}", field=field
+            )
+        if isinstance(rule.get("items"), Mapping):
+            for i, item in enumerate(value):
+                _check_value(item, rule["items"], f"{field}/{i}")
     elif isinstance(value, dict) and "properties" in rule:
         if rule.get("additionalProperties") is False:
             refuse_unknown(value, rule, at=field)
@@ -223,20 +230,72 @@ EVENT_ROUTING = obj(
     },
     reason=TEXT,
 )
-DRAFT_EDIT = {
-    **obj(
-        ["op", "reason"],
-        op={
-            "type": "string",
-            "enum": ["move_vertex", "move_edge", "split", "merge", "reparent", "rename", "recode"],
-        },
-        reason=TEXT,
-        version=VERSION,
-    ),
-    "additionalProperties": True,
-    "description": "the op's parameters beside op, reason and version (docs/planning.md)",
-}
 UNDO_REDO = obj([], reason=TEXT, version=VERSION)
+
+# The parameters of each draft edit op (layers/planning/edit_ops.py, feature_ops.py), checked
+# by POST /api/v1/generations/{id}/edits before the edit runs: a parameter the op does not take
+# is a 422 naming it (a misspelt ``snapm`` never silently falls back to the default).
+EDIT_LINE_MAX_POINTS = 10_000
+LONLAT = {
+    "type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+    "description": "[lon, lat] in CGCS2000 (EPSG:4490) degrees",
+}  # fmt: skip
+GRID_CODE = {"type": "string", "minLength": 1, "maxLength": 20, "description": "a grid code"}
+CODE_PAIR = {
+    "type": "array", "items": GRID_CODE, "minItems": 2, "maxItems": 2,
+    "description": "two neighbouring unit grids",
+}  # fmt: skip
+GEOJSON_OBJECT = {"type": "object", "description": "a GeoJSON geometry, EPSG:4490 lon/lat"}
+EDIT_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
+    "move_vertex": {
+        "at": LONLAT, "to": LONLAT,
+        "snap_m": {"type": "number", "minimum": 0, "maximum": 100, "description": "metres"},
+    },
+    "move_edge": {
+        "codes": CODE_PAIR,
+        "offset_m": {**LONLAT, "description": "[east, north] in metres, each at most 5000"},
+    },
+    "split": {
+        "code": GRID_CODE,
+        "line": {
+            "type": ["object", "array"], "maxItems": EDIT_LINE_MAX_POINTS,
+            "description": "a GeoJSON LineString or [[lon, lat], …] (EPSG:4490)",
+        },
+        "names": {"type": "array", "items": NAME, "maxItems": 100},
+    },
+    "merge": {"codes": CODE_PAIR, "name": NAME},
+    "reparent": {"code": GRID_CODE, "to_parent": GRID_CODE},
+    "rename": {"code": GRID_CODE, "name": NAME},
+    "recode": {"code": GRID_CODE, "new_code": GRID_CODE},
+    "replace_geometry": {"code": GRID_CODE, "geometry": GEOJSON_OBJECT},
+}  # fmt: skip
+DRAFT_EDIT = obj(
+    ["op", "reason"],
+    op={"type": "string", "enum": list(EDIT_PARAMS)},
+    reason=TEXT,
+    version=VERSION,
+    **{name: rule for params in EDIT_PARAMS.values() for name, rule in params.items()},
+)
+DRAFT_EDIT["description"] = (
+    "op, reason, version and the op's own parameters (docs/planning.md): move_vertex at, to, "
+    "snap_m; move_edge codes, offset_m; split code, line, names; merge codes, name; reparent "
+    "code, to_parent; rename code, name; recode code, new_code; replace_geometry code, geometry"
+)
+
+
+def check_edit(data: Mapping[str, Any]) -> None:
+    """A draft edit body (:data:`DRAFT_EDIT`): its control fields and the parameters of its op
+    (:data:`EDIT_PARAMS`) by their schema; 422 naming the first unknown or invalid field."""
+    op = data.get("op")
+    check_values(data, DRAFT_EDIT)
+    params = EDIT_PARAMS.get(op) if isinstance(op, str) else None
+    if params is None:
+        return  # an unknown op: refused by the edit itself, naming op and the ops
+    schema = obj([], op=DRAFT_EDIT["properties"]["op"], reason=TEXT, version=VERSION, **params)
+    refuse_unknown(data, schema)
+    check_values(data, schema)
+
+
 GENERATION_FILE = obj(
     ["file", "name"],
     file=BINARY,

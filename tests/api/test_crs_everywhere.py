@@ -113,7 +113,7 @@ def test_events_locate_responsible_and_3d_points(live_server, tokens, spot) -> N
             assert r.status_code == 200, r.text
             assert [p["l3"] for p in r.json()["results"]] == [spot["code"]] * 2, r.json()
         r = officer.post("/api/v1/locate", json={"points": [[1.0, 2.0, 3.0, 4.0]]})
-        assert r.status_code == 422 and r.json()["field"] == "points[0]"
+        assert r.status_code == 422 and r.json()["field"] == "points/0"
 
 
 def test_case_10_household_in_gcj02(live_server, tokens) -> None:

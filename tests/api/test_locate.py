@@ -131,9 +131,9 @@ def test_batch_of_100k_points(client) -> None:  # type: ignore[no-untyped-def]
     [
         ({"content": b"{not json"}, 422, "body"),
         ({"json": [1, 2]}, 422, "body"),
-        ({"json": {"points": [[120.3, 31.9], [120.3]]}}, 422, "points[1]"),
-        ({"json": {"points": [[120.3, 31.9], ["a", "b"]]}}, 422, "points[1]"),
-        ({"json": {"points": [[120.3, 31.9], [31.9, 120.3]]}}, 422, "points[1].lat"),
+        ({"json": {"points": [[120.3, 31.9], [120.3]]}}, 422, "points/1"),
+        ({"json": {"points": [[120.3, 31.9], ["a", "b"]]}}, 422, "points/1"),
+        ({"json": {"points": [[120.3, 31.9], [31.9, 120.3]]}}, 422, "points/1/lat"),
         ({"json": {"lon": [1, 2], "lat": [1]}}, 422, "lat"),
         ({"json": {}}, 422, "points"),
         ({"json": {"nothing": 1}}, 422, "nothing"),  # not a field of the body

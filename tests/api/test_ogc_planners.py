@@ -354,7 +354,7 @@ def test_patch_delete_post_and_read_only_collections(
     assert last["op"] == "rename" and "no X-Edit-Reason" in last["reason"]
     r = planner.patch(item_url(draft, a), json={"properties": {"area_m2": 5}},
                       headers={"If-Match": v1})  # fmt: skip
-    assert r.status_code == 422 and r.json()["field"] == "properties.area_m2"
+    assert r.status_code == 422 and r.json()["field"] == "properties/area_m2"
     # DELETE alone would open a gap: 422 naming the neighbours and merge
     r = planner.delete(item_url(draft, a), headers={"If-Match": v1})
     assert r.status_code == 422 and b in r.json()["neighbours"], r.text
@@ -556,14 +556,14 @@ def test_collections_link_their_tiles(client: httpx.Client) -> None:
             400,
             "Content-Crs",
         ),
-        ("PATCH", "{item}", {"properties": {"name": "a\u0000b"}}, {}, 422, "properties.name"),
+        ("PATCH", "{item}", {"properties": {"name": "a\u0000b"}}, {}, 422, "properties/name"),
         (
             "PATCH",
             "{item}",
             {"properties": {"code": "x", "parent_code": "y"}},
             {},
             422,
-            "properties.code",
+            "properties/code",
         ),
         ("PATCH", "{item}", {"properties": ["x"]}, {}, 422, "properties"),
         ("PATCH", "{item}", {}, {}, 422, "body"),
