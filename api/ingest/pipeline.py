@@ -194,9 +194,9 @@ def check_attributes(attrs: Any, field: str = "attributes") -> dict[str, Any] | 
         if isinstance(node, dict):
             for key, child in node.items():
                 check_text(key, f"{where} key", max_chars=100)
-                stack.append((child, f"{where}.{key}", depth + 1))
+                stack.append((child, f"{where}/{key}", depth + 1))  # a JSON pointer
         elif isinstance(node, list):
-            stack.extend((child, f"{where}[{i}]", depth + 1) for i, child in enumerate(node))
+            stack.extend((child, f"{where}/{i}", depth + 1) for i, child in enumerate(node))
         elif isinstance(node, str):
             check_text(node, where)
         elif isinstance(node, float) and not math.isfinite(node):

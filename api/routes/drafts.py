@@ -16,7 +16,7 @@ from api.deps import Planner, Reader, SessionDep
 from api.errors import STATUS, InvalidParameter
 from api.exports import table_response
 from api.routes.generations import _json, _version, actor_of
-from api.schemas.bodies import DRAFT_EDIT, UNDO_REDO, body, refuse_unknown
+from api.schemas.bodies import DRAFT_EDIT, UNDO_REDO, body, check_edit, refuse_unknown
 from api.schemas.common import table_responses
 from api.schemas.generations import PlanningSettings
 from api.schemas.grids import (
@@ -93,6 +93,7 @@ async def create_edit(
     body = await _json(request)
     if not isinstance(body, dict):
         raise InvalidParameter("the body must be a JSON object with op and reason", field="body")
+    check_edit(body)  # the op's own parameters, by their schema (unknown ones named)
     version = _required_version(body, if_match)
     op, reason = body.get("op"), body.get("reason")
     if not isinstance(op, str):

@@ -306,7 +306,7 @@ async def _feature_body(request: Request) -> dict[str, Any]:
         if isinstance(value, str) and "\x00" in value:
             raise InvalidParameter(
                 f"properties.{key} contains a NUL character (\\u0000); remove it",
-                field=f"properties.{key}",
+                field=f"properties/{key}",
             )
     return body
 
@@ -382,7 +382,7 @@ async def replace_item(
             raise InvalidEdit(
                 f"PUT keeps the grid's {key}; change it with PATCH (properties.{key}), which "
                 "makes the recode/reparent edit",
-                field=f"properties.{key}",
+                field=f"properties/{key}",
             )
     writer = _Writer(request, session, principal, found)
     try:
@@ -422,13 +422,13 @@ async def update_item(
         raise InvalidEdit(
             f"properties {', '.join(fixed + unknown)} cannot be written; name, code and "
             "parent_code can (level and area_m2 follow from the grid)",
-            field=f"properties.{(fixed + unknown)[0]}",
+            field=f"properties/{(fixed + unknown)[0]}",
         )
     if "code" in props and "parent_code" in props:
         raise InvalidEdit(
             "change code or parent_code, not both at once (a re-parented grid gets its code "
             "from the numbering rule)",
-            field="properties.code",
+            field="properties/code",
         )
     geometry = _geometry(request, body)
     writer = _Writer(request, session, principal, found)
