@@ -198,6 +198,13 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        default=["locate", "osmand"],
+        choices=["locate", "osmand"],
+        help="which requests to load beside /health (always run): default both",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -215,15 +222,18 @@ def main() -> None:
                           headers={"Authorization": f"Bearer {token}"}, timeout=120)  # fmt: skip
             fleet = _devices(base, token)
             for c in args.connections:
-                rows.append((workers, "GET /api/v1/locate", c,
-                             _wrk(base, LUA, c, args.duration, token, server.pid)))  # fmt: skip
+                if "locate" in args.rows:
+                    rows.append((workers, "GET /api/v1/locate", c,
+                                 _wrk(base, LUA, c, args.duration, token, server.pid)))  # fmt: skip
                 rows.append((workers, "GET /health (floor)", c,
                              _wrk(base, LUA_HEALTH, c, args.duration, token,
                                   server.pid)))  # fmt: skip
-                rows.append((workers, "GET /api/v1/ingest/osmand (one new fix each, 64 phones)", c,
-                             _wrk(base, LUA_OSMAND, c, args.duration, token, server.pid,
-                                  GRIDGIS_DEVICES=fleet,
-                                  GRIDGIS_T0=str(int(time.time()) - 3600 + c))))  # fmt: skip
+                if "osmand" in args.rows:
+                    rows.append((workers,
+                                 "GET /api/v1/ingest/osmand (one new fix each, 64 phones)", c,
+                                 _wrk(base, LUA_OSMAND, c, args.duration, token, server.pid,
+                                      GRIDGIS_DEVICES=fleet,
+                                      GRIDGIS_T0=str(int(time.time()) - 3600 + c))))  # fmt: skip
         finally:
             server.send_signal(signal.SIGINT)
             try:

@@ -82,12 +82,7 @@ def flag_fixes(
         ``(t_s, x_m, y_m)`` of the last usable stored fix before the first one, if any.
     """
     n = len(t_s)
-    flags = np.zeros(n, dtype=np.int16)
-    flags[np.nan_to_num(accuracy_m, nan=0.0) > limits.max_accuracy_m] |= FixFlag.POOR_ACCURACY
-    flags[t_s > received_s + limits.future_tolerance_s] |= FixFlag.FUTURE_TIME
-    flags[t_s < received_s - limits.far_past_s] |= FixFlag.FAR_PAST_TIME
-    flags[~inside_city] |= FixFlag.OUTSIDE_CITY
-    flags[~client_valid] |= FixFlag.CLIENT_INVALID
+    flags = _fix_flags(t_s, accuracy_m, received_s, inside_city, client_valid, limits)
     if n == 0:
         return flags
     # Jumps: compare each fix with the last one not itself a jump (a single wild fix must not
@@ -107,9 +102,7 @@ def flag_fixes(
         tp, xp, yp = tc[:-1], xc[:-1], yc[:-1]
         first = 1  # the very first fix has nothing to be compared with
     dist = np.hypot(xc[first:] - xp, yc[first:] - yp)
-    jump = (dist > limits.min_jump_m) & (
-        dist > limits.max_speed_mps * np.maximum(tc[first:] - tp, 1.0)
-    )
+    jump = _is_jump(dist, tc[first:] - tp, limits)
     hits = np.flatnonzero(jump)
     upto = int(hits[0]) if hits.size else dist.size  # comparisons valid before the first jump
     repeated = checked[first : first + upto][dist[:upto] == 0.0]
@@ -130,6 +123,58 @@ def flag_fixes(
             flags[j] |= FixFlag.IMPOSSIBLE_JUMP
             continue
         last = (t, x, y)
+    return flags
+
+
+def _fix_flags(
+    t_s: FloatArray,
+    accuracy_m: FloatArray,
+    received_s: float,
+    inside_city: NDArray[np.bool_],
+    client_valid: NDArray[np.bool_],
+    limits: FlagLimits,
+) -> NDArray[np.int16]:
+    """The flags each fix earns on its own (no comparison with another fix)."""
+    flags = np.zeros(len(t_s), dtype=np.int16)
+    flags[np.nan_to_num(accuracy_m, nan=0.0) > limits.max_accuracy_m] |= FixFlag.POOR_ACCURACY
+    flags[t_s > received_s + limits.future_tolerance_s] |= FixFlag.FUTURE_TIME
+    flags[t_s < received_s - limits.far_past_s] |= FixFlag.FAR_PAST_TIME
+    flags[~inside_city] |= FixFlag.OUTSIDE_CITY
+    flags[~client_valid] |= FixFlag.CLIENT_INVALID
+    return flags
+
+
+def _is_jump(dist_m: FloatArray, dt_s: FloatArray, limits: FlagLimits) -> NDArray[np.bool_]:
+    """A step of ``dist_m`` metres in ``dt_s`` seconds no patrol can make."""
+    return (dist_m > limits.min_jump_m) & (dist_m > limits.max_speed_mps * np.maximum(dt_s, 1.0))
+
+
+def flag_next_fixes(
+    t_s: FloatArray,
+    x_m: FloatArray,
+    y_m: FloatArray,
+    accuracy_m: FloatArray,
+    received_s: float,
+    *,
+    inside_city: NDArray[np.bool_],
+    client_valid: NDArray[np.bool_],
+    previous_t_s: FloatArray,
+    previous_x_m: FloatArray,
+    previous_y_m: FloatArray,
+    limits: FlagLimits = FlagLimits(),
+) -> NDArray[np.int16]:
+    """:func:`flag_fixes` of many one-fix tracks at once (each fix of its own device, as
+    concurrent single-fix requests bring them): fix ``i`` compared with its own previous usable
+    fix ``(previous_t_s[i], previous_x_m[i], previous_y_m[i])`` (NaN time: none). Element ``i``
+    equals ``flag_fixes`` of fix ``i`` alone with that ``previous``."""
+    flags = _fix_flags(t_s, accuracy_m, received_s, inside_city, client_valid, limits)
+    checked = ((flags & (FixFlag.FUTURE_TIME | FixFlag.CLIENT_INVALID)) == 0) & ~np.isnan(
+        previous_t_s
+    )
+    dist = np.hypot(x_m - previous_x_m, y_m - previous_y_m)
+    jump = checked & _is_jump(dist, t_s - previous_t_s, limits)
+    flags[jump] |= FixFlag.IMPOSSIBLE_JUMP
+    flags[checked & ~jump & (dist == 0.0)] |= FixFlag.REPEATED_POSITION
     return flags
 
 

@@ -441,17 +441,22 @@ def device_with_previous_fix(
     return device_id, secret_hash, prev, unit
 
 
-def insert_one(conn: Any, *, rows: FixRows, received_at: datetime) -> int:
-    """Insert one fix (``rows`` of length 1) on ``conn``; 1 if new, 0 if already stored."""
-    attrs = rows.attributes[0]
-    values = (
-        int(rows.device_id[0]), rows.fix_time[0], received_at,
-        float(rows.lon[0]), float(rows.lat[0]), float(rows.raw_lon[0]), float(rows.raw_lat[0]),
-        rows.datum[0], _num(rows.accuracy_m[0]), _num(rows.speed_mps[0]),
-        _num(rows.course_deg[0]), _num(rows.altitude_m[0]), _num(rows.battery_pct[0]),
-        rows.grid_code[0], int(rows.flags[0]), rows.seq[0], rows.source,
+def fix_values(rows: FixRows, i: int, received_at: datetime) -> tuple[Any, ...]:
+    """Fix ``i`` of ``rows`` as the parameters of one row of :data:`COLUMNS` (NaN as NULL)."""
+    attrs = rows.attributes[i]
+    return (
+        int(rows.device_id[i]), rows.fix_time[i], received_at,
+        float(rows.lon[i]), float(rows.lat[i]), float(rows.raw_lon[i]), float(rows.raw_lat[i]),
+        rows.datum[i], _num(rows.accuracy_m[i]), _num(rows.speed_mps[i]),
+        _num(rows.course_deg[i]), _num(rows.altitude_m[i]), _num(rows.battery_pct[i]),
+        rows.grid_code[i], int(rows.flags[i]), rows.seq[i], rows.source,
         orjson.dumps(attrs).decode() if attrs else None,
     )  # fmt: skip
+
+
+def insert_one(conn: Any, *, rows: FixRows, received_at: datetime) -> int:
+    """Insert one fix (``rows`` of length 1) on ``conn``; 1 if new, 0 if already stored."""
+    values = fix_values(rows, 0, received_at)
     return int(conn.execute(INSERT_ONE, values, prepare=True).rowcount)
 
 
@@ -555,6 +560,7 @@ __all__ = [
     "device_with_previous_fix",
     "direct_connection",
     "fix_times_us",
+    "fix_values",
     "insert_one",
     "latest_fixes",
     "previous_fix",

@@ -405,6 +405,21 @@ def _city(state: Any, session: Session | None) -> Any:
 PreviousFix = tuple[datetime, float, float] | None
 
 
+def cgcs2000_positions(
+    raw_lon: np.ndarray, raw_lat: np.ndarray, datum: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions as sent (degrees, in each fix's ``datum``: an object array of
+    :class:`gis.crs.Datum` values) as CGCS2000 lon/lat degrees (new arrays)."""
+    lon = raw_lon.copy()
+    lat = raw_lat.copy()
+    for d in set(datum.tolist()):
+        if d in (Datum.WGS84.value, Datum.CGCS2000.value):
+            continue  # the same at phone-GPS accuracy (DOMAIN.md section 4)
+        sel = datum == d
+        lon[sel], lat[sel] = to_cgcs2000(raw_lon[sel], raw_lat[sel], d)
+    return lon, lat
+
+
 def _process(
     *,
     state: Any,
@@ -426,14 +441,7 @@ def _process(
     raw_lon = np.asarray(fixes.lon)[order]
     raw_lat = np.asarray(fixes.lat)[order]
     datum = np.asarray(fixes.datum, dtype=object)[order]
-    lon = raw_lon.copy()
-    lat = raw_lat.copy()
-    for d in set(datum.tolist()):
-        if d in (Datum.WGS84.value, Datum.CGCS2000.value):
-            continue  # the same at phone-GPS accuracy (DOMAIN.md section 4)
-        sel = datum == d
-        lon[sel], lat[sel] = to_cgcs2000(raw_lon[sel], raw_lat[sel], d)
-
+    lon, lat = cgcs2000_positions(raw_lon, raw_lat, datum)
     city = _city(state, session)
     l3 = city.locator.locate(lon, lat).l3
     prev = previous_of(datetime.fromtimestamp(float(t_s[0]), tz=UTC))

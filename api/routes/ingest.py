@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, problem
 from api.ingest import formats
+from api.ingest.group import SingleFix, writer_for
 from api.ingest.pipeline import FixColumns, FixRefused, IngestResult, ingest, ingest_one
 from api.schemas.bodies import (
     BATCH_MAX_FIXES,
@@ -169,9 +170,11 @@ async def ingest_osmand(request: Request) -> Response:
             params.update({k: str(v) for k, v in form.items()})
     if source == "osmand":
         external_id, fixes = formats.osmand_params(params)
-    await run_in_threadpool(
-        _store_one, request, external_id, _presented_secret(request, params), fixes, source,
-        "device_id" if source == "osmand_json" else "id",
+    # stored with the other fixes arriving now, in one transaction (api/ingest/group.py);
+    # answered once committed
+    await writer_for(request.app.state).submit(
+        SingleFix(external_id, _presented_secret(request, params), fixes, source,
+                  "device_id" if source == "osmand_json" else "id")
     )  # fmt: skip
     return Response(status_code=200)
 
