@@ -98,6 +98,7 @@
     });
 
     function filterError(err) {
+      if (err.stale) { return; }  // a newer request's answer is the one shown
       var p = err.problem || {};
       if (err.status === 401 || err.status === 0) { return; }  // the page bar said it
       G.notice(G.format(W.error_filter, {field: (form.elements[p.field] &&
@@ -105,8 +106,8 @@
         (lang === "en" && p.detail ? " — " + p.detail : ""));
     }
 
-    // failures are said here, in the page's language (errorText, filterError)
-    function getQuiet(url) { return G.getJSON(url, W.events, {quiet: true}); }
+    // failures are said here, in the page's language (errorText, filterError): the requests
+    // below are {quiet: true}
 
     // --- town outlines from the vector tiles -------------------------------------------------
     G.tiles.layer("grids-l1", {style: {color: "#555", weight: 1.2, fill: false}}).addTo(map);
@@ -220,11 +221,12 @@
       showEvent(m.gridgisId, m.getPopup());
     }
 
-    var busy = 0, pointsAsked = 0;
+    // only the answer to the latest request of each is drawn (GridGIS.latest): an older one
+    // (the filter or page changed since, or a slower poll) is dropped
+    var asks = {points: G.latest(), rows: G.latest()};
     function loadPoints(fit) {
-      var ask = ++pointsAsked;  // an older answer (the filter changed since) is not drawn
-      return getQuiet("/api/v1/event-map/points?" + apiQuery())
-        .then(function (answer) { if (ask === pointsAsked) { applyPoints(answer, fit); } })
+      return asks.points.get("/api/v1/event-map/points?" + apiQuery(), W.events, {quiet: true})
+        .then(function (answer) { applyPoints(answer, fit); })
         .catch(filterError);
     }
 
@@ -247,15 +249,13 @@
       return li;
     }
 
-    // only the answer to the latest request is drawn: an earlier, slower one (the first page
-    // still loading when Next is clicked) must not overwrite it
-    var rowsAsked = 0;
+    // the list of the latest request only: an earlier, slower one (the first page still
+    // loading when Next is clicked) must not overwrite it
     function loadRows() {
       var offset = (filter.page - 1) * PAGE_SIZE;
-      var ask = ++rowsAsked;
-      return getQuiet("/api/v1/event-map/rows?" + apiQuery({limit: PAGE_SIZE, offset: offset}))
+      return asks.rows.get("/api/v1/event-map/rows?" + apiQuery({limit: PAGE_SIZE, offset: offset}),
+        W.events, {quiet: true})
         .then(function (answer) {
-          if (ask !== rowsAsked) { return; }
           var pages = Math.max(1, Math.ceil(answer.count / PAGE_SIZE));
           if (filter.page > pages) { filter.page = pages; writeUrl(false); return loadRows(); }
           var list = $("events-list");
@@ -298,10 +298,8 @@
     // refresh(fit, poll): the timer's poll is skipped while a load is under way; a user's
     // change (filter, page, action) always loads, and only the latest answers are drawn
     function refresh(fit, poll) {
-      if (poll && busy) { return Promise.resolve(); }
-      busy += 1;
+      if (poll && (asks.points.pending() || asks.rows.pending())) { return Promise.resolve(); }
       return Promise.allSettled([loadPoints(fit), loadRows()]).then(function () {
-        busy -= 1;
         hook.polls += 1;
         hook.ready = true;
         // the hooks of the earlier page, kept for the page tests

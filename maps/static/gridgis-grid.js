@@ -181,7 +181,10 @@
     }
 
     // --- unit-grid names for the view -----------------------------------------------------------
-    var l3Labels = L.layerGroup(), shownL3 = {}, l3Ticket = 0;
+    var l3Labels = L.layerGroup(), shownL3 = {};
+    // only the latest answer of each is drawn (GridGIS.latest): the labels of the view before
+    // a move, a selection picked before another, a click before another
+    var asks = {labels: G.latest(), selection: G.latest(), locate: G.latest()};
     if (groups[3]) { groups[3].addLayer(l3Labels); }
     function labelLayer(r, cls) {
       var one = L.layerGroup();
@@ -189,16 +192,15 @@
       return one;
     }
     function refreshL3Labels() {
-      var ticket = ++l3Ticket;
       if (!opts.generation || map.getZoom() < opts.l3_label_zoom || !map.hasLayer(groups[3])) {
+        asks.labels.drop();
         l3Labels.clearLayers();
         shownL3 = {};
         window.gridgisL3Labels = 0;
         return;
       }
       var url = "/api/v1/grid-labels?level=3&" + genQuery + "&bbox=" + bboxOf(map.getBounds().pad(0.2));
-      G.getJSON(url, w("labels")).then(function (body) {
-        if (ticket !== l3Ticket) { return; }
+      asks.labels.get(url, w("labels")).then(function (body) {
         var keep = {};
         body.data.forEach(function (r) {
           if (selection.children[Number(r.code)]) { return; }  // named by the selection
@@ -217,7 +219,7 @@
     if (!opts.drill_down) { return; }
 
     // --- drill-down ----------------------------------------------------------------------------
-    var outline = null, childLabels = L.layerGroup().addTo(map), selTicket = 0;
+    var outline = null, childLabels = L.layerGroup().addTo(map);
     var panel = L.control({position: "topleft"}), box = null;
     panel.onAdd = function () {
       box = L.DomUtil.create("div", "leaflet-control gridgis-drill");
@@ -287,7 +289,7 @@
 
     function select(code, push) {
       code = code || "";
-      var ticket = ++selTicket;
+      asks.selection.drop();  // a selection still loading is no longer wanted
       if (code && !codeLevel(code)) {
         clearSelection();
         window.history.replaceState({sel: ""}, "", hrefFor(""));
@@ -303,13 +305,12 @@
         return Promise.resolve();
       }
       var q = genQuery ? "?" + genQuery : "";
-      return Promise.all([
+      return asks.selection.track(Promise.all([
         G.getJSON("/api/v1/grids/" + code + q, w("grid"), {quiet: true}),
         codeLevel(code) === 3 ? {data: []} :  // a unit grid has no children to name
           G.getJSON("/api/v1/grid-labels?parent=" + code + (genQuery ? "&" + genQuery : ""),
             w("labels")),
-      ]).then(function (both) {
-        if (ticket !== selTicket) { return; }
+      ])).then(function (both) {
         clearSelection();
         var feature = both[0], grid = feature.properties, children = grid.children || [];
         selection = {code: code, children: {}, childLevel: grid.level + 1};
@@ -334,7 +335,7 @@
         window.gridgisSelection = {code: code, level: grid.level, name: grid.name,
           children: children.length};
       }).catch(function (error) {
-        if (ticket !== selTicket) { return; }
+        if (error.stale) { return; }
         if (error && (error.status === 404 || error.status === 422)) {
           clearSelection();
           window.history.replaceState({sel: ""}, "", hrefFor(""));
@@ -373,7 +374,7 @@
       if (handled && ev.originalEvent === handled) { return; }
       var url = "/api/v1/locate?lon=" + ev.latlng.lng.toFixed(7) + "&lat=" + ev.latlng.lat.toFixed(7) +
         (opts.active ? "" : "&" + genQuery);
-      G.getJSON(url, w("grid")).then(function (r) {
+      asks.locate.get(url, w("grid")).then(function (r) {
         go([r.l1 && r.l1.code, r.l2 && r.l2.code, r.l3 && r.l3.code]);
       }).catch(function () {});
     });
