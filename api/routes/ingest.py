@@ -1,9 +1,10 @@
 """Fix ingest over HTTP: Traccar Client / OsmAnd, OwnTracks, our batch upload, GPX upload.
 
-Each request runs in its own transaction that is committed *before* the answer is sent, so an
-acknowledged fix is on disk; a client that got no answer resends, and the primary key makes
-the resend a no-op. Devices authenticate with their secret (Bearer header, ``X-Device-Secret``,
-HTTP Basic password as OwnTracks sends it, or ``key=`` in the URL as Traccar Client can).
+Each request's fixes are committed *before* the answer is sent, so an acknowledged fix is on
+disk (OsmAnd single fixes arriving together share one transaction: api/ingest/group.py); a
+client that got no answer resends, and the primary key makes the resend a no-op. Devices
+authenticate with their secret (Bearer header, ``X-Device-Secret``, HTTP Basic password as
+OwnTracks sends it, or ``key=`` in the URL as Traccar Client can).
 """
 
 from __future__ import annotations
