@@ -40,7 +40,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -93,6 +93,8 @@ class TileLayer:
     fields: dict[str, str]
     level: int | None = None
     """Grid level of a grids-lN layer."""
+    levels: tuple[int, ...] = ()
+    """The ``grids`` layer: the levels it may carry, each as its own MVT layer ``grids-lN``."""
 
 
 _GRID_FIELDS = {
@@ -110,6 +112,14 @@ LAYERS: dict[str, TileLayer] = {
     ),
     "grids-l3": TileLayer(
         "grids-l3", "单元网格 Unit grids (L3)", "level-3 grids of a generation", _GRID_FIELDS, 3
+    ),
+    "grids": TileLayer(
+        "grids",
+        "网格（三级）Grids, the three levels in one tile",
+        "the grids-l3, grids-l2 and grids-l1 layers of a generation in one tile (in that order:"
+        " towns last, drawn on top); ?levels=1,2 for some of them",
+        _GRID_FIELDS,
+        levels=(3, 2, 1),
     ),
     "zones": TileLayer(
         "zones",
@@ -130,6 +140,22 @@ LAYERS: dict[str, TileLayer] = {
         },
     ),
 }
+
+
+def parse_levels(raw: str | None) -> tuple[int, ...]:
+    """The ``levels`` of a ``grids`` tile: comma-separated 1, 2, 3 (default all), returned
+    deepest first (3, 2, 1: the order of the MVT layers, towns drawn last). Raises
+    :class:`TileAddressInvalid` (field ``levels``)."""
+    if raw is None:
+        return (3, 2, 1)
+    parts = [p.strip() for p in raw.split(",")]
+    if not parts or any(p not in ("1", "2", "3") for p in parts):
+        raise TileAddressInvalid(
+            f"levels {raw!r} is not a list of grid levels; use 1, 2 and/or 3 separated by "
+            "commas, e.g. levels=1,2",
+            field="levels",
+        )
+    return tuple(sorted({int(p) for p in parts}, reverse=True))
 
 
 def tile_layer(layer_id: str) -> TileLayer:
@@ -279,14 +305,29 @@ FROM coverage_run r JOIN generation gen ON gen.id = r.generation_id WHERE r.id =
 """
 
 
+def _levels_tile_sql(levels: tuple[int, ...]) -> str:
+    """One MVT of several grid levels: each level's tile (its own MVT layer, bound :layerN and
+    :levelN) concatenated in the order given. An MVT is a list of layers, so the concatenation
+    of tiles with different layer names is itself a valid tile (the MVT 2.1 spec, 4.1)."""
+    parts = [
+        "coalesce(("
+        + _GRID_TILE.replace(":layer", f":layer{n}").replace(":level", f":level{n}")
+        + "), ''::bytea)"
+        for n in levels
+    ]
+    return "SELECT " + " || ".join(parts)
+
+
 def _tile_sql(layer: TileLayer) -> str:
+    if layer.levels:
+        return _levels_tile_sql(layer.levels)
     if layer.level is not None:
         return _GRID_TILE
     return _ZONE_TILE if layer.id == "zones" else _COVERAGE_TILE
 
 
 def _version_sql(layer: TileLayer, generation_sql: str = ":g") -> str:
-    if layer.level is not None:
+    if layer.level is not None or layer.levels:
         return _GRID_VERSION.format(g=generation_sql)
     if layer.id == "zones":
         return _ZONE_VERSION.format(g=generation_sql)
@@ -295,7 +336,8 @@ def _version_sql(layer: TileLayer, generation_sql: str = ":g") -> str:
 
 def tile_statement(layer_id: str) -> str:
     """The SQL of one tile of ``layer_id`` (bound parameters :z :x :y :layer :g and, per layer,
-    :level, :run, :method): one row, one ``bytea`` (empty for a tile without features)."""
+    :level, :run, :method; the ``grids`` layer :layerN and :levelN for N = 3, 2, 1): one row,
+    one ``bytea`` (empty for a tile without features)."""
     layer = tile_layer(layer_id)
     return f"WITH env AS ({_ENVELOPE})\n{_tile_sql(layer)}"
 
@@ -356,8 +398,12 @@ def resolve_source(
     day: date | None = None,
     method: str | None = None,
     today: date | None = None,
+    levels: str | None = None,
 ) -> TileSource:
     """Which data the tiles of ``layer_id`` show, and its current version.
+
+    ``levels`` (the ``grids`` layer only): the grid levels a tile carries, "1,2,3" by default
+    (:func:`parse_levels`); refused for other layers (``TileAddressInvalid``, field ``levels``).
 
     Grids and zones: the generation ``generation_id``, else the one in force at ``at``, else
     the active one (resolved on every request, so a publish switches tiles at once). Coverage:
@@ -367,6 +413,13 @@ def resolve_source(
     """
     layer = tile_layer(layer_id)
     query: dict[str, str] = {}
+    if levels is not None and not layer.levels:
+        raise TileAddressInvalid(
+            f"levels applies to the grids layer only, not {layer.id}; ask /tiles/grids/… for "
+            "several levels in one tile",
+            field="levels",
+        )
+    chosen_levels = parse_levels(levels) if layer.levels else ()
     if layer.id == "coverage":
         chosen = method or "h3"
         if chosen not in METHODS:
@@ -399,6 +452,12 @@ def resolve_source(
     params = {"g": gen_id}
     if layer.level is not None:
         params["level"] = layer.level
+    key: tuple[Hashable, ...] = (layer.id, gen_id)
+    if chosen_levels:
+        params["levels"] = chosen_levels
+        key = (*key, "".join(map(str, chosen_levels)))
+        if chosen_levels != layer.levels:
+            query["levels"] = ",".join(map(str, sorted(chosen_levels)))
     if generation_id is not None:
         query["generation"] = str(generation_id)
     elif at is not None:
@@ -406,9 +465,7 @@ def resolve_source(
     max_age = _generation_max_age(status)
     if layer.id == "zones":
         max_age = min(max_age, ZONES_MAX_AGE_S)
-    return TileSource(
-        layer, gen_id, status, params, (layer.id, gen_id), version, max_age, query=query
-    )
+    return TileSource(layer, gen_id, status, params, key, version, max_age, query=query)
 
 
 def _state(
@@ -435,6 +492,8 @@ def render_tile(
 
     ``datum`` gcj02 or bd09: the tile of that basemap's plane and tile scheme instead
     (:func:`render_tile_in_plane`)."""
+    if source.layer.levels:
+        return _render_levels(session=session, source=source, z=z, x=x, y=y, datum=datum)
     if datum != "wgs84":
         return render_tile_in_plane(session=session, source=source, z=z, x=x, y=y, datum=datum)
     sql = (
@@ -445,6 +504,34 @@ def render_tile(
         text(sql), {**source.params, "layer": source.layer.id, "z": z, "x": x, "y": y}
     ).one()
     return str(row.version), bytes(row.mvt or b"")
+
+
+def _render_levels(
+    *, session: Session, source: TileSource, z: int, x: int, y: int, datum: str
+) -> tuple[str, bytes]:
+    """The ``grids`` tile: the tiles of ``source.params["levels"]`` (deepest first) as one MVT,
+    each level its own layer ``grids-lN``, byte for byte the level's own tile. WGS 84: one
+    statement (one snapshot). A shifted datum: one plane tile per level; the version is the
+    first one's, read before any content, so the tile is never newer-labelled than its data."""
+    levels: tuple[int, ...] = source.params["levels"]
+    if datum == "wgs84":
+        sql = (
+            f"SELECT ({_version_sql(source.layer)}) AS version, "
+            f"(WITH env AS ({_ENVELOPE}) {_levels_tile_sql(levels)}) AS mvt"
+        )
+        params: dict[str, Any] = {"g": source.params["g"], "z": z, "x": x, "y": y}
+        for n in levels:
+            params[f"layer{n}"], params[f"level{n}"] = f"grids-l{n}", n
+        row = session.execute(text(sql), params).one()
+        return str(row.version), bytes(row.mvt or b"")
+    version, parts = None, []
+    for n in levels:
+        one = replace(source, layer=LAYERS[f"grids-l{n}"], params={"g": source.params["g"],
+                                                                 "level": n})  # fmt: skip
+        v, mvt = render_tile_in_plane(session=session, source=one, z=z, x=x, y=y, datum=datum)
+        version = v if version is None else version
+        parts.append(mvt)
+    return str(version), b"".join(parts)
 
 
 # --- tiles in a shifted basemap's plane (Amap GCJ-02, Baidu BD-09) -----------------------------

@@ -7,7 +7,9 @@ caching and an in-process tile cache.
   (OGC order: z, then y, then x): ``application/vnd.mapbox-vector-tile``; a tile without any
   feature is ``204 No Content`` (MapLibre, OpenLayers and Leaflet.VectorGrid draw nothing).
   ``layer``: grids-l1, grids-l2, grids-l3, zones (``?generation=`` id or ``?at=`` date, default
-  the active generation), coverage (``?date=`` YYYY-MM-DD, default today in Asia/Shanghai;
+  the active generation), grids (the three levels in one tile, each its own MVT layer
+  ``grids-lN``, byte for byte that level's tile; ``?levels=1,2`` for some: one request per
+  tile instead of three), coverage (``?date=`` YYYY-MM-DD, default today in Asia/Shanghai;
   ``?method=h3|buffer``, default h3).
 - ``GET /tiles/{layer}.json``: TileJSON 3.0.0.
 - ``?datum=gcj02|bd09`` on a tile: the tile of an Amap (GCJ-02, same z/x/y quad) or Baidu
@@ -104,6 +106,10 @@ DayQ = Annotated[
     str | None, Query(alias="date", description="coverage: YYYY-MM-DD (default today)")
 ]
 MethodQ = Annotated[str | None, Query(description="coverage: h3 (default) or buffer")]
+LevelsQ = Annotated[
+    str | None,
+    Query(description="grids: the levels in the tile, e.g. 1,2 (default 1,2,3)", max_length=16),
+]
 DatumQ = Annotated[
     str,
     Query(
@@ -117,12 +123,12 @@ DatumQ = Annotated[
 
 def _source(
     session: Session, layer: str, generation: int | None, at: datetime | None,
-    day: str | None, method: str | None,
+    day: str | None, method: str | None, levels: str | None = None,
 ) -> TileSource:  # fmt: skip
     return resolve_source(
         session=session, layer_id=layer, generation_id=generation, at=at,
         day=parse_day(day) if day else None, method=method,
-        today=datetime.now(SHANGHAI).date(),
+        today=datetime.now(SHANGHAI).date(), levels=levels,
     )  # fmt: skip
 
 
@@ -202,17 +208,18 @@ def tile_response(
 
 @router.get(
     "/tiles/{layer}/{z}/{x}/{y}.mvt",
-    summary="A vector tile (MVT) of grids-l1|grids-l2|grids-l3|zones|coverage; 204 when empty",
+    summary="A vector tile (MVT) of grids-l1|grids-l2|grids-l3|grids|zones|coverage; 204 when "
+    "empty",
     response_class=Response,
     responses=MVT_RESPONSES,
 )
 def read_tile(
     layer: str, z: str, x: str, y: str, request: Request, session: SessionDep, _: Reader,
     at: AtDep, generation: GenerationQ = None, day: DayQ = None, method: MethodQ = None,
-    datum: DatumQ = "wgs84",
+    datum: DatumQ = "wgs84", levels: LevelsQ = None,
 ) -> Response:  # fmt: skip
     tz, tx, ty = parse_tile_address(z, x, y)
-    source = _source(session, layer, generation, at, day, method)
+    source = _source(session, layer, generation, at, day, method, levels)
     return tile_response(request, session, source, tz, tx, ty, datum)
 
 
@@ -233,12 +240,18 @@ def _tilejson(session: Session, source: TileSource, tiles_url: str) -> Response:
         "center": [round((west + east) / 2, 6), round((south + north) / 2, 6), 11],
         "vector_layers": [
             {
-                "id": layer.id,
-                "description": layer.description,
+                "id": one.id,
+                "description": one.description,
                 "minzoom": TILEJSON_MINZOOM,
                 "maxzoom": TILEJSON_MAXZOOM,
-                "fields": layer.fields,
+                "fields": one.fields,
             }
+            # the grids layer: one vector layer per level it carries, in the tile's order
+            for one in (
+                [LAYERS[f"grids-l{n}"] for n in source.params["levels"]]
+                if layer.levels
+                else [layer]
+            )
         ],
         "generation": source.generation_id,
         "generation_status": source.generation_status,
@@ -253,8 +266,9 @@ def _tilejson(session: Session, source: TileSource, tiles_url: str) -> Response:
 def read_tilejson(
     layer: str, request: Request, session: SessionDep, _: Reader, at: AtDep,
     generation: GenerationQ = None, day: DayQ = None, method: MethodQ = None,
+    levels: LevelsQ = None,
 ) -> Response:  # fmt: skip
-    source = _source(session, layer, generation, at, day, method)
+    source = _source(session, layer, generation, at, day, method, levels)
     base = str(request.base_url).rstrip("/")
     return _tilejson(session, source, f"{base}/tiles/{source.layer.id}/{{z}}/{{x}}/{{y}}.mvt")
 

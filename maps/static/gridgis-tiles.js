@@ -62,10 +62,52 @@
   var NATIVE_MAX_ZOOM = 18;  // the TileJSON maxzoom: deeper zooms scale z18 tiles
   var TILE_PX = 256;  // the server's tiles: 4096 units over 256 px
   var PROBE_EVERY_MS = 60000;
+  var MEMO_S = 30, MEMO_TILES = 96;
   var WORDS = {
     zh: {tiles: "网格图层"},
     en: {tiles: "the grid layer"},
   };
+
+  // Tiles are drawn in turn, a few milliseconds of drawing per animation frame, not all at once
+  // when their requests come back: after a zoom a dozen tiles arrive together, and drawing them
+  // in one go held the page for 300-500 ms (no frame, the next pan or zoom stuck). A tile no
+  // longer wanted when its turn comes (the map moved on) is not drawn at all.
+  // (VectorGrid draws a tile in the callback of the promise returned here, so resolving the
+  // promise lets exactly that tile draw, as the next microtask.)
+  var DRAW_BUDGET_MS = 8;
+  var queue = [], waking = false;
+  function inTurn(grid, key, promise) {
+    return new Promise(function (resolve, reject) {
+      promise.then(function (tile) {
+        queue.push(function () {
+          resolve(grid._map && grid._tiles[key] ? tile : {layers: {}});
+        });
+        wake();
+      }, reject);
+    });
+  }
+  function wake() {
+    if (waking) { return; }
+    waking = true;
+    var started = false;
+    function go() {
+      if (started) { return; }
+      started = true;
+      drain(performance.now());
+    }
+    requestAnimationFrame(go);
+    setTimeout(go, 250);  // a hidden page has no animation frames: draw anyway
+  }
+  function drain(start) {
+    var job = queue.shift();
+    if (!job) { waking = false; return; }
+    job();
+    Promise.resolve().then(function () {  // after the tile's drawing (queued by job)
+      if (performance.now() - start < DRAW_BUDGET_MS) { drain(start); return; }
+      waking = false;
+      if (queue.length) { wake(); }
+    });
+  }
 
   function query(params) {
     var q = new URLSearchParams();
@@ -100,6 +142,8 @@
   // on top), with options.styles = {name: style} (a style may be a function(properties, zoom)
   // that returns [] to leave a feature out). One canvas instead of one per layer and tile: the
   // browser composites a third of the canvases while the map moves (docs/benchmarks-pages.md).
+  // A list of grid levels only is fetched as one tile per piece (/tiles/grids/…?levels=), not
+  // one per level: a third of the requests, decodes and cache look-ups.
   // A feature's id (its grid code) is still unique across the layers. layer.gridgisLeftOut
   // = {name: true} leaves a layer of the list out of the requests (a level switched off).
   // options.tilePx (256, 512 or 1024; default 512): the size the page draws a tile at, each the
@@ -113,6 +157,11 @@
       styles[n] = (names.length > 1 ? (opts.styles || {})[n] : opts.style) || {};
     });
     var urls = names.map(function (n) { return url(n, opts.params); });
+    // Grid levels only (e.g. ["grids-l3", "grids-l2", "grids-l1"]): ONE request per tile, the
+    // server's "grids" tile carrying the wanted levels as its layers (?levels=; towns last).
+    var levelsOf = names.map(function (n) { return (/^grids-l([123])$/.exec(n) || [])[1]; });
+    var oneRequest = names.length > 1 && levelsOf.every(Boolean);
+    var datum = "wgs84";
     var tilePx = opts.tilePx || 512;
     var zoomUp = Math.round(Math.log(tilePx / TILE_PX) / Math.LN2);
     if ([0, 1, 2].indexOf(zoomUp) < 0) {
@@ -138,17 +187,49 @@
       pane: opts.pane || "overlayPane",
       attribution: opts.attribution || "",
     });
-    var fetchTile = grid._getVectorTilePromise;
+    // Decoded tiles of the last MEMO_S seconds, by URL: zooming back in or out to a level just
+    // left (Leaflet has dropped its canvases) draws them again without fetching and decoding
+    // them again. Forgotten on redraw() (pages redraw after an edit or a switch) and after
+    // MEMO_S, the active generation's max-age, so an edit or a publish shows as before.
+    var memo = new Map();
+    function fetchTile(owner, up, bounds) {
+      var key = owner._url + " " + up.z + "/" + up.x + "/" + up.y, now = Date.now();
+      var held = memo.get(key);
+      if (held && now - held.at < MEMO_S * 1000) { return held.tile; }
+      var tile = L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(owner, up, bounds);
+      memo.set(key, {at: now, tile: tile});
+      tile.then(function (t) {  // a failed tile (VectorGrid's empty list) is asked again
+        if (Array.isArray(t.layers) && memo.get(key) && memo.get(key).tile === tile) {
+          memo.delete(key);
+        }
+      }, function () { memo.delete(key); });
+      if (memo.size > MEMO_TILES) { memo.delete(memo.keys().next().value); }
+      return tile;
+    }
+    var redraw = grid.redraw;
+    grid.redraw = function () { memo.clear(); return redraw.apply(grid, arguments); };
     grid._getVectorTilePromise = function (coords, bounds) {
+      return inTurn(grid, grid._tileCoordsToKey(coords), fetchPiece(coords, bounds));
+    };
+    function fetchPiece(coords, bounds) {
       // a tilePx tile covers the ground of the server's tile zoomUp zooms out
       var up = L.point(coords.x, coords.y);
       up.z = coords.z - zoomUp;
-      if (urls.length === 1) { return fetchTile.call(grid, up, bounds); }
+      if (urls.length === 1) { return fetchTile(grid, up, bounds); }
+      if (oneRequest) {
+        var levels = levelsOf.filter(function (n, i) { return !grid.gridgisLeftOut[names[i]]; });
+        if (!levels.length) { return Promise.resolve({layers: {}}); }
+        var all = levels.length === 3;  // the server's default: one URL, one cache entry
+        var combined = Object.create(grid);
+        combined._url = url("grids", L.extend({}, opts.params,
+          {levels: all ? null : levels.sort().join(",")}), datum);
+        return fetchTile(combined, up, bounds);
+      }
       var wanted = urls.filter(function (u, i) { return !grid.gridgisLeftOut[names[i]]; });
       return Promise.all(wanted.map(function (u) {
         var one = Object.create(grid);  // the same layer, reading another layer's URL
         one._url = u;
-        return fetchTile.call(one, up, bounds);
+        return fetchTile(one, up, bounds);
       })).then(function (tiles) {
         var layers = {};  // in the order of names: the canvas draws them in this order
         tiles.forEach(function (t) {
@@ -156,14 +237,15 @@
         });
         return {layers: layers};
       });
-    };
+    }
     grid.gridgisClicks = 0;
     // {name: true}: a layer of the list not fetched (a level switched off; set it, then redraw())
     grid.gridgisLeftOut = {};
     // The tiles follow the datum of the map the layer is added to (before any is asked for).
     var beforeAdd = grid.beforeAdd;
     grid.beforeAdd = function (map) {
-      urls = names.map(function (n) { return url(n, opts.params, datumOf(map)); });
+      datum = datumOf(map);
+      urls = names.map(function (n) { return url(n, opts.params, datum); });
       grid.setUrl(urls[0], true);
       return beforeAdd ? beforeAdd.call(grid, map) : grid;
     };

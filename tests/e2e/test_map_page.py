@@ -73,9 +73,11 @@ def test_map_page_draws_every_grid_from_tiles_offline(
     page, seen = open_map(browser, live_server, tokens["viewer"], path)
     try:
         assert page.evaluate("window.gridgisReady") == DEMO_COUNTS
-        # drawn from tiles, the three levels on one canvas per tile: unit grids drawn first,
-        # then villages, towns last (on top)
-        assert any("/tiles/grids-l3/" in u and ".mvt" in u for u in seen["requests"])
+        # drawn from tiles, the three levels on one canvas per tile and from one request per
+        # tile (the server's "grids" tile): unit grids drawn first, then villages, towns last
+        tiles = [u for u in seen["requests"] if "/tiles/" in u and ".mvt" in u]
+        assert any("/tiles/grids/" in u for u in tiles), tiles
+        assert not any("/tiles/grids-l" in u for u in tiles), "one request per tile, not three"
         orders = page.evaluate(
             "Object.values(window.gridgisLayers.level1._vectorTiles).map(t => {"
             " const out = []; for (let d = t._drawFirst; d; d = d.next) {"
