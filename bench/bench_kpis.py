@@ -46,13 +46,13 @@ raw AS (
   FROM raw
 )
 INSERT INTO event (source, subclass_code, description, geom, reported_at, generation_id,
-  grid_code, village_code, town_code, department, status, accepted_at, dispatched_at,
-  deadline_at, handled_at, closed_at, rework_count, extension_count, closure_work_h, version,
-  worker_person_id)
+  grid_code, village_code, town_code, filed_town_code, department, status, accepted_at,
+  dispatched_at, deadline_at, handled_at, closed_at, rework_count, extension_count,
+  closure_work_h, version, worker_person_id)
 SELECT CASE WHEN w < 0.85 THEN 'patrol' ELSE 'hotline' END::event_source,
   CASE WHEN w < 0.65 THEN '0101' WHEN w < 0.89 THEN '0401' ELSE '0201' END,
   'bench', ST_SetSRID(ST_MakePoint(120.3, 31.9), 4490), rep, :g, code, left(code, 12),
-  left(code, 9), CASE WHEN w < 0.89 THEN '市城管局' ELSE '镇街' END,
+  left(code, 9), left(code, 9), CASE WHEN w < 0.89 THEN '市城管局' ELSE '镇街' END,
   (CASE WHEN u < 0.03 THEN 'rejected' WHEN u < 0.05 THEN 'parked'
         WHEN u < 0.07 THEN 'reported' WHEN u < 0.09 THEN 'dispatched'
         WHEN u < 0.14 THEN 'in_handling' WHEN u < 0.20 THEN 'handled'

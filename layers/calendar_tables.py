@@ -350,7 +350,8 @@ def store_year(
             set_={
                 "source": source[:200],
                 "loaded_by": loaded_by,
-                "loaded_at": func.clock_timestamp(),
+                # the time as a value: Citus refuses a function here (docs/scale-out.md)
+                "loaded_at": datetime.now(UTC),
             },
         )
     )

@@ -19,13 +19,30 @@ left alone). The choices, and why (Citus 13 rules met on the way), are in docs/s
   workers; ``coverage_stale`` (day, device_id), ``device_day_change``, ``device_daily`` and
   ``device_latest`` are co-located with it, so the triggers on a position shard write to the
   co-located shards on the same worker.
-- tables with triggers of their own (grid content versions, NOTIFY, append-only logs), and
-  every table referencing one of them, stay on the coordinator as Citus local tables
-  (:func:`coordinator_tables`): generations, grids, events and their logs, coverage results,
-  accounts, tokens and sessions. Citus runs triggers reliably only there (on reference tables
-  they run once per node, and may not touch other tables), and a reference table may not
-  reference a local table. Positions are never joined with grids in SQL (fixes carry their
-  grid code from ingest), so the workers need no grid.
+- ``event`` (the cases) is distributed by ``filed_town_code`` (migration 0026: the town the
+  case was filed in, never changed; Citus refuses to change a distribution column, and a
+  dispatcher's reroute may change ``town_code``); ``event_log``, ``event_photo`` and
+  ``open311_request`` carry the same value and are co-located with it: a case and all its
+  rows live on one shard. :func:`_prepare_event_tables` first puts the distribution column in
+  their unique keys (Citus enforces no other), drops the key ``event.generation_id →
+  generation`` (a distributed table may not reference a coordinator table) and the cases'
+  rows' keys to ``event (id)``, which :func:`_event_foreign_keys` puts back as
+  ``(event_id, filed_town_code) → event (id, filed_town_code)`` (checked on each worker).
+  The KPIs per town, village, grid, person and reporter group by the filed town first
+  (``layers.events.kpis``): the whole aggregation, percentiles included, runs on the
+  workers, a task per shard (a router/pushdown plan; EXPLAIN in tests/layers/test_citus.py).
+  The log's append-only row triggers fire on the shards, where they only raise. Nothing on
+  the cases needs NOTIFY: the live pages poll, and the calendar's NOTIFY (coordinator tables)
+  recomputes deadlines through the app. A row lock (``FOR UPDATE``) must name the shard:
+  ``layers.events.models.locked_event`` locks by id and filed town.
+- tables with triggers of their own (grid content versions, NOTIFY), and every table
+  referencing one of them, stay on the coordinator as Citus local tables
+  (:func:`coordinator_tables`): generations, grids, coverage results, accounts, tokens and
+  sessions. Citus runs triggers that touch other tables or send NOTIFY reliably only there
+  (on reference tables they run once per node, and may not touch other tables; a NOTIFY sent
+  in a worker's shard never reaches the coordinator's listeners), and a reference table may
+  not reference a local table. Positions are never joined with grids in SQL (fixes carry
+  their grid code from ingest), so the workers need no grid.
 - every other table is a **reference table** (a copy on every node): ``device`` (its
   ``external_id`` is unique, which a table distributed by ``id`` could not enforce; the
   position → device foreign key needs it on every worker), people, teams, zones, the event
@@ -46,15 +63,34 @@ from sqlalchemy import Connection, text
 from layers.cluster import DATABASE_NAME, ClusterError, LocalCluster
 
 CITUS_LIBRARY = Path("/usr/lib/postgresql/15/lib/citus.so")
-DISTRIBUTED = {"position": "device_id"}
-"""Tables distributed by a column (hash); the first is the co-location anchor."""
+DISTRIBUTED = {"position": "device_id", "event": "filed_town_code"}
+"""Tables distributed by a column (hash), each the co-location anchor of a group."""
 COLOCATED = {
     "coverage_stale": ("device_id", "position"),
     "device_day_change": ("device_id", "position"),
     "device_daily": ("device_id", "position"),
     "device_latest": ("device_id", "position"),
+    "event_log": ("filed_town_code", "event"),
+    "event_photo": ("filed_town_code", "event"),
+    "open311_request": ("filed_town_code", "event"),
 }
 """Tables distributed by a column, co-located with another distributed table."""
+EVENT_UNIQUE_KEYS = {
+    "event": {
+        "event_pkey": "PRIMARY KEY (id, filed_town_code)",
+        "event_external_ref_key": "UNIQUE (external_ref, filed_town_code)",
+    },
+    "event_log": {"event_log_pkey": "PRIMARY KEY (id, filed_town_code)"},
+    "event_photo": {"event_photo_pkey": "PRIMARY KEY (id, filed_town_code)"},
+    "open311_request": {"open311_request_pkey": "PRIMARY KEY (event_id, filed_town_code)"},
+}
+"""On Citus, the unique keys of the event tables with the distribution column added (Citus
+enforces a unique key only when it holds the distribution column). ``id`` stays unique by its
+sequence; ``external_ref`` (a 12345 ticket number) is unique per town on Citus, and the
+hotline intake still looks it up before filing (layers/events/hotline.py)."""
+EVENT_CHILDREN = {"event_log": "RESTRICT", "event_photo": "RESTRICT", "open311_request": "CASCADE"}
+"""The tables of a case's rows, with the ON DELETE of their foreign key to ``event``; on Citus
+the key is ``(event_id, filed_town_code) → event (id, filed_town_code)`` (co-located)."""
 PLAIN_TABLES = {"household", "household_access", "market_entity"}
 """Left as plain PostgreSQL tables on the coordinator (no foreign keys to or from Citus
 tables): geodata joined with grids by location (grids live on the coordinator), bulk-loaded
@@ -363,6 +399,7 @@ def distribute_schema(conn: Connection) -> dict[str, str]:
         conn.execute(text(f"SET {name} = {value!r}"))
         if may_alter:
             conn.execute(text(f'ALTER DATABASE "{database}" SET {name} = {value!r}'))
+    _prepare_event_tables(conn)
     local = coordinator_tables(conn)
     params: dict[str, Any]
     order = _tables_in_fk_order(conn)
@@ -395,4 +432,59 @@ def distribute_schema(conn: Connection) -> dict[str, str]:
             sql = "SELECT create_reference_table(:t)"
             params = {"t": name}
         conn.execute(text(sql), params)
+    _event_foreign_keys(conn)
     return citus_tables(conn)
+
+
+def _constraints(conn: Connection, table: str) -> dict[str, tuple[str, str]]:
+    """Constraints of ``table`` (name → (kind p/u/f, referenced table or ''))."""
+    rows = conn.execute(
+        text(
+            "SELECT conname, contype, coalesce(confrelid::regclass::text, '') "
+            "FROM pg_constraint WHERE conrelid = CAST(:t AS regclass) AND conparentid = 0"
+        ),
+        {"t": table},
+    ).all()
+    return {name: (kind, ref.strip('"') if ref != "-" else "") for name, kind, ref in rows}
+
+
+def _prepare_event_tables(conn: Connection) -> None:
+    """Before the event tables are distributed by ``filed_town_code`` (migration 0026):
+
+    - the foreign key ``event.generation_id → generation`` is dropped: a distributed table may
+      not reference a coordinator table (``generation`` has a NOTIFY trigger and stays there);
+      the app takes the generation from the grid lookup, generations are never deleted;
+    - the cases' rows lose their foreign keys to ``event (id)`` (put back as composite keys
+      with the distribution column by :func:`_event_foreign_keys` once all four are
+      distributed);
+    - every unique key gets the distribution column (:data:`EVENT_UNIQUE_KEYS`).
+
+    Done once: nothing happens when ``event`` is already distributed.
+    """
+    if citus_tables(conn).get("event") == "distributed":
+        return
+    for table in ("event", *EVENT_CHILDREN):
+        for name, (kind, ref) in _constraints(conn, table).items():
+            if kind == "f" and ref in ("generation", "event"):
+                conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    for table, keys in EVENT_UNIQUE_KEYS.items():
+        present = _constraints(conn, table)
+        for name, definition in keys.items():
+            if name in present:
+                conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+            conn.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+
+
+def _event_foreign_keys(conn: Connection) -> None:
+    """A case's rows reference their case by ``(event_id, filed_town_code)`` (co-located
+    shards: Citus checks the key on each worker); added when missing."""
+    for table, on_delete in EVENT_CHILDREN.items():
+        name = f"{table}_event_fkey"
+        if name not in _constraints(conn, table):
+            conn.execute(
+                text(
+                    f'ALTER TABLE {table} ADD CONSTRAINT "{name}" FOREIGN KEY '
+                    "(event_id, filed_town_code) REFERENCES event (id, filed_town_code) "
+                    f"ON DELETE {on_delete}"
+                )
+            )

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from layers.events.models import Event, EventLog, EventSubclass
+from layers.events.models import Event, EventLog, EventSubclass, locked_event
 from layers.events.workflow import OPEN_FOR_DEADLINE, Actor, append_log
 from layers.models import Role
 from layers.workcal import WorkCalendar
@@ -81,15 +81,18 @@ def recompute_deadlines(*, session: Session, year: int, calendar: WorkCalendar) 
             "AND extract(year FROM deadline_at AT TIME ZONE 'Asia/Shanghai') >= :year "
             "AND extract(year FROM coalesce(dispatched_at, deadline_at) "
             "    AT TIME ZONE 'Asia/Shanghai') <= :year "
-            "ORDER BY id FOR UPDATE"
+            "ORDER BY id"
         ),
         {"open": status_names, "year": year},
     ).all()
     changed = 0
     now = datetime.now(UTC)
     for event_id in ids:
-        event = session.get(Event, event_id)
-        assert event is not None
+        # locked one by one in id order (Citus locks rows only within one shard's query), and
+        # looked at again under the lock: a step taken meanwhile may have closed the case
+        event = locked_event(session, event_id)
+        if event is None or event.status not in OPEN_FOR_DEADLINE or event.deadline_at is None:
+            continue
         new = replay_deadline(session=session, event=event, calendar=calendar)
         if new is None or new == event.deadline_at:
             continue

@@ -11,6 +11,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from layers.events.models import fill_filed_town
 from layers.models import Base
 
 MAX_ATTRIBUTES = 50
@@ -32,3 +33,7 @@ class Open311Request(Base):
     phone: Mapped[str | None] = mapped_column(String(50))
     device_id: Mapped[str | None] = mapped_column(String(100))
     account_id: Mapped[str | None] = mapped_column(String(100))
+    filed_town_code: Mapped[str] = mapped_column(String(9))  # the event's (migration 0026)
+
+
+fill_filed_town(Open311Request)

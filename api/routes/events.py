@@ -54,7 +54,14 @@ from layers import accounts, idempotency
 from layers.deadlines import unconfirmed_years_of
 from layers.errors import NotFound
 from layers.events import intake
-from layers.events.models import Event, EventLog, EventPhoto, EventSource, EventStatus
+from layers.events.models import (
+    Event,
+    EventLog,
+    EventPhoto,
+    EventSource,
+    EventStatus,
+    locked_event,
+)
 from layers.events.workflow import (
     TRANSITIONS,
     Actor,
@@ -209,8 +216,10 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def get_event(session: Any, event_id: int, *, lock: bool = False) -> Event:
-    stmt = select(Event).where(Event.id == event_id)
-    event = session.scalar(stmt.with_for_update() if lock else stmt)
+    if lock:
+        event = locked_event(session, event_id)
+    else:
+        event = session.scalar(select(Event).where(Event.id == event_id))
     if event is None:
         raise EventNotFound(f"no event {event_id}; list them at /api/v1/events", field="event_id")
     return event

@@ -429,7 +429,11 @@ def _query(session: Any, stmt: Any, *, private: bool) -> list[dict[str, Any]]:
             func.ST_X(Event.geom), func.ST_Y(Event.geom), EventSubclass, Open311Request
         )
         .join(EventSubclass, EventSubclass.code == Event.subclass_code)
-        .outerjoin(Open311Request, Open311Request.event_id == Event.id)
+        .outerjoin(
+            Open311Request,  # joined on the shard key too (Citus, layers/citus.py)
+            (Open311Request.event_id == Event.id)
+            & (Open311Request.filed_town_code == Event.filed_town_code),
+        )
     ).all()
     out = []
     for event, x, y, subclass, extra in rows:

@@ -47,15 +47,15 @@ OPEN = "('dispatched','in_handling','extension_requested','rework')"
 
 # One pass over the cohort: every count is a FILTER on the same scan (the reported_at index
 # selects the period; 200k rows aggregate in well under a second).
-_SQL = """
+_SQL_BY_TOWN = """
 WITH e AS (
-  SELECT {key} AS key, {bucket} AS bucket, e.*,
+  SELECT {key} AS key, {bucket} AS bucket, {town} AS town, e.*,
          (e.accepted_at IS NOT NULL AND e.status <> 'parked'
           AND e.status IN ('handled','verified','closed')) AS is_handled,
          (e.accepted_at IS NOT NULL AND e.status IN {open}
           AND e.deadline_at <= :now) AS is_overdue
   FROM event e
-  WHERE e.reported_at >= :start AND e.reported_at < :end AND {scope}
+  WHERE e.reported_at >= :start AND e.reported_at < :end AND {scope} AND {keys}
 )
 SELECT key, bucket,
   count(*) AS reported,
@@ -73,9 +73,18 @@ SELECT key, bucket,
   percentile_cont(0.9) WITHIN GROUP (ORDER BY closure_work_h)
       FILTER (WHERE status = 'closed') AS closure_h_p90
 FROM e
-GROUP BY key, bucket
+GROUP BY town, key, bucket
 ORDER BY key, bucket
 """
+"""The KPI query; ``{town}`` is ``e.filed_town_code`` to group per filed town first (on Citus
+the distribution column: the query runs on the workers), ``NULL`` not to; ``{keys}`` a
+condition on the units."""
+_SQL = _SQL_BY_TOWN.replace("{town}", "NULL").replace("{keys}", "true")
+"""The KPI query grouped by unit alone (fields ``key, bucket, open, scope``; also used by
+layers.dashboard)."""
+BY_TOWN = {"grid", "village", "town", "person", "reporter"}
+"""Dimensions whose units (nearly) always lie in one town: grouped per filed town first (see
+:func:`compute`). A department serves every town: grouped over the whole city at once."""
 
 RATES = {
     "acceptance_rate": ("accepted", "reported"),  # 立案率
@@ -96,6 +105,13 @@ class KpiQuery:
     now: datetime | None = None
     codes: tuple[str, ...] | None = None
     """Grid-code prefixes of the caller's scope (layers.accounts.scope_codes); None: city."""
+
+
+def _order(row: dict[str, Any]) -> tuple[Any, ...]:
+    """``ORDER BY key, bucket`` of the SQL (NULLs last; the keys of :data:`BY_TOWN` are digit
+    strings, ordered alike by Python and the database's collation)."""
+    key, bucket = row["key"], row["bucket"]
+    return (key is None, key or "", bucket is None, bucket or datetime.min.replace(tzinfo=UTC))
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -120,14 +136,39 @@ def compute(*, session: Session, query: KpiQuery) -> list[dict[str, Any]]:
         else f"date_trunc('{query.bucket}', e.reported_at, 'Asia/Shanghai')"
     )
     scope, params = prefix_sql("e.grid_code", query.codes)  # events of the caller's area only
-    sql = _SQL.format(key=DIMENSIONS[query.dimension], bucket=bucket, open=OPEN, scope=scope)
-    rows = session.execute(
-        text(sql),
-        {"start": query.start, "end": query.end, "now": query.now or datetime.now(UTC)} | params,
-    ).mappings()
+    params |= {"start": query.start, "end": query.end, "now": query.now or datetime.now(UTC)}
+    key = DIMENSIONS[query.dimension]
+
+    def run(town: str, keys: str = "true") -> list[dict[str, Any]]:
+        sql = _SQL_BY_TOWN.format(
+            key=key, bucket=bucket, open=OPEN, scope=scope, town=town, keys=keys
+        )
+        return [dict(r) for r in session.execute(text(sql), params).mappings()]
+
+    if query.dimension not in BY_TOWN:
+        rows = run("NULL")
+    else:
+        # Grouped by (filed town, unit) first: on Citus the event tables are distributed by
+        # the filed town, so the whole query runs on the workers, a shard each (layers/citus.py).
+        # A unit found under two filed towns (a case rerouted to another town, a person
+        # reporting in two towns) is computed again over all its cases: the same answers as
+        # grouping by unit alone, on every database.
+        rows = run("e.filed_town_code")
+        seen: dict[tuple[Any, Any], int] = {}
+        for r in rows:
+            seen[(r["key"], r["bucket"])] = seen.get((r["key"], r["bucket"]), 0) + 1
+        split = sorted({k for (k, _b), n in seen.items() if n > 1 and k is not None})
+        split_null = any(n > 1 for (k, _b), n in seen.items() if k is None)
+        if split or split_null:
+            params["split_keys"] = split
+            again = f"({key} = ANY(:split_keys){' OR ' + key + ' IS NULL' if split_null else ''})"
+            redone = run("NULL", again)
+            done = {(r["key"], r["bucket"]) for r in redone}
+            rows = [r for r in rows if (r["key"], r["bucket"]) not in done] + redone
+            rows.sort(key=_order)
     out = []
-    for r in rows:
-        row: dict[str, Any] = dict(r)
+    for row in rows:
+        row.pop("town", None)
         row["due"] = row["handled"] + row["overdue_unhandled"]
         for name, (num, den) in RATES.items():
             row[name] = _rate(row[num], row[den])

@@ -13,6 +13,7 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     CheckConstraint,
+    Connection,
     DateTime,
     Double,
     Enum,
@@ -24,10 +25,13 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
+from sqlalchemy.orm.util import identity_key
 
 from gis.crs import SRID_CGCS2000
 from layers import people as _people  # noqa: F401  (events reference person and team)
@@ -121,6 +125,10 @@ class Event(Base):
     grid_code: Mapped[str] = mapped_column(String(15))
     village_code: Mapped[str] = mapped_column(String(12))
     town_code: Mapped[str] = mapped_column(String(9))
+    # The town of the grid the case was filed in; never changes (a reroute changes town_code).
+    # The case's log, photos and Open311 request carry it too: on Citus the four tables are
+    # distributed by it (migration 0026, layers/citus.py). Set from town_code when not given.
+    filed_town_code: Mapped[str] = mapped_column(String(9))
     chief_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     worker_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     zone_id: Mapped[int | None] = mapped_column(Integer)
@@ -187,6 +195,7 @@ class EventLog(Base):
     note: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list[int]] = mapped_column(JSONB, server_default="[]")
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    filed_town_code: Mapped[str] = mapped_column(String(9))  # the event's (migration 0026)
 
 
 class EventPhoto(Base):
@@ -204,3 +213,54 @@ class EventPhoto(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    filed_town_code: Mapped[str] = mapped_column(String(9))  # the event's (migration 0026)
+
+
+def _event_town(row: Any, connection: Connection) -> str | None:
+    """The filed town of ``row.event_id``'s case: from the row's session when it holds the case
+    (no query), else read from the database (on Citus a query over the event shards)."""
+    session = object_session(row)
+    held = None if session is None else session.identity_map.get(identity_key(Event, row.event_id))
+    if held is not None and held.filed_town_code:
+        return str(held.filed_town_code)
+    value = connection.scalar(select(Event.filed_town_code).where(Event.id == row.event_id))
+    return None if value is None else str(value)
+
+
+@listens_for(Event, "before_insert")
+def _filed_town_of_event(_mapper: Any, _connection: Connection, event: Event) -> None:
+    """A new case lives with the town it is filed in (its ``town_code``) unless told otherwise."""
+    if not event.filed_town_code:
+        event.filed_town_code = event.town_code
+
+
+def _filed_town_of_row(_mapper: Any, connection: Connection, row: Any) -> None:
+    """A case's log entry, photo or Open311 request carries the case's filed town, so that
+    every writer (workflow, intake, Open311, tests) need not pass it."""
+    if not row.filed_town_code:
+        row.filed_town_code = _event_town(row, connection)
+
+
+def fill_filed_town(cls: type) -> None:
+    """Give ``cls`` (a table with ``event_id`` and ``filed_town_code``) its case's filed town
+    on insert through the ORM."""
+    listens_for(cls, "before_insert")(_filed_town_of_row)
+
+
+fill_filed_town(EventLog)
+fill_filed_town(EventPhoto)
+
+
+def locked_event(session: Session, event_id: int) -> Event | None:
+    """Case ``event_id`` locked for update (``SELECT … FOR UPDATE``), None if there is none.
+
+    The lock names the case's filed town as well as its id: Citus locks rows only in a query
+    routed to one shard (the event tables are distributed by ``filed_town_code``); on
+    single-node PostGIS the extra condition changes nothing.
+    """
+    town = session.scalar(select(Event.filed_town_code).where(Event.id == event_id))
+    if town is None:
+        return None
+    return session.scalar(
+        select(Event).where(Event.id == event_id, Event.filed_town_code == town).with_for_update()
+    )

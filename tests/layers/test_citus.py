@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from geoalchemy2.elements import WKTElement
@@ -36,6 +37,7 @@ DAY = date(2024, 11, 5)  # a day no other test writes fixes on
 START = datetime(2024, 11, 5, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 DEVICES = [f"citus-cmp-{i:02d}" for i in range(6)]
 GRID = "999999998001001"  # the KPI cases' grid: no other test uses it
+EVENT_TABLES = ("event", "event_log", "event_photo", "open311_request")
 M_PER_DEG_LON, M_PER_DEG_LAT = 94_500.0, 110_900.0
 
 
@@ -239,6 +241,12 @@ def _exercise(engine: Engine) -> dict[str, Any]:
             now=datetime(2024, 11, 10, tzinfo=UTC),
         )  # fmt: skip
         out["kpis"] = [r for r in kpis.compute(session=session, query=query) if r["key"] == GRID]
+        for dimension in ("town", "village", "reporter", "department"):
+            query = kpis.KpiQuery(
+                dimension, datetime(2024, 11, 1, tzinfo=UTC), datetime(2024, 11, 30, tzinfo=UTC),
+                bucket="day", now=datetime(2024, 11, 10, tzinfo=UTC), codes=(GRID[:9],),
+            )  # fmt: skip
+            out[f"kpis_{dimension}"] = kpis.compute(session=session, query=query)
     return out
 
 
@@ -261,9 +269,29 @@ def test_schema_is_distributed(citus_engine: Engine) -> None:
         assert kinds[name] == "reference", name
     # tables with triggers of their own (the calendar's NOTIFY, migration 0025), and those
     # referencing them, stay on the coordinator
-    for name in ("generation", "grid", "event", "event_log", "coverage_run", "api_token",
-                 "calendar_day"):  # fmt: skip
+    for name in ("generation", "grid", "coverage_run", "api_token", "calendar_day"):
         assert kinds[name] == "local", name
+    # the cases and their rows: distributed by the filed town, one co-location group
+    with citus_engine.connect() as conn:
+        groups = dict(
+            conn.execute(
+                text(
+                    "SELECT logicalrelid::regclass::text, colocationid FROM pg_dist_partition "
+                    "WHERE logicalrelid::regclass::text = ANY(:t)"
+                ),
+                {"t": list(EVENT_TABLES)},
+            ).all()
+        )
+        columns = conn.execute(
+            text(
+                "SELECT DISTINCT column_to_column_name(logicalrelid, partkey) "
+                "FROM pg_dist_partition WHERE logicalrelid::regclass::text = ANY(:t)"
+            ),
+            {"t": list(EVENT_TABLES)},
+        ).all()
+    assert {kinds[name] for name in EVENT_TABLES} == {"distributed"}
+    assert len(set(groups.values())) == 1 and len(groups) == len(EVENT_TABLES)
+    assert columns == [("filed_town_code",)]
     # a second upgrade (app start-up) finds everything done and changes nothing
     upgrade(citus_engine)
     with citus_engine.connect() as conn:
@@ -285,7 +313,8 @@ def test_fixes_are_spread_over_both_workers(citus_engine: Engine, compared: dict
     "part",
     ["stored", "again", "rows", "stale", "latest", "previous", "dashboard", "daily",
      "daily_late", "daily_late_fixes", "daily_live", "daily_live_same", "track",
-     "coverage_grid", "coverage_visit", "coverage_device", "kpis"],
+     "coverage_grid", "coverage_visit", "coverage_device", "kpis", "kpis_town", "kpis_village",
+     "kpis_reporter", "kpis_department"],
 )  # fmt: skip
 def test_same_answers_as_postgis(compared: dict[str, Any], part: str) -> None:
     citus, postgis = compared["citus"][part], compared["postgis"][part]
@@ -300,5 +329,249 @@ def test_same_answers_as_postgis(compared: dict[str, Any], part: str) -> None:
         assert citus["devices"] == 1 and citus["continued"] == 1
     if part in ("dashboard", "daily_live_same"):
         assert citus is True
-    if part in ("latest", "previous", "daily", "stale", "coverage_device", "kpis"):
+    if part in ("latest", "previous", "daily", "stale", "coverage_device") or "kpis" in part:
         assert citus, f"{part}: nothing to compare"
+
+
+# -- cases over HTTP: the app served from the Citus coordinator and from single-node PostGIS --
+PERIOD = {"from": "2025-06-01", "to": "2025-07-01"}  # a month no other test files cases in
+STORY = [  # (place, subclass, steps; "reroute" moves the case to the other town's grid)
+    (0, "0401", ["accept", "dispatch", "start", "handle", "verify", "close"]),
+    (0, "0401", ["accept", "dispatch", "start", "handle", "verify_fail", "start", "handle",
+                 "verify", "close"]),
+    (0, "0201", ["accept", "dispatch"]),  # left open: overdue (1 work day: due Fri 6 June)
+    (1, "0401", ["reject"]),
+    (1, "0101", ["accept", "dispatch", "start"]),
+    (0, "0401", ["accept", "reroute", "dispatch", "start", "handle", "verify", "close"]),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def places(demo_grids: Any) -> list[dict[str, Any]]:
+    """Two unit grids of two different towns (code, lon, lat in CGCS2000)."""
+    l3 = demo_grids[demo_grids.level == 3]
+    first = l3.iloc[100]
+    other = next(g for g in l3.itertuples() if g.code[:9] != first.code[:9])
+    out = []
+    for code, geometry in ((first.code, first.geometry), (other.code, other.geometry)):
+        p = geometry.representative_point()
+        out.append({"code": code, "lon": p.x, "lat": p.y})
+    return out
+
+
+@pytest.fixture(scope="module")
+def citus_server(citus_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The app served on the Citus coordinator, and an admin token there."""
+    from layers.auth import create_token
+    from layers.models import Role
+    from tests.server_support import app_server
+
+    with transaction(make_sessionmaker(citus_engine)) as session:
+        _, token = create_token(session=session, name="citus admin", role=Role.ADMIN)
+    url = citus_engine.url.render_as_string(hide_password=False)
+    with app_server(url, tmp_path_factory.mktemp("citus-server")) as base:
+        yield base, token
+
+
+def _http_story(base: str, token: str, places: list[dict[str, Any]]) -> dict[str, Any]:
+    """File the :data:`STORY` cases through the API (a photo on the first), take their steps
+    back-dated in June 2025, then read every case and the KPIs of the month."""
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 80, 40)).save(png, "PNG")
+    out: dict[str, Any] = {"cases": [], "ids": []}
+    with httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
+    ) as client:
+        for i, (where, subclass, steps) in enumerate(STORY):
+            t = datetime(2025, 6, 5, 1, 0, tzinfo=UTC) + timedelta(hours=3 * i)
+            body = {"lon": places[where]["lon"], "lat": places[where]["lat"],
+                    "subclass": subclass, "description": f"citus case {i}",
+                    "ignore_duplicates": True, "reported_at": t.isoformat()}  # fmt: skip
+            if i == 0:  # a photo: multipart
+                form = {k: str(v).lower() if v is True else str(v) for k, v in body.items()}
+                files = [("photos", ("scene.png", png.getvalue(), "image/png"))]
+                r = client.post("/api/v1/events", data=form, files=files)
+            else:
+                r = client.post("/api/v1/events", json=body)
+            assert r.status_code == 201, r.text
+            event_id = r.json()["id"]
+            out["ids"].append(event_id)
+            for k, step in enumerate(steps, start=1):
+                if step == "reroute":
+                    r = client.post(
+                        f"/api/v1/events/{event_id}/routing",
+                        json={"changes": {"grid_code": places[1]["code"]}, "reason": "跨镇改派"},
+                    )
+                else:
+                    at = (t + timedelta(minutes=10 * k)).isoformat()
+                    r = client.post(
+                        f"/api/v1/events/{event_id}/actions",
+                        json={"action": step, "note": "理由", "at": at},
+                    )
+                assert r.status_code == 200, (step, r.text)
+        for event_id in out["ids"]:
+            case = client.get(f"/api/v1/events/{event_id}").json()
+            out["cases"].append(
+                {
+                    "status": case["status"],
+                    "routing": [case["routing"][k] for k in ("grid_code", "town_code")],
+                    "times": [case.get(k) for k in ("deadline_at", "handled_at", "closed_at")],
+                    "rework_count": case["rework_count"],
+                    # the reroute's time is the server's clock: not compared
+                    "timeline": [
+                        (s["action"], s["from"], s["to"], s["action"] != "reroute" and s["at"])
+                        for s in case["timeline"]
+                    ],
+                    "photos": len(case["photos"]),
+                }
+            )
+        for by in ("town", "village", "grid", "reporter", "department", "person"):
+            r = client.get("/api/v1/kpis", params=PERIOD | {"by": by})
+            assert r.status_code == 200, r.text
+            out[f"kpis_{by}"] = r.json()["data"]
+        r = client.get("/api/v1/kpis/ranking", params=PERIOD | {"by": "grid"})
+        out["ranking"] = r.json()["data"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def http_compared(
+    citus_server: Any, live_server: str, tokens: dict[str, str], places: list[dict[str, Any]]
+) -> dict[str, Any]:
+    base, token = citus_server
+    return {
+        "citus": _http_story(base, token, places),
+        "postgis": _http_story(live_server, tokens["admin"], places),
+    }
+
+
+@pytest.mark.parametrize(
+    "part",
+    ["cases", "kpis_town", "kpis_village", "kpis_grid", "kpis_reporter", "kpis_department",
+     "kpis_person", "ranking"],
+)  # fmt: skip
+def test_cases_over_http_same_as_postgis(http_compared: dict[str, Any], part: str) -> None:
+    citus, postgis = http_compared["citus"][part], http_compared["postgis"][part]
+    assert citus == postgis
+    assert citus, f"{part}: nothing to compare"
+
+
+def test_rerouted_case_keeps_its_shard_and_counts_in_its_new_town(
+    citus_engine: Engine, http_compared: dict[str, Any], places: list[dict[str, Any]]
+) -> None:
+    moved = http_compared["citus"]["ids"][-1]
+    with citus_engine.connect() as conn:
+        town, filed = conn.execute(
+            text("SELECT town_code, filed_town_code FROM event WHERE id = :i"), {"i": moved}
+        ).one()
+        logs = conn.execute(
+            text("SELECT DISTINCT filed_town_code FROM event_log WHERE event_id = :i"),
+            {"i": moved},
+        ).all()
+    assert (town, filed) == (places[1]["code"][:9], places[0]["code"][:9])
+    assert logs == [(filed,)]  # the log stays with its case
+    towns = {r["key"]: r["reported"] for r in http_compared["citus"]["kpis_town"]}
+    # STORY: 4 cases filed in the first town, one of them moved; 2 in the second
+    assert towns == {places[0]["code"][:9]: 3, places[1]["code"][:9]: 3}
+
+
+def test_kpis_per_town_grid_reporter_are_pushed_down(citus_engine: Engine) -> None:
+    """EXPLAIN: the whole aggregation (percentiles included) runs in each shard's task on the
+    workers; the coordinator only merges the sorted rows. A department's figures are not
+    grouped by town: Citus aggregates them on the coordinator (shown for contrast)."""
+    from layers.events import kpis
+
+    params = {"start": datetime(2023, 6, 1, tzinfo=UTC), "end": datetime(2023, 7, 1, tzinfo=UTC),
+              "now": datetime(2023, 7, 1, tzinfo=UTC)}  # fmt: skip
+
+    def plan(dimension: str, town: str) -> tuple[str, str]:
+        sql = kpis._SQL_BY_TOWN.format(
+            key=kpis.DIMENSIONS[dimension], bucket="NULL::timestamptz", open=kpis.OPEN,
+            scope="true", town=town, keys="true",
+        )  # fmt: skip
+        with citus_engine.connect() as conn:
+            lines = [r[0] for r in conn.execute(text("EXPLAIN " + sql), params)]
+        at = next(i for i, line in enumerate(lines) if "Custom Scan (Citus Adaptive)" in line)
+        return "\n".join(lines[:at]), "\n".join(lines[at:])
+
+    for dimension in ("town", "grid", "reporter"):
+        coordinator, workers = plan(dimension, "e.filed_town_code")
+        assert "Aggregate" not in coordinator, coordinator
+        assert "Aggregate" in workers.split("->  Task", 1)[1], workers
+    coordinator, _ = plan("department", "NULL")
+    assert "Aggregate" in coordinator
+
+
+def test_case_log_stays_append_only_on_citus(
+    citus_engine: Engine, http_compared: dict[str, Any]
+) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    first = http_compared["citus"]["ids"][0]
+    for sql in (
+        "UPDATE event_log SET note = 'rewritten' WHERE event_id = :i",
+        "DELETE FROM event_log WHERE event_id = :i",
+        "TRUNCATE event_log CASCADE",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), citus_engine.begin() as conn:
+            conn.execute(text(sql), {"i": first})
+
+
+def test_holiday_table_recomputes_open_deadlines_on_citus(
+    citus_server: Any, http_compared: dict[str, Any]
+) -> None:
+    """Live on Citus: loading a year's holidays (coordinator tables, NOTIFY) recomputes the
+    deadline of an open case (a distributed row, locked on its shard) and logs it; the
+    case's page shows it at once."""
+    base, token = citus_server
+    open_case = http_compared["citus"]["ids"][2]
+    with httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
+    ) as client:
+        before = client.get(f"/api/v1/events/{open_case}").json()
+        body = {"days": [{"date": "2025-06-06", "kind": "holiday", "name": "测试假日"}]}
+        r = client.put("/api/v1/calendar/2025", json=body)
+        assert r.status_code == 200, r.text
+        assert r.json()["recomputed"] >= 1
+        after = client.get(f"/api/v1/events/{open_case}").json()
+    assert after["timeline"][-1]["action"] == "recalendar"
+    assert after["deadline_at"] > before["deadline_at"]
+
+
+def test_case_reads_answer_on_citus(
+    citus_server: Any, http_compared: dict[str, Any], places: list[dict[str, Any]]
+) -> None:
+    """Every GET of the cases (lists, overdue, duplicates, map, dashboard, phones, Open311,
+    KPIs) answers on Citus without a server error; an Open311 request is filed and read back
+    (its row joined with its case on the shard key); an escalation runs over the shards."""
+    base, token = citus_server
+    words = ("event", "kpi", "dashboard", "mobile", "open311", "requests", "services")
+    with httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
+    ) as client:
+        paths = [
+            p
+            for p, ops in client.get("/openapi.json").json()["paths"].items()
+            if "get" in ops and "{" not in p and any(w in p for w in words)
+        ]
+        params = PERIOD | {"lon": places[0]["lon"], "lat": places[0]["lat"], "subclass": "0401"}
+        failed = {}
+        for path in paths:
+            r = client.get(path, params=params)
+            if r.status_code >= 500:
+                failed[path] = r.text[:300]
+        assert not failed
+        assert len(paths) >= 8, paths
+        assert client.post("/api/v1/events/overdue/escalate").status_code == 200
+        form = {"api_key": token, "service_code": "0104", "lat": str(places[0]["lat"]),
+                "long": str(places[0]["lon"]),
+                "description": "垃圾桶满了", "first_name": "王"}  # fmt: skip
+        r = client.post("/open311/v2/requests.json", data=form)
+        assert r.status_code == 201, r.text
+        rid = r.json()[0]["service_request_id"]
+        got = client.get(f"/open311/v2/requests/{rid}.json", params={"api_key": token})
+        assert got.status_code == 200 and got.json()[0]["service_code"] == "0104"
