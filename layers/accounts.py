@@ -638,6 +638,41 @@ def require_person_in_scope(
         )
 
 
+def require_routing_in_scope(
+    *, session: Session, identity: Identity, changes: dict[str, Any]
+) -> None:
+    """Forbidden unless a case's new routing stays inside the caller's scope: a new unit grid
+    inside it, a chief or worker among its people (:func:`people_in_scope`), a squad of a town
+    it touches (the city's own teams serve everyone). Values of other types are left to the
+    routing's own checks (layers.events.intake.check_routing_changes)."""
+    codes = scope_codes(session=session, identity=identity)
+    if codes is None:
+        return
+    outside = f"outside your scope ({identity.scope}); a dispatcher of that area or of the city "
+    grid = changes.get("grid_code")
+    if isinstance(grid, str) and not in_codes(grid, codes):
+        raise Forbidden(f"grid {grid} is {outside}routes a case there", field="changes/grid_code")
+    people: set[int] | None = None
+    for key in ("chief_person_id", "worker_person_id"):
+        pid = changes.get(key)
+        if isinstance(pid, int) and not isinstance(pid, bool):
+            people = people_in_scope(session=session, codes=codes) if people is None else people
+            if people is not None and pid not in people:
+                raise Forbidden(
+                    f"person {pid} works {outside}assigns cases to them", field=f"changes/{key}"
+                )
+    team_id = changes.get("squad_team_id")
+    if isinstance(team_id, int) and not isinstance(team_id, bool):
+        from layers.people import Team
+
+        team = session.get(Team, team_id)
+        if team is not None and team.town_code and not touches_codes(team.town_code, codes):
+            raise Forbidden(
+                f"squad {team_id} is of town {team.town_code}, {outside}sends cases to it",
+                field="changes/squad_team_id",
+            )
+
+
 def require_in_scope(*, session: Session, identity: Identity, grid_code: str, what: str) -> None:
     """Forbidden unless ``grid_code`` lies inside the caller's scope."""
     if not in_codes(grid_code, scope_codes(session=session, identity=identity)):

@@ -372,10 +372,13 @@ def list_overdue(
 
 
 def escalate_overdue(*, session: Session, actor: Actor, now: datetime | None = None) -> int:
-    """Log an ``escalate`` entry on every overdue case not yet escalated; returns the count."""
+    """Log an ``escalate`` entry on every overdue case inside the actor's scope not yet
+    escalated; returns the count."""
     now = now or datetime.now(UTC)
     count = 0
     for event in list_overdue(session=session, now=now, limit=100_000):
+        if not in_codes(event.grid_code, actor.scope_codes):
+            continue  # another area's cases are escalated by its own dispatchers
         if event.escalated_at is not None and event.escalated_at >= (event.deadline_at or now):
             continue
         event.escalated_at = now

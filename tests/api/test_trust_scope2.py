@@ -107,3 +107,64 @@ def test_an_area_touching_the_scope() -> None:
     assert touches_codes("320281104001001", ("320281104",))
     assert not touches_codes("320281105", ("320281104001",))
     assert touches_codes("320281105", None) and not touches_codes("320281105", ())
+
+
+def _case_in(live_server: str, tokens: dict[str, str], engine, grid_code: str) -> int:  # type: ignore[no-untyped-def]
+    """A new case at a point inside ``grid_code`` (reported by the city's dispatcher)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        lon, lat = conn.execute(
+            text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM grid "
+                 "WHERE code = :c ORDER BY generation_id DESC LIMIT 1) s"), {"c": grid_code},
+        ).one()  # fmt: skip
+    with _bearer(live_server, tokens["dispatcher"]) as d:
+        body = {"lon": lon, "lat": lat, "subclass": "0401", "description": "scope reroute",
+                "ignore_duplicates": True}  # fmt: skip
+        r = d.post("/api/v1/events", json=body)
+        assert r.status_code == 201, r.text
+        return int(r.json()["id"])
+
+
+def test_rerouting_stays_inside_the_scope(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    mine = _case_in(live_server, tokens, engine, setting["other_grid"])
+    path = f"/api/v1/events/{mine}/routing"
+    with _client(live_server, engine, "dispatcher", f"town:{setting['other']}") as b:
+        outside = [
+            ({"grid_code": setting["grid"]}, "changes/grid_code"),
+            ({"worker_person_id": setting["person"]}, "changes/worker_person_id"),
+            ({"chief_person_id": setting["person"]}, "changes/chief_person_id"),
+        ]
+        for changes, field in outside:
+            problem(b.post(path, json={"changes": changes, "reason": "t"}), 403, field)
+        ok = b.post(path, json={"changes": {"worker_person_id": setting["other_person"]},
+                                "reason": "inside"})  # fmt: skip
+        assert ok.status_code == 200, ok.text
+        elsewhere = f"/api/v1/events/{setting['event']}/routing"
+        body = {"changes": {"department": "x"}, "reason": "t"}
+        problem(b.post(elsewhere, json=body), 403, "scope")
+    with _bearer(live_server, tokens["dispatcher"]) as city:  # the city's dispatcher may
+        r = city.post(path, json={"changes": {"grid_code": setting["grid"]}, "reason": "city"})
+        assert r.status_code == 200, r.text
+
+
+def test_escalation_touches_only_the_callers_cases(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    a = _case_in(live_server, tokens, engine, setting["grid"])
+    b = _case_in(live_server, tokens, engine, setting["other_grid"])
+    with engine.begin() as conn:  # both overdue, in handling
+        conn.execute(
+            text("UPDATE event SET status = 'in_handling', accepted_at = now() - interval '2 h', "
+                 "deadline_at = now() - interval '1 h', escalated_at = NULL "
+                 "WHERE id IN (:a, :b)"), {"a": a, "b": b},
+        )  # fmt: skip
+    with _client(live_server, engine, "dispatcher", f"town:{setting['other']}") as town_b:
+        r = town_b.post("/api/v1/events/overdue/escalate")
+        assert r.status_code == 200, r.text
+    with engine.connect() as conn:
+        done = dict(conn.execute(
+            text("SELECT id, escalated_at IS NOT NULL FROM event WHERE id IN (:a, :b)"),
+            {"a": a, "b": b},
+        ).all())  # fmt: skip
+    assert done == {a: False, b: True}
