@@ -590,6 +590,9 @@ async def change_routing(
         session=session, identity=principal.identity, grid_code=event.grid_code,
         what=f"event {event.id}",
     )  # fmt: skip
+    accounts.require_routing_in_scope(  # and where it goes stays inside it too
+        session=session, identity=principal.identity, changes=changes
+    )
     intake.reroute(
         session=session,
         event=event,
