@@ -127,8 +127,25 @@ def problem(
     if instance is not None:
         body["instance"] = instance
     body.update(extra)
-    headers = {"WWW-Authenticate": 'Bearer realm="gridgis"'} if status == 401 else None
+    headers = {"WWW-Authenticate": CHALLENGE} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+# Every scheme a 401 accepts (RFC 9110 §11.6.1): a token as Bearer, or HTTP Basic with the
+# token as the password (QGIS, GDAL; api/deps.py reads both).
+CHALLENGE = 'Bearer realm="gridgis", Basic realm="gridgis", charset="UTF-8"'
+
+# A browser answers a Basic challenge to its own page's fetch() with a password dialog over the
+# page: a page's scripts (Fetch Metadata: same-origin, destination "empty") get Bearer only and
+# show their own "signed out" message.
+PAGE_CHALLENGE = 'Bearer realm="gridgis"'
+
+
+def _page_script(request: Request) -> bool:
+    return (
+        request.headers.get("sec-fetch-dest") == "empty"
+        and request.headers.get("sec-fetch-site") == "same-origin"
+    )
 
 
 def _status_for(exc: DomainError) -> tuple[int, str]:
@@ -158,6 +175,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     status, title = _status_for(exc)
     extra = {"instance": request.url.path, **exc.extra}
     response = problem(status, title, _localized(request, exc), field=exc.field, **extra)
+    if status == 401 and _page_script(request):
+        response.headers["WWW-Authenticate"] = PAGE_CHALLENGE
     if "retry_after_s" in exc.extra:  # e.g. a locked sign-in (429)
         response.headers["Retry-After"] = str(exc.extra["retry_after_s"])
     return response

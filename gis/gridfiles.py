@@ -71,7 +71,7 @@ class GridFileError(ValueError):
     """A grid file that cannot be read or stored; ``field`` names the offending input,
     ``problems`` lists the rows concerned (dicts with ``row``, ``code``, ``detail``) and
     ``layers``, when the layer choice is the problem, the file's layers (see
-    :func:`describe_layers`) to choose from."""
+    :func:`describe_layers`) to choose from; ``detail_zh`` the detail in Chinese."""
 
     def __init__(
         self,
@@ -80,9 +80,11 @@ class GridFileError(ValueError):
         field: str,
         problems: list[dict[str, Any]] | None = None,
         layers: list[dict[str, Any]] | None = None,
+        detail_zh: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.detail_zh = detail_zh  # the same in Chinese, for the pages (api/errors.py)
         self.field = field
         self.problems = problems or []
         self.layers = layers
@@ -137,6 +139,8 @@ def list_grid_layers(path: Path) -> list[str]:
             f"{path.name} cannot be read as a grid file ({why.split(';')[0]}); send a "
             "GeoPackage (.gpkg), GeoJSON (.geojson) or a zipped Shapefile "
             "(.zip with .shp, .shx, .dbf, .prj)",
+            detail_zh=f"{path.name} 无法作为网格文件读取；请上传 GeoPackage（.gpkg）、GeoJSON（"
+            ".geojson）或 Shapefile 压缩包（.zip，含 .shp、.shx、.dbf、.prj）",
             field="file",
         ) from None
 
@@ -175,7 +179,11 @@ def _layer_list(layers: list[dict[str, Any]]) -> str:
 def _choose_layers(path: Path, layer: str | None) -> list[str]:
     names = list_grid_layers(path)
     if not names:
-        raise GridFileError(f"{path.name} holds no layer; export the grids again", field="file")
+        raise GridFileError(
+            f"{path.name} holds no layer; export the grids again",
+            detail_zh=f"{path.name} 中没有图层；请重新导出网格",
+            field="file",
+        )
     if layer is None or layer == "":
         if len(names) > 1:
             layers = describe_layers(path)
@@ -183,6 +191,9 @@ def _choose_layers(path: Path, layer: str | None) -> list[str]:
                 f"{path.name} holds {len(names)} layers: {_layer_list(layers)}; choose the "
                 f"layer with the grids, or {ALL_LAYERS!r} to read every layer when the levels "
                 "are in separate layers",
+                detail_zh=f"{path.name} 有 {len(names)} 个图层：{_layer_list(layers)}；"
+                f"请选择存放网格的图层，或选 {ALL_LAYERS!r} 读取全部图层（"
+                "各级网格分层存放时）",
                 field="layer",
                 layers=layers,
             )
@@ -193,6 +204,7 @@ def _choose_layers(path: Path, layer: str | None) -> list[str]:
         layers = describe_layers(path)
         raise GridFileError(
             f"{path.name} has no layer {layer!r}; its layers are: {_layer_list(layers)}",
+            detail_zh=f"{path.name} 中没有图层 {layer!r}；其图层有：{_layer_list(layers)}",
             field="layer",
             layers=layers,
         )
@@ -217,6 +229,8 @@ def _parse_crs(value: str) -> CRS:
         raise GridFileError(
             f"crs {value!r} is not a CRS; state it as EPSG:4490 (CGCS2000 lon/lat), EPSG:4549 "
             "(CGCS2000 3-degree GK, metres), EPSG:4326 or any EPSG code",
+            detail_zh=f"{value!r} 不是坐标系；请写成 EPSG:4490（CGCS2000 经纬度）、EPSG:4549（"
+            "CGCS2000 3 度带高斯投影，米）、EPSG:4326 或其他 EPSG 编码",
             field="crs",
         ) from None
 
@@ -227,12 +241,14 @@ def _read_layer(path: Path, layer: str, crs: CRS | None) -> tuple[gpd.GeoDataFra
     except Exception as exc:
         raise GridFileError(
             f"layer {layer!r} of {path.name} cannot be read ({exc}); export it again",
+            detail_zh=f"{path.name} 的图层 {layer!r} 无法读取；请重新导出",
             field="file",
         ) from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
         raise GridFileError(
             f"layer {layer!r} of {path.name} has no geometry (an attribute table); choose the "
             "layer that holds the grid polygons",
+            detail_zh=f"{path.name} 的图层 {layer!r} 没有几何（是属性表）；请选择存放网格面的图层",
             field="layer",
         )
     frame.columns = [
@@ -247,12 +263,17 @@ def _read_layer(path: Path, layer: str, crs: CRS | None) -> tuple[gpd.GeoDataFra
             f"layer {layer!r} of {path.name} does not state its CRS; give the CRS its "
             "coordinates are in (crs=EPSG:4490 for CGCS2000 lon/lat), or save "
             "the file with its CRS set (a .prj beside a Shapefile)",
+            detail_zh=f"{path.name} 的图层 {layer!r} 没有说明坐标系；请填写坐标所用的坐标系（"
+            "CGCS2000 经纬度为 crs=EPSG:4490），或保存文件时设置坐标系（Shapefile 旁的 "
+            ".prj）",
             field="crs",
         )
     if stated is not None and crs is not None and CRS(stated) != crs:
         raise GridFileError(
             f"layer {layer!r} of {path.name} states {CRS(stated).to_string()} but crs "
             f"{crs.to_string()} was given; leave crs out to use the file's, or fix the file",
+            detail_zh=f"{path.name} 的图层 {layer!r} 已说明坐标系 {CRS(stated).to_string()}，"
+            f"但又给出了 crs {crs.to_string()}；请不填 crs 使用文件的坐标系，或修正文件",
             field="crs",
         )
     source = CRS(stated) if stated is not None else crs
@@ -344,10 +365,17 @@ def _normalise(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
         "parent_code": "correct parent_code (empty for L1, the code's first 9 or 12 digits else)",
         "geometry": "repair or redraw the geometries",
     }
+    fixes_zh = {
+        "level": "每行的 level 应为 1、2 或 3",
+        "code": "请改正编码",
+        "parent_code": "请改正 parent_code（L1 为空，其他为编码的前 9 或 12 位）",
+        "geometry": "请修复或重画几何",
+    }
     for name, found in rows.items():
         if found:
             raise GridFileError(
                 f"{len(found)} rows with a wrong {name}: {_examples(found)}; {fixes[name]}",
+                detail_zh=f"{len(found)} 行的 {name} 有误：{_examples(found)}；{fixes_zh[name]}",
                 field=name,
                 problems=found,
             )
@@ -454,6 +482,11 @@ def read_grid_file(
                 f"{', '.join(found) or 'none'}); a grid file needs {', '.join(REQUIRED_COLUMNS)} "
                 "(codes as text, level 1-3, parent_code empty for L1; in a Shapefile parent_code "
                 "is spelled parent_cod): rename the columns in QGIS (Refactor fields)",
+                detail_zh=f"{path.name} 的图层 {name!r} 缺少字段 {'、'.join(missing)}（"
+                f"现有：{'、'.join(found) or '无'}）；网格文件需要 "
+                f"{'、'.join(REQUIRED_COLUMNS)}（编码为文本，level 为 1-3，L1 的 "
+                "parent_code 为空；Shapefile 中 parent_code 写作 parent_cod）：请在 "
+                "QGIS 中重命名字段（重构字段）",
                 field="columns",
             )
         if frame.crs.to_epsg() != SRID_CGCS2000:
@@ -469,6 +502,7 @@ def read_grid_file(
     if merged.empty:
         raise GridFileError(
             f"{path.name} ({', '.join(chosen)}) holds no grids; choose the layer with the grids",
+            detail_zh=f"{path.name}（{'、'.join(chosen)}）中没有网格；请选择存放网格的图层",
             field="layer",
         )
     frame = _normalise(merged, result.notes)
@@ -503,6 +537,8 @@ def save_upload(data: bytes, filename: str, directory: Path) -> Path:
         raise GridFileError(
             f"file {filename!r} is not a grid file; send a .gpkg, .geojson or a zipped "
             "Shapefile (.zip)",
+            detail_zh=f"文件 {filename!r} 不是网格文件；请上传 .gpkg、.geojson 或 Shapefile "
+            "压缩包（.zip）",
             field="file",
         )
     target = directory / f"upload{suffix}"

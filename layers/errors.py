@@ -17,6 +17,13 @@ class DomainError(Exception):
         self.extra = extra or {}
 
 
+def with_zh(exc: DomainError, text: str) -> DomainError:
+    """``exc`` with its Chinese detail: api/errors.py answers it to a request that asks for
+    Chinese (``?lang=zh`` or ``Accept-Language``: the pages), ``detail`` otherwise."""
+    exc.detail_zh = text  # type: ignore[attr-defined]
+    return exc
+
+
 class NotFound(DomainError):
     """Nothing with that id or code: 404, titled by the subclass (what was not found)."""
 

@@ -189,20 +189,36 @@ def import_file(
         bool, typer.Option("--force", help="store it even if it drops much of the city")
     ] = False,
     publish: Annotated[
-        bool, typer.Option("--publish", help="also make it active (needs --commit, as admin)")
+        bool,
+        typer.Option(
+            "--publish",
+            help="emergency only: also make it active unreviewed (needs --commit, --reason, "
+            "an admin)",
+        ),
     ] = False,
+    reason: Annotated[
+        str | None, typer.Option(help="why it is published unreviewed (with --publish)")
+    ] = None,
+    as_user: AsUser = None,
 ) -> None:
     """Import a grid file as a draft generation (dry run unless --commit).
 
     The file is compared with the active generation first; a draft that drops more than
     GRIDGIS_PLANNING_MAX_DROP_SHARE of the city (default 1 %) or a whole level is refused
-    unless --force. A draft with problems is stored but cannot be published.
+    unless --force. A draft with problems is stored but cannot be published. --publish is the
+    emergency path: an admin publishes it at once, unreviewed (the review log says so).
     """
     from api.schemas.generations import PlanningSettings
     from layers.planning import review
     from layers.planning.drafts import import_draft
 
     settings, planning = Settings(), PlanningSettings()
+    if publish and not (reason or "").strip():
+        console.print(
+            "[red]--publish skips review (emergency only): say why with --reason, or leave "
+            "--publish out and take the draft through submit / approve / publish[/]"
+        )
+        raise typer.Exit(1)
     sessions = open_sessions(settings)
     with sessions() as session:
         gridfile = read_grid_file(path, layer, crs, session=session)
@@ -225,9 +241,9 @@ def import_file(
                     raise typer.Exit(1)
                 assert result.generation is not None
                 review.publish(
-                    session=session, generation_id=result.generation.id, actor=cli_actor(),
-                    reason=note or f"imported from {path.name} and published",
-                    commit=True, metric_srid=settings.geo.metric_srid, allow_unreviewed=True,
+                    session=session, generation_id=result.generation.id,
+                    actor=cli_actor(as_user, session), reason=reason, commit=True,
+                    metric_srid=settings.geo.metric_srid, emergency=True,
                 )  # fmt: skip
             session.flush()
         except DomainError as exc:
@@ -336,15 +352,24 @@ def reject(
 def publish(
     generation: int,
     commit: Annotated[bool, typer.Option("--commit", help="publish (default: dry run)")] = False,
-    reason: Annotated[str, typer.Option(help="why")] = "published from the command line",
+    reason: Annotated[str | None, typer.Option(help="why (needed with --commit)")] = None,
     at: Annotated[
         str | None, typer.Option(help="effective time (ISO 8601, default now; +08:00 if no zone)")
     ] = None,
     as_user: AsUser = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full answer as JSON")] = False,
+    emergency: Annotated[
+        bool,
+        typer.Option(
+            "--emergency",
+            help="admin only, now: publish a draft that was not approved (logged as unreviewed)",
+        ),
+    ] = False,
 ) -> None:
-    """Publish a generation (dry run unless --commit): a draft, submitted or approved one
-    becomes active now or at --at; a retired one is rolled back to (copied and published).
+    """Publish a generation (dry run unless --commit): an approved one becomes active now or at
+    --at (four eyes: submitted by one planner, approved by another or an admin); a retired one
+    is rolled back to (admin: copied and published). --emergency (admin, now, --reason) publishes
+    a draft without review; the review log marks it unreviewed.
 
     The dry run prints the validation, the comparison with the active generation and the
     impact; --commit publishes and re-anchors the living data in one transaction.
@@ -358,12 +383,15 @@ def publish(
     except DomainError as exc:
         console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
+    if commit and not (reason or "").strip():
+        console.print("[red]not published: say why with --reason (the review log keeps it)[/]")
+        raise typer.Exit(1)
     try:
         with transaction(open_sessions(settings)) as session:
             answer = review.publish(
                 session=session, generation_id=generation, actor=cli_actor(as_user, session),
-                reason=reason, at=when, commit=commit, metric_srid=settings.geo.metric_srid,
-                allow_unreviewed=True,
+                reason=reason or "dry run", at=when, commit=commit,
+                metric_srid=settings.geo.metric_srid, emergency=emergency,
             )  # fmt: skip
     except DomainError as exc:
         if "validation" in exc.extra:

@@ -21,6 +21,7 @@ from api.pages.templating import VIEW_ROLES, render_page
 from layers.errors import AuthError
 from layers.models import Role
 from maps.assets import asset_url
+from maps.status_names import event_status_names
 from maps.styles import ROLE_NAMES, resolve_lang
 
 router = APIRouter(tags=["pages"])
@@ -104,6 +105,7 @@ def plan_page(
         allowed=allowed,
         role=principal.role.value,
         roles=ROLE_NAMES[resolve_lang(lang)],
+        statuses=event_status_names(lang),
         user=principal.name,
         vendor={name: asset_url(name) for name in VENDOR},
     )

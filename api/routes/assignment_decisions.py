@@ -18,6 +18,7 @@ from api.deps import Planner, Reader, SessionDep
 from api.errors import InvalidParameter
 from api.routes.generations import _json, actor_of
 from api.schemas.common import Answer, body_schema
+from layers.errors import with_zh
 from layers.planning.decisions import assignments_to_decide, decide
 
 router = APIRouter(prefix="/api/v1/generations", tags=["generations"])
@@ -76,18 +77,24 @@ async def decide_assignment(
 ) -> dict[str, Any]:
     body = await _json(request)
     if not isinstance(body, dict):
-        raise InvalidParameter(
-            'send a JSON object {"decision": "move"|"end", "grid_code": …, "reason": …}',
-            field="body",
+        raise with_zh(
+            InvalidParameter(
+                'send a JSON object {"decision": "move"|"end", "grid_code": …, "reason": …}',
+                field="body",
+            ),
+            '请发送 JSON 对象 {"decision": "move"|"end", "grid_code": …, "reason": …}',
         )
     unknown = sorted(set(body) - set(_FIELDS))
     if unknown:
-        raise InvalidParameter(
-            f"unknown field {unknown[0]!r}; send only {', '.join(_FIELDS)}", field=unknown[0]
+        raise with_zh(
+            InvalidParameter(
+                f"unknown field {unknown[0]!r}; send only {', '.join(_FIELDS)}", field=unknown[0]
+            ),
+            f"未知字段 {unknown[0]!r}；只能发送 {'、'.join(_FIELDS)}",
         )
     for key in _FIELDS:
         if body.get(key) is not None and not isinstance(body[key], str):
-            raise InvalidParameter(f"{key} must be a string", field=key)
+            raise with_zh(InvalidParameter(f"{key} must be a string", field=key), f"{key} 应为文字")
     return decide(
         session=session,
         generation_id=generation_id,

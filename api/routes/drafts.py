@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from api.deps import Planner, Reader, SessionDep
 from api.errors import STATUS, InvalidParameter
 from api.exports import table_response
+from api.lang import LangDep
 from api.routes.generations import _json, _version, actor_of
 from api.schemas.bodies import DRAFT_EDIT, UNDO_REDO, body, check_edit, refuse_unknown
 from api.schemas.common import table_responses
@@ -26,8 +27,10 @@ from api.schemas.grids import (
     GenerationImpact,
     GenerationLineage,
 )
+from layers.errors import with_zh
 from layers.grids import active_generation, get_generation
 from layers.planning.edits import (
+    OPERATIONS,
     DraftVersionConflict,
     InvalidEdit,
     apply_edit,
@@ -54,13 +57,20 @@ def _srid(request: Request) -> int:
 def _required_version(body: dict[str, Any], if_match: str | None) -> int:
     raw = body.get("version")
     if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
-        raise InvalidParameter("version must be an integer (the draft's ETag)", field="version")
+        raise with_zh(
+            InvalidParameter("version must be an integer (the draft's ETag)", field="version"),
+            "version 应为整数（草案的 ETag）",
+        )
     version = _version(raw, if_match)
     if version is None:
-        raise InvalidParameter(
-            "say which version of the draft you edited: send If-Match with the ETag of "
-            "GET /api/v1/generations/{id}/edits, or version in the body",
-            field="If-Match",
+        raise with_zh(
+            InvalidParameter(
+                "say which version of the draft you edited: send If-Match with the ETag of "
+                "GET /api/v1/generations/{id}/edits, or version in the body",
+                field="If-Match",
+            ),
+            "请说明你编辑的是草案的哪个版本：发送 If-Match（GET /api/v1/generations/{id}/edits "
+            "返回的 ETag），或在请求体中给出 version",
         )
     return version
 
@@ -68,6 +78,19 @@ def _required_version(body: dict[str, Any], if_match: str | None) -> int:
 def _done(response: Response, answer: dict[str, Any]) -> dict[str, Any]:
     response.headers["ETag"] = f'"{answer["version"]}"'
     return answer
+
+
+def _check_edit(body: dict[str, Any]) -> None:
+    """``check_edit`` (the body's schema), its refusal also in Chinese for the pages: the
+    schema's checks are worded in English, so the Chinese text names the field and keeps them."""
+    try:
+        check_edit(body)
+    except InvalidParameter as exc:
+        if exc.field == "op":
+            text = f"编辑操作 {body.get('op')!r} 不存在，可用：{'、'.join(OPERATIONS)}"
+        else:
+            text = f"编辑参数 {exc.field} 不符合要求（{exc.detail}）；参数说明见 docs/planning.md"
+        raise with_zh(exc, text) from None
 
 
 @router.post(
@@ -92,12 +115,18 @@ async def create_edit(
     Answers the changed grids (GeoJSON), removed codes and the validation of the touched towns."""
     body = await _json(request)
     if not isinstance(body, dict):
-        raise InvalidParameter("the body must be a JSON object with op and reason", field="body")
-    check_edit(body)  # the op's own parameters, by their schema (unknown ones named)
+        raise with_zh(
+            InvalidParameter("the body must be a JSON object with op and reason", field="body"),
+            "请求体应为包含 op 和 reason 的 JSON 对象",
+        )
+    _check_edit(body)  # the op's own parameters, by their schema (unknown ones named)
     version = _required_version(body, if_match)
     op, reason = body.get("op"), body.get("reason")
     if not isinstance(op, str):
-        raise InvalidParameter("op is required (move_vertex, move_edge, split, …)", field="op")
+        raise with_zh(
+            InvalidParameter("op is required (move_vertex, move_edge, split, …)", field="op"),
+            "请填写编辑操作 op（move_vertex、move_edge、split 等）",
+        )
     answer = apply_edit(
         session=session,
         draft_id=generation_id,
@@ -217,6 +246,28 @@ def read_lineage(
 
 
 IMPACT_COLUMNS = ("kind", "id", "label", "old_grid", "new_grid", "action", "detail")
+# The impact table's words (kinds of rows, grid changes, what happens to each object); event
+# statuses and roles come from their one tables (maps/styles.py).
+IMPACT_WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "grid": "网格", "household": "住户", "event": "事件", "assignment": "人员分工",
+        "zone": "执法片区", "device": "设备",
+        "added": "新增", "removed": "删除", "reshaped": "形状改变", "renamed": "改名",
+        "keep": "网格不变", "move": "随网格移动", "decide": "需人工确定",
+        "event_keeps": "保留上报时的网格", "members rewritten": "成员已替换",
+        "geometry re-derived": "范围重新生成", "person": "人员 {id}",
+        "merged_into": "并入", "split_from": "拆分自", "moved_from": "改号自",
+    },
+    "en": {
+        "grid": "grid", "household": "household", "event": "event", "assignment": "assignment",
+        "zone": "zone", "device": "device",
+        "added": "added", "removed": "removed", "reshaped": "reshaped", "renamed": "renamed",
+        "keep": "grid unchanged", "move": "moves with its grid", "decide": "to decide",
+        "event_keeps": "keeps its report-time grid", "members rewritten": "members rewritten",
+        "geometry re-derived": "geometry re-derived", "person": "person {id}",
+        "merged_into": "merged into", "split_from": "split from", "moved_from": "moved from",
+    },
+}  # fmt: skip
 
 
 def _areas(before: float | None, after: float | None) -> str:
@@ -225,34 +276,48 @@ def _areas(before: float | None, after: float | None) -> str:
     return " → ".join("" if a is None else f"{a} m²" for a in (before, after)).strip()
 
 
-def impact_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The impact report as one table: a row per changed grid (its change, area before and
-    after, lineage), then one per object whose grid changes."""
+def impact_rows(report: dict[str, Any], lang: str = "zh") -> list[dict[str, Any]]:
+    """The impact report as one table in ``lang`` (zh/en): a row per changed grid (its change,
+    area before and after, lineage), then one per object whose grid changes. Codes and ids stay
+    as they are; kinds, changes, actions, event statuses and roles are names, not API words."""
+    from maps.status_names import event_status_names
+    from maps.styles import ROLE_NAMES, resolve_lang
+
+    lang = resolve_lang(lang)
+    words, statuses, roles = IMPACT_WORDS[lang], event_status_names(lang), ROLE_NAMES[lang]
+
+    def say(word: str) -> str:
+        return words.get(word, word)
+
     rows: list[dict[str, Any]] = []
     for g in report["changed_grids"]:
-        lineage = " ".join(f"{x['old_code']}→{x['new_code']} {x['kind']}" for x in g["lineage"])
-        rows.append({"kind": "grid", "id": g["code"], "label": g["change"],
+        lineage = " ".join(
+            f"{x['old_code']}→{x['new_code']} {say(x['kind'])}" for x in g["lineage"]
+        )
+        rows.append({"kind": say("grid"), "id": g["code"], "label": say(g["change"]),
                      "action": _areas(g['area_before_m2'], g['area_after_m2']),
                      "detail": lineage})  # fmt: skip
     for h in report["households"]["items"]:
-        rows.append({"kind": "household", "id": h["id"], "label": h["code"],
+        rows.append({"kind": say("household"), "id": h["id"], "label": h["code"],
                      "old_grid": h["old_grid"], "new_grid": h["new_grid"]})  # fmt: skip
     for e in report["events"]["items"]:
-        rows.append({"kind": "event", "id": e["id"], "label": e["subclass"],
+        rows.append({"kind": say("event"), "id": e["id"], "label": e["subclass"],
                      "old_grid": e["grid_at_report"], "new_grid": e["new_grid"],
-                     "action": "keeps its report-time grid", "detail": e["status"]})  # fmt: skip
+                     "action": say("event_keeps"),
+                     "detail": statuses.get(e["status"], e["status"])})  # fmt: skip
     for a in report["assignments"]["items"]:
-        rows.append({"kind": "assignment", "id": a["id"], "label": f"{a['name']} {a['role']}",
+        role = roles.get(a["role"], a["role"])
+        rows.append({"kind": say("assignment"), "id": a["id"], "label": f"{a['name']} {role}",
                      "old_grid": a["grid_code"], "new_grid": a["new_grid"],
-                     "action": a["action"], "detail": " ".join(a["candidates"])})  # fmt: skip
+                     "action": say(a["action"]), "detail": " ".join(a["candidates"])})  # fmt: skip
     for z in report["zones"]["items"]:
         removed = " ".join(m["code"] for m in z["members_removed"])
-        rows.append({"kind": "zone", "id": z["id"], "label": f"{z['code']} {z['name']}",
-                     "action": "members rewritten" if removed else "geometry re-derived",
+        rows.append({"kind": say("zone"), "id": z["id"], "label": f"{z['code']} {z['name']}",
+                     "action": say("members rewritten" if removed else "geometry re-derived"),
                      "detail": removed or " ".join(z["members_reshaped"])})  # fmt: skip
     for d in report["devices"]["items"]:
-        rows.append({"kind": "device", "id": d["id"], "label": d["external_id"],
-                     "detail": f"person {d['person_id']}"})  # fmt: skip
+        rows.append({"kind": say("device"), "id": d["id"], "label": d["external_id"],
+                     "detail": say("person").format(id=d["person_id"])})  # fmt: skip
     return rows
 
 
@@ -269,9 +334,13 @@ def read_impact(
     _: Planner,
     against: Annotated[int | None, Query(description="default: the active generation")] = None,
     format: Annotated[str, Query(description="json | csv | xlsx")] = "json",
+    lang: LangDep = "zh",
 ) -> Any:
     if format not in ("json", "csv", "xlsx"):
-        raise InvalidParameter(f"format {format!r} is not json, csv or xlsx", field="format")
+        raise with_zh(
+            InvalidParameter(f"format {format!r} is not json, csv or xlsx", field="format"),
+            f"格式 {format!r} 不是 json、csv 或 xlsx",
+        )
     old = _against(session, generation_id, against)
     report = impact_report(
         session=session, draft_id=generation_id, against_id=old, metric_srid=_srid(request),
@@ -280,6 +349,6 @@ def read_impact(
     if format == "json":
         return report
     return table_response(
-        impact_rows(report), name=f"impact-{generation_id}-vs-{old}", fmt=format,
-        columns=IMPACT_COLUMNS, sheet="impact",
+        impact_rows(report, lang), name=f"impact-{generation_id}-vs-{old}", fmt=format,
+        columns=IMPACT_COLUMNS, sheet="impact", lang=lang,
     )  # fmt: skip

@@ -46,6 +46,7 @@ from api.schemas.grids import (
 from api.uploads import read_upload
 from gis.gridfiles import GridFileError, save_upload, to_shapefile
 from gis.hierarchy import validate_hierarchy
+from layers.errors import with_zh
 from layers.grids import get_generation, list_generations, read_grid_frame
 from layers.models import Generation
 from layers.planning import review
@@ -101,10 +102,14 @@ def _version(body_version: int | None, if_match: str | None) -> int | None:
         return None
     raw = if_match.strip().removeprefix("W/").strip('"').removeprefix("v")
     if not raw.isdigit():
-        raise InvalidParameter(
-            f"If-Match {if_match!r} is not a version; send the ETag of GET "
-            '/api/v1/generations/{id} (e.g. "3")',
-            field="If-Match",
+        raise with_zh(
+            InvalidParameter(
+                f"If-Match {if_match!r} is not a version; send the ETag of GET "
+                '/api/v1/generations/{id} (e.g. "3")',
+                field="If-Match",
+            ),
+            f"If-Match {if_match!r} 不是版本号；"
+            '请发送 GET /api/v1/generations/{id} 返回的 ETag（如 "3"）',
         )
     return int(raw)
 
@@ -134,7 +139,10 @@ async def _json(request: Request) -> Any:
 
         return orjson.loads(body)
     except ValueError:
-        raise InvalidParameter("the body is not JSON; send a JSON object", field="body") from None
+        raise with_zh(
+            InvalidParameter("the body is not JSON; send a JSON object", field="body"),
+            "请求内容不是 JSON；请发送 JSON 对象",
+        ) from None
 
 
 def _etag(response: Response, generation: Generation) -> None:
@@ -182,7 +190,10 @@ def _parse_bool(value: Any, field: str) -> bool:
         return False
     if text in ("1", "true", "yes", "on"):
         return True
-    raise InvalidParameter(f"{field} {value!r} is not true or false", field=field)
+    raise with_zh(
+        InvalidParameter(f"{field} {value!r} is not true or false", field=field),
+        f"{field} {value!r} 不是 true 或 false",
+    )
 
 
 LAYER_WORDS: dict[str, dict[str, str]] = {
@@ -237,14 +248,18 @@ def _import_file(
 ) -> dict[str, Any]:
     name = (fields.get("name") or "").strip()
     if not name:
-        raise InvalidParameter("name is required; name the new draft", field="name")
+        raise with_zh(
+            InvalidParameter("name is required; name the new draft", field="name"),
+            "请填写名称（name），给新草案起个名字",
+        )
     force = _parse_bool(fields.get("force"), "force")
     planning = PlanningSettings()
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = save_upload(data, filename, Path(tmp))
         except GridFileError as exc:
-            raise GridFileInvalid(exc.detail, field=exc.field) from None
+            refused = GridFileInvalid(exc.detail, field=exc.field)
+            raise with_zh(refused, exc.detail_zh or exc.detail) from None
         layer = fields.get("layer") or None
         try:
             gridfile = read_planner_file(
@@ -312,10 +327,14 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
         try:
             upload = await read_upload(request)  # the one upload helper (api/uploads.py)
         except InvalidParameter:
-            raise InvalidParameter(
-                "send the grid file as the multipart part 'file' (with 'name', and 'layer', "
-                "'crs', 'force' as needed)",
-                field="file",
+            raise with_zh(
+                InvalidParameter(
+                    "send the grid file as the multipart part 'file' (with 'name', and 'layer', "
+                    "'crs', 'force' as needed)",
+                    field="file",
+                ),
+                "请把网格文件作为 multipart 的 file 部分上传（同时给出 name，需要时给出 layer、"
+                "crs、force）",
             ) from None
         form = await request.form()  # the other fields (Starlette keeps the parsed form)
         data, filename = upload.content, upload.filename or "upload"
@@ -334,10 +353,13 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
     if kind in ("application/json", ""):
         body = _model(DraftFromGeneration, await _json(request))
         return await run_in_threadpool(_copy, session, body=body, actor=actor, metric_srid=srid)
-    raise UnsupportedMediaType(
-        f"content type {kind!r} is not taken; send application/json (a copy) or "
-        "multipart/form-data (a file)",
-        field="Content-Type",
+    raise with_zh(
+        UnsupportedMediaType(
+            f"content type {kind!r} is not taken; send application/json (a copy) or "
+            "multipart/form-data (a file)",
+            field="Content-Type",
+        ),
+        f"不接受内容类型 {kind!r}；复制请发送 application/json，上传文件请发送 multipart/form-data",
     )
 
 
@@ -475,7 +497,9 @@ async def publish_generation(
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """``{"commit": false, "reason": …}`` answers what would happen (validation, comparison,
-    impact) and changes nothing; ``commit: true`` publishes now, or at ``at`` (ISO 8601)."""
+    impact) and changes nothing; ``commit: true`` publishes an approved generation now, or at
+    ``at`` (ISO 8601). ``emergency: true`` (admin, now): a draft that was not approved, marked
+    unreviewed in the review log."""
     body = _model(PublishRequest, await _json(request))
     at = parse_at(body.at, field="at")
     version, actor = _version(body.version, if_match), actor_of(principal)
@@ -489,6 +513,7 @@ async def publish_generation(
             commit=body.commit,
             version=version,
             metric_srid=_metric_srid(request),
+            emergency=body.emergency,
             tolerance=PlanningSettings().tolerance,
         )
     )
@@ -562,8 +587,11 @@ def export_generation(
     GeoPackage or GeoJSON, EPSG:4490."""
     fmt = format.strip().lower()
     if fmt not in EXPORT_TYPES:
-        raise InvalidParameter(
-            f"format {format!r} is not offered; use shp, gpkg or geojson", field="format"
+        raise with_zh(
+            InvalidParameter(
+                f"format {format!r} is not offered; use shp, gpkg or geojson", field="format"
+            ),
+            f"不提供格式 {format!r}；请用 shp、gpkg 或 geojson",
         )
     get_generation(session=session, generation_id=generation_id)
     frame = read_grid_frame(session=session, generation_id=generation_id)
@@ -589,7 +617,10 @@ def read_grid_history(
     drafts: Annotated[bool, Query(description="include drafts and scheduled ones")] = False,
 ) -> dict[str, Any]:
     if not code.isdigit() or len(code) not in (9, 12, 15):
-        raise InvalidParameter(
-            f"code {code!r} is not a grid code (9, 12 or 15 digits)", field="code"
+        raise with_zh(
+            InvalidParameter(
+                f"code {code!r} is not a grid code (9, 12 or 15 digits)", field="code"
+            ),
+            f"{code!r} 不是网格编码（9、12 或 15 位数字）",
         )
     return review.grid_history(session=session, code=code, drafts=drafts)

@@ -51,7 +51,7 @@ from api.routes.ogc import (
     resolve,
 )
 from api.schemas.common import PROBLEM_MEDIA_TYPE, PROBLEM_REF
-from layers.errors import DomainError, Forbidden
+from layers.errors import DomainError, Forbidden, with_zh
 from layers.grids import get_generation
 from layers.models import Role
 from layers.ogc_items import same_village_neighbours
@@ -172,9 +172,12 @@ def _generation_param(request: Request) -> int | None:
     if not raw:
         return None
     if not _is_id(raw):
-        raise InvalidParameter(
-            f"generation {raw[:40]!r} is not a generation id (a positive integer)",
-            field="generation",
+        raise with_zh(
+            InvalidParameter(
+                f"generation {raw[:40]!r} is not a generation id (a positive integer)",
+                field="generation",
+            ),
+            f"generation {raw[:40]!r} 不是版本编号（正整数）",
         )
     return int(raw)
 
@@ -196,20 +199,28 @@ def _writable(request: Request, session: Session, collection_id: str) -> Target 
 def _expected_version(request: Request, target: Target) -> int:
     raw = request.headers.get("if-match")
     if raw is None or raw.strip() in ("", "*"):
-        raise PreconditionRequired(
-            "a write needs If-Match with the ETag of the item you read (GET this item: the "
-            f'draft\'s version, now "{target.generation.version}")',
-            field="If-Match",
+        raise with_zh(
+            PreconditionRequired(
+                "a write needs If-Match with the ETag of the item you read (GET this item: the "
+                f'draft\'s version, now "{target.generation.version}")',
+                field="If-Match",
+            ),
+            "写入需要 If-Match，填写所读要素的 ETag"
+            f'（草案当前版本为 "{target.generation.version}"）',
         )
     version = _version(None, raw.split(",")[0])
     assert version is not None
     if version != target.generation.version:
-        raise PreconditionFailed(
-            f"draft {target.generation.id} is at version {target.generation.version}, you read "
-            f"version {version}: someone changed it since; GET the item again and redo your "
-            "change",
-            field="If-Match",
-            extra={"current_version": target.generation.version},
+        raise with_zh(
+            PreconditionFailed(
+                f"draft {target.generation.id} is at version {target.generation.version}, you read "
+                f"version {version}: someone changed it since; GET the item again and redo your "
+                "change",
+                field="If-Match",
+                extra={"current_version": target.generation.version},
+            ),
+            f"草案 {target.generation.id} 已是版本 {target.generation.version}，你读取的是版本 "
+            f"{version}：其他人已修改；请重新读取要素后再修改",
         )
     return version
 
@@ -245,19 +256,24 @@ class _Writer:
                 metric_srid=self.srid,
             )  # fmt: skip
         except DraftVersionConflict as exc:  # someone edited between our check and the lock
-            raise PreconditionFailed(exc.detail, field="If-Match", extra=exc.extra) from None
+            refused = PreconditionFailed(exc.detail, field="If-Match", extra=exc.extra)
+            raise with_zh(refused, getattr(exc, "detail_zh", exc.detail)) from None
         if op == REPLACE_GEOMETRY:
             after = validate_affected(
                 session=self.session, draft_id=draft, codes=checked, metric_srid=self.srid
             )
             if problems := new_tiling_problems(before, after):
                 # raised inside the request's transaction: nothing of the edit is stored
-                raise ReplacementRefused(
-                    f"the new outline of {params['code']} would open "
-                    f"{', '.join(sorted({p['kind'] for p in problems}))}; nothing was stored — "
-                    "move fewer vertices or less far, or use split/merge",
-                    field="geometry",
-                    extra={"problems": problems, "edits": ["move_vertex", "split", "merge"]},
+                raise with_zh(
+                    ReplacementRefused(
+                        f"the new outline of {params['code']} would open "
+                        f"{', '.join(sorted({p['kind'] for p in problems}))}; nothing was stored — "
+                        "move fewer vertices or less far, or use split/merge",
+                        field="geometry",
+                        extra={"problems": problems, "edits": ["move_vertex", "split", "merge"]},
+                    ),
+                    f"网格 {params['code']} 的新边界会造成缝隙或重叠，未做任何修改；"
+                    "请少移一些顶点或移得近一些，或改用拆分（split）/合并（merge）",
                 )
         self.version = int(answer["version"])
         self.answers.append(answer)
@@ -287,10 +303,13 @@ def _geometry(request: Request, body: dict[str, Any]) -> dict[str, Any] | None:
     if geometry is None:
         return None
     if not isinstance(geometry, dict) or "crs" in geometry:
-        raise InvalidParameter(
-            "geometry must be a GeoJSON geometry object without a crs member (state the CRS "
-            "in the Content-Crs header)",
-            field="geometry",
+        raise with_zh(
+            InvalidParameter(
+                "geometry must be a GeoJSON geometry object without a crs member (state the CRS "
+                "in the Content-Crs header)",
+                field="geometry",
+            ),
+            "geometry 应为不含 crs 成员的 GeoJSON 几何对象（坐标系请在 Content-Crs 请求头中说明）",
         )
     return from_crs(geometry, _body_crs(request))
 
@@ -298,15 +317,24 @@ def _geometry(request: Request, body: dict[str, Any]) -> dict[str, Any] | None:
 async def _feature_body(request: Request) -> dict[str, Any]:
     body = await _json(request)
     if not isinstance(body, dict):
-        raise InvalidParameter("the body must be a GeoJSON Feature (a JSON object)", field="body")
+        raise with_zh(
+            InvalidParameter("the body must be a GeoJSON Feature (a JSON object)", field="body"),
+            "请求体应为 GeoJSON Feature（JSON 对象）",
+        )
     props = body.get("properties")
     if props is not None and not isinstance(props, dict):
-        raise InvalidParameter("properties must be a JSON object", field="properties")
+        raise with_zh(
+            InvalidParameter("properties must be a JSON object", field="properties"),
+            "properties 应为 JSON 对象",
+        )
     for key, value in (props or {}).items():
         if isinstance(value, str) and "\x00" in value:
-            raise InvalidParameter(
-                f"properties.{key} contains a NUL character (\\u0000); remove it",
-                field=f"properties/{key}",
+            raise with_zh(
+                InvalidParameter(
+                    f"properties.{key} contains a NUL character (\\u0000); remove it",
+                    field=f"properties/{key}",
+                ),
+                f"properties.{key} 含有 NUL 字符（\\u0000），请删除",
             )
     return body
 
@@ -341,13 +369,18 @@ async def create_item(
     if isinstance(found, Response):
         return found
     _planner(principal)
-    raise InvalidEdit(
-        "a new grid cannot be added on its own to a draft that tiles the city (it would "
-        "overlap its neighbours); make new grids by cutting one (op split), join grids with "
-        "merge, and move boundaries with move_vertex/move_edge: POST "
-        f"/api/v1/generations/{found.generation.id}/edits, or PUT the grid's outline here",
-        field="body",
-        extra={"edits": ["split", "merge", "move_vertex", "move_edge"]},
+    raise with_zh(
+        InvalidEdit(
+            "a new grid cannot be added on its own to a draft that tiles the city (it would "
+            "overlap its neighbours); make new grids by cutting one (op split), join grids with "
+            "merge, and move boundaries with move_vertex/move_edge: POST "
+            f"/api/v1/generations/{found.generation.id}/edits, or PUT the grid's outline here",
+            field="body",
+            extra={"edits": ["split", "merge", "move_vertex", "move_edge"]},
+        ),
+        "不能在铺满全市的草案中单独新增网格（会与相邻网格重叠）；请用拆分（split）产生新网格，"
+        "用合并（merge）合并网格，用移动顶点/边（move_vertex/move_edge）调整边界：POST "
+        f"/api/v1/generations/{found.generation.id}/edits，或在此 PUT 网格的边界",
     )
 
 
@@ -372,17 +405,24 @@ async def replace_item(
     body = await _feature_body(request)
     geometry = _geometry(request, body)
     if geometry is None:
-        raise InvalidParameter(
-            "PUT replaces the whole feature: send its geometry (or PATCH only properties)",
-            field="geometry",
+        raise with_zh(
+            InvalidParameter(
+                "PUT replaces the whole feature: send its geometry (or PATCH only properties)",
+                field="geometry",
+            ),
+            "PUT 替换整个要素：请发送其 geometry（只改属性请用 PATCH）",
         )
     props: dict[str, Any] = body.get("properties") or {}
     for key in ("code", "parent_code"):
         if key in props and props[key] != current["properties"][key]:
-            raise InvalidEdit(
-                f"PUT keeps the grid's {key}; change it with PATCH (properties.{key}), which "
-                "makes the recode/reparent edit",
-                field=f"properties/{key}",
+            raise with_zh(
+                InvalidEdit(
+                    f"PUT keeps the grid's {key}; change it with PATCH (properties.{key}), which "
+                    "makes the recode/reparent edit",
+                    field=f"properties/{key}",
+                ),
+                f"PUT 不改变网格的 {key}；请用 PATCH（properties.{key}）修改，"
+                "它会进行改编码/调整归属的编辑",
             )
     writer = _Writer(request, session, principal, found)
     try:
@@ -419,16 +459,23 @@ async def update_item(
     fixed = [k for k in props if k in READ_ONLY_PROPERTIES]
     unknown = [k for k in props if k not in (*READ_ONLY_PROPERTIES, "name", "code", "parent_code")]
     if fixed or unknown:
-        raise InvalidEdit(
-            f"properties {', '.join(fixed + unknown)} cannot be written; name, code and "
-            "parent_code can (level and area_m2 follow from the grid)",
-            field=f"properties/{(fixed + unknown)[0]}",
+        raise with_zh(
+            InvalidEdit(
+                f"properties {', '.join(fixed + unknown)} cannot be written; name, code and "
+                "parent_code can (level and area_m2 follow from the grid)",
+                field=f"properties/{(fixed + unknown)[0]}",
+            ),
+            f"属性 {'、'.join(fixed + unknown)} 不能修改；可以修改 name、code 和 parent_code（"
+            "level 和 area_m2 由网格决定）",
         )
     if "code" in props and "parent_code" in props:
-        raise InvalidEdit(
-            "change code or parent_code, not both at once (a re-parented grid gets its code "
-            "from the numbering rule)",
-            field="properties/code",
+        raise with_zh(
+            InvalidEdit(
+                "change code or parent_code, not both at once (a re-parented grid gets its code "
+                "from the numbering rule)",
+                field="properties/code",
+            ),
+            "code 和 parent_code 不能同时修改（调整归属后的网格按编号规则获得新编码）",
         )
     geometry = _geometry(request, body)
     writer = _Writer(request, session, principal, found)
@@ -445,7 +492,9 @@ async def update_item(
         writer.edit("recode", code=code, new_code=props["code"])
         code = str(props["code"])
     if not writer.answers:
-        raise InvalidEdit("the patch changes nothing", field="body")
+        raise with_zh(
+            InvalidEdit("the patch changes nothing", field="body"), "这次修改没有改变任何东西"
+        )
     response = writer.done(code)
     if code != feature_id:
         response.headers["Location"] = (
@@ -481,13 +530,17 @@ def delete_item(
         neighbours = same_village_neighbours(
             session=session, generation_id=found.generation.id, code=feature_id
         )
-        raise InvalidEdit(
-            f"deleting {feature_id} alone would leave a gap in the city; merge it into a "
-            f"neighbour of its village: DELETE …/items/{feature_id}?merge_into=CODE (CODE one "
-            f"of {', '.join(neighbours) or 'none: re-parent it first'}), or the merge edit at "
-            f"POST /api/v1/generations/{found.generation.id}/edits",
-            field="merge_into",
-            extra={"neighbours": neighbours, "edits": ["merge"]},
+        raise with_zh(
+            InvalidEdit(
+                f"deleting {feature_id} alone would leave a gap in the city; merge it into a "
+                f"neighbour of its village: DELETE …/items/{feature_id}?merge_into=CODE (CODE one "
+                f"of {', '.join(neighbours) or 'none: re-parent it first'}), or the merge edit at "
+                f"POST /api/v1/generations/{found.generation.id}/edits",
+                field="merge_into",
+                extra={"neighbours": neighbours, "edits": ["merge"]},
+            ),
+            f"单独删除 {feature_id} 会在城市中留下缝隙；请把它合并到同一村社区的相邻网格：DELETE "
+            f"…/items/{feature_id}?merge_into=编码",
         )
     writer = _Writer(request, session, principal, found)
     answer = writer.edit("merge", codes=[feature_id, check_feature_id(merge_into)])

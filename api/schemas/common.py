@@ -47,7 +47,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: _problem(text)
     for code, text in {
         400: "Bad request (e.g. an unreadable body)",
-        401: "No or an invalid token/session (WWW-Authenticate: Bearer)",
+        401: "No or an invalid token/session (WWW-Authenticate: Bearer, Basic)",
         403: "The caller's role or scope does not allow this",
         404: "Not found",
         405: "Method not allowed (the Allow header lists the methods)",

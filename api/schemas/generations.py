@@ -98,6 +98,11 @@ class PublishRequest(RequestBody):
     version: StrictInt | None = Field(
         default=None, ge=0, le=2**31 - 1, description="the version read (or If-Match)"
     )
+    emergency: StrictBool = Field(
+        default=False,
+        description="admin only, now only: publish a draft that was not approved; the review "
+        "log marks it unreviewed",
+    )
 
 
 class DraftCreated(Answer):

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from layers.errors import InvalidState
+from layers.errors import InvalidState, with_zh
 from layers.grids import get_generation
 from layers.models import GenerationStatus
 from layers.planning.drafts import Actor
@@ -100,27 +100,39 @@ def decide(
     _require_role(actor, "decide an assignment")
     why = _reason(reason, "decision")
     if decision not in DECISIONS:
-        raise ReviewInputInvalid(
-            f"decision {decision!r} is unknown; send 'move' (with grid_code) or 'end'",
-            field="decision",
+        raise with_zh(
+            ReviewInputInvalid(
+                f"decision {decision!r} is unknown; send 'move' (with grid_code) or 'end'",
+                field="decision",
+            ),
+            f"处理方式 {decision!r} 不存在：请选择“移到”（move，并给出 grid_code）或“结束”（end）",
         )
     generation = lock_generation(session=session, generation_id=generation_id)
     if generation.status is not GenerationStatus.ACTIVE:
-        raise InvalidState(
-            f"generation {generation_id} is {generation.status.value}; assignments are decided "
-            "in the active generation (GET /api/v1/generations to find it)",
-            field="generation",
+        raise with_zh(
+            InvalidState(
+                f"generation {generation_id} is {generation.status.value}; assignments are decided "
+                "in the active generation (GET /api/v1/generations to find it)",
+                field="generation",
+            ),
+            f"版本 {generation_id} 的状态是 {generation.status.value}；"
+            "人员分工只能在现行版本中确定",
         )
     day = on or date.today()
     found = assignments_to_decide(
         session=session, generation_id=generation_id, on=day, assignment_id=assignment_id
     )
     if not found:
-        raise InvalidState(
-            f"assignment {assignment_id} is not one to decide in generation {generation_id} (it "
-            "is on a grid of this generation, ended, or unknown); list them at "
-            f"/api/v1/generations/{generation_id}/assignments-to-decide",
-            field="assignment",
+        raise with_zh(
+            InvalidState(
+                f"assignment {assignment_id} is not one to decide in generation {generation_id} "
+                "(it "
+                "is on a grid of this generation, ended, or unknown); list them at "
+                f"/api/v1/generations/{generation_id}/assignments-to-decide",
+                field="assignment",
+            ),
+            f"分工 {assignment_id} 不是版本 {generation_id} 中需要人工确定的分工（"
+            "它已在本版本的网格上、已结束或不存在）",
         )
     item = found[0]
     details: dict[str, Any] = {
@@ -131,10 +143,14 @@ def decide(
     if decision == "move":
         if grid_code not in item["candidates"]:
             choices = ", ".join(item["candidates"]) or "none: end it instead"
-            raise ReviewInputInvalid(
-                f"grid {grid_code or '(none)'} is not a successor of {item['grid_code']}; "
-                f"choose grid_code among: {choices}",
-                field="grid_code",
+            raise with_zh(
+                ReviewInputInvalid(
+                    f"grid {grid_code or '(none)'} is not a successor of {item['grid_code']}; "
+                    f"choose grid_code among: {choices}",
+                    field="grid_code",
+                ),
+                f"网格 {grid_code or '（未填）'} 不是 {item['grid_code']} 的后继网格；"
+                f"请从以下网格中选择：{choices}",
             )
         _move_assignment(session, assignment_id, str(grid_code), day)
         details["grid_code"] = grid_code

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from gis import topoedit
 from gis.codes import LEVEL_CODE_LENGTH
-from layers.errors import CodeConflict, DomainError, GridNotFound
+from layers.errors import CodeConflict, DomainError, GridNotFound, with_zh
 from layers.grids import SUBDIVIDE_MAX_VERTICES
 
 
@@ -76,9 +76,12 @@ def rows_by_codes(session: Session, gen: int, codes: set[str]) -> dict[str, Grid
 def one_row(session: Session, gen: int, code: str, field: str = "code") -> GridRow:
     found = rows_by_codes(session, gen, {code})
     if code not in found:
-        raise GridNotFound(
-            f"no grid {code} in draft {gen}; list its grids at /api/v1/grids?generation={gen}",
-            field=field,
+        raise with_zh(
+            GridNotFound(
+                f"no grid {code} in draft {gen}; list its grids at /api/v1/grids?generation={gen}",
+                field=field,
+            ),
+            f"草案 {gen} 中没有网格 {code}",
         )
     return found[code]
 
@@ -109,10 +112,13 @@ def next_unit_codes(session: Session, gen: int, village: str, n: int) -> list[st
     ).scalar()
     start = int(used or 0) + 1
     if start + n - 1 > 999:
-        raise CodeConflict(
-            f"village {village} has no free sequence numbers left (next would be "
-            f"{start + n - 1}); renumber its grids in a separate adjustment",
-            field="code",
+        raise with_zh(
+            CodeConflict(
+                f"village {village} has no free sequence numbers left (next would be "
+                f"{start + n - 1}); renumber its grids in a separate adjustment",
+                field="code",
+            ),
+            f"村社区 {village} 已没有空余的网格序号；请另行调整编号",
         )
     return [f"{village}{s:03d}" for s in range(start, start + n)]
 
@@ -128,7 +134,10 @@ def next_village_code(session: Session, gen: int, town: str, community: bool) ->
     ).scalar()
     nxt = max(int(used or 0) + 1, lo)
     if nxt > hi:
-        raise CodeConflict(f"town {town} has no free village codes left", field="to_parent")
+        raise with_zh(
+            CodeConflict(f"town {town} has no free village codes left", field="to_parent"),
+            f"镇街 {town} 已没有空余的村社区编码",
+        )
     return f"{town}{nxt:03d}"
 
 
@@ -220,10 +229,14 @@ def rederive_parents(
         for code in sorted(todo & current.keys()):
             mine = [k.geom for k in kids.values() if k.parent_code == code]
             if not mine:
-                raise InvalidEdit(
-                    f"the edit would leave grid {code} without any children; move or merge "
-                    "grids so that every village and town keeps at least one grid",
-                    field="code",
+                raise with_zh(
+                    InvalidEdit(
+                        f"the edit would leave grid {code} without any children; move or merge "
+                        "grids so that every village and town keeps at least one grid",
+                        field="code",
+                    ),
+                    f"这次编辑会使网格 {code} 没有任何下级网格；请移动或合并网格，"
+                    "使每个村社区和镇街至少保留一个网格",
                 )
             geom = topoedit.as_multipolygon(topoedit.union_coverage(mine))
             row = current[code]

@@ -44,7 +44,7 @@ from gis.codes import LEVELS
 from gis.crs import to_metric
 from gis.gridfiles import GridFile, GridFileError, read_grid_file
 from gis.hierarchy import HierarchyReport, Problem, ProblemKind, validate_hierarchy
-from layers.errors import DomainError, GenerationNotFound
+from layers.errors import DomainError, GenerationNotFound, with_zh
 from layers.grids import (
     active_generation,
     create_generation,
@@ -376,13 +376,19 @@ def check_drop(comparison: dict[str, Any], *, max_drop_share: float, force: bool
         lost = ", ".join(f"L{lvl} ({have[str(lvl)]} grids)" for lvl in comparison["levels_dropped"])
         reasons.append(f"it has no grids of {lost} that the active generation has")
     if reasons:
-        raise DraftRefused(
-            "the draft is refused: "
-            + "; ".join(reasons)
-            + ". Check that the file holds the whole city (choose the right layer, or all "
-            "layers), or force the import if the city really shrinks",
-            field="file",
-            extra={"comparison": comparison},
+        raise with_zh(
+            DraftRefused(
+                "the draft is refused: "
+                + "; ".join(reasons)
+                + ". Check that the file holds the whole city (choose the right layer, or all "
+                "layers), or force the import if the city really shrinks",
+                field="file",
+                extra={"comparison": comparison},
+            ),
+            "草案被拒绝："
+            + "；".join(reasons)
+            + "。请检查文件是否包含整个城市（选择正确的图层，或全部图层）；"
+            "如果城市范围确实缩小，请强制导入",
         )
 
 
@@ -408,7 +414,8 @@ def read_planner_file(
         extra: dict[str, Any] = {"problems": exc.problems[:50]}
         if exc.layers is not None:
             extra["layers"] = exc.layers
-        raise GridFileInvalid(exc.detail, field=exc.field, extra=extra) from None
+        refused = GridFileInvalid(exc.detail, field=exc.field, extra=extra)
+        raise with_zh(refused, exc.detail_zh or exc.detail) from None
 
 
 def refuse_unstorable(report: HierarchyReport) -> None:
@@ -418,10 +425,13 @@ def refuse_unstorable(report: HierarchyReport) -> None:
         return
     listed = "; ".join(p.detail for p in bad[:5])
     more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-    raise GridFileInvalid(
-        f"{len(bad)} grids cannot be stored: {listed}{more}",
-        field="file",
-        extra={"problems": problems_summary(HierarchyReport(bad, report.counts))["problems"]},
+    raise with_zh(
+        GridFileInvalid(
+            f"{len(bad)} grids cannot be stored: {listed}{more}",
+            field="file",
+            extra={"problems": problems_summary(HierarchyReport(bad, report.counts))["problems"]},
+        ),
+        f"{len(bad)} 个网格无法保存：{listed}{more}",
     )
 
 
@@ -542,10 +552,13 @@ def resolve_source(*, session: Session, source: str | int) -> Generation:
     try:
         source_id = int(source)
     except (TypeError, ValueError):
-        raise GridFileInvalid(
-            f"from {source!r} is neither 'active' nor a generation id; list them at "
-            "/api/v1/generations",
-            field="from",
+        raise with_zh(
+            GridFileInvalid(
+                f"from {source!r} is neither 'active' nor a generation id; list them at "
+                "/api/v1/generations",
+                field="from",
+            ),
+            f"来源 {source!r} 既不是 active 也不是版本编号",
         ) from None
     return get_generation(session=session, generation_id=source_id)
 

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from gis.crs import SRID_CGCS2000, SRID_METRIC_DEFAULT
 from gis.hierarchy import validate_hierarchy
 from layers.db import Base
-from layers.errors import InvalidState
+from layers.errors import InvalidState, with_zh
 from layers.grids import get_generation
 from layers.models import Generation, GenerationStatus
 from layers.planning.draft_rows import (
@@ -116,19 +116,26 @@ def lock_draft(*, session: Session, draft_id: int, expected_version: int | None)
         {"g": draft_id},
     ).one()
     if row.status != GenerationStatus.DRAFT.value:
-        raise InvalidState(
-            f"generation {draft_id} is {row.status}; only a draft can be edited — make a draft "
-            "from it first (POST /api/v1/generations)",
-            field="generation",
+        raise with_zh(
+            InvalidState(
+                f"generation {draft_id} is {row.status}; only a draft can be edited — make a draft "
+                "from it first (POST /api/v1/generations)",
+                field="generation",
+            ),
+            f"版本 {draft_id} 的状态是 {row.status}，只有草案可以编辑；请先以它为基础新建草案",
         )
     current = int(row.version)
     if expected_version is not None and expected_version != current:
-        raise DraftVersionConflict(
-            f"draft {draft_id} is at version {current}, you edited version {expected_version}: "
-            "someone else changed it; reload the draft and redo your edit on version "
-            f"{current}",
-            field="version",
-            extra={"current_version": current},
+        raise with_zh(
+            DraftVersionConflict(
+                f"draft {draft_id} is at version {current}, you edited version {expected_version}: "
+                "someone else changed it; reload the draft and redo your edit on version "
+                f"{current}",
+                field="version",
+                extra={"current_version": current},
+            ),
+            f"草案 {draft_id} 已是版本 {current}，你编辑的是版本 "
+            f"{expected_version}：其他人已修改；请重新加载草案，在版本 {current} 上重做你的编辑",
         )
     return current
 
@@ -244,13 +251,21 @@ def apply_edit(
     validation}``. Raises InvalidState (not a draft), DraftVersionConflict, InvalidEdit,
     InvalidGeometry, CodeConflict, GridNotFound; the caller's transaction rolls back on any."""
     if op not in OPERATIONS:
-        raise InvalidEdit(f"op {op!r} is not one of {', '.join(OPERATIONS)}", field="op")
+        raise with_zh(
+            InvalidEdit(f"op {op!r} is not one of {', '.join(OPERATIONS)}", field="op"),
+            f"编辑操作 {op!r} 不存在，可用：{'、'.join(OPERATIONS)}",
+        )
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidEdit("reason is required: say why the grid changes", field="reason")
+        raise with_zh(
+            InvalidEdit("reason is required: say why the grid changes", field="reason"),
+            "请填写修改原因（reason），说明网格为什么改变",
+        )
     lock_draft(session=session, draft_id=draft_id, expected_version=expected_version)
     before, after, parents = OPERATIONS[op](session, draft_id, params, metric_srid)
     if not before and not after:
-        raise InvalidEdit("the edit changes nothing", field="op")
+        raise with_zh(
+            InvalidEdit("the edit changes nothing", field="op"), "这次编辑没有改变任何东西"
+        )
     write_rows(session, draft_id, before, after, metric_srid)
     if parents:
         p_before, p_after = rederive_parents(session, draft_id, parents, metric_srid)
@@ -288,7 +303,10 @@ def _step(
     ).scalar()
     if edit_id is None:
         word = "undo" if undo else "redo"
-        raise InvalidState(f"draft {draft_id} has no edit to {word}", field="version")
+        raise with_zh(
+            InvalidState(f"draft {draft_id} has no edit to {word}", field="version"),
+            f"草案 {draft_id} 没有可{'撤销' if undo else '重做'}的编辑",
+        )
     edit = session.get(DraftEdit, edit_id)
     assert edit is not None
     old = [GridRow.from_json(d) for d in edit.before]

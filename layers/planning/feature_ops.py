@@ -27,6 +27,7 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 from sqlalchemy.orm import Session
 
 from gis.crs import to_metric
+from layers.errors import InvalidGeometry, with_zh
 from layers.planning.draft_rows import Change, GridRow, InvalidEdit, one_row, read_rows
 from layers.planning.edit_ops import move_shared_vertices, register_operation
 
@@ -48,9 +49,12 @@ def parse_polygon(value: Any, field: str = "geometry") -> Polygon | MultiPolygon
     except (TypeError, ValueError, KeyError, AttributeError, shapely.errors.GEOSException):
         geom = None
     if not isinstance(geom, (Polygon, MultiPolygon)) or geom.is_empty:
-        raise InvalidEdit(
-            f"{field} must be a GeoJSON Polygon or MultiPolygon (the grid's new outline)",
-            field=field,
+        raise with_zh(
+            InvalidEdit(
+                f"{field} must be a GeoJSON Polygon or MultiPolygon (the grid's new outline)",
+                field=field,
+            ),
+            f"{field} 应为 GeoJSON Polygon 或 MultiPolygon（网格的新边界）",
         )
     return shapely.force_2d(geom)
 
@@ -152,14 +156,21 @@ def op_replace_geometry(session: Session, gen: int, params: dict[str, Any], srid
     """The edit: ``params`` = {code, geometry (GeoJSON, EPSG:4490 lon/lat)}."""
     code = params.get("code")
     if not isinstance(code, str) or not code:
-        raise InvalidEdit("code is required (the grid whose outline is replaced)", field="code")
+        raise with_zh(
+            InvalidEdit("code is required (the grid whose outline is replaced)", field="code"),
+            "请填写 code（要替换边界的网格）",
+        )
     row = one_row(session, gen, code)
     new = parse_polygon(params.get("geometry"))
     if row.level != 3:
-        raise InvalidEdit(
-            f"{code} is a level-{row.level} grid, derived from its unit grids; move the unit "
-            "grids' vertices (grids-l3) and the parents follow",
-            field="code",
+        raise with_zh(
+            InvalidEdit(
+                f"{code} is a level-{row.level} grid, derived from its unit grids; move the unit "
+                "grids' vertices (grids-l3) and the parents follow",
+                field="code",
+            ),
+            f"{code} 是第 {row.level} 级网格，由其单元网格合成；请移动单元网格（grids-l3）的顶点，"
+            "上级网格会随之改变",
         )
     moves = vertex_moves(row.geom, new)
     if moves is None:
@@ -168,26 +179,59 @@ def op_replace_geometry(session: Session, gen: int, params: dict[str, Any], srid
             "4490), 0.01)", lvl=row.level, c=code, g=shapely.to_wkb(new.union(row.geom)),
         )  # fmt: skip
         problems = replacement_problems(row=row, new=new, neighbours=near, metric_srid=srid)
-        raise ReplacementRefused(
-            f"the new outline of {code} adds or removes vertices, so it cannot be made by moving "
-            "its shared boundary; keep the grid's vertices and move them (every neighbour "
-            "follows), or use the edits split (cut a grid), merge (join two), move_vertex / "
-            f"move_edge at POST /api/v1/generations/{gen}/edits",
-            field="geometry",
-            extra={"problems": problems, "edits": ["move_vertex", "move_edge", "split", "merge"]},
+        raise with_zh(
+            ReplacementRefused(
+                f"the new outline of {code} adds or removes vertices, so it cannot be made by "
+                "moving "
+                "its shared boundary; keep the grid's vertices and move them (every neighbour "
+                "follows), or use the edits split (cut a grid), merge (join two), move_vertex / "
+                f"move_edge at POST /api/v1/generations/{gen}/edits",
+                field="geometry",
+                extra={
+                    "problems": problems,
+                    "edits": ["move_vertex", "move_edge", "split", "merge"],
+                },
+            ),
+            f"网格 {code} 的新边界增加或删除了顶点，无法通过移动共享边界得到；"
+            "请保留原有顶点只移动它们（相邻网格随之改变），或改用拆分（split）、合并（merge）、"
+            "移动顶点/边（move_vertex / move_edge）",
         )
     if not moves:
         return [], [], set()
-    before, after, parents = move_shared_vertices(session, gen, moves)
+    try:
+        before, after, parents = move_shared_vertices(session, gen, moves)
+    except InvalidGeometry as exc:  # the moved boundary crosses another grid (or folds)
+        near = read_rows(
+            session, gen, "level = 3 AND code <> :c AND ST_DWithin(geom, ST_GeomFromWKB(:g, "
+            "4490), 0.01)", c=code, g=shapely.to_wkb(new.union(row.geom)),
+        )  # fmt: skip
+        problems = replacement_problems(row=row, new=new, neighbours=near, metric_srid=srid)
+        raise with_zh(
+            ReplacementRefused(
+                f"the new outline of {code} cannot be made by moving its vertices: {exc.detail}; "
+                "nothing was stored — move the vertices less far (not across another grid), or "
+                f"use the edits split (cut a grid), merge (join two) or move_vertex at POST "
+                f"/api/v1/generations/{gen}/edits",
+                field="geometry",
+                extra={"problems": problems, "edits": ["move_vertex", "split", "merge"]},
+            ),
+            f"网格 {code} 的新边界无法通过移动顶点得到（移动后会越过其他网格或自相交），"
+            "未做任何修改；请少移一些（不要越过其他网格），或改用拆分（split）、合并（merge）、"
+            "移动顶点（move_vertex）",
+        ) from None
     result = next((r.geom for r in after if r.code == code), row.geom)
     if shapely.hausdorff_distance(result, new) > RESULT_TOLERANCE_DEG:
-        raise ReplacementRefused(
-            f"moving the vertices of {code} as asked also bends its boundary where a "
-            "neighbour's vertex lies on it (a T-junction), so the stored outline would differ "
-            "from the one sent; include those vertices in the outline, or move vertices one by "
-            f"one with move_vertex at POST /api/v1/generations/{gen}/edits",
-            field="geometry",
-            extra={"problems": [], "edits": ["move_vertex"]},
+        raise with_zh(
+            ReplacementRefused(
+                f"moving the vertices of {code} as asked also bends its boundary where a "
+                "neighbour's vertex lies on it (a T-junction), so the stored outline would differ "
+                "from the one sent; include those vertices in the outline, or move vertices one by "
+                f"one with move_vertex at POST /api/v1/generations/{gen}/edits",
+                field="geometry",
+                extra={"problems": [], "edits": ["move_vertex"]},
+            ),
+            f"按要求移动 {code} 的顶点时，相邻网格位于其边上的顶点（T 形连接）也会使边界弯折，"
+            "保存的边界会与提交的不同；请把这些顶点包含在边界中，或用 move_vertex 逐个移动顶点",
         )
     return before, after, parents
 

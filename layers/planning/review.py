@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gis.crs import SRID_METRIC_DEFAULT
 from layers.db import Base
-from layers.errors import DomainError, GenerationNotFound, GridNotFound, InvalidState
+from layers.errors import DomainError, GenerationNotFound, GridNotFound, InvalidState, with_zh
 from layers.grids import get_generation, publish_generation
 from layers.models import Generation, GenerationStatus
 from layers.planning.drafts import (
@@ -150,11 +150,7 @@ def review_log(*, session: Session, generation_id: int) -> list[dict[str, Any]]:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def zh(exc: DomainError, text: str) -> DomainError:
-    """``exc`` with its Chinese detail (api/errors.py answers it to a request asking for zh,
-    such as the /plan page)."""
-    exc.detail_zh = text  # type: ignore[attr-defined]
-    return exc
+zh = with_zh  # layers/errors.py: the one way a refusal gets its Chinese text
 
 
 def _reason(reason: str | None, step: str) -> str:
@@ -204,6 +200,23 @@ def _require_status(generation: Generation, *allowed: GenerationStatus, step: st
             field="status",
         ), f"版本 {generation.id} 的状态是“{STATUS_ZH.get(generation.status.value)}”，"
            f"只有“{zh_names}”状态的版本可以进行这一步")  # fmt: skip
+
+
+def _check_emergency(actor: Actor, effective: datetime, now: datetime) -> None:
+    """An unreviewed (emergency) publication: an admin's, taking effect now."""
+    if actor.role != "admin":
+        raise zh(ReviewRefused(
+            f"role {actor.role} may not publish without review; submit the draft and have "
+            "another planner or an admin approve it (an emergency publication needs an admin)",
+            field="Authorization",
+        ), "未经审核不能发布：请提交草稿，由另一名规划员或管理员批准后再发布"
+           "（紧急发布只能由管理员进行）")  # fmt: skip
+    if effective > now:
+        raise zh(ReviewInputInvalid(
+            "an emergency publication takes effect now; leave 'at' out, or take the draft "
+            "through review to schedule it",
+            field="at",
+        ), "紧急发布立即生效，不能指定生效时间；如需定时发布，请走审核流程")  # fmt: skip
 
 
 def _require_role(actor: Actor, step: str) -> None:
@@ -258,7 +271,10 @@ def update_draft(
     changes: dict[str, list[str | None]] = {}
     if name is not None:
         if not name.strip():
-            raise ReviewInputInvalid("name is empty; give the draft a name", field="name")
+            raise with_zh(
+                ReviewInputInvalid("name is empty; give the draft a name", field="name"),
+                "名称为空，请给草案起个名字",
+            )
         changes["name"] = [generation.name or "", name.strip()]
         generation.name = name.strip()
     if note is not None:
@@ -412,8 +428,10 @@ def _activate(
     reason: str,
     metric_srid: int = SRID_METRIC_DEFAULT,
     tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
+    unreviewed: bool = False,
 ) -> dict[str, Any]:
-    """Publish ``generation`` at ``at`` and re-anchor the living data; one transaction."""
+    """Publish ``generation`` at ``at`` and re-anchor the living data; one transaction.
+    ``unreviewed``: an admin's emergency publication, marked so in the log."""
     previous = _current(session)
     if previous is not None and previous.activated_at and at < previous.activated_at:
         at = previous.activated_at
@@ -430,7 +448,8 @@ def _activate(
     record_step(
         session=session, generation=generation, action="publish", actor=actor, reason=reason,
         from_status=before, to_status="active", effective_at=at,
-        details={"replaces": previous.id if previous else None, "reanchor": summary},
+        details={"replaces": previous.id if previous else None, "reanchor": summary,
+                 **({"unreviewed": True, "emergency": True} if unreviewed else {})},
     )  # fmt: skip
     return {"replaces": previous.id if previous else None, "reanchor": summary}
 
@@ -441,10 +460,13 @@ def _parse_effective(at: datetime | None, now: datetime) -> datetime:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     if at < now - PAST_TOLERANCE:
-        raise ReviewInputInvalid(
-            f"effective time {at.isoformat()} is in the past; publish now (leave 'at' out) or "
-            "give a future time — the past cannot be rewritten",
-            field="at",
+        raise with_zh(
+            ReviewInputInvalid(
+                f"effective time {at.isoformat()} is in the past; publish now (leave 'at' out) or "
+                "give a future time — the past cannot be rewritten",
+                field="at",
+            ),
+            f"生效时间 {at.isoformat()} 已经过去；请立即发布（不填生效时间）或填写将来的时间",
         )
     return max(at, now)
 
@@ -459,7 +481,7 @@ def publish(
     commit: bool = False,
     version: int | None = None,
     metric_srid: int,
-    allow_unreviewed: bool = False,
+    emergency: bool = False,
     tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
     """Publish an approved generation now or at ``at``; a dry run unless ``commit`` (a dry
@@ -467,8 +489,10 @@ def publish(
     before submitting).
 
     A retired generation is rolled back to (admin): copied into a new generation that is
-    published. ``allow_unreviewed`` (the server's command line, acting as admin) publishes a
-    draft or submitted generation without the review steps (they are still logged).
+    published. Committing needs an approved generation (submitted by one planner, approved by
+    another or an admin), for everyone. The one exception is ``emergency`` (admin only, now,
+    with a reason): a draft or submitted generation is published unreviewed and its log's
+    publish step says so (``details.unreviewed``).
 
     Returns a JSON-able dict: ``dry_run``, ``generation`` (the id asked for; once a rollback is
     committed, the new copy that is or will be active), ``rollback``, ``rollback_of`` (a
@@ -487,23 +511,33 @@ def publish(
     check_version(generation, version)
     rollback = generation.status is GenerationStatus.RETIRED
     if generation.status is GenerationStatus.ACTIVE:
-        raise InvalidState(
-            f"generation {generation_id} is already active; nothing to publish", field="status"
+        raise with_zh(
+            InvalidState(
+                f"generation {generation_id} is already active; nothing to publish", field="status"
+            ),
+            f"版本 {generation_id} 已是现行版本，无需发布",
         )
     if rollback and actor.role != "admin":
-        raise ReviewRefused(
-            f"generation {generation_id} is retired: publishing it again is a rollback, which "
-            "needs an admin (or copy it as a draft and take it through review)",
-            field="Authorization",
+        raise with_zh(
+            ReviewRefused(
+                f"generation {generation_id} is retired: publishing it again is a rollback, which "
+                "needs an admin (or copy it as a draft and take it through review)",
+                field="Authorization",
+            ),
+            f"版本 {generation_id} 已停用：再次发布即回退，需要管理员（"
+            "或将其复制为草案并走审核流程）",
         )
     validation = _validate_or_refuse(
         session=session, generation=generation, metric_srid=metric_srid
     )
-    if commit and not rollback and not allow_unreviewed:
+    unreviewed = commit and not rollback and generation.status is not GenerationStatus.APPROVED
+    if unreviewed and not emergency:
         _require_status(
             generation, GenerationStatus.APPROVED,
             step="published (submit it, and have another planner or an admin approve it)",
         )  # fmt: skip
+    if unreviewed:
+        _check_emergency(actor, effective, now)
     current = _current(session)
     answer: dict[str, Any] = {
         "dry_run": not commit,
@@ -567,7 +601,7 @@ def publish(
         return answer
     done = _activate(
         session=session, generation=target, at=effective, actor=actor, reason=why,
-        metric_srid=metric_srid, tolerance=tolerance,
+        metric_srid=metric_srid, tolerance=tolerance, unreviewed=unreviewed,
     )  # fmt: skip
     answer["reanchor"] = done["reanchor"]
     pending = pending_decisions(session, target.id)

@@ -15,6 +15,13 @@
     // page as data-roles); a role the table lacks: as stored.
     var roleNames = JSON.parse(($("plan") || {dataset: {}}).dataset.roles || "{}");
     function roleName(role) { return roleNames[role] || role; }
+    // event statuses in the page's language (maps/styles.py event_status_names)
+    var statusNames = JSON.parse(($("plan") || {dataset: {}}).dataset.statuses || "{}");
+    function statusName(status) { return statusNames[status] || status; }
+    function actionName(action) { return w("action_" + action); }
+    // times as the command centre reads them: Beijing time, "2026-11-30 19:48"
+    var CLOCK = new Intl.DateTimeFormat("sv-SE", {timeZone: "Asia/Shanghai", year: "numeric",
+      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"});
 
     function loadProblems() {
       var id = state.draft.id;
@@ -56,7 +63,7 @@
     function loadImpact() {
       var id = state.draft.id;
       var link = $("impact-xlsx");
-      link.href = base(id) + "/impact?format=xlsx";
+      link.href = base(id) + "/impact?format=xlsx&lang=" + G.pageLang();
       link.hidden = false;
       return get(base(id) + "/impact", w("impact")).then(function (report) {
         var box = $("impact");
@@ -75,12 +82,12 @@
         var lists = {
           households: function (h) { return h.code + ": " + h.old_grid + " → " + (h.new_grid || "—"); },
           events: function (e) {
-            return "#" + e.id + " " + e.subclass + " " + e.status + ": " + e.grid_at_report + " → " +
-              (e.new_grid || "—");
+            return "#" + e.id + " " + e.subclass + " " + statusName(e.status) + ": " +
+              e.grid_at_report + " → " + (e.new_grid || "—") + " (" + w("event_keeps") + ")";
           },
           assignments: function (a) {
             return a.name + " " + roleName(a.role) + " " + a.grid_code + " → " + (a.new_grid || "?") + " (" +
-              a.action + (a.candidates && a.candidates.length ? ": " + a.candidates.join(" ") : "") + ")";
+              actionName(a.action) + (a.candidates && a.candidates.length ? ": " + a.candidates.join(" ") : "") + ")";
           },
           zones: function (z) { return z.code + " " + z.name; },
           devices: function (d) { return d.external_id + " " + (d.label || ""); },
@@ -171,15 +178,13 @@
             (answer.supersedes || []).forEach(function (g) {
               parts.push(w("supersedes", {id: g.id, name: g.name, at: g.effective_at}));
             });
-            if (answer.message) { parts.push(answer.message); }
             show(box, parts, "ok");
             box.dataset.dryRun = "1";
             updateButtons();
             return null;
           }
           show(box, publishedSummary(answer), "ok");
-          var pending = answer.assignments_to_decide || [];
-          if (pending.length) { box.appendChild(decideTable(answer.published, pending)); }
+          showToDecide(answer.published, answer.assignments_to_decide || []);
           state.dryRun = false;
           return refreshDraft();
         })
@@ -188,7 +193,10 @@
 
     // A committed publication in words (never raw JSON): what moved, what it supersedes.
     function publishedSummary(answer) {
-      var parts = [w("published", {message: answer.message || ""})];
+      // the server's message is English: the page says it in its own words
+      var when = CLOCK.format(new Date(answer.effective_at)) + (G.pageLang() === "en" ? " (Beijing time)" : "（北京时间）");
+      var parts = [w("published", {message: w(answer.scheduled ? "published_later" : "published_now",
+        {id: answer.published, at: when})})];
       var r = answer.reanchor;
       if (r && typeof r === "object") {
         parts.push(w("moved_households", {n: r.households_moved}));
@@ -201,12 +209,30 @@
       return parts;
     }
 
+    // The active generation's assignments left to decide (a publication split their grid),
+    // listed when the page opens and after a publication, whoever published.
+    function loadToDecide() {
+      if (!state.active) { return Promise.resolve(null); }
+      var id = state.active.id;
+      return get(base(id) + "/assignments-to-decide", w("to_decide")).then(function (answer) {
+        showToDecide(id, answer.data || []);
+        return answer;
+      });
+    }
+
+    function showToDecide(generationId, pending) {
+      var box = $("to-decide");
+      box.textContent = "";
+      if (pending.length) { box.appendChild(decideTable(generationId, pending)); }
+    }
+
     // The assignments left to decide, one row each with its choices (a successor grid, or
     // end it): POST /api/v1/generations/{id}/assignments-to-decide/{assignment} with the
-    // reason of the review form.
+    // reason of the review form. A decided row leaves the table (the count follows).
     function decideTable(generationId, pending) {
       var wrap = G.el("div", "to-decide");
-      wrap.appendChild(G.el("div", null, w("to_decide_title", {n: pending.length})));
+      var title = G.el("div", "to-decide-title", w("to_decide_title", {n: pending.length}));
+      wrap.appendChild(title);
       var table = G.el("table", "to-decide-table");
       var head = G.el("tr");
       ["col_person", "col_role", "col_grid", "col_decision", ""].forEach(function (k) {
@@ -241,8 +267,13 @@
             : {decision: "end", reason: reason};
           send("POST", base(generationId) + "/assignments-to-decide/" + a.id, body)
             .then(function () {
-              note.textContent = w("decided", {id: a.id});
-              button.disabled = choice.disabled = true;
+              table.removeChild(row);
+              var left = table.querySelectorAll("tr[data-assignment]").length;
+              title.textContent = left ? w("to_decide_title", {n: left}) : "";
+              var done = G.el("div", "to-decide-done", w("decided", {id: a.id}) +
+                (left ? "" : " " + w("all_decided")));
+              wrap.insertBefore(done, table);
+              if (!left) { wrap.removeChild(table); }
               hook.decided = (hook.decided || 0) + 1;
             })
             .catch(function (error) { showError(note, error); });
@@ -258,6 +289,6 @@
     }
 
     return {loadProblems: loadProblems, loadImpact: loadImpact, loadLog: loadLog,
-      review: review, publish: publish};
+      review: review, publish: publish, loadToDecide: loadToDecide};
   };
 })(window.GridGIS);

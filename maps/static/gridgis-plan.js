@@ -53,9 +53,13 @@
       to_decide_title: "需人工确定的人员分工（{n} 条）：",
       col_person: "人员", col_role: "岗位", col_grid: "原网格", col_decision: "处理",
       end_it: "结束该分工", move_to: "移到 {code}", decide: "确定", decided: "已处理分工 {id}。",
+      all_decided: "全部分工已处理。", to_decide: "需人工确定的分工",
+      published_now: "版本 #{id} 自 {at} 起为现行版本", published_later: "版本 #{id} 将于 {at} 生效",
       need_reason: "请在上方“理由”中说明原因。",
       log_row: "v{version} {op} · {actor} · {reason}{state}", undone: "（已撤销）",
       discarded: "（已作废）", none: "无",
+      action_keep: "网格不变", action_move: "随网格移动", action_decide: "需人工确定",
+      event_keeps: "保留上报时的网格",
     },
     en: {
       generations: "generations", grid: "the grid", diff: "the changes", problems: "problems",
@@ -100,9 +104,14 @@
       to_decide_title: "Staff assignments to decide ({n}):",
       col_person: "person", col_role: "role", col_grid: "retired grid", col_decision: "decision",
       end_it: "end the assignment", move_to: "move to {code}", decide: "decide",
-      decided: "Assignment {id} decided.", need_reason: "Say why in the reason field above.",
+      decided: "Assignment {id} decided.", all_decided: "Every assignment is decided.",
+      to_decide: "the assignments to decide",
+      published_now: "generation #{id} is active since {at}",
+      published_later: "generation #{id} takes effect at {at}", need_reason: "Say why in the reason field above.",
       log_row: "v{version} {op} · {actor} · {reason}{state}", undone: " (undone)",
       discarded: " (discarded)", none: "none",
+      action_keep: "grid unchanged", action_move: "moves with its grid",
+      action_decide: "to decide", event_keeps: "keeps its report-time grid",
     },
   };
   var LIST_MAX = 100;
@@ -388,6 +397,11 @@
           var wanted = Number(new URLSearchParams(window.location.search).get("draft"));
           return wanted ? openDraft(wanted) : null;
         });
+    }).catch(function (error) { return error; }).then(function (failed) {
+      // the assignments left to decide are listed whether or not a draft opened
+      return panels.loadToDecide().catch(function () { return null; }).then(function () {
+        if (failed instanceof Error) { throw failed; }
+      });
     }).then(function () { hook.ready = true; }).catch(function () { hook.ready = true; });
   }
 

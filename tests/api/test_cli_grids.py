@@ -82,7 +82,7 @@ def test_import_of_a_multi_layer_file_needs_a_layer(cli_env, demo_grids, engine,
     )
     assert twice.exit_code == 1, twice.output
     assert "cannot be stored" in twice.output and "no active generation" not in twice.output
-    args = ["--name", "x", "--layer", "towns", "--commit", "--publish"]
+    args = ["--name", "x", "--layer", "towns", "--commit", "--publish", "--reason", "t"]
     towns = runner.invoke(app, ["grids", "import", str(path), *args], terminal_width=250)
     assert towns.exit_code == 1, towns.output
     assert "refused" in towns.output and "L3 (1558 grids)" in towns.output
@@ -111,6 +111,13 @@ def test_export_shapefile_and_import_it_back(cli_env, demo_generation, tmp_path)
 
 
 def test_draft_then_publish_is_a_dry_run_until_commit(cli_env, demo_generation, engine) -> None:  # type: ignore[no-untyped-def]
+    """The command line follows the review too: an unapproved draft is not published by
+    --commit; only an admin's --emergency with a reason publishes it, logged as unreviewed."""
+    import secrets
+
+    from layers.accounts import create_user
+    from layers.db import make_sessionmaker, transaction
+
     made = runner.invoke(app, ["grids", "draft", "--from", "active", "--name", "cli draft"])
     assert made.exit_code == 0, made.output
     gid = int(made.output.split()[1])
@@ -124,26 +131,47 @@ def test_draft_then_publish_is_a_dry_run_until_commit(cli_env, demo_generation, 
                 conn.execute(text("SELECT id FROM generation WHERE status = 'active'")).scalar_one()
             )
 
-    dry = runner.invoke(app, ["grids", "publish", str(gid)], terminal_width=250)
+    def publish(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, ["grids", "publish", str(gid), *args], terminal_width=250)
+
+    dry = publish()
     assert dry.exit_code == 0, dry.output
     assert "dry run" in dry.output and "--commit" in dry.output and active() == demo_generation
+    # not approved: refused, for the command line's admin too
+    refused = publish("--commit", "--reason", "cli test")
+    assert refused.exit_code == 1, refused.output
+    assert "is draft" in refused.output and "approve" in refused.output
+    assert active() == demo_generation
+    # the emergency path needs a reason ...
+    no_reason = publish("--commit", "--emergency")
+    assert no_reason.exit_code == 1 and "--reason" in no_reason.output, no_reason.output
+    # ... and an admin
+    planner_name = f"cli-planner-{secrets.token_hex(3)}"
+    with transaction(make_sessionmaker(engine)) as session:
+        create_user(session=session, name=planner_name, role="planner")
+    by_planner = publish("--commit", "--emergency", "--reason", "flood", "--as", planner_name)
+    assert by_planner.exit_code == 1, by_planner.output
+    assert "without review" in by_planner.output and active() == demo_generation
+    # grids import --publish is the same emergency path: it needs a reason first
+    no_why = runner.invoke(
+        app, ["grids", "import", "nothing.gpkg", "--name", "x", "--commit", "--publish"]
+    )
+    assert no_why.exit_code == 1 and "--reason" in no_why.output, no_why.output
     try:
-        done = runner.invoke(
-            app, ["grids", "publish", str(gid), "--commit", "--reason", "cli test"],
-            terminal_width=250,
-        )  # fmt: skip
+        done = publish("--commit", "--emergency", "--reason", "cli test")
         assert done.exit_code == 0, done.output
         assert active() == gid
         with engine.connect() as conn:
             step = conn.execute(
                 text(
-                    "SELECT actor, actor_role, reason FROM generation_review "
+                    "SELECT actor, actor_role, reason, details FROM generation_review "
                     "WHERE generation_id = :g AND action = 'publish'"
                 ),
                 {"g": gid},
             ).one()
         assert step.actor.startswith("cli:") and step.actor_role == "admin"
         assert step.reason == "cli test"
+        assert step.details["unreviewed"] is True
     finally:
         with engine.begin() as conn:  # the demo city in force again, as other tests expect
             conn.execute(

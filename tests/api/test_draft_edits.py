@@ -127,7 +127,9 @@ def test_diff_lineage_and_impact(
     xlsx = planner.get(f"/api/v1/generations/{draft}/impact", params={**q, "format": "xlsx"})
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     # the file lists the changed grids too (it was empty when nothing living sat on them)
-    csv = planner.get(f"/api/v1/generations/{draft}/impact", params={**q, "format": "csv"})
+    csv = planner.get(
+        f"/api/v1/generations/{draft}/impact", params={**q, "format": "csv", "lang": "en"}
+    )
     grid_rows = [line.split(",") for line in csv.text.splitlines()[1:]]
     assert {r[1] for r in grid_rows if r[0] == "grid"} == {a, b, merged}, csv.text[:500]
 

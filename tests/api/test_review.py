@@ -310,7 +310,7 @@ def test_publish_works_without_the_impact_module_and_is_all_or_nothing(  # type:
     monkeypatch.setitem(sys.modules, "layers.planning.impact", None)  # import fails
     dry = review.publish(
         session=db_session, generation_id=draft.id, actor=admin, reason="r", metric_srid=4549,
-        allow_unreviewed=True,
+        emergency=True,
     )  # fmt: skip
     assert dry["impact"] == "impact: not available" and dry["dry_run"] is True
     assert active_generation(session=db_session).id == demo_generation
@@ -326,7 +326,7 @@ def test_publish_works_without_the_impact_module_and_is_all_or_nothing(  # type:
     with pytest.raises(RuntimeError):
         review.publish(
             session=db_session, generation_id=draft.id, actor=admin, reason="r",
-            metric_srid=4549, commit=True, allow_unreviewed=True,
+            metric_srid=4549, commit=True, emergency=True,
         )  # fmt: skip
     savepoint.rollback()
     db_session.expire_all()
@@ -334,7 +334,7 @@ def test_publish_works_without_the_impact_module_and_is_all_or_nothing(  # type:
     monkeypatch.setitem(sys.modules, "layers.planning.impact", None)
     done = review.publish(
         session=db_session, generation_id=draft.id, actor=admin, reason="r", metric_srid=4549,
-        commit=True, allow_unreviewed=True,
+        commit=True, emergency=True,
     )  # fmt: skip
     assert done["reanchor"] == "re-anchoring: not available"
     assert active_generation(session=db_session).id == draft.id
