@@ -114,3 +114,32 @@ def test_xlsx_over_http_in_the_page_language(
     assert any(merged in (r[6] or "") for r in grid_rows)
     cells = {str(c) for r in rows[1:] for c in r if c is not None}
     assert not RAW & cells, RAW & cells
+
+
+@pytest.mark.parametrize(("lang", "status", "action"), [
+    ("zh", "处置中", "需人工确定"), ("en", "In handling", "to decide"),
+])  # fmt: skip
+def test_plan_page_hands_its_script_the_status_names(
+    live_server: str, tokens: dict[str, str], lang: str, status: str, action: str
+) -> None:
+    """/plan gives its script the event status names of its language (the impact list shows
+    them instead of in_handling …), and the script's own table names the actions."""
+    import html
+    import json
+    import re
+
+    with httpx.Client(
+        base_url=live_server, headers={"Authorization": f"Bearer {tokens['planner']}"},
+        timeout=300,
+    ) as planner:  # fmt: skip
+        page = planner.get("/plan", params={"lang": lang})
+        src = re.search(r'<script src="([^"]*gridgis-plan\.js[^"]*)"', page.text)
+        assert src, page.text[:500]
+        script = planner.get(html.unescape(src.group(1)))
+    assert page.status_code == 200, page.text[:300]
+    found = re.search(r'data-statuses="([^"]*)"', page.text)
+    assert found, page.text[:500]
+    names = json.loads(html.unescape(found.group(1)))
+    assert names["in_handling"] == status
+    assert script.status_code == 200
+    assert f'action_decide: "{action}"' in script.text
