@@ -200,11 +200,12 @@ def create_household(
     body: HouseholdIn,
     request: Request,
     session: SessionDep,
-    _: Registrar,
+    principal: Registrar,
     crs: CrsDep,
 ) -> dict[str, Any]:
     """``lon``/``lat`` in ``crs`` (body field or query parameter; default CGCS2000), converted
-    to CGCS2000 before the unit grid is found (Amap/Gaode coordinates are GCJ-02)."""
+    to CGCS2000 before the unit grid is found (Amap/Gaode coordinates are GCJ-02). Only inside
+    the caller's scope: a household of another area is 403 (``scope``) and nothing is stored."""
     lon, lat = point_to_cgcs2000(body.lon, body.lat, body_crs(body.crs, crs))
     if body.head_id_number and (p := id_number_problem(body.head_id_number)):
         raise InvalidParameter(f"head_id_number: {p}", field="head_id_number")
@@ -222,4 +223,8 @@ def create_household(
     household = insert_household(
         session=session, values=values, locator=city.locator, generation_id=generation.id
     )
+    accounts.require_in_scope(  # raises before the commit: the request's transaction rolls back
+        session=session, identity=principal.identity, grid_code=household.grid_code or "",
+        what=f"household {household.code}",
+    )  # fmt: skip
     return {"id": household.id, "code": household.code, "grid_code": household.grid_code}

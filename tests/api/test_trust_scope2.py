@@ -168,3 +168,29 @@ def test_escalation_touches_only_the_callers_cases(live_server, engine, tokens, 
             {"a": a, "b": b},
         ).all())  # fmt: skip
     assert done == {a: False, b: True}
+
+
+def test_households_are_registered_inside_the_scope_only(live_server, engine, setting) -> None:  # type: ignore[no-untyped-def]
+    import secrets
+
+    from sqlalchemy import text
+
+    def body(code: str, lon: float, lat: float) -> dict[str, object]:
+        return {"code": code, "address": "测试路1号", "lon": lon, "lat": lat, "head_name": "张三"}
+
+    with engine.connect() as conn:
+        lon, lat = conn.execute(
+            text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM grid "
+                 "WHERE code = :c ORDER BY generation_id DESC LIMIT 1) s"),
+            {"c": setting["other_grid"]},
+        ).one()  # fmt: skip
+    with _client(live_server, engine, "officer", f"town:{setting['other']}") as b:
+        there = f"SCOPE-{secrets.token_hex(4)}"
+        problem(b.post("/api/v1/households", json=body(there, setting["lon"], setting["lat"])),
+                403, "scope")  # fmt: skip
+        here = b.post("/api/v1/households", json=body(f"SCOPE-{secrets.token_hex(4)}", lon, lat))
+        assert here.status_code == 201, here.text
+        assert here.json()["grid_code"].startswith(setting["other"])
+    with engine.connect() as conn:  # nothing of the refused one was stored
+        assert conn.execute(text("SELECT count(*) FROM household WHERE code = :c"),
+                            {"c": there}).scalar_one() == 0  # fmt: skip
