@@ -125,9 +125,26 @@ def _model(model: type[Any], data: Any) -> Any:
             {"field": str(e["loc"][0]) if e.get("loc") else "body", "message": e.get("msg")}
             for e in exc.errors()
         ]  # each invalid field, as the validation problems of api/errors.py list them
-        raise InvalidParameter(
+        refused = InvalidParameter(
             f"{where}: {first.get('msg')}", field=where, extra={"errors": every}
-        ) from None
+        )
+        kind = str(first.get("type", ""))
+        zh_text = MODEL_ERRORS_ZH.get(kind, "不符合要求（{msg}）")
+        raise with_zh(refused, f"{where}：" + zh_text.format(msg=first.get("msg"))) from None
+
+
+# pydantic's kinds of error as /plan says them in Chinese (the English detail is pydantic's)
+MODEL_ERRORS_ZH = {
+    "missing": "必须填写",
+    "string_too_short": "不能为空，请填写",
+    "string_too_long": "太长，请缩短",
+    "string_type": "应为文字",
+    "bool_type": "应为 true 或 false",
+    "int_type": "应为整数",
+    "greater_than_equal": "太小（{msg}）",
+    "less_than_equal": "太大（{msg}）",
+    "extra_forbidden": "不是这个请求的字段，请删除或改正字段名",
+}
 
 
 async def _json(request: Request) -> Any:

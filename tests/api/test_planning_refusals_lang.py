@@ -107,6 +107,13 @@ def _unapproved(c, params, headers, engine, draft):  # type: ignore[no-untyped-d
     )  # fmt: skip
 
 
+def _submit_without_reason(c, params, headers, engine, draft):  # type: ignore[no-untyped-def]
+    return c.post(
+        f"/api/v1/generations/{draft}/submit", params=params, headers=headers,
+        json={"reason": ""},
+    )  # fmt: skip
+
+
 def _decide(c, params, headers, engine, draft):  # type: ignore[no-untyped-def]
     return c.post(
         f"/api/v1/generations/{draft}/assignments-to-decide/1", params=params, headers=headers,
@@ -137,6 +144,7 @@ CASES = [  # (what, call, status, field, Chinese words, English words)
     ("upload not a grid file", _upload, 422, "file", "不是网格文件", "is not a grid file"),
     ("upload without name", _unnamed_copy, 422, "name", "请填写名称", "name is required"),
     ("schedule in the past", _past, 422, "at", "已经过去", "in the past"),
+    ("submit without reason", _submit_without_reason, 422, "reason", "不能为空", "at least 1"),
     ("publish unapproved", _unapproved, 409, "status", "已批准", "approved"),
     ("decide unknown", _decide, 422, "decision", "处理方式", "is unknown"),
     ("ogc put without If-Match", _ogc_put, 428, "If-Match", "If-Match", "needs If-Match"),
