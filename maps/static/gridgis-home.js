@@ -170,8 +170,29 @@
         LEVEL_STYLES)[level];
     };
   });
+  // Household density is a fill of the unit grids on this same canvas (drawn under the
+  // villages' and towns' lines), not a layer of its own: one canvas, one request and one
+  // decoding per tile for both (docs/benchmarks-pages.md).
+  var householdCounts = null, householdsShown = false;
+  function householdFill(p) {
+    var n = householdCounts ? householdCounts[p.code] || 0 : 0;
+    var c = n === 0 ? "#f1f1f1" : n < 200 ? "#fee8c8" : n < 400 ? "#fdbb84" : n < 800 ? "#e34a33" : "#990000";
+    return {fill: true, fillColor: c, fillOpacity: 0.55, weight: 0.2, color: "#999"};
+  }
+  var unitLines = styles["grids-l3"];
+  styles["grids-l3"] = function (p) {
+    var lines = shownLevels[3] ? unitLines() : null;
+    if (!householdsShown) { return lines || []; }
+    var fill = householdFill(p);
+    return lines ? L.extend(fill, {color: lines.color, weight: lines.weight, opacity: lines.opacity}) : fill;
+  };
   var grids = G.tiles.layer(["grids-l3", "grids-l2", "grids-l1"], {styles: styles});
   grids.gridgisLeftOut["grids-l3"] = true;  // unit grids: off until switched on
+  function redrawSoon() {  // one redraw for switches flipped together
+    if (!redrawGrids) {
+      redrawGrids = setTimeout(function () { redrawGrids = null; grids.redraw(); }, 0);
+    }
+  }
   grids.on("load", function () { state.tiles += 1; });
   var redrawGrids = null;
   [1, 2, 3].forEach(function (level) { levels[level] = L.layerGroup(); });
@@ -182,11 +203,9 @@
   [1, 2, 3].forEach(function (level) {
     levels[level].on("add remove", function () {
       shownLevels[level] = map.hasLayer(levels[level]);
-      grids.gridgisLeftOut["grids-l" + level] = !shownLevels[level];
-      // one redraw for switches flipped together
-      if (!redrawGrids) {
-        redrawGrids = setTimeout(function () { redrawGrids = null; grids.redraw(); }, 0);
-      }
+      grids.gridgisLeftOut["grids-l" + level] = !shownLevels[level] &&
+        !(level === 3 && householdsShown);
+      redrawSoon();
     });
   });
   var highlighted = null;
@@ -218,13 +237,7 @@
   }
   var coverageGroup = L.layerGroup();
 
-  var householdCounts = null;
-  var households = G.tiles.layer("grids-l3", {pane: "home-fills", style: function (p) {
-    var n = householdCounts ? householdCounts[p.code] || 0 : 0;
-    var c = n === 0 ? "#f1f1f1" : n < 200 ? "#fee8c8" : n < 400 ? "#fdbb84" : n < 800 ? "#e34a33" : "#990000";
-    return {fill: true, fillColor: c, fillOpacity: 0.55, weight: 0.2, color: "#999"};
-  }});
-  var householdGroup = L.layerGroup();
+  var householdGroup = L.layerGroup();  // the switch of the households fill (grids above)
 
   var officers = L.layerGroup();
   var eventsLayer = L.layerGroup();
@@ -269,6 +282,12 @@
     coverageLayer = coverageTiles(day);
     coverageGroup.addLayer(coverageLayer);
   });
+  householdGroup.on("remove", function () {
+    if (!householdsShown) { return; }
+    householdsShown = false;
+    grids.gridgisLeftOut["grids-l3"] = !shownLevels[3];
+    redrawSoon();
+  });
   householdGroup.on("add", function () {
     var load = householdCounts ? Promise.resolve() :
       G.getJSON("/api/v1/households/counts?by=grid&level=3", w("layer_households")).then(function (b) {
@@ -276,7 +295,10 @@
         b.data.forEach(function (r) { householdCounts[r.code] = r.households; });
       });
     load.then(function () {
-      if (!householdGroup.hasLayer(households)) { householdGroup.addLayer(households); }
+      if (!map.hasLayer(householdGroup) || householdsShown) { return; }
+      householdsShown = true;
+      grids.gridgisLeftOut["grids-l3"] = false;
+      redrawSoon();
     }).catch(function () {});
   });
 
