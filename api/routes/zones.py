@@ -13,6 +13,7 @@ from api.deps import Planner, Reader, RequestBody, SessionDep
 from api.errors import STATUS
 from api.schemas.common import GEOJSON_FEATURE, geojson
 from api.schemas.grids import TownZones, ZonesCheck, ZonesValidation
+from layers import accounts
 from layers.errors import ZoneNotFound
 from layers.grids import active_generation
 from layers.zones import (
@@ -119,7 +120,13 @@ def check_zones(
     summary="Replace a town's zones (refused unless they tile it)",
     response_model=TownZones,
 )
-def put_zones(town_code: str, body: TownZonesIn, session: SessionDep, _: Planner) -> dict[str, Any]:
+def put_zones(
+    town_code: str, body: TownZonesIn, session: SessionDep, principal: Planner
+) -> dict[str, Any]:
+    """Only a planner whose scope holds the town (403 ``scope`` otherwise)."""
+    accounts.require_in_scope(
+        session=session, identity=principal.identity, grid_code=town_code, what=f"town {town_code}"
+    )
     generation = active_generation(session=session)
     replace_town_zoning(
         session=session,

@@ -194,3 +194,11 @@ def test_households_are_registered_inside_the_scope_only(live_server, engine, se
     with engine.connect() as conn:  # nothing of the refused one was stored
         assert conn.execute(text("SELECT count(*) FROM household WHERE code = :c"),
                             {"c": there}).scalar_one() == 0  # fmt: skip
+
+
+def test_a_towns_zones_are_replaced_by_its_planners_only(live_server, engine, setting) -> None:  # type: ignore[no-untyped-def]
+    with _client(live_server, engine, "planner", f"town:{setting['other']}") as b:
+        zones = {"zones": [{"code": "Z-1", "name": "一片", "members": [setting["grid"]]}]}
+        problem(b.put(f"/api/v1/zones/towns/{setting['town']}", json=zones), 403, "scope")
+        mine = b.put(f"/api/v1/zones/towns/{setting['other']}", json=zones)
+        assert mine.status_code == 422, mine.text  # inside: refused only for not tiling it
