@@ -518,7 +518,14 @@ async def publish_generation(
     ``at`` (ISO 8601). ``emergency: true`` (admin, now): a draft that was not approved, marked
     unreviewed in the review log."""
     body = _model(PublishRequest, await _json(request))
-    at = parse_at(body.at, field="at")
+    try:
+        at = parse_at(body.at, field="at")
+    except InvalidParameter as exc:  # api/deps.py words it in English only
+        text = (
+            f"生效时间 {str(body.at)[:40]!r} 无法识别；"
+            "请写成 ISO 8601，如 2027-01-01T00:00:00+08:00"
+        )
+        raise with_zh(exc, text) from None
     version, actor = _version(body.version, if_match), actor_of(principal)
     return await run_in_threadpool(
         lambda: review.publish(

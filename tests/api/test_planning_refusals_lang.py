@@ -100,6 +100,13 @@ def _past(c, params, headers, engine, draft):  # type: ignore[no-untyped-def]
     )  # fmt: skip
 
 
+def _unreadable_time(c, params, headers, engine, draft):  # type: ignore[no-untyped-def]
+    return c.post(
+        f"/api/v1/generations/{draft}/publish", params=params, headers=headers,
+        json={"reason": "r", "at": "soon"},
+    )  # fmt: skip
+
+
 def _unapproved(c, params, headers, engine, draft):  # type: ignore[no-untyped-def]
     return c.post(
         f"/api/v1/generations/{draft}/publish", params=params, headers=headers,
@@ -145,6 +152,7 @@ CASES = [  # (what, call, status, field, Chinese words, English words)
     ("upload without name", _unnamed_copy, 422, "name", "请填写名称", "name is required"),
     ("schedule in the past", _past, 422, "at", "已经过去", "in the past"),
     ("submit without reason", _submit_without_reason, 422, "reason", "不能为空", "at least 1"),
+    ("schedule at an unreadable time", _unreadable_time, 422, "at", "无法识别", "ISO 8601"),
     ("publish unapproved", _unapproved, 409, "status", "已批准", "approved"),
     ("decide unknown", _decide, 422, "decision", "处理方式", "is unknown"),
     ("ogc put without If-Match", _ogc_put, 428, "If-Match", "If-Match", "needs If-Match"),
