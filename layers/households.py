@@ -38,7 +38,7 @@ from gis.codes import LEVEL_CODE_LENGTH
 from gis.crs import SRID_CGCS2000
 from gis.locate import GridLocator
 from gis.masking import mask_id_number, mask_name, mask_phone
-from layers.accounts import prefix_sql
+from layers.accounts import in_codes, prefix_sql
 from layers.db import Base
 from layers.errors import DomainError, InvalidGeometry
 
@@ -220,7 +220,7 @@ def counts_by_grid(
     rows = [dict(r._mapping) for r in session.execute(text(sql), params)]
     if codes is None:
         return rows
-    return [r for r in rows if any(r["code"].startswith(c) for c in codes)]
+    return [r for r in rows if in_codes(r["code"], codes)]
 
 
 def counts_by_h3(
