@@ -63,7 +63,7 @@ PHONE_ROLES = {Role.DISPATCHER, Role.OFFICER, Role.PLANNER, Role.ADMIN}
 async def import_staff(
     request: Request,
     session: SessionDep,
-    _: Planner,
+    principal: Planner,
     on_error: Annotated[str, Query(description="keep: store the good rows; refuse: none")] = "keep",
     dry_run: Annotated[bool, Query()] = False,
     filename: Annotated[str | None, Query(max_length=255)] = None,
@@ -87,6 +87,7 @@ async def import_staff(
 
     def work() -> dict[str, Any]:
         rows = read_roster(upload.content, kind=kind, charset=upload.charset)
+        _require_rows_in_scope(session, principal, rows)
         generation = active_generation(session=session)
         report = import_roster(
             session=session,
@@ -98,6 +99,27 @@ async def import_staff(
         return report.as_dict()
 
     return await run_in_threadpool(work)
+
+
+def _require_rows_in_scope(session: Any, principal: Any, rows: list[dict[str, str]]) -> None:
+    """Forbidden (nothing imported) if a roster row names a grid outside the planner's scope:
+    a town's planner imports its town's people only (file row numbers, header = row 1)."""
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    if codes is None:
+        return
+    outside = [
+        i + 2
+        for i, r in enumerate(rows)
+        if (r.get("grid_code") or "").strip()
+        and not accounts.in_codes(r["grid_code"].strip(), codes)
+    ]
+    if outside:
+        shown = ", ".join(map(str, outside[:10])) + (" …" if len(outside) > 10 else "")
+        raise Forbidden(
+            f"rows {shown} name grids outside your scope ({principal.scope}); nothing was "
+            "imported: remove them, or have a planner of the city import the file",
+            field="file",
+        )
 
 
 def _people(rows: list[dict[str, Any]], role: Role) -> list[dict[str, Any]]:

@@ -202,3 +202,18 @@ def test_a_towns_zones_are_replaced_by_its_planners_only(live_server, engine, se
         problem(b.put(f"/api/v1/zones/towns/{setting['town']}", json=zones), 403, "scope")
         mine = b.put(f"/api/v1/zones/towns/{setting['other']}", json=zones)
         assert mine.status_code == 422, mine.text  # inside: refused only for not tiling it
+
+
+def test_a_towns_planner_imports_its_towns_roster_only(live_server, engine, setting) -> None:  # type: ignore[no-untyped-def]
+    head = "姓名,身份证号,手机号,角色,网格编码\n"
+    row = "测试员,11010519491231002X,13900001111,网格员,{code}\n"
+    with _client(live_server, engine, "planner", f"town:{setting['other']}") as b:
+        mixed = head + row.format(code=setting["other_grid"]) + row.format(code=setting["grid"])
+        r = b.post("/api/v1/staff/import", params={"dry_run": "true"}, content=mixed.encode(),
+                   headers={"content-type": "text/csv"})  # fmt: skip
+        body = problem(r, 403, "file")
+        assert "rows 3 " in body["detail"]
+        own = head + row.format(code=setting["other_grid"])
+        r = b.post("/api/v1/staff/import", params={"dry_run": "true"}, content=own.encode(),
+                   headers={"content-type": "text/csv"})  # fmt: skip
+        assert r.status_code == 200 and r.json()["imported_rows"] == 1, r.text
