@@ -58,6 +58,12 @@ def test_page_hands_the_role_names_of_its_language(live_server, tokens) -> None:
         assert json.loads(html.unescape(roles.group(1))) == ROLE_NAMES[lang]
 
 
+ACTION_NAMES = {
+    "zh": "网格不变|随网格移动|需人工确定",
+    "en": "grid unchanged|moves with its grid|to decide",
+}
+
+
 def test_impact_list_names_roles_in_the_page_language(  # type: ignore[no-untyped-def]
     browser, live_server, tokens, merged_draft
 ) -> None:
@@ -76,11 +82,14 @@ def test_impact_list_names_roles_in_the_page_language(  # type: ignore[no-untype
                        "window.gridgisPlan.impacts > 0", timeout=120_000)  # fmt: skip
             listed = page.locator("#impact details li").all_text_contents()
             assert any(worker in t and a in t for t in listed), listed  # the worker of a
-            # the assignment lines (other tests' devices or names may hold such words)
-            people = [t for t in listed if re.search(r"\((keep|move|decide)\b", t)]
+            # the assignment lines (other tests' devices or names may hold such words), their
+            # action named in the page's language, never the API's keep/move/decide
+            actions = ACTION_NAMES[lang]
+            people = [t for t in listed if re.search(r"\((" + actions + ")", t)]
             assert people and not any(
                 re.search(r"\b(grid_worker|grid_chief|patroller)\b", t) for t in people
             ), people
+            assert not any(re.search(r"\((keep|move|decide)\b", t) for t in listed), listed
             assert_offline_and_clean(seen)
         finally:
             page.context.close()
