@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyogrio
@@ -163,3 +164,75 @@ def test_tilejson_lists_a_vector_layer_per_level(client: httpx.Client, live_serv
     some = client.get("/tiles/grids.json?levels=2,1").json()
     assert some["tiles"] == [f"{live_server}/tiles/grids/{{z}}/{{x}}/{{y}}.mvt?levels=1%2C2"]
     assert [v["id"] for v in some["vector_layers"]] == ["grids-l2", "grids-l1"]
+
+
+# --- the client module (maps/static/gridgis-tiles.js) in headless Chromium ----------------------
+
+_SCRIPTS = (
+    "/static/vendor/leaflet/dist/leaflet.js",
+    "/static/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
+    "/static/gridgis/gridgis-common.js",
+    "/static/gridgis/gridgis-tiles.js",
+)
+
+
+def test_client_asks_one_tile_for_the_levels_and_reuses_tiles_just_left(
+    browser: Any, live_server: str, tokens: dict[str, str]
+) -> None:
+    from tests.e2e.conftest import wait_until
+
+    context = browser.new_context(
+        viewport={"width": 1000, "height": 800},
+        extra_http_headers={"Authorization": f"Bearer {tokens['viewer']}"},
+    )
+    page = context.new_page()
+    asked: list[str] = []
+    page.on("request", lambda r: ".mvt" in r.url and asked.append(r.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{live_server}/static/vendor/leaflet/dist/leaflet.css")
+        page.evaluate(
+            """() => { document.body.textContent = "";
+              const div = document.createElement("div"); div.id = "map";
+              div.style.cssText = "width: 1000px; height: 800px";
+              document.body.appendChild(div); }"""
+        )
+        page.add_style_tag(url="/static/vendor/leaflet/dist/leaflet.css")
+        for script in _SCRIPTS:
+            page.add_script_tag(url=script)
+        page.evaluate(
+            f"""() => {{
+              const map = L.map("map", {{zoomAnimation: false, fadeAnimation: false}})
+                .setView([{CITY_LAT}, {CITY_LON}], 13);
+              const line = {{color: "#333", weight: 1, fill: false}};
+              const layer = GridGIS.tiles.layer(["grids-l3", "grids-l2", "grids-l1"], {{
+                styles: {{"grids-l3": line, "grids-l2": line, "grids-l1": line}}}});
+              window.loads = 0;
+              layer.on("load", () => {{ window.loads += 1; }});
+              window.grids = layer.addTo(map);
+              window.map = map;
+            }}"""
+        )
+        wait_until(page, "window.loads >= 1", timeout=60_000)
+        first = list(asked)
+        assert first and all("/tiles/grids/" in u and "levels=" not in u for u in first), first
+        drawn = page.evaluate(
+            "Object.values(window.grids._vectorTiles).map(t => Object.keys(t._features).length)"
+        )
+        assert sum(drawn) > 0
+        # zoom in, then back: the tiles of the level just left are not asked for again
+        page.evaluate("map.setZoom(14)")
+        wait_until(page, "window.loads >= 2", timeout=60_000)
+        before_back = len(asked)
+        page.evaluate("map.setZoom(13)")
+        wait_until(page, "window.loads >= 3", timeout=60_000)
+        assert len(asked) == before_back, asked[before_back:]
+        # a level switched off: redraw asks again, without it (the memory is dropped)
+        page.evaluate('grids.gridgisLeftOut["grids-l3"] = true; grids.redraw();')
+        wait_until(page, "window.loads >= 4", timeout=60_000)
+        again = asked[before_back:]
+        assert again and all("levels=1%2C2" in u or "levels=1,2" in u for u in again), again
+        assert errors == []
+    finally:
+        context.close()
