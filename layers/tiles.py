@@ -284,6 +284,9 @@ SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom', 'fid') FROM (
   FROM grid g
   JOIN coverage_grid c ON c.run_id = :run AND c.grid_code = g.code, env
   WHERE g.generation_id = :g AND g.level = 3 AND g.geom && env.geo
+    -- the caller's scope (grid-code prefixes; NULL: the whole city), as /api/v1/coverage
+    AND (CAST(:scope AS text[]) IS NULL OR EXISTS (
+         SELECT 1 FROM unnest(CAST(:scope AS text[])) s(p) WHERE starts_with(g.code, s.p)))
   ORDER BY g.code
 ) t WHERE t.geom IS NOT NULL
 """
@@ -428,7 +431,10 @@ def resolve_source(
             )
         the_day = day or today or date.today()
         run = find_run(session=session, day=the_day, shift=None, resolution=None)
-        params: dict[str, Any] = {"g": run.generation_id, "run": run.id, "method": chosen}
+        params: dict[str, Any] = {
+            "g": run.generation_id, "run": run.id, "method": chosen,
+            "scope": None,  # the whole city; api/routes/tiles.py narrows it to the caller's
+        }  # fmt: skip
         state = _state(session, layer, ":g", params)
         assert state is not None  # the run's generation exists (foreign key)
         _, status, version = state

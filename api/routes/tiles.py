@@ -31,7 +31,9 @@ or x/y beyond 2^z - 1 → 404; an unknown layer → 404; an unknown method → 4
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -45,6 +47,7 @@ from api.deps import AtDep, Reader, SessionDep, parse_day
 from api.errors import STATUS
 from api.schemas.common import MVT_RESPONSES
 from api.schemas.grids import OgcTileset, OgcTilesets, TileJSON
+from layers import accounts
 from layers.tiles import (
     LAYERS,
     TILEJSON_MAXZOOM,
@@ -132,6 +135,19 @@ def _source(
     )  # fmt: skip
 
 
+def _scoped(session: Session, principal: Any, source: TileSource) -> TileSource:
+    """A coverage source narrowed to the caller's scope (the figures of /api/v1/coverage: a
+    town's user gets its town's unit grids only), cached and tagged apart per scope."""
+    if source.layer.id != "coverage":
+        return source
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    if codes is None:
+        return source
+    tag = "s" + hashlib.sha256(",".join(codes).encode()).hexdigest()[:12]
+    return replace(source, params={**source.params, "scope": list(codes)},
+                   key=(*source.key, tag))  # fmt: skip
+
+
 def _etag(source: TileSource, version: str, shifted: tuple[str, ...] = ()) -> str:
     return '"' + ".".join([TILE_FORMAT, *map(str, source.key), version, *shifted]) + '"'
 
@@ -214,12 +230,13 @@ def tile_response(
     responses=MVT_RESPONSES,
 )
 def read_tile(
-    layer: str, z: str, x: str, y: str, request: Request, session: SessionDep, _: Reader,
+    layer: str, z: str, x: str, y: str, request: Request, session: SessionDep, principal: Reader,
     at: AtDep, generation: GenerationQ = None, day: DayQ = None, method: MethodQ = None,
     datum: DatumQ = "wgs84", levels: LevelsQ = None,
 ) -> Response:  # fmt: skip
     tz, tx, ty = parse_tile_address(z, x, y)
-    source = _source(session, layer, generation, at, day, method, levels)
+    source = _scoped(session, principal, _source(session, layer, generation, at, day, method,
+                                                  levels))  # fmt: skip
     return tile_response(request, session, source, tz, tx, ty, datum)
 
 
@@ -354,7 +371,7 @@ def read_ogc_tileset(
 )
 def read_ogc_tile(
     collection_id: str, tile_matrix: str, tile_row: str, tile_col: str, request: Request,
-    session: SessionDep, _: Reader, at: AtDep, generation: GenerationQ = None,
+    session: SessionDep, principal: Reader, at: AtDep, generation: GenerationQ = None,
     day: DayQ = None, method: MethodQ = None,
 ) -> Response:  # fmt: skip
     try:
@@ -362,5 +379,6 @@ def read_ogc_tile(
     except (TileAddressInvalid, TileNotFound) as exc:
         exc.field = {"z": "tileMatrix", "x": "tileCol", "y": "tileRow"}.get(exc.field or "")
         raise
-    source = _source(session, collection_id, generation, at, day, method)
+    source = _scoped(session, principal, _source(session, collection_id, generation, at, day,
+                                                  method))  # fmt: skip
     return tile_response(request, session, source, tz, tx, ty)

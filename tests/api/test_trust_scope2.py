@@ -217,3 +217,37 @@ def test_a_towns_planner_imports_its_towns_roster_only(live_server, engine, sett
         r = b.post("/api/v1/staff/import", params={"dry_run": "true"}, content=own.encode(),
                    headers={"content-type": "text/csv"})  # fmt: skip
         assert r.status_code == 200 and r.json()["imported_rows"] == 1, r.text
+
+
+def _tile_of(lon: float, lat: float, z: int = 15) -> str:
+    import math
+
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return f"{z}/{x}/{y}"
+
+
+def test_coverage_tiles_carry_only_the_callers_grids(live_server, engine, tokens, setting) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        lon, lat = conn.execute(
+            text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM grid "
+                 "WHERE code = :c ORDER BY generation_id DESC LIMIT 1) s"),
+            {"c": setting["other_grid"]},
+        ).one()  # fmt: skip
+    a_tile = f"/tiles/coverage/{_tile_of(setting['lon'], setting['lat'])}.mvt"
+    b_tile = f"/tiles/coverage/{_tile_of(lon, lat)}.mvt"
+    q = {"date": RUN_DAY}
+    with _bearer(live_server, tokens["viewer"]) as city:
+        whole = city.get(a_tile, params=q)
+        assert whole.status_code == 200, whole.text
+    with _client(live_server, engine, "dispatcher", f"town:{setting['other']}") as b:
+        theirs = b.get(a_tile, params=q)
+        assert theirs.status_code in (200, 204), theirs.text
+        assert setting["grid"].encode() not in theirs.content  # A's grid is not in B's tile
+        assert theirs.headers["ETag"] != whole.headers["ETag"]  # cached and tagged apart
+        own = b.get(b_tile, params=q)
+        assert own.status_code == 200 and setting["other_grid"].encode() in own.content
+    assert setting["grid"].encode() in whole.content
