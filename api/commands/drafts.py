@@ -115,6 +115,12 @@ def edit(
     if not isinstance(parsed, dict):
         console.print("[red]--params must be a JSON object[/]")
         raise typer.Exit(2)
+    from api.schemas.bodies import check_edit
+
+    try:  # the same schema as POST /drafts/{id}/edits: unknown or invalid parameters named
+        check_edit({"op": op, **parsed})
+    except DomainError as exc:
+        _fail(exc)
     _run(commit, apply_edit, draft_id=draft_id, op=op, params=parsed, reason=reason,
          actor=_actor(), expected_version=version)  # fmt: skip
 

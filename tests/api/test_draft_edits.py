@@ -236,6 +236,10 @@ def test_cli_edit_is_a_dry_run_until_commit(
     assert name() == "CLI 改名"
     bad = runner.invoke(app, ["drafts", "edit", str(draft), "fly", "--reason", "r"])
     assert bad.exit_code == 1 and "op" in bad.output
+    # the op's parameters are checked by the same schema as over HTTP: an unknown one is named
+    typo = json.dumps({"code": a, "nmae": "x"})
+    unknown = runner.invoke(app, ["drafts", "edit", str(draft), "rename", "--params", typo])
+    assert unknown.exit_code == 1 and "nmae" in unknown.output, unknown.output
     impact = runner.invoke(
         app, ["drafts", "impact", str(draft), "--xlsx", str(tmp_path / "i.xlsx")]
     )
