@@ -163,6 +163,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             stop_periodic()
             listener.stop()
+            writer = getattr(app.state, "fix_writer", None)  # single fixes (api/ingest/group.py)
+            if writer is not None:
+                writer.close()  # its last group committed before the pool goes
             app.state.ingest_engine.dispose()
             engine.dispose()
             if started and cluster is not None:
