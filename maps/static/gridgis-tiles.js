@@ -68,47 +68,6 @@
     en: {tiles: "the grid layer"},
   };
 
-  // Tiles are drawn in turn, a few milliseconds of drawing per animation frame, not all at once
-  // when their requests come back: after a zoom a dozen tiles arrive together, and drawing them
-  // in one go held the page for 300-500 ms (no frame, the next pan or zoom stuck). A tile no
-  // longer wanted when its turn comes (the map moved on) is not drawn at all.
-  // (VectorGrid draws a tile in the callback of the promise returned here, so resolving the
-  // promise lets exactly that tile draw, as the next microtask.)
-  var DRAW_BUDGET_MS = 8;
-  var queue = [], waking = false;
-  function inTurn(grid, key, promise) {
-    return new Promise(function (resolve, reject) {
-      promise.then(function (tile) {
-        queue.push(function () {
-          resolve(grid._map && grid._tiles[key] ? tile : {layers: {}});
-        });
-        wake();
-      }, reject);
-    });
-  }
-  function wake() {
-    if (waking) { return; }
-    waking = true;
-    var started = false;
-    function go() {
-      if (started) { return; }
-      started = true;
-      drain(performance.now());
-    }
-    requestAnimationFrame(go);
-    setTimeout(go, 250);  // a hidden page has no animation frames: draw anyway
-  }
-  function drain(start) {
-    var job = queue.shift();
-    if (!job) { waking = false; return; }
-    job();
-    Promise.resolve().then(function () {  // after the tile's drawing (queued by job)
-      if (performance.now() - start < DRAW_BUDGET_MS) { drain(start); return; }
-      waking = false;
-      if (queue.length) { wake(); }
-    });
-  }
-
   function query(params) {
     var q = new URLSearchParams();
     Object.keys(params || {}).forEach(function (k) {
@@ -209,7 +168,7 @@
     var redraw = grid.redraw;
     grid.redraw = function () { memo.clear(); return redraw.apply(grid, arguments); };
     grid._getVectorTilePromise = function (coords, bounds) {
-      return inTurn(grid, grid._tileCoordsToKey(coords), fetchPiece(coords, bounds));
+      return fetchPiece(coords, bounds);
     };
     function fetchPiece(coords, bounds) {
       // a tilePx tile covers the ground of the server's tile zoomUp zooms out
