@@ -5,34 +5,15 @@ city, deleted afterwards; the active generation is never changed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from layers.db import make_sessionmaker, transaction
-from tests.layers.test_impact import copy_draft
+from tests.planning_fixtures import *  # noqa: F403  (the draft and planner fixtures)
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def draft(engine: Engine, demo_generation: int) -> Iterator[int]:
-    with transaction(make_sessionmaker(engine)) as session:
-        draft_id = copy_draft(session, demo_generation)
-    yield draft_id
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM generation WHERE id = :g"), {"g": draft_id})
-
-
-@pytest.fixture
-def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=live_server, headers={"Authorization": f"Bearer {tokens['planner']}"}, timeout=120
-    ) as c:
-        yield c
 
 
 def pair(engine: Engine, draft: int, same_village: bool) -> tuple[str, str]:

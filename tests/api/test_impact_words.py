@@ -5,7 +5,6 @@ never the API's words (keep/move/decide, in_handling)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import httpx
 import openpyxl
@@ -13,9 +12,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from api.routes.drafts import impact_rows
-from layers.db import make_sessionmaker, transaction
 from maps.status_names import event_status_names
-from tests.layers.test_impact import copy_draft
+from tests.planning_fixtures import *  # noqa: F403  (the draft and planner fixtures)
 
 REPORT = {
     "changed_grids": [
@@ -63,15 +61,6 @@ def test_rows_speak_the_language(lang: str) -> None:
         actions = [r["action"] for r in rows if r["kind"] == "assignment"]
         assert actions == ["to decide", "moves with its grid"]
     assert "grid_worker" not in " ".join(r["label"] for r in rows)
-
-
-@pytest.fixture
-def draft(engine: Engine, demo_generation: int) -> Iterator[int]:
-    with transaction(make_sessionmaker(engine)) as session:
-        draft_id = copy_draft(session, demo_generation)
-    yield draft_id
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM generation WHERE id = :g"), {"g": draft_id})
 
 
 @pytest.mark.parametrize(("lang", "header", "grid", "merged"), [

@@ -5,36 +5,16 @@ outlines and the edit log stay as they were)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 import shapely
 from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, text
 
-from layers.db import make_sessionmaker, transaction
 from tests.api.test_ogc_planners import etag, interior_pair, item_url, shared_vertex
-from tests.layers.test_impact import copy_draft
+from tests.planning_fixtures import *  # noqa: F403  (the draft and planner fixtures)
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def draft(engine: Engine, demo_generation: int) -> Iterator[int]:
-    with transaction(make_sessionmaker(engine)) as session:
-        draft_id = copy_draft(session, demo_generation)
-    yield draft_id
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM generation WHERE id = :g"), {"g": draft_id})
-
-
-@pytest.fixture
-def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=live_server, headers={"Authorization": f"Bearer {tokens['planner']}"}, timeout=300
-    ) as c:
-        yield c
 
 
 def crossing_target(engine: Engine, draft: int, a: str, b: str, vertex: tuple[float, float]):  # type: ignore[no-untyped-def]

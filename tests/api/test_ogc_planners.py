@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,28 +24,10 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, text
 
 from api.ogc_crs import CRS84, EPSG4490
-from layers.db import make_sessionmaker, transaction
-from tests.layers.test_impact import copy_draft
+from tests.planning_fixtures import *  # noqa: F403  (the draft and planner fixtures)
 
 PROBLEM = "application/problem+json"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def draft(engine: Engine, demo_generation: int) -> Iterator[int]:
-    with transaction(make_sessionmaker(engine)) as session:
-        draft_id = copy_draft(session, demo_generation)
-    yield draft_id
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM generation WHERE id = :g"), {"g": draft_id})
-
-
-@pytest.fixture
-def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=live_server, headers={"Authorization": f"Bearer {tokens['planner']}"}, timeout=120
-    ) as c:
-        yield c
 
 
 def interior_pair(engine: Engine, draft: int) -> tuple[str, str]:

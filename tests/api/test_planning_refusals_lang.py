@@ -12,27 +12,21 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from layers.db import make_sessionmaker, transaction
-from tests.layers.test_impact import copy_draft
+from tests.planning_fixtures import draft_of, planner_client
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 @pytest.fixture(scope="module")
 def draft(engine: Engine, demo_generation: int) -> Iterator[int]:
-    with transaction(make_sessionmaker(engine)) as session:
-        draft_id = copy_draft(session, demo_generation)
-    yield draft_id
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM generation WHERE id = :g"), {"g": draft_id})
+    with draft_of(engine, demo_generation) as draft_id:  # one draft for the module's refusals
+        yield draft_id
 
 
 @pytest.fixture(scope="module")
 def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=live_server, headers={"Authorization": f"Bearer {tokens['planner']}"}, timeout=300
-    ) as c:
-        yield c
+    with planner_client(live_server, tokens) as client:
+        yield client
 
 
 def _village(engine: Engine, draft: int) -> str:

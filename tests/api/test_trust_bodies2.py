@@ -6,34 +6,15 @@ problem ``field`` inside a body or a file is a JSON pointer without the leading 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import Engine, text
 
-from layers.db import make_sessionmaker, transaction
 from tests.api.accounts_support import problem
-from tests.layers.test_impact import copy_draft
+from tests.planning_fixtures import *  # noqa: F403  (the draft and planner fixtures)
 from tests.tracks_support import CITY_LAT, CITY_LON, StaffDevice, make_device
-
-
-@pytest.fixture
-def draft(engine: Engine, demo_generation: int) -> Iterator[int]:
-    with transaction(make_sessionmaker(engine)) as session:
-        draft_id = copy_draft(session, demo_generation)
-    yield draft_id
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM generation WHERE id = :g"), {"g": draft_id})
-
-
-@pytest.fixture
-def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {tokens['planner']}"}
-    with httpx.Client(base_url=live_server, headers=headers, timeout=120) as c:
-        yield c
 
 
 def _unit(engine: Engine, draft: int) -> str:
