@@ -34,8 +34,8 @@ def build_live_map(
         title=TEXT[lang]["title"],
         drill_down=False,
     )
-    ViewScript(
-        "live", {"url": latest_url, "poll_ms": poll_ms, "roles": ROLE_NAMES[lang]}
-    ).add_to(folium_map)
+    ViewScript("live", {"url": latest_url, "poll_ms": poll_ms, "roles": ROLE_NAMES[lang]}).add_to(
+        folium_map
+    )
     localize_all(folium_map, assets_base)
     return folium_map
