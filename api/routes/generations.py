@@ -23,7 +23,6 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Planner, Principal, Reader, SessionDep, parse_at
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
-from api.lang import request_lang
 from api.schemas.bodies import GENERATION_FILE, body
 from api.schemas.common import EXPORT_RESPONSES, body_schema
 from api.schemas.generations import (
@@ -46,7 +45,7 @@ from api.schemas.grids import (
 from api.uploads import read_upload
 from gis.gridfiles import GridFileError, save_upload, to_shapefile
 from gis.hierarchy import validate_hierarchy
-from layers.errors import with_zh
+from layers.errors import DomainError, with_zh
 from layers.grids import get_generation, list_generations, read_grid_frame
 from layers.models import Generation
 from layers.planning import review
@@ -65,6 +64,7 @@ from layers.planning.drafts import (
     resolve_source,
     validate_stored,
 )
+from layers.planning.geometry_guard import geometry_errors
 
 PREFIX = "/api/v1/generations"
 router = APIRouter(tags=["generations"])  # full paths: the grid history lives under /grids
@@ -231,26 +231,43 @@ LAYER_WORDS: dict[str, dict[str, str]] = {
         "separator": "; ",
     },
 }
-"""The page's words for a file whose layer must be chosen (zh default, en)."""
+"""The words for a file whose layer must be chosen (English detail, Chinese ``detail_zh``)."""
 
 
 def layer_choice_problem(
-    filename: str, layer: str | None, layers: list[dict[str, Any]], lang: str
-) -> GridFileInvalid:
+    filename: str, layer: str | None, layers: list[dict[str, Any]]
+) -> DomainError:
     """A 422 problem (field ``layer``) listing the file's ``layers`` (name, geometry_type,
-    features) with a detail in the request's language, for /plan's layer chooser."""
-    words = LAYER_WORDS["en" if lang == "en" else "zh"]
-    listed = words["separator"].join(
-        words["layer"].format(
-            name=x["name"],
-            geometry=x["geometry_type"] or words["no_geometry"],
-            features="?" if x["features"] is None else x["features"],
+    features), for /plan's layer chooser; in the request's language by the one rule of every
+    problem (``layers.errors.with_zh``: Chinese when asked for, by ``lang`` or
+    ``Accept-Language``)."""
+
+    def detail(lang: str) -> str:
+        words = LAYER_WORDS[lang]
+        listed = words["separator"].join(
+            words["layer"].format(
+                name=x["name"],
+                geometry=x["geometry_type"] or words["no_geometry"],
+                features="?" if x["features"] is None else x["features"],
+            )
+            for x in layers
         )
-        for x in layers
-    )
-    key = "choose" if not layer else "missing"
-    detail = words[key].format(file=filename, n=len(layers), layers=listed, layer=layer)
-    return GridFileInvalid(detail, field="layer", extra={"layers": layers, "lang": lang})
+        key = "choose" if not layer else "missing"
+        return words[key].format(file=filename, n=len(layers), layers=listed, layer=layer)
+
+    problem = GridFileInvalid(detail("en"), field="layer", extra={"layers": layers})
+    return with_zh(problem, detail("zh"))
+
+
+def in_form_language(exc: DomainError, lang: str | None) -> DomainError:
+    """``exc`` answered in the language a multipart form names in its ``lang`` field (the
+    /plan page sends one), which comes before ``?lang=`` and ``Accept-Language``."""
+    zh = getattr(exc, "detail_zh", None)
+    if lang and zh:
+        if str(lang).startswith("zh"):
+            exc.detail = str(zh)
+        exc.detail_zh = None  # type: ignore[attr-defined]
+    return exc
 
 
 def _import_file(
@@ -261,7 +278,6 @@ def _import_file(
     fields: dict[str, str],
     actor: Actor,
     metric_srid: int,
-    lang: str = "zh",
 ) -> dict[str, Any]:
     name = (fields.get("name") or "").strip()
     if not name:
@@ -285,18 +301,19 @@ def _import_file(
         except GridFileInvalid as exc:
             if exc.extra.get("layers") is None:
                 raise
-            raise layer_choice_problem(filename, layer, exc.extra["layers"], lang) from None
-        result = import_draft(
-            session=session,
-            gridfile=gridfile,
-            name=name,
-            note=fields.get("note") or f"imported from {filename}",
-            actor=actor,
-            metric_srid=metric_srid,
-            max_drop_share=planning.max_drop_share,
-            force=force,
-            tolerance=planning.tolerance,
-        )
+            raise layer_choice_problem(filename, layer, exc.extra["layers"]) from None
+        with geometry_errors("file"):  # an outline GEOS cannot process: 422, never 500
+            result = import_draft(
+                session=session,
+                gridfile=gridfile,
+                name=name,
+                note=fields.get("note") or f"imported from {filename}",
+                actor=actor,
+                metric_srid=metric_srid,
+                max_drop_share=planning.max_drop_share,
+                force=force,
+                tolerance=planning.tolerance,
+            )
     assert result.generation is not None
     return {"generation": public(result.generation), **result.to_dict()}
 
@@ -356,17 +373,18 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
         form = await request.form()  # the other fields (Starlette keeps the parsed form)
         data, filename = upload.content, upload.filename or "upload"
         fields = {k: str(v) for k, v in form.items() if k != "file" and isinstance(v, str)}
-        lang = await request_lang(request, fields.get("lang") or request.query_params.get("lang"))
-        return await run_in_threadpool(
-            _import_file,
-            session,
-            data=data,
-            filename=filename,
-            fields=fields,
-            actor=actor,
-            metric_srid=srid,
-            lang=lang,
-        )
+        try:
+            return await run_in_threadpool(
+                _import_file,
+                session,
+                data=data,
+                filename=filename,
+                fields=fields,
+                actor=actor,
+                metric_srid=srid,
+            )
+        except DomainError as exc:  # every import problem in one language rule
+            raise in_form_language(exc, fields.get("lang")) from None
     if kind in ("application/json", ""):
         body = _model(DraftFromGeneration, await _json(request))
         return await run_in_threadpool(_copy, session, body=body, actor=actor, metric_srid=srid)

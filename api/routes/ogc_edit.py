@@ -62,6 +62,7 @@ from layers.planning.feature_ops import (
     neighbour_codes,
     new_tiling_problems,
 )
+from layers.planning.geometry_guard import edit_field, geometry_errors
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -242,6 +243,12 @@ class _Writer:
         self.answers: list[dict[str, Any]] = []
 
     def edit(self, op: str, **params: Any) -> dict[str, Any]:
+        """One edit (validated before and after for an outline); a GEOS error on the sent
+        geometry is a 422 naming it (layers.planning.geometry_guard), never a 500."""
+        with geometry_errors(edit_field(op, params)):
+            return self._edit(op, **params)
+
+    def _edit(self, op: str, **params: Any) -> dict[str, Any]:
         draft = self.target.generation.id
         checked: set[str] = set()
         if op == REPLACE_GEOMETRY:  # the towns it may touch, validated before and after

@@ -60,6 +60,7 @@ from layers.planning.draft_rows import (
 )
 from layers.planning.drafts import report_dict
 from layers.planning.edit_ops import OPERATIONS, OPS
+from layers.planning.geometry_guard import edit_field, geometry_errors
 
 __all__ = [
     "OPS",
@@ -261,14 +262,16 @@ def apply_edit(
             "请填写修改原因（reason），说明网格为什么改变",
         )
     lock_draft(session=session, draft_id=draft_id, expected_version=expected_version)
-    before, after, parents = OPERATIONS[op](session, draft_id, params, metric_srid)
+    with geometry_errors(edit_field(op, params)):  # GEOS failing on the input: 422, not 500
+        before, after, parents = OPERATIONS[op](session, draft_id, params, metric_srid)
     if not before and not after:
         raise with_zh(
             InvalidEdit("the edit changes nothing", field="op"), "这次编辑没有改变任何东西"
         )
     write_rows(session, draft_id, before, after, metric_srid)
     if parents:
-        p_before, p_after = rederive_parents(session, draft_id, parents, metric_srid)
+        with geometry_errors(edit_field(op, params)):
+            p_before, p_after = rederive_parents(session, draft_id, parents, metric_srid)
         before, after = before + p_before, after + p_after
     session.execute(
         text("UPDATE draft_edit SET state = 'discarded' WHERE generation_id = :g "
@@ -288,7 +291,8 @@ def apply_edit(
     session.add(edit)
     session.flush()
     session.refresh(edit)
-    return _answer(session, draft_id, edit, before, after, metric_srid)
+    with geometry_errors(edit_field(op, params)):
+        return _answer(session, draft_id, edit, before, after, metric_srid)
 
 
 def _step(
@@ -319,7 +323,8 @@ def _step(
     edit.undone_by = actor[:200] if undo else None
     session.flush()
     session.refresh(edit)
-    answer = _answer(session, draft_id, edit, before, after, metric_srid)
+    with geometry_errors("version"):  # a stored edit GEOS cannot re-validate: 422, not 500
+        answer = _answer(session, draft_id, edit, before, after, metric_srid)
     answer["version"] = version
     return answer
 

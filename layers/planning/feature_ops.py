@@ -30,6 +30,7 @@ from gis.crs import to_metric
 from layers.errors import InvalidGeometry, with_zh
 from layers.planning.draft_rows import Change, GridRow, InvalidEdit, one_row, read_rows
 from layers.planning.edit_ops import move_shared_vertices, register_operation
+from layers.planning.geometry_guard import geometry_refused, require_valid_outline
 
 OP = "replace_geometry"
 SAME_POINT_DEG = 5e-7  # ~5 cm: closer than this to the stored vertex = not moved
@@ -172,6 +173,7 @@ def op_replace_geometry(session: Session, gen: int, params: dict[str, Any], srid
             f"{code} 是第 {row.level} 级网格，由其单元网格合成；请移动单元网格（grids-l3）的顶点，"
             "上级网格会随之改变",
         )
+    require_valid_outline(new)  # a self-crossing ring (swapped vertices, a vertex far across)
     moves = vertex_moves(row.geom, new)
     if moves is None:
         near = read_rows(
@@ -220,6 +222,8 @@ def op_replace_geometry(session: Session, gen: int, params: dict[str, Any], srid
             "移动顶点（move_vertex）",
         ) from None
     result = next((r.geom for r in after if r.code == code), row.geom)
+    if not all(shapely.is_valid(r.geom) for r in after):  # never store what GEOS calls invalid
+        raise geometry_refused("geometry", "the moved outlines would cross themselves")
     if shapely.hausdorff_distance(result, new) > RESULT_TOLERANCE_DEG:
         raise with_zh(
             ReplacementRefused(
