@@ -4,7 +4,6 @@ the edit log, the diff and the impact report. Edits are dry runs unless ``--comm
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.commands.grids import AsUser, cli_actor
 from api.database import open_sessions
 from api.settings import Settings
 from layers.db import transaction
@@ -42,10 +42,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(drafts, name="drafts")
 
 
-def _actor() -> str:
-    return f"{getpass.getuser()} (cli)"
-
-
 def _fail(exc: DomainError) -> None:
     console.print(f"[red]{exc.detail}[/]" + (f" (field: {exc.field})" if exc.field else ""))
     raise typer.Exit(1)
@@ -73,12 +69,18 @@ def _print_answer(answer: dict[str, Any], commit: bool, step: str = "edit") -> N
         console.print("[yellow]dry run[/]: nothing stored; add --commit to keep it")
 
 
-def _run(commit: bool, fn: Any, step: str = "edit", **kwargs: Any) -> None:
+def _run(
+    commit: bool, fn: Any, step: str = "edit", as_user: str | None = None, **kwargs: Any
+) -> None:
+    """``fn`` (an edit, undo or redo) run by the command line's operator (``--as``, else
+    ``GRIDGIS_OPERATOR``, else ``cli:NAME``: ``grids.cli_actor``, as submit/approve/publish),
+    committed only with ``commit``."""
     settings = Settings()
     sessions = open_sessions(settings)
     kwargs["metric_srid"] = settings.geo.metric_srid
     session = sessions()
     try:
+        kwargs["actor"] = cli_actor(as_user, session).label
         answer = fn(session=session, **kwargs)
         _print_answer(answer, commit, step)
         if commit:
@@ -102,6 +104,7 @@ def edit(
     reason: ReasonOpt = "",
     version: VersionOpt = None,
     commit: CommitOpt = False,
+    as_user: AsUser = None,
 ) -> None:
     """One edit of a draft, e.g. ``gridgis drafts edit 7 move_edge --params '{"codes":
     ["320281001001001", "320281001001002"], "offset_m": [50, 0]}' --reason "new road"``."""
@@ -121,25 +124,29 @@ def edit(
         check_edit({"op": op, **parsed})
     except DomainError as exc:
         _fail(exc)
-    _run(commit, apply_edit, draft_id=draft_id, op=op, params=parsed, reason=reason,
-         actor=_actor(), expected_version=version)  # fmt: skip
+    _run(commit, apply_edit, as_user=as_user, draft_id=draft_id, op=op, params=parsed,
+         reason=reason, expected_version=version)  # fmt: skip
 
 
 @drafts.command("undo")
-def undo(draft_id: int, version: VersionOpt = None, commit: CommitOpt = False) -> None:
+def undo(
+    draft_id: int, version: VersionOpt = None, commit: CommitOpt = False, as_user: AsUser = None
+) -> None:
     """Undo the draft's last edit."""
     from layers.planning.edits import undo_edit
 
-    _run(commit, undo_edit, "undone", draft_id=draft_id, actor=_actor(),
+    _run(commit, undo_edit, "undone", as_user, draft_id=draft_id,
          expected_version=version)  # fmt: skip
 
 
 @drafts.command("redo")
-def redo(draft_id: int, version: VersionOpt = None, commit: CommitOpt = False) -> None:
+def redo(
+    draft_id: int, version: VersionOpt = None, commit: CommitOpt = False, as_user: AsUser = None
+) -> None:
     """Redo the edit undone last."""
     from layers.planning.edits import redo_edit
 
-    _run(commit, redo_edit, "redone", draft_id=draft_id, actor=_actor(),
+    _run(commit, redo_edit, "redone", as_user, draft_id=draft_id,
          expected_version=version)  # fmt: skip
 
 

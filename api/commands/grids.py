@@ -226,7 +226,7 @@ def import_file(
         try:
             result = import_draft(
                 session=session, gridfile=gridfile, name=name,
-                note=note or f"imported from {path.name}", actor=cli_actor(),
+                note=note or f"imported from {path.name}", actor=cli_actor(as_user, session),
                 metric_srid=settings.geo.metric_srid,
                 max_drop_share=planning.max_drop_share, force=force,
                 tolerance=planning.tolerance,
@@ -274,6 +274,7 @@ def draft(
         str, typer.Option("--from", help="'active' or the id of the generation to copy")
     ] = "active",
     note: Annotated[str | None, typer.Option(help="what the draft is for")] = None,
+    as_user: AsUser = None,
 ) -> None:
     """Make a draft: a full copy of the active generation (or of generation ID)."""
     from layers.planning.drafts import copy_generation, generation_counts, resolve_source
@@ -283,7 +284,11 @@ def draft(
         try:
             src = resolve_source(session=session, source=source)
             gen = copy_generation(
-                session=session, source_id=src.id, name=name, note=note, actor=cli_actor()
+                session=session,
+                source_id=src.id,
+                name=name,
+                note=note,
+                actor=cli_actor(as_user, session),
             )
             counts = generation_counts(session=session, generation_id=gen.id)
         except DomainError as exc:
