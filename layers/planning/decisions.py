@@ -1,9 +1,10 @@
 """Staff assignments (一长五员) a person must decide after a publication split or merged grids.
 
-A publication moves an assignment when its grid went whole to one successor; a split grid's
-assignment is left on the retired code (``layers.planning.impact.reanchor`` lists it under
-``ambiguous``). Until someone decides, it stays listed here, in every later impact report and
-publish answer, and routing cannot find the person for events in the new grids.
+A publication moves an assignment to its grid's clear successor (``gis.lineage``: the new grid
+holding at least two thirds of its area); a split grid's assignment is left on the retired
+code (``layers.planning.impact.reanchor`` lists it under ``ambiguous``). Until someone
+decides, it stays listed here, in every later impact report and publish answer, and routing
+cannot find the person for events in the new grids.
 
 ``assignments_to_decide``: the assignments in force on ``on`` whose code is not a grid of the
 generation, each with ``candidates`` (the successor codes in that generation, from

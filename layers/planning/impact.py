@@ -28,6 +28,7 @@ from layers.planning.lineage import (
     ChangeSet,
     ShapeTolerance,
     changed_codes,
+    clear_successor,
     compute_lineage,
     lineage_pairs,
     successors,
@@ -110,8 +111,10 @@ def _assignments(
     session: Session, changes: dict[int, ChangeSet], succ: dict[str, list[dict[str, Any]]],
     on: date,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Active assignments on a removed code (any level; to move) or a reshaped unit grid
-    (kept, its area changes)."""
+    """Active assignments on a removed code (any level) or a reshaped unit grid (``keep``:
+    its area changes). One on a removed code ``move``s to the grid's clear successor (the new
+    grid holding at least two thirds of its area, slivers ignored: ``gis.lineage``), else it
+    is left to ``decide`` (a real split, a grid removed) with the successors as candidates."""
     removed = sorted({c for cs in changes.values() for c in cs.removed})
     reshaped = changes[3].reshaped
     rows = session.execute(
@@ -130,20 +133,15 @@ def _assignments(
         if r.grid_code in reshaped:
             out.append({**item, "action": "keep", "new_grid": r.grid_code, "candidates": []})
             continue
-        targets = _targets(succ.get(r.grid_code, []))
-        action = "move" if len(targets) == 1 and not _is_split(succ, r.grid_code) else "decide"
-        out.append({**item, "action": action,
-                    "new_grid": targets[0] if action == "move" else None,
-                    "candidates": targets})  # fmt: skip
+        links = succ.get(r.grid_code, [])
+        follows = clear_successor(links)  # the rule and its reasons: gis/lineage.py
+        out.append({**item, "action": "move" if follows else "decide", "new_grid": follows,
+                    "candidates": _targets(links)})  # fmt: skip
     return out
 
 
 def _targets(links: list[dict[str, Any]]) -> list[str]:
     return sorted({r["new_code"] for r in links if r["new_code"]})
-
-
-def _is_split(succ: dict[str, list[dict[str, Any]]], code: str) -> bool:
-    return any(r["kind"] == "split_from" for r in succ.get(code, []))
 
 
 def _zones(
@@ -301,10 +299,11 @@ def reanchor(
     """Move the living data from one generation's grids to the next (inside the caller's
     transaction, before or after the status switch): the lineage is stored
     (``grid_lineage``); households whose covering unit grid changes get the new code;
-    assignments on a retired code move when its area went whole to one grid (the old row ends
-    the day before ``on``, a new one starts on ``on``), a split grid's assignment is left in
-    place and listed under ``ambiguous``; zone members on retired codes are replaced by their
-    successors in the same town (else listed). Events, coverage and KPIs are not touched.
+    assignments on a retired code move to its clear successor (``gis.lineage``: at least two
+    thirds of its area; the old row ends the day before ``on``, a new one starts on ``on``),
+    one without (a real split) is left in place and listed under ``ambiguous``; zone members
+    on retired codes are replaced by their successors in the same town (else listed).
+    Events, coverage and KPIs are not touched.
 
     Returns counts (``households_moved``, ``households_outside``, ``assignments_moved``,
     ``zones_changed``, ``zone_members_replaced``), ``ambiguous`` (assignments and zone members

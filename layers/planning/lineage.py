@@ -2,16 +2,20 @@
 grids with their area change) and the lineage (old code -> new code by area overlap).
 
 Lineage kinds (DOMAIN.md section 1: a moved boundary keeps its code; split parts, merged grids
-and re-parented grids get new codes):
+and re-parented grids get new codes; the rules and the clear-successor share are in
+``gis.lineage``):
 
 - ``same``: the code is in both generations with the same geometry;
 - ``reshaped``: the code is in both, its boundary moved;
 - ``split_from``: a new code that took its area from a retired code that went to several new
   codes (row: old = the split grid, new = one part);
 - ``merged_into``: a retired code whose area went to a new code that took area from several
-  retired codes (row: old = one merged grid, new = the merged grid);
-- ``moved_from``: a retired code whose area went, whole, to one new code (re-parent, recode);
+  retired codes (row: old = one merged grid, new = the merged grid), or a piece of a retired
+  code that went to a grid continuing another one (an edge moved);
+- ``moved_from``: a retired code continued by a new code, each holding at least two thirds of
+  the other (re-parent, recode, with or without a moved edge);
 - ``removed`` / ``added``: a retired code with no successor, a new code with no predecessor.
+Slivers (overlaps within the shape tolerance of the old grid) are no links.
 
 Areas are m² in ``metric_srid`` (EPSG:4549): the stored EPSG:4490 geometries are transformed
 in the query (only the few changed grids are intersected; identical grids are matched by code
@@ -48,32 +52,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gis.crs import SRID_METRIC_DEFAULT
+from gis.lineage import (
+    CLEAR_MAJORITY,
+    DEFAULT_TOLERANCE,
+    Overlap,
+    ShapeTolerance,
+    is_link,
+    link_kinds,
+)
 from layers.db import Base
-
-
-@dataclass(frozen=True)
-class ShapeTolerance:
-    """Two geometries of one code are the same shape when their Hausdorff distance is at most
-    ``hausdorff_m`` (m) and their symmetric difference at most ``area_m2_per_km`` (m²) per km
-    of the old boundary (and at least ``area_m2_per_km``), both in the metric CRS (EPSG:4549
-    by default)."""
-
-    hausdorff_m: float = 0.05
-    area_m2_per_km: float = 5.0
-
-    def allows(self, *, hausdorff_m: float, sym_diff_m2: float, perimeter_m: float) -> bool:
-        """Whether two shapes so far apart (metric units) are the same."""
-        allowed_m2 = self.area_m2_per_km * max(1.0, perimeter_m / 1000.0)
-        return hausdorff_m <= self.hausdorff_m and sym_diff_m2 <= allowed_m2
-
-    def to_dict(self) -> dict[str, float]:
-        return {"hausdorff_m": self.hausdorff_m, "area_m2_per_km": self.area_m2_per_km}
-
-
-DEFAULT_TOLERANCE = ShapeTolerance()
-
-MIN_OVERLAP_M2 = 1.0  # overlaps smaller than this are noise of a moved edge, not lineage
-MIN_SHARE = 0.001
 
 
 class GridLineage(Base):
@@ -240,7 +227,8 @@ def diff_features(
 _OVERLAP_SQL = """
 SELECT o.code AS old_code, n.code AS new_code, o.level,
        ST_Area(ST_Transform(ST_Intersection(o.geom, n.geom), :srid)) AS overlap_m2,
-       o.area_m2 AS old_area, n.area_m2 AS new_area
+       o.area_m2 AS old_area, n.area_m2 AS new_area,
+       ST_Perimeter(ST_Transform(o.geom, :srid)) AS old_perimeter_m
 FROM grid o JOIN grid n
   ON n.generation_id = :new AND n.level = o.level AND n.code = ANY(:new_codes)
  AND n.geom && o.geom AND ST_Intersects(o.geom, n.geom)
@@ -283,47 +271,42 @@ def lineage_pairs(
         removed, added = set(cs.removed), set(cs.added)
         links = [
             o
-            for o in overlaps
-            if o.overlap_m2 >= MIN_OVERLAP_M2
-            and (
-                o.overlap_m2 >= MIN_SHARE * min(o.old_area, o.new_area) or o.old_code == o.new_code
+            for o in (
+                Overlap(
+                    r.old_code,
+                    r.new_code,
+                    float(r.overlap_m2),
+                    float(r.old_area),
+                    float(r.new_area),
+                    float(r.old_perimeter_m),
+                )
+                for r in overlaps
             )
+            if is_link(o, tolerance)
         ]
         # Only retired -> new codes carry lineage; a reshaped grid keeps its code.
-        succ: dict[str, list[Any]] = {}
-        pred: dict[str, list[Any]] = {}
-        for o in links:
-            if o.old_code in removed and o.new_code in added:
-                succ.setdefault(o.old_code, []).append(o)
-                pred.setdefault(o.new_code, []).append(o)
+        retired = [o for o in links if o.old_code in removed and o.new_code in added]
+        succ = {o.old_code for o in retired}
+        pred = {o.new_code for o in retired}
 
-        def row(o: Any, kind: str, level: int = level) -> dict[str, Any]:
+        def row(o: Overlap, kind: str, level: int = level) -> dict[str, Any]:
             return {
                 "level": level,
                 "old_code": o.old_code,
                 "new_code": o.new_code,
                 "kind": kind,
-                "overlap_m2": float(o.overlap_m2),
-                "share_of_old": float(o.overlap_m2 / o.old_area) if o.old_area else 0.0,
-                "share_of_new": float(o.overlap_m2 / o.new_area) if o.new_area else 0.0,
+                "overlap_m2": o.overlap_m2,
+                "share_of_old": o.share_of_old,
+                "share_of_new": o.share_of_new,
             }
 
-        for o in links:
-            if o.old_code == o.new_code:
-                rows.append(row(o, "reshaped"))
-            elif o.old_code in removed and o.new_code in added:
-                if len(pred[o.new_code]) > 1:
-                    kind = "merged_into"
-                elif len(succ[o.old_code]) > 1:
-                    kind = "split_from"
-                else:
-                    kind = "moved_from"
-                rows.append(row(o, kind))
+        rows += [row(o, "reshaped") for o in links if o.old_code == o.new_code]
+        rows += [row(o, kind) for o, kind in link_kinds(retired)]
         empty = {"overlap_m2": 0.0, "share_of_old": 0.0, "share_of_new": 0.0}
-        for code in sorted(removed - succ.keys()):
+        for code in sorted(removed - succ):
             rows.append({"level": level, "old_code": code, "new_code": None, "kind": "removed",
                          **empty})  # fmt: skip
-        for code in sorted(added - pred.keys()):
+        for code in sorted(added - pred):
             rows.append({"level": level, "old_code": None, "new_code": code, "kind": "added",
                          **empty})  # fmt: skip
     rows.sort(key=lambda r: (r["level"], r["old_code"] or "", r["new_code"] or ""))
@@ -369,3 +352,27 @@ def successors(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         if r["old_code"] and r["kind"] in ("split_from", "merged_into", "moved_from", "removed"):
             out.setdefault(r["old_code"], []).append(r)
     return out
+
+
+def clear_successor(links: list[dict[str, Any]]) -> str | None:
+    """The new code an old grid's staff follow: the one of its lineage rows (from
+    ``successors``) holding at least ``gis.lineage.CLEAR_MAJORITY`` of its area; None when
+    there is none (a real split, a grid removed: a person decides)."""
+    for r in links:
+        if r["new_code"] and r["share_of_old"] >= CLEAR_MAJORITY:
+            return str(r["new_code"])
+    return None
+
+
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "ChangeSet",
+    "GridLineage",
+    "ShapeTolerance",
+    "changed_codes",
+    "clear_successor",
+    "compute_lineage",
+    "diff_features",
+    "lineage_pairs",
+    "successors",
+]
