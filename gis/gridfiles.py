@@ -18,6 +18,10 @@ Files
 
 Levels
 ------
+Columns: ``code`` and ``name`` are required; ``level`` and ``parent_code`` are read from the
+code when the file has no such column (level by the code's length, 9/12/15 digits; parent =
+the code without its last 3 digits), as the codes carry the hierarchy (DOMAIN.md section 1).
+
 A file may hold all three levels, or only the unit grids (L3) (or L2 and L3): a missing
 parent level is derived from the codes (L2 = first 12 digits of an L3 code, L1 = first 9) and
 its geometry is the union of its children; its name is taken from ``known_names`` (the active
@@ -126,21 +130,54 @@ def _examples(rows: list[dict[str, Any]]) -> str:
     return shown + more
 
 
+_WHAT = {
+    ".gpkg": ("a GeoPackage", "GeoPackage"),
+    ".geojson": ("GeoJSON", "GeoJSON"),
+    ".json": ("GeoJSON", "GeoJSON"),
+    ".shp": ("a Shapefile", "Shapefile"),
+}
+
+
+def _why_unreadable(path: Path) -> tuple[str, str]:
+    """Why a file GDAL cannot open is no grid file, in English and Chinese, from the file
+    itself (GDAL's own message names the server's temporary path, not the user's file)."""
+    if path.suffix.lower() == ".zip":
+        if not zipfile.is_zipfile(path):
+            return "it is not a zip archive", "它不是 zip 压缩包"
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/")]
+        if not any(n.lower().endswith(".shp") for n in names):
+            shown = ", ".join(names[:_EXAMPLES]) or "nothing"
+            return (
+                f"the zip holds no Shapefile (.shp); it holds: {shown}",
+                f"压缩包中没有 Shapefile（.shp）；其中有：{shown if names else '无文件'}",
+            )
+        return (
+            "its Shapefile cannot be read (is the .shx or .dbf missing?)",
+            "其中的 Shapefile 无法读取（是否缺少 .shx 或 .dbf？）",
+        )
+    en, zh = _WHAT.get(path.suffix.lower(), ("a grid file", "网格文件"))
+    if path.stat().st_size == 0:
+        return "it is empty", "文件是空的"
+    return f"it is not readable as {en}", f"它无法作为 {zh} 读取"
+
+
 def list_grid_layers(path: Path) -> list[str]:
     """The layer names of a grid file (one name for GeoJSON or a single Shapefile).
 
-    Raises GridFileError (field ``file``) if GDAL cannot open it.
+    Raises GridFileError (field ``file``) if GDAL cannot open it, naming the file and what it
+    should hold.
     """
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
-    except Exception as exc:  # pyogrio raises DataSourceError and friends
-        why = str(exc).replace(f"/vsizip/{path}", path.name).replace(str(path), path.name)
+    except Exception:  # pyogrio raises DataSourceError and friends
+        why, why_zh = _why_unreadable(path)
         raise GridFileError(
-            f"{path.name} cannot be read as a grid file ({why.split(';')[0]}); send a "
-            "GeoPackage (.gpkg), GeoJSON (.geojson) or a zipped Shapefile "
-            "(.zip with .shp, .shx, .dbf, .prj)",
-            detail_zh=f"{path.name} 无法作为网格文件读取；请上传 GeoPackage（.gpkg）、GeoJSON（"
-            ".geojson）或 Shapefile 压缩包（.zip，含 .shp、.shx、.dbf、.prj）",
+            f"{path.name} cannot be read as a grid file: {why}; send a GeoPackage (.gpkg), "
+            "GeoJSON (.geojson) or a zipped Shapefile (.zip holding the .shp with its .shx, "
+            ".dbf and .prj)",
+            detail_zh=f"{path.name} 无法作为网格文件读取：{why_zh}；请上传 GeoPackage（.gpkg）"
+            "、GeoJSON（.geojson）或 Shapefile 压缩包（.zip，含 .shp 及其 .shx、.dbf、.prj）",
             field="file",
         ) from None
 
@@ -239,8 +276,9 @@ def _read_layer(path: Path, layer: str, crs: CRS | None) -> tuple[gpd.GeoDataFra
     try:
         frame = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:
+        why = str(exc).replace(f"/vsizip/{path}", path.name).replace(str(path), path.name)
         raise GridFileError(
-            f"layer {layer!r} of {path.name} cannot be read ({exc}); export it again",
+            f"layer {layer!r} of {path.name} cannot be read ({why}); export it again",
             detail_zh=f"{path.name} 的图层 {layer!r} 无法读取；请重新导出",
             field="file",
         ) from None
@@ -282,6 +320,37 @@ def _read_layer(path: Path, layer: str, crs: CRS | None) -> tuple[gpd.GeoDataFra
     return frame, source.to_string()
 
 
+_LEVEL_OF_LENGTH = {n: lvl for lvl, n in LEVEL_CODE_LENGTH.items()}
+_NO_LEVEL = "(not read from the code)"
+"""The level a row gets when the file has no level column and its code has no level's length
+(:func:`_normalise` then names the code, not the level)."""
+
+
+def _derive_columns(frame: gpd.GeoDataFrame, layer: str, notes: list[str]) -> gpd.GeoDataFrame:
+    """Add ``level`` (from the code's length: 9, 12, 15 digits) and ``parent_code`` (the code
+    without its last 3 digits; none for L1) when the layer has a ``code`` column but not
+    them (DOMAIN.md section 1: the codes carry the hierarchy). A present column is kept as
+    the file has it and checked against the code later."""
+    if "code" not in frame.columns:
+        return frame
+    codes = [_code_text(v) for v in frame["code"]]
+    added = []
+    if "level" not in frame.columns:
+        frame["level"] = [
+            _LEVEL_OF_LENGTH.get(len(c), _NO_LEVEL) if c.isdigit() else _NO_LEVEL for c in codes
+        ]
+        added.append("level")
+    if "parent_code" not in frame.columns:
+        frame["parent_code"] = [c[:-3] if len(c) > LEVEL_CODE_LENGTH[1] else "" for c in codes]
+        added.append("parent_code")
+    if added:
+        notes.append(
+            f"layer {layer!r} has no {' and no '.join(added)} column: read from the codes "
+            "(level by the code's length, parent_code = the code without its last 3 digits)"
+        )
+    return frame
+
+
 def _code_text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -308,6 +377,12 @@ def _normalise(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
         "level": [], "code": [], "parent_code": [], "geometry": []
     }  # fmt: skip
     for i, (code, parent, lvl) in enumerate(zip(codes, parents, levels, strict=True)):
+        if lvl is None and raw_levels[i] == _NO_LEVEL:
+            rows["code"].append({"row": i, "code": code, "detail": (
+                f"code {code!r} is not 9, 12 or 15 digits, so its level cannot be read from it "
+                "(the file has no level column): correct the code, or add a level column"
+            )})  # fmt: skip
+            continue
         if lvl is None:
             detail = f"level {raw_levels[i]!r} is not 1, 2 or 3"
             rows["level"].append({"row": i, "code": code, "detail": detail})
@@ -474,19 +549,20 @@ def read_grid_file(
     frames, sources = [], []
     for name in chosen:
         frame, source = _read_layer(path, name, stated)
+        frame = _derive_columns(frame, name, result.notes)
         missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
         if missing:
             found = [c for c in frame.columns if c != frame.geometry.name]
             raise GridFileError(
                 f"layer {name!r} of {path.name} lacks the column(s) {', '.join(missing)} (it has: "
-                f"{', '.join(found) or 'none'}); a grid file needs {', '.join(REQUIRED_COLUMNS)} "
-                "(codes as text, level 1-3, parent_code empty for L1; in a Shapefile parent_code "
-                "is spelled parent_cod): rename the columns in QGIS (Refactor fields)",
+                f"{', '.join(found) or 'none'}); a grid file needs code and name (codes as "
+                "text; level and parent_code are read from the codes when the file has no such "
+                "column; in a Shapefile parent_code is spelled parent_cod): rename the columns "
+                "in QGIS (Refactor fields)",
                 detail_zh=f"{path.name} 的图层 {name!r} 缺少字段 {'、'.join(missing)}（"
-                f"现有：{'、'.join(found) or '无'}）；网格文件需要 "
-                f"{'、'.join(REQUIRED_COLUMNS)}（编码为文本，level 为 1-3，L1 的 "
-                "parent_code 为空；Shapefile 中 parent_code 写作 parent_cod）：请在 "
-                "QGIS 中重命名字段（重构字段）",
+                f"现有：{'、'.join(found) or '无'}）；网格文件需要 code 和 name（编码为文本；"
+                "没有 level、parent_code 字段时由编码推出；Shapefile 中 parent_code 写作 "
+                "parent_cod）：请在 QGIS 中重命名字段（重构字段）",
                 field="columns",
             )
         if frame.crs.to_epsg() != SRID_CGCS2000:
@@ -530,8 +606,21 @@ def to_shapefile(frame: gpd.GeoDataFrame, path: Path) -> Path:
     return path
 
 
+def upload_name(filename: str | None, suffix: str) -> str:
+    """A safe local file name that keeps the user's (so that problems name their file): the
+    last path component, characters other than letters, digits, space and ``-_.()`` replaced
+    by ``_``, at most 100 characters, ending in ``suffix``; ``upload<suffix>`` if nothing is
+    left."""
+    base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    stem = base[: -len(suffix)] if base.lower().endswith(suffix) else base
+    stem = "".join(c if c.isalnum() or c in " -_.()" else "_" for c in stem)
+    stem = stem.strip(" .")[:100] or "upload"
+    return f"{stem}{suffix}"
+
+
 def save_upload(data: bytes, filename: str, directory: Path) -> Path:
-    """Write uploaded bytes under ``directory`` keeping only the file name's suffix (safe)."""
+    """Write uploaded bytes under ``directory`` (a fresh temporary directory) as the user's
+    file name made safe (:func:`upload_name`), so that problems name the user's file."""
     suffix = Path(filename or "upload").suffix.lower()
     if suffix not in (".gpkg", ".geojson", ".json", ".zip", ".shp"):
         raise GridFileError(
@@ -541,7 +630,7 @@ def save_upload(data: bytes, filename: str, directory: Path) -> Path:
             "压缩包（.zip）",
             field="file",
         )
-    target = directory / f"upload{suffix}"
+    target = directory / upload_name(filename, suffix)
     target.write_bytes(data)
     return target
 
@@ -556,4 +645,5 @@ __all__ = [
     "read_grid_file",
     "save_upload",
     "to_shapefile",
+    "upload_name",
 ]

@@ -97,7 +97,7 @@ def test_multi_layer_geopackage_from_the_issue(planner, demo_grids, tmp_path) ->
     path = tmp_path / "edited.gpkg"
     for level, layer in ((1, "towns"), (2, "villages"), (3, "units")):
         _gpkg(demo_grids[demo_grids.level == level], path, layer)
-    body = _is_problem(_upload(planner, path), 422, "layer")
+    body = _is_problem(_upload(planner, path, lang="zh"), 422, "layer")
     # the layers to choose from, for /plan's chooser; the detail in the page's language and
     # without the command line's wording
     listed = [(x["name"], x["features"]) for x in body["layers"]]
@@ -222,7 +222,7 @@ def _small_city(demo_grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         ("wrong_prefix", "parent_code", "make code and parent_code agree"),
         ("invalid", "geometry", "Fix geometries"),
         ("no_crs", "crs", "crs=EPSG:4490"),
-        ("missing_column", "columns", "parent_code"),
+        ("missing_column", "columns", "lacks the column(s) name"),  # parents: from the codes
         ("not_a_grid_file", "file", "zipped Shapefile"),
     ],
 )
@@ -246,7 +246,7 @@ def test_bad_files_are_problems_naming_the_fix(  # type: ignore[no-untyped-def]
     elif change == "no_crs":
         bad = gpd.GeoDataFrame(bad.drop(columns="geometry"), geometry=list(bad.geometry))
     elif change == "missing_column":
-        bad = bad.drop(columns=["parent_code"])
+        bad = bad.drop(columns=["name"])
     if change == "not_a_grid_file":
         path = tmp_path / "notes.txt"
         path.write_text("hello")

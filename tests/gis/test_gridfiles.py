@@ -177,3 +177,52 @@ def test_unreadable_files_and_attribute_tables(tmp_path: Path) -> None:
         with pytest.raises(GridFileError, match="zipped Shapefile") as err:
             read_grid_file(path)
         assert err.value.field == "file" and str(tmp_path) not in err.value.detail
+
+
+@pytest.mark.parametrize("columns", [["code", "name"], ["code", "level", "name"]])
+def test_l3_only_file_without_parent_code_reads_it_from_the_codes(  # type: ignore[no-untyped-def]
+    town, tmp_path: Path, columns: list[str]
+) -> None:
+    units = town[town.level == 3][[*columns, "geometry"]]
+    path = tmp_path / "units.gpkg"
+    units.to_file(path)
+    got = read_grid_file(path)
+    assert validate_hierarchy(got.frame).ok
+    l3 = got.frame[got.frame.level == 3].set_index("code")
+    want = town[town.level == 3].set_index("code")
+    assert (l3.parent_code == want.parent_code.loc[l3.index]).all()
+    assert len(l3) == len(want) and got.derived[2] == (town.level == 2).sum()
+    assert any("parent_code" in n and "read from the codes" in n for n in got.notes)
+
+
+def test_columns_that_cannot_be_derived_are_refused(town, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    units = town[town.level == 3][["code", "name", "geometry"]].copy()
+    units.loc[units.index[0], "code"] = "3202810012"  # 10 digits: no level has that length
+    path = tmp_path / "bad.gpkg"
+    units.to_file(path)
+    with pytest.raises(GridFileError) as err:
+        read_grid_file(path)
+    assert err.value.field == "code" and "3202810012" in err.value.detail
+    assert "level cannot be read" in err.value.detail
+    nameless = tmp_path / "nameless.gpkg"
+    town[town.level == 3][["code", "geometry"]].to_file(nameless)
+    with pytest.raises(GridFileError) as err:
+        read_grid_file(nameless)
+    assert err.value.field == "columns" and "lacks the column(s) name" in err.value.detail
+    assert "parent_code" not in err.value.detail.split("(it has")[0]
+
+
+def test_unreadable_files_say_what_they_should_hold(tmp_path: Path) -> None:
+    junk = tmp_path / "网格 junk.zip"
+    junk.write_bytes(b"not a zip at all")
+    with pytest.raises(GridFileError) as err:
+        read_grid_file(junk)
+    detail = err.value.detail
+    assert detail.startswith("网格 junk.zip cannot be read") and "not a zip archive" in detail
+    assert "does not exist" not in detail and str(tmp_path) not in detail
+    assert ".shp" in detail and "不是 zip 压缩包" in str(err.value.detail_zh)
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("readme.txt", "no shapefile here")
+    with pytest.raises(GridFileError, match=r"holds no Shapefile \(\.shp\); it holds: readme"):
+        read_grid_file(empty)
