@@ -370,6 +370,14 @@ def publish(
             help="admin only, now: publish a draft that was not approved (logged as unreviewed)",
         ),
     ] = False,
+    revert_newer: Annotated[
+        bool,
+        typer.Option(
+            "--revert-newer",
+            help="publish although generations published since the draft was copied changed "
+            "grids it would revert (the dry run lists them); logged with --reason",
+        ),
+    ] = False,
 ) -> None:
     """Publish a generation (dry run unless --commit): an approved one becomes active now or at
     --at (four eyes: submitted by one planner, approved by another or an admin); a retired one
@@ -397,8 +405,11 @@ def publish(
                 session=session, generation_id=generation, actor=cli_actor(as_user, session),
                 reason=reason or "dry run", at=when, commit=commit,
                 metric_srid=settings.geo.metric_srid, emergency=emergency,
+                revert_newer=revert_newer,
             )  # fmt: skip
     except DomainError as exc:
+        if "newer_publications" in exc.extra:
+            print_newer(exc.extra["newer_publications"])
         if "validation" in exc.extra:
             console.print(f"problems: {exc.extra['validation']['by_kind']}")
         console.print(f"[red]not published: {exc.detail}[/]", soft_wrap=True)
@@ -408,11 +419,28 @@ def publish(
         return
     if answer.get("comparison"):
         print_comparison(answer["comparison"])
+    if answer.get("newer_publications"):
+        print_newer(answer["newer_publications"])
     print_publish_summary(answer)
     if answer["dry_run"]:
         console.print("dry run: nothing changed; add --commit to publish")
     else:
         console.print(answer["message"], soft_wrap=True)
+
+
+def print_newer(report: dict[str, Any]) -> None:
+    """The generations published since the draft's base and what publishing it would undo
+    (``layers.planning.newer_work``)."""
+    since = ", ".join(f"{g['id']} {g['name']}" for g in report["published_since"]) or "-"
+    console.print(
+        f"[yellow]copied from generation {report['base']}; published since: {since}[/]",
+        soft_wrap=True,
+    )
+    for kind in ("reverted", "overridden"):
+        part = report[kind]
+        if part["count"]:
+            codes = " ".join(part["codes"][:20]) + (" …" if part["count"] > 20 else "")
+            console.print(f"[yellow]{kind}: {part['count']} grids[/] {codes}", soft_wrap=True)
 
 
 def print_publish_summary(answer: dict[str, Any]) -> None:

@@ -65,6 +65,7 @@ from layers.planning.drafts import (
     validate_stored,
 )
 from layers.planning.geometry_guard import geometry_errors
+from layers.planning.newer_work import NewerWorkWouldBeReverted
 
 PREFIX = "/api/v1/generations"
 router = APIRouter(tags=["generations"])  # full paths: the grid history lives under /grids
@@ -75,6 +76,7 @@ STATUS.setdefault(DraftInvalid, (422, "Invalid draft"))
 STATUS.setdefault(review.VersionConflict, (409, "Version conflict"))
 STATUS.setdefault(review.ReviewRefused, (403, "Review refused"))
 STATUS.setdefault(review.ReviewInputInvalid, (422, "Invalid parameter"))
+STATUS.setdefault(NewerWorkWouldBeReverted, (409, "Newer publications would be reverted"))
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -557,6 +559,7 @@ async def publish_generation(
             metric_srid=_metric_srid(request),
             emergency=body.emergency,
             tolerance=PlanningSettings().tolerance,
+            revert_newer=body.revert_newer,
         )
     )
 

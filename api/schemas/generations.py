@@ -103,6 +103,11 @@ class PublishRequest(RequestBody):
         description="admin only, now only: publish a draft that was not approved; the review "
         "log marks it unreviewed",
     )
+    revert_newer: StrictBool = Field(
+        default=False,
+        description="publish although generations published since the draft's base changed "
+        "grids it would revert (newer_publications in the dry run); logged with the reason",
+    )
 
 
 class DraftCreated(Answer):

@@ -49,6 +49,8 @@ from layers.planning.drafts import (
     validate_stored,
 )
 from layers.planning.lineage import DEFAULT_TOLERANCE, ShapeTolerance
+from layers.planning.newer_work import newer_publications
+from layers.planning.newer_work import refusal as newer_work_refusal
 
 log = logging.getLogger(__name__)
 PUBLISH_LOCK_KEY = 72_032_281  # pg advisory lock: one publication at a time
@@ -429,9 +431,11 @@ def _activate(
     metric_srid: int = SRID_METRIC_DEFAULT,
     tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
     unreviewed: bool = False,
+    reverts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Publish ``generation`` at ``at`` and re-anchor the living data; one transaction.
-    ``unreviewed``: an admin's emergency publication, marked so in the log."""
+    ``unreviewed``: an admin's emergency publication, marked so in the log; ``reverts``: the
+    newer work it undoes on purpose (``revert_newer``), logged as ``details.revert_newer``."""
     previous = _current(session)
     if previous is not None and previous.activated_at and at < previous.activated_at:
         at = previous.activated_at
@@ -449,8 +453,12 @@ def _activate(
         session=session, generation=generation, action="publish", actor=actor, reason=reason,
         from_status=before, to_status="active", effective_at=at,
         details={"replaces": previous.id if previous else None, "reanchor": summary,
-                 **({"unreviewed": True, "emergency": True} if unreviewed else {})},
+                 **({"unreviewed": True, "emergency": True} if unreviewed else {}),
+                 **({"revert_newer": reverts} if reverts else {})},
     )  # fmt: skip
+    if reverts:
+        log.warning("generation %s published over newer work on purpose by %s: %s",
+                    generation.id, actor.label, reason)  # fmt: skip
     return {"replaces": previous.id if previous else None, "reanchor": summary}
 
 
@@ -483,6 +491,7 @@ def publish(
     metric_srid: int,
     emergency: bool = False,
     tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
+    revert_newer: bool = False,
 ) -> dict[str, Any]:
     """Publish an approved generation now or at ``at``; a dry run unless ``commit`` (a dry
     run is answered for any valid generation that is not active, so a planner sees the impact
@@ -501,7 +510,13 @@ def publish(
     committed, ``published`` (the id that is or will be active) and, when it took effect now,
     ``reanchor``. Keys without a meaning in a case are left out (no nulls).
 
-    Raises ReviewRefused, ReviewInputInvalid, InvalidState, VersionConflict, DraftInvalid.
+    ``newer_publications`` (left out when the draft's base is the generation in force): the
+    generations published since the draft was copied and the grids it would revert or
+    override (``layers.planning.newer_work``); committing such a draft is refused
+    (NewerWorkWouldBeReverted, 409) unless ``revert_newer`` (logged in the publish step).
+
+    Raises ReviewRefused, ReviewInputInvalid, InvalidState, VersionConflict, DraftInvalid,
+    NewerWorkWouldBeReverted.
     """
     _require_role(actor, "publish")
     why = _reason(reason, "publication")
@@ -566,6 +581,13 @@ def publish(
         ),
     }
     answer.update(_pending_conflicts(session, generation.id, current, effective))
+    newer = None if rollback else newer_publications(
+        session=session, generation=generation, current=current
+    )  # fmt: skip
+    if newer is not None:
+        answer["newer_publications"] = newer
+        if commit and newer["loses_work"] and not revert_newer:
+            raise newer_work_refusal(newer, generation.id)
     if not commit:
         answer["message"] = "dry run: nothing changed; send commit=true to publish"
         return answer
@@ -592,7 +614,8 @@ def publish(
         record_step(
             session=session, generation=target, action="schedule", actor=actor, reason=why,
             from_status=before, effective_at=effective,
-            details={"base": current.id} if current else None,
+            details={**({"base": current.id} if current else {}),
+                     **({"revert_newer": newer} if newer else {})} or None,
         )  # fmt: skip
         answer["message"] = (
             f"generation {target.id} will take effect at {effective.isoformat()}; until then "
@@ -602,6 +625,7 @@ def publish(
     done = _activate(
         session=session, generation=target, at=effective, actor=actor, reason=why,
         metric_srid=metric_srid, tolerance=tolerance, unreviewed=unreviewed,
+        reverts=newer if newer and newer["loses_work"] else None,
     )  # fmt: skip
     answer["reanchor"] = done["reanchor"]
     pending = pending_decisions(session, target.id)
