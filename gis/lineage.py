@@ -14,9 +14,10 @@ re-parented or recoded grids get new codes):
   than half). Why two thirds and not "more than half": a grid cut near the middle (55/45) is a
   real split whose worker could go to either part, a choice for a person; a grid that keeps
   two thirds or more of its ground (a moved edge, a recode, a re-parent: 95 %, 99.87 %) is the
-  same beat under a new code, and its staff follow it (the "best fit" rule of census
-  relationship files, ONS and US Census, taken at a qualified majority so that a near-even
-  split is never guessed).
+  same beat under a new code, and its staff follow it. This is the "best fit" idea of the
+  statistical offices' lookups between boundary sets (ONS: an old area goes wholly to the new
+  area that holds most of it), taken at a qualified majority so that a near-even split is
+  never guessed; it is a local choice (one constant, :data:`CLEAR_MAJORITY`).
 - Kind of a link old -> new, first rule that holds:
   ``merged_into`` when the new grid is the clear successor of several old grids (a merge);
   ``split_from`` when the old grid is the clear predecessor of several new grids (a split);
