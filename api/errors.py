@@ -216,6 +216,17 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# the messages of starlette.formparsers.MultiPartException
+FORM_FAILURES = (
+    "Part exceeded",
+    "Field exceeded",
+    "Too many",
+    "Missing boundary",
+    "Invalid multipart",
+    "The Content-Disposition",
+)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = str(exc.detail)
@@ -223,6 +234,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"nothing at {request.url.path}; see /docs for the API"
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}; see /docs"
+    elif exc.status_code == 400 and detail.startswith(FORM_FAILURES):
+        # Starlette's form parser (a route reading Form(...) itself; API routes read forms
+        # through api/forms.py, which names the part)
+        too_large = "maximum" in detail
+        return problem(
+            413 if too_large else 422,
+            "Form part too large" if too_large else "Malformed form",
+            f"the form cannot be read: {detail} Shorten the part or send a well-formed form",
+            field="body",
+            instance=request.url.path,
+        )
     elif exc.status_code == 400 and "parsing the body" in detail:
         # FastAPI's answer to a body it cannot parse (e.g. JSON nested too deep)
         return problem(

@@ -15,6 +15,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import STATUS, UnsupportedMediaType
+from api.forms import read_form
 from layers.tables import MAX_ROWS, TableError, TableKind, TooManyRows, read_table, table_kind
 
 STATUS.setdefault(TableError, (422, "Unreadable file"))
@@ -49,7 +50,7 @@ async def read_upload(request: Request, *, part: str = "file") -> Upload:
     media_type = content_type.split(";")[0].strip().lower()
     filename = request.query_params.get("filename")
     if media_type == "multipart/form-data":
-        form = await request.form()
+        form = await read_form(request)
         upload: Any = form.get(part)
         if upload is None or not hasattr(upload, "read"):
             from api.errors import InvalidParameter

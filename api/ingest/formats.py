@@ -155,7 +155,7 @@ def osmand_json(data: Any) -> tuple[str, FixColumns]:
     location = data.get("location")
     if not isinstance(location, dict) or not isinstance(location.get("coords"), dict):
         raise BadRequestBody(
-            "location.coords is missing; send {location: {timestamp, coords: {latitude, "
+            "location/coords is missing; send {location: {timestamp, coords: {latitude, "
             "longitude}}}",
             field="location/coords",
         )
@@ -164,11 +164,11 @@ def osmand_json(data: Any) -> tuple[str, FixColumns]:
     try:
         check_coordinates(
             coords.get("longitude"), coords.get("latitude"),
-            "location.coords.longitude", "location.coords.latitude",
+            "location/coords/longitude", "location/coords/latitude",
         )  # fmt: skip
         ts = location.get("timestamp")
         battery = location.get("battery") if isinstance(location.get("battery"), dict) else {}
-        level = parse_number(_known(battery.get("level")), "location.battery.level")
+        level = parse_number(_known(battery.get("level")), "location/battery/level")
         # battery.level is 0..1 in the Traccar/transistorsoft format
         battery_pct = None if math.isnan(level) else level * 100.0 if level <= 1.0 else level
         attrs: dict[str, Any] = {}
@@ -181,22 +181,22 @@ def osmand_json(data: Any) -> tuple[str, FixColumns]:
             0,
             fix_time=datetime.now(UTC)
             if ts in (None, "")
-            else parse_time(ts, "location.timestamp"),
+            else parse_time(ts, "location/timestamp"),
             lon=float(coords["longitude"]),
             lat=float(coords["latitude"]),
             accuracy_m=parse_value(
-                _known(coords.get("accuracy")), "accuracy_m", "location.coords.accuracy"
+                _known(coords.get("accuracy")), "accuracy_m", "location/coords/accuracy"
             ),
             speed_mps=parse_value(
-                _known(coords.get("speed")), "speed_mps", "location.coords.speed"
+                _known(coords.get("speed")), "speed_mps", "location/coords/speed"
             ),
             course_deg=parse_value(
-                _known(coords.get("heading")), "course_deg", "location.coords.heading"
+                _known(coords.get("heading")), "course_deg", "location/coords/heading"
             ),
             altitude_m=parse_value(
-                _known(coords.get("altitude")), "altitude_m", "location.coords.altitude"
+                _known(coords.get("altitude")), "altitude_m", "location/coords/altitude"
             ),
-            battery_pct=parse_value(battery_pct, "battery_pct", "location.battery.level"),
+            battery_pct=parse_value(battery_pct, "battery_pct", "location/battery/level"),
             attributes=check_attributes(attrs, "location"),
         )
     except ItemError as err:

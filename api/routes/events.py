@@ -27,6 +27,7 @@ from api.deps import (
     require,
 )
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
+from api.forms import read_form
 from api.http_rules import BOOL_WORDS
 from api.schemas.bodies import (
     EVENT_ACTION,
@@ -121,7 +122,7 @@ async def read_body(request: Request) -> tuple[dict[str, Any], list[intake.Photo
             raise InvalidParameter("the body must be a JSON object", field="body")
         return data, []
     if kind == "multipart/form-data":
-        form = await request.form()
+        form = await read_form(request)
         data, photos = {}, []
         for key, value in form.multi_items():
             if hasattr(value, "read"):

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, problem
+from api.forms import read_form
 from api.ingest import formats
 from api.ingest.group import SingleFix, writer_for
 from api.ingest.pipeline import FixColumns, FixRefused, IngestResult, ingest, ingest_one
@@ -167,7 +168,7 @@ async def ingest_osmand(request: Request) -> Response:
             external_id, fixes = formats.osmand_json(_json(body))
             source = "osmand_json"
         elif body:
-            form = await request.form()
+            form = await read_form(request)
             params.update({k: str(v) for k, v in form.items()})
     if source == "osmand":
         external_id, fixes = formats.osmand_params(params)

@@ -41,7 +41,8 @@ from sqlalchemy import func, select, text
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep, check_lonlat, parse_at
-from api.errors import PayloadTooLarge, UnsupportedMediaType
+from api.errors import PayloadTooLarge, UnsupportedMediaType, _field_of
+from api.forms import read_form
 from api.routes.events import read_body
 from api.schemas.open311 import (
     DISCOVERY,
@@ -164,7 +165,7 @@ class Open311Route(APIRoute):
                 return georeport_error(request, _status_of(exc), exc.detail + field)
             except RequestValidationError as exc:
                 first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
-                where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+                where = _field_of(first.get("loc", ()), first.get("type"))  # a JSON pointer
                 return georeport_error(request, 400, f"{where}: {first.get('msg')}")
 
         return handler
@@ -556,7 +557,7 @@ def _by_code(session: Any, code: str) -> dict[str, Any] | None:
 
 async def _form(request: Request) -> tuple[dict[str, Any], list[intake.Photo]]:
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        form = await request.form()
+        form = await read_form(request)
         return {k: v for k, v in form.multi_items()}, []
     return await read_body(request)
 
