@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from api.deps import Planner, Reader, SessionDep
 from api.errors import STATUS, InvalidParameter
-from api.exports import table_response
+from api.exports import TableFormat, table_response
 from api.lang import LangDep
 from api.routes.generations import _json, _version, actor_of
 from api.schemas.bodies import DRAFT_EDIT, UNDO_REDO, body, check_edit, refuse_unknown
@@ -215,12 +215,23 @@ def read_diff(
     session: SessionDep,
     _: Reader,
     against: Annotated[int | None, Query(description="default: the active generation")] = None,
-) -> dict[str, Any]:
-    """Grids added, removed, reshaped (beyond the tolerance named in ``tolerance``) or renamed."""
+    format: TableFormat = "json",
+) -> Any:
+    """Grids added, removed, reshaped (beyond the tolerance named in ``tolerance``) or renamed.
+
+    ``format=csv|xlsx``: one row per grid (its properties, areas in m², no geometry), formula-like
+    text escaped (api/exports.py); another ``format`` is a 422 naming it."""
     old = _against(session, generation_id, against)
-    return diff_features(
+    diff = diff_features(
         session=session, old_generation_id=old, new_generation_id=generation_id,
         metric_srid=_srid(request), tolerance=PlanningSettings().tolerance,
+    )  # fmt: skip
+    if format == "json":
+        return diff
+    rows = [f["properties"] for f in diff["features"]]
+    return table_response(
+        rows, name=f"diff-{generation_id}-vs-{old}", fmt=format, sheet="diff",
+        columns=DIFF_COLUMNS,
     )  # fmt: skip
 
 
@@ -236,15 +247,24 @@ def read_lineage(
     session: SessionDep,
     _: Reader,
     against: Annotated[int | None, Query(description="default: the active generation")] = None,
-) -> dict[str, Any]:
+    format: TableFormat = "json",
+) -> Any:
+    """Old -> new codes of every changed grid; ``format=csv|xlsx`` the same rows as a table
+    (formula-like text escaped, api/exports.py); another ``format`` is a 422 naming it."""
     old = _against(session, generation_id, against)
     rows = lineage_pairs(
         session=session, old_generation_id=old, new_generation_id=generation_id,
         metric_srid=_srid(request), tolerance=PlanningSettings().tolerance,
     )  # fmt: skip
-    return {"old_generation": old, "new_generation": generation_id, "lineage": rows}
+    if format == "json":
+        return {"old_generation": old, "new_generation": generation_id, "lineage": rows}
+    return table_response(
+        rows, name=f"lineage-{generation_id}-vs-{old}", fmt=format, sheet="lineage"
+    )
 
 
+DIFF_COLUMNS = ("code", "level", "name", "parent_code", "change", "area_before_m2",
+                "area_after_m2", "area_change_m2")  # fmt: skip
 IMPACT_COLUMNS = ("kind", "id", "label", "old_grid", "new_grid", "action", "detail")
 # The impact table's words (kinds of rows, grid changes, what happens to each object); event
 # statuses and roles come from their one tables (maps/styles.py).
