@@ -34,6 +34,7 @@ from api.schemas.generations import (
     PlanningSettings,
     PublishAnswer,
     PublishRequest,
+    ReviewAnswer,
     ReviewStep,
 )
 from api.schemas.grids import (
@@ -65,7 +66,7 @@ from layers.planning.drafts import (
     validate_stored,
 )
 from layers.planning.geometry_guard import geometry_errors
-from layers.planning.newer_work import NewerWorkWouldBeReverted
+from layers.planning.newer_work import NewerWorkWouldBeReverted, newer_than_in_force
 
 PREFIX = "/api/v1/generations"
 router = APIRouter(tags=["generations"])  # full paths: the grid history lives under /grids
@@ -466,13 +467,16 @@ async def _step(
             version=version,
         )
     _etag(response, generation)
-    return public(generation)
+    newer = None
+    if step != "reject":  # the reviewers see what publishing it would undo
+        newer = newer_than_in_force(session=session, generation=generation)
+    return {**public(generation), "newer_publications": newer}
 
 
 @router.post(
     PREFIX + "/{generation_id}/submit",
     summary="Submit a valid draft for review (reason)",
-    response_model=GenerationPublic,
+    response_model=ReviewAnswer,
     openapi_extra=body_schema(ReviewStep, multipart=False),
 )
 async def submit_draft(
@@ -489,7 +493,7 @@ async def submit_draft(
 @router.post(
     PREFIX + "/{generation_id}/approve",
     summary="Approve (another planner, or an admin)",
-    response_model=GenerationPublic,
+    response_model=ReviewAnswer,
     openapi_extra=body_schema(ReviewStep, multipart=False),
 )
 async def approve_draft(
@@ -506,7 +510,7 @@ async def approve_draft(
 @router.post(
     PREFIX + "/{generation_id}/reject",
     summary="Send a submitted draft back (reason)",
-    response_model=GenerationPublic,
+    response_model=ReviewAnswer,
     openapi_extra=body_schema(ReviewStep, multipart=False),
 )
 async def reject_draft(

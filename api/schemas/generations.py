@@ -110,6 +110,14 @@ class PublishRequest(RequestBody):
     )
 
 
+class ReviewAnswer(GenerationPublic):
+    """A review step's answer: the generation and, for a draft copied from a generation that is
+    no longer in force, ``newer_publications`` (the generations published since its base and
+    the grids its publication would revert or override; null otherwise)."""
+
+    newer_publications: dict[str, Any] | None = None
+
+
 class DraftCreated(Answer):
     """A new draft (``POST /api/v1/generations``): the generation, the comparison with the
     active generation (``comparison.tolerance``: what counts as unchanged), the validation,

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from layers.errors import InvalidState, with_zh
-from layers.models import Generation
+from layers.models import Generation, GenerationStatus
 
 MAX_LISTED = 200  # grid codes listed per kind in an answer (the counts are always exact)
 
@@ -105,6 +105,12 @@ def newer_publications(
         **{k: {"count": len(v), "codes": v[:MAX_LISTED]} for k, v in fates.items()},
         "loses_work": bool(fates["reverted"] or fates["overridden"]),
     }
+
+
+def newer_than_in_force(*, session: Session, generation: Generation) -> dict[str, Any] | None:
+    """:func:`newer_publications` over the generation in force now (for the review answers)."""
+    current = session.scalar(select(Generation).where(Generation.status == GenerationStatus.ACTIVE))
+    return newer_publications(session=session, generation=generation, current=current)
 
 
 def refusal(report: dict[str, Any], generation_id: int) -> NewerWorkWouldBeReverted:

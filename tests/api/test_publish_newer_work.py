@@ -82,6 +82,11 @@ def test_publishing_over_a_newer_publication_is_refused_unless_confirmed(
     assert [g["id"] for g in newer["published_since"]][-1:] == [a]
     assert newer["reverted"] == {"count": 1, "codes": [x]} and newer["loses_work"] is True
     assert y not in newer["reverted"]["codes"] + newer["overridden"]["codes"]
+    # the review answers name it too (submitter and approver see what it would undo)
+    for who, step in ((planner, "submit"), (admin, "approve")):
+        r = who.post(f"/api/v1/generations/{b}/{step}", json={"reason": step})
+        assert r.status_code == 200, r.text
+        assert r.json()["newer_publications"]["reverted"]["codes"] == [x], step
     # committing is refused with the numbers, in English and in Chinese; nothing changes
     url = f"/api/v1/generations/{b}/publish"
     r = admin.post(url, json=now)
@@ -94,7 +99,7 @@ def test_publishing_over_a_newer_publication_is_refused_unless_confirmed(
     zh = admin.post(url, json=now, headers={"Accept-Language": "zh-CN"})
     assert zh.status_code == 409 and "撤销" in zh.json()["detail"], zh.text
     assert _name(engine, x) == "A 改名"
-    assert admin.get(f"/api/v1/generations/{b}").json()["status"] == "draft"
+    assert admin.get(f"/api/v1/generations/{b}").json()["status"] == "approved"
     bad = admin.post(url, json={**now, "revert_newer": "yes"})
     assert bad.status_code == 422 and bad.json()["field"] == "revert_newer", bad.text
     # confirmed on purpose: published, A's rename reverted, the log says so
