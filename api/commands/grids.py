@@ -172,7 +172,14 @@ def validate(
         with transaction(open_sessions(settings)) as session:
             gen = resolve_generation(session=session, generation_id=generation)
             frame = read_grid_frame(session=session, generation_id=gen.id)
-    report = validate_hierarchy(frame, metric_srid=settings.geo.metric_srid)
+    from layers.planning.geometry_guard import geometry_errors
+
+    try:
+        with geometry_errors("file"):
+            report = validate_hierarchy(frame, metric_srid=settings.geo.metric_srid)
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+        raise typer.Exit(1) from None
     print_report(report)
     raise typer.Exit(0 if report.ok else 1)
 
@@ -211,6 +218,7 @@ def import_file(
     from api.schemas.generations import PlanningSettings
     from layers.planning import review
     from layers.planning.drafts import import_draft
+    from layers.planning.geometry_guard import geometry_errors
 
     settings, planning = Settings(), PlanningSettings()
     if publish and not (reason or "").strip():
@@ -224,13 +232,14 @@ def import_file(
         gridfile = read_grid_file(path, layer, crs, session=session)
         print_file_notes(gridfile)
         try:
-            result = import_draft(
-                session=session, gridfile=gridfile, name=name,
-                note=note or f"imported from {path.name}", actor=cli_actor(as_user, session),
-                metric_srid=settings.geo.metric_srid,
-                max_drop_share=planning.max_drop_share, force=force,
-                tolerance=planning.tolerance,
-            )  # fmt: skip
+            with geometry_errors("file"):  # an outline GEOS cannot process: named, no traceback
+                result = import_draft(
+                    session=session, gridfile=gridfile, name=name,
+                    note=note or f"imported from {path.name}", actor=cli_actor(as_user, session),
+                    metric_srid=settings.geo.metric_srid,
+                    max_drop_share=planning.max_drop_share, force=force,
+                    tolerance=planning.tolerance,
+                )  # fmt: skip
             print_report(result.validation)
             print_comparison(result.comparison)
             if publish:
