@@ -54,7 +54,7 @@ from gis.crs import to_cgcs2000
 from layers import accounts, idempotency
 from layers.deadlines import unconfirmed_years_of
 from layers.errors import NotFound
-from layers.events import intake
+from layers.events import access, intake
 from layers.events.models import (
     Event,
     EventLog,
@@ -322,15 +322,16 @@ def in_scope(stmt: Any, session: Any, principal: Any) -> Any:
     """``stmt`` (a select of events) narrowed to the caller's scope: a town's or a village's
     users see its events only, a grid worker those of their grids (layers.accounts)."""
     codes = accounts.scope_codes(session=session, identity=principal.identity)
-    clause = accounts.prefix_clause(Event.grid_code, codes)
-    return stmt if clause is None else stmt.where(clause)
+    clause = access.reach_clause(session=session, person_id=principal.person_id, codes=codes)
+    return stmt if clause is None else stmt.where(clause)  # and cases routed to them
 
 
 def _require_visible(session: Any, principal: Any, event: Event) -> None:
     """Inside the caller's scope, or reported by the caller's own person (a patroller follows
     what they reported, wherever it was)."""
-    if principal.person_id is not None and event.reporter_person_id == principal.person_id:
-        return
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    if access.may_read(session=session, event=event, person_id=principal.person_id, codes=codes):
+        return  # inside the scope, routed to the caller's person, or reported by them
     accounts.require_in_scope(
         session=session, identity=principal.identity, grid_code=event.grid_code or "",
         what=f"event {event.id}",

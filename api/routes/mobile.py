@@ -39,6 +39,7 @@ from api.routes.events import (
 from api.schemas.events import MePublic, MyGrid, MyTask, MyTasks
 from layers import accounts
 from layers.errors import Forbidden
+from layers.events import access
 from layers.events.dictionary import display_name, subclass_name, subclass_name_en
 from layers.events.models import Event, EventLog, EventPhoto, EventSubclass
 from layers.events.workflow import (
@@ -77,8 +78,9 @@ def my_grids_in_scope(session: Session, principal: Any) -> list[str]:
 
 
 def routed_condition(session: Session, actor: Actor) -> Any:
-    """SQL form of :func:`routed_to` and the scope check of ``check_may_act``: the cases this
-    officer may act on (false when the user speaks for no staff member)."""
+    """SQL form of :func:`routed_to` and of the reach check of ``check_may_act``
+    (:func:`layers.events.access.reach_clause`): the cases this officer may act on (false when
+    the user speaks for no staff member)."""
     if actor.person_id is None:
         return false()
     pid = actor.person_id
@@ -92,8 +94,8 @@ def routed_condition(session: Session, actor: Actor) -> Any:
         Event.village_code.in_(codes),
         Event.town_code.in_(codes),
     )
-    inside = accounts.prefix_clause(Event.grid_code, actor.scope_codes)
-    return cond if inside is None else cond & inside
+    reach = access.reach_clause(session=session, person_id=pid, codes=actor.scope_codes)
+    return cond if reach is None else cond & reach
 
 
 def work_hours_left(event: Event, now: datetime) -> float | None:
@@ -186,7 +188,8 @@ def read_my_task(
     mine = actor.person_id is not None and routed_to(
         session=session, event=event, person_id=actor.person_id
     )
-    if not (mine and accounts.in_codes(event.grid_code, actor.scope_codes)):
+    if not (mine and access.may_reach(session=session, event=event, person_id=actor.person_id,
+                                      codes=actor.scope_codes)):  # fmt: skip
         raise Forbidden(
             f"event {event_id} is not routed to you or your grids; ask a dispatcher to reroute "
             "it to you if it is yours",

@@ -137,8 +137,13 @@ def check_may_act(*, session: Session, event: Event, actor: Actor, action: str) 
     """Anyone acts only inside their scope (a town's dispatcher on the town's cases); an officer
     who speaks for a staff member only on cases routed to that person or their grids (a
     dispatcher reroutes a case to them with ``POST /api/v1/events/{id}/routing``). Forbidden
-    otherwise."""
-    if not in_codes(event.grid_code, actor.scope_codes):
+    otherwise. A case routed to the actor's own staff member is theirs wherever it is (one rule:
+    :func:`layers.events.access.may_reach`)."""
+    from layers.events.access import may_reach
+
+    if not may_reach(
+        session=session, event=event, person_id=actor.person_id, codes=actor.scope_codes
+    ):
         raise Forbidden(
             f"event {event.id} is in grid {event.grid_code}, outside your scope; someone "
             f"responsible for that area must {action} it",
