@@ -283,19 +283,23 @@ def demo(
 @token_app.command("create")
 def token_create(
     name: str,
-    role: Annotated[str, typer.Option(help="viewer|dispatcher|officer|planner|admin")] = "viewer",
+    role: Annotated[
+        str | None,
+        typer.Option(help="viewer|dispatcher|officer|planner|admin (default viewer)"),
+    ] = None,
     user: Annotated[
         str | None, typer.Option(help="the user it belongs to (default: system user NAME)")
     ] = None,
 ) -> None:
     """Create a token for user --user, or for the system user NAME with --role (made if
-    missing); its value is shown only now."""
+    missing); its value is shown only now. A token has its user's role: --role with --user must
+    be that role (exit 2 otherwise; change the user's with ``gridgis user set-role``)."""
     from layers.accounts import ensure_system_user, get_user
     from layers.auth import create_token
     from layers.errors import DomainError
     from layers.models import Role
 
-    if role not in {r.value for r in Role}:
+    if role is not None and role not in {r.value for r in Role}:
         console.print(f"[red]role {role!r} does not exist; use one of {[r.value for r in Role]}[/]")
         raise typer.Exit(2)
     try:
@@ -303,8 +307,15 @@ def token_create(
             owner = (
                 get_user(session=session, name=user)
                 if user
-                else ensure_system_user(session=session, name=name, role=role)
+                else ensure_system_user(session=session, name=name, role=role or "viewer")
             )
+            if role is not None and Role(role) is not owner.role:
+                console.print(
+                    f"[red]--role {role}: user {owner.name} is {owner.role.value} and a token has "
+                    f"its user's role; leave --role out, or change the user's role first "
+                    f"(gridgis user set-role {owner.name} {role})[/]"
+                )
+                raise typer.Exit(2)
             row, value = create_token(session=session, name=name, user=owner)
             console.print(
                 f"token {row.id} ({owner.role.value}) for user {owner.name}: [bold]{value}[/]"

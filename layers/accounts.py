@@ -254,16 +254,36 @@ def _check_scope(session: Session, scope: Scope, field: str = "scope") -> None:
         )
 
 
+def usable_admins(*, session: Session) -> Any:
+    """A select of the ids of admins who can still get in: enabled, and with a password (the
+    pages) or an unrevoked token (the API; tokens do not expire). A system user with no password
+    and only revoked tokens is no admin anyone can be (issue 11)."""
+    from layers.models import ApiToken
+
+    live_token = (
+        select(ApiToken.id)
+        .where(ApiToken.user_id == AppUser.id, ApiToken.revoked_at.is_(None))
+        .exists()
+    )
+    return select(AppUser.id).where(
+        AppUser.role == Role.ADMIN,
+        AppUser.disabled_at.is_(None),
+        or_(AppUser.password_hash.is_not(None), live_token),
+    )
+
+
 def _keep_an_admin(session: Session, user: AppUser, *, field: str) -> None:
-    """LastAdmin if ``user`` is the only enabled admin (call before demoting or disabling)."""
+    """LastAdmin unless another admin could still get in (:func:`usable_admins`) once ``user``
+    is demoted or disabled (call before either)."""
     others = session.scalar(
-        select(func.count())
-        .select_from(AppUser)
-        .where(AppUser.role == Role.ADMIN, AppUser.disabled_at.is_(None), AppUser.id != user.id)
+        select(func.count()).select_from(
+            usable_admins(session=session).where(AppUser.id != user.id).subquery()
+        )
     )
     if not others:
         raise LastAdmin(
-            f"user {user.name} is the last enabled admin; make another user admin first "
+            f"user {user.name} is the last enabled admin who can sign in (with a password or an "
+            "unrevoked token); make another user admin first "
             f'(PATCH /api/v1/users/ID {{"role": "admin"}} or gridgis user set-role NAME admin)',
             field=field,
         )

@@ -11,6 +11,7 @@ county-level city's: 市容环境 ~65 %, 街面秩序 ~24 %, the rest 宣传广�
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ DEMO_EVENTS = int(os.environ.get("GRIDGIS_DEMO_EVENTS", "2000"))
 WORKERS = 4
 CLASS_MIX = {"01": 0.65, "04": 0.24, "02": 0.04, "03": 0.03, "05": 0.02, "06": 0.02}
 console = Console()
+log = logging.getLogger(__name__)
 
 
 def plan_events(
@@ -137,8 +139,7 @@ def load_demo(settings: Settings, out: Console, n: int | None = None) -> None:
     """File ``n`` demo events through the API (idempotent: skipped if the demo's are there)."""
     from sqlalchemy import text
 
-    from api.main import create_app
-    from layers.auth import create_token
+    from layers.auth import create_token, revoke_token
     from layers.db import make_sessionmaker, transaction
     from layers.grids import active_generation, read_grid_frame
 
@@ -160,8 +161,23 @@ def load_demo(settings: Settings, out: Console, n: int | None = None) -> None:
                 "WHERE active"
             )
         ).all()
-        _, token = create_token(session=session, name="demo events loader", role="admin")
-    engine.dispose()
+        loader, token = create_token(session=session, name="demo events loader", role="admin")
+        loader_id = loader.id
+    try:
+        _file_demo_cases(settings, rows=rows, frame=frame, token=token, n=n, out=out)
+    finally:  # the loader's admin token lives only while it files the cases (issue 11)
+        with transaction(factory) as session:
+            revoke_token(session=session, token_id=loader_id)
+        engine.dispose()
+
+
+def _file_demo_cases(
+    settings: Settings, *, rows: Any, frame: Any, token: str, n: int, out: Console
+) -> None:
+    """File ``n`` planned cases over the grids ``frame`` through the in-process API as
+    ``token``; ``rows`` are the active subclasses (class, code, limit, unit)."""
+    from api.main import create_app
+
     subclasses: dict[str, list[tuple[str, float, str]]] = {}
     for cls, code, limit, unit in rows:
         subclasses.setdefault(cls, []).append((code, float(limit), unit))
@@ -173,6 +189,18 @@ def load_demo(settings: Settings, out: Console, n: int | None = None) -> None:
         f"事件 events: {n - failures:,} demo cases filed"
         + (f", {failures} refused (see the server log)" if failures else "")
     )
+
+
+def _refused(ref: str, step: str, answer: Any) -> None:
+    """Log why the API refused a demo case's step (its problem's title, field and detail)."""
+    try:
+        problem = answer.json()
+    except ValueError:
+        problem = {"detail": answer.text[:200]}
+    log.warning(
+        "demo case %s: %s refused (%s): %s [%s] %s", ref, step, answer.status_code,
+        problem.get("title"), problem.get("field"), problem.get("detail"),
+    )  # fmt: skip
 
 
 async def _file_all(
@@ -195,12 +223,17 @@ async def _file_all(
             })  # fmt: skip
             if r.status_code != 201:
                 failures += 1
+                _refused(plan["ref"], "file", r)
             else:
                 url = f"/api/v1/events/{r.json()['id']}/actions"
                 for action, at, note in plan["steps"]:
-                    body = {"action": action, "at": at.isoformat(), "note": note}
-                    if (await client.post(url, json=body)).status_code != 200:
+                    # the strict actions body takes no null: a step without a note omits it
+                    body = {"action": action, "at": at.isoformat()}
+                    if note is not None:
+                        body["note"] = note
+                    if (done := await client.post(url, json=body)).status_code != 200:
                         failures += 1
+                        _refused(plan["ref"], action, done)
                         break
             progress.advance(task)
 
