@@ -266,6 +266,19 @@ def crs_field(obj: dict[str, Any], default: str | None) -> str | None:
     return next(iter(found.values())).value if found else default
 
 
+def _json_numbers(item: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    """JSON numbers are numbers: ``"120.28"`` (a string) or ``true`` for a number is the fix's
+    error naming the field, as every JSON body of the API (api/schemas/bodies.py
+    ``check_values``); only the client protocols that send strings (OsmAnd) convert them."""
+    for key in keys:
+        value = item.get(key)
+        if value is not None and (type(value) is bool or not isinstance(value, int | float)):
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+            raise ItemError(
+                key, f'{key} must be a JSON number, not {shown} (send 120.28, not "120.28")'
+            )
+
+
 def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
     """``{"device", "crs", "fixes": [{"time", "lon", "lat", "crs", "seq", …}]}`` (``datum`` is
     the older name of ``crs``; both given must agree).
@@ -325,6 +338,7 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
             lon, lat = item.get("lon"), item.get("lat")
             # fast path: plain in-range floats need no further checks
             fast = type(lon) is float and type(lat) is float
+            _json_numbers(item, BATCH_FIELDS if fast else ("lon", "lat", *BATCH_FIELDS))
             if not (fast and -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):  # type: ignore[operator]
                 check_coordinates(lon, lat)
             datum = default_datum

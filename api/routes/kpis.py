@@ -29,6 +29,14 @@ def _period(start: str | None, end: str | None) -> tuple[datetime, datetime]:
     return a, b
 
 
+NO_PERSON = {"zh": "未关联人员", "en": "no staff member"}
+"""The unit name of cases whose reporter (or worker) is no staff member."""
+
+
+def _lang(fmt: str) -> str:
+    return getattr(fmt, "lang", "zh")  # the TableFormat's lang (zh default, en)
+
+
 def _rows(
     session: Any,
     principal: Any,
@@ -37,8 +45,13 @@ def _rows(
     end: str | None,
     bucket: str | None,
     now: str | None,
+    lang: str = "zh",
 ) -> list[dict[str, Any]]:
-    """KPI rows of the events inside the caller's scope (layers.accounts.scope_codes)."""
+    """KPI rows of the events inside the caller's scope (layers.accounts.scope_codes).
+
+    ``name`` is the unit's name; a case without a person (``by=person|reporter``: reported by
+    a user or token without a staff member, or no worker) is named :data:`NO_PERSON` in
+    ``lang`` (zh/en), never "None"."""
     a, b = _period(start, end)
     codes = accounts.scope_codes(session=session, identity=principal.identity)
     at = parse_at(now, "now") or datetime.now(UTC)
@@ -47,7 +60,10 @@ def _rows(
     )
     names = kpis.unit_names(session=session, dimension=by, keys=[str(r["key"]) for r in rows])
     for r in rows:
-        r["name"] = names.get(str(r["key"]), str(r["key"]))
+        if r["key"] is None and by in ("person", "reporter"):
+            r["name"] = NO_PERSON.get(lang, NO_PERSON["zh"])
+        else:
+            r["name"] = names.get(str(r["key"]), str(r["key"]))
         if "bucket" in r and r["bucket"] is not None:
             r["bucket"] = r["bucket"].isoformat()
     return rows
@@ -75,7 +91,7 @@ def read_kpis(
     now: Annotated[str | None, Query(description="judge overdue at (default: now)")] = None,
     format: TableFormat = "json",
 ) -> Any:
-    rows = _rows(session, principal, by, start, end, bucket, now)
+    rows = _rows(session, principal, by, start, end, bucket, now, _lang(format))
     return _render(rows, format, f"kpis-{by}")
 
 
@@ -99,5 +115,5 @@ def read_ranking(
         raise InvalidParameter(
             f"indicator {indicator!r}: use one of {', '.join(kpis.RATES)}", field="indicator"
         )
-    rows = kpis.rank(_rows(session, principal, by, start, end, None, now), indicator)
+    rows = kpis.rank(_rows(session, principal, by, start, end, None, now, _lang(format)), indicator)
     return _render(rows, format, f"ranking-{by}")

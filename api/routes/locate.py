@@ -114,7 +114,7 @@ def _points_from_json(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | 
             raise InvalidParameter("points must be a list of [lon, lat] pairs", field="points")
         ids = None
         try:
-            array = np.array(points, dtype=np.float64)
+            array = _numbers(points)  # JSON numbers only: "120.28" is refused below
         except (ValueError, TypeError):
             array = None
         # [lon, lat] or [lon, lat, z]: a height is accepted and ignored.
@@ -135,8 +135,7 @@ def _points_from_json(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | 
         return array[:, 0].copy(), array[:, 1].copy(), ids, crs
     if "lon" in data and "lat" in data:
         try:
-            lon = np.array(data["lon"], dtype=np.float64)
-            lat = np.array(data["lat"], dtype=np.float64)
+            lon, lat = _numbers(data["lon"]), _numbers(data["lat"])
         except (ValueError, TypeError):
             raise InvalidParameter("lon and lat must be lists of numbers", field="lon") from None
         if lon.ndim != 1 or lon.shape != lat.shape:
@@ -149,6 +148,19 @@ def _points_from_json(body: bytes) -> tuple[np.ndarray, np.ndarray, list[Any] | 
         'give the points as {"points": [[lon, lat], …]} or {"lon": […], "lat": […]}',
         field="points",
     )
+
+
+def _numbers(values: Any) -> np.ndarray:
+    """``values`` (nested lists from JSON) as float64; ``ValueError`` unless every value is a JSON
+    number (a string such as ``"120.28"`` or a boolean is not, as in every JSON body)."""
+    raw = np.asarray(values)
+    if raw.size and raw.dtype.kind not in "iuf":
+        raise ValueError("not numbers")
+    if raw.dtype.kind == "f" and isinstance(values, list):  # numpy reads true beside 1.5 as 1.0
+        rows = values if raw.ndim == 2 else [values]
+        if any(type(v) is bool for row in rows for v in row):
+            raise ValueError("booleans are not numbers")
+    return raw.astype(np.float64)
 
 
 def _points_from_csv(
