@@ -376,6 +376,34 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
 
 
 # -- GPX ----------------------------------------------------------------------------------------
+def _raw_times(text: str) -> dict[int, str]:
+    """The ``<time>`` text of each point of a GPX document by the index :func:`gpx` gives it
+    (track points, else route points, else waypoints), for the points gpxpy left without a
+    time: an invalid ``T25:00:00Z`` is named as invalid, not as missing. Read only when a
+    point has no time (the file has passed gpxpy, so it is well-formed XML)."""
+    from xml.etree import ElementTree as ET
+
+    def local(tag: Any) -> str:
+        return str(tag).rsplit("}", 1)[-1]
+
+    try:  # the declaration's encoding is the file's, not this (decoded) text's
+        root = ET.fromstring(re.sub(r"^\s*<\?xml[^>]*\?>", "", text))
+    except ET.ParseError:
+        return {}
+    by_kind: dict[str, list[ET.Element]] = {"trkpt": [], "rtept": [], "wpt": []}
+    for el in root.iter():
+        kind = local(el.tag)
+        if kind in by_kind:
+            by_kind[kind].append(el)
+    points = by_kind["trkpt"] or by_kind["rtept"] or by_kind["wpt"]
+    out: dict[int, str] = {}
+    for i, point in enumerate(points):
+        for child in point:
+            if local(child.tag) == "time" and (child.text or "").strip():
+                out[i] = (child.text or "").strip()
+    return out
+
+
 def gpx(body: bytes, charset: str | None = None) -> tuple[FixColumns, int, str | None]:
     """The track points (``trk/trkseg/trkpt``, else route/way points) of a GPX 1.0/1.1 file,
     read in its declared encoding (BOM, XML declaration, else the upload's ``charset``, else
@@ -394,13 +422,20 @@ def gpx(body: bytes, charset: str | None = None) -> tuple[FixColumns, int, str |
     if not points:
         raise InvalidParameter("the GPX file has no track points (trk/trkseg/trkpt)", field="body")
     fixes = FixColumns()
+    raw_times: dict[int, str] | None = None
     for i, p in enumerate(points):
         try:
             check_coordinates(p.longitude, p.latitude, f"trkpt/{i}/lon", f"trkpt/{i}/lat")
+            if p.time is None and raw_times is None:
+                raw_times = _raw_times(text)
             if p.time is None:
+                raw = raw_times.get(i) if raw_times is not None else None
                 raise ItemError(
                     f"trkpt/{i}/time",
-                    "this track point has no <time>; a patrol track needs a time per point",
+                    "this track point has no <time>; a patrol track needs a time per point"
+                    if raw is None
+                    else f"the <time> {raw[:40]!r} of this track point is not a valid time; "
+                    "write it as ISO 8601 UTC, e.g. 2026-03-01T08:30:00Z",
                 )
             t = p.time if p.time.tzinfo else p.time.replace(tzinfo=UTC)
             fixes.add(
