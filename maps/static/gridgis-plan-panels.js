@@ -178,7 +178,14 @@
             (answer.supersedes || []).forEach(function (g) {
               parts.push(w("supersedes", {id: g.id, name: g.name, at: g.effective_at}));
             });
-            show(box, parts, "ok");
+            var newer = answer.newer_publications;  // work published since the draft's base
+            if (newer && newer.loses_work) {
+              parts.push(w("newer", {base: newer.base,
+                since: newer.published_since.map(function (g) { return "#" + g.id; }).join(", "),
+                reverted: newer.reverted.count, overridden: newer.overridden.count,
+                codes: newer.reverted.codes.concat(newer.overridden.codes).slice(0, 5).join(", ")}));
+            }
+            show(box, parts, newer && newer.loses_work ? "error" : "ok");
             box.dataset.dryRun = "1";
             updateButtons();
             return null;
