@@ -28,6 +28,7 @@ from api.settings import Settings
 DEMO_ORDER = 30
 DEMO_EVENTS = int(os.environ.get("GRIDGIS_DEMO_EVENTS", "2000"))
 WORKERS = 4
+RECENT_SHARE = 0.08  # cases of the last 7 days (the rest spread over the year)
 CLASS_MIX = {"01": 0.65, "04": 0.24, "02": 0.04, "03": 0.03, "05": 0.02, "06": 0.02}
 console = Console()
 log = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ def plan_events(
 
     ``grids`` is the L3 grid frame (EPSG:4490); ``subclasses`` maps a class code to its
     (code, limit, unit) rows. Outcomes: most cases close on time; some are rejected, returned,
-    parked, reworked, extended or late; the most recent ones are still in progress.
+    parked, reworked, extended or late; some recent ones stall in handling (overdue); the last
+    week's (``RECENT_SHARE``) wait at every stage (reported, accepted, dispatched, returned, in
+    handling). Every step's time is before ``now``.
     """
     from shapely.geometry import Point
 
@@ -67,8 +70,14 @@ def plan_events(
                 break
         cls = rng.choices(classes, class_p)[0]
         code, limit, unit = rng.choice(subclasses[cls])
-        # patrols run in the day: 07:00-19:00 local, every day
-        day = start + timedelta(days=rng.uniform(0, 365))
+        # patrols run in the day: 07:00-19:00 local, every day; a share of the cases is of the
+        # last week, so that today's and this week's panels have cases on their way
+        recent = rng.random() < RECENT_SHARE
+        day = (
+            now - timedelta(days=rng.uniform(0, 7))
+            if recent
+            else start + timedelta(days=rng.uniform(0, 365))
+        )
         reported = day.replace(
             hour=rng.randint(23, 34) % 24,
             minute=rng.randint(0, 59),
@@ -123,6 +132,19 @@ def plan_events(
         if reported > now - timedelta(days=30) and rng.random() < 0.15:
             cut = next((k for k, s in enumerate(steps) if s[0] == "start"), len(steps) - 1)
             steps = steps[: cut + 1]
+        # a recent case may wait at any stage: not yet accepted (reported), accepted and not
+        # dispatched, dispatched and not started, returned to the centre, or in handling
+        if recent and reported > now - timedelta(days=3) and rng.random() < 0.6:
+            stage = rng.choice(("reported", "accept", "dispatch", "return", "start"))
+            if stage == "reported":
+                steps = []
+            elif stage == "return" and any(s[0] == "dispatch" for s in steps):
+                k = next(k for k, s in enumerate(steps) if s[0] == "dispatch")
+                steps = [*steps[: k + 1], ("return", steps[k][1] + timedelta(minutes=20),
+                                           "非本部门职责")]  # fmt: skip
+            else:
+                cut = next((k for k, s in enumerate(steps) if s[0] == stage), 0)
+                steps = steps[: cut + 1]
         # a case reported recently is still on its way: keep only the steps already taken
         steps = [s for s in steps if s[1] < now]
         yield {

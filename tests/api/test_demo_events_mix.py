@@ -1,0 +1,110 @@
+"""The demo's events (api/commands/events.py) filed through the real API: none refused, a
+realistic mix of outcomes, and the front page's KPIs are numbers on them (issue 15)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import pytest
+from rich.console import Console
+from sqlalchemy import Engine, text
+
+from layers.db import make_sessionmaker, transaction
+
+N = 300
+
+
+@pytest.fixture(scope="module")
+def filed(engine: Engine, demo_generation: int, database_url: str, tmp_path_factory) -> dict:  # type: ignore[no-untyped-def]
+    """File N demo cases under a seed of their own (other tests' demo rows stay apart)."""
+    from api.commands import events as events_cmd
+    from api.settings import Settings
+    from layers.auth import create_token, revoke_token
+    from layers.grids import read_grid_frame
+
+    mp = pytest.MonkeyPatch()
+    seed = 100_000 + secrets.randbelow(800_000)
+    mp.setenv("DATABASE_URL", database_url)
+    mp.setenv("GRIDGIS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    mp.setenv("GRIDGIS_DEMO_SEED", str(seed))
+    settings = Settings()
+    assert settings.geo.demo_seed == seed
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as session:
+        frame = read_grid_frame(session=session, generation_id=demo_generation)
+        rows = session.execute(
+            text(
+                "SELECT class_code, code, limit_value, limit_unit::text FROM event_subclass "
+                "WHERE active"
+            )
+        ).all()
+        loader, token = create_token(session=session, name="demo mix test", role="admin")
+    out = Console(record=True, width=200)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("api.commands.events")
+    logger.addHandler(handler)
+    try:
+        events_cmd._file_demo_cases(settings, rows=rows, frame=frame, token=token, n=N, out=out)
+    finally:
+        logger.removeHandler(handler)
+        with transaction(factory) as session:
+            revoke_token(session=session, token_id=loader.id)
+        mp.undo()
+    return {"seed": seed, "out": out.export_text(), "log": [r.getMessage() for r in records]}
+
+
+def test_no_demo_case_is_refused(filed) -> None:  # type: ignore[no-untyped-def]
+    assert "refused" not in filed["out"], (filed["out"], filed["log"][:20])
+    assert f"{N:,} demo cases filed" in filed["out"]
+    assert not filed["log"]
+
+
+def test_the_demo_has_a_realistic_mix_of_outcomes(filed, engine) -> None:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        statuses = dict(
+            conn.execute(
+                text("SELECT status, count(*) FROM event WHERE external_ref LIKE :p GROUP BY 1"),
+                {"p": f"demo:{filed['seed']}:%"},
+            ).all()
+        )
+        late, on_time = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE handled_at > deadline_at), "
+                "count(*) FILTER (WHERE handled_at <= deadline_at) FROM event "
+                "WHERE external_ref LIKE :p AND status = 'closed'"
+            ),
+            {"p": f"demo:{filed['seed']}:%"},
+        ).one()
+        overdue_open = conn.execute(
+            text(
+                "SELECT count(*) FROM event WHERE external_ref LIKE :p AND deadline_at < now() "
+                "AND status IN ('dispatched','in_handling','rework','extension_requested')"
+            ),
+            {"p": f"demo:{filed['seed']}:%"},
+        ).scalar_one()
+    assert sum(statuses.values()) == N
+    assert statuses.get("closed", 0) > N / 2, statuses
+    assert statuses.get("rejected", 0) >= 1, statuses
+    # cases still on their way, at more than one stage
+    waiting = {"reported", "accepted", "dispatched", "returned", "in_handling"}
+    assert len(waiting & set(statuses)) >= 3, statuses
+    assert on_time > late >= 1
+    assert overdue_open >= 1
+
+
+def test_the_front_page_kpis_are_numbers_on_the_demo(filed, client) -> None:  # type: ignore[no-untyped-def]
+    body = client.get("/api/v1/dashboard/kpis", params={"period": "year"})
+    assert body.status_code == 200, body.text
+    k = body.json()["kpis"]
+    for name in ("acceptance_rate", "closure_rate", "on_time_closure_rate", "rework_rate",
+                 "proper_handling_rate", "closure_h_median"):  # fmt: skip
+        assert isinstance(k[name], (int, float)), (name, k)
+    assert 0 < k["on_time_closure_rate"] < 1 and k["closed"] > 0
+    ranked = [r for r in body.json()["ranking"] if r["rank"] is not None]
+    assert ranked, body.json()["ranking"]
+    events = client.get("/api/v1/dashboard/events").json()
+    assert events["overdue"], events["counts"]
+    assert events["counts"]["reported_week"] > 0, events["counts"]
