@@ -144,6 +144,25 @@ def _targets(links: list[dict[str, Any]]) -> list[str]:
     return sorted({r["new_code"] for r in links if r["new_code"]})
 
 
+def _zone_targets(succ: dict[str, list[dict[str, Any]]], code: str) -> list[str]:
+    """The new codes that take a retired zone member's place: those it gave the largest share
+    of their area to (a split's parts, a recode or re-parent), not a grid that only got a
+    piece of it by a moved edge and continues another grid; if it gave none the largest
+    share (the smaller of two merged grids), every successor, as before."""
+    best: dict[str, tuple[float, str]] = {}
+    for links in succ.values():
+        for r in links:
+            if r["new_code"] and (r["share_of_new"], r["old_code"]) > best.get(
+                r["new_code"], (-1.0, "")
+            ):
+                best[r["new_code"]] = (r["share_of_new"], r["old_code"])
+    links = succ.get(code, [])
+    owned = sorted(
+        {r["new_code"] for r in links if r["new_code"] and best[r["new_code"]][1] == code}
+    )
+    return owned or _targets(links)
+
+
 def _zones(
     session: Session, changes: dict[int, ChangeSet], succ: dict[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
@@ -169,7 +188,7 @@ def _zones(
              "members_removed": [], "members_reshaped": []},
         )  # fmt: skip
         if r.grid_code in removed:
-            targets = _targets(succ.get(r.grid_code, []))
+            targets = _zone_targets(succ, r.grid_code)
             in_town = all(t.startswith(r.town_code) for t in targets) and targets
             z["members_removed"].append(
                 {"code": r.grid_code, "replaced_by": targets, "ambiguous": not in_town}

@@ -65,6 +65,16 @@ def test_moved_edge_plus_recode_and_reparent_follow_the_majority(
     a, b = neighbours(db_session, draft, same_village=True)
     moved_to = other_village(db_session, draft, b)
     on_a, on_b = assign(db_session, a), assign(db_session, b)
+    zone = db_session.execute(
+        text(
+            "INSERT INTO enforcement_zone (code, name, town_code) "
+            "VALUES ('TEST-Z-SUCCESSOR', 'test', :t) RETURNING id"
+        ),
+        {"t": b[:9]},
+    ).scalar_one()
+    db_session.execute(
+        text("INSERT INTO zone_member (zone_id, grid_code) VALUES (:z, :b)"), {"z": zone, "b": b}
+    )
     move_edge(db_session, draft, a, b)  # 50 m: a piece of b goes to a
     fresh = a[:12] + "998"
     apply_edit(session=db_session, draft_id=draft, op="recode",
@@ -88,6 +98,10 @@ def test_moved_edge_plus_recode_and_reparent_follow_the_majority(
     assert (items[on_a]["action"], items[on_a]["new_grid"]) == ("move", fresh)
     assert (items[on_b]["action"], items[on_b]["new_grid"]) == ("move", b2)
     assert b2 in items[on_b]["candidates"]
+    # b's zone takes b's continuation, not the grid that only got a piece of b by the edge
+    (z,) = [x for x in report["zones"]["items"] if x["id"] == zone]
+    (member,) = z["members_removed"]
+    assert member["code"] == b and member["replaced_by"] == [b2]
 
     summary = reanchor(session=db_session, from_generation_id=old, to_generation_id=draft)
     assert not [x for x in summary["ambiguous"] if x.get("id") in (on_a, on_b)]
