@@ -107,6 +107,7 @@ ASSETS: dict[str, Asset] = {
     "gridgis_datum_js": Asset("gridgis", "gridgis-datum.js"),  # GCJ-02/BD-09 basemaps
     "gridgis_live_js": Asset("gridgis", "gridgis-live.js"),
     "gridgis_playback_js": Asset("gridgis", "gridgis-playback.js"),
+    "gridgis_picker_js": Asset("gridgis", "gridgis-picker.js"),  # officer + day picker
     "gridgis_events_js": Asset("gridgis", "gridgis-events.js"),
     "gridgis_events_css": Asset("gridgis", "gridgis-events.css"),
     "gridgis_events_case_js": Asset("gridgis", "gridgis-events-case.js"),

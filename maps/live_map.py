@@ -34,8 +34,7 @@ def build_live_map(
         title=TEXT[lang]["title"],
         drill_down=False,
     )
-    ViewScript("live", {"url": latest_url, "poll_ms": poll_ms, "roles": ROLE_NAMES[lang]}).add_to(
-        folium_map
-    )
+    options = {"url": latest_url, "poll_ms": poll_ms, "roles": ROLE_NAMES[lang]}
+    ViewScript("live", options, scripts=["gridgis_picker_js"]).add_to(folium_map)
     localize_all(folium_map, assets_base)
     return folium_map

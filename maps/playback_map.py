@@ -21,9 +21,10 @@ def build_playback_map(
     assets_base: str = "/static",
     basemap: Basemap | None = None,
 ) -> folium.Map:
-    """The grid map with the track of the page's ``?device=`` (and ``from``/``to``), fetched
-    from the devices track API by the page itself (``maps/static/gridgis-playback.js``): one
-    page serves every device."""
+    """The grid map with the track of the page's ``?device=`` (and ``date``, or ``from``/``to``),
+    fetched from the devices track API by the page itself (``maps/static/gridgis-playback.js``):
+    one page serves every device; the officer and day picker (``gridgis-picker.js``, API
+    ``/api/v1/patrol/officers``) changes them in place."""
     lang = resolve_lang(lang)
     folium_map = build_grid_map(
         source,
@@ -33,6 +34,6 @@ def build_playback_map(
         title=TEXT[lang]["title"],
         drill_down=False,
     )
-    ViewScript("playback").add_to(folium_map)
+    ViewScript("playback", scripts=["gridgis_picker_js"]).add_to(folium_map)
     localize_all(folium_map, assets_base)
     return folium_map

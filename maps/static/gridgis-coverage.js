@@ -173,7 +173,12 @@
                 var ul = el("ul", "gridgis-cov-who");
                 detail.covered_by.forEach(function (w) {
                     var li = el("li");
-                    li.appendChild(el("span", "", w.name || w.device || "?"));
+                    // the officer's playback of the run's day (Beijing time)
+                    var who = el("a", "gridgis-cov-who-link", w.name || w.device || "?");
+                    var q = new URLSearchParams({device: String(w.device_id), date: detail.date});
+                    if (G.pageLang() === "en") { q.set("lang", "en"); }
+                    who.href = "/playback?" + q.toString();
+                    li.appendChild(who);
                     li.appendChild(el("span", "", t("coverage_minutes", {m: w.minutes})
                         + " · " + t("coverage_metres", {m: w.metres})));
                     ul.appendChild(li);

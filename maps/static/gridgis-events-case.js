@@ -24,6 +24,11 @@
     return gap > RECEIVED_GAP_MS;
   }
 
+  // the link from a case to the playback of the officers who patrolled its grid on its day
+  var PATROLLED = {zh: "当天巡查过此网格的队员", en: "Officers who patrolled this grid that day"};
+  var DAY = new Intl.DateTimeFormat("en-CA", {timeZone: "Asia/Shanghai", year: "numeric",
+    month: "2-digit", day: "2-digit"});
+
   G.eventCase = function (options) {
     var W = options.words, lang = G.pageLang(), noteActions = options.noteActions || [];
     var subclassName = options.subclassName;
@@ -74,6 +79,12 @@
       var routing = e.routing || {};
       box.appendChild(G.el("div", null, [W.grid + " " + (routing.grid_code || "—"),
         routing.department].filter(Boolean).join(" · ")));
+      if (routing.grid_code && e.reported_at) {  // who patrolled its grid that day
+        var who = G.el("a", "gridgis-patrolled-link", PATROLLED[lang === "en" ? "en" : "zh"]);
+        who.href = "/playback?" + new URLSearchParams(Object.assign({grid: routing.grid_code,
+          date: DAY.format(new Date(e.reported_at))}, lang === "en" ? {lang: "en"} : {}));
+        box.appendChild(who);
+      }
       box.appendChild(G.el("div", null, W.reported + " " + when(e.reported_at) +
         (e.deadline_at ? " · " + W.deadline + " " + when(e.deadline_at) : "")));
       if (typeof e.location_accuracy_m === "number") {  // the phone fix radius (m)

@@ -44,7 +44,7 @@
       panel_events: "事件", panel_patrols: "巡查", panel_kpis: "考核指标",
       panel_selection: "当前范围", panel_grid: "网格详情",
       h_share: "H3 覆盖率", minutes: "{v} 分钟", subclass: "{code}", silent: "离线人员（最近失联在前）",
-      silent_for: "{m} 分钟未上报",
+      silent_for: "{m} 分钟未上报", patrolled: "今天巡查过的队员（轨迹回放）",
     },
     en: {
       city: "City", town: "Town", village: "Village", grid: "Unit grid",
@@ -80,6 +80,7 @@
       panel_selection: "the selection", panel_grid: "the grid",
       h_share: "H3 coverage", minutes: "{v} min", subclass: "Event type {code}",
       silent: "Offline officers (most recently lost first)", silent_for: "silent {m} min",
+      patrolled: "Officers who patrolled it today (playback)",
     },
   };
   var STATUS_WORDS = {
@@ -595,6 +596,10 @@
       row(facts, w("coverage") + " · " + w("cov_today"), today ? G.pct(today.h3_share) : w("not_computed"));
       row(facts, w("coverage") + " · " + w("cov_yesterday"), yesterday ? G.pct(yesterday.h3_share) : w("not_computed"));
       body.appendChild(facts);
+      var who = G.el("a", "link gridgis-patrolled-link", w("patrolled"));  // gridgis-playback.js
+      who.href = "/playback?" + new URLSearchParams(Object.assign({grid: code, date: days[0]},
+        G.pageLang() === "en" ? {lang: "en"} : {})).toString();
+      body.appendChild(who);
       if (g.staff && g.staff.length) {
         body.appendChild(G.el("div", "sub-title", w("staff")));
         var ul = G.el("ul", "staff");

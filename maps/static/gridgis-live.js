@@ -96,6 +96,31 @@
     };
     counts.addTo(map);
 
+    // The picker: an officer on patrol today is shown here (his popup; the address keeps
+    // ?device= so Back and reload work); another day opens his playback of that day.
+    var focus = new URLSearchParams(window.location.search).get("device");
+    function show(id) {
+      var marker = markers[String(id)];
+      if (!marker) { return false; }
+      map.setView(marker.getLatLng(), Math.max(map.getZoom(), 16), {animate: false});
+      marker.openPopup();
+      return true;
+    }
+    G.officerPicker(map, {onPick: function (o, day) {
+      var q = new URLSearchParams({device: String(o.device_id)});
+      if (G.pageLang() === "en") { q.set("lang", "en"); }
+      if (day === G.shanghaiToday() && show(o.device_id)) {
+        window.history.pushState(null, "", "?" + q.toString());
+        return;
+      }
+      q.set("date", day);
+      window.location.assign("/playback?" + q.toString());
+    }});
+    window.addEventListener("popstate", function () {
+      focus = new URLSearchParams(window.location.search).get("device");
+      if (focus && show(focus)) { focus = null; } else { map.closePopup(); }
+    });
+
     // The counts, then every officer (online first, most recent first): a click shows him.
     function showCounts(total, online, people) {
       var list = countBox.querySelector(".gridgis-live-list");
@@ -157,6 +182,7 @@
       showCounts(total, online, (data.features || []).map(function (f) { return f.properties; }));
       window.gridgisLive = {count: total, online: online, offline: total - online,
         updated: Date.now()};
+      if (focus && show(focus)) { focus = null; }  // ?device= of the address, once drawn
     }
 
     // every poll asks; only the latest answer is drawn (a slower earlier one is dropped)

@@ -1,19 +1,30 @@
 // /playback: a device's track replayed (maps/playback_map.py starts it). The page reads
-// ?device= (and ?from=/&to=) from its own address, so one cached page serves every device.
-// Times are shown in Asia/Shanghai. Test hook: window.gridgisPlayback = {ready, vertices,
-// stops, t, playing, speed} once the track is drawn, or {ready: false, error} when it cannot be.
+// ?device= and ?date= (a Beijing day; or ?from=/&to=) from its own address, so one cached page
+// serves every device. The picker (gridgis-picker.js) chooses an officer and a day: the track
+// is loaded in place and the address follows (Back works). The header names the officer and
+// the day. Times are shown in Asia/Shanghai. Test hook: window.gridgisPlayback = {ready,
+// vertices, stops, t, playing, speed} once the track is drawn, {ready: false, loading: true}
+// while a picked one loads, or {ready: false, error} when it cannot be.
 (function (G) {
   "use strict";
 
   var TEXT = {
     zh: {
       play: "播放", pause: "暂停", stop: "停留", mileage: "里程", moving: "移动", min: "分钟",
-      track: "轨迹", noDevice: "地址中缺少设备编号（?device=）", empty: "该时段内没有定位点",
+      track: "轨迹", noDevice: "地址中缺少设备编号：请在右上角选择队员和日期", empty: "该时段内没有定位点",
+      unknown: "没有编号为 {device} 的设备，请重新选择队员", forbidden: "该队员不在您的管辖范围内",
+      badDevice: "地址中的设备编号 {device} 无效，请重新选择队员", badDay: "日期无效：请重新选择日期",
+      last24: "最近 24 小时", officer: "队员信息", pick: "请在右上角的列表中选择队员",
       speed: "回放速度", time: "时间", tz: "（北京时间）", failed: "加载轨迹失败：{detail}",
     },
     en: {
       play: "Play", pause: "Pause", stop: "Stop", mileage: "Mileage", moving: "Moving",
-      min: "min", track: "the track", noDevice: "the address names no device (?device=)",
+      min: "min", track: "the track", noDevice: "The address names no device: pick an officer and a day (top right)",
+      unknown: "there is no device {device}; pick the officer again",
+      forbidden: "This officer is outside your area",
+      badDevice: "the device in the address ({device}) is not a device number; pick the officer again",
+      badDay: "The day is not valid: pick the day again", last24: "the last 24 hours",
+      officer: "the officer", pick: "Pick an officer from the list (top right)",
       empty: "No fixes in this period", speed: "Playback speed", time: "Time",
       tz: "(China Standard Time, UTC+8)", failed: "Could not load the track: {detail}",
     },
@@ -26,14 +37,40 @@
   // Epoch milliseconds as "2026/11/30 08:00:00" in Asia/Shanghai.
   function clock(ms) { return CLOCK.format(new Date(ms)); }
 
-  // The track of ?device= (and ?from=/&to=) of this page's own address, or null.
-  function trackUrl() {
-    var q = new URLSearchParams(window.location.search), p = new URLSearchParams();
-    if (!q.get("device")) { return null; }
-    ["from", "to"].forEach(function (k) { if (q.get(k)) { p.set(k, q.get(k)); } });
+  // What the page's own address asks for: {device, date, from, to} (strings or null).
+  function wanted() {
+    var q = new URLSearchParams(window.location.search);
+    return {device: q.get("device"), date: q.get("date"), from: q.get("from"), to: q.get("to"),
+      grid: q.get("grid")};
+  }
+
+  // The track URL of a wanted {device, date, from, to}: a day (Beijing time) or from/to.
+  function trackUrl(w) {
+    var p = new URLSearchParams();
+    if (w.date) {
+      p.set("from", w.date);
+      p.set("to", G.nextDay(w.date));
+    } else {
+      ["from", "to"].forEach(function (k) { if (w[k]) { p.set(k, w[k]); } });
+    }
     var rest = p.toString();
-    return "/api/v1/devices/" + encodeURIComponent(q.get("device")) + "/track" +
-      (rest ? "?" + rest : "");
+    return "/api/v1/devices/" + encodeURIComponent(w.device) + "/track" + (rest ? "?" + rest : "");
+  }
+
+  // A failed track request said in the page's language (the API's detail only as the cause).
+  function problemText(error) {
+    var field = (error.problem && error.problem.field) || "";
+    if (error.status === 401) { return error.message; }
+    var device = {device: wanted().device};
+    if (error.status === 404) { return G.t(TEXT, "failed", {detail: G.t(TEXT, "unknown", device)}); }
+    if (error.status === 403) { return G.t(TEXT, "forbidden"); }
+    if (error.status === 422 && field.indexOf("device") === 0) {
+      return G.t(TEXT, "failed", {detail: G.t(TEXT, "badDevice", device)});
+    }
+    if (error.status === 422 && (field === "from" || field === "to")) {
+      return G.t(TEXT, "badDay");
+    }
+    return G.t(TEXT, "failed", {detail: error.message});
   }
 
   function panel() {
@@ -72,9 +109,21 @@
   G.views.playback = function (map) {
     var pts = [], stops = [], t0 = 0, t1 = 0, t = 0, playing = false, speed = 60;
     var marker = null, last = null, ui = null;
+    var layer = L.layerGroup().addTo(map), tracks = G.latest(), officers = G.latest();
     var control = L.control({position: "bottomright"});
     control.onAdd = function () { ui = panel(); return ui.box; };
     control.addTo(map);
+    var head = L.control({position: "topleft"});
+    var headBox = G.el("div", "gridgis-playback-head leaflet-bar");
+    headBox.id = "gg-head";
+    head.onAdd = function () { return headBox; };
+    head.addTo(map);
+    var picker = G.officerPicker(map, {day: wanted().date, onPick: function (o, day) {
+      var q = new URLSearchParams({device: String(o.device_id), date: day});
+      if (G.pageLang() === "en") { q.set("lang", "en"); }
+      window.history.pushState(null, "", "?" + q.toString());
+      load(o);
+    }});
 
     function at(time) {
       if (!pts.length) { return null; }
@@ -106,6 +155,12 @@
       show();
       if (playing) { requestAnimationFrame(tick); }
     }
+    function heading(officer, w) {
+      headBox.textContent = "";
+      if (officer) { headBox.appendChild(G.el("b", "gridgis-playback-who", G.officerLabel(officer))); }
+      var when = w.date || (w.from ? w.from.slice(0, 10) : G.t(TEXT, "last24"));
+      headBox.appendChild(G.el("span", "gridgis-playback-day", (officer ? " · " : "") + when));
+    }
     function failed(message) {
       ui.summary.textContent = message;
       ui.summary.classList.add("gridgis-playback-error");
@@ -134,7 +189,7 @@
         if (p.kind === "segment") {
           var line = f.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
           L.polyline(line, {color: "#d7301f", weight: 4, opacity: 0.85,
-            className: "gridgis-track"}).addTo(map);
+            className: "gridgis-track"}).addTo(layer);
           f.geometry.coordinates.forEach(function (c, i) {
             pts.push([p.times[i], c[0], c[1], p.segment]);
           });
@@ -147,7 +202,7 @@
           L.circleMarker([c[1], c[0]], {radius: 9, color: "#08519c", fillOpacity: 0.6,
             className: "gridgis-stop"})
             .bindTooltip(G.el("span", null, tip), {permanent: true, direction: "right"})
-            .addTo(map);
+            .addTo(layer);
         }
       });
       if (!pts.length) {
@@ -157,7 +212,7 @@
       t0 = t = pts[0][0];
       t1 = pts[pts.length - 1][0];
       marker = L.circleMarker([pts[0][2], pts[0][1]], {radius: 8, color: "#000",
-        fillColor: "#fee08b", fillOpacity: 1, className: "gridgis-cursor"}).addTo(map);
+        fillColor: "#fee08b", fillOpacity: 1, className: "gridgis-cursor"}).addTo(layer);
       map.fitBounds(bounds, {padding: [30, 30]});
       var s = data.summary || {};
       ui.summary.textContent = G.t(TEXT, "mileage") + " " +
@@ -168,16 +223,68 @@
       show();
     }
 
-    var url = trackUrl();
-    if (url === null) {
-      G.notice(G.t(TEXT, "noDevice"));
-      failed(G.t(TEXT, "noDevice"));
-      return;
+    // Forget the drawn track and draw the one the address asks for (``known``: the officer
+    // just picked, so the header needs no request).
+    function load(known) {
+      var w = wanted();
+      layer.clearLayers();
+      pts = [];
+      stops = [];
+      t0 = t1 = t = 0;
+      playing = false;
+      marker = null;
+      ui.play.disabled = true;
+      ui.play.textContent = G.t(TEXT, "play");
+      ui.summary.textContent = "";
+      ui.summary.classList.remove("gridgis-playback-error");
+      if (w.date) { picker.setDay(w.date); }
+      if (!w.device && w.grid && /^[0-9]{9,15}$/.test(w.grid)) {
+        // from a grid or an event: who patrolled that grid that day, to pick from
+        heading(null, w);
+        tracks.drop();
+        picker.visits(w.grid, G.isDay(w.date) ? w.date : G.shanghaiToday());
+        failed(G.t(TEXT, "pick"));
+        return;
+      }
+      if (!w.device) {
+        heading(null, w);
+        tracks.drop();
+        officers.drop();
+        picker.setOfficer(null);
+        failed(G.t(TEXT, "noDevice"));
+        return;
+      }
+      if (!/^[1-9][0-9]{0,9}$/.test(w.device)) {
+        heading(null, w);
+        failed(G.t(TEXT, "failed", {detail: G.t(TEXT, "badDevice", {device: w.device})}));
+        return;
+      }
+      if (w.date && !G.isDay(w.date)) {
+        heading(null, w);
+        failed(G.t(TEXT, "badDay"));
+        return;
+      }
+      if (window.gridgisPlayback !== undefined) {  // a later load: the hook says it is under way
+        window.gridgisPlayback = {ready: false, loading: true};
+      }
+      heading(known || null, w);
+      if (known) {
+        officers.drop();
+      } else {
+        var url = "/api/v1/patrol/officers?" + new URLSearchParams({device: w.device,
+          lang: G.pageLang()});
+        officers.get(url, G.t(TEXT, "officer"), {quiet: true}).then(function (data) {
+          var o = (data.officers || [])[0] || null;
+          picker.setOfficer(o);
+          heading(o, w);
+        }).catch(function () { return null; });  // the track's own request says what failed
+      }
+      tracks.get(trackUrl(w), G.t(TEXT, "track"), {quiet: true}).then(draw).catch(function (e) {
+        if (e.stale) { return; }
+        failed(problemText(e));  // in the player, in the page's language
+      });
     }
-    G.getJSON(url, G.t(TEXT, "track")).then(draw).catch(function (error) {
-      // in the player, where it stays (the page's message bar goes with the next good answer)
-      failed(error.status === 401 ? error.message : G.t(TEXT, "failed", {detail: error.message}));
-      if (!error.shown) { throw error; }
-    });
+    window.addEventListener("popstate", function () { load(null); });
+    load(null);
   };
 })(window.GridGIS);

@@ -1,0 +1,152 @@
+"""Who to replay: officers with a device, searched by name, grid or device, and the officers
+whose fixes fell in a grid on a day (the pickers and links of ``/playback`` and ``/live``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.deps import Reader, SessionDep, parse_day
+from api.ingest.pipeline import active_generation_id
+from gis.role_names import ROLE_NAMES
+from gis.tracks import UNUSABLE
+from layers import accounts
+from layers.workcal import SHANGHAI
+
+router = APIRouter(prefix="/api/v1/patrol", tags=["positions"])
+
+# one row per active device: its person, the person's first current assignment (role, grid)
+# and that grid's name in the active generation
+_OFFICERS_SQL = """
+SELECT d.id AS device_id, d.external_id AS device, d.label, d.person_id, p.name,
+       ga.role, ga.grid_code AS grid, g.name AS grid_name
+FROM device d
+LEFT JOIN person p ON p.id = d.person_id
+LEFT JOIN LATERAL (
+    SELECT a.role::text AS role, a.grid_code FROM grid_assignment a
+    WHERE a.person_id = p.id AND (a.valid_to IS NULL OR a.valid_to >= current_date)
+    ORDER BY a.valid_from, a.grid_code LIMIT 1
+) ga ON TRUE
+LEFT JOIN grid g ON g.generation_id = :gen AND g.code = ga.grid_code
+WHERE d.active
+"""
+
+
+def _lang(value: str) -> str:
+    return "en" if value == "en" else "zh"
+
+
+def _officer(row: Any, lang: str) -> dict[str, Any]:
+    role = row["role"]
+    return {
+        "device_id": row["device_id"],
+        "device": row["device"],
+        "label": row["label"],
+        "person_id": row["person_id"],
+        "name": row["name"] or row["label"] or row["device"],
+        "role": role,
+        "role_name": ROLE_NAMES[lang].get(role, role) if role else None,
+        "grid": row["grid"],
+        "grid_name": row["grid_name"],
+    }
+
+
+def _visible(session: Session, principal: Any) -> set[int] | None:
+    """Person ids the caller may see (None: everyone, devices of nobody included)."""
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    return accounts.people_in_scope(session=session, codes=codes)
+
+
+@router.get("/officers", summary="Officers with a device, searched by name, grid or device")
+def search_officers(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    q: Annotated[
+        str,
+        Query(
+            max_length=100,
+            description="part of a name, a grid code prefix or grid name, "
+            "a device id, external id or label; empty: everyone (up to limit)",
+        ),
+    ] = "",
+    device: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="one device id")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    lang: Annotated[str, Query(description="zh or en: the language of role_name")] = "zh",
+) -> dict[str, Any]:
+    """``{"officers": [{device_id, device, label, person_id, name, role, role_name, grid,
+    grid_name}], "count"}`` inside the caller's scope (layers.accounts.people_in_scope), best
+    matches first (a name or device starting with ``q`` before one containing it)."""
+    gen = active_generation_id(request.app.state, session)
+    rows = session.execute(text(_OFFICERS_SQL + " ORDER BY d.id"), {"gen": gen}).mappings()
+    allowed = _visible(session, principal)
+    needle = q.strip().lower()
+    ranked: list[tuple[int, dict[str, Any]]] = []
+    for row in rows:
+        if allowed is not None and row["person_id"] not in allowed:
+            continue
+        if device is not None and row["device_id"] != device:
+            continue
+        words = [row["name"], row["device"], row["label"], str(row["device_id"])]
+        texts = [w.lower() for w in words if w]
+        grid_words = [w for w in (row["grid"], (row["grid_name"] or "").lower()) if w]
+        if not needle or any(w.startswith(needle) for w in texts):
+            rank = 0
+        elif any(needle in w for w in texts) or any(w.startswith(needle) for w in grid_words):
+            rank = 1
+        elif any(needle in w for w in grid_words):
+            rank = 2
+        else:
+            continue
+        ranked.append((rank, _officer(row, _lang(lang))))
+    ranked.sort(key=lambda r: r[0])
+    officers = [o for _, o in ranked[:limit]]
+    return {"officers": officers, "count": len(officers)}
+
+
+@router.get("/visits", summary="The officers whose fixes fell in a grid on a day")
+def grid_visits(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    grid: Annotated[str, Query(pattern=r"^[0-9]{9}([0-9]{3}){0,2}$", description="grid code")],
+    date_: Annotated[str, Query(alias="date", description="YYYY-MM-DD, Asia/Shanghai")],
+    lang: Annotated[str, Query(description="zh or en: the language of role_name")] = "zh",
+) -> dict[str, Any]:
+    """``{"grid", "date", "officers": [officer (as /officers) + fixes, first, last (ISO
+    8601)]}``: devices with usable fixes whose grid (stored at ingest, L3) lies in ``grid``
+    (any level) from 00:00 to 24:00 Asia/Shanghai on ``date``, most fixes first. 403 for a
+    grid outside the caller's scope. Days archived to GeoParquet are not searched."""
+    day = parse_day(date_)
+    accounts.require_in_scope(
+        session=session, identity=principal.identity, grid_code=grid, what=f"grid {grid}"
+    )
+    start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
+    gen = active_generation_id(request.app.state, session)
+    sql = (
+        "WITH v AS (SELECT device_id, count(*) AS fixes, min(fix_time) AS first, "
+        "max(fix_time) AS last FROM position WHERE fix_time >= :a AND fix_time < :b "
+        "AND left(grid_code, length(:g)) = :g AND flags & :bad = 0 GROUP BY device_id) "
+        "SELECT o.*, v.fixes, v.first, v.last FROM (" + _OFFICERS_SQL + ") o "
+        "JOIN v ON v.device_id = o.device_id ORDER BY v.fixes DESC, o.device_id"
+    )
+    rows = session.execute(
+        text(sql),
+        {"gen": gen, "a": start, "b": start + timedelta(days=1), "g": grid, "bad": UNUSABLE},
+    ).mappings()
+    allowed = _visible(session, principal)
+    officers = [
+        {
+            **_officer(r, _lang(lang)),
+            "fixes": r["fixes"],
+            "first": r["first"].isoformat(),
+            "last": r["last"].isoformat(),
+        }
+        for r in rows
+        if allowed is None or r["person_id"] in allowed
+    ]
+    return {"grid": grid, "date": day.isoformat(), "officers": officers}

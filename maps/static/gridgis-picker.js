@@ -1,0 +1,136 @@
+// The officer and day picker of /playback and /live: search an officer by name, grid (code or
+// name) or device (id, label) through GET /api/v1/patrol/officers (the caller's scope), and a
+// day (a date input, Beijing time). G.officerPicker(map, {day, onPick, position}) adds it as a
+// Leaflet control and returns {setDay(day), day()}; onPick(officer, day) runs when an officer
+// is chosen or, once one is chosen, the day changes; visits(grid, day) lists the officers who
+// patrolled a grid that day (GET /api/v1/patrol/visits). Also G.shanghaiToday(), G.nextDay(d).
+(function (G) {
+  "use strict";
+
+  var TEXT = {
+    zh: {
+      title: "选择队员和日期", search: "姓名、网格或设备", day: "日期（北京时间）",
+      none: "没有匹配的队员", officers: "队员列表", failed: "查找队员失败：{detail}",
+      hint: "输入姓名、网格编码或名称、设备编号",
+      visited: "{day} 在网格 {grid} 巡查过的队员：", nobody: "当天没有队员在此网格留下定位",
+    },
+    en: {
+      title: "Pick an officer and a day", search: "Name, grid or device",
+      day: "Day (China Standard Time)", none: "No officer matches", officers: "the officers",
+      failed: "Could not search the officers: {detail}",
+      hint: "Type a name, a grid code or name, or a device",
+      visited: "Officers who patrolled grid {grid} on {day}:",
+      nobody: "No officer left a fix in this grid that day",
+    },
+  };
+
+  // Today's calendar day (YYYY-MM-DD) in Asia/Shanghai, and the day after a day.
+  G.shanghaiToday = function () {
+    return new Intl.DateTimeFormat("en-CA", {timeZone: "Asia/Shanghai", year: "numeric",
+      month: "2-digit", day: "2-digit"}).format(new Date()).slice(0, 10);
+  };
+  G.nextDay = function (day) {
+    var d = new Date(day + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + 1);
+    return d.toISOString().slice(0, 10);
+  };
+  G.isDay = function (value) {
+    return /^\d{4}-\d{2}-\d{2}$/.test(value || "") &&
+      !isNaN(new Date(value + "T00:00:00Z").getTime());
+  };
+
+  // "严芳 · 网格员 · 澄江街道某网格 (320281001001001)"
+  G.officerLabel = function (o) {
+    var parts = [o.name];
+    if (o.role_name) { parts.push(o.role_name); }
+    if (o.grid) { parts.push((o.grid_name ? o.grid_name + " " : "") + "(" + o.grid + ")"); }
+    return parts.join(" · ");
+  };
+
+  G.officerPicker = function (map, options) {
+    var box = L.DomUtil.create("div", "gridgis-picker leaflet-bar");
+    box.appendChild(G.el("div", "gridgis-picker-title", G.t(TEXT, "title")));
+    var input = G.el("input");
+    input.id = "gg-who";
+    input.type = "search";
+    input.placeholder = G.t(TEXT, "search");
+    input.title = G.t(TEXT, "hint");
+    input.setAttribute("aria-label", G.t(TEXT, "search"));
+    var day = G.el("input");
+    day.id = "gg-day";
+    day.type = "date";
+    day.title = G.t(TEXT, "day");
+    day.setAttribute("aria-label", G.t(TEXT, "day"));
+    day.value = G.isDay(options.day) ? options.day : G.shanghaiToday();
+    var dayLabel = G.el("label", "gridgis-picker-day", G.t(TEXT, "day") + " ");
+    dayLabel.appendChild(day);
+    var list = G.el("ul", "gridgis-picker-list");
+    list.id = "gg-who-list";
+    [input, dayLabel, list].forEach(function (n) { box.appendChild(n); });
+    L.DomEvent.disableClickPropagation(box);
+    L.DomEvent.disableScrollPropagation(box);
+    var control = L.control({position: options.position || "topright"});
+    control.onAdd = function () { return box; };
+    control.addTo(map);
+
+    var chosen = null, searches = G.latest(), timer = null;
+    function show(officers, heading, none) {
+      list.textContent = "";
+      if (heading) { list.appendChild(G.el("li", "gridgis-picker-visited", heading)); }
+      if (!officers.length) {
+        list.appendChild(G.el("li", "gridgis-picker-none", none || G.t(TEXT, "none")));
+        return;
+      }
+      officers.forEach(function (o) {
+        var li = G.el("li");
+        var b = G.el("button", "gridgis-picker-officer", G.officerLabel(o));
+        b.type = "button";
+        b.dataset.device = String(o.device_id);
+        b.addEventListener("click", function () {
+          chosen = o;
+          input.value = o.name;
+          list.textContent = "";
+          options.onPick(o, day.value);
+        });
+        li.appendChild(b);
+        list.appendChild(li);
+      });
+    }
+    function failed(error) {
+      if (error.stale) { return; }
+      list.textContent = "";
+      list.appendChild(G.el("li", "gridgis-picker-none",
+        error.status === 401 ? error.message : G.t(TEXT, "failed", {detail: error.message})));
+    }
+    // The officers whose fixes fell in grid ``grid`` on ``day`` (a link from a grid or event).
+    function visits(grid, when) {
+      var url = "/api/v1/patrol/visits?" + new URLSearchParams({grid: grid, date: when,
+        lang: G.pageLang()});
+      searches.get(url, G.t(TEXT, "officers"), {quiet: true}).then(function (data) {
+        show(data.officers || [], G.t(TEXT, "visited", {grid: grid, day: when}),
+          G.t(TEXT, "nobody"));
+      }).catch(failed);
+    }
+    function search() {
+      var q = input.value.trim();
+      if (!q) { searches.drop(); list.textContent = ""; return; }
+      var url = "/api/v1/patrol/officers?" + new URLSearchParams({q: q, lang: G.pageLang()});
+      searches.get(url, G.t(TEXT, "officers"), {quiet: true})
+        .then(function (data) { show(data.officers || []); })
+        .catch(failed);
+    }
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(search, 200);
+    });
+    day.addEventListener("change", function () {
+      if (chosen && G.isDay(day.value)) { options.onPick(chosen, day.value); }
+    });
+    return {
+      setDay: function (value) { if (G.isDay(value)) { day.value = value; } },
+      setOfficer: function (o) { chosen = o; input.value = o ? o.name : ""; },
+      day: function () { return day.value; },
+      visits: visits,
+    };
+  };
+})(window.GridGIS);

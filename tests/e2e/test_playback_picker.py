@@ -1,0 +1,154 @@
+"""The officer and day picker of /playback and /live, and the links from a grid to the officers
+who patrolled it (issue 15), in headless Chromium on the real app.
+
+Proves: /playback with no device says so in the page's language and offers the picker; a
+search by part of a name lists the officer with role and grid; picking him loads his track of
+the chosen Beijing day in place (no reload), names him and the day in the header and puts
+device and day in the address (Back returns to the empty page); a bad device or day is said
+in the page's language (no raw API English on the zh page); /coverage's "who patrolled it"
+links to his playback of the run's day; /playback?grid=&date= lists who patrolled that grid;
+/live's picker shows an officer; zh and en; nothing is requested from anywhere but 127.0.0.1.
+Screenshots in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.test_coverage_api import DAY as COVERAGE_DAY
+from tests.api.test_coverage_api import SHIFT, covered  # noqa: F401  (module fixture)
+from tests.api.test_patrol_people import walker  # noqa: F401  (module fixture)
+from tests.api.test_tracks_api import DAY
+from tests.e2e.conftest import assert_offline_and_clean, open_logged_in, wait_until
+
+pytestmark = pytest.mark.browser
+DONE = "window.gridgisPlayback !== undefined"
+READY = "window.gridgisPlayback && window.gridgisPlayback.ready"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pick_an_officer_and_a_day(
+    browser: Any, live_server: str, tokens: dict[str, str], artifacts: Any, walker: Any,  # noqa: F811
+    lang: str,
+) -> None:  # fmt: skip
+    suffix = "?lang=en" if lang == "en" else ""
+    page, seen = open_logged_in(browser, live_server, tokens["viewer"], f"/playback{suffix}", DONE)
+    try:
+        body = page.inner_text("body")
+        assert ("Pick an officer" if lang == "en" else "请在右上角选择队员") in body
+        page.fill("#gg-day", DAY.date().isoformat())
+        page.fill("#gg-who", walker["name"][:5])
+        option = page.locator(f"#gg-who-list button[data-device='{walker['device'].id}']")
+        option.wait_for(timeout=20_000)
+        label = option.inner_text()
+        assert walker["name"] in label and walker["code"] in label
+        assert ("Grid worker" if lang == "en" else "网格员") in label
+        page.evaluate("window.gridgisNoReload = true")  # gone if the page reloaded
+        option.click()
+        wait_until(page, READY, timeout=30_000)
+        assert page.evaluate("window.gridgisNoReload") is True
+        assert page.evaluate("window.gridgisPlayback.vertices") == 540
+        head = page.inner_text("#gg-head")
+        assert walker["name"] in head and DAY.date().isoformat() in head
+        assert page.locator("path.gridgis-track").count() == 2
+        assert f"device={walker['device'].id}" in page.url
+        assert f"date={DAY.date().isoformat()}" in page.url
+        assert page.inner_text("#gg-clock").startswith(DAY.strftime("%Y/%m/%d"))
+        page.screenshot(path=str(artifacts / f"playback_picker_{lang}.png"))
+        page.go_back()
+        wait_until(page, "window.gridgisPlayback && window.gridgisPlayback.error", 20_000)
+        assert "device=" not in page.url
+        assert page.locator("path.gridgis-track").count() == 0
+        assert_offline_and_clean(seen)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "absent"),
+    [
+        ("device=abc", "设备编号 abc 无效", "Input should be"),
+        ("device=999999999", "没有编号为 999999999 的设备", "not found"),
+        ("device=999999999&lang=en", "there is no device 999999999", "设备"),
+        ("device=1&date=2026-13-40", "日期无效", "Input should be"),
+    ],
+)
+def test_bad_addresses_are_said_in_the_page_language(
+    browser: Any, live_server: str, tokens: dict[str, str], query: str, expected: str,
+    absent: str,
+) -> None:  # fmt: skip
+    page, _ = open_logged_in(browser, live_server, tokens["viewer"], f"/playback?{query}", DONE)
+    try:
+        wait_until(page, "window.gridgisPlayback.error", 20_000)
+        shown = page.inner_text("#gg-summary")
+        assert expected in shown and absent not in shown, shown
+    finally:
+        page.context.close()
+
+
+def test_coverage_links_to_the_playback_of_who_patrolled(
+    browser: Any, live_server: str, tokens: dict[str, str], artifacts: Any, covered: Any,  # noqa: F811
+) -> None:  # fmt: skip
+    code = covered["code"]
+    path = f"/coverage?date={COVERAGE_DAY}&shift={SHIFT}&area={code}"
+    page, seen = open_logged_in(
+        browser, live_server, tokens["viewer"], path, "window.gridgisCoverage !== undefined"
+    )
+    try:
+        link = page.locator("a.gridgis-cov-who-link").first
+        link.wait_for(timeout=30_000)
+        href = link.get_attribute("href")
+        assert href == f"/playback?device={covered['device'].id}&date={COVERAGE_DAY}"
+        link.click()
+        wait_until(page, READY, timeout=60_000)
+        assert "王五" in page.inner_text("#gg-head")
+        assert COVERAGE_DAY in page.inner_text("#gg-head")
+        page.screenshot(path=str(artifacts / "playback_from_coverage.png"))
+        assert_offline_and_clean(seen)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_grid_link_lists_who_patrolled_it(
+    browser: Any, live_server: str, tokens: dict[str, str], walker: Any, lang: str,  # noqa: F811
+) -> None:  # fmt: skip
+    day = DAY.date().isoformat()
+    suffix = "&lang=en" if lang == "en" else ""
+    path = f"/playback?grid={walker['code']}&date={day}{suffix}"
+    page, seen = open_logged_in(browser, live_server, tokens["viewer"], path, DONE)
+    try:
+        option = page.locator(f"#gg-who-list button[data-device='{walker['device'].id}']")
+        option.wait_for(timeout=20_000)
+        listed = page.inner_text("#gg-who-list")
+        assert walker["code"] in listed
+        assert ("patrolled grid" if lang == "en" else "巡查过的队员") in listed
+        option.click()
+        wait_until(page, READY, timeout=30_000)
+        assert walker["name"] in page.inner_text("#gg-head")
+        assert f"date={day}" in page.url
+        assert_offline_and_clean(seen)
+    finally:
+        page.context.close()
+
+
+def test_live_picker_opens_another_days_playback(
+    browser: Any, live_server: str, tokens: dict[str, str], walker: Any,  # noqa: F811
+) -> None:  # fmt: skip
+    page, seen = open_logged_in(
+        browser, live_server, tokens["viewer"], "/live", "typeof window.gridgisLive === 'object'"
+    )
+    try:
+        page.fill("#gg-day", DAY.date().isoformat())
+        page.fill("#gg-who", walker["name"])
+        option = page.locator(f"#gg-who-list button[data-device='{walker['device'].id}']")
+        option.wait_for(timeout=20_000)
+        option.click()
+        wait_until(page, READY, timeout=60_000)
+        assert "/playback?" in page.url and f"date={DAY.date().isoformat()}" in page.url
+        assert walker["name"] in page.inner_text("#gg-head")
+        assert_offline_and_clean(seen)
+    finally:
+        page.context.close()
