@@ -150,6 +150,34 @@ def redo(
          expected_version=version)  # fmt: skip
 
 
+@drafts.command("rebase")
+def rebase(draft_id: int, commit: CommitOpt = False, as_user: AsUser = None) -> None:
+    """Carry the draft's edits onto the generation in force, as a new draft (refused, naming
+    the edit, when the newer publications changed the grids one of them edits)."""
+    from layers.planning.rebase import rebase_draft
+
+    settings = Settings()
+    session = open_sessions(settings)()
+    try:
+        answer = rebase_draft(session=session, draft_id=draft_id,
+                              actor=cli_actor(as_user, session),
+                              metric_srid=settings.geo.metric_srid)  # fmt: skip
+        console.print(
+            f"draft {answer['generation']}: generation {answer['base']} with the "
+            f"{answer['edits']} edits of draft {draft_id}"
+        )
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+            console.print("[yellow]dry run[/]: nothing stored; add --commit to keep it")
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc)
+    finally:
+        session.close()
+
+
 @drafts.command("log")
 def log(draft_id: int) -> None:
     """The draft's edit log: who, when, what and why."""

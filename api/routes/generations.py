@@ -34,6 +34,7 @@ from api.schemas.generations import (
     PlanningSettings,
     PublishAnswer,
     PublishRequest,
+    RebaseAnswer,
     ReviewAnswer,
     ReviewStep,
 )
@@ -67,6 +68,7 @@ from layers.planning.drafts import (
 )
 from layers.planning.geometry_guard import geometry_errors
 from layers.planning.newer_work import NewerWorkWouldBeReverted, newer_than_in_force
+from layers.planning.rebase import RebaseConflict, rebase_draft
 
 PREFIX = "/api/v1/generations"
 router = APIRouter(tags=["generations"])  # full paths: the grid history lives under /grids
@@ -78,6 +80,7 @@ STATUS.setdefault(review.VersionConflict, (409, "Version conflict"))
 STATUS.setdefault(review.ReviewRefused, (403, "Review refused"))
 STATUS.setdefault(review.ReviewInputInvalid, (422, "Invalid parameter"))
 STATUS.setdefault(NewerWorkWouldBeReverted, (409, "Newer publications would be reverted"))
+STATUS.setdefault(RebaseConflict, (409, "Rebase conflict"))
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -471,6 +474,30 @@ async def _step(
     if step != "reject":  # the reviewers see what publishing it would undo
         newer = newer_than_in_force(session=session, generation=generation)
     return {**public(generation), "newer_publications": newer}
+
+
+@router.post(
+    PREFIX + "/{generation_id}/rebase",
+    summary="Carry a draft's edits onto the generation in force (a new draft)",
+    status_code=201,
+    response_model=RebaseAnswer,
+)
+async def rebase(
+    generation_id: int, request: Request, session: SessionDep, principal: Planner
+) -> dict[str, Any]:
+    """A new draft: a copy of the generation in force with the ``done`` edits of draft
+    ``generation_id`` replayed in order (layers.planning.rebase). 409 naming the edit when one
+    does not replay cleanly (the newer publications changed its grids); nothing stored then."""
+    answer = await run_in_threadpool(
+        lambda: rebase_draft(
+            session=session,
+            draft_id=generation_id,
+            actor=actor_of(principal),
+            metric_srid=_metric_srid(request),
+        )
+    )
+    made = get_generation(session=session, generation_id=answer["generation"])
+    return {**answer, "generation": public(made)}
 
 
 @router.post(

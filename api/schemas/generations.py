@@ -118,6 +118,16 @@ class ReviewAnswer(GenerationPublic):
     newer_publications: dict[str, Any] | None = None
 
 
+class RebaseAnswer(Answer):
+    """A rebased draft: the new ``generation`` (a copy of the one in force, ``base``) holding
+    the ``edits`` replayed from draft ``rebased_from``."""
+
+    generation: GenerationPublic
+    rebased_from: int
+    base: int
+    edits: int
+
+
 class DraftCreated(Answer):
     """A new draft (``POST /api/v1/generations``): the generation, the comparison with the
     active generation (``comparison.tolerance``: what counts as unchanged), the validation,

@@ -142,3 +142,54 @@ def test_cli_publish_names_the_newer_work_and_needs_revert_newer(
     assert _name(engine, x) == "CLI A"
     publish(b, "--commit", "--emergency", "--reason", "on purpose", "--revert-newer")
     assert _name(engine, y) == "CLI B" and _name(engine, x) != "CLI A"
+
+
+def test_rebase_carries_the_edits_onto_the_generation_in_force(
+    planner: httpx.Client, admin: httpx.Client, engine: Engine, demo_generation: int,
+    database_url: str, restore_demo: None,
+) -> None:  # fmt: skip
+    x, y = _two_grids(engine, demo_generation)
+    a = _draft_with_rename(planner, "rebase A", x, "变基 A")
+    b = _draft_with_rename(planner, "rebase B", y, "变基 B")
+    d = _draft_with_rename(planner, "rebase D", x, "变基 D")  # the same grid as A
+    now = {"reason": "first", "commit": True, "emergency": True}
+    assert admin.post(f"/api/v1/generations/{a}/publish", json=now).status_code == 200
+
+    def count() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM generation")).scalar_one())
+
+    # D edits the grid A changed: refused, naming the edit and the grid; nothing stored
+    before = count()
+    r = planner.post(f"/api/v1/generations/{d}/rebase")
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"] == PROBLEM and x in r.json()["detail"]
+    assert r.json()["grids"] == [x] and r.json()["op"] == "rename"
+    assert count() == before
+    # B's edit is clean: a new draft over A with B's rename, nothing to revert any more
+    r = planner.post(f"/api/v1/generations/{b}/rebase")
+    assert r.status_code == 201, r.text
+    c = r.json()["generation"]["id"]
+    assert r.json()["base"] == a and r.json()["edits"] == 1
+    names = {
+        f["properties"]["code"]: f["properties"]["name"]
+        for f in planner.get("/api/v1/grids", params={"generation": c, "level": 3}).json()[
+            "features"
+        ]
+        if f["properties"]["code"] in (x, y)
+    }
+    assert names == {x: "变基 A", y: "变基 B"}
+    dry = planner.post(f"/api/v1/generations/{c}/publish", json={"reason": "look"}).json()
+    assert "newer_publications" not in dry
+    again = planner.post(f"/api/v1/generations/{c}/rebase")
+    assert again.status_code == 409 and again.json()["field"] == "generation", again.text
+    # the command line: a dry run, then --commit
+    runner, env = CliRunner(), {"DATABASE_URL": database_url, "COLUMNS": "300"}
+    before = count()
+    out = runner.invoke(app, ["drafts", "rebase", str(b)], env=env)
+    assert out.exit_code == 0 and "dry run" in out.output, out.output
+    assert count() == before
+    out = runner.invoke(app, ["drafts", "rebase", str(b), "--commit"], env=env)
+    assert out.exit_code == 0 and count() == before + 1, out.output
+    out = runner.invoke(app, ["drafts", "rebase", str(d)], env=env)
+    assert out.exit_code == 1 and x in out.output, out.output

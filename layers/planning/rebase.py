@@ -1,0 +1,133 @@
+"""Rebase a draft: carry its own edits (the ``done`` entries of its edit log, in order) onto a
+fresh copy of the generation in force, so a draft copied before newer publications can be
+published without reverting them (``layers.planning.newer_work``).
+
+The replay is *clean* only if every edit finds the unit grids it changed (and the grid it names)
+exactly as it found them on its old base — the newer publications did not touch them. Else the
+rebase is refused (409 :class:`RebaseConflict`, naming the edit and the grids) and nothing is
+stored: the planner makes a new draft from the active generation and redoes that edit by hand.
+Each replayed edit keeps its op, parameters, reason and author; the new draft's note says what it
+was rebased from. The old draft stays as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from layers.errors import DomainError, InvalidState, with_zh
+from layers.grids import get_generation
+from layers.models import Generation, GenerationStatus
+from layers.planning.draft_rows import GridRow, rows_by_codes
+from layers.planning.drafts import Actor, copy_generation
+from layers.planning.edits import DraftEdit, apply_edit
+
+SAME_DEG = 1e-9  # exact copies: a stored row either is the same or was edited
+
+
+class RebaseConflict(InvalidState):
+    """An edit of the draft does not replay cleanly on the generation in force (HTTP 409)."""
+
+
+def _named_codes(params: dict[str, Any]) -> set[str]:
+    named = {params["code"]} if isinstance(params.get("code"), str) else set()
+    return named | {c for c in params.get("codes") or [] if isinstance(c, str)}
+
+
+def _changed_since(session: Session, gen: int, rows: list[GridRow]) -> list[str]:
+    """Codes of ``rows`` that the generation ``gen`` does not hold as they were."""
+    now = rows_by_codes(session, gen, {r.code for r in rows})
+    out = []
+    for r in rows:
+        n = now.get(r.code)
+        if (
+            n is None
+            or n.name != r.name
+            or n.parent_code != r.parent_code
+            or not shapely.equals_exact(n.geom, r.geom, SAME_DEG)
+        ):
+            out.append(r.code)
+    return sorted(out)
+
+
+def rebase_draft(
+    *, session: Session, draft_id: int, actor: Actor, metric_srid: int
+) -> dict[str, Any]:
+    """A new draft = the generation in force + the ``done`` edits of draft ``draft_id``.
+    Returns ``{generation, rebased_from, base, edits}``. Raises InvalidState (not a draft,
+    already on the generation in force, no edit log) and RebaseConflict; the caller's
+    transaction rolls back on any (nothing stored)."""
+    draft = get_generation(session=session, generation_id=draft_id)
+    if draft.status is not GenerationStatus.DRAFT:
+        raise with_zh(
+            InvalidState(
+                f"generation {draft_id} is {draft.status.value}; only a draft is rebased (reject "
+                "it back to draft first)",
+                field="generation",
+            ),
+            f"版本 {draft_id} 的状态为 {draft.status.value}；只能对草案变基（请先退回为草案）",
+        )
+    current = session.scalar(select(Generation).where(Generation.status == GenerationStatus.ACTIVE))
+    if current is None or draft.created_from == current.id:
+        raise with_zh(
+            InvalidState(
+                f"draft {draft_id} is already based on the generation in force; nothing to rebase",
+                field="generation",
+            ),
+            f"草案 {draft_id} 已基于现行版本，无需变基",
+        )
+    edits = list(
+        session.scalars(
+            select(DraftEdit)
+            .where(DraftEdit.generation_id == draft_id, DraftEdit.state == "done")
+            .order_by(DraftEdit.id)
+        )
+    )
+    if not edits:
+        raise with_zh(
+            InvalidState(
+                f"draft {draft_id} has no edits to carry (an imported draft, or nothing edited); "
+                "make a new draft from the active generation instead",
+                field="generation",
+            ),
+            f"草案 {draft_id} 没有可迁移的编辑（导入的草案或未编辑）；请从现行版本新建草案",
+        )
+    new = copy_generation(
+        session=session, source_id=current.id, name=f"{draft.name} (rebased)"[:200],
+        note=f"draft {draft_id} rebased from generation {draft.created_from} onto {current.id}",
+        actor=actor,
+    )  # fmt: skip
+    for e in edits:
+        rows = [GridRow.from_json(d) for d in e.before]
+        named = _named_codes(e.params or {})
+        touched = [r for r in rows if r.level == 3 or r.code in named]
+        conflict = _changed_since(session, new.id, touched)
+        detail = None
+        if conflict:
+            detail = f"grids {', '.join(conflict[:10])} were changed by the newer publication(s)"
+        else:
+            try:
+                apply_edit(
+                    session=session, draft_id=new.id, op=e.op, params=e.params, reason=e.reason,
+                    actor=e.actor, metric_srid=metric_srid,
+                )  # fmt: skip
+            except DomainError as exc:
+                detail = exc.detail
+        if detail is not None:
+            raise with_zh(
+                RebaseConflict(
+                    f"edit {e.id} ({e.op}) of draft {draft_id} does not replay on generation "
+                    f"{current.id}: {detail}; nothing was stored — make a new draft from the "
+                    "active generation and redo that edit by hand",
+                    field="generation",
+                    extra={"edit": e.id, "op": e.op, "grids": conflict},
+                ),
+                f"草案 {draft_id} 的编辑 {e.id}（{e.op}）无法在版本 {current.id} 上重放"
+                f"（{'、'.join(conflict[:10]) or detail}）；未做任何修改——"
+                "请从现行版本新建草案并手工重做该编辑",
+            )
+    return {"generation": new.id, "rebased_from": draft_id, "base": current.id,
+            "edits": len(edits)}  # fmt: skip
