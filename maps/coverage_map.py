@@ -144,17 +144,44 @@ def _pct(value: float) -> str:
     return f"{p:.2f}%" if p < 0.1 else f"{p:.1f}%"
 
 
+def _pct_places(value: float, places: int) -> str:
+    """``value`` (a share) in percent with ``places`` decimals, or :func:`_pct`'s text when
+    that has at least as many."""
+    text = _pct(value)
+    shown = len(text.rstrip("%").partition(".")[2]) if not text.startswith("<") else 9
+    return text if shown >= places else f"{value * 100:.{places}f}%"
+
+
+def _read(text: str) -> float:
+    """The number a reader takes from a percentage text ("<0.01%" reads 0.01)."""
+    return float(text.lstrip("<").rstrip("%"))
+
+
 def class_rows(breaks: Sequence[float], values: Sequence[float | None]) -> list[tuple[str, str]]:
     """Legend rows (colour, "0.3% – 2.1%") of the classes: each names the lowest and highest
-    share it holds (one value when they read the same)."""
+    share it holds (one value when they read the same). Bands never overlap: when a class's
+    lowest share would read as the class below's highest ("3.9%" then "3.9% – 5.3%"), both are
+    written with more decimals ("3.91%" then "3.94% – 5.3%"), up to four."""
     positive = sorted(v for v in values if v is not None and v > 0)
-    rows, lower = [], 0.0
+    held_by: list[tuple[str, float, float]] = []
+    lower = 0.0
     for upper, colour in zip(breaks, class_palette(len(breaks)), strict=True):
         held = [v for v in positive if lower < v <= upper]
         lower = upper
-        if not held:
-            continue
-        low, high = _pct(held[0]), _pct(held[-1])
+        if held:
+            held_by.append((colour, held[0], held[-1]))
+    places = [0] * len(held_by)  # [k]: the decimals that tell row k-1's top from row k's low
+    for k in range(1, len(held_by)):
+        below, low = held_by[k - 1][2], held_by[k][1]
+        while places[k] < 4 and _read(_pct_places(below, places[k])) >= _read(
+            _pct_places(low, places[k])
+        ):
+            places[k] += 1
+    rows = []
+    for k, (colour, low_v, high_v) in enumerate(held_by):
+        lo_places = places[k]
+        hi_places = places[k + 1] if k + 1 < len(held_by) else 0
+        low, high = _pct_places(low_v, lo_places), _pct_places(high_v, hi_places)
         rows.append((colour, low if low == high else f"{low} – {high}"))
     return rows
 

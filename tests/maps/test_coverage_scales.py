@@ -5,6 +5,7 @@ last complete day; the households circles of /zones never overlapping."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -53,7 +54,8 @@ def test_breaks_are_quantiles_of_the_data() -> None:
     # the fixed 20-point bands put 58 % of these grids in one class; the fitted ones 20 %
     assert sum(1 for v in values if v <= 0.2) / len(values) > 0.5
     rows = class_rows(breaks, values)
-    assert len(rows) == 5 and rows[0][1].endswith(f"{breaks[0] * 100:.1f}%")
+    assert len(rows) == 5
+    assert float(rows[0][1].split("–")[-1].strip().rstrip("%")) <= breaks[0] * 100 + 1e-9
     assert all("–" in text for _, text in rows)
 
 
@@ -157,3 +159,25 @@ def test_page_without_a_date_never_opens_on_todays_partial_run(
     today = datetime.now(SHANGHAI).date()
     assert date.fromisoformat(shown.group(1)) < today
     assert "（北京时间）" in html
+
+
+def test_legend_bands_never_overlap() -> None:
+    # issue 15: "3.9%" then "3.9% – 5.3%" (0.0391 and 0.0394 both read 3.9%)
+    values = [0.0391, 0.0394, 0.053, 0.01, 0.2]
+    breaks = [0.01, 0.04, 0.2]
+    rows = [text for _, text in class_rows(breaks, values)]
+    assert rows == ["1%", "3.9%", "5.3% – 20%"], rows
+    rows = [text for _, text in class_rows([0.0391, 0.2], values)]
+    assert rows == ["1% – 3.91%", "3.94% – 20%"], rows
+
+    def bounds(text: str) -> tuple[float, float]:
+        parts = [float(p.strip().rstrip("%").lstrip("<")) for p in text.split("–")]
+        return parts[0], parts[-1]
+
+    rng = random.Random(7)
+    for _ in range(200):
+        vals = [round(rng.random() ** 4, rng.choice((3, 4, 5))) for _ in range(40)]
+        texts = [t for _, t in class_rows(share_breaks(vals), vals)]
+        spans = [bounds(t) for t in texts]
+        for (_, hi), (lo, _) in itertools.pairwise(spans):
+            assert lo > hi, texts
