@@ -40,6 +40,7 @@ from layers.planning.edits import (
 )
 from layers.planning.impact import impact_report
 from layers.planning.lineage import diff_features, lineage_pairs
+from layers.planning.scope import require_edit_by
 
 router = APIRouter(prefix="/api/v1/generations", tags=["drafts"])
 
@@ -137,6 +138,7 @@ async def create_edit(
         expected_version=version,
         metric_srid=_srid(request),
     )
+    require_edit_by(session=session, identity=principal.identity, answer=answer)  # 403, rolled back
     return _done(response, answer)
 
 
@@ -167,6 +169,7 @@ async def _step(
         expected_version=version,
         metric_srid=_srid(request),
     )
+    require_edit_by(session=session, identity=principal.identity, answer=answer)  # 403, rolled back
     return _done(response, answer)
 
 

@@ -50,7 +50,7 @@ from gis.hierarchy import validate_hierarchy
 from layers.errors import DomainError, with_zh
 from layers.grids import get_generation, list_generations, read_grid_frame
 from layers.models import Generation
-from layers.planning import review
+from layers.planning import review, scope
 from layers.planning.drafts import (
     Actor,
     DraftInvalid,
@@ -380,7 +380,7 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
         data, filename = upload.content, upload.filename or "upload"
         fields = {k: str(v) for k, v in form.items() if k != "file" and isinstance(v, str)}
         try:
-            return await run_in_threadpool(
+            made = await run_in_threadpool(
                 _import_file,
                 session,
                 data=data,
@@ -389,6 +389,15 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
                 actor=actor,
                 metric_srid=srid,
             )
+            await run_in_threadpool(  # a file changing grids outside the planner's scope: 403
+                lambda: scope.require_draft_by(
+                    session=session,
+                    identity=principal.identity,
+                    generation_id=made["generation"]["id"],
+                    step="import",
+                )
+            )
+            return made
         except DomainError as exc:  # every import problem in one language rule
             raise in_form_language(exc, fields.get("lang")) from None
     if kind in ("application/json", ""):
@@ -454,6 +463,10 @@ async def _step(
             )
         )
     elif step == "approve":
+        scope.require_draft_by(  # a draft changing grids outside the approver's scope: 403
+            session=session, identity=principal.identity, generation_id=generation_id,
+            step="approve",
+        )  # fmt: skip
         generation = review.approve(
             session=session,
             generation_id=generation_id,
@@ -578,6 +591,15 @@ async def publish_generation(
         )
         raise with_zh(exc, text) from None
     version, actor = _version(body.version, if_match), actor_of(principal)
+    if body.commit:  # a draft changing grids outside the publisher's scope: 403
+        await run_in_threadpool(
+            lambda: scope.require_draft_by(
+                session=session,
+                identity=principal.identity,
+                generation_id=generation_id,
+                step="publish",
+            )
+        )
     return await run_in_threadpool(
         lambda: review.publish(
             session=session,

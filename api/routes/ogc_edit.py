@@ -63,6 +63,7 @@ from layers.planning.feature_ops import (
     new_tiling_problems,
 )
 from layers.planning.geometry_guard import edit_field, geometry_errors
+from layers.planning.scope import require_edit_by
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -236,6 +237,7 @@ class _Writer:
 
     def __init__(self, request: Request, session: Session, principal: Any, target: Target):
         self.request, self.session, self.target = request, session, target
+        self.identity = principal.identity  # the planner's scope bounds every edit
         self.actor = actor_of(principal).label
         self.version = _expected_version(request, target)
         self.reason = _reason(request)
@@ -265,6 +267,7 @@ class _Writer:
         except DraftVersionConflict as exc:  # someone edited between our check and the lock
             refused = PreconditionFailed(exc.detail, field="If-Match", extra=exc.extra)
             raise with_zh(refused, getattr(exc, "detail_zh", exc.detail)) from None
+        require_edit_by(session=self.session, identity=self.identity, answer=answer)
         if op == REPLACE_GEOMETRY:
             after = validate_affected(
                 session=self.session, draft_id=draft, codes=checked, metric_srid=self.srid
