@@ -7,17 +7,51 @@ from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.deps import Reader, SessionDep, parse_day
 from api.ingest.pipeline import active_generation_id
+from api.schemas.common import Answer
 from gis.role_names import ROLE_NAMES
 from gis.tracks import UNUSABLE
 from layers import accounts
 from layers.workcal import SHANGHAI
 
 router = APIRouter(prefix="/api/v1/patrol", tags=["positions"])
+
+
+class Officer(Answer):
+    """An officer's device, the person, the person's role and grid (first current assignment)."""
+
+    device_id: int
+    device: str = Field(description="the external id the device sends")
+    label: str | None
+    person_id: int | None
+    name: str = Field(description="the person's name, else the device's label or external id")
+    role: str | None = Field(description="staff role (layers.people.StaffRole)")
+    role_name: str | None = Field(description="the role in the asked language")
+    grid: str | None = Field(description="grid code of the assignment")
+    grid_name: str | None
+
+
+class Officers(Answer):
+    officers: list[Officer]
+    count: int
+
+
+class Visitor(Officer):
+    fixes: int = Field(description="usable fixes in the grid that day")
+    first: str = Field(description="first of them, ISO 8601")
+    last: str = Field(description="last of them, ISO 8601")
+
+
+class Visits(Answer):
+    grid: str
+    date: str
+    officers: list[Visitor]
+
 
 # one row per active device: its person, the person's first current assignment (role, grid)
 # and that grid's name in the active generation
@@ -61,7 +95,11 @@ def _visible(session: Session, principal: Any) -> set[int] | None:
     return accounts.people_in_scope(session=session, codes=codes)
 
 
-@router.get("/officers", summary="Officers with a device, searched by name, grid or device")
+@router.get(
+    "/officers",
+    summary="Officers with a device, searched by name, grid or device",
+    response_model=Officers,
+)
 def search_officers(
     request: Request,
     session: SessionDep,
@@ -108,7 +146,11 @@ def search_officers(
     return {"officers": officers, "count": len(officers)}
 
 
-@router.get("/visits", summary="The officers whose fixes fell in a grid on a day")
+@router.get(
+    "/visits",
+    summary="The officers whose fixes fell in a grid on a day",
+    response_model=Visits,
+)
 def grid_visits(
     request: Request,
     session: SessionDep,
