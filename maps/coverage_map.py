@@ -172,12 +172,12 @@ def class_rows(breaks: Sequence[float], values: Sequence[float | None]) -> list[
             held_by.append((colour, held[0], held[-1]))
     places = [0] * len(held_by)  # [k]: the decimals that tell row k-1's top from row k's low
     for k in range(1, len(held_by)):
-        below, low = held_by[k - 1][2], held_by[k][1]
+        below, above = held_by[k - 1][2], held_by[k][1]
         while places[k] < 4 and _read(_pct_places(below, places[k])) >= _read(
-            _pct_places(low, places[k])
+            _pct_places(above, places[k])
         ):
             places[k] += 1
-    rows = []
+    rows: list[tuple[str, str]] = []
     for k, (colour, low_v, high_v) in enumerate(held_by):
         lo_places = places[k]
         hi_places = places[k + 1] if k + 1 < len(held_by) else 0
