@@ -123,14 +123,15 @@ def refusal(report: dict[str, Any], generation_id: int) -> NewerWorkWouldBeRever
         NewerWorkWouldBeReverted(
             f"generation {generation_id} was copied from generation {report['base']}, but "
             f"generation(s) {ids} were published since: publishing it would revert {rev} grids "
-            f"and override {ovr} more that they changed (e.g. {sample}); make a new draft from the "
-            "active generation and redo the edits there, or, to undo that work on purpose, send "
-            "revert_newer=true with a reason (--revert-newer on the command line)",
+            f"and override {ovr} more that they changed (e.g. {sample}); rebase the draft onto the "
+            f"active generation (POST /api/v1/generations/{generation_id}/rebase, gridgis drafts "
+            "rebase), or, to undo that work on purpose, send revert_newer=true with a reason "
+            "(--revert-newer on the command line)",
             field="revert_newer",
             extra={"newer_publications": report},
         ),
         f"版本 {generation_id} 复制自版本 {report['base']}，但之后已发布了版本 {ids}："
         f"发布它会撤销其中 {rev} 个网格的修改、覆盖 {ovr} 个网格的修改（如 {sample}）；"
-        "请从现行版本新建草案并重做编辑，或确要撤销这些修改时，填写原因并设置 revert_newer=true"
+        "请将草案变基到现行版本（rebase），或确要撤销这些修改时，填写原因并设置 revert_newer=true"
         "（命令行 --revert-newer）",
     )
