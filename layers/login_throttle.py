@@ -215,17 +215,15 @@ def _count(engine: Engine, attempt_keys: list[tuple[str, str]]) -> list[Armed]:
     with engine.connect() as conn, conn.begin() as tx:
         for kind, key in ordered:
             policy = POLICY[kind]
-            conn.execute(
-                text(
-                    "INSERT INTO login_attempt (key_kind, key, failures, last_failed_at) "
-                    "VALUES (:kind, :key, 0, clock_timestamp()) ON CONFLICT DO NOTHING"
-                ),
-                {"kind": kind, "key": key},
-            )
+            # One statement that always yields the row, locked: a separate INSERT … DO NOTHING
+            # then SELECT … FOR UPDATE found nothing when a successful sign-in (reset) deleted
+            # the row in between (a 500 during a login flood); the no-op DO UPDATE locks it.
             row = conn.execute(
                 text(
-                    "SELECT failures, last_failed_at, locked_until, clock_timestamp() AS now "
-                    "FROM login_attempt WHERE key_kind = :kind AND key = :key FOR UPDATE"
+                    "INSERT INTO login_attempt (key_kind, key, failures, last_failed_at) "
+                    "VALUES (:kind, :key, 0, clock_timestamp()) "
+                    "ON CONFLICT (key_kind, key) DO UPDATE SET key_kind = EXCLUDED.key_kind "
+                    "RETURNING failures, last_failed_at, locked_until, clock_timestamp() AS now"
                 ),
                 {"kind": kind, "key": key},
             ).one()

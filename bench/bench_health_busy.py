@@ -1,0 +1,156 @@
+"""How long ``/health`` takes while the server checks a flood of passwords (issue 11).
+
+    .venv/bin/python -m bench.bench_health_busy [--project DIR] [--logins 60] [--seconds 15]
+
+Starts the app of ``--project`` (default: this checkout; give an exported older tree to
+measure "before") on a fresh database of the embedded cluster, makes a user with a password,
+then runs ``--logins`` parallel sign-ins (argon2, right password, over and over) for
+``--seconds`` while one client asks ``/health`` every 50 ms; prints the ``/health`` latency
+(p50, p95, max, n) idle and under the flood, and the sign-ins done. A measurement, not a test
+(no timing is asserted anywhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from layers.cluster import LocalCluster
+from layers.db import make_sessionmaker, transaction
+from tests.server_support import free_port
+
+PROJECT = Path(__file__).resolve().parents[1]
+PASSWORD = "health-bench-password-1"
+
+
+def _latencies(base: str, stop: threading.Event, out: list[float]) -> None:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            client.get("/health").raise_for_status()
+            out.append(time.perf_counter() - t0)
+            time.sleep(0.05)
+
+
+def _logins(base: str, stop: threading.Event, done: list[int]) -> None:
+    with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as client:
+        while not stop.is_set():
+            r = client.post("/login", data={"username": "bench", "password": PASSWORD})
+            done.append(r.status_code)
+            client.cookies.clear()
+
+
+def _flood(base: str, logins: int, seconds: float, results: Any) -> None:
+    done: list[int] = []
+    stop = threading.Event()
+    threads = [threading.Thread(target=_logins, args=(base, stop, done)) for _ in range(logins)]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    results.put(done)
+
+
+def _summary(name: str, values: list[float]) -> str:
+    values = sorted(values)
+    p95 = values[int(0.95 * (len(values) - 1))]
+    return (
+        f"{name}: p50 {statistics.median(values) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+        f"max {values[-1] * 1000:.1f} ms, n {len(values)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--project", type=Path, default=PROJECT)
+    parser.add_argument("--logins", type=int, default=60)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    args = parser.parse_args()
+    cluster = LocalCluster(Path(os.environ.get("GRIDGIS_DATA_DIR", PROJECT / ".gridgis")))
+    cluster.start()
+    name = f"gridgis_bench_health_{secrets.token_hex(3)}"
+    admin = create_engine(cluster.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(cluster.url).set(database=name).render_as_string(hide_password=False)
+    with create_engine(url).begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data_dir = Path("/tmp") / name
+    data_dir.mkdir()
+    env = {**os.environ, "DATABASE_URL": url, "GRIDGIS_DATA_DIR": str(data_dir),
+           "GRIDGIS_SESSION_SECRET": "bench-secret", "PYTHONPATH": str(args.project)}  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env, cwd=args.project,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start")
+            time.sleep(0.2)
+        from layers import accounts
+
+        with transaction(make_sessionmaker(create_engine(url))) as session:
+            accounts.create_user(session=session, name="bench", role="admin", password=PASSWORD)
+        idle: list[float] = []
+        stop = threading.Event()
+        probe = threading.Thread(target=_latencies, args=(base, stop, idle))
+        probe.start()
+        time.sleep(3)
+        stop.set()
+        probe.join()
+        busy: list[float] = []
+        # the flood in its own process: its 60 threads must not take this process's GIL from
+        # the /health client (that would measure the client, not the server)
+        results = multiprocessing.Queue()
+        flood = multiprocessing.Process(
+            target=_flood, args=(base, args.logins, args.seconds + 1.0, results)
+        )
+        flood.start()
+        time.sleep(1)  # the flood under way
+        stop = threading.Event()
+        probe = threading.Thread(target=_latencies, args=(base, stop, busy))
+        probe.start()
+        time.sleep(args.seconds)
+        stop.set()
+        probe.join()
+        done: list[int] = results.get()
+        flood.join()
+        print(f"project {args.project}")
+        print(_summary("/health idle", idle))
+        print(_summary(f"/health during {args.logins} parallel sign-ins", busy))
+        codes = {c: done.count(c) for c in sorted(set(done))}
+        print(f"sign-ins answered: {len(done)} by status {codes}")
+    finally:
+        server.terminate()
+        server.wait(30)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
