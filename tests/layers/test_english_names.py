@@ -38,19 +38,28 @@ def test_display_name_falls_back_in_english_never_to_chinese() -> None:
     assert not CJK.search(UNNAMED_EN) and not re.search(r"\d", UNNAMED_EN)
 
 
+def _free_class_codes(session: Session, n: int) -> list[str]:
+    """n two-digit class codes no row uses (other tests commit classes such as '97')."""
+    used = set(session.scalars(select(EventClass.code)))
+    free = [f"{i:02d}" for i in range(99, 9, -1) if f"{i:02d}" not in used]
+    assert len(free) >= n, "no free two-digit event class code"
+    return free[:n]
+
+
 def test_dictionary_sql_and_objects_share_the_rule(db_session: Session) -> None:
+    a, b = _free_class_codes(db_session, 2)  # named class, class without an English name
     db_session.add_all([
-        EventClass(code="97", name="测试大类", name_en="Test class", kind="event"),
-        EventClass(code="98", name="无英文大类", name_en=None, kind="event"),
+        EventClass(code=a, name="测试大类", name_en="Test class", kind="event"),
+        EventClass(code=b, name="无英文大类", name_en=None, kind="event"),
     ])  # fmt: skip
     db_session.flush()
     db_session.add_all([
-        _subclass("9701", "有英文名", "Named one"),
-        _subclass("9702", "无英文名甲", None),
-        _subclass("9801", "无英文名乙", None),
+        _subclass(f"{a}01", "有英文名", "Named one"),
+        _subclass(f"{a}02", "无英文名甲", None),
+        _subclass(f"{b}01", "无英文名乙", None),
     ])  # fmt: skip
     db_session.flush()
-    want = {"9701": "Named one", "9702": "Test class", "9801": UNNAMED_EN}
+    want = {f"{a}01": "Named one", f"{a}02": "Test class", f"{b}01": UNNAMED_EN}
     # SQL (the lists of /events/map, the dashboard, the phone's tasks)
     rows = db_session.execute(
         select(EventSubclass.code, EventSubclass.name, subclass_name_en()).where(
@@ -59,7 +68,7 @@ def test_dictionary_sql_and_objects_share_the_rule(db_session: Session) -> None:
     ).all()
     assert {c: display_name(n, en, "en") for c, n, en in rows} == want
     assert {c: display_name(n, en, "zh") for c, n, en in rows} == {
-        "9701": "有英文名", "9702": "无英文名甲", "9801": "无英文名乙"
+        f"{a}01": "有英文名", f"{a}02": "无英文名甲", f"{b}01": "无英文名乙"
     }  # fmt: skip
     # loaded objects (one subclass read on its own: API, phone's case view)
     for code, name in want.items():
@@ -69,8 +78,8 @@ def test_dictionary_sql_and_objects_share_the_rule(db_session: Session) -> None:
         assert subclass_dict(s, "zh")["name"] == s.name
     # the whole dictionary (the /events/map filter and legend names)
     en = {c["code"]: c for c in list_dictionary(session=db_session, lang="en")}
-    assert en["98"]["name"] == UNNAMED_EN and en["97"]["name"] == "Test class"
-    assert {s["code"]: s["name"] for c in ("97", "98") for s in en[c]["subclasses"]} == want
+    assert en[b]["name"] == UNNAMED_EN and en[a]["name"] == "Test class"
+    assert {s["code"]: s["name"] for c in (a, b) for s in en[c]["subclasses"]} == want
     for c in en.values():
         assert not CJK.search(c["name"]), c
         assert not any(CJK.search(s["name"]) for s in c["subclasses"]), c["code"]
