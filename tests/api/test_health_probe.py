@@ -8,7 +8,6 @@ bench/bench_health_busy.py (no timing is asserted here).
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 from types import SimpleNamespace
@@ -17,6 +16,7 @@ from sqlalchemy import Engine
 
 from api.health_probe import HealthProbe, probe_of
 from api.routes.health import health
+from tests.async_support import run_async
 
 
 def test_health_is_a_coroutine_on_its_own_thread_and_pool(engine: Engine) -> None:
@@ -35,7 +35,7 @@ def test_health_is_a_coroutine_on_its_own_thread_and_pool(engine: Engine) -> Non
 
         HealthProbe._probe = spy  # type: ignore[method-assign]
         try:
-            answer = asyncio.run(probe.run())
+            answer = run_async(probe.run())
         finally:
             HealthProbe._probe = original  # type: ignore[method-assign]
         assert threads and threads[0].startswith("gridgis-health")

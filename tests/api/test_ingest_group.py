@@ -22,6 +22,7 @@ from sqlalchemy import Engine, text
 
 from api.ingest.group import GroupWriter, SingleFix
 from api.ingest.pipeline import FixColumns, IngestResult
+from tests.async_support import run_async
 from tests.tracks_support import CITY_LAT, CITY_LON, StaffDevice, make_device
 
 PROBLEM = "application/problem+json"
@@ -144,7 +145,7 @@ def test_a_failed_group_answers_every_waiting_request_with_the_error() -> None:
         finally:
             writer.close()
 
-    outcomes = asyncio.run(run())
+    outcomes = run_async(run())
     assert calls == [20]  # one group, stored once: a fault of the server is not retried per fix
     assert all(isinstance(o, psycopg.OperationalError) for o in outcomes)
 
@@ -168,7 +169,7 @@ def test_a_refused_fix_in_a_group_is_retried_alone() -> None:
         finally:
             writer.close()
 
-    outcomes = asyncio.run(run())
+    outcomes = run_async(run())
     assert calls[0] == [f"phone-{i}" for i in range(8)]  # the first group: the 8 allowed
     assert isinstance(outcomes[3], psycopg.errors.CheckViolation)
     assert all(isinstance(o, IngestResult) for k, o in enumerate(outcomes) if k != 3)
@@ -190,5 +191,5 @@ def test_groups_are_bounded(max_fixes: int) -> None:
         finally:
             writer.close()
 
-    asyncio.run(run())
+    run_async(run())
     assert sum(sizes) == 7 and max(sizes) <= max_fixes
