@@ -29,6 +29,7 @@ from layers.grids import resolve_generation
 from layers.models import Grid
 from layers.workcal import SHANGHAI
 from maps.assets import ASSETS, ASSETS_DIR, static_mounts
+from maps.status_names import event_status_names
 from maps.styles import ROLE_NAMES, resolve_lang
 
 router = APIRouter(tags=["pages"])
@@ -113,6 +114,7 @@ def home_page(
         "datum": datum,
         "today": datetime.now(SHANGHAI).date().isoformat(),
         "roles": ROLE_NAMES[resolve_lang(lang)],
+        "status_names": event_status_names(lang),
     }
     html = render_page(
         request,

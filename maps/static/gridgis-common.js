@@ -17,6 +17,7 @@
       network: "无法连接服务器",
       close: "关闭",
       data: "数据",
+      minutes: "{n} 分钟", hours: "{n} 小时", days: "{n} 天",
     },
     en: {
       expired: "Your session has expired. Please log in again.",
@@ -25,6 +26,7 @@
       network: "the server cannot be reached",
       close: "Close",
       data: "data",
+      minutes: "{n} min", hours: "{n} h", days: "{n} days",
     },
   };
 
@@ -68,6 +70,16 @@
   // pct(0.1234) -> "12.3%" ("—" for none)
   function pct(v) {
     return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%";
+  }
+
+  // The one duration format of every page: duration(5400) -> "2 小时" / "2 h"; under an hour in
+  // minutes, under a day in hours, else in whole days ("5 天" / "5 days").
+  function duration(seconds) {
+    var s = Math.max(0, Number(seconds) || 0);
+    var words = MESSAGES[pageLang()];
+    if (s < 3600) { return format(words.minutes, {n: Math.round(s / 60)}); }
+    if (s < 86400) { return format(words.hours, {n: Math.round(s / 3600)}); }
+    return format(words.days, {n: Math.floor(s / 86400)});
   }
 
   // The login page, back to this page afterwards, in this page's language.
@@ -276,7 +288,7 @@
   }
 
   global.GridGIS = {
-    pageLang: pageLang, format: format, t: t, esc: esc, el: el, pct: pct,
+    pageLang: pageLang, format: format, t: t, esc: esc, el: el, pct: pct, duration: duration,
     loginUrl: loginUrl, notice: notice, getJSON: getJSON, sendJSON: sendJSON, latest: latest,
     views: views,
     start: start,

@@ -44,7 +44,7 @@
       panel_events: "事件", panel_patrols: "巡查", panel_kpis: "考核指标",
       panel_selection: "当前范围", panel_grid: "网格详情",
       h_share: "H3 覆盖率", minutes: "{v} 分钟", subclass: "{code}", silent: "离线人员（最近失联在前）",
-      silent_for: "{m} 分钟未上报", patrolled: "今天巡查过的队员（轨迹回放）",
+      silent_for: "{d}未上报", patrolled: "今天巡查过的队员（轨迹回放）",
     },
     en: {
       city: "City", town: "Town", village: "Village", grid: "Unit grid",
@@ -79,18 +79,9 @@
       panel_events: "events", panel_patrols: "patrols", panel_kpis: "KPIs",
       panel_selection: "the selection", panel_grid: "the grid",
       h_share: "H3 coverage", minutes: "{v} min", subclass: "Event type {code}",
-      silent: "Offline officers (most recently lost first)", silent_for: "silent {m} min",
+      silent: "Offline officers (most recently lost first)", silent_for: "silent {d}",
       patrolled: "Officers who patrolled it today (playback)",
     },
-  };
-  var STATUS_WORDS = {
-    zh: {reported: "待受理", accepted: "已立案", rejected: "不予立案", dispatched: "已派遣",
-      in_handling: "处置中", extension_requested: "延期申请", handled: "已处置",
-      verified: "已核查", closed: "已结案", returned: "已回退", parked: "挂账", rework: "返工"},
-    en: {reported: "reported", accepted: "accepted", rejected: "rejected",
-      dispatched: "dispatched", in_handling: "in handling", extension_requested: "extension asked",
-      handled: "handled", verified: "verified", closed: "closed", returned: "returned",
-      parked: "parked", rework: "rework"},
   };
   var STATUS_COLOURS = {
     reported: "#7b61ff", accepted: "#1f77b4", dispatched: "#e6a700", in_handling: "#e6a700",
@@ -133,6 +124,8 @@
 
   var root = document.getElementById("home");
   var config = JSON.parse(root.getAttribute("data-config"));
+  // event statuses in the page's language: the one table of every page (maps/status_names.py)
+  var STATUS_WORDS = config.status_names || {};
   var state = {
     sel: "", names: {}, loaded: {}, tiles: 0, lastEventId: null, newIds: {},
     refreshes: 0,
@@ -338,7 +331,7 @@
           var colour = r[4] ? STATUS_COLOURS.overdue : STATUS_COLOURS[r[1]] || "#555";
           var m = L.circleMarker([r[3], r[2]], {radius: r[4] ? 6 : 4, color: "#fff", weight: 1,
             fillColor: colour, fillOpacity: 0.95, pane: "home-points"});
-          m.bindTooltip(G.el("span", null, "#" + r[0] + " · " + (STATUS_WORDS[lang][r[1]] || r[1])));
+          m.bindTooltip(G.el("span", null, "#" + r[0] + " · " + (STATUS_WORDS[r[1]] || r[1])));
           eventsLayer.addLayer(m);
         });
       }).catch(function () {});
@@ -352,7 +345,7 @@
     var box = G.el("div", "home-popup");
     box.appendChild(G.el("strong", null, (e.id ? "#" + e.id + " " + subclassText(e) :
       e.subclass_name)));
-    box.appendChild(G.el("div", null, STATUS_WORDS[lang][e.status] || e.status));
+    box.appendChild(G.el("div", null, STATUS_WORDS[e.status] || e.status));
     if (e.deadline_at) { box.appendChild(G.el("div", null, w("deadline") + " " + when(e.deadline_at))); }
     if (e.address) { box.appendChild(G.el("div", null, e.address)); }
     eventMarker.bindPopup(box).openPopup();
@@ -375,7 +368,7 @@
     var top = G.el("div", "ev-top");
     top.appendChild(G.el("span", "ev-id", "#" + e.id));
     top.appendChild(G.el("span", "ev-name", subclassText(e)));
-    var st = G.el("span", "ev-status st-" + e.status, STATUS_WORDS[lang][e.status] || e.status);
+    var st = G.el("span", "ev-status st-" + e.status, STATUS_WORDS[e.status] || e.status);
     top.appendChild(st);
     li.appendChild(top);
     var sub = kind === "overdue" ?
@@ -470,7 +463,7 @@
         var ul = G.el("ul", "silent");
         b.silent.slice(0, 5).forEach(function (o) {
           var li = G.el("li", o.grid_code ? "link" : null,
-            o.name + " · " + w("silent_for", {m: Math.round(o.age_s / 60)}));
+            o.name + " · " + w("silent_for", {d: G.duration(o.age_s)}));
           if (o.grid_code) { li.addEventListener("click", function () { select(o.grid_code, true); }); }
           ul.appendChild(li);
         });
@@ -714,7 +707,8 @@
       var lon = Number(m[1]), lat = Number(m[2]);
       if (lon < lat) { var t = lon; lon = lat; lat = t; }  // "31.91,120.28": lat first
       var crs = (m[3] || "cgcs2000").toLowerCase();
-      return asks.search.get("/api/v1/locate?lon=" + lon + "&lat=" + lat + "&crs=" + crs, w("search_point"))
+      return asks.search.get("/api/v1/locate?lon=" + lon + "&lat=" + lat + "&crs=" + crs, w("search_point"),
+        {quiet: true})
         .then(function (r) {
           if (!r.l3) { showResults([], q + " — " + w("point_outside")); return; }
           showResults([{kind: w("search_point"), label: r.l3.name + " (" + r.l3.code + ")", go: function () {
@@ -723,7 +717,10 @@
               showEvent({id: "", lat: r.lat, lon: r.lon, status: r.l3.name, subclass_name: q});
             });
           }}], q);
-        }).catch(function () {});
+        }).catch(function (e) {  // a coordinate the server cannot take: say why, in place
+          if (e.stale || e.status === 401) { return; }
+          showResults([], q + " — " + e.message);
+        });
     }
     if (/^[0-9]+$/.test(q) && validCode(q)) {
       asks.search.drop();
