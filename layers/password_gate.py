@@ -10,16 +10,21 @@ Here:
   that is refused at once with :class:`VerifierBusy` (503, ``Retry-After``), before it counts as
   an attempt or touches the database;
 - callers look the hash up, release their connection, then call :func:`verify`;
+- the hashing itself runs on :data:`SLOTS` threads of their own at a lower CPU priority
+  (:data:`HASHING_NICE`), so that a flood slows the sign-ins, not ``/health`` or the other
+  requests (measured: bench/bench_health_busy.py);
 - an unknown user (``stored_hash`` None) is verified against a dummy hash of the same
   parameters, so an unknown name takes as long as a wrong password (no timing oracle).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
 
@@ -87,7 +92,27 @@ def verify(hasher: PasswordHasher, stored_hash: str | None, password: str) -> bo
     database connection."""
     target = stored_hash if stored_hash is not None else _dummy_hash(hasher)
     try:
-        ok = hasher.verify(target, password)
+        ok = _hashing().submit(hasher.verify, target, password).result()
     except (VerificationError, InvalidHashError):
         return False
     return bool(ok) and stored_hash is not None
+
+
+HASHING_NICE = 10
+"""How much lower the hashing threads' CPU priority is than the server's other threads."""
+
+
+def _lower_priority() -> None:
+    """Run this thread at :data:`HASHING_NICE` (Linux: per thread; elsewhere nothing)."""
+    with contextlib.suppress(AttributeError, OSError):  # no per-thread priority: run as it is
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICE)
+
+
+@cache
+def _hashing() -> ThreadPoolExecutor:
+    """The process's :data:`SLOTS` hashing threads, at a lower CPU priority: argon2 (which
+    releases the GIL) gets the cores the event loop, ``/health`` and PostgreSQL leave, so a
+    login flood slows sign-ins, not the rest of the server."""
+    return ThreadPoolExecutor(
+        max_workers=SLOTS, thread_name_prefix="gridgis-argon2", initializer=_lower_priority
+    )
