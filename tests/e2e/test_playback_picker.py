@@ -152,3 +152,32 @@ def test_live_picker_opens_another_days_playback(
         assert_offline_and_clean(seen)
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_front_page_grid_links_to_who_patrolled_it_today(
+    browser: Any, live_server: str, tokens: dict[str, str], walker: Any,  # noqa: F811
+    lang: str,
+) -> None:  # fmt: skip
+    from tests.e2e.test_home_page import _wait_selected, open_home
+
+    code = walker["code"]
+    suffix = "&lang=en" if lang == "en" else ""
+    page, seen = open_home(browser, live_server, tokens["viewer"], f"/?sel={code}{suffix}")
+    try:
+        _wait_selected(page, code)
+        link = page.locator("#panel-selection a.gridgis-patrolled-link")
+        today = page.evaluate(
+            "new Intl.DateTimeFormat('en-CA', {timeZone: 'Asia/Shanghai', year: 'numeric',"
+            " month: '2-digit', day: '2-digit'}).format(new Date())"
+        )
+        expected = f"/playback?grid={code}&date={today}" + ("&lang=en" if lang == "en" else "")
+        assert link.get_attribute("href") == expected
+        link.click()
+        page.locator("#gg-who-list").wait_for(timeout=30_000)
+        wait_until(page, "document.querySelector('#gg-who-list').textContent.length > 0", 30_000)
+        listed = page.inner_text("#gg-who-list")
+        assert code in listed and today in listed
+        assert_offline_and_clean(seen)
+    finally:
+        page.context.close()
