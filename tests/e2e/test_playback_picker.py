@@ -181,3 +181,28 @@ def test_front_page_grid_links_to_who_patrolled_it_today(
         assert_offline_and_clean(seen)
     finally:
         page.context.close()
+
+
+def test_event_popup_links_to_who_patrolled_its_grid(
+    browser: Any, live_server: str, tokens: dict[str, str], demo_grids: Any,
+) -> None:  # fmt: skip
+    from tests.e2e.test_home_page import _report
+
+    eid = _report(live_server, tokens["officer"], demo_grids, 7)
+    page, seen = open_logged_in(
+        browser, live_server, tokens["viewer"], "/events/map?days=3660",
+        "window.gridgisEvents && window.gridgisEvents.ready",
+    )  # fmt: skip
+    try:
+        page.evaluate("id => window.gridgisEvents.select(id)", eid)
+        link = page.locator(f'.gridgis-event-popup[data-id="{eid}"] a.gridgis-patrolled-link')
+        link.wait_for(timeout=30_000)
+        href = link.get_attribute("href") or ""
+        assert href.startswith("/playback?grid=3202") and "&date=20" in href
+        assert link.inner_text() == "当天巡查过此网格的队员"
+        link.click()
+        wait_until(page, "document.querySelector('#gg-who-list').textContent.length > 0", 30_000)
+        assert "巡查" in page.inner_text("#gg-who-list")
+        assert_offline_and_clean(seen)
+    finally:
+        page.context.close()
