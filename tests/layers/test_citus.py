@@ -43,8 +43,11 @@ M_PER_DEG_LON, M_PER_DEG_LAT = 94_500.0, 110_900.0
 
 @pytest.fixture(scope="module")
 def citus_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A migrated Citus coordinator (2 workers) with the demo city; stopped and removed after."""
+    """A migrated Citus coordinator (2 workers) with the demo city and its staff (the same
+    roster as the ``people_demo`` fixture loads into the single-node database: cases are given
+    the same grid workers on both sides); stopped and removed after."""
     from layers.demo import load_demo_city
+    from layers.people_demo import load_demo_people
 
     cluster = CitusCluster(tmp_path_factory.mktemp("citus"), workers=2)
     try:
@@ -52,12 +55,13 @@ def citus_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         engine = make_engine(cluster.url)
         upgrade(engine)
         with transaction(make_sessionmaker(engine)) as session:
-            load_demo_city(
+            generation, _ = load_demo_city(
                 session=session,
                 seed=320281,
                 metric_srid=4549,
                 cache_dir=PROJECT_DIR / ".gridgis" / "cache",
             )
+            load_demo_people(session=session, generation_id=generation.id, seed=320281)
         yield engine
         engine.dispose()
     finally:
@@ -440,8 +444,15 @@ def _http_story(base: str, token: str, places: list[dict[str, Any]]) -> dict[str
 
 @pytest.fixture(scope="module")
 def http_compared(
-    citus_server: Any, live_server: str, tokens: dict[str, str], places: list[dict[str, Any]]
+    citus_server: Any,
+    live_server: str,
+    tokens: dict[str, str],
+    places: list[dict[str, Any]],
+    people_demo: dict[str, Any],
 ) -> dict[str, Any]:
+    """The STORY over HTTP on both sides. Both hold the demo staff (``people_demo`` here, as
+    in a full run where other tests load it; ``citus_engine`` there), so the KPIs per person
+    compare the same grid workers whatever else ran before."""
     base, token = citus_server
     return {
         "citus": _http_story(base, token, places),
