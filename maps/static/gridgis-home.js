@@ -39,6 +39,8 @@
       layer_l1: "镇街边界", layer_l2: "村社区边界", layer_l3: "单元网格",
       layer_zones: "执法片区", layer_officers: "在线巡查人员", layer_events: "事件（按状态）",
       layer_coverage: "巡查覆盖率", layer_households: "住户密度（户数）",
+      legend_officer: "在线人员", legend_h3: "（H3 覆盖率）", legend_no_cells: "无 H3 单元",
+      legend_no_households: "0 户", legend_zone: "各片区一色，边线为片区界",
       legend: "图例", st_reported: "待受理", st_accepted: "已立案", st_open: "处置中",
       st_handled: "已处置待核查", st_overdue: "超时", time_label: "北京时间",
       panel_events: "事件", panel_patrols: "巡查", panel_kpis: "考核指标",
@@ -73,6 +75,8 @@
       layer_zones: "Enforcement zones", layer_officers: "Officers online",
       layer_events: "Events by status", layer_coverage: "Patrol coverage",
       layer_households: "Household density (counts)",
+      legend_officer: "Officer online", legend_h3: " (H3 share)", legend_no_cells: "no H3 cells",
+      legend_no_households: "0 households", legend_zone: "one colour per zone, outlined",
       legend: "Legend", st_reported: "Awaiting acceptance", st_accepted: "Accepted",
       st_open: "In handling", st_handled: "Handled, to verify", st_overdue: "Overdue",
       time_label: "Asia/Shanghai",
@@ -83,6 +87,18 @@
       patrolled: "Officers who patrolled it today (playback)",
     },
   };
+  // fill classes: [upper bound (exclusive), colour]; coverage in H3 share %, a red-blue scale;
+  // households per unit grid, purples (never mistaken for coverage); the first class is 0
+  var COVERAGE_BANDS = [[5, "#b2182b"], [15, "#ef8a62"], [30, "#fddbc7"], [50, "#d1e5f0"],
+    [75, "#67a9cf"], [Infinity, "#2166ac"]];
+  var NO_COVERAGE = "#bbb";
+  var HOUSEHOLD_BANDS = [[1, "#f2f0f7"], [200, "#cbc9e2"], [400, "#9e9ac8"], [800, "#756bb1"],
+    [Infinity, "#54278f"]];
+  var OFFICER_COLOUR = "#0ca678";
+  function bandColour(bands, v) {
+    for (var k = 0; k < bands.length; k += 1) { if (v < bands[k][0]) { return bands[k][1]; } }
+    return bands[bands.length - 1][1];
+  }
   var STATUS_COLOURS = {
     reported: "#7b61ff", accepted: "#1f77b4", dispatched: "#e6a700", in_handling: "#e6a700",
     extension_requested: "#e6a700", rework: "#d9480f", handled: "#2b8a3e", verified: "#2b8a3e",
@@ -170,8 +186,8 @@
   var householdCounts = null, householdsShown = false;
   function householdFill(p) {
     var n = householdCounts ? householdCounts[p.code] || 0 : 0;
-    var c = n === 0 ? "#f1f1f1" : n < 200 ? "#fee8c8" : n < 400 ? "#fdbb84" : n < 800 ? "#e34a33" : "#990000";
-    return {fill: true, fillColor: c, fillOpacity: 0.55, weight: 0.2, color: "#999"};
+    return {fill: true, fillColor: bandColour(HOUSEHOLD_BANDS, n), fillOpacity: 0.55, weight: 0.2,
+      color: "#999"};
   }
   var unitLines = styles["grids-l3"];
   styles["grids-l3"] = function (p) {
@@ -214,8 +230,9 @@
     grids.setFeatureStyle(highlighted.id, HIGHLIGHT);
   }
 
+  function zoneHue(code) { return (Number(String(code).slice(-3)) * 47) % 360; }
   var zones = G.tiles.layer("zones", {style: function (p) {
-    var hue = (Number(String(p.code).slice(-3)) * 47) % 360;
+    var hue = zoneHue(p.code);
     return {color: "hsl(" + hue + ",60%,40%)", weight: 1.5, fill: true,
       fillColor: "hsl(" + hue + ",70%,60%)", fillOpacity: 0.25};
   }, pane: "home-fills"});
@@ -224,8 +241,7 @@
   function coverageTiles(day) {
     return G.tiles.layer("coverage", {params: {date: day}, pane: "home-fills", style: function (p) {
       var s = p.share_pct === undefined ? null : Number(p.share_pct);
-      var c = s === null ? "#bbb" : s < 5 ? "#b2182b" : s < 15 ? "#ef8a62" : s < 30 ? "#fddbc7" :
-        s < 50 ? "#d1e5f0" : s < 75 ? "#67a9cf" : "#2166ac";
+      var c = s === null ? NO_COVERAGE : bandColour(COVERAGE_BANDS, s);
       return {fill: true, fillColor: c, fillOpacity: 0.6, weight: 0.3, color: "#666"};
     }});
   }
@@ -249,22 +265,68 @@
   officers.addTo(map);
   eventsLayer.addTo(map);
 
+  // The legend has a section for each visible layer (events by status, officers, coverage
+  // classes, household classes, zones), redrawn when a layer is switched.
+  var legendBox = null;
+  function legendRow(colour, text, shape) {
+    var item = G.el("div", "legend-item");
+    var sw = G.el("span", shape || "swatch");
+    sw.style.background = colour;
+    item.appendChild(sw);
+    item.appendChild(G.el("span", null, text));
+    return item;
+  }
+  function legendItem(box, colour, text, shape) { box.appendChild(legendRow(colour, text, shape)); }
+  // band labels that never overlap: whole counts "1–199", "200–399"; shares "< 5%", "5% – <15%"
+  function bandItems(box, bands, percent) {
+    bands.forEach(function (b, k) {
+      var low = k === 0 ? null : bands[k - 1][0], high = b[0];
+      var text;
+      if (percent) {
+        text = low === null ? "< " + high + "%" : high === Infinity ? "≥ " + low + "%" :
+          low + "% – <" + high + "%";
+      } else {
+        text = low === null ? w("legend_no_households") : high === Infinity ? "≥ " + num(low) :
+          num(low) + "–" + num(high - 1);
+      }
+      box.appendChild(legendRow(b[1], text));
+    });
+  }
+  function drawLegend() {
+    if (!legendBox) { return; }
+    clear(legendBox);
+    legendBox.appendChild(G.el("strong", null, w("legend")));
+    function section(title) { legendBox.appendChild(G.el("div", "legend-section", title)); }
+    if (map.hasLayer(eventsLayer)) {
+      section(w("layer_events"));
+      [["reported", "st_reported"], ["accepted", "st_accepted"], ["in_handling", "st_open"],
+        ["handled", "st_handled"], ["overdue", "st_overdue"]].forEach(function (pair) {
+        legendItem(legendBox, STATUS_COLOURS[pair[0]], STATUS_WORDS[pair[0]] || w(pair[1]), "dot");
+      });
+    }
+    if (map.hasLayer(officers)) { section(w("layer_officers")); legendItem(legendBox, OFFICER_COLOUR, w("legend_officer"), "dot"); }
+    if (map.hasLayer(coverageGroup)) {
+      section(w("layer_coverage") + w("legend_h3"));
+      bandItems(legendBox, COVERAGE_BANDS, true);
+      legendItem(legendBox, NO_COVERAGE, w("legend_no_cells"));
+    }
+    if (map.hasLayer(householdGroup)) {
+      section(w("layer_households"));
+      bandItems(legendBox, HOUSEHOLD_BANDS, false);
+    }
+    if (map.hasLayer(zones)) {
+      section(w("layer_zones"));
+      legendItem(legendBox, "hsl(" + zoneHue(47) + ",70%,60%)", w("legend_zone"));
+    }
+  }
   var legend = L.control({position: "bottomright"});
   legend.onAdd = function () {
-    var div = L.DomUtil.create("div", "home-legend");
-    div.appendChild(G.el("strong", null, w("legend")));
-    [["reported", "st_reported"], ["accepted", "st_accepted"], ["in_handling", "st_open"],
-      ["handled", "st_handled"], ["overdue", "st_overdue"]].forEach(function (pair) {
-      var item = G.el("div", "legend-item");
-      var dot = G.el("span", "dot");
-      dot.style.background = STATUS_COLOURS[pair[0]];
-      item.appendChild(dot);
-      item.appendChild(G.el("span", null, w(pair[1])));
-      div.appendChild(item);
-    });
-    return div;
+    legendBox = L.DomUtil.create("div", "home-legend");
+    drawLegend();
+    return legendBox;
   };
   legend.addTo(map);
+  map.on("overlayadd overlayremove", drawLegend);
 
   coverageGroup.on("add", function () {
     if (coverageLayer) { return; }
@@ -312,7 +374,7 @@
         var p = f.properties;
         if (!p.online || (state.sel && !(p.grid || "").startsWith(state.sel))) { return; }
         var m = L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
-          radius: 5, color: "#fff", weight: 1.5, fillColor: "#0ca678", fillOpacity: 1,
+          radius: 5, color: "#fff", weight: 1.5, fillColor: OFFICER_COLOUR, fillOpacity: 1,
           pane: "home-points"});
         // an element, never a string: Leaflet puts a string tooltip in as HTML
         m.bindTooltip(G.el("span", null, p.name + (p.grid_name ? " · " + p.grid_name : "")));
