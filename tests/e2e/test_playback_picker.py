@@ -175,7 +175,7 @@ def test_front_page_grid_links_to_who_patrolled_it_today(
         assert link.get_attribute("href") == expected
         link.click()
         page.locator("#gg-who-list").wait_for(timeout=30_000)
-        wait_until(page, "document.querySelector('#gg-who-list').textContent.length > 0", 30_000)
+        wait_until(page, "document.querySelector('#gg-who-list').textContent.length > 0", 60_000)
         listed = page.inner_text("#gg-who-list")
         assert code in listed and today in listed
         assert_offline_and_clean(seen)
@@ -201,7 +201,7 @@ def test_event_popup_links_to_who_patrolled_its_grid(
         assert href.startswith("/playback?grid=3202") and "&date=20" in href
         assert link.inner_text() == "当天巡查过此网格的队员"
         link.click()
-        wait_until(page, "document.querySelector('#gg-who-list').textContent.length > 0", 30_000)
+        wait_until(page, "document.querySelector('#gg-who-list').textContent.length > 0", 60_000)
         assert "巡查" in page.inner_text("#gg-who-list")
         assert_offline_and_clean(seen)
     finally:
