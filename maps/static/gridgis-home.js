@@ -805,17 +805,15 @@
             label: (p.full_name || p.name) + " (" + p.code + ")", go: function () { select(p.code, true); }});
         });
       }).catch(function () {}));
-    found.push(G.getJSON("/api/v1/positions/latest?online_s=86400", w("search_person"), {quiet: true})
-      .then(function (fc) {
-        fc.features.filter(function (f) { return (f.properties.name || "").indexOf(q) >= 0; })
-          .slice(0, 8).forEach(function (f) {
-            var p = f.properties;
-            items.push({kind: w("search_person"), label: p.name + (p.grid_name ? " · " + p.grid_name : ""),
-              go: function () {
-                var c = f.geometry.coordinates;
-                (p.grid ? select(p.grid, true) : Promise.resolve()).then(function () { map.setView([c[1], c[0]], 17); });
-              }});
-          });
+    // every staff member in the caller's scope, with a device or not (api/routes/people_search.py)
+    found.push(G.getJSON("/api/v1/people/search?limit=8&lang=" + lang + "&q=" + encodeURIComponent(q),
+      w("search_person"), {quiet: true})
+      .then(function (b) {
+        b.people.forEach(function (p) {
+          items.push({kind: w("search_person") + (p.role_name ? " · " + p.role_name : ""),
+            label: p.name + (p.grid_name ? " · " + p.grid_name : ""),
+            go: function () { if (p.grid) { select(p.grid, true); } }});
+        });
       }).catch(function () {}));
     return asks.search.track(Promise.all(found)).then(function () { showResults(items, q); })
       .catch(function () {});

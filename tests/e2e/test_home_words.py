@@ -66,3 +66,25 @@ def test_a_coordinate_the_search_cannot_take_says_why(
         assert page.locator("#home-search-results li.result").count() == 0
     finally:
         page.context.close()
+
+
+def test_person_search_finds_staff_without_a_device(
+    browser, live_server, tokens, engine, people_demo
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.api.test_people_search import _chief_without_device
+
+    chief = _chief_without_device(engine)
+    page, _ = open_logged_in(browser, live_server, tokens["viewer"], "/", READY)
+    try:
+        page.set_viewport_size(SCREEN)
+        page.fill("#home-search-input", chief["name"])
+        page.press("#home-search-input", "Enter")
+        wait_until(page, "!document.getElementById('home-search-results').hidden || "
+                         f"GridGIS.home.state.sel === '{chief['grid']}'")  # fmt: skip
+        if page.evaluate("GridGIS.home.state.sel") != chief["grid"]:
+            page.click(
+                f"#home-search-results li.result:has-text('网格长'):has-text('{chief['name']}')"
+            )
+        wait_until(page, f"GridGIS.home.state.sel === '{chief['grid']}'")
+    finally:
+        page.context.close()

@@ -1,0 +1,79 @@
+"""``GET /api/v1/people/search``: staff by name inside the caller's scope, whether or not they
+carry a device (the front page's person search: the 网格长 shown in a grid panel is found)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import Field
+from sqlalchemy import text
+
+from api.deps import Reader, SessionDep
+from api.ingest.pipeline import active_generation_id
+from api.schemas.common import Answer
+from gis.role_names import ROLE_NAMES
+from layers import accounts
+
+router = APIRouter(prefix="/api/v1/people", tags=["staff"])
+
+# active people whose name contains the needle, with their first current assignment (role,
+# grid) and that grid's name in the active generation; LIKE wildcards in the needle are literal
+_SQL = """
+SELECT p.id AS person_id, p.name, ga.role, ga.grid_code AS grid, g.name AS grid_name
+FROM person p
+LEFT JOIN LATERAL (
+    SELECT a.role::text AS role, a.grid_code FROM grid_assignment a
+    WHERE a.person_id = p.id AND (a.valid_to IS NULL OR a.valid_to >= current_date)
+    ORDER BY a.valid_from, a.grid_code LIMIT 1
+) ga ON TRUE
+LEFT JOIN grid g ON g.generation_id = :gen AND g.code = ga.grid_code
+WHERE p.active AND strpos(lower(p.name), :needle) > 0
+ORDER BY strpos(lower(p.name), :needle) > 1, length(p.name), p.name, p.id
+"""
+
+
+class StaffMember(Answer):
+    """A person of the staff: name, first current assignment (role, grid)."""
+
+    person_id: int
+    name: str
+    role: str | None = Field(description="staff role (layers.people.StaffRole)")
+    role_name: str | None = Field(description="the role in the asked language")
+    grid: str | None = Field(description="grid code of the assignment")
+    grid_name: str | None
+
+
+class StaffFound(Answer):
+    people: list[StaffMember]
+    count: int
+
+
+@router.get("/search", summary="Staff by name inside your scope", response_model=StaffFound)
+def search_people(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="part of a name")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    lang: Annotated[str, Query(description="zh or en: the language of role_name")] = "zh",
+) -> dict[str, Any]:
+    """``{"people": [{person_id, name, role, role_name, grid, grid_name}], "count"}``: active
+    people whose name contains ``q`` (case-insensitive; a name starting with it first), inside
+    the caller's scope (layers.accounts.people_in_scope), at most ``limit``."""
+    if not q.strip():
+        return {"people": [], "count": 0}
+    gen = active_generation_id(request.app.state, session)
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    allowed = accounts.people_in_scope(session=session, codes=codes)
+    names = ROLE_NAMES["en" if lang == "en" else "zh"]
+    found: list[dict[str, Any]] = []
+    rows = session.execute(text(_SQL), {"gen": gen, "needle": q.strip().lower()}).mappings()
+    for row in rows:
+        if allowed is not None and row["person_id"] not in allowed:
+            continue
+        role = row["role"]
+        found.append({**row, "role_name": names.get(role, role) if role else None})
+        if len(found) >= limit:
+            break
+    return {"people": found, "count": len(found)}
