@@ -230,9 +230,12 @@ def report(page: Any, subclass: str, text: str, photo: bytes | None = None) -> N
         page.check("#not-duplicate")
     page.click("#report-submit")
     # Under load the duplicate check may answer after the click (other tests' cases lie in the
-    # same grid): the page then asks to confirm; confirm and send again, as the officer would.
+    # same grid): the page then refuses and asks to confirm (the box shown, unchecked, the
+    # error said); confirm and send again, as the officer would.
     sent = "document.querySelector('#description').value === ''"
-    asked = "!document.querySelector('#duplicates').hidden"
+    asked = ("!document.querySelector('#duplicates').hidden"
+             " && !document.querySelector('#not-duplicate').checked"
+             " && !document.querySelector('#report-error').hidden")  # fmt: skip
     for _ in range(3):
         if wait_until(page, f"({sent}) ? 'sent' : ({asked}) ? 'asked' : null") == "sent":
             return
