@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -29,6 +30,7 @@ DEMO_ORDER = 30
 DEMO_EVENTS = int(os.environ.get("GRIDGIS_DEMO_EVENTS", "2000"))
 WORKERS = 4
 RECENT_SHARE = 0.08  # cases of the last 7 days (the rest spread over the year)
+WAITING_STAGES = ("reported", "accept", "dispatch", "return", "start")  # the last step taken
 CLASS_MIX = {"01": 0.65, "04": 0.24, "02": 0.04, "03": 0.03, "05": 0.02, "06": 0.02}
 console = Console()
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ def plan_events(
     weights = [rng.paretovariate(1.6) for _ in geoms]
     classes, class_p = list(CLASS_MIX), list(CLASS_MIX.values())
     start = now - timedelta(days=365)
+    waiting = 0  # recent cases left waiting so far
     for i in range(n):
         g = geoms[rng.choices(range(len(geoms)), weights)[0]]
         west, south, east, north = g.bounds
@@ -134,8 +137,9 @@ def plan_events(
             steps = steps[: cut + 1]
         # a recent case may wait at any stage: not yet accepted (reported), accepted and not
         # dispatched, dispatched and not started, returned to the centre, or in handling
-        if recent and reported > now - timedelta(days=3) and rng.random() < 0.6:
-            stage = rng.choice(("reported", "accept", "dispatch", "return", "start"))
+        if recent and reported > now - timedelta(days=3) and rng.random() < 0.8:
+            stage = WAITING_STAGES[waiting % len(WAITING_STAGES)]  # each stage in turn
+            waiting += 1
             if stage == "reported":
                 steps = []
             elif stage == "return" and any(s[0] == "dispatch" for s in steps):
@@ -206,15 +210,19 @@ def _file_demo_cases(
     l3 = frame[frame.level == 3].reset_index(drop=True)
     plans = plan_events(l3, subclasses, n=n, seed=settings.geo.demo_seed, now=datetime.now(UTC))
     headers = {"Authorization": f"Bearer {token}"}
-    failures = asyncio.run(_file_all(create_app(settings), headers, plans, n, out))
+    reasons: Counter[str] = Counter()
+    failures = asyncio.run(_file_all(create_app(settings), headers, plans, n, out, reasons))
     out.print(
         f"事件 events: {n - failures:,} demo cases filed"
-        + (f", {failures} refused (see the server log)" if failures else "")
+        + (f", {failures} refused (each one logged)" if failures else "")
     )
+    for reason, count in reasons.most_common(3):  # why, most frequent first
+        out.print(f"  {count:,} × {reason}", markup=False)
 
 
-def _refused(ref: str, step: str, answer: Any) -> None:
-    """Log why the API refused a demo case's step (its problem's title, field and detail)."""
+def _refused(ref: str, step: str, answer: Any) -> str:
+    """Log why the API refused a demo case's step (its problem's title, field and detail);
+    returns the reason without the case ("accept: 422 [note] note must be string, not None")."""
     try:
         problem = answer.json()
     except ValueError:
@@ -223,10 +231,16 @@ def _refused(ref: str, step: str, answer: Any) -> None:
         "demo case %s: %s refused (%s): %s [%s] %s", ref, step, answer.status_code,
         problem.get("title"), problem.get("field"), problem.get("detail"),
     )  # fmt: skip
+    return f"{step}: {answer.status_code} [{problem.get('field')}] {problem.get('detail')}"
 
 
 async def _file_all(
-    app: Any, headers: dict[str, str], plans: Iterator[dict[str, Any]], n: int, out: Console
+    app: Any,
+    headers: dict[str, str],
+    plans: Iterator[dict[str, Any]],
+    n: int,
+    out: Console,
+    reasons: Counter[str],
 ) -> int:
     """File the cases with a few concurrent in-process clients (the app's thread pool serves
     them as it would serve several field devices)."""
@@ -245,7 +259,7 @@ async def _file_all(
             })  # fmt: skip
             if r.status_code != 201:
                 failures += 1
-                _refused(plan["ref"], "file", r)
+                reasons[_refused(plan["ref"], "file", r)] += 1
             else:
                 url = f"/api/v1/events/{r.json()['id']}/actions"
                 for action, at, note in plan["steps"]:
@@ -255,7 +269,7 @@ async def _file_all(
                         body["note"] = note
                     if (done := await client.post(url, json=body)).status_code != 200:
                         failures += 1
-                        _refused(plan["ref"], action, done)
+                        reasons[_refused(plan["ref"], action, done)] += 1
                         break
             progress.advance(task)
 
