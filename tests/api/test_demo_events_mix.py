@@ -3,57 +3,68 @@ realistic mix of outcomes, and the front page's KPIs are numbers on them (issue 
 
 from __future__ import annotations
 
-import logging
-import secrets
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
-from rich.console import Console
 from sqlalchemy import Engine, text
-
-from layers.db import make_sessionmaker, transaction
 
 N = 300
 SEED = 151515
 
 
+# The loader builds an app in-process: run it in a process of its own (its start and stop would
+# touch this process's caches that the live server shares, and asyncio.run needs no loop).
+# argv: generation id, how many, "bad" to file unknown subclasses. Refusals are logged to stderr.
+LOADER = """
+import sys
+from rich.console import Console
+from sqlalchemy import text
+from api.commands import events as ev
+from api.database import open_engine
+from api.settings import Settings
+from layers.auth import create_token, revoke_token
+from layers.db import make_sessionmaker, transaction
+from layers.grids import read_grid_frame
+settings = Settings()
+factory = make_sessionmaker(open_engine(settings))
+with transaction(factory) as session:
+    frame = read_grid_frame(session=session, generation_id=int(sys.argv[1]))
+    rows = session.execute(text("SELECT class_code, code, limit_value, limit_unit::text "
+                                "FROM event_subclass WHERE active")).all()
+    loader, token = create_token(session=session, name="demo mix test", role="admin")
+    loader_id = loader.id
+if sys.argv[3] == "bad":
+    rows = [(c, "99" + k, lim, u) for c, k, lim, u in rows]
+try:
+    ev._file_demo_cases(settings, rows=rows, frame=frame, token=token, n=int(sys.argv[2]),
+                        out=Console(width=200, markup=False, highlight=False))
+finally:
+    with transaction(factory) as session:
+        revoke_token(session=session, token_id=loader_id)
+"""
+
+
+def _load(database_url: str, data_dir: Path, generation: int, n: int, seed: int, mode: str) -> Any:
+    env = {**os.environ, "DATABASE_URL": database_url, "GRIDGIS_DATA_DIR": str(data_dir),
+           "GRIDGIS_DEMO_SEED": str(seed)}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", LOADER, str(generation), str(n), mode],
+        env=env, capture_output=True, text=True, timeout=900,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
 @pytest.fixture(scope="module")
 def filed(engine: Engine, demo_generation: int, database_url: str, tmp_path_factory) -> dict:  # type: ignore[no-untyped-def]
     """File N demo cases under a seed of their own (other tests' demo rows stay apart)."""
-    from api.commands import events as events_cmd
-    from api.settings import Settings
-    from layers.auth import create_token, revoke_token
-    from layers.grids import read_grid_frame
-
-    mp = pytest.MonkeyPatch()
     seed = SEED  # fixed: the same plan every run (the demo's own seed is left to the demo)
-    mp.setenv("DATABASE_URL", database_url)
-    mp.setenv("GRIDGIS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
-    mp.setenv("GRIDGIS_DEMO_SEED", str(seed))
-    settings = Settings()
-    assert settings.geo.demo_seed == seed
-    factory = make_sessionmaker(engine)
-    with transaction(factory) as session:
-        frame = read_grid_frame(session=session, generation_id=demo_generation)
-        rows = session.execute(
-            text(
-                "SELECT class_code, code, limit_value, limit_unit::text FROM event_subclass "
-                "WHERE active"
-            )
-        ).all()
-        loader, token = create_token(session=session, name="demo mix test", role="admin")
-    out = Console(record=True, width=200)
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("api.commands.events")
-    logger.addHandler(handler)
-    try:
-        events_cmd._file_demo_cases(settings, rows=rows, frame=frame, token=token, n=N, out=out)
-    finally:
-        logger.removeHandler(handler)
-        with transaction(factory) as session:
-            revoke_token(session=session, token_id=loader.id)
-        mp.undo()
+    done = _load(database_url, tmp_path_factory.mktemp("data"), demo_generation, N, seed, "good")
     # renamed apart from the demo's own ("demo:%"), whose loader skips when those exist
     with engine.begin() as conn:
         conn.execute(
@@ -62,7 +73,8 @@ def filed(engine: Engine, demo_generation: int, database_url: str, tmp_path_fact
             ),
             {"p": f"demo:{seed}:%"},
         )
-    return {"seed": seed, "out": out.export_text(), "log": [r.getMessage() for r in records]}
+    log = [line for line in done.stderr.splitlines() if "refused" in line]
+    return {"seed": seed, "out": done.stdout, "log": log}
 
 
 def test_no_demo_case_is_refused(filed) -> None:  # type: ignore[no-untyped-def]
@@ -119,35 +131,9 @@ def test_the_front_page_kpis_are_numbers_on_the_demo(filed, client) -> None:  # 
     assert events["counts"]["open_for_handling"] > 0, events["counts"]
 
 
-def test_a_refused_case_says_why(
-    engine: Engine, demo_generation: int, database_url: str, tmp_path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_case_says_why(engine, demo_generation, database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A case the API refuses is counted, and the summary names the reason (not just a count)."""
-    from api.commands import events as events_cmd
-    from api.settings import Settings
-    from layers.auth import create_token, revoke_token
-    from layers.grids import read_grid_frame
-
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("GRIDGIS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("GRIDGIS_DEMO_SEED", str(100_000 + secrets.randbelow(800_000)))
-    factory = make_sessionmaker(engine)
-    with transaction(factory) as session:
-        frame = read_grid_frame(session=session, generation_id=demo_generation)
-        rows = session.execute(
-            text("SELECT class_code, code, limit_value, limit_unit::text FROM event_subclass "
-                 "WHERE active")
-        ).all()  # fmt: skip
-        loader, token = create_token(session=session, name="demo refusal test", role="admin")
-    unknown = [(cls, "99" + code, limit, unit) for cls, code, limit, unit in rows]
-    out = Console(record=True, width=200)
-    try:
-        events_cmd._file_demo_cases(
-            Settings(), rows=unknown, frame=frame, token=token, n=3, out=out
-        )
-    finally:
-        with transaction(factory) as session:
-            revoke_token(session=session, token_id=loader.id)
-    text_ = out.export_text()
-    assert "0 demo cases filed, 3 refused" in text_, text_
-    assert " × file: 422 [subclass] event subclass '99" in text_, text_
+    done = _load(database_url, tmp_path, demo_generation, 3, SEED + 1, "bad")
+    assert "0 demo cases filed, 3 refused" in done.stdout, done.stdout
+    assert " × file: 422 [subclass] event subclass '99" in done.stdout, done.stdout
+    assert "refused (422)" in done.stderr  # each one logged
