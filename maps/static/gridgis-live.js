@@ -10,12 +10,12 @@
   var TEXT = {
     zh: {
       grid: "网格", age: "距今", playback: "轨迹回放", online: "在线", offline: "离线",
-      minutes: "{n} 分钟", hours: "{n} 小时", days: "{n} 天", nobody: "暂无巡查人员位置",
+      ago: "{d}前", nobody: "暂无巡查人员位置",
       positions: "实时位置", lastDay: "回放最后有定位的一天（{day}）",
     },
     en: {
       grid: "Grid", age: "Last fix", playback: "Playback", online: "Online", offline: "Offline",
-      minutes: "{n} min ago", hours: "{n} h ago", days: "{n} days ago",
+      ago: "{d} ago",
       nobody: "No officer has sent a position yet", positions: "live positions",
       lastDay: "replay the last day with fixes ({day})",
     },
@@ -23,11 +23,8 @@
   var DAY_S = 86400;
   var SHANGHAI = "Asia/Shanghai";
 
-  function ago(seconds) {
-    if (seconds < 3600) { return G.t(TEXT, "minutes", {n: Math.round(seconds / 60)}); }
-    if (seconds < DAY_S) { return G.t(TEXT, "hours", {n: Math.round(seconds / 3600)}); }
-    return G.t(TEXT, "days", {n: Math.floor(seconds / DAY_S)});
-  }
+  // how long ago, in the one duration format of every page (GridGIS.duration)
+  function ago(seconds) { return G.t(TEXT, "ago", {d: G.duration(seconds)}); }
 
   // The calendar day (YYYY-MM-DD) of an ISO time in Asia/Shanghai, and the day after it.
   function shanghaiDay(iso) {
