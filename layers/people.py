@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     DateTime,
     Enum,
@@ -21,7 +23,9 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
     func,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -77,6 +81,23 @@ class GridAssignment(Base):
         CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="assignment_dates"),
         CheckConstraint("grid_code ~ '^[0-9]{9}([0-9]{3}){0,2}$'", name="assignment_code_form"),
     )
+
+
+def assignment_in_force(on: Any) -> ColumnElement[bool]:
+    """The one rule of "an assignment in force on day ``on``" (a date, or an SQL date
+    expression such as ``func.current_date()``): it began on or before that day and has not
+    ended before it (``valid_to`` is the last day held, inclusive; NULL: open-ended)."""
+    return and_(
+        GridAssignment.valid_from <= on,
+        or_(GridAssignment.valid_to.is_(None), GridAssignment.valid_to >= on),
+    )
+
+
+def assignment_in_force_sql(alias: str = "a", on: str = ":on") -> str:
+    """:func:`assignment_in_force` for hand-written SQL: the condition on the table alias
+    ``alias`` for the day ``on`` (a bind parameter such as ``:on``, or ``current_date``)."""
+    a = alias
+    return f"({a}.valid_from <= {on} AND ({a}.valid_to IS NULL OR {a}.valid_to >= {on}))"
 
 
 class Team(Base):

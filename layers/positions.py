@@ -41,6 +41,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from layers.db import Base
+from layers.people import assignment_in_force_sql
 
 PARTITION_LOCK_KEY = 0x6772_6964_706F  # advisory lock id for partition DDL ("gridpo")
 
@@ -538,7 +539,7 @@ def latest_fixes(*, session: Session, exclude_flags: int) -> list[dict[str, Any]
         text(
             "SELECT d.id, d.external_id, d.label, d.person_id, p.name, "
             "  (SELECT ga.role::text FROM grid_assignment ga WHERE ga.person_id = p.id "
-            "   AND (ga.valid_to IS NULL OR ga.valid_to >= current_date) "
+            f"   AND {assignment_in_force_sql('ga', 'current_date')} "
             "   ORDER BY ga.valid_from LIMIT 1) AS role, "
             "  f.fix_time, f.server_time, f.lon, f.lat, f.grid_code, f.speed_mps, "
             "  f.accuracy_m, f.battery_pct, f.flags "

@@ -11,14 +11,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.codes import ancestors_of
 from gis.masking import id_number_problem, mobile_problem, normalize_mobile
 from gis.role_names import ROLE_NAMES
 from layers.errors import DomainError
-from layers.people import GridAssignment, Person, StaffRole, Team, TeamKind, TeamMember
+from layers.people import (
+    GridAssignment,
+    Person,
+    StaffRole,
+    Team,
+    TeamKind,
+    TeamMember,
+    assignment_in_force,
+    assignment_in_force_sql,
+)
 from layers.tables import read_table
 
 
@@ -310,10 +319,7 @@ def import_roster(
 
 # -- queries -----------------------------------------------------------------------------------
 def _active(on: date) -> Any:
-    return and_(
-        GridAssignment.valid_from <= on,
-        or_(GridAssignment.valid_to.is_(None), GridAssignment.valid_to >= on),
-    )
+    return assignment_in_force(on)
 
 
 def grids_without(
@@ -333,7 +339,7 @@ def grids_without(
                 "SELECT g.code FROM grid g WHERE g.generation_id = :g AND g.level = 3 "
                 "AND NOT EXISTS (SELECT 1 FROM grid_assignment a WHERE a.role = :role "
                 "AND a.grid_code IN (g.code, left(g.code, 12), left(g.code, 9)) "
-                "AND a.valid_from <= :on AND (a.valid_to IS NULL OR a.valid_to >= :on)) "
+                f"AND {assignment_in_force_sql('a', ':on')}) "
                 "ORDER BY g.code"
             ),
             {"g": generation_id, "role": role.value, "on": on},

@@ -17,6 +17,7 @@ from api.schemas.common import Answer
 from gis.role_names import ROLE_NAMES
 from gis.tracks import UNUSABLE
 from layers import accounts
+from layers.people import assignment_in_force_sql
 from layers.workcal import SHANGHAI
 
 router = APIRouter(prefix="/api/v1/patrol", tags=["positions"])
@@ -62,12 +63,12 @@ FROM device d
 LEFT JOIN person p ON p.id = d.person_id
 LEFT JOIN LATERAL (
     SELECT a.role::text AS role, a.grid_code FROM grid_assignment a
-    WHERE a.person_id = p.id AND (a.valid_to IS NULL OR a.valid_to >= current_date)
+    WHERE a.person_id = p.id AND {in_force}
     ORDER BY a.valid_from, a.grid_code LIMIT 1
 ) ga ON TRUE
 LEFT JOIN grid g ON g.generation_id = :gen AND g.code = ga.grid_code
 WHERE d.active
-"""
+""".replace("{in_force}", assignment_in_force_sql("a", "current_date"))
 
 
 def _lang(value: str) -> str:

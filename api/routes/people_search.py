@@ -14,6 +14,7 @@ from api.ingest.pipeline import active_generation_id
 from api.schemas.common import Answer
 from gis.role_names import ROLE_NAMES
 from layers import accounts
+from layers.people import assignment_in_force_sql
 
 router = APIRouter(prefix="/api/v1/people", tags=["staff"])
 
@@ -24,13 +25,13 @@ SELECT p.id AS person_id, p.name, ga.role, ga.grid_code AS grid, g.name AS grid_
 FROM person p
 LEFT JOIN LATERAL (
     SELECT a.role::text AS role, a.grid_code FROM grid_assignment a
-    WHERE a.person_id = p.id AND (a.valid_to IS NULL OR a.valid_to >= current_date)
+    WHERE a.person_id = p.id AND {in_force}
     ORDER BY a.valid_from, a.grid_code LIMIT 1
 ) ga ON TRUE
 LEFT JOIN grid g ON g.generation_id = :gen AND g.code = ga.grid_code
 WHERE p.active AND strpos(lower(p.name), :needle) > 0
 ORDER BY strpos(lower(p.name), :needle) > 1, length(p.name), p.name, p.id
-"""
+""".replace("{in_force}", assignment_in_force_sql("a", "current_date"))
 
 
 class StaffMember(Answer):

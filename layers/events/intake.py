@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from geoalchemy2.elements import WKTElement
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from gis.codes import ancestors_of
@@ -27,7 +27,7 @@ from layers.events.dictionary import InvalidEventInput, get_subclass
 from layers.events.models import Event, EventPhoto, EventSource, EventStatus
 from layers.events.workflow import CLOCK_SKEW, TERMINAL, Actor, append_log
 from layers.grids import active_generation, locate_in_postgis
-from layers.people import GridAssignment, StaffRole
+from layers.people import GridAssignment, StaffRole, assignment_in_force
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 9
@@ -157,8 +157,7 @@ def _person_for(session: Session, codes: list[str], role: StaffRole, day: Any) -
         .where(
             GridAssignment.grid_code.in_(codes),
             GridAssignment.role == role,
-            GridAssignment.valid_from <= day,
-            or_(GridAssignment.valid_to.is_(None), GridAssignment.valid_to >= day),
+            assignment_in_force(day),
         )
         .order_by(func.length(GridAssignment.grid_code).desc(), GridAssignment.id)
         .limit(1)

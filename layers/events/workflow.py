@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from layers.accounts import in_codes
@@ -24,6 +24,7 @@ from layers.errors import Forbidden, InvalidState
 from layers.events.dictionary import InvalidEventInput
 from layers.events.models import Event, EventLog, EventStatus, EventSubclass
 from layers.models import Role
+from layers.people import assignment_in_force
 from layers.workcal import WorkCalendar
 
 S = EventStatus
@@ -121,11 +122,7 @@ def routed_to(*, session: Session, event: Event, person_id: int) -> bool:
             .where(
                 GridAssignment.person_id == person_id,
                 GridAssignment.grid_code.in_(codes),
-                GridAssignment.valid_from <= func.current_date(),
-                or_(
-                    GridAssignment.valid_to.is_(None),
-                    GridAssignment.valid_to >= func.current_date(),
-                ),
+                assignment_in_force(func.current_date()),
             )
             .limit(1)
         )

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from layers.errors import InvalidState, with_zh
 from layers.grids import get_generation
 from layers.models import GenerationStatus
+from layers.people import assignment_in_force_sql
 from layers.planning.drafts import Actor
 from layers.planning.impact import _move_assignment
 from layers.planning.review import (
@@ -41,7 +42,8 @@ from layers.planning.review import (
 
 DECISIONS = ("move", "end")
 
-_PENDING_SQL = """
+_PENDING_SQL = (
+    """
 SELECT a.id, a.person_id, p.name, a.role::text AS role, a.grid_code, a.valid_from,
        COALESCE((
            SELECT array_agg(DISTINCT l.new_code ORDER BY l.new_code) FROM grid_lineage l
@@ -49,11 +51,14 @@ SELECT a.id, a.person_id, p.name, a.role::text AS role, a.grid_code, a.valid_fro
            WHERE l.old_code = a.grid_code AND l.new_code IS NOT NULL
        ), ARRAY[]::text[]) AS candidates
 FROM grid_assignment a JOIN person p ON p.id = a.person_id
-WHERE a.valid_from <= :on AND (a.valid_to IS NULL OR a.valid_to >= :on)
+WHERE """
+    + assignment_in_force_sql("a", ":on")
+    + """
   AND NOT EXISTS (SELECT 1 FROM grid g WHERE g.generation_id = :g AND g.code = a.grid_code)
   {extra}
 ORDER BY a.grid_code, a.id
 """
+)
 
 
 def assignments_to_decide(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from gis.crs import SRID_METRIC_DEFAULT
 from layers.grids import active_generation, get_generation
+from layers.people import assignment_in_force_sql
 from layers.planning.lineage import (
     DEFAULT_TOLERANCE,
     ChangeSet,
@@ -121,8 +122,8 @@ def _assignments(
         text(
             "SELECT a.id, a.person_id, p.name, a.role::text AS role, a.grid_code "
             "FROM grid_assignment a JOIN person p ON p.id = a.person_id "
-            "WHERE a.grid_code = ANY(:codes) AND a.valid_from <= :on "
-            "AND (a.valid_to IS NULL OR a.valid_to >= :on) ORDER BY a.grid_code, a.id"
+            f"WHERE a.grid_code = ANY(:codes) AND {assignment_in_force_sql('a', ':on')} "
+            "ORDER BY a.grid_code, a.id"
         ),
         {"codes": removed + reshaped, "on": on},
     ).all()
