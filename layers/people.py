@@ -100,6 +100,19 @@ def assignment_in_force_sql(alias: str = "a", on: str = ":on") -> str:
     return f"({a}.valid_from <= {on} AND ({a}.valid_to IS NULL OR {a}.valid_to >= {on}))"
 
 
+CURRENT_ASSIGNMENT_JOIN = (
+    "LEFT JOIN LATERAL (\n"
+    "    SELECT a.role::text AS role, a.grid_code FROM grid_assignment a\n"
+    f"    WHERE a.person_id = p.id AND {assignment_in_force_sql('a', 'current_date')}\n"
+    "    ORDER BY a.valid_from, a.grid_code LIMIT 1\n"
+    ") ga ON TRUE\n"
+    "LEFT JOIN grid g ON g.generation_id = :gen AND g.code = ga.grid_code"
+)
+"""SQL joins for a person ``p``: ``ga`` (role, grid_code) their first assignment in force today
+(the earliest begun, then the lowest code) and ``g`` that grid in generation ``:gen`` (both
+NULL when none): the role and grid a person is shown with in searches and pickers."""
+
+
 class Team(Base):
     __tablename__ = "team"
 

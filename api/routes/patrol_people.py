@@ -17,7 +17,7 @@ from api.schemas.common import Answer
 from gis.role_names import ROLE_NAMES
 from gis.tracks import UNUSABLE
 from layers import accounts
-from layers.people import assignment_in_force_sql
+from layers.people import CURRENT_ASSIGNMENT_JOIN
 from layers.workcal import SHANGHAI
 
 router = APIRouter(prefix="/api/v1/patrol", tags=["positions"])
@@ -61,14 +61,9 @@ SELECT d.id AS device_id, d.external_id AS device, d.label, d.person_id, p.name,
        ga.role, ga.grid_code AS grid, g.name AS grid_name
 FROM device d
 LEFT JOIN person p ON p.id = d.person_id
-LEFT JOIN LATERAL (
-    SELECT a.role::text AS role, a.grid_code FROM grid_assignment a
-    WHERE a.person_id = p.id AND {in_force}
-    ORDER BY a.valid_from, a.grid_code LIMIT 1
-) ga ON TRUE
-LEFT JOIN grid g ON g.generation_id = :gen AND g.code = ga.grid_code
+{assignment}
 WHERE d.active
-""".replace("{in_force}", assignment_in_force_sql("a", "current_date"))
+""".replace("{assignment}", CURRENT_ASSIGNMENT_JOIN)
 
 
 def _lang(value: str) -> str:

@@ -14,7 +14,7 @@ from api.ingest.pipeline import active_generation_id
 from api.schemas.common import Answer
 from gis.role_names import ROLE_NAMES
 from layers import accounts
-from layers.people import assignment_in_force_sql
+from layers.people import CURRENT_ASSIGNMENT_JOIN
 
 router = APIRouter(prefix="/api/v1/people", tags=["staff"])
 
@@ -23,15 +23,10 @@ router = APIRouter(prefix="/api/v1/people", tags=["staff"])
 _SQL = """
 SELECT p.id AS person_id, p.name, ga.role, ga.grid_code AS grid, g.name AS grid_name
 FROM person p
-LEFT JOIN LATERAL (
-    SELECT a.role::text AS role, a.grid_code FROM grid_assignment a
-    WHERE a.person_id = p.id AND {in_force}
-    ORDER BY a.valid_from, a.grid_code LIMIT 1
-) ga ON TRUE
-LEFT JOIN grid g ON g.generation_id = :gen AND g.code = ga.grid_code
+{assignment}
 WHERE p.active AND strpos(lower(p.name), :needle) > 0
 ORDER BY strpos(lower(p.name), :needle) > 1, length(p.name), p.name, p.id
-""".replace("{in_force}", assignment_in_force_sql("a", "current_date"))
+""".replace("{assignment}", CURRENT_ASSIGNMENT_JOIN)
 
 
 class StaffMember(Answer):
