@@ -185,8 +185,9 @@ def test_a_town_squad_is_read_by_its_town(live_server, engine, tokens, setting) 
 def test_the_last_enabled_admin_keeps_the_role(db_session) -> None:  # type: ignore[no-untyped-def]
     from layers import accounts
 
+    # both can sign in (a password): only admins who can still get in count (usable_admins)
     only = accounts.create_user(session=db_session, name=f"last-{secrets.token_hex(3)}",
-                                role="admin", password=None)  # fmt: skip
+                                role="admin", password=secrets.token_urlsafe(16))  # fmt: skip
     db_session.execute(  # rolled back after the test
         text("UPDATE app_user SET disabled_at = now() WHERE role = 'admin' AND id <> :i"),
         {"i": only.id},
@@ -199,7 +200,7 @@ def test_the_last_enabled_admin_keeps_the_role(db_session) -> None:  # type: ign
     with pytest.raises(accounts.LastAdmin):
         accounts.disable_user(session=db_session, user=only)
     second = accounts.create_user(session=db_session, name=f"next-{secrets.token_hex(3)}",
-                                  role="admin", password=None)  # fmt: skip
+                                  role="admin", password=secrets.token_urlsafe(16))  # fmt: skip
     accounts.update_user(session=db_session, user=only, role="viewer")  # another admin exists
     assert only.role.value == "viewer"
     with pytest.raises(accounts.LastAdmin):
@@ -210,7 +211,7 @@ def test_demoting_an_admin_over_http_and_scopes_that_name_nothing(
     live_server, engine, tokens
 ) -> None:  # type: ignore[no-untyped-def]
     spare = make_user(engine, "admin", password=None, prefix="spare")
-    make_user(engine, "admin", password=None, prefix="spare")  # so that spare is not the last
+    make_user(engine, "admin", prefix="spare")  # one who can sign in: spare is not the last
     with _bearer(live_server, tokens["admin"]) as admin:
         r = admin.patch(f"/api/v1/users/{spare['id']}", json={"role": "viewer"})
         assert r.status_code == 200, r.text  # other admins remain

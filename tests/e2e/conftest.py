@@ -51,7 +51,14 @@ def wait_until(page: Any, expression: str, timeout: float = 30_000) -> Any:
     pages' Content-Security-Policy (no 'unsafe-eval') forbids; ``page.evaluate`` runs through
     the DevTools protocol and is not subject to it."""
     deadline = time.monotonic() + timeout / 1000
-    probe = f"() => {{ try {{ return ({expression}); }} catch (e) {{ return null; }} }}"
+    # a class instance (a map, an element) answers true: its reference chain cannot be sent
+    # back; plain objects, arrays and values come back as they are
+    probe = (
+        f"() => {{ try {{ const v = ({expression}); "
+        "return v && typeof v === 'object' && !Array.isArray(v) "
+        "&& Object.getPrototypeOf(v) !== Object.prototype ? true : v; "
+        "} catch (e) { return null; } }"
+    )
     while True:
         value = page.evaluate(probe)
         if value:

@@ -97,10 +97,10 @@ def test_coverage_links_to_the_playback_of_who_patrolled(
         browser, live_server, tokens["viewer"], path, "window.gridgisCoverage !== undefined"
     )
     try:
-        link = page.locator("a.gridgis-cov-who-link").first
+        # other tests' officers may have patrolled the same grid that day: find ours by its link
+        href = f"/playback?device={covered['device'].id}&date={COVERAGE_DAY}"
+        link = page.locator(f'a.gridgis-cov-who-link[href="{href}"]')
         link.wait_for(timeout=30_000)
-        href = link.get_attribute("href")
-        assert href == f"/playback?device={covered['device'].id}&date={COVERAGE_DAY}"
         link.click()
         wait_until(page, READY, timeout=60_000)
         assert "王五" in page.inner_text("#gg-head")
