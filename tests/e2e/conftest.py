@@ -51,10 +51,10 @@ def wait_until(page: Any, expression: str, timeout: float = 30_000) -> Any:
     pages' Content-Security-Policy (no 'unsafe-eval') forbids; ``page.evaluate`` runs through
     the DevTools protocol and is not subject to it."""
     deadline = time.monotonic() + timeout / 1000
-    # a class instance (a map, an element) answers true: its reference chain cannot be sent
-    # back; plain objects, arrays and values come back as they are
+    # a promise is awaited; a class instance (a map, an element) answers true: its reference
+    # chain cannot be sent back; plain objects, arrays and values come back as they are
     probe = (
-        f"() => {{ try {{ const v = ({expression}); "
+        f"async () => {{ try {{ const v = await ({expression}); "
         "return v && typeof v === 'object' && !Array.isArray(v) "
         "&& Object.getPrototypeOf(v) !== Object.prototype ? true : v; "
         "} catch (e) { return null; } }"
