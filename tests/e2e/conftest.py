@@ -12,11 +12,9 @@ from tests.maps.browser_support import LOCAL_HOST
 VIEWPORT = {"width": 1600, "height": 1000}
 
 
-def open_logged_in(
-    browser: Any, live_server: str, token: str, path: str, ready: str
-) -> tuple[Any, dict[str, list[str]]]:
-    """Open ``path`` as a user would: land on the login page, paste the token, and wait until
-    the JS expression ``ready`` holds. Returns the page and what it requested or reported."""
+def offline_page(browser: Any) -> tuple[Any, Any, dict[str, list[str]]]:
+    """A new 1920×1080 page that records what it requests, logs as errors and fails (``seen``),
+    and may not reach anything but our server: other hosts are refused (and recorded)."""
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     seen: dict[str, list[str]] = {"requests": [], "errors": [], "failed": []}
@@ -24,7 +22,6 @@ def open_logged_in(
     page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
     page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
     page.on("response", lambda r: r.status >= 400 and seen["failed"].append(f"{r.status} {r.url}"))
-    # Nothing may leave the machine: anything not for our server is refused (and recorded).
     context.route(
         "**/*",
         lambda route: (
@@ -33,6 +30,15 @@ def open_logged_in(
             else route.abort()
         ),
     )
+    return context, page, seen
+
+
+def open_logged_in(
+    browser: Any, live_server: str, token: str, path: str, ready: str
+) -> tuple[Any, dict[str, list[str]]]:
+    """Open ``path`` as a user would: land on the login page, paste the token, and wait until
+    the JS expression ``ready`` holds. Returns the page and what it requested or reported."""
+    _, page, seen = offline_page(browser)
     page.goto(f"{live_server}{path}")
     assert "/login" in page.url  # not logged in yet: the login page comes first
     token_login = page.locator("details.token-login > summary")

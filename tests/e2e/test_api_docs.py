@@ -5,31 +5,15 @@ the operations listed."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import VIEWPORT, assert_offline_and_clean, wait_until
-from tests.maps.browser_support import LOCAL_HOST
+from tests.e2e.conftest import assert_offline_and_clean, offline_page, wait_until
 
 
 def _open(browser: Any, url: str) -> tuple[Any, Any, dict[str, list[str]]]:
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    seen: dict[str, list[str]] = {"requests": [], "errors": [], "failed": []}
-    page.on("request", lambda r: seen["requests"].append(r.url))
-    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
-    page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
-    page.on("response", lambda r: r.status >= 400 and seen["failed"].append(f"{r.status} {r.url}"))
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if urlsplit(route.request.url).hostname == LOCAL_HOST
-            else route.abort()
-        ),
-    )
+    context, page, seen = offline_page(browser)
     page.goto(url)
     return context, page, seen
 

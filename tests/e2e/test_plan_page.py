@@ -22,8 +22,7 @@ from shapely.geometry import shape
 from sqlalchemy import Engine
 
 from tests.api.accounts_support import make_token, make_user
-from tests.e2e.conftest import assert_offline_and_clean, wait_until
-from tests.maps.browser_support import LOCAL_HOST
+from tests.e2e.conftest import assert_offline_and_clean, offline_page, wait_until
 
 pytestmark = pytest.mark.browser
 VIEWPORT = {"width": 1920, "height": 1080}
@@ -51,21 +50,7 @@ def _api(live_server: str, token: str) -> httpx.Client:
 def open_plan(browser: Any, live_server: str, token: str, path: str) -> tuple[Any, dict]:  # type: ignore[type-arg]
     """Open ``path`` at 1920×1080 as a person does: the login page first, the token pasted,
     back on the page; returns the page and what it requested or reported."""
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    seen: dict[str, list[str]] = {"requests": [], "errors": [], "failed": []}
-    page.on("request", lambda r: seen["requests"].append(r.url))
-    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
-    page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
-    page.on("response", lambda r: r.status >= 400 and seen["failed"].append(f"{r.status} {r.url}"))
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if urlsplit(route.request.url).hostname == LOCAL_HOST
-            else route.abort()
-        ),
-    )
+    _, page, seen = offline_page(browser)
     page.goto(f"{live_server}{path}")
     assert "/login" in page.url
     token_login = page.locator("details.token-login > summary")
