@@ -241,6 +241,9 @@ def main() -> None:
     gridgis = [sys.executable, "-m", "api.cli"]
     os.chdir(ROOT)
     subprocess.run([*gridgis, "demo", "--no-serve", "--city-only"], check=True, capture_output=True)
+    # kept running through the rows: a server started on a stopped cluster stops it on exit,
+    # and the database floor row below queries it directly
+    subprocess.run([*gridgis, "db", "up"], check=True, capture_output=True)
     token = (ROOT / ".gridgis" / "admin-token").read_text().strip()
     url = subprocess.run(
         [*gridgis, "db", "url"], capture_output=True, text=True, check=True
