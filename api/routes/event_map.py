@@ -119,6 +119,7 @@ def event_filter(
         until=end,
         days=days,
         scope=accounts.scope_codes(session=session, identity=principal.identity),
+        person_id=principal.person_id,
     )
 
 

@@ -318,12 +318,19 @@ def accuracy_of(data: dict[str, Any]) -> float | None:
         ) from None
 
 
+def reach_of(session: Any, principal: Any) -> Any:
+    """The caller's reach as a WHERE clause on ``Event`` (None: the city): their scope's cases
+    and those routed to their person (:func:`layers.events.access.reach_clause`)."""
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    return access.reach_clause(session=session, person_id=principal.person_id, codes=codes)
+
+
 def in_scope(stmt: Any, session: Any, principal: Any) -> Any:
     """``stmt`` (a select of events) narrowed to the caller's scope: a town's or a village's
-    users see its events only, a grid worker those of their grids (layers.accounts)."""
-    codes = accounts.scope_codes(session=session, identity=principal.identity)
-    clause = access.reach_clause(session=session, person_id=principal.person_id, codes=codes)
-    return stmt if clause is None else stmt.where(clause)  # and cases routed to them
+    users see its events only, a grid worker those of their grids (layers.accounts), and
+    cases routed to them."""
+    clause = reach_of(session, principal)
+    return stmt if clause is None else stmt.where(clause)
 
 
 def _require_visible(session: Any, principal: Any, event: Event) -> None:
@@ -385,8 +392,9 @@ def list_events(
     response_model=EventsPublic,
 )
 def overdue_events(session: SessionDep, principal: Reader) -> dict[str, Any]:
-    codes = accounts.scope_codes(session=session, identity=principal.identity)
-    rows = [e for e in list_overdue(session=session) if accounts.in_codes(e.grid_code, codes)]
+    """The cases the caller reaches (:func:`layers.events.access.reach_clause`, as ``/events``):
+    their scope's and those routed to their person."""
+    rows = list_overdue(session=session, where=reach_of(session, principal))
     return {"data": [event_public(e) for e in rows], "count": len(rows)}
 
 
@@ -426,9 +434,12 @@ def duplicates(
         within_m=within_m,
         window_h=window_h,
         metric_srid=request.app.state.settings.geo.metric_srid,
+        where=access.read_clause(  # the cases the caller may read, as /events/{id}
+            session=session,
+            person_id=principal.person_id,
+            codes=accounts.scope_codes(session=session, identity=principal.identity),
+        ),
     )
-    codes = accounts.scope_codes(session=session, identity=principal.identity)
-    rows = [e for e in rows if accounts.in_codes(e.grid_code, codes)]  # as /events/{id}
     return {"data": [intake.event_summary(e) for e in rows], "count": len(rows)}
 
 

@@ -53,7 +53,7 @@ from layers.grids import active_generation
 from layers.households import Household
 from layers.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
 from layers.models import Grid, Role
-from layers.people import GridAssignment, Person, StaffRole, TeamMember
+from layers.people import GridAssignment, Person, StaffRole
 from layers.roster import person_grid_codes
 
 router = APIRouter(prefix="/api/v1/me", tags=["officer app"])
@@ -85,11 +85,8 @@ def routed_condition(session: Session, actor: Actor) -> Any:
         return false()
     pid = actor.person_id
     codes = my_grid_codes(session, pid)
-    teams = select(TeamMember.team_id).where(TeamMember.person_id == pid)
     cond = or_(
-        Event.chief_person_id == pid,
-        Event.worker_person_id == pid,
-        Event.squad_team_id.in_(teams),
+        access.personally_routed_clause(pid),
         Event.grid_code.in_(codes),
         Event.village_code.in_(codes),
         Event.town_code.in_(codes),
@@ -229,7 +226,7 @@ def read_my_grid(session: SessionDep, principal: Reader, lang: LangDep) -> dict[
     """Boundaries are read per grid from ``/api/v1/grids/{code}``; patrol time from
     ``/api/v1/patrol/daily?person=``; coverage from ``/api/v1/coverage/grids/{code}``."""
     codes = my_grids_in_scope(session, principal)
-    if not codes:
+    if not codes and principal.person_id is None:
         return {"grids": [], "events": {"type": "FeatureCollection", "features": []}}
     generation = active_generation(session=session)
     names = dict(
@@ -239,7 +236,7 @@ def read_my_grid(session: SessionDep, principal: Reader, lang: LangDep) -> dict[
             )
         ).all()
     )
-    inside = or_(*[Household.grid_code.startswith(c, autoescape=True) for c in codes])
+    inside = or_(false(), *[Household.grid_code.startswith(c, autoescape=True) for c in codes])
     households = session.scalar(select(func.count()).select_from(Household).where(inside))
     per_grid = {
         c: session.scalar(
@@ -249,12 +246,13 @@ def read_my_grid(session: SessionDep, principal: Reader, lang: LangDep) -> dict[
         )
         for c in codes
     }
-    in_grids = or_(*[Event.grid_code.startswith(c, autoescape=True) for c in codes])
+    # the open cases of my grids and those routed to me, as /me/tasks (one rule of reach)
+    mine = routed_condition(session, actor_of(session, principal))
     rows = session.execute(
         select(Event.id, Event.status, Event.subclass_code, EventSubclass.name,
                subclass_name_en(), func.ST_X(Event.geom), func.ST_Y(Event.geom))
         .join(EventSubclass, EventSubclass.code == Event.subclass_code)
-        .where(in_grids, Event.status.notin_(["closed", "rejected"]))
+        .where(mine, Event.status.notin_(["closed", "rejected"]))
         .order_by(Event.id.desc()).limit(500)
     ).all()  # fmt: skip
     roles = dict(

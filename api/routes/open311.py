@@ -57,6 +57,7 @@ from gis.crs import Datum, from_cgcs2000, to_cgcs2000
 from layers import accounts, auth
 from layers.errors import AuthError, DomainError, Forbidden
 from layers.events import intake
+from layers.events.access import reach_clause
 from layers.events.dictionary import get_subclass
 from layers.events.models import Event, EventClass, EventSource, EventStatus, EventSubclass
 from layers.events.workflow import Actor
@@ -200,16 +201,16 @@ def _presented(request: Request, api_key: str | None) -> bool:
     return bool(api_key) or request.headers.get("authorization", "").lower().startswith("bearer ")
 
 
-def _reader(
-    request: Request, session: Any, api_key: str | None
-) -> tuple[bool, tuple[str, ...] | None]:
-    """Who reads: ``(private, codes)``. Reading needs no key (GeoReport v2): without one the
+def _reader(request: Request, session: Any, api_key: str | None) -> tuple[bool, Any]:
+    """Who reads: ``(private, reach)``. Reading needs no key (GeoReport v2): without one the
     whole city's requests with their public fields; with one (checked: a wrong key is 403) the
-    key's scope (layers.accounts.scope_codes; None: the whole city) and who reported them."""
+    cases the key reaches (a WHERE clause on ``Event``, None: the whole city; the one rule of
+    layers.events.access: its scope's and those routed to its person) and who reported them."""
     if not _presented(request, api_key):
         return False, None
     identity = _identity(request, session, api_key)
-    return True, accounts.scope_codes(session=session, identity=identity)
+    codes = accounts.scope_codes(session=session, identity=identity)
+    return True, reach_clause(session=session, person_id=identity.person_id, codes=codes)
 
 
 def _check_jurisdiction(value: Any) -> str | None:
@@ -663,11 +664,11 @@ def _create(
 
 def _list(request: Request, session: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
     _check_values(params)
-    private, codes = _reader(request, session, params.get("api_key"))
+    private, reach = _reader(request, session, params.get("api_key"))
     _check_jurisdiction(params.get("jurisdiction_id"))
     stmt = select(Event)
-    if (clause := accounts.prefix_clause(Event.grid_code, codes)) is not None:
-        stmt = stmt.where(clause)  # a town's key reads the town's requests
+    if reach is not None:
+        stmt = stmt.where(reach)  # a town's key reads the town's requests
     ids_given = params.get("service_request_id")
     if ids_given:
         ids = [int(i) for i in str(ids_given).split(",") if i.strip().isdigit()]
@@ -731,14 +732,14 @@ def read_request(
     api_key: str | None = None,
     jurisdiction_id: str | None = None,
 ) -> Response:
-    private, codes = _reader(request, session, api_key)
+    private, reach = _reader(request, session, api_key)
     _check_jurisdiction(jurisdiction_id)
     rid, _ = _split(request_id, "service_request_id")
     if not (rid.isascii() and rid.isdigit()) or len(rid) > 10 or int(rid) > 2**31 - 1:
         raise GeoReportError(404, f"no service request {rid[:40]!r}", field="service_request_id")
     stmt = select(Event).where(Event.id == int(rid))
-    if (clause := accounts.prefix_clause(Event.grid_code, codes)) is not None:
-        stmt = stmt.where(clause)  # outside the key's scope: as if it did not exist
+    if reach is not None:
+        stmt = stmt.where(reach)  # outside the key's scope: as if it did not exist
     found = _query(session, stmt, private=private)
     if not found:
         raise GeoReportError(404, f"no service request {rid}", field="service_request_id")

@@ -12,9 +12,15 @@ case when
   and act on wherever it is; an account scoped to another area than its person still reaches
   nothing of the person's area.
 
-Reading also allows what the caller's person reported (:func:`may_read`). Whether an officer may
-*act* is narrower still (:func:`layers.events.workflow.check_may_act`: routed to them, by person,
-squad or assigned grid). Errors: none here; callers raise ``Forbidden`` with their own field.
+Reading also allows what the caller's person reported (:func:`may_read`). Every list of cases
+(``/events``, ``/events/overdue``, ``/events/duplicates`` and the duplicate suggestion of a
+report, ``/event-map/points`` and ``rows``, ``/me/grid``, ``/me/tasks``, Open311 with a key, the
+overdue escalation) filters with the SQL forms :func:`reach_clause` / :func:`read_clause` of the
+same rule, so a case rerouted into the caller's scope or to their person appears in every list
+and one rerouted out of it (another grid, another person outside) disappears from every list.
+Whether an officer may *act* is narrower still (:func:`layers.events.workflow.check_may_act`:
+routed to them, by person, squad or assigned grid). Errors: none here; callers raise
+``Forbidden`` with their own field.
 """
 
 from __future__ import annotations
@@ -91,3 +97,11 @@ def reach_clause(*, session: Session, person_id: int | None, codes: tuple[str, .
     if person_id is None or not person_in_scope(session=session, person_id=person_id, codes=codes):
         return inside
     return or_(inside, personally_routed_clause(person_id))
+
+
+def read_clause(*, session: Session, person_id: int | None, codes: tuple[str, ...] | None) -> Any:
+    """SQL form of :func:`may_read` (a WHERE clause on ``Event``); None for the city."""
+    reach = reach_clause(session=session, person_id=person_id, codes=codes)
+    if reach is None or person_id is None:
+        return reach
+    return or_(reach, Event.reporter_person_id == person_id)

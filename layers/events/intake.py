@@ -221,8 +221,11 @@ def find_duplicates(
     within_m: float = 50.0,
     window_h: float = 72.0,
     metric_srid: int = 4549,
+    where: Any = None,
 ) -> list[Event]:
-    """Open events of the same subclass within ``within_m`` metres and ``window_h`` hours.
+    """Open events of the same subclass within ``within_m`` metres and ``window_h`` hours,
+    narrowed by ``where`` (the caller's cases, :func:`layers.events.access.read_clause`; None:
+    all) before the limit of 10.
 
     InvalidGeometry (422, field ``lon``) for a point outside the metric CRS's domain."""
     check_metric_domain(lon, lat, metric_srid)
@@ -231,10 +234,10 @@ def find_duplicates(
     # degree is more than 80 km in either direction at the city's latitude), then measure
     # exactly in the metric CRS.
     box_deg = within_m / 80_000.0
+    stmt = select(Event) if where is None else select(Event).where(where)
     return list(
         session.scalars(
-            select(Event)
-            .where(
+            stmt.where(
                 Event.subclass_code == subclass_code,
                 Event.status.not_in(list(TERMINAL)),
                 Event.reported_at.between(
@@ -322,18 +325,17 @@ def create_event(
     get_subclass(session=session, code=subclass_code)
     routing = route(session=session, lon=lon, lat=lat, at=reported_at, subclass_code=subclass_code)
     if not ignore_duplicates:
-        dups = find_duplicates(
+        from layers.events.access import read_clause
+
+        dups = find_duplicates(  # only the cases the reporter may read: others are never shown
             session=session,
             lon=lon,
             lat=lat,
             subclass_code=subclass_code,
             at=reported_at,
             metric_srid=metric_srid,
+            where=read_clause(session=session, person_id=actor.person_id, codes=actor.scope_codes),
         )
-        from layers.accounts import in_codes
-
-        # only the cases the reporter may read (their scope): others are never shown
-        dups = [e for e in dups if in_codes(e.grid_code, actor.scope_codes)]
         if dups:
             raise PossibleDuplicate(
                 f"{len(dups)} open event(s) of subclass {subclass_code} within 50 m and 72 h "

@@ -35,7 +35,9 @@ class EventFilter:
 
     ``since``/``until`` bound ``reported_at`` (UTC, ``until`` exclusive). Without ``since``,
     the window is open cases plus those reported in the last ``days`` days (the map's default).
-    ``scope`` are the caller's grid-code prefixes (layers.accounts.scope_codes; None: city).
+    ``scope`` are the caller's grid-code prefixes (layers.accounts.scope_codes; None: city) and
+    ``person_id`` their staff member: the caller's cases are those of
+    :func:`layers.events.access.reach_clause` (the scope's, and those routed to the person).
     """
 
     statuses: tuple[EventStatus, ...] = ()
@@ -47,6 +49,7 @@ class EventFilter:
     until: datetime | None = None
     days: int = 30
     scope: tuple[str, ...] | None = None
+    person_id: int | None = None
 
 
 def urgency_clause(now: datetime) -> Any:
@@ -59,8 +62,8 @@ def urgency_clause(now: datetime) -> Any:
     )
 
 
-def _where(stmt: Select[Any], f: EventFilter, now: datetime) -> Select[Any]:
-    from layers.accounts import prefix_clause
+def _where(stmt: Select[Any], f: EventFilter, now: datetime, session: Session) -> Select[Any]:
+    from layers.events.access import reach_clause
 
     if f.statuses:
         stmt = stmt.where(Event.status.in_(list(f.statuses)))
@@ -80,7 +83,7 @@ def _where(stmt: Select[Any], f: EventFilter, now: datetime) -> Select[Any]:
         stmt = stmt.where(recent | Event.status.not_in(list(TERMINAL)))
     if f.until is not None:
         stmt = stmt.where(Event.reported_at < f.until)
-    scope = prefix_clause(Event.grid_code, f.scope)  # false() for an empty scope
+    scope = reach_clause(session=session, person_id=f.person_id, codes=f.scope)
     return stmt if scope is None else stmt.where(scope)
 
 
@@ -101,6 +104,7 @@ def event_points(
         ),
         f,
         now,
+        session,
     )
     rows = session.execute(stmt.order_by(Event.id.desc()).limit(limit + 1)).all()
     data = [
@@ -122,7 +126,7 @@ def event_rows(
     """One page of the list, newest report first: id, status, urgency, subclass code and name
     (in ``lang``), source, grid code, address, description, reported/deadline (UTC ISO)."""
     urgency = urgency_clause(now)
-    base = _where(select(Event.id), f, now)
+    base = _where(select(Event.id), f, now, session)
     count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     stmt = _where(
         select(
@@ -141,6 +145,7 @@ def event_rows(
         ).join(EventSubclass, EventSubclass.code == Event.subclass_code),
         f,
         now,
+        session,
     )
     rows = session.execute(
         stmt.order_by(Event.reported_at.desc(), Event.id.desc()).limit(limit).offset(offset)

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from layers.accounts import in_codes
 from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
 from layers.errors import Forbidden, InvalidState
 from layers.events.dictionary import InvalidEventInput
@@ -105,15 +104,10 @@ def allowed_actions(status: EventStatus, role: Role) -> list[str]:
 def routed_to(*, session: Session, event: Event, person_id: int) -> bool:
     """Is the case routed to this person: its grid chief or worker, a member of its squad, or
     assigned (any staff role, today) to its grid or to the village or town containing it."""
-    from layers.people import GridAssignment, TeamMember
+    from layers.events.access import personally_routed
+    from layers.people import GridAssignment
 
-    if person_id in (event.chief_person_id, event.worker_person_id):
-        return True
-    if event.squad_team_id is not None and session.scalar(
-        select(TeamMember.person_id).where(
-            TeamMember.team_id == event.squad_team_id, TeamMember.person_id == person_id
-        )
-    ):
+    if personally_routed(session=session, event=event, person_id=person_id):
         return True
     codes = (event.grid_code, event.grid_code[:12], event.grid_code[:9])
     return (
@@ -360,27 +354,27 @@ def apply_action(
 
 
 def list_overdue(
-    *, session: Session, now: datetime | None = None, limit: int = 1000
+    *, session: Session, now: datetime | None = None, limit: int = 1000, where: Any = None
 ) -> list[Event]:
+    """Overdue cases, oldest deadline first; ``where`` narrows them (the caller's reach,
+    :func:`layers.events.access.reach_clause`; None: all) before the ``limit``."""
     now = now or datetime.now(UTC)
-    return list(
-        session.scalars(
-            select(Event)
-            .where(Event.status.in_(list(OPEN_FOR_DEADLINE)), Event.deadline_at < now)
-            .order_by(Event.deadline_at)
-            .limit(limit)
-        )
-    )
+    stmt = select(Event).where(Event.status.in_(list(OPEN_FOR_DEADLINE)), Event.deadline_at < now)
+    if where is not None:
+        stmt = stmt.where(where)
+    return list(session.scalars(stmt.order_by(Event.deadline_at, Event.id).limit(limit)))
 
 
 def escalate_overdue(*, session: Session, actor: Actor, now: datetime | None = None) -> int:
-    """Log an ``escalate`` entry on every overdue case inside the actor's scope not yet
-    escalated; returns the count."""
+    """Log an ``escalate`` entry on every overdue case the actor reaches (their scope and the
+    cases routed to their person: :func:`layers.events.access.reach_clause`) not yet escalated;
+    returns the count. Another area's cases are escalated by its own dispatchers."""
+    from layers.events.access import reach_clause
+
     now = now or datetime.now(UTC)
     count = 0
-    for event in list_overdue(session=session, now=now, limit=100_000):
-        if not in_codes(event.grid_code, actor.scope_codes):
-            continue  # another area's cases are escalated by its own dispatchers
+    reach = reach_clause(session=session, person_id=actor.person_id, codes=actor.scope_codes)
+    for event in list_overdue(session=session, now=now, limit=100_000, where=reach):
         if event.escalated_at is not None and event.escalated_at >= (event.deadline_at or now):
             continue
         event.escalated_at = now
