@@ -2,8 +2,8 @@
 sessions, dropped the moment anything changes in any process.
 
 Every request used to spend a query on its token before doing its work (``GET /locate`` ran at
-0.57x the rate of ``/health``). A resolved identity is now kept for at most ``ttl_s`` (60 s,
-the interval at which ``last_used_at``/``last_seen_at`` are recorded anyway, so use is still
+0.57x the rate of ``/health``). A resolved identity is now kept for at most ``ttl_s`` (30 s,
+within the minute at which ``last_used_at``/``last_seen_at`` are recorded, so use is still
 recorded), never past a page session's expiry or idle limit, and dropped at once when:
 
 - this process commits a change that affects identities (``layers.accounts.
@@ -14,6 +14,12 @@ recorded), never past a page session's expiry or idle limit, and dropped at once
 
 While the listener is not connected (start-up, database restart) the cache is off and every
 request is checked in the database: revocation is never delayed by a lost notification.
+
+The cache answers **reads only** (GET, HEAD, OPTIONS): the window in which an ended session,
+a revoked token, a disabled user or a changed role or scope may still read is the time its
+NOTIFY takes to arrive (milliseconds), at most ``ttl_s`` (30 s) should one be lost while the
+listener stays connected. Every write reads the token or session row in the database before
+acting (:func:`api.deps.current_principal`), in every process, so it is refused at once.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ GENERATION_CHANNEL = "gridgis_generation"  # publications (migration 0014)
 class IdentityCache:
     """Resolved identities by key (``("token", sha256)`` or ``("session", sha256)``)."""
 
-    def __init__(self, *, ttl_s: float = 60.0, max_entries: int = 50_000) -> None:
+    def __init__(self, *, ttl_s: float = 30.0, max_entries: int = 50_000) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._items: dict[tuple[str, str], tuple[Identity, float]] = {}

@@ -172,11 +172,20 @@ def _identify_throttled(request: Request, session: Session, value: str) -> accou
         raise
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Requests the identity cache may answer; every other method (a write) confirms the token or
+session in the database before acting (:func:`current_principal`)."""
+
+
 def current_principal(request: Request, session: Session) -> Principal:
-    """The caller, checked against the database on every request (or this process's cache of
-    it, dropped at once on any change: api/authcache.py): a token (header or ``?token=``) or the
-    page session cookie (an opaque id, see layers/accounts.py). Cross-site writes with the
-    cookie never get here (api/security.py). Blocking on a cache miss: call it from a thread."""
+    """The caller, checked against the database on every request (or, for a read, this
+    process's cache of it, dropped at once on any change: api/authcache.py): a token (header
+    or ``?token=``) or the page session cookie (an opaque id, see layers/accounts.py). A write
+    (any method but GET, HEAD, OPTIONS) always reads the token or session row again (one
+    unique-index query with its user), so an ended session, a revoked token, a disabled user or
+    a changed role or scope never writes, in any process, even before the NOTIFY that drops the
+    caches arrives. Cross-site writes with the cookie never get here (api/security.py).
+    Blocking on a cache miss: call it from a thread."""
     found = _credential_key(request)
     if found is None:
         raise AuthError(
@@ -186,7 +195,8 @@ def current_principal(request: Request, session: Session) -> Principal:
         )
     key, value = found
     cache = request.app.state.identities
-    if (hit := cache.get(key)) is None:
+    hit = cache.get(key) if request.method in READ_METHODS else None
+    if hit is None:
         epoch = cache.epoch
         if key[0] == "token":
             hit = _identify_throttled(request, session, value)
@@ -200,10 +210,14 @@ def current_principal(request: Request, session: Session) -> Principal:
 
 
 async def principal_dependency(request: Request, session: SessionDep) -> Principal:
-    """:func:`current_principal` as a dependency: a cached caller is answered on the event loop
-    (no thread hop, no database); a miss is looked up in the thread pool."""
+    """:func:`current_principal` as a dependency: a cached caller of a read is answered on the
+    event loop (no thread hop, no database); a miss or a write is looked up in the thread pool."""
     found = _credential_key(request)
-    if found is not None and (hit := request.app.state.identities.get(found[0])) is not None:
+    if (
+        found is not None
+        and request.method in READ_METHODS
+        and (hit := request.app.state.identities.get(found[0])) is not None
+    ):
         principal = Principal.of(hit)
         request.state.principal = principal  # as current_principal does
         return principal
