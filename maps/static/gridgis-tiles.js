@@ -68,6 +68,60 @@
     en: {tiles: "the grid layer"},
   };
 
+  // Tiles are drawn in turn, a few milliseconds of drawing per animation frame, not all at once
+  // when their requests come back: after a zoom a dozen tiles arrive together, and drawing them
+  // in one go held the page for 300-500 ms (no frame, the next pan or zoom stuck). A tile the
+  // map has left when its turn comes is not drawn at all. (VectorGrid draws a tile in the
+  // callback of the promise returned by _getVectorTilePromise, so resolving that promise lets
+  // exactly that tile draw, as the next microtask.)
+  // A pointer pressed on a map draws every waiting tile at once first (flush), so a click right
+  // after the tiles arrived hits the grid under it, as when tiles were drawn on arrival.
+  // pending() is the number of tiles waiting (0: what has arrived is drawn).
+  var DRAW_BUDGET_MS = 8;
+  var queue = [], waking = false;
+  function inTurn(grid, key, promise) {
+    return new Promise(function (resolve, reject) {
+      promise.then(function (tile) {
+        queue.push(function () {
+          resolve(grid._map && grid._tiles[key] ? tile : {layers: {}});
+        });
+        wake();
+      }, reject);
+    });
+  }
+  function wake() {
+    if (waking) { return; }
+    waking = true;
+    var started = false;
+    function go() {
+      if (started) { return; }
+      started = true;
+      drain(performance.now(), DRAW_BUDGET_MS);
+    }
+    requestAnimationFrame(go);
+    setTimeout(go, 100);  // a hidden page has no animation frames: draw anyway
+  }
+  function drain(start, budget) {
+    var job = queue.shift();
+    if (!job) { waking = false; return; }
+    job();
+    Promise.resolve().then(function () {  // after the tile's drawing (queued by job)
+      if (performance.now() - start < budget) { drain(start, budget); return; }
+      waking = false;
+      if (queue.length) { wake(); }
+    });
+  }
+  function flush() {
+    var jobs = queue.splice(0, queue.length);
+    jobs.forEach(function (job) { job(); });
+  }
+  function pending() { return queue.length; }
+  document.addEventListener("pointerdown", function (e) {
+    if (queue.length && e.target && e.target.closest && e.target.closest(".leaflet-container")) {
+      flush();
+    }
+  }, true);
+
   function query(params) {
     var q = new URLSearchParams();
     Object.keys(params || {}).forEach(function (k) {
@@ -168,7 +222,7 @@
     var redraw = grid.redraw;
     grid.redraw = function () { memo.clear(); return redraw.apply(grid, arguments); };
     grid._getVectorTilePromise = function (coords, bounds) {
-      return fetchPiece(coords, bounds);
+      return inTurn(grid, grid._tileCoordsToKey(coords), fetchPiece(coords, bounds));
     };
     function fetchPiece(coords, bounds) {
       // a tilePx tile covers the ground of the server's tile zoomUp zooms out
@@ -257,5 +311,6 @@
     return layer("grids-l" + Number(level), options).addTo(map);
   }
 
-  G.tiles = {url: url, tileJsonUrl: tileJsonUrl, layer: layer, addGridLayer: addGridLayer};
+  G.tiles = {url: url, tileJsonUrl: tileJsonUrl, layer: layer, addGridLayer: addGridLayer,
+    flush: flush, pending: pending};
 })(window.GridGIS);
