@@ -16,9 +16,11 @@ session cookie already set; the first load of each page is a warm-up and not cou
   the DevTools protocol (``performance.now()`` in the page): ``/`` map tiles drawn and the four
   panels filled; ``/map`` grids drawn (``gridgisReady``); ``/live`` grids drawn and the first
   positions shown; ``/playback`` grids drawn and the track ready to play;
-- *fps*: frames (``requestAnimationFrame`` callbacks) per second during a scripted 6-second
-  pan and zoom over the city with every layer of the page on (``/``: all eight overlays of its
-  layer control; ``/map``: the three levels), and the longest frame;
+- *fps*: frames (``requestAnimationFrame`` callbacks) per second during a fixed motion of
+  21 pan and zoom steps, 300 ms apart, then 1.5 s to settle (bench/pages/motion.js), with every
+  layer of the page on (``/``: all eight overlays of its layer control; ``/map``: the three
+  levels), and the longest frame; the same steps in every run, so a loaded machine stretches
+  the motion instead of making it shorter;
 - *browser CPU a step*: CPU seconds of all Chromium processes (psutil) during that motion over
   its number of pan and zoom steps.
 
@@ -174,11 +176,15 @@ def _browser_cpu_s() -> float:
     return total
 
 
-def _motion(page: Any, seconds: float = 6) -> dict[str, float]:
+STEPS = 21
+"""Pan and zoom steps of the fixed motion (bench/pages/motion.js: three rounds of seven)."""
+
+
+def _motion(page: Any, steps: int = STEPS) -> dict[str, float]:
     """bench/pages/motion.js, plus the browser's CPU time per pan or zoom step (ms): the work
     a step costs, which unlike fps hardly depends on what else the machine runs."""
     before = _browser_cpu_s()
-    motion = page.evaluate(MOTION, seconds)
+    motion = page.evaluate(MOTION, steps)
     cpu_ms = 1000 * (_browser_cpu_s() - before)
     return {**motion, "cpu_ms_per_step": cpu_ms / max(motion["steps"], 1)}
 
@@ -218,7 +224,7 @@ def _measure(browser: Any, base: str, token: str, paths: dict[str, str], runs: i
                     for box in page.locator(".leaflet-control-layers-overlays input").all():
                         box.uncheck()
                     page.wait_for_load_state("networkidle")
-                    empty = page.evaluate(MOTION, 6)
+                    empty = page.evaluate(MOTION, STEPS)
                     motion = {**motion, "empty_fps": empty["fps"],
                               "empty_longest_ms": empty["longest_ms"]}  # fmt: skip
             context.close()

@@ -3,12 +3,13 @@ Chromium, the DevTools protocol's CPU profiler through Playwright's CDP session)
 
 One server (this checkout, one uvicorn worker) on a scratch database with the demo city, as
 bench/bench_pages.py; each page is loaded, every layer switched on (``/``: every overlay of
-its layer control; ``/map``: the three levels), then bench/pages/motion.js pans and zooms for
-``--seconds`` while ``Profiler`` samples the page's main thread (100 µs interval). Printed:
+its layer control; ``/map``: the three levels), then bench/pages/motion.js pans and zooms
+``--steps`` steps (300 ms apart) while ``Profiler`` samples the page's main thread (100 µs
+interval). Printed:
 the motion's fps, and the functions with the most self time (ms and share of the sampled
 time), each with its script (file name) and line, plus the share per script.
 
-    .venv/bin/python -m bench.profile_pages [--pages /,/map] [--seconds 6]
+    .venv/bin/python -m bench.profile_pages [--pages /,/map] [--steps 21]
 """
 
 from __future__ import annotations
@@ -44,12 +45,12 @@ def _self_times(profile: dict) -> tuple[Counter, Counter, float]:
     return per_fn, per_script, sum(per_node.values())
 
 
-def _profile(page: Any, seconds: float) -> tuple[dict, dict]:
+def _profile(page: Any, steps: int) -> tuple[dict, dict]:
     cdp = page.context.new_cdp_session(page)
     cdp.send("Profiler.enable")
     cdp.send("Profiler.setSamplingInterval", {"interval": 100})
     cdp.send("Profiler.start")
-    motion = page.evaluate(MOTION, seconds)
+    motion = page.evaluate(MOTION, steps)
     profile = cdp.send("Profiler.stop")["profile"]
     return motion, profile
 
@@ -57,7 +58,7 @@ def _profile(page: Any, seconds: float) -> tuple[dict, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", default="/,/map", help="comma-separated: / and/or /map")
-    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--steps", type=int, default=21)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--map-levels", default="1,2,3", help="/map: the levels left on")
     args = parser.parse_args()
@@ -99,7 +100,7 @@ def main() -> None:
                             if str(n) not in args.map_levels.split(","):
                                 box.uncheck()
                         page.wait_for_load_state("networkidle")
-                    motion, profile = _profile(page, args.seconds)
+                    motion, profile = _profile(page, args.steps)
                     per_fn, per_script, total = _self_times(profile)
                     print(f"\n{path} (levels {args.map_levels}): {motion}", flush=True)
                     print(f"  sampled {total:.0f} ms")
