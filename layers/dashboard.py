@@ -7,8 +7,8 @@ are imported, never re-derived:
 
 - overdue: :data:`layers.events.workflow.OPEN_FOR_DEADLINE` with ``deadline_at < now``, the
   rule of ``list_overdue`` / ``GET /api/v1/events/overdue`` (docs/events.md);
-- KPIs: the one SQL of :mod:`layers.events.kpis` (``_SQL``, ``RATES``, ``rank``; docs/kpis.md),
-  run with a key that selects the scope;
+- KPIs: the one SQL of :mod:`layers.events.kpis` (``sql``, ``merge``, ``finish``, ``rank``;
+  docs/kpis.md), run on the scope's events;
 - coverage: :func:`layers.coverage.rollup` (area-weighted H3 share, buffer share) on the stored
   runs of today and yesterday (``gridgis coverage``; the server recomputes today every 5 min);
 - online: a device whose last usable fix (``gis.tracks.UNUSABLE`` flags excluded) is at most
@@ -326,18 +326,6 @@ def patrol_panel(
 # --- KPIs ------------------------------------------------------------------------------------
 
 
-def _finish(row: dict[str, Any]) -> dict[str, Any]:
-    # The rates of kpis.RATES on a row of kpis._SQL, as kpis.compute finishes its rows.
-    row = dict(row)
-    row.pop("bucket", None)
-    row["due"] = row["handled"] + row["overdue_unhandled"]
-    for name, (num, den) in kpis.RATES.items():
-        row[name] = kpis._rate(row[num], row[den])
-    for k in ("closure_h_median", "closure_h_p90"):
-        row[k] = None if row[k] is None else round(float(row[k]), 3)
-    return row
-
-
 def kpi_panel(
     *, session: Session, scope: str, period: str = "month", now: datetime | None = None
 ) -> dict[str, Any]:
@@ -350,18 +338,15 @@ def kpi_panel(
     params = {"start": start, "end": now, "now": now, "scope": scope}
 
     def run(key: str) -> list[dict[str, Any]]:
-        sql = kpis._SQL.format(key=key, bucket="NULL::timestamptz", open=kpis.OPEN, scope="TRUE")
-        return [dict(r) for r in session.execute(text(sql), params).mappings()]
+        # grouped by filed town, then merged: on Citus pushed down to the workers (kpis.merge)
+        sql = kpis.sql(key=key, scope="starts_with(e.grid_code, :scope)")
+        return kpis.merge(session.execute(text(sql), params).mappings())
 
-    # Only the scope's events get a key; the others fall in the NULL group, dropped.
-    total = [
-        r for r in run("CASE WHEN starts_with(e.grid_code, :scope) THEN 'scope' END") if r["key"]
-    ]
+    total = run("'scope'")
     children: list[dict[str, Any]] = []
     level = CHILD_LEVEL.get(len(scope))
     if level is not None:
-        key = f"CASE WHEN starts_with(e.grid_code, :scope) THEN {KPI_KEY[level]} END"
-        children = [_finish(r) for r in run(key) if r["key"]]
+        children = [kpis.finish(r) for r in run(KPI_KEY[level])]
         names = kpis.unit_names(
             session=session,
             dimension=("town", "village", "grid")[level - 1],
@@ -370,13 +355,8 @@ def kpi_panel(
         for r in children:
             r["name"] = names.get(r["key"], r["key"])
         children = kpis.rank(children)
-    empty = {k: 0 for k in ("reported", "patrol", "accepted", "handled", "overdue_unhandled",
-                            "closed", "closed_on_time", "rework", "proper")}  # fmt: skip
-    scope_row = (
-        _finish(total[0])
-        if total
-        else _finish({**empty, "key": "scope", "closure_h_median": None, "closure_h_p90": None})
-    )
+    empty = {"key": "scope", "bucket": None, "closure_h_median": None, "closure_h_p90": None}
+    scope_row = kpis.finish(total[0] if total else empty | dict.fromkeys(kpis.COUNTS, 0))
     scope_row["key"] = scope
     return {
         "scope": scope,

@@ -24,6 +24,8 @@ A rate whose denominator is 0 is ``None`` (not 0, not 100 %).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,18 +48,23 @@ BUCKETS = ("day", "week", "month")
 OPEN = "('dispatched','in_handling','extension_requested','rework')"
 
 # One pass over the cohort: every count is a FILTER on the same scan (the reported_at index
-# selects the period; 200k rows aggregate in well under a second).
+# selects the period; 200k rows aggregate in well under a second). Grouped by the filed town
+# first: on Citus the event tables are distributed by ``filed_town_code`` (layers/citus.py), so
+# the whole query runs on the workers, one task per shard, and the coordinator only gathers
+# one row per (filed town, unit, bucket). :func:`merge` adds up a unit's rows of several towns
+# (a case rerouted to another town, a person reporting in two towns, a department, a scope's
+# total) and takes the closure-time percentiles over the closure times of all of them.
 _SQL_BY_TOWN = """
 WITH e AS (
-  SELECT {key} AS key, {bucket} AS bucket, {town} AS town, e.*,
+  SELECT {key} AS key, {bucket} AS bucket, e.*,
          (e.accepted_at IS NOT NULL AND e.status <> 'parked'
           AND e.status IN ('handled','verified','closed')) AS is_handled,
          (e.accepted_at IS NOT NULL AND e.status IN {open}
           AND e.deadline_at <= :now) AS is_overdue
   FROM event e
-  WHERE e.reported_at >= :start AND e.reported_at < :end AND {scope} AND {keys}
+  WHERE e.reported_at >= :start AND e.reported_at < :end AND {scope}
 )
-SELECT key, bucket,
+SELECT filed_town_code AS town, key, bucket,
   count(*) AS reported,
   count(*) FILTER (WHERE source = 'patrol') AS patrol,
   count(*) FILTER (WHERE accepted_at IS NOT NULL) AS accepted,
@@ -68,23 +75,60 @@ SELECT key, bucket,
   count(*) FILTER (WHERE (is_handled OR is_overdue) AND rework_count > 0) AS rework,
   count(*) FILTER (WHERE status = 'closed' AND closed_at <= deadline_at
                    AND rework_count = 0) AS proper,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY closure_work_h)
-      FILTER (WHERE status = 'closed') AS closure_h_median,
-  percentile_cont(0.9) WITHIN GROUP (ORDER BY closure_work_h)
-      FILTER (WHERE status = 'closed') AS closure_h_p90
+  array_agg(closure_work_h) FILTER (WHERE status = 'closed' AND closure_work_h IS NOT NULL)
+      AS closure_hours
 FROM e
-GROUP BY town, key, bucket
-ORDER BY key, bucket
+GROUP BY filed_town_code, key, bucket
 """
-"""The KPI query; ``{town}`` is ``e.filed_town_code`` to group per filed town first (on Citus
-the distribution column: the query runs on the workers), ``NULL`` not to; ``{keys}`` a
-condition on the units."""
-_SQL = _SQL_BY_TOWN.replace("{town}", "NULL").replace("{keys}", "true")
-"""The KPI query grouped by unit alone (fields ``key, bucket, open, scope``; also used by
-layers.dashboard)."""
-BY_TOWN = {"grid", "village", "town", "person", "reporter"}
-"""Dimensions whose units (nearly) always lie in one town: grouped per filed town first (see
-:func:`compute`). A department serves every town: grouped over the whole city at once."""
+"""The KPI query, one row per (filed town, ``{key}``, ``{bucket}``) of the events matching
+``{scope}``; ``closure_hours`` the closure times (work-hours) of its closed events. Rows are
+finished by :func:`merge`."""
+COUNTS = ("reported", "patrol", "accepted", "handled", "overdue_unhandled", "closed",
+          "closed_on_time", "rework", "proper")  # fmt: skip
+
+
+def percentile_cont(values: list[float], fraction: float) -> float | None:
+    """PostgreSQL's ``percentile_cont(fraction) WITHIN GROUP (ORDER BY v)`` of ``values``
+    (sorted ascending): linear interpolation between the two nearest ranks; None if empty."""
+    if not values:
+        return None
+    position = fraction * (len(values) - 1)
+    low = math.floor(position)
+    high = math.ceil(position)
+    first, second = values[low], values[high]
+    return first + (position - low) * (second - first)
+
+
+def merge(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """The rows (mappings) of :data:`_SQL_BY_TOWN` of one unit and bucket added up over their
+    filed towns: one row per (key, bucket) in ``ORDER BY key, bucket`` order, with the counts of
+    :data:`COUNTS` and ``closure_h_median`` / ``closure_h_p90`` (work-hours, over every closed
+    event of the unit: the same as grouping by the unit alone)."""
+    merged: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for r in rows:
+        row = merged.setdefault(
+            (r["key"], r["bucket"]),
+            {"key": r["key"], "bucket": r["bucket"], "hours": [], **dict.fromkeys(COUNTS, 0)},
+        )
+        for name in COUNTS:
+            row[name] += r[name]
+        row["hours"].extend(r["closure_hours"] or ())
+    out = []
+    for row in merged.values():
+        hours = sorted(row.pop("hours"))
+        row["closure_h_median"] = percentile_cont(hours, 0.5)
+        row["closure_h_p90"] = percentile_cont(hours, 0.9)
+        out.append(row)
+    out.sort(key=_order)
+    return out
+
+
+def sql(*, key: str, bucket: str = "NULL::timestamptz", scope: str = "true") -> str:
+    """The KPI query (:data:`_SQL_BY_TOWN`) for the unit expression ``key``, the bucket
+    expression ``bucket`` and the condition ``scope`` on ``e`` (SQL fragments of the caller's,
+    never user input). Parameters: ``:start``, ``:end`` (the period), ``:now`` (overdue)."""
+    return _SQL_BY_TOWN.format(key=key, bucket=bucket, open=OPEN, scope=scope)
+
 
 RATES = {
     "acceptance_rate": ("accepted", "reported"),  # 立案率
@@ -108,8 +152,8 @@ class KpiQuery:
 
 
 def _order(row: dict[str, Any]) -> tuple[Any, ...]:
-    """``ORDER BY key, bucket`` of the SQL (NULLs last; the keys of :data:`BY_TOWN` are digit
-    strings, ordered alike by Python and the database's collation)."""
+    """``ORDER BY key, bucket`` (NULLs last; keys by code point, as the database's C.UTF-8
+    collation orders them: the digit strings of grid codes and person ids alike anywhere)."""
     key, bucket = row["key"], row["bucket"]
     return (key is None, key or "", bucket is None, bucket or datetime.min.replace(tzinfo=UTC))
 
@@ -139,45 +183,22 @@ def compute(*, session: Session, query: KpiQuery) -> list[dict[str, Any]]:
     params |= {"start": query.start, "end": query.end, "now": query.now or datetime.now(UTC)}
     key = DIMENSIONS[query.dimension]
 
-    def run(town: str, keys: str = "true") -> list[dict[str, Any]]:
-        sql = _SQL_BY_TOWN.format(
-            key=key, bucket=bucket, open=OPEN, scope=scope, town=town, keys=keys
-        )
-        return [dict(r) for r in session.execute(text(sql), params).mappings()]
+    # Pushed down on Citus for every dimension: see _SQL_BY_TOWN and merge.
+    rows = session.execute(text(sql(key=key, bucket=bucket, scope=scope)), params).mappings()
+    return [finish(row) for row in merge(rows)]
 
-    if query.dimension not in BY_TOWN:
-        rows = run("NULL")
-    else:
-        # Grouped by (filed town, unit) first: on Citus the event tables are distributed by
-        # the filed town, so the whole query runs on the workers, a shard each (layers/citus.py).
-        # A unit found under two filed towns (a case rerouted to another town, a person
-        # reporting in two towns) is computed again over all its cases: the same answers as
-        # grouping by unit alone, on every database.
-        rows = run("e.filed_town_code")
-        seen: dict[tuple[Any, Any], int] = {}
-        for r in rows:
-            seen[(r["key"], r["bucket"])] = seen.get((r["key"], r["bucket"]), 0) + 1
-        split = sorted({k for (k, _b), n in seen.items() if n > 1 and k is not None})
-        split_null = any(n > 1 for (k, _b), n in seen.items() if k is None)
-        if split or split_null:
-            params["split_keys"] = split
-            again = f"({key} = ANY(:split_keys){' OR ' + key + ' IS NULL' if split_null else ''})"
-            redone = run("NULL", again)
-            done = {(r["key"], r["bucket"]) for r in redone}
-            rows = [r for r in rows if (r["key"], r["bucket"]) not in done] + redone
-            rows.sort(key=_order)
-    out = []
-    for row in rows:
-        row.pop("town", None)
-        row["due"] = row["handled"] + row["overdue_unhandled"]
-        for name, (num, den) in RATES.items():
-            row[name] = _rate(row[num], row[den])
-        for k in ("closure_h_median", "closure_h_p90"):
-            row[k] = None if row[k] is None else round(float(row[k]), 3)
-        if row["bucket"] is None:
-            del row["bucket"]
-        out.append(row)
-    return out
+
+def finish(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of :func:`merge` with ``due``, the rates of :data:`RATES` (0..1, None when the
+    denominator is 0) and the closure times rounded (work-hours); no ``bucket`` if None."""
+    row["due"] = row["handled"] + row["overdue_unhandled"]
+    for name, (num, den) in RATES.items():
+        row[name] = _rate(row[num], row[den])
+    for k in ("closure_h_median", "closure_h_p90"):
+        row[k] = None if row[k] is None else round(float(row[k]), 3)
+    if row["bucket"] is None:
+        del row["bucket"]
+    return row
 
 
 def unit_names(*, session: Session, dimension: str, keys: list[str]) -> dict[str, str]:

@@ -42,32 +42,38 @@ M_PER_DEG_LON, M_PER_DEG_LAT = 94_500.0, 110_900.0
 
 
 @pytest.fixture(scope="module")
-def citus_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A migrated Citus coordinator (2 workers) with the demo city and its staff (the same
-    roster as the ``people_demo`` fixture loads into the single-node database: cases are given
-    the same grid workers on both sides); stopped and removed after."""
-    from layers.demo import load_demo_city
-    from layers.people_demo import load_demo_people
-
+def citus_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CitusCluster]:
+    """A private Citus cluster (a coordinator and 2 workers), stopped and removed after."""
     cluster = CitusCluster(tmp_path_factory.mktemp("citus"), workers=2)
     try:
         cluster.start()
-        engine = make_engine(cluster.url)
-        upgrade(engine)
-        with transaction(make_sessionmaker(engine)) as session:
-            generation, _ = load_demo_city(
-                session=session,
-                seed=320281,
-                metric_srid=4549,
-                cache_dir=PROJECT_DIR / ".gridgis" / "cache",
-            )
-            load_demo_people(session=session, generation_id=generation.id, seed=320281)
-        yield engine
-        engine.dispose()
+        yield cluster
     finally:
         cluster.stop()
         for node in cluster.nodes:
             shutil.rmtree(node.data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def citus_engine(citus_cluster: CitusCluster) -> Iterator[Engine]:
+    """The cluster's database migrated, with the demo city and its staff (the same roster as
+    the ``people_demo`` fixture loads into the single-node database: cases are given the same
+    grid workers on both sides)."""
+    from layers.demo import load_demo_city
+    from layers.people_demo import load_demo_people
+
+    engine = make_engine(citus_cluster.url)
+    upgrade(engine)
+    with transaction(make_sessionmaker(engine)) as session:
+        generation, _ = load_demo_city(
+            session=session,
+            seed=320281,
+            metric_srid=4549,
+            cache_dir=PROJECT_DIR / ".gridgis" / "cache",
+        )
+        load_demo_people(session=session, generation_id=generation.id, seed=320281)
+    yield engine
+    engine.dispose()
 
 
 def _fix_rows(device_id: int, k: int) -> Any:
@@ -490,31 +496,22 @@ def test_rerouted_case_keeps_its_shard_and_counts_in_its_new_town(
     assert towns == {places[0]["code"][:9]: 3, places[1]["code"][:9]: 3}
 
 
-def test_kpis_per_town_grid_reporter_are_pushed_down(citus_engine: Engine) -> None:
-    """EXPLAIN: the whole aggregation (percentiles included) runs in each shard's task on the
-    workers; the coordinator only merges the sorted rows. A department's figures are not
-    grouped by town: Citus aggregates them on the coordinator (shown for contrast)."""
+def test_kpis_are_pushed_down(citus_engine: Engine) -> None:
+    """EXPLAIN: for every dimension, department included, the whole aggregation runs in each
+    shard's task on the workers (grouped by the filed town, the distribution column); the
+    coordinator only gathers one row per (filed town, unit), merged by ``kpis.merge``."""
     from layers.events import kpis
 
     params = {"start": datetime(2023, 6, 1, tzinfo=UTC), "end": datetime(2023, 7, 1, tzinfo=UTC),
               "now": datetime(2023, 7, 1, tzinfo=UTC)}  # fmt: skip
-
-    def plan(dimension: str, town: str) -> tuple[str, str]:
-        sql = kpis._SQL_BY_TOWN.format(
-            key=kpis.DIMENSIONS[dimension], bucket="NULL::timestamptz", open=kpis.OPEN,
-            scope="true", town=town, keys="true",
-        )  # fmt: skip
+    for dimension, key in kpis.DIMENSIONS.items():
         with citus_engine.connect() as conn:
-            lines = [r[0] for r in conn.execute(text("EXPLAIN " + sql), params)]
+            lines = [r[0] for r in conn.execute(text("EXPLAIN " + kpis.sql(key=key)), params)]
         at = next(i for i, line in enumerate(lines) if "Custom Scan (Citus Adaptive)" in line)
-        return "\n".join(lines[:at]), "\n".join(lines[at:])
-
-    for dimension in ("town", "grid", "reporter"):
-        coordinator, workers = plan(dimension, "e.filed_town_code")
-        assert "Aggregate" not in coordinator, coordinator
-        assert "Aggregate" in workers.split("->  Task", 1)[1], workers
-    coordinator, _ = plan("department", "NULL")
-    assert "Aggregate" in coordinator
+        coordinator, workers = "\n".join(lines[:at]), "\n".join(lines[at:])
+        assert "Aggregate" not in coordinator, (dimension, coordinator)
+        assert "Aggregate" in workers.split("->  Task", 1)[1], (dimension, workers)
+        assert "repartition" not in "\n".join(lines).lower(), dimension
 
 
 def test_case_log_stays_append_only_on_citus(

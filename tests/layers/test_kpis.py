@@ -132,3 +132,24 @@ def test_town_and_department_and_buckets_and_ranking(db_session, cohort) -> None
     )
     by_key = {r["key"]: r for r in ranked}
     assert by_key[GRID_B]["rank"] is None and by_key[GRID_A]["rank"] is not None
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[], [4.0], [1.0, 2.0], [2.0, 3.0, 5.0, 7.0, 11.0], [0.1, 0.7, 0.2, 9.9, 3.3, 3.3, 12.25]],
+)
+def test_percentiles_merged_in_python_equal_postgresql(db_session, values):  # type: ignore[no-untyped-def]
+    """``kpis.percentile_cont`` (the closure-time percentiles taken after merging a unit's
+    rows of several filed towns, so that Citus pushes the KPI query down) gives PostgreSQL's
+    ``percentile_cont`` exactly."""
+    from sqlalchemy import text
+
+    for fraction in (0.5, 0.9):
+        expected = db_session.execute(
+            text(
+                "SELECT percentile_cont(:f) WITHIN GROUP (ORDER BY v) "
+                "FROM unnest(CAST(:v AS float8[])) AS v"
+            ),
+            {"f": fraction, "v": values},
+        ).scalar()
+        assert kpis.percentile_cont(sorted(values), fraction) == expected
