@@ -63,8 +63,10 @@ from sqlalchemy import Connection, text
 from layers.cluster import DATABASE_NAME, ClusterError, LocalCluster
 
 CITUS_LIBRARY = Path("/usr/lib/postgresql/15/lib/citus.so")
-DISTRIBUTED = {"position": "device_id", "event": "filed_town_code"}
-"""Tables distributed by a column (hash), each the co-location anchor of a group."""
+DISTRIBUTED = {"position": "device_id", "event": "filed_town_code", "event_town": "event_id"}
+"""Tables distributed by a column (hash), each the co-location anchor of a group of its own
+(``event_town``, case id → filed town, migration 0027: the lookup that routes a read of one
+case by id to one shard, layers/events/event_town.py)."""
 COLOCATED = {
     "coverage_stale": ("device_id", "position"),
     "device_day_change": ("device_id", "position"),
@@ -422,7 +424,7 @@ def distribute_schema(conn: Connection) -> dict[str, str]:
             sql = "SELECT citus_add_local_table_to_metadata(:t, cascade_via_foreign_keys => true)"
             params = {"t": name}
         elif name in DISTRIBUTED:
-            sql = "SELECT create_distributed_table(:t, :c)"
+            sql = "SELECT create_distributed_table(:t, :c, colocate_with => 'none')"
             params = {"t": name, "c": DISTRIBUTED[name]}
         elif name in COLOCATED:
             column, anchor = COLOCATED[name]

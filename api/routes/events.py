@@ -58,10 +58,12 @@ from layers.events import access, intake
 from layers.events.models import (
     Event,
     EventLog,
-    EventPhoto,
     EventSource,
     EventStatus,
-    locked_event,
+    case_log,
+    case_photo,
+    case_photo_rows,
+    event_by_id,
 )
 from layers.events.workflow import (
     TRANSITIONS,
@@ -217,10 +219,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def get_event(session: Any, event_id: int, *, lock: bool = False) -> Event:
-    if lock:
-        event = locked_event(session, event_id)
-    else:
-        event = session.scalar(select(Event).where(Event.id == event_id))
+    event = event_by_id(session, event_id, lock=lock)  # on Citus: routed to the case's shard
     if event is None:
         raise EventNotFound(f"no event {event_id}; list them at /api/v1/events", field="event_id")
     return event
@@ -447,14 +446,8 @@ def duplicates(
 def read_event(session: SessionDep, principal: Reader, event_id: int) -> dict[str, Any]:
     event = get_event(session, event_id)
     _require_visible(session, principal, event)
-    logs = session.scalars(
-        select(EventLog).where(EventLog.event_id == event_id).order_by(EventLog.id)
-    )
-    photos = session.execute(
-        select(EventPhoto.id, EventPhoto.filename, EventPhoto.media_type, EventPhoto.size_bytes)
-        .where(EventPhoto.event_id == event_id)
-        .order_by(EventPhoto.id)
-    )
+    logs = case_log(session, event)
+    photos = case_photo_rows(session, event)
     return event_public(event) | {
         "timeline": [log_public(e) for e in logs],
         "photos": [
@@ -478,10 +471,11 @@ def read_event(session: SessionDep, principal: Reader, event_id: int) -> dict[st
     responses=PHOTO_RESPONSES,
 )
 def read_photo(session: SessionDep, principal: Reader, event_id: int, photo_id: int) -> Response:
-    photo = session.get(EventPhoto, photo_id)
-    if photo is None or photo.event_id != event_id:
+    event = event_by_id(session, event_id)
+    photo = None if event is None else case_photo(session, event, photo_id)
+    if event is None or photo is None:
         raise PhotoNotFound(f"no photo {photo_id} on event {event_id}", field="photo_id")
-    _require_visible(session, principal, get_event(session, event_id))
+    _require_visible(session, principal, event)
     return Response(photo.data, media_type=photo.media_type)
 
 

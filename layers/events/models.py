@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    insert,
     select,
     text,
 )
@@ -36,6 +37,7 @@ from sqlalchemy.orm.util import identity_key
 from gis.crs import SRID_CGCS2000
 from layers import people as _people  # noqa: F401  (events reference person and team)
 from layers.db import Base
+from layers.events.event_town import EventTown
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -251,16 +253,81 @@ fill_filed_town(EventLog)
 fill_filed_town(EventPhoto)
 
 
-def locked_event(session: Session, event_id: int) -> Event | None:
-    """Case ``event_id`` locked for update (``SELECT … FOR UPDATE``), None if there is none.
+@listens_for(Event, "after_insert")
+def _remember_filed_town(_mapper: Any, connection: Connection, event: Event) -> None:
+    """Every new case gets its ``event_town`` row (id → filed town), in the same transaction."""
+    connection.execute(
+        insert(EventTown).values(event_id=event.id, filed_town_code=event.filed_town_code)
+    )
 
-    The lock names the case's filed town as well as its id: Citus locks rows only in a query
-    routed to one shard (the event tables are distributed by ``filed_town_code``); on
-    single-node PostGIS the extra condition changes nothing.
+
+def filed_town_of(session: Session, event_id: int) -> str | None:
+    """The filed town of case ``event_id`` (None: no such case), from ``event_town``: on Citus
+    a query routed to one shard. A case written without the ORM and without its lookup row is
+    found by asking ``event`` itself (on Citus every shard)."""
+    town = session.scalar(select(EventTown.filed_town_code).where(EventTown.event_id == event_id))
+    if town is None:
+        town = session.scalar(select(Event.filed_town_code).where(Event.id == event_id))
+    return None if town is None else str(town)
+
+
+def event_by_id(session: Session, event_id: int, *, lock: bool = False) -> Event | None:
+    """Case ``event_id`` (None if there is none), read by id and filed town: on Citus two
+    queries routed to one shard each (the ``event_town`` lookup, then the case on its shard).
+
+    ``lock``: ``SELECT … FOR UPDATE``; Citus locks rows only in a query routed to one shard,
+    which naming the filed town makes it. On single-node PostGIS the extra condition changes
+    nothing.
     """
-    town = session.scalar(select(Event.filed_town_code).where(Event.id == event_id))
+    town = filed_town_of(session, event_id)
     if town is None:
         return None
+    stmt = select(Event).where(Event.id == event_id, Event.filed_town_code == town)
+    return session.scalar(stmt.with_for_update() if lock else stmt)
+
+
+def locked_event(session: Session, event_id: int) -> Event | None:
+    """Case ``event_id`` locked for update (``SELECT … FOR UPDATE``), None if there is none:
+    :func:`event_by_id` with ``lock``."""
+    return event_by_id(session, event_id, lock=True)
+
+
+def case_log(session: Session, event: Event) -> list[EventLog]:
+    """The log of ``event`` in order (its timeline), read on the case's shard."""
+    return list(
+        session.scalars(
+            select(EventLog)
+            .where(
+                EventLog.event_id == event.id,
+                EventLog.filed_town_code == event.filed_town_code,
+            )
+            .order_by(EventLog.id)
+        )
+    )
+
+
+def case_photo_rows(session: Session, event: Event) -> list[Any]:
+    """Id, filename, media type and size (bytes) of the photos of ``event`` in order, read on
+    the case's shard (no image bytes)."""
+    return list(
+        session.execute(
+            select(EventPhoto.id, EventPhoto.filename, EventPhoto.media_type, EventPhoto.size_bytes)
+            .where(
+                EventPhoto.event_id == event.id,
+                EventPhoto.filed_town_code == event.filed_town_code,
+            )
+            .order_by(EventPhoto.id)
+        )
+    )
+
+
+def case_photo(session: Session, event: Event, photo_id: int) -> EventPhoto | None:
+    """Photo ``photo_id`` of ``event`` (None if it is not one of its photos), read on the
+    case's shard."""
     return session.scalar(
-        select(Event).where(Event.id == event_id, Event.filed_town_code == town).with_for_update()
+        select(EventPhoto).where(
+            EventPhoto.id == photo_id,
+            EventPhoto.event_id == event.id,
+            EventPhoto.filed_town_code == event.filed_town_code,
+        )
     )
