@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.commands.grids import AsUser, cli_actor
+from api.commands.grids import AsUser, cli_actor, cli_user
 from api.database import open_sessions
 from api.settings import Settings
 from layers.db import transaction
@@ -74,7 +74,11 @@ def _run(
 ) -> None:
     """``fn`` (an edit, undo or redo) run by the command line's operator (``--as``, else
     ``GRIDGIS_OPERATOR``, else ``cli:NAME``: ``grids.cli_actor``, as submit/approve/publish),
-    committed only with ``commit``."""
+    committed only with ``commit``. An account's edit that changes grids outside its scope is
+    refused by the HTTP API's rule (layers.planning.scope.require_edit_by): the reason printed,
+    nothing stored, exit 1."""
+    from layers.planning.scope import require_edit_by
+
     settings = Settings()
     sessions = open_sessions(settings)
     kwargs["metric_srid"] = settings.geo.metric_srid
@@ -82,6 +86,8 @@ def _run(
     try:
         kwargs["actor"] = cli_actor(as_user, session).label
         answer = fn(session=session, **kwargs)
+        if (user := cli_user(as_user, session)) is not None:  # the OS user is an admin
+            require_edit_by(session=session, identity=user.identity(), answer=answer)
         _print_answer(answer, commit, step)
         if commit:
             session.commit()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the heavy modules (geopandas, fastapi) are imported by the 
 
     from gis.gridfiles import GridFile
     from gis.hierarchy import HierarchyReport
+    from layers.accounts import AppUser
     from layers.planning.drafts import Actor
 
 grids_app = typer.Typer(
@@ -65,18 +66,16 @@ AsUser = Annotated[
 ]
 
 
-def cli_actor(as_user: str | None = None, session: Session | None = None) -> Actor:
-    """Who the command line acts as: the account ``as_user`` (or the configured operator,
-    ``GRIDGIS_OPERATOR``) with its role, else an admin named after the OS user (``cli:NAME``).
-    The review rules (four eyes) apply to it like to anyone. A named account that does not
-    exist, is disabled, or is neither planner nor admin prints the reason and exits 1."""
+def cli_user(as_user: str | None = None, session: Session | None = None) -> AppUser | None:
+    """The account the command line acts as: ``as_user``, else the configured operator
+    (``GRIDGIS_OPERATOR``); None when neither is given (the OS user, an admin). A named account
+    that does not exist, is disabled, or is neither planner nor admin prints the reason and
+    exits 1."""
     import os
-
-    from layers.planning.drafts import Actor
 
     name = as_user or os.environ.get("GRIDGIS_OPERATOR") or None
     if name is None or session is None:
-        return Actor(name=f"cli:{getpass.getuser()}", role="admin")
+        return None
     from sqlalchemy import select
 
     from layers.accounts import AppUser
@@ -89,7 +88,35 @@ def cli_actor(as_user: str | None = None, session: Session | None = None) -> Act
     if user.role.value not in ("planner", "admin"):
         console.print(f"[red]user {name} is a {user.role.value}; a planner or admin is needed[/]")
         raise typer.Exit(1)
+    return user
+
+
+def cli_actor(as_user: str | None = None, session: Session | None = None) -> Actor:
+    """Who the command line acts as: the account of :func:`cli_user` with its role, else an
+    admin named after the OS user (``cli:NAME``). The review rules (four eyes) apply to it like
+    to anyone; its scope by :func:`require_draft_by_cli` / the edit check of ``drafts``."""
+    from layers.planning.drafts import Actor
+
+    user = cli_user(as_user, session)
+    if user is None:
+        return Actor(name=f"cli:{getpass.getuser()}", role="admin")
     return Actor(name=user.name, role=user.role.value, user_id=user.id)
+
+
+def require_draft_by_cli(
+    session: Session, as_user: str | None, generation_id: int, step: str
+) -> None:
+    """The HTTP API's scope rule for importing, approving or publishing a draft
+    (:func:`layers.planning.scope.require_draft_by`) for the command line's account (``--as``
+    or ``GRIDGIS_OPERATOR``; the OS user is an admin, never bounded): DomainError (403's
+    Forbidden) when the draft changes grids outside its scope."""
+    from layers.planning.scope import require_draft_by
+
+    user = cli_user(as_user, session)
+    if user is not None:
+        require_draft_by(
+            session=session, identity=user.identity(), generation_id=generation_id, step=step
+        )
 
 
 def read_grid_file(
@@ -242,6 +269,8 @@ def import_file(
                 )  # fmt: skip
             print_report(result.validation)
             print_comparison(result.comparison)
+            if result.generation is not None:  # the HTTP API's rule: 403 there, exit 1 here
+                require_draft_by_cli(session, as_user, result.generation.id, "import")
             if publish:
                 if not result.validation.ok:
                     console.print(
@@ -322,6 +351,7 @@ def _review_step(step: str, generation: int, reason: str, as_user: str | None = 
                     version=None, metric_srid=settings.geo.metric_srid,
                 )  # fmt: skip
             elif step == "approve":
+                require_draft_by_cli(session, as_user, generation, "approve")
                 gen = review.approve(
                     session=session, generation_id=generation, actor=actor, reason=reason,
                     version=None,
@@ -410,6 +440,8 @@ def publish(
         raise typer.Exit(1)
     try:
         with transaction(open_sessions(settings)) as session:
+            if commit:  # a dry run shows what would happen; storing it needs the scope
+                require_draft_by_cli(session, as_user, generation, "publish")
             answer = review.publish(
                 session=session, generation_id=generation, actor=cli_actor(as_user, session),
                 reason=reason or "dry run", at=when, commit=commit,
