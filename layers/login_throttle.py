@@ -308,6 +308,17 @@ def _reset(engine: Engine, attempt_keys: list[tuple[str, str]]) -> None:
     shared = [(k, v) for k, v in attempt_keys if k not in (PAIR, USER, TOKEN)]
     pairs = "(SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:keys AS text[])))"
     with engine.begin() as conn:
+        # Lock the rows first, one by one in the order of :func:`_count` (sorted keys): the
+        # DELETE of the pair and the name followed by the UPDATE of the address took them in
+        # the opposite order to a concurrent attempt's count, and PostgreSQL broke the
+        # deadlock with an error (the 500s of a login flood with right and wrong passwords).
+        for kind, key in sorted(set(attempt_keys)):
+            conn.execute(
+                text(
+                    "SELECT 1 FROM login_attempt WHERE key_kind = :kind AND key = :key FOR UPDATE"
+                ),
+                {"kind": kind, "key": key},
+            )
         if own:
             conn.execute(
                 text(f"DELETE FROM login_attempt WHERE (key_kind, key) IN {pairs}"),
