@@ -321,6 +321,9 @@ DATABASE_FAULTS: dict[str, tuple[str, int, str]] = {
     "disk_full": ("Database disk full", 60, "the database's disk is full"),
     "out_of_resources": ("Database out of resources", 10,
                          "the database is out of resources (memory or connections)"),
+    "conflict": ("Database conflict", 1,
+                 "the database cancelled this request to resolve a conflict with a concurrent "
+                 "one (a deadlock or a serialization failure)"),
 }  # fmt: skip
 
 

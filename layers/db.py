@@ -53,7 +53,8 @@ class DatabaseFault:
     """A failure of the database server itself, not of the statement: the request may succeed
     if sent again later. ``kind`` is ``unavailable`` (unreachable, restarting, connection lost),
     ``read_only`` (SQLSTATE 25006: ``default_transaction_read_only`` or a hot standby),
-    ``disk_full`` (53100) or ``out_of_resources`` (other 53xxx: memory, connection slots);
+    ``disk_full`` (53100), ``out_of_resources`` (other 53xxx: memory, connection slots) or
+    ``conflict`` (40P01 deadlock, 40001 serialization failure: cancelled, send it again);
     ``sqlstate`` is None when no server answered; ``message`` the server's or driver's first
     line."""
 
@@ -69,6 +70,11 @@ _FAULT_STATES = {
     "57P03": "unavailable",  # cannot_connect_now: the server is starting up or shutting down
     "25006": "read_only",  # read_only_sql_transaction
     "53100": "disk_full",
+    # The server cancelled the transaction to resolve a conflict with a concurrent one: nothing
+    # of it was stored and the same request may simply be sent again (a last resort: code that
+    # takes several rows' locks takes them in one order, e.g. layers/login_throttle.py).
+    "40P01": "conflict",  # deadlock_detected
+    "40001": "conflict",  # serialization_failure
 }
 
 
@@ -81,7 +87,8 @@ def database_fault(error: BaseException) -> DatabaseFault | None:
     ``OperationalError`` with no SQLSTATE (connection refused, socket missing, connection
     lost: no server answered), and whatever SQLAlchemy itself recognised as a disconnect
     (``connection_invalidated``); a pool that stays exhausted past its timeout (the server
-    too slow to hand back connections) is ``unavailable`` too."""
+    too slow to hand back connections) is ``unavailable`` too; a transaction the server
+    cancelled to break a deadlock or a serialization failure is a ``conflict`` (send again)."""
     if isinstance(error, exc.TimeoutError):  # QueuePool limit reached, no connection in time
         return DatabaseFault("unavailable", None, str(error).splitlines()[0])
     orig: BaseException | None = error

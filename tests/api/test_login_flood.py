@@ -11,7 +11,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import psycopg
+import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from tests.api.accounts_support import PASSWORD, make_user
 
@@ -92,3 +95,25 @@ def test_a_flood_of_wrong_passwords_for_one_name_never_answers_a_server_error(
         assert r.status_code == 303, (r.status_code, r.text[:300])
     finally:
         _forget(engine, [name])
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        psycopg.errors.DeadlockDetected("deadlock detected"),
+        OperationalError("UPDATE login_attempt …", {}, psycopg.errors.DeadlockDetected("dl")),
+        psycopg.errors.SerializationFailure("could not serialize access"),
+    ],
+)
+def test_a_transaction_the_server_cancelled_is_a_503_to_send_again(error: Exception) -> None:
+    """The last resort of the kind behind the flood's 500s: a deadlock or a serialization
+    failure the server broke by cancelling this request's transaction (nothing stored) is a
+    503 with Retry-After, never a 500."""
+    from api.errors import database_problem
+    from layers.db import database_fault
+
+    fault = database_fault(error)
+    assert fault is not None and fault.kind == "conflict"
+    response = database_problem(fault)
+    assert response.status_code == 503 and int(response.headers["retry-after"]) >= 1
+    assert response.media_type == "application/problem+json"
