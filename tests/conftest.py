@@ -27,6 +27,9 @@ from layers.migrate import upgrade
 from tests.server_support import app_server, free_port
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
+# The planners' command line speaks Chinese by default (api/commands/words.py); the tests read
+# its English words unless they ask otherwise (tests/api/test_cli_lang.py).
+os.environ.setdefault("GRIDGIS_LANG", "en")
 pytest_plugins = ["tests.people_fixtures"]
 
 # CI explores the same examples every run (a red run is then reproducible); locally hypothesis

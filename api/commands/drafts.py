@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.commands import words
 from api.commands.grids import AsUser, cli_actor, cli_user
+from api.commands.words import LangOpt, t
 from api.database import open_sessions
 from api.settings import Settings
 from layers.db import transaction
@@ -43,30 +45,33 @@ def register(app: typer.Typer) -> None:
 
 
 def _fail(exc: DomainError) -> None:
-    console.print(f"[red]{exc.detail}[/]" + (f" (field: {exc.field})" if exc.field else ""))
+    console.print(f"[red]{words.detail(exc)}[/]", soft_wrap=True)
     raise typer.Exit(1)
 
 
 def _print_answer(answer: dict[str, Any], commit: bool, step: str = "edit") -> None:
     """What an edit, undo or redo did: ``step`` names it ("undone: edit 12 (rename by …)")."""
     edit = answer["edit"]
-    what = f"{edit['op']} by {edit['actor']}"
+    what = t("by", op=edit["op"], actor=edit["actor"])
     if step != "edit":
         why = f": {edit['reason']}" if edit.get("reason") else ""
-        what = f"{step}: edit {edit['id']} ({what}{why})"
+        what = t("edit_step", step=t(step), id=edit["id"], what=what, why=why)
     console.print(
-        f"{what}: {len(answer['changed']['features'])} grids written, "
-        f"removed {', '.join(answer['removed']) or 'none'}; version {answer['version']}",
+        t("edit_done", what=what, n=len(answer["changed"]["features"]),
+          removed=", ".join(answer["removed"]) or t("none"), version=answer["version"]),
         soft_wrap=True,
-    )
+    )  # fmt: skip
     validation = answer["validation"]
     if validation["ok"]:
-        console.print(f"[green]towns {', '.join(validation['towns_checked'])} valid[/]")
+        console.print(t("towns_valid", towns=", ".join(validation["towns_checked"])))
     else:
         for p in validation["problems"][:20]:
-            console.print(f"[yellow]{p['kind']}[/] {' '.join(p['codes'])}: {p['detail']}")
+            console.print(
+                f"[yellow]{p['kind']}[/] {' '.join(p['codes'])}: {words.problem_detail(p)}",
+                soft_wrap=True,
+            )
     if not commit:
-        console.print("[yellow]dry run[/]: nothing stored; add --commit to keep it")
+        console.print(t("dry_run"))
 
 
 def _run(
@@ -111,18 +116,20 @@ def edit(
     version: VersionOpt = None,
     commit: CommitOpt = False,
     as_user: AsUser = None,
+    lang: LangOpt = None,
 ) -> None:
     """One edit of a draft, e.g. ``gridgis drafts edit 7 move_edge --params '{"codes":
     ["320281001001001", "320281001001002"], "offset_m": [50, 0]}' --reason "new road"``."""
     from layers.planning.edits import apply_edit
 
+    words.use(lang)
     try:
         parsed = json.loads(params)
     except ValueError as exc:
-        console.print(f"[red]--params is not JSON ({exc}); quote it in single quotes[/]")
+        console.print(t("params_not_json", error=exc))
         raise typer.Exit(2) from None
     if not isinstance(parsed, dict):
-        console.print("[red]--params must be a JSON object[/]")
+        console.print(t("params_not_object"))
         raise typer.Exit(2)
     from api.schemas.bodies import check_edit
 
@@ -136,72 +143,132 @@ def edit(
 
 @drafts.command("undo")
 def undo(
-    draft_id: int, version: VersionOpt = None, commit: CommitOpt = False, as_user: AsUser = None
+    draft_id: int,
+    version: VersionOpt = None,
+    commit: CommitOpt = False,
+    as_user: AsUser = None,
+    lang: LangOpt = None,
 ) -> None:
     """Undo the draft's last edit."""
     from layers.planning.edits import undo_edit
 
+    words.use(lang)
     _run(commit, undo_edit, "undone", as_user, draft_id=draft_id,
          expected_version=version)  # fmt: skip
 
 
 @drafts.command("redo")
 def redo(
-    draft_id: int, version: VersionOpt = None, commit: CommitOpt = False, as_user: AsUser = None
+    draft_id: int,
+    version: VersionOpt = None,
+    commit: CommitOpt = False,
+    as_user: AsUser = None,
+    lang: LangOpt = None,
 ) -> None:
     """Redo the edit undone last."""
     from layers.planning.edits import redo_edit
 
+    words.use(lang)
     _run(commit, redo_edit, "redone", as_user, draft_id=draft_id,
          expected_version=version)  # fmt: skip
 
 
+PreferOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--prefer", help="imported drafts: keep 'draft' or 'active' for every conflicting grid"
+    ),
+]
+ChooseOpt = Annotated[
+    list[str] | None,
+    typer.Option("--choose", help="imported drafts: CODE=draft or CODE=active (repeatable)"),
+]
+
+
+def _choices(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        code, _, side = pair.partition("=")
+        if not side:
+            console.print(t("choose_bad", pair=pair))
+            raise typer.Exit(2)
+        out[code.strip()] = side.strip()
+    return out
+
+
 @drafts.command("rebase")
-def rebase(draft_id: int, commit: CommitOpt = False, as_user: AsUser = None) -> None:
+def rebase(
+    draft_id: int,
+    commit: CommitOpt = False,
+    as_user: AsUser = None,
+    prefer: PreferOpt = None,
+    choose: ChooseOpt = None,
+    lang: LangOpt = None,
+) -> None:
     """Carry the draft's edits onto the generation in force, as a new draft (refused, naming
-    the edit, when the newer publications changed the grids one of them edits)."""
+    the edit, when the newer publications changed the grids one of them edits). An imported
+    draft is compared three ways (its base, itself, the generation in force): conflicts are
+    listed unless --prefer or --choose settles them."""
     from layers.planning.rebase import rebase_draft
 
+    words.use(lang)
     settings = Settings()
     session = open_sessions(settings)()
     try:
         answer = rebase_draft(session=session, draft_id=draft_id,
                               actor=cli_actor(as_user, session),
-                              metric_srid=settings.geo.metric_srid)  # fmt: skip
-        console.print(
-            f"draft {answer['generation']}: generation {answer['base']} with the "
-            f"{answer['edits']} edits of draft {draft_id}"
-        )
+                              metric_srid=settings.geo.metric_srid,
+                              choices=_choices(choose), prefer=prefer)  # fmt: skip
+        if answer.get("mode") == "three-way":
+            console.print(
+                t("rebased_import", id=answer["generation"], draft=draft_id, base=answer["base"],
+                  taken=len(answer["from_active"]), kept=len(answer["kept_draft"]),
+                  conflicts=len(answer["conflicts"])),
+                soft_wrap=True,
+            )  # fmt: skip
+            for c in answer["conflicts"]:
+                console.print(t("conflict_chosen", code=c["code"], side=c["chosen"]))
+        else:
+            console.print(
+                t("rebased", id=answer["generation"], base=answer["base"],
+                  edits=answer["edits"], draft=draft_id)
+            )  # fmt: skip
         if commit:
             session.commit()
         else:
             session.rollback()
-            console.print("[yellow]dry run[/]: nothing stored; add --commit to keep it")
+            console.print(t("dry_run"))
     except DomainError as exc:
         session.rollback()
+        for c in (exc.extra or {}).get("conflicts") or []:
+            console.print(
+                t("conflict_row", code=c["code"], draft=t(f"did_{c.get('draft', '?')}"),
+                  active=t(f"did_{c.get('active', '?')}"))
+            )  # fmt: skip
         _fail(exc)
     finally:
         session.close()
 
 
 @drafts.command("log")
-def log(draft_id: int) -> None:
+def log(draft_id: int, lang: LangOpt = None) -> None:
     """The draft's edit log: who, when, what and why."""
     from layers.planning.edits import list_edits
 
+    words.use(lang)
     with transaction(open_sessions(Settings())) as session:
         try:
             data = list_edits(session=session, draft_id=draft_id)
         except DomainError as exc:
             _fail(exc)
             return
-    table = Table("id", "version", "at", "who", "op", "grids", "why", "state")
+    table = Table(*words.columns("log_table"))
     for e in data["edits"]:
         grids = " ".join(sorted(set(e["grids_before"]) | set(e["grids_after"])))
         table.add_row(str(e["id"]), str(e["version"]), e["at"] or "", e["actor"], e["op"],
                       grids[:60], e["reason"], e["state"])  # fmt: skip
     console.print(table)
-    console.print(f"draft {draft_id} is at version {data['version']}")
+    console.print(t("log_version", id=draft_id, version=data["version"]))
 
 
 @drafts.command("impact")
@@ -209,11 +276,13 @@ def impact(
     draft_id: int,
     against: AgainstOpt = None,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the table")] = None,
+    lang: LangOpt = None,
 ) -> None:
     """What publishing the draft changes: households, open events, assignments, zones."""
     from api.schemas.generations import PlanningSettings
     from layers.planning.impact import impact_report
 
+    words.use(lang)
     settings = Settings()
     with transaction(open_sessions(settings)) as session:
         try:
@@ -224,8 +293,7 @@ def impact(
         except DomainError as exc:
             _fail(exc)
             return
-    table = Table("grid", "change", "area before m²", "after m²", "households out", "in",
-                  "open events", "assignments")  # fmt: skip
+    table = Table(*words.columns("impact_table"))
     for g in report["changed_grids"]:
         cells = ("area_before_m2", "area_after_m2", "households_out", "households_in",
                  "open_events", "assignments")  # fmt: skip
@@ -242,12 +310,13 @@ def impact(
         xlsx.write_bytes(
             bytes(table_response(rows, name="impact", fmt="xlsx", columns=IMPACT_COLUMNS).body)
         )
-        console.print(f"written {xlsx}")
+        console.print(t("written", path=xlsx))
 
 
 @drafts.command("diff")
-def diff(draft_id: int, against: AgainstOpt = None) -> None:
+def diff(draft_id: int, against: AgainstOpt = None, lang: LangOpt = None) -> None:
     """Grids added, removed, reshaped or renamed, with the area change."""
+    words.use(lang)
     from api.schemas.generations import PlanningSettings
     from layers.grids import active_generation
     from layers.planning.lineage import diff_features
@@ -259,7 +328,7 @@ def diff(draft_id: int, against: AgainstOpt = None) -> None:
             session=session, old_generation_id=old, new_generation_id=draft_id,
             metric_srid=settings.geo.metric_srid, tolerance=PlanningSettings().tolerance,
         )  # fmt: skip
-    table = Table("level", "code", "change", "area change m²")
+    table = Table(*words.columns("diff_table"))
     for f in data["features"]:
         p = f["properties"]
         table.add_row(str(p["level"]), p["code"], p["change"], f"{p['area_change_m2']:,.1f}")

@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.commands import words
+from api.commands.words import LangOpt, t
 from api.database import open_sessions
 from api.settings import Settings
 from layers.db import transaction
@@ -42,18 +44,18 @@ def register(app: typer.Typer) -> None:
 def print_report(report: HierarchyReport) -> None:
     counts = ", ".join(f"L{level}: {n}" for level, n in sorted(report.counts.items()))
     if report.ok:
-        console.print(f"[green]valid[/] ({counts})")
+        console.print(t("valid", counts=counts))
         return
-    table = Table("kind", "codes", "where (lon, lat)", "area m²", "width m", "what to do")
+    table = Table(*words.columns("problem_table"))
     for p in report.problems[:200]:
         where = f"{p.location[0]:.6f}, {p.location[1]:.6f}" if p.location else ""
         table.add_row(
             p.kind.value, " ".join(p.codes), where,
             f"{p.area_m2:,.1f}" if p.area_m2 is not None else "",
-            f"{p.width_m:.2f}" if p.width_m is not None else "", p.detail,
+            f"{p.width_m:.2f}" if p.width_m is not None else "", words.problem_detail(p),
         )  # fmt: skip
     console.print(table)
-    console.print(f"[red]{len(report.problems)} problems[/] ({counts}): {report.by_kind()}")
+    console.print(t("problems", n=len(report.problems), counts=counts, kinds=report.by_kind()))
 
 
 AsUser = Annotated[
@@ -133,46 +135,44 @@ def read_grid_file(
             return read_planner_file(session=session, path=path, layer=layer, crs=crs)
         return read_gridfile(path, layer=layer, crs=crs)
     except (GridFileError, DomainError) as exc:
-        console.print(f"[red]{path.name}: {exc.detail}[/]", soft_wrap=True)
+        console.print(f"[red]{path.name}: {words.detail(exc)}[/]", soft_wrap=True)
         layers = getattr(exc, "layers", None) or getattr(exc, "extra", {}).get("layers")
         if layers:
-            console.print(
-                "choose one with --layer NAME, or --layer all when the levels are in separate "
-                "layers:"
-            )
+            console.print(t("choose_layer"))
             for x in layers:
                 console.print(
-                    f"  {x['name']}: {x['geometry_type'] or 'no geometry'}, "
-                    f"{x['features']} features"
-                )
+                    t("layer_row", name=x["name"], features=x["features"],
+                      geometry=x["geometry_type"] or t("no_geometry"))
+                )  # fmt: skip
         elif exc.field == "crs":
-            console.print("give the CRS with --crs (e.g. --crs EPSG:4490)")
+            console.print(t("give_crs"))
         raise typer.Exit(1) from None
 
 
 def print_file_notes(gridfile: GridFile) -> None:
     for note in gridfile.notes:
-        console.print(f"note: {note}", soft_wrap=True)
+        console.print(t("note", note=note), soft_wrap=True)
 
 
 def print_comparison(comparison: dict[str, Any]) -> None:
     if not comparison or comparison.get("outline") is None:
-        console.print("no active generation to compare with")
+        console.print(t("no_active"))
         return
     counts, outline, codes = comparison["counts"], comparison["outline"], comparison["codes"]
     per_level = ", ".join(
         f"L{lvl}: {counts['draft'][lvl]} ({counts['difference'][lvl]:+d})"
         for lvl in ("1", "2", "3")
     )
-    console.print(f"compared with the active generation: {per_level}", soft_wrap=True)
+    console.print(t("compared", levels=per_level), soft_wrap=True)
     console.print(
-        f"outline: {outline['draft_area_m2'] / 1e6:,.3f} km² (active "
-        f"{outline['active_area_m2'] / 1e6:,.3f} km²), drops {outline['dropped_m2']:,.0f} m² "
-        f"({outline['dropped_share']:.2%}), adds {outline['added_m2']:,.0f} m², Hausdorff "
-        f"{outline['hausdorff_m']} m; codes added {codes['added_count']}, removed "
-        f"{codes['removed_count']}, changed {codes['changed_count']}",
+        t("outline", area=f"{outline['draft_area_m2'] / 1e6:,.3f}",
+          active=f"{outline['active_area_m2'] / 1e6:,.3f}",
+          dropped=f"{outline['dropped_m2']:,.0f}", share=f"{outline['dropped_share']:.2%}",
+          added=f"{outline['added_m2']:,.0f}", hausdorff=outline["hausdorff_m"],
+          add=codes["added_count"], removed=codes["removed_count"],
+          changed=codes["changed_count"]),
         soft_wrap=True,
-    )
+    )  # fmt: skip
 
 
 @grids_app.command("validate")
@@ -234,6 +234,7 @@ def import_file(
         str | None, typer.Option(help="why it is published unreviewed (with --publish)")
     ] = None,
     as_user: AsUser = None,
+    lang: LangOpt = None,
 ) -> None:
     """Import a grid file as a draft generation (dry run unless --commit).
 
@@ -247,12 +248,10 @@ def import_file(
     from layers.planning.drafts import import_draft
     from layers.planning.geometry_guard import geometry_errors
 
+    words.use(lang)
     settings, planning = Settings(), PlanningSettings()
     if publish and not (reason or "").strip():
-        console.print(
-            "[red]--publish skips review (emergency only): say why with --reason, or leave "
-            "--publish out and take the draft through submit / approve / publish[/]"
-        )
+        console.print(t("publish_needs_reason"))
         raise typer.Exit(1)
     sessions = open_sessions(settings)
     with sessions() as session:
@@ -273,9 +272,7 @@ def import_file(
                 require_draft_by_cli(session, as_user, result.generation.id, "import")
             if publish:
                 if not result.validation.ok:
-                    console.print(
-                        "[red]not publishing a grid with problems; fix them and import again[/]"
-                    )
+                    console.print(t("not_publishing"))
                     raise typer.Exit(1)
                 assert result.generation is not None
                 review.publish(
@@ -288,21 +285,23 @@ def import_file(
             session.rollback()
             if exc.extra.get("comparison"):
                 print_comparison(exc.extra["comparison"])
-            console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+            console.print(f"[red]{words.detail(exc)}[/]", soft_wrap=True)
             if exc.extra.get("comparison") and not force:
-                console.print("(--force stores it all the same)")
+                console.print(t("force_hint"))
             raise typer.Exit(1) from None
         if not commit:
             session.rollback()
-            console.print("dry run: nothing stored (add --commit to store)")
+            console.print(t("dry_run_import"))
             return
         session.commit()
         gen = result.generation
         assert gen is not None
-    state = (
-        "active" if publish else "draft" + ("" if result.validation.ok else " (not publishable)")
+    state = t(
+        "state_active"
+        if publish
+        else ("state_draft" if result.validation.ok else "state_unpublishable")
     )
-    console.print(f"generation {gen.id} stored as {state}")
+    console.print(t("stored", id=gen.id, state=state))
 
 
 @grids_app.command("draft")
@@ -313,10 +312,12 @@ def draft(
     ] = "active",
     note: Annotated[str | None, typer.Option(help="what the draft is for")] = None,
     as_user: AsUser = None,
+    lang: LangOpt = None,
 ) -> None:
     """Make a draft: a full copy of the active generation (or of generation ID)."""
     from layers.planning.drafts import copy_generation, generation_counts, resolve_source
 
+    words.use(lang)
     settings = Settings()
     with transaction(open_sessions(settings)) as session:
         try:
@@ -330,17 +331,19 @@ def draft(
             )
             counts = generation_counts(session=session, generation_id=gen.id)
         except DomainError as exc:
-            console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+            console.print(f"[red]{words.detail(exc)}[/]", soft_wrap=True)
             raise typer.Exit(1) from None
         console.print(
-            f"draft {gen.id} copied from generation {src.id} "
-            f"(L1: {counts['1']}, L2: {counts['2']}, L3: {counts['3']})"
+            t("copied", id=gen.id, source=src.id, l1=counts["1"], l2=counts["2"], l3=counts["3"])
         )
 
 
-def _review_step(step: str, generation: int, reason: str, as_user: str | None = None) -> None:
+def _review_step(
+    step: str, generation: int, reason: str, as_user: str | None = None, lang: str | None = None
+) -> None:
     from layers.planning import review
 
+    words.use(lang)
     settings = Settings()
     try:
         with transaction(open_sessions(settings)) as session:
@@ -363,33 +366,42 @@ def _review_step(step: str, generation: int, reason: str, as_user: str | None = 
                 )  # fmt: skip
             status = gen.status.value
     except DomainError as exc:
-        console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+        console.print(f"[red]{words.detail(exc)}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
-    console.print(f"generation {generation} is {status}")
+    console.print(t("status_is", id=generation, status=status))
 
 
 @grids_app.command("submit")
 def submit(
-    generation: int, reason: Annotated[str, typer.Option(help="why")], as_user: AsUser = None
+    generation: int,
+    reason: Annotated[str, typer.Option(help="why")],
+    as_user: AsUser = None,
+    lang: LangOpt = None,
 ) -> None:
     """Submit a valid draft for review."""
-    _review_step("submit", generation, reason, as_user)
+    _review_step("submit", generation, reason, as_user, lang)
 
 
 @grids_app.command("approve")
 def approve(
-    generation: int, reason: Annotated[str, typer.Option(help="why")], as_user: AsUser = None
+    generation: int,
+    reason: Annotated[str, typer.Option(help="why")],
+    as_user: AsUser = None,
+    lang: LangOpt = None,
 ) -> None:
     """Approve a submitted generation; the approver (--as) must not be its submitter."""
-    _review_step("approve", generation, reason, as_user)
+    _review_step("approve", generation, reason, as_user, lang)
 
 
 @grids_app.command("reject")
 def reject(
-    generation: int, reason: Annotated[str, typer.Option(help="why")], as_user: AsUser = None
+    generation: int,
+    reason: Annotated[str, typer.Option(help="why")],
+    as_user: AsUser = None,
+    lang: LangOpt = None,
 ) -> None:
     """Send a submitted or approved generation back to draft."""
-    _review_step("reject", generation, reason, as_user)
+    _review_step("reject", generation, reason, as_user, lang)
 
 
 @grids_app.command("publish")
@@ -417,6 +429,7 @@ def publish(
             "grids it would revert (the dry run lists them); logged with --reason",
         ),
     ] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Publish a generation (dry run unless --commit): an approved one becomes active now or at
     --at (four eyes: submitted by one planner, approved by another or an admin); a retired one
@@ -429,14 +442,15 @@ def publish(
     from api.deps import parse_at
     from layers.planning import review
 
+    words.use(lang)
     settings = Settings()
     try:
         when = parse_at(at, field="--at")
     except DomainError as exc:
-        console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+        console.print(f"[red]{words.detail(exc)}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
     if commit and not (reason or "").strip():
-        console.print("[red]not published: say why with --reason (the review log keeps it)[/]")
+        console.print(t("publish_needs_why"))
         raise typer.Exit(1)
     try:
         with transaction(open_sessions(settings)) as session:
@@ -452,8 +466,8 @@ def publish(
         if "newer_publications" in exc.extra:
             print_newer(exc.extra["newer_publications"])
         if "validation" in exc.extra:
-            console.print(f"problems: {exc.extra['validation']['by_kind']}")
-        console.print(f"[red]not published: {exc.detail}[/]", soft_wrap=True)
+            console.print(t("problems_by_kind", kinds=exc.extra["validation"]["by_kind"]))
+        console.print(t("not_published", detail=words.detail(exc)), soft_wrap=True)
         raise typer.Exit(1) from None
     if as_json:
         typer.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
@@ -464,7 +478,7 @@ def publish(
         print_newer(answer["newer_publications"])
     print_publish_summary(answer)
     if answer["dry_run"]:
-        console.print("dry run: nothing changed; add --commit to publish")
+        console.print(t("dry_run_publish"))
     else:
         console.print(answer["message"], soft_wrap=True)
 
@@ -473,15 +487,12 @@ def print_newer(report: dict[str, Any]) -> None:
     """The generations published since the draft's base and what publishing it would undo
     (``layers.planning.newer_work``)."""
     since = ", ".join(f"{g['id']} {g['name']}" for g in report["published_since"]) or "-"
-    console.print(
-        f"[yellow]copied from generation {report['base']}; published since: {since}[/]",
-        soft_wrap=True,
-    )
+    console.print(t("newer_since", base=report["base"], since=since), soft_wrap=True)
     for kind in ("reverted", "overridden"):
         part = report[kind]
         if part["count"]:
             codes = " ".join(part["codes"][:20]) + (" …" if part["count"] > 20 else "")
-            console.print(f"[yellow]{kind}: {part['count']} grids[/] {codes}", soft_wrap=True)
+            console.print(t(f"newer_{kind}", n=part["count"], codes=codes), soft_wrap=True)
 
 
 def print_publish_summary(answer: dict[str, Any]) -> None:
@@ -492,27 +503,26 @@ def print_publish_summary(answer: dict[str, Any]) -> None:
         return
     totals = (impact or {}).get("totals", {})
     reanchor = answer.get("reanchor") if isinstance(answer.get("reanchor"), dict) else {}
-    table = Table("", "count")
+    table = Table(*words.columns("summary_head"))
     rows = [
-        ("changed grids", totals.get("changed_grids")),
-        ("households whose grid changes", totals.get("households")),
-        ("open events (keep their report-time grid)", totals.get("open_events")),
-        ("staff assignments", totals.get("assignments")),
-        ("  of which to decide", totals.get("assignments_to_decide")),
-        ("zones", totals.get("zones")),
-        ("devices", totals.get("devices")),
-        ("households moved", reanchor.get("households_moved")),
-        ("assignments moved", reanchor.get("assignments_moved")),
-        ("zone members replaced", reanchor.get("zone_members_replaced")),
+        (t("changed_grids"), totals.get("changed_grids")),
+        (t("households"), totals.get("households")),
+        (t("open_events"), totals.get("open_events")),
+        (t("assignments"), totals.get("assignments")),
+        (t("to_decide"), totals.get("assignments_to_decide")),
+        (t("zones"), totals.get("zones")),
+        (t("devices"), totals.get("devices")),
+        (t("households_moved"), reanchor.get("households_moved")),
+        (t("assignments_moved"), reanchor.get("assignments_moved")),
+        (t("zone_members"), reanchor.get("zone_members_replaced")),
     ]
     for label, value in rows:
         if value is not None:
             table.add_row(label, str(value))
     console.print(table)
-    for key, label in (("supersedes", "supersedes the scheduled"),
-                       ("superseded_by", "would be refused: scheduled before it")):  # fmt: skip
+    for key in ("supersedes", "superseded_by"):
         for g in answer.get(key, []):
-            console.print(f"{label}: generation {g['id']} {g['name']} at {g['effective_at']}")
+            console.print(t(key, id=g["id"], name=g["name"], at=g["effective_at"]))
     pending = answer.get("assignments_to_decide") or (impact or {}).get("assignments_to_decide")
     if pending:
         print_to_decide(pending)
@@ -528,11 +538,13 @@ def decide_assignments(
     end: Annotated[bool, typer.Option("--end", help="end it")] = False,
     reason: Annotated[str | None, typer.Option(help="why (needed to decide)")] = None,
     as_user: AsUser = None,
+    lang: LangOpt = None,
 ) -> None:
     """List the staff assignments a publication left on retired grids (split or merged), or
     decide one: --move CODE (one of its successor grids) or --end, with --reason."""
     from layers.planning.decisions import assignments_to_decide, decide
 
+    words.use(lang)
     settings = Settings()
     try:
         with transaction(open_sessions(settings)) as session:
@@ -540,7 +552,7 @@ def decide_assignments(
                 items = assignments_to_decide(session=session, generation_id=generation)
             else:
                 if (move is None) == (not end):
-                    console.print("[red]say --move CODE or --end (one of them)[/]")
+                    console.print(t("decide_one"))
                     raise typer.Exit(2)
                 answer = decide(
                     session=session, generation_id=generation, assignment_id=assignment,
@@ -549,10 +561,10 @@ def decide_assignments(
                     reason=reason,
                 )  # fmt: skip
                 items = answer["remaining"]
-                done = f"moved to {move}" if move else "ended"
-                console.print(f"assignment {assignment} {done}")
+                done = "decided_move" if move else "decided_end"
+                console.print(t(done, id=assignment, code=move))
     except DomainError as exc:
-        console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+        console.print(f"[red]{words.detail(exc)}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
     print_to_decide(items)
 
@@ -560,17 +572,16 @@ def decide_assignments(
 def print_to_decide(items: list[dict[str, Any]]) -> None:
     """The assignments still to decide, as a table (nothing when none)."""
     if not items:
-        console.print("no assignments to decide")
+        console.print(t("none_to_decide"))
         return
-    table = Table("assignment", "person", "role", "retired grid", "move to one of")
+    table = Table(*words.columns("decide_table"))
     for a in items:
         table.add_row(
             str(a["id"]), f"{a['name']} ({a['person_id']})", a["role"], a["grid_code"],
-            " ".join(a["candidates"]) or "(none: --end)",
+            " ".join(a["candidates"]) or t("decide_none"),
         )  # fmt: skip
     console.print(table)
-    console.print(f"{len(items)} to decide: gridgis grids decide GENERATION ASSIGNMENT --move CODE "
-                  "| --end --reason WHY")  # fmt: skip
+    console.print(t("decide_hint", n=len(items)))
 
 
 @grids_app.command("export")

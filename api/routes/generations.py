@@ -31,10 +31,12 @@ from api.schemas.generations import (
     DraftPatch,
     GenerationPublic,
     GenerationsPublic,
+    NewerAnswer,
     PlanningSettings,
     PublishAnswer,
     PublishRequest,
     RebaseAnswer,
+    RebaseRequest,
     ReviewAnswer,
     ReviewStep,
 )
@@ -57,6 +59,7 @@ from layers.planning.drafts import (
     DraftRefused,
     GridFileInvalid,
     compare_generations,
+    copy_checks,
     copy_generation,
     generation_counts,
     import_draft,
@@ -64,11 +67,12 @@ from layers.planning.drafts import (
     read_planner_file,
     report_dict,
     resolve_source,
-    validate_stored,
 )
 from layers.planning.geometry_guard import geometry_errors
 from layers.planning.newer_work import NewerWorkWouldBeReverted, newer_than_in_force
+from layers.planning.problem_words import localise_problems
 from layers.planning.rebase import RebaseConflict, rebase_draft
+from layers.planning.rebase_import import RebaseChoiceInvalid
 
 PREFIX = "/api/v1/generations"
 router = APIRouter(tags=["generations"])  # full paths: the grid history lives under /grids
@@ -81,6 +85,7 @@ STATUS.setdefault(review.ReviewRefused, (403, "Review refused"))
 STATUS.setdefault(review.ReviewInputInvalid, (422, "Invalid parameter"))
 STATUS.setdefault(NewerWorkWouldBeReverted, (409, "Newer publications would be reverted"))
 STATUS.setdefault(RebaseConflict, (409, "Rebase conflict"))
+STATUS.setdefault(RebaseChoiceInvalid, (422, "Invalid parameter"))
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -202,7 +207,7 @@ def read_generation_problems(
     get_generation(session=session, generation_id=generation_id)
     frame = read_grid_frame(session=session, generation_id=generation_id)
     report = validate_hierarchy(frame, metric_srid=request.app.state.settings.geo.metric_srid)
-    return {"generation": generation_id, **report_dict(report)}
+    return _in_lang({"generation": generation_id, **report_dict(report)}, asked_lang(request))
 
 
 def _parse_bool(value: Any, field: str) -> bool:
@@ -263,6 +268,35 @@ def layer_choice_problem(
 
     problem = GridFileInvalid(detail("en"), field="layer", extra={"layers": layers})
     return with_zh(problem, detail("zh"))
+
+
+def asked_lang(request: Request, form_lang: str | None = None) -> str:
+    """``"zh"`` when the caller asks for Chinese (a form's ``lang``, else ``?lang=``, else
+    ``Accept-Language``), else ``"en"``: the rule of the refusals' ``detail`` (api/errors.py),
+    for the validation problems' ``detail`` too."""
+    from api.lang import accept_language
+
+    asked = (
+        form_lang
+        or request.query_params.get("lang")
+        or accept_language(request.headers.get("accept-language"))
+    )
+    return "zh" if str(asked or "").startswith("zh") else "en"
+
+
+def _in_lang(answer: dict[str, Any], lang: str) -> dict[str, Any]:
+    """``answer`` (or a refusal's ``extra``) with ``problems`` and ``validation.problems``
+    worded in ``lang`` (layers.planning.problem_words)."""
+    if lang != "zh":
+        return answer
+    out = dict(answer)
+    if isinstance(out.get("problems"), list):
+        out["problems"] = localise_problems(out["problems"], lang)
+    validation = out.get("validation")
+    if isinstance(validation, dict) and isinstance(validation.get("problems"), list):
+        worded = localise_problems(validation["problems"], lang)
+        out["validation"] = {**validation, "problems": worded}
+    return out
 
 
 def in_form_language(exc: DomainError, lang: str | None) -> DomainError:
@@ -332,11 +366,10 @@ def _copy(
         session=session, source_id=source.id, name=body.name, note=body.note, actor=actor
     )
     counts = generation_counts(session=session, generation_id=generation.id)
-    report = validate_stored(session=session, generation_id=generation.id, metric_srid=metric_srid)
-    comparison = compare_generations(
+    report, comparison = copy_checks(
         session=session,
-        generation_id=generation.id,
-        against_id=None,
+        copy=generation,
+        source=source,
         metric_srid=metric_srid,
         tolerance=PlanningSettings().tolerance,
     )
@@ -397,12 +430,14 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
                     step="import",
                 )
             )
-            return made
+            return _in_lang(made, asked_lang(request, fields.get("lang")))
         except DomainError as exc:  # every import problem in one language rule
+            exc.extra = _in_lang(exc.extra, asked_lang(request, fields.get("lang")))
             raise in_form_language(exc, fields.get("lang")) from None
     if kind in ("application/json", ""):
         body = _model(DraftFromGeneration, await _json(request))
-        return await run_in_threadpool(_copy, session, body=body, actor=actor, metric_srid=srid)
+        made = await run_in_threadpool(_copy, session, body=body, actor=actor, metric_srid=srid)
+        return _in_lang(made, asked_lang(request))
     raise with_zh(
         UnsupportedMediaType(
             f"content type {kind!r} is not taken; send application/json (a copy) or "
@@ -489,28 +524,56 @@ async def _step(
     return {**public(generation), "newer_publications": newer}
 
 
+@router.get(
+    PREFIX + "/{generation_id}/newer",
+    summary="What was published since a draft's base (what a rebase would bring in)",
+    response_model=NewerAnswer,
+)
+def read_newer(generation_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
+    """``{behind, newer_publications}``: ``behind`` is true when generations were published
+    since the draft's base (its copy source, or for an imported draft the generation in force
+    when it was imported); ``newer_publications`` as the publish dry run names them
+    (``changed_since``: grids they changed), null when the draft is on the generation in
+    force."""
+    generation = get_generation(session=session, generation_id=generation_id)
+    report = newer_than_in_force(session=session, generation=generation, imported=True)
+    return {"behind": report is not None, "newer_publications": report}
+
+
 @router.post(
     PREFIX + "/{generation_id}/rebase",
     summary="Carry a draft's edits onto the generation in force (a new draft)",
     status_code=201,
     response_model=RebaseAnswer,
+    response_model_exclude_none=True,
+    openapi_extra=body_schema(RebaseRequest, multipart=False),
 )
 async def rebase(
     generation_id: int, request: Request, session: SessionDep, principal: Planner
 ) -> dict[str, Any]:
     """A new draft: a copy of the generation in force with the ``done`` edits of draft
     ``generation_id`` replayed in order (layers.planning.rebase). 409 naming the edit when one
-    does not replay cleanly (the newer publications changed its grids); nothing stored then."""
-    answer = await run_in_threadpool(
-        lambda: rebase_draft(
-            session=session,
-            draft_id=generation_id,
-            actor=actor_of(principal),
-            metric_srid=_metric_srid(request),
+    does not replay cleanly (the newer publications changed its grids); nothing stored then.
+    An imported draft is rebased by a three-way comparison (layers.planning.rebase_import):
+    409 listing the conflicts unless the optional body chooses (``prefer``, ``choices``)."""
+    wanted = _model(RebaseRequest, await _json(request))
+    lang = asked_lang(request)
+    try:
+        answer = await run_in_threadpool(
+            lambda: rebase_draft(
+                session=session,
+                draft_id=generation_id,
+                actor=actor_of(principal),
+                metric_srid=_metric_srid(request),
+                choices=dict(wanted.choices),
+                prefer=wanted.prefer,
+            )
         )
-    )
+    except DomainError as exc:  # a mix that does not tile: its problems in the asked language
+        exc.extra = _in_lang(exc.extra, lang)
+        raise
     made = get_generation(session=session, generation_id=answer["generation"])
-    return {**answer, "generation": public(made)}
+    return _in_lang({**answer, "generation": public(made)}, lang)
 
 
 @router.post(
@@ -600,21 +663,27 @@ async def publish_generation(
                 step="publish",
             )
         )
-    return await run_in_threadpool(
-        lambda: review.publish(
-            session=session,
-            generation_id=generation_id,
-            actor=actor,
-            reason=body.reason,
-            at=at,
-            commit=body.commit,
-            version=version,
-            metric_srid=_metric_srid(request),
-            emergency=body.emergency,
-            tolerance=PlanningSettings().tolerance,
-            revert_newer=body.revert_newer,
+    lang = asked_lang(request)
+    try:
+        answer = await run_in_threadpool(
+            lambda: review.publish(
+                session=session,
+                generation_id=generation_id,
+                actor=actor,
+                reason=body.reason,
+                at=at,
+                commit=body.commit,
+                version=version,
+                metric_srid=_metric_srid(request),
+                emergency=body.emergency,
+                tolerance=PlanningSettings().tolerance,
+                revert_newer=body.revert_newer,
+            )
         )
-    )
+    except DomainError as exc:  # an invalid draft: its problems in the asked language
+        exc.extra = _in_lang(exc.extra, lang)
+        raise
+    return _in_lang(answer, lang)
 
 
 @router.get(

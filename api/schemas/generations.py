@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -118,14 +118,45 @@ class ReviewAnswer(GenerationPublic):
     newer_publications: dict[str, Any] | None = None
 
 
+class NewerAnswer(Answer):
+    """Whether a draft is behind the generation in force (``GET …/{id}/newer``): ``behind``,
+    and ``newer_publications`` as the publish dry run names them (with ``changed_since``, the
+    grids the newer publications changed), null when it is on the generation in force."""
+
+    behind: bool
+    newer_publications: dict[str, Any] | None = None
+
+
+class RebaseRequest(RequestBody):
+    """How to settle the conflicts of an imported draft's three-way rebase (optional body)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prefer: Literal["draft", "active"] | None = Field(
+        default=None, description="the version kept for every conflict not in choices"
+    )
+    choices: dict[Annotated[str, Field(pattern=r"^[0-9]{9,15}$")], Literal["draft", "active"]] = (
+        Field(default_factory=dict, max_length=10_000, description='{"CODE": "draft"|"active"}')
+    )
+
+
 class RebaseAnswer(Answer):
     """A rebased draft: the new ``generation`` (a copy of the one in force, ``base``) holding
-    the ``edits`` replayed from draft ``rebased_from``."""
+    the ``edits`` replayed from draft ``rebased_from``. An imported draft (``mode``
+    ``three-way``, ``edits`` 0) also names its ``imported_base``, the grids taken
+    ``from_active``, those ``kept_draft``, the ``conflicts`` with the side ``chosen`` and
+    the ``validation``."""
 
     generation: GenerationPublic
     rebased_from: int
     base: int
     edits: int
+    mode: str = "replay"
+    imported_base: int | None = None
+    from_active: list[str] | None = None
+    kept_draft: list[str] | None = None
+    conflicts: list[dict[str, Any]] | None = None
+    validation: dict[str, Any] | None = None
 
 
 class DraftCreated(Answer):

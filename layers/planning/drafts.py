@@ -107,9 +107,12 @@ def validate_draft(
     """All checks of ``validate_hierarchy``, a COUNT_MISMATCH problem per empty level, and a GAP
     per hole in the city's unit grids that the ``reference`` city (the active generation) does
     not have: parents derived from their children (an L3-only file) carry a missing grid's hole
-    along, so the hierarchy checks alone cannot see it."""
+    along, so the hierarchy checks alone cannot see it. ``reference`` may be ``frame`` itself
+    (a copy of the active generation): it has no hole the reference lacks, nothing to look
+    for."""
     report = validate_hierarchy(frame, metric_srid=metric_srid)
-    report.problems.extend(_new_holes(frame, reference, metric_srid))
+    if reference is not frame:
+        report.problems.extend(_new_holes(frame, reference, metric_srid))
     for lvl in LEVELS:
         if report.counts.get(lvl, 0) == 0:
             report.problems.append(
@@ -219,6 +222,41 @@ def _metric(geom: shapely.Geometry, srid: int) -> shapely.Geometry:
     return shapely.transform(geom, lambda c: np.column_stack(to_metric(c[:, 0], c[:, 1], srid)))
 
 
+def reshaped(
+    before: Mapping[str, shapely.Geometry],
+    after: Mapping[str, shapely.Geometry],
+    *,
+    metric_srid: int,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
+) -> dict[str, dict[str, float]]:
+    """The codes present in both maps (code → EPSG:4490 geometry) whose shapes differ beyond
+    ``tolerance``: ``{code: {changed_m2, hausdorff_m}}`` (symmetric difference in m² and
+    Hausdorff distance in m, in ``metric_srid``), sorted by code. Exact copies are found
+    without any metric work."""
+    common = sorted(set(before) & set(after))
+    left = np.asarray([before[c] for c in common], dtype=object)
+    right = np.asarray([after[c] for c in common], dtype=object)
+    same = np.zeros(len(common), dtype=bool)
+    if len(common):
+        same = shapely.equals_exact(shapely.normalize(left), shapely.normalize(right), 1e-10)
+        rest = np.flatnonzero(~same)
+        if len(rest):
+            same[rest] = shapely.equals(left[rest], right[rest])
+    out: dict[str, dict[str, float]] = {}
+    for k in np.flatnonzero(~same):
+        old, new = _metric(left[k], metric_srid), _metric(right[k], metric_srid)
+        distance_m = float(shapely.hausdorff_distance(old, new))
+        sym_m2 = float(
+            shapely.symmetric_difference(shapely.make_valid(old), shapely.make_valid(new)).area
+        )
+        if tolerance.allows(
+            hausdorff_m=distance_m, sym_diff_m2=sym_m2, perimeter_m=float(old.length)
+        ):
+            continue
+        out[common[k]] = {"changed_m2": round(sym_m2, 1), "hausdorff_m": round(distance_m, 3)}
+    return out
+
+
 def compare_frames(
     draft: gpd.GeoDataFrame,
     active: gpd.GeoDataFrame | None,
@@ -244,6 +282,8 @@ def compare_frames(
             "codes": None,
         }
     a_counts = {lvl: int((active["level"] == lvl).sum()) for lvl in LEVELS}
+    if draft is active:  # a copy of the active generation, row for row: nothing to compare
+        return _same_frame(draft, d_counts, metric_srid, tolerance)
     d_out, a_out = _metric(_outline(draft), metric_srid), _metric(_outline(active), metric_srid)
     a_area = float(a_out.area)
     dropped = float(shapely.difference(a_out, d_out).area) if not d_out.is_empty else a_area
@@ -257,34 +297,12 @@ def compare_frames(
     a_lvl = dict(zip(active["code"], active["level"], strict=True))
     added_codes = sorted(set(d_geo) - set(a_geo))
     removed_codes = sorted(set(a_geo) - set(d_geo))
-    common = sorted(set(d_geo) & set(a_geo))
-    left = np.asarray([a_geo[c] for c in common], dtype=object)
-    right = np.asarray([d_geo[c] for c in common], dtype=object)
-    same = np.zeros(len(common), dtype=bool)
-    if len(common):
-        same = shapely.equals_exact(shapely.normalize(left), shapely.normalize(right), 1e-10)
-        rest = np.flatnonzero(~same)
-        if len(rest):
-            same[rest] = shapely.equals(left[rest], right[rest])
-    changed = []
-    for k in np.flatnonzero(~same):
-        before, after = _metric(left[k], metric_srid), _metric(right[k], metric_srid)
-        distance_m = float(shapely.hausdorff_distance(before, after))
-        sym_m2 = float(
-            shapely.symmetric_difference(shapely.make_valid(before), shapely.make_valid(after)).area
-        )
-        if tolerance.allows(
-            hausdorff_m=distance_m, sym_diff_m2=sym_m2, perimeter_m=float(before.length)
-        ):
-            continue
-        changed.append(
-            {
-                "code": common[k],
-                "level": int(d_lvl[common[k]]),
-                "changed_m2": round(sym_m2, 1),
-                "hausdorff_m": round(distance_m, 3),
-            }
-        )
+    changed = [
+        {"code": code, "level": int(d_lvl[code]), **numbers}
+        for code, numbers in reshaped(
+            a_geo, d_geo, metric_srid=metric_srid, tolerance=tolerance
+        ).items()
+    ]
     return {
         "tolerance": tolerance.to_dict(),
         "counts": {
@@ -310,6 +328,70 @@ def compare_frames(
             "changed_count": len(changed),
         },
     }
+
+
+def _same_frame(
+    frame: gpd.GeoDataFrame, counts: dict[int, int], metric_srid: int, tolerance: ShapeTolerance
+) -> dict[str, Any]:
+    """:func:`compare_frames`' answer for a frame compared with itself (one outline, no
+    per-code work)."""
+    area = round(float(_metric(_outline(frame), metric_srid).area), 1)
+    return {
+        "tolerance": tolerance.to_dict(),
+        "counts": {
+            "draft": {str(k): v for k, v in counts.items()},
+            "active": {str(k): v for k, v in counts.items()},
+            "difference": {str(k): 0 for k in LEVELS},
+        },
+        "outline": {
+            "draft_area_m2": area,
+            "active_area_m2": area,
+            "dropped_m2": 0.0,
+            "added_m2": 0.0,
+            "dropped_share": 0.0,
+            "hausdorff_m": 0.0,
+        },
+        "levels_dropped": [],
+        "codes": {
+            "added": [],
+            "removed": [],
+            "changed": [],
+            "added_count": 0,
+            "removed_count": 0,
+            "changed_count": 0,
+        },
+    }
+
+
+def copy_checks(
+    *,
+    session: Session,
+    copy: Generation,
+    source: Generation,
+    metric_srid: int,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
+) -> tuple[HierarchyReport, dict[str, Any]]:
+    """The validation and the comparison with the active generation of ``copy``, a fresh copy
+    of ``source`` (:func:`copy_generation`: the same rows). Reads the grids once (and the active
+    generation's once if it is another); a copy of the active generation is compared with
+    itself without any geometric work — what keeps ``POST /api/v1/generations {"from":
+    "active"}`` well under 5 s (docs/benchmarks-planning.md)."""
+    frame = read_grid_frame(session=session, generation_id=copy.id)
+    try:
+        active: Generation | None = active_generation(session=session)
+    except GenerationNotFound:
+        active = None
+    if active is None:
+        reference = None
+    elif active.id == source.id:
+        reference = frame
+    else:
+        reference = read_grid_frame(session=session, generation_id=active.id)
+    report = validate_draft(frame, metric_srid=metric_srid, reference=reference)
+    comparison = compare_frames(frame, reference, metric_srid=metric_srid, tolerance=tolerance)
+    if active is not None:
+        comparison["against"] = {"id": active.id, "name": active.name}
+    return report, comparison
 
 
 def compare_with_active(
@@ -498,6 +580,7 @@ def import_draft(
             "forced": force,
             "problems": len(report.problems),
             "dropped_share": (comparison.get("outline") or {}).get("dropped_share"),
+            "base": (comparison.get("against") or {}).get("id"),  # what a rebase compares with
         },
     )
     session.flush()

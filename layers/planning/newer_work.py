@@ -66,7 +66,11 @@ _CHANGED_SQL = text(
 
 
 def newer_publications(
-    *, session: Session, generation: Generation, current: Generation | None
+    *,
+    session: Session,
+    generation: Generation,
+    current: Generation | None,
+    base_id: int | None = None,
 ) -> dict[str, Any] | None:
     """What publishing ``generation`` over ``current`` (the generation in force) would undo,
     or None when the draft's base is the generation in force (or unknown: an import).
@@ -74,8 +78,11 @@ def newer_publications(
     Returns ``{base, in_force, published_since: [{id, name, activated_at}], reverted:
     {count, codes}, overridden: {count, codes}, loses_work}``: ``reverted`` grids go back to
     the base's version, ``overridden`` ones get the draft's own version instead of the newer
-    one (codes at most :data:`MAX_LISTED` per kind, L1 first)."""
-    base_id = generation.created_from
+    one (codes at most :data:`MAX_LISTED` per kind, L1 first), and ``changed_since`` (how
+    many grids the newer publications changed: what a rebase would bring in). ``base_id``
+    overrides the base (an imported draft's, ``layers.planning.rebase_import.imported_base``).
+    """
+    base_id = base_id if base_id is not None else generation.created_from
     if base_id is None or current is None or current.id == base_id:
         return None
     base = session.get(Generation, base_id)
@@ -91,9 +98,11 @@ def newer_publications(
         {"base": base_id, "draft": generation.id, "since": since},
     ).all()
     fates: dict[str, list[str]] = {"reverted": [], "overridden": []}
+    changed_since = 0
     for code, _level, fate in session.execute(
         _CHANGED_SQL, {"base": base_id, "cur": current.id, "draft": generation.id}
     ):
+        changed_since += 1
         if fate in fates:
             fates[fate].append(code)
     return {
@@ -103,14 +112,29 @@ def newer_publications(
             {"id": r.id, "name": r.name, "activated_at": r.activated_at.isoformat()} for r in rows
         ],
         **{k: {"count": len(v), "codes": v[:MAX_LISTED]} for k, v in fates.items()},
+        "changed_since": changed_since,
         "loses_work": bool(fates["reverted"] or fates["overridden"]),
     }
 
 
-def newer_than_in_force(*, session: Session, generation: Generation) -> dict[str, Any] | None:
-    """:func:`newer_publications` over the generation in force now (for the review answers)."""
+def newer_than_in_force(
+    *, session: Session, generation: Generation, imported: bool = False
+) -> dict[str, Any] | None:
+    """:func:`newer_publications` over the generation in force now (for the review answers);
+    with ``imported``, an imported draft's base is found too (for /plan's rebase offer)."""
     current = session.scalar(select(Generation).where(Generation.status == GenerationStatus.ACTIVE))
-    return newer_publications(session=session, generation=generation, current=current)
+    if current is not None and current.id == generation.id:
+        return None  # the generation in force is behind nothing
+    base_id = None
+    if imported and generation.created_from is None:
+        from layers.planning.rebase_import import imported_base
+
+        base_id = imported_base(session=session, draft=generation)
+        if base_id is None:
+            return None
+    return newer_publications(
+        session=session, generation=generation, current=current, base_id=base_id
+    )
 
 
 def refusal(report: dict[str, Any], generation_id: int) -> NewerWorkWouldBeReverted:

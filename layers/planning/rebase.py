@@ -53,13 +53,30 @@ def _changed_since(session: Session, gen: int, rows: list[GridRow]) -> list[str]
     return sorted(out)
 
 
+def _boxed(row: GridRow) -> dict[str, Any]:
+    """A conflicting grid as the page zooms to it: code, level, bbox [w, s, e, n] (EPSG:4490)."""
+    return {"code": row.code, "level": row.level,
+            "bbox": [round(float(v), 7) for v in row.geom.bounds]}  # fmt: skip
+
+
 def rebase_draft(
-    *, session: Session, draft_id: int, actor: Actor, metric_srid: int
+    *,
+    session: Session,
+    draft_id: int,
+    actor: Actor,
+    metric_srid: int,
+    choices: dict[str, str] | None = None,
+    prefer: str | None = None,
 ) -> dict[str, Any]:
     """A new draft = the generation in force + the ``done`` edits of draft ``draft_id``.
     Returns ``{generation, rebased_from, base, edits}``. Raises InvalidState (not a draft,
     already on the generation in force, no edit log) and RebaseConflict; the caller's
-    transaction rolls back on any (nothing stored)."""
+    transaction rolls back on any (nothing stored).
+
+    An imported draft (no base it was copied from, no edits) is rebased by the three-way
+    comparison of ``layers.planning.rebase_import`` instead; ``choices`` (``{code:
+    "draft"|"active"}``) and ``prefer`` decide its conflicts (they are refused for a draft
+    with an edit log, whose conflicts are redone by hand)."""
     draft = get_generation(session=session, generation_id=draft_id)
     if draft.status is not GenerationStatus.DRAFT:
         raise with_zh(
@@ -71,6 +88,22 @@ def rebase_draft(
             f"版本 {draft_id} 的状态为 {draft.status.value}；只能对草案变基（请先退回为草案）",
         )
     current = session.scalar(select(Generation).where(Generation.status == GenerationStatus.ACTIVE))
+    if current is not None and draft.created_from is None:
+        from layers.planning.rebase_import import rebase_imported
+
+        return rebase_imported(
+            session=session, draft=draft, current=current, actor=actor,
+            metric_srid=metric_srid, choices=choices, prefer=prefer,
+        )  # fmt: skip
+    if choices or prefer:
+        raise with_zh(
+            InvalidState(
+                f"draft {draft_id} is rebased by replaying its edits: choices and prefer are "
+                "for imported drafts only; leave them out",
+                field="choices" if choices else "prefer",
+            ),
+            f"草案 {draft_id} 通过重放编辑来变基：choices 和 prefer 仅用于导入的草案，请删去",
+        )
     if current is None or draft.created_from == current.id:
         raise with_zh(
             InvalidState(
@@ -123,7 +156,12 @@ def rebase_draft(
                     f"{current.id}: {detail}; nothing was stored — make a new draft from the "
                     "active generation and redo that edit by hand",
                     field="generation",
-                    extra={"edit": e.id, "op": e.op, "grids": conflict},
+                    extra={
+                        "edit": e.id,
+                        "op": e.op,
+                        "grids": conflict,
+                        "conflicts": [_boxed(r) for r in touched if r.code in conflict],
+                    },
                 ),
                 f"草案 {draft_id} 的编辑 {e.id}（{e.op}）无法在版本 {current.id} 上重放"
                 f"（{'、'.join(conflict[:10]) or detail}）；未做任何修改——"

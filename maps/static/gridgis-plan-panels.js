@@ -20,12 +20,23 @@
     function statusName(status) { return statusNames[status] || status; }
     function actionName(action) { return w("action_" + action); }
     // times as the command centre reads them: Beijing time, "2026-11-30 19:48"
+    // One guard per panel (GridGIS.latest): only the answer to its latest load is drawn, so a
+    // slow answer for the draft shown before (or an edit ago) never overwrites a newer one. A
+    // superseded load resolves to null (the callers wait for all loads with allSettled).
+    var guards = {problems: G.latest(), impact: G.latest(), log: G.latest()};
+    function load(kind, url, what) {
+      return guards[kind].get(url, what);
+    }
+    function orStale(error) {
+      if (error && error.stale) { return null; }
+      throw error;
+    }
     var CLOCK = new Intl.DateTimeFormat("sv-SE", {timeZone: "Asia/Shanghai", year: "numeric",
       month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"});
 
     function loadProblems() {
       var id = state.draft.id;
-      return get(base(id) + "/problems", w("problems")).then(function (report) {
+      return load("problems", base(id) + "/problems", w("problems")).then(function (report) {
         var list = $("problems");
         list.textContent = "";
         $("problems-count").textContent = "(" + report.problems.length + ")";
@@ -40,7 +51,7 @@
         });
         hook.problems = report.problems.length;
         return report;
-      });
+      }).catch(orStale);
     }
 
     function showProblem(p) {
@@ -65,7 +76,7 @@
       var link = $("impact-xlsx");
       link.href = base(id) + "/impact?format=xlsx&lang=" + G.pageLang();
       link.hidden = false;
-      return get(base(id) + "/impact", w("impact")).then(function (report) {
+      return load("impact", base(id) + "/impact", w("impact")).then(function (report) {
         var box = $("impact");
         box.textContent = "";
         var table = G.el("table");
@@ -120,12 +131,12 @@
         hook.impacts += 1;
         hook.impact = report.totals;
         return report;
-      });
+      }).catch(orStale);
     }
 
     function loadLog() {
       var id = state.draft.id;
-      return get(base(id) + "/edits", w("log")).then(function (log) {
+      return load("log", base(id) + "/edits", w("log")).then(function (log) {
         state.edits = log.edits;
         state.version = log.version;
         var list = $("edit-log");
@@ -137,7 +148,7 @@
         });
         updateButtons();
         return log;
-      });
+      }).catch(orStale);
     }
 
     function reviewBody() {
@@ -157,11 +168,13 @@
         .catch(function (error) { showError(box, error); });
     }
 
-    function publish(commit) {
+    // publish(commit, extra): extra is {revert_newer: true} when the planner chose to undo
+    // newer work (gridgis-plan-rebase.js offers it on the server's 409)
+    function publish(commit, extra) {
       var box = $("review-answer");
       if (!state.draft) { show(box, w("need_draft"), "error"); return Promise.resolve(); }
       var r = reviewBody();
-      var body = Object.assign({commit: commit}, r.body, r.at ? {at: r.at} : {});
+      var body = Object.assign({commit: commit}, r.body, r.at ? {at: r.at} : {}, extra || {});
       return send("POST", base(state.draft.id) + "/publish", body, state.version)
         .then(function (answer) {
           hook.answers.push(answer);
@@ -195,7 +208,7 @@
           state.dryRun = false;
           return refreshDraft();
         })
-        .catch(function (error) { showError(box, error); });
+        .catch(function (error) { if (!ctx.rebasing().refused(error)) { showError(box, error); } });
     }
 
     // A committed publication in words (never raw JSON): what moved, what it supersedes.

@@ -9,7 +9,8 @@
 // The rest, one file per subject, loaded before this one: gridgis-plan-maps.js (the two maps
 // in step, tiles, the diff coloured), gridgis-plan-edit.js (selecting a unit grid or village
 // and editing it, undo/redo), gridgis-plan-panels.js (problems, impact, edit log, review and
-// publish). Test hook: window.gridgisPlan = {ready, state, maps, edits, impacts, answers}.
+// publish), gridgis-plan-rebase.js (rebase a draft behind the active generation; publishing
+// anyway, undoing newer work). Test hook: window.gridgisPlan = {ready, state, maps, edits, impacts, answers}.
 (function (G) {
   "use strict";
 
@@ -204,12 +205,15 @@
     layers: layers, listMax: LIST_MAX, settle: settle,
     refreshDraft: function () { return refreshDraft(); },
     updateButtons: function () { updateButtons(); },
-    panels: function () { return panels; }};
+    panels: function () { return panels; },
+    rebasing: function () { return rebasing; },
+    openDraftById: function (id) { return loadGenerations().then(function () { return openDraft(id); }); }};
   var mapping = G.planMaps(ctx);
   ctx.loadDiff = mapping.loadDiff;
   ctx.selectedStyle = mapping.selectedStyle;
   var panels = G.planPanels(ctx);
   var editing = G.planEdit(ctx);
+  var rebasing = G.planRebase(ctx);
 
   // --- drafts ----------------------------------------------------------------------------------
   function statusText(status) { return w("status_" + status); }
@@ -320,9 +324,10 @@
       layers.draft.forEach(function (l) { maps.draft.removeLayer(l); });
       layers.draft = mapping.gridLayers(maps.draft, g.id, editing.gridClick);
       editing.clearSelection();
+      rebasing.hide();
       updateButtons();
       return settle([mapping.loadDiff(), panels.loadProblems(), panels.loadImpact(),
-        panels.loadLog()]);
+        panels.loadLog(), rebasing.check()]);
     });
   }
 
@@ -333,7 +338,7 @@
       $("draft-info").textContent = w("draft_info", {id: g.id, name: g.name,
         status: statusText(g.status), by: g.created_by || "—", version: g.version});
       updateButtons();
-      return loadGenerations();
+      return settle([loadGenerations(), rebasing.check()]);
     });
   }
 
@@ -369,6 +374,7 @@
     $("review-reject").addEventListener("click", function () { panels.review("reject"); });
     $("publish-dry").addEventListener("click", function () { panels.publish(false); });
     $("publish-commit").addEventListener("click", function () { panels.publish(true); });
+    rebasing.wire(panels.publish);
   }
 
   function start() {
