@@ -102,3 +102,33 @@ def test_reads_may_come_from_the_cache_but_writes_never(engine: Engine, live_ser
 
     assert READ_METHODS == {"GET", "HEAD", "OPTIONS"}
     assert not {"POST", "PUT", "PATCH", "DELETE"} & READ_METHODS
+
+
+def test_a_narrowed_scope_writes_only_inside_the_new_one(
+    engine: Engine, live_server: str, tokens: dict[str, str]
+) -> None:
+    from tests.api.test_trust_scope2 import _case_in
+
+    with engine.connect() as conn:
+        grid, other_town = conn.execute(
+            text(
+                "SELECT g.code, (SELECT code FROM grid WHERE level = 1 AND generation_id = "
+                "g.generation_id AND code <> left(g.code, 9) ORDER BY code LIMIT 1) "
+                "FROM grid g JOIN generation n ON n.id = g.generation_id "
+                "WHERE n.status = 'active' AND g.level = 3 ORDER BY g.code LIMIT 1"
+            )
+        ).one()
+    case = _case_in(live_server, tokens, engine, grid)
+    user = make_user(engine, "dispatcher")  # the city's
+    token = make_token(engine, user["id"])
+    body = {"changes": {"department": "城管"}, "reason": "scope write"}
+    with _bearer(live_server, token["token"]) as c:
+        _cached(c)
+        assert c.post(f"/api/v1/events/{case}/routing", json=body).status_code == 200
+        _silently(
+            engine,
+            "UPDATE app_user SET scope_kind = 'town', scope_code = :t WHERE id = :u",
+            t=other_town,
+            u=user["id"],
+        )
+        problem(c.post(f"/api/v1/events/{case}/routing", json=body), 403, "scope")
