@@ -132,3 +132,20 @@ def test_a_narrowed_scope_writes_only_inside_the_new_one(
             u=user["id"],
         )
         problem(c.post(f"/api/v1/events/{case}/routing", json=body), 403, "scope")
+
+
+def test_two_server_processes_on_one_database(
+    engine: Engine, live_server: str, database_url: str, tokens: dict[str, str], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Revoked through one process, refused for writes by the other at once (its cache may hold
+    the caller; its NOTIFY may still be on its way)."""
+    from tests.server_support import app_server
+
+    user = make_user(engine, "admin")
+    token = make_token(engine, user["id"])
+    with app_server(database_url, tmp_path) as second, _bearer(second, token["token"]) as c:
+        _cached(c)
+        assert _new_device(c).status_code == 201
+        with _bearer(live_server, tokens["admin"]) as admin:  # the first process
+            assert admin.delete(f"/api/v1/tokens/{token['id']}").status_code == 204
+        problem(_new_device(c), 401, "Authorization")
