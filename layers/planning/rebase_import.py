@@ -99,12 +99,20 @@ class _Version:
         return cls(attrs, geoms, boxes)  # type: ignore[arg-type]
 
 
-def _differs(a: _Version, b: _Version, metric_srid: int, tolerance: ShapeTolerance) -> set[str]:
-    """Codes that ``a`` and ``b`` hold differently: in one only, other level/parent/name, or a
-    unit grid reshaped beyond ``tolerance``."""
-    out = set(a.attrs) ^ set(b.attrs)
-    out |= {c for c in set(a.attrs) & set(b.attrs) if a.attrs[c] != b.attrs[c]}
-    return out | set(reshaped(a.geoms, b.geoms, metric_srid=metric_srid, tolerance=tolerance))
+def _differs(
+    a: _Version,
+    b: _Version,
+    metric_srid: int,
+    tolerance: ShapeTolerance,
+    only: set[str] | None = None,
+) -> set[str]:
+    """Codes (of ``only``, if given) that ``a`` and ``b`` hold differently: in one only, other
+    level/parent/name, or a unit grid reshaped beyond ``tolerance``."""
+    codes = (set(a.attrs) | set(b.attrs)) if only is None else only
+    out = {c for c in codes if a.attrs.get(c) != b.attrs.get(c)}
+    a_geoms = {c: g for c, g in a.geoms.items() if c in codes}
+    b_geoms = {c: g for c, g in b.geoms.items() if c in codes}
+    return out | set(reshaped(a_geoms, b_geoms, metric_srid=metric_srid, tolerance=tolerance))
 
 
 def _what(base: _Version, other: _Version, code: str) -> str:
@@ -132,7 +140,7 @@ def three_way(
     by_active = _differs(b, c, metric_srid, tolerance)
     by_draft = _differs(b, d, metric_srid, tolerance)
     both = by_active & by_draft
-    apart = _differs(d, c, metric_srid, tolerance) & both if both else set()
+    apart = _differs(d, c, metric_srid, tolerance, only=both) if both else set()
     level = {**b.attrs, **c.attrs, **d.attrs}
     order = sorted(by_active | by_draft, key=lambda k: (level[k][0], k))
     return {

@@ -36,7 +36,7 @@
 
     function loadProblems() {
       var id = state.draft.id;
-      return load("problems", base(id) + "/problems", w("problems")).then(function (report) {
+      return load("problems", base(id) + "/problems?lang=" + G.pageLang(), w("problems")).then(function (report) {
         var list = $("problems");
         list.textContent = "";
         $("problems-count").textContent = "(" + report.problems.length + ")";

@@ -202,3 +202,50 @@ def test_a_rebase_that_would_not_tile_is_refused_with_the_problems(
     worse = planner.post(url, json={"prefer": "draft"})
     assert worse.status_code == 422 and worse.json()["problems"], worse.text
     assert _count(engine) == before
+
+
+def test_a_draft_uploaded_as_a_file_is_rebased_onto_a_newer_publication(
+    planner: httpx.Client, admin: httpx.Client, engine: Engine, demo_generation: int,
+    restore_demo: None,
+) -> None:  # fmt: skip
+    """The real path: the active city exported as GeoJSON (coordinates through a file), one
+    grid renamed in it, uploaded; a newer publication renames another and moves a shared edge;
+    the rebase takes the newer work and keeps the file's rename, and the mix tiles."""
+    import json
+
+    _, q, r, x, y, _ = _codes(engine, demo_generation)
+    exported = planner.get(
+        f"/api/v1/generations/{demo_generation}/export", params={"format": "geojson"}
+    )
+    assert exported.status_code == 200, exported.text
+    doc = json.loads(exported.content)
+    for f in doc["features"]:
+        if f["properties"]["code"] == x:
+            f["properties"]["name"] = "文件 X"
+    made = planner.post(
+        "/api/v1/generations",
+        data={"name": "uploaded for rebase"},
+        files={"file": ("city.geojson", json.dumps(doc).encode(), "application/geo+json")},
+    )
+    assert made.status_code == 201, made.text
+    uploaded = made.json()["generation"]["id"]
+    assert made.json()["generation"]["created_from"] is None
+    newer = planner.post("/api/v1/generations", json={"from": "active", "name": "newer file"})
+    newer_id = newer.json()["generation"]["id"]
+    _edit(planner, newer_id, op="rename", code=y, name="现行 Y")
+    _edit(planner, newer_id, op="move_edge", codes=[q, r], offset_m=[0, 15])
+    now = {"reason": "newer", "commit": True, "emergency": True}
+    assert admin.post(f"/api/v1/generations/{newer_id}/publish", json=now).status_code == 200
+    behind = planner.get(f"/api/v1/generations/{uploaded}/newer").json()
+    assert behind["behind"] is True and behind["newer_publications"]["base"] == demo_generation
+
+    ok = planner.post(f"/api/v1/generations/{uploaded}/rebase")
+    assert ok.status_code == 201, ok.text
+    answer = ok.json()
+    assert answer["imported_base"] == demo_generation and answer["conflicts"] == []
+    assert {y, q, r} <= set(answer["from_active"]) and x in answer["kept_draft"]
+    assert answer["validation"]["ok"] is True, answer["validation"]
+    rebased = answer["generation"]["id"]
+    assert _names(planner, rebased, {x, y}) == {x: "文件 X", y: "现行 Y"}
+    problems = planner.get(f"/api/v1/generations/{rebased}/problems").json()
+    assert problems["ok"] is True, problems["problems"][:3]

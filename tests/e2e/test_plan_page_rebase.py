@@ -144,3 +144,61 @@ def test_plan_page_rebase_and_publish_anyway(  # type: ignore[no-untyped-def]
             assert page.text_content("#revert-anyway") == "Publish anyway, undo newer work"
         finally:
             page.context.close()
+
+
+def test_plan_page_rebases_an_imported_draft_settling_conflicts(  # type: ignore[no-untyped-def]
+    browser, live_server, engine, tokens, demo_generation, artifacts, restore_demo
+) -> None:
+    """An imported draft (no edit log) and a newer publication both renamed one grid: the page
+    lists the conflict (what each side did) and settles it with "take the active version of
+    all", then opens the rebased draft."""
+    from layers.db import make_sessionmaker, transaction
+    from tests.layers.test_impact import copy_draft
+
+    author = make_token(engine, make_user(engine, "planner", prefix="rebimp")["id"])["token"]
+    with engine.connect() as conn:
+        z = conn.execute(
+            text("SELECT code FROM grid WHERE generation_id = :g AND level = 3 "
+                 "ORDER BY code DESC OFFSET 5 LIMIT 1"), {"g": demo_generation},
+        ).scalar_one()  # fmt: skip
+    with transaction(make_sessionmaker(engine)) as session:
+        imported = copy_draft(session, demo_generation)  # stored as an import is: no base
+    with _api(live_server, author) as api, _api(live_server, tokens["admin"]) as admin:
+        r = api.post(
+            f"/api/v1/generations/{imported}/edits",
+            json={"op": "rename", "code": z, "name": "导入 Z", "reason": "r", "version": 1},
+        )
+        assert r.status_code == 200, r.text
+        newer = _renamed(api, "page newer import", z, "现行 Z")
+        done = admin.post(
+            f"/api/v1/generations/{newer}/publish",
+            json={"reason": "newer", "commit": True, "emergency": True},
+        )
+        assert done.status_code == 200, done.text
+        page, seen = open_plan(browser, live_server, author, f"/plan?draft={imported}")
+        try:
+            wait_until(page, "!document.getElementById('rebase-box').hidden", 90_000)
+            assert f"#{newer}" in page.inner_text("#rebase-note")
+            page.click("#rebase-run")
+            wait_until(page, "document.querySelector('#rebase-conflicts li') !== null", 120_000)
+            row = page.inner_text("#rebase-conflicts li")
+            assert z in row and "草案修改" in row and "现行版本修改" in row
+            page.locator("#rebase-conflicts li").first.click()
+            wait_until(page, "window.gridgisPlan.zoomedTo !== undefined", 60_000)
+            page.click("#rebase-prefer-active")
+            wait_until(page, "window.gridgisPlan.rebased !== undefined", 120_000)
+            rebased = page.evaluate("window.gridgisPlan.rebased")
+            assert rebased["mode"] == "three-way" and rebased["conflicts"][0]["chosen"] == "active"
+            new_id = rebased["generation"]["id"]
+            wait_until(page, f"window.gridgisPlan.state.draft.id === {new_id}", 90_000)
+            wait_until(page, "document.getElementById('rebase-answer').innerText.length > 0")
+            assert f"冲突 {z}：采用现行版本" in page.inner_text("#rebase-answer")
+            page.screenshot(path=str(artifacts / "plan_page_rebase_import.png"))
+            name = api.get(f"/api/v1/grids/{z}", params={"generation": new_id}).json()
+            assert name["properties"]["name"] == "现行 Z"
+            assert [f for f in seen["failed"] if "/rebase" not in f] == []
+            seen["failed"] = []
+            seen["errors"] = [e for e in seen["errors"] if "409" not in e]
+            assert_offline_and_clean(seen)
+        finally:
+            page.context.close()
