@@ -412,6 +412,7 @@ def distribute_schema(conn: Connection) -> dict[str, str]:
         + [n for n in order if n in COLOCATED]
         + [n for n in order if n in local]
     )
+    fks = _foreign_keys(conn)
     for name in order:
         want = "local" if name in local else "reference"
         if name in DISTRIBUTED or name in COLOCATED:
@@ -433,9 +434,48 @@ def distribute_schema(conn: Connection) -> dict[str, str]:
         else:
             sql = "SELECT create_reference_table(:t)"
             params = {"t": name}
+        before = citus_tables(conn).get(name)  # None: a plain table
         conn.execute(text(sql), params)
+        if name not in local and not any(parent == name for _, parent in fks):
+            _free_shell(conn, name, plain=before is None)
     _event_foreign_keys(conn)
     return citus_tables(conn)
+
+
+def _free_shell(conn: Connection, table: str, *, plain: bool) -> None:
+    """Empty the coordinator's copy of ``table``'s rows once Citus has put them in the shards.
+
+    Distributing a table that holds rows (a plain table, e.g. the ``event_town`` lookup filled
+    by migration 0027, or a Citus local table of a database made before 0026, e.g. the cases)
+    copies them into the shards and leaves them in the coordinator's shell table, where nothing
+    reads them. A table's own TRUNCATE trigger (the case log is append-only) is skipped for
+    this by ``session_replication_role`` (a superuser only; otherwise the copy stays, unused).
+    """
+    if plain and not conn.execute(text(f'SELECT EXISTS (SELECT 1 FROM "{table}")')).scalar():
+        return
+    guarded = _has_own_triggers(conn, table)
+    if guarded:
+        if not conn.execute(
+            text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        ).scalar():
+            return
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+    conn.execute(text("SELECT truncate_local_data_after_distributing_table(:t)"), {"t": table})
+    if guarded:
+        conn.execute(text("SET LOCAL session_replication_role = origin"))
+
+
+def _has_own_triggers(conn: Connection, table: str) -> bool:
+    """True if ``table`` has a trigger of its own (not a foreign key's)."""
+    return bool(
+        conn.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
+                "AND NOT tgisinternal)"
+            ),
+            {"t": table},
+        ).scalar()
+    )
 
 
 def _constraints(conn: Connection, table: str) -> dict[str, tuple[str, str]]:

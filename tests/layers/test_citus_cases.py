@@ -173,6 +173,19 @@ def test_database_made_before_0026_keeps_its_cases_distributed(
                     text(f"SELECT count(*) FROM {table} WHERE filed_town_code = :t"), {"t": town}
                 ).scalar()
                 assert routed == written[table] // len(TOWNS), (table, town)
+        # the id → town lookup (migration 0027) filled from the converted cases, and no copy
+        # of any row left behind in the coordinator's shells
+        cases = conn.execute(text("SELECT id, filed_town_code FROM event ORDER BY id")).all()
+        lookup = conn.execute(text("SELECT * FROM event_town ORDER BY event_id")).all()
+        assert lookup == cases and len(cases) == written["event"]
+        assert kinds["event_town"] == "distributed"
+        sizes = {
+            table: conn.execute(
+                text("SELECT pg_relation_size(CAST(:t AS regclass))"), {"t": table}
+            ).scalar()
+            for table in (*EVENT_TABLES, "event_town")
+        }
+        assert sizes == dict.fromkeys(sizes, 0)
     # a second upgrade (the next start-up) changes nothing
     upgrade(engine)
     with engine.connect() as conn:
