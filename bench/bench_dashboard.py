@@ -42,9 +42,10 @@ def _scopes(client: httpx.Client) -> list[str]:
     return ["", town, village, grid]
 
 
-def _paths(scopes: list[str]) -> list[tuple[str, str]]:
-    """(name, path) of what the page asks, per scope."""
-    out = []
+def _paths(scopes: list[str], patrol_day: str) -> list[tuple[str, str]]:
+    """(name, path) of what the page asks, per scope; and the officers' daily figures of
+    ``patrol_day`` (``GET /api/v1/patrol/daily``, every device: issue 12's <= 1 s)."""
+    out = [("patrol/daily", f"/api/v1/patrol/daily?date={patrol_day}")]
     for s in scopes:
         out += [
             ("events", f"/api/v1/dashboard/events?scope={s}"),
@@ -138,13 +139,15 @@ def main() -> None:
     ap.add_argument("--readers", type=int, default=16)
     ap.add_argument("--fixes-per-s", type=int, default=300)
     ap.add_argument("--out", type=Path, default=OUT_FILE)
+    yesterday = (datetime.now(UTC) + timedelta(hours=8) - timedelta(days=1)).date().isoformat()
+    ap.add_argument("--patrol-day", default=yesterday, help="day of /patrol/daily (Shanghai)")
     args = ap.parse_args()
     if not args.token:
         raise SystemExit("give --token (the admin token `gridgis demo` prints)")
     with httpx.Client(base_url=args.base, headers={"Authorization": f"Bearer {args.token}"},
                       timeout=60) as client:  # fmt: skip
         scopes = _scopes(client)
-        paths = _paths(scopes)
+        paths = _paths(scopes, args.patrol_day)
         devices = _devices(client, 3)
         for _, path in paths:  # warm: first-request caches (generation, locator)
             client.get(path).raise_for_status()
@@ -162,6 +165,7 @@ def main() -> None:
     for t in threads:
         t.start()
     time.sleep(args.duration)
+    load = os.getloadavg()  # the machine's load over the run (1, 5, 15 min)
     stop.set()
     for t in threads:
         t.join()
@@ -175,7 +179,8 @@ def main() -> None:
         f"grid {scopes[3]}; meanwhile one writer posted {rate:.0f} fixes/s "
         f"({int(written['stored']):,} stored, {int(written['errors'])} failed batches) to "
         f"`/api/v1/ingest/batch`. Server: {args.base}; this {os.cpu_count()}-core machine, "
-        "shared with other work. Milliseconds over HTTP (client-side wall time).",
+        f"shared with other work (load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+        "at the end of the run). Milliseconds over HTTP (client-side wall time).",
         "",
         "| call | p50 ms | p95 ms | max ms | requests |",
         "|---|---:|---:|---:|---:|",
