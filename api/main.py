@@ -39,6 +39,7 @@ from layers.db import follow_server_state, make_engine, make_sessionmaker
 from layers.grids import ACTIVE_CACHE
 from layers.migrate import upgrade
 from layers.positions import PARTITIONS
+from layers.tables import shutdown_pool as shutdown_parse_pool
 from maps.assets import static_mounts
 
 log = logging.getLogger("gridgis")
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             stop_periodic()
             listener.stop()
+            shutdown_parse_pool()  # the upload parsers' child processes (layers/tables.py)
             writer = getattr(app.state, "fix_writer", None)  # single fixes (api/ingest/group.py)
             if writer is not None:
                 writer.close()  # its last group committed before the pool goes

@@ -26,11 +26,14 @@ the field (``file`` unless the caller says otherwise) and the fix.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import multiprocessing
+import os
 import re
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -327,8 +330,40 @@ def _pool() -> ProcessPoolExecutor:
                 max_workers=PARSE_WORKERS,
                 mp_context=multiprocessing.get_context("spawn"),
                 max_tasks_per_child=200,  # memory of a big file goes back with its process
+                initializer=_child_start,
+                initargs=(os.getpid(),),
             )
         return _POOL
+
+
+PARSE_NICENESS = 10
+"""Scheduling niceness of the parse pool's children (as the password hashing's): on a busy
+machine the server's own requests (``/health``, the pages) get the CPU before a file is parsed."""
+
+
+def _child_start(parent_pid: int) -> None:
+    """A parse child's start: nicer than the server, and ending with it: a watcher thread
+    ends the child within a second of the server process's end (stopped or killed), so no
+    parser is left behind. (Not ``prctl(PR_SET_PDEATHSIG)``: it fires when the *thread* that
+    started the child ends, and children are started from the server's worker threads.)"""
+    with contextlib.suppress(OSError):  # not allowed here: parse at the server's priority
+        os.nice(PARSE_NICENESS)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def shutdown_pool() -> None:
+    """Stop the parse pool's children (the app's shutdown); a later parse starts it again."""
+    global _POOL
+    with _POOL_LOCK:
+        pool, _POOL = _POOL, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any]:
