@@ -97,6 +97,14 @@ def actor_of(principal: Principal) -> Actor:
     )
 
 
+def _require_scope(session: Any, principal: Principal, generation_id: int, step: str) -> None:
+    """403 unless the draft's changes lie inside the caller's scope (layers/planning/scope.py:
+    the one rule of approve and publish, also for rename, submit, reject and rebase)."""
+    scope.require_draft_by(
+        session=session, identity=principal.identity, generation_id=generation_id, step=step
+    )
+
+
 def public(generation: Generation) -> dict[str, Any]:
     return GenerationPublic.model_validate(generation).model_dump(mode="json")
 
@@ -463,6 +471,7 @@ async def patch_draft(
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     body = _model(DraftPatch, await _json(request))
+    await run_in_threadpool(_require_scope, session, principal, generation_id, "rename")
     generation = review.update_draft(
         session=session,
         generation_id=generation_id,
@@ -486,22 +495,23 @@ async def _step(
 ) -> dict[str, Any]:
     body = _model(ReviewStep, await _json(request))
     version, actor = _version(body.version, if_match), actor_of(principal)
+    await run_in_threadpool(_require_scope, session, principal, generation_id, step)  # 403
     if step == "submit":
-        generation = await run_in_threadpool(
-            lambda: review.submit(
-                session=session,
-                generation_id=generation_id,
-                actor=actor,
-                reason=body.reason,
-                version=version,
-                metric_srid=_metric_srid(request),
+        try:
+            generation = await run_in_threadpool(
+                lambda: review.submit(
+                    session=session,
+                    generation_id=generation_id,
+                    actor=actor,
+                    reason=body.reason,
+                    version=version,
+                    metric_srid=_metric_srid(request),
+                )
             )
-        )
+        except DomainError as exc:  # an invalid draft: its problems in the asked language
+            exc.extra = _in_lang(exc.extra, asked_lang(request))
+            raise
     elif step == "approve":
-        scope.require_draft_by(  # a draft changing grids outside the approver's scope: 403
-            session=session, identity=principal.identity, generation_id=generation_id,
-            step="approve",
-        )  # fmt: skip
         generation = review.approve(
             session=session,
             generation_id=generation_id,
@@ -557,6 +567,7 @@ async def rebase(
     An imported draft is rebased by a three-way comparison (layers.planning.rebase_import):
     409 listing the conflicts unless the optional body chooses (``prefer``, ``choices``)."""
     wanted = _model(RebaseRequest, await _json(request))
+    await run_in_threadpool(_require_scope, session, principal, generation_id, "rebase")
     lang = asked_lang(request)
     try:
         answer = await run_in_threadpool(

@@ -240,6 +240,8 @@ def _same_person(a: Actor, step: GenerationReview) -> bool:
 
 
 def _validate_or_refuse(*, session: Session, generation: Generation, metric_srid: int) -> dict:
+    from layers.planning.problem_words import problem_text
+
     report = validate_stored(session=session, generation_id=generation.id, metric_srid=metric_srid)
     summary = problems_summary(report)
     if not report.ok:
@@ -251,7 +253,8 @@ def _validate_or_refuse(*, session: Session, generation: Generation, metric_srid
             field="generation",
             extra={"validation": summary},
         ), f"版本 {generation.id} 有 {len(report.problems)} 个校验问题"
-           f"（{kinds_text(report.by_kind())}），例如 {first}；请先在草案中改正，"
+           f"（{kinds_text(report.by_kind())}），例如 {problem_text(report.problems[0], 'zh')}；"
+           "请先在草案中改正，"
            "再提交或发布")  # fmt: skip
     return summary
 
@@ -762,7 +765,7 @@ def grid_history(*, session: Session, code: str, drafts: bool = False) -> dict[s
         text(
             "SELECT g.id, g.name AS generation_name, g.status, g.activated_at, g.retired_at, "
             "g.effective_at, gr.name, gr.level, gr.parent_code, gr.area_m2, "
-            "ST_AsGeoJSON(gr.geom, 7) AS gj FROM grid gr JOIN generation g "
+            "ST_AsGeoJSON(gr.geom, 7, 0) AS gj FROM grid gr JOIN generation g "
             f"ON g.id = gr.generation_id WHERE gr.code = :code {where} "
             "ORDER BY g.activated_at NULLS LAST, g.id"
         ),

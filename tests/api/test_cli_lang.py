@@ -109,3 +109,13 @@ def test_validation_problems_in_the_callers_language(
     assert "面积" in overlap["detail"] and "m²" in overlap["detail"]
     en = planner.get(url, params={"lang": "en"}).json()["problems"]
     assert en == english
+    # a refusal's problems too: submitting the broken draft, in Chinese and in English
+    url = f"/api/v1/generations/{draft}/submit"
+    zh_refusal = planner.post(url, json={"reason": "r"}, headers={"Accept-Language": "zh"})
+    assert zh_refusal.status_code == 422, zh_refusal.text
+    listed = zh_refusal.json()["validation"]["problems"]
+    assert listed and all("请" in p["detail"] for p in listed), listed[:2]
+    assert "请" in zh_refusal.json()["detail"] and "例如" in zh_refusal.json()["detail"]
+    en_refusal = planner.post(url, json={"reason": "r"})
+    assert en_refusal.status_code == 422
+    assert not any("请" in p["detail"] for p in en_refusal.json()["validation"]["problems"])
