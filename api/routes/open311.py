@@ -59,7 +59,14 @@ from layers.errors import AuthError, DomainError, Forbidden
 from layers.events import intake
 from layers.events.access import reach_clause
 from layers.events.dictionary import get_subclass
-from layers.events.models import Event, EventClass, EventSource, EventStatus, EventSubclass
+from layers.events.models import (
+    Event,
+    EventClass,
+    EventSource,
+    EventStatus,
+    EventSubclass,
+    filed_town_of,
+)
 from layers.events.workflow import Actor
 from layers.gazetteer import search_places
 from layers.open311_requests import MAX_ATTRIBUTE_CHARS, MAX_ATTRIBUTES, Open311Request
@@ -737,7 +744,8 @@ def read_request(
     rid, _ = _split(request_id, "service_request_id")
     if not (rid.isascii() and rid.isdigit()) or len(rid) > 10 or int(rid) > 2**31 - 1:
         raise GeoReportError(404, f"no service request {rid[:40]!r}", field="service_request_id")
-    stmt = select(Event).where(Event.id == int(rid))
+    town = filed_town_of(session, int(rid))  # on Citus: then read on the case's shard only
+    stmt = select(Event).where(Event.id == int(rid), Event.filed_town_code == town)
     if reach is not None:
         stmt = stmt.where(reach)  # outside the key's scope: as if it did not exist
     found = _query(session, stmt, private=private)
@@ -764,7 +772,7 @@ def read_token(
     rid = value.removeprefix(TOKEN_PREFIX)
     if not value.startswith(TOKEN_PREFIX) or not rid.isdigit() or len(rid) > 12:
         raise GeoReportError(404, f"no token {value[:40]!r}", field="token")
-    if session.get(Event, int(rid)) is None:
+    if filed_town_of(session, int(rid)) is None:
         raise GeoReportError(404, f"no token {value!r}", field="token")
     return _answer(
         request, "service_requests", "request", [{"token": value, "service_request_id": rid}]

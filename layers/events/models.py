@@ -32,9 +32,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
-from sqlalchemy.orm.util import identity_key
 
 from gis.crs import SRID_CGCS2000
+from layers import models as _models  # noqa: F401  (events reference generation)
 from layers import people as _people  # noqa: F401  (events reference person and team)
 from layers.db import Base
 from layers.events.event_town import EventTown
@@ -174,6 +174,11 @@ class Event(Base):
             name="event_accepted_before_work",
         ),
     )
+    # The ORM knows a case by (id, filed town): its UPDATEs and DELETEs name the filed town,
+    # which routes them to the case's shard on Citus (layers/citus.py). The table's primary
+    # key stays ``id`` (single-node; Citus's holds both). Read a case by id with
+    # :func:`event_by_id`, not ``session.get(Event, id)``.
+    __mapper_args__ = {"primary_key": [id, filed_town_code]}  # noqa: RUF012
 
 
 class EventLog(Base):
@@ -220,12 +225,18 @@ class EventPhoto(Base):
 
 def _event_town(row: Any, connection: Connection) -> str | None:
     """The filed town of ``row.event_id``'s case: from the row's session when it holds the case
-    (no query), else read from the database (on Citus a query over the event shards)."""
+    (no query), else read from ``event_town`` (on Citus a query routed to one shard) or, for a
+    case written without its lookup row, from ``event``."""
     session = object_session(row)
-    held = None if session is None else session.identity_map.get(identity_key(Event, row.event_id))
-    if held is not None and held.filed_town_code:
-        return str(held.filed_town_code)
-    value = connection.scalar(select(Event.filed_town_code).where(Event.id == row.event_id))
+    if session is not None:
+        for held in session.identity_map.values():
+            if isinstance(held, Event) and held.id == row.event_id and held.filed_town_code:
+                return str(held.filed_town_code)
+    value = connection.scalar(
+        select(EventTown.filed_town_code).where(EventTown.event_id == row.event_id)
+    )
+    if value is None:
+        value = connection.scalar(select(Event.filed_town_code).where(Event.id == row.event_id))
     return None if value is None else str(value)
 
 

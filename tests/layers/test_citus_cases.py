@@ -277,13 +277,16 @@ def _file_story(engine: Engine, *, generation_id: int) -> None:
             )
 
 
-def _explained(engine: Engine, work: Any) -> tuple[Any, list[tuple[str, list[str]]]]:
-    """Run ``work(session)`` on ``engine``; then EXPLAIN every statement it sent (with its
-    parameters). Returns (what ``work`` returned, [(statement, plan lines)])."""
+def _explained(
+    engine: Engine, work: Any, verbs: tuple[str, ...] = ("SELECT", "WITH")
+) -> tuple[Any, list[tuple[str, list[str]]]]:
+    """Run ``work(session)`` on ``engine``; then EXPLAIN every statement it sent starting with
+    one of ``verbs`` (with its parameters; EXPLAIN does not run it). Returns (what ``work``
+    returned, [(statement, plan lines)])."""
     sent: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        if statement.lstrip().upper().startswith(verbs):
             sent.append((statement, parameters))
 
     sqlalchemy_event.listen(engine, "before_cursor_execute", capture)
@@ -410,3 +413,45 @@ def test_reading_an_unknown_or_unlisted_case(citus_cases: Engine) -> None:
     with transaction(make_sessionmaker(citus_cases)) as session:
         found = event_by_id(session, raw)
         assert found is not None and found.description == "raw"
+
+
+def test_a_workflow_step_on_a_case_is_routed_to_one_shard(citus_cases: Engine) -> None:
+    """A step (``POST /api/v1/events/{id}/actions``): the case locked, changed and logged. The
+    ORM knows a case by (id, filed town), so its UPDATE names the town: on Citus every
+    statement of the step (lookup, lock, UPDATE, the log's INSERT) is routed to one shard."""
+    from layers.events.models import EventLog, locked_event
+
+    with citus_cases.connect() as conn:
+        event_id, version = conn.execute(
+            text("SELECT id, version FROM event WHERE town_code <> filed_town_code")
+        ).one()
+
+    def step(session: Any) -> int:
+        event = locked_event(session, event_id)
+        assert event is not None
+        event.version += 1
+        event.description = "story 6 (checked)"
+        session.add(
+            EventLog(
+                event_id=event.id,
+                at=MARCH,
+                action="note",
+                to_status=event.status.value,
+                actor_role="admin",
+                actor_name="test",
+            )
+        )
+        session.flush()
+        return event.version
+
+    verbs = ("SELECT", "WITH", "UPDATE", "INSERT")
+    assert _explained(citus_cases, step, verbs)[0] == version + 1
+    _, plans = _explained(citus_cases, step, verbs)
+    kinds = sorted({statement.split()[0].upper() for statement, _ in plans})
+    assert kinds == ["INSERT", "SELECT", "UPDATE"]
+    for statement, lines in plans:
+        assert any("Task Count: 1" == line.strip() for line in lines), (statement, lines)
+    with citus_cases.connect() as conn:
+        assert conn.execute(
+            text("SELECT version, description FROM event WHERE id = :i"), {"i": event_id}
+        ).one() == (version + 2, "story 6 (checked)")
