@@ -18,7 +18,9 @@ from api.deps import Planner, Reader, SessionDep
 from api.errors import InvalidParameter
 from api.routes.generations import _json, actor_of
 from api.schemas.common import Answer, body_schema
+from layers import accounts
 from layers.errors import with_zh
+from layers.planning import scope
 from layers.planning.decisions import assignments_to_decide, decide
 
 router = APIRouter(prefix="/api/v1/generations", tags=["generations"])
@@ -56,9 +58,14 @@ class AssignmentDecision(BaseModel):
     response_model=AssignmentsToDecide,
 )
 def read_assignments_to_decide(
-    generation_id: int, session: SessionDep, _: Reader
+    generation_id: int, session: SessionDep, principal: Reader
 ) -> dict[str, Any]:
-    items = assignments_to_decide(session=session, generation_id=generation_id)
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    items = [
+        a
+        for a in assignments_to_decide(session=session, generation_id=generation_id)
+        if accounts.in_codes(a["grid_code"], codes)  # the caller's area only (issue 11)
+    ]
     return {"generation": generation_id, "count": len(items), "data": items}
 
 
@@ -95,6 +102,19 @@ async def decide_assignment(
     for key in _FIELDS:
         if body.get(key) is not None and not isinstance(body[key], str):
             raise with_zh(InvalidParameter(f"{key} must be a string", field=key), f"{key} 应为文字")
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    if scope.bounded(principal.identity.role, codes):  # a town's planner: its staff only (403)
+        wanted = assignments_to_decide(
+            session=session, generation_id=generation_id, assignment_id=assignment_id
+        )
+        grids = [a["grid_code"] for a in wanted]
+        if isinstance(body.get("grid_code"), str):  # where a move takes them
+            grids.append(body["grid_code"])
+        for grid in grids:
+            accounts.require_in_scope(
+                session=session, identity=principal.identity, grid_code=grid,
+                what=f"assignment {assignment_id}",
+            )  # fmt: skip
     return decide(
         session=session,
         generation_id=generation_id,
