@@ -41,7 +41,7 @@ from layers import accounts
 from layers.errors import Forbidden
 from layers.events import access
 from layers.events.dictionary import display_name, subclass_name, subclass_name_en
-from layers.events.models import Event, EventLog, EventPhoto, EventSubclass
+from layers.events.models import Event, EventSubclass, case_log, case_photo_rows
 from layers.events.workflow import (
     OPEN_FOR_DEADLINE,
     TRANSITIONS,
@@ -192,15 +192,12 @@ def read_my_task(
             "it to you if it is yours",
             field="id",
         )
+    # on Citus each read names the case's filed town: routed to its shard
     x, y = session.execute(select(func.ST_X(Event.geom), func.ST_Y(Event.geom)).where(
-        Event.id == event_id)).one()  # fmt: skip
+        Event.id == event_id, Event.filed_town_code == event.filed_town_code)).one()  # fmt: skip
     subclass = session.get(EventSubclass, event.subclass_code)
-    logs = session.scalars(
-        select(EventLog).where(EventLog.event_id == event_id).order_by(EventLog.id)
-    )
-    photos = session.execute(
-        select(EventPhoto.id, EventPhoto.filename).where(EventPhoto.event_id == event_id)
-    )
+    logs = case_log(session, event)
+    photos = case_photo_rows(session, event)
     now = datetime.now(UTC)
     return task_public(
         event,
