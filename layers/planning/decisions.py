@@ -39,6 +39,7 @@ from layers.planning.review import (
     lock_generation,
     record_step,
 )
+from layers.planning.staffing import require_active
 
 DECISIONS = ("move", "end")
 
@@ -67,10 +68,19 @@ def assignments_to_decide(
     generation_id: int,
     on: date | None = None,
     assignment_id: int | None = None,
+    superseded_ok: bool = False,
 ) -> list[dict[str, Any]]:
     """Assignments in force on ``on`` (default today) on codes that are not grids of
-    ``generation_id``: ``[{id, person_id, name, role, grid_code, candidates: [code …]}]``."""
-    get_generation(session=session, generation_id=generation_id)
+    ``generation_id``: ``[{id, person_id, name, role, grid_code, candidates: [code …]}]``.
+
+    A retired generation has nothing left to decide (its candidates are no longer in force):
+    GenerationSuperseded (410), or ``[]`` with ``superseded_ok`` (an impact report against an
+    earlier generation)."""
+    generation = get_generation(session=session, generation_id=generation_id)
+    if generation.status is GenerationStatus.RETIRED:
+        if superseded_ok:
+            return []
+        require_active(generation, "list of assignments to decide")
     extra = "AND a.id = :a" if assignment_id is not None else ""
     rows = session.execute(
         text(_PENDING_SQL.format(extra=extra)),

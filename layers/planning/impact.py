@@ -34,6 +34,7 @@ from layers.planning.lineage import (
     lineage_pairs,
     successors,
 )
+from layers.planning.staffing import planned_grids_to_staff
 
 # The objects of a point table whose unit grid changes: candidates are the points inside a
 # changed new grid (each changed polygon probes the GiST index of the points) or filed under a
@@ -244,6 +245,9 @@ def impact_report(
     households = _households(session, draft_id, cs)
     events = _events(session, draft_id, cs)
     assignments = _assignments(session, changes, succ, on)
+    to_staff = planned_grids_to_staff(
+        session=session, lineage=lineage, assignments=assignments, on=on
+    )
     zones = _zones(session, changes, succ)
     devices = _devices(session, sorted({a["person_id"] for a in assignments}))
     areas = {
@@ -283,7 +287,9 @@ def impact_report(
                 }
             )
     per_grid.sort(key=lambda g: str(g["code"]))
-    pending = assignments_to_decide(session=session, generation_id=against, on=on)
+    pending = assignments_to_decide(
+        session=session, generation_id=against, on=on, superseded_ok=True
+    )
     return {
         **({"assignments_to_decide": pending} if pending else {}),
         "draft": draft_id,
@@ -292,6 +298,7 @@ def impact_report(
         "households": {"count": len(households), "items": households},
         "events": {"count": len(events), "items": events},
         "assignments": {"count": len(assignments), "items": assignments},
+        "grids_to_staff": {"count": len(to_staff), "items": to_staff},
         "zones": {"count": len(zones), "items": zones},
         "devices": {"count": len(devices), "items": devices},
         "lineage": lineage,
@@ -300,7 +307,10 @@ def impact_report(
             "households": len(households),
             "open_events": len(events),
             "assignments": len(assignments),
-            "assignments_to_decide": sum(1 for a in assignments if a["action"] == "decide"),
+            # assignments without a clear successor + grids left without a role (staffing)
+            "assignments_to_decide": sum(1 for a in assignments if a["action"] == "decide")
+            + len(to_staff),
+            "grids_to_staff": len(to_staff),
             "zones": len(zones),
             "devices": len(devices),
         },
@@ -350,7 +360,10 @@ def reanchor(
         )  # fmt: skip
     ambiguous: list[dict[str, Any]] = []
     n_assign = 0
-    for a in _assignments(session, changes, succ, on):
+    planned = _assignments(session, changes, succ, on)
+    # grids left without a role their sources had (before the moves end the old rows)
+    to_staff = planned_grids_to_staff(session=session, lineage=lineage, assignments=planned, on=on)
+    for a in planned:
         if a["action"] == "keep":
             continue
         if a["action"] == "decide":
@@ -377,6 +390,7 @@ def reanchor(
                 {"z": z["id"], "codes": m["replaced_by"]},
             )
             replaced += 1
+    ambiguous += to_staff
     kinds: dict[str, int] = {}
     for r in lineage:
         kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
@@ -388,6 +402,7 @@ def reanchor(
         "assignments_moved": n_assign,
         "zones_changed": len(zones),
         "zone_members_replaced": replaced,
+        "grids_to_staff": len(to_staff),
         "ambiguous": ambiguous,
         "lineage": kinds,
     }
