@@ -348,7 +348,7 @@ def grid_features(*, session: Session, query: GridQuery) -> list[dict[str, Any]]
         page = " LIMIT :limit OFFSET :offset"
         params.update(limit=query.limit, offset=query.offset)
     sql = (
-        f"SELECT code, name, level, parent_code, area_m2, ST_AsGeoJSON({geom_sql}, 7) AS gj "
+        f"SELECT code, name, level, parent_code, area_m2, ST_AsGeoJSON({geom_sql}, 7, 0) AS gj "
         f"FROM grid WHERE {where} ORDER BY level, code{page}"
     )
     features = []
@@ -427,7 +427,7 @@ def grid_relations(*, session: Session, generation_id: int, code: str) -> dict[s
 
 
 def grid_geometry_geojson(*, session: Session, grid: Grid) -> dict[str, Any]:
-    gj = session.scalar(select(func.ST_AsGeoJSON(Grid.geom, 7)).where(Grid.id == grid.id))
+    gj = session.scalar(select(func.ST_AsGeoJSON(Grid.geom, 7, 0)).where(Grid.id == grid.id))
     return dict(orjson.loads(gj or "null"))
 
 

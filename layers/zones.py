@@ -144,7 +144,7 @@ SELECT z.id, z.code, z.name, z.town_code, z.squad_id, t.name AS squad_name,
        count(DISTINCT m.grid_code) AS member_count,
        (SELECT count(*) FROM team_member tm WHERE tm.team_id = z.squad_id) AS squad_members,
        count(g.code) AS grid_count, sum(g.area_m2) AS area_m2,
-       ST_AsGeoJSON({geom}, 7) AS gj
+       ST_AsGeoJSON({geom}, 7, 0) AS gj
 FROM enforcement_zone z
 JOIN zone_member m ON m.zone_id = z.id
 JOIN grid g ON g.generation_id = :g AND g.level = 3 AND left(g.code, length(m.grid_code)) =

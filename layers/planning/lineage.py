@@ -184,7 +184,7 @@ def diff_features(
     A grid within ``tolerance`` of its old shape is not reshaped.
     """
     sql = _DIFF_SQL.format(
-        geom=", ST_AsGeoJSON(coalesce(n.geom, o.geom), 7) AS gj", level="", same=_SAME_SHAPE
+        geom=", ST_AsGeoJSON(coalesce(n.geom, o.geom), 7, 0) AS gj", level="", same=_SAME_SHAPE
     )
     features = []
     counts: dict[str, int] = {}
