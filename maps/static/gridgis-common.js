@@ -26,7 +26,7 @@
       network: "the server cannot be reached",
       close: "Close",
       data: "data",
-      minutes: "{n} min", hours: "{n} h", days: "{n} days",
+      minutes: "{n} min", hours: "{n} h", days: "{n} days", day: "{n} day",
     },
   };
 
@@ -79,7 +79,8 @@
     var words = MESSAGES[pageLang()];
     if (s < 3600) { return format(words.minutes, {n: Math.round(s / 60)}); }
     if (s < 86400) { return format(words.hours, {n: Math.round(s / 3600)}); }
-    return format(words.days, {n: Math.floor(s / 86400)});
+    var d = Math.floor(s / 86400);
+    return format(d === 1 && words.day ? words.day : words.days, {n: d});
   }
 
   // The login page, back to this page afterwards, in this page's language.

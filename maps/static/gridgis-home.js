@@ -29,7 +29,7 @@
       patrol: "事件巡查数", acceptance_rate: "立案率", closure_rate: "结案率",
       on_time_closure_rate: "按期结案率", rework_rate: "返工率",
       proper_handling_rate: "任务妥处率", closure_h_median: "闭环时间（中位，工时）",
-      rank: "名次", name: "名称", none: "无", km: "{v} 公里", hours: "{v} 小时",
+      rank: "名次", name: "名称", none: "无", more: "另有 {n} 项未列出", km: "{v} 公里", hours: "{v} 小时",
       households: "住户", people: "人口", zone: "执法片区", squad: "执法中队",
       staff: "一长五员", phone: "电话", children: "下级", events_here: "事件",
       by_status: "按状态", deadline: "期限", overdue_by: "已超 {h} 小时", new_events: "新事件 {n} 件",
@@ -62,7 +62,7 @@
       closure_rate: "Closure rate", on_time_closure_rate: "On-time closure rate",
       rework_rate: "Rework rate", proper_handling_rate: "Proper handling rate",
       closure_h_median: "Time to closure (median, work hours)",
-      rank: "Rank", name: "Name", none: "None", km: "{v} km", hours: "{v} h",
+      rank: "Rank", name: "Name", none: "None", more: "{n} more not listed", km: "{v} km", hours: "{v} h",
       households: "Households", people: "Residents", zone: "Enforcement zone", squad: "Squad",
       staff: "Grid staff", phone: "Phone", children: "Below", events_here: "Events",
       by_status: "By status", deadline: "Deadline", overdue_by: "{h} h overdue",
@@ -150,10 +150,64 @@
   function validCode(code) { return /^[0-9]+$/.test(code) && CODE_LEVEL[code.length] !== undefined; }
   function panelBody(id) { return document.querySelector("#" + id + " .panel-body"); }
   function setLoaded(id) {
-    state.loaded[id] = (state.loaded[id] || 0) + 1;
     var body = panelBody(id);
     if (body) { body.setAttribute("data-state", "loaded"); }
+    fitPanels();
+    state.loaded[id] = (state.loaded[id] || 0) + 1;
   }
+
+  // --- every panel fits its column ------------------------------------------------------------
+  // A column (left, right, under the map) never scrolls and no panel is cut mid-line: while a
+  // panel's body is taller than its box, the longest list of the column loses its last row and
+  // says how many it left out ("另有 3 项"). Fixed lines (counts, coverage, KPI tiles) are
+  // never hidden; the layout (gridgis-home.css) keeps room for them at 1920x1080.
+  var FIT_LISTS = "ul, ol, table.ranking";
+  function listRows(list) {
+    return Array.prototype.filter.call(list.children, function (c) {
+      return !(list.tagName === "TABLE" && c.querySelector("th"));
+    });
+  }
+  function overflows(column) {
+    if (column.scrollHeight > column.clientHeight + 1) { return true; }
+    return Array.prototype.some.call(column.querySelectorAll(".panel-body"), function (b) {
+      return b.scrollHeight > b.clientHeight + 1;
+    });
+  }
+  function moreNote(list) {
+    var note = list.nextElementSibling;
+    if (!note || !note.classList.contains("fit-more")) {
+      note = G.el("div", "fit-more");
+      list.parentNode.insertBefore(note, list.nextSibling);
+    }
+    return note;
+  }
+  function fitColumn(column) {
+    column.querySelectorAll(".fit-more").forEach(function (n) { n.remove(); });
+    column.querySelectorAll(".fit-hidden").forEach(function (n) { n.classList.remove("fit-hidden"); });
+    var lists = Array.prototype.slice.call(column.querySelectorAll(FIT_LISTS));
+    for (var guard = 0; guard < 400 && overflows(column); guard += 1) {
+      var longest = null, shown = 0;
+      lists.forEach(function (list) {
+        var n = listRows(list).filter(function (r) { return !r.classList.contains("fit-hidden"); }).length;
+        if (n > shown) { longest = list; shown = n; }
+      });
+      if (!longest) { return; }
+      var rows = listRows(longest).filter(function (r) { return !r.classList.contains("fit-hidden"); });
+      rows[rows.length - 1].classList.add("fit-hidden");
+      var hidden = listRows(longest).length - rows.length + 1;
+      moreNote(longest).textContent = w("more", {n: hidden});
+    }
+  }
+  var fitFrame = null;
+  function fitPanels() {
+    if (fitFrame) { return; }
+    fitFrame = window.requestAnimationFrame(function () {
+      fitFrame = null;
+      document.querySelectorAll(".home-side").forEach(fitColumn);
+      state.fits = (state.fits || 0) + 1;
+    });
+  }
+  window.addEventListener("resize", fitPanels);
 
   // --- map ------------------------------------------------------------------------------------
   // An Amap/Baidu basemap gives the map its datum's CRS: every overlay is shifted for display
@@ -161,10 +215,23 @@
   var map = L.map("home-map", G.datum.mapOptions(config.datum,
     {zoomControl: true, preferCanvas: true, minZoom: 8, maxZoom: 19}));
   map.attributionControl.setPrefix("Leaflet");
-  map.fitBounds(config.bounds);
+  // The city is fitted to the part of the map no control covers: left of the layer switches,
+  // right of the legend (their sizes when the page opens or the window changes size).
+  function cityView() {
+    var left = document.querySelector("#home-map .home-legend");
+    var right = document.querySelector("#home-map .leaflet-control-layers");
+    map.fitBounds(config.bounds, {
+      paddingTopLeft: [(left ? left.offsetWidth : 0) + 20, 10],
+      paddingBottomRight: [(right ? right.offsetWidth : 0) + 20, 10],
+    });
+  }
+  cityView();
   G.datum.addBasemap(map, config.basemap, {maxZoom: 19});
   // The whole city stays in view when the window changes size (full screen, a wall screen).
-  map.on("resize", function () { if (!state.sel) { map.fitBounds(config.bounds); } });
+  map.on("resize", function () {
+    legendRoom();
+    if (!state.sel) { cityView(); }
+  });
   map.createPane("home-fills").style.zIndex = 390;
   map.createPane("home-points").style.zIndex = 620;
 
@@ -295,7 +362,17 @@
   function drawLegend() {
     if (!legendBox) { return; }
     clear(legendBox);
-    legendBox.appendChild(G.el("strong", null, w("legend")));
+    // the title folds the legend away (and back) so that it hides nothing of the map
+    var title = G.el("button", "legend-title", w("legend"));
+    title.type = "button";
+    title.setAttribute("aria-expanded", String(!state.legendFolded));
+    title.addEventListener("click", function () {
+      state.legendFolded = !state.legendFolded;
+      drawLegend();
+    });
+    legendBox.appendChild(title);
+    legendBox.classList.toggle("folded", Boolean(state.legendFolded));
+    legendRoom();
     function section(title) { legendBox.appendChild(G.el("div", "legend-section", title)); }
     if (map.hasLayer(eventsLayer)) {
       section(w("layer_events"));
@@ -319,13 +396,22 @@
       legendItem(legendBox, "hsl(" + zoneHue(47) + ",70%,60%)", w("legend_zone"));
     }
   }
-  var legend = L.control({position: "bottomright"});
+  // The legend sits bottom left, the layer switches top right: neither covers the other, and
+  // the legend never grows past the zoom buttons (it scrolls inside, or folds).
+  function legendRoom() {
+    if (!legendBox) { return; }
+    var zoom = document.querySelector("#home-map .leaflet-control-zoom");
+    var used = (zoom ? zoom.offsetHeight : 60) + 40;
+    legendBox.style.maxHeight = Math.max(80, map.getSize().y - used) + "px";
+  }
+  var legend = L.control({position: "bottomleft"});
   legend.onAdd = function () {
     legendBox = L.DomUtil.create("div", "home-legend");
     drawLegend();
     return legendBox;
   };
   legend.addTo(map);
+  if (!config.sel) { cityView(); }
   map.on("overlayadd overlayremove", drawLegend);
 
   coverageGroup.on("add", function () {
@@ -552,7 +638,10 @@
   function loadKpis() {
     return asks.kpis.get("/api/v1/dashboard/kpis?" + scopeQuery(), w("panel_kpis")).then(function (b) {
       var body = clear(panelBody("panel-kpis"));
-      body.appendChild(G.el("div", "muted", w("kpi_period", {from: when(b.from)})));
+      var tiles = G.el("div", "kpi-tiles"), side = G.el("div", "kpi-ranking");
+      body.appendChild(tiles);
+      body.appendChild(side);
+      tiles.appendChild(G.el("div", "muted", w("kpi_period", {from: when(b.from)})));
       var grid = G.el("div", "kpi-grid");
       KPI_KEYS.forEach(function (k) {
         var card = G.el("div", "kpi kpi-" + k);
@@ -560,9 +649,9 @@
         card.appendChild(G.el("div", "kpi-k", w(k)));
         grid.appendChild(card);
       });
-      body.appendChild(grid);
+      tiles.appendChild(grid);
       if (b.ranking && b.ranking.length) {
-        body.appendChild(G.el("div", "sub-title", w("ranking")));
+        side.appendChild(G.el("div", "sub-title", w("ranking")));
         var table = G.el("table", "ranking");
         var head = G.el("tr");
         [w("rank"), w("name"), w("proper_handling_rate"), w("closure_rate")].forEach(function (h) {
@@ -579,7 +668,7 @@
           tr.addEventListener("click", function () { select(r.key, true); });
           table.appendChild(tr);
         });
-        body.appendChild(table);
+        side.appendChild(table);
       }
       setLoaded("panel-kpis");
     }).catch(function () {});
@@ -849,6 +938,7 @@
       if (!on && document.fullscreenElement && document.exitFullscreen) { document.exitFullscreen().catch(function () {}); }
     }
     setTimeout(function () {
+      fitPanels();
       map.invalidateSize();
       if (restyle) { grids.redraw(); }  // the levels' colours follow the screen mode
       highlight(state.sel);

@@ -1,0 +1,143 @@
+"""The front page at 1920×1080 with every map layer on (issue 15, review r15): in the normal
+layout and in big-screen mode (?screen=big), zh and en, city and a town with many villages,
+every panel's content is on the screen: no element of a panel lies outside its panel or the
+viewport, no panel body is cut (scrollHeight <= clientHeight: a long list loses its last rows and
+says how many it left out, it never scrolls or cuts a row), the coverage figures, mileage and
+patrol time are shown, and the KPI ranking shows rows. Screenshots test-artifacts/home_fit_*.png."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import httpx
+import pytest
+
+from layers.workcal import SHANGHAI
+from tests.e2e.conftest import open_logged_in, wait_until
+from tests.e2e.test_home_page import PANELS, READY, SCREEN
+from tests.tracks_support import CITY_LAT, CITY_LON, make_device
+
+pytestmark = pytest.mark.browser
+
+ALL_LAYERS_ON = """() => {
+  const boxes = [...document.querySelectorAll('.leaflet-control-layers-overlays input')];
+  boxes.filter(b => !b.checked).forEach(b => b.click());
+  return boxes.length;
+}"""
+
+# For each panel: bodies cut (scrollHeight > clientHeight) and visible elements whose box
+# leaves the panel or the viewport.
+PROBLEMS = """() => {
+  const W = window.innerWidth, H = window.innerHeight, out = [];
+  for (const p of document.querySelectorAll('.panel')) {
+    const pr = p.getBoundingClientRect();
+    if (pr.top < 0 || pr.left < 0 || pr.bottom > H + 0.5 || pr.right > W + 0.5) {
+      out.push(['panel outside the viewport', p.id, pr.top, pr.bottom]);
+    }
+    for (const b of p.querySelectorAll('.panel-body')) {
+      if (b.scrollHeight > b.clientHeight + 1 || b.scrollWidth > b.clientWidth + 1) {
+        out.push(['body cut', p.id, b.scrollHeight, b.clientHeight]);
+      }
+    }
+    for (const e of p.querySelectorAll('*')) {
+      const r = e.getBoundingClientRect();
+      if (!r.width && !r.height) { continue; }  // hidden rows (display: none)
+      if (r.top < pr.top - 0.5 || r.bottom > pr.bottom + 0.5 || r.left < pr.left - 0.5 ||
+          r.right > pr.right + 0.5) {
+        out.push(['outside its panel', p.id, e.tagName, e.className,
+                  (e.textContent || '').slice(0, 40)]);
+      }
+    }
+  }
+  const doc = document.documentElement;
+  if (doc.scrollHeight > doc.clientHeight) { out.push(['page scrolls', doc.scrollHeight]); }
+  return out;
+}"""
+
+FITTED = "GridGIS.home.state.fits > 0"
+NAMES = ("欧阳晓明", "司马长风", "诸葛明亮", "上官婉儿", "慕容复", "东方红日", "令狐冲")
+
+
+@pytest.fixture(scope="module")
+def patrolled_today(engine, demo_grids, live_server, tokens) -> str:  # type: ignore[no-untyped-def]
+    """Seven officers who walked 10 minutes each early today (yesterday before 01:00) and are
+    silent since (the offline list), and the whole-day coverage run of that day (the coverage,
+    mileage, patrol time and worst grids of the patrols panel)."""
+    now = datetime.now(SHANGHAI)
+    day = now.date() if now.time() >= time(1, 0) else now.date() - timedelta(days=1)
+    start = datetime.combine(day, time(0, 5), tzinfo=SHANGHAI).astimezone(UTC)
+    for k, name in enumerate(NAMES):
+        device = make_device(engine, name=name)
+        fixes = [
+            {"time": (start + timedelta(seconds=5 * i)).isoformat(),
+             "lon": CITY_LON + (k * 300 + i * 4) / 94_500.0, "lat": CITY_LAT, "accuracy_m": 5.0}
+            for i in range(120)
+        ]  # fmt: skip
+        r = httpx.post(
+            f"{live_server}/api/v1/ingest/batch",
+            json={"device": device.external_id, "fixes": fixes},
+            headers={"Authorization": f"Bearer {device.secret}"},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+    auth = {"Authorization": f"Bearer {tokens['planner']}"}
+    run = httpx.post(f"{live_server}/api/v1/coverage/runs", params={"date": day.isoformat()},
+                     headers=auth, timeout=300)  # fmt: skip
+    assert run.status_code == 200, run.text
+    return day.isoformat()
+
+
+def _settle(page) -> None:  # type: ignore[no-untyped-def]
+    # the last layout: fits counted after the last panel's answer and the legend's redraw
+    before = -1
+    for _ in range(20):
+        page.wait_for_timeout(250)
+        now = page.evaluate("GridGIS.home.state.fits")
+        if now == before:
+            return
+        before = now
+
+
+@pytest.mark.parametrize("big", [True, False], ids=["big", "normal"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_panel_fits_with_every_layer_on(
+    browser, live_server, tokens, demo_grids, artifacts, patrolled_today, lang, big
+) -> None:  # type: ignore[no-untyped-def]
+    towns = demo_grids[demo_grids.level == 1]
+    villages = demo_grids[demo_grids.level == 2]
+    town = max(towns.code, key=lambda c: int((villages.parent_code == c).sum()))
+    screen = "&screen=big" if big else ""
+    page, _ = open_logged_in(
+        browser, live_server, tokens["viewer"], f"/?lang={lang}{screen}", READY
+    )
+    try:
+        page.set_viewport_size(SCREEN)
+        assert page.evaluate(ALL_LAYERS_ON) == 8
+        wait_until(page, "document.querySelectorAll('.home-legend .legend-section').length >= 5")
+        wait_until(page, FITTED)
+        _settle(page)
+        problems = page.evaluate(PROBLEMS)
+        page.screenshot(path=str(artifacts / f"home_fit_{'big' if big else 'normal'}_{lang}.png"))
+        assert problems == [], problems
+        patrols = page.inner_text("#panel-patrols")
+        for word in {"zh": ("覆盖率", "巡查里程", "巡查时长", "%"),
+                     "en": ("Coverage", "Mileage", "Patrol time", "%")}[lang]:  # fmt: skip
+            assert word in patrols, (word, patrols)
+        rows = page.evaluate("[...document.querySelectorAll('#panel-kpis table.ranking tr')]"
+                             ".map(r => r.offsetHeight > 0)")  # fmt: skip
+        assert sum(rows) >= min(len(rows), 5), rows  # the head and 4 rows at least
+        assert page.locator("#panel-kpis .kpi").count() == 7
+        # a town with many villages: its list is cut to whole rows with a note, nothing else
+        page.evaluate(f"GridGIS.home.select('{town}', true)")
+        wait_until(page, f"document.querySelector('#panel-selection .sel-code')?.textContent"
+                         f" === '{town}'")  # fmt: skip
+        _settle(page)
+        problems = page.evaluate(PROBLEMS)
+        page.screenshot(
+            path=str(artifacts / f"home_fit_{'big' if big else 'normal'}_{lang}_town.png")
+        )
+        assert problems == [], problems
+        for panel in PANELS:
+            assert page.get_attribute(f"#{panel} .panel-body", "data-state") == "loaded"
+    finally:
+        page.context.close()
