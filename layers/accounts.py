@@ -40,17 +40,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from layers import password_gate
+from layers import password_gate, password_rules
 from layers.db import Base
 from layers.errors import AuthError, CodeConflict, DomainError, Forbidden
 from layers.models import ApiToken, Role
+from layers.password_rules import password_problem
 from layers.people import Person, StaffRole
 
 SESSION_PREFIX = "ggs_"
 TOUCH_EVERY_S = 60
 """``last_seen_at`` / ``last_used_at`` are written at most once a minute per session / token."""
-PASSWORD_MIN_CHARS = 8
-PASSWORD_MAX_CHARS = 1024
+PASSWORD_MIN_CHARS = password_rules.MIN_CHARS
+PASSWORD_MAX_CHARS = password_rules.MAX_CHARS
 _HASHER = PasswordHasher()
 
 
@@ -215,14 +216,13 @@ def sha256(value: str) -> str:
 
 
 # -- users and passwords ----------------------------------------------------------------------
-def hash_password(password: str, field: str = "password") -> str:
-    """An argon2id hash (``$argon2id$v=19$...``) of a password of 8..1024 characters."""
-    if not PASSWORD_MIN_CHARS <= len(password) <= PASSWORD_MAX_CHARS:
-        raise InvalidAccountInput(
-            f"a password needs {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters; this one "
-            f"has {len(password)}",
-            field=field,
-        )
+def hash_password(password: str, field: str = "password", user_name: str | None = None) -> str:
+    """An argon2id hash (``$argon2id$v=19$...``) of a password that breaks none of the rules of
+    layers/password_rules.py (10..1024 characters, not a common one, not the user name):
+    InvalidAccountInput naming ``field`` and the rule (``extra.rule``) otherwise."""
+    if problem := password_problem(password, user_name):
+        rule, message = problem
+        raise InvalidAccountInput(message, field=field, extra={"rule": rule})
     return _HASHER.hash(password)
 
 
@@ -319,7 +319,7 @@ def create_user(
         scope_kind=scope.kind.value,
         scope_code=scope.code,
         person_id=person_id,
-        password_hash=hash_password(password) if password is not None else None,
+        password_hash=hash_password(password, user_name=name) if password is not None else None,
         system=system,
     )
     session.add(user)
@@ -412,7 +412,7 @@ def disable_user(*, session: Session, user: AppUser) -> None:
 
 def set_password(*, session: Session, user: AppUser, password: str) -> None:
     """Store a new argon2 hash and end the user's sessions (log in again everywhere)."""
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, user_name=user.name)
     end_sessions(session=session, user_id=user.id)
     mark_identities_changed(session)
     session.flush()
