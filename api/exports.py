@@ -8,9 +8,9 @@ What a downloaded table looks like (JSON answers keep the machine keys and units
 - durations in hours (``*_s`` seconds -> h) or minutes (``minutes``), distances in km
   (``*_m``/``metres`` -> km), shares and rates in percent (0..1 -> %); areas stay m²;
 - every text value that a spreadsheet would read as a formula (starting with ``=``, ``+``,
-  ``-``, ``@``, a tab or a carriage return) is written with a leading single quote in CSV (as
-  OWASP recommends against CSV injection) and as a plain string cell, never a formula, in XLSX
-  (:func:`csv_safe`, :func:`xlsx_rows`). Numbers are numbers (a negative number is not text);
+  ``-``, ``@``, a tab or a carriage return) is written with a leading single quote in CSV and
+  XLSX alike (as OWASP recommends against CSV injection: one helper, :func:`csv_safe`), and as a
+  plain string cell, never a formula, in XLSX. Numbers are numbers (a negative number is not text);
 - booleans as 是/否 (yes/no with ``lang=en``), never True/False (:func:`yes_no`).
 """
 
@@ -183,7 +183,8 @@ def column(key: str, lang: str = "zh") -> tuple[str, Convert]:
 
 
 def csv_safe(value: Any) -> Any:
-    """A text value that a spreadsheet would read as a formula, prefixed with ``'``."""
+    """A text value that a spreadsheet would read as a formula, prefixed with ``'``: the one
+    rule of CSV and XLSX downloads (:func:`csv_bytes`, :func:`xlsx_bytes`)."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
@@ -237,7 +238,8 @@ def xlsx_bytes(
     sheet: str | None = None,
 ) -> bytes:
     """Rows as an XLSX workbook with readable headers; every text cell is a string cell (a
-    value starting with ``=`` is never stored as a formula)."""
+    value starting with ``=`` is never stored as a formula) and formula-like text is prefixed
+    with ``'`` as in CSV (:func:`csv_safe`: a copy into another sheet stays text)."""
     from openpyxl import Workbook
 
     names = list(columns) if columns is not None else default_columns(rows)
@@ -251,7 +253,7 @@ def xlsx_bytes(
         for r, row in enumerate([headers, *values], start=1):
             for c, value in enumerate(row, start=1):
                 cell = ws.cell(row=r, column=c)
-                cell.value = value
+                cell.value = value = csv_safe(value)  # the CSV rule: a leading ' (issue 11)
                 if isinstance(value, str):
                     cell.data_type = "s"  # openpyxl would store "=…" as a formula
     out = io.BytesIO()

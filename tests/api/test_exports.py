@@ -42,7 +42,8 @@ def test_csv_and_xlsx_writers_escape_formulas_and_keep_numbers() -> None:
     for r, value in enumerate(EVIL, start=2):
         cell = sheet.cell(r, 1)
         # (XML stores a carriage return as a line feed)
-        assert cell.value == value.replace("\r", "\n") and cell.data_type == "s", value
+        # the CSV rule in XLSX too: a leading ' (task S part 7), and a string cell
+        assert cell.value == "'" + value.replace("\r", "\n") and cell.data_type == "s", value
     assert sheet.cell(2, 2).value == 1.234 and sheet.cell(len(EVIL) + 2, 2).value == -0.01
     assert csv_safe(-5) == -5 and csv_safe("a=b") == "a=b"
 
@@ -127,7 +128,7 @@ def test_kpi_export_of_a_formula_like_department(live_server, tokens, demo_grids
         assert sheet.cell(1, 1).value == "Unit" and sheet.cell(1, 2).value == "Name"
         header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
         assert header[:2] == ["单位", "名称"], header  # the unit's code and name first
-        found = [c for c in sheet["A"] if c.value == evil]
+        found = [c for c in sheet["A"] if c.value == "'" + evil]  # escaped as in CSV
         assert found and found[0].data_type == "s"
         r = dispatcher.post(
             "/api/v1/locate",
