@@ -100,7 +100,7 @@ def osmand_params(params: Mapping[str, str]) -> tuple[str, FixColumns]:
             f"{len(params)} parameters; send at most {MAX_EXTRA_PARAMETERS} beyond the protocol's",
             field="query",
         )
-    fixes = FixColumns(speed_in_device_unit=True)
+    fixes = FixColumns(speed_in_device_unit=True, time_field="timestamp")
     try:
         lat_v: Any = params.get("lat")
         lon_v: Any = params.get("lon")
@@ -160,7 +160,7 @@ def osmand_json(data: Any) -> tuple[str, FixColumns]:
             field="location/coords",
         )
     coords = location["coords"]
-    fixes = FixColumns()
+    fixes = FixColumns(time_field="location/timestamp")
     try:
         check_coordinates(
             coords.get("longitude"), coords.get("latitude"),
@@ -207,7 +207,7 @@ def osmand_json(data: Any) -> tuple[str, FixColumns]:
 # -- OwnTracks ------------------------------------------------------------------------------------
 def owntracks(data: Any) -> FixColumns:
     """An OwnTracks ``_type: location`` message (``vel`` km/h); other types carry no fix."""
-    fixes = FixColumns()
+    fixes = FixColumns(time_field="tst")
     if not isinstance(data, dict):
         raise BadRequestBody("the body must be an OwnTracks JSON object", field="body")
     if data.get("_type") != "location":
@@ -323,7 +323,7 @@ def batch(data: Any, *, max_fixes: int) -> tuple[str | None, FixColumns, int]:
             device = device_id(device, "device")
         except BadRequestBody as err:
             raise InvalidParameter(err.detail, field="device") from None
-    fixes = FixColumns()
+    fixes = FixColumns(time_field="fixes/{i}/time")
     for i, item in enumerate(items):
         try:
             if not isinstance(item, dict):
@@ -421,7 +421,7 @@ def gpx(body: bytes, charset: str | None = None) -> tuple[FixColumns, int, str |
     points = points or [p for r in parsed.routes for p in r.points] or list(parsed.waypoints)
     if not points:
         raise InvalidParameter("the GPX file has no track points (trk/trkseg/trkpt)", field="body")
-    fixes = FixColumns()
+    fixes = FixColumns(time_field="trkpt/{i}/time")
     raw_times: dict[int, str] | None = None
     for i, p in enumerate(points):
         try:

@@ -263,6 +263,15 @@ class FixColumns:
     # True when ``speed_mps`` holds speeds in the device's own unit (OsmAnd ``speed``), to be
     # converted with ``device.speed_unit`` once the device is known
     speed_in_device_unit: bool = False
+    # Where a fix's time was in the request, ``{i}`` its input index: a JSON Pointer in a
+    # batch (``fixes/{i}/time``) or GPX (``trkpt/{i}/time``), the parameter or key of a
+    # single-fix protocol (OsmAnd ``timestamp``, OwnTracks ``tst``, Traccar
+    # ``location/timestamp``); the ``field`` of a time refused after parsing (issue 11)
+    time_field: str = "timestamp"
+
+    def time_pointer(self, index: int) -> str:
+        """The ``field`` naming the time of the fix with input index ``index``."""
+        return self.time_field.format(i=index)
 
     def add(
         self,
@@ -343,7 +352,7 @@ def _reject_out_of_range(fixes: FixColumns, now: datetime) -> None:
             fixes.reject(
                 fixes.index[k],
                 ItemError(
-                    "timestamp",
+                    fixes.time_pointer(fixes.index[k]),
                     f"fix time {t.isoformat()} is "
                     + ("before 2000" if t < EARLIEST else "more than a day ahead of the server")
                     + "; check the phone's clock and the time unit (seconds or milliseconds)",
@@ -362,13 +371,13 @@ def _refuse_unusable_times(fixes: FixColumns, now: datetime) -> None:
     """Single-fix clients: a fix time more than a year ahead is refused (400, the phone keeps
     the fix); any other time is stored and flagged by :func:`flag_fixes` (future_time beyond 5
     minutes ahead, far_past_time beyond 7 days old), the received time kept in server_time."""
-    for t in fixes.fix_time:
+    for index, t in zip(fixes.index, fixes.fix_time, strict=True):
         if t > now + SINGLE_MAX_AHEAD:
             raise FixRefused(
                 f"fix time {t.isoformat()} is more than a year ahead of the server "
                 f"({now.isoformat(timespec='seconds')}); set the phone's clock (automatic "
                 "time) and check the time unit (seconds or milliseconds)",
-                field="timestamp",
+                field=fixes.time_pointer(index),
             )
 
 
