@@ -51,7 +51,8 @@ def test_diff_as_csv_and_xlsx(planner, renamed) -> None:  # noqa: F811
     r = planner.get(f"/api/v1/generations/{draft_id}/diff", params={"format": "xlsx"})
     assert r.status_code == 200 and "spreadsheetml" in r.headers["content-type"]
     sheet = load_workbook(io.BytesIO(r.content)).active
-    cells = [c for row in sheet.iter_rows() for c in row if c.value == FORMULA]
+    # escaped as in CSV (a leading ', task S part 7) and a string cell
+    cells = [c for row in sheet.iter_rows() for c in row if c.value == "'" + FORMULA]
     assert cells and all(c.data_type == "s" for c in cells)
 
 
