@@ -170,19 +170,34 @@ def class_rows(breaks: Sequence[float], values: Sequence[float | None]) -> list[
         lower = upper
         if held:
             held_by.append((colour, held[0], held[-1]))
-    places = [0] * len(held_by)  # [k]: the decimals that tell row k-1's top from row k's low
-    for k in range(1, len(held_by)):
-        below, above = held_by[k - 1][2], held_by[k][1]
-        while places[k] < 4 and _read(_pct_places(below, places[k])) >= _read(
-            _pct_places(above, places[k])
-        ):
-            places[k] += 1
+    # decimals of each row's lowest and highest figure, raised until the rows read increasing
+    # and never overlap: a row's lowest above the row below's highest, and a row's lowest never
+    # above its own highest (issue 15: "3.9% – 3.85%", both ends written with different
+    # decimals); at four decimals two different figures read differently.
+    lo_p, hi_p = [0] * len(held_by), [0] * len(held_by)
+
+    def text(value: float, places: int) -> str:
+        return _pct_places(value, places)
+
+    for _ in range(4 * len(held_by) + 4):
+        changed = False
+        for k, (_, low_v, high_v) in enumerate(held_by):
+            if k and (hi_p[k - 1], lo_p[k]) != (4, 4):
+                below = held_by[k - 1][2]
+                if _read(text(below, hi_p[k - 1])) >= _read(text(low_v, lo_p[k])):
+                    hi_p[k - 1], lo_p[k] = min(4, hi_p[k - 1] + 1), min(4, lo_p[k] + 1)
+                    changed = True
+            if (lo_p[k], hi_p[k]) != (4, 4) and _read(text(low_v, lo_p[k])) > _read(
+                text(high_v, hi_p[k])
+            ):
+                lo_p[k] = hi_p[k] = min(4, max(lo_p[k], hi_p[k]) + 1)
+                changed = True
+        if not changed:
+            break
     rows: list[tuple[str, str]] = []
     for k, (colour, low_v, high_v) in enumerate(held_by):
-        lo_places = places[k]
-        hi_places = places[k + 1] if k + 1 < len(held_by) else 0
-        low, high = _pct_places(low_v, lo_places), _pct_places(high_v, hi_places)
-        rows.append((colour, low if low == high else f"{low} – {high}"))
+        low, high = text(low_v, lo_p[k]), text(high_v, hi_p[k])
+        rows.append((colour, low if _read(low) == _read(high) else f"{low} – {high}"))
     return rows
 
 

@@ -286,8 +286,15 @@
                 },
             }).addTo(map);
         }
+        // The legend names the classes of what is drawn: inside a town or village only the
+        // classes its grids fall in (none when every grid there is 0 %: the grey row says so).
+        var drawn = {};
+        shownGrids().forEach(function (g) { drawn[g.fill] = true; });
         document.querySelectorAll(".gridgis-cov-classes").forEach(function (c) {
             c.hidden = c.getAttribute("data-level") !== String(level);
+            c.querySelectorAll(".gridgis-cov-class").forEach(function (row) {
+                row.hidden = !drawn[row.getAttribute("data-fill")];
+            });
         });
         drawLabels();
         render();

@@ -353,3 +353,50 @@ def test_ranking_drills_to_a_grid_and_threshold_picks_who_is_listed(
         assert_offline_and_clean(seen)
     finally:
         page.context.close()
+
+
+def test_legend_names_only_the_classes_drawn(
+    browser,
+    live_server,
+    tokens,
+    client,
+    covered,  # noqa: F811  (the imported module fixture)
+    demo_grids,
+    artifacts,
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 (review r15): in a village where every grid is 0 % the legend showed the
+    city's classes; it names the classes of the grids drawn: none there (the grey row says
+    "not patrolled"), the covered grid's class in its own village."""
+    q = {"date": DAY, "shift": SHIFT}
+    covered_village = covered["code"][:12]
+    idle = None
+    for village in sorted(demo_grids[demo_grids.level == 2].code):
+        if village == covered_village:
+            continue
+        rows = client.get("/api/v1/coverage/figures", params={**q, "parent": village}).json()
+        if rows["rows"] and all(not r[4] for r in rows["rows"]):  # h3 share 0 or none
+            idle = village
+            break
+    assert idle is not None
+    visible = """(level) => [...document.querySelectorAll(
+      `.gridgis-cov-classes[data-level='${level}'] .gridgis-cov-class`)]
+      .filter(r => r.offsetHeight > 0).map(r => r.getAttribute('data-fill'))"""
+    page, seen = open_page(
+        browser, live_server, tokens["viewer"], f"/coverage?date={DAY}&shift={SHIFT}&area={idle}"
+    )
+    try:
+        wait_until(page, f"window.gridgisCoverage.parent === '{idle}'")
+        assert page.evaluate(visible, 3) == []
+        assert page.evaluate(
+            "!document.querySelector(\".gridgis-cov-classes[data-level='3']\").hidden"
+        )
+        page.screenshot(path=str(artifacts / "coverage_legend_idle_village.png"))
+        page.goto(f"{live_server}/coverage?date={DAY}&shift={SHIFT}&area={covered_village}")
+        wait_until(page, READY + f" && window.gridgisCoverage.parent === '{covered_village}'")
+        fills = page.evaluate(visible, 3)
+        rows = client.get("/api/v1/coverage/figures", params={**q, "parent": covered_village})
+        drawn = {r[3] for r in rows.json()["rows"] if r[4]}
+        assert fills and set(fills) == drawn, (fills, drawn)
+        assert_offline_and_clean(seen)
+    finally:
+        page.context.close()
