@@ -5,9 +5,15 @@ the kind of each old -> new link. No database: the overlaps come from
 Rules (DOMAIN.md section 1: a moved boundary keeps its code; split parts, merged grids and
 re-parented or recoded grids get new codes):
 
-- A link is an overlap of a retired (old) code and a new code. An overlap no larger than the
-  shape tolerance of the old grid (:meth:`ShapeTolerance.allowed_m2`: what rounding or a vertex
-  added on a shared edge can move) is a sliver and is no link.
+- A link is an overlap of a retired (old) code and a new code. An overlap below
+  :data:`MIN_SHARE` (5 %) of BOTH grids' areas, or no larger than the shape tolerance of the
+  old grid (:meth:`ShapeTolerance.allowed_m2`: what rounding or a vertex added on a shared
+  edge can move), or under :data:`MIN_OVERLAP_M2`, is a sliver: the two grids only *touch*
+  (a piece a moved edge passed on), and it is no lineage link (not stored, no staff follow
+  it; households are re-anchored by location all the same). Why 5 %: an edge moved by a road
+  or a river passes a strip of a few percent of a grid; a planner's split or merge moves at
+  least a fifth of one of the two grids; 5 % of both keeps every real split and merge (even
+  a tiny grid merged into a big one is 100 % of the tiny one) and drops the strips.
 - The *clear successor* of an old grid is the new grid that holds at least
   :data:`CLEAR_MAJORITY` (two thirds) of the old grid's area; the *clear predecessor* of a new
   grid is the old grid that gave at least two thirds of its area. At most one exists (more
@@ -19,17 +25,20 @@ re-parented or recoded grids get new codes):
   area that holds most of it), taken at a qualified majority so that a near-even split is
   never guessed; it is a local choice (one constant, :data:`CLEAR_MAJORITY`).
 - Kind of a link old -> new, first rule that holds:
+  ``recoded_from`` when the two are the same shape (their symmetric difference, old + new -
+  2 x overlap, within the shape tolerance: a recode, or a re-parent that kept the outline);
   ``merged_into`` when the new grid is the clear successor of several old grids (a merge);
   ``split_from`` when the old grid is the clear predecessor of several new grids (a split);
-  ``moved_from`` when each is the other's clear successor / predecessor (recode, re-parent,
-  with or without a moved edge);
+  ``moved_from`` when each is the other's clear successor / predecessor (recode, re-parent
+  with a moved edge);
   ``merged_into`` when the new grid has other links (a piece of the old grid went to a grid
   that continues another one: an edge moved);
   ``split_from`` when the old grid has other links; ``moved_from`` otherwise (one link).
 
-Staff assignments follow the clear successor (``layers.planning.impact``); an old grid
-without one (a real split, a grid removed) is left for a person to decide. Households are
-re-anchored by location, not by lineage.
+Staff assignments follow the clear successor (a recode's new code is one;
+``layers.planning.impact``); an old grid without one (a real split, a grid removed) is left
+for a person to decide, and so is a new grid left without a role its sources had
+(``layers.planning.staffing``). Households are re-anchored by location, not by lineage.
 """
 
 from __future__ import annotations
@@ -42,7 +51,8 @@ CLEAR_MAJORITY = 2.0 / 3.0
 be the clear one (see the module docstring)."""
 
 MIN_OVERLAP_M2 = 1.0  # overlaps smaller than this are noise of a moved edge, not lineage
-MIN_SHARE = 0.001  # ... and so are those under 0.1 % of the smaller grid
+MIN_SHARE = 0.05
+"""An overlap under this share of both grids' areas is a sliver, no link (module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,12 @@ class Overlap:
     def share_of_new(self) -> float:
         return self.overlap_m2 / self.new_area_m2 if self.new_area_m2 else 0.0
 
+    def same_shape(self, tolerance: ShapeTolerance = DEFAULT_TOLERANCE) -> bool:
+        """Whether old and new are one outline: their symmetric difference (m²) is within
+        ``tolerance`` for the old boundary (a recode)."""
+        sym_diff_m2 = self.old_area_m2 + self.new_area_m2 - 2.0 * self.overlap_m2
+        return sym_diff_m2 <= tolerance.allowed_m2(self.old_perimeter_m)
+
 
 def is_link(o: Overlap, tolerance: ShapeTolerance = DEFAULT_TOLERANCE) -> bool:
     """Whether an overlap is a lineage link, not a sliver (see the module docstring)."""
@@ -114,9 +130,14 @@ def clear_predecessors(
     return {o.new_code: o.old_code for o in links if o.share_of_new >= majority}
 
 
-def link_kinds(links: list[Overlap], majority: float = CLEAR_MAJORITY) -> list[tuple[Overlap, str]]:
-    """The kind (``merged_into``, ``split_from``, ``moved_from``) of each link between a
-    retired and a new code (pass only those), by the rules of the module docstring."""
+def link_kinds(
+    links: list[Overlap],
+    majority: float = CLEAR_MAJORITY,
+    tolerance: ShapeTolerance = DEFAULT_TOLERANCE,
+) -> list[tuple[Overlap, str]]:
+    """The kind (``recoded_from``, ``merged_into``, ``split_from``, ``moved_from``) of each
+    link between a retired and a new code (pass only those), by the rules of the module
+    docstring."""
     succ, pred = clear_successors(links, majority), clear_predecessors(links, majority)
     n_out: dict[str, int] = {}
     n_in: dict[str, int] = {}
@@ -127,7 +148,9 @@ def link_kinds(links: list[Overlap], majority: float = CLEAR_MAJORITY) -> list[t
     split = {o for o in pred.values() if list(pred.values()).count(o) > 1}
     out = []
     for o in links:
-        if o.new_code in merged_into:
+        if o.same_shape(tolerance):
+            kind = "recoded_from"
+        elif o.new_code in merged_into:
             kind = "merged_into"
         elif o.old_code in split:
             kind = "split_from"

@@ -280,6 +280,7 @@ IMPACT_WORDS: dict[str, dict[str, str]] = {
         "event_keeps": "保留上报时的网格", "members rewritten": "成员已替换",
         "geometry re-derived": "范围重新生成", "person": "人员 {id}",
         "merged_into": "并入", "split_from": "拆分自", "moved_from": "改号自",
+        "recoded_from": "改码自",
     },
     "en": {
         "grid": "grid", "household": "household", "event": "event", "assignment": "assignment",
@@ -289,6 +290,7 @@ IMPACT_WORDS: dict[str, dict[str, str]] = {
         "event_keeps": "keeps its report-time grid", "members rewritten": "members rewritten",
         "geometry re-derived": "geometry re-derived", "person": "person {id}",
         "merged_into": "merged into", "split_from": "split from", "moved_from": "moved from",
+        "recoded_from": "recoded from",
     },
 }  # fmt: skip
 

@@ -12,10 +12,13 @@ and re-parented grids get new codes; the rules and the clear-successor share are
 - ``merged_into``: a retired code whose area went to a new code that took area from several
   retired codes (row: old = one merged grid, new = the merged grid), or a piece of a retired
   code that went to a grid continuing another one (an edge moved);
+- ``recoded_from``: a retired code whose outline a new code has unchanged (within the shape
+  tolerance): a recode, or a re-parent that kept the outline;
 - ``moved_from``: a retired code continued by a new code, each holding at least two thirds of
-  the other (re-parent, recode, with or without a moved edge);
+  the other, the outline changed (a recode or re-parent with a moved edge);
 - ``removed`` / ``added``: a retired code with no successor, a new code with no predecessor.
-Slivers (overlaps within the shape tolerance of the old grid) are no links.
+Slivers (overlaps under 5 % of both grids, ``gis.lineage.MIN_SHARE``, or within the shape
+tolerance of the old grid: the grids only touch) are no links.
 
 Areas are m² in ``metric_srid`` (EPSG:4549): the stored EPSG:4490 geometries are transformed
 in the query (only the few changed grids are intersected; identical grids are matched by code
@@ -62,6 +65,9 @@ from gis.lineage import (
 )
 from layers.db import Base
 
+LINK_KINDS = ("recoded_from", "split_from", "merged_into", "moved_from")
+"""Kinds of a link from a retired code to a new one (``gis.lineage.link_kinds``)."""
+
 
 class GridLineage(Base):
     """One old -> new link between the grids of two generations (see the module docstring)."""
@@ -82,7 +88,7 @@ class GridLineage(Base):
     __table_args__ = (
         CheckConstraint(
             "kind IN ('same', 'reshaped', 'split_from', 'merged_into', 'moved_from', "
-            "'added', 'removed')",
+            "'recoded_from', 'added', 'removed')",
             name="grid_lineage_kind_valid",
         ),
         Index("grid_lineage_generations", "new_generation_id", "old_generation_id"),
@@ -301,7 +307,7 @@ def lineage_pairs(
             }
 
         rows += [row(o, "reshaped") for o in links if o.old_code == o.new_code]
-        rows += [row(o, kind) for o, kind in link_kinds(retired)]
+        rows += [row(o, kind) for o, kind in link_kinds(retired, tolerance=tolerance)]
         empty = {"overlap_m2": 0.0, "share_of_old": 0.0, "share_of_new": 0.0}
         for code in sorted(removed - succ):
             rows.append({"level": level, "old_code": code, "new_code": None, "kind": "removed",
@@ -345,11 +351,11 @@ def compute_lineage(
 
 
 def successors(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Lineage rows of retired codes by old code (``split_from``, ``merged_into``,
-    ``moved_from``, ``removed``)."""
+    """Lineage rows of retired codes by old code (``recoded_from``, ``split_from``,
+    ``merged_into``, ``moved_from``, ``removed``)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        if r["old_code"] and r["kind"] in ("split_from", "merged_into", "moved_from", "removed"):
+        if r["old_code"] and r["kind"] in (*LINK_KINDS, "removed"):
             out.setdefault(r["old_code"], []).append(r)
     return out
 

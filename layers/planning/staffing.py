@@ -41,9 +41,9 @@ from layers.grids import get_generation
 from layers.models import Generation, GenerationStatus
 from layers.people import assignment_in_force_sql
 from layers.planning.drafts import Actor
+from layers.planning.lineage import LINK_KINDS
 
 STAFF_DECISIONS = ("move", "add", "vacant")
-LINK_KINDS = ("split_from", "merged_into", "moved_from")
 
 
 class GenerationSuperseded(InvalidState):

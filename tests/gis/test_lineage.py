@@ -44,7 +44,8 @@ def test_split_merge_and_single_links() -> None:
     merge = [Overlap("A", "M", 700, 700, 1000), Overlap("B", "M", 300, 300, 1000)]
     assert set(kinds(merge).values()) == {"merged_into"}
     assert clear_successors(merge) == {"A": "M", "B": "M"}
-    assert kinds([Overlap("R", "R2", 1000, 1000, 1000)]) == {("R", "R2"): "moved_from"}
+    assert kinds([Overlap("R", "R2", 1000, 1000, 1000)]) == {("R", "R2"): "recoded_from"}
+    assert kinds([Overlap("R", "R2", 950, 1000, 1000)]) == {("R", "R2"): "moved_from"}
     assert CLEAR_MAJORITY > 0.5
 
 
@@ -52,7 +53,7 @@ def test_slivers_within_the_shape_tolerance_are_no_links() -> None:
     tol = ShapeTolerance(area_m2_per_km=5.0)
     # a 2 km boundary allows 10 m² of difference: a 9 m² overlap is a sliver, 50 m² is not
     assert not is_link(Overlap("A", "B", 9, 5_000, 5_000, 2000), tol)
-    assert is_link(Overlap("A", "B", 50, 5_000, 5_000, 2000), tol)
+    assert is_link(Overlap("A", "B", 50, 5_000, 500, 2000), tol)  # 10 % of B
     assert not is_link(Overlap("A", "B", 0.5, 10, 10, 0), tol)  # under 1 m²
-    assert not is_link(Overlap("A", "B", 20, 1e6, 1e6, 0), tol)  # under 0.1 % of the grids
-    assert is_link(Overlap("A", "B", 20, 1e4, 1e4, 2000), tol)
+    assert not is_link(Overlap("A", "B", 20, 1e6, 1e6, 0), tol)  # under 5 % of the grids
+    assert is_link(Overlap("A", "B", 600, 1e4, 1e4, 2000), tol)
