@@ -343,7 +343,7 @@ def approve(
             f"{actor.name} submitted generation {generation_id} and may not approve it too; "
             "another planner or admin must approve it (four eyes)",
             field="Authorization",
-        ), f"{actor.name} 提交了版本 {generation_id}，不能再由本人批准；"
+        ), f"{actor.name} 提交了第 {generation_id} 代网格，不能再由本人批准；"
            "请由另一位规划员或管理员批准（双人审核）")  # fmt: skip
     generation.status = GenerationStatus.APPROVED
     generation.version += 1
