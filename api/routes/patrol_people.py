@@ -16,7 +16,7 @@ from api.ingest.pipeline import active_generation_id
 from api.schemas.common import Answer
 from gis.role_names import ROLE_NAMES
 from gis.tracks import UNUSABLE
-from layers import accounts
+from layers import accounts, patrol_visits
 from layers.people import CURRENT_ASSIGNMENT_JOIN
 from layers.workcal import SHANGHAI
 
@@ -43,14 +43,24 @@ class Officers(Answer):
 
 
 class Visitor(Officer):
-    fixes: int = Field(description="usable fixes in the grid that day")
-    first: str = Field(description="first of them, ISO 8601")
-    last: str = Field(description="last of them, ISO 8601")
+    fixes: int = Field(description="usable fixes in the grid that day (0: the track crossed it)")
+    first: str | None = Field(description="first of them, ISO 8601")
+    last: str | None = Field(description="last of them, ISO 8601")
+    minutes: float | None = Field(
+        None, description="minutes of track in the grid (from the coverage run)"
+    )
+    metres: float | None = Field(None, description="metres walked in the grid (coverage run)")
 
 
 class Visits(Answer):
     grid: str
     date: str
+    source: str = Field(
+        description="coverage_run: the day's whole-day coverage run, the definition of the "
+        "front page's grid panel (layers/patrol_visits.py); fixes: no run yet, the devices "
+        "with a usable fix in the grid"
+    )
+    computed_at: str | None = Field(None, description="when that run was computed, ISO 8601")
     officers: list[Visitor]
 
 
@@ -155,36 +165,71 @@ def grid_visits(
     date_: Annotated[str, Query(alias="date", description="YYYY-MM-DD, Asia/Shanghai")],
     lang: Annotated[str, Query(description="zh or en: the language of role_name")] = "zh",
 ) -> dict[str, Any]:
-    """``{"grid", "date", "officers": [officer (as /officers) + fixes, first, last (ISO
-    8601)]}``: devices with usable fixes whose grid (stored at ingest, L3) lies in ``grid``
-    (any level) from 00:00 to 24:00 Asia/Shanghai on ``date``, most fixes first. 403 for a
-    grid outside the caller's scope. Days archived to GeoParquet are not searched."""
+    """``{"grid", "date", "source", "computed_at", "officers": [officer (as /officers) + fixes,
+    first, last (ISO 8601), minutes, metres]}``: the officers who patrolled ``grid`` (any level)
+    on ``date`` (Asia/Shanghai) by the one definition of layers/patrol_visits.py, the one the
+    front page's grid panel counts: the devices of the day's latest whole-day coverage run that
+    covered part of the grid, most minutes first (``source: coverage_run``). ``fixes``/``first``/
+    ``last`` are their usable fixes inside the grid that day (0/None when only the track crossed
+    it). A day without a run yet (``source: fixes``): the devices with a usable fix whose grid
+    (stored at ingest, L3) lies in ``grid``, most fixes first. 403 for a grid outside the
+    caller's scope. Days archived to GeoParquet are not searched."""
     day = parse_day(date_)
     accounts.require_in_scope(
         session=session, identity=principal.identity, grid_code=grid, what=f"grid {grid}"
     )
     start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
     gen = active_generation_id(request.app.state, session)
-    sql = (
+    found = patrol_visits.grid_visits(session=session, day=day, code=grid)
+    fixes_in_grid = (
         "WITH v AS (SELECT device_id, count(*) AS fixes, min(fix_time) AS first, "
         "max(fix_time) AS last FROM position WHERE fix_time >= :a AND fix_time < :b "
         "AND left(grid_code, length(:g)) = :g AND flags & :bad = 0 GROUP BY device_id) "
-        "SELECT o.*, v.fixes, v.first, v.last FROM (" + _OFFICERS_SQL + ") o "
-        "JOIN v ON v.device_id = o.device_id ORDER BY v.fixes DESC, o.device_id"
     )
-    rows = session.execute(
-        text(sql),
-        {"gen": gen, "a": start, "b": start + timedelta(days=1), "g": grid, "bad": UNUSABLE},
-    ).mappings()
+    params: dict[str, Any] = {
+        "gen": gen,
+        "a": start,
+        "b": start + timedelta(days=1),
+        "g": grid,
+        "bad": UNUSABLE,
+    }
+    covered: dict[int, patrol_visits.GridVisit] = {}
+    if found is None:
+        sql = (
+            fixes_in_grid + "SELECT o.*, v.fixes, v.first, v.last FROM (" + _OFFICERS_SQL + ") o "
+            "JOIN v ON v.device_id = o.device_id ORDER BY v.fixes DESC, o.device_id"
+        )
+    else:
+        covered = {v.device_id: v for v in found[1]}
+        params["ids"] = list(covered)
+        sql = (
+            fixes_in_grid
+            + "SELECT o.*, coalesce(v.fixes, 0) AS fixes, v.first, v.last FROM ("
+            + _OFFICERS_SQL
+            + ") o LEFT JOIN v ON v.device_id = o.device_id "
+            "WHERE o.device_id = ANY(:ids)"
+        )
+    rows = list(session.execute(text(sql), params).mappings())
+    if covered:
+        order = {d: k for k, d in enumerate(covered)}
+        rows.sort(key=lambda r: order[r["device_id"]])
     allowed = _visible(session, principal)
     officers = [
         {
             **_officer(r, _lang(lang)),
             "fixes": r["fixes"],
-            "first": r["first"].isoformat(),
-            "last": r["last"].isoformat(),
+            "first": r["first"].isoformat() if r["first"] else None,
+            "last": r["last"].isoformat() if r["last"] else None,
+            "minutes": covered[r["device_id"]].minutes if covered else None,
+            "metres": covered[r["device_id"]].metres if covered else None,
         }
         for r in rows
         if allowed is None or r["person_id"] in allowed
     ]
-    return {"grid": grid, "date": day.isoformat(), "officers": officers}
+    return {
+        "grid": grid,
+        "date": day.isoformat(),
+        "source": "fixes" if found is None else "coverage_run",
+        "computed_at": None if found is None else found[0].computed_at.isoformat(),
+        "officers": officers,
+    }
