@@ -220,8 +220,9 @@ def serve(
         from api.main import create_app
 
         uvicorn.run(
-            create_app(settings), host=host, port=port, log_level="info", access_log=log_each
-        )
+            create_app(settings), host=host, port=port, log_level="info", access_log=log_each,
+            **settings.server.proxy_options(),
+        )  # fmt: skip
         return
     _, cluster = database_url(settings)
     started = cluster.start() if cluster is not None else False
@@ -231,7 +232,7 @@ def serve(
         console.print(f"{count} workers")
         uvicorn.run(
             "api.main:create_app", factory=True, workers=count, host=host, port=port,
-            log_level="info", access_log=log_each,
+            log_level="info", access_log=log_each, **settings.server.proxy_options(),
             timeout_worker_healthcheck=settings.server.worker_healthcheck_s,
         )  # fmt: skip
     finally:

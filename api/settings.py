@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -97,6 +97,17 @@ class ServerSettings(BaseSettings):
     a worker building a locator or parsing a file holds the GIL for seconds)"""
     access_log: bool = True
     """one log line per request (uvicorn's access log; ~6 % of a small request's CPU)"""
+    forwarded_allow_ips: str = ""
+    """reverse proxies (comma-separated addresses or networks, ``*`` any) whose
+    ``X-Forwarded-For``/``-Proto`` are believed; empty (default): none, the peer address is the
+    client's (uvicorn on its own trusts loopback, which let any local process name any address
+    to the sign-in throttle). ``GRIDGIS_FORWARDED_ALLOW_IPS=127.0.0.1`` behind a local nginx"""
+
+    def proxy_options(self) -> dict[str, Any]:
+        """uvicorn's ``proxy_headers``/``forwarded_allow_ips`` for :attr:`forwarded_allow_ips`."""
+        allowed = self.forwarded_allow_ips.strip()
+        return {"proxy_headers": bool(allowed), "forwarded_allow_ips": allowed or None}
+
     locate_batch_max: int = 100_000
 
 

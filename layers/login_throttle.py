@@ -19,6 +19,13 @@ lockout; NIST SP 800-63B §5.2.2 "Rate Limiting (Throttling)"):
   address's token failures (:data:`TOKEN_ADDRESS`, 20, then slowed, at most 30 s): the answer
   is 429 instead of 401 while one of these is locked.
 
+- **Device cookies** (:data:`DEVICE`, after OWASP's "Slow Down Online Guessing Attacks with
+  Device Cookies"): a browser that signed in as the user before holds a signed device cookie
+  (api/device_cookie.py); its attempts count against that cookie only (5, then locked up to
+  15 min), never against the name or the address: an attacker's failures, from any address
+  (an office NAT, a local proxy), never lock the real user's browser out, and attempts without
+  a valid device cookie keep the limits above.
+
 **Atomic check-and-count**: :func:`admit` counts the attempt *before* the password is verified,
 in one short transaction holding each counter row ``FOR UPDATE`` (rows taken in a fixed order,
 so two attempts never deadlock). Once an attempt reaches a limit it arms the lock in the same
@@ -30,7 +37,8 @@ attempt armed is recorded in ``auth_audit`` (when, which key, after how many att
 The state lives in PostgreSQL (``login_attempt``, migration 0020), shared by every worker and
 server. Keys: a pair is ``sha256(name|address)`` (bounded length), a token pair
 ``sha256(token)[:32]@address``. Addresses: the peer address as uvicorn reports it
-(``X-Forwarded-For`` from a trusted proxy, ``--forwarded-allow-ips``); a loopback peer (a local
+(``X-Forwarded-For`` only from the proxies of ``GRIDGIS_FORWARDED_ALLOW_IPS``, none by
+default: api/settings.py ``ServerSettings.forwarded_allow_ips``); a loopback peer (a local
 proxy that did not forward the client's address) is never throttled by address alone.
 """
 
@@ -57,6 +65,7 @@ USER = "user"
 ADDRESS = "address"
 TOKEN = "token"
 TOKEN_ADDRESS = "tokenaddr"
+DEVICE = "device"
 KEY_MAX_CHARS = 100
 
 
@@ -77,9 +86,10 @@ POLICY: dict[str, ThrottlePolicy] = {
     ADDRESS: ThrottlePolicy(free=200, base_s=1, max_s=30),
     TOKEN: ThrottlePolicy(free=5, base_s=30, max_s=900),
     TOKEN_ADDRESS: ThrottlePolicy(free=20, base_s=1, max_s=30),
+    DEVICE: ThrottlePolicy(free=5, base_s=30, max_s=900),
 }
 FIELD = {PAIR: "username", USER: "username", ADDRESS: "address", TOKEN: "token",
-         TOKEN_ADDRESS: "address"}  # fmt: skip
+         TOKEN_ADDRESS: "address", DEVICE: "device"}  # fmt: skip
 
 
 class TooManyAttempts(DomainError):
@@ -144,6 +154,14 @@ def keys(*, user: str | None, address: str | None) -> list[tuple[str, str]]:
     if _routable(address):
         out.append((ADDRESS, str(address)[:KEY_MAX_CHARS]))
     return out
+
+
+def device_keys(*, nonce: str) -> list[tuple[str, str]]:
+    """The one key of a password attempt from a browser holding a valid device cookie for the
+    user (api/device_cookie.py, after OWASP's device cookies): its failures count against that
+    cookie only, never against the user name or the address, so nobody else's failures lock it
+    and its own failures lock only it."""
+    return [(DEVICE, hashlib.sha256(nonce.encode()).hexdigest()[:KEY_MAX_CHARS])]
 
 
 def token_keys(*, token: str, address: str | None) -> list[tuple[str, str]]:
@@ -304,8 +322,8 @@ def purge(engine: Engine) -> int:
 
 
 def _reset(engine: Engine, attempt_keys: list[tuple[str, str]]) -> None:
-    own = [(k, v) for k, v in attempt_keys if k in (PAIR, USER, TOKEN)]
-    shared = [(k, v) for k, v in attempt_keys if k not in (PAIR, USER, TOKEN)]
+    own = [(k, v) for k, v in attempt_keys if k in (PAIR, USER, TOKEN, DEVICE)]
+    shared = [(k, v) for k, v in attempt_keys if k not in (PAIR, USER, TOKEN, DEVICE)]
     pairs = "(SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:keys AS text[])))"
     with engine.begin() as conn:
         # Lock the rows first, one by one in the order of :func:`_count` (sorted keys): the

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import DBAPIError
 
+from api import device_cookie
 from api.deps import SESSION_COOKIE, SessionDep, client_address
 from api.errors import DATABASE_FAULTS
 from api.security import check_form_token, form_token
@@ -190,7 +191,14 @@ def login(
             return opened
         value = opened
     elif username and password:
-        attempt = login_throttle.keys(user=username, address=address)
+        # a browser that signed in as this user before: counted per device cookie only, so
+        # others' failures never lock it out (api/device_cookie.py, after OWASP)
+        device = device_cookie.device_of(request, username)
+        attempt = (
+            login_throttle.device_keys(nonce=device)
+            if device is not None
+            else login_throttle.keys(user=username, address=address)
+        )
         try:
             # a bounded number of argon2 checks at once; counted atomically before the check,
             # no database connection held while hashing (layers/password_gate.py)
@@ -215,6 +223,8 @@ def login(
     else:
         return render(lang, 401, next_url=next_url, error=TEXT[lang]["missing"])
     response = RedirectResponse(_in_lang(next_url, lang), status_code=303)
+    if username and password and not token:
+        device_cookie.issue(request, response, username)  # a new one at each sign-in
     response.set_cookie(
         SESSION_COOKIE,
         value,
