@@ -170,9 +170,19 @@ def _localized(request: Request, exc: DomainError) -> str:
     return str(zh) if str(asked or "").startswith("zh") else exc.detail
 
 
+def _ogc_query(request: Request) -> bool:
+    """A read of the OGC API: its parameter errors answer 400, not 422 (OGC API - Features -
+    Part 1, /req/core/query-param-invalid)."""
+    return request.method in ("GET", "HEAD") and (
+        request.url.path == "/ogc" or request.url.path.startswith("/ogc/")
+    )
+
+
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status, title = _status_for(exc)
+    if status == 422 and isinstance(exc, InvalidParameter) and _ogc_query(request):
+        status = 400
     extra = {"instance": request.url.path, **exc.extra}
     response = problem(status, title, _localized(request, exc), field=exc.field, **extra)
     if status == 401 and _page_script(request):
@@ -211,8 +221,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"field": _field_of(e.get("loc", ()), e.get("type")), "message": e.get("msg")}
         for e in errors
     ]
+    status = 400 if _ogc_query(request) else 422
     return problem(
-        422, "Invalid parameter", detail, field=field, instance=request.url.path, errors=invalid
+        status, "Invalid parameter", detail, field=field, instance=request.url.path, errors=invalid
     )
 
 

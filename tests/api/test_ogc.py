@@ -64,10 +64,10 @@ def test_one_item_and_conformance(client) -> None:  # type: ignore[no-untyped-de
     ("path", "params", "status", "field"),
     [
         ("/ogc/collections/nope", {}, 404, "collectionId"),
-        ("/ogc/collections/grids-l3/items", {"limit": 0}, 422, "limit"),
-        ("/ogc/collections/grids-l3/items", {"limit": 0}, 422, "limit"),  # over max: capped
-        ("/ogc/collections/grids-l3/items", {"offset": -1}, 422, "offset"),
-        ("/ogc/collections/grids-l3/items", {"bbox": "x"}, 422, "bbox"),
+        ("/ogc/collections/grids-l3/items", {"limit": 0}, 400, "limit"),
+        ("/ogc/collections/grids-l3/items", {"limit": 0}, 400, "limit"),  # over max: capped
+        ("/ogc/collections/grids-l3/items", {"offset": -1}, 400, "offset"),
+        ("/ogc/collections/grids-l3/items", {"bbox": "x"}, 400, "bbox"),
         ("/ogc/collections/grids-l1/items/320281001001001", {}, 404, "featureId"),
     ],
 )
@@ -75,3 +75,14 @@ def test_ogc_bad_input(client, path, params, status, field) -> None:  # type: ig
     r = client.get(path, params=params)
     assert r.status_code == status, r.text
     assert r.json()["field"] == field
+
+
+def test_ogc_query_parameter_errors_are_400_and_api_errors_stay_422(client) -> None:  # type: ignore[no-untyped-def]
+    """OGC API - Features Part 1 /req/core/query-param-invalid: 400 for an OGC read's bad
+    parameter (a typed one and one the route checks); the rest of the API keeps 422."""
+    for params in ({"limit": "many"}, {"bbox": "1,2,3"}):
+        r = client.get("/ogc/collections/grids-l3/items", params=params)
+        assert r.status_code == 400, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["field"] == next(iter(params))
+    assert client.get("/api/v1/grids", params={"level": "x"}).status_code == 422
