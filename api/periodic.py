@@ -1,9 +1,10 @@
 """Work a server does on its own, on a timer: recomputing past days' coverage when late fixes
 have arrived (``layers.coverage.recompute_late``), bringing today's stored patrol statistics up
 to date (``layers.device_daily.refresh_day``: the day is computed once early and then continued,
-so ``GET /patrol/daily`` has little left to do), forgetting sign-in attempt counts older than
-the longest throttle window (``layers.login_throttle.purge``), and once a day forgetting
-idempotency keys older than their 30 days (``layers.idempotency.purge``).
+so ``GET /patrol/daily`` has little left to do), activating scheduled publications whose time
+has come (``layers.planning.review.apply_due_publications``), forgetting sign-in attempt
+counts older than the longest throttle window (``layers.login_throttle.purge``), and once a
+day forgetting idempotency keys older than their 30 days (``layers.idempotency.purge``).
 
 One daemon thread per server process; the work itself takes an advisory lock, so with several
 workers one of them does it and the others skip that round.
@@ -49,6 +50,12 @@ def start_late_fix_recompute(
         purged_at = float("-inf")  # the first round purges
         while not stop.wait(interval_s):
             try:
+                # scheduled publications take effect at their time, not at the next lookup
+                with transaction(sessions) as session:
+                    from layers.planning.review import apply_due_publications
+
+                    for generation_id in apply_due_publications(session):
+                        log.info("scheduled publication: generation %d active", generation_id)
                 with transaction(sessions) as session:
                     for summary in recompute_late(session=session):
                         log.info("late fixes: recomputed %s", summary)

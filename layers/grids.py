@@ -135,6 +135,11 @@ def get_generation(*, session: Session, generation_id: int) -> Generation:
 
 
 def list_generations(*, session: Session) -> list[Generation]:
+    """Every generation, by id, with scheduled publications whose time has come applied
+    first (a listing never shows one as still ``approved`` after its ``effective_at``)."""
+    from layers.planning.review import apply_due_publications
+
+    apply_due_publications(session)
     return list(session.scalars(select(Generation).order_by(Generation.id)))
 
 
