@@ -4,23 +4,27 @@
 with no assignment in force for a role their lineage sources had (the candidates: the people
 of those sources); ``POST …/grids-to-staff`` with ``{"grid_code", "role", "decision": "move" |
 "add" | "vacant", "person_id", "reason"}`` decides one (recorded in the review log with who,
-when, why). A retired generation answers 410. See ``layers.planning.staffing``.
+when, why). ``GET …/to-decide`` lists every open decision of the generation (assignments,
+grids to staff, zone members on retired codes) and ``POST …/to-decide`` with ``{"kind": …}``
+decides any of them (layers.planning.to_decide). A retired generation answers 410.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Planner, Reader, SessionDep
-from api.errors import STATUS
-from api.routes.generations import actor_of
-from api.schemas.common import Answer
+from api.errors import STATUS, InvalidParameter
+from api.routes.generations import _json, actor_of
+from api.schemas.common import Answer, body_schema
 from layers import accounts
+from layers.errors import with_zh
 from layers.planning import scope
 from layers.planning.staffing import GenerationSuperseded, grids_to_staff, staff_grid
+from layers.planning.to_decide import decide_item, to_decide
 
 STATUS.setdefault(GenerationSuperseded, (410, "Generation superseded"))
 router = APIRouter(prefix="/api/v1/generations", tags=["generations"])
@@ -95,4 +99,81 @@ def decide_grid_staff(
         person_id=body.person_id,
         actor=actor_of(principal),
         reason=body.reason,
+    )
+
+
+class ToDecide(Answer):
+    """Every open decision: ``assignments`` (kind assignment), ``grids_to_staff`` (kind
+    grid_role), ``zone_members`` (kind zone_member), the caller's area only."""
+
+    generation: int
+    status: str
+    count: int
+    assignments: list[dict[str, Any]]
+    grids_to_staff: list[dict[str, Any]]
+    zone_members: list[dict[str, Any]]
+
+
+@router.get(
+    "/{generation_id}/to-decide",
+    summary="Everything a publication left to decide: assignments, grids to staff, zone members",
+    response_model=ToDecide,
+)
+def read_to_decide(generation_id: int, session: SessionDep, principal: Reader) -> dict[str, Any]:
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    answer = to_decide(session=session, generation_id=generation_id)
+    for key in ("assignments", "grids_to_staff", "zone_members"):
+        answer[key] = [i for i in answer[key] if accounts.in_codes(i["grid_code"], codes)]
+    answer["count"] = sum(len(answer[k]) for k in ("assignments", "grids_to_staff", "zone_members"))
+    return answer
+
+
+class ItemDecision(BaseModel):
+    """One decision (fields by ``kind``: see the route's description)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(description="assignment, grid_role or zone_member")
+    decision: str = Field(description="by kind: move/end; move/add/vacant; replace/drop")
+    reason: str = Field(min_length=1, max_length=10_000)
+
+
+class ItemDecided(Answer):
+    """The decision (``step``, ``decision``, what was decided) and what is still to decide of
+    that kind (``remaining``)."""
+
+    decision: str
+    remaining: list[dict[str, Any]]
+
+
+@router.post(
+    "/{generation_id}/to-decide",
+    summary="Decide one item of the to-decide list (by its kind)",
+    response_model=ItemDecided,
+    openapi_extra=body_schema(ItemDecision, multipart=False),
+)
+async def decide_to_decide(
+    generation_id: int, request: Request, session: SessionDep, principal: Planner
+) -> dict[str, Any]:
+    """Body: ``{"kind": "assignment", "id", "decision": "move"|"end", "grid_code", "reason"}``,
+    ``{"kind": "grid_role", "grid_code", "role", "decision": "move"|"add"|"vacant",
+    "person_id", "reason"}`` or ``{"kind": "zone_member", "zone_id", "grid_code", "decision":
+    "replace"|"drop", "grid_codes": [...], "reason"}``."""
+    body = await _json(request)
+    if not isinstance(body, dict):
+        raise with_zh(
+            InvalidParameter('send a JSON object {"kind": …, "decision": …, "reason": …}',
+                             field="body"),
+            '请发送 JSON 对象 {"kind": …, "decision": …, "reason": …}',
+        )  # fmt: skip
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    if scope.bounded(principal.identity.role, codes):
+        for key in ("grid_code",):
+            if isinstance(body.get(key), str):
+                accounts.require_in_scope(
+                    session=session, identity=principal.identity, grid_code=body[key],
+                    what=f"grid {body[key]}",
+                )  # fmt: skip
+    return decide_item(
+        session=session, generation_id=generation_id, item=body, actor=actor_of(principal)
     )

@@ -63,3 +63,31 @@ def test_grids_to_staff_of_the_active_generation(
               "reason": "r"},
     )  # fmt: skip
     assert nobody.status_code == 409 and nobody.json()["field"] == "grid_code", nobody.text
+
+
+def test_one_to_decide_list_and_one_way_to_decide(
+    planner: httpx.Client,  # noqa: F811
+    demo_generation: int,
+    retired: int,
+) -> None:
+    r = planner.get(f"/api/v1/generations/{demo_generation}/to-decide")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "active"
+    assert body["count"] == sum(
+        len(body[k]) for k in ("assignments", "grids_to_staff", "zone_members")
+    )
+    assert planner.get(f"/api/v1/generations/{retired}/to-decide").status_code == 410
+    for item, field in (
+        ({"kind": "nope", "reason": "r"}, "kind"),
+        ({"kind": "zone_member", "grid_code": "320281001013", "decision": "drop", "reason": "r"},
+         "zone_id"),
+        ({"kind": "zone_member", "zone_id": 1, "grid_code": "320281001013", "decision": "keep",
+          "reason": "r"}, "decision"),
+    ):  # fmt: skip
+        bad = planner.post(f"/api/v1/generations/{demo_generation}/to-decide", json=item)
+        assert bad.status_code == 422 and bad.json()["field"] == field, bad.text
+    assert (
+        planner.post(f"/api/v1/generations/{demo_generation}/to-decide", json=[1]).status_code
+        == 422
+    )
