@@ -303,13 +303,10 @@ def impact(
     console.print(table)
     console.print(report["totals"])
     if xlsx is not None:
-        from api.exports import table_response
-        from api.routes.drafts import IMPACT_COLUMNS, impact_rows
+        from api.routes.drafts import impact_table
 
-        rows = impact_rows(report)
-        xlsx.write_bytes(
-            bytes(table_response(rows, name="impact", fmt="xlsx", columns=IMPACT_COLUMNS).body)
-        )
+        answer = impact_table(report, name="impact", fmt="xlsx", lang=words.current())
+        xlsx.write_bytes(bytes(answer.body))
         console.print(t("written", path=xlsx))
 
 

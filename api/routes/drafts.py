@@ -373,7 +373,14 @@ def read_impact(
     )  # fmt: skip
     if format == "json":
         return report
+    return impact_table(report, name=f"impact-{generation_id}-vs-{old}", fmt=format, lang=lang)
+
+
+def impact_table(report: dict[str, Any], *, name: str, fmt: str, lang: str) -> Response:
+    """The impact report as a CSV/XLSX attachment, the one table of HTTP and the CLI
+    (``gridgis drafts impact --xlsx``): rows of :func:`impact_rows` in ``lang``, sheet
+    ``impact``."""
     return table_response(
-        impact_rows(report, lang), name=f"impact-{generation_id}-vs-{old}", fmt=format,
-        columns=IMPACT_COLUMNS, sheet="impact", lang=lang,
+        impact_rows(report, lang), name=name, fmt=fmt, columns=IMPACT_COLUMNS, sheet="impact",
+        lang=lang,
     )  # fmt: skip
