@@ -27,6 +27,7 @@ from api.pages.error_pages import HtmlErrorPages
 from api.periodic import start_late_fix_recompute
 from api.routes import modules_with
 from api.schemas.common import ERROR_RESPONSES, add_problem_schema
+from api.schemas.security import add_security
 from api.security import install_security
 from api.settings import Settings
 from api.static import CachedStaticFiles, cache_control_for
@@ -108,6 +109,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
                     op["operationId"] = f"{op['operationId']}-{method}"
                 _drop_json_placeholder(op)
         add_problem_schema(doc)
+        add_security(app, doc)  # securitySchemes and each operation's security (Authorize)
         app.openapi_schema = doc
     return app.openapi_schema
 

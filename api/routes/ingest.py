@@ -31,6 +31,7 @@ from api.schemas.bodies import (
     OSMAND_JSON,
     OWNTRACKS,
     body,
+    device_key,
 )
 from api.schemas.tracks import OWNTRACKS_RESPONSES, IngestAnswer
 from api.uploads import read_upload
@@ -130,6 +131,7 @@ def _store_one(
     summary="Traccar Client / OsmAnd protocol (the fix as query parameters)",
     response_class=Response,
     responses={200: {"description": "stored (empty body)"}},
+    openapi_extra=device_key(osmand=True),
 )
 @router.post(
     "/osmand",
@@ -140,7 +142,8 @@ def _store_one(
         ("application/x-www-form-urlencoded", OSMAND_FORM),
         ("application/json", OSMAND_JSON),
         required=False,
-    ),
+    )
+    | device_key(osmand=True),
 )
 async def ingest_osmand(request: Request) -> Response:
     """One fix as query or form parameters (speed in the device's unit: knots by default, m/s
@@ -247,7 +250,7 @@ def _batch_response(result: IngestResult, **extra: Any) -> JSONResponse:
     "/batch",
     summary="Many fixes of one device in one idempotent request",
     response_model=IngestAnswer,
-    openapi_extra=body(("application/json", INGEST_BATCH)),
+    openapi_extra=body(("application/json", INGEST_BATCH)) | device_key(),
 )
 async def ingest_batch(request: Request) -> JSONResponse:
     """``{"device": "<external id>", "crs": "wgs84", "fixes": [{"time", "lon", "lat", "crs"?,
@@ -280,7 +283,8 @@ async def ingest_batch(request: Request) -> JSONResponse:
     response_model=IngestAnswer,
     openapi_extra=body(
         ("application/gpx+xml", GPX), ("application/xml", GPX), ("multipart/form-data", GPX_FORM)
-    ),
+    )
+    | device_key(),
 )
 async def ingest_gpx(
     request: Request,

@@ -29,6 +29,9 @@ def _period(start: str | None, end: str | None) -> tuple[datetime, datetime]:
     return a, b
 
 
+PERIOD_FROM = "start of the period (YYYY-MM-DD or ISO 8601), inclusive; required"
+PERIOD_TO = "end of the period (YYYY-MM-DD or ISO 8601), exclusive; required"
+
 NO_PERSON = {"zh": "未关联人员", "en": "no staff member"}
 """The unit name of cases whose reporter (or worker) is no staff member."""
 
@@ -84,9 +87,9 @@ def _render(rows: list[dict[str, Any]], fmt: str, stem: str) -> Response | dict[
 def read_kpis(
     session: SessionDep,
     principal: Reader,
+    start: Annotated[str, Query(alias="from", description=PERIOD_FROM)],
+    end: Annotated[str, Query(alias="to", description=PERIOD_TO)],
     by: Annotated[str, Query(description="grid|village|town|department|person|reporter")] = "town",
-    start: Annotated[str | None, Query(alias="from")] = None,
-    end: Annotated[str | None, Query(alias="to")] = None,
     bucket: Annotated[str | None, Query(description="day|week|month")] = None,
     now: Annotated[str | None, Query(description="judge overdue at (default: now)")] = None,
     format: TableFormat = "json",
@@ -104,9 +107,9 @@ def read_kpis(
 def read_ranking(
     session: SessionDep,
     principal: Reader,
+    start: Annotated[str, Query(alias="from", description=PERIOD_FROM)],
+    end: Annotated[str, Query(alias="to", description=PERIOD_TO)],
     by: Annotated[str, Query(description="grid|village|town|department|person|reporter")] = "town",
-    start: Annotated[str | None, Query(alias="from")] = None,
-    end: Annotated[str | None, Query(alias="to")] = None,
     indicator: Annotated[str, Query()] = "proper_handling_rate",
     now: Annotated[str | None, Query()] = None,
     format: TableFormat = "json",

@@ -310,15 +310,47 @@ GENERATION_FILE = obj(
         "description": "language of the detail when a layer must be chosen (default zh)",
     },
 )
-FIX = obj(
-    ["time", "lon", "lat"],
-    seq={"type": "integer", "minimum": 0},
-    time={"type": "string", "description": "ISO 8601 or epoch seconds"},
-    lon={"type": "number"},
-    lat={"type": "number"},
-    crs=DATUM,
-    datum=DATUM_ALIAS,
-)
+
+
+def _fix_schema() -> dict[str, Any]:
+    """A fix of a batch, made from the validator's own tables (api/ingest/formats.py
+    ``FIX_KEYS``, ``BATCH_FIELDS``; api/ingest/pipeline.py ``VALUE_RANGES``, ``SEQ_MAX``,
+    the attribute bounds): a field the validator takes is never missing here (the import fails
+    if the two disagree), and no second list is kept by hand (issue 11, task S part 5)."""
+    from api.ingest import pipeline
+    from api.ingest.formats import BATCH_FIELDS, FIX_KEYS
+
+    ranged = {
+        key: {"type": "number", "minimum": pipeline.VALUE_RANGES[key][0],
+              "maximum": pipeline.VALUE_RANGES[key][1]}
+        for key in BATCH_FIELDS
+    }  # fmt: skip
+    schema = obj(
+        ["time", "lon", "lat"],
+        time={
+            "anyOf": [{"type": "string", "maxLength": 64}, {"type": "number", "minimum": 0}],
+            "description": "ISO 8601, epoch seconds or milliseconds",
+        },
+        lon={"type": "number", "minimum": -180, "maximum": 180},
+        lat={"type": "number", "minimum": -90, "maximum": 90},
+        crs=DATUM,
+        datum=DATUM_ALIAS,
+        seq={"type": "integer", "minimum": 0, "maximum": pipeline.SEQ_MAX,
+             "description": "the client's sequence number (resends are recognised by it)"},
+        valid={"type": "boolean", "description": "false: the phone had no position fix"},
+        attributes={
+            "type": "object",
+            "description": f"free-form, at most {pipeline.MAX_ATTRIBUTE_DEPTH} levels deep and "
+            f"{pipeline.MAX_ATTRIBUTE_BYTES} bytes as JSON",
+        },
+        **ranged,
+    )  # fmt: skip
+    if set(schema["properties"]) != FIX_KEYS:  # the validator gained or lost a field
+        raise RuntimeError(f"batch fix schema {sorted(schema['properties'])} != {sorted(FIX_KEYS)}")
+    return schema
+
+
+FIX = _fix_schema()
 INGEST_BATCH = obj(
     ["device", "fixes"],
     device={"type": "string", "maxLength": 100},
@@ -341,6 +373,29 @@ OSMAND_FORM = {
     ),
     "additionalProperties": {"type": "string"},
 }
+DEVICE_KEY = {
+    "name": "key",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 200},
+    "description": "the device's secret (Traccar Client / OsmAnd ?key=); or Authorization: "
+    "Bearer <secret>, HTTP Basic with the secret as the password, or X-Device-Secret",
+}
+
+
+def device_key(*, osmand: bool = False) -> dict[str, Any]:
+    """``openapi_extra`` declaring the query parameter ``key`` (a device's secret) and, for the
+    OsmAnd protocol (``osmand``), the fix's own query parameters (from :data:`OSMAND_FORM`, the
+    form body's schema; none required: a POST may carry them in the body)."""
+    params = [DEVICE_KEY]
+    if osmand:
+        params += [
+            {"name": name, "in": "query", "required": False, "schema": schema}
+            for name, schema in OSMAND_FORM["properties"].items()
+        ]
+    return {"parameters": params}
+
+
 OSMAND_JSON = {  # Traccar Client's protocol: tolerant of fields we do not read
     **obj(
         ["device_id", "location"],
