@@ -130,6 +130,20 @@ def list_entities(
     return {"data": data, "count": total}
 
 
+def _draw_area(record: InspectionDraw) -> str:
+    """The grid-code prefix a draw was made in ("" for the whole city)."""
+    return str((record.inputs.get("filter") or {}).get("area_code") or "")
+
+
+def _require_draw_in_scope(session: Any, principal: Any, record: InspectionDraw) -> None:
+    """403 unless the draw's area lies inside the caller's scope (its targets are market
+    entities of that area; a city-wide draw is the city's)."""
+    accounts.require_in_scope(
+        session=session, identity=principal.identity, grid_code=_draw_area(record),
+        what=f"draw {record.id}",
+    )  # fmt: skip
+
+
 class DrawIn(RequestBody):
     title: str = Field(min_length=1, max_length=200)
     seed: str = Field(min_length=1, max_length=200, description="published before the draw")
@@ -152,13 +166,24 @@ def create_draw(body: DrawIn, session: SessionDep, principal: Planner) -> dict[s
             f"area_code {body.area_code!r} is not a grid code (9, 12 or 15 digits)",
             field="area_code",
         )
+    accounts.require_in_scope(  # a town's planner draws in the town (give area_code)
+        session=session, identity=principal.identity, grid_code=body.area_code or "",
+        what="the draw's area (area_code)",
+    )  # fmt: skip
     record = run_draw(session=session, created_by=principal.name, **body.model_dump())
     return draw_details(session=session, record=record)
 
 
 @router.get("/draws", summary="Recorded draws", response_model=Listing)
-def list_draws(session: SessionDep, _: Reader) -> dict[str, Any]:
-    rows = session.scalars(select(InspectionDraw).order_by(InspectionDraw.id.desc()).limit(200))
+def list_draws(session: SessionDep, principal: Reader) -> dict[str, Any]:
+    codes = accounts.scope_codes(session=session, identity=principal.identity)
+    rows = [  # the caller's area only (issue 11)
+        d
+        for d in session.scalars(
+            select(InspectionDraw).order_by(InspectionDraw.id.desc()).limit(200)
+        )
+        if accounts.in_codes(_draw_area(d), codes)
+    ]
     data = [
         {
             "id": d.id,
@@ -178,8 +203,10 @@ def list_draws(session: SessionDep, _: Reader) -> dict[str, Any]:
     summary="One draw with its targets and inspectors, re-verified",
     response_model=DrawPublic,
 )
-def read_draw(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
-    return draw_details(session=session, record=get_draw(session=session, draw_id=draw_id))
+def read_draw(draw_id: int, session: SessionDep, principal: Reader) -> dict[str, Any]:
+    record = get_draw(session=session, draw_id=draw_id)
+    _require_draw_in_scope(session, principal, record)
+    return draw_details(session=session, record=record)
 
 
 @router.get(
@@ -187,8 +214,9 @@ def read_draw(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
     summary="Re-run the recorded draw and compare",
     response_model=DrawVerified,
 )
-def verify(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
+def verify(draw_id: int, session: SessionDep, principal: Reader) -> dict[str, Any]:
     record = get_draw(session=session, draw_id=draw_id)
+    _require_draw_in_scope(session, principal, record)
     return {"id": record.id, "reproduced": verify_draw(record), "digest": record.digest}
 
 
@@ -197,5 +225,7 @@ def verify(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
     summary="The full record (seed, inputs, result, digest) to re-run the draw anywhere",
     response_model=DrawRecord,
 )
-def read_draw_record(draw_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
-    return draw_record(get_draw(session=session, draw_id=draw_id))
+def read_draw_record(draw_id: int, session: SessionDep, principal: Reader) -> dict[str, Any]:
+    record = get_draw(session=session, draw_id=draw_id)
+    _require_draw_in_scope(session, principal, record)
+    return draw_record(record)

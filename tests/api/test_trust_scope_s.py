@@ -5,6 +5,7 @@ and the town's staff assignments to decide."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -139,3 +140,41 @@ def test_assignments_to_decide_of_another_town_are_not_listed_or_decided(
         move = {"decision": "move", "grid_code": other + "001001", "reason": "t"}
         r = town.post(f"/api/v1/generations/{demo_generation}/assignments-to-decide/1", json=move)
         assert r.status_code in (403, 404), r.text  # another town's grid, or no such assignment
+
+
+def test_draws_of_another_town_are_neither_listed_nor_read_nor_made(
+    live_server: str, engine: Engine, two_towns_entities: dict[str, Any]
+) -> None:
+    made = two_towns_entities
+    from layers.market import _digest, rerun_draw
+
+    # a valid recorded draw of the other town (verifiable: other tests may read any draw)
+    inputs = {"filter": {"area_code": made["other"], "category": None},
+              "target_ids": [made["other_id"]], "inspector_ids": [1], "n_targets": 1,
+              "inspectors_per_target": 1, "conflicts": {}}  # fmt: skip
+    result = rerun_draw("s", inputs)
+    with engine.begin() as conn:
+        draw_id = conn.execute(
+            text(
+                "INSERT INTO inspection_draw (created_by, title, seed, inputs, result, digest) "
+                "VALUES ('test', 'scope test', 's', CAST(:i AS jsonb), CAST(:r AS jsonb), :d) "
+                "RETURNING id"
+            ),
+            {"i": json.dumps(inputs), "r": json.dumps(result), "d": _digest("s", inputs, result)},
+        ).scalar_one()
+    body = {"title": "scope test", "seed": "s", "n_targets": 1, "inspectors_per_target": 1,
+            "area_code": made["other"]}  # fmt: skip
+    # (draws are immutable: the row stays, as every recorded draw does)
+    with _client(live_server, engine, "planner", f"town:{made['mine']}") as town:
+        listed = town.get("/api/v1/draws")
+        assert listed.status_code == 200
+        assert draw_id not in {d["id"] for d in listed.json()["data"]}
+        for tail in ("", "/verify", "/record"):
+            problem(town.get(f"/api/v1/draws/{draw_id}{tail}"), 403, "scope")
+        problem(town.post("/api/v1/draws", json=body), 403, "scope")
+        problem(town.post("/api/v1/draws", json=body | {"area_code": None}), 403, "scope")
+    with _client(live_server, engine, "viewer", f"town:{made['other']}") as theirs:
+        listed = theirs.get("/api/v1/draws")
+        assert draw_id in {d["id"] for d in listed.json()["data"]}
+        verified = theirs.get(f"/api/v1/draws/{draw_id}/verify")
+        assert verified.status_code == 200 and verified.json()["reproduced"], verified.text
