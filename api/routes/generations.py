@@ -445,6 +445,10 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
     if kind in ("application/json", ""):
         body = _model(DraftFromGeneration, await _json(request))
         made = await run_in_threadpool(_copy, session, body=body, actor=actor, metric_srid=srid)
+        # a copy of a draft or an old generation changing grids outside the scope: 403 (undone)
+        await run_in_threadpool(
+            _require_scope, session, principal, made["generation"]["id"], "copy"
+        )
         return _in_lang(made, asked_lang(request))
     raise with_zh(
         UnsupportedMediaType(

@@ -59,6 +59,21 @@ def test_a_towns_planner_cannot_rename_submit_reject_or_rebase_another_towns_dra
             problem(submitted, 403, "scope")
             rebased = town.post(f"/api/v1/generations/{gid}/rebase", json={})
             problem(rebased, 403, "scope")
+            name = f"scope copy {secrets.token_hex(3)}"
+            copied = town.post("/api/v1/generations", json={"from": gid, "name": name})
+            problem(copied, 403, "scope")
+            with engine.connect() as conn:
+                n = conn.execute(
+                    text("SELECT count(*) FROM generation WHERE name = :n"), {"n": name}
+                ).scalar_one()
+            assert n == 0  # the refused copy is not stored
+            fresh = town.post("/api/v1/generations", json={"from": "active", "name": name})
+            assert fresh.status_code == 201, fresh.text  # a copy of the city in force: no change
+            with engine.begin() as conn:
+                conn.execute(
+                    text("DELETE FROM generation WHERE id = :g"),
+                    {"g": fresh.json()["generation"]["id"]},
+                )
             ok = planner.post(f"/api/v1/generations/{gid}/submit", json={"reason": "s"})
             assert ok.status_code == 200, ok.text
             rejected = town.post(f"/api/v1/generations/{gid}/reject", json={"reason": "no"})
