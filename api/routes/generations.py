@@ -588,6 +588,15 @@ async def rebase(
         exc.extra = _in_lang(exc.extra, lang)
         raise
     made = get_generation(session=session, generation_id=answer["generation"])
+    why = (wanted.reason or "").strip() or None
+    await run_in_threadpool(
+        lambda: review.record_step(
+            session=session, generation=made, action="edit", actor=actor_of(principal),
+            reason=why or "rebase", from_status="draft", to_status="draft",
+            details={"step": "rebase", "rebased_from": generation_id, "base": answer.get("base"),
+                     "reason_given": why is not None},
+        )
+    )  # fmt: skip
     return _in_lang({**answer, "generation": public(made)}, lang)
 
 

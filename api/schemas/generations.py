@@ -128,9 +128,14 @@ class NewerAnswer(Answer):
 
 
 class RebaseRequest(RequestBody):
-    """How to settle the conflicts of an imported draft's three-way rebase (optional body)."""
+    """How to settle the conflicts of an imported draft's three-way rebase, and why (optional
+    body)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(
+        default=None, max_length=10_000, description="why (logged in the new draft's review log)"
+    )
 
     prefer: Literal["draft", "active"] | None = Field(
         default=None, description="the version kept for every conflict not in choices"
