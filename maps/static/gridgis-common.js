@@ -59,6 +59,9 @@
       .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
   }
 
+  // The Accept-Language of the page's requests: its own language.
+  function acceptLanguage() { return pageLang() === "en" ? "en" : "zh-CN,zh"; }
+
   // el("div", "cls", "text"): a new element whose text is set with textContent
   function el(tag, cls, text) {
     var e = global.document.createElement(tag);
@@ -140,7 +143,9 @@
       }
       throw error;
     }
-    return global.fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
+    // the server writes its problem details in the page's language where it has them
+    return global.fetch(url, {credentials: "same-origin",
+      headers: {Accept: "application/json", "Accept-Language": acceptLanguage()}})
       .catch(function () { return fail(0, words.network); })
       .then(function (response) {
         return response.json().catch(function () { return null; }).then(function (body) {
@@ -219,7 +224,8 @@
   // detail, field, ...), so a page can say it in its own language.
   function sendJSON(method, url, body) {
     var init = {method: method, credentials: "same-origin",
-      headers: {Accept: "application/json", "Content-Type": "application/json"},
+      headers: {Accept: "application/json", "Content-Type": "application/json",
+        "Accept-Language": acceptLanguage()},
       body: JSON.stringify(body === undefined ? {} : body)};
     function fail(status, problem) {
       var error = new Error((problem && (problem.detail || problem.title)) || String(status));

@@ -35,6 +35,9 @@
       by_status: "按状态", deadline: "期限", overdue_by: "已超 {h} 小时", new_events: "新事件 {n} 件",
       search_none: "未找到：{q}", search_grid: "网格", search_place: "地名", search_person: "人员",
       search_event: "事件", search_point: "坐标", point_outside: "该坐标不在本市网格内",
+      bad_lon: "经度超出范围（应在 -180 到 180 之间）", bad_lat: "纬度超出范围（应在 -90 到 90 之间）",
+      bad_crs: "不认识的坐标系（可用 cgcs2000、wgs84、gcj02、bd09，或 EPSG:4549 米制坐标）",
+      bad_point: "无法识别该坐标",
       bad_sel: "地址中的范围 {sel} 不是有效的网格编码，已显示全市。",
       layer_l1: "镇街边界", layer_l2: "村社区边界", layer_l3: "单元网格",
       layer_zones: "执法片区", layer_officers: "在线巡查人员", layer_events: "事件（按状态）",
@@ -70,6 +73,9 @@
       search_none: "Nothing found: {q}", search_grid: "Grid", search_place: "Place",
       search_person: "Person", search_event: "Event", search_point: "Point",
       point_outside: "This point is outside the city's grids",
+      bad_lon: "longitude out of range (-180 to 180)", bad_lat: "latitude out of range (-90 to 90)",
+      bad_crs: "unknown coordinate system (cgcs2000, wgs84, gcj02, bd09, or EPSG:4549 metres)",
+      bad_point: "this coordinate cannot be read",
       bad_sel: "The selection {sel} in the address is not a grid code; showing the city.",
       layer_l1: "Town boundaries", layer_l2: "Village boundaries", layer_l3: "Unit grids",
       layer_zones: "Enforcement zones", layer_officers: "Officers online",
@@ -217,12 +223,14 @@
   map.attributionControl.setPrefix("Leaflet");
   // The city is fitted to the part of the map no control covers: left of the layer switches,
   // right of the legend (their sizes when the page opens or the window changes size).
+  var LEGEND_PX = 200, LAYERS_PX = 230;
   function cityView() {
     var left = document.querySelector("#home-map .home-legend");
     var right = document.querySelector("#home-map .leaflet-control-layers");
+    // before the controls exist (the first view): their usual widths
     map.fitBounds(config.bounds, {
-      paddingTopLeft: [(left ? left.offsetWidth : 0) + 20, 10],
-      paddingBottomRight: [(right ? right.offsetWidth : 0) + 20, 10],
+      paddingTopLeft: [(left ? left.offsetWidth : LEGEND_PX) + 20, 10],
+      paddingBottomRight: [(right ? right.offsetWidth : LAYERS_PX) + 20, 10],
     });
   }
   cityView();
@@ -411,7 +419,6 @@
     return legendBox;
   };
   legend.addTo(map);
-  if (!config.sel) { cityView(); }
   map.on("overlayadd overlayremove", drawLegend);
 
   coverageGroup.on("add", function () {
@@ -850,13 +857,73 @@
     if (items.length === 1) { results.hidden = true; items[0].go(); }
   }
 
+  // Projected CGCS2000 metres: EPSG:4549 (3-degree Gauss-Krüger, central meridian 120°E,
+  // false easting 500 km, optionally prefixed by the zone number 40), northing and easting in
+  // either order, e.g. "3530000,526000 cgcs2000", "EPSG:4549 526000,3530000".
+  var PROJECTED = /^\s*(?:epsg:?\s*4549\s*)?(\d{5,9}(?:\.\d+)?)\s*[,，\s]\s*(\d{5,9}(?:\.\d+)?)\s*(?:cgcs2000|epsg:?\s*4549)?\s*$/i;
+  // gaussKrugerToLonLat(northing_m, easting_m) -> [lon, lat] in degrees on the CGCS2000
+  // ellipsoid (a = 6378137 m, f = 1/298.257222101), central meridian 120°E, scale 1
+  // (inverse transverse Mercator, Snyder 1987, eq. 8-18 to 8-25; well under 1 mm at 3°).
+  function gaussKrugerToLonLat(north, east) {
+    var a = 6378137, f = 1 / 298.257222101, e2 = f * (2 - f), ep2 = e2 / (1 - e2);
+    var x = east - 500000, mu = north / (a * (1 - e2 / 4 - 3 * e2 * e2 / 64 - 5 * e2 * e2 * e2 / 256));
+    var e1 = (1 - Math.sqrt(1 - e2)) / (1 + Math.sqrt(1 - e2));
+    var phi1 = mu + (3 * e1 / 2 - 27 * Math.pow(e1, 3) / 32) * Math.sin(2 * mu) +
+      (21 * e1 * e1 / 16 - 55 * Math.pow(e1, 4) / 32) * Math.sin(4 * mu) +
+      (151 * Math.pow(e1, 3) / 96) * Math.sin(6 * mu) + (1097 * Math.pow(e1, 4) / 512) * Math.sin(8 * mu);
+    var sin1 = Math.sin(phi1), cos1 = Math.cos(phi1), tan1 = Math.tan(phi1);
+    var c1 = ep2 * cos1 * cos1, t1 = tan1 * tan1;
+    var n1 = a / Math.sqrt(1 - e2 * sin1 * sin1), r1 = a * (1 - e2) / Math.pow(1 - e2 * sin1 * sin1, 1.5);
+    var d = x / n1;
+    var lat = phi1 - (n1 * tan1 / r1) * (d * d / 2 - (5 + 3 * t1 + 10 * c1 - 4 * c1 * c1 - 9 * ep2) *
+      Math.pow(d, 4) / 24 + (61 + 90 * t1 + 298 * c1 + 45 * t1 * t1 - 252 * ep2 - 3 * c1 * c1) *
+      Math.pow(d, 6) / 720);
+    var lon = (d - (1 + 2 * t1 + c1) * Math.pow(d, 3) / 6 + (5 - 2 * c1 + 28 * t1 - 3 * c1 * c1 +
+      8 * ep2 + 24 * t1 * t1) * Math.pow(d, 5) / 120) / cos1;
+    return [120 + lon * 180 / Math.PI, lat * 180 / Math.PI];
+  }
+  function projected(q) {
+    var m = PROJECTED.exec(q);
+    if (!m) { return null; }
+    var a = Number(m[1]), b = Number(m[2]);
+    // the easting has six digits (or eight with the zone number 40 in front), the northing seven
+    function zoned(v) { return v >= 40000000 && v < 41000000; }
+    var east = zoned(a) || (!zoned(b) && a < b) ? a : b, north = east === a ? b : a;
+    if (zoned(east)) { east -= 40000000; }
+    if (east < 100000 || east >= 1000000 || north < 1000000 || north >= 10000000) { return null; }
+    return gaussKrugerToLonLat(north, east);
+  }
+  // a coordinate the server refused, in the page's words (its field: lon, lat or crs)
+  function pointProblem(e) {
+    var field = e.problem && e.problem.field;
+    return {lon: w("bad_lon"), lat: w("bad_lat"), crs: w("bad_crs")}[field] || w("bad_point");
+  }
+
+  // An event found by its number: its grid selected, the map on the event with its popup
+  // (its point from the dashboard's event points of that grid).
+  function openEvent(e) {
+    var grid = e.routing && e.routing.grid_code;
+    return (grid ? select(grid, true) : Promise.resolve()).then(function () {
+      return G.getJSON("/api/v1/dashboard/events/points?scope=" + encodeURIComponent(grid || ""),
+        w("search_event"), {quiet: true});
+    }).then(function (body) {
+      var hit = body.data.filter(function (r) { return r[0] === e.id; })[0];
+      if (!hit) { return; }
+      state.openedEvent = e.id;
+      showEvent({id: e.id, lat: hit[3], lon: hit[2], status: hit[4] ? "overdue" : e.status,
+        subclass_code: e.subclass, subclass_name: e.subclass_name, deadline_at: e.deadline_at,
+        address: e.address});
+    }).catch(function () {});
+  }
+
   function search(q) {
     q = q.trim();
     if (!q) { asks.search.drop(); results.hidden = true; return Promise.resolve(); }
-    var m = COORD.exec(q);
+    var m = COORD.exec(q), metres = projected(q);
+    if (metres) { m = [q, String(metres[0]), String(metres[1]), "cgcs2000"]; }
     if (m) {
       var lon = Number(m[1]), lat = Number(m[2]);
-      if (lon < lat) { var t = lon; lon = lat; lat = t; }  // "31.91,120.28": lat first
+      if (!metres && lon < lat) { var t = lon; lon = lat; lat = t; }  // "31.91,120.28": lat first
       var crs = (m[3] || "cgcs2000").toLowerCase();
       return asks.search.get("/api/v1/locate?lon=" + lon + "&lat=" + lat + "&crs=" + crs, w("search_point"),
         {quiet: true})
@@ -870,7 +937,7 @@
           }}], q);
         }).catch(function (e) {  // a coordinate the server cannot take: say why, in place
           if (e.stale || e.status === 401) { return; }
-          showResults([], q + " — " + e.message);
+          showResults([], q + " — " + (e.status === 0 ? e.message : pointProblem(e)));
         });
     }
     if (/^[0-9]+$/.test(q) && validCode(q)) {
@@ -883,7 +950,7 @@
       var id = q.replace("#", "");
       found.push(G.getJSON("/api/v1/events/" + id, w("search_event"), {quiet: true}).then(function (e) {
         items.push({kind: w("search_event"), label: "#" + e.id + " " + (e.description || ""), go: function () {
-          select(e.routing.grid_code, true);
+          openEvent(e);
         }});
       }).catch(function () {}));
     }
