@@ -20,15 +20,19 @@ from api.routes.generations import _json, actor_of
 from api.schemas.common import Answer, body_schema
 from layers import accounts
 from layers.errors import with_zh
+from layers.grids import get_generation
 from layers.planning import scope
 from layers.planning.decisions import assignments_to_decide, decide
+from layers.planning.staffing import grids_to_staff
 
 router = APIRouter(prefix="/api/v1/generations", tags=["generations"])
 _FIELDS = ("decision", "grid_code", "reason")
 
 
 class AssignmentsToDecide(Answer):
-    """``data``: ``[{id, person_id, name, role, grid_code (retired), candidates: [code …]}]``."""
+    """``data``: ``[{id, person_id, name, role, grid_code (retired), candidates: [code …]}]``;
+    ``grids_to_staff``: the new grids left without a role their predecessors had (decided at
+    ``…/grids-to-staff`` or ``…/to-decide``, layers.planning.staffing); ``status``: active."""
 
     generation: int
     count: int
@@ -66,7 +70,15 @@ def read_assignments_to_decide(
         for a in assignments_to_decide(session=session, generation_id=generation_id)
         if accounts.in_codes(a["grid_code"], codes)  # the caller's area only (issue 11)
     ]
-    return {"generation": generation_id, "count": len(items), "data": items}
+    status = get_generation(session=session, generation_id=generation_id).status.value
+    staff = [
+        i
+        for i in (grids_to_staff(session=session, generation_id=generation_id)
+                  if status == "active" else [])
+        if accounts.in_codes(i["grid_code"], codes)
+    ]  # fmt: skip
+    return {"generation": generation_id, "status": status, "count": len(items), "data": items,
+            "grids_to_staff": staff}  # fmt: skip
 
 
 @router.post(

@@ -91,3 +91,14 @@ def test_one_to_decide_list_and_one_way_to_decide(
         planner.post(f"/api/v1/generations/{demo_generation}/to-decide", json=[1]).status_code
         == 422
     )
+
+
+def test_assignments_to_decide_answer_names_the_grids_to_staff(
+    planner: httpx.Client,  # noqa: F811
+    demo_generation: int,
+) -> None:
+    r = planner.get(f"/api/v1/generations/{demo_generation}/assignments-to-decide")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "active" and isinstance(body["grids_to_staff"], list)
+    assert body["count"] == len(body["data"])
