@@ -62,6 +62,7 @@
     day.title = G.t(TEXT, "day");
     day.setAttribute("aria-label", G.t(TEXT, "day"));
     day.value = G.isDay(options.day) ? options.day : G.shanghaiToday();
+    var lastDay = null;  // the day of the officer's track last asked for
     var dayLabel = G.el("label", "gridgis-picker-day", G.t(TEXT, "day") + " ");
     dayLabel.appendChild(day);
     var list = G.el("ul", "gridgis-picker-list");
@@ -88,6 +89,7 @@
         b.dataset.device = String(o.device_id);
         b.addEventListener("click", function () {
           chosen = o;
+          lastDay = day.value;
           input.value = o.name;
           list.textContent = "";
           options.onPick(o, day.value);
@@ -123,12 +125,20 @@
       window.clearTimeout(timer);
       timer = window.setTimeout(search, 200);
     });
+    // A day typed segment by segment fires "change" for each (month, then day): the officer's
+    // track is asked for once, for the day the input settles on, and once per day only.
+    var dayTimer = null;
     day.addEventListener("change", function () {
-      if (chosen && G.isDay(day.value)) { options.onPick(chosen, day.value); }
+      window.clearTimeout(dayTimer);
+      dayTimer = window.setTimeout(function () {
+        if (!chosen || !G.isDay(day.value) || day.value === lastDay) { return; }
+        lastDay = day.value;
+        options.onPick(chosen, day.value);
+      }, 400);
     });
     return {
       setDay: function (value) { if (G.isDay(value)) { day.value = value; } },
-      setOfficer: function (o) { chosen = o; input.value = o ? o.name : ""; },
+      setOfficer: function (o) { chosen = o; lastDay = day.value; input.value = o ? o.name : ""; },
       day: function () { return day.value; },
       visits: visits,
     };

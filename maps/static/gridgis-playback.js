@@ -11,6 +11,7 @@
   var TEXT = {
     zh: {
       play: "播放", pause: "暂停", stop: "停留", mileage: "里程", moving: "移动", min: "分钟",
+      km: "{v} 公里", stops: "停留 {n} 次", stops_one: "停留 {n} 次",
       track: "轨迹", noDevice: "地址中缺少设备编号：请在右上角选择队员和日期", empty: "该时段内没有定位点",
       unknown: "没有编号为 {device} 的设备，请重新选择队员", forbidden: "该队员不在您的管辖范围内",
       badDevice: "地址中的设备编号 {device} 无效，请重新选择队员", badDay: "日期无效：请重新选择日期",
@@ -19,6 +20,7 @@
     },
     en: {
       play: "Play", pause: "Pause", stop: "Stop", mileage: "Mileage", moving: "Moving",
+      km: "{v} km", stops: "{n} stops", stops_one: "{n} stop",
       min: "min", track: "the track", noDevice: "The address names no device: pick an officer and a day (top right)",
       unknown: "there is no device {device}; pick the officer again",
       forbidden: "This officer is outside your area",
@@ -121,7 +123,10 @@
     var picker = G.officerPicker(map, {day: wanted().date, onPick: function (o, day) {
       var q = new URLSearchParams({device: String(o.device_id), date: day});
       if (G.pageLang() === "en") { q.set("lang", "en"); }
-      window.history.pushState(null, "", "?" + q.toString());
+      // one history entry per officer and day: the same address again is not a new entry
+      if ("?" + q.toString() !== window.location.search) {
+        window.history.pushState(null, "", "?" + q.toString());
+      }
       load(o);
     }});
 
@@ -216,9 +221,10 @@
       map.fitBounds(bounds, {padding: [30, 30]});
       var s = data.summary || {};
       ui.summary.textContent = G.t(TEXT, "mileage") + " " +
-        ((s.mileage_m || 0) / 1000).toFixed(2) + " km · " + G.t(TEXT, "moving") + " " +
-        Math.round((s.moving_time_s || 0) / 60) + " " + G.t(TEXT, "min") + " · " +
-        G.t(TEXT, "stop") + " " + (s.stops || 0);
+        G.t(TEXT, "km", {v: ((s.mileage_m || 0) / 1000).toFixed(2)}) + " · " +
+        G.t(TEXT, "moving") + " " + Math.round((s.moving_time_s || 0) / 60) + " " +
+        G.t(TEXT, "min") + " · " +
+        G.t(TEXT, (s.stops || 0) === 1 ? "stops_one" : "stops", {n: s.stops || 0});
       ui.play.disabled = false;
       show();
     }

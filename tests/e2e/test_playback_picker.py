@@ -13,6 +13,8 @@ Screenshots in test-artifacts/.
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -203,6 +205,31 @@ def test_event_popup_links_to_who_patrolled_its_grid(
         link.click()
         wait_until(page, "document.querySelector('#gg-who-list').textContent.length > 0", 60_000)
         assert "巡查" in page.inner_text("#gg-who-list")
+        assert_offline_and_clean(seen)
+    finally:
+        page.context.close()
+
+
+def test_changing_the_day_is_one_history_entry_and_zh_words(
+    browser: Any, live_server: str, tokens: dict[str, str], walker: Any,  # noqa: F811
+) -> None:  # fmt: skip
+    """Issue 15 (review r15): a day changed on the picker pushed two history entries; the zh
+    summary said "km" (elsewhere 公里) and the stop count had no unit."""
+    day = DAY.date().isoformat()
+    path = f"/playback?device={walker['device'].id}&date={day}"
+    page, seen = open_logged_in(browser, live_server, tokens["viewer"], path, READY)
+    try:
+        summary = page.inner_text("#gg-summary")
+        assert "公里" in summary and " km" not in summary, summary
+        assert re.search(r"停留 \d+ 次", summary), summary
+        before = page.evaluate("history.length")
+        other = (DAY.date() - timedelta(days=1)).isoformat()
+        page.fill("#gg-day", other)
+        wait_until(page, f"location.search.includes('date={other}')")
+        page.wait_for_timeout(1000)  # a second push would come within the picker's 400 ms
+        assert page.evaluate("history.length") == before + 1
+        page.go_back()
+        wait_until(page, f"location.search.includes('date={day}')")
         assert_offline_and_clean(seen)
     finally:
         page.context.close()
