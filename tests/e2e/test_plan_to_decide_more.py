@@ -1,0 +1,119 @@
+"""/plan lists the grids a publication left without a role (and zone members on retired codes)
+beside the assignments to decide, and decides one from the page (headless Chromium): a staffed
+grid split in two and published (an admin's emergency publication), the page lists both halves'
+roles with the split grid's people as choices; leaving one vacant removes it from the API's
+list and logs the reason. ``restore_demo`` puts the demo generation back in force; the
+assignments, households and zone members touched are put back as they were."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.e2e.conftest import assert_offline_and_clean, wait_until
+from tests.e2e.test_plan_decide import _quiet_grid
+from tests.e2e.test_plan_page import _api, open_plan
+
+pytestmark = pytest.mark.browser
+
+
+def test_grids_to_staff_listed_and_decided_on_the_page(  # type: ignore[no-untyped-def]
+    browser, live_server, engine: Engine, tokens, people_demo, restore_demo
+) -> None:
+    code, geom = _quiet_grid(engine, people_demo["generation"])
+    with engine.connect() as conn:
+        last_id = conn.execute(text("SELECT coalesce(max(id), 0) FROM grid_assignment")).scalar()
+        before = conn.execute(
+            text("SELECT id, grid_code, valid_to FROM grid_assignment WHERE grid_code = :c"),
+            {"c": code},
+        ).all()
+        households = conn.execute(
+            text("SELECT id, generation_id FROM household WHERE grid_code = :c"), {"c": code}
+        ).all()
+        zones = (
+            conn.execute(text("SELECT zone_id FROM zone_member WHERE grid_code = :c"), {"c": code})
+            .scalars()
+            .all()
+        )
+    halves: list[str] = []
+    page = None
+    try:
+        with (
+            _api(live_server, tokens["planner"]) as api,
+            _api(live_server, tokens["admin"]) as admin,
+        ):
+            made = api.post("/api/v1/generations", json={"from": "active", "name": "缺岗测试"})
+            assert made.status_code == 201, made.text
+            draft = made.json()["generation"]["id"]
+            minx, miny, maxx, maxy = geom.bounds
+            mid = (miny + maxy) / 2
+            version = api.get(f"/api/v1/generations/{draft}/edits").headers["ETag"]
+            split = api.post(
+                f"/api/v1/generations/{draft}/edits",
+                json={"op": "split", "code": code, "reason": "一分为二",
+                      "line": [[minx - 0.01, mid], [maxx + 0.01, mid]]},
+                headers={"If-Match": version},
+            )  # fmt: skip
+            assert split.status_code == 200, split.text
+            done = split.json()["edit"]
+            halves[:] = sorted(set(done["grids_after"]) - set(done["grids_before"]))
+            dry = admin.post(f"/api/v1/generations/{draft}/publish", json={"reason": "看看"}).json()
+            planned = dry["impact"]["grids_to_staff"]["items"]
+            assert {i["grid_code"] for i in planned} & set(halves), planned
+            published = admin.post(
+                f"/api/v1/generations/{draft}/publish",
+                json={"reason": "拆分", "commit": True, "emergency": True},
+            )
+            assert published.status_code == 200, published.text
+            assert any(a.get("kind") == "grid_role"
+                       for a in published.json()["reanchor"]["ambiguous"])  # fmt: skip
+            pending = api.get(f"/api/v1/generations/{draft}/grids-to-staff").json()["data"]
+            mine = [i for i in pending if i["grid_code"] in halves]
+            assert mine and all(i["sources"] == [code] for i in mine), pending
+
+            page, seen = open_plan(browser, live_server, tokens["planner"], "/plan")
+            wait_until(page, "window.gridgisPlan.toDecideMore && "
+                       "window.gridgisPlan.toDecideMore.staff > 0", timeout=120_000)  # fmt: skip
+            target = mine[0]
+            row = (f"#to-decide-more tr[data-grid='{target['grid_code']}']"
+                   f"[data-role='{target['role']}']")  # fmt: skip
+            assert page.locator(row).count() == 1
+            names = page.locator(f"{row} select option").all_text_contents()
+            assert any(c["name"] in n for c in target["candidates"] for n in names), names
+            page.fill("#review-reason", "招聘中")
+            page.select_option(f"{row} select", "vacant:")
+            page.click(f"{row} button")
+            wait_until(page, "window.gridgisPlan.decidedMore === 1", timeout=60_000)
+            left = api.get(f"/api/v1/generations/{draft}/grids-to-staff").json()["data"]
+            assert (target["grid_code"], target["role"]) not in {
+                (i["grid_code"], i["role"]) for i in left
+            }
+            steps = api.get(f"/api/v1/generations/{draft}/review").json()["steps"]
+            assert steps[-1]["reason"] == "招聘中"
+            assert steps[-1]["details"]["step"] == "staff_grid"
+            assert_offline_and_clean(seen)
+    finally:
+        if page is not None:
+            page.context.close()
+        with engine.begin() as conn:  # assignments, households, zone members as they were
+            conn.execute(text("DELETE FROM grid_assignment WHERE id > :i"), {"i": last_id})
+            for a in before:
+                conn.execute(
+                    text("UPDATE grid_assignment SET grid_code = :c, valid_to = :t WHERE id = :i"),
+                    {"c": a.grid_code, "t": a.valid_to, "i": a.id},
+                )
+            for h in households:
+                conn.execute(
+                    text("UPDATE household SET grid_code = :c, generation_id = :g WHERE id = :i"),
+                    {"c": code, "g": h.generation_id, "i": h.id},
+                )
+            if halves:
+                conn.execute(
+                    text("DELETE FROM zone_member WHERE grid_code = ANY(:h)"), {"h": halves}
+                )
+            for z in zones:
+                conn.execute(
+                    text("INSERT INTO zone_member (zone_id, grid_code) VALUES (:z, :c) "
+                         "ON CONFLICT DO NOTHING"),
+                    {"z": z, "c": code},
+                )  # fmt: skip
