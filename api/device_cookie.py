@@ -4,8 +4,8 @@ failed sign-ins from the same address.
 After OWASP "Slow Down Online Guessing Attacks with Device Cookies"
 (https://owasp.org/www-community/Slow_Down_Online_Guessing_Attacks_with_Device_Cookies): a
 browser that signed in successfully as a user gets a **device cookie** ``gridgis_device``
-(HttpOnly, SameSite=Strict, path ``/login``, 180 days) holding that user name and a random
-nonce, signed with the app's secret (``itsdangerous``, the session secret of
+(HttpOnly, SameSite=Strict, path ``/login``, 180 days) holding a digest of that user name
+and a random nonce, signed with the app's secret (``itsdangerous``, the session secret of
 ``api.settings.AuthSettings.secret``). A password attempt for that user from a browser holding a
 valid device cookie *for that user* is counted per device cookie only
 (``layers.login_throttle.DEVICE``: 5 failures, then that cookie is locked up to 15 min);
@@ -17,6 +17,7 @@ sign-in issues a new device cookie (a new nonce).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 
@@ -33,7 +34,9 @@ def _serializer(request: Request) -> URLSafeTimedSerializer:
 
 
 def _name(user_name: str) -> str:
-    return user_name.strip().lower()
+    """The user name as the cookie holds it: a digest of the stripped, lower-cased name (the
+    cookie is signed, not encrypted: nobody reads the name from it)."""
+    return hashlib.sha256(user_name.strip().lower().encode()).hexdigest()[:32]
 
 
 def device_of(request: Request, user_name: str) -> str | None:

@@ -223,8 +223,6 @@ def login(
     else:
         return render(lang, 401, next_url=next_url, error=TEXT[lang]["missing"])
     response = RedirectResponse(_in_lang(next_url, lang), status_code=303)
-    if username and password and not token:
-        device_cookie.issue(request, response, username)  # a new one at each sign-in
     response.set_cookie(
         SESSION_COOKIE,
         value,
@@ -234,6 +232,8 @@ def login(
         secure=request.url.scheme == "https",
         path="/",
     )
+    if username and password and not token:
+        device_cookie.issue(request, response, username)  # a new one at each sign-in
     return response
 
 

@@ -40,7 +40,10 @@ def test_an_attackers_failures_never_lock_the_browser_that_signed_in_before(
         first = _sign_in(mine, admin, PASSWORD, office)
         assert first.status_code == 303, first.text
         cookie = first.cookies.get(DEVICE_COOKIE)
-        assert cookie and "httponly" in first.headers["set-cookie"].lower()
+        [header] = [h for h in first.headers.get_list("set-cookie")
+                    if h.startswith(DEVICE_COOKIE + "=")]  # fmt: skip
+        assert cookie and "httponly" in header.lower() and "samesite=strict" in header.lower()
+        assert "path=/login" in header.lower() and admin.lower() not in header.lower()
         answers = [_sign_in(attacker, admin, "wrong password!", office).status_code
                    for _ in range(20)]  # fmt: skip
         assert answers[:5] == [401] * 5 and set(answers[5:]) == {429}, answers
