@@ -59,6 +59,43 @@
       .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
   }
 
+  // Grid names for lists and popups (GET /api/v1/grid-names, api/routes/grid_names.py), asked
+  // once per code per page: gridNames(["320281001001001", ...]) resolves with the cache
+  // {code: {name, level, village, town} | null}; gridText(code) -> "澄山社区第1网格 · 澄江街道"
+  // (its name and its town's), the code itself until the name is known.
+  var gridNameCache = {}, gridNamePending = {}, gridNameQueue = [], gridNameBatch = null;
+  function gridNames(codes) {
+    var waits = [];
+    (codes || []).forEach(function (c) {
+      c = String(c || "");
+      if (!/^[0-9]{9}([0-9]{3}){0,2}$/.test(c) || c in gridNameCache) { return; }
+      if (!gridNamePending[c]) {
+        if (!gridNameBatch || gridNameQueue.length >= 200) {  // one request per turn
+          var queue = gridNameQueue = [];
+          gridNameBatch = new Promise(function (resolve) { global.setTimeout(resolve, 0); })
+            .then(function () {
+              if (gridNameQueue === queue) { gridNameBatch = null; }  // sent: new codes wait for the next
+              return getJSON("/api/v1/grid-names?codes=" + queue.join(","), null, {quiet: true});
+            })
+            .then(function (body) {
+              queue.forEach(function (q) { gridNameCache[q] = body.names[q] || null; });
+            })
+            .catch(function () { queue.forEach(function (q) { gridNameCache[q] = null; }); })
+            .then(function () { queue.forEach(function (q) { delete gridNamePending[q]; }); });
+        }
+        gridNameQueue.push(c);
+        gridNamePending[c] = gridNameBatch;
+      }
+      waits.push(gridNamePending[c]);
+    });
+    return Promise.all(waits).then(function () { return gridNameCache; });
+  }
+  function gridText(code) {
+    var n = gridNameCache[code];
+    if (!n) { return code || ""; }
+    return n.town && n.level > 1 ? n.name + " · " + n.town : n.name;
+  }
+
   // The Accept-Language of the page's requests: its own language.
   function acceptLanguage() { return pageLang() === "en" ? "en" : "zh-CN,zh"; }
 
@@ -296,6 +333,7 @@
 
   global.GridGIS = {
     pageLang: pageLang, format: format, t: t, esc: esc, el: el, pct: pct, duration: duration,
+    gridNames: gridNames, gridText: gridText,
     loginUrl: loginUrl, notice: notice, getJSON: getJSON, sendJSON: sendJSON, latest: latest,
     views: views,
     start: start,

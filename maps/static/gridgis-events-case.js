@@ -77,8 +77,19 @@
       box.appendChild(status);
       if (e.description) { box.appendChild(G.el("div", null, e.description)); }
       var routing = e.routing || {};
-      box.appendChild(G.el("div", null, [W.grid + " " + (routing.grid_code || "—"),
-        routing.department].filter(Boolean).join(" · ")));
+      // the grid by its name, code and town ("网格 澄山社区第1网格（320281001001001）· 澄江街道")
+      var where = G.el("div", "gridgis-event-grid");
+      function named() {
+        var n = (G.gridNames && routing.grid_code) ? G.gridText(routing.grid_code) : "";
+        var parts = n && n !== routing.grid_code ? n.split(" · ") : [];
+        var en = lang === "en";
+        where.textContent = [W.grid + " " + (parts.length ? parts[0] + (en ? " (" : "（") +
+          routing.grid_code + (en ? ")" : "）") : routing.grid_code || "—"), parts[1],
+        routing.department].filter(Boolean).join(" · ");
+      }
+      named();
+      if (routing.grid_code) { G.gridNames([routing.grid_code]).then(named); }
+      box.appendChild(where);
       if (routing.grid_code && e.reported_at) {  // who patrolled its grid that day
         var who = G.el("a", "gridgis-patrolled-link", PATROLLED[lang === "en" ? "en" : "zh"]);
         who.href = "/playback?" + new URLSearchParams(Object.assign({grid: routing.grid_code,

@@ -240,8 +240,15 @@
       head.appendChild(G.el("span", "row-status", statusName(r.status) +
         (r.urgency === 2 ? " · " + W.overdue : r.urgency === 1 ? " · " + W.due_soon : "")));
       li.appendChild(head);
-      li.appendChild(G.el("div", "row-meta", [when(r.reported_at), W.sources[r.source] ||
-        r.source, r.grid_code].join(" · ")));
+      var meta = G.el("div", "row-meta");
+      meta.title = r.grid_code || "";
+      function named() {
+        meta.textContent = [when(r.reported_at), W.sources[r.source] || r.source,
+          G.gridText(r.grid_code)].join(" · ");
+      }
+      named();
+      G.gridNames([r.grid_code]).then(named);  // the grid by name and town, its code on hover
+      li.appendChild(meta);
       var text = r.address || r.description;
       if (text) { li.appendChild(G.el("div", "row-meta", text)); }
       li.addEventListener("click", function () { select(r.id); });

@@ -528,8 +528,16 @@
     li.appendChild(top);
     var sub = kind === "overdue" ?
       w("deadline") + " " + when(e.deadline_at) + " · " + w("overdue_by", {h: e.overdue_h}) :
-      when(e.reported_at) + " · " + e.grid_code;
-    li.appendChild(G.el("div", "ev-sub", sub));
+      when(e.reported_at);
+    var subBox = G.el("div", "ev-sub", sub);
+    // the grid by its name and town, its code in the tooltip (G.gridNames fills them in)
+    var gridBox = G.el("span", "ev-grid", "");
+    gridBox.title = e.grid_code || "";
+    subBox.appendChild(gridBox);
+    function named() { gridBox.textContent = " · " + G.gridText(e.grid_code); }
+    named();
+    G.gridNames([e.grid_code]).then(named);
+    li.appendChild(subBox);
     if (state.newIds[e.id]) { li.className += " new"; }
     function go() { showEvent(e); }
     li.addEventListener("click", go);
