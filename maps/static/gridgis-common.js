@@ -133,15 +133,29 @@
   // notice(null) removes it.
   function notice(text, options) {
     var doc = global.document, bar = doc.getElementById("gridgis-notice");
+    // The bar takes its own line under the navigation bar and pushes the page down (its height
+    // in --gridgis-notice-height, which the page layouts subtract): it never covers the
+    // navigation, a page's title or its controls.
+    function room() {
+      var h = bar && bar.isConnected ? bar.offsetHeight : 0;
+      doc.documentElement.style.setProperty("--gridgis-notice-height", h + "px");
+      doc.documentElement.classList.toggle("gridgis-has-notice", h > 0);
+      if (global.dispatchEvent) { global.dispatchEvent(new global.Event("resize")); }
+    }
     if (text === null) {
-      if (bar) { bar.remove(); }
+      if (bar) { bar.remove(); room(); }
       return null;
     }
     if (!bar) {
       bar = el("div", "gridgis-notice");
       bar.id = "gridgis-notice";
       bar.setAttribute("role", "alert");
-      doc.body.appendChild(bar);
+      var nav = doc.querySelector(".gridgis-nav");
+      if (nav && nav.parentNode === doc.body) {
+        doc.body.insertBefore(bar, nav.nextSibling);
+      } else {
+        doc.body.insertBefore(bar, doc.body.firstChild);
+      }
     }
     bar.textContent = "";
     bar.appendChild(el("span", "gridgis-notice-text", text));
@@ -153,9 +167,10 @@
     var close = el("button", "gridgis-notice-close", "×");
     close.type = "button";
     close.title = MESSAGES[pageLang()].close;
-    close.addEventListener("click", function () { bar.remove(); });
+    close.addEventListener("click", function () { bar.remove(); room(); });
     bar.appendChild(close);
     bar.className = "gridgis-notice" + (options && options.login ? " gridgis-notice-expired" : "");
+    room();
     return bar;
   }
 
