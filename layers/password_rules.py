@@ -6,10 +6,13 @@ After NIST SP 800-63B §5.1.1.2 (memorized secrets): a length rule and a block l
 composition rules. A password is refused when
 
 - ``length``: shorter than :data:`MIN_CHARS` (10) or longer than :data:`MAX_CHARS` characters;
-- ``common``: one of the most used passwords (``layers/common_passwords.txt``, see its header for
-  the source), compared lower-cased, also once the digits and symbols around it are stripped
-  (``Password123!``), or a single character repeated, or a run of consecutive characters
-  (``1234567890``, ``abcdefghij``, ``9876543210``);
+- ``common``: one of the 20,000 most used passwords (``layers/common_passwords_20k.txt.gz``:
+  Royce Williams's list as Django ships it, ``django/contrib/auth/common-passwords.txt.gz``,
+  BSD-3-Clause, the list of Django's ``CommonPasswordValidator``) or of
+  ``layers/common_passwords.txt`` (passwords common among Chinese users and the project's own
+  name; see its header), compared lower-cased, also once the digits and symbols around it are
+  stripped (``Password123!``), or a single character repeated, or a run of consecutive
+  characters (``1234567890``, ``abcdefghij``, ``9876543210``);
 - ``user_name``: equal to the user name or containing it (case-insensitive; names of 3 characters
   or more), or the name reversed.
 
@@ -19,6 +22,7 @@ fix) or None.
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import string
 from functools import lru_cache
@@ -27,13 +31,15 @@ from pathlib import Path
 MIN_CHARS = 10
 MAX_CHARS = 1024
 _LIST = Path(__file__).with_name("common_passwords.txt")
+_LIST_20K = Path(__file__).with_name("common_passwords_20k.txt.gz")
 _AROUND = string.digits + string.punctuation + " "
 
 
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
-    """The block list, lower-cased (comments and blank lines skipped)."""
+    """The block list, lower-cased (comments and blank lines skipped): both lists."""
     lines = _LIST.read_text(encoding="utf-8").splitlines()
+    lines += gzip.decompress(_LIST_20K.read_bytes()).decode("utf-8").splitlines()
     return frozenset(x.strip().lower() for x in lines if x.strip() and not x.startswith("#"))
 
 
