@@ -338,6 +338,10 @@
         select(g);
         map.fitBounds(boundsOf(g), pad);
     }
+    var BAD_AREA = {
+        zh: "地址中的范围 area={area} 不是本市的网格编码（应为 9、12 或 15 位数字），已显示全市。",
+        en: "The area in the address (area={area}) is not one of the city's grid codes (9, 12 or 15 digits); showing the city.",
+    };
     function areaInUrl() {
         return new URLSearchParams(window.location.search).get("area");
     }
@@ -357,7 +361,15 @@
     map.whenReady(function () {
         window.gridgisCoverageMap = map;
         var asked = areaInUrl();
-        open(data.run && asked && (byCode[asked] || byCode[villageOf(asked)]) ? asked : null);
+        var known = asked && (byCode[asked] || byCode[villageOf(asked)]);
+        open(data.run && known ? asked : null);
+        if (data.run && asked && !known) {  // a bad ?area= is named in the panel, the city shown
+            var bad = el("div", "gridgis-legend-hint gridgis-cov-bad-area",
+                         G.format(BAD_AREA[G.pageLang()], {area: asked}));
+            bad.setAttribute("role", "alert");
+            box.insertBefore(bad, box.firstChild);
+            publish({badArea: asked});
+        }
     });
   };
 })(window.GridGIS);

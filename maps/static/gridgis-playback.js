@@ -15,6 +15,7 @@
       track: "轨迹", noDevice: "地址中缺少设备编号：请在右上角选择队员和日期", empty: "该时段内没有定位点",
       unknown: "没有编号为 {device} 的设备，请重新选择队员", forbidden: "该队员不在您的管辖范围内",
       badDevice: "地址中的设备编号 {device} 无效，请重新选择队员", badDay: "日期无效：请重新选择日期",
+      badGrid: "地址中的网格编码 {grid} 无效（应为 9、12 或 15 位数字）：请在右上角选择队员",
       last24: "最近 24 小时", officer: "队员信息", pick: "请在右上角的列表中选择队员",
       speed: "回放速度", time: "时间", tz: "（北京时间）", failed: "加载轨迹失败：{detail}",
     },
@@ -26,6 +27,7 @@
       forbidden: "This officer is outside your area",
       badDevice: "the device in the address ({device}) is not a device number; pick the officer again",
       badDay: "The day is not valid: pick the day again", last24: "the last 24 hours",
+      badGrid: "The grid in the address ({grid}) is not a grid code (9, 12 or 15 digits): pick an officer (top right)",
       officer: "the officer", pick: "Pick an officer from the list (top right)",
       empty: "No fixes in this period", speed: "Playback speed", time: "Time",
       tz: "(China Standard Time, UTC+8)", failed: "Could not load the track: {detail}",
@@ -244,7 +246,13 @@
       ui.summary.textContent = "";
       ui.summary.classList.remove("gridgis-playback-error");
       if (w.date) { picker.setDay(w.date); }
-      if (!w.device && w.grid && /^[0-9]{9,15}$/.test(w.grid)) {
+      if (!w.device && w.grid && !/^[0-9]{9}([0-9]{3}){0,2}$/.test(w.grid)) {
+        heading(null, w);
+        tracks.drop();
+        failed(G.t(TEXT, "badGrid", {grid: w.grid}));
+        return;
+      }
+      if (!w.device && w.grid) {
         // from a grid or an event: who patrolled that grid that day, to pick from
         heading(null, w);
         tracks.drop();

@@ -400,3 +400,30 @@ def test_legend_names_only_the_classes_drawn(
         assert_offline_and_clean(seen)
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize(("lang", "words"), [("zh", "area=abc"), ("en", "area=abc")])
+def test_a_bad_area_is_named(
+    browser,
+    live_server,
+    tokens,
+    covered,  # noqa: F811  (the imported module fixture)
+    lang,
+    words,
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 (review r15): /coverage?area=abc silently showed the city."""
+    suffix = "&lang=en" if lang == "en" else ""
+    page, _ = open_page(
+        browser,
+        live_server,
+        tokens["viewer"],
+        f"/coverage?date={DAY}&shift={SHIFT}&area=abc{suffix}",
+    )
+    try:
+        wait_until(page, "document.querySelector('.gridgis-cov-bad-area')")
+        text = page.inner_text(".gridgis-cov-bad-area")
+        assert words in text and ("全市" in text if lang == "zh" else "showing the city" in text)
+        assert state(page)["level"] == 1 and state(page)["parent"] is None
+        assert state(page)["badArea"] == "abc"
+    finally:
+        page.context.close()

@@ -75,6 +75,9 @@ def test_pick_an_officer_and_a_day(
         ("device=999999999", "没有编号为 999999999 的设备", "not found"),
         ("device=999999999&lang=en", "there is no device 999999999", "设备"),
         ("device=1&date=2026-13-40", "日期无效", "Input should be"),
+        # issue 15 (review r15): a bad grid was "the address names no device"
+        ("grid=xyz", "网格编码 xyz 无效", "缺少设备编号"),
+        ("grid=xyz&lang=en", "grid in the address (xyz)", "names no device"),
     ],
 )
 def test_bad_addresses_are_said_in_the_page_language(
