@@ -154,7 +154,46 @@
         "gridgis-hide-zone-labels");
     }
     map.on("zoomend", showLabels);
+
+    // Zone labels never overlap: after each move, a label whose box meets one already kept is
+    // hidden (the labels come in the server's order, the largest zones first where it sorts
+    // them); zooming in shows them again as room appears. Count in gridgisZonesLabels.
+    function declutter() {
+      var kept = [], hidden = 0;
+      map.getContainer().querySelectorAll(".gridgis-label-zone").forEach(function (n) {
+        n.classList.remove("gridgis-label-collides");
+        var r = n.getBoundingClientRect();
+        if (!r.width || !r.height) { return; }
+        var hit = kept.some(function (k) {
+          return r.left < k.right && r.right > k.left && r.top < k.bottom && r.bottom > k.top;
+        });
+        if (hit) { n.classList.add("gridgis-label-collides"); hidden += 1; } else { kept.push(r); }
+      });
+      window.gridgisZonesLabels = {shown: kept.length, hidden: hidden};
+    }
+    map.on("moveend zoomend overlayadd baselayerchange", function () {
+      window.requestAnimationFrame(declutter);
+    });
+
+    // An expired session is said here too (as on the other pages): the page's data is in the
+    // page, so a small authenticated request asks on opening and at most every 5 s of moving.
+    var probed = 0;
+    function probeSession() {
+      var now = Date.now();
+      if (now - probed < 5000) { return; }
+      probed = now;
+      G.getJSON("/api/v1/grid-names?codes=", W.session || null).catch(function () {
+        // a 401 is shown by GridGIS.getJSON (the bar with the login link)
+      });
+    }
+    map.on("moveend", probeSession);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) { probeSession(); }
+    });
+    G.zonesMap = map;  // test hook
     map.whenReady(function () {
+      probeSession();
+      window.requestAnimationFrame(declutter);
       if (opts.bounds) {
         map.fitBounds(opts.bounds, {paddingTopLeft: [opts.legend_width_px, 56],
           paddingBottomRight: [24, 24], animate: false});
