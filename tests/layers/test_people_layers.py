@@ -61,7 +61,9 @@ def test_zone_geometry_is_the_union_of_its_grids(db_session, people_demo) -> Non
     # the union equals the town polygon (zones made of whole grids tile it)
     sym = db_session.scalar(
         text(
-            "SELECT ST_Area(ST_SymDifference(ST_Union(ST_GeomFromGeoJSON(j)), t.geom)::geography) "
+            # GeoJSON has no CRS member (RFC 7946): the zone's rings are CGCS2000 lon/lat
+            "SELECT ST_Area(ST_SymDifference("
+            "ST_Union(ST_SetSRID(ST_GeomFromGeoJSON(j), 4490)), t.geom)::geography) "
             "FROM unnest(CAST(:js AS text[])) j, grid t WHERE t.generation_id = :g AND t.code = :c "
             "GROUP BY t.geom"
         ),
