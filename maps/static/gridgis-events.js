@@ -207,7 +207,10 @@
       hook.truncated = answer.truncated;
       if (fit && answer.data.length) {
         var bounds = L.latLngBounds(answer.data.map(function (r) { return [r[2], r[1]]; }));
-        map.fitBounds(bounds.pad(0.05), {animate: false, maxZoom: 16});
+        // fitted beside the legend (bottom right): no event hides under it
+        var legend = document.querySelector(".gridgis-legend");
+        map.fitBounds(bounds, {animate: false, maxZoom: 16, paddingTopLeft: [30, 30],
+          paddingBottomRight: [(legend ? legend.offsetWidth : 0) + 30, 30]});
       }
     }
 
