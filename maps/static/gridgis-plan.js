@@ -390,6 +390,21 @@
           l._tileZoom === l._map.getZoom();
       });
     };
+    // A click on the draft map where the unit grids' tiles are not drawn yet (they have just
+    // arrived, or are still on their way) selects the grid under the pointer all the same:
+    // the server locates the point in the draft (GET /api/v1/locate?generation=). A click the
+    // tiles answered (their click handler runs first) is left to them.
+    maps.draft.on("click", function (e) {
+      var units = layers.draft[0];
+      if (!state.draft || state.splitting || !units) { return; }
+      if (units.gridgisLastClick === e.originalEvent) { return; }
+      var id = state.draft.id;
+      get("/api/v1/locate?crs=wgs84&generation=" + id + "&lon=" + e.latlng.lng.toFixed(7) +
+        "&lat=" + e.latlng.lat.toFixed(7), w("grid")).then(function (found) {
+        if (!found || !found.l3 || !state.draft || state.draft.id !== id) { return; }
+        editing.gridClick({code: found.l3.code, parent_code: found.l2 && found.l2.code});
+      }).catch(function () { /* shown to the user by GridGIS.getJSON */ });
+    });
     if (maps.draft.pm && G.pageLang() === "zh") { maps.draft.pm.setLang("zh"); }
     mapping.syncMaps(maps.active, maps.draft);
     mapping.legend(maps.draft);

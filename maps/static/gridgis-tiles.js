@@ -272,6 +272,7 @@
           if (id) { grid.setFeatureStyle(id, opts.highlight); selected = id; }
         }
         grid.gridgisClicks += 1;
+        grid.gridgisLastClick = event.originalEvent;  // the DOM click this layer answered
         opts.onClick(feature.properties || {}, event);
       });
     }

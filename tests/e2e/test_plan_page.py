@@ -546,3 +546,36 @@ def test_plan_page_gpkg_layers_village_reparent_move_edge_recode(  # type: ignor
             assert_offline_and_clean(seen)
         finally:
             page.context.close()
+
+
+def test_a_click_before_the_tiles_are_drawn_selects_the_grid(  # type: ignore[no-untyped-def]
+    browser, live_server, planners
+) -> None:
+    """A planner who clicks the draft map before its unit grids' tiles are drawn (here: never
+    delivered) still selects the grid under the pointer: the page asks the server to locate
+    the point in the draft."""
+    with _api(live_server, planners[0]) as api:
+        r = api.post("/api/v1/generations", json={"from": "active", "name": "click draft"})
+        assert r.status_code == 201, r.text
+        draft = r.json()["generation"]["id"]
+        page, _ = open_plan(browser, live_server, planners[0], f"/plan?draft={draft}")
+        try:
+            wait_until(page, f"(window.gridgisPlan.state.draft || {{}}).id === {draft}")
+            grid = "320281001001001"
+            geom = shape(api.get(f"/api/v1/grids/{grid}", params={"generation": draft}).json()[
+                "geometry"])  # fmt: skip
+            page.route("**/tiles/**", lambda route: route.abort())  # no tile arrives from now
+            minx, miny, maxx, maxy = geom.bounds
+            page.evaluate(
+                "(b) => window.gridgisPlan.maps.draft.fitBounds([[b[1], b[0]], [b[3], b[2]]],"
+                " {animate: false, padding: [120, 120]})",
+                [minx, miny, maxx, maxy],
+            )
+            inside = geom.representative_point()
+            page.mouse.click(*_pixel(page, inside.x, inside.y))
+            wait_until(
+                page, f"(window.gridgisPlan.state.selected || {{}}).code === '{grid}'", 60_000
+            )
+            assert page.locator("#selected-tools").is_visible()
+        finally:
+            page.context.close()
