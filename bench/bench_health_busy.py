@@ -40,7 +40,7 @@ from layers.db import make_sessionmaker, transaction
 from tests.server_support import free_port
 
 PROJECT = Path(__file__).resolve().parents[1]
-PASSWORD = "health-bench-password-1"
+PASSWORD = "slow-river-under-7-bridges"
 
 
 def _latencies(base: str, stop: threading.Event, out: list[float]) -> None:
