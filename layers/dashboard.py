@@ -33,6 +33,7 @@ from layers.events.dictionary import display_name, subclass_name_en
 from layers.events.models import Event, EventSubclass
 from layers.events.workflow import OPEN_FOR_DEADLINE, TERMINAL
 from layers.models import Grid
+from layers.patrol_visits import whole_day_runs
 from layers.workcal import SHANGHAI
 
 SCOPE_LENGTHS = (0, *LEVEL_CODE_LENGTH.values())  # city, town, village, unit grid
@@ -211,15 +212,7 @@ def _coverage_days(
 ) -> dict[str, Any]:
     """Coverage of the scope on each day (latest whole-day run): rollup figures, when it was
     computed, and the ``worst`` unit grids (lowest H3 share)."""
-    runs = {
-        r.day: r
-        for r in session.scalars(
-            select(CoverageRun)
-            .where(CoverageRun.day.in_(days), CoverageRun.shift == "")
-            .order_by(CoverageRun.day, CoverageRun.computed_at.desc(), CoverageRun.id.desc())
-            .distinct(CoverageRun.day)
-        )
-    }
+    runs = whole_day_runs(session=session, days=days)
     out: dict[str, Any] = {}
     if not runs:
         return {d.isoformat(): None for d in days}

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from layers.coverage import CoverageRun, CoverageVisit
@@ -35,14 +36,23 @@ class GridVisit:
     cells: int
 
 
+def whole_day_runs(*, session: Session, days: list[date]) -> dict[date, CoverageRun]:
+    """The latest whole-day coverage run (``shift == ""``, the last computed) of each of
+    ``days`` that has one: the run the dashboard, the grid panel and the patrol visits read."""
+    return {
+        r.day: r
+        for r in session.scalars(
+            select(CoverageRun)
+            .where(CoverageRun.day.in_(days), CoverageRun.shift == "")
+            .order_by(CoverageRun.day, CoverageRun.computed_at.desc(), CoverageRun.id.desc())
+            .ext(distinct_on(CoverageRun.day))
+        )
+    }
+
+
 def whole_day_run(*, session: Session, day: date) -> CoverageRun | None:
-    """The latest whole-day coverage run of ``day`` (the run the dashboard reads), or None."""
-    return session.scalars(
-        select(CoverageRun)
-        .where(CoverageRun.day == day, CoverageRun.shift == "")
-        .order_by(CoverageRun.computed_at.desc(), CoverageRun.id.desc())
-        .limit(1)
-    ).first()
+    """The latest whole-day coverage run of ``day`` (:func:`whole_day_runs`), or None."""
+    return whole_day_runs(session=session, days=[day]).get(day)
 
 
 def grid_visits(
