@@ -1,5 +1,6 @@
-"""``GET /api/v1/people/search``: staff by name inside the caller's scope, whether or not they
-carry a device (the front page's person search: the 网格长 shown in a grid panel is found)."""
+"""``GET /api/v1/people/search``: staff by name (or, for the roles that see staff phone numbers,
+by phone number) inside the caller's scope, whether or not they carry a device (the front
+page's person search: the 网格长 shown in a grid panel is found)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import text
 
 from api.deps import Reader, SessionDep
 from api.ingest.pipeline import active_generation_id
+from api.routes.staff import PHONE_ROLES
 from api.schemas.common import Answer
 from gis.role_names import ROLE_NAMES
 from layers import accounts
@@ -24,8 +26,11 @@ _SQL = """
 SELECT p.id AS person_id, p.name, ga.role, ga.grid_code AS grid, g.name AS grid_name
 FROM person p
 {assignment}
-WHERE p.active AND strpos(lower(p.name), :needle) > 0
-ORDER BY strpos(lower(p.name), :needle) > 1, length(p.name), p.name, p.id
+WHERE p.active AND (strpos(lower(p.name), :needle) > 0
+                OR (:digits <> '' AND strpos(regexp_replace(coalesce(p.phone, ''), '\\D', '', 'g'),
+                                             :digits) > 0))
+ORDER BY strpos(lower(p.name), :needle) = 0, strpos(lower(p.name), :needle) > 1,
+         length(p.name), p.name, p.id
 """.replace("{assignment}", CURRENT_ASSIGNMENT_JOIN)
 
 
@@ -50,13 +55,24 @@ def search_people(
     request: Request,
     session: SessionDep,
     principal: Reader,
-    q: Annotated[str, Query(min_length=1, max_length=100, description="part of a name")],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="part of a name, or 4 or more digits of a phone number (roles that "
+            "see staff phones: dispatcher, officer, planner, admin)",
+        ),
+    ],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
     lang: Annotated[str, Query(description="zh or en: the language of role_name")] = "zh",
 ) -> dict[str, Any]:
     """``{"people": [{person_id, name, role, role_name, grid, grid_name}], "count"}``: active
     people whose name contains ``q`` (case-insensitive; a name starting with it first), inside
-    the caller's scope (layers.accounts.people_in_scope), at most ``limit``."""
+    the caller's scope (layers.accounts.people_in_scope), at most ``limit``. For the roles that
+    see staff phone numbers (``api.routes.staff.PHONE_ROLES``), ``q`` of 4 or more digits
+    (spaces, dashes and a leading +86 ignored) also finds people whose phone contains them
+    (name matches first)."""
     if not q.strip():
         return {"people": [], "count": 0}
     gen = active_generation_id(request.app.state, session)
@@ -64,7 +80,10 @@ def search_people(
     allowed = accounts.people_in_scope(session=session, codes=codes)
     names = ROLE_NAMES["en" if lang == "en" else "zh"]
     found: list[dict[str, Any]] = []
-    rows = session.execute(text(_SQL), {"gen": gen, "needle": q.strip().lower()}).mappings()
+    digits = _phone_digits(q) if principal.role in PHONE_ROLES else ""
+    rows = session.execute(
+        text(_SQL), {"gen": gen, "needle": q.strip().lower(), "digits": digits}
+    ).mappings()
     for row in rows:
         if allowed is not None and row["person_id"] not in allowed:
             continue
@@ -73,3 +92,12 @@ def search_people(
         if len(found) >= limit:
             break
     return {"people": found, "count": len(found)}
+
+
+def _phone_digits(q: str) -> str:
+    """The digits of ``q`` when it reads as (part of) a phone number: only digits once spaces,
+    dashes and a leading +86 are taken away, at least 4 of them; else ''."""
+    bare = q.strip().replace(" ", "").replace("-", "")
+    if bare.startswith("+86"):
+        bare = bare[3:]
+    return bare if len(bare) >= 4 and bare.isdigit() else ""

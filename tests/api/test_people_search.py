@@ -67,3 +67,30 @@ def test_bad_input_names_the_field(client, anon) -> None:  # type: ignore[no-unt
         assert r.json()["field"] == field, r.json()
     assert client.get("/api/v1/people/search", params={"q": "  "}).json()["count"] == 0
     assert anon.get("/api/v1/people/search", params={"q": "x"}).status_code == 401
+
+
+def test_a_phone_number_finds_the_person_for_roles_that_see_phones(  # type: ignore[no-untyped-def]
+    live_server, engine, people_demo
+) -> None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT p.id, p.phone FROM person p WHERE p.active AND length(p.phone) = 11 "
+                "AND (SELECT count(*) FROM person o WHERE o.phone = p.phone) = 1 "
+                "ORDER BY p.id LIMIT 1"
+            )
+        ).one()
+    phone = row.phone
+    for role, seen in (("dispatcher", True), ("admin", True), ("viewer", False)):
+        user = make_user(engine, role)
+        token = make_token(engine, user["id"])["token"]
+        with httpx.Client(base_url=live_server, timeout=60,
+                          headers={"Authorization": f"Bearer {token}"}) as c:  # fmt: skip
+            for q in (phone, f"{phone[:3]} {phone[3:7]} {phone[7:]}", f"+86-{phone}", phone[-6:]):
+                r = c.get("/api/v1/people/search", params={"q": q, "limit": 50})
+                assert r.status_code == 200, r.text
+                ids = {p["person_id"] for p in r.json()["people"]}
+                assert (row.id in ids) is seen, (role, q, r.json())
+            # three digits are not a phone search
+            r = c.get("/api/v1/people/search", params={"q": phone[-3:], "limit": 50})
+            assert row.id not in {p["person_id"] for p in r.json()["people"]} or not seen
