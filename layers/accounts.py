@@ -693,11 +693,18 @@ def require_routing_in_scope(
             )
 
 
-def require_in_scope(*, session: Session, identity: Identity, grid_code: str, what: str) -> None:
-    """Forbidden unless ``grid_code`` lies inside the caller's scope."""
+def require_in_scope(
+    *, session: Session, identity: Identity, grid_code: str, what: str, field: str = "scope"
+) -> None:
+    """Forbidden (403, ``field``) unless ``grid_code`` lies inside the caller's scope: the one
+    rule for every write that places a thing at a point or in an area (a market entity, a
+    draw, a zone, a household, an event a dispatcher files). ``grid_code`` "" is the whole
+    city (a draw without an area), inside the city's scope only."""
     if not in_codes(grid_code, scope_codes(session=session, identity=identity)):
+        where = f"in grid {grid_code}" if grid_code else "city-wide (no grid or area code)"
         raise Forbidden(
-            f"{what} is in grid {grid_code}, outside your scope ({identity.scope}); ask a "
-            "dispatcher of that area",
-            field="scope",
+            f"{what} is {where}, outside your scope ({identity.scope}); place it inside your "
+            "area, or ask a dispatcher or planner of that area or of the city",
+            field=field,
+            extra={"grid_code": grid_code or None},
         )

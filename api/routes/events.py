@@ -255,6 +255,12 @@ def log_public(entry: EventLog) -> dict[str, Any]:
 async def create_event(
     request: Request, session: SessionDep, principal: Reporter
 ) -> dict[str, Any]:
+    """Anyone who may report files a case wherever it is, whatever their scope (issue 11, by
+    rule, not an oversight): DOMAIN.md §3 collects events from everyone on patrol, the
+    hotline and the public (Open311 takes any point too), and routes each by its point to that
+    grid's team, so an officer's report of what they see across a town's border reaches the
+    right town; the reporter may follow it (layers/events/access.may_read) but acts on it only
+    if it is routed to them (layers.events.workflow.check_may_act)."""
     data, photos = await read_body(request)
     refuse_unknown(data, EVENT_REPORT)
     if is_json(request):

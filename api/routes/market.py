@@ -55,7 +55,7 @@ class EntityIn(RequestBody):
     response_model=EntityCreated,
 )
 def create_entity(
-    body: EntityIn, request: Request, session: SessionDep, _: Planner, crs: CrsDep
+    body: EntityIn, request: Request, session: SessionDep, principal: Planner, crs: CrsDep
 ) -> dict[str, Any]:
     code = body.credit_code.strip().upper()
     if problem := credit_code_problem(code):
@@ -78,6 +78,10 @@ def create_entity(
             "and the crs parameter",
             field="lon",
         )
+    accounts.require_in_scope(  # a town's planner registers entities of the town (issue 11)
+        session=session, identity=principal.identity, grid_code=grid,
+        what=f"the entity at ({body.lon}, {body.lat})", field="lon",
+    )  # fmt: skip
     entity = MarketEntity(
         credit_code=code,
         name=body.name,
