@@ -61,11 +61,16 @@
     [1, 2, 3].forEach(function (n) { groups[n] = given["group" + n]; });
     var genQuery = opts.generation ? "generation=" + opts.generation : "";
 
-    if (opts.bounds) {
-      // Not animated: the first view is where people start, not a journey.
-      map.fitBounds(opts.bounds, {paddingTopLeft: [24, 56], paddingBottomRight: [24, 24],
+    // The whole city in the view, beside the drill-down panel (top left) when there is one:
+    // no town hidden under it. Not animated: the first view is where people start.
+    var drillBox = null;
+    function fitCity() {
+      if (!opts.bounds) { return; }
+      var left = drillBox ? drillBox.offsetLeft + drillBox.offsetWidth + 24 : 24;
+      map.fitBounds(opts.bounds, {paddingTopLeft: [left, 56], paddingBottomRight: [24, 24],
         animate: false});
     }
+    fitCity();
     map.createPane("gridgis-grids").style.zIndex = 350;  // above basemaps, below markers
     map.createPane("gridgis-selection").style.zIndex = 390;
 
@@ -228,6 +233,8 @@
       return box;
     };
     panel.addTo(map);
+    drillBox = box;
+    fitCity();
 
     function hrefFor(code) {
       var q = new URLSearchParams(window.location.search);
@@ -299,7 +306,7 @@
       if (push) { window.history.pushState({sel: code}, "", hrefFor(code)); }
       if (!code) {
         clearSelection();
-        if (push && opts.bounds) { map.fitBounds(opts.bounds, {animate: false}); }
+        if (push) { fitCity(); }
         showCity(null);
         refreshL3Labels();
         return Promise.resolve();

@@ -237,3 +237,32 @@ def test_hovering_a_unit_grid_shows_its_name_and_code(browser, live_server, toke
         assert_offline_and_clean(seen)
     finally:
         page.context.close()
+
+
+def test_the_city_opens_beside_the_drill_panel(browser, live_server, tokens, client) -> None:  # type: ignore[no-untyped-def]
+    """At 1920×1080 the first view shows the whole city to the right of the drill-down panel:
+    no town lies under the panel (review r15: the panel hid the west of the city)."""
+    towns = client.get("/api/v1/grids", params={"level": 1}).json()["features"]
+    west = min(c[0] for f in towns for ring in _rings(f["geometry"]) for c in ring)
+    page, _ = open_map(browser, live_server, tokens["viewer"], "/map")
+    try:
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.reload()
+        wait_until(page, "window.gridgisReady !== undefined", 60_000)
+        edge = page.evaluate(
+            "(lon) => { const m = window.gridgisLayers.level1._map;"
+            " const box = document.querySelector('.gridgis-drill').getBoundingClientRect();"
+            " const r = m.getContainer().getBoundingClientRect();"
+            " const lat = m.getCenter().lat;"
+            " return [r.left + m.latLngToContainerPoint([lat, lon]).x, box.right]; }",
+            west,
+        )
+        assert edge[0] > edge[1], f"the city's west edge at x={edge[0]:.0f}, panel to {edge[1]:.0f}"
+    finally:
+        page.context.close()
+
+
+def _rings(geometry: dict[str, Any]) -> list[Any]:
+    if geometry["type"] == "Polygon":
+        return list(geometry["coordinates"])
+    return [ring for polygon in geometry["coordinates"] for ring in polygon]
