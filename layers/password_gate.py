@@ -9,6 +9,12 @@ Here:
   :data:`QUEUE` more wait for a slot, each at most :data:`WAIT_S` seconds; an attempt beyond
   that is refused at once with :class:`VerifierBusy` (503, ``Retry-After``), before it counts as
   an attempt or touches the database;
+- a sign-in with a valid device cookie for that user (api/device_cookie.py: a browser that
+  signed in as them before) takes a free general slot if there is one at once, else waits in a
+  lane of its own (:data:`RESERVED_SLOTS` slots, :data:`RESERVED_QUEUE` waiting), so a flood of
+  cookieless attempts, which fills the general slots and queue, never refuses the people who
+  work here (issue 11: 40 % of right-password sign-ins got 503 during a flood). A flood from
+  one's own device cookie is slowed by that device's own throttle (layers/login_throttle.py);
 - callers look the hash up, release their connection, then call :func:`verify`;
 - the hashing itself runs on :data:`SLOTS` threads of their own at a lower CPU priority
   (:data:`HASHING_NICE`), so that a flood slows the sign-ins, not ``/health`` or the other
@@ -26,6 +32,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -38,9 +45,23 @@ QUEUE = 4 * SLOTS
 WAIT_S = 10.0
 RETRY_AFTER_S = 2
 
-_slots = threading.BoundedSemaphore(SLOTS)
+RESERVED_SLOTS = max(2, SLOTS // 2)
+"""Verifications reserved for sign-ins from a known device (a valid device cookie)."""
+RESERVED_QUEUE = 2 * RESERVED_SLOTS
+
+
+@dataclass
+class _Lane:
+    """A bounded set of slots: at most ``limit`` callers running or waiting."""
+
+    slots: threading.BoundedSemaphore
+    limit: int
+    admitted: int = 0  # running + waiting
+
+
 _lock = threading.Lock()
-_admitted = 0  # running + waiting in this process
+_GENERAL = _Lane(threading.BoundedSemaphore(SLOTS), SLOTS + QUEUE)
+_RESERVED = _Lane(threading.BoundedSemaphore(RESERVED_SLOTS), RESERVED_SLOTS + RESERVED_QUEUE)
 
 
 class VerifierBusy(DomainError):
@@ -56,29 +77,53 @@ class VerifierBusy(DomainError):
 
 
 def in_use() -> int:
-    """Verifications running or waiting in this process now."""
-    return _admitted
+    """Verifications running or waiting in this process now (both lanes)."""
+    return _GENERAL.admitted + _RESERVED.admitted
 
 
 @contextmanager
-def slot() -> Iterator[None]:
-    """Hold one verification slot; :class:`VerifierBusy` at once when the queue is full, or
-    after :data:`WAIT_S` without a free slot. Hold no database connection while waiting."""
-    global _admitted
+def _hold(lane: _Lane, *, wait: bool = True) -> Iterator[bool]:
+    """Hold one slot of ``lane``: yields True when held; :class:`VerifierBusy` when the lane is
+    full or no slot frees within :data:`WAIT_S` (``wait`` False: yields False at once instead
+    of waiting or refusing)."""
     with _lock:
-        if _admitted >= SLOTS + QUEUE:
+        if lane.admitted >= lane.limit:
+            if not wait:
+                yield False
+                return
             raise VerifierBusy()
-        _admitted += 1
+        lane.admitted += 1
     try:
-        if not _slots.acquire(timeout=WAIT_S):
+        if not lane.slots.acquire(blocking=wait, timeout=WAIT_S if wait else None):
+            if not wait:
+                yield False
+                return
             raise VerifierBusy()
         try:
-            yield
+            yield True
         finally:
-            _slots.release()
+            lane.slots.release()
     finally:
         with _lock:
-            _admitted -= 1
+            lane.admitted -= 1
+
+
+@contextmanager
+def slot(*, known_device: bool = False) -> Iterator[None]:
+    """Hold one verification slot; :class:`VerifierBusy` at once when the queue is full, or
+    after :data:`WAIT_S` without a free slot. Hold no database connection while waiting.
+    ``known_device``: the sign-in carries a valid device cookie for that user — a free general
+    slot if there is one now, else a slot of the reserved lane (see the module's docstring)."""
+    if not known_device:
+        with _hold(_GENERAL):
+            yield
+        return
+    with _hold(_GENERAL, wait=False) as held:
+        if held:
+            yield
+            return
+    with _hold(_RESERVED):
+        yield
 
 
 @cache
@@ -113,6 +158,8 @@ def _hashing() -> ThreadPoolExecutor:
     """The process's :data:`SLOTS` hashing threads, at a lower CPU priority: argon2 (which
     releases the GIL) gets the cores the event loop, ``/health`` and PostgreSQL leave, so a
     login flood slows sign-ins, not the rest of the server."""
-    return ThreadPoolExecutor(
-        max_workers=SLOTS, thread_name_prefix="gridgis-argon2", initializer=_lower_priority
+    return ThreadPoolExecutor(  # one thread per slot of either lane: none waits for a thread
+        max_workers=SLOTS + RESERVED_SLOTS,
+        thread_name_prefix="gridgis-argon2",
+        initializer=_lower_priority,
     )

@@ -202,7 +202,7 @@ def login(
         try:
             # a bounded number of argon2 checks at once; counted atomically before the check,
             # no database connection held while hashing (layers/password_gate.py)
-            with password_gate.slot():
+            with password_gate.slot(known_device=device is not None):  # a lane of its own
                 armed = login_throttle.admit(engine, attempt)
                 try:
                     user = accounts.authenticate(session=session, name=username, password=password)

@@ -158,14 +158,15 @@ def test_a_repeated_wrong_token_is_throttled_per_token_and_address(live_server, 
 
 
 def test_the_verifier_refuses_at_once_when_its_queue_is_full(monkeypatch) -> None:
-    monkeypatch.setattr(password_gate, "_admitted", password_gate.SLOTS + password_gate.QUEUE)
+    full = password_gate.SLOTS + password_gate.QUEUE
+    monkeypatch.setattr(password_gate._GENERAL, "admitted", full)
     with pytest.raises(password_gate.VerifierBusy) as caught, password_gate.slot():
         pass
     assert caught.value.extra["retry_after_s"] >= 1
 
 
 def test_the_verifier_gives_up_waiting_for_a_slot(monkeypatch) -> None:
-    monkeypatch.setattr(password_gate, "_slots", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(password_gate._GENERAL, "slots", threading.BoundedSemaphore(1))
     monkeypatch.setattr(password_gate, "WAIT_S", 0.05)
     with password_gate.slot(), pytest.raises(password_gate.VerifierBusy), password_gate.slot():
         pass
