@@ -80,6 +80,10 @@ class Generation(Base):
         ForeignKey("generation.id", ondelete="SET NULL", name="generation_created_from_fk")
     )
     created_by: Mapped[str | None] = mapped_column(String(200))
+    owner_scope: Mapped[str | None] = mapped_column(String(40))
+    """The scope of the planner who made the draft (migration 0030_draft_scope,
+    layers/planning/scope.py): ``city``, ``town:CODE``, ``village:CODE``, ``user:ID``; None:
+    the city's."""
     version: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
     """Optimistic locking of a draft's metadata and review state (If-Match / ``version``)."""
     content_version: Mapped[int] = mapped_column(BigInteger, server_default="0")

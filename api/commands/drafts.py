@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.commands import words
-from api.commands.grids import AsUser, cli_actor, cli_user
+from api.commands.grids import AsUser, cli_actor, cli_user, require_draft_by_cli
 from api.commands.words import LangOpt, t
 from api.database import open_sessions
 from api.settings import Settings
@@ -92,7 +92,10 @@ def _run(
         kwargs["actor"] = cli_actor(as_user, session).label
         answer = fn(session=session, **kwargs)
         if (user := cli_user(as_user, session)) is not None:  # the OS user is an admin
-            require_edit_by(session=session, identity=user.identity(), answer=answer)
+            require_edit_by(
+                session=session, identity=user.identity(), answer=answer,
+                generation_id=kwargs["draft_id"],
+            )  # fmt: skip
         _print_answer(answer, commit, step)
         if commit:
             session.commit()
@@ -215,10 +218,16 @@ def rebase(
     settings = Settings()
     session = open_sessions(settings)()
     try:
+        require_draft_by_cli(session, as_user, draft_id, "rebase")  # as the HTTP API
         answer = rebase_draft(session=session, draft_id=draft_id,
                               actor=cli_actor(as_user, session),
                               metric_srid=settings.geo.metric_srid,
                               choices=_choices(choose), prefer=prefer)  # fmt: skip
+        if (user := cli_user(as_user, session)) is not None:
+            from layers.planning.scope import pass_on
+
+            pass_on(session=session, source_id=draft_id, generation_id=answer["generation"],
+                    identity=user.identity())  # fmt: skip
         if answer.get("mode") == "three-way":
             console.print(
                 t("rebased_import", id=answer["generation"], draft=draft_id, base=answer["base"],

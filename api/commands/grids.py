@@ -329,6 +329,7 @@ def draft(
                 note=note,
                 actor=cli_actor(as_user, session),
             )
+            require_draft_by_cli(session, as_user, gen.id, "copy")  # the maker's scope owns it
             counts = generation_counts(session=session, generation_id=gen.id)
         except DomainError as exc:
             console.print(f"[red]{words.detail(exc)}[/]", soft_wrap=True)
@@ -348,13 +349,13 @@ def _review_step(
     try:
         with transaction(open_sessions(settings)) as session:
             actor = cli_actor(as_user, session)
+            require_draft_by_cli(session, as_user, generation, step)  # as the HTTP API
             if step == "submit":
                 gen = review.submit(
                     session=session, generation_id=generation, actor=actor, reason=reason,
                     version=None, metric_srid=settings.geo.metric_srid,
                 )  # fmt: skip
             elif step == "approve":
-                require_draft_by_cli(session, as_user, generation, "approve")
                 gen = review.approve(
                     session=session, generation_id=generation, actor=actor, reason=reason,
                     version=None,

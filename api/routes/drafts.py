@@ -138,7 +138,9 @@ async def create_edit(
         expected_version=version,
         metric_srid=_srid(request),
     )
-    require_edit_by(session=session, identity=principal.identity, answer=answer)  # 403, rolled back
+    require_edit_by(  # 403 (another scope's draft, or grids outside), rolled back
+        session=session, identity=principal.identity, answer=answer, generation_id=generation_id
+    )
     return _done(response, answer)
 
 
@@ -169,7 +171,9 @@ async def _step(
         expected_version=version,
         metric_srid=_srid(request),
     )
-    require_edit_by(session=session, identity=principal.identity, answer=answer)  # 403, rolled back
+    require_edit_by(  # 403 (another scope's draft, or grids outside), rolled back
+        session=session, identity=principal.identity, answer=answer, generation_id=generation_id
+    )
     return _done(response, answer)
 
 

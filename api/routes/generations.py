@@ -587,6 +587,12 @@ async def rebase(
     except DomainError as exc:  # a mix that does not tile: its problems in the asked language
         exc.extra = _in_lang(exc.extra, lang)
         raise
+    await run_in_threadpool(
+        lambda: scope.pass_on(  # the rebased draft belongs where the draft did
+            session=session, source_id=generation_id, generation_id=answer["generation"],
+            identity=principal.identity,
+        )
+    )  # fmt: skip
     made = get_generation(session=session, generation_id=answer["generation"])
     why = (wanted.reason or "").strip() or None
     await run_in_threadpool(

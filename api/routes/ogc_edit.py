@@ -267,7 +267,9 @@ class _Writer:
         except DraftVersionConflict as exc:  # someone edited between our check and the lock
             refused = PreconditionFailed(exc.detail, field="If-Match", extra=exc.extra)
             raise with_zh(refused, getattr(exc, "detail_zh", exc.detail)) from None
-        require_edit_by(session=self.session, identity=self.identity, answer=answer)
+        require_edit_by(
+            session=self.session, identity=self.identity, answer=answer, generation_id=draft
+        )
         if op == REPLACE_GEOMETRY:
             after = validate_affected(
                 session=self.session, draft_id=draft, codes=checked, metric_srid=self.srid

@@ -48,6 +48,12 @@ class GenerationPublic(BaseModel):
     effective_at: datetime | None = None
     created_from: int | None = None
     created_by: str | None = None
+    owner_scope: str | None = Field(
+        default=None,
+        description="the scope of the planner who made the draft (city, town:CODE, "
+        "village:CODE, user:ID); none: the city's. Only planners whose scope holds it (or "
+        "city-wide planners, admins) change it",
+    )
     version: int = 1
 
 

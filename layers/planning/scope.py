@@ -12,7 +12,14 @@ for the city. One rule, applied on every path that changes a draft's grids:
 - a file import (``POST /generations`` multipart) may differ from the active generation only
   inside the scope (:func:`require_draft_in_scope`);
 - approving or publishing a draft that changes grids outside the approver's scope needs a
-  city-wide planner or an admin (:func:`require_draft_in_scope` with ``step``).
+  city-wide planner or an admin (:func:`require_draft_in_scope` with ``step``);
+- a draft belongs to the scope of the planner who made it (``generation.owner_scope``, written
+  by :func:`claim_draft` when a draft is copied or imported; None, drafts made before or by the
+  OS user on the command line: the city's). Anyone may read a draft, but renaming, editing
+  (HTTP, OGC, ``--as``), submitting, rejecting, approving, rebasing or publishing it needs the
+  draft's scope within the caller's (:func:`require_owner`), as well as the grids rule above:
+  an unedited draft changes no grid, so the grids rule alone let a town's planner publish
+  another town's (or the city's) draft, or lock its owner out with edits of their own (issue 11).
 
 Admins are not bounded (they manage the accounts that set scopes). Errors: ``Forbidden`` (403)
 naming the field and up to 10 of the codes outside, in English and Chinese (``with_zh``).
@@ -137,21 +144,113 @@ def require_draft_in_scope(
     )
 
 
-def require_edit_by(*, session: Session, identity: Identity, answer: dict[str, Any]) -> None:
-    """:func:`require_edit_in_scope` for the caller ``identity`` (a token or page session)."""
+CITY_OWNED = "city"
+_CREATING_STEPS = ("copy", "import")
+
+
+def owner_of(identity: Identity) -> str:
+    """The ``owner_scope`` a draft made by ``identity`` gets: its scope's text (``city``,
+    ``town:CODE``, ``village:CODE``), ``user:ID`` for a planner scoped to their own grids."""
+    from layers.accounts import ScopeKind
+
+    if identity.scope.kind is ScopeKind.GRIDS:
+        return f"user:{identity.user_id}"
+    return str(identity.scope)
+
+
+def claim_draft(*, session: Session, identity: Identity, generation_id: int) -> None:
+    """Store the scope of the draft's maker (``identity``) on the generation, unless one is
+    stored already; an admin's draft is the city's."""
+    from layers.models import Generation
+
+    generation = session.get(Generation, generation_id)
+    if generation is None or generation.owner_scope is not None:
+        return
+    codes = scope_codes(session=session, identity=identity)
+    generation.owner_scope = owner_of(identity) if bounded(identity.role, codes) else CITY_OWNED
+    session.flush()
+
+
+def pass_on(*, session: Session, source_id: int, generation_id: int, identity: Identity) -> None:
+    """A draft made from draft ``source_id`` (a rebase) belongs where the source did; a source
+    of no stored scope: as :func:`claim_draft` for ``identity``."""
+    from layers.models import Generation
+
+    owner = session.scalar(select(Generation.owner_scope).where(Generation.id == source_id))
+    made = session.get(Generation, generation_id)
+    if made is not None and made.owner_scope is None and owner is not None:
+        made.owner_scope = owner
+        session.flush()
+    claim_draft(session=session, identity=identity, generation_id=generation_id)
+
+
+def owned_by(owner: str | None, *, identity: Identity, codes: tuple[str, ...] | None) -> bool:
+    """Whether a draft whose ``owner_scope`` is ``owner`` lies within the caller's scope
+    (``codes`` from :func:`layers.accounts.scope_codes`): always for admins and city-wide
+    planners; the city's (None, ``city``) for them only; ``user:ID`` for that user only; a town's
+    or a village's when its code is inside ``codes``."""
+    if not bounded(identity.role, codes):
+        return True
+    if owner is None or owner == CITY_OWNED:
+        return False
+    kind, _, code = owner.partition(":")
+    if kind == "user":
+        return identity.user_id is not None and code == str(identity.user_id)
+    return bool(code) and in_codes(code, codes)
+
+
+def require_owner(*, session: Session, identity: Identity, generation_id: int, step: str) -> None:
+    """Forbidden (403, field ``scope``) unless the draft ``generation_id`` belongs to a scope
+    within the caller's (:func:`owned_by`); ``step`` is what the caller tried (``rename``,
+    ``edit``, ``submit``, ``approve``, ``publish``, …). An unknown id passes (the step answers
+    its own 404)."""
+    from layers.models import Generation
+
+    codes = scope_codes(session=session, identity=identity)
+    if not bounded(identity.role, codes):
+        return
+    owner = session.scalar(select(Generation.owner_scope).where(Generation.id == generation_id))
+    exists = session.scalar(select(Generation.id).where(Generation.id == generation_id))
+    if exists is None or owned_by(owner, identity=identity, codes=codes):
+        return
+    whose = "the city's draft" if owner in (None, CITY_OWNED) else f"a draft of {owner}"
+    whose_zh = "全市的" if owner in (None, CITY_OWNED) else f"属于 {owner} 的"
+    raise with_zh(
+        Forbidden(
+            f"generation {generation_id} is {whose}, outside your scope "
+            f"({identity.scope}): you may read it but not {step} it; copy it to a draft of "
+            "your own, or ask a planner of that area or a city-wide planner",
+            field="scope",
+            extra={"owner_scope": owner or CITY_OWNED, "step": step},
+        ),
+        f"版本 {generation_id} 是{whose_zh}草案，不在您的权限范围（{identity.scope}）内：可以查看，"
+        "但不能修改或审批；请复制为自己的草案，或请该辖区的规划员或全市规划员处理",
+    )
+
+
+def require_edit_by(
+    *, session: Session, identity: Identity, answer: dict[str, Any], generation_id: int
+) -> None:
+    """:func:`require_owner` and :func:`require_edit_in_scope` for the caller ``identity`` (a
+    token or page session) of an edit, undo or redo of the draft ``generation_id``."""
     require_edit_in_scope(
         answer=answer,
         role=identity.role,
         codes=scope_codes(session=session, identity=identity),
         scope=str(identity.scope),
     )
+    require_owner(session=session, identity=identity, generation_id=generation_id, step="edit")
 
 
 def require_draft_by(
     *, session: Session, identity: Identity, generation_id: int, step: str
 ) -> None:
     """:func:`require_draft_in_scope` for the caller ``identity`` against the generation in
-    force now (none: every grid of the draft is a change)."""
+    force now (none: every grid of the draft is a change), then :func:`require_owner`; for
+    ``step`` ``copy`` or ``import`` (a draft just made) :func:`claim_draft` instead of the
+    latter."""
+    if step in _CREATING_STEPS:
+        claim_draft(session=session, identity=identity, generation_id=generation_id)
     codes = scope_codes(session=session, identity=identity)
     if not bounded(identity.role, codes):
         return
@@ -164,3 +263,5 @@ def require_draft_by(
         session=session, generation_id=generation_id, against_id=active, role=identity.role,
         codes=codes, scope=str(identity.scope), step=step,
     )  # fmt: skip
+    if step not in _CREATING_STEPS:
+        require_owner(session=session, identity=identity, generation_id=generation_id, step=step)

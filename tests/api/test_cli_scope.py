@@ -16,13 +16,14 @@ from typer.testing import CliRunner
 from api.cli import app
 from layers.accounts import Scope, create_user
 from layers.db import make_sessionmaker, transaction
-from tests.api.test_planner_scope import _name, _towns_and_grids
+from tests.api.test_planner_scope import _name, _towns_and_grids, own
 from tests.planning_fixtures import *  # noqa: F403  (the draft fixture)
 
 
 @pytest.fixture
 def people(engine: Engine, draft: int) -> dict[str, Any]:
     where = _towns_and_grids(engine, draft)
+    own(engine, draft, where["mine"])  # the town planner's own draft (S2: drafts have an owner)
     tag = secrets.token_hex(3)
     names = {"town": f"cs-town-{tag}", "city": f"cs-city-{tag}", "city2": f"cs-city2-{tag}"}
     with transaction(make_sessionmaker(engine)) as session:

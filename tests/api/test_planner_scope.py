@@ -43,9 +43,19 @@ def _towns_and_grids(engine: Engine, gid: int) -> dict[str, Any]:
     return {"mine": towns[0], "other": towns[1], "my_grid": grids[0], "other_grid": grids[1]}
 
 
+def own(engine: Engine, gid: int, town: str) -> None:
+    """Make draft ``gid`` a draft of ``town`` (as if that town's planner had made it; S2)."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE generation SET owner_scope = :o WHERE id = :g"),
+            {"o": f"town:{town}", "g": gid},
+        )
+
+
 @pytest.fixture
 def town_planner(live_server: str, engine: Engine, draft: int) -> Iterator[Any]:  # noqa: F811
     where = _towns_and_grids(engine, draft)
+    own(engine, draft, where["mine"])  # the town planner's own draft
     with _client(live_server, engine, f"town:{where['mine']}") as c:
         yield c, where
 
@@ -104,6 +114,7 @@ def test_approving_and_publishing_outside_the_scope_needs_the_city(
 ) -> None:
     with draft_of(engine, demo_generation) as gid:
         where = _towns_and_grids(engine, gid)
+        own(engine, gid, where["other"])  # a draft of the other town, edited by the city
         v = version_of(planner, gid)
         r = edit(planner, gid, v, op="rename", code=where["other_grid"], name="他镇", reason="t")
         assert r.status_code == 200, r.text

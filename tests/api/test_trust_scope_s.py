@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 
 from tests.api.accounts_support import make_token, make_user, problem
 from tests.api.test_draft_edits import edit, version_of
+from tests.api.test_planner_scope import own
 from tests.planning_fixtures import draft_of, planner  # noqa: F401
 
 
@@ -84,6 +85,7 @@ def test_a_towns_planner_cannot_rename_submit_reject_or_rebase_another_towns_dra
                 ).one()
             assert row.name != "偷改" and str(row.status).lower().endswith("submitted"), row
         with _client(live_server, engine, "planner", f"town:{other}") as theirs:
+            own(engine, gid, other)  # S2: only a draft of their own town (or the city's planner)
             r = theirs.post(f"/api/v1/generations/{gid}/reject", json={"reason": "redo"})
             assert r.status_code == 200, r.text  # the change lies in their town
             v = r.json()["version"]
