@@ -166,6 +166,7 @@ async def decide_to_decide(
                              field="body"),
             '请发送 JSON 对象 {"kind": …, "decision": …, "reason": …}',
         )  # fmt: skip
+    _refuse_unknown_fields(body)
     codes = accounts.scope_codes(session=session, identity=principal.identity)
     if scope.bounded(principal.identity.role, codes):
         for key in ("grid_code",):
@@ -177,3 +178,32 @@ async def decide_to_decide(
     return decide_item(
         session=session, generation_id=generation_id, item=body, actor=actor_of(principal)
     )
+
+
+ITEM_FIELDS = {
+    "assignment": {"id", "grid_code"},
+    "grid_role": {"grid_code", "role", "person_id"},
+    "zone_member": {"zone_id", "grid_code", "grid_codes"},
+}
+"""The fields of a decision besides ``kind``, ``decision`` and ``reason``, by kind."""
+
+
+def _refuse_unknown_fields(body: dict[str, Any]) -> None:
+    """422 naming the first field no decision has, or one its kind does not have (a typo
+    must not pass as a decision without it), as every JSON body of the API."""
+    common = {"kind", "decision", "reason"}
+    kind = body.get("kind")
+    known = common | (
+        ITEM_FIELDS[kind] if isinstance(kind, str) and kind in ITEM_FIELDS
+        else set().union(*ITEM_FIELDS.values())
+    )  # fmt: skip
+    for key in body:
+        if key not in known:
+            raise with_zh(
+                InvalidParameter(
+                    f"{key} is not a field of a{' ' + kind if kind in ITEM_FIELDS else ''} "
+                    f"decision; send only {', '.join(sorted(known))}",
+                    field=str(key),
+                ),
+                f"{key} 不是处理决定的字段：只可发送 {', '.join(sorted(known))}",
+            )
