@@ -3,14 +3,15 @@ newer generations took over from *B* would put back *B*'s outlines and names whe
 publications changed them (drafts A and B both copied from 17, A published, then B published:
 A's rename is undone).
 
-:func:`newer_publications` names them before anyone publishes: the generations published
-since the draft's base (``generation.created_from``), and the grids they changed that the draft
-would *revert* (the draft still has the base's version) or *override* (the draft changed them
-too, differently). ``review.publish`` shows it in every dry run and refuses to commit (HTTP
-409, :class:`NewerWorkWouldBeReverted`) unless the planner confirms with ``revert_newer``
-(logged with the reason). A rollback (publishing a retired generation again) is not checked
-here: it reverts on purpose and has its own impact report. A draft imported from a file has no
-base and is compared with the generation in force by its impact report only.
+:func:`newer_publications` names them before anyone publishes: the generations published since
+the draft's base (``generation.created_from``, or for a draft copied from a draft the first
+published generation up its copy chain: :func:`published_base`), and the grids they changed
+that the draft would *revert* (the draft still has the base's version) or *override* (the draft
+changed them too, differently). ``review.publish`` shows it in every dry run and refuses to
+commit (HTTP 409, :class:`NewerWorkWouldBeReverted`) unless the planner confirms with
+``revert_newer`` (logged with the reason). A rollback (publishing a retired generation again)
+is not checked here: it reverts on purpose and has its own impact report. A draft imported from
+a file has no base and is compared with the generation in force by its impact report only.
 """
 
 from __future__ import annotations
@@ -65,6 +66,31 @@ _CHANGED_SQL = text(
 )
 
 
+def published_base(
+    *, session: Session, generation_id: int | None, draft_id: int | None = None
+) -> int | None:
+    """The generation a draft really started from: ``generation_id`` itself when it was ever
+    in force (``activated_at`` set), else the first ancestor along ``created_from`` that was (a
+    draft copied from a draft has its source's base; the source's own edits are the copy's,
+    not newer work). None when the chain ends at a never-published generation (an import) or
+    loops. ``draft_id`` is never its own base."""
+    seen: set[int] = set()
+    gid = generation_id
+    while gid is not None and gid not in seen and gid != draft_id:
+        seen.add(gid)
+        row = session.get(Generation, gid)
+        if row is None:
+            return None
+        if row.activated_at is not None:
+            return gid
+        if row.created_from is None and gid != generation_id:  # a draft of an imported draft
+            from layers.planning.rebase_import import imported_base
+
+            return imported_base(session=session, draft=row)
+        gid = row.created_from
+    return None
+
+
 def newer_publications(
     *,
     session: Session,
@@ -83,10 +109,11 @@ def newer_publications(
     overrides the base (an imported draft's, ``layers.planning.rebase_import.imported_base``).
     """
     base_id = base_id if base_id is not None else generation.created_from
+    base_id = published_base(session=session, generation_id=base_id, draft_id=generation.id)
     if base_id is None or current is None or current.id == base_id:
         return None
     base = session.get(Generation, base_id)
-    # since the base left force (a draft of a draft, never in force: since the copy was made)
+    # since the base left force: only work PUBLISHED after it counts
     since = (base.retired_at or base.activated_at) if base is not None else None
     since = since or generation.created_at
     rows = session.execute(
