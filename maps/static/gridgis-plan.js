@@ -303,6 +303,16 @@
     choice.focus();
   }
 
+  // A new file starts with no layer choice: the layer chosen for the previous file (and its
+  // chooser) would be sent with this one and refused, or import the wrong layer silently.
+  function clearLayerChoice() {
+    $("draft-layer").value = "";
+    $("draft-layer-choice").textContent = "";
+    $("draft-layers").textContent = "";
+    $("draft-layer-chooser").hidden = true;
+    hook.layersOffered = null;
+  }
+
   function sendWithLayer() {
     $("draft-layer").value = $("draft-layer-choice").value;
     $("draft-form").requestSubmit();
@@ -368,6 +378,7 @@
       });
     });
     $("draft-layer-send").addEventListener("click", sendWithLayer);
+    $("draft-file").addEventListener("change", clearLayerChoice);
     editing.wire();
     $("review-submit").addEventListener("click", function () { panels.review("submit"); });
     $("review-approve").addEventListener("click", function () { panels.review("approve"); });
