@@ -410,25 +410,59 @@ def reanchor(
 
 def _move_assignment(session: Session, assignment_id: int, new_code: str, on: date) -> None:
     """End an assignment the day before ``on`` and start the same role on ``new_code`` on
-    ``on``; an assignment that starts on or after ``on`` is simply re-pointed."""
+    ``on``; an assignment that starts on or after ``on`` is simply re-pointed. Never collides
+    with ``assignment_unique`` nor doubles a row: when the person already holds that role on
+    ``new_code`` on the day the moved part starts (an ``add`` decision on both halves of a
+    split, then a rollback), that row absorbs it (the later end of the two, open-ended if
+    either is)."""
     row = session.execute(
         text("SELECT person_id, role, valid_from, valid_to FROM grid_assignment WHERE id = :i"),
         {"i": assignment_id},
     ).one()
+    start = max(row.valid_from, on)
+    twin = session.execute(
+        text(
+            "SELECT id FROM grid_assignment a WHERE a.person_id = :p AND a.grid_code = :c "
+            f"AND a.role = :r AND a.id <> :i AND {assignment_in_force_sql('a', ':f')} "
+            "ORDER BY a.valid_from, a.id LIMIT 1 FOR UPDATE"
+        ),
+        {"p": row.person_id, "c": new_code, "r": row.role, "f": start, "i": assignment_id},
+    ).scalar()
     if row.valid_from >= on:
-        session.execute(
-            text("UPDATE grid_assignment SET grid_code = :c WHERE id = :i"),
-            {"c": new_code, "i": assignment_id},
-        )
+        if twin is None:
+            session.execute(
+                text("UPDATE grid_assignment SET grid_code = :c WHERE id = :i"),
+                {"c": new_code, "i": assignment_id},
+            )
+        else:
+            _merge_into(session, twin, row.valid_to, assignment_id)
         return
     session.execute(
         text("UPDATE grid_assignment SET valid_to = :d WHERE id = :i"),
         {"d": on - timedelta(days=1), "i": assignment_id},
     )
+    if twin is not None:
+        _merge_into(session, twin, row.valid_to, None)
+        return
     session.execute(
         text(
             "INSERT INTO grid_assignment (person_id, grid_code, role, valid_from, valid_to) "
             "VALUES (:p, :c, :r, :on, :to) ON CONFLICT DO NOTHING"
         ),
         {"p": row.person_id, "c": new_code, "r": row.role, "on": on, "to": row.valid_to},
+    )
+
+
+def _merge_into(session: Session, keep_id: int, valid_to: date | None, drop_id: int | None) -> None:
+    """Row ``keep_id`` absorbs an assignment ending ``valid_to`` (None: open-ended); row
+    ``drop_id`` (if any) is deleted."""
+    if drop_id is not None:
+        session.execute(text("DELETE FROM grid_assignment WHERE id = :i"), {"i": drop_id})
+    session.execute(
+        text(
+            "UPDATE grid_assignment SET valid_to = CASE WHEN valid_to IS NULL OR "
+            "CAST(:to AS date) IS NULL THEN NULL ELSE greatest(valid_to, CAST(:to AS date)) END "
+            "WHERE id = :i"
+        ),
+        {"i": keep_id, "to": valid_to},
     )
