@@ -212,7 +212,121 @@ def grids_to_staff(
             {"g": generation_id},
         )
     }
-    return _items(sources, people, _roles_on(session, sorted(sources), day), vacant)
+    roles_after = _roles_on(session, sorted(sources), day)
+    items = _items(sources, people, roles_after, vacant)
+    return _with_published(session, generation_id, items, day)
+
+
+_MAX_CARRY = 50  # publications walked back along ``details.replaces`` for undecided items
+
+_MAP_SQL = """
+SELECT o.code, array_agg(DISTINCT n.code ORDER BY n.code) AS codes
+FROM unnest(CAST(:c AS text[])) AS o(code)
+JOIN grid n ON n.generation_id = :g AND (n.code = o.code OR (
+  NOT EXISTS (SELECT 1 FROM grid x WHERE x.generation_id = :g AND x.code = o.code)
+  AND EXISTS (SELECT 1 FROM grid_lineage l WHERE l.old_code = o.code AND l.new_code = n.code
+              AND l.kind = ANY(:k))))
+GROUP BY o.code
+"""
+
+
+def _published_items(session: Session, generation_id: int) -> tuple[list[Any], set[Any]]:
+    """The ``grid_role`` items the publish answers listed for ``generation_id`` and for the
+    publications it replaced (walking ``details.replaces``; undecided items carry over), and
+    the (grid, role) pairs decided along that chain (any ``staff_grid`` step)."""
+    stored: list[dict[str, Any]] = []
+    decided: set[tuple[str, str]] = set()
+    seen: set[int] = set()
+    g: int | None = generation_id
+    while g is not None and g not in seen and len(seen) < _MAX_CARRY:
+        seen.add(g)
+        for (d,) in session.execute(
+            text(
+                "SELECT details FROM generation_review WHERE generation_id = :g "
+                "AND details->>'step' = 'staff_grid'"
+            ),
+            {"g": g},
+        ):
+            decided.add((str(d.get("grid_code")), str(d.get("role"))))
+        details = session.execute(
+            text(
+                "SELECT details FROM generation_review WHERE generation_id = :g "
+                "AND action = 'publish' ORDER BY at DESC, id DESC LIMIT 1"
+            ),
+            {"g": g},
+        ).scalar()
+        if not isinstance(details, dict):
+            break
+        summary = details.get("reanchor")
+        if isinstance(summary, dict):
+            stored += [
+                i
+                for i in summary.get("ambiguous") or []
+                if isinstance(i, dict) and i.get("kind") == "grid_role"
+            ]
+        nxt = details.get("replaces")
+        g = int(nxt) if isinstance(nxt, int) else None
+    return stored, decided
+
+
+def _with_published(
+    session: Session, generation_id: int, items: list[dict[str, Any]], day: date
+) -> list[dict[str, Any]]:
+    """``items`` plus what the publish answers of ``generation_id`` and of the publications
+    before it listed (codes mapped to grids of ``generation_id`` through the lineage), while the
+    role is still unheld on ``day`` and nobody decided it. Rows re-pointed in place (moved the
+    day they started) leave no history to derive the sources from: the stored answer is the
+    record (issue 10, a same-day rollback of a merge)."""
+    stored, decided = _published_items(session, generation_id)
+    if not stored:
+        return items
+    codes = sorted({str(i["grid_code"]) for i in stored})
+    mapped = {
+        r.code: list(r.codes)
+        for r in session.execute(
+            text(_MAP_SQL), {"c": codes, "g": generation_id, "k": list(LINK_KINDS)}
+        )
+    }
+    have = {(i["grid_code"], i["role"]) for i in items}
+    extra: dict[tuple[str, str], dict[str, Any]] = {}
+    for i in stored:
+        old_code, role = str(i["grid_code"]), str(i["role"])
+        if (old_code, role) in decided:
+            continue
+        for code in mapped.get(old_code, []):
+            key = (code, role)
+            if key in have or key in decided:
+                continue
+            found = extra.setdefault(
+                key, {"kind": "grid_role", "grid_code": code, "role": role,
+                      "sources": [], "candidates": []},
+            )  # fmt: skip
+            found["sources"] = sorted(set(found["sources"]) | set(i.get("sources") or []))
+            known = {c["person_id"] for c in found["candidates"]}
+            found["candidates"] += [
+                dict(c) for c in i.get("candidates") or [] if c.get("person_id") not in known
+            ]
+    if not extra:
+        return items
+    held = _roles_on(session, sorted({k[0] for k in extra}), day)
+    extra = {k: v for k, v in extra.items() if k[1] not in held.get(k[0], set())}
+    people = sorted({c["person_id"] for v in extra.values() for c in v["candidates"]})
+    now: dict[tuple[int, str], str] = {
+        (r.person_id, r.role): r.grid_code
+        for r in session.execute(
+            text(
+                "SELECT DISTINCT ON (a.person_id, a.role) a.person_id, a.role::text AS role, "
+                "a.grid_code FROM grid_assignment a WHERE a.person_id = ANY(:p) AND "
+                f"{assignment_in_force_sql('a', ':on')} "
+                "ORDER BY a.person_id, a.role, a.valid_from DESC, a.id DESC"
+            ),
+            {"p": people, "on": day},
+        )
+    }
+    for (_code, role), v in extra.items():
+        for c in v["candidates"]:
+            c["grid_now"] = now.get((c["person_id"], role))
+    return sorted(items + list(extra.values()), key=lambda i: (i["grid_code"], i["role"]))
 
 
 def staff_grid(
