@@ -14,6 +14,7 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from api.commands import words
 from api.commands.words import LangOpt, t
@@ -469,6 +470,10 @@ def publish(
         if "validation" in exc.extra:
             console.print(t("problems_by_kind", kinds=exc.extra["validation"]["by_kind"]))
         console.print(t("not_published", detail=words.detail(exc)), soft_wrap=True)
+        raise typer.Exit(1) from None
+    except DBAPIError as exc:  # never a traceback: the transaction rolled back, say so
+        what = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        console.print(t("publish_db_refused", what=what or type(exc.orig).__name__))
         raise typer.Exit(1) from None
     if as_json:
         typer.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())

@@ -53,6 +53,8 @@ WORDS: dict[str, dict[str, str]] = {
         "status_is": "版本 {id} 的状态为 {status}",
         "publish_needs_why": "[red]未发布：请用 --reason 说明原因（审核记录会保存）[/]",
         "not_published": "[red]未发布：{detail}[/]",
+        "publish_db_refused": "[red]未发布：数据库拒绝了这次发布（{what}），什么都没有改变；"
+        "请把这条信息和版本号交给管理员[/]",
         "problems_by_kind": "问题：{kinds}",
         "newer_since": "[yellow]复制自版本 {base}；之后发布了：{since}[/]",
         "newer_reverted": "[yellow]撤销：{n} 个网格[/] {codes}",
@@ -135,6 +137,8 @@ WORDS: dict[str, dict[str, str]] = {
         "publish_needs_why": "[red]not published: say why with --reason (the review log keeps "
         "it)[/]",
         "not_published": "[red]not published: {detail}[/]",
+        "publish_db_refused": "[red]not published: the database refused the publication "
+        "({what}); nothing was changed. Give this message and the generation id to an admin[/]",
         "problems_by_kind": "problems: {kinds}",
         "newer_since": "[yellow]copied from generation {base}; published since: {since}[/]",
         "newer_reverted": "[yellow]reverted: {n} grids[/] {codes}",
