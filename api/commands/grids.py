@@ -186,18 +186,24 @@ def validate(
     ] = None,
     layer: Annotated[str | None, typer.Option(help="layer inside the file, or 'all'")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of a file that states none")] = None,
+    lang: LangOpt = None,
 ) -> None:
-    """Check a three-level grid: overlaps, gaps (with widths), nesting, codes, counts."""
+    """Check a three-level grid: overlaps, gaps (with widths), nesting, codes, counts.
+
+    A file is read exactly as ``grids import`` and the HTTP upload read it
+    (``layers.planning.drafts.read_planner_file``: derived villages and towns keep their names
+    from the active generation; only codes it lacks are named ``待命名 <code>``)."""
     from gis.hierarchy import validate_hierarchy
     from layers.grids import read_grid_frame, resolve_generation
 
+    words.use(lang)
     settings = Settings()
-    if path is not None:
-        gridfile = read_grid_file(path, layer, crs)
-        print_file_notes(gridfile)
-        frame = gridfile.frame
-    else:
-        with transaction(open_sessions(settings)) as session:
+    with transaction(open_sessions(settings)) as session:
+        if path is not None:
+            gridfile = read_grid_file(path, layer, crs, session=session)
+            print_file_notes(gridfile)
+            frame = gridfile.frame
+        else:
             gen = resolve_generation(session=session, generation_id=generation)
             frame = read_grid_frame(session=session, generation_id=gen.id)
     from layers.planning.geometry_guard import geometry_errors
@@ -206,7 +212,7 @@ def validate(
         with geometry_errors("file"):
             report = validate_hierarchy(frame, metric_srid=settings.geo.metric_srid)
     except DomainError as exc:
-        console.print(f"[red]{exc.detail}[/]", soft_wrap=True)
+        console.print(f"[red]{words.detail(exc)}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
     print_report(report)
     raise typer.Exit(0 if report.ok else 1)
