@@ -521,7 +521,7 @@ def print_publish_summary(answer: dict[str, Any]) -> None:
         (t("households"), totals.get("households")),
         (t("open_events"), totals.get("open_events")),
         (t("assignments"), totals.get("assignments")),
-        (t("to_decide"), totals.get("assignments_to_decide")),
+        (t("to_decide"), totals.get("to_decide", totals.get("assignments_to_decide"))),
         (t("zones"), totals.get("zones")),
         (t("devices"), totals.get("devices")),
         (t("households_moved"), reanchor.get("households_moved")),

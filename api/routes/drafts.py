@@ -278,7 +278,7 @@ IMPACT_COLUMNS = ("kind", "id", "label", "old_grid", "new_grid", "action", "deta
 IMPACT_WORDS: dict[str, dict[str, str]] = {
     "zh": {
         "grid": "网格", "household": "住户", "event": "事件", "assignment": "人员分工",
-        "zone": "执法片区", "device": "设备",
+        "zone": "执法片区", "device": "设备", "grid_role": "待配人员的网格岗位",
         "added": "新增", "removed": "删除", "reshaped": "形状改变", "renamed": "改名",
         "keep": "网格不变", "move": "随网格移动", "decide": "需人工确定",
         "event_keeps": "保留上报时的网格", "members rewritten": "成员已替换",
@@ -288,7 +288,7 @@ IMPACT_WORDS: dict[str, dict[str, str]] = {
     },
     "en": {
         "grid": "grid", "household": "household", "event": "event", "assignment": "assignment",
-        "zone": "zone", "device": "device",
+        "zone": "zone", "device": "device", "grid_role": "grid role to staff",
         "added": "added", "removed": "removed", "reshaped": "reshaped", "renamed": "renamed",
         "keep": "grid unchanged", "move": "moves with its grid", "decide": "to decide",
         "event_keeps": "keeps its report-time grid", "members rewritten": "members rewritten",
@@ -339,6 +339,12 @@ def impact_rows(report: dict[str, Any], lang: str = "zh") -> list[dict[str, Any]
         rows.append({"kind": say("assignment"), "id": a["id"], "label": f"{a['name']} {role}",
                      "old_grid": a["grid_code"], "new_grid": a["new_grid"],
                      "action": say(a["action"]), "detail": " ".join(a["candidates"])})  # fmt: skip
+    for i in report.get("grids_to_staff", {}).get("items", []):
+        people = " ".join(f"{c['name']} ({c['person_id']})" for c in i["candidates"])
+        rows.append({"kind": say("grid_role"), "id": i["grid_code"],
+                     "label": roles.get(i["role"], i["role"]),
+                     "old_grid": " ".join(i["sources"]), "new_grid": i["grid_code"],
+                     "action": say("decide"), "detail": people})  # fmt: skip
     for z in report["zones"]["items"]:
         removed = " ".join(m["code"] for m in z["members_removed"])
         rows.append({"kind": say("zone"), "id": z["id"], "label": f"{z['code']} {z['name']}",

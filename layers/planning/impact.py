@@ -227,7 +227,11 @@ def impact_report(
     changes: JSON-able dict with ``changed_grids`` (per changed unit grid: change, areas m²,
     counts) and the lists ``households``, ``events`` (open ones; they keep the grid of their
     report time), ``assignments`` (action keep / move / decide with candidates), ``zones``,
-    ``devices`` (of the people whose assignment changes), ``lineage`` and ``totals``; and,
+    ``devices`` (of the people whose assignment changes), ``lineage`` and ``totals`` (with
+    ``to_decide``: every item a person must decide -- ``to_decide_assignments`` (no clear
+    successor), ``to_decide_grid_roles`` (grids left without a role), ``to_decide_zone_members``
+    (members without a successor in the zone's town) and ``to_decide_earlier`` (left by earlier
+    publications)); and,
     while earlier publications left some undecided, ``assignments_to_decide`` (the list of
     ``layers.planning.decisions.assignments_to_decide`` for ``against_id``)."""
     from layers.planning.decisions import assignments_to_decide
@@ -290,6 +294,8 @@ def impact_report(
     pending = assignments_to_decide(
         session=session, generation_id=against, on=on, superseded_ok=True
     )
+    n_assign = sum(1 for a in assignments if a["action"] == "decide")
+    n_zone = sum(1 for z in zones for m in z["members_removed"] if m["ambiguous"])
     return {
         **({"assignments_to_decide": pending} if pending else {}),
         "draft": draft_id,
@@ -308,9 +314,14 @@ def impact_report(
             "open_events": len(events),
             "assignments": len(assignments),
             # assignments without a clear successor + grids left without a role (staffing)
-            "assignments_to_decide": sum(1 for a in assignments if a["action"] == "decide")
-            + len(to_staff),
+            "assignments_to_decide": n_assign + len(to_staff),
             "grids_to_staff": len(to_staff),
+            # every kind a person must decide after this publication, in one total and by kind
+            "to_decide": n_assign + len(to_staff) + n_zone + len(pending),
+            "to_decide_assignments": n_assign,
+            "to_decide_grid_roles": len(to_staff),
+            "to_decide_zone_members": n_zone,
+            "to_decide_earlier": len(pending),
             "zones": len(zones),
             "devices": len(devices),
         },
