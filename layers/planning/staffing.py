@@ -225,15 +225,16 @@ FROM unnest(CAST(:c AS text[])) AS o(code)
 JOIN grid n ON n.generation_id = :g AND (n.code = o.code OR (
   NOT EXISTS (SELECT 1 FROM grid x WHERE x.generation_id = :g AND x.code = o.code)
   AND EXISTS (SELECT 1 FROM grid_lineage l WHERE l.old_code = o.code AND l.new_code = n.code
-              AND l.kind = ANY(:k))))
+              AND l.kind = ANY(:k) AND l.new_generation_id = ANY(:chain))))
 GROUP BY o.code
 """
 
 
-def _published_items(session: Session, generation_id: int) -> tuple[list[Any], set[Any]]:
+def _published_items(session: Session, generation_id: int) -> tuple[list[Any], set[Any], list[int]]:
     """The ``grid_role`` items the publish answers listed for ``generation_id`` and for the
     publications it replaced (walking ``details.replaces``; undecided items carry over), and
-    the (grid, role) pairs decided along that chain (any ``staff_grid`` step)."""
+    the (grid, role) pairs decided along that chain (any ``staff_grid`` step), and the chain's
+    generation ids."""
     stored: list[dict[str, Any]] = []
     decided: set[tuple[str, str]] = set()
     seen: set[int] = set()
@@ -266,7 +267,7 @@ def _published_items(session: Session, generation_id: int) -> tuple[list[Any], s
             ]
         nxt = details.get("replaces")
         g = int(nxt) if isinstance(nxt, int) else None
-    return stored, decided
+    return stored, decided, sorted(seen)
 
 
 def _with_published(
@@ -277,14 +278,15 @@ def _with_published(
     role is still unheld on ``day`` and nobody decided it. Rows re-pointed in place (moved the
     day they started) leave no history to derive the sources from: the stored answer is the
     record (issue 10, a same-day rollback of a merge)."""
-    stored, decided = _published_items(session, generation_id)
+    stored, decided, chain = _published_items(session, generation_id)
     if not stored:
         return items
     codes = sorted({str(i["grid_code"]) for i in stored})
     mapped = {
         r.code: list(r.codes)
         for r in session.execute(
-            text(_MAP_SQL), {"c": codes, "g": generation_id, "k": list(LINK_KINDS)}
+            text(_MAP_SQL),
+            {"c": codes, "g": generation_id, "k": list(LINK_KINDS), "chain": chain},
         )
     }
     have = {(i["grid_code"], i["role"]) for i in items}
