@@ -46,6 +46,14 @@
     panel.parentNode.insertBefore(legend, panel.nextSibling);
     var shownFor = null;
 
+    // A marker sits on a grid: its click opens its popup and still selects the grid under it
+    // (the popup stops the click before the map sees it, so the map is told here; the draft
+    // map's click handler finds the grid at that point).
+    function passOn(e) {
+      hook.maps.draft.fire("click", {latlng: e.latlng, layerPoint: e.layerPoint,
+        containerPoint: e.containerPoint, originalEvent: e.originalEvent});
+    }
+
     function draw(collection, map) {
       if (layer) { layer.remove(); }
       var groups = {};
@@ -54,7 +62,8 @@
         var c = f.geometry.coordinates;
         var kind = f.properties.kind;
         L.circleMarker([c[1], c[0]], {radius: kind === "household" ? 3 : 6, color: COLOURS[kind],
-          weight: 1, fillOpacity: 0.8}).bindPopup(popup(f.properties)).addTo(groups[kind]);
+          weight: 1, fillOpacity: 0.8}).bindPopup(popup(f.properties)).on("click", passOn)
+          .addTo(groups[kind]);
       });
       layer = L.featureGroup(KINDS.map(function (kind) { return groups[kind]; })).addTo(map);
       legend.textContent = "";

@@ -185,8 +185,11 @@
               scheduled: answer.scheduled ? w("scheduled") : "",
               valid: answer.validation && answer.validation.ok === false ? w("invalid") : w("valid")})];
             var totals = answer.impact && answer.impact.totals;
-            if (totals) {
-              Object.keys(totals).forEach(function (k) { parts.push("· " + w(k === "changed_grids" ? "totals" : k) + ": " + totals[k]); });
+            if (totals) {  // in words: a total the page has no word for is left out, never raw
+              Object.keys(totals).forEach(function (k) {
+                var word = {changed_grids: "totals", to_decide: "to_decide_all"}[k] || k;
+                if (ctx.hasWord(word)) { parts.push("· " + w(word) + ": " + totals[k]); }
+              });
             }
             (answer.supersedes || []).forEach(function (g) {
               parts.push(w("supersedes", {id: g.id, name: g.name, at: g.effective_at}));
