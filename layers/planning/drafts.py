@@ -482,17 +482,26 @@ def check_drop(comparison: dict[str, Any], *, max_drop_share: float, force: bool
     a whole level, unless ``force``."""
     if force or comparison.get("outline") is None:
         return
-    outline, reasons = comparison["outline"], []
+    outline, reasons, reasons_zh = comparison["outline"], [], []
     if outline["dropped_share"] > max_drop_share:
         reasons.append(
             f"it drops {outline['dropped_m2'] / 1e6:,.3f} km² = "
             f"{outline['dropped_share']:.2%} of the city's {outline['active_area_m2'] / 1e6:,.3f}"
             f" km² (the limit is {max_drop_share:.2%}; outlines {outline['hausdorff_m']} m apart)"
         )
+        reasons_zh.append(
+            f"它丢失了 {outline['dropped_m2'] / 1e6:.3f} 平方公里，占全市 "
+            f"{outline['active_area_m2'] / 1e6:.3f} 平方公里的 {outline['dropped_share']:.2%}"
+            f"（上限为 {max_drop_share:.2%}；两者轮廓相距 {outline['hausdorff_m']} 米）"
+        )
     if comparison["levels_dropped"]:
         have = comparison["counts"]["active"]
         lost = ", ".join(f"L{lvl} ({have[str(lvl)]} grids)" for lvl in comparison["levels_dropped"])
         reasons.append(f"it has no grids of {lost} that the active generation has")
+        lost_zh = "、".join(
+            f"第 {lvl} 级（{have[str(lvl)]} 个网格）" for lvl in comparison["levels_dropped"]
+        )
+        reasons_zh.append(f"现行版本中有的{lost_zh}网格，它一个也没有")
     if reasons:
         raise with_zh(
             DraftRefused(
@@ -504,10 +513,26 @@ def check_drop(comparison: dict[str, Any], *, max_drop_share: float, force: bool
                 extra={"comparison": comparison},
             ),
             "草案被拒绝："
-            + "；".join(reasons)
+            + "；".join(reasons_zh)
             + "。请检查文件是否包含整个城市（选择正确的图层，或全部图层）；"
             "如果城市范围确实缩小，请强制导入",
         )
+
+
+def check_crs(gridfile: GridFile, comparison: dict[str, Any], *, metric_srid: int) -> None:
+    """Raise DraftRefused (``field`` ``crs``) when the file's coordinates do not fit the CRS it
+    was read in: outside its area of use, or an outline nowhere near the city; the message
+    names the likely CRS (``layers.planning.crs_hint``). ``extra['crs_hint']`` has the
+    numbers."""
+    from layers.planning.crs_hint import wrong_crs
+
+    hint = wrong_crs(
+        frame=gridfile.frame, source_crs=gridfile.source_crs, comparison=comparison,
+        metric_srid=metric_srid,
+    )  # fmt: skip
+    if hint is not None:
+        en, zh, extra = hint
+        raise with_zh(DraftRefused(en, field="crs", extra={"crs_hint": extra}), zh)
 
 
 # -- making drafts ----------------------------------------------------------------------------
@@ -596,6 +621,8 @@ def import_draft(
     comparison = compare_with_active(
         session=session, frame=frame, metric_srid=metric_srid, tolerance=tolerance
     )
+    if not force:
+        check_crs(gridfile, comparison, metric_srid=metric_srid)
     check_drop(comparison, max_drop_share=max_drop_share, force=force)
     result = DraftResult(None, comparison, report, gridfile.report())
     if not store:
