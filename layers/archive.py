@@ -60,14 +60,16 @@ class Partition:
 
 def partitions_before(*, session: Session, before: date) -> list[Partition]:
     """The monthly partitions of ``position`` whose whole month ends on or before ``before``
-    (00:00 UTC), oldest first, with their row counts."""
+    (00:00 UTC) and before now (a month in progress is never archived), oldest first, with
+    their row counts."""
     names = session.scalars(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "WHERE i.inhparent = 'position'::regclass ORDER BY c.relname"
         )
     ).all()
-    limit = datetime(before.year, before.month, before.day, tzinfo=UTC)
+    # never the month in progress (it still takes fixes), whatever ``before`` says
+    limit = min(datetime(before.year, before.month, before.day, tzinfo=UTC), datetime.now(UTC))
     out = []
     for name in names:
         start = datetime(int(name[10:14]), int(name[15:17]), 1, tzinfo=UTC)
@@ -109,6 +111,10 @@ def archive_partition(
     Rows are streamed (a server-side cursor, :data:`ROWS_PER_GROUP` at a time): memory stays
     bounded whatever the month's size. ``progress(rows_written)`` after each group. Raises
     RuntimeError if the file does not hold every row (nothing is detached then).
+
+    A month archived before whose partition came back (late fixes of that month, a GPX import)
+    is archived again by *adding* its rows to the month's file: the file already there is read
+    first, so nothing archived is ever lost; the record counts both.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -121,6 +127,13 @@ def archive_partition(
     raw: Any = session.connection().connection.driver_connection
     written = 0
     writer = None
+    kept = 0  # rows of the month's earlier archive, copied first
+    if path.exists():
+        earlier = pq.ParquetFile(path)
+        writer = pq.ParquetWriter(tmp, earlier.schema_arrow, compression="zstd")
+        for k in range(earlier.num_row_groups):
+            writer.write_table(earlier.read_row_group(k))
+        kept = earlier.metadata.num_rows
     with raw.cursor(name=f"archive_{partition.name}") as cursor:
         cursor.itersize = ROWS_PER_GROUP
         cursor.execute(f'SELECT {columns} FROM "{partition.name}" ORDER BY device_id, fix_time')
@@ -141,19 +154,20 @@ def archive_partition(
                 progress(written)
     if writer is not None:
         writer.close()
-    if written != partition.rows or (written and pq.ParquetFile(tmp).metadata.num_rows != written):
+    total = kept + written
+    if written != partition.rows or (total and pq.ParquetFile(tmp).metadata.num_rows != total):
         tmp.unlink(missing_ok=True)
         raise RuntimeError(
             f"{partition.name}: wrote {written} rows of {partition.rows}; nothing was detached"
         )
-    if written == 0:
+    if total == 0:
         tmp.unlink(missing_ok=True)
     else:
         tmp.replace(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if written else ""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if total else ""
     record = PositionArchive(
         partition=partition.name, month_start=partition.month_start,
-        month_end=partition.month_end, path=str(path) if written else "", rows=written,
+        month_end=partition.month_end, path=str(path) if total else "", rows=total,
         sha256=digest, archived_at=datetime.now(UTC),
     )  # fmt: skip
     session.merge(record)
