@@ -116,6 +116,28 @@ def _uploads(base: str, token: str, path: Path, seconds: float, results: Any) ->
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _probe_during(
+    base: str, load: Any, load_args: tuple[Any, ...], seconds: float
+) -> tuple[list[float], list[int]]:
+    """``/health`` latencies (s) while ``load(*load_args, results)`` runs in its own process
+    (its threads must not take this process's GIL from the /health client: that would measure
+    the client, not the server); and the status codes the load put on ``results``."""
+    latencies: list[float] = []
+    results: Any = multiprocessing.Queue()
+    worker = multiprocessing.Process(target=load, args=(*load_args, results))
+    worker.start()
+    time.sleep(1)  # the load under way
+    stop = threading.Event()
+    probe = threading.Thread(target=_latencies, args=(base, stop, latencies))
+    probe.start()
+    time.sleep(seconds)
+    stop.set()
+    probe.join()
+    codes: list[int] = results.get()
+    worker.join()
+    return latencies, codes
+
+
 def _summary(name: str, values: list[float]) -> str:
     values = sorted(values)
     p95 = values[int(0.95 * (len(values) - 1))]
@@ -187,44 +209,18 @@ def main() -> None:
             print(f"project {args.project}")
             print(_summary("/health idle", idle))
             for rows, roster in zip(args.uploads, rosters, strict=True):
-                during: list[float] = []
-                results = multiprocessing.Queue()
-                load = multiprocessing.Process(
-                    target=_uploads, args=(base, token, roster, args.seconds + 1.0, results)
+                during, answered = _probe_during(
+                    base, _uploads, (base, token, roster, args.seconds + 1.0), args.seconds
                 )
-                load.start()
-                time.sleep(1)  # the uploads under way
-                stop = threading.Event()
-                probe = threading.Thread(target=_latencies, args=(base, stop, during))
-                probe.start()
-                time.sleep(args.seconds)
-                stop.set()
-                probe.join()
-                answered: list[int] = results.get()
-                load.join()
                 size_kb = roster.stat().st_size / 1024
                 print(_summary(f"/health during uploads of a {rows:,}-row XLSX "
                                f"({size_kb:,.0f} KB), two at a time", during))  # fmt: skip
                 codes = {c: answered.count(c) for c in sorted(set(answered))}
                 print(f"uploads answered: {len(answered)} by status {codes}")
             return
-        busy: list[float] = []
-        # the flood in its own process: its 60 threads must not take this process's GIL from
-        # the /health client (that would measure the client, not the server)
-        results = multiprocessing.Queue()
-        flood = multiprocessing.Process(
-            target=_flood, args=(base, args.logins, args.seconds + 1.0, results)
+        busy, done = _probe_during(
+            base, _flood, (base, args.logins, args.seconds + 1.0), args.seconds
         )
-        flood.start()
-        time.sleep(1)  # the flood under way
-        stop = threading.Event()
-        probe = threading.Thread(target=_latencies, args=(base, stop, busy))
-        probe.start()
-        time.sleep(args.seconds)
-        stop.set()
-        probe.join()
-        done: list[int] = results.get()
-        flood.join()
         print(f"project {args.project}")
         print(_summary("/health idle", idle))
         print(_summary(f"/health during {args.logins} parallel sign-ins", busy))
