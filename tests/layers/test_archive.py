@@ -79,3 +79,80 @@ def test_the_command_is_a_dry_run_unless_committed(monkeypatch, database_url, en
         assert conn.execute(text("SELECT to_regclass('position_y2021m06')")).scalar()
     bad = CliRunner().invoke(app, ["positions", "archive", "--before", "June"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def _late_partition(session: Session, month: datetime) -> None:
+    """The month's partition, created on the test's own connection (PARTITIONS.ensure would
+    open another one and wait on this transaction's DETACH lock)."""
+    from layers.positions import partition_name
+
+    end = datetime(month.year + (month.month == 12), month.month % 12 + 1, 1, tzinfo=UTC)
+    session.execute(
+        text(f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF position "
+             f"FOR VALUES FROM ('{month.isoformat()}') TO ('{end.isoformat()}')")
+    )  # fmt: skip
+
+
+def _fixes(session: Session, device: int, start: datetime, n: int) -> None:
+    session.execute(
+        text("INSERT INTO position (device_id, fix_time, server_time, lon, lat, raw_lon, raw_lat,"
+             " datum, flags, source) VALUES (:d, :t, now(), 120.3, 31.9, 120.3, 31.9, 'wgs84',"
+             " 0, 'test')"),
+        [{"d": device, "t": start + timedelta(seconds=5 * k)} for k in range(n)],
+    )  # fmt: skip
+
+
+def test_late_fixes_of_an_archived_month_are_added_to_its_file(
+    db_session: Session, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    month = datetime(2019, 3, 1, tzinfo=UTC)
+    device = db_session.execute(
+        text("INSERT INTO device (external_id, secret_hash, active) VALUES ('late-1', 'x', true)"
+             " RETURNING id")
+    ).scalar_one()  # fmt: skip
+
+    def archive_march():  # type: ignore[no-untyped-def]
+        [m] = [p for p in partitions_before(session=db_session, before=date(2019, 4, 1))
+               if p.name == "position_y2019m03"]  # fmt: skip
+        return m, archive_partition(session=db_session, partition=m, directory=tmp_path)
+
+    _late_partition(db_session, month)
+    _fixes(db_session, device, month + timedelta(days=3), 120)
+    first_month, first = archive_march()
+    kept = first_month.rows  # other tests' rows of March 2019 (if any) count too
+    assert kept >= 120 and first.rows == kept
+    assert pq.ParquetFile(first.path).metadata.num_rows == kept
+
+    # late fixes of March arrive after the archive: the partition comes back
+    _late_partition(db_session, month)
+    _fixes(db_session, device, month + timedelta(days=20), 45)
+    late_month, second = archive_march()
+    assert late_month.rows == 45
+    assert second.path == first.path and second.rows == kept + 45
+    frame = pq.read_table(second.path, columns=["device_id", "fix_time"]).to_pandas()
+    assert len(frame) == kept + 45  # the old rows and the late ones, none lost or doubled
+    mine = frame[frame.device_id == device]
+    assert len(mine) == 165 and mine.fix_time.is_unique
+    assert second.sha256 != first.sha256
+    recorded = db_session.execute(
+        text("SELECT rows FROM position_archive WHERE partition = 'position_y2019m03'")
+    ).scalar_one()
+    assert recorded == kept + 45
+    PARTITIONS.forget()
+
+
+def test_the_month_in_progress_is_never_archived(db_session: Session) -> None:
+    now = datetime.now(UTC)
+    month = datetime(now.year, now.month, 1, tzinfo=UTC)
+    _late_partition(db_session, month)
+    from layers.positions import partition_name
+
+    later = date(now.year + 1, 1, 1)  # --before well after the current month's end
+    names = [p.name for p in partitions_before(session=db_session, before=later)]
+    assert partition_name(month) not in names
+    # --before inside the current month: nothing of it either
+    assert partition_name(month) not in [
+        p.name for p in partitions_before(session=db_session, before=now.date())
+    ]
