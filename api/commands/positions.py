@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.commands.words import LangOpt, columns, t, use
 from api.database import open_sessions
 from api.settings import Settings
 from layers.db import transaction
@@ -36,11 +37,13 @@ def archive(
         Path | None, typer.Option("--dir", help="where the files go (default: DATA_DIR/archive)")
     ] = None,
     commit: Annotated[bool, typer.Option(help="without it: only list what would go")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Write old monthly partitions of the position table to GeoParquet files, then detach
     and drop them; playback of an archived day reads its file. A dry run unless --commit."""
     from layers.archive import archive_partition, partitions_before
 
+    use(lang)
     settings = Settings()
     if before is None:
         limit = date.today() - timedelta(days=settings.server.positions_keep_days)
@@ -54,13 +57,18 @@ def archive(
     sessions = open_sessions(settings)
     with transaction(sessions) as session:
         found = partitions_before(session=session, before=limit)
-    table = Table("partition", "from", "to", "fixes", title=f"months ending by {limit}")
+    if not found:
+        # months end on the 1st: nothing ends by ``limit`` (or today) before its month begins
+        first = min(limit, date.today()).strftime("%Y-%m")
+        console.print(t("nothing_to_archive", month=first), soft_wrap=True)
+        return
+    table = Table(*columns("archive_table"), title=t("archive_title", limit=limit))
     for p in found:
         table.add_row(p.name, p.month_start.date().isoformat(), p.month_end.date().isoformat(),
                       f"{p.rows:,}")  # fmt: skip
     console.print(table)
     if not commit:
-        console.print("dry run: nothing archived (add --commit)")
+        console.print(t("archive_dry_run"))
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console) as progress:  # fmt: skip

@@ -109,6 +109,11 @@ WORDS: dict[str, dict[str, str]] = {
         "no_geometry": "无几何",
         "give_crs": "请用 --crs 给出坐标系（如 --crs EPSG:4490）",
         "not_publishing": "[red]网格有问题，不予发布；请修正后重新导入[/]",
+        "nothing_to_archive": "{month} 之前没有可归档的月份：已归档或没有定位数据的月份不再列出，"
+        "当月（仍在接收定位）从不归档",
+        "archive_table": "分区|起|止|定位数",
+        "archive_title": "截至 {limit} 结束的月份",
+        "archive_dry_run": "预演：未归档任何内容（加 --commit 才会归档）",
     },
     "en": {
         "dry_run": "[yellow]dry run[/]: nothing stored; add --commit to keep it",
@@ -196,6 +201,11 @@ WORDS: dict[str, dict[str, str]] = {
         "no_geometry": "no geometry",
         "give_crs": "give the CRS with --crs (e.g. --crs EPSG:4490)",
         "not_publishing": "[red]not publishing a grid with problems; fix them and import again[/]",
+        "nothing_to_archive": "nothing to archive before {month}: months already archived or "
+        "without fixes are not listed, and the month in progress is never archived",
+        "archive_table": "partition|from|to|fixes",
+        "archive_title": "months ending by {limit}",
+        "archive_dry_run": "dry run: nothing archived (add --commit)",
     },
 }
 

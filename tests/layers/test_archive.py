@@ -71,8 +71,8 @@ def test_the_command_is_a_dry_run_unless_committed(monkeypatch, database_url, en
 
     PARTITIONS.ensure(engine=engine, times=[START])
     monkeypatch.setenv("DATABASE_URL", database_url)
-    result = CliRunner().invoke(app, ["positions", "archive", "--before", "2021-07-01"],
-                                terminal_width=200)  # fmt: skip
+    result = CliRunner().invoke(app, ["positions", "archive", "--before", "2021-07-01",
+                                       "--lang", "en"], terminal_width=200)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "position_y2021m06" in result.output and "dry run" in result.output
     with engine.connect() as conn:
@@ -156,3 +156,22 @@ def test_the_month_in_progress_is_never_archived(db_session: Session) -> None:
     assert partition_name(month) not in [
         p.name for p in partitions_before(session=db_session, before=now.date())
     ]
+
+
+def test_a_dry_run_with_nothing_to_archive_says_so(monkeypatch, database_url, engine) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("GRIDGIS_LANG", raising=False)
+    args = ["positions", "archive", "--before", "1970-01-15"]
+    en = CliRunner().invoke(app, [*args, "--lang", "en"], terminal_width=200)
+    assert en.exit_code == 0, en.output
+    assert "nothing to archive before 1970-01:" in en.output
+    assert "partition" not in en.output and "dry run" not in en.output  # no empty table
+    zh = CliRunner().invoke(app, args, terminal_width=200)
+    assert zh.exit_code == 0, zh.output
+    assert "1970-01 之前没有可归档的月份" in zh.output
+    bad = CliRunner().invoke(app, [*args, "--lang", "fr"])
+    assert bad.exit_code == 2
