@@ -2,8 +2,9 @@
 
 Starts the real server (``gridgis serve``) on the embedded demo database, then drives it with
 wrk (a C load generator, so the client does not steal the server's CPU as a Python client
-would) using random points over the city, at several concurrencies. Side by side: ``/health``
-(one trivial PostGIS round trip through the same stack) as the floor of the framework, and the
+would) using random points over the city, at several concurrencies. Side by side: ``/livez``
+(the process answers, no database: the floor of the HTTP stack alone), ``/health`` (one trivial
+PostGIS round trip through the same stack), and the
 single-point lookup done by PostGIS (``ST_Covers`` on subdivided parts) through psycopg, as the
 database baseline.
 
@@ -38,6 +39,8 @@ WRK_DIR = Path(__file__).parent / "wrk"  # the wrk request scripts (Lua)
 LUA = (WRK_DIR / "locate.lua").read_text()
 
 LUA_HEALTH = (WRK_DIR / "health.lua").read_text()
+
+LUA_LIVEZ = (WRK_DIR / "livez.lua").read_text()  # the process alone: no database
 
 # Traccar Client / OsmAnd single fixes from a fleet of 64 phones (bench/wrk/osmand.lua)
 LUA_OSMAND = (WRK_DIR / "osmand.lua").read_text()
@@ -232,7 +235,7 @@ def main() -> None:
         nargs="+",
         default=["locate", "osmand"],
         choices=["locate", "osmand"],
-        help="which requests to load beside /health (always run): default both",
+        help="which requests to load beside /health and /livez (always run): default both",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -265,6 +268,9 @@ def main() -> None:
                 rows.append((workers, "GET /health (floor)", c,
                              _wrk(base, LUA_HEALTH, c, args.duration, token,
                                   server.pid)))  # fmt: skip
+                rows.append((workers, "GET /livez (process floor, no database)", c,
+                             _wrk(base, LUA_LIVEZ, c, args.duration, token,
+                                  server.pid)))  # fmt: skip
                 if "osmand" in args.rows:
                     rows.append((workers,
                                  "GET /api/v1/ingest/osmand (one new fix each, 64 phones)", c,
@@ -295,16 +301,19 @@ def main() -> None:
         f"backends of the app's database `{PG_DATABASE}` only (the shared cluster's other "
         "databases, e.g. concurrent test runs, and its WAL writer are not counted).",
         "",
-        "| workers | what | connections | p50 ms | p99 ms | requests/s | vs /health | non-2xx "
-        "| timeouts | server CPU ms/req | PostgreSQL CPU ms/req |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workers | what | connections | p50 ms | p99 ms | requests/s | vs /health "
+        "| vs /livez | non-2xx | timeouts | server CPU ms/req | PostgreSQL CPU ms/req |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     floor = {(w, c): r["rps"] for w, name, c, r in rows if name.startswith("GET /health")}
+    alive = {(w, c): r["rps"] for w, name, c, r in rows if name.startswith("GET /livez")}
     for w, name, c, r in rows:
         ratio = r["rps"] / floor[(w, c)] if floor.get((w, c)) else float("nan")
+        ratio_live = r["rps"] / alive[(w, c)] if alive.get((w, c)) else float("nan")
         lines.append(
             f"| {w or ''} | {name} | {c} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-            f"{r['rps']:,.0f} | {ratio:.2f} | {int(r['non_2xx'])} | {int(r.get('timeouts', 0))} | "
+            f"{r['rps']:,.0f} | {ratio:.2f} | {ratio_live:.2f} | {int(r['non_2xx'])} | "
+            f"{int(r.get('timeouts', 0))} | "
             f"{r['server_cpu_ms']:.2f} | {r['db_cpu_ms']:.2f} |"
         )
     lines += [

@@ -1,15 +1,31 @@
-"""Liveness and readiness (no token needed)."""
+"""Liveness and readiness (no token needed): ``/livez`` (the process answers, no database)
+and ``/health`` (the database too)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
 from api.health_probe import probe_of
 from api.schemas.grids import HealthPublic
 
 router = APIRouter(tags=["health"])
+
+
+class LivezPublic(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+@router.get("/livez", response_model=LivezPublic)
+async def livez() -> dict[str, str]:
+    """``{"status": "ok"}`` as soon as the process serves requests: no database, no token, no
+    thread pool (answered on the event loop). For a process supervisor's liveness check (a
+    server whose database is down is alive: restarting it would not help; ``/health`` says
+    whether the database answers) and as the floor of the HTTP stack alone in
+    bench/bench_http_locate.py."""
+    return {"status": "ok"}
 
 
 @router.get("/health", response_model=HealthPublic)
