@@ -224,14 +224,31 @@
   // The city is fitted to the part of the map no control covers: left of the layer switches,
   // right of the legend (their sizes when the page opens or the window changes size).
   var LEGEND_PX = 200, LAYERS_PX = 230;
-  function cityView() {
+  // fitArea(bounds): [[south, west], [north, east]] in view beside the legend (left) and the
+  // layer switches (right), so that neither covers any of it (a town or grid as the city).
+  // The area last fitted stays fitted when the legend grows or shrinks (a layer switched on
+  // adds its section and may widen it), unless the user has moved the map since.
+  var fitted = null, fittedLegendPx = null;
+  function fitArea(bounds) {
+    fitted = bounds;
     var left = document.querySelector("#home-map .home-legend");
+    fittedLegendPx = left ? left.offsetWidth : null;
     var right = document.querySelector("#home-map .leaflet-control-layers");
     // before the controls exist (the first view): their usual widths
-    map.fitBounds(config.bounds, {
+    map.fitBounds(bounds, {
       paddingTopLeft: [(left ? left.offsetWidth : LEGEND_PX) + 20, 10],
       paddingBottomRight: [(right ? right.offsetWidth : LAYERS_PX) + 20, 10],
     });
+  }
+  function cityView() { fitArea(config.bounds); }
+  map.on("dragstart", function () { fitted = null; });
+  map.getContainer().addEventListener("wheel", function () { fitted = null; }, {passive: true});
+  document.querySelectorAll("#home-map .leaflet-control-zoom a").forEach(function (a) {
+    a.addEventListener("click", function () { fitted = null; });
+  });
+  function refitBesideLegend() {
+    if (!fitted || !legendBox) { return; }
+    if (legendBox.offsetWidth !== fittedLegendPx) { fitArea(fitted); }
   }
   cityView();
   G.datum.addBasemap(map, config.basemap, {maxZoom: 19});
@@ -416,10 +433,12 @@
   legend.onAdd = function () {
     legendBox = L.DomUtil.create("div", "home-legend");
     drawLegend();
+    // its width changes with its sections, a scroll bar or the screen mode's font size
+    if (window.ResizeObserver) { new ResizeObserver(refitBesideLegend).observe(legendBox); }
     return legendBox;
   };
   legend.addTo(map);
-  map.on("overlayadd overlayremove", drawLegend);
+  map.on("overlayadd overlayremove", function () { drawLegend(); refitBesideLegend(); });
 
   coverageGroup.on("add", function () {
     if (coverageLayer) { return; }
@@ -783,7 +802,7 @@
         body.appendChild(cl);
       }
       if (g.bbox && state.zoomTo === code) {
-        map.fitBounds([[g.bbox[1], g.bbox[0]], [g.bbox[3], g.bbox[2]]], {padding: [20, 20]});
+        fitArea([[g.bbox[1], g.bbox[0]], [g.bbox[3], g.bbox[2]]]);
         state.zoomTo = null;
       }
       setLoaded("panel-selection");
@@ -822,7 +841,7 @@
     state.zoomTo = code;
     if (push) { window.history.pushState({sel: code}, "", hrefFor(code)); }
     highlight(code);
-    if (!code) { map.fitBounds(config.bounds); }
+    if (!code) { cityView(); }
     if (code && CODE_LEVEL[code.length] >= 2 && !map.hasLayer(levels[3])) { levels[3].addTo(map); }
     return Promise.all([loadSelection(), refreshAll()]);
   }
