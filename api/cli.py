@@ -68,9 +68,11 @@ def db_down(
 
 @db_app.command("status")
 def db_status() -> None:
-    """Show where the embedded cluster lives and whether it runs."""
-    cluster = _cluster(Settings())
-    console.print_json(json.dumps(cluster.status()))
+    """Show the database engine (embedded PostGIS, external PostgreSQL or a Citus coordinator
+    with its workers' ports and state and its distributed tables) and its state, as JSON."""
+    from api.commands.db_status import status_report
+
+    console.print_json(json.dumps(status_report(Settings())))
 
 
 @db_app.command("url")
