@@ -217,3 +217,67 @@ def read_archived_track(
         "flags": table["flags"].to_numpy().astype(np.int16),
         "speed_mps": np.asarray(table["speed_mps"].to_numpy(zero_copy_only=False), dtype=float),
     }
+
+
+def restore_month(
+    *, session: Session, month: date, progress: Callable[[int], None] | None = None
+) -> tuple[int, int, Path]:
+    """Put an archived month back into the database: the month's partition of ``position`` is
+    created again (in this session's transaction) and every row of its GeoParquet file is
+    inserted (fixes already there, e.g. late ones that came in since, are kept: the primary
+    key ``(device_id, fix_time)`` decides, as at ingest). The record in ``position_archive`` is
+    deleted and the file renamed ``<name>.parquet.restored`` (kept; nothing is deleted), so
+    playback reads the database again and a later archive of the month writes a new file from
+    the partition, which then holds every row.
+
+    Returns (rows in the file, rows inserted, the renamed file). Raises LookupError if the month
+    was never archived, FileNotFoundError if its file is gone. ``progress(rows_read)`` after
+    each row group. The file is renamed here, before the caller commits: should the commit
+    fail, the record still names the old path; rename ``.restored`` back."""
+    import pyarrow.parquet as pq
+
+    from layers.positions import STAGING_DDL
+
+    start = datetime(month.year, month.month, 1, tzinfo=UTC)
+    name = partition_name(start)
+    record = session.get(PositionArchive, name)
+    if record is None:
+        raise LookupError(f"{name} was never archived (gridgis positions archive lists months)")
+    end = record.month_end
+    # bounds are datetimes of ours and the name was built by partition_name: safe in DDL
+    session.execute(
+        text(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF position FOR VALUES "
+             f"FROM ('{start.isoformat()}') TO ('{end.isoformat()}')")
+    )  # fmt: skip
+    path = Path(record.path) if record.path else None
+    read = inserted = 0
+    if path is not None:
+        if not path.exists():
+            raise FileNotFoundError(f"{name}: the archive file {path} is missing")
+        columns = ", ".join(COLUMNS)
+        raw: Any = session.connection().connection.driver_connection
+        archive = pq.ParquetFile(path)
+        with raw.cursor() as cursor:
+            cursor.execute(STAGING_DDL)
+            for k in range(archive.num_row_groups):
+                group = archive.read_row_group(k, columns=list(COLUMNS)).to_pylist()
+                with cursor.copy(f"COPY position_staging ({columns}) FROM STDIN") as copy:
+                    for row in group:
+                        copy.write_row([row[c] for c in COLUMNS])
+                read += len(group)
+                if progress:
+                    progress(read)
+            cursor.execute(
+                f"INSERT INTO position ({columns}) SELECT {columns} FROM position_staging "
+                "ON CONFLICT (device_id, fix_time) DO NOTHING RETURNING 1"
+            )
+            inserted = cursor.rowcount
+            cursor.execute("TRUNCATE position_staging")
+    session.delete(record)
+    session.flush()
+    kept = Path(f"{path}.restored") if path is not None else Path()
+    if path is not None:
+        if kept.exists():  # restored before: keep both
+            kept = Path(f"{path}.restored-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+        path.replace(kept)
+    return read, int(inserted), kept

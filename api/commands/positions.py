@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -81,3 +81,41 @@ def archive(
                 )  # fmt: skip
             progress.update(task, completed=p.rows or 1)
             console.print(f"{p.name}: {record.rows:,} fixes -> {record.path or '(empty)'}")
+
+
+@positions_app.command("restore")
+def restore(
+    month: Annotated[str, typer.Argument(help="YYYY-MM: the archived month to put back")],
+    commit: Annotated[bool, typer.Option(help="without it: only say what would happen")] = False,
+    lang: LangOpt = None,
+) -> None:
+    """Put an archived month back into the database from its GeoParquet file (fixes already
+    there are kept); the file is kept as <name>.parquet.restored. A dry run unless --commit."""
+    from layers.archive import PositionArchive, restore_month
+    from layers.positions import partition_name
+
+    use(lang)
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        console.print(t("month_format", month=month))
+        raise typer.Exit(2) from None
+    sessions = open_sessions(Settings())
+    name = partition_name(datetime(first.year, first.month, 1, tzinfo=UTC))
+    with transaction(sessions) as session:
+        record = session.get(PositionArchive, name)
+        if record is None:
+            console.print(t("not_archived", month=month), soft_wrap=True)
+            raise typer.Exit(1)
+        console.print(t("restore_plan", month=month, rows=f"{record.rows:,}",
+                        path=record.path or "-"), soft_wrap=True)  # fmt: skip
+        if not commit:
+            console.print(t("restore_dry_run"))
+            return
+        try:
+            read, inserted, kept = restore_month(session=session, month=first)
+        except FileNotFoundError:
+            console.print(t("archive_file_missing", path=record.path), soft_wrap=True)
+            raise typer.Exit(1) from None
+    console.print(t("restored", month=month, read=f"{read:,}", inserted=f"{inserted:,}",
+                    kept=kept), soft_wrap=True)  # fmt: skip

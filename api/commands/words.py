@@ -114,6 +114,13 @@ WORDS: dict[str, dict[str, str]] = {
         "archive_table": "分区|起|止|定位数",
         "archive_title": "截至 {limit} 结束的月份",
         "archive_dry_run": "预演：未归档任何内容（加 --commit 才会归档）",
+        "month_format": "月份 {month!r} 不是 YYYY-MM 格式，例如 2026-01",
+        "not_archived": "{month} 没有归档（gridgis positions archive 列出可归档的月份）",
+        "restore_plan": "{month}：归档文件 {path} 中有 {rows} 个定位，将放回数据库",
+        "restore_dry_run": "预演：未放回任何内容（加 --commit 才会放回）",
+        "archive_file_missing": "[red]归档文件 {path} 不存在；什么都没有改变[/]",
+        "restored": "{month}：读取 {read} 个定位，放回 {inserted} 个（已在库中的保留）；"
+        "文件保留为 {kept}",
     },
     "en": {
         "dry_run": "[yellow]dry run[/]: nothing stored; add --commit to keep it",
@@ -206,6 +213,13 @@ WORDS: dict[str, dict[str, str]] = {
         "archive_table": "partition|from|to|fixes",
         "archive_title": "months ending by {limit}",
         "archive_dry_run": "dry run: nothing archived (add --commit)",
+        "month_format": "month {month!r} is not YYYY-MM, e.g. 2026-01",
+        "not_archived": "{month} was never archived (gridgis positions archive lists the months)",
+        "restore_plan": "{month}: {rows} fixes in {path} go back into the database",
+        "restore_dry_run": "dry run: nothing restored (add --commit)",
+        "archive_file_missing": "[red]the archive file {path} is missing; nothing changed[/]",
+        "restored": "{month}: {read} fixes read, {inserted} put back (those already stored "
+        "kept); the file is kept as {kept}",
     },
 }
 

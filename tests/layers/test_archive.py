@@ -4,8 +4,10 @@ playback of an archived day gives exactly the track it gave before."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import geopandas as gpd
+import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -175,3 +177,78 @@ def test_a_dry_run_with_nothing_to_archive_says_so(monkeypatch, database_url, en
     assert "1970-01 之前没有可归档的月份" in zh.output
     bad = CliRunner().invoke(app, [*args, "--lang", "fr"])
     assert bad.exit_code == 2
+
+
+def test_an_archived_month_is_restored_into_the_database(db_session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from layers.archive import restore_month
+
+    month = datetime(2018, 5, 1, tzinfo=UTC)
+    device = db_session.execute(
+        text("INSERT INTO device (external_id, secret_hash, active) VALUES ('restore-1', 'x', "
+             "true) RETURNING id")
+    ).scalar_one()  # fmt: skip
+    _late_partition(db_session, month)
+    _fixes(db_session, device, month + timedelta(days=9), 50)
+    [m] = [p for p in partitions_before(session=db_session, before=date(2018, 6, 1))
+           if p.name == "position_y2018m05"]  # fmt: skip
+    others = m.rows - 50  # other tests' fixes of May 2018, if any
+    record = archive_partition(session=db_session, partition=m, directory=tmp_path)
+    path = record.path
+
+    # a late fix came in since (a new partition), one of them at an archived fix's time
+    _late_partition(db_session, month)
+    _fixes(db_session, device, month + timedelta(days=9, seconds=5 * 49), 5)  # 1 dup + 4 new
+    read, inserted, kept = restore_month(session=db_session, month=date(2018, 5, 1))
+    assert read == m.rows and inserted == m.rows - 1  # the stored late fix is kept as it was
+    count = db_session.execute(
+        text("SELECT count(*) FROM position_y2018m05 WHERE device_id = :d"), {"d": device}
+    ).scalar_one()
+    assert count == 54 and others >= 0
+    assert db_session.execute(
+        text("SELECT count(*) FROM position_archive WHERE partition = 'position_y2018m05'")
+    ).scalar_one() == 0  # fmt: skip
+    assert kept.name == "position_y2018m05.parquet.restored" and kept.exists()
+    assert not Path(path).exists()
+    from layers.archive import read_archived_track as archived
+
+    start = month + timedelta(days=9)
+    assert archived(session=db_session, device_id=device, start=start,
+                    end=start + timedelta(days=1)) is None  # fmt: skip
+    with pytest.raises(LookupError):
+        restore_month(session=db_session, month=date(2018, 5, 1))
+    PARTITIONS.forget()
+
+
+def test_the_restore_command(monkeypatch, database_url, engine) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    run = CliRunner().invoke
+    args = ["positions", "restore"]
+    never = run(app, [*args, "2017-01", "--lang", "en"], terminal_width=200)
+    assert never.exit_code == 1 and "2017-01 was never archived" in never.output
+    bad = run(app, [*args, "Jan", "--lang", "en"], terminal_width=200)
+    assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+    # a record whose file is gone: the dry run says what would come back; --commit refuses
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO position_archive VALUES ('position_y2017m02', '2017-02-01Z', "
+                 "'2017-03-01Z', '/nonexistent/position_y2017m02.parquet', 7, 'x', now())")
+        )  # fmt: skip
+    try:
+        dry = run(app, [*args, "2017-02", "--lang", "en"], terminal_width=200)
+        assert dry.exit_code == 0, dry.output
+        assert "7 fixes in /nonexistent/position_y2017m02.parquet" in dry.output
+        assert "dry run: nothing restored" in dry.output
+        gone = run(app, [*args, "2017-02", "--commit", "--lang", "en"], terminal_width=200)
+        assert gone.exit_code == 1 and "is missing; nothing changed" in gone.output
+        with engine.connect() as conn:  # nothing changed: no partition, the record kept
+            assert conn.execute(text("SELECT to_regclass('position_y2017m02')")).scalar() is None
+            assert conn.execute(
+                text("SELECT rows FROM position_archive WHERE partition = 'position_y2017m02'")
+            ).scalar() == 7  # fmt: skip
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM position_archive WHERE partition = 'position_y2017m02'"))
