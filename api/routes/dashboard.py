@@ -24,6 +24,7 @@ from api.deps import Reader, SessionDep
 from api.errors import InvalidParameter
 from api.lang import LangDep
 from api.routes.staff import _answer as responsible_answer
+from api.schemas.common import Answer
 from api.schemas.events import (
     DashboardEvents,
     DashboardGrid,
@@ -169,6 +170,40 @@ def dashboard_event_points(
     return panel_cache(request).get(
         ("points", scope), lambda: event_points(session=session, scope=scope)
     )
+
+
+class EventPoint(Answer):
+    """One case's place on the map (the front page's search opens it there)."""
+
+    id: int
+    lon: float = Field(description="EPSG:4490 degrees")
+    lat: float = Field(description="EPSG:4490 degrees")
+    status: str
+    overdue: bool
+    grid_code: str | None
+
+
+@router.get(
+    "/events/{event_id}/point",
+    summary="One case's point, status and grid (any status; not cached: a case just reported)",
+    response_model=EventPoint,
+)
+def dashboard_event_point(
+    session: SessionDep, principal: Reader, event_id: Annotated[int, Path(ge=1)]
+) -> dict[str, Any]:
+    """404 (field event_id) for no such case; 403 for a case the caller may not read (the
+    rule of ``GET /api/v1/events/{id}``)."""
+    from geoalchemy2.shape import to_shape
+
+    from api.routes.events import _require_visible, event_public, get_event
+
+    event = get_event(session, event_id)
+    _require_visible(session, principal, event)
+    point = to_shape(event.geom)
+    public = event_public(event)
+    return {"id": event.id, "lon": round(point.x, 7), "lat": round(point.y, 7),
+            "status": public["status"], "overdue": public["overdue"],
+            "grid_code": event.grid_code}  # fmt: skip
 
 
 @router.get(

@@ -875,7 +875,7 @@
     results.hidden = false;
     if (!items.length) { results.appendChild(G.el("li", "empty", w("search_none", {q: q}))); return; }
     items.forEach(function (it) {
-      var li = G.el("li", "result link");
+      var li = G.el("li", "result link" + (it.exact ? " exact" : ""));
       li.appendChild(G.el("span", "kind", it.kind));
       li.appendChild(G.el("span", "label", it.label));
       li.addEventListener("click", function () { results.hidden = true; it.go(); });
@@ -927,17 +927,15 @@
   }
 
   // An event found by its number: its grid selected, the map on the event with its popup
-  // (its point from the dashboard's event points of that grid).
+  // (its point from /api/v1/dashboard/events/{id}/point: any status, never a cached list
+  // that a case reported a moment ago is missing from).
   function openEvent(e) {
     var grid = e.routing && e.routing.grid_code;
     return (grid ? select(grid, true) : Promise.resolve()).then(function () {
-      return G.getJSON("/api/v1/dashboard/events/points?scope=" + encodeURIComponent(grid || ""),
-        w("search_event"), {quiet: true});
-    }).then(function (body) {
-      var hit = body.data.filter(function (r) { return r[0] === e.id; })[0];
-      if (!hit) { return; }
+      return G.getJSON("/api/v1/dashboard/events/" + e.id + "/point", w("search_event"));
+    }).then(function (hit) {
       state.openedEvent = e.id;
-      showEvent({id: e.id, lat: hit[3], lon: hit[2], status: hit[4] ? "overdue" : e.status,
+      showEvent({id: e.id, lat: hit.lat, lon: hit.lon, status: hit.overdue ? "overdue" : e.status,
         subclass_code: e.subclass, subclass_name: e.subclass_name, deadline_at: e.deadline_at,
         address: e.address});
     }).catch(function () {});
@@ -971,20 +969,21 @@
       asks.search.drop();
       return Promise.resolve(showResults([{kind: w("search_grid"), label: q, go: function () { select(q, true); }}], q));
     }
-    var items = [];
+    // one list per kind, shown in this order whichever answers first: an event whose number
+    // is the query (as the pages show it, "#123" or "123") first, then places, then people
+    var events = [], places = [], people = [];
     var found = [];
-    if (/^#?[0-9]{1,8}$/.test(q)) {
-      var id = q.replace("#", "");
+    if (/^#?\s*[0-9]{1,8}$/.test(q)) {
+      var id = q.replace("#", "").trim();
       found.push(G.getJSON("/api/v1/events/" + id, w("search_event"), {quiet: true}).then(function (e) {
-        items.push({kind: w("search_event"), label: "#" + e.id + " " + (e.description || ""), go: function () {
-          openEvent(e);
-        }});
+        events.push({kind: w("search_event"), label: "#" + e.id + " " + (e.description || ""), exact: true,
+          go: function () { openEvent(e); }});
       }).catch(function () {}));
     }
     found.push(G.getJSON("/api/v1/places?q=" + encodeURIComponent(q) + "&limit=8", w("search_place"), {quiet: true})
       .then(function (b) {
         b.data.forEach(function (p) {
-          items.push({kind: w("search_place") + " · " + w(p.kind || "grid"),
+          places.push({kind: w("search_place") + " · " + w(p.kind || "grid"),
             label: (p.full_name || p.name) + " (" + p.code + ")", go: function () { select(p.code, true); }});
         });
       }).catch(function () {}));
@@ -993,13 +992,17 @@
       w("search_person"), {quiet: true})
       .then(function (b) {
         b.people.forEach(function (p) {
-          items.push({kind: w("search_person") + (p.role_name ? " · " + p.role_name : ""),
+          people.push({kind: w("search_person") + (p.role_name ? " · " + p.role_name : ""),
             label: p.name + (p.grid_name ? " · " + p.grid_name : ""),
             go: function () { if (p.grid) { select(p.grid, true); } }});
         });
       }).catch(function () {}));
-    return asks.search.track(Promise.all(found)).then(function () { showResults(items, q); })
-      .catch(function () {});
+    return asks.search.track(Promise.all(found)).then(function () {
+      var items = events.concat(places, people);
+      showResults(items, q);
+      // Enter on an event's number opens the event (the other matches stay listed under it)
+      if (items.length > 1 && items[0].exact) { items[0].go(); }
+    }).catch(function () {});
   }
 
   form.addEventListener("submit", function (ev) { ev.preventDefault(); search(input.value); });
