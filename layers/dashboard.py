@@ -31,6 +31,7 @@ from layers.coverage import CoverageGrid, CoverageRun, CoverageVisit, rollup
 from layers.events import kpis
 from layers.events.dictionary import display_name, subclass_name_en
 from layers.events.models import Event, EventSubclass
+from layers.events.town_guests import filed_town_sql
 from layers.events.workflow import OPEN_FOR_DEADLINE, TERMINAL
 from layers.models import Grid
 from layers.patrol_visits import whole_day_runs
@@ -319,20 +320,46 @@ def patrol_panel(
 # --- KPIs ------------------------------------------------------------------------------------
 
 
+def previous_period_start(start: datetime, period: str) -> datetime:
+    """The start (UTC) of the ``period`` (day, week, month, year in Asia/Shanghai) before the
+    one starting at ``start`` (a start of :func:`period_starts`)."""
+    local = start.astimezone(SHANGHAI)
+    if period == "day":
+        before = local - timedelta(days=1)
+    elif period == "week":
+        before = local - timedelta(days=7)
+    elif period == "month":
+        before = (local - timedelta(days=1)).replace(day=1)
+    else:
+        before = local.replace(year=local.year - 1)
+    return before.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
 def kpi_panel(
-    *, session: Session, scope: str, period: str = "month", now: datetime | None = None
+    *,
+    session: Session,
+    scope: str,
+    period: str = "month",
+    now: datetime | None = None,
+    start: datetime | None = None,
 ) -> dict[str, Any]:
     """The KPIs (docs/kpis.md) of the events of the scope reported this ``period`` (day, week,
-    month, year in Asia/Shanghai, up to now): the scope's own row and its children ranked by
-    任务妥处率 (:func:`layers.events.kpis.rank`) with their names. Two queries."""
+    month, year in Asia/Shanghai, up to now; or from ``start`` up to ``now``): the scope's own
+    row and its children ranked by 任务妥处率 (:func:`layers.events.kpis.rank`) with their
+    names. Two queries (and for a town or below the lookup of its filed towns,
+    layers/events/town_guests.py)."""
     now = now or datetime.now(UTC)
     _no_jit(session)
-    start = period_starts(now)[period]
-    params = {"start": start, "end": now, "now": now, "scope": scope}
+    start = start or period_starts(now)[period]
+    params: dict[str, Any] = {"start": start, "end": now, "now": now, "scope": scope}
+    # a town (village, grid): only the shards of its filed towns on Citus (layers/events/
+    # town_guests.py); one shard, a router query, for a town no case was rerouted into
+    towns, town_params = filed_town_sql(session, scope)
+    params |= town_params
 
     def run(key: str) -> list[dict[str, Any]]:
         # grouped by filed town, then merged: on Citus pushed down to the workers (kpis.merge)
-        sql = kpis.sql(key=key, scope="starts_with(e.grid_code, :scope)")
+        sql = kpis.sql(key=key, scope=f"starts_with(e.grid_code, :scope) AND {towns}")
         return kpis.merge(session.execute(text(sql), params).mappings())
 
     total = run("'scope'")
@@ -433,4 +460,5 @@ __all__ = [
     "kpi_panel",
     "patrol_panel",
     "period_starts",
+    "previous_period_start",
 ]

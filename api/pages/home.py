@@ -8,11 +8,13 @@ no inline script. What the script needs from the server (language, basemap tiles
 extent, the selection) is in the ``data-config`` attribute of ``#home`` as JSON.
 
 Query: ``lang`` (zh default, en), ``sel`` (a town, village or grid code: the drill-down state,
-kept by the script in the URL), ``screen=big`` (dark full-screen mode, auto-refreshing).
+kept by the script in the URL), ``screen=big`` (dark full-screen mode, auto-refreshing),
+``date`` (YYYY-MM-DD: the KPI panel as at the end of that day; a frozen date for tests).
 """
 
 from __future__ import annotations
 
+from datetime import date as date_type
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -89,12 +91,21 @@ def _basemap(request: Request, lang: str) -> tuple[list[dict[str, Any]], str]:
     return basemap.tile_config(), basemap.datum
 
 
+def _day_or_none(value: str | None) -> str | None:
+    """``value`` if it is a YYYY-MM-DD day, else None."""
+    try:
+        return date_type.fromisoformat(value).isoformat() if value else None
+    except ValueError:
+        return None
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home_page(
     request: Request,
     session: SessionDep,
     sel: Annotated[str | None, Query(max_length=40)] = None,
     screen: Annotated[str | None, Query(max_length=10)] = None,
+    date: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
     try:
         current_principal(request, session)
@@ -113,6 +124,8 @@ def home_page(
         "basemap": tiles,
         "datum": datum,
         "today": datetime.now(SHANGHAI).date().isoformat(),
+        # ?date=YYYY-MM-DD: the KPI panel as at the end of that day (an unreadable one: today)
+        "date": _day_or_none(date),
         "roles": ROLE_NAMES[resolve_lang(lang)],
         "status_names": event_status_names(lang),
     }

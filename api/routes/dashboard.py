@@ -10,10 +10,13 @@ shows them in Asia/Shanghai.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -41,9 +44,11 @@ from layers.dashboard import (
     grid_panel,
     kpi_panel,
     patrol_panel,
+    previous_period_start,
 )
 from layers.errors import Forbidden
 from layers.grids import active_generation
+from layers.workcal import SHANGHAI
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 
@@ -245,15 +250,38 @@ def dashboard_kpis(
     period: Annotated[str, Query(description="day, week, month or year (Asia/Shanghai)")] = (
         "month"
     ),
+    date: Annotated[
+        dt.date | None, Query(description="as at the end of this day (Asia/Shanghai)")
+    ] = None,
 ) -> dict[str, Any]:
     if period not in KPI_PERIODS:
         raise InvalidParameter(
             f"period {period!r} is unknown; use {', '.join(KPI_PERIODS)}", field="period"
         )
+    """``shown`` is ``current`` (the period up to now) or, while the current period has no
+    case yet (the first hours of a month), ``previous``: the whole period before it, with
+    ``current_from`` the start of the empty one. ``date`` (YYYY-MM-DD, Asia/Shanghai) asks
+    as at the end of that day (or now, for today)."""
     scope = within_caller(parse_scope(scope), session, principal)
-    return panel_cache(request).get(
-        ("kpis", scope, period), lambda: kpi_panel(session=session, scope=scope, period=period)
-    )
+    now = datetime.now(UTC)
+    if date is not None:
+        end_of_day = datetime.combine(date + timedelta(days=1), dtime(0), tzinfo=SHANGHAI)
+        now = min(now, end_of_day.astimezone(UTC))
+
+    def panel() -> dict[str, Any]:
+        body = kpi_panel(session=session, scope=scope, period=period, now=now)
+        if body["kpis"]["reported"] == 0:
+            start = datetime.fromisoformat(body["from"])
+            earlier = kpi_panel(
+                session=session, scope=scope, period=period, now=start,
+                start=previous_period_start(start, period),
+            )  # fmt: skip
+            if earlier["kpis"]["reported"]:
+                return earlier | {"shown": "previous", "current_from": body["from"]}
+        return body | {"shown": "current", "current_from": body["from"]}
+
+    key = ("kpis", scope, period, date if date is not None else None)
+    return panel_cache(request).get(key, panel)
 
 
 @router.get(

@@ -25,7 +25,8 @@
       mileage: "巡查里程", patrol_time: "巡查时长", coverage: "覆盖率", officers: "巡查人员",
       cov_today: "今日", cov_yesterday: "昨日", not_computed: "尚未计算",
       worst: "覆盖最低的网格", computed_at: "计算于 {t}",
-      kpi_period: "本月（{from} 起）", ranking: "排名（按任务妥处率）",
+      kpi_period: "本月（{from} 起）",
+      kpi_previous: "上月（{from} 至 {to}）：本月（{now} 起）尚无事件", ranking: "排名（按任务妥处率）",
       patrol: "事件巡查数", acceptance_rate: "立案率", closure_rate: "结案率",
       on_time_closure_rate: "按期结案率", rework_rate: "返工率",
       proper_handling_rate: "任务妥处率", closure_h_median: "闭环时间（中位，工时）",
@@ -60,7 +61,8 @@
       mileage: "Mileage", patrol_time: "Patrol time", coverage: "Coverage", officers: "Officers",
       cov_today: "Today", cov_yesterday: "Yesterday", not_computed: "not computed yet",
       worst: "Least covered grids", computed_at: "computed {t}",
-      kpi_period: "This month (from {from})", ranking: "Ranking (proper handling rate)",
+      kpi_period: "This month (from {from})",
+      kpi_previous: "Last month ({from} to {to}): no events yet this month (since {now})", ranking: "Ranking (proper handling rate)",
       patrol: "Events found on patrol", acceptance_rate: "Acceptance rate",
       closure_rate: "Closure rate", on_time_closure_rate: "On-time closure rate",
       rework_rate: "Rework rate", proper_handling_rate: "Proper handling rate",
@@ -134,6 +136,9 @@
     timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit",
     minute: "2-digit", hour12: false});
   function when(iso) { return iso ? fmtTime.format(new Date(iso)) : "—"; }
+  var fmtDay = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", {
+    timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit"});
+  function day(iso) { return iso ? fmtDay.format(new Date(iso)) : "—"; }
   function num(v) { return v === null || v === undefined ? "—" : Number(v).toLocaleString(lang === "en" ? "en" : "zh-CN"); }
   function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } return node; }
   function row(dl, label, value, cls) {
@@ -670,12 +675,20 @@
   }
 
   function loadKpis() {
-    return asks.kpis.get("/api/v1/dashboard/kpis?" + scopeQuery(), w("panel_kpis")).then(function (b) {
+    // ?date= of the page: the panel as at the end of that day (Asia/Shanghai)
+    var asOf = config.date ? "&date=" + encodeURIComponent(config.date) : "";
+    return asks.kpis.get("/api/v1/dashboard/kpis?" + scopeQuery() + asOf, w("panel_kpis")).then(function (b) {
       var body = clear(panelBody("panel-kpis"));
       var tiles = G.el("div", "kpi-tiles"), side = G.el("div", "kpi-ranking");
       body.appendChild(tiles);
       body.appendChild(side);
-      tiles.appendChild(G.el("div", "muted", w("kpi_period", {from: when(b.from)})));
+      // the first hours of a month have no case yet: the panel shows last month, labelled
+      var label = b.shown === "previous" ?
+        w("kpi_previous", {from: day(b.from), to: day(new Date(new Date(b.to) - 1)),
+          now: when(b.current_from)}) :
+        w("kpi_period", {from: when(b.from)});
+      tiles.appendChild(G.el("div", "muted kpi-period" + (b.shown === "previous" ? " previous" : ""),
+        label));
       var grid = G.el("div", "kpi-grid");
       KPI_KEYS.forEach(function (k) {
         var card = G.el("div", "kpi kpi-" + k);
