@@ -67,6 +67,7 @@ from layers.events.models import (
     EventSubclass,
     filed_town_of,
 )
+from layers.events.town_guests import filed_towns_of
 from layers.events.workflow import Actor
 from layers.gazetteer import search_places
 from layers.open311_requests import MAX_ATTRIBUTE_CHARS, MAX_ATTRIBUTES, Open311Request
@@ -680,6 +681,9 @@ def _list(request: Request, session: Any, params: Mapping[str, Any]) -> list[dic
     if ids_given:
         ids = [int(i) for i in str(ids_given).split(",") if i.strip().isdigit()]
         stmt = stmt.where(Event.id.in_(ids))
+        # name the cases' filed towns: on Citus only their shards are read
+        if (towns := filed_towns_of(session, ids)) is not None:
+            stmt = stmt.where(Event.filed_town_code.in_(towns))
     if params.get("service_code"):
         stmt = stmt.where(Event.subclass_code.in_(str(params["service_code"]).split(",")))
     start, end = params.get("start_date"), params.get("end_date")

@@ -342,3 +342,7 @@ def case_photo(session: Session, event: Event, photo_id: int) -> EventPhoto | No
             EventPhoto.filed_town_code == event.filed_town_code,
         )
     )
+
+
+# the cases' town → filed towns list, kept by listeners on Event (needs Event defined above)
+from layers.events import town_guests as _town_guests  # noqa: E402, F401

@@ -37,6 +37,7 @@ def _target_metadata() -> Any:
     from layers.db import Base
     from layers.events import event_town as _event_town  # noqa: F401  (event_town)
     from layers.events import models as _events  # noqa: F401  (the event tables)
+    from layers.events import town_guests as _town_guests  # noqa: F401  (event_town_guest)
     from layers.planning import edits as _edits  # noqa: F401  (draft edit tables)
     from layers.planning import lineage as _lineage  # noqa: F401  (grid_lineage)
     from layers.planning import review as _review  # noqa: F401  (generation_review)

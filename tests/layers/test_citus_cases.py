@@ -351,6 +351,73 @@ def test_dashboard_kpis_same_as_postgis_and_pushed_down(
         assert "Subplan" not in "\n".join(lines)
 
 
+def _task_count(lines: list[str]) -> int:
+    return int(next(line for line in lines if "Task Count:" in line).split(":")[1])
+
+
+def test_a_towns_kpi_panel_goes_to_its_towns_shards_only(
+    citus_cases: Engine, postgis_cases: Engine
+) -> None:
+    """A town's panel names the towns its cases were filed in (``event_town_guest``): T2, into
+    which no case was rerouted, is one task (a router query); T1, which holds a case filed in
+    T2, at most two; the city still every shard. Same figures as single-node PostGIS."""
+    from layers.dashboard import kpi_panel
+    from layers.events.town_guests import filed_towns
+
+    def panels(session: Any) -> dict[str, Any]:
+        return {
+            scope: kpi_panel(session=session, scope=scope, period="month", now=MARCH)
+            for scope in (T2, T1, T1 + "001001")
+        }
+
+    with citus_cases.connect() as conn:
+        assert citus_tables(conn)["event_town_guest"] == "reference"
+    with transaction(make_sessionmaker(citus_cases)) as session:
+        assert filed_towns(session, T2) == [T2]
+        assert filed_towns(session, T1) == [T1, T2] == filed_towns(session, T1 + "001")
+        assert filed_towns(session, "9999") is None
+    with transaction(make_sessionmaker(postgis_cases)) as session:
+        postgis = panels(session)
+    citus, plans = _explained(citus_cases, panels)
+    assert citus == postgis
+    assert citus[T2]["kpis"]["reported"] == 2 and citus[T1]["kpis"]["reported"] == 6
+    kpi_plans = [lines for s, lines in plans if "FROM event e" in s]
+    assert len(kpi_plans) == 2 + 2 + 1  # T2 and T1: scope row and children; a grid: no children
+    t2, t1, grid = kpi_plans[:2], kpi_plans[2:4], kpi_plans[4:]
+    assert [_task_count(lines) for lines in t2] == [1, 1]  # router queries
+    assert all(1 <= _task_count(lines) <= 2 for lines in t1 + grid)
+    with transaction(make_sessionmaker(citus_cases)) as session:
+        shards = session.execute(
+            text("SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'event'::regclass")
+        ).scalar_one()
+    _, city = _explained(
+        citus_cases, lambda s: kpi_panel(session=s, scope="", period="month", now=MARCH)
+    )
+    assert shards > 2
+    assert {_task_count(lines) for s, lines in city if "FROM event e" in s} == {shards}
+
+
+def test_reading_cases_by_a_list_of_ids_reads_their_towns_shards(citus_cases: Engine) -> None:
+    """Open311's ``service_request_id=1,2,3`` names the cases' filed towns (``event_town``):
+    the read of T2's cases is one task, not every shard of ``event``."""
+    from sqlalchemy import select
+
+    from layers.events.models import Event
+    from layers.events.town_guests import filed_towns_of
+
+    def read(session: Any) -> list[int]:
+        ids = list(session.scalars(select(Event.id).where(Event.filed_town_code == T2)))
+        towns = filed_towns_of(session, ids)
+        assert towns == [T2]
+        stmt = select(Event.id).where(Event.id.in_(ids), Event.filed_town_code.in_(towns))
+        return sorted(session.scalars(stmt))
+
+    found, plans = _explained(citus_cases, read)
+    assert len(found) == 3  # STORY: three cases filed in T2 (one now in T1)
+    [listed] = [lines for s, lines in plans if "IN (" in s and "filed_town_code IN" in s]
+    assert _task_count(listed) == 1
+
+
 def _read_case(session: Any, event_id: int) -> dict[str, Any]:
     from layers.events.models import case_log, case_photo, case_photo_rows, event_by_id
 
