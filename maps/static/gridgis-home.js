@@ -51,6 +51,7 @@
       panel_selection: "当前范围", panel_grid: "网格详情",
       h_share: "H3 覆盖率", minutes: "{v} 分钟", subclass: "{code}", silent: "离线人员（最近失联在前）",
       silent_for: "{d}未上报", patrolled: "今天巡查过的队员（轨迹回放）",
+      patrolled_yesterday: "昨天巡查过的队员（轨迹回放）", persons: "{n} 人",
     },
     en: {
       city: "City", town: "Town", village: "Village", grid: "Unit grid",
@@ -93,6 +94,8 @@
       h_share: "H3 coverage", minutes: "{v} min", subclass: "Event type {code}",
       silent: "Offline officers (most recently lost first)", silent_for: "silent {d}",
       patrolled: "Officers who patrolled it today (playback)",
+      patrolled_yesterday: "Officers who patrolled it yesterday (playback)",
+      persons: "{n} officers",
     },
   };
   // fill classes: [upper bound (exclusive), colour]; coverage in H3 share %, a red-blue scale;
@@ -787,10 +790,17 @@
       row(facts, w("coverage") + " · " + w("cov_today"), today ? G.pct(today.h3_share) : w("not_computed"));
       row(facts, w("coverage") + " · " + w("cov_yesterday"), yesterday ? G.pct(yesterday.h3_share) : w("not_computed"));
       body.appendChild(facts);
-      var who = G.el("a", "link gridgis-patrolled-link", w("patrolled"));  // gridgis-playback.js
-      who.href = "/playback?" + new URLSearchParams(Object.assign({grid: code, date: days[0]},
-        G.pageLang() === "en" ? {lang: "en"} : {})).toString();
-      body.appendChild(who);
+      // who patrolled it today and yesterday: /playback lists them (GET /api/v1/patrol/visits,
+      // layers/patrol_visits.py: the officers of the day's coverage run counted above)
+      [[days[0], "patrolled", today, ""], [days[1], "patrolled_yesterday", yesterday,
+        " gridgis-patrolled-yesterday"]].forEach(function (d) {
+        if (!d[0]) { return; }
+        var text = w(d[1]) + (d[2] ? " · " + w("persons", {n: num(d[2].officers)}) : "");
+        var who = G.el("a", "link gridgis-patrolled-link" + d[3], text);  // gridgis-playback.js
+        who.href = "/playback?" + new URLSearchParams(Object.assign({grid: code, date: d[0]},
+          G.pageLang() === "en" ? {lang: "en"} : {})).toString();
+        body.appendChild(who);
+      });
       if (g.staff && g.staff.length) {
         body.appendChild(G.el("div", "sub-title", w("staff")));
         var ul = G.el("ul", "staff");

@@ -171,7 +171,7 @@ def test_front_page_grid_links_to_who_patrolled_it_today(
     page, seen = open_home(browser, live_server, tokens["viewer"], f"/?sel={code}{suffix}")
     try:
         _wait_selected(page, code)
-        link = page.locator("#panel-selection a.gridgis-patrolled-link")
+        link = page.locator("#panel-selection a.gridgis-patrolled-link").first
         today = page.evaluate(
             "new Intl.DateTimeFormat('en-CA', {timeZone: 'Asia/Shanghai', year: 'numeric',"
             " month: '2-digit', day: '2-digit'}).format(new Date())"
