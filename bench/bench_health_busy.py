@@ -4,6 +4,7 @@ upload").
 
     .venv/bin/python -m bench.bench_health_busy [--project DIR] [--logins 60] [--seconds 15]
     .venv/bin/python -m bench.bench_health_busy --uploads 600000 49000 [--seconds 15]
+    .venv/bin/python -m bench.bench_health_busy --gpx 40000 [--seconds 15]
 
 Starts the app of ``--project`` (default: this checkout; give an exported older tree to
 measure "before") on a fresh database of the embedded cluster, makes a user with a password,
@@ -14,7 +15,11 @@ instead of the flood: for each N, an XLSX staff roster of N rows (openpyxl, writ
 /tmp) is posted to ``POST /api/v1/staff/import?dry_run=true`` over and over by two clients for
 ``--seconds`` (600,000 rows: the attack of the issue, a 674 KB file refused at the 50,000-row
 limit after it is parsed that far; 49,000: under the limit, every row read and checked), with
-the uploads answered by status. A measurement, not a test (no timing is asserted anywhere).
+the uploads answered by status. With ``--gpx N …``: for each N, a GPX track of N points (one a
+second, inside the city, written once to /tmp) is posted to ``POST /api/v1/ingest/gpx`` of a
+device made for it, over and over by two clients (each post after the first stores nothing
+new: the points are read, located, flagged and sent to the database, which skips them). A
+measurement, not a test (no timing is asserted anywhere).
 """
 
 from __future__ import annotations
@@ -113,6 +118,57 @@ def _uploads(base: str, token: str, path: Path, seconds: float, results: Any) ->
     results.put(done)
 
 
+def _track_gpx(points: int) -> Path:
+    """A GPX 1.1 track of ``points`` points, one a second from yesterday 08:00 UTC, walking
+    east from the middle of the demo city; cached in /tmp."""
+    path = Path("/tmp") / f"gridgis-bench-track-{points}.gpx"
+    if not path.exists():
+        from datetime import UTC, datetime, timedelta
+
+        t0 = (datetime.now(UTC) - timedelta(days=1)).replace(hour=8, minute=0, second=0)
+        with path.open("w", encoding="utf-8") as out:
+            out.write('<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" '
+                      'creator="bench" xmlns="http://www.topografix.com/GPX/1/1">'
+                      "<trk><name>bench</name><trkseg>\n")  # fmt: skip
+            for i in range(points):
+                t = (t0 + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                out.write(f'<trkpt lat="{CITY[1]:.6f}" lon="{CITY[0] + i * 1e-6:.6f}">'
+                          f"<ele>5</ele><time>{t}</time></trkpt>\n")  # fmt: skip
+            out.write("</trkseg></trk></gpx>\n")
+    return path
+
+
+CITY = (120.285, 31.92)  # lon, lat inside the demo city (WGS 84; tests/tracks_support.py)
+
+
+def _gpx_uploads(
+    base: str, device: str, secret: str, path: Path, seconds: float, results: Any
+) -> None:
+    """Two clients posting the track ``path`` of ``device`` for ``seconds``."""
+    data = path.read_bytes()
+    done: list[int] = []
+    stop = threading.Event()
+
+    def post() -> None:
+        with httpx.Client(base_url=base, timeout=600) as client:
+            while not stop.is_set():
+                r = client.post(
+                    "/api/v1/ingest/gpx", params={"device": device}, content=data,
+                    headers={"Authorization": f"Bearer {secret}",
+                             "Content-Type": "application/gpx+xml"},
+                )  # fmt: skip
+                done.append(r.status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    results.put(done)
+
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -138,6 +194,24 @@ def _probe_during(
     return latencies, codes
 
 
+def _first_upload(base: str, path: str, data: bytes, **kwargs: Any) -> str:
+    """One upload right after the server started, ``/health`` probed meanwhile: what it
+    costs once (first imports of the route's modules, the grid locator built for the active
+    generation) before the steady state measured after it."""
+    latencies: list[float] = []
+    stop = threading.Event()
+    probe = threading.Thread(target=_latencies, args=(base, stop, latencies))
+    probe.start()
+    t0 = time.perf_counter()
+    with httpx.Client(base_url=base, timeout=600) as client:
+        status = client.post(path, content=data, **kwargs).status_code
+    elapsed = time.perf_counter() - t0
+    time.sleep(0.1)
+    stop.set()
+    probe.join()
+    return _summary(f"/health during the first upload ({status}, {elapsed:.1f} s)", latencies)
+
+
 def _summary(name: str, values: list[float]) -> str:
     values = sorted(values)
     p95 = values[int(0.95 * (len(values) - 1))]
@@ -145,6 +219,20 @@ def _summary(name: str, values: list[float]) -> str:
         f"{name}: p50 {statistics.median(values) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
         f"max {values[-1] * 1000:.1f} ms, n {len(values)}"
     )
+
+
+def _load_city(url: str) -> None:
+    """The demo city as the active generation (fixes are located in its grids; a roster's
+    rows are checked against them)."""
+    from api.settings import Settings
+    from layers.demo import load_demo_city
+
+    settings = Settings()
+    with transaction(make_sessionmaker(create_engine(url))) as session:
+        load_demo_city(
+            session=session, seed=settings.geo.demo_seed,
+            metric_srid=settings.geo.metric_srid, cache_dir=PROJECT / ".gridgis" / "cache",
+        )  # fmt: skip
 
 
 def main() -> None:
@@ -156,7 +244,12 @@ def main() -> None:
         "--uploads", type=int, nargs="*", default=[],
         help="rows of the XLSX rosters uploaded instead of the sign-in flood",
     )  # fmt: skip
+    parser.add_argument(
+        "--gpx", type=int, nargs="*", default=[],
+        help="points of the GPX tracks uploaded instead of the sign-in flood",
+    )  # fmt: skip
     args = parser.parse_args()
+    tracks = [_track_gpx(points) for points in args.gpx]
     rosters = [_roster_xlsx(rows) for rows in args.uploads]
     cluster = LocalCluster(Path(os.environ.get("GRIDGIS_DATA_DIR", PROJECT / ".gridgis")))
     cluster.start()
@@ -200,6 +293,36 @@ def main() -> None:
         time.sleep(3)
         stop.set()
         probe.join()
+        if tracks or rosters:
+            _load_city(url)
+        if tracks:
+            from layers.devices import create_device
+
+            with transaction(make_sessionmaker(create_engine(url))) as session:
+                device = f"bench-gpx-{secrets.token_hex(3)}"
+                _, secret = create_device(session=session, external_id=device)
+                device = f"bench-gpx-{secrets.token_hex(3)}"
+                _, secret = create_device(session=session, external_id=device)
+            assert secret is not None
+            print(f"project {args.project}")
+            print(_summary("/health idle", idle))
+            for points, track in zip(args.gpx, tracks, strict=True):
+                print(_first_upload(
+                    base, "/api/v1/ingest/gpx", track.read_bytes(), params={"device": device},
+                    headers={"Authorization": f"Bearer {secret}",
+                             "Content-Type": "application/gpx+xml"},
+                ))  # fmt: skip
+                during, answered = _probe_during(
+                    base, _gpx_uploads, (base, device, secret, track, args.seconds + 1.0),
+                    args.seconds,
+                )  # fmt: skip
+                size_kb = track.stat().st_size / 1024
+                print(_summary(f"/health during uploads of a {points:,}-point GPX "
+                               f"({size_kb:,.0f} KB), two at a time", during))  # fmt: skip
+                codes = {c: answered.count(c) for c in sorted(set(answered))}
+                print(f"uploads answered: {len(answered)} by status {codes}")
+                print(f"load average {os.getloadavg()[0]:.1f}")
+            return
         if rosters:
             from layers import auth
 
@@ -209,6 +332,10 @@ def main() -> None:
             print(f"project {args.project}")
             print(_summary("/health idle", idle))
             for rows, roster in zip(args.uploads, rosters, strict=True):
+                print(_first_upload(
+                    base, "/api/v1/staff/import", roster.read_bytes(), params={"dry_run": "true"},
+                    headers={"Authorization": f"Bearer {token}", "Content-Type": XLSX},
+                ))  # fmt: skip
                 during, answered = _probe_during(
                     base, _uploads, (base, token, roster, args.seconds + 1.0), args.seconds
                 )
@@ -217,6 +344,7 @@ def main() -> None:
                                f"({size_kb:,.0f} KB), two at a time", during))  # fmt: skip
                 codes = {c: answered.count(c) for c in sorted(set(answered))}
                 print(f"uploads answered: {len(answered)} by status {codes}")
+                print(f"load average {os.getloadavg()[0]:.1f}")
             return
         busy, done = _probe_during(
             base, _flood, (base, args.logins, args.seconds + 1.0), args.seconds

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.big_json import json_answer
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, problem
 from api.forms import read_form
 from api.ingest import formats
@@ -36,6 +37,7 @@ from api.schemas.bodies import (
 from api.schemas.tracks import OWNTRACKS_RESPONSES, IngestAnswer
 from api.uploads import read_upload
 from layers.devices import check_secret, device_by_external_id, preauthenticate
+from layers.tables import PARSE_IN_PROCESS_MAX_BYTES, TableError, run_isolated
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
 
@@ -230,7 +232,7 @@ def _parse_batch(body: bytes) -> tuple[str | None, FixColumns, int]:
     return formats.batch(_json(body), max_fixes=BATCH_MAX_FIXES)
 
 
-def _batch_response(result: IngestResult, **extra: Any) -> JSONResponse:
+def _batch_response(result: IngestResult, **extra: Any) -> Response:
     body = {**result.as_dict(), **extra}
     if result.received and result.stored == 0 and result.duplicates == 0:
         first = result.rejected[0]
@@ -243,7 +245,7 @@ def _batch_response(result: IngestResult, **extra: Any) -> JSONResponse:
             **{k: v for k, v in body.items() if k != "errors"},
             errors=result.rejected[:1000],
         )
-    return JSONResponse(body)
+    return json_answer(body, long_list="errors")
 
 
 @router.post(
@@ -252,7 +254,7 @@ def _batch_response(result: IngestResult, **extra: Any) -> JSONResponse:
     response_model=IngestAnswer,
     openapi_extra=body(("application/json", INGEST_BATCH)) | device_key(),
 )
-async def ingest_batch(request: Request) -> JSONResponse:
+async def ingest_batch(request: Request) -> Response:
     """``{"device": "<external id>", "crs": "wgs84", "fixes": [{"time", "lon", "lat", "crs"?,
     "seq"?, "accuracy_m"?, "speed_mps"?, "course_deg"?, "altitude_m"?, "battery_pct"?,
     "attributes"?}, …]}``; ``time`` as ISO 8601 or epoch s/ms; ``crs`` (WGS 84 by default) is
@@ -271,10 +273,24 @@ async def ingest_batch(request: Request) -> JSONResponse:
     external_id = external_id or named
     if not external_id:
         raise InvalidParameter('name the device: {"device": "<external id>", …}', field="device")
-    result = await run_in_threadpool(
-        _store, request, external_id, _presented_secret(request), fixes, "batch", received, "device"
+    return await run_in_threadpool(
+        _store_and_answer, request, external_id, fixes, "batch", received, {}
     )
-    return _batch_response(result)
+
+
+def _store_and_answer(
+    request: Request,
+    external_id: str,
+    fixes: FixColumns,
+    source: str,
+    received: int,
+    extra: dict[str, Any],
+) -> Response:
+    """:func:`_store` and the answer, rendered here in the worker thread: a big answer (tens
+    of thousands of per-point errors) is never serialized on the event loop."""
+    result = _store(request, external_id, _presented_secret(request), fixes, source, received,
+                    "device")  # fmt: skip
+    return _batch_response(result, **extra)
 
 
 @router.post(
@@ -289,7 +305,7 @@ async def ingest_batch(request: Request) -> JSONResponse:
 async def ingest_gpx(
     request: Request,
     device: Annotated[str, Query(description="the device's external id")],
-) -> JSONResponse:
+) -> Response:
     """The GPX file as the body or as the multipart part ``file`` (``curl -F file=@x.gpx``),
     read in its declared encoding (BOM, XML declaration, else the charset of its Content-Type:
     UTF-8, GBK/GB18030, ISO-8859-1, …); every ``trkpt`` with a ``time`` becomes a fix (WGS 84).
@@ -297,8 +313,23 @@ async def ingest_gpx(
     formats.device_id(device, "device")
     await _preauthenticate(request, device, _presented_secret(request), "device")
     upload = await read_upload(request)  # raw body or the multipart part 'file'
-    fixes, received, name = await run_in_threadpool(formats.gpx, upload.content, upload.charset)
-    result = await run_in_threadpool(
-        _store, request, device, _presented_secret(request), fixes, "gpx", received, "device"
+    fixes, received, name = await run_in_threadpool(_parse_gpx, upload.content, upload.charset)
+    return await run_in_threadpool(
+        _store_and_answer, request, device, fixes, "gpx", received, {"track_name": name}
     )
-    return _batch_response(result, track_name=name)
+
+
+def _parse_gpx(content: bytes, charset: str | None) -> tuple[FixColumns, int, str | None]:
+    """:func:`formats.gpx`; a file over :data:`layers.tables.PARSE_IN_PROCESS_MAX_BYTES` is
+    parsed in a child process of the parse pool (:func:`layers.tables.run_isolated`): the XML
+    parser holds the GIL for the whole document (a 40,000-point track: 250 ms in one call),
+    which in a thread of the server stalls every other request. Its errors are the same."""
+    if len(content) <= PARSE_IN_PROCESS_MAX_BYTES:
+        return formats.gpx(content, charset)
+    try:
+        return run_isolated(formats.gpx, content, charset)
+    except TableError as exc:
+        if exc.field != "file":  # the file's own encoding error (field body)
+            raise
+        # the child died (out of memory): the upload here is the body
+        raise TableError(exc.detail, field="body") from None

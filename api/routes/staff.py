@@ -6,10 +6,12 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from api import roster_import
 from api.deps import CrsDep, Planner, Reader, SessionDep, check_lonlat
-from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
+from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, database_problem
 from api.exports import XLSX
 from api.schemas.common import TABLE_BODY, Listing
 from api.schemas.people import Responsible, StaffImportReport
@@ -24,13 +26,11 @@ from layers.people import Team, TeamKind
 from layers.roster import (
     RosterFormatError,
     RosterInvalid,
-    import_roster,
     list_teams,
-    read_roster,
     responsible_for,
     team_members,
 )
-from layers.tables import table_kind
+from layers.tables import run_isolated, table_kind
 from layers.zones import zone_of_grid
 
 # Our errors in the one error table (registered here so parallel work never edits it).
@@ -67,7 +67,7 @@ async def import_staff(
     on_error: Annotated[str, Query(description="keep: store the good rows; refuse: none")] = "keep",
     dry_run: Annotated[bool, Query()] = False,
     filename: Annotated[str | None, Query(max_length=255)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """The raw file as the body (``text/csv[; charset=…]`` or XLSX); its rows are read and
     imported in a worker thread (other requests are answered meanwhile)."""
     if on_error not in ("keep", "refuse"):
@@ -85,41 +85,22 @@ async def import_staff(
             field="Content-Type",
         )
 
-    def work() -> dict[str, Any]:
-        rows = read_roster(upload.content, kind=kind, charset=upload.charset)
-        _require_rows_in_scope(session, principal, rows)
-        generation = active_generation(session=session)
-        report = import_roster(
-            session=session,
-            generation_id=generation.id,
-            rows=rows,
-            on_error=on_error,  # type: ignore[arg-type]
-            dry_run=dry_run,
-        )
-        return report.as_dict()
+    codes = await run_in_threadpool(
+        lambda: accounts.scope_codes(session=session, identity=principal.identity)
+    )
+    url = request.app.state.engine.url.render_as_string(hide_password=False)
+
+    def work() -> Response:
+        try:  # read, checked, stored and reported in a child process (api/roster_import.py)
+            body = run_isolated(
+                roster_import.import_file, url, upload.content, kind, upload.charset, codes,
+                str(principal.scope), on_error, dry_run,
+            )  # fmt: skip
+        except roster_import.ChildDatabaseFault as exc:
+            return database_problem(exc.fault())
+        return Response(body, media_type="application/json")
 
     return await run_in_threadpool(work)
-
-
-def _require_rows_in_scope(session: Any, principal: Any, rows: list[dict[str, str]]) -> None:
-    """Forbidden (nothing imported) if a roster row names a grid outside the planner's scope:
-    a town's planner imports its town's people only (file row numbers, header = row 1)."""
-    codes = accounts.scope_codes(session=session, identity=principal.identity)
-    if codes is None:
-        return
-    outside = [
-        i + 2
-        for i, r in enumerate(rows)
-        if (r.get("grid_code") or "").strip()
-        and not accounts.in_codes(r["grid_code"].strip(), codes)
-    ]
-    if outside:
-        shown = ", ".join(map(str, outside[:10])) + (" …" if len(outside) > 10 else "")
-        raise Forbidden(
-            f"rows {shown} name grids outside your scope ({principal.scope}); nothing was "
-            "imported: remove them, or have a planner of the city import the file",
-            field="file",
-        )
 
 
 def _people(rows: list[dict[str, Any]], role: Role) -> list[dict[str, Any]]:
