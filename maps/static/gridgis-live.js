@@ -61,8 +61,15 @@
       head.appendChild(G.el("span", "gridgis-officer-role", " " + role));
     }
     box.appendChild(head);
-    var grid = [p.grid_name, p.grid].filter(Boolean).join(" ");
-    box.appendChild(G.el("div", null, G.t(TEXT, "grid") + ": " + (grid || "—")));
+    // the grid by its name and town (its code on hover), named when the names arrive
+    var gridBox = G.el("div", null, G.t(TEXT, "grid") + ": " + (p.grid ? G.gridLabel(p.grid, p.grid_name) : "—"));
+    if (p.grid) {
+      gridBox.title = p.grid;
+      G.gridNames([p.grid]).then(function () {
+        gridBox.textContent = G.t(TEXT, "grid") + ": " + G.gridLabel(p.grid, p.grid_name);
+      });
+    }
+    box.appendChild(gridBox);
     box.appendChild(G.el("div", null, G.t(TEXT, "age") + ": " + ago(p.age_s)));
     var link = G.el("a", "gridgis-playback-link", G.t(TEXT, "playback"));
     link.href = playbackHref(p);

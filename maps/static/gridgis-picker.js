@@ -39,11 +39,18 @@
       !isNaN(new Date(value + "T00:00:00Z").getTime());
   };
 
-  // "严芳 · 网格员 · 澄江街道某网格 (320281001001001)"
+  // A grid by its name and its town's ("澄山社区第1网格 · 澄江街道", G.gridNames/gridText of
+  // GET /api/v1/grid-names), else the name the answer gave; the code only when nothing is known
+  // (the code goes in the element's title: hover).
+  G.gridLabel = function (code, name) {
+    var named = G.gridText(code);
+    return named && named !== code ? named : name || code || "";
+  };
+  // "严芳 · 网格员 · 澄山社区第1网格 · 澄江街道"
   G.officerLabel = function (o) {
     var parts = [o.name];
     if (o.role_name) { parts.push(o.role_name); }
-    if (o.grid) { parts.push((o.grid_name ? o.grid_name + " " : "") + "(" + o.grid + ")"); }
+    if (o.grid) { parts.push(G.gridLabel(o.grid, o.grid_name)); }
     return parts.join(" · ");
   };
 
@@ -75,7 +82,15 @@
     control.addTo(map);
 
     var chosen = null, searches = G.latest(), timer = null;
-    function show(officers, heading, none) {
+    // the list once the officers' grids are named (one request for the codes not yet known)
+    var shown = 0;
+    function show(officers, heading, none, grid) {
+      var mine = shown += 1;
+      G.gridNames(officers.map(function (o) { return o.grid; }).concat([grid])).then(function () {
+        if (mine === shown) { render(officers, heading && heading(), none); }
+      });
+    }
+    function render(officers, heading, none) {
       list.textContent = "";
       if (heading) { list.appendChild(G.el("li", "gridgis-picker-visited", heading)); }
       if (!officers.length) {
@@ -86,6 +101,7 @@
         var li = G.el("li");
         var b = G.el("button", "gridgis-picker-officer", G.officerLabel(o));
         b.type = "button";
+        if (o.grid) { b.title = o.grid; }
         b.dataset.device = String(o.device_id);
         b.addEventListener("click", function () {
           chosen = o;
@@ -100,6 +116,7 @@
     }
     function failed(error) {
       if (error.stale) { return; }
+      shown += 1;  // a list still waiting for its names is not drawn over this
       list.textContent = "";
       list.appendChild(G.el("li", "gridgis-picker-none",
         error.status === 401 ? error.message : G.t(TEXT, "failed", {detail: error.message})));
@@ -109,8 +126,9 @@
       var url = "/api/v1/patrol/visits?" + new URLSearchParams({grid: grid, date: when,
         lang: G.pageLang()});
       searches.get(url, G.t(TEXT, "officers"), {quiet: true}).then(function (data) {
-        show(data.officers || [], G.t(TEXT, "visited", {grid: grid, day: when}),
-          G.t(TEXT, "nobody"));
+        show(data.officers || [], function () {
+          return G.t(TEXT, "visited", {grid: G.gridLabel(grid), day: when});
+        }, G.t(TEXT, "nobody"), grid);
       }).catch(failed);
     }
     function search() {
@@ -118,7 +136,7 @@
       if (!q) { searches.drop(); list.textContent = ""; return; }
       var url = "/api/v1/patrol/officers?" + new URLSearchParams({q: q, lang: G.pageLang()});
       searches.get(url, G.t(TEXT, "officers"), {quiet: true})
-        .then(function (data) { show(data.officers || []); })
+        .then(function (data) { show(data.officers || [], null); })
         .catch(failed);
     }
     input.addEventListener("input", function () {

@@ -164,7 +164,14 @@
     }
     function heading(officer, w) {
       headBox.textContent = "";
-      if (officer) { headBox.appendChild(G.el("b", "gridgis-playback-who", G.officerLabel(officer))); }
+      if (officer) {
+        var who = G.el("b", "gridgis-playback-who", G.officerLabel(officer));
+        if (officer.grid) {
+          who.title = officer.grid;
+          G.gridNames([officer.grid]).then(function () { who.textContent = G.officerLabel(officer); });
+        }
+        headBox.appendChild(who);
+      }
       var when = w.date || (w.from ? w.from.slice(0, 10) : G.t(TEXT, "last24"));
       headBox.appendChild(G.el("span", "gridgis-playback-day", (officer ? " · " : "") + when));
     }

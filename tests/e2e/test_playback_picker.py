@@ -26,6 +26,20 @@ from tests.api.test_tracks_api import DAY
 from tests.e2e.conftest import assert_offline_and_clean, open_logged_in, wait_until
 
 pytestmark = pytest.mark.browser
+
+
+def _named(live_server: str, token: str, code: str) -> tuple[str, str]:
+    """The grid's name and its town's (GET /api/v1/grid-names): what the pages show instead of
+    the raw code (issue 15, fault 6 of the last trial)."""
+    import httpx
+
+    r = httpx.get(f"{live_server}/api/v1/grid-names", params={"codes": code},
+                  headers={"Authorization": f"Bearer {token}"}, timeout=60)  # fmt: skip
+    assert r.status_code == 200, r.text
+    n = r.json()["names"][code]
+    return n["name"], n["town"]
+
+
 DONE = "window.gridgisPlayback !== undefined"
 READY = "window.gridgisPlayback && window.gridgisPlayback.ready"
 
@@ -45,7 +59,12 @@ def test_pick_an_officer_and_a_day(
         option = page.locator(f"#gg-who-list button[data-device='{walker['device'].id}']")
         option.wait_for(timeout=20_000)
         label = option.inner_text()
-        assert walker["name"] in label and walker["code"] in label
+        name, town = _named(live_server, tokens["viewer"], walker["code"])
+        wait_until(page, f"document.querySelector('#gg-who-list').textContent.includes('{town}')")
+        label = option.inner_text()
+        # the grid by its name and town, never the raw code (the code on hover)
+        assert walker["name"] in label and name in label and town in label, label
+        assert walker["code"] not in label and option.get_attribute("title") == walker["code"]
         assert ("Grid worker" if lang == "en" else "网格员") in label
         page.evaluate("window.gridgisNoReload = true")  # gone if the page reloaded
         option.click()
@@ -127,8 +146,9 @@ def test_a_grid_link_lists_who_patrolled_it(
     try:
         option = page.locator(f"#gg-who-list button[data-device='{walker['device'].id}']")
         option.wait_for(timeout=20_000)
+        name, town = _named(live_server, tokens["viewer"], walker["code"])
         listed = page.inner_text("#gg-who-list")
-        assert walker["code"] in listed
+        assert name in listed and town in listed and walker["code"] not in listed, listed
         assert ("patrolled grid" if lang == "en" else "巡查过的队员") in listed
         option.click()
         wait_until(page, READY, timeout=30_000)
@@ -182,7 +202,9 @@ def test_front_page_grid_links_to_who_patrolled_it_today(
         page.locator("#gg-who-list").wait_for(timeout=30_000)
         wait_until(page, "document.querySelector('#gg-who-list').textContent.length > 0", 60_000)
         listed = page.inner_text("#gg-who-list")
-        assert code in listed and today in listed
+        name, town = _named(live_server, tokens["viewer"], code)
+        assert name in listed and town in listed and today in listed, listed
+        assert code not in listed, listed
         assert_offline_and_clean(seen)
     finally:
         page.context.close()
