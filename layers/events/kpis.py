@@ -180,6 +180,11 @@ def compute(*, session: Session, query: KpiQuery) -> list[dict[str, Any]]:
         else f"date_trunc('{query.bucket}', e.reported_at, 'Asia/Shanghai')"
     )
     scope, params = prefix_sql("e.grid_code", query.codes)  # events of the caller's area only
+    if query.codes:  # a town's (village's, grid's) user: on Citus only its towns' shards
+        from layers.events.town_guests import filed_town_sql
+
+        towns, town_params = filed_town_sql(session, query.codes)
+        scope, params = f"{scope} AND {towns}", params | town_params
     params |= {"start": query.start, "end": query.end, "now": query.now or datetime.now(UTC)}
     key = DIMENSIONS[query.dimension]
 

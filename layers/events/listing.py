@@ -64,6 +64,7 @@ def urgency_clause(now: datetime) -> Any:
 
 def _where(stmt: Select[Any], f: EventFilter, now: datetime, session: Session) -> Select[Any]:
     from layers.events.access import reach_clause
+    from layers.events.town_guests import filed_towns
 
     if f.statuses:
         stmt = stmt.where(Event.status.in_(list(f.statuses)))
@@ -71,6 +72,9 @@ def _where(stmt: Select[Any], f: EventFilter, now: datetime, session: Session) -
         stmt = stmt.where(Event.subclass_code.startswith(f.class_code, autoescape=True))
     if f.town:
         stmt = stmt.where(Event.grid_code.startswith(f.town, autoescape=True))
+        # on Citus: only the shards of the towns these cases were filed in
+        if (towns := filed_towns(session, f.town)) is not None:
+            stmt = stmt.where(Event.filed_town_code.in_(towns))
     if f.sources:
         stmt = stmt.where(Event.source.in_(list(f.sources)))
     if f.overdue is not None:

@@ -17,6 +17,7 @@ Migration 0031_event_town_guest.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import String, select
@@ -66,14 +67,21 @@ def filed_towns(session: Session, scope: str) -> list[str] | None:
 
 
 def filed_town_sql(
-    session: Session, scope: str, column: str = "e.filed_town_code"
+    session: Session, scope: str | Sequence[str], column: str = "e.filed_town_code"
 ) -> tuple[str, dict[str, str]]:
-    """A SQL condition on ``column`` naming the filed towns of ``scope`` (:func:`filed_towns`),
-    with its parameters (``:filed_town_0``, …); ``("true", {})`` for a scope wider than a town.
-    ``column`` is the caller's SQL, never user input."""
-    towns = filed_towns(session, scope)
-    if towns is None:
+    """A SQL condition on ``column`` naming the filed towns of ``scope`` (:func:`filed_towns`;
+    several prefixes: every one's), with its parameters (``:filed_town_0``, …); ``("true",
+    {})`` when a prefix is wider than a town (or none is given). ``column`` is the caller's
+    SQL, never user input."""
+    found: set[str] = set()
+    for prefix in [scope] if isinstance(scope, str) else scope:
+        one = filed_towns(session, prefix)
+        if one is None:
+            return "true", {}
+        found.update(one)
+    if not found:
         return "true", {}
+    towns = sorted(found)
     params = {f"filed_town_{k}": town for k, town in enumerate(towns)}
     if len(towns) == 1:  # "= :x": the form Citus routes to one shard
         return f"{column} = :filed_town_0", params

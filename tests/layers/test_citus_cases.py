@@ -362,13 +362,21 @@ def test_a_towns_kpi_panel_goes_to_its_towns_shards_only(
     which no case was rerouted, is one task (a router query); T1, which holds a case filed in
     T2, at most two; the city still every shard. Same figures as single-node PostGIS."""
     from layers.dashboard import kpi_panel
+    from layers.events import kpis
     from layers.events.town_guests import filed_towns
 
     def panels(session: Any) -> dict[str, Any]:
-        return {
+        out = {
             scope: kpi_panel(session=session, scope=scope, period="month", now=MARCH)
             for scope in (T2, T1, T1 + "001001")
         }
+        for dimension in ("grid", "person"):  # GET /api/v1/kpis of a T2 user
+            query = kpis.KpiQuery(
+                dimension, datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC),
+                now=MARCH, codes=(T2,),
+            )  # fmt: skip
+            out[f"kpis {dimension}"] = kpis.compute(session=session, query=query)
+        return out
 
     with citus_cases.connect() as conn:
         assert citus_tables(conn)["event_town_guest"] == "reference"
@@ -382,9 +390,11 @@ def test_a_towns_kpi_panel_goes_to_its_towns_shards_only(
     assert citus == postgis
     assert citus[T2]["kpis"]["reported"] == 2 and citus[T1]["kpis"]["reported"] == 6
     kpi_plans = [lines for s, lines in plans if "FROM event e" in s]
-    assert len(kpi_plans) == 2 + 2 + 1  # T2 and T1: scope row and children; a grid: no children
-    t2, t1, grid = kpi_plans[:2], kpi_plans[2:4], kpi_plans[4:]
-    assert [_task_count(lines) for lines in t2] == [1, 1]  # router queries
+    # T2 and T1: scope row and children; a grid: no children; then kpis.compute twice
+    assert len(kpi_plans) == 2 + 2 + 1 + 2
+    t2, t1, grid = kpi_plans[:2] + kpi_plans[5:], kpi_plans[2:4], kpi_plans[4:5]
+    assert [_task_count(lines) for lines in t2] == [1, 1, 1, 1]  # router queries
+    assert sum(r["reported"] for r in citus["kpis grid"]) == 2
     assert all(1 <= _task_count(lines) <= 2 for lines in t1 + grid)
     with transaction(make_sessionmaker(citus_cases)) as session:
         shards = session.execute(

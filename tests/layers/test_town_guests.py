@@ -96,3 +96,12 @@ def test_the_filed_towns_of_cases_read_by_id(
     assert filed_towns_of(db_session, ids[:1]) == towns[:1]
     assert filed_towns_of(db_session, [*ids, 2**31 - 1]) is None  # an unknown id: no town named
     assert filed_towns_of(db_session, []) is None
+
+
+def test_the_condition_for_several_prefixes(db_session: Session) -> None:
+    a, b = "999995001", "999995002"
+    sql, params = filed_town_sql(db_session, (a + "001", b))
+    assert sql == "e.filed_town_code IN (:filed_town_0, :filed_town_1)"
+    assert params == {"filed_town_0": a, "filed_town_1": b}
+    assert filed_town_sql(db_session, (a, "3202")) == ("true", {})  # one prefix wider: all
+    assert filed_town_sql(db_session, ()) == ("true", {})
