@@ -9,26 +9,30 @@ and the server receives only the finished answer as bytes.
 
 Errors are the same as in the server: domain errors (unreadable file 422, too many rows 413,
 rows outside the planner's scope 403, no active generation 404, ``on_error=refuse`` 422 with
-its report) come back as their own classes; a fault of the database server (read-only, disk
-full, unreachable) comes back as :class:`ChildDatabaseFault` and is answered 503 with
-Retry-After by :func:`api.errors.database_problem`; a constraint the database refused (a
-concurrent import of the same person) is a 409 naming the constraint.
+its report, answered by :func:`refusal`) come back as their own classes; a fault of the
+database server (read-only, disk full, unreachable) comes back as
+:class:`ChildDatabaseFault` and is answered 503 with Retry-After by
+:func:`api.errors.database_problem`; a constraint the database refused (a concurrent import
+of the same person) is a 409 naming the constraint.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+import orjson
+from fastapi.responses import Response
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import NullPool
 
 from api.big_json import render_json
+from api.errors import PROBLEM, problem_type
 from layers import accounts
 from layers.db import DatabaseFault, database_fault, make_sessionmaker, transaction
 from layers.errors import CodeConflict, DomainError, Forbidden
 from layers.grids import active_generation
-from layers.roster import import_roster, read_roster
+from layers.roster import RosterInvalid, import_roster, read_roster
 
 _ENGINES: dict[str, Engine] = {}
 
@@ -96,6 +100,11 @@ def import_file(
                 session=session, generation_id=generation.id, rows=rows, on_error=on_error,
                 dry_run=dry_run,
             )  # fmt: skip
+    except RosterInvalid as exc:  # its report, rendered here (it may list 200,000 errors)
+        report_json = render_json(exc.extra["report"], long_list="errors")
+        raise RosterInvalid(
+            exc.detail, field=exc.field, extra={"report_json": report_json}
+        ) from None
     except IntegrityError as exc:
         diag = getattr(exc.orig, "diag", None)
         constraint = getattr(diag, "constraint_name", None) or "a constraint"
@@ -113,3 +122,15 @@ def import_file(
             extra={"kind": fault.kind, "sqlstate": fault.sqlstate, "message": fault.message},
         ) from None
     return render_json(report.as_dict(), long_list="errors")
+
+
+def refusal(exc: RosterInvalid, *, title: str, instance: str) -> Response:
+    """The 422 problem+json of an ``on_error=refuse`` import, as api/errors.py answers a
+    domain error (type, title, status, detail, field, instance, then ``report``), with the
+    report the child rendered spliced in as it came (never parsed or rendered again here)."""
+    head = orjson.dumps({
+        "type": problem_type(422), "title": title, "status": 422, "detail": exc.detail,
+        "field": exc.field, "instance": instance,
+    })  # fmt: skip
+    body = b"".join((head[:-1], b',"report":', exc.extra["report_json"], b"}"))
+    return Response(body, status_code=422, media_type=PROBLEM)

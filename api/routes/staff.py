@@ -98,6 +98,9 @@ async def import_staff(
             )  # fmt: skip
         except roster_import.ChildDatabaseFault as exc:
             return database_problem(exc.fault())
+        except RosterInvalid as exc:
+            title = STATUS[RosterInvalid][1]
+            return roster_import.refusal(exc, title=title, instance=request.url.path)
         return Response(body, media_type="application/json")
 
     return await run_in_threadpool(work)

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
+from api.errors import problem_type
 from tests.people_fixtures import *  # noqa: F403  (session fixtures of issue 3)
 
 PROBLEM = "application/problem+json"
@@ -92,3 +93,23 @@ def test_a_long_report_lists_every_error(planner, people_demo) -> None:
         (2, "id_number"),
         (2, "grid_code"),
     }
+
+
+def test_a_refused_roster_lists_every_error_and_stores_nothing(
+    engine, planner, people_demo
+) -> None:
+    code = planner.get("/api/v1/grids", params={"level": 3}).json()["features"][0]["id"]
+    good = _id_number()
+    roster = (f"姓名,身份证号,手机号,角色,网格编码\n好,{good},13900001111,网格员,{code}\n"
+              + "".join(f"人{i},,,网格员,\n" for i in range(2500)))  # fmt: skip
+    r = planner.post("/api/v1/staff/import", params={"on_error": "refuse"},
+                     content=roster.encode(), headers={"content-type": "text/csv"})  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == PROBLEM
+    body = r.json()
+    assert (body["status"], body["title"], body["field"]) == (422, "Invalid roster rows", "file")
+    assert body["instance"] == "/api/v1/staff/import" and "nothing was imported" in body["detail"]
+    assert body["type"] == problem_type(422)
+    assert body["report"]["refused"] is True and body["report"]["rows"] == 2501
+    assert {e["row"] for e in body["report"]["errors"]} == set(range(3, 2503))
+    assert _count(engine, good) == 0
