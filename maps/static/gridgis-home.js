@@ -199,6 +199,13 @@
     column.querySelectorAll(".fit-more").forEach(function (n) { n.remove(); });
     column.querySelectorAll(".fit-hidden").forEach(function (n) { n.classList.remove("fit-hidden"); });
     var lists = Array.prototype.slice.call(column.querySelectorAll(FIT_LISTS));
+    // a list the server cut (data-total: how many there are) counts what it never received
+    function unlisted(list) {
+      return Math.max(0, Number(list.getAttribute("data-total") || 0) - listRows(list).length);
+    }
+    lists.forEach(function (list) {
+      if (unlisted(list)) { moreNote(list).textContent = w("more", {n: unlisted(list)}); }
+    });
     for (var guard = 0; guard < 400 && overflows(column); guard += 1) {
       var longest = null, shown = 0;
       lists.forEach(function (list) {
@@ -208,7 +215,7 @@
       if (!longest) { return; }
       var rows = listRows(longest).filter(function (r) { return !r.classList.contains("fit-hidden"); });
       rows[rows.length - 1].classList.add("fit-hidden");
-      var hidden = listRows(longest).length - rows.length + 1;
+      var hidden = listRows(longest).length - rows.length + 1 + unlisted(longest);
       moreNote(longest).textContent = w("more", {n: hidden});
     }
   }
@@ -594,6 +601,7 @@
       row(now, w("overdue_now"), num(c.overdue_now), "alert");
       body.appendChild(now);
       var overdue = clear(panelBody("panel-overdue"));
+      overdue.setAttribute("data-total", String(c.overdue_now || 0));
       b.overdue.forEach(function (e) { overdue.appendChild(eventItem(e, "overdue")); });
       if (!b.overdue.length) { overdue.appendChild(G.el("li", "empty", w("none"))); }
       // The live feed: ids above the last seen are new.
