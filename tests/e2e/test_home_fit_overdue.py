@@ -42,9 +42,10 @@ def many_overdue(engine, live_server, tokens, demo_grids):  # type: ignore[no-un
     ids = [_report(live_server, tokens["officer"], demo_grids, 20 + k) for k in range(40)]
     with engine.begin() as c:
         c.execute(
-            text("UPDATE event SET status = 'in_handling', accepted_at = now() - interval '2 days',"
-                 " dispatched_at = now() - interval '2 days', deadline_at = now() - interval '1 hour'"
-                 " WHERE id = ANY(:ids)"),
+            text("UPDATE event SET status = 'in_handling',"
+                 " accepted_at = now() - interval '2 days',"
+                 " dispatched_at = now() - interval '2 days',"
+                 " deadline_at = now() - interval '1 hour' WHERE id = ANY(:ids)"),
             {"ids": ids},
         )  # fmt: skip
     yield ids
