@@ -58,7 +58,10 @@ def start_late_fix_recompute(
                         log.info("scheduled publication: generation %d active", generation_id)
                 with transaction(sessions) as session:
                     for summary in recompute_late(session=session):
-                        log.info("late fixes: recomputed %s", summary)
+                        if summary.get("skipped"):  # kept until the month is restored
+                            log.debug("late fixes: kept %s", summary)
+                        else:
+                            log.info("late fixes: recomputed %s", summary)
                 with transaction(sessions) as session:
                     today = datetime.now(SHANGHAI).date()
                     log.info("patrol statistics: %s", refresh_day(

@@ -179,6 +179,19 @@ def archive_partition(
     return record
 
 
+def archived_overlap(*, session: Session, start: datetime, end: datetime) -> bool:
+    """Whether any archived month (``position_archive``) overlaps [start, end): the fixes of
+    that range are then (partly) in a GeoParquet file, not in ``position``."""
+    return (
+        session.scalar(
+            select(PositionArchive.partition)
+            .where(PositionArchive.month_start < end, PositionArchive.month_end > start)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def read_archived_track(
     *, session: Session, device_id: int, start: datetime, end: datetime
 ) -> dict[str, np.ndarray] | None:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from gis.codes import LEVEL_CODE_LENGTH
 from gis.coverage import CoverageAccumulator, CoverageGrids, CoverageParams, CoverageResult
 from gis.tracks import UNUSABLE
+from layers.archive import archived_overlap
 from layers.copyio import copy_rows
 from layers.db import Base
 from layers.devices import assigned_grid_codes_all, list_devices
@@ -373,7 +374,22 @@ def recompute_late(*, session: Session, chunk_devices: int = CHUNK_DEVICES) -> l
         by_day.setdefault(day, set()).add(int(device))
     out: list[dict[str, Any]] = []
     for day, late in sorted(by_day.items()):
-        for run in session.scalars(select(CoverageRun).where(CoverageRun.day == day)):
+        runs = session.scalars(select(CoverageRun).where(CoverageRun.day == day)).all()
+        if any(archived_overlap(session=session, start=r.window_start, end=r.window_end)
+               for r in runs):  # fmt: skip
+            # the day's other fixes are in an archive file, not in ``position``: recomputing
+            # from the late fixes alone would lower the day's figures. The stored runs are kept
+            # and the notes put back, so that ``gridgis positions restore`` then the next
+            # recomputation give exact figures (docs/retention.md).
+            session.execute(
+                text("INSERT INTO coverage_stale (day, device_id) VALUES (:d, :v) "
+                     "ON CONFLICT DO NOTHING"),
+                [{"d": day, "v": v} for v in sorted(late)],
+            )  # fmt: skip
+            out.append({"day": day.isoformat(), "late_devices": len(late),
+                        "skipped": "archived"})  # fmt: skip
+            continue
+        for run in runs:
             params = CoverageParams(
                 resolution=run.resolution, distance_m=run.distance_m, max_gap_s=run.max_gap_s,
                 metric_srid=run.metric_srid, pixel_m=run.pixel_m,

@@ -46,6 +46,13 @@ def coverage_late() -> None:
         done = recompute_late(session=session)
     engine.dispose()
     for s in done:
+        if s.get("skipped") == "archived":
+            console.print(
+                f"{s['day']}: {s['late_devices']} late devices kept for later, the month is "
+                "archived (gridgis positions restore YYYY-MM, then run this again) "
+                "该月已归档，恢复后再重算"
+            )
+            continue
         window = s["shift"] or "全天 whole day"
         console.print(
             f"{s['day']} {window} (run {s['run']}): {s['late_devices']} late devices, "

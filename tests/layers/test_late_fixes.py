@@ -92,7 +92,7 @@ def test_late_fixes_recompute_equals_a_full_recomputation(session: Session, demo
     _walk(session, b, q.x, q.y, START + timedelta(hours=1), 20)
     noted = session.execute(text("SELECT day, device_id FROM coverage_stale")).all()
     assert {(DAY, b), (DAY, c)} <= set(noted)
-    [summary] = [s for s in recompute_late(session=session) if s["run"] == run.id]
+    [summary] = [s for s in recompute_late(session=session) if s.get("run") == run.id]
     assert summary["late_devices"] >= 2 and summary["grids_recomputed"] >= 1
     assert not session.execute(text("SELECT 1 FROM coverage_stale WHERE day = :d"),
                                {"d": DAY}).first()  # fmt: skip
@@ -112,3 +112,40 @@ def test_fixes_of_today_are_not_late(session: Session, demo_grids) -> None:  # t
     # only fixes before today's Shanghai midnight are late (the first minute after midnight
     # UTC+8 the walk may start yesterday: then it is late, rightly)
     assert today is None or (now + timedelta(hours=8)).time().hour == 0
+
+
+def test_late_fixes_of_an_archived_month_keep_the_days_figures(
+    session: Session, demo_grids
+) -> None:  # type: ignore[no-untyped-def]
+    """The rest of an archived day's fixes are in its GeoParquet file, not in ``position``:
+    recomputing from the late fixes alone would lower the day's coverage. The stored figures
+    stay as they were and the notes are kept for after ``gridgis positions restore``."""
+    from layers.archive import PositionArchive
+
+    p = demo_grids[demo_grids.level == 3].geometry.iloc[300].representative_point()
+    a, late = (_device(session, f"arch-{n}-{id(session)}") for n in "ab")
+    _walk(session, a, p.x, p.y, START, 30)
+    params = CoverageParams(resolution=10, distance_m=30.0, max_gap_s=300.0, metric_srid=4549)
+    run = compute_coverage_run(session=session, day=DAY, params=params)
+    before = _rows(session, run.id)
+    month = datetime(2026, 3, 1, tzinfo=UTC)
+    session.add(PositionArchive(
+        partition=f"test_archived_{id(session)}", month_start=month,
+        month_end=datetime(2026, 4, 1, tzinfo=UTC), path="/nonexistent.parquet", rows=1,
+        sha256="0" * 64, archived_at=datetime.now(UTC),
+    ))  # fmt: skip
+    session.flush()
+    _walk(session, late, p.x, p.y, START + timedelta(minutes=3), 10, north_m=10)
+    summaries = recompute_late(session=session)
+    assert {"day": DAY.isoformat(), "late_devices": 1, "skipped": "archived"} in [
+        {k: s[k] for k in ("day", "late_devices", "skipped") if k in s} for s in summaries
+    ]
+    assert _rows(session, run.id) == before  # nothing replaced
+    kept = session.execute(text("SELECT device_id FROM coverage_stale WHERE day = :d"),
+                           {"d": DAY}).scalars().all()  # fmt: skip
+    assert late in kept
+    # once restored (here: the record gone), the next recomputation counts the late device
+    session.execute(text("DELETE FROM position_archive WHERE partition = :p"),
+                    {"p": f"test_archived_{id(session)}"})  # fmt: skip
+    assert any(s.get("run") == run.id for s in recompute_late(session=session))
+    assert (late,) in _rows(session, run.id)["device"]
