@@ -22,7 +22,15 @@ from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, problem
 from api.forms import read_form
 from api.ingest import formats
 from api.ingest.group import SingleFix, writer_for
-from api.ingest.pipeline import FixColumns, FixRefused, IngestResult, ingest, ingest_one
+from api.ingest.pipeline import (
+    FixColumns,
+    FixRefused,
+    IngestResult,
+    ingest,
+    ingest_one,
+    pack_columns,
+    unpack_columns,
+)
 from api.schemas.bodies import (
     BATCH_MAX_FIXES,
     GPX,
@@ -319,6 +327,12 @@ async def ingest_gpx(
     )
 
 
+def _gpx_packed(content: bytes, charset: str | None) -> tuple[dict[str, Any], int, str | None]:
+    """Runs in the child: :func:`formats.gpx`, its fixes packed (pipeline.pack_columns)."""
+    fixes, received, name = formats.gpx(content, charset)
+    return pack_columns(fixes), received, name
+
+
 def _parse_gpx(content: bytes, charset: str | None) -> tuple[FixColumns, int, str | None]:
     """:func:`formats.gpx`; a file over :data:`layers.tables.PARSE_IN_PROCESS_MAX_BYTES` is
     parsed in a child process of the parse pool (:func:`layers.tables.run_isolated`): the XML
@@ -327,7 +341,8 @@ def _parse_gpx(content: bytes, charset: str | None) -> tuple[FixColumns, int, st
     if len(content) <= PARSE_IN_PROCESS_MAX_BYTES:
         return formats.gpx(content, charset)
     try:
-        return run_isolated(formats.gpx, content, charset)
+        packed, received, name = run_isolated(_gpx_packed, content, charset)
+        return unpack_columns(packed), received, name
     except TableError as exc:
         if exc.field != "file":  # the file's own encoding error (field body)
             raise
