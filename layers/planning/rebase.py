@@ -8,6 +8,13 @@ rebase is refused (409 :class:`RebaseConflict`, naming the edit and the grids) a
 stored: the planner makes a new draft from the active generation and redoes that edit by hand.
 Each replayed edit keeps its op, parameters, reason and author; the new draft's note says what it
 was rebased from. The old draft stays as it was.
+
+A draft copied from a draft carries its source's edits too: the replay is the whole chain of
+edits since the published base (``layers.planning.newer_work.published_base``), the oldest
+ancestor's first, each ancestor's edits as they stood when the next draft of the chain was
+copied from it (done at that time, not undone before it), then the draft's own ``done`` edits.
+(An edit undone before the copy and redone after it counts as in force at the copy: the log
+keeps no earlier undo times.)
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import shapely
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from layers.errors import DomainError, InvalidState, with_zh
@@ -24,6 +31,7 @@ from layers.models import Generation, GenerationStatus
 from layers.planning.draft_rows import GridRow, rows_by_codes
 from layers.planning.drafts import Actor, copy_generation
 from layers.planning.edits import DraftEdit, apply_edit
+from layers.planning.newer_work import published_base
 
 SAME_DEG = 1e-9  # exact copies: a stored row either is the same or was edited
 
@@ -57,6 +65,41 @@ def _boxed(row: GridRow) -> dict[str, Any]:
     """A conflicting grid as the page zooms to it: code, level, bbox [w, s, e, n] (EPSG:4490)."""
     return {"code": row.code, "level": row.level,
             "bbox": [round(float(v), 7) for v in row.geom.bounds]}  # fmt: skip
+
+
+def _edits_in_force(session: Session, generation_id: int, at: Any = None) -> list[DraftEdit]:
+    """The edits of ``generation_id`` in force now (``at`` None: state ``done``) or at time
+    ``at`` (made by then and not undone by then), in the order they were made."""
+    q = select(DraftEdit).where(DraftEdit.generation_id == generation_id)
+    if at is None:
+        q = q.where(DraftEdit.state == "done")
+    else:
+        q = q.where(
+            DraftEdit.at <= at,
+            or_(DraftEdit.state == "done", DraftEdit.undone_at > at),
+        )
+    return list(session.scalars(q.order_by(DraftEdit.id)))
+
+
+def chain_edits(*, session: Session, draft: Generation) -> tuple[list[DraftEdit], int | None]:
+    """The edits a rebase replays for ``draft`` and the published base they were made on.
+
+    Walks ``created_from`` from the draft up to the first generation that was ever in force
+    (:func:`layers.planning.newer_work.published_base`): each unpublished ancestor contributes
+    the edits in force when its child was copied from it. Returns ``(edits, base_id)``, the
+    oldest ancestor's edits first; ``base_id`` is None when the chain ends at an imported draft
+    (or loops) — the caller refuses that case."""
+    base_id = published_base(session=session, generation_id=draft.created_from, draft_id=draft.id)
+    chain = [_edits_in_force(session, draft.id)]
+    child, seen = draft, {draft.id}
+    while child.created_from is not None and child.created_from != base_id:
+        parent = session.get(Generation, child.created_from)
+        if parent is None or parent.id in seen or parent.created_from is None:
+            return [e for part in reversed(chain) for e in part], None
+        seen.add(parent.id)
+        chain.append(_edits_in_force(session, parent.id, at=child.created_at))
+        child = parent
+    return [e for part in reversed(chain) for e in part], base_id
 
 
 def rebase_draft(
@@ -104,7 +147,17 @@ def rebase_draft(
             ),
             f"草案 {draft_id} 通过重放编辑来变基：choices 和 prefer 仅用于导入的草案，请删去",
         )
-    if current is None or draft.created_from == current.id:
+    edits, base_id = chain_edits(session=session, draft=draft)
+    if base_id is None:
+        raise with_zh(
+            InvalidState(
+                f"draft {draft_id} was copied from a draft that was imported from a file (or its "
+                "copy chain loops): rebase that imported draft first, then copy the rebased one",
+                field="generation",
+            ),
+            f"草案 {draft_id} 复制自一个由文件导入的草案：请先对该导入草案变基，再复制变基后的草案",
+        )
+    if current is None or base_id == current.id:
         raise with_zh(
             InvalidState(
                 f"draft {draft_id} is already based on the generation in force; nothing to rebase",
@@ -112,13 +165,6 @@ def rebase_draft(
             ),
             f"草案 {draft_id} 已基于现行版本，无需变基",
         )
-    edits = list(
-        session.scalars(
-            select(DraftEdit)
-            .where(DraftEdit.generation_id == draft_id, DraftEdit.state == "done")
-            .order_by(DraftEdit.id)
-        )
-    )
     if not edits:
         raise with_zh(
             InvalidState(
@@ -130,7 +176,7 @@ def rebase_draft(
         )
     new = copy_generation(
         session=session, source_id=current.id, name=f"{draft.name} (rebased)"[:200],
-        note=f"draft {draft_id} rebased from generation {draft.created_from} onto {current.id}",
+        note=f"draft {draft_id} rebased from generation {base_id} onto {current.id}",
         actor=actor,
     )  # fmt: skip
     for e in edits:
@@ -152,9 +198,9 @@ def rebase_draft(
         if detail is not None:
             raise with_zh(
                 RebaseConflict(
-                    f"edit {e.id} ({e.op}) of draft {draft_id} does not replay on generation "
-                    f"{current.id}: {detail}; nothing was stored — make a new draft from the "
-                    "active generation and redo that edit by hand",
+                    f"edit {e.id} ({e.op}) of draft {e.generation_id} does not replay on "
+                    f"generation {current.id}: {detail}; nothing was stored — make a new draft "
+                    "from the active generation and redo that edit by hand",
                     field="generation",
                     extra={
                         "edit": e.id,
@@ -163,7 +209,7 @@ def rebase_draft(
                         "conflicts": [_boxed(r) for r in touched if r.code in conflict],
                     },
                 ),
-                f"草案 {draft_id} 的编辑 {e.id}（{e.op}）无法在版本 {current.id} 上重放"
+                f"草案 {e.generation_id} 的编辑 {e.id}（{e.op}）无法在版本 {current.id} 上重放"
                 f"（{'、'.join(conflict[:10]) or detail}）；未做任何修改——"
                 "请从现行版本新建草案并手工重做该编辑",
             )
