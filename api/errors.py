@@ -295,16 +295,16 @@ def _allowed_methods(request: Request) -> list[str]:
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     """A database constraint refused the write (e.g. a duplicate code): nothing was stored."""
     assert isinstance(exc, IntegrityError)
-    diag = getattr(exc.orig, "diag", None)
-    constraint = getattr(diag, "constraint_name", None) or "a database rule"
-    detail = getattr(diag, "message_detail", None) or str(exc.orig).splitlines()[0]
-    return problem(
-        409,
-        "Conflict",
-        f"the data conflicts with {constraint}: {detail}; nothing was stored — change the "
-        "conflicting value and send it again",
-        field=constraint,
+    from api.lang import accept_language
+    from layers.integrity import describe_integrity
+
+    words = describe_integrity(exc)  # the field and the fix, never the constraint or SQL
+    asked = request.query_params.get("lang") or accept_language(
+        request.headers.get("accept-language")
     )
+    if str(asked or "").startswith("zh"):
+        return problem(409, "Conflict", f"{words.zh}；未保存任何内容", field=words.field)
+    return problem(409, "Conflict", f"{words.en}; nothing was stored", field=words.field)
 
 
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:

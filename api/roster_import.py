@@ -30,8 +30,9 @@ from api.big_json import render_json
 from api.errors import PROBLEM, problem_type
 from layers import accounts
 from layers.db import DatabaseFault, database_fault, make_sessionmaker, transaction
-from layers.errors import CodeConflict, DomainError, Forbidden
+from layers.errors import CodeConflict, DomainError, Forbidden, with_zh
 from layers.grids import active_generation
+from layers.integrity import describe_integrity
 from layers.roster import RosterInvalid, import_roster, read_roster
 
 _ENGINES: dict[str, Engine] = {}
@@ -106,12 +107,16 @@ def import_file(
             exc.detail, field=exc.field, extra={"report_json": report_json}
         ) from None
     except IntegrityError as exc:
-        diag = getattr(exc.orig, "diag", None)
-        constraint = getattr(diag, "constraint_name", None) or "a constraint"
-        raise CodeConflict(
-            f"the roster conflicts with {constraint} (another import of the same people at "
-            "the same time?); nothing was stored — send the file again",
-            field="file",
+        words = describe_integrity(exc)  # the field and the fix, never the constraint's name
+        raise with_zh(
+            CodeConflict(
+                f"the roster conflicts with stored data ({words.field}: {words.en}; another "
+                "import of the same people at the same time?); nothing was stored — send the "
+                "file again",
+                field="file",
+            ),
+            f"名册与已存数据冲突（{words.field}：{words.zh}；是否有人同时导入了同一批人员？）；"
+            "未保存任何内容，请重新发送文件",
         ) from None
     except DBAPIError as exc:
         fault = database_fault(exc)

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from gis.codes import ancestors_of
 from gis.crs import SRID_CGCS2000
-from layers.errors import CodeConflict, GenerationNotFound, GridNotFound, InvalidState
+from layers.errors import CodeConflict, GenerationNotFound, GridNotFound, InvalidState, with_zh
+from layers.integrity import describe_integrity
 from layers.models import Generation, GenerationStatus, Grid
 
 SUBDIVIDE_MAX_VERTICES = 64  # small parts keep PostGIS point-in-polygon tests cheap
@@ -70,12 +71,15 @@ def load_grids(
                     (generation_id, int(row.level), row.code, parent, row.name, geom_hex, 0.0)
                 )
     except psycopg.errors.IntegrityError as exc:
-        # The database's constraints are the last line of defence; say which rule broke.
-        diag = exc.diag
-        raise CodeConflict(
-            f"the grids break the rule {diag.constraint_name}: {diag.message_detail or exc}; "
-            "validate the file first (gis.hierarchy.validate_hierarchy) and fix the codes",
-            field="grids",
+        # The database's constraints are the last line of defence; say which field broke.
+        words = describe_integrity(exc)
+        raise with_zh(
+            CodeConflict(
+                f"the grids break a rule of the data ({words.field}: {words.en}); validate the "
+                "file first (gis.hierarchy.validate_hierarchy) and fix the codes",
+                field="grids",
+            ),
+            f"网格不符合数据规则（{words.field}：{words.zh}）；请先校验文件并更正编码",
         ) from None
     # Areas in metres: transform the stored geometry (not indexed here, so no index is lost).
     session.execute(

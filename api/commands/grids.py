@@ -478,7 +478,11 @@ def publish(
         console.print(t("not_published", detail=words.detail(exc)), soft_wrap=True)
         raise typer.Exit(1) from None
     except DBAPIError as exc:  # never a traceback: the transaction rolled back, say so
-        what = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        from sqlalchemy.exc import IntegrityError
+
+        from layers.integrity import describe_integrity
+
+        what = describe_integrity(exc).field if isinstance(exc, IntegrityError) else None
         console.print(t("publish_db_refused", what=what or type(exc.orig).__name__))
         raise typer.Exit(1) from None
     if as_json:
