@@ -323,17 +323,17 @@ ERRORS_PER_SLICE = 2000
 def pack_columns(fixes: FixColumns) -> dict[str, Any]:
     """``fixes`` in a form that crosses a process boundary cheaply (issue 11.6): numbers and
     times as numpy arrays (unpickled as one copy each, where 40,000 datetimes and floats took
-    one call of 12-100+ ms holding the server's GIL), the errors as JSON slices. Undone by
-    :func:`unpack_columns`; times are exact to the microsecond."""
+    one call of 12-100+ ms holding the server's GIL), the errors and attributes as JSON
+    slices. Undone by :func:`unpack_columns`; times are exact to the microsecond."""
     packed: dict[str, Any] = {name: np.asarray(getattr(fixes, name), dtype=np.float64)
                               for name in FLOAT_COLUMNS}  # fmt: skip
     packed.update(
         index=np.asarray(fixes.index, dtype=np.int64),
         t_us=fix_times_us(fixes.fix_time),
         valid=np.asarray(fixes.valid, dtype=bool),
-        datum=fixes.datum, seq=fixes.seq, attributes=fixes.attributes,
-        errors=[orjson.dumps(fixes.errors[i : i + ERRORS_PER_SLICE])
-                for i in range(0, len(fixes.errors), ERRORS_PER_SLICE)],
+        datum=fixes.datum, seq=fixes.seq,
+        attributes=_slices(fixes.attributes) if any(fixes.attributes) else None,
+        errors=_slices(fixes.errors),
         speed_in_device_unit=fixes.speed_in_device_unit, time_field=fixes.time_field,
     )  # fmt: skip
     return packed
@@ -346,14 +346,25 @@ def unpack_columns(packed: dict[str, Any]) -> FixColumns:
         index=packed["index"].tolist(),
         fix_time=[_UNIX_EPOCH + timedelta(microseconds=us) for us in packed["t_us"].tolist()],
         valid=packed["valid"].tolist(), datum=packed["datum"], seq=packed["seq"],
-        attributes=packed["attributes"], speed_in_device_unit=packed["speed_in_device_unit"],
+        speed_in_device_unit=packed["speed_in_device_unit"],
         time_field=packed["time_field"],
     )  # fmt: skip
     for name in FLOAT_COLUMNS:
         setattr(fixes, name, packed[name].tolist())
+    if packed["attributes"] is None:
+        fixes.attributes = [None] * len(fixes.index)
+    else:
+        for part in packed["attributes"]:
+            fixes.attributes.extend(orjson.loads(part))
     for part in packed["errors"]:
         fixes.errors.extend(orjson.loads(part))
     return fixes
+
+
+def _slices(items: list[Any]) -> list[bytes]:
+    """``items`` as JSON, :data:`ERRORS_PER_SLICE` items a slice."""
+    return [orjson.dumps(items[i : i + ERRORS_PER_SLICE])
+            for i in range(0, len(items), ERRORS_PER_SLICE)]  # fmt: skip
 
 
 @dataclass

@@ -237,7 +237,29 @@ def _store_owntracks(request: Request, user: str | None, dev: str, fixes: FixCol
 
 
 def _parse_batch(body: bytes) -> tuple[str | None, FixColumns, int]:
+    """:func:`formats.batch` of the JSON body; a body over
+    :data:`layers.tables.PARSE_IN_PROCESS_MAX_BYTES` is read in a child process of the parse
+    pool (JSON decoding and checking 50,000 fixes is Python work that stalls the server's
+    event loop from a thread), its fixes sent back packed (pipeline.pack_columns)."""
+    if len(body) <= PARSE_IN_PROCESS_MAX_BYTES:
+        return _read_batch(body)
+    try:
+        external_id, packed, received = run_isolated(_batch_packed, body)
+    except TableError as exc:
+        if exc.field != "file":
+            raise
+        raise TableError(exc.detail, field="body") from None  # the child died (out of memory)
+    return external_id, unpack_columns(packed), received
+
+
+def _read_batch(body: bytes) -> tuple[str | None, FixColumns, int]:
     return formats.batch(_json(body), max_fixes=BATCH_MAX_FIXES)
+
+
+def _batch_packed(body: bytes) -> tuple[str | None, dict[str, Any], int]:
+    """Runs in the child: :func:`_read_batch`, its fixes packed."""
+    external_id, fixes, received = _read_batch(body)
+    return external_id, pack_columns(fixes), received
 
 
 def _batch_response(result: IngestResult, **extra: Any) -> Response:

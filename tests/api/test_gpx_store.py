@@ -131,3 +131,36 @@ def test_long_answers_render_as_one_document(items: int) -> None:
             "track_name": None}  # fmt: skip
     assert orjson.loads(render_json(body, long_list="errors")) == body
     assert orjson.loads(render_json({"errors": []}, long_list="errors")) == {"errors": []}
+
+
+def test_a_big_batch_read_in_the_child_is_stored_as_sent(anon, engine, device) -> None:
+    """A batch over the in-process limit is read in the parse child: the same answer."""
+    t0 = _start()
+    fixes = [
+        {"time": (t0 + timedelta(seconds=i)).isoformat(), "lon": CITY_LON + i * 1e-6,
+         "lat": CITY_LAT, "accuracy_m": 5.0, "seq": i,
+         "attributes": {"n": i, "tag": "巡查"} if i % 3 == 0 else None}
+        for i in range(N)
+    ]  # fmt: skip
+    fixes[7]["time"] = "not a time"
+    fixes[N - 1]["lat"] = 95.0
+    content = orjson.dumps({"device": device.external_id, "fixes": fixes})
+    assert len(content) > PARSE_IN_PROCESS_MAX_BYTES
+    r = anon.post("/api/v1/ingest/batch", content=content,
+                  headers={"Authorization": f"Bearer {device.secret}",
+                           "Content-Type": "application/json"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["received"], body["stored"], body["rejected"]) == (N, N - 2, 2)
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [
+        (7, "fixes/7/time"),
+        (N - 1, "fixes/3999/lat"),
+    ]
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT seq, attributes FROM position WHERE device_id = :d ORDER BY fix_time"),
+            {"d": device.id},
+        ).all()
+    assert [s.seq for s in stored] == [i for i in range(N - 1) if i != 7]
+    assert {s.seq: s.attributes for s in stored}[3] == {"n": 3, "tag": "巡查"}
+    assert {s.seq: s.attributes for s in stored}[4] is None
