@@ -5,7 +5,9 @@ layers.tables.PARSE_IN_PROCESS_MAX_BYTES) is stored point for point as the file 
 lon, lat, elevation); a file whose second half is broken XML stores nothing (422 field body);
 a file whose second half has unusable times stores the first half and names each refused
 point by its index (the documented per-point rule of docs/ingest.md); a resend stores nothing
-twice; the long per-point error list of the answer is the whole list (api/big_json.py).
+twice; the long per-point error list of the answer is the whole list (api/big_json.py); a
+batch over the same limit, read in the child too, is stored as sent (seq, attributes) with its
+bad items named.
 """
 
 from __future__ import annotations
