@@ -22,7 +22,7 @@ from api.database import database_url, open_engine, open_sessions  # noqa: F401
 from api.errors import install_error_handlers
 from api.http_rules import HeadAsGet, check_parameters
 from api.limits import BodyLimit, RouteLimit
-from api.locators import LocatorCache
+from api.locators import LocatorCache, warm_active
 from api.pages.error_pages import HtmlErrorPages
 from api.periodic import start_late_fix_recompute
 from api.routes import modules_with
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # replaced at checkout, found without a round trip (layers/db.py).
         follow_server_state(app.state.ingest_engine, detect_dropped=True)
         app.state.locators = LocatorCache()
+        warm_active(app.state.locators, app.state.sessions)  # in the background
         app.state.identities = IdentityCache()
         listener = ChangeListener(
             engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
