@@ -10,9 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import orjson
 import psycopg
 import shapely
@@ -24,6 +23,9 @@ from gis.crs import SRID_CGCS2000
 from layers.errors import CodeConflict, GenerationNotFound, GridNotFound, InvalidState, with_zh
 from layers.integrity import describe_integrity
 from layers.models import Generation, GenerationStatus, Grid
+
+if TYPE_CHECKING:  # geopandas is imported where a frame is made: commands start without it
+    import geopandas as gpd
 
 SUBDIVIDE_MAX_VERTICES = 64  # small parts keep PostGIS point-in-polygon tests cheap
 PUBLISHABLE = (GenerationStatus.DRAFT, GenerationStatus.SUBMITTED, GenerationStatus.APPROVED)
@@ -225,6 +227,20 @@ class ActiveGenerationCache:
 ACTIVE_CACHE = ActiveGenerationCache()
 
 
+def due_publications(session: Session, when: datetime, limit: int | None = None) -> list[int]:
+    """Ids of the approved generations whose ``effective_at`` has come by ``when``, the oldest
+    first (``layers.planning.review.apply_due_publications`` activates them)."""
+    return list(
+        session.scalars(
+            select(Generation.id)
+            .where(Generation.status == GenerationStatus.APPROVED)
+            .where(Generation.effective_at.is_not(None), Generation.effective_at <= when)
+            .order_by(Generation.effective_at, Generation.id)
+            .limit(limit)
+        ).all()
+    )
+
+
 def active_generation(*, session: Session, at: datetime | None = None) -> Generation:
     """The generation in force at ``at`` (now if None).
 
@@ -233,12 +249,15 @@ def active_generation(*, session: Session, at: datetime | None = None) -> Genera
     generation that a scheduled one has replaced. In a server, the current one comes from
     :data:`ACTIVE_CACHE` without a query.
     """
-    from layers.planning.review import apply_due_publications
-
     if at is None and (cached := ACTIVE_CACHE.get(session)) is not None:
         return cached
     epoch = ACTIVE_CACHE.epoch
-    apply_due_publications(session)
+    if not session.info.get("gridgis_applying_publications") and due_publications(
+        session, datetime.now(UTC), limit=1
+    ):  # the review code (and geopandas with it) is imported only when there is work
+        from layers.planning.review import apply_due_publications
+
+        apply_due_publications(session)
     if at is None:
         found = session.scalar(
             select(Generation).where(Generation.status == GenerationStatus.ACTIVE)
@@ -288,6 +307,8 @@ def read_grid_frame(
         + (" AND level = :level" if level else "")
         + " ORDER BY level, code"
     )
+    import geopandas as gpd
+
     rows = session.execute(text(sql), {"g": generation_id, "level": level}).all()
     frame = gpd.GeoDataFrame(
         {

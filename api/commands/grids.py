@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the heavy modules (geopandas, fastapi) are imported by the 
     from gis.gridfiles import GridFile
     from gis.hierarchy import HierarchyReport
     from layers.accounts import AppUser
-    from layers.planning.drafts import Actor
+    from layers.planning.copying import Actor
 
 grids_app = typer.Typer(
     help="Grid generations: import, draft, validate, review, publish, export.",
@@ -98,7 +98,7 @@ def cli_actor(as_user: str | None = None, session: Session | None = None) -> Act
     """Who the command line acts as: the account of :func:`cli_user` with its role, else an
     admin named after the OS user (``cli:NAME``). The review rules (four eyes) apply to it like
     to anyone; its scope by :func:`require_draft_by_cli` / the edit check of ``drafts``."""
-    from layers.planning.drafts import Actor
+    from layers.planning.copying import Actor
 
     user = cli_user(as_user, session)
     if user is None:
@@ -322,7 +322,7 @@ def draft(
     lang: LangOpt = None,
 ) -> None:
     """Make a draft: a full copy of the active generation (or of generation ID)."""
-    from layers.planning.drafts import copy_generation, generation_counts, resolve_source
+    from layers.planning.copying import copy_generation, generation_counts, resolve_source
 
     words.use(lang)
     settings = Settings()

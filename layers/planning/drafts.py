@@ -37,7 +37,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.codes import LEVELS
@@ -53,6 +53,13 @@ from layers.grids import (
     read_grid_frame,
 )
 from layers.models import Generation, GenerationStatus, Grid
+from layers.planning.copying import (  # noqa: F401 - the copy path, re-exported here
+    Actor,
+    GridFileInvalid,
+    copy_generation,
+    generation_counts,
+    resolve_source,
+)
 from layers.planning.lineage import DEFAULT_TOLERANCE, ShapeTolerance
 
 DEFAULT_MAX_DROP_SHARE = 0.01
@@ -71,10 +78,6 @@ UNSTORABLE = frozenset(
 _LISTED = 20
 
 
-class GridFileInvalid(DomainError):
-    """A grid file that cannot be read or stored (422); ``extra['problems']`` lists rows."""
-
-
 class DraftRefused(DomainError):
     """An import that drops too much of the city or a whole level, not forced (422);
     ``extra['comparison']`` has the numbers."""
@@ -83,21 +86,6 @@ class DraftRefused(DomainError):
 class DraftInvalid(DomainError):
     """A generation with validation problems asked to be submitted or published (422);
     ``extra['problems']`` lists them."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who does a planning step: a token's name and role (or the command line's user)."""
-
-    name: str
-    role: str
-    token_id: int | None = None
-    user_id: int | None = None
-    """the account (one person may hold several tokens: the four-eyes rule compares users)"""
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.role})"
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -649,73 +637,6 @@ def import_draft(
     session.flush()
     result.generation = generation
     return result
-
-
-def copy_generation(
-    *, session: Session, source_id: int, name: str, note: str | None, actor: Actor
-) -> Generation:
-    """A new draft holding a full copy of generation ``source_id`` (grids and their parts),
-    copied in SQL by INSERT … SELECT (under a second for the demo city)."""
-    source = get_generation(session=session, generation_id=source_id)
-    generation = create_generation(session=session, name=name, note=note)
-    generation.created_from = source.id
-    generation.created_by = actor.label
-    session.flush()
-    params = {"src": source.id, "dst": generation.id}
-    session.execute(
-        text(
-            "INSERT INTO grid (generation_id, level, code, parent_code, name, geom, area_m2) "
-            "SELECT :dst, level, code, parent_code, name, geom, area_m2 FROM grid "
-            "WHERE generation_id = :src"
-        ),
-        params,
-    )
-    session.execute(
-        text(
-            "INSERT INTO grid_part (generation_id, code, geom) "
-            "SELECT :dst, code, geom FROM grid_part WHERE generation_id = :src"
-        ),
-        params,
-    )
-    from layers.planning.review import record_step
-
-    record_step(
-        session=session,
-        generation=generation,
-        action="create",
-        actor=actor,
-        reason=note or f"copy of generation {source.id} ({source.name})",
-        details={"from": source.id},
-    )
-    session.flush()
-    return generation
-
-
-def resolve_source(*, session: Session, source: str | int) -> Generation:
-    """``"active"`` or a generation id (int or digits) as a generation."""
-    if isinstance(source, str) and source.strip().lower() == "active":
-        return active_generation(session=session)
-    try:
-        source_id = int(source)
-    except (TypeError, ValueError):
-        raise with_zh(
-            GridFileInvalid(
-                f"from {source!r} is neither 'active' nor a generation id; list them at "
-                "/api/v1/generations",
-                field="from",
-            ),
-            f"来源 {source!r} 既不是 active 也不是版本编号",
-        ) from None
-    return get_generation(session=session, generation_id=source_id)
-
-
-def generation_counts(*, session: Session, generation_id: int) -> dict[str, int]:
-    rows = session.execute(
-        text("SELECT level, count(*) FROM grid WHERE generation_id = :g GROUP BY level"),
-        {"g": generation_id},
-    ).all()
-    found = {int(level): int(n) for level, n in rows}
-    return {str(lvl): found.get(lvl, 0) for lvl in LEVELS}
 
 
 def is_editable(generation: Generation) -> bool:

@@ -30,14 +30,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func, select, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from gis.crs import SRID_METRIC_DEFAULT
-from layers.db import Base
 from layers.errors import DomainError, GenerationNotFound, GridNotFound, InvalidState, with_zh
-from layers.grids import get_generation, publish_generation
+from layers.grids import due_publications, get_generation, publish_generation
 from layers.models import Generation, GenerationStatus
 from layers.planning.drafts import (
     Actor,
@@ -51,6 +49,7 @@ from layers.planning.drafts import (
 from layers.planning.lineage import DEFAULT_TOLERANCE, ShapeTolerance
 from layers.planning.newer_work import newer_publications
 from layers.planning.newer_work import refusal as newer_work_refusal
+from layers.planning.review_log import GenerationReview, record_step
 
 log = logging.getLogger(__name__)
 PUBLISH_LOCK_KEY = 72_032_281  # pg advisory lock: one publication at a time
@@ -72,73 +71,6 @@ class ReviewRefused(DomainError):
 
 class ReviewInputInvalid(DomainError):
     """A missing reason, a bad effective time (422)."""
-
-
-class GenerationReview(Base):
-    """One step of a generation's life: who, when, why (migration 0009_planning_review)."""
-
-    __tablename__ = "generation_review"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    generation_id: Mapped[int] = mapped_column(
-        ForeignKey("generation.id", ondelete="CASCADE"), index=True
-    )
-    action: Mapped[str] = mapped_column(String(20))
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str | None] = mapped_column(String(20))
-    actor: Mapped[str] = mapped_column(String(200))
-    actor_token_id: Mapped[int | None] = mapped_column(Integer)
-    actor_user_id: Mapped[int | None] = mapped_column(Integer)  # migration 0016
-    actor_role: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    effective_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "action": self.action,
-            **({"from_status": self.from_status} if self.from_status else {}),
-            "to_status": self.to_status,
-            "actor": self.actor,
-            "actor_role": self.actor_role,
-            "reason": self.reason,
-            "at": self.at.isoformat() if self.at else None,
-            **({"effective_at": self.effective_at.isoformat()} if self.effective_at else {}),
-            **({"details": self.details} if self.details else {}),
-        }
-
-
-def record_step(
-    *,
-    session: Session,
-    generation: Generation,
-    action: str,
-    actor: Actor,
-    reason: str,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    effective_at: datetime | None = None,
-    details: dict[str, Any] | None = None,
-) -> GenerationReview:
-    step = GenerationReview(
-        generation_id=generation.id,
-        action=action,
-        from_status=from_status,
-        to_status=to_status or str(generation.status),
-        actor=actor.name,
-        actor_token_id=actor.token_id,
-        actor_user_id=actor.user_id,
-        actor_role=actor.role,
-        reason=reason,
-        at=datetime.now(UTC),
-        effective_at=effective_at,
-        details=details,
-    )
-    session.add(step)
-    session.flush()
-    return step
 
 
 def review_log(*, session: Session, generation_id: int) -> list[dict[str, Any]]:
@@ -714,12 +646,7 @@ def apply_due_publications(session: Session, now: datetime | None = None) -> lis
     if session.info.get("gridgis_applying_publications"):
         return []
     when = now or datetime.now(UTC)
-    due = session.scalars(
-        select(Generation.id)
-        .where(Generation.status == GenerationStatus.APPROVED)
-        .where(Generation.effective_at.is_not(None), Generation.effective_at <= when)
-        .order_by(Generation.effective_at, Generation.id)
-    ).all()
+    due = due_publications(session, when)
     if not due:
         return []
     session.info["gridgis_applying_publications"] = True
