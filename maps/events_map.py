@@ -188,6 +188,7 @@ def build_events_map(
     poll_ms: int = POLL_MS,
     center: tuple[float, float] = (31.85, 120.3),
     due_soon_h: float = 2.0,
+    bounds: Sequence[Sequence[float]] | None = None,
 ) -> folium.Map:
     """The page, without events (the script loads them).
 
@@ -202,6 +203,9 @@ def build_events_map(
         (lat, lon) in EPSG:4490 degrees where the map opens before the events arrive.
     due_soon_h
         The "due soon" horizon in hours, for the legend (``layers.events.listing.DUE_SOON_H``).
+    bounds
+        ``[[south, west], [north, east]]`` (EPSG:4490 degrees) of the city: the map opens on
+        it beside the legend, and shows it again when no event matches (None: ``center``).
     """
     lang = resolve_lang(lang)
     basemap = basemap or Basemap.none()
@@ -228,6 +232,7 @@ def build_events_map(
             "subclasses": subclasses,
             "note_actions": list(NOTE_ACTIONS),
             "poll_ms": poll_ms,
+            "bounds": [list(b) for b in bounds] if bounds else None,
         },
         scripts=["leaflet_vectorgrid", "gridgis_tiles_js", "markerclusterjs",
                  "gridgis_events_case_js"],

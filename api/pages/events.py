@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, current_principal
+from api.pages.home import city_bounds
 from api.pages.map import basemap_from_settings, login_redirect
 from api.pages.scripts import page_response
 from gis.codes import LEVEL_CODE_LENGTH
@@ -25,7 +26,7 @@ from layers import accounts
 from layers.errors import AuthError
 from layers.events.dictionary import list_dictionary
 from layers.events.listing import DUE_SOON_H
-from layers.grids import active_generation
+from layers.grids import active_generation, resolve_generation
 from layers.models import Grid
 from maps.events_map import build_events_map
 
@@ -53,6 +54,7 @@ def events_map_page(
         classes=list_dictionary(session=session, lang=lang),
         basemap=basemap_from_settings(request.app.state.settings.map, lang),
         due_soon_h=DUE_SOON_H,
+        bounds=city_bounds(request, session, resolve_generation(session=session).id),
     )
     return page_response(request, folium_map.get_root().render())
 

@@ -206,12 +206,16 @@
       hook.overdue = counts.overdue;
       hook.truncated = answer.truncated;
       if (fit && answer.data.length) {
-        var bounds = L.latLngBounds(answer.data.map(function (r) { return [r[2], r[1]]; }));
-        // fitted beside the legend (bottom right): no event hides under it
-        var legend = document.querySelector(".gridgis-legend");
-        map.fitBounds(bounds, {animate: false, maxZoom: 16, paddingTopLeft: [30, 30],
-          paddingBottomRight: [(legend ? legend.offsetWidth : 0) + 30, 30]});
+        fitBeside(L.latLngBounds(answer.data.map(function (r) { return [r[2], r[1]]; })));
+      } else if (fit && opts.bounds) {
+        fitBeside(opts.bounds);  // no event: the whole city, none of it under the legend
       }
+    }
+    // fitted beside the legend (bottom right): no event, and no part of the city, hides under it
+    function fitBeside(bounds) {
+      var legend = document.querySelector(".gridgis-legend");
+      map.fitBounds(bounds, {animate: false, maxZoom: 16, paddingTopLeft: [30, 30],
+        paddingBottomRight: [(legend ? legend.offsetWidth : 0) + 30, 30]});
     }
 
     // The open case changed elsewhere: show it as it is now, unless the dispatcher is filling
@@ -324,6 +328,7 @@
     // --- start ------------------------------------------------------------------------------
     fillForm();
     writeUrl(false);
+    if (opts.bounds) { fitBeside(opts.bounds); }  // the city until the events arrive
     refresh(true);
     window.setInterval(function () { refresh(false, true); }, opts.poll_ms || 15000);
   };
