@@ -45,19 +45,29 @@
       select.appendChild(o);
     }
 
-    function table(title, heads, items, row) {
+    // One list with its heading "… (N)": each decision counts N down at once (the page is not
+    // reloaded; the next redraw asks the server afresh).
+    function table(kind, titleKey, heads, items, row) {
       var wrap = G.el("div", "to-decide");
-      wrap.appendChild(G.el("div", "to-decide-title", title));
+      var left = items.length;
+      var title = G.el("div", "to-decide-title", w(titleKey, {n: left}));
+      wrap.dataset.kind = kind;
+      wrap.appendChild(title);
       var t = G.el("table", "to-decide-table");
       var head = G.el("tr");
       heads.concat(["", ""]).forEach(function (k) { head.appendChild(G.el("th", null, k ? w(k) : "")); });
       t.appendChild(head);
-      items.forEach(function (item) { t.appendChild(row(item)); });
+      function decided() {
+        left = Math.max(0, left - 1);
+        title.textContent = w(titleKey, {n: left});
+        if (hook.toDecideMore) { hook.toDecideMore[kind] = left; }
+      }
+      items.forEach(function (item) { t.appendChild(row(item, decided)); });
       wrap.appendChild(t);
       return wrap;
     }
 
-    function decideRow(generationId, cells, select, body) {
+    function decideRow(generationId, cells, select, body, decided) {
       var tr = G.el("tr");
       cells.forEach(function (c) { tr.appendChild(G.el("td", null, c)); });
       var cell = G.el("td");
@@ -74,6 +84,7 @@
         G.sendJSON("POST", "/api/v1/generations/" + generationId + "/to-decide", sent).then(function () {
           tr.textContent = "";
           tr.appendChild(G.el("td", "to-decide-done", w("decided")));
+          decided();
           hook.decidedMore = (hook.decidedMore || 0) + 1;
         }).catch(function (error) { note.textContent = error.message; });
       });
@@ -85,7 +96,7 @@
     }
 
     function staffRow(generationId) {
-      return function (item) {
+      return function (item, decided) {
         var select = G.el("select");
         item.candidates.forEach(function (c) {
           option(select, "move:" + c.person_id, w("move_here", {name: c.name, from: c.grid_now || c.from_grid}));
@@ -97,7 +108,7 @@
           var body = {kind: "grid_role", grid_code: item.grid_code, role: item.role, decision: parts[0]};
           if (parts[1]) { body.person_id = Number(parts[1]); }
           return body;
-        });
+        }, decided);
         tr.dataset.grid = item.grid_code;
         tr.dataset.role = item.role;
         return tr;
@@ -105,14 +116,14 @@
     }
 
     function zoneRow(generationId) {
-      return function (item) {
+      return function (item, decided) {
         var select = G.el("select");
         item.candidates.forEach(function (code) { option(select, code, w("replace_by", {code: code})); });
         option(select, "", w("drop"));
         var tr = decideRow(generationId, [item.zone + " " + item.zone_name, item.grid_code], select, function (v) {
           return {kind: "zone_member", zone_id: item.zone_id, grid_code: item.grid_code,
             decision: v ? "replace" : "drop", grid_codes: v ? [v] : []};
-        });
+        }, decided);
         tr.dataset.zone = item.zone_id;
         return tr;
       };
@@ -129,11 +140,11 @@
       })).then(function (answer) {
         more.textContent = "";
         if (answer.grids_to_staff.length) {
-          more.appendChild(table(w("staff_title", {n: answer.grids_to_staff.length}),
+          more.appendChild(table("staff", "staff_title",
             ["col_grid", "col_role", "col_choice"], answer.grids_to_staff, staffRow(active.id)));
         }
         if (answer.zone_members.length) {
-          more.appendChild(table(w("zone_title", {n: answer.zone_members.length}),
+          more.appendChild(table("zones", "zone_title",
             ["col_zone", "col_grid", "col_choice"], answer.zone_members, zoneRow(active.id)));
         }
         hook.toDecideMore = {staff: answer.grids_to_staff.length, zones: answer.zone_members.length};

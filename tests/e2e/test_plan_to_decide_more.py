@@ -80,10 +80,18 @@ def test_grids_to_staff_listed_and_decided_on_the_page(  # type: ignore[no-untyp
             assert page.locator(row).count() == 1
             names = page.locator(f"{row} select option").all_text_contents()
             assert any(c["name"] in n for c in target["candidates"] for n in names), names
+            heading = "#to-decide-more [data-kind='staff'] .to-decide-title"
+            count = page.evaluate("window.gridgisPlan.toDecideMore.staff")
+            assert f"缺岗网格（{count} 个）" in page.text_content(heading)
+            page.evaluate("window.__samePage = true")  # gone if the page reloads
             page.fill("#review-reason", "招聘中")
             page.select_option(f"{row} select", "vacant:")
             page.click(f"{row} button")
             wait_until(page, "window.gridgisPlan.decidedMore === 1", timeout=60_000)
+            # the heading counts the decision at once, without a reload (F10.3)
+            assert f"缺岗网格（{count - 1} 个）" in page.text_content(heading)
+            assert page.evaluate("window.__samePage === true")
+            assert page.evaluate("window.gridgisPlan.toDecideMore.staff") == count - 1
             left = api.get(f"/api/v1/generations/{draft}/grids-to-staff").json()["data"]
             assert (target["grid_code"], target["role"]) not in {
                 (i["grid_code"], i["role"]) for i in left
