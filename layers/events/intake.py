@@ -4,6 +4,14 @@ Routing (DOMAIN.md section 3): the point -> its L3 grid in the generation in for
 report time -> the grid's chief and worker (GridAssignment on that grid, else on its village or
 town, valid on the report date); the enforcement zone containing the grid -> its squad (when the
 zones layer is installed); the subclass -> its department. Stored on the event.
+
+A grid with no worker of its own — typically a new grid whose staffing is still on the
+to-decide list after a publication (``layers.planning.staffing.grids_to_staff``) — is never
+silent: the case goes to the worker of the grid's village, else of its town, else it stays in
+the town's dispatch queue (no worker; the town's dispatchers see it and dispatch it by hand).
+``Routing.worker_from`` says which (``grid``, ``village``, ``town``, ``town_dispatch``) and the
+report's log entry records it with a note naming the grid; the grid stays on the to-decide list
+until a planner decides it.
 """
 
 from __future__ import annotations
@@ -62,6 +70,11 @@ class Routing:
     zone_id: int | None
     squad_team_id: int | None
     department: str
+    worker_from: str = "grid"  # grid | village | town | town_dispatch (not an Event column)
+
+    def event_columns(self) -> dict[str, Any]:
+        """The routing as the Event's columns (without ``worker_from``, kept in the log)."""
+        return {k: v for k, v in self.__dict__.items() if k != "worker_from"}
 
 
 @dataclass(frozen=True)
@@ -150,8 +163,13 @@ def _zone_of(session: Session, grid_code: str) -> tuple[int | None, int | None]:
     return getattr(zone, "id", None), getattr(zone, "squad_id", None)
 
 
-def _person_for(session: Session, codes: list[str], role: StaffRole, day: Any) -> int | None:
-    """The person holding ``role`` on the most specific of ``codes`` on ``day``."""
+WORKER_FROM = {15: "grid", 12: "village", 9: "town"}  # by the length of the holder's code
+
+
+def _holder(
+    session: Session, codes: list[str], role: StaffRole, day: Any
+) -> tuple[int, str] | None:
+    """The person holding ``role`` on the most specific of ``codes`` on ``day``, and that code."""
     rows = session.execute(
         select(GridAssignment.person_id, GridAssignment.grid_code)
         .where(
@@ -162,7 +180,13 @@ def _person_for(session: Session, codes: list[str], role: StaffRole, day: Any) -
         .order_by(func.length(GridAssignment.grid_code).desc(), GridAssignment.id)
         .limit(1)
     ).first()
-    return None if rows is None else int(rows[0])
+    return None if rows is None else (int(rows[0]), str(rows[1]))
+
+
+def _person_for(session: Session, codes: list[str], role: StaffRole, day: Any) -> int | None:
+    """The person holding ``role`` on the most specific of ``codes`` on ``day``."""
+    held = _holder(session, codes, role, day)
+    return None if held is None else held[0]
 
 
 def route(*, session: Session, lon: float, lat: float, at: datetime, subclass_code: str) -> Routing:
@@ -178,16 +202,34 @@ def route(*, session: Session, lon: float, lat: float, at: datetime, subclass_co
     chain = [grid_code, *reversed(ancestors_of(grid_code))]
     day = at.astimezone(UTC).date()
     zone_id, squad_id = _zone_of(session, grid_code)
+    worker = _holder(session, chain, StaffRole.GRID_WORKER, day)
     return Routing(
         generation_id=generation.id,
         grid_code=grid_code,
         village_code=grid_code[:12],
         town_code=grid_code[:9],
         chief_person_id=_person_for(session, chain, StaffRole.GRID_CHIEF, day),
-        worker_person_id=_person_for(session, chain, StaffRole.GRID_WORKER, day),
+        worker_person_id=None if worker is None else worker[0],
         zone_id=zone_id,
         squad_team_id=squad_id,
         department=get_subclass(session=session, code=subclass_code).department,
+        worker_from="town_dispatch" if worker is None else WORKER_FROM[len(worker[1])],
+    )
+
+
+def routing_note(routing: Routing) -> str | None:
+    """What the report's log says when the grid has no worker of its own (None when it has)."""
+    if routing.worker_from == "grid":
+        return None
+    to = {
+        "village": f"the worker of village {routing.village_code}",
+        "town": f"the worker of town {routing.town_code}",
+        "town_dispatch": f"the dispatch queue of town {routing.town_code} (no worker: dispatch "
+        "it by hand)",
+    }[routing.worker_from]
+    return (
+        f"grid {routing.grid_code} has no worker (its staffing may still be to decide after a "
+        f"publication: /plan, to-decide list); routed to {to}"
     )
 
 
@@ -359,7 +401,7 @@ def create_event(
         rework_count=0,
         extension_count=0,
         version=1,
-        **routing.__dict__,
+        **routing.event_columns(),
     )
     session.add(event)
     session.flush()
@@ -371,9 +413,13 @@ def create_event(
         action="report",
         from_status=None,
         at=reported_at,
-        note=None,
+        note=routing_note(routing),
         attachments=photo_ids,
-        data={"grid_code": routing.grid_code, "department": routing.department},
+        data={
+            "grid_code": routing.grid_code,
+            "department": routing.department,
+            "worker_from": routing.worker_from,
+        },
     )
     return event
 

@@ -71,6 +71,31 @@ def test_grids_to_staff_listed_and_decided_on_the_page(  # type: ignore[no-untyp
             mine = [i for i in pending if i["grid_code"] in halves]
             assert mine and all(i["sources"] == [code] for i in mine), pending
 
+            # F10.2: a case filed meanwhile in a half whose worker is undecided goes up a level
+            # (or to the town's dispatch queue) and its log says so; the half stays listed
+            half = next(i["grid_code"] for i in mine if i["role"] == "grid_worker")
+            with engine.connect() as conn:
+                lon, lat = conn.execute(
+                    text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p "
+                         "FROM grid WHERE generation_id = :g AND code = :c) s"),
+                    {"g": draft, "c": half},
+                ).one()  # fmt: skip
+            filed = admin.post("/api/v1/events", json={
+                "lon": lon, "lat": lat, "subclass": "0101", "ignore_duplicates": True,
+                "description": "缺岗网格中的事件"})  # fmt: skip
+            assert filed.status_code == 201, filed.text
+            with engine.connect() as conn:
+                logged = conn.execute(
+                    text("SELECT e.grid_code, l.note, l.data FROM event e JOIN event_log l "
+                         "ON l.event_id = e.id AND l.filed_town_code = e.filed_town_code "
+                         "AND l.action = 'report' WHERE e.id = :i"),
+                    {"i": filed.json()["id"]},
+                ).one()  # fmt: skip
+            assert logged.grid_code == half and logged.data["worker_from"] != "grid", logged
+            assert half in logged.note and "no worker" in logged.note, logged
+            still = api.get(f"/api/v1/generations/{draft}/grids-to-staff").json()["data"]
+            assert (half, "grid_worker") in {(i["grid_code"], i["role"]) for i in still}
+
             page, seen = open_plan(browser, live_server, tokens["planner"], "/plan")
             wait_until(page, "window.gridgisPlan.toDecideMore && "
                        "window.gridgisPlan.toDecideMore.staff > 0", timeout=120_000)  # fmt: skip
