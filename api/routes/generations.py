@@ -51,7 +51,7 @@ from gis.gridfiles import GridFileError, save_upload, to_shapefile
 from gis.hierarchy import validate_hierarchy
 from layers.errors import DomainError, with_zh
 from layers.grids import get_generation, list_generations, read_grid_frame
-from layers.models import Generation
+from layers.models import Generation, Role
 from layers.planning import review, scope
 from layers.planning.drafts import (
     Actor,
@@ -185,21 +185,40 @@ def _etag(response: Response, generation: Generation) -> None:
     response.headers["ETag"] = f'"{generation.version}"'
 
 
+def _for_caller(
+    generations: list[Generation], session: Any, caller: Principal
+) -> list[GenerationPublic]:
+    """Generations as answered to ``caller``: with the maker's user name (``owner``) and
+    whether the caller may change each (``may_change``: the scope rule of
+    ``layers.planning.scope.owned_by``, asked once here so /plan never re-codes it)."""
+    from layers.accounts import scope_codes
+    from layers.planning.scope import owned_by
+
+    identity = caller.identity
+    planner = caller.role in (Role.PLANNER, Role.ADMIN)
+    codes = scope_codes(session=session, identity=identity) if planner else None
+    out = []
+    for g in generations:
+        public = GenerationPublic.model_validate(g)
+        public.owner = (g.created_by or "").rsplit(" (", 1)[0] or None
+        public.may_change = planner and owned_by(g.owner_scope, identity=identity, codes=codes)
+        out.append(public)
+    return out
+
+
 @router.get(PREFIX, response_model=GenerationsPublic)
-def read_generations(session: SessionDep, _: Reader) -> GenerationsPublic:
-    rows = list_generations(session=session)
-    return GenerationsPublic(
-        data=[GenerationPublic.model_validate(g) for g in rows], count=len(rows)
-    )
+def read_generations(session: SessionDep, caller: Reader) -> GenerationsPublic:
+    rows = list(list_generations(session=session))
+    return GenerationsPublic(data=_for_caller(rows, session, caller), count=len(rows))
 
 
 @router.get(PREFIX + "/{generation_id}", response_model=GenerationPublic)
 def read_generation(
-    generation_id: int, response: Response, session: SessionDep, _: Reader
+    generation_id: int, response: Response, session: SessionDep, caller: Reader
 ) -> GenerationPublic:
     generation = get_generation(session=session, generation_id=generation_id)
     _etag(response, generation)
-    return GenerationPublic.model_validate(generation)
+    return _for_caller([generation], session, caller)[0]
 
 
 @router.get(

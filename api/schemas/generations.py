@@ -55,6 +55,15 @@ class GenerationPublic(BaseModel):
         "city-wide planners, admins) change it",
     )
     version: int = 1
+    owner: str | None = Field(
+        default=None, description="the user name of the planner who made it (from created_by)"
+    )
+    may_change: bool | None = Field(
+        default=None,
+        description="whether the caller may edit, submit, approve or publish it "
+        "(layers.planning.scope.owned_by on owner_scope; false for readers without a "
+        "planner's role); /plan greys out the actions it may not take",
+    )
 
 
 class GenerationsPublic(BaseModel):

@@ -21,6 +21,7 @@
       status_draft: "草案", status_submitted: "待审核", status_approved: "已批准",
       status_active: "现行", status_retired: "已停用",
       draft_info: "#{id} {name} · {status} · 创建人 {by} · 版本 {version}",
+      not_yours: "（他人的草案，不在您的权限范围内：只能查看）",
       created: "已创建草案 #{id}：单元网格 {l3} 个，可发布：{ok}。",
       yes: "是", no: "否", need_draft: "请先选择或新建草案。", need_grid: "请先点击选择一个网格。",
       need_name: "请填写草案名称。", need_file: "请选择文件。",
@@ -72,6 +73,7 @@
       status_draft: "draft", status_submitted: "submitted", status_approved: "approved",
       status_active: "active", status_retired: "retired",
       draft_info: "#{id} {name} · {status} · by {by} · version {version}",
+      not_yours: " (someone else's draft, outside your scope: read only)",
       created: "Draft #{id} made: {l3} unit grids, publishable: {ok}.",
       yes: "yes", no: "no", need_draft: "Choose or make a draft first.",
       need_grid: "Click a grid first.", need_name: "Give the draft a name.",
@@ -237,7 +239,9 @@
         return ["draft", "submitted", "approved"].indexOf(g.status) >= 0;
       }).sort(function (a, b) { return b.id - a.id; }).forEach(function (g) {
         var option = G.el("option", null, w("draft_info", {id: g.id, name: g.name,
-          status: statusText(g.status), by: g.created_by || "—", version: g.version}));
+          status: statusText(g.status), by: g.owner || g.created_by || "—", version: g.version}) +
+          (g.may_change === false ? w("not_yours") : ""));
+        option.classList.toggle("not-yours", g.may_change === false);
         option.value = String(g.id);
         select.appendChild(option);
       });
@@ -333,7 +337,7 @@
       state.dryRun = false;
       $("draft-select").value = String(g.id);
       $("draft-info").textContent = w("draft_info", {id: g.id, name: g.name,
-        status: statusText(g.status), by: g.created_by || "—", version: g.version});
+        status: statusText(g.status), by: g.owner || g.created_by || "—", version: g.version});
       var caption = $("draft-name-caption");
       if (caption) { caption.textContent = "#" + g.id + " " + g.name; }
       var url = new URL(window.location.href);
@@ -354,7 +358,7 @@
       state.draft = g;
       state.version = g.version;
       $("draft-info").textContent = w("draft_info", {id: g.id, name: g.name,
-        status: statusText(g.status), by: g.created_by || "—", version: g.version});
+        status: statusText(g.status), by: g.owner || g.created_by || "—", version: g.version});
       updateButtons();
       return settle([loadGenerations(), rebasing.check()]);
     });
@@ -364,13 +368,18 @@
   function updateButtons() {
     var g = state.draft;
     var status = g ? g.status : null;
-    var isDraft = status === "draft";
+    // the API says whether the caller may act on this draft (layers/planning/scope.py)
+    var mine = !g || g.may_change !== false;
+    var isDraft = status === "draft" && mine;
     editing.updateButtons(isDraft);
     $("review-submit").disabled = !isDraft;
-    $("review-approve").disabled = status !== "submitted";
-    $("review-reject").disabled = status !== "submitted" && status !== "approved";
+    $("review-approve").disabled = !mine || status !== "submitted";
+    $("review-reject").disabled = !mine || (status !== "submitted" && status !== "approved");
     $("publish-dry").disabled = !g || status === "active" || status === "retired";
-    $("publish-commit").disabled = !(status === "approved" && state.dryRun);
+    $("publish-commit").disabled = !(mine && status === "approved" && state.dryRun);
+    var info = $("draft-info");
+    info.classList.toggle("not-yours", !mine);
+    if (!mine && info.textContent.indexOf(w("not_yours")) < 0) { info.textContent += w("not_yours"); }
   }
 
   // --- wiring --------------------------------------------------------------------------------
