@@ -211,11 +211,30 @@
         fitBeside(opts.bounds);  // no event: the whole city, none of it under the legend
       }
     }
-    // fitted beside the legend (bottom right): no event, and no part of the city, hides under it
+    // fitted beside the legend (bottom right): no event, and no part of the city, hides under it.
+    // The area stays fitted when the legend or the map changes size (counts filled in, the list
+    // beside the map loaded, a scroll bar), until the user or a selection moves the map.
+    var fitted = null, fitting = false;
     function fitBeside(bounds) {
       var legend = document.querySelector(".gridgis-legend");
-      map.fitBounds(bounds, {animate: false, maxZoom: 16, paddingTopLeft: [30, 30],
-        paddingBottomRight: [(legend ? legend.offsetWidth : 0) + 30, 30]});
+      fitted = bounds;
+      fitting = true;
+      try {
+        map.fitBounds(bounds, {animate: false, maxZoom: 16, paddingTopLeft: [30, 30],
+          paddingBottomRight: [(legend ? legend.offsetWidth : 0) + 30, 30]});
+      } finally {
+        fitting = false;
+      }
+    }
+    map.on("movestart", function () { if (!fitting) { fitted = null; } });
+    function refit() {
+      if (fitted) { map.invalidateSize({pan: false}); fitBeside(fitted); }
+    }
+    if (window.ResizeObserver) {
+      var sizes = new ResizeObserver(refit);
+      sizes.observe(map.getContainer());
+      var legendBox = document.querySelector(".gridgis-legend");
+      if (legendBox) { sizes.observe(legendBox); }
     }
 
     // The open case changed elsewhere: show it as it is now, unless the dispatcher is filling
