@@ -218,18 +218,21 @@ def route(*, session: Session, lon: float, lat: float, at: datetime, subclass_co
 
 
 def routing_note(routing: Routing) -> str | None:
-    """What the report's log says when the grid has no worker of its own (None when it has)."""
+    """What the report's log says when the grid has no worker of its own (None when it has),
+    in Chinese then English, as the other notes the system writes (e.g. ``超时督办 overdue``)."""
     if routing.worker_from == "grid":
         return None
-    to = {
-        "village": f"the worker of village {routing.village_code}",
-        "town": f"the worker of town {routing.town_code}",
-        "town_dispatch": f"the dispatch queue of town {routing.town_code} (no worker: dispatch "
-        "it by hand)",
-    }[routing.worker_from]
+    town, village = routing.town_code, routing.village_code
+    zh, en = {
+        "village": (f"已派至村 {village} 的网格员", f"the worker of village {village}"),
+        "town": (f"已派至镇 {town} 的网格员", f"the worker of town {town}"),
+        "town_dispatch": (f"进入镇 {town} 待派遣队列（无网格员：请人工派遣）",
+                          f"the dispatch queue of town {town} (no worker: dispatch it by hand)"),
+    }[routing.worker_from]  # fmt: skip
     return (
+        f"网格 {routing.grid_code} 无网格员（调整后可能待定岗：/plan 待定清单），{zh}。 "
         f"grid {routing.grid_code} has no worker (its staffing may still be to decide after a "
-        f"publication: /plan, to-decide list); routed to {to}"
+        f"publication: /plan, to-decide list); routed to {en}"
     )
 
 

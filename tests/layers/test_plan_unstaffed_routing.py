@@ -70,7 +70,7 @@ def test_a_grid_without_a_worker_routes_up_and_says_so(  # type: ignore[no-untyp
     if holder == "grid":
         assert log.note is None
     else:
-        assert code in log.note and "no worker" in log.note, log.note
+        assert code in log.note and "no worker" in log.note and "无网格员" in log.note, log.note
         place = {"village": code[:12], "town": code[:9], "town_dispatch": code[:9]}[holder]
         assert place in log.note
     if holder == "town_dispatch":
