@@ -28,17 +28,12 @@ from sqlalchemy.orm import Session
 
 from layers.errors import InvalidState, with_zh
 from layers.grids import get_generation
-from layers.models import GenerationStatus
+from layers.models import Generation, GenerationStatus
 from layers.people import assignment_in_force_sql
+from layers.planning.decision_check import close_decision, open_decision, successors_sql
 from layers.planning.drafts import Actor
 from layers.planning.impact import _move_assignment
-from layers.planning.review import (
-    ReviewInputInvalid,
-    _reason,
-    _require_role,
-    lock_generation,
-    record_step,
-)
+from layers.planning.review import ReviewInputInvalid
 from layers.planning.staffing import require_active
 
 DECISIONS = ("move", "end")
@@ -46,11 +41,9 @@ DECISIONS = ("move", "end")
 _PENDING_SQL = (
     """
 SELECT a.id, a.person_id, p.name, a.role::text AS role, a.grid_code, a.valid_from,
-       COALESCE((
-           SELECT array_agg(DISTINCT l.new_code ORDER BY l.new_code) FROM grid_lineage l
-           JOIN grid n ON n.generation_id = :g AND n.code = l.new_code
-           WHERE l.old_code = a.grid_code AND l.new_code IS NOT NULL
-       ), ARRAY[]::text[]) AS candidates
+       """
+    + successors_sql("a.grid_code")
+    + """ AS candidates
 FROM grid_assignment a JOIN person p ON p.id = a.person_id
 WHERE """
     + assignment_in_force_sql("a", ":on")
@@ -113,27 +106,13 @@ def decide(
     """Move an assignment to one of its candidates (``decision="move"``, ``grid_code``) or end
     it (``"end"``), on ``on`` (default today), in the active generation ``generation_id``.
     Returns ``{assignment, decision, grid_code (move only), remaining}``."""
-    _require_role(actor, "decide an assignment")
-    why = _reason(reason, "decision")
-    if decision not in DECISIONS:
-        raise with_zh(
-            ReviewInputInvalid(
-                f"decision {decision!r} is unknown; send 'move' (with grid_code) or 'end'",
-                field="decision",
-            ),
-            f"处理方式 {decision!r} 不存在：请选择“移到”（move，并给出 grid_code）或“结束”（end）",
-        )
-    generation = lock_generation(session=session, generation_id=generation_id)
-    if generation.status is not GenerationStatus.ACTIVE:
-        raise with_zh(
-            InvalidState(
-                f"generation {generation_id} is {generation.status.value}; assignments are decided "
-                "in the active generation (GET /api/v1/generations to find it)",
-                field="generation",
-            ),
-            f"版本 {generation_id} 的状态是 {generation.status.value}；"
-            "人员分工只能在现行版本中确定",
-        )
+    generation, why = open_decision(
+        session=session, generation_id=generation_id, actor=actor, reason=reason,
+        decision=decision, decisions=DECISIONS, what="decide an assignment",
+        send_en="'move' (with grid_code) or 'end'",
+        send_zh="请选择“移到”（move，并给出 grid_code）或“结束”（end）",
+        require=_require_active,
+    )  # fmt: skip
     day = on or date.today()
     found = assignments_to_decide(
         session=session, generation_id=generation_id, on=day, assignment_id=assignment_id
@@ -172,12 +151,26 @@ def decide(
         details["grid_code"] = grid_code
     else:
         _end_assignment(session, assignment_id, day)
-    record_step(
-        session=session, generation=generation, action="edit", actor=actor,
-        reason=why, from_status="active", to_status="active", details=details,
+    return close_decision(
+        session=session, generation=generation, actor=actor, why=why, details=details,
+        remaining=lambda: assignments_to_decide(
+            session=session, generation_id=generation_id, on=day
+        ),
     )  # fmt: skip
-    remaining = assignments_to_decide(session=session, generation_id=generation_id, on=day)
-    return {**details, "remaining": remaining}
+
+
+def _require_active(generation: Generation) -> None:
+    """InvalidState (409) unless ``generation`` is the active one: assignments are decided there."""
+    if generation.status is not GenerationStatus.ACTIVE:
+        raise with_zh(
+            InvalidState(
+                f"generation {generation.id} is {generation.status.value}; assignments are decided "
+                "in the active generation (GET /api/v1/generations to find it)",
+                field="generation",
+            ),
+            f"版本 {generation.id} 的状态是 {generation.status.value}；"
+            "人员分工只能在现行版本中确定",
+        )
 
 
 def _end_assignment(session: Session, assignment_id: int, on: date) -> None:

@@ -345,28 +345,16 @@ def staff_grid(
 ) -> dict[str, Any]:
     """Decide one grid/role of :func:`grids_to_staff` (see the module docstring). Returns
     ``{step, item, decision, person_id (move/add), remaining}``."""
+    from layers.planning.decision_check import close_decision, open_decision
     from layers.planning.impact import _move_assignment
-    from layers.planning.review import (
-        ReviewInputInvalid,
-        _reason,
-        _require_role,
-        lock_generation,
-        record_step,
-    )
+    from layers.planning.review import ReviewInputInvalid
 
-    _require_role(actor, "decide who staffs a grid")
-    why = _reason(reason, "decision")
-    if decision not in STAFF_DECISIONS:
-        raise with_zh(
-            ReviewInputInvalid(
-                f"decision {decision!r} is unknown; send 'move' or 'add' (with person_id) or "
-                "'vacant'",
-                field="decision",
-            ),
-            f"处理方式 {decision!r} 不存在：请选择 move、add（并给出 person_id）或 vacant",
-        )
-    generation = lock_generation(session=session, generation_id=generation_id)
-    require_active(generation)
+    generation, why = open_decision(
+        session=session, generation_id=generation_id, actor=actor, reason=reason,
+        decision=decision, decisions=STAFF_DECISIONS, what="decide who staffs a grid",
+        send_en="'move' or 'add' (with person_id) or 'vacant'",
+        send_zh="请选择 move、add（并给出 person_id）或 vacant",
+    )  # fmt: skip
     day = on or date.today()
     found = [
         i
@@ -416,12 +404,10 @@ def staff_grid(
                 ),
                 {"p": person_id, "c": grid_code, "r": role, "on": day},
             )
-    record_step(
-        session=session, generation=generation, action="edit", actor=actor,
-        reason=why, from_status="active", to_status="active", details=details,
+    return close_decision(
+        session=session, generation=generation, actor=actor, why=why, details=details,
+        remaining=lambda: grids_to_staff(session=session, generation_id=generation_id, on=day),
     )  # fmt: skip
-    remaining = grids_to_staff(session=session, generation_id=generation_id, on=day)
-    return {**details, "remaining": remaining}
 
 
 __all__ = [

@@ -30,24 +30,25 @@ from sqlalchemy.orm import Session
 
 from layers.errors import InvalidState, with_zh
 from layers.grids import get_generation
+from layers.planning.decision_check import successors_sql
 from layers.planning.drafts import Actor
 from layers.planning.staffing import require_active
 
 KINDS = ("assignment", "grid_role", "zone_member")
 ZONE_DECISIONS = ("replace", "drop")
 
-_ZONE_SQL = """
+_ZONE_SQL = (
+    """
 SELECT z.id, z.code, z.name, z.town_code, m.grid_code,
-       COALESCE((
-           SELECT array_agg(DISTINCT l.new_code ORDER BY l.new_code) FROM grid_lineage l
-           JOIN grid n ON n.generation_id = :g AND n.code = l.new_code
-           WHERE l.old_code = m.grid_code AND l.new_code IS NOT NULL
-       ), ARRAY[]::text[]) AS candidates
+       """
+    + successors_sql("m.grid_code")
+    + """ AS candidates
 FROM zone_member m JOIN enforcement_zone z ON z.id = m.zone_id
 WHERE NOT EXISTS (SELECT 1 FROM grid g WHERE g.generation_id = :g AND g.code = m.grid_code)
   {extra}
 ORDER BY z.code, m.grid_code
 """
+)
 
 
 def zone_members_to_decide(
@@ -81,26 +82,15 @@ def decide_zone_member(
     """``replace`` the retired member ``grid_code`` of zone ``zone_id`` by ``grid_codes`` (grids
     of the active generation in the zone's town) or ``drop`` it. Returns ``{step, item,
     decision, grid_codes (replace), remaining}``."""
-    from layers.planning.review import (
-        ReviewInputInvalid,
-        _reason,
-        _require_role,
-        lock_generation,
-        record_step,
-    )
+    from layers.planning.decision_check import close_decision, open_decision
+    from layers.planning.review import ReviewInputInvalid
 
-    _require_role(actor, "decide a zone member")
-    why = _reason(reason, "decision")
-    if decision not in ZONE_DECISIONS:
-        raise with_zh(
-            ReviewInputInvalid(
-                f"decision {decision!r} is unknown; send 'replace' (with grid_codes) or 'drop'",
-                field="decision",
-            ),
-            f"处理方式 {decision!r} 不存在：请选择 replace（并给出 grid_codes）或 drop",
-        )
-    generation = lock_generation(session=session, generation_id=generation_id)
-    require_active(generation)
+    generation, why = open_decision(
+        session=session, generation_id=generation_id, actor=actor, reason=reason,
+        decision=decision, decisions=ZONE_DECISIONS, what="decide a zone member",
+        send_en="'replace' (with grid_codes) or 'drop'",
+        send_zh="请选择 replace（并给出 grid_codes）或 drop",
+    )  # fmt: skip
     found = zone_members_to_decide(
         session=session, generation_id=generation_id, zone_id=zone_id, code=grid_code
     )
@@ -151,12 +141,10 @@ def decide_zone_member(
         text("DELETE FROM zone_member WHERE zone_id = :z AND grid_code = :c"),
         {"z": zone_id, "c": grid_code},
     )
-    record_step(
-        session=session, generation=generation, action="edit", actor=actor,
-        reason=why, from_status="active", to_status="active", details=details,
+    return close_decision(
+        session=session, generation=generation, actor=actor, why=why, details=details,
+        remaining=lambda: zone_members_to_decide(session=session, generation_id=generation_id),
     )  # fmt: skip
-    remaining = zone_members_to_decide(session=session, generation_id=generation_id)
-    return {**details, "remaining": remaining}
 
 
 def to_decide(*, session: Session, generation_id: int) -> dict[str, Any]:
