@@ -16,12 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Planner, Reader, SessionDep
 from api.errors import InvalidParameter
-from api.routes.generations import _json, actor_of
+from api.routes.decision_requests import (
+    decision_object,
+    refuse_unknown_fields,
+    require_decision_scope,
+)
+from api.routes.generations import actor_of
 from api.schemas.common import Answer, body_schema
 from layers import accounts
 from layers.errors import with_zh
 from layers.grids import get_generation
-from layers.planning import scope
 from layers.planning.decisions import assignments_to_decide, decide
 from layers.planning.staffing import grids_to_staff
 
@@ -94,39 +98,22 @@ async def decide_assignment(
     session: SessionDep,
     principal: Planner,
 ) -> dict[str, Any]:
-    body = await _json(request)
-    if not isinstance(body, dict):
-        raise with_zh(
-            InvalidParameter(
-                'send a JSON object {"decision": "move"|"end", "grid_code": …, "reason": …}',
-                field="body",
-            ),
-            '请发送 JSON 对象 {"decision": "move"|"end", "grid_code": …, "reason": …}',
-        )
-    unknown = sorted(set(body) - set(_FIELDS))
-    if unknown:
-        raise with_zh(
-            InvalidParameter(
-                f"unknown field {unknown[0]!r}; send only {', '.join(_FIELDS)}", field=unknown[0]
-            ),
-            f"未知字段 {unknown[0]!r}；只能发送 {'、'.join(_FIELDS)}",
-        )
+    body = await decision_object(request, '{"decision": "move"|"end", "grid_code": …, "reason": …}')
+    refuse_unknown_fields(body, _FIELDS, "an assignment decision")
     for key in _FIELDS:
         if body.get(key) is not None and not isinstance(body[key], str):
             raise with_zh(InvalidParameter(f"{key} must be a string", field=key), f"{key} 应为文字")
-    codes = accounts.scope_codes(session=session, identity=principal.identity)
-    if scope.bounded(principal.identity.role, codes):  # a town's planner: its staff only (403)
+
+    def grids() -> list[str | None]:  # a town's planner: its staff only, and where a move goes
         wanted = assignments_to_decide(
             session=session, generation_id=generation_id, assignment_id=assignment_id
         )
-        grids = [a["grid_code"] for a in wanted]
-        if isinstance(body.get("grid_code"), str):  # where a move takes them
-            grids.append(body["grid_code"])
-        for grid in grids:
-            accounts.require_in_scope(
-                session=session, identity=principal.identity, grid_code=grid,
-                what=f"assignment {assignment_id}",
-            )  # fmt: skip
+        return [a["grid_code"] for a in wanted] + [body.get("grid_code")]
+
+    require_decision_scope(
+        session=session, principal=principal, grid_codes=grids,
+        what=lambda _grid: f"assignment {assignment_id}",
+    )  # fmt: skip
     return decide(
         session=session,
         generation_id=generation_id,

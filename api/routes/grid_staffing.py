@@ -17,12 +17,15 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Planner, Reader, SessionDep
-from api.errors import STATUS, InvalidParameter
-from api.routes.generations import _json, actor_of
+from api.errors import STATUS
+from api.routes.decision_requests import (
+    decision_object,
+    refuse_unknown_fields,
+    require_decision_scope,
+)
+from api.routes.generations import actor_of
 from api.schemas.common import Answer, body_schema
 from layers import accounts
-from layers.errors import with_zh
-from layers.planning import scope
 from layers.planning.staffing import GenerationSuperseded, grids_to_staff, staff_grid
 from layers.planning.to_decide import decide_item, to_decide
 
@@ -84,12 +87,9 @@ def read_grids_to_staff(
 def decide_grid_staff(
     generation_id: int, body: StaffDecision, session: SessionDep, principal: Planner
 ) -> dict[str, Any]:
-    codes = accounts.scope_codes(session=session, identity=principal.identity)
-    if scope.bounded(principal.identity.role, codes):
-        accounts.require_in_scope(
-            session=session, identity=principal.identity, grid_code=body.grid_code,
-            what=f"grid {body.grid_code}",
-        )  # fmt: skip
+    require_decision_scope(
+        session=session, principal=principal, grid_codes=lambda: [body.grid_code]
+    )
     return staff_grid(
         session=session,
         generation_id=generation_id,
@@ -159,22 +159,11 @@ async def decide_to_decide(
     ``{"kind": "grid_role", "grid_code", "role", "decision": "move"|"add"|"vacant",
     "person_id", "reason"}`` or ``{"kind": "zone_member", "zone_id", "grid_code", "decision":
     "replace"|"drop", "grid_codes": [...], "reason"}``."""
-    body = await _json(request)
-    if not isinstance(body, dict):
-        raise with_zh(
-            InvalidParameter('send a JSON object {"kind": …, "decision": …, "reason": …}',
-                             field="body"),
-            '请发送 JSON 对象 {"kind": …, "decision": …, "reason": …}',
-        )  # fmt: skip
+    body = await decision_object(request, '{"kind": …, "decision": …, "reason": …}')
     _refuse_unknown_fields(body)
-    codes = accounts.scope_codes(session=session, identity=principal.identity)
-    if scope.bounded(principal.identity.role, codes):
-        for key in ("grid_code",):
-            if isinstance(body.get(key), str):
-                accounts.require_in_scope(
-                    session=session, identity=principal.identity, grid_code=body[key],
-                    what=f"grid {body[key]}",
-                )  # fmt: skip
+    require_decision_scope(
+        session=session, principal=principal, grid_codes=lambda: [body.get("grid_code")]
+    )
     return decide_item(
         session=session, generation_id=generation_id, item=body, actor=actor_of(principal)
     )
@@ -197,13 +186,5 @@ def _refuse_unknown_fields(body: dict[str, Any]) -> None:
         ITEM_FIELDS[kind] if isinstance(kind, str) and kind in ITEM_FIELDS
         else set().union(*ITEM_FIELDS.values())
     )  # fmt: skip
-    for key in body:
-        if key not in known:
-            raise with_zh(
-                InvalidParameter(
-                    f"{key} is not a field of a{' ' + kind if kind in ITEM_FIELDS else ''} "
-                    f"decision; send only {', '.join(sorted(known))}",
-                    field=str(key),
-                ),
-                f"{key} 不是处理决定的字段：只可发送 {', '.join(sorted(known))}",
-            )
+    what = f"a {kind} decision" if isinstance(kind, str) and kind in ITEM_FIELDS else "a decision"
+    refuse_unknown_fields(body, known, what)
