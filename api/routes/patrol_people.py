@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 from api.deps import Reader, SessionDep, parse_day
 from api.ingest.pipeline import active_generation_id
 from api.schemas.common import Answer
-from gis.role_names import ROLE_NAMES
 from gis.tracks import UNUSABLE
 from layers import accounts, patrol_visits
-from layers.people import CURRENT_ASSIGNMENT_JOIN
+from layers.people_shown import people_shown, role_name, shown_sql
 from layers.workcal import SHANGHAI
 
 router = APIRouter(prefix="/api/v1/patrol", tags=["positions"])
@@ -65,15 +64,10 @@ class Visits(Answer):
 
 
 # one row per active device: its person, the person's first current assignment (role, grid)
-# and that grid's name in the active generation
-_OFFICERS_SQL = """
-SELECT d.id AS device_id, d.external_id AS device, d.label, d.person_id, p.name,
-       ga.role, ga.grid_code AS grid, g.name AS grid_name
-FROM device d
-LEFT JOIN person p ON p.id = d.person_id
-{assignment}
-WHERE d.active
-""".replace("{assignment}", CURRENT_ASSIGNMENT_JOIN)
+# and that grid's name in the active generation (layers.people_shown)
+_OFFICER_COLUMNS = "d.id AS device_id, d.external_id AS device, d.label, d.person_id, p.name"
+_DEVICES = "device d LEFT JOIN person p ON p.id = d.person_id"
+_OFFICERS_SQL = shown_sql(columns=_OFFICER_COLUMNS, source=_DEVICES, where="d.active")
 
 
 def _lang(value: str) -> str:
@@ -81,15 +75,14 @@ def _lang(value: str) -> str:
 
 
 def _officer(row: Any, lang: str) -> dict[str, Any]:
-    role = row["role"]
     return {
         "device_id": row["device_id"],
         "device": row["device"],
         "label": row["label"],
         "person_id": row["person_id"],
         "name": row["name"] or row["label"] or row["device"],
-        "role": role,
-        "role_name": ROLE_NAMES[lang].get(role, role) if role else None,
+        "role": row["role"],
+        "role_name": role_name(row["role"], lang),
         "grid": row["grid"],
         "grid_name": row["grid_name"],
     }
@@ -126,13 +119,13 @@ def search_officers(
     grid_name}], "count"}`` inside the caller's scope (layers.accounts.people_in_scope), best
     matches first (a name or device starting with ``q`` before one containing it)."""
     gen = active_generation_id(request.app.state, session)
-    rows = session.execute(text(_OFFICERS_SQL + " ORDER BY d.id"), {"gen": gen}).mappings()
-    allowed = _visible(session, principal)
+    rows = people_shown(
+        session=session, generation_id=gen, lang=lang, allowed=_visible(session, principal),
+        columns=_OFFICER_COLUMNS, source=_DEVICES, where="d.active", order="d.id",
+    )  # fmt: skip
     needle = q.strip().lower()
     ranked: list[tuple[int, dict[str, Any]]] = []
     for row in rows:
-        if allowed is not None and row["person_id"] not in allowed:
-            continue
         if device is not None and row["device_id"] != device:
             continue
         words = [row["name"], row["device"], row["label"], str(row["device_id"])]

@@ -4,34 +4,28 @@ page's person search: the 网格长 shown in a grid panel is found)."""
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
-from sqlalchemy import text
 
 from api.deps import Reader, SessionDep
 from api.ingest.pipeline import active_generation_id
 from api.routes.staff import PHONE_ROLES
 from api.schemas.common import Answer
-from gis.role_names import ROLE_NAMES
 from layers import accounts
-from layers.people import CURRENT_ASSIGNMENT_JOIN
+from layers.people_shown import people_shown
 
 router = APIRouter(prefix="/api/v1/people", tags=["staff"])
 
-# active people whose name contains the needle, with their first current assignment (role,
-# grid) and that grid's name in the active generation; LIKE wildcards in the needle are literal
-_SQL = """
-SELECT p.id AS person_id, p.name, ga.role, ga.grid_code AS grid, g.name AS grid_name
-FROM person p
-{assignment}
-WHERE p.active AND (strpos(lower(p.name), :needle) > 0
+# active people whose name contains the needle (or whose phone contains the digits), a name
+# starting with it first; LIKE wildcards in the needle are literal (strpos)
+_MATCH = """p.active AND (strpos(lower(p.name), :needle) > 0
                 OR (:digits <> '' AND strpos(regexp_replace(coalesce(p.phone, ''), '\\D', '', 'g'),
-                                             :digits) > 0))
-ORDER BY strpos(lower(p.name), :needle) = 0, strpos(lower(p.name), :needle) > 1,
-         length(p.name), p.name, p.id
-""".replace("{assignment}", CURRENT_ASSIGNMENT_JOIN)
+                                             :digits) > 0))"""
+_ORDER = """strpos(lower(p.name), :needle) = 0, strpos(lower(p.name), :needle) > 1,
+         length(p.name), p.name, p.id"""
 
 
 class StaffMember(Answer):
@@ -78,19 +72,13 @@ def search_people(
     gen = active_generation_id(request.app.state, session)
     codes = accounts.scope_codes(session=session, identity=principal.identity)
     allowed = accounts.people_in_scope(session=session, codes=codes)
-    names = ROLE_NAMES["en" if lang == "en" else "zh"]
-    found: list[dict[str, Any]] = []
     digits = _phone_digits(q) if principal.role in PHONE_ROLES else ""
-    rows = session.execute(
-        text(_SQL), {"gen": gen, "needle": q.strip().lower(), "digits": digits}
-    ).mappings()
-    for row in rows:
-        if allowed is not None and row["person_id"] not in allowed:
-            continue
-        role = row["role"]
-        found.append({**row, "role_name": names.get(role, role) if role else None})
-        if len(found) >= limit:
-            break
+    rows = people_shown(
+        session=session, generation_id=gen, lang=lang, allowed=allowed,
+        columns="p.id AS person_id, p.name", source="person p", where=_MATCH, order=_ORDER,
+        params={"needle": q.strip().lower(), "digits": digits},
+    )  # fmt: skip
+    found = list(islice(rows, limit))
     return {"people": found, "count": len(found)}
 
 
