@@ -1,8 +1,10 @@
 """Fixtures for the planners' tests (issue 10): a committed copy of the demo city as a draft,
-deleted afterwards (the active generation is never changed), and a planner's HTTP client.
+deleted afterwards (the active generation is never changed), and the planner's and the admin's
+HTTP clients.
 
-Import them into a test module: ``from tests.planning_fixtures import draft, planner``
-(``draft_of`` / ``planner_client`` make module-scoped ones).
+Import them into a test module: ``from tests.planning_fixtures import admin, draft, planner``
+(``draft_of`` / ``planner_client`` / ``token_client`` make module-scoped ones or clients of
+other tokens).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import Engine, text
 from layers.db import make_sessionmaker, transaction
 from tests.layers.test_impact import copy_draft
 
-__all__ = ["draft", "draft_of", "planner", "planner_client"]
+__all__ = ["admin", "draft", "draft_of", "planner", "planner_client", "token_client"]
 
 
 @contextmanager
@@ -33,10 +35,17 @@ def draft_of(engine: Engine, generation_id: int) -> Iterator[int]:
 
 
 @contextmanager
+def token_client(live_server: str, token: str) -> Iterator[httpx.Client]:
+    """An HTTP client of the live server sending ``token`` (300 s: a busy machine)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=live_server, headers=headers, timeout=300) as client:
+        yield client
+
+
+@contextmanager
 def planner_client(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
     """An HTTP client of the live server with the planner's token (300 s: a busy machine)."""
-    headers = {"Authorization": f"Bearer {tokens['planner']}"}
-    with httpx.Client(base_url=live_server, headers=headers, timeout=300) as client:
+    with token_client(live_server, tokens["planner"]) as client:
         yield client
 
 
@@ -49,4 +58,10 @@ def draft(engine: Engine, demo_generation: int) -> Iterator[int]:
 @pytest.fixture
 def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
     with planner_client(live_server, tokens) as client:
+        yield client
+
+
+@pytest.fixture
+def admin(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
+    with token_client(live_server, tokens["admin"]) as client:
         yield client

@@ -4,33 +4,17 @@ copy's own — so none is lost."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from sqlalchemy import Engine, text
 
 from tests.api.test_generations_rebase_import import CHAIN_SQL
+from tests.planning_fixtures import *  # noqa: F403  (the admin and planner fixtures)
 
 # a horizontal line through a point inside grid :c, from just west of it to just east
 SPLIT_LINE_SQL = """
 SELECT ST_XMin(geom) - 1e-4 AS w, ST_XMax(geom) + 1e-4 AS e, ST_Y(ST_PointOnSurface(geom)) AS y
 FROM grid WHERE generation_id = :g AND code = :c
 """
-
-
-@pytest.fixture
-def admin(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {tokens['admin']}"}
-    with httpx.Client(base_url=live_server, headers=headers, timeout=300) as c:
-        yield c
-
-
-@pytest.fixture
-def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {tokens['planner']}"}
-    with httpx.Client(base_url=live_server, headers=headers, timeout=300) as c:
-        yield c
 
 
 def _copy(c: httpx.Client, source: int | str, name: str) -> int:

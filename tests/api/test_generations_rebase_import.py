@@ -5,16 +5,14 @@ does not tile is refused with the problems (HTTP and CLI)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from api.cli import app
 from layers.db import make_sessionmaker, transaction
 from tests.layers.test_impact import copy_draft
+from tests.planning_fixtures import *  # noqa: F403  (the admin and planner fixtures)
 
 PROBLEM = "application/problem+json"
 
@@ -30,20 +28,6 @@ JOIN grid r ON r.generation_id = q.generation_id AND r.level = 3 AND r.code > q.
  AND NOT ST_Intersects(p.geom, r.geom)
 WHERE q.generation_id = :g AND q.level = 3 ORDER BY q.code DESC LIMIT 1
 """
-
-
-@pytest.fixture
-def admin(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {tokens['admin']}"}
-    with httpx.Client(base_url=live_server, headers=headers, timeout=300) as c:
-        yield c
-
-
-@pytest.fixture
-def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {tokens['planner']}"}
-    with httpx.Client(base_url=live_server, headers=headers, timeout=300) as c:
-        yield c
 
 
 def _imported(engine: Engine, generation: int) -> int:

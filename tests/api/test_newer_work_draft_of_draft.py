@@ -5,29 +5,12 @@ published after that base is still named, and only that work."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from sqlalchemy import Engine, text
 
+from tests.planning_fixtures import *  # noqa: F403  (the admin and planner fixtures)
+
 NOW = {"reason": "storm", "commit": True, "emergency": True}
-
-
-def _client(base: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=300)
-
-
-@pytest.fixture
-def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    with _client(live_server, tokens["planner"]) as c:
-        yield c
-
-
-@pytest.fixture
-def admin(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    with _client(live_server, tokens["admin"]) as c:
-        yield c
 
 
 def _grids(engine: Engine, generation: int, n: int) -> list[str]:

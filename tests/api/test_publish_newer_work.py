@@ -4,32 +4,14 @@ planner confirms with revert_newer (logged); a rollback keeps working."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from api.cli import app
+from tests.planning_fixtures import *  # noqa: F403  (the admin and planner fixtures)
 
 PROBLEM = "application/problem+json"
-
-
-def _client(base: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=300)
-
-
-@pytest.fixture
-def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    with _client(live_server, tokens["planner"]) as c:
-        yield c
-
-
-@pytest.fixture
-def admin(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    with _client(live_server, tokens["admin"]) as c:
-        yield c
 
 
 def _two_grids(engine: Engine, generation: int) -> tuple[str, str]:

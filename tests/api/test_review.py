@@ -18,18 +18,10 @@ from sqlalchemy import Engine
 from layers.auth import create_token
 from layers.db import make_sessionmaker, transaction
 from layers.models import Role
+from tests.planning_fixtures import *  # noqa: F403  (the admin and planner fixtures)
+from tests.planning_fixtures import token_client
 
 PROBLEM = "application/problem+json"
-
-
-def _client(base: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120)
-
-
-@pytest.fixture
-def planner(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    with _client(live_server, tokens["planner"]) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +33,7 @@ def second_token(engine: Engine) -> str:
 
 @pytest.fixture
 def reviewer(live_server: str, second_token: str) -> Iterator[httpx.Client]:
-    with _client(live_server, second_token) as c:
-        yield c
-
-
-@pytest.fixture
-def admin(live_server: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
-    with _client(live_server, tokens["admin"]) as c:
+    with token_client(live_server, second_token) as c:
         yield c
 
 
@@ -349,7 +335,10 @@ def test_one_planner_with_two_tokens_may_not_approve_their_own_submission(
 
     user = make_user(engine, "planner")
     first, second = make_token(engine, user["id"]), make_token(engine, user["id"])
-    with _client(live_server, first["token"]) as a, _client(live_server, second["token"]) as b:
+    with (
+        token_client(live_server, first["token"]) as a,
+        token_client(live_server, second["token"]) as b,
+    ):
         gid = _draft(a, "four eyes")["id"]
         r = a.post(f"/api/v1/generations/{gid}/submit", json={"reason": "two tokens"})
         assert r.status_code == 200, r.text
