@@ -9,7 +9,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+import httpx
 from sqlalchemy import Engine
 
 from layers.db import make_sessionmaker, transaction
@@ -52,3 +54,31 @@ def make_device(
             with_secret=with_secret,
         )
         return StaffDevice(device.id, device.external_id, secret, person.id)
+
+
+def send_fixes(
+    live_server: str, device: StaffDevice, fixes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """POST ``fixes`` as ``device`` (its secret) to /api/v1/ingest/batch; asserts 200 and
+    answers the JSON (``stored``, ``rejected``, ``errors``)."""
+    r = httpx.post(
+        f"{live_server}/api/v1/ingest/batch",
+        json={"device": device.external_id, "fixes": fixes},
+        headers={"Authorization": f"Bearer {device.secret}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def run_coverage(live_server: str, token: str, **params: Any) -> dict[str, Any]:
+    """POST /api/v1/coverage/runs with ``params`` (``date``, ``shift``, ``resolution``…) as the
+    holder of ``token`` (a planner's); asserts 200 and answers the run (300 s: a busy machine)."""
+    r = httpx.post(
+        f"{live_server}/api/v1/coverage/runs",
+        params=params,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=300,
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())

@@ -24,7 +24,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from tests.tracks_support import CITY_LAT, CITY_LON, make_device
+from tests.tracks_support import CITY_LAT, CITY_LON, make_device, run_coverage, send_fixes
 
 START = datetime(2026, 3, 3, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 DAY = "2026-03-03"
@@ -60,16 +60,9 @@ def covered(engine: Engine, demo_generation: int, live_server: str, tokens) -> d
     device = make_device(engine, grid_code=code, name="王五")
     # 20 min walking to and fro, then 20 min of GPS silence, then 5 min more
     fixes = walk(START.astimezone(UTC), 20) + walk(START.astimezone(UTC) + timedelta(minutes=40), 5)
-    r = httpx.post(f"{live_server}/api/v1/ingest/batch",
-                   json={"device": device.external_id, "fixes": fixes},
-                   headers={"Authorization": f"Bearer {device.secret}"}, timeout=60)  # fmt: skip
-    assert r.status_code == 200, r.text
-    auth = {"Authorization": f"Bearer {tokens['planner']}"}
-    with httpx.Client(base_url=live_server, timeout=300, headers=auth) as planner:
-        run = planner.post("/api/v1/coverage/runs",
-                           params={"date": DAY, "shift": SHIFT, "resolution": 10})  # fmt: skip
-    assert run.status_code == 200, run.text
-    return {"code": code, "device": device, "run": run.json()}
+    send_fixes(live_server, device, fixes)
+    run = run_coverage(live_server, tokens["planner"], date=DAY, shift=SHIFT, resolution=10)
+    return {"code": code, "device": device, "run": run}
 
 
 @pytest.fixture(scope="module")
@@ -86,16 +79,9 @@ def second_day(covered: dict, engine: Engine, live_server: str, tokens) -> dict:
         }
         for i in range(480)
     ]
-    r = httpx.post(f"{live_server}/api/v1/ingest/batch",
-                   json={"device": device.external_id, "fixes": fixes},
-                   headers={"Authorization": f"Bearer {device.secret}"}, timeout=60)  # fmt: skip
-    assert r.status_code == 200, r.text
-    auth = {"Authorization": f"Bearer {tokens['planner']}"}
-    with httpx.Client(base_url=live_server, timeout=300, headers=auth) as planner:
-        run = planner.post("/api/v1/coverage/runs",
-                           params={"date": DAY2, "shift": SHIFT, "resolution": 10})  # fmt: skip
-    assert run.status_code == 200, run.text
-    return {"device": device, "run": run.json()}
+    send_fixes(live_server, device, fixes)
+    run = run_coverage(live_server, tokens["planner"], date=DAY2, shift=SHIFT, resolution=10)
+    return {"device": device, "run": run}
 
 
 def test_run_reports_its_method_and_window(covered) -> None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from layers.workcal import SHANGHAI
-from tests.tracks_support import CITY_LAT, CITY_LON, make_device
+from tests.tracks_support import CITY_LAT, CITY_LON, make_device, run_coverage, send_fixes
 
 
 @pytest.fixture(scope="module")
@@ -39,20 +39,8 @@ def walked(engine: Engine, demo_generation: int, live_server: str, tokens) -> di
          "lon": CITY_LON + abs(i % 60 - 30) * 3 / 94_500.0, "lat": CITY_LAT, "accuracy_m": 5.0}
         for i in range(240)
     ]  # fmt: skip
-    r = httpx.post(
-        f"{live_server}/api/v1/ingest/batch",
-        json={"device": device.external_id, "fixes": fixes},
-        headers={"Authorization": f"Bearer {device.secret}"},
-        timeout=60,
-    )
-    assert r.status_code == 200, r.text
-    run = httpx.post(
-        f"{live_server}/api/v1/coverage/runs",
-        params={"date": day.isoformat()},
-        headers={"Authorization": f"Bearer {tokens['planner']}"},
-        timeout=300,
-    )
-    assert run.status_code == 200, run.text
+    send_fixes(live_server, device, fixes)
+    run_coverage(live_server, tokens["planner"], date=day.isoformat())
     return {"code": code, "device": device, "day": day.isoformat()}
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-import httpx
 import pytest
 
 from layers.workcal import SHANGHAI
 from tests.e2e.conftest import open_logged_in, wait_until
 from tests.e2e.test_home_page import PANELS, READY, SCREEN
-from tests.tracks_support import CITY_LAT, CITY_LON, make_device
+from tests.tracks_support import CITY_LAT, CITY_LON, make_device, run_coverage, send_fixes
 
 pytestmark = pytest.mark.browser
 
@@ -73,17 +72,8 @@ def patrolled_today(engine, demo_grids, live_server, tokens) -> str:  # type: ig
              "lon": CITY_LON + (k * 300 + i * 4) / 94_500.0, "lat": CITY_LAT, "accuracy_m": 5.0}
             for i in range(120)
         ]  # fmt: skip
-        r = httpx.post(
-            f"{live_server}/api/v1/ingest/batch",
-            json={"device": device.external_id, "fixes": fixes},
-            headers={"Authorization": f"Bearer {device.secret}"},
-            timeout=60,
-        )
-        assert r.status_code == 200, r.text
-    auth = {"Authorization": f"Bearer {tokens['planner']}"}
-    run = httpx.post(f"{live_server}/api/v1/coverage/runs", params={"date": day.isoformat()},
-                     headers=auth, timeout=300)  # fmt: skip
-    assert run.status_code == 200, run.text
+        send_fixes(live_server, device, fixes)
+    run_coverage(live_server, tokens["planner"], date=day.isoformat())
     return day.isoformat()
 
 

@@ -16,7 +16,7 @@ import pytest
 from layers.workcal import SHANGHAI
 from tests.e2e.conftest import assert_offline_and_clean, wait_until
 from tests.e2e.test_home_page import _wait_selected, open_home
-from tests.tracks_support import CITY_LAT, CITY_LON, make_device
+from tests.tracks_support import CITY_LAT, CITY_LON, make_device, run_coverage, send_fixes
 
 pytestmark = pytest.mark.browser
 
@@ -36,17 +36,9 @@ def walked_yesterday(engine, live_server, tokens) -> dict[str, Any]:  # type: ig
          "lon": LON + i / 200_000.0, "lat": CITY_LAT, "accuracy_m": 5.0}
         for i in range(120)
     ]  # fmt: skip
-    r = httpx.post(
-        f"{live_server}/api/v1/ingest/batch",
-        json={"device": device.external_id, "fixes": fixes},
-        headers={"Authorization": f"Bearer {device.secret}"},
-        timeout=60,
-    )
-    assert r.status_code == 200, r.text
+    send_fixes(live_server, device, fixes)
+    run_coverage(live_server, tokens["planner"], date=day.isoformat())
     auth = {"Authorization": f"Bearer {tokens['planner']}"}
-    run = httpx.post(f"{live_server}/api/v1/coverage/runs", params={"date": day.isoformat()},
-                     headers=auth, timeout=300)  # fmt: skip
-    assert run.status_code == 200, run.text
     located = httpx.get(
         f"{live_server}/api/v1/locate", params={"lon": LON, "lat": CITY_LAT},
         headers=auth, timeout=60,

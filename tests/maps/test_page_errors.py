@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from tests.api.test_tracks_api import patrol
 from tests.e2e.conftest import open_logged_in, wait_until
-from tests.tracks_support import CITY_LAT, CITY_LON, make_device
+from tests.tracks_support import CITY_LAT, CITY_LON, make_device, send_fixes
 
 pytestmark = pytest.mark.browser
 
@@ -33,13 +33,8 @@ SILENT_DAY = datetime(2026, 3, 5, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def _send(live_server: str, device: Any, fixes: list[dict[str, Any]]) -> None:
-    r = httpx.post(
-        f"{live_server}/api/v1/ingest/batch",
-        json={"device": device.external_id, "fixes": fixes},
-        headers={"Authorization": f"Bearer {device.secret}"},
-        timeout=60,
-    )
-    assert r.status_code == 200 and r.json()["stored"] == len(fixes), r.text
+    answer = send_fixes(live_server, device, fixes)
+    assert answer["stored"] == len(fixes), answer
 
 
 @pytest.fixture(scope="module")
