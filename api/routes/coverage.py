@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
+from api.city_wide import require_city_wide
 from api.deps import (
-    Planner,
     Reader,
     SessionDep,
     parse_day,
@@ -50,12 +50,19 @@ from layers.coverage_reports import (
     grid_tracks,
 )
 from layers.errors import Forbidden
+from layers.models import Role
 
 router = APIRouter(prefix="/api/v1/coverage", tags=["coverage"])
 
 DateQ = Annotated[str, Query(alias="date", description="YYYY-MM-DD, Asia/Shanghai")]
 ShiftQ = Annotated[str | None, Query(description="HH:MM-HH:MM; omitted = the whole day")]
 ResQ = Annotated[int | None, Query(description="H3 resolution (10 or 11 typical)")]
+CityPlanner = Annotated[
+    Any,
+    Depends(require_city_wide(Role.PLANNER, what="a coverage run", what_zh="覆盖率计算")),
+]
+"""A run covers every grid of the city and replaces the day's figures for every town, so only
+a city-scoped planner or an admin starts one (api/city_wide.py); towns read their part."""
 
 
 def _run(session: Any, day: str, shift: str | None, resolution: int | None) -> CoverageRun:
@@ -86,7 +93,7 @@ def _run_meta(run: CoverageRun) -> dict[str, Any]:
 def create_coverage_run(
     request: Request,
     session: SessionDep,
-    _: Planner,
+    _: CityPlanner,
     date_: DateQ,
     shift: ShiftQ = None,
     resolution: ResQ = 10,

@@ -1,4 +1,7 @@
-"""The event dictionary: read by everyone, edited by dispatchers, imported from CSV/XLSX."""
+"""The event dictionary: read by everyone, edited by city-scoped dispatchers and admins (a
+town's dispatcher gets 403 ``scope``: api/city_wide.py), imported from CSV/XLSX. DELETE of a
+subclass is a soft retire (``active`` false): new reports of it are refused (422), cases that
+use it keep it and go on through their workflow; PUT of the same code brings it back."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Reader, SessionDep, require
+from api.city_wide import require_city_wide
+from api.deps import Reader, SessionDep
 from api.errors import InvalidParameter
 from api.lang import LangDep
 from api.routes.events import read_body
@@ -27,7 +31,11 @@ from layers.events import dictionary
 from layers.models import Role
 
 router = APIRouter(prefix="/api/v1/event-dictionary", tags=["event dictionary"])
-Editor = Annotated[Any, Depends(require(Role.DISPATCHER))]
+Editor = Annotated[
+    Any,
+    Depends(require_city_wide(Role.DISPATCHER, what="the event dictionary", what_zh="事件字典")),
+]
+"""A city-scoped dispatcher or an admin: the dictionary is one for the whole city (issue 11)."""
 
 
 @router.get("", summary="Classes with their subclasses", response_model=DictionaryPublic)

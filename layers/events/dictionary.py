@@ -388,7 +388,8 @@ def _check_row(row: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def upsert_subclass(*, session: Session, row: dict[str, Any], where: str = "body") -> EventSubclass:
-    """Create or replace one subclass (its class must exist)."""
+    """Create or replace one subclass (its class must exist); a retired one (DELETE) is
+    brought back: what is written is in use."""
     values = _check_row(row, where)
     if session.get(EventClass, values["class_code"]) is None:
         raise CodeConflict(
@@ -397,6 +398,8 @@ def upsert_subclass(*, session: Session, row: dict[str, Any], where: str = "body
             field="class_code",
         )
     columns = [k for k in FIELDS if k != "code"]
+    values["active"] = True
+    columns.append("active")
     if "name_en" in row:  # optional: a file or body without it keeps the stored English name
         values["name_en"] = _name_en(row["name_en"], where)
         columns.append("name_en")
