@@ -23,6 +23,7 @@ from gis.crs import SRID_CGCS2000
 from layers.errors import CodeConflict, GenerationNotFound, GridNotFound, InvalidState, with_zh
 from layers.integrity import describe_integrity
 from layers.models import Generation, GenerationStatus, Grid
+from layers.ogc_items import grid_feature
 
 if TYPE_CHECKING:  # geopandas is imported where a frame is made: commands start without it
     import geopandas as gpd
@@ -381,23 +382,7 @@ def grid_features(*, session: Session, query: GridQuery) -> list[dict[str, Any]]
         f"SELECT code, name, level, parent_code, area_m2, ST_AsGeoJSON({geom_sql}, 7, 0) AS gj "
         f"FROM grid WHERE {where} ORDER BY level, code{page}"
     )
-    features = []
-    for row in session.execute(text(sql), params):
-        features.append(
-            {
-                "type": "Feature",
-                "id": row.code,
-                "geometry": orjson.loads(row.gj),
-                "properties": {
-                    "code": row.code,
-                    "name": row.name,
-                    "level": row.level,
-                    "parent_code": row.parent_code,
-                    "area_m2": round(row.area_m2, 1),
-                },
-            }
-        )
-    return features
+    return [grid_feature(row) for row in session.execute(text(sql), params)]
 
 
 def get_grid(*, session: Session, generation_id: int, code: str) -> Grid:

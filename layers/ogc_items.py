@@ -36,7 +36,10 @@ def _where(generation_id: int, level: int, bbox: Bbox | None) -> tuple[str, dict
     return where, params
 
 
-def _feature(row: Any) -> Feature:
+def grid_feature(row: Any) -> Feature:
+    """A GeoJSON feature of a grid row (``code, name, level, parent_code, area_m2`` and ``gj``,
+    its ``ST_AsGeoJSON`` text): id the code, area rounded to 0.1 m2; the one feature shape of
+    ``layers.grids.grid_features`` and the OGC items."""
     return {
         "type": "Feature",
         "id": row.code,
@@ -68,7 +71,7 @@ def grid_page(
         text(f"SELECT {_COLUMNS} FROM grid WHERE {where} ORDER BY code LIMIT :lim OFFSET :off"),
         {**params, "lim": limit, "off": offset},
     )
-    return matched, [_feature(r) for r in rows]
+    return matched, [grid_feature(r) for r in rows]
 
 
 def grid_item(*, session: Session, generation_id: int, level: int, code: str) -> Feature:
@@ -84,7 +87,7 @@ def grid_item(*, session: Session, generation_id: int, level: int, code: str) ->
             f"them at /ogc/collections/grids-l{level}@{generation_id}/items",
             field="featureId",
         )
-    return _feature(row)
+    return grid_feature(row)
 
 
 def grid_extent(*, session: Session, generation_id: int, level: int) -> list[float] | None:
