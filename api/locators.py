@@ -65,7 +65,8 @@ class LocatorCache:
 
 
 def warm_active(cache: LocatorCache, sessions: sessionmaker[Session]) -> threading.Thread:
-    """Build the active generation's locator in a background thread at server start, so that
+    """Build the active generation's locator in a background thread at server start and when
+    a publication is announced (``GENERATION_CHANNEL``), so that
     the first fix or locate request does not spend ~200 ms building the STRtree while holding
     the GIL (measured: ``/health`` waited 370 ms behind the first upload after a start). A
     city without an active generation is simply not warmed; any error is left to the first

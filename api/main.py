@@ -148,7 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listener = ChangeListener(
             engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
             {AUTH_CHANNEL: app.state.identities.invalidate,
-             GENERATION_CHANNEL: ACTIVE_CACHE.invalidate,
+             GENERATION_CHANNEL: lambda payload: (  # and the new one's locator built
+                 ACTIVE_CACHE.invalidate(payload),
+                 warm_active(app.state.locators, app.state.sessions)),
              PARTITION_CHANNEL: lambda _: PARTITIONS.forget(),
              CALENDAR_CHANNEL: invalidate_calendar},
             lambda up: (app.state.identities.set_enabled(up), ACTIVE_CACHE.set_enabled(up),
