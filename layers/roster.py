@@ -82,8 +82,13 @@ class RowError:
 
 @dataclass
 class ImportReport:
+    """``imported_rows``: rows stored (0 in a dry run); ``would_import``: the good rows, those a
+    run without ``dry_run`` stores (the figure a dry run is for)."""
+
     rows: int = 0
     imported_rows: int = 0
+    would_import: int = 0
+    dry_run: bool = False
     people_created: int = 0
     assignments_created: int = 0
     unchanged: int = 0
@@ -95,6 +100,8 @@ class ImportReport:
         return {
             "rows": self.rows,
             "imported_rows": self.imported_rows,
+            "would_import": self.would_import,
+            "dry_run": self.dry_run,
             "rejected_rows": len({e.row for e in self.errors}),
             "people_created": self.people_created,
             "assignments_created": self.assignments_created,
@@ -271,8 +278,8 @@ def import_roster(
             field="file",
             extra={"report": report.as_dict()},
         )
-    if dry_run:
-        report.imported_rows = len(good)
+    report.would_import, report.dry_run = len(good), dry_run
+    if dry_run:  # nothing stored: imported_rows stays 0 (issue 11: it said 49000)
         return report
     ids = {g.id_number for g in good}
     people = {

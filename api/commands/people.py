@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
         if report.errors:
             console.print(table)
         console.print(
-            f"{report.rows} rows, {report.imported_rows} good"
+            f"{report.rows} rows, {report.would_import} good, {report.imported_rows} stored"
             + ("" if commit else " (dry run: nothing stored; add --commit)")
         )
         for role, codes in report.grids_without.items():

@@ -65,8 +65,14 @@ class ItemError(Exception):
 
 def parse_time(value: Any, field: str = "timestamp") -> datetime:
     """Epoch seconds or milliseconds, ISO 8601, or ``yyyy-MM-dd HH:mm:ss`` (UTC, as Traccar)."""
-    if isinstance(value, bool) or value is None or value == "":
+    if value is None or value == "":
         raise ItemError(field, f"{field} is missing; send epoch seconds or ISO 8601")
+    if isinstance(value, bool):  # a wrong type, not a missing value (issue 11)
+        raise ItemError(
+            field,
+            f"{field} must be a number or a string (epoch seconds or ISO 8601), got "
+            f"{str(value).lower()}",
+        )
     number: float | None = None
     if isinstance(value, int | float):
         number = float(value)

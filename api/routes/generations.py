@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Planner, Principal, Reader, SessionDep, parse_at
@@ -102,6 +103,15 @@ def _require_scope(session: Any, principal: Principal, generation_id: int, step:
     the one rule of approve and publish, also for rename, submit, reject and rebase)."""
     scope.require_draft_by(
         session=session, identity=principal.identity, generation_id=generation_id, step=step
+    )
+
+
+def _claimed(session: Any, made: dict[str, Any]) -> None:
+    """Put the ``owner_scope`` stored by the scope check (claim_draft, after ``made`` was
+    built) into the answer: the 201 says whose the draft is, as every later read does."""
+    draft = made["generation"]
+    draft["owner_scope"] = session.scalar(
+        select(Generation.owner_scope).where(Generation.id == draft["id"])
     )
 
 
@@ -457,6 +467,7 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
                     step="import",
                 )
             )
+            await run_in_threadpool(_claimed, session, made)
             return _in_lang(made, asked_lang(request, fields.get("lang")))
         except DomainError as exc:  # every import problem in one language rule
             exc.extra = _in_lang(exc.extra, asked_lang(request, fields.get("lang")))
@@ -468,6 +479,7 @@ async def create_draft(request: Request, session: SessionDep, principal: Planner
         await run_in_threadpool(
             _require_scope, session, principal, made["generation"]["id"], "copy"
         )
+        await run_in_threadpool(_claimed, session, made)
         return _in_lang(made, asked_lang(request))
     raise with_zh(
         UnsupportedMediaType(

@@ -53,7 +53,11 @@ class StaffImportReport(Answer):
     """The roster import's validation report by row and column."""
 
     rows: int
-    imported_rows: int
+    imported_rows: int = Field(description="rows stored; 0 in a dry run")
+    would_import: int = Field(
+        description="the good rows: what the import stores (or stored) without dry_run"
+    )
+    dry_run: bool = Field(description="true: nothing was stored")
 
 
 class Responsible(Answer):

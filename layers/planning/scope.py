@@ -215,16 +215,44 @@ def require_owner(*, session: Session, identity: Identity, generation_id: int, s
         return
     whose = "the city's draft" if owner in (None, CITY_OWNED) else f"a draft of {owner}"
     whose_zh = "全市的" if owner in (None, CITY_OWNED) else f"属于 {owner} 的"
+    # Advise a copy only when a copy would be taken: a draft changing grids outside the
+    # caller's scope is refused as a copy too (require_draft_in_scope, step "copy").
+    from layers.models import GenerationStatus
+
+    active = session.scalar(
+        select(Generation.id).where(Generation.status == GenerationStatus.ACTIVE).limit(1)
+    )
+    assert codes is not None
+    outside = changed_outside(
+        session=session, generation_id=generation_id, against_id=active, codes=codes
+    )
+    if outside:
+        can = (
+            f"a copy of it would be refused too, as it changes grids outside your scope "
+            f"({_listed(outside)}); make a draft of your own from the published generation "
+            "and redo the changes of your area there, or ask a planner of that area or a "
+            "city-wide planner"
+        )
+        can_zh = (
+            f"复制它也会被拒绝（它改动了您权限范围以外的网格：{_listed(outside)}）；请从已发布"
+            "版本新建自己的草案并在其中修改本辖区的网格，或请该辖区的规划员或全市规划员处理"
+        )
+    else:
+        can = "copy it to a draft of your own, or ask a planner of that area or a city-wide planner"
+        can_zh = "请复制为自己的草案，或请该辖区的规划员或全市规划员处理"
     raise with_zh(
         Forbidden(
             f"generation {generation_id} is {whose}, outside your scope "
-            f"({identity.scope}): you may read it but not {step} it; copy it to a draft of "
-            "your own, or ask a planner of that area or a city-wide planner",
+            f"({identity.scope}): you may read it but not {step} it; {can}",
             field="scope",
-            extra={"owner_scope": owner or CITY_OWNED, "step": step},
+            extra={
+                "owner_scope": owner or CITY_OWNED,
+                "step": step,
+                "copy_allowed": not outside,
+            },
         ),
         f"版本 {generation_id} 是{whose_zh}草案，不在您的权限范围（{identity.scope}）内：可以查看，"
-        "但不能修改或审批；请复制为自己的草案，或请该辖区的规划员或全市规划员处理",
+        f"但不能修改或审批；{can_zh}",
     )
 
 
