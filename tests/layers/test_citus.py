@@ -265,6 +265,25 @@ def compared(citus_engine: Engine, engine: Engine, demo_generation: int) -> dict
     return {"citus": _exercise(citus_engine), "postgis": _exercise(engine)}
 
 
+def test_workers_starting_together_upgrade_without_racing(citus_engine: Engine) -> None:
+    """Each worker of ``gridgis serve --workers N`` runs the upgrade and the distribution as it
+    starts; under the schema lock (layers.migrate.SCHEMA_LOCK_KEY) they take turns instead of
+    failing with "tuple concurrently updated" on CREATE OR REPLACE FUNCTION."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = citus_engine.url.render_as_string(hide_password=False)
+    engines = [make_engine(url) for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(len(engines)) as pool:
+            for done in [pool.submit(upgrade, e) for e in engines]:
+                done.result()
+    finally:
+        for e in engines:
+            e.dispose()
+    with citus_engine.connect() as conn:
+        assert citus_tables(conn).get("position") == "distributed"
+
+
 def test_schema_is_distributed(citus_engine: Engine) -> None:
     with citus_engine.connect() as conn:
         kinds = citus_tables(conn)
