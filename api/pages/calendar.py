@@ -19,6 +19,7 @@ from api.pages.templating import render_page
 from layers.calendar_tables import day_name, ensure_loaded, stored_years, year_table
 from layers.deadlines import open_unconfirmed_years
 from layers.errors import AuthError
+from maps.styles import resolve_lang
 
 router = APIRouter(tags=["pages"])
 LABELS = {
@@ -63,7 +64,7 @@ def calendar_page(
         request.state.principal = current_principal(request, session)
     except AuthError:
         return login_redirect(request)
-    lang = "en" if lang == "en" else "zh"
+    lang = resolve_lang(lang)
     ensure_loaded(session)
     years = stored_years(session=session)
     chosen = year or date.today().year

@@ -21,7 +21,7 @@ from layers.errors import AuthError, GridNotFound
 from layers.grids import active_generation, get_grid
 from layers.market import draw_details, get_draw
 from layers.workcal import SHANGHAI
-from maps.styles import label
+from maps.styles import label, resolve_lang
 
 router = APIRouter(tags=["pages"])
 
@@ -85,7 +85,7 @@ def draw_page(
         current_principal(request, session)
     except AuthError:
         return login_redirect(request)
-    lang = "en" if lang == "en" else "zh"
+    lang = resolve_lang(lang)
     record = get_draw(session=session, draw_id=draw_id)
     details = draw_details(session=session, record=record)
     area = _area_text(session, record.inputs["filter"].get("area_code"), lang)

@@ -29,6 +29,7 @@ from layers.events.listing import DUE_SOON_H
 from layers.grids import active_generation, resolve_generation
 from layers.models import Grid
 from maps.events_map import build_events_map
+from maps.styles import resolve_lang
 
 router = APIRouter(tags=["pages"])
 
@@ -46,7 +47,7 @@ def events_map_page(
         principal = current_principal(request, session)
     except AuthError:
         return login_redirect(request)
-    lang = "en" if lang == "en" else "zh"
+    lang = resolve_lang(lang)
     towns = scope_towns(session, accounts.scope_codes(session=session, identity=principal.identity))
     folium_map = build_events_map(
         lang=lang,

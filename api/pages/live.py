@@ -16,6 +16,7 @@ from layers.grids import resolve_generation
 from maps.grid_map import GridMapSource
 from maps.live_map import build_live_map
 from maps.playback_map import build_playback_map
+from maps.styles import resolve_lang
 
 router = APIRouter(tags=["pages"])
 
@@ -34,7 +35,7 @@ def live_page(
         current_principal(request, session)
     except AuthError:
         return login_redirect(request)
-    lang = "en" if lang == "en" else "zh"
+    lang = resolve_lang(lang)
     key, source = _source(request, session)
 
     def render() -> str:
@@ -61,7 +62,7 @@ def playback_page(
     except AuthError:
         return login_redirect(request)
     del device, from_, to  # read by the page itself from its address
-    lang = "en" if lang == "en" else "zh"
+    lang = resolve_lang(lang)
     key, source = _source(request, session)
 
     def render() -> str:

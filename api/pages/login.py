@@ -24,6 +24,7 @@ from layers import accounts, auth, login_throttle, password_gate
 from layers.db import database_fault
 from layers.errors import AuthError
 from maps.assets import STATIC_DIR, static_mounts
+from maps.styles import resolve_lang
 
 router = APIRouter(tags=["pages"])
 
@@ -86,10 +87,6 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def _lang(value: str | None) -> str:
-    return "en" if value == "en" else "zh"
-
-
 def _safe_next(target: str | None) -> str:
     # Only local paths: never redirect to another site after login.
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -100,7 +97,7 @@ def _safe_next(target: str | None) -> str:
 def _lang_of(url: str | None) -> str | None:
     """The ``lang`` a page address asks for ("en"/"zh"), None when it names none."""
     value = parse_qs(urlsplit(url or "").query).get("lang", [None])[0]
-    return None if value is None else _lang(value)
+    return None if value is None else resolve_lang(value)
 
 
 def _in_lang(target: str, lang: str) -> str:
@@ -138,7 +135,7 @@ def login_page(
         referer = request.headers.get("referer")
         same_site = referer and urlsplit(referer).netloc == request.url.netloc
         lang = _lang_of(next) or (_lang_of(referer) if same_site else None)
-    return render(_lang(lang), next_url=_safe_next(next))
+    return render(resolve_lang(lang), next_url=_safe_next(next))
 
 
 @router.post("/login", include_in_schema=False)
@@ -157,7 +154,7 @@ def login(
     attempts (layers/login_throttle.py: the design, after OWASP and NIST SP 800-63B; a success
     resets the pair and the name); 503 with ``Retry-After`` when this process already checks
     too many passwords (layers/password_gate.py)."""
-    lang, next_url = _lang(lang), _safe_next(next)
+    lang, next_url = resolve_lang(lang), _safe_next(next)
     max_age_s = request.app.state.settings.auth.session_max_age_s
     user_agent = request.headers.get("user-agent")
     engine = request.app.state.engine
@@ -275,7 +272,7 @@ def logout_page(
 ) -> Response:
     """A page with a sign-out button (a GET never logs out: a link or an image on another site
     could do that); not logged in: the login page."""
-    lang = _lang(lang)
+    lang = resolve_lang(lang)
     live = _live_session(request, session)
     if live is None:
         return RedirectResponse(f"/login?lang={lang}", status_code=303)
@@ -297,7 +294,7 @@ def logout(
     Needs the form's token: without it (a page of another site, a stale form) the answer is 403,
     the sign-out page again with the reason, and the session stays. A foreign ``Origin`` is
     refused before this runs (api/security.py, 403)."""
-    lang = _lang(lang)
+    lang = resolve_lang(lang)
     secret = request.app.state.session_secret
     live = _live_session(request, session)
     if live is not None:

@@ -23,6 +23,7 @@ from layers.models import Generation
 from layers.workcal import SHANGHAI
 from maps.basemaps import Basemap
 from maps.grid_map import GenerationLabel, GridMapSource, build_grid_map
+from maps.styles import resolve_lang
 
 router = APIRouter(tags=["pages"])
 
@@ -108,7 +109,7 @@ def grid_map_page(
         current_principal(request, session)
     except AuthError:
         return login_redirect(request)
-    lang = "en" if lang == "en" else "zh"
+    lang = resolve_lang(lang)
     gen = resolve_generation(session=session, generation_id=generation)
 
     source = grid_map_source(request, session, gen)

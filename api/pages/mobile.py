@@ -29,6 +29,7 @@ from api.pages.map import basemap_from_settings, login_redirect
 from api.pages.templating import STATIC_URL, TEMPLATES
 from layers.errors import AuthError
 from maps.assets import STATIC_DIR, asset_url
+from maps.styles import resolve_lang
 
 router = APIRouter(tags=["pages"])
 
@@ -175,10 +176,6 @@ TEXT: dict[str, dict[str, Any]] = {
 SCRIPTS = ("api.js", "store.js", "photos.js", "tasks.js", "report.js", "grid.js", "app.js")
 
 
-def _lang(value: str | None) -> str:
-    return "en" if value == "en" else "zh"
-
-
 @cache
 def app_version() -> str:
     """A hash of the app's files: a new one installs a new service worker (new cache)."""
@@ -226,7 +223,7 @@ def mobile_app(
         principal = current_principal(request, session)
     except AuthError:
         return login_redirect(request)
-    lang = _lang(lang)
+    lang = resolve_lang(lang)
     tiles, datum = basemap_config(request, lang)
     config = {
         "lang": lang, "poll_s": POLL_S, "max_photos": MAX_PHOTOS,
@@ -258,7 +255,7 @@ def manifest(lang: Annotated[str, Query()] = "zh") -> Response:
     """The Web App Manifest (install to the home screen, standalone, portrait)."""
     import orjson
 
-    lang = _lang(lang)
+    lang = resolve_lang(lang)
     body = {
         "name": TEXT[lang]["title"], "short_name": TEXT[lang]["short"],
         "lang": "zh-CN" if lang == "zh" else "en", "start_url": f"/m/?lang={lang}",

@@ -99,7 +99,7 @@ def plan_page(
         principal = current_principal(request, session)
     except AuthError:
         return login_redirect(request)
-    lang = "en" if lang == "en" else "zh"
+    lang = resolve_lang(lang)
     allowed = principal.role in PLANNING_ROLES
     html = render_page(
         request,

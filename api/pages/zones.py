@@ -20,6 +20,7 @@ from layers.grids import resolve_generation
 from layers.households import counts_by_grid, counts_by_h3
 from layers.tiles import city_bounds
 from layers.zones import zone_features
+from maps.styles import resolve_lang
 from maps.zones_map import build_zones_map
 
 router = APIRouter(tags=["pages"])
@@ -48,7 +49,7 @@ def zones_map_page(
             "for the map; 8 (about 0.7 km² a cell) suits the whole city",
             field="resolution",
         )
-    lang = "en" if lang == "en" else "zh"
+    lang = resolve_lang(lang)
     gen = resolve_generation(session=session, generation_id=None)
     map_settings: MapSettings = request.app.state.settings.map
 

@@ -18,6 +18,7 @@ from gis.tracks import UNUSABLE
 from layers import accounts, patrol_visits
 from layers.people_shown import people_shown, role_name, shown_sql
 from layers.workcal import SHANGHAI
+from maps.styles import resolve_lang
 
 router = APIRouter(prefix="/api/v1/patrol", tags=["positions"])
 
@@ -68,10 +69,6 @@ class Visits(Answer):
 _OFFICER_COLUMNS = "d.id AS device_id, d.external_id AS device, d.label, d.person_id, p.name"
 _DEVICES = "device d LEFT JOIN person p ON p.id = d.person_id"
 _OFFICERS_SQL = shown_sql(columns=_OFFICER_COLUMNS, source=_DEVICES, where="d.active")
-
-
-def _lang(value: str) -> str:
-    return "en" if value == "en" else "zh"
 
 
 def _officer(row: Any, lang: str) -> dict[str, Any]:
@@ -139,7 +136,7 @@ def search_officers(
             rank = 2
         else:
             continue
-        ranked.append((rank, _officer(row, _lang(lang))))
+        ranked.append((rank, _officer(row, resolve_lang(lang))))
     ranked.sort(key=lambda r: r[0])
     officers = [o for _, o in ranked[:limit]]
     return {"officers": officers, "count": len(officers)}
@@ -209,7 +206,7 @@ def grid_visits(
     allowed = _visible(session, principal)
     officers = [
         {
-            **_officer(r, _lang(lang)),
+            **_officer(r, resolve_lang(lang)),
             "fixes": r["fixes"],
             "first": r["first"].isoformat() if r["first"] else None,
             "last": r["last"].isoformat() if r["last"] else None,
