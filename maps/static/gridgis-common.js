@@ -307,6 +307,20 @@
     });
   }
 
+  // panel(map, position, css_class): a Leaflet control in a corner of the map, added now; its
+  // <div class=css_class> (returned) keeps clicks and the mouse wheel from the map.
+  function panel(map, position, cssClass) {
+    var control = L.control({position: position});
+    control.onAdd = function () {
+      var div = L.DomUtil.create("div", cssClass);
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    control.addTo(map);
+    return control.getContainer();
+  }
+
   // htmlControl(map, {source, position, css_class}): a Leaflet control holding the content of
   // the page's <template id=source> (a title, a legend), in a corner or "topcenter".
   function htmlControl(map, options) {
@@ -315,16 +329,9 @@
       map._controlCorners[position] = L.DomUtil.create("div", "leaflet-top gridgis-center",
         map._controlContainer);
     }
-    var control = L.control({position: position});
-    control.onAdd = function () {
-      var div = L.DomUtil.create("div", options.css_class);
-      var source = global.document.getElementById(options.source);
-      if (source) { div.appendChild(source.content.cloneNode(true)); }
-      L.DomEvent.disableClickPropagation(div);
-      L.DomEvent.disableScrollPropagation(div);
-      return div;
-    };
-    control.addTo(map);
+    var div = panel(map, position, options.css_class);
+    var source = global.document.getElementById(options.source);
+    if (source) { div.appendChild(source.content.cloneNode(true)); }
   }
 
   // permanentLabels(group, {rows: [[lon, lat, text]], css_class}): text labels at fixed
@@ -352,6 +359,7 @@
     loginUrl: loginUrl, notice: notice, getJSON: getJSON, sendJSON: sendJSON, latest: latest,
     views: views,
     start: start,
-    pageSetup: pageSetup, htmlControl: htmlControl, permanentLabels: permanentLabels,
+    pageSetup: pageSetup, panel: panel, htmlControl: htmlControl,
+    permanentLabels: permanentLabels,
   };
 })(window);

@@ -308,16 +308,8 @@
 
     // --- compliance: people below the threshold ---
     function compliance() {
-        var panel = L.control({position: "bottomright"});
-        panel.onAdd = function () {
-            var div = L.DomUtil.create("div",
-                "leaflet-control gridgis-legend gridgis-cov-compliance");
-            L.DomEvent.disableClickPropagation(div);
-            L.DomEvent.disableScrollPropagation(div);
-            return div;
-        };
-        panel.addTo(map);
-        var box = panel.getContainer();
+        var box = G.panel(map, "bottomright",
+            "leaflet-control gridgis-legend gridgis-cov-compliance");
         var limit = Math.round(data.threshold * 100) + "%";
         box.appendChild(el("h4", "", t("coverage_compliance", {p: limit})));
         var body = box.appendChild(el("div", "", t("coverage_loading")));

@@ -64,16 +64,7 @@
         style: {color: "#0b2e59", weight: 1.2, opacity: 0.6, fill: false}}).addTo(map);
     var state = {level: 1, parent: null, path: [], current: null, outline: null,
                  blind: null, selected: null, labels: L.layerGroup().addTo(map)};
-    var panel = L.control({position: "topright"});
-    panel.onAdd = function () {
-        var div = L.DomUtil.create("div",
-            "leaflet-control gridgis-legend gridgis-cov-panel");
-        L.DomEvent.disableClickPropagation(div);
-        L.DomEvent.disableScrollPropagation(div);
-        return div;
-    };
-    panel.addTo(map);
-    var box = panel.getContainer();
+    var box = G.panel(map, "topright", "leaflet-control gridgis-legend gridgis-cov-panel");
     var tip = L.tooltip({sticky: true, direction: "top", offset: [0, -8]});
 
     function shownGrids() {

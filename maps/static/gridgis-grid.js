@@ -225,14 +225,7 @@
 
     // --- drill-down ----------------------------------------------------------------------------
     var outline = null, childLabels = L.layerGroup().addTo(map);
-    var panel = L.control({position: "topleft"}), box = null;
-    panel.onAdd = function () {
-      box = L.DomUtil.create("div", "leaflet-control gridgis-drill");
-      L.DomEvent.disableClickPropagation(box);
-      L.DomEvent.disableScrollPropagation(box);
-      return box;
-    };
-    panel.addTo(map);
+    var box = G.panel(map, "topleft", "leaflet-control gridgis-drill");
     drillBox = box;
     fitCity();
 

@@ -90,15 +90,7 @@
     var markers = {};  // device id -> circle marker
     window.gridgisLiveMarkers = markers;
 
-    var counts = L.control({position: "topleft"});
-    var countBox = null;
-    counts.onAdd = function () {
-      countBox = L.DomUtil.create("div", "leaflet-control gridgis-live-counts");
-      L.DomEvent.disableClickPropagation(countBox);
-      L.DomEvent.disableScrollPropagation(countBox);
-      return countBox;
-    };
-    counts.addTo(map);
+    var countBox = G.panel(map, "topleft", "leaflet-control gridgis-live-counts");
 
     // The picker: an officer on patrol today is shown here (his popup; the address keeps
     // ?device= so Back and reload work); another day opens his playback of that day.
