@@ -29,11 +29,73 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gis.crs import SRID_CGCS2000
 from layers.db import Base
+from layers.errors import InvalidState, with_zh
 from layers.positions import COLUMNS, PARTITIONS, partition_name
 
 PARTITION_CHANNEL = "gridgis_partitions"
 """NOTIFY channel: partitions were detached; server processes forget which ones exist."""
 ROWS_PER_GROUP = 200_000
+
+
+class ArchiveFileError(InvalidState):
+    """An archive file is missing, or is not the file its ``position_archive`` record describes
+    (row count or SHA-256 differ, or no record names it): 409, nothing read, merged or restored.
+    ``field`` is the month (YYYY-MM)."""
+
+
+def _month(name: str) -> str:
+    return f"{name[10:14]}-{name[15:17]}"  # position_y2026m06 -> 2026-06
+
+
+def database_folder(*, session: Session, base: Path) -> Path:
+    """``base/<system identifier>-<database name>``: each database's archive files in a folder
+    of their own, so that two databases (the embedded one and a local Citus cluster) sharing
+    one archive folder never read or merge each other's months."""
+    sysid, name = session.execute(
+        text("SELECT system_identifier::text, current_database() FROM pg_control_system()")
+    ).one()
+    return base / f"{sysid}-{name}"
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of the file at ``path``, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_file(record: PositionArchive, path: Path) -> None:
+    """Raise ArchiveFileError unless ``path`` exists and holds exactly the rows and the SHA-256
+    that ``record`` says were archived."""
+    import pyarrow.parquet as pq
+
+    month = _month(record.partition)
+    if not path.exists():
+        raise with_zh(
+            ArchiveFileError(
+                f"the archive file of {month} ({path}) is missing: put the file back there "
+                f"(from a backup) or restore the month from a copy",
+                field=month,
+            ),
+            f"{month} 的归档文件（{path}）不存在：请从备份放回该文件",
+        )
+    try:
+        rows = pq.ParquetFile(path).metadata.num_rows
+    except Exception:  # not a Parquet file at all (pyarrow.ArrowInvalid, OSError)
+        rows = -1
+    if rows != record.rows or file_sha256(path) != record.sha256:
+        raise with_zh(
+            ArchiveFileError(
+                f"the archive file {path} is not the one recorded for {month} ({rows:,} rows, "
+                f"recorded {record.rows:,} and its SHA-256): put the recorded file back; "
+                "nothing was changed",
+                field=month,
+            ),
+            f"归档文件 {path} 与 {month} 的记录不符（{rows:,} 行，记录 {record.rows:,} 行及其 "
+            "SHA-256）：请放回记录的文件；什么都没有改变",
+        )
 
 
 class PositionArchive(Base):
@@ -114,7 +176,10 @@ def archive_partition(
 
     A month archived before whose partition came back (late fixes of that month, a GPX import)
     is archived again by *adding* its rows to the month's file: the file already there is read
-    first, so nothing archived is ever lost; the record counts both.
+    first, so nothing archived is ever lost; the record counts both. That file must be the
+    recorded one (rows and SHA-256, :func:`check_file`; a file no record names is never merged:
+    ArchiveFileError), and fixes it already holds are dropped from the partition first, so the
+    file holds each (device_id, fix_time) once and the counts are true.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -128,7 +193,26 @@ def archive_partition(
     written = 0
     writer = None
     kept = 0  # rows of the month's earlier archive, copied first
+    recorded = session.get(PositionArchive, partition.name)
+    if recorded is not None and recorded.path:  # merged into the recorded file, wherever it is
+        path = Path(recorded.path)
+        tmp = path.with_suffix(".parquet.part")
+        if not path.exists():
+            check_file(recorded, path)  # raises: never write the month anew over a lost file
     if path.exists():
+        if recorded is None or Path(recorded.path) != path:
+            raise with_zh(
+                ArchiveFileError(
+                    f"{path} is not recorded as {_month(partition.name)}'s archive of this "
+                    "database: move it away (it is never merged), then archive again",
+                    field=_month(partition.name),
+                ),
+                f"{path} 不是本数据库 {_month(partition.name)} 的归档记录：请移走该文件后再归档",
+            )
+        check_file(recorded, path)
+        dropped = _drop_archived_twins(session=session, partition=partition, path=path)
+        partition = Partition(partition.name, partition.month_start, partition.month_end,
+                              partition.rows - dropped)  # fmt: skip
         earlier = pq.ParquetFile(path)
         writer = pq.ParquetWriter(tmp, earlier.schema_arrow, compression="zstd")
         for k in range(earlier.num_row_groups):
@@ -164,7 +248,7 @@ def archive_partition(
         tmp.unlink(missing_ok=True)
     else:
         tmp.replace(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if total else ""
+    digest = file_sha256(path) if total else ""
     record = PositionArchive(
         partition=partition.name, month_start=partition.month_start,
         month_end=partition.month_end, path=str(path) if total else "", rows=total,
@@ -177,6 +261,35 @@ def archive_partition(
     PARTITIONS.forget()
     session.flush()
     return record
+
+
+def _drop_archived_twins(*, session: Session, partition: Partition, path: Path) -> int:
+    """Delete from ``partition`` the fixes (device_id, fix_time) its month's archive file already
+    holds (a phone resending fixes of an archived month): the merged file then holds each fix
+    once. Only the devices with rows in the partition are read from the file. Returns the
+    number of rows deleted."""
+    import pyarrow.parquet as pq
+
+    name = partition.name  # built by partition_name: safe to quote
+    devices = session.scalars(text(f'SELECT DISTINCT device_id FROM "{name}"')).all()
+    if not devices:
+        return 0
+    keys = pq.read_table(path, columns=["device_id", "fix_time"],
+                         filters=[("device_id", "in", list(devices))])  # fmt: skip
+    if keys.num_rows == 0:
+        return 0
+    deleted = 0
+    device_ids = keys["device_id"].to_pylist()
+    fix_times = keys["fix_time"].to_pylist()
+    for k in range(0, len(device_ids), ROWS_PER_GROUP):
+        result: Any = session.execute(
+            text(f'DELETE FROM "{name}" p USING unnest(CAST(:d AS integer[]), '
+                 "CAST(:t AS timestamptz[])) AS k(device_id, fix_time) "
+                 "WHERE p.device_id = k.device_id AND p.fix_time = k.fix_time"),
+            {"d": device_ids[k : k + ROWS_PER_GROUP], "t": fix_times[k : k + ROWS_PER_GROUP]},
+        )  # fmt: skip
+        deleted += result.rowcount or 0
+    return int(deleted or 0)
 
 
 def archived_overlap(*, session: Session, start: datetime, end: datetime) -> bool:
@@ -211,6 +324,8 @@ def read_archived_track(
     wanted = ["fix_time", "lon", "lat", "grid_code", "flags", "speed_mps"]
     parts = []
     for archive in archives:
+        if not Path(archive.path).exists():
+            check_file(archive, Path(archive.path))  # raises ArchiveFileError naming the month
         table = pq.read_table(
             archive.path, columns=wanted,
             filters=[("device_id", "=", device_id), ("fix_time", ">=", start),
@@ -267,6 +382,7 @@ def restore_month(
     if path is not None:
         if not path.exists():
             raise FileNotFoundError(f"{name}: the archive file {path} is missing")
+        check_file(record, path)  # ArchiveFileError: not the recorded rows / SHA-256
         columns = ", ".join(COLUMNS)
         raw: Any = session.connection().connection.driver_connection
         archive = pq.ParquetFile(path)

@@ -19,6 +19,46 @@ from layers.db import transaction
 positions_app = typer.Typer(help="Stored fixes: retention and archives.", no_args_is_help=True)
 console = Console()
 
+# this command's own sentences (zh / en), beside the shared ones of api.commands.words
+_WORDS = {
+    "zh": {
+        "dir_not_writable": "[red]无法写入归档目录 {path}（{why}）：请换一个可写的 --dir[/]",
+        "already_restored": "{month} 已经放回数据库（文件保留为 {kept}），无需再次放回",
+    },
+    "en": {
+        "dir_not_writable": "[red]cannot write to the archive folder {path} ({why}): "
+        "give a writable --dir[/]",
+        "already_restored": "{month} was already restored into the database (its file is "
+        "kept as {kept}); nothing to do",
+    },
+}
+
+
+def _detail(exc: Exception) -> str:
+    """The error's sentence in the command's language (zh first, as the server answers)."""
+    from api.commands.words import current
+
+    return str(getattr(exc, "detail_zh", exc)) if current() == "zh" else str(exc)
+
+
+def _say(key: str, **values: object) -> str:
+    from api.commands.words import current
+
+    return _WORDS[current()][key].format(**values)
+
+
+def _writable(folder: Path) -> None:
+    """Exit 1 with one sentence unless ``folder`` can be made and written to."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".gridgis-write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        console.print(_say("dir_not_writable", path=folder, why=exc.strerror or exc),
+                      soft_wrap=True)  # fmt: skip
+        raise typer.Exit(1) from None
+
 
 def register(app: typer.Typer) -> None:
     app.add_typer(positions_app, name="positions")
@@ -41,7 +81,12 @@ def archive(
 ) -> None:
     """Write old monthly partitions of the position table to GeoParquet files, then detach
     and drop them; playback of an archived day reads its file. A dry run unless --commit."""
-    from layers.archive import archive_partition, partitions_before
+    from layers.archive import (
+        ArchiveFileError,
+        archive_partition,
+        database_folder,
+        partitions_before,
+    )
 
     use(lang)
     settings = Settings()
@@ -53,10 +98,11 @@ def archive(
         except ValueError:
             console.print(f"[red]--before {before!r} is not YYYY-MM-DD, e.g. 2026-01-01[/]")
             raise typer.Exit(2) from None
-    folder = directory or settings.database.data_dir / "archive"
+    base = directory or settings.database.data_dir / "archive"
     sessions = open_sessions(settings)
     with transaction(sessions) as session:
         found = partitions_before(session=session, before=limit)
+        folder = database_folder(session=session, base=base)  # one folder per database
     if not found:
         # months end on the 1st: nothing ends by ``limit`` (or today) before its month begins
         first = min(limit, date.today()).strftime("%Y-%m")
@@ -70,15 +116,26 @@ def archive(
     if not commit:
         console.print(t("archive_dry_run"))
         return
+    _writable(folder)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console) as progress:  # fmt: skip
         for p in found:
             task = progress.add_task(f"归档 archive {p.name}", total=p.rows or 1)
-            with transaction(sessions) as session:  # one month, one transaction
-                record = archive_partition(
-                    session=session, partition=p, directory=folder,
-                    progress=lambda n, t=task: progress.update(t, completed=n),
-                )  # fmt: skip
+            try:
+                with transaction(sessions) as session:  # one month, one transaction
+                    record = archive_partition(
+                        session=session, partition=p, directory=folder,
+                        progress=lambda n, t=task: progress.update(t, completed=n),
+                    )  # fmt: skip
+            except ArchiveFileError as exc:
+                progress.stop()
+                console.print(f"[red]{_detail(exc)}[/]", soft_wrap=True)
+                raise typer.Exit(1) from None
+            except OSError as exc:
+                progress.stop()
+                console.print(_say("dir_not_writable", path=folder, why=exc.strerror or exc),
+                              soft_wrap=True)  # fmt: skip
+                raise typer.Exit(1) from None
             progress.update(task, completed=p.rows or 1)
             console.print(f"{p.name}: {record.rows:,} fixes -> {record.path or '(empty)'}")
 
@@ -91,7 +148,7 @@ def restore(
 ) -> None:
     """Put an archived month back into the database from its GeoParquet file (fixes already
     there are kept); the file is kept as <name>.parquet.restored. A dry run unless --commit."""
-    from layers.archive import PositionArchive, restore_month
+    from layers.archive import ArchiveFileError, PositionArchive, restore_month
     from layers.positions import partition_name
 
     use(lang)
@@ -100,11 +157,18 @@ def restore(
     except ValueError:
         console.print(t("month_format", month=month))
         raise typer.Exit(2) from None
-    sessions = open_sessions(Settings())
+    settings = Settings()
+    sessions = open_sessions(settings)
     name = partition_name(datetime(first.year, first.month, 1, tzinfo=UTC))
     with transaction(sessions) as session:
         record = session.get(PositionArchive, name)
         if record is None:
+            base = settings.database.data_dir / "archive"
+            kept = sorted(base.glob(f"**/{name}.parquet.restored*")) if base.exists() else []
+            if kept:
+                console.print(_say("already_restored", month=month, kept=kept[-1]),
+                              soft_wrap=True)  # fmt: skip
+                return
             console.print(t("not_archived", month=month), soft_wrap=True)
             raise typer.Exit(1)
         console.print(t("restore_plan", month=month, rows=f"{record.rows:,}",
@@ -116,6 +180,9 @@ def restore(
             read, inserted, kept = restore_month(session=session, month=first)
         except FileNotFoundError:
             console.print(t("archive_file_missing", path=record.path), soft_wrap=True)
+            raise typer.Exit(1) from None
+        except ArchiveFileError as exc:
+            console.print(f"[red]{_detail(exc)}[/]", soft_wrap=True)
             raise typer.Exit(1) from None
     console.print(t("restored", month=month, read=f"{read:,}", inserted=f"{inserted:,}",
                     kept=kept), soft_wrap=True)  # fmt: skip
