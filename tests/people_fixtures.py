@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from layers.db import make_sessionmaker, transaction
 
 TEST_HOUSEHOLDS = 20_000
-__all__ = ["TEST_HOUSEHOLDS", "people_demo", "worker_token"]
+__all__ = ["TEST_HOUSEHOLDS", "busiest_grid_worker", "people_demo", "worker_token"]
 
 
 @pytest.fixture(scope="session")
@@ -34,24 +35,32 @@ def people_demo(engine: Engine, demo_generation: int) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def worker_token(engine: Engine, people_demo: dict[str, Any]) -> dict[str, Any]:
     """An officer token speaking for the grid worker of the unit grid with most households."""
-    from sqlalchemy import func
-
     from layers.auth import create_token
-    from layers.households import Household
-    from layers.people import GridAssignment, StaffRole
 
     with transaction(make_sessionmaker(engine)) as session:
-        grid = session.execute(
-            select(Household.grid_code, func.count())
-            .group_by(Household.grid_code)
-            .order_by(func.count().desc(), Household.grid_code)
-            .limit(1)
-        ).one()[0]
-        person_id = session.scalar(
-            select(GridAssignment.person_id).where(
-                GridAssignment.grid_code == grid, GridAssignment.role == StaffRole.GRID_WORKER
-            )
-        )
+        grid, person_id = busiest_grid_worker(session)
         row, value = create_token(session=session, name="grid worker", role="officer")
         row.person_id = person_id
     return {"token": value, "grid": grid, "person_id": person_id, "token_id": row.id}
+
+
+def busiest_grid_worker(session: Session) -> tuple[str, int | None]:
+    """The unit grid with most households (ties: the lowest code) and the person id of its grid
+    worker (None if it has none): the officer the phone and worker-token tests speak for."""
+    from sqlalchemy import func
+
+    from layers.households import Household
+    from layers.people import GridAssignment, StaffRole
+
+    grid = session.execute(
+        select(Household.grid_code, func.count())
+        .group_by(Household.grid_code)
+        .order_by(func.count().desc(), Household.grid_code)
+        .limit(1)
+    ).one()[0]
+    person_id = session.scalar(
+        select(GridAssignment.person_id).where(
+            GridAssignment.grid_code == grid, GridAssignment.role == StaffRole.GRID_WORKER
+        )
+    )
+    return str(grid), person_id

@@ -32,6 +32,7 @@ from tests.api.accounts_support import PASSWORD, make_user
 from tests.e2e.conftest import wait_until
 from tests.maps.browser_support import LOCAL_HOST
 from tests.people_fixtures import *  # noqa: F403  (session fixtures of issue 3)
+from tests.people_fixtures import busiest_grid_worker
 from tests.server_support import app_server
 
 pytestmark = pytest.mark.browser
@@ -45,21 +46,8 @@ NO_POLL_JS = Path(__file__).parent / "js" / "mobile-no-poll.js"
 def officer(engine: Engine, people_demo: dict[str, Any], demo_grids: Any) -> dict[str, Any]:
     """A password user (role officer, scope: their grids) speaking for the grid worker of the
     unit grid with most households; a point inside that grid (lon/lat)."""
-    from layers.households import Household
-    from layers.people import GridAssignment, StaffRole
-
     with transaction(make_sessionmaker(engine)) as session:
-        grid = session.execute(
-            select(Household.grid_code, func.count())
-            .group_by(Household.grid_code)
-            .order_by(func.count().desc(), Household.grid_code)
-            .limit(1)
-        ).one()[0]
-        person_id = session.scalar(
-            select(GridAssignment.person_id).where(
-                GridAssignment.grid_code == grid, GridAssignment.role == StaffRole.GRID_WORKER
-            )
-        )
+        grid, person_id = busiest_grid_worker(session)
     user = make_user(engine, "officer", scope="grids", person_id=person_id, prefix="m")
     shape = demo_grids[demo_grids.code == grid].iloc[0].geometry
     p = shape.representative_point()
