@@ -20,15 +20,21 @@ one more recomputation, never a missed one. The reader takes no lock an ingest w
 
 A day never computed (``device_daily_day`` has no row, or other parameters) is computed in full
 once; fixes stored before migration 0023 have no counter and are covered by that computation.
-Days whose partition was archived keep their stored rows (the figures of the day as it was).
+Archived days (docs/retention.md): a day whose month is (partly) in a GeoParquet file keeps
+the figures it had; late fixes of such a day leave their change counters unread, so the day's
+changed devices are recomputed after ``gridgis positions restore``. A day never computed is
+computed once from the archive file and the database together (:func:`archived_day_fixes`,
+each (device, time) once).
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 from sqlalchemy import (
     ARRAY,
@@ -47,17 +53,23 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gis.crs import SRID_METRIC_DEFAULT
-from gis.tracks import GapSplitter, StopDetector
+from gis.tracks import UNUSABLE, GapSplitter, StopDetector
+from layers.archive import PositionArchive, archived_overlap, check_file
 from layers.daily_figures import (
+    DAILY_CHUNK_DEVICES,
+    DAY_FIELDS,
     NO_FIXES,
     DayFigures,
     DayFold,
     compute_daily_stats,
     day_row,
     figures_of,
+    fold_fixes,
+    read_day_fixes,
 )
 from layers.db import Base
 from layers.devices import assigned_grid_codes_all, list_devices
+from layers.tracks import _runs, day_bounds
 
 DAILY_LOCK_KEY = 0x6461_696C  # advisory lock class of refresh_day ('dail'), the day as the key
 
@@ -164,6 +176,12 @@ def refresh_day(
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     full = known is None or any(getattr(known, k) != v for k, v in params.items())
+    start, end = day_bounds(day)
+    archived = archived_overlap(session=session, start=start, end=end)
+    if archived and not full:
+        # the stored figures stay as they were; changes wait for a restore (see the docstring)
+        return {"day": day.isoformat(), "full": False, "devices": 0, "continued": 0,
+                "archived": True}  # fmt: skip
     continued: dict[int, tuple[DayFigures, float]] = {}
     if full:
         counters = {
@@ -193,10 +211,16 @@ def refresh_day(
     if not full and not device_ids:
         return {"day": day.isoformat(), "full": False, "devices": 0, "continued": 0}
     # counters were read before the fixes (see the module docstring)
-    folds = figures_of(
-        session, device_ids, day, continued=continued,
-        metric_srid=metric_srid, splitter=splitter, detector=detector,
-    )  # fmt: skip
+    if archived:  # a day never computed: its archived fixes and the stored ones together
+        folds = _folds_with_archive(
+            session, device_ids, day,
+            metric_srid=metric_srid, splitter=splitter, detector=detector,
+        )  # fmt: skip
+    else:
+        folds = figures_of(
+            session, device_ids, day, continued=continued,
+            metric_srid=metric_srid, splitter=splitter, detector=detector,
+        )  # fmt: skip
     if full:
         session.execute(text("DELETE FROM device_daily WHERE day = :d"), {"d": day})
     present = set(
@@ -226,6 +250,82 @@ def refresh_day(
     session.flush()
     return {"day": day.isoformat(), "full": full, "devices": len(device_ids),
             "continued": len(continued)}  # fmt: skip
+
+
+def archived_day_fixes(session: Session, day: date) -> np.ndarray:
+    """The usable archived fixes of ``day`` (Asia/Shanghai) of every device, as rows of
+    :data:`layers.daily_figures.DAY_FIELDS` (unsorted), read from the GeoParquet files of the
+    archived months that overlap the day (one columnar read per file, filtered on fix_time).
+    Raises layers.archive.ArchiveFileError if a recorded file is missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    start, end = day_bounds(day)
+    archives = session.scalars(
+        select(PositionArchive).where(
+            PositionArchive.month_start < end, PositionArchive.month_end > start,
+            PositionArchive.rows > 0,
+        )
+    ).all()  # fmt: skip
+    out = np.empty(0, dtype=list(DAY_FIELDS))
+    parts = []
+    for archive in archives:
+        if not Path(archive.path).exists():
+            check_file(archive, Path(archive.path))  # raises, naming the month and the fix
+        parts.append(
+            pq.read_table(
+                archive.path, columns=["device_id", "fix_time", "lon", "lat", "grid_code", "flags"],
+                filters=[("fix_time", ">=", start), ("fix_time", "<", end)],
+            )
+        )  # fmt: skip
+    if not parts:
+        return out
+    table = pa.concat_tables(parts)
+    flags = np.asarray(table["flags"].to_numpy(zero_copy_only=False), dtype=np.int64)
+    keep = (flags & UNUSABLE) == 0
+    micros = pc.cast(table["fix_time"], pa.int64()).to_numpy()
+    codes = [-1 if not c else int(c) for c in table["grid_code"].to_pylist()]
+    out = np.empty(int(keep.sum()), dtype=list(DAY_FIELDS))
+    out["device"] = np.asarray(table["device_id"].to_numpy(), dtype=np.int64)[keep]
+    out["t"] = micros.astype(np.float64)[keep] / 1e6  # the same float as extract(epoch)
+    out["lon"] = np.asarray(table["lon"].to_numpy(), dtype=np.float64)[keep]
+    out["lat"] = np.asarray(table["lat"].to_numpy(), dtype=np.float64)[keep]
+    out["grid"] = np.asarray(codes, dtype=np.int64)[keep]
+    return out
+
+
+def _folds_with_archive(
+    session: Session,
+    device_ids: list[int],
+    day: date,
+    *,
+    metric_srid: int,
+    splitter: GapSplitter,
+    detector: StopDetector,
+) -> dict[int, DayFold]:
+    """:func:`layers.daily_figures.figures_of` (whole days) over the archived fixes of ``day``
+    and the stored ones together, each (device, time) once (a fix resent after the archive)."""
+    archived = archived_day_fixes(session, day)
+    out: dict[int, DayFold] = {}
+    for k in range(0, len(device_ids), DAILY_CHUNK_DEVICES):
+        chunk = device_ids[k : k + DAILY_CHUNK_DEVICES]
+        stored = read_day_fixes(session, chunk, day)
+        mine = archived[np.isin(archived["device"].astype(np.int64), chunk)]
+        plain = np.empty(len(stored), dtype=mine.dtype)  # the COPY rows carry length fields
+        for name, _ in DAY_FIELDS:
+            plain[name] = stored[name]
+        rows = np.concatenate([plain, mine])
+        rows = rows[np.lexsort((rows["t"], rows["device"]))]
+        twin = np.r_[False, (rows["device"][1:] == rows["device"][:-1])
+                     & (rows["t"][1:] == rows["t"][:-1])]  # fmt: skip
+        rows = rows[~twin]
+        bounds = {d: (a, b) for d, a, b in _runs(rows["device"].astype(np.int64))}
+        for device_id in chunk:
+            a, b = bounds.get(device_id, (0, 0))
+            out[device_id] = fold_fixes(rows[a:b], metric_srid=metric_srid, splitter=splitter,
+                                        detector=detector)  # fmt: skip
+    return out
 
 
 def _stored(day: date, device_id: int, counter: tuple[int, int], fold: DayFold) -> dict[str, Any]:
