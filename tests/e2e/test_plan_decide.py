@@ -49,11 +49,9 @@ def _quiet_grid(engine: Engine, generation: int) -> tuple[str, Any]:
     return row.code, shapely.from_wkb(bytes(row.geom))
 
 
-def test_decide_an_assignment_from_the_page(  # type: ignore[no-untyped-def]
-    browser, live_server, engine, deciders, people_demo, artifacts, restore_demo
-) -> None:
-    author, reviewer = deciders
-    code, geom = _quiet_grid(engine, people_demo["generation"])
+def staff_of(engine: Engine, code: str) -> dict[str, Any]:
+    """What a publication splitting grid ``code`` changes, as it is now: the last assignment
+    id, the grid's assignments, households and zone memberships (for :func:`put_back_staff`)."""
     with engine.connect() as conn:
         last_id = conn.execute(text("SELECT coalesce(max(id), 0) FROM grid_assignment")).scalar()
         before = conn.execute(
@@ -68,6 +66,42 @@ def test_decide_an_assignment_from_the_page(  # type: ignore[no-untyped-def]
             .scalars()
             .all()
         )
+    return {"code": code, "last_id": last_id, "before": before, "households": households,
+            "zones": zones}  # fmt: skip
+
+
+def put_back_staff(engine: Engine, saved: dict[str, Any], halves: list[str]) -> None:
+    """Assignments, households and zone members of ``saved`` (:func:`staff_of`) as they were
+    before grid ``saved["code"]`` was split into ``halves``."""
+    code = saved["code"]
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM grid_assignment WHERE id > :i"), {"i": saved["last_id"]})
+        for a in saved["before"]:
+            conn.execute(
+                text("UPDATE grid_assignment SET grid_code = :c, valid_to = :t WHERE id = :i"),
+                {"c": a.grid_code, "t": a.valid_to, "i": a.id},
+            )
+        for h in saved["households"]:
+            conn.execute(
+                text("UPDATE household SET grid_code = :c, generation_id = :g WHERE id = :i"),
+                {"c": code, "g": h.generation_id, "i": h.id},
+            )
+        if halves:
+            conn.execute(text("DELETE FROM zone_member WHERE grid_code = ANY(:h)"), {"h": halves})
+        for z in saved["zones"]:
+            conn.execute(
+                text("INSERT INTO zone_member (zone_id, grid_code) VALUES (:z, :c) "
+                     "ON CONFLICT DO NOTHING"),
+                {"z": z, "c": code},
+            )  # fmt: skip
+
+
+def test_decide_an_assignment_from_the_page(  # type: ignore[no-untyped-def]
+    browser, live_server, engine, deciders, people_demo, artifacts, restore_demo
+) -> None:
+    author, reviewer = deciders
+    code, geom = _quiet_grid(engine, people_demo["generation"])
+    saved = staff_of(engine, code)  # put back as it was after the publication
     halves: list[str] = []
     page = None
     try:
@@ -158,27 +192,4 @@ def test_decide_an_assignment_from_the_page(  # type: ignore[no-untyped-def]
     finally:
         if page is not None:
             page.context.close()
-        with engine.begin() as conn:  # assignments, households, zone members as they were
-            conn.execute(text("DELETE FROM grid_assignment WHERE id > :i"), {"i": last_id})
-            for a in before:
-                conn.execute(
-                    text("UPDATE grid_assignment SET grid_code = :c, valid_to = :t WHERE id = :i"),
-                    {"c": a.grid_code, "t": a.valid_to, "i": a.id},
-                )
-            for h in households:
-                conn.execute(
-                    text("UPDATE household SET grid_code = :c, generation_id = :g WHERE id = :i"),
-                    {"c": code, "g": h.generation_id, "i": h.id},
-                )
-            if halves:
-                conn.execute(
-                    text("DELETE FROM zone_member WHERE grid_code = ANY(:h)"), {"h": halves}
-                )
-            for z in zones:
-                conn.execute(
-                    text(
-                        "INSERT INTO zone_member (zone_id, grid_code) VALUES (:z, :c) "
-                        "ON CONFLICT DO NOTHING"
-                    ),
-                    {"z": z, "c": code},
-                )
+        put_back_staff(engine, saved, halves)

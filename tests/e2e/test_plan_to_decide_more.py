@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.e2e.conftest import assert_offline_and_clean, wait_until
-from tests.e2e.test_plan_decide import _quiet_grid
+from tests.e2e.test_plan_decide import _quiet_grid, put_back_staff, staff_of
 from tests.e2e.test_plan_page import _api, open_plan
 
 pytestmark = pytest.mark.browser
@@ -21,20 +21,7 @@ def test_grids_to_staff_listed_and_decided_on_the_page(  # type: ignore[no-untyp
     browser, live_server, engine: Engine, tokens, people_demo, restore_demo
 ) -> None:
     code, geom = _quiet_grid(engine, people_demo["generation"])
-    with engine.connect() as conn:
-        last_id = conn.execute(text("SELECT coalesce(max(id), 0) FROM grid_assignment")).scalar()
-        before = conn.execute(
-            text("SELECT id, grid_code, valid_to FROM grid_assignment WHERE grid_code = :c"),
-            {"c": code},
-        ).all()
-        households = conn.execute(
-            text("SELECT id, generation_id FROM household WHERE grid_code = :c"), {"c": code}
-        ).all()
-        zones = (
-            conn.execute(text("SELECT zone_id FROM zone_member WHERE grid_code = :c"), {"c": code})
-            .scalars()
-            .all()
-        )
+    saved = staff_of(engine, code)  # put back as it was after the publication
     halves: list[str] = []
     page = None
     try:
@@ -128,25 +115,4 @@ def test_grids_to_staff_listed_and_decided_on_the_page(  # type: ignore[no-untyp
     finally:
         if page is not None:
             page.context.close()
-        with engine.begin() as conn:  # assignments, households, zone members as they were
-            conn.execute(text("DELETE FROM grid_assignment WHERE id > :i"), {"i": last_id})
-            for a in before:
-                conn.execute(
-                    text("UPDATE grid_assignment SET grid_code = :c, valid_to = :t WHERE id = :i"),
-                    {"c": a.grid_code, "t": a.valid_to, "i": a.id},
-                )
-            for h in households:
-                conn.execute(
-                    text("UPDATE household SET grid_code = :c, generation_id = :g WHERE id = :i"),
-                    {"c": code, "g": h.generation_id, "i": h.id},
-                )
-            if halves:
-                conn.execute(
-                    text("DELETE FROM zone_member WHERE grid_code = ANY(:h)"), {"h": halves}
-                )
-            for z in zones:
-                conn.execute(
-                    text("INSERT INTO zone_member (zone_id, grid_code) VALUES (:z, :c) "
-                         "ON CONFLICT DO NOTHING"),
-                    {"z": z, "c": code},
-                )  # fmt: skip
+        put_back_staff(engine, saved, halves)
