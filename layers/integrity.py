@@ -46,6 +46,23 @@ CONSTRAINTS: dict[str, tuple[str, str, str]] = {
     "grid_code_unique_per_generation": (
         "code", "code {value} is already used in this generation; choose a free code",
         "编码 {value} 在该版本中已被使用，请换一个未用的编码"),
+    "grid_code_prefixed_by_parent": (
+        "code", "a grid's code must be its parent's code followed by 3 digits (a town's code has "
+        "no parent); fix the code or the parent_code (DOMAIN.md section 1)",
+        "网格编码须为上级编码加 3 位数字（镇级无上级），请更正编码或上级编码"),
+    "grid_code_length_matches_level": (
+        "code", "a grid's code has 9, 12 or 15 digits for levels 1, 2 and 3; fix the code or "
+        "the level",
+        "网格编码长度须与层级一致（一、二、三级分别为 9、12、15 位），请更正编码或层级"),
+    "grid_code_digits": ("code", "a grid's code is digits only; fix the code",
+                         "网格编码只能由数字组成，请更正编码"),
+    "grid_level_valid": ("level", "a grid's level is 1, 2 or 3", "网格层级只能是 1、2 或 3"),
+    "grid_geom_valid": ("geometry", "a grid's polygon is not valid (self-intersecting or "
+                        "broken); repair it (e.g. ST_MakeValid or QGIS's Fix geometries)",
+                        "网格面不合法（自相交或破损），请先修复（如 QGIS 的修复几何）"),
+    "grid_parent_exists": ("parent_code", "the parent grid {value} does not exist in this "
+                           "generation; add it or fix parent_code",
+                           "上级网格 {value} 在该版本中不存在，请补上或更正上级编码"),
     "generation_one_active": (
         "generation", "another generation is already in force; publish through the review "
         "(POST /api/v1/generations/{{id}}/publish), which retires it",

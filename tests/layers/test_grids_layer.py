@@ -70,7 +70,7 @@ def test_duplicate_code_is_refused(db_session) -> None:  # type: ignore[no-untyp
     frame = gpd.GeoDataFrame(
         [*frame.itertuples(index=False), frame.iloc[3].tolist()], columns=frame.columns, crs=4490
     )
-    with pytest.raises(CodeConflict, match="grid_code_unique_per_generation"):
+    with pytest.raises(CodeConflict, match="already used in this generation"):
         load_grids(session=db_session, generation_id=gen.id, grids=frame, metric_srid=4549)
 
 
@@ -87,7 +87,7 @@ def test_code_not_prefixed_by_parent_is_refused(db_session) -> None:  # type: ig
     gen = create_generation(session=db_session, name="prefix")
     frame = tiny_city()
     frame.loc[3, "code"] = "320281004001002"
-    with pytest.raises(CodeConflict, match="grid_code_prefixed_by_parent"):
+    with pytest.raises(CodeConflict, match="code followed by 3 digits"):
         load_grids(session=db_session, generation_id=gen.id, grids=frame, metric_srid=4549)
 
 
