@@ -99,6 +99,7 @@ def coverage(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     engine = open_engine(settings)
+    _refuse_archived(engine, the_day, the_shift)
     with (
         transaction(make_sessionmaker(engine)) as session,
         Progress(
@@ -126,6 +127,28 @@ def coverage(
     console.print(table)
     covered = sum(1 for r in rows if (r["h3_share"] or 0) > 0)
     console.print(f"{len(rows)} unit grids, {covered} with some coverage")
+
+
+def _refuse_archived(engine: Any, day: date, shift: Any) -> None:
+    """Exit 1 with one sentence if the day's window lies (partly) in an archived month: its
+    fixes are then in a GeoParquet file, and coverage from the database alone would be
+    computed silently from part of the data (docs/retention.md)."""
+    from layers.archive import archived_overlap
+    from layers.coverage import window
+    from layers.db import make_sessionmaker, transaction
+
+    start, end = window(day, shift)
+    with transaction(make_sessionmaker(engine)) as session:
+        archived = archived_overlap(session=session, start=start, end=end)
+    if archived:
+        engine.dispose()
+        console.print(
+            f"[red]{day.isoformat()} 所在月份已归档：请先 gridgis positions restore "
+            f"{day:%Y-%m} 再计算覆盖率 / {day:%Y-%m} is archived: restore the month first "
+            f"(gridgis positions restore {day:%Y-%m} --commit), then compute its coverage[/]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
 
 
 def _ingest_plan(state: Any, sessions: Any, plan: Any, metric_srid: int) -> int:

@@ -97,3 +97,27 @@ def test_a_computed_archived_day_keeps_its_figures_until_a_restore(
     after = stored_figures(session=db_session, day=day)[device]
     assert after.fixes == 260 and after.first_fix_s == before.first_fix_s
     PARTITIONS.forget()
+
+
+def test_coverage_of_an_archived_day_asks_for_a_restore(monkeypatch, database_url, engine) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO position_archive VALUES ('position_y2016m02', '2016-02-01Z', "
+                 "'2016-03-01Z', '/nonexistent/position_y2016m02.parquet', 5, 'x', now())")
+        )  # fmt: skip
+    try:
+        r = CliRunner().invoke(app, ["coverage", "--date", "2016-02-10"], terminal_width=300)
+        assert r.exit_code == 1, r.output
+        assert "restore the month first" in r.output and "Traceback" not in r.output
+        with engine.connect() as conn:  # nothing computed from part of the data
+            assert not conn.execute(
+                text("SELECT count(*) FROM coverage_run WHERE day = '2016-02-10'")
+            ).scalar()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM position_archive WHERE partition = 'position_y2016m02'"))
