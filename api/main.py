@@ -23,6 +23,7 @@ from api.errors import install_error_handlers
 from api.http_rules import HeadAsGet, check_parameters
 from api.limits import BodyLimit, RouteLimit
 from api.locators import LocatorCache, warm_active
+from api.openapi_accepts import document_accepted_values
 from api.pages.error_pages import HtmlErrorPages
 from api.periodic import start_late_fix_recompute
 from api.routes import modules_with
@@ -110,6 +111,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
                 _drop_json_placeholder(op)
         add_problem_schema(doc)
         add_security(app, doc)  # securitySchemes and each operation's security (Authorize)
+        document_accepted_values(doc)  # app-wide bounds (int32 ids, date days): issue 11
         app.openapi_schema = doc
     return app.openapi_schema
 

@@ -50,6 +50,16 @@ IntArray = NDArray[np.int64]
 DEFAULT_DISTANCE_M = 30.0
 DEFAULT_MAX_GAP_S = 300.0
 DEFAULT_PIXEL_M = 5.0
+MAX_RASTER_PIXELS = 250_000_000
+"""The largest label raster a run builds (2 bytes a pixel: 500 MB). A finer ``pixel_m`` over
+the whole city (0.5 m: ~8e9 pixels, 16 GB) killed the server (issue 11, third trial)."""
+
+
+class RasterTooLarge(ValueError):
+    """The city at ``pixel_m`` needs more than :data:`MAX_RASTER_PIXELS` pixels (the message
+    names the finest pixel that fits; one argument, so it pickles across processes)."""
+
+
 NO_GRID = np.iinfo(np.uint16).max  # label of pixels outside every grid
 BIN_M = 50.0  # side of the lookup bins for cell centres and grid edges
 
@@ -200,6 +210,12 @@ class CoverageGrids:
         p = params.pixel_m
         width = max(math.ceil((maxx - minx) / p), 1)
         height = max(math.ceil((maxy - miny) / p), 1)
+        if width * height > MAX_RASTER_PIXELS:
+            smallest = math.ceil(math.sqrt((maxx - minx) * (maxy - miny) / MAX_RASTER_PIXELS) * 10)
+            raise RasterTooLarge(
+                f"pixel_m {p:g} needs a raster of {width * height:,} pixels over the city, more "
+                f"than {MAX_RASTER_PIXELS:,}; use pixel_m {smallest / 10:g} or more"
+            )
         labels = np.full((height, width), NO_GRID, dtype=np.uint16)
         edges, edge_start = _edges(polys)
         e = edges

@@ -28,7 +28,8 @@ from api.schemas.tracks import (
     CoverageTracks,
     CoverageTrend,
 )
-from gis.coverage import CoverageParams
+from gis.coverage import CoverageParams, RasterTooLarge
+from gis.hexgrid import MAX_RESOLUTION, MIN_RESOLUTION
 from layers import accounts
 from layers.coverage import (
     COMPLIANCE_COLUMNS,
@@ -56,7 +57,10 @@ router = APIRouter(prefix="/api/v1/coverage", tags=["coverage"])
 
 DateQ = Annotated[str, Query(alias="date", description="YYYY-MM-DD, Asia/Shanghai")]
 ShiftQ = Annotated[str | None, Query(description="HH:MM-HH:MM; omitted = the whole day")]
-ResQ = Annotated[int | None, Query(description="H3 resolution (10 or 11 typical)")]
+ResQ = Annotated[
+    int | None,
+    Query(ge=MIN_RESOLUTION, le=MAX_RESOLUTION, description="H3 resolution (10 or 11 typical)"),
+]
 CityPlanner = Annotated[
     Any,
     Depends(require_city_wide(Role.PLANNER, what="a coverage run", what_zh="覆盖率计算")),
@@ -110,9 +114,12 @@ def create_coverage_run(
         pixel_m=pixel_m,
         metric_srid=request.app.state.settings.geo.metric_srid,
     )
-    run = compute_coverage_run(
-        session=session, day=parse_day(date_), shift=parse_shift(shift), params=params
-    )
+    try:
+        run = compute_coverage_run(
+            session=session, day=parse_day(date_), shift=parse_shift(shift), params=params
+        )
+    except RasterTooLarge as exc:  # a raster that would not fit in memory: 422, never a crash
+        raise InvalidParameter(str(exc), field="pixel_m") from None
     session.refresh(run)
     return _run_meta(run)
 

@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ConfigDict, Field, StrictBool, StrictInt
+from pydantic.json_schema import SkipJsonSchema
 
 from api.deps import Admin, Reader, RequestBody, SessionDep, parse_at
 from api.errors import STATUS, InvalidParameter, problem
@@ -55,8 +56,9 @@ class DeviceUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     label: NoNul | None = Field(default=None, max_length=200)
-    speed_unit: SpeedUnit | None = Field(default=None, description=SPEED_UNIT_HELP)
-    active: StrictBool | None = None
+    # null is refused for these two (leave them out instead): the document says so
+    speed_unit: SpeedUnit | SkipJsonSchema[None] = Field(default=None, description=SPEED_UNIT_HELP)
+    active: StrictBool | SkipJsonSchema[None] = None
 
 
 def _public(device: Any, person: Person | None) -> dict[str, Any]:
