@@ -69,10 +69,14 @@ def db_down(
 @db_app.command("status")
 def db_status() -> None:
     """Show the database engine (embedded PostGIS, external PostgreSQL or a Citus coordinator
-    with its workers' ports and state and its distributed tables) and its state, as JSON."""
+    with its workers' ports and state and its distributed tables) and its state, as JSON.
+    Exits 1 (after printing) when the database does not answer."""
     from api.commands.db_status import status_report
 
-    console.print_json(json.dumps(status_report(Settings())))
+    report = status_report(Settings())
+    console.print_json(json.dumps(report))
+    if not report["database"].get("reachable"):
+        raise typer.Exit(1)
 
 
 @db_app.command("url")

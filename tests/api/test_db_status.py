@@ -15,14 +15,15 @@ from layers.citus import CITUS_LIBRARY, CitusCluster, citus_available
 from tests.layers.test_citus import citus_cluster  # noqa: F401  (module fixture)
 
 
-def _status(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
+def _status(monkeypatch: pytest.MonkeyPatch, exit_code: int = 0, **env: str) -> dict[str, Any]:
+    """The report printed; the command's exit code must be ``exit_code`` (1: unreachable)."""
     from api.cli import app
 
     monkeypatch.delenv("DATABASE_URL", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(app, ["db", "status"], terminal_width=400)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     return json.loads(result.output)
 
 
@@ -39,7 +40,7 @@ def test_an_unreachable_database_is_reported_not_raised(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     url = f"postgresql+psycopg://nobody:secret@/nothing?host={tmp_path}"
-    report = _status(monkeypatch, DATABASE_URL=url)
+    report = _status(monkeypatch, exit_code=1, DATABASE_URL=url)  # printed, and exit 1
     assert report["engine"] == "external PostgreSQL"
     assert report["database"]["reachable"] is False and report["database"]["error"]
     assert "secret" not in json.dumps(report)  # the password is never printed
@@ -47,7 +48,7 @@ def test_an_unreachable_database_is_reported_not_raised(
 
 def test_the_embedded_cluster_when_stopped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # a data folder with no cluster: reported as such, nothing started
-    report = _status(monkeypatch, GRIDGIS_DATA_DIR=str(tmp_path))
+    report = _status(monkeypatch, exit_code=1, GRIDGIS_DATA_DIR=str(tmp_path))
     assert report["engine"] == "embedded PostGIS"
     assert report["embedded"]["running"] is False
     assert report["database"] == {"reachable": False, "error": "not running: gridgis db up"}
