@@ -515,6 +515,7 @@ def read_track(
     if archived is None:
         return fixes
     keep = (archived["flags"].astype(np.int64) & exclude_flags) == 0
+    keep &= ~np.isin(archived["t_s"], fixes.t_s)  # a fix resent after the archive: once
     t_s = np.concatenate([fixes.t_s, archived["t_s"][keep]])
     order = np.argsort(t_s, kind="stable")
     codes = fixes.grid_code + [c for c, k in zip(archived["grid_code"], keep, strict=True) if k]

@@ -60,6 +60,12 @@ def test_resent_fixes_of_an_archived_month_are_archived_once(db_session: Session
     # the phone resends the same 60 fixes plus 10 new ones after the month was archived
     _late_partition(db_session, month)
     _fixes(db_session, device, month + timedelta(days=4), 70)
+    from layers.positions import read_track
+
+    day_start = month + timedelta(days=4)
+    played = read_track(session=db_session, device_id=device, start=day_start,
+                        end=day_start + timedelta(days=1), exclude_flags=0)  # fmt: skip
+    assert len(played.t_s) == 70  # file + database, each fix once
     second = _archive(db_session, "position_y2016m07", date(2016, 8, 1), tmp_path)
     assert second.rows == first.rows + 10  # the record counts each fix once
     frame = pq.read_table(second.path, columns=["device_id", "fix_time"]).to_pandas()
