@@ -172,3 +172,19 @@ def test_archive_command_refuses_a_folder_it_cannot_write(  # type: ignore[no-un
             conn.execute(text("DROP TABLE IF EXISTS position_y2015m01"))
             conn.execute(text("NOTIFY gridgis_partitions"))
         PARTITIONS.forget()
+
+
+def test_restore_of_a_restored_month_says_so(monkeypatch, database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GRIDGIS_DATA_DIR", str(tmp_path))
+    kept = tmp_path / "archive" / "123-gridgis" / "position_y2014m04.parquet.restored"
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"")
+    r = CliRunner().invoke(app, ["positions", "restore", "2014-04", "--lang", "en"],
+                           terminal_width=300)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "already restored" in r.output and "never archived" not in r.output
