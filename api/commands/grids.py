@@ -556,17 +556,18 @@ def decide_assignments(
     as_user: AsUser = None,
     lang: LangOpt = None,
 ) -> None:
-    """List the staff assignments a publication left on retired grids (split or merged), or
-    decide one: --move CODE (one of its successor grids) or --end, with --reason."""
-    from layers.planning.decisions import assignments_to_decide, decide
+    """List everything a publication left to decide (assignments on retired grids, grid roles
+    to staff, zone members; the list of ``gridgis to-decide``), or decide an assignment:
+    --move CODE (one of its successor grids) or --end, with --reason."""
+    from api.commands.decide_table import print_listing
+    from layers.planning.decisions import decide
+    from layers.planning.to_decide import to_decide
 
     words.use(lang)
     settings = Settings()
     try:
         with transaction(open_sessions(settings)) as session:
-            if assignment is None:
-                items = assignments_to_decide(session=session, generation_id=generation)
-            else:
+            if assignment is not None:
                 if (move is None) == (not end):
                     console.print(t("decide_one"))
                     raise typer.Exit(2)
@@ -576,13 +577,13 @@ def decide_assignments(
                     actor=cli_actor(as_user, session),
                     reason=reason,
                 )  # fmt: skip
-                items = answer["remaining"]
-                done = "decided_move" if move else "decided_end"
+                done = "decided_move" if answer.get("decision") == "move" else "decided_end"
                 console.print(t(done, id=assignment, code=move))
+            listing = to_decide(session=session, generation_id=generation)
     except DomainError as exc:
         console.print(f"[red]{words.detail(exc)}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
-    print_to_decide(items)
+    print_listing(console, listing, generation)
 
 
 def print_to_decide(items: list[dict[str, Any]]) -> None:

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from api.commands import words
 from api.commands.grids import AsUser, cli_actor
+from api.commands.words import LangOpt
 from api.database import open_sessions
 from api.settings import Settings
 from layers.db import transaction
@@ -37,10 +38,15 @@ def to_decide_command(
     ] = None,
     reason: Annotated[str | None, typer.Option(help="why (needed to decide)")] = None,
     as_user: AsUser = None,
+    lang: LangOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the listing as JSON")] = False,
 ) -> None:
-    """List what a publication left to decide, or decide one item (--item JSON --reason)."""
+    """List what a publication left to decide as a table (--json for the JSON of
+    GET /api/v1/generations/{id}/to-decide), or decide one item (--item JSON --reason)."""
+    from api.commands.decide_table import print_listing
     from layers.planning.to_decide import decide_item, to_decide
 
+    words.use(lang)
     try:
         with transaction(open_sessions(Settings())) as session:
             if item is not None:
@@ -56,9 +62,12 @@ def to_decide_command(
                     session=session, generation_id=generation,
                     item={**body, "reason": reason}, actor=cli_actor(as_user, session),
                 )  # fmt: skip
-                console.print(f"decided: {answer.get('decision')}")
+                console.print(words.t("decided_item", decision=answer.get("decision")))
             listing = to_decide(session=session, generation_id=generation)
     except DomainError as exc:
         console.print(f"[red]{words.detail(exc)}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
-    console.print_json(orjson.dumps(listing).decode())
+    if as_json:
+        console.print_json(orjson.dumps(listing).decode())
+    else:
+        print_listing(console, listing, generation)

@@ -14,7 +14,7 @@ def test_cli_lists_and_refuses_bad_decisions(
     monkeypatch, database_url, engine, demo_generation
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DATABASE_URL", database_url)
-    listed = runner.invoke(app, ["to-decide", str(demo_generation)])
+    listed = runner.invoke(app, ["to-decide", str(demo_generation), "--json"])
     assert listed.exit_code == 0, listed.output
     body = orjson.loads(listed.output)
     assert body["status"] == "active" and {"assignments", "grids_to_staff", "zone_members"} <= set(
