@@ -13,14 +13,14 @@
     zh: {
       staff_title: "缺岗网格（{n} 个）：", zone_title: "执法片区中已停用的成员（{n} 个）：",
       col_grid: "网格", col_role: "岗位", col_choice: "处理", col_zone: "片区",
-      move_here: "{name}（从 {from} 调来）", add_here: "{name}（兼任）", vacant: "暂时空缺",
+      move_here: "{name}（从 {from} 调来；{from} 可能因此缺岗）", add_here: "{name}（兼任）", vacant: "暂时空缺",
       replace_by: "替换为 {code}", drop: "移出片区", decide: "确定",
       need_reason: "请先在上方“理由”中填写理由。", decided: "已处理。", what: "待确定事项",
     },
     en: {
       staff_title: "Grids without a role ({n}):", zone_title: "Zone members on retired codes ({n}):",
       col_grid: "grid", col_role: "role", col_choice: "decision", col_zone: "zone",
-      move_here: "{name} (moves from {from})", add_here: "{name} (also serves here)",
+      move_here: "{name} (moves from {from}; may leave {from} without staff)", add_here: "{name} (also serves here)",
       vacant: "leave vacant", replace_by: "replace by {code}", drop: "drop from the zone",
       decide: "Decide", need_reason: "Say why in the reason field above first.",
       decided: "Decided.", what: "the to-decide list",
@@ -45,8 +45,9 @@
       select.appendChild(o);
     }
 
-    // One list with its heading "… (N)": each decision counts N down at once (the page is not
-    // reloaded; the next redraw asks the server afresh).
+    // One list with its heading "… (N)" as the server counted it: after each decision the
+    // whole list is asked afresh and redrawn (a "move" may leave the person's former grid to
+    // staff, which only the server knows).
     function table(kind, titleKey, heads, items, row) {
       var wrap = G.el("div", "to-decide");
       var left = items.length;
@@ -57,11 +58,7 @@
       var head = G.el("tr");
       heads.concat(["", ""]).forEach(function (k) { head.appendChild(G.el("th", null, k ? w(k) : "")); });
       t.appendChild(head);
-      function decided() {
-        left = Math.max(0, left - 1);
-        title.textContent = w(titleKey, {n: left});
-        if (hook.toDecideMore) { hook.toDecideMore[kind] = left; }
-      }
+      function decided() { return refresh(); }
       items.forEach(function (item) { t.appendChild(row(item, decided)); });
       wrap.appendChild(t);
       return wrap;
@@ -84,7 +81,8 @@
         G.sendJSON("POST", "/api/v1/generations/" + generationId + "/to-decide", sent).then(function () {
           tr.textContent = "";
           tr.appendChild(G.el("td", "to-decide-done", w("decided")));
-          decided();
+          return decided();
+        }).then(function () {
           hook.decidedMore = (hook.decidedMore || 0) + 1;
         }).catch(function (error) { note.textContent = error.message; });
       });
@@ -133,7 +131,7 @@
     // the one the page knew; a retired one's list answers 410).
     function refresh() {
       var active = null;
-      guard.track(G.getJSON("/api/v1/generations", w("what"), {quiet: true}).then(function (list) {
+      return guard.track(G.getJSON("/api/v1/generations", w("what"), {quiet: true}).then(function (list) {
         active = list.data.find(function (g) { return g.status === "active"; }) || null;
         if (!active) { throw Object.assign(new Error("no generation in force"), {stale: true}); }
         return G.getJSON("/api/v1/generations/" + active.id + "/to-decide", w("what"), {quiet: true});
@@ -151,7 +149,8 @@
       }).catch(function () { /* an older generation's list or a stale answer: nothing to add */ });
     }
 
-    new MutationObserver(refresh).observe(box, {childList: true});
+    // redrawn too after an assignment decided in the box (its rows change inside it)
+    new MutationObserver(refresh).observe(box, {childList: true, subtree: true});
     // the page learns the active generation after its first answers: ask until it knows
     var tries = 0;
     (function wait() {

@@ -92,6 +92,9 @@ def test_grids_to_staff_listed_and_decided_on_the_page(  # type: ignore[no-untyp
             assert page.locator(row).count() == 1
             names = page.locator(f"{row} select option").all_text_contents()
             assert any(c["name"] in n for c in target["candidates"] for n in names), names
+            # a "move" says before it is chosen which grid it may leave without staff (F10b)
+            moves = [n for n in names if "调来" in n]
+            assert all("可能因此缺岗" in n for n in moves), names
             heading = "#to-decide-more [data-kind='staff'] .to-decide-title"
             count = page.evaluate("window.gridgisPlan.toDecideMore.staff")
             assert f"缺岗网格（{count} 个）" in page.text_content(heading)
@@ -100,10 +103,14 @@ def test_grids_to_staff_listed_and_decided_on_the_page(  # type: ignore[no-untyp
             page.select_option(f"{row} select", "vacant:")
             page.click(f"{row} button")
             wait_until(page, "window.gridgisPlan.decidedMore === 1", timeout=60_000)
-            # the heading counts the decision at once, without a reload (F10.3)
-            assert f"缺岗网格（{count - 1} 个）" in page.text_content(heading)
+            # the list is re-read from the server and redrawn with its counts, without a reload
+            # (F10.3, F10b: a "move" can add the person's former grid to the list)
+            server = api.get(f"/api/v1/generations/{draft}/to-decide").json()["grids_to_staff"]
+            assert len(server) == count - 1
             assert page.evaluate("window.__samePage === true")
-            assert page.evaluate("window.gridgisPlan.toDecideMore.staff") == count - 1
+            assert page.evaluate("window.gridgisPlan.toDecideMore.staff") == len(server)
+            if server:
+                assert f"缺岗网格（{len(server)} 个）" in page.text_content(heading)
             left = api.get(f"/api/v1/generations/{draft}/grids-to-staff").json()["data"]
             assert (target["grid_code"], target["role"]) not in {
                 (i["grid_code"], i["role"]) for i in left
