@@ -146,7 +146,9 @@
         }
         show(box, parts, "error");
         hook.rebaseConflicts = p.conflicts.map(function (c) { return c.code; });
-      }).finally(function () { $("rebase-run").disabled = false; });
+      }).finally(function () {
+        $("rebase-run").disabled = !!state.draft && state.draft.may_change === false;
+      });
     }
 
     // The 409 of a publication that would undo newer work: the grids, and the explicit choice.

@@ -377,6 +377,7 @@
     $("review-reject").disabled = !mine || (status !== "submitted" && status !== "approved");
     $("publish-dry").disabled = !g || status === "active" || status === "retired";
     $("publish-commit").disabled = !(mine && status === "approved" && state.dryRun);
+    $("rebase-run").disabled = !mine; // the API answers 403 on another's draft
     var info = $("draft-info");
     info.classList.toggle("not-yours", !mine);
     if (!mine && info.textContent.indexOf(w("not_yours")) < 0) { info.textContent += w("not_yours"); }

@@ -75,7 +75,13 @@ def test_a_draft_outside_the_callers_scope_is_read_only_on_the_page(  # type: ig
                    timeout=60_000)  # fmt: skip
         info = page.text_content("#draft-info")
         assert "只能查看" in info, info
-        for button in ("#review-submit", "#review-approve", "#publish-commit", "#edit-split"):
+        for button in (
+            "#review-submit",
+            "#review-approve",
+            "#publish-commit",
+            "#edit-split",
+            "#rebase-run",
+        ):
             assert page.is_disabled(button), button
         option = page.text_content(f"#draft-select option[value='{gid}']")
         assert "只能查看" in option, option
