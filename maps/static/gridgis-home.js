@@ -218,6 +218,10 @@
       var hidden = listRows(longest).length - rows.length + 1 + unlisted(longest);
       moreNote(longest).textContent = w("more", {n: hidden});
     }
+    // a body that still cannot fit shows its scroll bar: never a row cut without one
+    column.querySelectorAll(".panel-body").forEach(function (b) {
+      b.classList.toggle("fit-scroll", b.scrollHeight > b.clientHeight + 1);
+    });
   }
   var fitFrame = null;
   function fitPanels() {
@@ -229,6 +233,7 @@
     });
   }
   window.addEventListener("resize", fitPanels);
+  if (document.fonts && document.fonts.ready) { document.fonts.ready.then(fitPanels); }
 
   // --- map ------------------------------------------------------------------------------------
   // An Amap/Baidu basemap gives the map its datum's CRS: every overlay is shifted for display
@@ -570,7 +575,8 @@
     subBox.appendChild(gridBox);
     function named() { gridBox.textContent = " · " + G.gridText(e.grid_code); }
     named();
-    G.gridNames([e.grid_code]).then(named);
+    // the name arrives after the panel was fitted and may wrap the line: fit again
+    G.gridNames([e.grid_code]).then(function () { named(); fitPanels(); });
     li.appendChild(subBox);
     if (state.newIds[e.id]) { li.className += " new"; }
     function go() { showEvent(e); }
