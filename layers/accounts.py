@@ -42,7 +42,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from layers import password_gate, password_rules
 from layers.db import Base
-from layers.errors import AuthError, CodeConflict, DomainError, Forbidden
+from layers.errors import AuthError, CodeConflict, DomainError, Forbidden, with_zh
 from layers.models import ApiToken, Role
 from layers.password_rules import password_problem
 from layers.people import Person, StaffRole
@@ -307,7 +307,12 @@ def create_user(
             f"user name {name!r} must be 1 to 100 characters without spaces", field="name"
         )
     if session.scalar(select(AppUser.id).where(AppUser.name == name)) is not None:
-        raise CodeConflict(f"user name {name!r} is taken; choose another", field="name")
+        from layers.integrity import CONSTRAINTS  # the one wording of a taken user name
+
+        raise with_zh(
+            CodeConflict(f"user name {name!r} is taken; choose another", field="name"),
+            CONSTRAINTS["app_user_name_key"][2].format(value=name),
+        )
     _check_person(session, person_id)
     _check_scope(session, scope)
     if scope.kind is ScopeKind.GRIDS and person_id is None:
