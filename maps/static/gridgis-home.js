@@ -34,7 +34,7 @@
       households: "住户", people: "人口", zone: "执法片区", squad: "执法中队",
       staff: "一长五员", phone: "电话", children: "下级", events_here: "事件",
       by_status: "按状态", deadline: "期限", overdue_by: "已超 {h} 小时", new_events: "新事件 {n} 件",
-      search_none: "未找到：{q}", search_grid: "网格", search_place: "地名", search_person: "人员",
+      search_none: "未找到：{q}", search_failed: "查询{what}失败：{detail}", search_grid: "网格", search_place: "地名", search_person: "人员",
       search_event: "事件", search_point: "坐标", point_outside: "该坐标不在本市网格内",
       bad_lon: "经度超出范围（应在 -180 到 180 之间）", bad_lat: "纬度超出范围（应在 -90 到 90 之间）",
       bad_crs: "不认识的坐标系（可用 cgcs2000、wgs84、gcj02、bd09，或 EPSG:4549 米制坐标）",
@@ -73,7 +73,7 @@
       staff: "Grid staff", phone: "Phone", children: "Below", events_here: "Events",
       by_status: "By status", deadline: "Deadline", overdue_by: "{h} h overdue",
       new_events: "{n} new events",
-      search_none: "Nothing found: {q}", search_grid: "Grid", search_place: "Place",
+      search_none: "Nothing found: {q}", search_failed: "Could not search {what}: {detail}", search_grid: "Grid", search_place: "Place",
       search_person: "Person", search_event: "Event", search_point: "Point",
       point_outside: "This point is outside the city's grids",
       bad_lon: "longitude out of range (-180 to 180)", bad_lat: "latitude out of range (-90 to 90)",
@@ -907,9 +907,12 @@
   var results = document.getElementById("home-search-results");
   var COORD = /^\s*(-?\d+(?:\.\d+)?)\s*[,，\s]\s*(-?\d+(?:\.\d+)?)\s*(cgcs2000|wgs84|gcj02|bd09)?\s*$/i;
 
-  function showResults(items, q) {
+  // showResults(items, q, problems?): problems are lines saying which lookup failed and why
+  function showResults(items, q, problems) {
     clear(results);
     results.hidden = false;
+    (problems || []).forEach(function (p) { results.appendChild(G.el("li", "empty search-failed", p)); });
+    if (problems && problems.length && !items.length) { return; }
     if (!items.length) { results.appendChild(G.el("li", "empty", w("search_none", {q: q}))); return; }
     items.forEach(function (it) {
       var li = G.el("li", "result link" + (it.exact ? " exact" : ""));
@@ -918,7 +921,7 @@
       li.addEventListener("click", function () { results.hidden = true; it.go(); });
       results.appendChild(li);
     });
-    if (items.length === 1) { results.hidden = true; items[0].go(); }
+    if (items.length === 1 && !(problems && problems.length)) { results.hidden = true; items[0].go(); }
   }
 
   // Projected CGCS2000 metres: EPSG:4549 (3-degree Gauss-Krüger, central meridian 120°E,
@@ -1009,13 +1012,17 @@
     // one list per kind, shown in this order whichever answers first: an event whose number
     // is the query (as the pages show it, "#123" or "123") first, then places, then people
     var events = [], places = [], people = [];
-    var found = [];
+    var found = [], failed = [];
+    // a failed lookup is remembered (what, why): never reported as "not found"
+    function failedTo(what) {
+      return function (e) { if (!e.stale) { failed.push({what: what, error: e}); } };
+    }
     if (/^#?\s*[0-9]{1,8}$/.test(q)) {
       var id = q.replace("#", "").trim();
       found.push(G.getJSON("/api/v1/events/" + id, w("search_event"), {quiet: true}).then(function (e) {
         events.push({kind: w("search_event"), label: "#" + e.id + " " + (e.description || ""), exact: true,
           go: function () { openEvent(e); }});
-      }).catch(function () {}));
+      }).catch(function (e) { if (e.status !== 404) { failedTo(w("search_event"))(e); } }));
     }
     found.push(G.getJSON("/api/v1/places?q=" + encodeURIComponent(q) + "&limit=8", w("search_place"), {quiet: true})
       .then(function (b) {
@@ -1023,7 +1030,7 @@
           places.push({kind: w("search_place") + " · " + w(p.kind || "grid"),
             label: (p.full_name || p.name) + " (" + p.code + ")", go: function () { select(p.code, true); }});
         });
-      }).catch(function () {}));
+      }).catch(failedTo(w("search_place"))));
     // every staff member in the caller's scope, with a device or not (api/routes/people_search.py)
     found.push(G.getJSON("/api/v1/people/search?limit=8&lang=" + lang + "&q=" + encodeURIComponent(q),
       w("search_person"), {quiet: true})
@@ -1033,9 +1040,17 @@
             label: p.name + (p.grid_name ? " · " + p.grid_name : ""),
             go: function () { if (p.grid) { select(p.grid, true); } }});
         });
-      }).catch(function () {}));
+      }).catch(failedTo(w("search_person"))));
     return asks.search.track(Promise.all(found)).then(function () {
       var items = events.concat(places, people);
+      // an expired session: the session bar says so (G.getJSON), the list says nothing
+      if (failed.some(function (f) { return f.error.status === 401; })) { results.hidden = true; return; }
+      if (failed.length) {
+        showResults(items, q, failed.map(function (f) {
+          return w("search_failed", {what: f.what, detail: f.error.message});
+        }));
+        return;
+      }
       showResults(items, q);
       // Enter on an event's number opens the event (the other matches stay listed under it)
       if (items.length > 1 && items[0].exact) { items[0].go(); }
