@@ -122,7 +122,15 @@ class GridFile:
         }
 
 
-def _examples(rows: list[dict[str, Any]]) -> str:
+def _examples(rows: list[dict[str, Any]], zh: bool = False) -> str:
+    """The first rows of a refusal, numbered as a planner counts (``row`` is 1-based: the
+    file's first feature is row 1), in English or (``zh``) Chinese (``detail_zh``)."""
+    if zh:
+        shown = "；".join(
+            f"第 {r['row']} 行（{r.get('code') or '无编码'}）：{r.get('detail_zh') or r['detail']}"
+            for r in rows[:_EXAMPLES]
+        )
+        return shown + (f" 等，另有 {len(rows) - _EXAMPLES} 行" if len(rows) > _EXAMPLES else "")
     shown = "; ".join(
         f"row {r['row']} ({r.get('code') or 'no code'}): {r['detail']}" for r in rows[:_EXAMPLES]
     )
@@ -378,14 +386,20 @@ def _normalise(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
     }  # fmt: skip
     for i, (code, parent, lvl) in enumerate(zip(codes, parents, levels, strict=True)):
         if lvl is None and raw_levels[i] == _NO_LEVEL:
-            rows["code"].append({"row": i, "code": code, "detail": (
+            rows["code"].append({"row": i + 1, "code": code, "detail": (
                 f"code {code!r} is not 9, 12 or 15 digits, so its level cannot be read from it "
                 "(the file has no level column): correct the code, or add a level column"
+            ), "detail_zh": (
+                f"编码 {code!r} 不是 9、12 或 15 位，无法判断其层级（文件没有 level 字段）："
+                "请改正编码，或增加 level 字段"
             )})  # fmt: skip
             continue
         if lvl is None:
             detail = f"level {raw_levels[i]!r} is not 1, 2 or 3"
-            rows["level"].append({"row": i, "code": code, "detail": detail})
+            detail_zh = f"level {raw_levels[i]!r} 不是 1、2 或 3"
+            rows["level"].append(
+                {"row": i + 1, "code": code, "detail": detail, "detail_zh": detail_zh}
+            )
             continue
         want = LEVEL_CODE_LENGTH[lvl]
         if not code.isdigit() or len(code) != want:
@@ -393,26 +407,39 @@ def _normalise(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
                 "has characters other than digits" if not code.isdigit()
                 else f"has {len(code)} digits"
             )  # fmt: skip
-            rows["code"].append({"row": i, "code": code, "detail": (
+            what_zh = "为空" if not code else (
+                "含有数字以外的字符" if not code.isdigit() else f"有 {len(code)} 位"
+            )  # fmt: skip
+            rows["code"].append({"row": i + 1, "code": code, "detail": (
                 f"L{lvl} code {code!r} {what}; an L{lvl} code has {want} digits "
                 "(L1 9, L2 12, L3 15): correct the code, or the level if it is wrong"
+            ), "detail_zh": (
+                f"L{lvl} 编码 {code!r} {what_zh}；L{lvl} 编码应为 {want} 位"
+                "（L1 9 位、L2 12 位、L3 15 位）：请改正编码，或改正错误的层级"
             )})  # fmt: skip
             continue
         if lvl == 1:
             if parent:
-                rows["parent_code"].append({"row": i, "code": code, "detail": (
+                rows["parent_code"].append({"row": i + 1, "code": code, "detail": (
                     f"L1 {code} has parent_code {parent!r}; leave parent_code empty for L1"
+                ), "detail_zh": (
+                    f"L1 {code} 的 parent_code 为 {parent!r}；L1 的 parent_code 应为空"
                 )})  # fmt: skip
             continue
         if not parent:
-            rows["parent_code"].append({"row": i, "code": code, "detail": (
+            rows["parent_code"].append({"row": i + 1, "code": code, "detail": (
                 f"L{lvl} {code} has an empty parent_code; fill it with {code[:-3]} "
                 "(the code without its last 3 digits)"
+            ), "detail_zh": (
+                f"L{lvl} {code} 的 parent_code 为空；请填写 {code[:-3]}（编码去掉最后 3 位）"
             )})  # fmt: skip
         elif parent != code[:-3]:
-            rows["parent_code"].append({"row": i, "code": code, "detail": (
+            rows["parent_code"].append({"row": i + 1, "code": code, "detail": (
                 f"L{lvl} {code} has parent_code {parent} but its code starts with "
                 f"{code[:-3]}; make code and parent_code agree (prefix rule)"
+            ), "detail_zh": (
+                f"L{lvl} {code} 的 parent_code 为 {parent}，但编码以 {code[:-3]} 开头："
+                "请使编码与 parent_code 一致（前缀规则）"
             )})  # fmt: skip
     geoms = np.asarray(frame.geometry.values, dtype=object)
     has_z = shapely.has_z(geoms)
@@ -422,17 +449,21 @@ def _normalise(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
     reasons = shapely.is_valid_reason(geoms)
     for i, g in enumerate(geoms):
         if g is None or g.is_empty:
-            rows["geometry"].append({"row": i, "code": codes[i], "detail": (
+            rows["geometry"].append({"row": i + 1, "code": codes[i], "detail": (
                 "has no geometry; draw its boundary or delete the row"
-            )})  # fmt: skip
+            ), "detail_zh": "没有几何：请画出其边界或删除该行"})  # fmt: skip
         elif shapely.get_type_id(g) not in (3, 6):
-            rows["geometry"].append({"row": i, "code": codes[i], "detail": (
+            rows["geometry"].append({"row": i + 1, "code": codes[i], "detail": (
                 f"is a {g.geom_type}; grids are Polygons or MultiPolygons, redraw it"
+            ), "detail_zh": (
+                f"是 {g.geom_type}；网格应为面（Polygon 或 MultiPolygon），请重画"
             )})  # fmt: skip
         elif reasons[i] != "Valid Geometry":
-            rows["geometry"].append({"row": i, "code": codes[i], "detail": (
+            rows["geometry"].append({"row": i + 1, "code": codes[i], "detail": (
                 f"is invalid ({reasons[i]}); repair it with QGIS 'Fix geometries' "
                 "(or shapely.make_valid) and check it"
+            ), "detail_zh": (
+                f"几何无效（{reasons[i]}）：请用 QGIS“修复几何”（或 shapely.make_valid）修复并检查"
             )})  # fmt: skip
     fixes = {
         "level": "give each row level 1, 2 or 3",
@@ -440,6 +471,8 @@ def _normalise(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
         "parent_code": "correct parent_code (empty for L1, the code's first 9 or 12 digits else)",
         "geometry": "repair or redraw the geometries",
     }
+    names_zh = {"level": "层级（level）", "code": "编码", "parent_code": " parent_code ",
+                "geometry": "几何"}  # fmt: skip
     fixes_zh = {
         "level": "每行的 level 应为 1、2 或 3",
         "code": "请改正编码",
@@ -450,7 +483,8 @@ def _normalise(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
         if found:
             raise GridFileError(
                 f"{len(found)} rows with a wrong {name}: {_examples(found)}; {fixes[name]}",
-                detail_zh=f"{len(found)} 行的 {name} 有误：{_examples(found)}；{fixes_zh[name]}",
+                detail_zh=f"{len(found)} 行的{names_zh[name]}有误：{_examples(found, zh=True)}；"
+                f"{fixes_zh[name]}",
                 field=name,
                 problems=found,
             )
