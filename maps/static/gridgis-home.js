@@ -532,8 +532,11 @@
   }
 
   var eventMarker = null;
+  function clearEvent() {
+    if (eventMarker) { map.removeLayer(eventMarker); eventMarker = null; }
+  }
   function showEvent(e) {
-    if (eventMarker) { map.removeLayer(eventMarker); }
+    clearEvent();
     eventMarker = L.circleMarker([e.lat, e.lon], {radius: 10, color: "#c92a2a", weight: 3,
       fill: false, pane: "home-points"}).addTo(map);
     var box = G.el("div", "home-popup");
@@ -974,15 +977,24 @@
     return (grid ? select(grid, true) : Promise.resolve()).then(function () {
       return G.getJSON("/api/v1/dashboard/events/" + e.id + "/point", w("search_event"));
     }).then(function (hit) {
-      state.openedEvent = e.id;
-      showEvent({id: e.id, lat: hit.lat, lon: hit.lon, status: hit.overdue ? "overdue" : e.status,
-        subclass_code: e.subclass, subclass_name: e.subclass_name, deadline_at: e.deadline_at,
-        address: e.address});
+      // the subclass by the dictionary's name in the page's language, never its bare code
+      var named = e.subclass_name ? Promise.resolve(e.subclass_name) :
+        G.getJSON("/api/v1/event-dictionary/subclasses/" + encodeURIComponent(e.subclass) + "?lang=" + lang,
+          w("search_event"), {quiet: true}).then(function (s) { return s.name; }, function () { return null; });
+      return named.then(function (name) {
+        state.openedEvent = e.id;
+        var status = STATUS_WORDS[hit.status || e.status] || hit.status || e.status;
+        showEvent({id: e.id, lat: hit.lat, lon: hit.lon,
+          status: hit.overdue ? status + " · " + w("st_overdue") : status,
+          subclass_code: e.subclass, subclass_name: name, deadline_at: e.deadline_at,
+          address: e.address});
+      });
     }).catch(function () {});
   }
 
   function search(q) {
     q = q.trim();
+    clearEvent();  // the popup of the previous search closes
     if (!q) { asks.search.drop(); results.hidden = true; return Promise.resolve(); }
     var m = COORD.exec(q), metres = projected(q);
     if (metres) { m = [q, String(metres[0]), String(metres[1]), "cgcs2000"]; }
