@@ -23,7 +23,7 @@ from gis.crs import DATUM_NAMES, Datum, datum_of
 from layers import accounts, auth, login_throttle
 from layers.calendar_tables import CALENDAR_CHANGED
 from layers.calendar_tables import invalidate as invalidate_calendar
-from layers.errors import AuthError, Forbidden
+from layers.errors import AuthError, Forbidden, with_zh
 from layers.grids import ACTIVE_CACHE, GENERATIONS_CHANGED
 from layers.models import Role
 from layers.workcal import SHANGHAI
@@ -140,9 +140,12 @@ def _credential_key(request: Request) -> tuple[tuple[str, str], str] | None:
         request.headers.get("authorization", "").lower().startswith(("bearer ", "basic "))
         or "x-api-token" in request.headers
     ):
-        raise AuthError(
-            "the Authorization header holds no token; send 'Authorization: Bearer <token>'",
-            field="Authorization",
+        raise with_zh(
+            AuthError(
+                "the Authorization header holds no token; send 'Authorization: Bearer <token>'",
+                field="Authorization",
+            ),
+            "Authorization 请求头中没有令牌：请发送 “Authorization: Bearer <令牌>”",
         )
     if token:
         return ("token", auth.hash_token(token)), token
@@ -188,10 +191,14 @@ def current_principal(request: Request, session: Session) -> Principal:
     Blocking on a cache miss: call it from a thread."""
     found = _credential_key(request)
     if found is None:
-        raise AuthError(
-            "this API needs a token: send 'Authorization: Bearer <token>' (the demo prints an "
-            "admin token at start-up)",
-            field="Authorization",
+        raise with_zh(
+            AuthError(
+                "this API needs a token: send 'Authorization: Bearer <token>' (the demo prints "
+                "an admin token at start-up)",
+                field="Authorization",
+            ),
+            "未登录或登录已过期：请在 /login 重新登录"
+            "（接口调用请发送 “Authorization: Bearer <令牌>”）",
         )
     key, value = found
     cache = request.app.state.identities

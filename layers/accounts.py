@@ -487,7 +487,10 @@ def start_session(
 def resolve_session(*, session: Session, value: str, idle_s: int) -> Identity:
     """Who the page session ``value`` speaks for, or AuthError if it is unknown, ended, expired,
     idle for more than ``idle_s``, its token revoked or its user disabled. One indexed query."""
-    expired = AuthError("your session has ended; log in again at /login", field="Authorization")
+    expired = with_zh(
+        AuthError("your session has ended; log in again at /login", field="Authorization"),
+        "登录已结束：请在 /login 重新登录",
+    )
     if not value.startswith(SESSION_PREFIX) or len(value) > 100:
         raise expired
     now = datetime.now(UTC)

@@ -157,7 +157,9 @@
         return response.json().catch(function () { return null; }).then(function (answer) {
           if (response.ok) { return answer; }
           var problem = answer || {};
-          var error = new Error(problem.detail || problem.title || String(response.status));
+          // a 401 reads as the page's own words (the session ended), never the API's English
+          var error = new Error(response.status === 401 ? w("expired")
+            : problem.detail || problem.title || String(response.status));
           error.status = response.status;
           error.problem = problem;
           if (response.status === 401) { G.notice(w("expired"), {login: true}); }

@@ -31,3 +31,14 @@ def test_duplicate_user_name_refused_in_the_callers_language(
         assert not ASCII_WORDS.search(problem["detail"]), problem
     en = client.post("/api/v1/users", json=body, headers={**admin, "Accept-Language": "en"})
     assert en.status_code == 409 and "is taken" in en.json()["detail"], en.text
+
+
+def test_401_in_the_callers_language(live_server: str) -> None:
+    """What /plan (which sends Accept-Language: zh) shows when the session has ended."""
+    with httpx.Client(base_url=live_server) as bare:
+        for headers in ({}, {"Cookie": "gridgis_session=ggs_nonsense"}):
+            r = bare.get("/api/v1/users", headers={**headers, "Accept-Language": "zh-CN"})
+            assert r.status_code == 401, r.text
+            assert HAN.search(r.json()["detail"]) and "/login" in r.json()["detail"], r.text
+        en = bare.get("/api/v1/users", headers={"Accept-Language": "en"})
+        assert en.status_code == 401 and "needs a token" in en.json()["detail"], en.text
