@@ -112,3 +112,59 @@ def test_zh_long_names_show_only_whole_rows(
         assert page.locator("#panel-overdue .fit-scroll, #panel-live .fit-scroll").count() == 0
     finally:
         page.context.close()
+
+
+FIRST_SHOWN = """() => {
+  const r = Array.from(document.querySelectorAll('#panel-overdue li.event-item')).find(
+    (li) => !li.classList.contains('fit-hidden'));
+  return r ? r.dataset.id : null;
+}"""
+HIDDEN = "document.querySelectorAll('#panel-overdue li.fit-hidden').length"
+
+
+def test_the_more_note_expands_the_list_and_folds_it(
+    browser, live_server, tokens, long_overdue
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15, item 4: "另有 N 项未列出" is a control: it opens the whole list (the panel
+    scrolls with a visible bar) and folds it again."""
+    page, _ = open_logged_in(browser, live_server, tokens["viewer"], "/?lang=zh", READY)
+    try:
+        page.set_viewport_size(SCREEN)
+        wait_until(page, FITTED)
+        wait_until(page, f"{HIDDEN} > 0")
+        _settle(page)
+        note = page.locator("#panel-overdue button.fit-more")
+        assert "点击展开" in note.inner_text()
+        note.click()
+        wait_until(page, f"{HIDDEN} === 0")
+        _settle(page)
+        assert "收起" in note.inner_text()
+        # the whole list: it fits, or its body scrolls with a visible bar; the other panels
+        # of the column keep their rows
+        body = "document.querySelector('#panel-overdue .panel-body')"
+        if page.evaluate(f"{body}.scrollHeight > {body}.clientHeight + 1"):
+            assert page.evaluate(f"getComputedStyle({body}).overflowY") == "scroll"
+        assert page.locator("#panel-live li.event-item:visible").count() >= 1
+        note.click()
+        wait_until(page, f"{HIDDEN} > 0")
+        assert "点击展开" in page.inner_text("#panel-overdue .fit-more")
+    finally:
+        page.context.close()
+
+
+def test_big_screen_pages_through_the_hidden_rows(
+    browser, live_server, tokens, long_overdue
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15, item 4: on big screen the rows left out are shown in turn, no interaction."""
+    page, _ = open_logged_in(browser, live_server, tokens["viewer"], "/?lang=zh&screen=big", READY)
+    try:
+        page.set_viewport_size(SCREEN)
+        wait_until(page, FITTED)
+        wait_until(page, f"{HIDDEN} > 0")
+        _settle(page)
+        assert "轮播" in page.inner_text("#panel-overdue .fit-more")
+        first = page.evaluate(FIRST_SHOWN)
+        wait_until(page, f"({FIRST_SHOWN})() !== {first!r}", timeout=30_000)
+        assert page.evaluate(CUT, ["panel-overdue", "panel-live"]) == []
+    finally:
+        page.context.close()
