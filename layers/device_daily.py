@@ -317,8 +317,8 @@ def _folds_with_archive(
             plain[name] = stored[name]
         rows = np.concatenate([plain, mine])
         rows = rows[np.lexsort((rows["t"], rows["device"]))]
-        twin = np.r_[False, (rows["device"][1:] == rows["device"][:-1])
-                     & (rows["t"][1:] == rows["t"][:-1])]  # fmt: skip
+        twin = np.zeros(len(rows), dtype=bool)  # (empty when the chunk has no fix at all)
+        twin[1:] = (rows["device"][1:] == rows["device"][:-1]) & (rows["t"][1:] == rows["t"][:-1])
         rows = rows[~twin]
         bounds = {d: (a, b) for d, a, b in _runs(rows["device"].astype(np.int64))}
         for device_id in chunk:

@@ -121,3 +121,25 @@ def test_coverage_of_an_archived_day_asks_for_a_restore(monkeypatch, database_ur
     finally:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM position_archive WHERE partition = 'position_y2016m02'"))
+
+
+def test_an_archived_day_with_a_chunk_of_devices_without_fixes(
+    db_session: Session, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Devices are read in chunks; a chunk whose devices sent nothing that day (most of a
+    county's devices on a given day, and every device of other tests) folds to no fix, not an
+    error (the full suite once failed here: an empty chunk's duplicate mask had one element)."""
+    monkeypatch.setattr("layers.device_daily.DAILY_CHUNK_DEVICES", 1)
+    month = datetime(2016, 7, 1, tzinfo=UTC)
+    day = date(2016, 7, 12)
+    morning = datetime(2016, 7, 12, 1, 0, tzinfo=UTC)
+    walker = _device(db_session, "chunk-walker-")
+    idle = _device(db_session, "chunk-idle-")
+    _late_partition(db_session, month)
+    _walk(db_session, walker, morning, 30)
+    _archive(db_session, "position_y2016m07", date(2016, 8, 1), tmp_path)
+    refresh_day(session=db_session, day=day)
+    figures = stored_figures(session=db_session, day=day)
+    assert figures[walker].fixes == 30
+    assert idle not in figures or figures[idle].fixes == 0
+    PARTITIONS.forget()
