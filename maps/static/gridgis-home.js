@@ -30,8 +30,7 @@
       patrol: "事件巡查数", acceptance_rate: "立案率", closure_rate: "结案率",
       on_time_closure_rate: "按期结案率", rework_rate: "返工率",
       proper_handling_rate: "任务妥处率", closure_h_median: "闭环时间（中位，工时）",
-      rank: "名次", name: "名称", none: "无", more: "另有 {n} 项未列出", more_show: "另有 {n} 项未列出，点击展开",
-      fewer: "收起", more_page: "轮播第 {a}–{b} 项（共 {n} 项）", km: "{v} 公里", hours: "{v} 小时",
+      rank: "名次", name: "名称", none: "无", more: "另有 {n} 项未列出", km: "{v} 公里", hours: "{v} 小时",
       households: "住户", people: "人口", zone: "执法片区", squad: "执法中队",
       staff: "一长五员", phone: "电话", children: "下级", events_here: "事件",
       by_status: "按状态", deadline: "期限", overdue_by: "已超 {h} 小时", new_events: "新事件 {n} 件",
@@ -69,8 +68,7 @@
       closure_rate: "Closure rate", on_time_closure_rate: "On-time closure rate",
       rework_rate: "Rework rate", proper_handling_rate: "Proper handling rate",
       closure_h_median: "Time to closure (median, work hours)",
-      rank: "Rank", name: "Name", none: "None", more: "{n} more not listed", more_show: "{n} more not listed: show all",
-      fewer: "Show fewer", more_page: "showing {a}–{b} of {n} in turn", km: "{v} km", hours: "{v} h",
+      rank: "Rank", name: "Name", none: "None", more: "{n} more not listed", km: "{v} km", hours: "{v} h",
       households: "Households", people: "Residents", zone: "Enforcement zone", squad: "Squad",
       staff: "Grid staff", phone: "Phone", children: "Below", events_here: "Events",
       by_status: "By status", deadline: "Deadline", overdue_by: "{h} h overdue",
@@ -186,60 +184,16 @@
   function overflows(column) {
     if (column.scrollHeight > column.clientHeight + 1) { return true; }
     return Array.prototype.some.call(column.querySelectorAll(".panel-body"), function (b) {
-      return b.scrollHeight > b.clientHeight + 1 && !isOpen(b);
+      return b.scrollHeight > b.clientHeight + 1;
     });
-  }
-  // The note under a cut list is a button: it expands the list (its panel scrolls, with a
-  // visible scroll bar) and folds it again. On big screen the hidden rows are paged through
-  // instead (pageLists, every PAGE_EVERY_MS), no interaction needed.
-  var expanded = {}, pageNo = 0, PAGE_EVERY_MS = 8000;
-  function listKey(list) {
-    var panel = list.closest(".panel");
-    var all = panel ? panel.querySelectorAll(FIT_LISTS) : [];
-    return (panel ? panel.id : "") + ":" + Array.prototype.indexOf.call(all, list);
   }
   function moreNote(list) {
     var note = list.nextElementSibling;
     if (!note || !note.classList.contains("fit-more")) {
-      note = G.el("button", "fit-more");
-      note.type = "button";
-      note.addEventListener("click", function () {
-        var key = listKey(list);
-        expanded[key] = !expanded[key];
-        fitPanels();
-      });
+      note = G.el("div", "fit-more");
       list.parentNode.insertBefore(note, list.nextSibling);
     }
     return note;
-  }
-  // a body holding a list the user opened: it may scroll
-  function isOpen(body) {
-    if (isBig()) { return false; }
-    var lists = body.matches(FIT_LISTS) ? [body] : Array.prototype.slice.call(body.querySelectorAll(FIT_LISTS));
-    return lists.some(function (l) { return expanded[listKey(l)]; });
-  }
-  function isBig() { return document.body.classList.contains("big-screen"); }
-  // big screen: show the page'th window of rows that fits (the rows kept by the fit loop are
-  // as many as fit; the window moves by that many each turn)
-  function pageList(list, column, never) {
-    var rows = listRows(list), n = rows.length;
-    var k = rows.filter(function (r) { return !r.classList.contains("fit-hidden"); }).length;
-    if (!k || k >= n) { return; }
-    var start = (pageNo * k) % n;
-    rows.forEach(function (r, i) { r.classList.toggle("fit-hidden", !((i - start + n) % n < k)); });
-    // the note's final words first (they may take a second line), then what still fits
-    moreNote(list).textContent = w("more", {n: n + never - k}) + " · " +
-      w("more_page", {a: start + 1, b: start + k, n: n});
-    for (var guard = 0; guard < n && overflows(column); guard += 1) {
-      var shown = rows.filter(function (r) { return !r.classList.contains("fit-hidden"); });
-      if (shown.length <= 1) { break; }
-      shown[shown.length - 1].classList.add("fit-hidden");
-    }
-    var seen = rows.filter(function (r) { return !r.classList.contains("fit-hidden"); }).length;
-    var first = rows.indexOf(rows.filter(function (r) { return !r.classList.contains("fit-hidden"); })[0]) + 1;
-    // never: rows the server did not send (data-total)
-    moreNote(list).textContent = w("more", {n: n + never - seen}) + " · " +
-      w("more_page", {a: first, b: first + seen - 1, n: n});
   }
   function fitColumn(column) {
     column.querySelectorAll(".fit-more").forEach(function (n) { n.remove(); });
@@ -249,33 +203,21 @@
     function unlisted(list) {
       return Math.max(0, Number(list.getAttribute("data-total") || 0) - listRows(list).length);
     }
-    var big = isBig();
-    // an opened list's panel takes the room left by the others (its body scrolls)
-    column.querySelectorAll(".panel-body").forEach(function (b) {
-      b.parentElement.classList.toggle("fit-open", isOpen(b));
-    });
     lists.forEach(function (list) {
-      var open = !big && expanded[listKey(list)];
-      if (open) {
-        moreNote(list).textContent = w("fewer") + (unlisted(list) ? " · " + w("more", {n: unlisted(list)}) : "");
-      } else if (unlisted(list)) {
-        moreNote(list).textContent = w("more", {n: unlisted(list)});
-      }
+      if (unlisted(list)) { moreNote(list).textContent = w("more", {n: unlisted(list)}); }
     });
     for (var guard = 0; guard < 400 && overflows(column); guard += 1) {
       var longest = null, shown = 0;
       lists.forEach(function (list) {
-        if (!big && expanded[listKey(list)]) { return; }  // the user opened it: it scrolls
         var n = listRows(list).filter(function (r) { return !r.classList.contains("fit-hidden"); }).length;
         if (n > shown) { longest = list; shown = n; }
       });
-      if (!longest) { break; }
+      if (!longest) { return; }
       var rows = listRows(longest).filter(function (r) { return !r.classList.contains("fit-hidden"); });
       rows[rows.length - 1].classList.add("fit-hidden");
       var hidden = listRows(longest).length - rows.length + 1 + unlisted(longest);
-      moreNote(longest).textContent = w(big ? "more" : "more_show", {n: hidden});
+      moreNote(longest).textContent = w("more", {n: hidden});
     }
-    if (big) { lists.forEach(function (list) { pageList(list, column, unlisted(list)); }); }
     // a body that still cannot fit shows its scroll bar: never a row cut without one
     column.querySelectorAll(".panel-body").forEach(function (b) {
       b.classList.toggle("fit-scroll", b.scrollHeight > b.clientHeight + 1);
@@ -291,7 +233,6 @@
     });
   }
   window.addEventListener("resize", fitPanels);
-  setInterval(function () { if (isBig()) { pageNo += 1; fitPanels(); } }, PAGE_EVERY_MS);
   if (document.fonts && document.fonts.ready) { document.fonts.ready.then(fitPanels); }
 
   // --- map ------------------------------------------------------------------------------------
