@@ -120,21 +120,27 @@ def _uploads(base: str, token: str, path: Path, seconds: float, results: Any) ->
 
 def _track_gpx(points: int) -> Path:
     """A GPX 1.1 track of ``points`` points, one a second from yesterday 08:00 UTC, walking
-    east from the middle of the demo city; cached in /tmp."""
+    east from the middle of the demo city (written by gpxpy, the library the server reads GPX
+    with); cached in /tmp."""
     path = Path("/tmp") / f"gridgis-bench-track-{points}.gpx"
     if not path.exists():
         from datetime import UTC, datetime, timedelta
 
+        import gpxpy.gpx
+
         t0 = (datetime.now(UTC) - timedelta(days=1)).replace(hour=8, minute=0, second=0)
-        with path.open("w", encoding="utf-8") as out:
-            out.write('<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" '
-                      'creator="bench" xmlns="http://www.topografix.com/GPX/1/1">'
-                      "<trk><name>bench</name><trkseg>\n")  # fmt: skip
-            for i in range(points):
-                t = (t0 + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
-                out.write(f'<trkpt lat="{CITY[1]:.6f}" lon="{CITY[0] + i * 1e-6:.6f}">'
-                          f"<ele>5</ele><time>{t}</time></trkpt>\n")  # fmt: skip
-            out.write("</trkseg></trk></gpx>\n")
+        segment = gpxpy.gpx.GPXTrackSegment()
+        segment.points = [
+            gpxpy.gpx.GPXTrackPoint(CITY[1], CITY[0] + i * 1e-6, elevation=5,
+                                    time=t0 + timedelta(seconds=i))
+            for i in range(points)
+        ]  # fmt: skip
+        track = gpxpy.gpx.GPXTrack(name="bench")
+        track.segments.append(segment)
+        gpx = gpxpy.gpx.GPX()
+        gpx.creator = "bench"
+        gpx.tracks.append(track)
+        path.write_text(gpx.to_xml(version="1.1"), encoding="utf-8")
     return path
 
 
