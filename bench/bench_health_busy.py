@@ -93,8 +93,17 @@ def _roster_xlsx(rows: int) -> Path:
     return path
 
 
-def _uploads(base: str, token: str, path: Path, seconds: float, results: Any) -> None:
-    """Two clients posting ``path`` to the staff import (dry run) for ``seconds``."""
+def _posts(
+    base: str,
+    url: str,
+    params: dict[str, str],
+    headers: dict[str, str],
+    path: Path,
+    seconds: float,
+    results: Any,
+) -> None:
+    """Two clients posting the file ``path`` to ``url`` for ``seconds`` (a staff roster to the
+    import's dry run, or a GPX track); the status codes go on ``results``."""
     data = path.read_bytes()
     done: list[int] = []
     stop = threading.Event()
@@ -102,10 +111,7 @@ def _uploads(base: str, token: str, path: Path, seconds: float, results: Any) ->
     def post() -> None:
         with httpx.Client(base_url=base, timeout=600) as client:
             while not stop.is_set():
-                r = client.post(
-                    "/api/v1/staff/import", params={"dry_run": "true"}, content=data,
-                    headers={"Authorization": f"Bearer {token}", "Content-Type": XLSX},
-                )  # fmt: skip
+                r = client.post(url, params=params, content=data, headers=headers)
                 done.append(r.status_code)
 
     threads = [threading.Thread(target=post) for _ in range(2)]
@@ -145,34 +151,6 @@ def _track_gpx(points: int) -> Path:
 
 
 CITY = (120.285, 31.92)  # lon, lat inside the demo city (WGS 84; tests/tracks_support.py)
-
-
-def _gpx_uploads(
-    base: str, device: str, secret: str, path: Path, seconds: float, results: Any
-) -> None:
-    """Two clients posting the track ``path`` of ``device`` for ``seconds``."""
-    data = path.read_bytes()
-    done: list[int] = []
-    stop = threading.Event()
-
-    def post() -> None:
-        with httpx.Client(base_url=base, timeout=600) as client:
-            while not stop.is_set():
-                r = client.post(
-                    "/api/v1/ingest/gpx", params={"device": device}, content=data,
-                    headers={"Authorization": f"Bearer {secret}",
-                             "Content-Type": "application/gpx+xml"},
-                )  # fmt: skip
-                done.append(r.status_code)
-
-    threads = [threading.Thread(target=post) for _ in range(2)]
-    for t in threads:
-        t.start()
-    time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join()
-    results.put(done)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -319,7 +297,10 @@ def main() -> None:
                              "Content-Type": "application/gpx+xml"},
                 ))  # fmt: skip
                 during, answered = _probe_during(
-                    base, _gpx_uploads, (base, device, secret, track, args.seconds + 1.0),
+                    base, _posts, (base, "/api/v1/ingest/gpx", {"device": device},
+                                  {"Authorization": f"Bearer {secret}",
+                                   "Content-Type": "application/gpx+xml"},
+                                  track, args.seconds + 1.0),
                     args.seconds,
                 )  # fmt: skip
                 size_kb = track.stat().st_size / 1024
@@ -343,7 +324,17 @@ def main() -> None:
                     headers={"Authorization": f"Bearer {token}", "Content-Type": XLSX},
                 ))  # fmt: skip
                 during, answered = _probe_during(
-                    base, _uploads, (base, token, roster, args.seconds + 1.0), args.seconds
+                    base,
+                    _posts,
+                    (
+                        base,
+                        "/api/v1/staff/import",
+                        {"dry_run": "true"},
+                        {"Authorization": f"Bearer {token}", "Content-Type": XLSX},
+                        roster,
+                        args.seconds + 1.0,
+                    ),
+                    args.seconds,
                 )
                 size_kb = roster.stat().st_size / 1024
                 print(_summary(f"/health during uploads of a {rows:,}-row XLSX "
