@@ -58,7 +58,7 @@ XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9.
 
 TableKind = Literal["csv", "xlsx"]
 PARSE_WORKERS = 2  # child processes reading files (each one file at a time)
-PARSE_IN_PROCESS_MAX_BYTES = 256 * 1024  # a CSV up to this size is read in the caller
+PARSE_IN_PROCESS_MAX_BYTES = 64 * 1024  # a CSV up to this size is read in the caller
 # the first sheet of a workbook (workbook.xml -> its relationship -> the part's path)
 _FIRST_SHEET = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\b\w+:id=\"([^\"]+)\"")
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*?(/?)>")
