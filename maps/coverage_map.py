@@ -66,8 +66,6 @@ SHARE_CLASSES = len(SHARE_PALETTE)
 NOT_PATROLLED = "#d9dee5"
 NO_CELLS = "#ffffff"
 BLIND_COLOUR = "#d7301f"
-LEGEND_WIDTH_PX = 320
-PANEL_WIDTH_PX = 330
 RESOLUTION_CHOICES = (10, 11)
 LABEL_MIN_PX = 56
 """A grid's name is drawn when its bounding box is at least this wide on screen."""
@@ -141,15 +139,19 @@ def _pct(value: float) -> str:
         return "<0.01%"
     if abs(p - round(p)) < 1e-9:
         return f"{p:.0f}%"
-    return f"{p:.2f}%" if p < 0.1 else f"{p:.1f}%"
+    text = f"{p:.2f}" if p < 0.1 else f"{p:.1f}"
+    return text.rstrip("0").rstrip(".") + "%"  # 0.9999 -> "1%", never "1.0%"
 
 
 def _pct_places(value: float, places: int) -> str:
     """``value`` (a share) in percent with ``places`` decimals, or :func:`_pct`'s text when
-    that has at least as many."""
+    that has at least as many; never with trailing zeros ("3.85%", not "3.850%": the extra
+    decimals are there to tell two figures apart, and a zero tells nothing)."""
     text = _pct(value)
     shown = len(text.rstrip("%").partition(".")[2]) if not text.startswith("<") else 9
-    return text if shown >= places else f"{value * 100:.{places}f}%"
+    if shown >= places:
+        return text
+    return f"{value * 100:.{places}f}".rstrip("0").rstrip(".") + "%"
 
 
 def _read(text: str) -> float:
@@ -196,12 +198,16 @@ def class_rows(breaks: Sequence[float], values: Sequence[float | None]) -> list[
             break
     rows: list[tuple[str, str]] = []
     for k, (colour, low_v, high_v) in enumerate(held_by):
+        if low_v == high_v:  # one figure: written once, with the decimals it needed
+            lo_p[k] = hi_p[k] = max(lo_p[k], hi_p[k])
         low, high = text(low_v, lo_p[k]), text(high_v, hi_p[k])
         rows.append((colour, low if _read(low) == _read(high) else f"{low} – {high}"))
     return rows
 
 
-def _run_text(run: Mapping[str, Any], lang: str) -> str:
+def run_text_of(run: Mapping[str, Any], lang: str) -> str:
+    """The run's line under a legend: "2026-11-30 全天 · 计算于 2026-12-01 02:00" (a partial run
+    says until when). ``run``: api.pages.coverage.page_run_meta's dict."""
     shift = run.get("shift") or ""
     if run.get("partial_until"):  # the window had not ended when the run was computed
         key = "coverage_today_partial" if run.get("today") else "coverage_partial"
@@ -217,7 +223,7 @@ def _legend_html(
 ) -> str:
     run_text, method = None, None
     if run is not None:
-        run_text = _run_text(run, lang)
+        run_text = run_text_of(run, lang)
         p = run["params"]
         method = {
             "title": label("coverage_method", lang),
@@ -415,8 +421,6 @@ def build_coverage_map(
             "run": has_run,
             "query": api_query,
             "labels": {k: label(k, lang) for k in JS_LABELS},
-            "legend_px": LEGEND_WIDTH_PX,
-            "panel_px": PANEL_WIDTH_PX,
             "label_min_px": LABEL_MIN_PX,
             "blind": BLIND_COLOUR,
             "panels": panels,

@@ -54,16 +54,16 @@ MAX_ZOOM = 19
 
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
-        "generation": "第 {id} 版网格 · {name}",
-        "active_since": "{day} 起施行",
+        "generation": "网格版本：{name}（第 {id} 版，{when}）",
+        "active_since": "生效于 {day}",
         "draft": "草稿，未施行",
         "submitted": "待审核，未施行",
         "approved": "已批准，未施行",
-        "retired": "已停用（{day} 起施行）",
+        "retired": "已停用，曾生效于 {day}",
         "hint": "点击镇街逐级查看村社区、单元网格；放大到 {z} 级显示单元网格名称",
     },
     "en": {
-        "generation": "Grid generation {id} · {name}",
+        "generation": "Grid generation: {name} (no. {id}, {when})",
         "active_since": "in force since {day}",
         "draft": "draft, not in force",
         "submitted": "awaiting review, not in force",
@@ -81,16 +81,22 @@ def path_class(level: int) -> str:
 
 @dataclass(frozen=True)
 class GenerationLabel:
-    """The generation a page shows: id, name, status and the day it took effect (Shanghai)."""
+    """The generation a page shows: id, name (``name_en`` on English pages when it has one,
+    e.g. the demo generation's, layers/demo.py generation_names), status and the day it took
+    effect (Shanghai)."""
 
     id: int
     name: str
     status: str = "active"
     effective_on: date | None = None
+    name_en: str | None = None
 
     def text(self, lang: str) -> str:
-        """``"第 1 版网格 · 演示城市 · 2024-01-01 起施行"`` (or the status of one not in force)."""
-        words = TEXT[resolve_lang(lang)]
+        """The labelled generation, one language per page: ``"网格版本：演示城市 · 种子 320281
+        （第 1 版，生效于 2024-01-01）"``, ``"Grid generation: Demo city · seed 320281 (no. 1,
+        in force since 2024-01-01)"`` (or the status of one not in force)."""
+        lang = resolve_lang(lang)
+        words = TEXT[lang]
         day = self.effective_on.isoformat() if self.effective_on else "—"
         if self.status == "active":
             when = words["active_since"].format(day=day)
@@ -98,7 +104,8 @@ class GenerationLabel:
             when = words["retired"].format(day=day)
         else:
             when = words.get(self.status, words["draft"])
-        return words["generation"].format(id=self.id, name=self.name) + " · " + when
+        name = self.name_en if lang == "en" and self.name_en else self.name
+        return words["generation"].format(id=self.id, name=name, when=when)
 
 
 @dataclass(frozen=True)

@@ -208,7 +208,7 @@ LABELS: dict[str, dict[Lang, str]] = {
     },
     "coverage_trend_axis": {"zh": "覆盖率（%）", "en": "Coverage (%)"},
     "coverage_whole_day": {"zh": "全天", "en": "whole day"},
-    "coverage_legend_zero": {"zh": "未巡查（0%）", "en": "Not patrolled (0 %)"},
+    "coverage_legend_zero": {"zh": "未巡查（0%）", "en": "Not patrolled (0%)"},
     "coverage_legend_nodata": {"zh": "无 H3 单元", "en": "No H3 cells"},
     "coverage_legend_blind": {"zh": "盲区（未覆盖单元）", "en": "Blind spots (cells not covered)"},
     "coverage_method": {"zh": "计算方法", "en": "Method"},

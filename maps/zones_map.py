@@ -57,7 +57,6 @@ ZONE_PALETTE = (
 # Sequential (light to dark purple-red) for household counts; grey for none.
 COUNT_PALETTE = ("#f1eef6", "#d4b9da", "#c994c7", "#df65b0", "#dd1c77", "#980043")
 NO_HOUSEHOLDS = "#e9edf1"
-LEGEND_WIDTH_PX = 280  # the view is fitted to the right of the legend
 MIN_SHOWN = 5  # counts below this are shown as "< 5": a cell may hold one household
 
 
@@ -296,7 +295,6 @@ def build_zones_map(
         "zones",
         {
             "bounds": view,
-            "legend_width_px": LEGEND_WIDTH_PX,
             "label_zoom": 10.5,
             "tiles": {"generation": generation_id},
             "resolution": resolution,

@@ -72,7 +72,7 @@ def _query(day: str | None, shift: str | None, resolution: str | None) -> dict[s
     }
 
 
-def _run_meta(run: CoverageRun, now: datetime) -> dict[str, Any]:
+def page_run_meta(run: CoverageRun, now: datetime) -> dict[str, Any]:
     """The run as the page shows it: times in Asia/Shanghai; ``partial_until`` ("HH:MM") when
     it was computed before its window ended (today's run, still growing)."""
     computed = run.computed_at.astimezone(SHANGHAI) if run.computed_at else None
@@ -165,7 +165,7 @@ def coverage_page(
         cached_grid_index(request, session, gen_id),
         figures,
         generation_id=gen_id,
-        run=_run_meta(run, now) if run else None,
+        run=page_run_meta(run, now) if run else None,
         query=shown,
         lang=lang,
         basemap=basemap_from_settings(request.app.state.settings.map, lang),

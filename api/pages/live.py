@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, current_principal
+from api.deps import SessionDep, current_principal, parse_at, parse_day
 from api.pages.map import basemap_from_settings, grid_map_source, login_redirect
 from api.pages.scripts import cached_page, page_response
 from layers.errors import AuthError
@@ -54,14 +54,22 @@ def playback_page(
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: Annotated[str | None, Query()] = None,
     lang: Annotated[str, Query()] = "zh",
+    date_: Annotated[str | None, Query(alias="date")] = None,
 ) -> Response:
-    """One page for every device: it reads ``device``/``from``/``to`` from its own address
-    and says on the page (not as JSON) when one is missing, wrong or unknown."""
+    """One page for every device: it reads ``device``/``date``/``from``/``to`` from its own
+    address and says on the page (not as JSON) when the device is missing, wrong or unknown.
+    A day that is no day (``date=2026-13-45``, ``from=bogus``) is a 422 (the error page of
+    api/pages/error_pages.py, as every page's bad date), never a title of a day that does not
+    exist."""
     try:
         current_principal(request, session)
     except AuthError:
         return login_redirect(request)
-    del device, from_, to  # read by the page itself from its address
+    if date_:
+        parse_day(date_)
+    parse_at(from_, "from")
+    parse_at(to, "to")
+    del device  # read by the page itself from its address
     lang = resolve_lang(lang)
     key, source = _source(request, session)
 

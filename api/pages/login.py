@@ -123,6 +123,13 @@ def render(lang: str, status_code: int = 200, **values: Any) -> HTMLResponse:
     return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
+def is_phone_app(next_url: str) -> bool:
+    """Does the sign-in return to the officer app (``/m``, ``/m/…``)? Its session lasts the
+    shift (``settings.auth.phone_session_s``), idle included."""
+    path = urlsplit(next_url).path
+    return path == "/m" or path.startswith("/m/")
+
+
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(
     request: Request,
@@ -155,7 +162,9 @@ def login(
     resets the pair and the name); 503 with ``Retry-After`` when this process already checks
     too many passwords (layers/password_gate.py)."""
     lang, next_url = resolve_lang(lang), _safe_next(next)
-    max_age_s = request.app.state.settings.auth.session_max_age_s
+    phone = is_phone_app(next_url)  # the officer app's sign-in: a session for the shift
+    auth_settings = request.app.state.settings.auth
+    max_age_s = auth_settings.phone_session_s if phone else auth_settings.session_max_age_s
     user_agent = request.headers.get("user-agent")
     engine = request.app.state.engine
     address = client_address(request)
@@ -183,7 +192,7 @@ def login(
             return render(lang, 401, next_url=next_url, error=TEXT[lang]["failed_token"],
                           token_open=True)  # fmt: skip
         opened = _open_session(session, lang, next_url, max_age_s=max_age_s, user_id=row.user_id,
-                               token_id=row.id, user_agent=user_agent)  # fmt: skip
+                               token_id=row.id, user_agent=user_agent, phone=phone)  # fmt: skip
         if isinstance(opened, Response):
             return opened
         value = opened
@@ -212,7 +221,8 @@ def login(
         except (login_throttle.TooManyAttempts, password_gate.VerifierBusy) as exc:
             return refused(exc)
         opened = _open_session(session, lang, next_url, max_age_s=max_age_s, user_id=user.id,
-                               user_agent=user_agent, username=username)  # fmt: skip
+                               user_agent=user_agent, username=username,
+                               phone=phone)  # fmt: skip
         if isinstance(opened, Response):
             return opened
         value = opened
@@ -260,8 +270,11 @@ def _live_session(request: Request, session: SessionDep) -> tuple[str, accounts.
     if not cookie:
         return None
     try:
-        idle_s = request.app.state.settings.auth.session_idle_s
-        return cookie, accounts.resolve_session(session=session, value=cookie, idle_s=idle_s)
+        auth_settings = request.app.state.settings.auth
+        return cookie, accounts.resolve_session(
+            session=session, value=cookie, idle_s=auth_settings.session_idle_s,
+            phone_idle_s=auth_settings.phone_session_s,
+        )  # fmt: skip
     except AuthError:
         return None
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep, current_principal
 from api.pages.scripts import cached_page, page_response
 from api.settings import MapSettings
+from layers.demo import generation_names
 from layers.errors import AuthError
 from layers.grid_labels import generation_outline, grid_labels
 from layers.grids import GridQuery, grid_features, resolve_generation
@@ -82,10 +83,12 @@ def grid_map_source(request: Request, session: Session, gen: Generation) -> Grid
         outline = generation_outline(session=session, generation_id=gen.id)
         labels = grid_labels(session=session, generation_id=gen.id, levels=(1, 2))
         effective = gen.activated_at or gen.effective_at
+        names = generation_names(gen.name)  # the demo's name in the page's language
         cache[key] = GridMapSource(
             generation=GenerationLabel(
                 id=gen.id,
-                name=gen.name,
+                name=names["zh"],
+                name_en=names["en"],
                 status=str(gen.status.value),
                 effective_on=effective.astimezone(SHANGHAI).date() if effective else None,
             ),

@@ -70,7 +70,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "last_error": "上次错误：{e}",
         "kind_report": "上报", "kind_action": "操作", "sending": "发送中", "waiting": "等待网络",
         "failed": "失败", "retry": "重试", "discard": "放弃", "send_anyway": "仍然上报",
-        "expired": "登录已过期，请重新登录。待发送的 {n} 条已保存在手机上，登录后自动发送。",
+        "expired": "登录已过期，请重新登录",
         "login": "重新登录", "network": "无法连接服务器", "sent": "已发送",
         "refused": "被拒绝：{e}", "status_dispatched": "已派遣", "status_in_handling": "处置中",
         "status_extension_requested": "延期审核中", "status_rework": "返工",
@@ -98,6 +98,11 @@ TEXT: dict[str, dict[str, Any]] = {
         "gps_unavailable": "暂时无法获得位置，请到开阔处重试或在地图上点选",
         "gps_timeout": "定位超时，请重试或在地图上点选", "locating": "正在定位…",
         "offline_ready": "已可离线使用", "recorded": "（{at} 收到）",
+        "note_handled": "请填写处置说明（做了什么）",
+        "photo_required": "此类事件须拍摄处置后照片",
+        "take_photo_required": "处置后照片（必填）",
+        "expired_kept": "登录已过期，请重新登录。待发送的 {n} 条已保存在手机上，登录后自动发送。",
+        "rerouted_events": "改派给我的（网格外）", "my_position": "我的位置",
     },
     "en": {
         "title": "GridGIS · Officer", "short": "GridGIS", "lang_switch": "中文",
@@ -131,8 +136,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "kind_report": "Report", "kind_action": "Action", "sending": "sending",
         "waiting": "waiting for the network", "failed": "failed", "retry": "Retry",
         "discard": "Discard", "send_anyway": "Report anyway",
-        "expired": "Your session has ended; log in again. The {n} waiting items are kept on "
-        "this phone and sent after you log in.",
+        "expired": "Your session has ended; log in again",
         "login": "Log in again", "network": "the server cannot be reached", "sent": "Sent",
         "refused": "Refused: {e}", "status_dispatched": "dispatched",
         "status_in_handling": "in handling", "status_extension_requested": "extension asked",
@@ -170,6 +174,12 @@ TEXT: dict[str, dict[str, Any]] = {
         "locating": "Locating…",
         "choose_photos": "Take or choose photos", "offline_ready": "Ready for offline use",
         "recorded": "(received {at})",
+        "note_handled": "Say what was done",
+        "photo_required": "This kind of event needs a photo after handling",
+        "take_photo_required": "Photo after handling (required)",
+        "expired_kept": "Your session has ended; log in again. The {n} waiting items are kept "
+        "on this phone and sent after you log in.",
+        "rerouted_events": "Rerouted to me (outside my grid)", "my_position": "My position",
     },
 }  # fmt: skip
 

@@ -16,7 +16,13 @@
       failed: "加载{what}失败：{detail}",
       network: "无法连接服务器",
       close: "关闭",
+      calendar: "日历", day_format: "年-月-日",
       data: "数据",
+      // a failure whose answer gives no words in the page's language: its kind, by status
+      status: {400: "请求有误", 403: "无权访问", 404: "未找到", 409: "与现有数据冲突",
+        413: "内容过大", 422: "请求有误", 429: "请求过于频繁，请稍后再试",
+        500: "服务器内部错误", 502: "服务器暂不可用", 503: "服务器暂不可用",
+        504: "服务器响应超时", "4xx": "请求被拒绝", "5xx": "服务器出错"},
       minutes: "{n} 分钟", hours: "{n} 小时", days: "{n} 天",
     },
     en: {
@@ -25,7 +31,12 @@
       failed: "Could not load {what}: {detail}",
       network: "the server cannot be reached",
       close: "Close",
+      calendar: "Calendar", day_format: "YYYY-MM-DD",
       data: "data",
+      status: {400: "bad request", 403: "not allowed", 404: "not found", 409: "conflicts with existing data",
+        413: "too large", 422: "bad request", 429: "too many requests, try again shortly",
+        500: "internal server error", 502: "the server is unavailable", 503: "the server is unavailable",
+        504: "the server timed out", "4xx": "the request was refused", "5xx": "server error"},
       minutes: "{n} min", hours: "{n} h", days: "{n} days", day: "{n} day",
     },
   };
@@ -44,9 +55,11 @@
     return s;
   }
 
-  // t(table, key, values): the label of key in a page's {zh: {...}, en: {...}} table
+  // t(table, key, values): the label of key in a page's {zh: {...}, en: {...}} table; where
+  // values.n is 1 and the table has "key_one" (English's singular), that one
   function t(table, key, values) {
     var words = table[pageLang()] || table.zh || table;
+    if (values && String(values.n) === "1" && words[key + "_one"] !== undefined) { key += "_one"; }
     return format(words[key] !== undefined ? words[key] : key, values);
   }
 
@@ -123,6 +136,118 @@
     return format(d === 1 && words.day ? words.day : words.days, {n: d});
   }
 
+  // The one date and time format of every page: Asia/Shanghai (Beijing time) whatever the
+  // browser's own zone and locale, ISO-like in both languages ("2026-12-01 08:30"; never the
+  // locale's dd/mm or mm/dd). A value is a Date, an ISO 8601 string, a "YYYY-MM-DD" day (kept
+  // as that day) or milliseconds since 1970; none or an unreadable one gives "—".
+  //   dateTime(v)                     -> "2026-12-01 08:30"
+  //   dateTime(v, {seconds: true})    -> "2026-12-01 08:30:05"
+  //   dateTime(v, {zone: true})       -> "2026-12-01 08:30 北京时间" / "2026-12-01 08:30 Beijing time"
+  //   dateTime(v, {year: false})      -> "12-01 08:30" (a compact panel; dateOnly too: "12-01")
+  //   dateOnly(v) -> "2026-12-01"; timeOnly(v, {seconds, zone}) -> "08:30"
+  //   today() -> the day in Shanghai now, "2026-12-01"; zoneLabel() -> "北京时间" / "Beijing time"
+  var SHANGHAI = "Asia/Shanghai";
+  var ZONE_WORDS = {zh: "北京时间", en: "Beijing time"};
+  var clockParts = null;
+  function shanghaiParts(value) {
+    if (value === null || value === undefined || value === "") { return null; }
+    if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+      var d = value.split("-");  // a calendar day: no zone to convert
+      return {year: d[0], month: d[1], day: d[2], hour: "00", minute: "00", second: "00"};
+    }
+    var at = value instanceof Date ? value : new Date(value);
+    if (isNaN(at.getTime())) { return null; }
+    if (!clockParts) {
+      clockParts = new Intl.DateTimeFormat("en-GB", {timeZone: SHANGHAI, hourCycle: "h23",
+        year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+        second: "2-digit"});
+    }
+    var parts = {};
+    clockParts.formatToParts(at).forEach(function (p) { parts[p.type] = p.value; });
+    if (parts.hour === "24") { parts.hour = "00"; }
+    return parts;
+  }
+  function zoneLabel() { return ZONE_WORDS[pageLang()]; }
+  function clockText(p, options) {
+    var s = p.hour + ":" + p.minute + (options && options.seconds ? ":" + p.second : "");
+    return options && options.zone ? s + " " + zoneLabel() : s;
+  }
+  function dayText(p, options) {
+    var md = p.month + "-" + p.day;
+    return options && options.year === false ? md : p.year + "-" + md;
+  }
+  function dateOnly(value, options) {
+    var p = shanghaiParts(value);
+    return p ? dayText(p, options) : "—";
+  }
+  function timeOnly(value, options) {
+    var p = shanghaiParts(value);
+    return p ? clockText(p, options) : "—";
+  }
+  function dateTime(value, options) {
+    var p = shanghaiParts(value);
+    return p ? dayText(p, options) + " " + clockText(p, options) : "—";
+  }
+  function today() { return dateOnly(new Date()); }
+
+  // isoDay(input): a day field that shows and takes the day as YYYY-MM-DD whatever the
+  // browser's language (a native <input type=date> shows 01/12/2026 or 12/01/2026 by it): the
+  // <input type=date> becomes a text field (same name, value and events; a pattern and a
+  // placeholder), with a button beside it that opens the browser's calendar (a hidden native
+  // date input, whose min and max it keeps). A complete, valid day typed fires "change" at once,
+  // as a date input does. Returns the input.
+  function isoDay(input) {
+    if (!input || input.gridgisIsoDay) { return input; }
+    var doc = global.document, words = MESSAGES[pageLang()];
+    var native = doc.createElement("input");
+    native.type = "date";
+    ["min", "max"].forEach(function (k) {
+      if (input.getAttribute(k)) { native.setAttribute(k, input.getAttribute(k)); }
+    });
+    native.tabIndex = -1;
+    native.setAttribute("aria-hidden", "true");
+    native.className = "gridgis-iso-day-native";
+    L.extend(native.style, {position: "absolute", left: "0", bottom: "0", width: "1px",
+      height: "1px", opacity: "0", border: "0", padding: "0", pointerEvents: "none"});
+    input.type = "text";
+    input.gridgisIsoDay = true;
+    input.setAttribute("pattern", "\\d{4}-\\d{2}-\\d{2}");
+    input.setAttribute("inputmode", "numeric");
+    input.setAttribute("maxlength", "10");
+    input.setAttribute("size", "10");
+    input.setAttribute("autocomplete", "off");
+    input.placeholder = words.day_format;
+    input.classList.add("gridgis-iso-day");
+    var button = el("button", "gridgis-iso-day-button", "▾");
+    button.type = "button";
+    button.title = words.calendar;
+    button.setAttribute("aria-label", words.calendar);
+    var wrap = el("span", "gridgis-iso-day-wrap");
+    wrap.style.position = "relative";
+    wrap.style.whiteSpace = "nowrap";
+    input.parentNode.insertBefore(wrap, input);
+    [input, button, native].forEach(function (n) { wrap.appendChild(n); });
+    function valid(v) {
+      return /^\d{4}-\d{2}-\d{2}$/.test(v) && dateOnly(v + "T12:00:00+08:00") === v;
+    }
+    var changed = null;
+    function fire(name) { input.dispatchEvent(new global.Event(name, {bubbles: true})); }
+    input.addEventListener("input", function () {
+      if (valid(input.value) && input.value !== changed) { changed = input.value; fire("change"); }
+    });
+    input.addEventListener("change", function () { changed = input.value; });
+    button.addEventListener("click", function () {
+      native.value = valid(input.value) ? input.value : today();
+      if (native.showPicker) { native.showPicker(); } else { native.focus(); }
+    });
+    native.addEventListener("change", function () {
+      if (!valid(native.value) || native.value === input.value) { return; }
+      input.value = native.value;
+      fire("input");
+    });
+    return input;
+  }
+
   // The login page, back to this page afterwards, in this page's language.
   function loginUrl() {
     var here = global.location.pathname + global.location.search;
@@ -174,7 +299,18 @@
     return bar;
   }
 
-  // The one fetch helper: getJSON(url, what) resolves with the JSON body of a 2xx answer.
+  // problemText(status, body): why a request failed, in the page's language: the server's
+  // problem detail (RFC 9457) where it is written in that language (the server answers in
+  // Chinese where it has the words), else the kind of failure by its status; a Chinese page
+  // never shows an English sentence, nor a bare "502".
+  function problemText(status, body) {
+    var words = MESSAGES[pageLang()];
+    var said = body && typeof body === "object" ? body.detail || body.title : null;
+    if (said && (pageLang() === "en" || /[\u3400-\u9fff]/.test(said))) { return String(said); }
+    return words.status[status] || words.status[status >= 500 ? "5xx" : "4xx"];
+  }
+
+  // The one fetch helper: getJSON(url, what, {quiet, cache}) resolves with the JSON body of a 2xx answer.
   // On 401 it says the session has expired and offers to log in again; on any other failure
   // it says what (``what``, in the page's language) failed and why, unless {quiet: true}
   // (the caller shows it in place). Either way the promise is rejected with an Error whose
@@ -184,7 +320,7 @@
     var quiet = Boolean(options && options.quiet);
     var words = MESSAGES[pageLang()];
     function fail(status, detail, problem) {
-      var error = new Error(detail);
+      var error = new Error(status === 401 ? words.expired : detail);
       error.status = status;
       error.problem = problem || {};
       error.shown = status === 401 || !quiet;
@@ -196,20 +332,34 @@
       throw error;
     }
     // the server writes its problem details in the page's language where it has them
-    return global.fetch(url, {credentials: "same-origin",
+    // {cache: "no-cache"}: asked of the server even when the browser holds a fresh copy (a
+    // check of the session must reach the server)
+    return global.fetch(url, {credentials: "same-origin", cache: (options && options.cache) || "default",
       headers: {Accept: "application/json", "Accept-Language": acceptLanguage()}})
       .catch(function () { return fail(0, words.network); })
       .then(function (response) {
         return response.json().catch(function () { return null; }).then(function (body) {
           if (!response.ok) {
-            return fail(response.status, (body && (body.detail || body.title)) ||
-              String(response.status), body);
+            return fail(response.status, problemText(response.status, body), body);
           }
           var bar = global.document.getElementById("gridgis-notice");
           if (bar && !bar.classList.contains("gridgis-notice-expired")) { notice(null); }
           return body;
         });
       });
+  }
+
+  // failedText(what, error): the one sentence saying a request failed, as the page bar says
+  // it ("加载巡查失败：Internal Server Error（HTTP 500）" / "Could not load patrols: … (HTTP
+  // 500)"; no answer: "…：无法连接服务器"), for a page that shows it in place (a panel).
+  function failedText(what, error) {
+    var words = MESSAGES[pageLang()];
+    var status = error && error.status ? error.status : 0;
+    var detail = status ? (error.message || String(status)) : words.network;
+    if (status && detail !== String(status)) {
+      detail += pageLang() === "en" ? " (HTTP " + status + ")" : "（HTTP " + status + "）";
+    }
+    return format(words.failed, {what: what || words.data, detail: detail});
   }
 
   // latest(): a guard for one kind of request of a page (a panel, a list, a poll): only the
@@ -274,13 +424,17 @@
   // has expired (as getJSON); any other failure is left to the caller, who knows what was
   // tried: the Error carries ``status`` (0: no answer) and ``problem`` (the problem+json body:
   // detail, field, ...), so a page can say it in its own language.
+  // A FormData body is sent as multipart/form-data (its boundary set by the browser), e.g. an
+  // action with photos; the answer is read the same way.
   function sendJSON(method, url, body) {
-    var init = {method: method, credentials: "same-origin",
-      headers: {Accept: "application/json", "Content-Type": "application/json",
-        "Accept-Language": acceptLanguage()},
-      body: JSON.stringify(body === undefined ? {} : body)};
+    var form = body instanceof global.FormData;
+    var headers = {Accept: "application/json", "Accept-Language": acceptLanguage()};
+    if (!form) { headers["Content-Type"] = "application/json"; }
+    var init = {method: method, credentials: "same-origin", headers: headers,
+      body: form ? body : JSON.stringify(body === undefined ? {} : body)};
     function fail(status, problem) {
-      var error = new Error((problem && (problem.detail || problem.title)) || String(status));
+      var error = new Error(status === 401 ? MESSAGES[pageLang()].expired
+        : status ? problemText(status, problem) : problem.detail);
       error.status = status;
       error.problem = problem || {};
       if (status === 401) { notice(MESSAGES[pageLang()].expired, {login: true}); }
@@ -296,6 +450,13 @@
   }
 
   // --- map furniture, called from the set-up script folium writes (maps/elements.py) ---
+
+  // The scale bar of every map is metric only (no mi/ft on any page, Chinese or English):
+  // Leaflet's default for every L.control.scale(), folium's included (this file loads before
+  // any map is made).
+  if (global.L && global.L.Control && global.L.Control.Scale) {
+    global.L.Control.Scale.mergeOptions({imperial: false, metric: true});
+  }
 
   // pageSetup(map, {lang, classes}): <html lang>, a plain "Leaflet" attribution prefix (no
   // link out of the intranet), CSS classes on the map container.
@@ -334,6 +495,106 @@
     if (source) { div.appendChild(source.content.cloneNode(true)); }
   }
 
+  // fitBeside(map, sides): the one rule for showing an area beside the controls of a map (a
+  // legend, panels, a form, a title), so that none of them covers any of it. sides names the
+  // controls (CSS selectors, looked for inside the map) by the side of the map they stand on:
+  // {left, right, top, bottom, margin (px, default 20)}. The padding of each side is the room
+  // its controls take, read from their real size when the area is fitted (a left control's
+  // right edge, a right control's left edge, ...; hidden ones take none).
+  //   var fitter = GridGIS.fitBeside(map, {left: ".gridgis-cov-legend", right: ".gridgis-cov-panel"});
+  //   fitter.fit(bounds, {maxZoom: 16})  // [[south, west], [north, east]] or L.LatLngBounds
+  //   fitter.padding()                   // {paddingTopLeft: [x, y], paddingBottomRight: [x, y]}
+  // The area last fitted stays fitted when a control or the map changes size (a legend filled
+  // in or grown, a panel redrawn, the window or the notice bar), until the user moves the map.
+  // fitBeside(map) or fitBeside(map, {margin}): every control of the map by its corner (the
+  // left corners' controls on the left, the right ones' on the right, the top centre's on top).
+  var CORNERS = {left: ".leaflet-left .leaflet-control", right: ".leaflet-right .leaflet-control",
+    top: ".gridgis-center .leaflet-control"};
+  function fitBeside(map, given) {
+    var sides = given || {};
+    if (!sides.left && !sides.right && !sides.top && !sides.bottom) {
+      sides = L.extend({}, CORNERS, sides);
+    }
+    var margin = sides.margin === undefined ? 20 : sides.margin;
+    var fitted = null, fittedOptions = null, fitting = false, watched = [];
+    var observer = global.ResizeObserver ? new global.ResizeObserver(function () { refit(); })
+      : null;
+    if (observer) { observer.observe(map.getContainer()); }
+    function controls(side) {
+      if (!sides[side]) { return []; }
+      return Array.prototype.slice.call(map.getContainer().querySelectorAll(sides[side]))
+        .filter(function (c) { return c.offsetWidth > 0 && c.offsetHeight > 0; });
+    }
+    function watch(element) {
+      if (observer && watched.indexOf(element) < 0) { watched.push(element); observer.observe(element); }
+    }
+    // Each control is a box the area must not overlap: it is stepped around on its side (right
+    // of a left control) or, when that leaves the area bigger, above or below it (by the half
+    // of the map it stands in): a short legend in a corner does not take a whole column.
+    function boxes() {
+      var m = map.getContainer().getBoundingClientRect();
+      // a corner grows when a control is added to it later (a panel filled by the first poll)
+      map.getContainer().querySelectorAll(".leaflet-control-container > div").forEach(watch);
+      var found = [];
+      ["left", "right", "top", "bottom"].forEach(function (side) {
+        controls(side).forEach(function (c) {
+          var r = c.getBoundingClientRect();
+          var taken = {left: r.right - m.left, right: m.right - r.left,
+            top: r.bottom - m.top, bottom: m.bottom - r.top};
+          var across = side === "left" || side === "right" ?
+            ((r.top + r.bottom) / 2 < (m.top + m.bottom) / 2 ? "top" : "bottom") :
+            ((r.left + r.right) / 2 < (m.left + m.right) / 2 ? "left" : "right");
+          found.push([[side, taken[side]], [across, taken[across]]]);
+          watch(c);
+        });
+      });
+      return found;
+    }
+    function paddingOf(found, choice) {
+      var room = {left: 0, right: 0, top: 0, bottom: 0};
+      found.forEach(function (ways, k) {
+        var way = ways[(choice >> k) & 1];
+        room[way[0]] = Math.max(room[way[0]], way[1]);
+      });
+      return {paddingTopLeft: [room.left + margin, room.top + margin],
+        paddingBottomRight: [room.right + margin, room.bottom + margin]};
+    }
+    // padding(): every control stepped around on its own side; padding(bounds): the way round
+    // each control that shows ``bounds`` biggest (ties: on their sides)
+    function padding(bounds) {
+      var found = boxes();
+      if (!bounds || found.length > 8) { return paddingOf(found, 0); }
+      var best = paddingOf(found, 0), bestZoom = -Infinity;
+      for (var choice = 0; choice < (1 << found.length); choice += 1) {
+        var p = paddingOf(found, choice);
+        var total = L.point(p.paddingTopLeft).add(p.paddingBottomRight), free = map.getSize().subtract(total);
+        if (free.x < 40 || free.y < 40) { continue; }  // no room left that way
+        var zoom = map.getBoundsZoom(bounds, false, total);
+        if (zoom > bestZoom + 1e-9) { best = p; bestZoom = zoom; }
+      }
+      return best;
+    }
+    function fit(bounds, options) {
+      fitted = bounds;
+      fittedOptions = options || {};
+      fitting = true;
+      try {
+        map.fitBounds(bounds, L.extend({animate: false}, fittedOptions,
+          padding(L.latLngBounds(bounds))));
+      } finally {
+        fitting = false;
+      }
+    }
+    function refit() {
+      if (!fitted || fitting) { return; }
+      map.invalidateSize({pan: false});
+      fit(fitted, fittedOptions);
+    }
+    map.on("movestart", function () { if (!fitting) { fitted = null; } });
+    return {fit: fit, refit: refit, padding: padding,
+      fitted: function () { return fitted; }};
+  }
+
   // permanentLabels(group, {rows: [[lon, lat, text]], css_class}): text labels at fixed
   // points (non-interactive markers), added to a layer group or the map.
   function permanentLabels(group, options) {
@@ -356,7 +617,11 @@
   global.GridGIS = {
     pageLang: pageLang, format: format, t: t, esc: esc, el: el, pct: pct, duration: duration,
     gridNames: gridNames, gridText: gridText,
+    dateTime: dateTime, dateOnly: dateOnly, timeOnly: timeOnly, today: today,
+    zoneLabel: zoneLabel, fitBeside: fitBeside, isoDay: isoDay,
     loginUrl: loginUrl, notice: notice, getJSON: getJSON, sendJSON: sendJSON, latest: latest,
+    failedText: failedText,
+    problemText: problemText,
     views: views,
     start: start,
     pageSetup: pageSetup, panel: panel, htmlControl: htmlControl,

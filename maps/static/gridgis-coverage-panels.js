@@ -235,7 +235,7 @@
                 from: data.trend_from, to: data.trend_to}))
                 .then(function (body) { trends[key] = {rows: body.data}; })
                 .catch(function (err) {
-                    if (/no coverage computed/.test(err.message)) {
+                    if (/no coverage computed/.test((err.problem && err.problem.detail) || "")) {
                         trends[key] = {rows: []};  // no run in these days
                     } else { trends[key] = {error: err.message}; }
                 })

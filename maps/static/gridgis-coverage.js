@@ -17,9 +17,15 @@
     // t(key, {n: 3}): the page's label of key with {n} filled in
     function t(key, values) { return G.format(T[key] || key, values); }
     var el = G.el, pct = G.pct;
-    var pad = {paddingTopLeft: [data.legend_px, 80],
-               paddingBottomRight: [data.panel_px, 24], animate: false};
+    // areas are fitted beside the form and legend (left), the panel (right) and the title
+    // (top), from their real sizes: none of them covers any of the area (GridGIS.fitBeside)
+    var fitter = G.fitBeside(map, {
+        left: ".gridgis-cov-form-box, .gridgis-cov-legend",
+        right: ".gridgis-cov-panel, .gridgis-cov-compliance",
+        top: ".gridgis-title, .gridgis-cov-missing"});
     var P = G.coveragePanels(map, data.panels);
+    // the form's day as 2026-12-01 whatever the browser's language
+    document.querySelectorAll(".gridgis-cov-form-box input[type=date]").forEach(G.isoDay);
     var byCode = {}, levels = {1: [], 2: [], 3: []};
     // add(n, fields, rows): grids of level n as the page or the figures API sends them
     function add(n, fields, rows) {
@@ -267,7 +273,7 @@
         window.gridgisCoverageLayer = state.current;
         var area = parent !== null ? byCode[parent] : null;
         var bounds = area ? boundsOf(area) : L.latLngBounds(data.bounds);
-        map.fitBounds(bounds, pad);
+        fitter.fit(bounds);
         if (area) {  // the area drilled into, outlined by its own tile layer's shape
             state.outline = G.tiles.layer("grids-l" + area.level, {
                 params: data.tiles, pane: "gridgis-cov-towns",
@@ -327,7 +333,7 @@
         }
         show(3, g.parent, chain);
         select(g);
-        map.fitBounds(boundsOf(g), pad);
+        fitter.fit(boundsOf(g));
     }
     var BAD_AREA = {
         zh: "地址中的范围 area={area} 不是本市的网格编码（应为 9、12 或 15 位数字），已显示全市。",
@@ -351,6 +357,7 @@
     if (P) { P.attach({drill: go}); }
     map.whenReady(function () {
         window.gridgisCoverageMap = map;
+        window.gridgisCoverageFitter = fitter;
         var asked = areaInUrl();
         var known = asked && (byCode[asked] || byCode[villageOf(asked)]);
         open(data.run && known ? asked : null);

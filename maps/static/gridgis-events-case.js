@@ -10,11 +10,9 @@
 (function (G) {
   "use strict";
 
-  // Times are shown in Shanghai wall-clock time whatever the browser's zone.
-  var CLOCK = new Intl.DateTimeFormat("sv-SE", {timeZone: "Asia/Shanghai", year: "numeric",
-    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"});
-
-  function when(iso) { return iso ? CLOCK.format(new Date(iso)) : "—"; }
+  // Times are shown in Beijing time whatever the browser's zone and locale, in the one format
+  // of every page (GridGIS.dateTime: "2026-12-01 08:30").
+  function when(iso) { return G.dateTime(iso); }
 
   // A step received more than 2 minutes away from its time (a queued report from a phone).
   var RECEIVED_GAP_MS = 2 * 60 * 1000;
@@ -26,8 +24,6 @@
 
   // the link from a case to the playback of the officers who patrolled its grid on its day
   var PATROLLED = {zh: "当天巡查过此网格的队员", en: "Officers who patrolled this grid that day"};
-  var DAY = new Intl.DateTimeFormat("en-CA", {timeZone: "Asia/Shanghai", year: "numeric",
-    month: "2-digit", day: "2-digit"});
 
   G.eventCase = function (options) {
     var W = options.words, lang = G.pageLang(), noteActions = options.noteActions || [];
@@ -43,15 +39,16 @@
     function errorText(err) {
       var p = err.problem || {};
       if (err.status === 0) { return W.error_network; }
-      if (err.status === 401) { return G.format(W.error_other, {status: 401}); }
+      if (err.status === 401) { return G.format(W.error_other, {status: 401, why: W.why_expired}); }
       if (lang === "en" && (p.detail || err.message)) { return p.detail || err.message; }
       if (err.status === 403) { return W.error_403; }
       if (err.status === 404) { return W.error_404; }
       if (p.field === "version") { return W.error_version; }
       if (err.status === 409 && p.field === "action") { return W.error_state; }
       if (p.field === "note" || p.field === "reason") { return W.error_note; }
+      if (p.field === "photos") { return W.error_photos; }
       if (p.field === "grid_code" || p.field === "changes") { return W.error_grid_code; }
-      return G.format(W.error_other, {status: err.status});
+      return G.format(W.error_other, {status: err.status, why: G.problemText(err.status, p)});
     }
 
 
@@ -60,7 +57,17 @@
       return getQuiet("/api/v1/events/" + encodeURIComponent(id))
         .then(function (e) { popup.setContent(eventBox(e, popup, keepMessage)); popup.update(); })
         .catch(function (err) {
-          popup.setContent(G.el("div", "gridgis-event-popup gridgis-event-error", errorText(err)));
+          // loading is not acting: what failed and why (GridGIS.failedText), with a Retry
+          var box = G.el("div", "gridgis-event-popup gridgis-event-error");
+          box.setAttribute("role", "alert");
+          box.appendChild(G.el("div", null, G.failedText(W.event, err)));
+          var again = box.appendChild(G.el("button", "gridgis-event-retry", W.retry));
+          again.type = "button";
+          again.addEventListener("click", function () {
+            again.disabled = true;
+            showEvent(id, popup, keepMessage);
+          });
+          popup.setContent(box);
         });
     }
 
@@ -93,11 +100,12 @@
       if (routing.grid_code && e.reported_at) {  // who patrolled its grid that day
         var who = G.el("a", "gridgis-patrolled-link", PATROLLED[lang === "en" ? "en" : "zh"]);
         who.href = "/playback?" + new URLSearchParams(Object.assign({grid: routing.grid_code,
-          date: DAY.format(new Date(e.reported_at))}, lang === "en" ? {lang: "en"} : {}));
+          date: G.dateOnly(e.reported_at)}, lang === "en" ? {lang: "en"} : {}));
         box.appendChild(who);
       }
       box.appendChild(G.el("div", null, W.reported + " " + when(e.reported_at) +
-        (e.deadline_at ? " · " + W.deadline + " " + when(e.deadline_at) : "")));
+        (e.deadline_at ? " · " + W.deadline + " " + when(e.deadline_at) : "") +
+        " · " + G.zoneLabel()));
       if (typeof e.location_accuracy_m === "number") {  // the phone fix radius (m)
         box.appendChild(G.el("div", "gridgis-event-accuracy",
           G.format(W.accuracy, {m: Math.round(e.location_accuracy_m)})));
@@ -161,7 +169,15 @@
       note.rows = 2;
       note.maxLength = 2000;
       f.appendChild(field(W.note + (needsNote ? " " + W.note_needed : ""), note));
-      var grid = null, person = null;
+      var grid = null, person = null, photos = null;
+      if (action === "handle") {  // a note always; a photo when the subclass's rule asks for one
+        photos = G.el("input");
+        photos.type = "file";
+        photos.name = "photos";
+        photos.accept = "image/jpeg,image/png";
+        photos.multiple = true;
+        f.appendChild(field(W.photos, photos));
+      }
       if (action === "dispatch") {
         grid = G.el("input");
         grid.name = "grid_code";
@@ -206,7 +222,7 @@
       f.addEventListener("submit", function (ev) {
         ev.preventDefault();
         go.disabled = true;
-        act(e, action, note.value.trim(), grid, person)
+        act(e, action, note.value.trim(), grid, person, photos)
           .then(function () {
             var ok = G.el("div", "gridgis-event-ok", G.format(W.done, {action: actionName(action)}));
             return showEvent(e.id, popup, ok).then(options.onActed);
@@ -229,7 +245,7 @@
 
     // Dispatch to another grid or person: the routing first (logged, with the note as the
     // reason), then the action on the new version.
-    function act(e, action, note, grid, person) {
+    function act(e, action, note, grid, person, photos) {
       var base = "/api/v1/events/" + encodeURIComponent(e.id);
       var changes = {};
       if (grid && grid.value && grid.value !== (e.routing || {}).grid_code) {
@@ -242,6 +258,12 @@
       return first.then(function (current) {
         var body = {action: action, version: current.version};
         if (note) { body.note = note; }
+        if (photos && photos.files.length) {  // multipart: the same fields plus the photos
+          var form = new FormData();
+          Object.keys(body).forEach(function (k) { form.append(k, String(body[k])); });
+          Array.prototype.forEach.call(photos.files, function (file) { form.append("photos", file); });
+          return G.sendJSON("POST", base + "/actions", form);
+        }
         return G.sendJSON("POST", base + "/actions", body);
       });
     }

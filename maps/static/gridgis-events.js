@@ -25,6 +25,8 @@
     var hook = window.gridgisEvents = {ready: false, events: 0, overdue: 0, polls: 0, actions: 0,
       markers: markers, map: map};
 
+    // counts with the page's language's digit grouping, not the browser's locale
+    function num(n) { return Number(n).toLocaleString(lang === "en" ? "en" : "zh-CN"); }
     function statusName(s) { return W.status_names[s] || s; }
     function subclassName(code) { return names[code] || code; }
     var eventCase = G.eventCase({words: W, subclassName: subclassName,
@@ -66,6 +68,8 @@
     }
 
     var form = $("events-filter");
+    // the days of the filter as 2026-12-01 whatever the browser's language
+    form.querySelectorAll("input[type=date]").forEach(G.isoDay);
     function fillForm() {
       FILTER_KEYS.forEach(function (k) { if (form.elements[k]) { form.elements[k].value = filter[k]; } });
     }
@@ -97,10 +101,25 @@
       refresh(true);
     });
 
-    function filterError(err) {
+    // Why a request failed, in the page's language (the API's own words on English pages).
+    function why(err) {
+      var p = err.problem || {};
+      if (err.status === 0) { return W.error_network; }
+      if (err.status === 401) { return W.why_expired; }
+      var status = G.format(W.why_status, {status: err.status});
+      return lang === "en" && p.detail ? status + " — " + p.detail : status;
+    }
+    // A refused filter (422) names the filter; any other failure says what failed (``what``:
+    // W.error_points or W.error_list) and why, in the bar (an expired session: the bar's own
+    // log-in message, from the fetch helper).
+    function filterError(err, what) {
       if (err.stale) { return; }  // a newer request's answer is the one shown
       var p = err.problem || {};
-      if (err.status === 401 || err.status === 0) { return; }  // the page bar said it
+      if (err.status === 401) { return; }  // the page bar said it
+      if (err.status !== 422) {
+        G.notice(G.format(what || W.error_points, {why: why(err)}));
+        return;
+      }
       G.notice(G.format(W.error_filter, {field: (form.elements[p.field] &&
         form.elements[p.field].parentNode.firstChild.textContent) || p.field || err.status}) +
         (lang === "en" && p.detail ? " — " + p.detail : ""));
@@ -200,7 +219,7 @@
       if (changed.length) { cluster.refreshClusters(changed); }
       document.querySelectorAll("[data-count]").forEach(function (span) {
         var n = counts[span.getAttribute("data-count")] || 0;
-        span.textContent = n ? n.toLocaleString() : "";
+        span.textContent = n ? num(n) : "";
       });
       hook.events = answer.data.length;
       hook.overdue = counts.overdue;
@@ -211,31 +230,12 @@
         fitBeside(opts.bounds);  // no event: the whole city, none of it under the legend
       }
     }
-    // fitted beside the legend (bottom right): no event, and no part of the city, hides under it.
-    // The area stays fitted when the legend or the map changes size (counts filled in, the list
-    // beside the map loaded, a scroll bar), until the user or a selection moves the map.
-    var fitted = null, fitting = false;
-    function fitBeside(bounds) {
-      var legend = document.querySelector(".gridgis-legend");
-      fitted = bounds;
-      fitting = true;
-      try {
-        map.fitBounds(bounds, {animate: false, maxZoom: 16, paddingTopLeft: [30, 30],
-          paddingBottomRight: [(legend ? legend.offsetWidth : 0) + 30, 30]});
-      } finally {
-        fitting = false;
-      }
-    }
-    map.on("movestart", function () { if (!fitting) { fitted = null; } });
-    function refit() {
-      if (fitted) { map.invalidateSize({pan: false}); fitBeside(fitted); }
-    }
-    if (window.ResizeObserver) {
-      var sizes = new ResizeObserver(refit);
-      sizes.observe(map.getContainer());
-      var legendBox = document.querySelector(".gridgis-legend");
-      if (legendBox) { sizes.observe(legendBox); }
-    }
+    // fitted beside the legend (bottom right): no event, and no part of the city, hides under it;
+    // the area stays fitted when the legend or the map changes size (counts filled in, the list
+    // beside the map loaded, a scroll bar), until the user or a selection moves the map
+    // (GridGIS.fitBeside, the rule of every map page).
+    var fitter = G.fitBeside(map, {right: ".gridgis-legend", margin: 30});
+    function fitBeside(bounds) { fitter.fit(bounds, {maxZoom: 16}); }
 
     // The open case changed elsewhere: show it as it is now, unless the dispatcher is filling
     // in a form in it (their submit answers with the current state) or it already shows it.
@@ -277,6 +277,10 @@
       li.appendChild(meta);
       var text = r.address || r.description;
       if (text) { li.appendChild(G.el("div", "row-meta", text)); }
+      if (r.calendar_unconfirmed) {  // as the popup: a deadline in a year without a holiday table
+        li.appendChild(G.el("div", "gridgis-event-unconfirmed",
+          G.format(W.unconfirmed, {years: (r.calendar_unconfirmed_years || []).join(", ")})));
+      }
       li.addEventListener("click", function () { select(r.id); });
       li.addEventListener("keydown", function (e) { if (e.key === "Enter") { select(r.id); } });
       return li;
@@ -296,19 +300,38 @@
           answer.data.forEach(function (r) { list.appendChild(rowItem(r)); });
           if (!answer.data.length) { list.appendChild(G.el("li", "gridgis-events-none", W.none)); }
           var count = $("events-count");
-          count.textContent = G.format(W.count, {n: answer.count.toLocaleString()});
+          count.textContent = G.format(W.count, {n: num(answer.count)}) +
+            " · " + G.zoneLabel();  // the times of the list
           if (hook.truncated) {
             count.appendChild(G.el("div", "gridgis-events-warning",
-              G.format(W.truncated, {n: hook.events.toLocaleString()})));
+              G.format(W.truncated, {n: num(hook.events)})));
           }
           $("events-page").textContent = G.format(W.page, {p: filter.page, n: pages});
           $("events-prev").disabled = filter.page <= 1;
           $("events-next").disabled = filter.page >= pages;
           hook.rows = answer.data.length;
           hook.count = answer.count;
+          hook.rowsFailed = false;
           markSelected();
         })
-        .catch(filterError);
+        .catch(listFailed);
+    }
+
+    // A failed list says so in place of the list (what and why, in the page's language) with
+    // a button that asks again; never an empty list without a word.
+    function listFailed(err) {
+      if (err.stale) { return; }
+      filterError(err, W.error_list);
+      var list = $("events-list");
+      list.textContent = "";
+      var li = G.el("li", "gridgis-events-failed", G.format(W.error_list, {why: why(err)}) + " ");
+      var again = G.el("button", "gridgis-events-retry", W.retry);
+      again.type = "button";
+      again.addEventListener("click", function () { loadRows(); });
+      li.appendChild(again);
+      list.appendChild(li);
+      $("events-count").textContent = "";
+      hook.rowsFailed = true;
     }
 
     var selected = null;

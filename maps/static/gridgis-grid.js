@@ -61,14 +61,13 @@
     [1, 2, 3].forEach(function (n) { groups[n] = given["group" + n]; });
     var genQuery = opts.generation ? "generation=" + opts.generation : "";
 
-    // The whole city in the view, beside the drill-down panel (top left) when there is one:
-    // no town hidden under it. Not animated: the first view is where people start.
-    var drillBox = null;
+    // The whole city (or the selection) in the view beside every control of the page, by its
+    // corner (/map: the drill-down panel and the legend left, the layer switches right, the
+    // title and generation on top; /live and /playback add their counts, picker and player),
+    // from their real sizes (GridGIS.fitBeside): no town hidden under any of them. Not animated.
+    var fitter = G.fitBeside(map);
     function fitCity() {
-      if (!opts.bounds) { return; }
-      var left = drillBox ? drillBox.offsetLeft + drillBox.offsetWidth + 24 : 24;
-      map.fitBounds(opts.bounds, {paddingTopLeft: [left, 56], paddingBottomRight: [24, 24],
-        animate: false});
+      if (opts.bounds) { fitter.fit(opts.bounds); }
     }
     fitCity();
     map.createPane("gridgis-grids").style.zIndex = 350;  // above basemaps, below markers
@@ -226,7 +225,6 @@
     // --- drill-down ----------------------------------------------------------------------------
     var outline = null, childLabels = L.layerGroup().addTo(map);
     var box = G.panel(map, "topleft", "leaflet-control gridgis-drill");
-    drillBox = box;
     fitCity();
 
     function hrefFor(code) {
@@ -316,9 +314,7 @@
         selection = {code: code, children: {}, childLevel: grid.level + 1};
         outline = L.geoJSON(feature, {pane: "gridgis-selection", style: SELECTED, interactive: false})
           .addTo(map);
-        // clear of the panel on the left and the title on top
-        map.fitBounds(outline.getBounds(), {paddingTopLeft: [box.offsetWidth + 40, 90],
-          paddingBottomRight: [40, 40], animate: false});
+        fitter.fit(outline.getBounds());  // clear of the panels, legend and title
         var childLayer = layers[grid.level + 1];
         if (childLayer) {
           if (!map.hasLayer(groups[grid.level + 1])) { groups[grid.level + 1].addTo(map); }

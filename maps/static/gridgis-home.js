@@ -26,11 +26,15 @@
       cov_today: "今日", cov_yesterday: "昨日", not_computed: "尚未计算",
       worst: "覆盖最低的网格", computed_at: "计算于 {t}",
       kpi_period: "本月（{from} 起）",
-      kpi_previous: "上月（{from} 至 {to}）：本月（{now} 起）尚无事件", ranking: "排名（按任务妥处率）",
+      kpi_previous: "上月（{from} 至 {to}）：本月（{now} 起）尚无事件",
+      kpi_previous_begun: "上月（{from} 至 {to}）；本月首日已有 {n} 件，明日起显示本月",
+      ranking: "排名（按任务妥处率）",
+      no_reported: "本期无上报事件", no_due: "本期无应处置事件", no_closed: "本期无结案事件",
+      see_all: "查看全部", outside: "最后定位不在任何网格内",
       patrol: "事件巡查数", acceptance_rate: "立案率", closure_rate: "结案率",
       on_time_closure_rate: "按期结案率", rework_rate: "返工率",
       proper_handling_rate: "任务妥处率", closure_h_median: "闭环时间（中位，工时）",
-      rank: "名次", name: "名称", none: "无", more: "另有 {n} 项未列出", km: "{v} 公里", hours: "{v} 小时",
+      case_others: "此处还有 {n} 件：", rank: "名次", name: "名称", none: "无", more: "另有 {n} 项未列出", km: "{v} 公里", hours: "{v} 小时",
       households: "住户", people: "人口", zone: "执法片区", squad: "执法中队",
       staff: "一长五员", phone: "电话", children: "下级", events_here: "事件",
       by_status: "按状态", deadline: "期限", overdue_by: "已超 {h} 小时", new_events: "新事件 {n} 件",
@@ -39,19 +43,22 @@
       bad_lon: "经度超出范围（应在 -180 到 180 之间）", bad_lat: "纬度超出范围（应在 -90 到 90 之间）",
       bad_crs: "不认识的坐标系（可用 cgcs2000、wgs84、gcj02、bd09，或 EPSG:4549 米制坐标）",
       bad_point: "无法识别该坐标",
-      bad_sel: "地址中的范围 {sel} 不是有效的网格编码，已显示全市。",
+      bad_sel: "地址参数 sel={sel} 不是本市的网格编码（镇街 9 位、村社区 12 位、网格 15 位数字），已显示全市。",
       layer_l1: "镇街边界", layer_l2: "村社区边界", layer_l3: "单元网格",
       layer_zones: "执法片区", layer_officers: "在线巡查人员", layer_events: "事件（按状态）",
+      points_what: "事件（按状态）",
       layer_coverage: "巡查覆盖率", layer_households: "住户密度（户数）",
       legend_officer: "在线人员", legend_h3: "（H3 覆盖率）", legend_no_cells: "无 H3 单元",
       legend_no_households: "0 户", legend_zone: "各片区一色，边线为片区界",
       legend: "图例", st_reported: "待受理", st_accepted: "已立案", st_open: "处置中",
       st_handled: "已处置待核查", st_overdue: "超时", time_label: "北京时间",
       panel_events: "事件", panel_patrols: "巡查", panel_kpis: "考核指标",
-      panel_selection: "当前范围", panel_grid: "网格详情",
+      panel_selection: "当前范围",
+      panel_level1: "镇（街道）详情", panel_level2: "村（社区）详情", panel_level3: "网格详情",
       h_share: "H3 覆盖率", minutes: "{v} 分钟", subclass: "{code}", silent: "离线人员（最近失联在前）",
       silent_for: "{d}未上报", patrolled: "今天巡查过的队员（轨迹回放）",
       patrolled_yesterday: "昨天巡查过的队员（轨迹回放）", persons: "{n} 人",
+      retry: "重试", all_title: "{title} · 共 {n} 项", legend_zero: "未巡查（0%）",
     },
     en: {
       city: "City", town: "Town", village: "Village", grid: "Unit grid",
@@ -63,26 +70,32 @@
       cov_today: "Today", cov_yesterday: "Yesterday", not_computed: "not computed yet",
       worst: "Least covered grids", computed_at: "computed {t}",
       kpi_period: "This month (from {from})",
-      kpi_previous: "Last month ({from} to {to}): no events yet this month (since {now})", ranking: "Ranking (proper handling rate)",
+      kpi_previous: "Last month ({from} to {to}): no events yet this month (since {now})",
+      kpi_previous_begun: "Last month ({from} to {to}); this month so far: {n} events",
+      ranking: "Ranking (proper handling rate)",
+      no_reported: "No events reported in this period", no_due: "No events due in this period",
+      no_closed: "No events closed in this period",
+      see_all: "see all", outside: "Last fix in no grid",
       patrol: "Events found on patrol", acceptance_rate: "Acceptance rate",
       closure_rate: "Closure rate", on_time_closure_rate: "On-time closure rate",
       rework_rate: "Rework rate", proper_handling_rate: "Proper handling rate",
       closure_h_median: "Time to closure (median, work hours)",
-      rank: "Rank", name: "Name", none: "None", more: "{n} more not listed", km: "{v} km", hours: "{v} h",
+      case_others: "{n} more here: ", rank: "Rank", name: "Name", none: "None", more: "{n} more not listed", km: "{v} km", hours: "{v} h",
       households: "Households", people: "Residents", zone: "Enforcement zone", squad: "Squad",
       staff: "Grid staff", phone: "Phone", children: "Below", events_here: "Events",
       by_status: "By status", deadline: "Deadline", overdue_by: "{h} h overdue",
-      new_events: "{n} new events",
+      new_events: "{n} new events", new_events_one: "{n} new event",
       search_none: "Nothing found: {q}", search_failed: "Could not search {what}: {detail}", search_grid: "Grid", search_place: "Place",
       search_person: "Person", search_event: "Event", search_point: "Point",
       point_outside: "This point is outside the city's grids",
       bad_lon: "longitude out of range (-180 to 180)", bad_lat: "latitude out of range (-90 to 90)",
       bad_crs: "unknown coordinate system (cgcs2000, wgs84, gcj02, bd09, or EPSG:4549 metres)",
       bad_point: "this coordinate cannot be read",
-      bad_sel: "The selection {sel} in the address is not a grid code; showing the city.",
+      bad_sel: "The address parameter sel={sel} is no grid code of the city (9 digits for a town, 12 for a village, 15 for a grid); showing the city.",
       layer_l1: "Town boundaries", layer_l2: "Village boundaries", layer_l3: "Unit grids",
       layer_zones: "Enforcement zones", layer_officers: "Officers online",
       layer_events: "Events by status", layer_coverage: "Patrol coverage",
+      points_what: "the events on the map",
       layer_households: "Household density (counts)",
       legend_officer: "Officer online", legend_h3: " (H3 share)", legend_no_cells: "no H3 cells",
       legend_no_households: "0 households", legend_zone: "one colour per zone, outlined",
@@ -90,19 +103,19 @@
       st_open: "In handling", st_handled: "Handled, to verify", st_overdue: "Overdue",
       time_label: "Asia/Shanghai",
       panel_events: "events", panel_patrols: "patrols", panel_kpis: "KPIs",
-      panel_selection: "the selection", panel_grid: "the grid",
+      panel_selection: "the selection",
+      panel_level1: "the town", panel_level2: "the village", panel_level3: "the grid",
       h_share: "H3 coverage", minutes: "{v} min", subclass: "Event type {code}",
       silent: "Offline officers (most recently lost first)", silent_for: "silent {d}",
       patrolled: "Officers who patrolled it today (playback)",
       patrolled_yesterday: "Officers who patrolled it yesterday (playback)",
-      persons: "{n} officers",
+      persons: "{n} officers", persons_one: "{n} officer",
+      retry: "Retry", all_title: "{title} · {n} in all", legend_zero: "Not patrolled (0%)",
     },
   };
-  // fill classes: [upper bound (exclusive), colour]; coverage in H3 share %, a red-blue scale;
-  // households per unit grid, purples (never mistaken for coverage); the first class is 0
-  var COVERAGE_BANDS = [[5, "#b2182b"], [15, "#ef8a62"], [30, "#fddbc7"], [50, "#d1e5f0"],
-    [75, "#67a9cf"], [Infinity, "#2166ac"]];
-  var NO_COVERAGE = "#bbb";
+  // fill classes: [upper bound (exclusive), colour]; households per unit grid, purples (never
+  // mistaken for coverage); the first class is 0. Coverage has the classes of /coverage,
+  // fitted to the day's grids by the server (config.coverage, api/pages/home.py).
   var HOUSEHOLD_BANDS = [[1, "#f2f0f7"], [200, "#cbc9e2"], [400, "#9e9ac8"], [800, "#756bb1"],
     [Infinity, "#54278f"]];
   var OFFICER_COLOUR = "#0ca678";
@@ -135,13 +148,9 @@
 
   function w(key, values) { return G.t(WORDS, key, values); }
   var lang = G.pageLang();
-  var fmtTime = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", {
-    timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit",
-    minute: "2-digit", hour12: false});
-  function when(iso) { return iso ? fmtTime.format(new Date(iso)) : "—"; }
-  var fmtDay = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", {
-    timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit"});
-  function day(iso) { return iso ? fmtDay.format(new Date(iso)) : "—"; }
+  // dates and times by the one rule of every page (GridGIS.dateTime: Beijing time, ISO-like)
+  function when(iso) { return G.dateTime(iso, {year: false}); }
+  function day(iso) { return G.dateOnly(iso, {year: false}); }
   function num(v) { return v === null || v === undefined ? "—" : Number(v).toLocaleString(lang === "en" ? "en" : "zh-CN"); }
   function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } return node; }
   function row(dl, label, value, cls) {
@@ -170,15 +179,46 @@
     state.loaded[id] = (state.loaded[id] || 0) + 1;
   }
 
+  // A panel whose request failed says in the panel what failed and why (GridGIS.failedText,
+  // the words of the page bar: status or no answer) with a button that asks again; what it
+  // showed before stays under the line (a failed poll does not blank a filled panel).
+  // panelFailed(["panel-events", ...], what, error, retry[, fresh]): retry() asks again;
+  // fresh: the panel shows another selection now, so nothing of the previous one stays.
+  function panelFailed(ids, what, error, retry, fresh) {
+    if (error && error.stale) { return; }
+    ids.forEach(function (id) {
+      var body = panelBody(id);
+      if (!body) { return; }
+      body.querySelectorAll(".panel-failed").forEach(function (n) { n.remove(); });
+      if (fresh || body.getAttribute("data-state") !== "loaded") {
+        clear(body);
+        body.setAttribute("data-state", "failed");
+      }
+      var list = body.tagName === "OL" || body.tagName === "UL";
+      var line = G.el(list ? "li" : "div", "panel-failed" + (list ? " empty" : ""));
+      line.setAttribute("role", "alert");
+      line.appendChild(G.el("span", "panel-failed-text", G.failedText(what, error)));
+      var again = G.el("button", "panel-retry", w("retry"));
+      again.type = "button";
+      again.addEventListener("click", function () { again.disabled = true; retry(); });
+      line.appendChild(again);
+      body.insertBefore(line, body.firstChild);
+    });
+    state.failed = (state.failed || 0) + 1;
+    fitPanels();
+  }
+
   // --- every panel fits its column ------------------------------------------------------------
   // A column (left, right, under the map) never scrolls and no panel is cut mid-line: while a
   // panel's body is taller than its box, the longest list of the column loses its last row and
   // says how many it left out ("另有 3 项"). Fixed lines (counts, coverage, KPI tiles) are
   // never hidden; the layout (gridgis-home.css) keeps room for them at 1920x1080.
   var FIT_LISTS = "ul, ol, table.ranking";
+  // the rows of a list: not its header, nor a line about it ("3 new", "none")
   function listRows(list) {
     return Array.prototype.filter.call(list.children, function (c) {
-      return !(list.tagName === "TABLE" && c.querySelector("th"));
+      return !(list.tagName === "TABLE" && c.querySelector("th")) &&
+        !c.classList.contains("fresh") && !c.classList.contains("empty");
     });
   }
   function overflows(column) {
@@ -195,6 +235,67 @@
     }
     return note;
   }
+  // "另有 N 项未列出 · 查看全部": N is what the page does not show of the server's true total
+  // (data-total of the list); the link (data-more-href) opens a page listing all of them.
+  // The big screen has no interaction: the count only.
+  function setMore(list, n) {
+    var note = clear(moreNote(list));
+    note.appendChild(document.createTextNode(w("more", {n: n})));
+    if (document.body.classList.contains("big-screen")) { return; }
+    var href = list.getAttribute("data-more-href");
+    note.appendChild(document.createTextNode(" · "));
+    if (href) {
+      var a = G.el("a", "fit-more-link", w("see_all"));
+      a.href = href;
+      note.appendChild(a);
+      return;
+    }
+    // no other page lists them: a dialog over the map lists every row of the list
+    var open = G.el("button", "fit-more-link fit-more-all", w("see_all"));
+    open.type = "button";
+    open.addEventListener("click", function () { showAll(list); });
+    note.appendChild(open);
+  }
+
+  // showAll(list): the native <dialog id=home-all> (above the map, scrolls, Esc closes it)
+  // listing every row of a panel list, hidden ones too; a row does what it does in the panel
+  // (a village selects it), and the dialog closes.
+  var allDialog = document.getElementById("home-all");
+  function listTitle(list) {
+    for (var n = list.previousElementSibling; n; n = n.previousElementSibling) {
+      if (n.classList.contains("sub-title")) { return n.textContent; }
+    }
+    var h = list.closest(".panel") && list.closest(".panel").querySelector("h2");
+    return h ? h.textContent : "";
+  }
+  function showAll(list) {
+    var rows = listRows(list);
+    document.getElementById("home-all-title").textContent =
+      w("all_title", {title: listTitle(list), n: num(rows.length)});
+    var copy = list.cloneNode(false);
+    // a table keeps its header row
+    if (list.tagName === "TABLE" && list.querySelector("tr th")) {
+      copy.appendChild(list.querySelector("tr th").parentNode.cloneNode(true));
+    }
+    copy.removeAttribute("data-total");
+    copy.removeAttribute("data-state");
+    copy.classList.remove("panel-body", "fit-scroll");
+    copy.classList.add("home-all-list");
+    rows.forEach(function (r) {
+      var c = r.cloneNode(true);
+      c.classList.remove("fit-hidden", "new");
+      if (r.classList.contains("link") || r.tabIndex >= 0) {
+        c.tabIndex = 0;
+        var go = function () { allDialog.close(); r.click(); };
+        c.addEventListener("click", go);
+        c.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { go(); } });
+      }
+      copy.appendChild(c);
+    });
+    clear(document.getElementById("home-all-body")).appendChild(copy);
+    if (!allDialog.open) { allDialog.showModal(); }
+    state.allShown = (state.allShown || 0) + 1;
+  }
   function fitColumn(column) {
     column.querySelectorAll(".fit-more").forEach(function (n) { n.remove(); });
     column.querySelectorAll(".fit-hidden").forEach(function (n) { n.classList.remove("fit-hidden"); });
@@ -204,7 +305,7 @@
       return Math.max(0, Number(list.getAttribute("data-total") || 0) - listRows(list).length);
     }
     lists.forEach(function (list) {
-      if (unlisted(list)) { moreNote(list).textContent = w("more", {n: unlisted(list)}); }
+      if (unlisted(list)) { setMore(list, unlisted(list)); }
     });
     for (var guard = 0; guard < 400 && overflows(column); guard += 1) {
       var longest = null, shown = 0;
@@ -216,7 +317,7 @@
       var rows = listRows(longest).filter(function (r) { return !r.classList.contains("fit-hidden"); });
       rows[rows.length - 1].classList.add("fit-hidden");
       var hidden = listRows(longest).length - rows.length + 1 + unlisted(longest);
-      moreNote(longest).textContent = w("more", {n: hidden});
+      setMore(longest, hidden);
     }
     // a body that still cannot fit shows its scroll bar: never a row cut without one
     column.querySelectorAll(".panel-body").forEach(function (b) {
@@ -239,44 +340,24 @@
   // An Amap/Baidu basemap gives the map its datum's CRS: every overlay is shifted for display
   // and every click comes back in WGS 84 (gridgis-datum.js).
   var map = L.map("home-map", G.datum.mapOptions(config.datum,
-    {zoomControl: true, preferCanvas: true, minZoom: 8, maxZoom: 19}));
+    {zoomControl: true, preferCanvas: true, minZoom: 8, maxZoom: 19, zoomSnap: 0.25,
+      zoomDelta: 0.5}));
   map.attributionControl.setPrefix("Leaflet");
-  // The city is fitted to the part of the map no control covers: left of the layer switches,
-  // right of the legend (their sizes when the page opens or the window changes size).
-  var LEGEND_PX = 200, LAYERS_PX = 230;
-  // fitArea(bounds): [[south, west], [north, east]] in view beside the legend (left) and the
-  // layer switches (right), so that neither covers any of it (a town or grid as the city).
-  // The area last fitted stays fitted when the legend grows or shrinks (a layer switched on
-  // adds its section and may widen it), unless the user has moved the map since.
-  var fitted = null, fittedLegendPx = null;
-  function fitArea(bounds) {
-    fitted = bounds;
-    var left = document.querySelector("#home-map .home-legend");
-    fittedLegendPx = left ? left.offsetWidth : null;
-    var right = document.querySelector("#home-map .leaflet-control-layers");
-    // before the controls exist (the first view): their usual widths
-    map.fitBounds(bounds, {
-      paddingTopLeft: [(left ? left.offsetWidth : LEGEND_PX) + 20, 10],
-      paddingBottomRight: [(right ? right.offsetWidth : LAYERS_PX) + 20, 10],
-    });
-  }
+  // The city (or the selected town or grid) is fitted to the part of the map no control
+  // covers, by the one rule of every page (GridGIS.fitBeside): right of the legend and the zoom
+  // buttons, left of the layer switches (or above or below each, when that leaves the city
+  // bigger) and clear of the attribution, from their real sizes; the area stays fitted when one
+  // of them or the window changes size, until the user moves the map. Zoom snaps to quarter
+  // levels so the city is as big as the free area allows.
+  var fitter = G.fitBeside(map, {left: ".home-legend, .leaflet-control-zoom",
+    right: ".leaflet-control-layers, .leaflet-control-attribution", margin: 12});
+  function fitArea(bounds) { fitter.fit(bounds); }
   function cityView() { fitArea(config.bounds); }
-  map.on("dragstart", function () { fitted = null; });
-  map.getContainer().addEventListener("wheel", function () { fitted = null; }, {passive: true});
-  document.querySelectorAll("#home-map .leaflet-control-zoom a").forEach(function (a) {
-    a.addEventListener("click", function () { fitted = null; });
-  });
-  function refitBesideLegend() {
-    if (!fitted || !legendBox) { return; }
-    if (legendBox.offsetWidth !== fittedLegendPx) { fitArea(fitted); }
-  }
   cityView();
   G.datum.addBasemap(map, config.basemap, {maxZoom: 19});
-  // The whole city stays in view when the window changes size (full screen, a wall screen).
-  map.on("resize", function () {
-    legendRoom();
-    if (!state.sel) { cityView(); }
-  });
+  // The legend's room follows the window (full screen, a wall screen); the fitted area is
+  // kept by the fitter.
+  map.on("resize", function () { legendRoom(); });
   map.createPane("home-fills").style.zIndex = 390;
   map.createPane("home-points").style.zIndex = 620;
 
@@ -349,17 +430,32 @@
       fillColor: "hsl(" + hue + ",70%,60%)", fillOpacity: 0.25};
   }, pane: "home-fills"});
 
+  // The coverage of the run /coverage opens on (yesterday's whole day, its day and time in
+  // the legend): each unit grid in the class of its H3 share, the classes fitted to the
+  // day's grids by the one rule of /coverage (maps/coverage_map.py share_breaks: quantiles;
+  // 0 % "not patrolled" and "no H3 cells" are classes of their own).
+  var COVERAGE = config.coverage;
+  function coverageColour(sharePct) {
+    if (sharePct === null || sharePct === undefined) { return COVERAGE.no_cells; }
+    var share = Number(sharePct) / 100;
+    if (!(share > 0) || !COVERAGE.breaks.length) { return COVERAGE.not_patrolled; }
+    for (var k = 0; k < COVERAGE.breaks.length; k += 1) {
+      if (share <= COVERAGE.breaks[k] + 1e-9) { return COVERAGE.colours[k]; }
+    }
+    return COVERAGE.colours[COVERAGE.colours.length - 1];
+  }
   var coverageLayer = null;
   function coverageTiles(day) {
     return G.tiles.layer("coverage", {params: {date: day}, pane: "home-fills", style: function (p) {
-      var s = p.share_pct === undefined ? null : Number(p.share_pct);
-      var c = s === null ? NO_COVERAGE : bandColour(COVERAGE_BANDS, s);
-      return {fill: true, fillColor: c, fillOpacity: 0.6, weight: 0.3, color: "#666"};
+      return {fill: true, fillColor: coverageColour(p.share_pct), fillOpacity: 0.6, weight: 0.3,
+        color: "#666"};
     }});
   }
   var coverageGroup = L.layerGroup();
 
   var householdGroup = L.layerGroup();  // the switch of the households fill (grids above)
+  // two fills of the unit grids are never drawn on top of one another (GridGIS.tiles.exclusive)
+  G.tiles.exclusive(map, [coverageGroup, householdGroup]);
 
   var officers = L.layerGroup();
   var eventsLayer = L.layerGroup();
@@ -389,18 +485,12 @@
     return item;
   }
   function legendItem(box, colour, text, shape) { box.appendChild(legendRow(colour, text, shape)); }
-  // band labels that never overlap: whole counts "1–199", "200–399"; shares "< 5%", "5% – <15%"
-  function bandItems(box, bands, percent) {
+  // household band labels that never overlap: whole counts "0 户", "1–199", "200–399"
+  function bandItems(box, bands) {
     bands.forEach(function (b, k) {
       var low = k === 0 ? null : bands[k - 1][0], high = b[0];
-      var text;
-      if (percent) {
-        text = low === null ? "< " + high + "%" : high === Infinity ? "≥ " + low + "%" :
-          low + "% – <" + high + "%";
-      } else {
-        text = low === null ? w("legend_no_households") : high === Infinity ? "≥ " + num(low) :
-          num(low) + "–" + num(high - 1);
-      }
+      var text = low === null ? w("legend_no_households") : high === Infinity ? "≥ " + num(low) :
+        num(low) + "–" + num(high - 1);
       box.appendChild(legendRow(b[1], text));
     });
   }
@@ -425,16 +515,29 @@
         ["handled", "st_handled"], ["overdue", "st_overdue"]].forEach(function (pair) {
         legendItem(legendBox, STATUS_COLOURS[pair[0]], STATUS_WORDS[pair[0]] || w(pair[1]), "dot");
       });
+      if (state.pointsFailed) {
+        var failed = legendBox.appendChild(G.el("div", "legend-failed", state.pointsFailed));
+        failed.setAttribute("role", "alert");
+        var again = failed.appendChild(G.el("button", "panel-retry", w("retry")));
+        again.type = "button";
+        again.addEventListener("click", function () { again.disabled = true; drawEvents(); });
+      }
     }
     if (map.hasLayer(officers)) { section(w("layer_officers")); legendItem(legendBox, OFFICER_COLOUR, w("legend_officer"), "dot"); }
     if (map.hasLayer(coverageGroup)) {
       section(w("layer_coverage") + w("legend_h3"));
-      bandItems(legendBox, COVERAGE_BANDS, true);
-      legendItem(legendBox, NO_COVERAGE, w("legend_no_cells"));
+      if (!COVERAGE) {  // no run was ever computed: the section says so
+        legendBox.appendChild(G.el("div", "legend-run", w("not_computed")));
+      } else {
+        legendBox.appendChild(G.el("div", "legend-run", COVERAGE.label));  // its day, 全天, time
+        COVERAGE.legend.forEach(function (r) { legendItem(legendBox, r[0], r[1]); });
+        legendItem(legendBox, COVERAGE.not_patrolled, w("legend_zero"));
+        legendItem(legendBox, COVERAGE.no_cells, w("legend_no_cells"));
+      }
     }
     if (map.hasLayer(householdGroup)) {
       section(w("layer_households"));
-      bandItems(legendBox, HOUSEHOLD_BANDS, false);
+      bandItems(legendBox, HOUSEHOLD_BANDS);
     }
     if (map.hasLayer(zones)) {
       section(w("layer_zones"));
@@ -454,19 +557,19 @@
     legendBox = L.DomUtil.create("div", "home-legend");
     drawLegend();
     // its width changes with its sections, a scroll bar or the screen mode's font size
-    if (window.ResizeObserver) { new ResizeObserver(refitBesideLegend).observe(legendBox); }
+    if (window.ResizeObserver) { new ResizeObserver(function () { fitter.refit(); }).observe(legendBox); }
     return legendBox;
   };
   legend.addTo(map);
-  map.on("overlayadd overlayremove", function () { drawLegend(); refitBesideLegend(); });
+  map.on("overlayadd overlayremove", function () { drawLegend(); fitter.refit(); });
 
   coverageGroup.on("add", function () {
     if (coverageLayer) { return; }
-    if (!state.coverageDay) {  // no run today or yesterday: say so rather than fail tiles
+    if (!COVERAGE) {  // no run at all: say so rather than fail tiles
       G.notice(w("layer_coverage") + ": " + w("not_computed"));
       return;
     }
-    var day = state.coverageDay;
+    var day = COVERAGE.date;
     coverageLayer = coverageTiles(day);
     coverageGroup.addLayer(coverageLayer);
   });
@@ -518,30 +621,97 @@
 
   function drawEvents() {
     if (!map.hasLayer(eventsLayer)) { return Promise.resolve(); }
-    return asks.points.get("/api/v1/dashboard/events/points?scope=" + state.sel, w("layer_events"))
+    return asks.points.get("/api/v1/dashboard/events/points?scope=" + state.sel, w("points_what"))
       .then(function (body) {
         eventsLayer.clearLayers();
         body.data.forEach(function (r) {
           var colour = r[4] ? STATUS_COLOURS.overdue : STATUS_COLOURS[r[1]] || "#555";
+          // a click opens the case (not the selection of the grid under it)
           var m = L.circleMarker([r[3], r[2]], {radius: r[4] ? 6 : 4, color: "#fff", weight: 1,
-            fillColor: colour, fillOpacity: 0.95, pane: "home-points"});
+            fillColor: colour, fillOpacity: 0.95, pane: "home-points", bubblingMouseEvents: false});
           m.bindTooltip(G.el("span", null, "#" + r[0] + " · " + (STATUS_WORDS[r[1]] || r[1])));
+          m.gridgisEventId = r[0];
+          m.on("click", function () { openCase(r[0], m.getLatLng(), under(m)); });
           eventsLayer.addLayer(m);
         });
-      }).catch(function () {});
+        if (state.pointsFailed) { state.pointsFailed = null; drawLegend(); }
+      }).catch(function (e) {
+        // the dots of the last answer stay; the legend says they are not current, and why
+        if (e && e.stale) { return; }
+        state.pointsFailed = G.failedText(w("points_what"), e);
+        drawLegend();
+      });
+  }
+
+  // An event's case on the map: the popup of /events/map (gridgis-events-case.js), with its
+  // timeline and the actions the caller's role may take now; acting refreshes the events
+  // panels and dots (the popup is the map's own, so the dots' redraw keeps it open).
+  var eventCase = G.eventCase({words: config["case"].words, noteActions: config["case"].note_actions,
+    subclassName: function (code) { return config["case"].subclasses[code] || code; },
+    onActed: function () {
+      state.acted = (state.acted || 0) + 1;
+      return Promise.all([loadEvents(), drawEvents()]);
+    }});
+  var casePopup = null;
+  // The other events drawn under a dot (within 8 px of it): several cases reported at one
+  // place are each reachable from the popup of the one on top.
+  function under(dot) {
+    var at = map.latLngToContainerPoint(dot.getLatLng());
+    return eventsLayer.getLayers().filter(function (o) {
+      return o !== dot && map.latLngToContainerPoint(o.getLatLng()).distanceTo(at) <= 8;
+    }).map(function (o) { return o.gridgisEventId; });
+  }
+  // openCase(id, latlng[, others]): the case's popup; others, the ids of the events under
+  // the same dot, listed under it ("此处还有 2 件：#12 #15"), each opening its own case
+  function openCase(id, latlng, others) {
+    casePopup = L.popup({maxWidth: 380, minWidth: 260, className: "home-case-popup"})
+      .setLatLng(latlng).setContent(G.el("div", "gridgis-event-popup", config["case"].words.loading))
+      .openOn(map);
+    state.openedCase = id;
+    var popup = casePopup;
+    // the line is put inside whatever the popup shows (loading, the case, a refusal): the
+    // case's popup redraws its content after an action or when names arrive
+    function othersLine() {
+      var line = G.el("div", "home-case-others", w("case_others", {n: others.length}));
+      others.forEach(function (other) {
+        var b = line.appendChild(G.el("button", "home-case-other", "#" + other));
+        b.type = "button";
+        b.setAttribute("data-id", String(other));
+        b.addEventListener("click", function () {
+          openCase(other, latlng, others.filter(function (o) { return o !== other; }).concat([id]));
+        });
+      });
+      return line;
+    }
+    if (others && others.length) {
+      popup.on("contentupdate", function () {
+        var content = popup.getContent();
+        if (!content || !content.querySelector || content.querySelector(".home-case-others")) { return; }
+        content.appendChild(othersLine());
+        popup.update();  // its size; the line is there now, so this ends here
+      });
+      popup.fire("contentupdate");
+    }
+    return eventCase.show(id, popup);
   }
 
   var eventMarker = null;
   function clearEvent() {
     if (eventMarker) { map.removeLayer(eventMarker); eventMarker = null; }
+    if (casePopup) { map.closePopup(casePopup); casePopup = null; }
   }
   function showEvent(e) {
     clearEvent();
+    if (e.id) {  // a case: ringed, its popup with the timeline and the actions
+      eventMarker = L.circleMarker([e.lat, e.lon], {radius: 10, color: "#c92a2a", weight: 3,
+        fill: false, pane: "home-points", interactive: false}).addTo(map);
+      map.setView([e.lat, e.lon], Math.max(map.getZoom(), 16));
+      return openCase(e.id, [e.lat, e.lon]);
+    }
     eventMarker = L.circleMarker([e.lat, e.lon], {radius: 10, color: "#c92a2a", weight: 3,
       fill: false, pane: "home-points"}).addTo(map);
     var box = G.el("div", "home-popup");
-    box.appendChild(G.el("strong", null, (e.id ? "#" + e.id + " " + subclassText(e) :
-      e.subclass_name)));
+    box.appendChild(G.el("strong", null, e.subclass_name));
     box.appendChild(G.el("div", null, STATUS_WORDS[e.status] || e.status));
     if (e.deadline_at) { box.appendChild(G.el("div", null, w("deadline") + " " + when(e.deadline_at))); }
     if (e.address) { box.appendChild(G.el("div", null, e.address)); }
@@ -551,6 +721,13 @@
 
   // --- panels ---------------------------------------------------------------------------------
   function scopeQuery() { return "scope=" + encodeURIComponent(state.sel); }
+  // pageHref("/events/map", {overdue: "true"}): another page, in this page's language
+  function pageHref(path, params) {
+    var q = new URLSearchParams();
+    Object.keys(params).forEach(function (k) { if (params[k]) { q.set(k, params[k]); } });
+    if (lang === "en") { q.set("lang", "en"); }
+    return path + (q.toString() ? "?" + q.toString() : "");
+  }
 
   // The panel names the subclass in the page's language (?lang= of its request, the event
   // dictionary's rule); without a name, the code.
@@ -610,7 +787,9 @@
       row(now, w("overdue_now"), num(c.overdue_now), "alert");
       body.appendChild(now);
       var overdue = clear(panelBody("panel-overdue"));
-      overdue.setAttribute("data-total", String(c.overdue_now || 0));
+      // all of them: the event list with the same rule (layers/events/listing.py)
+      overdue.setAttribute("data-total", String(b.overdue_total || 0));
+      overdue.setAttribute("data-more-href", pageHref("/events/map", {overdue: "true", town: state.sel}));
       b.overdue.forEach(function (e) { overdue.appendChild(eventItem(e, "overdue")); });
       if (!b.overdue.length) { overdue.appendChild(G.el("li", "empty", w("none"))); }
       // The live feed: ids above the last seen are new.
@@ -622,13 +801,17 @@
       }
       state.lastEventId = Math.max(state.lastEventId || 0, c.last_id || 0);
       var live = clear(panelBody("panel-live"));
+      live.setAttribute("data-total", String(b.latest_total || 0));
+      live.setAttribute("data-more-href", pageHref("/events/map", {town: state.sel, from: b.today}));
       if (fresh) { live.appendChild(G.el("li", "fresh", w("new_events", {n: fresh}))); }
       b.latest.forEach(function (e) { live.appendChild(eventItem(e, "latest")); });
       if (!b.latest.length) { live.appendChild(G.el("li", "empty", w("none"))); }
       setLoaded("panel-events");
       setLoaded("panel-overdue");
       setLoaded("panel-live");
-    }).catch(function () {});
+    }).catch(function (e) {
+      panelFailed(["panel-events", "panel-overdue", "panel-live"], w("panel_events"), e, loadEvents);
+    });
   }
 
   function coverageBlock(parent, title, day) {
@@ -647,7 +830,7 @@
     if (day.worst && day.worst.length) {
       box.appendChild(G.el("div", "sub-title", w("worst")));
       var ol = G.el("ol", "worst");
-      day.worst.slice(0, 5).forEach(function (g) {
+      day.worst.forEach(function (g) {
         var li = G.el("li", "link", (g.name || g.code) + " " + G.pct(g.h3_share));
         li.addEventListener("click", function () { select(g.code, true); });
         ol.appendChild(li);
@@ -664,11 +847,16 @@
       row(top, w("online"), num(b.online), "good");
       row(top, w("offline_long", {n: b.offline_threshold_min}), num(b.offline_long), "alert");
       row(top, w("devices"), num(b.devices));
+      if (b.outside) { row(top, w("outside"), num(b.outside)); }
       body.appendChild(top);
       if (b.silent && b.silent.length) {
         body.appendChild(G.el("div", "sub-title", w("silent")));
         var ul = G.el("ul", "silent");
-        b.silent.slice(0, 5).forEach(function (o) {
+        // every one the server sent; the rest counted ("N more") and listed on /live
+        ul.setAttribute("data-total", String(b.offline_long || 0));
+        ul.setAttribute("data-more-href", pageHref("/live",
+          {offline_min: String(b.offline_threshold_min), scope: state.sel}));
+        b.silent.forEach(function (o) {
           var li = G.el("li", o.grid_code ? "link" : null,
             o.name + " · " + w("silent_for", {d: G.duration(o.age_s)}));
           if (o.grid_code) { li.addEventListener("click", function () { select(o.grid_code, true); }); }
@@ -681,17 +869,31 @@
       coverageBlock(wrap, w("cov_today"), b.coverage[days[0]]);
       coverageBlock(wrap, w("cov_yesterday"), b.coverage[days[1]]);
       body.appendChild(wrap);
-      state.coverageDay = b.coverage[days[0]] ? days[0] : b.coverage[days[1]] ? days[1] : null;
       setLoaded("panel-patrols");
-    }).catch(function () {});
+    }).catch(function (e) {
+      panelFailed(["panel-patrols"], w("panel_patrols"), e, loadPatrols);
+    });
   }
 
   var KPI_KEYS = ["patrol", "acceptance_rate", "closure_rate", "on_time_closure_rate",
     "rework_rate", "proper_handling_rate", "closure_h_median"];
-  function kpiValue(k, v) {
-    if (k === "patrol") { return num(v); }
-    if (k === "closure_h_median") { return v === null ? "—" : Number(v).toFixed(1); }
-    return G.pct(v);
+  // The one rule of every KPI figure (tiles and ranking): a count is a number (0 when none); a
+  // rate whose denominator is 0 (docs/kpis.md: the server sends null) is "—" with a tooltip
+  // saying why ("本期无应处置事件"), never 0.0%; a closure time with no case closed likewise.
+  var KPI_NONE = {acceptance_rate: "no_reported", closure_rate: "no_due",
+    on_time_closure_rate: "no_due", rework_rate: "no_due", proper_handling_rate: "no_due",
+    closure_h_median: "no_closed"};
+  function kpiCell(node, k, v) {
+    node.removeAttribute("title");
+    if (!KPI_NONE[k]) { node.textContent = num(v || 0); return node; }
+    if (v === null || v === undefined) {
+      node.textContent = "—";
+      node.title = w(KPI_NONE[k]);
+      node.classList.add("kpi-none");
+      return node;
+    }
+    node.textContent = k === "closure_h_median" ? Number(v).toFixed(1) : G.pct(v);
+    return node;
   }
 
   function loadKpis() {
@@ -703,16 +905,20 @@
       body.appendChild(tiles);
       body.appendChild(side);
       // the first hours of a month have no case yet: the panel shows last month, labelled
+      // the period shown is the server's one rule (layers.dashboard.shown_period): on the
+      // first day of a month, last month, at every level
       var label = b.shown === "previous" ?
-        w("kpi_previous", {from: day(b.from), to: day(new Date(new Date(b.to) - 1)),
-          now: when(b.current_from)}) :
+        w(b.current_reported ? "kpi_previous_begun" : "kpi_previous",
+          {from: day(b.from), to: day(new Date(new Date(b.to) - 1)), now: when(b.current_from),
+            n: num(b.current_reported)}) :
         w("kpi_period", {from: when(b.from)});
-      tiles.appendChild(G.el("div", "muted kpi-period" + (b.shown === "previous" ? " previous" : ""),
-        label));
+      var period = tiles.appendChild(G.el("div", "muted kpi-period" +
+        (b.shown === "previous" ? " previous" : ""), label));
+      period.title = label;
       var grid = G.el("div", "kpi-grid");
       KPI_KEYS.forEach(function (k) {
         var card = G.el("div", "kpi kpi-" + k);
-        card.appendChild(G.el("div", "kpi-v", kpiValue(k, b.kpis[k])));
+        card.appendChild(kpiCell(G.el("div", "kpi-v"), k, b.kpis[k]));
         card.appendChild(G.el("div", "kpi-k", w(k)));
         grid.appendChild(card);
       });
@@ -725,20 +931,27 @@
           head.appendChild(G.el("th", null, h));
         });
         table.appendChild(head);
-        b.ranking.slice(0, 10).forEach(function (r) {
+        // every unit the server ranked (of the selection, as at the panel's time); those the
+        // panel cannot show are counted and '查看全部' lists them all in the dialog
+        table.setAttribute("data-total", String(b.ranking.length));
+        b.ranking.forEach(function (r) {
           var tr = G.el("tr", "link");
           tr.setAttribute("data-code", r.key);
-          tr.appendChild(G.el("td", "num", r.rank === null ? "—" : r.rank));
+          var rank = G.el("td", "num", r.rank === null ? "—" : r.rank);
+          if (r.rank === null) { rank.title = w("no_due"); }
+          tr.appendChild(rank);
           tr.appendChild(G.el("td", null, r.name));
-          tr.appendChild(G.el("td", "num", G.pct(r.proper_handling_rate)));
-          tr.appendChild(G.el("td", "num", G.pct(r.closure_rate)));
+          tr.appendChild(kpiCell(G.el("td", "num"), "proper_handling_rate", r.proper_handling_rate));
+          tr.appendChild(kpiCell(G.el("td", "num"), "closure_rate", r.closure_rate));
           tr.addEventListener("click", function () { select(r.key, true); });
           table.appendChild(tr);
         });
         side.appendChild(table);
       }
       setLoaded("panel-kpis");
-    }).catch(function () {});
+    }).catch(function (e) {
+      panelFailed(["panel-kpis"], w("panel_kpis"), e, loadKpis);
+    });
   }
 
   function crumbs(grid) {
@@ -782,12 +995,14 @@
         body.appendChild(G.el("div", "sub-title", w("children")));
         body.appendChild(ul);
         setLoaded("panel-selection");
-      }).catch(function () {});
+      }).catch(function (e) {
+        panelFailed(["panel-selection"], w("panel_selection"), e, loadSelection, true);
+      });
     }
-    var code = state.sel;
+    var code = state.sel, what = w("panel_level" + CODE_LEVEL[code.length]);
     return asks.selection.track(Promise.all([
-      G.getJSON("/api/v1/dashboard/grid/" + code, w("panel_grid")),
-      G.getJSON("/api/v1/grids/" + code + "?simplify=50", w("panel_grid")).catch(function () { return null; }),
+      G.getJSON("/api/v1/dashboard/grid/" + code, what, {quiet: true}),
+      G.getJSON("/api/v1/grids/" + code + "?simplify=50", what, {quiet: true}).catch(function () { return null; }),
     ])).then(function (both) {
       var g = both[0], rel = both[1] ? both[1].properties : {};
       clear(body);
@@ -821,7 +1036,7 @@
       if (g.staff && g.staff.length) {
         body.appendChild(G.el("div", "sub-title", w("staff")));
         var ul = G.el("ul", "staff");
-        g.staff.slice(0, 12).forEach(function (s) {
+        g.staff.forEach(function (s) {
           var li = G.el("li", "person");
           li.appendChild(G.el("span", "role", config.roles[s.role] || s.role));
           li.appendChild(G.el("span", "pname", s.name));
@@ -847,14 +1062,17 @@
       }
       setLoaded("panel-selection");
     }).catch(function (error) {
-      if (error && error.status === 404 && !error.stale) {
+      // the server's own answer that there is no such grid (problem+json), not a proxy's 404
+      if (error && error.status === 404 && !error.stale && error.problem && error.problem.status === 404) {
         select("", false).then(function () {
           var warn = G.el("div", "sel-warning", w("bad_sel", {sel: code}));
           warn.setAttribute("role", "alert");
           body.insertBefore(warn, body.firstChild);
         });
         window.history.replaceState({sel: ""}, "", hrefFor(""));
+        return;
       }
+      panelFailed(["panel-selection"], what, error, loadSelection, true);
     });
   }
 
@@ -877,6 +1095,8 @@
     // successful request clears) and shows the city.
     state.warning = code && !validCode(code) ? w("bad_sel", {sel: code}) : null;
     if (state.warning) { code = ""; }
+    // another selection is another feed: its events are not "new" for having been unseen
+    if (code !== state.sel) { state.lastEventId = null; state.newIds = {}; }
     state.sel = code;
     state.zoomTo = code;
     if (push) { window.history.pushState({sel: code}, "", hrefFor(code)); }
@@ -908,7 +1128,6 @@
   var form = document.getElementById("home-search");
   var input = document.getElementById("home-search-input");
   var results = document.getElementById("home-search-results");
-  var COORD = /^\s*(-?\d+(?:\.\d+)?)\s*[,，\s]\s*(-?\d+(?:\.\d+)?)\s*(cgcs2000|wgs84|gcj02|bd09)?\s*$/i;
 
   // showResults(items, q, problems?): problems are lines saying which lookup failed and why
   function showResults(items, q, problems) {
@@ -925,48 +1144,6 @@
       results.appendChild(li);
     });
     if (items.length === 1 && !(problems && problems.length)) { results.hidden = true; items[0].go(); }
-  }
-
-  // Projected CGCS2000 metres: EPSG:4549 (3-degree Gauss-Krüger, central meridian 120°E,
-  // false easting 500 km, optionally prefixed by the zone number 40), northing and easting in
-  // either order, e.g. "3530000,526000 cgcs2000", "EPSG:4549 526000,3530000".
-  var PROJECTED = /^\s*(?:epsg:?\s*4549\s*)?(\d{5,9}(?:\.\d+)?)\s*[,，\s]\s*(\d{5,9}(?:\.\d+)?)\s*(?:cgcs2000|epsg:?\s*4549)?\s*$/i;
-  // gaussKrugerToLonLat(northing_m, easting_m) -> [lon, lat] in degrees on the CGCS2000
-  // ellipsoid (a = 6378137 m, f = 1/298.257222101), central meridian 120°E, scale 1
-  // (inverse transverse Mercator, Snyder 1987, eq. 8-18 to 8-25; well under 1 mm at 3°).
-  function gaussKrugerToLonLat(north, east) {
-    var a = 6378137, f = 1 / 298.257222101, e2 = f * (2 - f), ep2 = e2 / (1 - e2);
-    var x = east - 500000, mu = north / (a * (1 - e2 / 4 - 3 * e2 * e2 / 64 - 5 * e2 * e2 * e2 / 256));
-    var e1 = (1 - Math.sqrt(1 - e2)) / (1 + Math.sqrt(1 - e2));
-    var phi1 = mu + (3 * e1 / 2 - 27 * Math.pow(e1, 3) / 32) * Math.sin(2 * mu) +
-      (21 * e1 * e1 / 16 - 55 * Math.pow(e1, 4) / 32) * Math.sin(4 * mu) +
-      (151 * Math.pow(e1, 3) / 96) * Math.sin(6 * mu) + (1097 * Math.pow(e1, 4) / 512) * Math.sin(8 * mu);
-    var sin1 = Math.sin(phi1), cos1 = Math.cos(phi1), tan1 = Math.tan(phi1);
-    var c1 = ep2 * cos1 * cos1, t1 = tan1 * tan1;
-    var n1 = a / Math.sqrt(1 - e2 * sin1 * sin1), r1 = a * (1 - e2) / Math.pow(1 - e2 * sin1 * sin1, 1.5);
-    var d = x / n1;
-    var lat = phi1 - (n1 * tan1 / r1) * (d * d / 2 - (5 + 3 * t1 + 10 * c1 - 4 * c1 * c1 - 9 * ep2) *
-      Math.pow(d, 4) / 24 + (61 + 90 * t1 + 298 * c1 + 45 * t1 * t1 - 252 * ep2 - 3 * c1 * c1) *
-      Math.pow(d, 6) / 720);
-    var lon = (d - (1 + 2 * t1 + c1) * Math.pow(d, 3) / 6 + (5 - 2 * c1 + 28 * t1 - 3 * c1 * c1 +
-      8 * ep2 + 24 * t1 * t1) * Math.pow(d, 5) / 120) / cos1;
-    return [120 + lon * 180 / Math.PI, lat * 180 / Math.PI];
-  }
-  function projected(q) {
-    var m = PROJECTED.exec(q);
-    if (!m) { return null; }
-    var a = Number(m[1]), b = Number(m[2]);
-    // the easting has six digits (or eight with the zone number 40 in front), the northing seven
-    function zoned(v) { return v >= 40000000 && v < 41000000; }
-    var east = zoned(a) || (!zoned(b) && a < b) ? a : b, north = east === a ? b : a;
-    if (zoned(east)) { east -= 40000000; }
-    if (east < 100000 || east >= 1000000 || north < 1000000 || north >= 10000000) { return null; }
-    return gaussKrugerToLonLat(north, east);
-  }
-  // a coordinate the server refused, in the page's words (its field: lon, lat or crs)
-  function pointProblem(e) {
-    var field = e.problem && e.problem.field;
-    return {lon: w("bad_lon"), lat: w("bad_lat"), crs: w("bad_crs")}[field] || w("bad_point");
   }
 
   // An event found by its number: its grid selected, the map on the event with its popup
@@ -992,39 +1169,29 @@
     }).catch(function () {});
   }
 
+  // A typed coordinate (answer of /api/v1/places with its "point"): the unit grid under it,
+  // selected with the point marked, or a line saying it fell outside the city.
+  function pointFound(b, q, places, hints) {
+    if (!b.point.found || !b.data.length) { hints.push(q + " — " + w("point_outside")); return; }
+    var hit = b.data[0];
+    places.push({kind: w("search_point"), label: hit.name + " (" + hit.code + ")", exact: true, go: function () {
+      select(hit.code, true).then(function () {
+        map.setView([b.point.lat, b.point.lon], 17);
+        showEvent({id: "", lat: b.point.lat, lon: b.point.lon, status: hit.name, subclass_name: q});
+      });
+    }});
+  }
+
   function search(q) {
     q = q.trim();
     clearEvent();  // the popup of the previous search closes
     if (!q) { asks.search.drop(); results.hidden = true; return Promise.resolve(); }
-    var m = COORD.exec(q), metres = projected(q);
-    if (metres) { m = [q, String(metres[0]), String(metres[1]), "cgcs2000"]; }
-    if (m) {
-      var lon = Number(m[1]), lat = Number(m[2]);
-      if (!metres && lon < lat) { var t = lon; lon = lat; lat = t; }  // "31.91,120.28": lat first
-      var crs = (m[3] || "cgcs2000").toLowerCase();
-      return asks.search.get("/api/v1/locate?lon=" + lon + "&lat=" + lat + "&crs=" + crs, w("search_point"),
-        {quiet: true})
-        .then(function (r) {
-          if (!r.l3) { showResults([], q + " — " + w("point_outside")); return; }
-          showResults([{kind: w("search_point"), label: r.l3.name + " (" + r.l3.code + ")", go: function () {
-            select(r.l3.code, true).then(function () {
-              map.setView([r.lat, r.lon], 17);
-              showEvent({id: "", lat: r.lat, lon: r.lon, status: r.l3.name, subclass_name: q});
-            });
-          }}], q);
-        }).catch(function (e) {  // a coordinate the server cannot take: say why, in place
-          if (e.stale || e.status === 401) { return; }
-          showResults([], q + " — " + (e.status === 0 ? e.message : pointProblem(e)));
-        });
-    }
-    if (/^[0-9]+$/.test(q) && validCode(q)) {
-      asks.search.drop();
-      return Promise.resolve(showResults([{kind: w("search_grid"), label: q, go: function () { select(q, true); }}], q));
-    }
     // one list per kind, shown in this order whichever answers first: an event whose number
-    // is the query (as the pages show it, "#123" or "123") first, then places, then people
+    // is the query (as the pages show it, "#123" or "123") first, then places, then people.
+    // Places are read by the server, the one reader of every form (api/routes/places.py): a
+    // typed coordinate (gis/coordtext.py), a grid code or its first or last digits, a name.
     var events = [], places = [], people = [];
-    var found = [], failed = [];
+    var found = [], failed = [], hints = [];
     // a failed lookup is remembered (what, why): never reported as "not found"
     function failedTo(what) {
       return function (e) { if (!e.stale) { failed.push({what: what, error: e}); } };
@@ -1036,13 +1203,20 @@
           go: function () { openEvent(e); }});
       }).catch(function (e) { if (e.status !== 404) { failedTo(w("search_event"))(e); } }));
     }
-    found.push(G.getJSON("/api/v1/places?q=" + encodeURIComponent(q) + "&limit=8", w("search_place"), {quiet: true})
+    found.push(G.getJSON("/api/v1/places?q=" + encodeURIComponent(q) + "&limit=8&lang=" + lang,
+      w("search_place"), {quiet: true})
       .then(function (b) {
+        if (b.point) { pointFound(b, q, places, hints); return; }
+        if (!b.count && b.hint) { hints.push(b.hint); }  // what the search takes
         b.data.forEach(function (p) {
-          places.push({kind: w("search_place") + " · " + w(p.kind || "grid"),
+          places.push({kind: w("search_place") + " · " + w(p.kind || "grid"), exact: p.match === "exact",
             label: (p.full_name || p.name) + " (" + p.code + ")", go: function () { select(p.code, true); }});
         });
-      }).catch(failedTo(w("search_place"))));
+      }).catch(function (e) {
+        // numbers the server cannot read as a coordinate: why, and the forms it reads
+        if (e.status === 422 && e.problem && e.problem.field === "q") { hints.push(q + " — " + e.problem.detail); return; }
+        failedTo(w("search_place"))(e);
+      }));
     // every staff member in the caller's scope, with a device or not (api/routes/people_search.py)
     found.push(G.getJSON("/api/v1/people/search?limit=8&lang=" + lang + "&q=" + encodeURIComponent(q),
       w("search_person"), {quiet: true})
@@ -1064,6 +1238,9 @@
         return;
       }
       showResults(items, q);
+      if (!items.length) {
+        hints.forEach(function (h) { results.appendChild(G.el("li", "empty search-hint", h)); });
+      }
       // Enter on an event's number opens the event (the other matches stay listed under it)
       if (items.length > 1 && items[0].exact) { items[0].go(); }
     }).catch(function () {});
@@ -1111,15 +1288,12 @@
   });
 
   var clock = document.getElementById("home-clock");
-  var fmtClock = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", {
-    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false});
-  function tick() { clock.textContent = fmtClock.format(new Date()) + " " + w("time_label"); }
+  function tick() { clock.textContent = G.dateTime(new Date(), {seconds: true}) + " " + w("time_label"); }
   tick();
   setInterval(tick, 1000);
 
   G.home = {state: state, map: map, select: select, search: search, levels: levels, grids: grids,
-    setBig: setBig};
+    setBig: setBig, events: eventsLayer, fitter: fitter, openCase: openCase, words: w};
   setBig(Boolean(config.big), false);
   select(config.sel, false);
   window.history.replaceState({sel: state.sel}, "", hrefFor(state.sel));

@@ -12,26 +12,23 @@
       grid: "网格", age: "距今", playback: "轨迹回放", online: "在线", offline: "离线",
       ago: "{d}前", nobody: "暂无巡查人员位置",
       positions: "实时位置", lastDay: "回放最后有定位的一天（{day}）",
+      offlineOnly: "仅显示离线超过 {n} 分钟的人员{scope}", showAll: "显示全部",
     },
     en: {
       grid: "Grid", age: "Last fix", playback: "Playback", online: "Online", offline: "Offline",
       ago: "{d} ago",
       nobody: "No officer has sent a position yet", positions: "live positions",
       lastDay: "replay the last day with fixes ({day})",
+      offlineOnly: "Only officers offline for more than {n} minutes{scope}", showAll: "show all",
     },
   };
   var DAY_S = 86400;
-  var SHANGHAI = "Asia/Shanghai";
 
   // how long ago, in the one duration format of every page (GridGIS.duration)
   function ago(seconds) { return G.t(TEXT, "ago", {d: G.duration(seconds)}); }
 
   // The calendar day (YYYY-MM-DD) of an ISO time in Asia/Shanghai, and the day after it.
-  function shanghaiDay(iso) {
-    var parts = new Intl.DateTimeFormat("en-CA", {timeZone: SHANGHAI, year: "numeric",
-      month: "2-digit", day: "2-digit"}).format(new Date(iso));
-    return parts.slice(0, 10);
-  }
+  function shanghaiDay(iso) { return G.dateOnly(iso); }
   function nextDay(day) {
     var d = new Date(day + "T00:00:00Z");
     d.setUTCDate(d.getUTCDate() + 1);
@@ -149,7 +146,39 @@
       list.scrollTop = scrolled;
     }
 
+    // ?offline_min=N[&scope=code] (the front page's "see all" of its offline officers): only
+    // the devices whose last usable fix lies in a grid of the scope and is older than N
+    // minutes, the rule of layers/dashboard.py patrol_panel
+    var here = new URLSearchParams(window.location.search);
+    var offlineMin = parseInt(here.get("offline_min") || "", 10), offlineScope = here.get("scope") || "";
+    if (offlineMin > 0) {
+      var all = new URLSearchParams(here);
+      all.delete("offline_min");
+      all.delete("scope");
+      var bar = G.panel(map, "topright", "leaflet-control gridgis-live-counts gridgis-live-filter");
+      var label = bar.appendChild(G.el("span", null, ""));
+      label.title = offlineScope;
+      var named = function () {  // the scope by its name (its code on hover)
+        label.textContent = G.t(TEXT, "offlineOnly",
+          {n: offlineMin, scope: offlineScope ? " · " + G.gridText(offlineScope) : ""}) + " · ";
+      };
+      named();
+      if (offlineScope) { G.gridNames([offlineScope]).then(named); }
+      var allLink = bar.appendChild(G.el("a", null, G.t(TEXT, "showAll")));
+      allLink.href = window.location.pathname + (all.toString() ? "?" + all.toString() : "");
+    }
+    function wanted(data) {
+      if (!(offlineMin > 0)) { return data; }
+      var features = (data.features || []).filter(function (f) {
+        var p = f.properties;
+        return p.grid && p.grid.indexOf(offlineScope) === 0 && p.age_s > offlineMin * 60;
+      });
+      var online = features.filter(function (f) { return f.properties.online; }).length;
+      return Object.assign({}, data, {features: features, count: features.length, online: online});
+    }
+
     function update(data) {
+      data = wanted(data);
       var seen = {};
       (data.features || []).forEach(function (f) {
         var c = f.geometry.coordinates, p = f.properties, id = String(p.device_id);

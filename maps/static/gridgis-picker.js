@@ -16,7 +16,7 @@
     },
     en: {
       title: "Pick an officer and a day", search: "Name, grid or device",
-      day: "Day (China Standard Time)", none: "No officer matches", officers: "the officers",
+      day: "Day (Beijing time)", none: "No officer matches", officers: "the officers",
       failed: "Could not search the officers: {detail}",
       hint: "Type a name, a grid code or name, or a device",
       visited: "Officers who patrolled grid {grid} on {day}:",
@@ -25,10 +25,7 @@
   };
 
   // Today's calendar day (YYYY-MM-DD) in Asia/Shanghai, and the day after a day.
-  G.shanghaiToday = function () {
-    return new Intl.DateTimeFormat("en-CA", {timeZone: "Asia/Shanghai", year: "numeric",
-      month: "2-digit", day: "2-digit"}).format(new Date()).slice(0, 10);
-  };
+  G.shanghaiToday = function () { return G.today(); };
   G.nextDay = function (day) {
     var d = new Date(day + "T00:00:00Z");
     d.setUTCDate(d.getUTCDate() + 1);
@@ -72,6 +69,7 @@
     var lastDay = null;  // the day of the officer's track last asked for
     var dayLabel = G.el("label", "gridgis-picker-day", G.t(TEXT, "day") + " ");
     dayLabel.appendChild(day);
+    G.isoDay(day);  // shown as 2026-12-01 whatever the browser's language
     var list = G.el("ul", "gridgis-picker-list");
     list.id = "gg-who-list";
     [input, dayLabel, list].forEach(function (n) { box.appendChild(n); });

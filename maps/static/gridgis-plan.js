@@ -159,7 +159,7 @@
           var problem = answer || {};
           // a 401 reads as the page's own words (the session ended), never the API's English
           var error = new Error(response.status === 401 ? w("expired")
-            : problem.detail || problem.title || String(response.status));
+            : G.problemText(response.status, problem));
           error.status = response.status;
           error.problem = problem;
           if (response.status === 401) { G.notice(w("expired"), {login: true}); }

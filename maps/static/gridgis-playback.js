@@ -30,22 +30,26 @@
       badGrid: "The grid in the address ({grid}) is not a grid code (9, 12 or 15 digits): pick an officer (top right)",
       officer: "the officer", pick: "Pick an officer from the list (top right)",
       empty: "No fixes in this period", speed: "Playback speed", time: "Time",
-      tz: "(China Standard Time, UTC+8)", failed: "Could not load the track: {detail}",
+      tz: "(Beijing time, UTC+8)", failed: "Could not load the track: {detail}",
     },
   };
   var SPEEDS = [10, 60, 300, 1200];
-  var CLOCK = new Intl.DateTimeFormat("zh-CN", {timeZone: "Asia/Shanghai", year: "numeric",
-    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
-    hour12: false});
-
-  // Epoch milliseconds as "2026/11/30 08:00:00" in Asia/Shanghai.
-  function clock(ms) { return CLOCK.format(new Date(ms)); }
+  // Epoch milliseconds as "2026-11-30 08:00:00" in Beijing time (GridGIS.dateTime, the one
+  // format of every page; the zone is named beside the clock).
+  function clock(ms) { return G.dateTime(ms, {seconds: true}); }
 
   // What the page's own address asks for: {device, date, from, to} (strings or null).
   function wanted() {
     var q = new URLSearchParams(window.location.search);
     return {device: q.get("device"), date: q.get("date"), from: q.get("from"), to: q.get("to"),
       grid: q.get("grid")};
+  }
+
+  // The day a wanted {date, from} shows (in the picker and the title): ?date=, else the day
+  // of ?from= (the link of /live names from/to), else null (the last 24 hours).
+  function dayOf(w) {
+    if (w.date) { return w.date; }
+    return w.from && G.isDay(w.from.slice(0, 10)) ? w.from.slice(0, 10) : null;
   }
 
   // The track URL of a wanted {device, date, from, to}: a day (Beijing time) or from/to.
@@ -111,18 +115,20 @@
   }
 
   G.views.playback = function (map) {
-    var pts = [], stops = [], t0 = 0, t1 = 0, t = 0, playing = false, speed = 60;
+    var pts = [], stops = [], stopMarkers = [], labelsShown = 0, t0 = 0, t1 = 0, t = 0, playing = false, speed = 60;
     var marker = null, last = null, ui = null;
     var layer = L.layerGroup().addTo(map), tracks = G.latest(), officers = G.latest();
     var control = L.control({position: "bottomright"});
     control.onAdd = function () { ui = panel(); return ui.box; };
     control.addTo(map);
+    // the track is shown beside the page's panels and legend, none covering any of it
+    var fitter = G.fitBeside(map, {margin: 30});  // every control, by its corner
     var head = L.control({position: "topleft"});
     var headBox = G.el("div", "gridgis-playback-head leaflet-bar");
     headBox.id = "gg-head";
     head.onAdd = function () { return headBox; };
     head.addTo(map);
-    var picker = G.officerPicker(map, {day: wanted().date, onPick: function (o, day) {
+    var picker = G.officerPicker(map, {day: dayOf(wanted()), onPick: function (o, day) {
       var q = new URLSearchParams({device: String(o.device_id), date: day});
       if (G.pageLang() === "en") { q.set("lang", "en"); }
       // one history entry per officer and day: the same address again is not a new entry
@@ -152,8 +158,32 @@
       ui.clock.textContent = pts.length ? clock(t) : "—";
       ui.slider.value = t1 > t0 ? Math.round(1000 * (t - t0) / (t1 - t0)) : 0;
       window.gridgisPlayback = {ready: true, vertices: pts.length, stops: stops.length, t: t,
-        playing: playing, speed: speed};
+        playing: playing, speed: speed, labels: labelsShown};
     }
+    // Stop labels that would cover one another are hidden (the longer stop keeps its label);
+    // every stop keeps its words in its popup (click). Boxes in map pixels: a tooltip to the
+    // right of its marker, centred on it vertically.
+    function declutter() {
+      var kept = [];
+      stopMarkers.slice().sort(function (a, b) { return b.gridgisDuration - a.gridgisDuration; })
+        .forEach(function (m) {
+          var el = m.getTooltip() && m.getTooltip().getElement();
+          if (!el) { return; }
+          var at = map.latLngToContainerPoint(m.getLatLng());
+          var w = el.offsetWidth, h = el.offsetHeight;
+          var box = {left: at.x, right: at.x + 12 + w, top: at.y - h / 2, bottom: at.y + h / 2};
+          var clash = kept.some(function (k) {
+            return box.left < k.right && k.left < box.right && box.top < k.bottom &&
+              k.top < box.bottom;
+          });
+          el.classList.toggle("gridgis-label-hidden", clash);
+          if (!clash) { kept.push(box); }
+        });
+      labelsShown = kept.length;
+      if (pts.length) { show(); }
+    }
+    map.on("zoomend", declutter);
+
     function tick(now) {
       if (!playing) { return; }
       if (last !== null) { t = Math.min(t1, t + (now - last) * speed); }
@@ -172,7 +202,7 @@
         }
         headBox.appendChild(who);
       }
-      var when = w.date || (w.from ? w.from.slice(0, 10) : G.t(TEXT, "last24"));
+      var when = dayOf(w) || G.t(TEXT, "last24");
       headBox.appendChild(G.el("span", "gridgis-playback-day", (officer ? " · " : "") + when));
     }
     function failed(message) {
@@ -213,10 +243,14 @@
           stops.push(p);
           var tip = G.t(TEXT, "stop") + " " + Math.round(p.duration_s / 60) + " " +
             G.t(TEXT, "min");
-          L.circleMarker([c[1], c[0]], {radius: 9, color: "#08519c", fillOpacity: 0.6,
+          var stop = L.circleMarker([c[1], c[0]], {radius: 9, color: "#08519c", fillOpacity: 0.6,
             className: "gridgis-stop"})
-            .bindTooltip(G.el("span", null, tip), {permanent: true, direction: "right"})
+            .bindTooltip(G.el("span", null, tip), {permanent: true, direction: "right",
+              className: "gridgis-stop-label"})
+            .bindPopup(G.el("span", null, tip + " · " + clock(p.start) + " " + G.t(TEXT, "tz")))
             .addTo(layer);
+          stop.gridgisDuration = p.duration_s || 0;
+          stopMarkers.push(stop);
         }
       });
       if (!pts.length) {
@@ -227,13 +261,14 @@
       t1 = pts[pts.length - 1][0];
       marker = L.circleMarker([pts[0][2], pts[0][1]], {radius: 8, color: "#000",
         fillColor: "#fee08b", fillOpacity: 1, className: "gridgis-cursor"}).addTo(layer);
-      map.fitBounds(bounds, {padding: [30, 30]});
+      fitter.fit(bounds);
+      declutter();
       var s = data.summary || {};
       ui.summary.textContent = G.t(TEXT, "mileage") + " " +
         G.t(TEXT, "km", {v: ((s.mileage_m || 0) / 1000).toFixed(2)}) + " · " +
         G.t(TEXT, "moving") + " " + Math.round((s.moving_time_s || 0) / 60) + " " +
         G.t(TEXT, "min") + " · " +
-        G.t(TEXT, (s.stops || 0) === 1 ? "stops_one" : "stops", {n: s.stops || 0});
+        G.t(TEXT, "stops", {n: s.stops || 0});
       ui.play.disabled = false;
       show();
     }
@@ -245,6 +280,8 @@
       layer.clearLayers();
       pts = [];
       stops = [];
+      stopMarkers = [];
+      labelsShown = 0;
       t0 = t1 = t = 0;
       playing = false;
       marker = null;
@@ -252,7 +289,7 @@
       ui.play.textContent = G.t(TEXT, "play");
       ui.summary.textContent = "";
       ui.summary.classList.remove("gridgis-playback-error");
-      if (w.date) { picker.setDay(w.date); }
+      if (dayOf(w)) { picker.setDay(dayOf(w)); }
       if (!w.device && w.grid && !/^[0-9]{9}([0-9]{3}){0,2}$/.test(w.grid)) {
         heading(null, w);
         tracks.drop();

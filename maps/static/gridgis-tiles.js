@@ -34,6 +34,20 @@
   // without this no-op every click on a canvas-drawn grid throws a TypeError.
   if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function () {}; }
 
+  // Leaflet 1.9.4's GridLayer.redraw() takes the map's zoom as the tiles' zoom without rounding
+  // it, so at a quarter-step zoom (zoomSnap 0.25) a redraw asked for tiles like
+  // /tiles/grids/9.25/507/246.mvt (refused: a tile's z is an integer). A redraw now resets the
+  // view the way a zoom does (GridLayer._resetView → _setView rounds the zoom).
+  L.GridLayer.include({
+    redraw: function () {
+      if (this._map) {
+        this._removeAllTiles();
+        this._resetView();
+      }
+      return this;
+    },
+  });
+
   // Leaflet.VectorGrid 1.3 hit-tests a canvas tile at the pointer's layer point minus the
   // tile's offset, which holds only when the map's zoom is the tiles' zoom. Our maps zoom in
   // quarter steps (zoomSnap 0.25), where the tiles are scaled and clicks and hovers landed on
@@ -62,6 +76,7 @@
   var NATIVE_MAX_ZOOM = 18;  // the TileJSON maxzoom: deeper zooms scale z18 tiles
   var TILE_PX = 256;  // the server's tiles: 4096 units over 256 px
   var PROBE_EVERY_MS = 60000;
+  var FAILED_PROBE_MS = 2000;  // after a failed tile: at most one probe per 2 s per layer
   var MEMO_S = 30, MEMO_TILES = 96;
   var WORDS = {
     zh: {tiles: "网格图层"},
@@ -212,10 +227,10 @@
       var tile = L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(owner, up, bounds);
       memo.set(key, {at: now, tile: tile});
       tile.then(function (t) {  // a failed tile (VectorGrid's empty list) is asked again
-        if (Array.isArray(t.layers) && memo.get(key) && memo.get(key).tile === tile) {
-          memo.delete(key);
-        }
-      }, function () { memo.delete(key); });
+        if (!Array.isArray(t.layers)) { return; }
+        if (memo.get(key) && memo.get(key).tile === tile) { memo.delete(key); }
+        grid.gridgisTileFailed();  // say why at once (an expired session: the login bar)
+      }, function () { memo.delete(key); grid.gridgisTileFailed(); });
       if (memo.size > MEMO_TILES) { memo.delete(memo.keys().next().value); }
       return tile;
     }
@@ -280,18 +295,32 @@
     return grid;
   }
 
-  // Report an expired session or a failing tile server when the layer is shown, and now and
-  // then while the map moves (VectorGrid itself drops failed tiles silently).
+  // Report an expired session or a failing tile server when the layer is shown, now and then
+  // while the map moves, and at once when a tile fails (VectorGrid itself drops failed tiles
+  // silently, without their status): the TileJSON is asked through GridGIS.getJSON, which says
+  // what failed (401: the session has expired, with the log-in link) on the very request after
+  // the failure, not a minute later. A burst of failed tiles (a pan) asks once.
   function watch(grid, name, params) {
-    var last = 0;
-    function probe() {
-      var now = Date.now();
-      if (now - last < PROBE_EVERY_MS) { return; }
-      last = now;
-      G.getJSON(tileJsonUrl(name, params), G.t(WORDS, "tiles")).catch(function () {
+    var last = 0, asking = false, later = null;
+    function probe(now) {
+      var wait = (now === true ? FAILED_PROBE_MS : PROBE_EVERY_MS) - (Date.now() - last);
+      if (now === true && (asking || wait > 0)) {
+        // a tile failed just after a probe (a zoom right after the page opened): ask once the
+        // interval is over, never not at all
+        if (!later) {
+          later = setTimeout(function () { later = null; probe(true); }, Math.max(wait, 250));
+        }
+        return;
+      }
+      if (asking || wait > 0) { return; }
+      last = Date.now();
+      asking = true;
+      // never the browser's cached TileJSON (private, max-age): the server must see the session
+      G.getJSON(tileJsonUrl(name, params), G.t(WORDS, "tiles"), {cache: "no-cache"}).catch(function () {
         // already shown to the user by GridGIS.getJSON
-      });
+      }).then(function () { asking = false; });
     }
+    grid.gridgisTileFailed = function () { if (grid._map) { probe(true); } };
     var shownOn = null;
     grid.on("add", function () {
       shownOn = grid._map;
@@ -312,6 +341,31 @@
     return layer("grids-l" + Number(level), options).addTo(map);
   }
 
+  // exclusive(map, [layerA, layerB, ...]): layers that cannot be read on top of one another,
+  // e.g. two fills of the unit grids (the coverage choropleth and household density: their
+  // colours mixed into neither legend's), are shown one at a time, as radio buttons: switching
+  // one on (its box in a layer control, or code) switches the others off, and their boxes in
+  // the layer control follow. A page's legend then has the section of the one fill drawn.
+  // The rule of every page that offers two such layers (the front page: coverage and
+  // households). Returns {shown: function () -> the layer of the list on the map, or null}.
+  function exclusive(map, layers) {
+    var latest = null;  // the last one switched on wins
+    map.on("layeradd", function (e) {
+      if (layers.indexOf(e.layer) < 0) { return; }
+      latest = e.layer;
+      // after the layer control has handled its click (it updates its boxes only then)
+      setTimeout(function () {
+        if (latest !== e.layer || !map.hasLayer(e.layer)) { return; }
+        layers.forEach(function (other) {
+          if (other !== e.layer && map.hasLayer(other)) { map.removeLayer(other); }
+        });
+      }, 0);
+    });
+    return {shown: function () {
+      return layers.filter(function (l) { return map.hasLayer(l); })[0] || null;
+    }};
+  }
+
   G.tiles = {url: url, tileJsonUrl: tileJsonUrl, layer: layer, addGridLayer: addGridLayer,
-    flush: flush, pending: pending};
+    flush: flush, pending: pending, exclusive: exclusive};
 })(window.GridGIS);

@@ -194,13 +194,14 @@
     map.whenReady(function () {
       probeSession();
       window.requestAnimationFrame(declutter);
-      if (opts.bounds) {
-        map.fitBounds(opts.bounds, {paddingTopLeft: [opts.legend_width_px, 56],
-          paddingBottomRight: [24, 24], animate: false});
-      }
       towns.addTo(map);
       setMode(modeInUrl());
       control.addTo(map);
+      if (opts.bounds) {
+        // beside the legend, the layer switches and the title, from their real sizes
+        G.fitBeside(map, {left: ".gridgis-zones-legend", right: ".leaflet-control-layers",
+          top: ".gridgis-title"}).fit(opts.bounds);
+      }
       showLabels();
     });
   };

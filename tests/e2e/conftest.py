@@ -79,4 +79,4 @@ def assert_offline_and_clean(seen: dict[str, list[str]]) -> None:
     outside = [u for u in seen["requests"] if urlsplit(u).hostname not in (LOCAL_HOST, None)]
     assert outside == []
     assert all(urlsplit(u).scheme in ("http", "data", "blob") for u in seen["requests"])
-    assert seen["errors"] == [] and seen["failed"] == []
+    assert seen["errors"] == [] and seen["failed"] == [], seen["failed"]

@@ -23,6 +23,16 @@ READY = "window.gridgisEvents && window.gridgisEvents.ready"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (90, 140, 90)).save(out, "PNG")
+    return out.getvalue()
+
+
 def _post(c: httpx.Client, eid: int, action: str, **extra: Any) -> None:
     r = c.post(f"/api/v1/events/{eid}/actions", json={"action": action, **extra})
     assert r.status_code == 200, r.text
@@ -55,7 +65,14 @@ def some_events(live_server, tokens, demo_grids) -> dict[str, Any]:  # type: ign
             ids[f"grid{i}"] = r.json()["routing"]["grid_code"]
         steps = ["accept", "dispatch", "start", "handle", "verify", "close"]
         for n, action in enumerate(steps):
-            _post(c, ids["e0"], action, at=f"2026-02-02T09:{10 + n:02d}:00+08:00")
+            at = f"2026-02-02T09:{10 + n:02d}:00+08:00"
+            if action == "handle":  # 0101: handled with a note and a photo (its closing rule)
+                r = c.post(f"/api/v1/events/{ids['e0']}/actions",
+                           data={"action": action, "at": at, "note": "rubbish cleared"},
+                           files=[("photos", ("after.png", _png(), "image/png"))])  # fmt: skip
+                assert r.status_code == 200, r.text
+                continue
+            _post(c, ids["e0"], action, at=at)
         for action in ("accept", "dispatch"):  # dispatched now: not overdue yet
             _post(c, ids["e1"], action)
         for n, action in enumerate(("accept", "dispatch")):  # 4 work-hours in February: overdue
@@ -347,3 +364,41 @@ def test_popup_shows_accuracy_and_late_receipt(browser, live_server, tokens, dem
             assert_offline_and_clean(seen)
         finally:
             page.context.close()
+
+
+def test_handled_from_the_map_with_a_photo(
+    browser, live_server, tokens, artifacts, some_events
+) -> None:  # type: ignore[no-untyped-def]
+    """0101's closing rule asks for a photo: the popup's handle form takes photos (sent as
+    multipart), and without one says why in the page's language."""
+    with _api(live_server, tokens["admin"]) as c:
+        r = c.post("/api/v1/events", json={
+            "lon": 120.2855, "lat": 31.9146, "subclass": "0101", "description": "待清运",
+            "ignore_duplicates": True})  # fmt: skip
+        assert r.status_code == 201, r.text
+        eid = r.json()["id"]
+        for action in ("accept", "dispatch", "start"):
+            _post(c, eid, action)
+    page, seen = open_logged_in(browser, live_server, tokens["admin"],
+                                "/events/map?days=3660", READY)  # fmt: skip
+    try:
+        _open_popup(page, eid)
+        page.click(".gridgis-event-popup button[data-action=handle]")
+        page.fill(".gridgis-form-handle textarea", "已清运")
+        page.click(".gridgis-form-handle button[type=submit]")
+        page.wait_for_selector(".gridgis-form-handle .gridgis-event-error", timeout=30_000)
+        assert "照片" in page.inner_text(".gridgis-form-handle .gridgis-event-error")
+        page.set_input_files(".gridgis-form-handle input[name=photos]", files=[
+            {"name": "after.png", "mimeType": "image/png", "buffer": _png()}])  # fmt: skip
+        page.click(".gridgis-form-handle button[type=submit]")
+        page.wait_for_selector(".gridgis-event-popup .gridgis-event-ok", timeout=30_000)
+        with _api(live_server, tokens["admin"]) as c:
+            case = c.get(f"/api/v1/events/{eid}").json()
+        assert case["status"] == "handled" and len(case["photos"]) == 1, case
+        assert case["timeline"][-1]["note"] == "已清运"
+        page.screenshot(path=str(artifacts / "events_map_handled_with_photo.png"))
+        assert seen["failed"] == [f"422 {live_server}/api/v1/events/{eid}/actions"], (
+            seen
+        )  # the refusal
+    finally:
+        page.context.close()

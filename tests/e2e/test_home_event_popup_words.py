@@ -16,7 +16,7 @@ from tests.e2e.test_home_page import _report, open_home
 pytestmark = pytest.mark.browser
 
 RESULTS = "#home-search-results"
-POPUP = ".leaflet-popup-content .home-popup"
+POPUP = ".leaflet-popup-content .gridgis-event-popup[data-id]"
 
 
 def _search(page: Any, q: str) -> None:

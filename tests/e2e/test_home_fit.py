@@ -12,48 +12,13 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from layers.workcal import SHANGHAI
-from tests.e2e.conftest import open_logged_in, wait_until
-from tests.e2e.test_home_page import PANELS, READY, SCREEN
+from tests.e2e.conftest import wait_until
+from tests.e2e.home_support import PROBLEMS, open_home_at, settle
+from tests.e2e.test_home_page import PANELS
 from tests.tracks_support import CITY_LAT, CITY_LON, make_device, run_coverage, send_fixes
 
 pytestmark = pytest.mark.browser
 
-ALL_LAYERS_ON = """() => {
-  const boxes = [...document.querySelectorAll('.leaflet-control-layers-overlays input')];
-  boxes.filter(b => !b.checked).forEach(b => b.click());
-  return boxes.length;
-}"""
-
-# For each panel: bodies cut (scrollHeight > clientHeight) and visible elements whose box
-# leaves the panel or the viewport.
-PROBLEMS = """() => {
-  const W = window.innerWidth, H = window.innerHeight, out = [];
-  for (const p of document.querySelectorAll('.panel')) {
-    const pr = p.getBoundingClientRect();
-    if (pr.top < 0 || pr.left < 0 || pr.bottom > H + 0.5 || pr.right > W + 0.5) {
-      out.push(['panel outside the viewport', p.id, pr.top, pr.bottom]);
-    }
-    for (const b of p.querySelectorAll('.panel-body')) {
-      if (b.scrollHeight > b.clientHeight + 1 || b.scrollWidth > b.clientWidth + 1) {
-        out.push(['body cut', p.id, b.scrollHeight, b.clientHeight]);
-      }
-    }
-    for (const e of p.querySelectorAll('*')) {
-      const r = e.getBoundingClientRect();
-      if (!r.width && !r.height) { continue; }  // hidden rows (display: none)
-      if (r.top < pr.top - 0.5 || r.bottom > pr.bottom + 0.5 || r.left < pr.left - 0.5 ||
-          r.right > pr.right + 0.5) {
-        out.push(['outside its panel', p.id, e.tagName, e.className,
-                  (e.textContent || '').slice(0, 40)]);
-      }
-    }
-  }
-  const doc = document.documentElement;
-  if (doc.scrollHeight > doc.clientHeight) { out.push(['page scrolls', doc.scrollHeight]); }
-  return out;
-}"""
-
-FITTED = "GridGIS.home.state.fits > 0"
 NAMES = ("欧阳晓明", "司马长风", "诸葛明亮", "上官婉儿", "慕容复", "东方红日", "令狐冲")
 
 
@@ -77,17 +42,6 @@ def patrolled_today(engine, demo_grids, live_server, tokens) -> str:  # type: ig
     return day.isoformat()
 
 
-def _settle(page) -> None:  # type: ignore[no-untyped-def]
-    # the last layout: fits counted after the last panel's answer and the legend's redraw
-    before = -1
-    for _ in range(20):
-        page.wait_for_timeout(250)
-        now = page.evaluate("GridGIS.home.state.fits")
-        if now == before:
-            return
-        before = now
-
-
 @pytest.mark.parametrize("big", [True, False], ids=["big", "normal"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_panel_fits_with_every_layer_on(
@@ -96,16 +50,12 @@ def test_every_panel_fits_with_every_layer_on(
     towns = demo_grids[demo_grids.level == 1]
     villages = demo_grids[demo_grids.level == 2]
     town = max(towns.code, key=lambda c: int((villages.parent_code == c).sum()))
-    screen = "&screen=big" if big else ""
-    page, _ = open_logged_in(
-        browser, live_server, tokens["viewer"], f"/?lang={lang}{screen}", READY
-    )
+    page = open_home_at(browser, live_server, tokens["viewer"], lang=lang, big=big, layers=True)
     try:
-        page.set_viewport_size(SCREEN)
-        assert page.evaluate(ALL_LAYERS_ON) == 8
-        wait_until(page, "document.querySelectorAll('.home-legend .legend-section').length >= 5")
-        wait_until(page, FITTED)
-        _settle(page)
+        wait_until(
+            page, "document.querySelectorAll('.home-legend .legend-section').length >= 4"
+        )  # one fill at a time
+        settle(page)
         problems = page.evaluate(PROBLEMS)
         page.screenshot(path=str(artifacts / f"home_fit_{'big' if big else 'normal'}_{lang}.png"))
         assert problems == [], problems
@@ -122,7 +72,7 @@ def test_every_panel_fits_with_every_layer_on(
         page.evaluate(f"GridGIS.home.select('{town}', true)")
         wait_until(page, f"document.querySelector('#panel-selection .sel-code')?.textContent"
                          f" === '{town}'")  # fmt: skip
-        _settle(page)
+        settle(page)
         problems = page.evaluate(PROBLEMS)
         page.screenshot(
             path=str(artifacts / f"home_fit_{'big' if big else 'normal'}_{lang}_town.png")

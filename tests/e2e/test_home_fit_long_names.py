@@ -14,9 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.e2e.conftest import open_logged_in, wait_until
-from tests.e2e.test_home_fit import FITTED, _settle
-from tests.e2e.test_home_page import READY, SCREEN
+from tests.e2e.conftest import wait_until
+from tests.e2e.home_support import open_home_at, settle
 
 pytestmark = pytest.mark.browser
 
@@ -94,14 +93,11 @@ def long_overdue(engine, live_server, tokens, demo_grids) -> Any:  # type: ignor
 def test_zh_long_names_show_only_whole_rows(
     browser, live_server, tokens, artifacts, long_overdue, big
 ) -> None:  # type: ignore[no-untyped-def]
-    screen = "&screen=big" if big else ""
-    page, _ = open_logged_in(browser, live_server, tokens["viewer"], f"/?lang=zh{screen}", READY)
+    page = open_home_at(browser, live_server, tokens["viewer"], lang="zh", big=big)
     try:
-        page.set_viewport_size(SCREEN)
-        wait_until(page, FITTED)
         wait_until(page, f"document.body.textContent.indexOf('{LONG_NAME}') >= 0")
         page.wait_for_timeout(1500)  # the grid names' answer (it may wrap a row)
-        _settle(page)
+        settle(page)
         page.screenshot(path=str(artifacts / f"home_fit_long_{'big' if big else 'normal'}.png"))
         assert page.evaluate(CUT, ["panel-overdue", "panel-live"]) == []
         # the rows kept are whole and the note counts the rest

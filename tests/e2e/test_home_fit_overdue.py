@@ -8,11 +8,10 @@ a month ahead afterwards. Screenshots test-artifacts/home_fit_overdue_*.png."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
-from tests.e2e.conftest import open_logged_in, wait_until
-from tests.e2e.test_home_fit import ALL_LAYERS_ON, FITTED, PROBLEMS, _settle
-from tests.e2e.test_home_page import PANELS, READY, SCREEN, _report
+from tests.e2e.conftest import wait_until
+from tests.e2e.home_support import PROBLEMS, open_home_at, overdue_cases, settle
+from tests.e2e.test_home_page import PANELS
 
 pytestmark = pytest.mark.browser
 
@@ -39,21 +38,7 @@ CUT_ROWS = """() => {
 
 @pytest.fixture(scope="module")
 def many_overdue(engine, live_server, tokens, demo_grids):  # type: ignore[no-untyped-def]
-    ids = [_report(live_server, tokens["officer"], demo_grids, 20 + k) for k in range(40)]
-    with engine.begin() as c:
-        c.execute(
-            text("UPDATE event SET status = 'in_handling',"
-                 " accepted_at = now() - interval '2 days',"
-                 " dispatched_at = now() - interval '2 days',"
-                 " deadline_at = now() - interval '1 hour' WHERE id = ANY(:ids)"),
-            {"ids": ids},
-        )  # fmt: skip
-    yield ids
-    with engine.begin() as c:
-        c.execute(
-            text("UPDATE event SET deadline_at = now() + interval '30 days' WHERE id = ANY(:ids)"),
-            {"ids": ids},
-        )
+    yield from overdue_cases(engine, live_server, tokens["officer"], demo_grids, first=20, n=40)
 
 
 @pytest.mark.parametrize("big", [False, True], ids=["normal", "big"])
@@ -61,16 +46,10 @@ def many_overdue(engine, live_server, tokens, demo_grids):  # type: ignore[no-un
 def test_no_panel_cuts_a_line_with_many_overdue_cases(
     browser, live_server, tokens, artifacts, many_overdue, lang, big
 ) -> None:  # type: ignore[no-untyped-def]
-    screen = "&screen=big" if big else ""
-    page, _ = open_logged_in(
-        browser, live_server, tokens["viewer"], f"/?lang={lang}{screen}", READY
-    )
+    page = open_home_at(browser, live_server, tokens["viewer"], lang=lang, big=big, layers=True)
     try:
-        page.set_viewport_size(SCREEN)
-        assert page.evaluate(ALL_LAYERS_ON) == 8
-        wait_until(page, FITTED)
         wait_until(page, "document.querySelectorAll('#panel-overdue li.event-item').length > 0")
-        _settle(page)
+        settle(page)
         name = f"home_fit_overdue_{'big' if big else 'normal'}_{lang}.png"
         page.screenshot(path=str(artifacts / name))
         assert page.evaluate(CUT_ROWS) == []

@@ -13,8 +13,8 @@ from tests.e2e.test_home_page import open_home
 
 pytestmark = pytest.mark.browser
 
-LABEL = {"zh": ("上月（01/01 至 01/31）", "本月", "尚无事件"),
-         "en": ("Last month (01/01 to 31/01)", "no events yet this month")}  # fmt: skip
+LABEL = {"zh": ("上月（01-01 至 01-31）", "本月", "尚无事件"),
+         "en": ("Last month (01-01 to 01-31)", "no events yet this month")}  # fmt: skip
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import open_logged_in, wait_until
-from tests.e2e.test_home_fit import ALL_LAYERS_ON, _settle
-from tests.e2e.test_home_page import READY, SCREEN
+from tests.e2e.conftest import wait_until
+from tests.e2e.home_support import open_home_at, settle
 
 pytestmark = pytest.mark.browser
 
@@ -40,16 +39,11 @@ def _meet(a: dict[str, float], b: dict[str, float]) -> bool:
 def test_legend_never_covers_the_city(
     browser, live_server, tokens, demo_grids, artifacts, lang, big
 ) -> None:  # type: ignore[no-untyped-def]
-    screen = "&screen=big" if big else ""
-    page, _ = open_logged_in(
-        browser, live_server, tokens["viewer"], f"/?lang={lang}{screen}", READY
-    )
+    page = open_home_at(browser, live_server, tokens["viewer"], lang=lang, big=big, layers=True)
     try:
-        page.set_viewport_size(SCREEN)
-        assert page.evaluate(ALL_LAYERS_ON) == 8
-        wait_until(page, "document.querySelectorAll('.home-legend .legend-section').length >= 5"
+        wait_until(page, "document.querySelectorAll('.home-legend .legend-section').length >= 4"
                    " || document.querySelector('.home-legend.folded')")  # fmt: skip
-        _settle(page)
+        settle(page)
         page.wait_for_timeout(500)  # a refit's animation
         boxes = page.evaluate(BOXES)
         name = f"home_legend_room_{'big' if big else 'normal'}_{lang}.png"

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.browser
 SCREEN = {"width": 1920, "height": 1080}
 PANELS = ("panel-events", "panel-overdue", "panel-live", "panel-patrols", "panel-kpis",
           "panel-selection")  # fmt: skip
+# an event's case popup on the map (gridgis-events-case.js), open
+CASE_POPUP = "document.querySelector('.leaflet-popup-content .gridgis-event-popup[data-id]')"
 READY = "GridGIS.home && GridGIS.home.state.tiles > 0 && " + " && ".join(
     f"GridGIS.home.state.loaded['{p}']" for p in PANELS
 )
@@ -258,7 +260,7 @@ def test_new_events_arrive_live_and_zoom_on_click(browser, live_server, tokens, 
         # a click on an event zooms to it and opens its popup
         page.click(f"#panel-live li[data-id='{second}']")
         wait_until(page, "GridGIS.home.map.getZoom() >= 16")
-        wait_until(page, "document.querySelector('.leaflet-popup-content .home-popup')")
+        wait_until(page, CASE_POPUP)
         assert f"#{second}" in page.inner_text(".leaflet-popup-content")
         assert_offline_and_clean(seen)
     finally:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.e2e.conftest import wait_until
-from tests.e2e.test_home_page import _report, open_home
+from tests.e2e.test_home_page import CASE_POPUP, _report, open_home
 from tests.e2e.test_home_search_more import RESULTS, _search
 
 pytestmark = pytest.mark.browser
@@ -44,7 +44,7 @@ def test_an_event_number_goes_first_and_enter_opens_it(
         _search(page, form.format(event_id))
         # Enter alone opens the event: no click on the list
         wait_until(page, f"GridGIS.home.state.openedEvent === {event_id}")
-        wait_until(page, "document.querySelector('.leaflet-popup-content .home-popup')")
+        wait_until(page, CASE_POPUP)
         assert f"#{event_id}" in page.inner_text(".leaflet-popup-content")
         assert len(page.evaluate("GridGIS.home.state.sel")) == 15  # the event's unit grid
         first = page.locator(f"{RESULTS} li").first

@@ -13,7 +13,7 @@ import pytest
 from pyproj import Transformer
 
 from tests.e2e.conftest import assert_offline_and_clean, wait_until
-from tests.e2e.test_home_page import _report, _wait_selected, open_home
+from tests.e2e.test_home_page import CASE_POPUP, _report, _wait_selected, open_home
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +79,7 @@ def test_an_event_number_opens_the_event(browser, live_server, tokens, demo_grid
         if page.evaluate(f"GridGIS.home.state.openedEvent !== {event_id}"):
             page.click(f"{RESULTS} li:has-text('#{event_id}')")
         wait_until(page, f"GridGIS.home.state.openedEvent === {event_id}")
-        wait_until(page, "document.querySelector('.leaflet-popup-content .home-popup')")
+        wait_until(page, CASE_POPUP)
         assert f"#{event_id}" in page.inner_text(".leaflet-popup-content")
         assert len(page.evaluate("GridGIS.home.state.sel")) == 15  # the event's unit grid
     finally:

@@ -59,7 +59,7 @@ def test_a_coordinate_the_search_cannot_take_says_why(
         wait_until(page, "!document.getElementById('home-search-results').hidden")
         page.fill("#home-search-input", "200,95 wgs84")  # no such longitude/latitude
         page.press("#home-search-input", "Enter")
-        wait_until(page, "document.querySelector('#home-search-results li.empty')"
+        wait_until(page, "document.querySelector('#home-search-results li.search-hint')"
                          "?.textContent.includes('200,95 wgs84 — ')")  # fmt: skip
         text = page.text_content("#home-search-results")
         assert "—" in text and len(text.split("—", 1)[1].strip()) > 3, text

@@ -385,6 +385,7 @@ def test_ended_session_asks_to_log_in_and_keeps_the_queue(
         wait_until(page, "!document.querySelector('#alert').hidden", POLL_WAIT_MS)
         assert page.is_visible("#alert-login")
         assert outbox_count(page) == 1 and events_with(engine, text) == []
+        assert "待发送的 1 条已保存在手机上" in page.inner_text("#alert-text")  # what waits, kept
         # the outbox says so in the app's words: not the server's English, not "waiting for
         # the network"
         tab(page, "outbox")

@@ -79,7 +79,9 @@ def test_grids_to_staff_listed_and_decided_on_the_page(  # type: ignore[no-untyp
                     {"i": filed.json()["id"]},
                 ).one()  # fmt: skip
             assert logged.grid_code == half and logged.data["worker_from"] != "grid", logged
-            assert half in logged.note and "no worker" in logged.note, logged
+            # the log's note is zh (the log's language), its English in data.note_en
+            assert half in logged.note and "无网格员" in logged.note, logged
+            assert half in logged.data["note_en"] and "no worker" in logged.data["note_en"], logged
             still = api.get(f"/api/v1/generations/{draft}/grids-to-staff").json()["data"]
             assert (half, "grid_worker") in {(i["grid_code"], i["role"]) for i in still}
 

@@ -39,3 +39,16 @@ def test_bands_increase_and_never_overlap_on_any_values() -> None:
 
 def test_equal_values_make_one_band_of_one_figure() -> None:
     assert [t for _, t in class_rows(share_breaks([0.05] * 8), [0.05] * 8)] == ["5%"]
+
+
+def test_extra_decimals_never_end_in_zero() -> None:
+    # review r15f: a band read "3.850%" (three decimals to stand apart from 3.851%)
+    rows = [t for _, t in class_rows([0.0385, 0.03851, 0.2], [0.0385, 0.03851, 0.2])]
+    assert rows == ["3.85%", "3.851%", "20%"], rows
+    rng = random.Random(1558)
+    for _ in range(200):
+        vals = [round(rng.random() ** 4, rng.choice((3, 4, 5))) for _ in range(40)]
+        for _, t in class_rows(share_breaks(vals), vals):
+            for end in t.split(" – "):
+                number = end.lstrip("<").rstrip("%")
+                assert "." not in number or not number.endswith("0"), t

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import h3
 import pytest
 
-from api.pages.coverage import _run_meta, default_run
+from api.pages.coverage import default_run, page_run_meta
 from layers.coverage import SHANGHAI, CoverageRun, window
 from maps.coverage_map import (
     NO_CELLS,
@@ -79,19 +79,19 @@ def test_todays_run_is_partial_in_beijing_time() -> None:
     today = date(2026, 11, 30)
     now = datetime(2026, 11, 30, 10, 7, tzinfo=SHANGHAI)
     computed = datetime(2026, 11, 30, 2, 5, tzinfo=UTC)  # 10:05 in Beijing
-    meta = _run_meta(_run(today, computed), now)
+    meta = page_run_meta(_run(today, computed), now)
     assert meta["computed_at"] == "2026-11-30 10:05" and meta["partial_until"] == "10:05"
     assert meta["today"] is True
     html = _page(meta)
     assert "今日（截至 10:05，北京时间）" in html and "全天" not in _legend(html)
     assert "计算于 2026-11-30 10:05（北京时间）" in html
     # yesterday's run computed after midnight: a whole day, its time in Beijing time
-    done = _run_meta(_run(today - timedelta(days=1), computed), now)
+    done = page_run_meta(_run(today - timedelta(days=1), computed), now)
     assert done["partial_until"] is None and done["today"] is False
     assert "全天" in _legend(_page(done)) and "今日" not in _page(done)
     # a past day computed before its end (never recomputed) says it is partial, not "today"
     early = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
-    late = _run_meta(_run(today - timedelta(days=1), early), now)
+    late = page_run_meta(_run(today - timedelta(days=1), early), now)
     assert "不完整（截至 12:00，北京时间）" in _page(late)
 
 
@@ -113,7 +113,7 @@ def _legend(html: str) -> str:
 
 
 def test_page_carries_no_polygon() -> None:
-    meta = _run_meta(
+    meta = page_run_meta(
         _run(date(2026, 11, 29), datetime(2026, 11, 29, 20, tzinfo=UTC)),
         datetime(2026, 11, 30, 9, tzinfo=SHANGHAI),
     )

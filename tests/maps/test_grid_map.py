@@ -109,7 +109,7 @@ def test_english_on_request() -> None:
     assert "<title>GridGIS · Grid map</title>" in html
     for text in ("Level 1 grids (towns / subdistricts)", "Legend", "Click a town"):
         assert shown(text, html), text
-    assert not shown("一级网格（镇街）", html) and not shown("起施行", html)
+    assert not shown("一级网格（镇街）", html) and not shown("生效于", html)
     # Grid names are data, not labels: they stay as they are.
     assert shown("澄江街道", html)
 
@@ -164,7 +164,7 @@ def test_class_wide_folium_lists_are_untouched() -> None:
 
 def test_no_geometry_only_names_counts_and_the_generation(zh_html: str) -> None:
     assert '"coordinates"' not in zh_html and "Polygon" not in zh_html
-    assert shown("第 7 版网格 · 江阴 2025 版 · 2025-03-01 起施行", zh_html)
+    assert shown("网格版本：江阴 2025 版（第 7 版，生效于 2025-03-01）", zh_html)
     # the layers come from the tiles of that generation, with the level styles and the view
     assert 'GridGIS.start("grid"' in zh_html and "/static/gridgis/gridgis-grid.js" in zh_html
     assert "/static/gridgis/gridgis-tiles.js" in zh_html
@@ -177,12 +177,24 @@ def test_no_geometry_only_names_counts_and_the_generation(zh_html: str) -> None:
 
 
 def test_generation_label_in_english_and_for_drafts() -> None:
-    assert "Grid generation 7 · 江阴 2025 版 · in force since 2025-03-01" in render(lang="en")
+    assert "Grid generation: 江阴 2025 版 (no. 7, in force since 2025-03-01)" in render(lang="en")
     draft = GenerationLabel(id=9, name="草案", status="draft")
-    assert draft.text("zh") == "第 9 版网格 · 草案 · 草稿，未施行"
-    assert draft.text("en") == "Grid generation 9 · 草案 · draft, not in force"
+    assert draft.text("zh") == "网格版本：草案（第 9 版，草稿，未施行）"
+    assert draft.text("en") == "Grid generation: 草案 (no. 9, draft, not in force)"
     retired = GenerationLabel(id=2, name="old", status="retired", effective_on=date(2023, 1, 1))
-    assert retired.text("zh").endswith("已停用（2023-01-01 起施行）")
+    assert retired.text("zh").endswith("（第 2 版，已停用，曾生效于 2023-01-01）")
+
+
+def test_generation_label_names_the_generation_in_the_page_language() -> None:
+    """A generation with an English name (the demo's) shows it on English pages only."""
+    demo = GenerationLabel(
+        id=1, name="演示城市 · 种子 320281", name_en="Demo city · seed 320281",
+        effective_on=date(2024, 1, 1),
+    )  # fmt: skip
+    assert demo.text("zh") == "网格版本：演示城市 · 种子 320281（第 1 版，生效于 2024-01-01）"
+    assert demo.text("en") == (
+        "Grid generation: Demo city · seed 320281 (no. 1, in force since 2024-01-01)"
+    )
 
 
 def test_village_names_zoom_follows_their_width() -> None:

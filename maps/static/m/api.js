@@ -44,6 +44,8 @@
       return M.t("err_state", {status: M.t("status_" + body.current_status)});
     }
     if (body && body.duplicates) { return M.t("err_duplicate"); }
+    if (body && body.rule === "handling_note") { return M.t("note_handled"); }
+    if (body && body.rule === "handling_photo") { return M.t("photo_required"); }
     if (field && BY_FIELD[field]) { return M.t(BY_FIELD[field]); }
     return M.config.lang === "en" ? serverDetail : M.t("err_refused");
   }

@@ -32,7 +32,9 @@
     var box = $("alert");
     if (!on) { box.hidden = true; return; }
     M.outbox.items().then(function (items) {
-      $("alert-text").textContent = M.t("expired", {n: items.length});
+      // the count only when something waits (none: just "log in again")
+      $("alert-text").textContent = items.length ? M.t("expired_kept", {n: items.length})
+        : M.t("expired");
       $("alert-login").hidden = false;
       box.hidden = false;
     });

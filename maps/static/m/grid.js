@@ -9,6 +9,7 @@
   var M = global.GridGISMobile;
   var doc = global.document;
   var map = null, me = null, meCircle = null, watch = null, events = null;
+  var ME_PANE = "ggm-me";  // my position's pane (z-index 650: above overlays 400, markers 600)
   var shapes = null;  // Promise<[GeoJSON Feature]>: my grids' boundaries, read once
   // the reference outlines under my grids: villages from the city view, unit grids closer in
   var REFERENCE = [
@@ -71,16 +72,19 @@
     return info;
   };
 
-  // drawMyGrids(map): my grids' boundaries on a map, zoomed to them
+  // drawMyGrids(map): my grids' boundaries on a map, zoomed to them, once; offline with
+  // nothing kept it draws nothing (no uncaught error) and tries again at the next call
   M.drawMyGrids = function (target) {
+    if (target.ggmGridsDrawn) { return Promise.resolve(); }
     return loadShapes().then(function (features) {
-      if (!features.length) { return; }
+      if (!features.length || target.ggmGridsDrawn) { return; }
+      target.ggmGridsDrawn = true;
       var layer = L.geoJSON({type: "FeatureCollection", features: features}, {
         style: {color: "#0b2e59", weight: 2, fillColor: "#f0a030", fillOpacity: 0.08},
         interactive: false,
       }).addTo(target);
       target.fitBounds(layer.getBounds(), {padding: [12, 12], animate: false});
-    });
+    }, function () { /* no answer and nothing kept: drawn when the network returns */ });
   };
 
   // The latest fix of the watch (My grid tab): {coords: {latitude, longitude, accuracy},
@@ -94,9 +98,16 @@
       accuracy: pos.coords.accuracy}, at: Date.now()};
     var ll = [pos.coords.latitude, pos.coords.longitude];
     if (!me) {
-      me = L.circleMarker(ll, {radius: 7, color: "#fff", weight: 2, fillColor: "#1a73e8",
-        fillOpacity: 1}).addTo(map);
-      meCircle = L.circle(ll, {radius: pos.coords.accuracy, weight: 1, color: "#1a73e8"}).addTo(map);
+      // my position on top of everything drawn on the map (its own pane above the event dots
+      // and the markers), a blue dot in a white ring, unlike the events' red circles; its
+      // accuracy circle stays under the dots and lets taps through
+      if (!map.getPane(ME_PANE)) { map.createPane(ME_PANE).style.zIndex = 650; }
+      me = L.marker(ll, {pane: ME_PANE, interactive: false, keyboard: false,
+        title: M.t("my_position"), alt: M.t("my_position"),
+        icon: L.divIcon({className: "ggm-me-marker", iconSize: [22, 22], iconAnchor: [11, 11]}),
+      }).addTo(map);
+      meCircle = L.circle(ll, {radius: pos.coords.accuracy, weight: 1, color: "#1a73e8",
+        fillOpacity: 0.08, interactive: false}).addTo(map);
     } else {
       me.setLatLng(ll);
       meCircle.setLatLng(ll).setRadius(pos.coords.accuracy);
@@ -119,7 +130,23 @@
 
   function stats(data) {
     $("stat-households").textContent = String(data.households || 0);
-    $("stat-open").textContent = String(data.open_events || 0);
+    $("stat-open").textContent = String(data.open_events || 0);  // my grids' own
+    // cases rerouted to me from outside my grids: counted and listed apart
+    var features = (data.events && data.events.features) || [];
+    var rerouted = features.filter(function (f) { return f.properties.in_grid === false; });
+    ["stat-rerouted-label", "stat-rerouted", "rerouted-title", "rerouted-list"].forEach(function (id) {
+      $(id).hidden = !rerouted.length;
+    });
+    $("stat-rerouted").textContent = String(rerouted.length);
+    var away = $("rerouted-list");
+    away.textContent = "";
+    rerouted.forEach(function (f) {
+      var p = f.properties;
+      var li = M.el("li", "ggm-task", "#" + p.id + " " + (M.subclassName(p.subclass) ||
+        p.subclass_name) + " · " + M.t("status_" + p.status));
+      li.dataset.id = p.id;
+      away.appendChild(li);
+    });
     var list = $("grid-list");
     list.textContent = "";
     if (!data.grids.length) { list.appendChild(M.el("li", "ggm-empty", M.t("no_grid"))); }
@@ -129,10 +156,12 @@
     });
     if (events) { events.remove(); }
     events = L.layerGroup().addTo(map);
-    (data.events.features || []).forEach(function (f) {
+    features.forEach(function (f) {
       var c = f.geometry.coordinates;
-      L.circleMarker([c[1], c[0]], {radius: 6, color: "#c0392b", weight: 2, fillOpacity: 0.6})
-        .bindPopup(M.el("span", null, "#" + f.properties.id + " " + f.properties.subclass_name +
+      var colour = f.properties.in_grid === false ? "#8a4b00" : "#c0392b";  // rerouted: brown
+      L.circleMarker([c[1], c[0]], {radius: 6, color: colour, weight: 2, fillOpacity: 0.6})
+        .bindPopup(M.el("span", null, "#" + f.properties.id + " " +
+          (M.subclassName(f.properties.subclass) || f.properties.subclass_name) +
           " · " + M.t("status_" + f.properties.status)))
         .addTo(events);
     });
@@ -180,6 +209,7 @@
       $("locate-me").addEventListener("click", function () { locate(true); });
     } else {
       map.invalidateSize();
+      M.drawMyGrids(map);  // (drawn once; offline at the first visit: now)
     }
     M.gridInfo(true).then(function (data) { stats(data); coverage(data); }, function () { /* offline */ });
     patrol();

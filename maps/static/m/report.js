@@ -88,16 +88,27 @@
     // names in the page's language (the worker keeps both languages for offline use)
     return M.get("/api/v1/event-dictionary?lang=" + M.config.lang).then(function (answer) {
       subclasses = [];
+      names = {};
       answer.data.forEach(function (c) {
         c.subclasses.forEach(function (s) {
+          names[s.code] = s.name;
           if (s.active === false) { return; }
           subclasses.push({code: s.code, name: s.name, class_name: c.name,
             search: (s.code + " " + s.name + " " + c.code + " " + c.name).toLowerCase()});
         });
       });
       fillSubclasses($("subclass-search").value);
+      M.emit("dictionary");
     });
   }
+
+  // subclassName(code): the subclass's name in the page's language from the dictionary (null
+  // before it is read): my tasks and grid name their cases by it, so an answer kept offline
+  // in the other language still reads in this page's language
+  var names = {};
+  M.subclassName = function (code) {
+    return Object.prototype.hasOwnProperty.call(names, code) ? names[code] : null;
+  };
 
   function showDuplicates(rows) {
     duplicates = rows;
@@ -144,7 +155,12 @@
     if (point.accuracy_m) { fields.location_accuracy_m = Math.round(point.accuracy_m * 10) / 10; }
     // the label is made from the code when the outbox is shown (in the language of that moment)
     M.outbox.add("report", "/api/v1/events", fields, picker.blobs(), {subclass: code}).then(function () {
+      // the next report starts afresh: no subclass, search, description or photos (the
+      // position is kept: the officer is still there; "use my position" takes a new fix)
       $("description").value = "";
+      $("subclass").value = "";
+      $("subclass-search").value = "";
+      fillSubclasses("");
       picker.clear();
       showDuplicates([]);
       M.outbox.items().then(function (items) {

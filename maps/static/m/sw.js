@@ -21,6 +21,15 @@
   var DATA_PATHS = [/^\/api\/v1\/me(\/|$)/, /^\/api\/v1\/grids\/[0-9]+$/, /^\/api\/v1\/event-dictionary$/,
     /^\/api\/v1\/patrol\/daily$/, /^\/api\/v1\/coverage\/grids\/[0-9]+$/,
     /^\/api\/v1\/events\/[0-9]+\/photos\/[0-9]+$/];
+  // My tasks and grid (/api/v1/me/…) are kept under their URL without ?lang=: the latest
+  // answer serves both languages offline (the page names their subclasses from the dictionary,
+  // report.js M.subclassName; the labels are the page's own); the dictionary is kept per language.
+  var ANY_LANG = /^\/api\/v1\/me\//;
+  function dataKey(url) {
+    var u = new URL(url, self.location.href);
+    if (ANY_LANG.test(u.pathname)) { u.searchParams.delete("lang"); }
+    return u.href;
+  }
   // the reference outlines under the maps (grid.js): kept once seen; one never seen is empty
   // offline (an empty tile is 204, as the server answers one), not a failed fetch
   var TILE_PATH = /^\/tiles\/grids-l[23]\/[0-9]+\/[0-9]+\/-?[0-9]+\.mvt$/;
@@ -67,7 +76,7 @@
       if (!response.ok) { return null; }
       var copy = response.clone();
       return caches.open(DATA).then(function (cache) {
-        return cache.put(url, copy);
+        return cache.put(dataKey(url), copy);
       }).then(function () { return response.json(); });
     }).catch(function () { return null; });
   }
@@ -81,18 +90,9 @@
   // warm(): read and keep what the app shows offline, the same URLs the page reads (app.js,
   // tasks.js, report.js, grid.js): who I am, my tasks and their timelines, the dictionary in
   // both languages, my grids and their boundaries, my patrol time and coverage today.
-  // The names in my tasks and grid come in the page's language (?lang=, api.js M.inLang): the
-  // languages of the open pages (zh when none says).
-  function pageLangs() {
-    return self.clients.matchAll({type: "window"}).then(function (pages) {
-      var langs = [];
-      pages.forEach(function (page) {
-        var lang = new URL(page.url).searchParams.get("lang") === "en" ? "en" : "zh";
-        if (langs.indexOf(lang) < 0) { langs.push(lang); }
-      });
-      return langs.length ? langs : ["zh"];
-    });
-  }
+  // My tasks and grid are kept once whatever the page's language (dataKey), the dictionary in
+  // each: an officer who switches language in a dead zone still has them (issue 13's trial).
+  var LANGS = ["zh", "en"];
 
   function keepTasks(lang) {
     return keep("/api/v1/me/tasks?lang=" + lang).then(function (tasks) {
@@ -106,17 +106,13 @@
   var warming = null;
   function warm() {
     if (warming) { return warming; }
-    var langs = ["zh"];
-    warming = pageLangs().then(function (found) {
-      langs = found;
-      return keep("/api/v1/me");
-    }).then(function (me) {
+    warming = keep("/api/v1/me").then(function (me) {
       if (!me) { return false; }
-      var reads = langs.map(keepTasks).concat([
-        keep("/api/v1/event-dictionary?lang=zh"), keep("/api/v1/event-dictionary?lang=en"),
-      ]).concat(langs.slice(1).map(function (lang) { return keep("/api/v1/me/grid?lang=" + lang); }));
+      var reads = [keepTasks("zh")].concat(LANGS.map(function (lang) {
+        return keep("/api/v1/event-dictionary?lang=" + lang);
+      }));
       reads.push(
-        keep("/api/v1/me/grid?lang=" + langs[0]).then(function (grid) {
+        keep("/api/v1/me/grid?lang=zh").then(function (grid) {
           var grids = grid ? grid.grids : [];
           return Promise.all(grids.map(function (g) {
             var code = encodeURIComponent(g.code);
@@ -150,16 +146,18 @@
     return fetch(request).then(function (response) {
       if (response.ok && response.type === "basic" && !response.redirected) {
         var copy = response.clone();
-        caches.open(cacheName).then(function (cache) { cache.put(request, copy); });
+        caches.open(cacheName).then(function (cache) {
+          cache.put(cacheName === DATA ? dataKey(request.url) : request, copy);
+        });
       }
       return response;
     }, function (error) {
       return caches.open(cacheName).then(function (cache) {
-        return cache.match(request).then(function (hit) {
+        return cache.match(cacheName === DATA ? dataKey(request.url) : request).then(function (hit) {
           if (hit) { return hit; }
-          if (fallbackUrl) {
-            return cache.match(request, {ignoreSearch: true}).then(function (any) {
-              return any || cache.match(fallbackUrl);
+          if (fallbackUrl) {  // the page in its language, kept at install, before any other
+            return cache.match(fallbackUrl).then(function (page) {
+              return page || cache.match(request, {ignoreSearch: true});
             });
           }
           return null;
@@ -188,7 +186,11 @@
     var url = new URL(request.url);
     if (url.origin !== self.location.origin) { return; }
     if (request.mode === "navigate") {
-      if (url.pathname === "/m/") { event.respondWith(networkFirst(request, SHELL, "/m/")); }
+      if (url.pathname === "/m/") {
+        // offline, /m/?lang=zh is the kept /m/ (zh), never the English page (nor the reverse)
+        var english = url.searchParams.get("lang") === "en";
+        event.respondWith(networkFirst(request, SHELL, english ? "/m/?lang=en" : "/m/"));
+      }
       return;
     }
     if (url.pathname.indexOf("/static/") === 0 || url.pathname === "/m/manifest.webmanifest") {

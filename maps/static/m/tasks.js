@@ -67,13 +67,19 @@
 
   function statusText(status) { return M.t("status_" + status); }
 
+  // the case's subclass in the page's language: the dictionary's name (the answer may be one
+  // kept offline in the other language), else the answer's, else the code
+  function name(task) {
+    return M.subclassName(task.subclass) || task.subclass_name || task.subclass;
+  }
+
   function card(task) {
     var li = M.el("li", "ggm-task" + (task.overdue ? " ggm-overdue" : "") +
       (fresh[task.id] ? " ggm-new" : ""));
     li.dataset.id = task.id;
     li.tabIndex = 0;
     var head = M.el("div", "ggm-task-head");
-    head.appendChild(M.el("strong", null, "#" + task.id + " " + (task.subclass_name || task.subclass)));
+    head.appendChild(M.el("strong", null, "#" + task.id + " " + name(task)));
     var next = ahead(task);
     if (fresh[task.id]) { head.appendChild(M.el("span", "ggm-new-mark", M.t("new"))); }
     li.appendChild(head);
@@ -109,7 +115,7 @@
 
   function alertNew(added) {
     var first = added[0];
-    M.toast(M.t("new_task", {id: first.id, name: first.subclass_name || first.subclass}));
+    M.toast(M.t("new_task", {id: first.id, name: name(first)}));
     if (global.navigator.vibrate) {
       try { global.navigator.vibrate(buzzes(Math.min(added.length, 5))); } catch { /* not allowed */ }
     }
@@ -162,7 +168,8 @@
     var note = M.el("textarea");
     note.name = "note";
     note.rows = 3;
-    note.placeholder = NOTE_REQUIRED.indexOf(action) >= 0 ? M.t("note_required") : M.t("note");
+    note.placeholder = action === "handle" ? M.t("note_handled")
+      : NOTE_REQUIRED.indexOf(action) >= 0 ? M.t("note_required") : M.t("note");
     form.appendChild(note);
     var input = M.el("input");
     input.type = "file";
@@ -180,7 +187,8 @@
     function showError(text) { error.textContent = text; error.hidden = false; }
     var picker = M.photoPicker(input, previews, showError);
     if (action === "handle") {
-      form.appendChild(M.el("p", "ggm-field-title", M.t("take_photo")));
+      form.appendChild(M.el("p", "ggm-field-title", task.handling_photo_required
+        ? M.t("take_photo_required") : M.t("take_photo")));
       form.appendChild(input);
       form.appendChild(chooser);
       form.appendChild(previews);
@@ -192,7 +200,14 @@
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var text = note.value.trim();
+      // refused here, before queuing, by the server's rule (layers/events/workflow.py
+      // check_handled): handled needs a note, and a photo when the subclass asks for one
       if (NOTE_REQUIRED.indexOf(action) >= 0 && !text) { showError(M.t("note_required")); return; }
+      if (action === "handle" && !text) { showError(M.t("note_handled")); return; }
+      if (action === "handle" && task.handling_photo_required && !picker.blobs().length) {
+        showError(M.t("photo_required"));
+        return;
+      }
       var fields = {action: action, acted_at: new Date().toISOString()};
       if (text) { fields.note = text; }
       // the label is made when the outbox is shown, in the language of that moment
@@ -218,7 +233,7 @@
     back.type = "button";
     back.addEventListener("click", close);
     box.appendChild(back);
-    box.appendChild(M.el("h2", null, "#" + task.id + " " + (task.subclass_name || task.subclass)));
+    box.appendChild(M.el("h2", null, "#" + task.id + " " + name(task)));
     box.appendChild(M.el("p", "ggm-task-status", statusText(next.status)));
     box.appendChild(M.el("p", "ggm-deadline" + (task.overdue ? " ggm-overdue-text" : ""),
       M.t("deadline") + " " + M.when(task.deadline_at) + " · " + deadlineText(task)));
@@ -305,6 +320,7 @@
   }
 
   M.on("outbox", function () { syncQueued(); });
+  M.on("dictionary", function () { rerender(); });
   M.on("sent", function (ev) {
     if (ev.item.kind === "action") {
       M.refreshTasks().catch(function () { /* shown by the poll */ });
