@@ -1,9 +1,10 @@
 """Coordinates as clients send them: a datum (``crs``) and an optional height.
 
 Every endpoint that takes a point accepts ``crs`` (cgcs2000 | wgs84 | gcj02 | bd09, as a query
-parameter or a body field; the body's wins when both are given and agree, a disagreement is a
-422) and a 3D position (``[lon, lat, z]``, or ``z``/``alt``/``altitude`` fields: the height is
-ignored). :func:`point_to_cgcs2000` is the one conversion to the stored CGCS2000 degrees.
+parameter, a JSON or form field or a CSV column, all read by :func:`client_crs`; both given
+must agree, a disagreement or an unknown name is a 422 naming the field) and a 3D position
+(``[lon, lat, z]``, or ``z``/``alt``/``altitude`` fields: the height is ignored).
+:func:`point_to_cgcs2000` is the one conversion to the stored CGCS2000 degrees.
 """
 
 from __future__ import annotations
@@ -18,18 +19,28 @@ from api.errors import InvalidParameter
 from gis.crs import Datum, to_cgcs2000
 
 
-def body_crs(body_value: str | None, query_value: Datum | None) -> Datum:
-    """The datum of a point: the body's ``crs`` field, else the query's, else CGCS2000."""
-    if body_value not in (None, ""):
-        datum = parse_crs(body_value)
-        if query_value is not None and query_value is not Datum.CGCS2000 and query_value != datum:
-            raise InvalidParameter(
-                f"crs is {datum.value} in the body and {query_value.value} in the query; give "
-                "one of them",
-                field="crs",
-            )
-        return datum
-    return query_value or Datum.CGCS2000
+def client_crs(
+    query: Any = None,
+    body: Any = None,
+    *,
+    default: Datum = Datum.CGCS2000,
+    body_field: str = "crs",
+) -> Datum:
+    """The one reading of the datum of a client's coordinates, wherever the client sends it:
+    ``query`` is the query parameter ``crs``; ``body`` the body's (a JSON or form field, or
+    one CSV row's ``crs`` column, named ``body_field`` in errors). Either alone is taken; both
+    given must name the same datum; neither: ``default`` (CGCS2000 for the API, WGS 84 for
+    GPS clients). Names: api.deps.parse_crs (gcj02, bd09, wgs84, cgcs2000, EPSG codes, OGC
+    URIs). 422 naming the field for an unknown name or a disagreement."""
+    q = None if query is None or query == "" else parse_crs(query, "crs")
+    b = None if body is None or body == "" else parse_crs(body, body_field)
+    if q is not None and b is not None and q != b:
+        raise InvalidParameter(
+            f"{body_field} is {b.value} in the body (or the file's row) and crs {q.value} in "
+            "the query; give one of them (or the same in both)",
+            field=body_field,
+        )
+    return b or q or default
 
 
 def position(value: Any, field: str = "coordinates") -> tuple[float, float]:

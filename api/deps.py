@@ -208,8 +208,11 @@ def current_principal(request: Request, session: Session) -> Principal:
         if key[0] == "token":
             hit = _identify_throttled(request, session, value)
         else:
-            idle_s = request.app.state.settings.auth.session_idle_s
-            hit = accounts.resolve_session(session=session, value=value, idle_s=idle_s)
+            auth_settings = request.app.state.settings.auth
+            hit = accounts.resolve_session(
+                session=session, value=value, idle_s=auth_settings.session_idle_s,
+                phone_idle_s=auth_settings.phone_session_s,
+            )  # fmt: skip
         cache.put(key, hit, epoch)
     principal = Principal.of(hit)
     request.state.principal = principal  # pages: the navigation bar shows what this role may use

@@ -95,6 +95,17 @@ COLUMNS: dict[str, tuple[str, str, str, str, Convert]] = {
     "new_grid": ("新网格", "New grid", "", "", _same),
     "action": ("变化", "Change", "", "", _same),
     "detail": ("说明", "Detail", "", "", _same),
+    # generation diff and lineage (GET /api/v1/generations/{id}/diff|lineage)
+    "parent_code": ("上级网格编码", "Parent grid code", "", "", _same),
+    "change": ("变更类型", "Change", "", "", _same),
+    "area_before_m2": ("变更前面积", "Area before", "m²", "m²", _same),
+    "area_after_m2": ("变更后面积", "Area after", "m²", "m²", _same),
+    "area_change_m2": ("面积变化", "Area change", "m²", "m²", _same),
+    "old_code": ("原网格编码", "Old grid code", "", "", _same),
+    "new_code": ("新网格编码", "New grid code", "", "", _same),
+    "overlap_m2": ("重叠面积", "Overlap", "m²", "m²", _same),
+    "share_of_old": ("占原网格比例", "Share of the old grid", "%", "%", _pct),
+    "share_of_new": ("占新网格比例", "Share of the new grid", "%", "%", _pct),
     # coverage
     "h3_share": ("六边形覆盖率", "Coverage by hexagons", "%", "%", _pct),
     "buffer_share": ("缓冲区覆盖率", "Coverage by buffer", "%", "%", _pct),

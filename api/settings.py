@@ -46,6 +46,11 @@ class AuthSettings(BaseSettings):
     """A page session lasts at most one shift, then the user logs in again."""
     session_idle_s: int = 2 * 3600
     """A page session unused this long ends (seen at most once a minute)."""
+    phone_session_s: int = 12 * 3600
+    """A phone session (a sign-in to the officer app: ``next`` is ``/m/…``) lasts one shift and
+    ends only after being unused that long (a phone in a pocket between cases stays signed in;
+    ``session_idle_s`` does not apply to it); the centre still ends it at once (disable the
+    user, end their sessions, revoke the token)."""
 
     def secret(self, data_dir: Path) -> str:
         """The cookie-signing secret: configured, or generated once and kept in the data dir."""

@@ -56,6 +56,7 @@ from pyproj.exceptions import CRSError
 
 from gis.codes import LEVEL_CODE_LENGTH
 from gis.crs import SRID_CGCS2000
+from gis.dbf_encoding import shapefile_encoding
 
 REQUIRED_COLUMNS = ("code", "level", "parent_code", "name")
 SHAPEFILE_FIELDS: dict[str, str] = {
@@ -109,6 +110,8 @@ class GridFile:
     derived: dict[int, int] = field(default_factory=dict)
     placeholders: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    encoding: str | None = None  # a Shapefile's attribute encoding (gis/dbf_encoding.py)
+    encoding_guessed: bool = False  # detected, not stated by the user, a .cpg or the LDID
 
     def report(self) -> dict[str, Any]:
         counts = self.frame["level"].value_counts().to_dict()
@@ -119,6 +122,8 @@ class GridFile:
             "derived": {str(k): v for k, v in sorted(self.derived.items())},
             "placeholders": self.placeholders,
             "notes": self.notes,
+            "encoding": self.encoding,
+            "encoding_guessed": self.encoding_guessed,
         }
 
 
@@ -280,9 +285,11 @@ def _parse_crs(value: str) -> CRS:
         ) from None
 
 
-def _read_layer(path: Path, layer: str, crs: CRS | None) -> tuple[gpd.GeoDataFrame, str]:
+def _read_layer(
+    path: Path, layer: str, crs: CRS | None, encoding: str | None = None
+) -> tuple[gpd.GeoDataFrame, str]:
     try:
-        frame = pyogrio.read_dataframe(path, layer=layer)
+        frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
     except Exception as exc:
         why = str(exc).replace(f"/vsizip/{path}", path.name).replace(str(path), path.name)
         raise GridFileError(
@@ -556,6 +563,7 @@ def read_grid_file(
     layer: str | None = None,
     crs: str | None = None,
     known_names: Mapping[str, str] | None = None,
+    encoding: str | None = None,
 ) -> GridFile:
     """Read a planner's grid file as a grid frame in EPSG:4490.
 
@@ -570,6 +578,10 @@ def read_grid_file(
         ``cgcs2000``/``wgs84``); any CRS is reprojected to EPSG:4490.
     known_names : mapping, optional
         code -> name of grids known elsewhere (the active generation), for derived parents.
+    encoding : str, optional
+        The text encoding of a Shapefile's attributes (GBK, UTF-8, ISO-8859-1); default: its
+        ``.cpg``, else its language driver id, else detected -- a guess the report warns
+        about (:mod:`gis.dbf_encoding`).
 
     Raises
     ------
@@ -582,7 +594,24 @@ def read_grid_file(
     result = GridFile(frame=gpd.GeoDataFrame(), layers=chosen, source_crs="")
     frames, sources = [], []
     for name in chosen:
-        frame, source = _read_layer(path, name, stated)
+        try:
+            enc = shapefile_encoding(path, name, encoding)
+        except ValueError as exc:
+            raise GridFileError(
+                str(exc),
+                detail_zh=f"无法识别编码 {encoding!r}；请使用 GBK（GB18030）、UTF-8 或 ISO-8859-1",
+                field="encoding",
+            ) from None
+        if enc is not None:
+            result.encoding = enc.encoding
+            result.encoding_guessed = result.encoding_guessed or enc.guessed
+            if enc.guessed:
+                result.notes.append(
+                    f"layer {name!r}: the attribute encoding was guessed as {enc.encoding} "
+                    "(no .cpg, no language driver id); check the names, and give encoding= "
+                    "(e.g. GBK) if they are garbled"
+                )
+        frame, source = _read_layer(path, name, stated, enc.encoding if enc else None)
         frame = _derive_columns(frame, name, result.notes)
         missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
         if missing:

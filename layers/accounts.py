@@ -48,6 +48,10 @@ from layers.password_rules import password_problem
 from layers.people import Person, StaffRole
 
 SESSION_PREFIX = "ggs_"
+PHONE_SESSION_PREFIX = SESSION_PREFIX + "m."
+"""A phone session's cookie (the officer app): '.' is not in the random part's alphabet
+(URL-safe base64), so no other session's value starts with it; the value is only known by its
+SHA-256, so the kind cannot be changed by the holder."""
 TOUCH_EVERY_S = 60
 """``last_seen_at`` / ``last_used_at`` are written at most once a minute per session / token."""
 PASSWORD_MIN_CHARS = password_rules.MIN_CHARS
@@ -468,10 +472,12 @@ def start_session(
     user_id: int | None = None,
     token_id: int | None = None,
     user_agent: str | None = None,
+    phone: bool = False,
 ) -> tuple[UserSession, str]:
     """A new page session for a user (password login) or a token (token login); returns the
-    row and the cookie value (shown only now; only its SHA-256 is stored)."""
-    value = SESSION_PREFIX + secrets.token_urlsafe(32)
+    row and the cookie value (shown only now; only its SHA-256 is stored). ``phone``: a
+    session of the officer app, idle-timed-out by the shift (:func:`resolve_session`)."""
+    value = (PHONE_SESSION_PREFIX if phone else SESSION_PREFIX) + secrets.token_urlsafe(32)
     row = UserSession(
         id_hash=sha256(value),
         user_id=user_id,
@@ -484,9 +490,19 @@ def start_session(
     return row, value
 
 
-def resolve_session(*, session: Session, value: str, idle_s: int) -> Identity:
+def is_phone_session(value: str) -> bool:
+    """Was the page session ``value`` opened by the officer app (:func:`start_session`)?"""
+    return value.startswith(PHONE_SESSION_PREFIX)
+
+
+def resolve_session(
+    *, session: Session, value: str, idle_s: int, phone_idle_s: int | None = None
+) -> Identity:
     """Who the page session ``value`` speaks for, or AuthError if it is unknown, ended, expired,
-    idle for more than ``idle_s``, its token revoked or its user disabled. One indexed query."""
+    idle for more than ``idle_s`` (a phone session: ``phone_idle_s`` when given, the shift),
+    its token revoked or its user disabled. One indexed query."""
+    if phone_idle_s is not None and is_phone_session(value):
+        idle_s = phone_idle_s
     expired = with_zh(
         AuthError("your session has ended; log in again at /login", field="Authorization"),
         "登录已结束：请在 /login 重新登录",

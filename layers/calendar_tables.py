@@ -46,6 +46,8 @@ CALENDAR_CHANNEL = "gridgis_calendar"  # NOTIFY channel of migration 0025
 CALENDAR_CHANGED = "gridgis_calendar_changed"  # Session.info key: drop the copy after commit
 KINDS = ("holiday", "workday")
 MAX_ROWS = 400  # a year has 366 days at most
+MAX_PROBLEMS = 50  # bad rows listed in a refusal (all are counted)
+SHOWN_PROBLEMS = 5  # of them, named in its detail
 KIND_ALIASES = {
     "holiday": "holiday", "休": "holiday", "假": "holiday", "休息": "holiday", "放假": "holiday",
     "节假日": "holiday", "off": "holiday", "workday": "workday", "班": "workday",
@@ -280,22 +282,45 @@ def rows_from_records(records: Iterable[Sequence[Any]]) -> list[DayRow]:
         )
     col = {n: names.index(n) for n in ("date", "kind", "name") if n in names}
     out: list[DayRow] = []
+    problems: list[dict[str, Any]] = []
     for i, record in enumerate(it, start=2):
         values = list(record) + [None] * 3
         if not any(_cell(v) for v in values):
             continue
-        if len(out) >= MAX_ROWS:
+        if len(out) + len(problems) >= MAX_ROWS:
             raise CalendarTableError(f"more than {MAX_ROWS} rows; one year a file", field="file")
         raw_kind = _cell(values[col["kind"]])
         kind = KIND_ALIASES.get(raw_kind.lower())
+        bad = False
         if kind is None:
-            raise CalendarTableError(
-                f"row {i}: kind {raw_kind!r} is neither holiday (休) nor workday (班)",
-                field="kind",
-            )
-        name = _cell(values[col["name"]])[:100] if "name" in col else ""
-        out.append(DayRow(_parse_day(values[col["date"]], i), kind, name))
+            bad = True
+            why = f"row {i}: kind {raw_kind!r} is neither holiday (休) nor workday (班)"
+            problems.append({"row": i, "field": "kind", "detail": why})
+        try:
+            day = _parse_day(values[col["date"]], i)
+        except CalendarTableError as exc:
+            bad = True
+            problems.append({"row": i, "field": "date", "detail": exc.detail})
+        if not bad and kind is not None:
+            name = _cell(values[col["name"]])[:100] if "name" in col else ""
+            out.append(DayRow(day, kind, name))
+    refuse_problems(problems)
     return out
+
+
+def refuse_problems(problems: list[dict[str, Any]]) -> None:
+    """Raise one CalendarTableError for every bad row of a table (issue 14: not only the
+    first): ``detail`` names the first :data:`SHOWN_PROBLEMS` in words, ``problems`` lists up
+    to :data:`MAX_PROBLEMS` (``row``, ``field``, ``detail``), ``problem_count`` all of them."""
+    if not problems:
+        return
+    shown = "; ".join(p["detail"] for p in problems[:SHOWN_PROBLEMS])
+    more = f" (and {len(problems) - SHOWN_PROBLEMS} more)" if len(problems) > SHOWN_PROBLEMS else ""
+    raise CalendarTableError(
+        f"{len(problems)} bad row(s): {shown}{more}; fix them and load the file again",
+        field=problems[0]["field"],
+        extra={"problems": problems[:MAX_PROBLEMS], "problem_count": len(problems)},
+    )
 
 
 def parse_table(content: bytes, filename: str = "", *, charset: str | None = None) -> list[DayRow]:
@@ -317,14 +342,17 @@ def check_year(rows: Sequence[DayRow], year: int | None = None) -> int:
         raise CalendarTableError("no day rows; a year lists its holidays", field="file")
     want = year if year is not None else rows[0].day.year
     seen: set[date] = set()
+    problems: list[dict[str, Any]] = []
     for r in rows:
         if r.day.year != want:
-            raise CalendarTableError(
-                f"{r.day.isoformat()} is not in {want}; load one year per table", field="date"
-            )
-        if r.day in seen:
-            raise CalendarTableError(f"{r.day.isoformat()} is listed twice", field="date")
+            problems.append({"date": r.day.isoformat(), "field": "date",
+                             "detail": f"{r.day.isoformat()} is not in {want}; load one year "
+                             "per table"})  # fmt: skip
+        elif r.day in seen:
+            problems.append({"date": r.day.isoformat(), "field": "date",
+                             "detail": f"{r.day.isoformat()} is listed twice"})  # fmt: skip
         seen.add(r.day)
+    refuse_problems(problems)
     if not any(r.kind == "holiday" for r in rows):
         raise CalendarTableError(f"{want} lists no holiday; is this the notice?", field="kind")
     return want

@@ -84,8 +84,12 @@ def event_panel(
     list_limit: int = 30,
     lang: str = "zh",
 ) -> dict[str, Any]:
-    """Counts of today and this week, the overdue list (oldest deadline first) and the newest
-    events (for the live feed: ``last_id`` grows as events arrive). Two queries. A listed
+    """Counts of today and this week, the overdue list (oldest deadline first) and today's
+    events, newest first (the live feed: ``last_id`` grows as events arrive). Two queries.
+    Each list holds at most ``list_limit`` rows; ``overdue_total`` and ``latest_total`` say
+    how many there are in all (the rules of ``GET /events/map?overdue=true&town=<scope>`` and
+    ``?town=<scope>&from=<today>``, layers/events/listing.py, so a page can link to all of
+    them); ``today`` is the day in Asia/Shanghai (YYYY-MM-DD). A listed
     event's ``subclass_name`` is in ``lang`` ("zh" or "en") by the dictionary's rule
     (:func:`layers.events.dictionary.display_name`).
 
@@ -139,7 +143,9 @@ def event_panel(
 
     both = union_all(
         listing("overdue", overdue, Event.deadline_at).subquery().select(),
-        listing("latest", literal(True), Event.reported_at.desc()).subquery().select(),
+        listing("latest", Event.reported_at >= starts["day"], Event.reported_at.desc())
+        .subquery()
+        .select(),
     )
     lists: dict[str, list[dict[str, Any]]] = {"overdue": [], "latest": []}
     for row in session.execute(both).mappings():
@@ -158,11 +164,14 @@ def event_panel(
     return {
         "scope": scope,
         "now": now.isoformat(),
+        "today": now.astimezone(SHANGHAI).date().isoformat(),
         "today_start": starts["day"].isoformat(),
         "week_start": starts["week"].isoformat(),
         "counts": counts,
         "overdue": lists["overdue"],
+        "overdue_total": counts["overdue_now"],
         "latest": lists["latest"],
+        "latest_total": counts["reported_day"],
     }
 
 
@@ -189,7 +198,10 @@ def event_points(
 
 # The last usable fix of every active device from device_latest (kept by the database at
 # every insert, as latest_fixes reads it; runs on PostgreSQL and Citus alike), aggregated in
-# SQL; a device belongs to the scope by the grid of its last usable fix.
+# SQL; a device belongs to the scope by the grid of its last usable fix. One rule for each
+# figure, one count query: a device whose last fix lies in no grid belongs to no town and is
+# counted apart (``outside``, city only), so that the city's figures are the sums of its
+# towns' (``towns``: the same counts per town, the first 9 digits of the grid code).
 _OFFICERS_SQL = """
 WITH last AS (
   SELECT d.id, d.external_id, coalesce(p.name, d.label, d.external_id) AS name,
@@ -197,13 +209,19 @@ WITH last AS (
   FROM device d LEFT JOIN person p ON p.id = d.person_id
   JOIN device_latest f ON f.device_id = d.id AND f.flags & :bad = 0
   WHERE d.active AND (:scope = '' OR starts_with(coalesce(f.grid_code, ''), :scope))
+), placed AS (
+  SELECT * FROM last WHERE grid_code IS NOT NULL
+), towns AS (
+  SELECT left(grid_code, 9) AS code, count(*) AS devices,
+         count(*) FILTER (WHERE age_s <= :online_s) AS online,
+         count(*) FILTER (WHERE age_s > :offline_s) AS offline_long
+  FROM placed GROUP BY 1
 ), silent AS (
-  SELECT id, external_id, name, fix_time, grid_code, age_s FROM last
+  SELECT id, external_id, name, fix_time, grid_code, age_s FROM placed
   WHERE age_s > :offline_s ORDER BY age_s LIMIT :limit
 )
-SELECT (SELECT count(*) FROM last) AS devices,
-       (SELECT count(*) FROM last WHERE age_s <= :online_s) AS online,
-       (SELECT count(*) FROM last WHERE age_s > :offline_s) AS offline_long,
+SELECT (SELECT count(*) FROM last WHERE grid_code IS NULL) AS outside,
+       (SELECT coalesce(json_agg(towns ORDER BY code), '[]') FROM towns) AS towns,
        (SELECT coalesce(json_agg(silent ORDER BY age_s), '[]') FROM silent) AS silent
 """
 
@@ -282,7 +300,11 @@ def patrol_panel(
     list_limit: int = 30,
 ) -> dict[str, Any]:
     """Officers online now (last usable fix ≤ ``online_s`` old) and offline for more than
-    ``offline_min`` minutes (the most recently lost first), and today's and yesterday's coverage
+    ``offline_min`` minutes (``offline_long``; ``silent``: at most ``list_limit`` of them, the
+    most recently lost first), counted over the devices whose last usable fix lies in a grid of
+    the scope: ``devices``, ``online`` and ``offline_long`` are the sums of ``towns`` (the same
+    counts per town code), and at the city level ``outside`` counts the devices whose last fix
+    lies in no grid (0 below the city). And today's and yesterday's coverage
     of the scope: H3 and buffer share, officers, in-grid patrol minutes and metres (mileage and
     patrol time of the day so far, from the stored coverage run), worst grids."""
     now = now or datetime.now(UTC)
@@ -304,14 +326,17 @@ def patrol_panel(
     )
     today = now.astimezone(SHANGHAI).date()
     days = [today, today - timedelta(days=1)]
+    towns = row["towns"]
     return {
         "scope": scope,
         "now": now.isoformat(),
         "online_threshold_s": online_s,
         "offline_threshold_min": offline_min,
-        "devices": row["devices"],
-        "online": row["online"],
-        "offline_long": row["offline_long"],
+        "devices": sum(t["devices"] for t in towns),
+        "online": sum(t["online"] for t in towns),
+        "offline_long": sum(t["offline_long"] for t in towns),
+        "outside": row["outside"] if not scope else 0,
+        "towns": towns,
         "silent": [{**s, "age_s": round(float(s["age_s"]))} for s in row["silent"]],
         "coverage": _coverage_days(session, scope, days),
     }
@@ -333,6 +358,25 @@ def previous_period_start(start: datetime, period: str) -> datetime:
     else:
         before = local.replace(year=local.year - 1)
     return before.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def shown_period(now: datetime, period: str) -> dict[str, Any]:
+    """The one rule of the KPI period shown, at every level (city, town, village, grid): the
+    ``period`` (day, week, month, year in Asia/Shanghai) holding ``now`` up to ``now``
+    (``shown: current``), except on its first day (the 1st of a month, a Monday, 1 January),
+    when the whole period before it is shown (``shown: previous``): a month one day old says
+    nothing yet. ``now`` exactly at midnight counts as the end of the day before (the KPI
+    route's "as at the end of that day"). A "day" is always itself.
+
+    Returns ``{"shown", "start", "end", "current_from"}`` (UTC datetimes but ``shown``).
+    """
+    within = now - timedelta(microseconds=1)  # the instant just before: the day now ends
+    current = period_starts(within)[period]
+    first_day = within.astimezone(SHANGHAI).date() == current.astimezone(SHANGHAI).date()
+    if period != "day" and first_day:
+        start = previous_period_start(current, period)
+        return {"shown": "previous", "start": start, "end": current, "current_from": current}
+    return {"shown": "current", "start": current, "end": now, "current_from": current}
 
 
 def kpi_panel(
@@ -371,6 +415,7 @@ def kpi_panel(
             session=session,
             dimension=("town", "village", "grid")[level - 1],
             keys=[r["key"] for r in children],
+            at=min(now, datetime.now(UTC)),  # the names in force at the period's end
         )
         for r in children:
             r["name"] = names.get(r["key"], r["key"])
@@ -461,4 +506,5 @@ __all__ = [
     "patrol_panel",
     "period_starts",
     "previous_period_start",
+    "shown_period",
 ]

@@ -12,9 +12,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from layers.calendar_tables import ensure_loaded
 from layers.events.models import Event, EventLog, EventSubclass, locked_event
+from layers.events.notes import SystemNote
 from layers.events.workflow import OPEN_FOR_DEADLINE, Actor, append_log
 from layers.models import Role
 from layers.workcal import WorkCalendar
@@ -25,9 +27,14 @@ RESTARTS = ("dispatch", "unpark", "verify_fail")
 
 def unconfirmed_years_of(event: Event) -> list[int]:
     """The years without a table between the case's dispatch and its deadline (empty when the
-    deadline is confirmed or there is none)."""
+    deadline is confirmed or there is none). The process's copy of the tables is read again
+    first when a NOTIFY gridgis_calendar dropped it (without this, a worker answered from the
+    old copy, flag beside the new deadline, until something else reloaded it)."""
     if event.deadline_at is None:
         return []
+    session = object_session(event)
+    if session is not None:
+        ensure_loaded(session)  # no query while the copy is current
     start = event.dispatched_at or event.deadline_at
     return WorkCalendar.unconfirmed_years(start, event.deadline_at)
 
@@ -106,7 +113,9 @@ def recompute_deadlines(*, session: Session, year: int, calendar: WorkCalendar) 
         }
         append_log(session=session, event=event, actor=SYSTEM, action="recalendar",
                    from_status=event.status, at=max(now, _last_at(session, event)),
-                   note=f"{year} 年节假日安排已载入，期限重算", data=data)  # fmt: skip
+                   note=SystemNote(f"{year} 年节假日安排已载入，期限重算",
+                                   f"holiday table of {year} loaded; deadline recomputed"),
+                   data=data)  # fmt: skip
         changed += 1
     return changed
 

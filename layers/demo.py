@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +23,31 @@ DEMO_COUNTS = {1: 17, 2: 271, 3: 1558}
 DEMO_ACTIVATED_AT = datetime(2024, 1, 1, tzinfo=SHANGHAI)
 
 
+DEMO_NAMES = {"zh": "演示城市 · 种子 {seed}", "en": "Demo city · seed {seed}"}
+"""The demo generation's name per language: stored in Chinese, shown in English on en pages."""
+_DEMO_NAME = re.compile(r"^(?:演示城市 · 种子 (\d+)|演示城市 demo city \(seed (\d+)\))$")
+"""The demo name now, or as stored before 2026-12 (both languages in one name)."""
+
+
 def demo_generation_name(seed: int) -> str:
+    """The stored name of the demo generation of ``seed`` (Chinese, one language)."""
+    return DEMO_NAMES["zh"].format(seed=seed)
+
+
+def legacy_demo_generation_name(seed: int) -> str:
+    """The name the demo generation was stored under before (zh and en in one string)."""
     return f"演示城市 demo city (seed {seed})"
+
+
+def generation_names(name: str) -> dict[str, str]:
+    """A generation's name per page language ``{"zh": ..., "en": ...}``: the demo generation's
+    (current or legacy stored name) in each language, any other name as stored in both (a
+    planner's own name, one language)."""
+    found = _DEMO_NAME.match(name or "")
+    if not found:
+        return {"zh": name, "en": name}
+    seed = int(found.group(1) or found.group(2))
+    return {lang: text.format(seed=seed) for lang, text in DEMO_NAMES.items()}
 
 
 def find_demo_generation(*, session: Session, seed: int) -> Generation | None:
@@ -39,7 +63,7 @@ def find_demo_generation(*, session: Session, seed: int) -> Generation | None:
         return active
     by_name = session.scalar(
         select(Generation)
-        .where(Generation.name == demo_generation_name(seed))
+        .where(Generation.name.in_([demo_generation_name(seed), legacy_demo_generation_name(seed)]))
         .order_by(Generation.id.desc())
         .limit(1)
     )

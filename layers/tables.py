@@ -125,11 +125,28 @@ def decode_text(data: bytes, *, declared: str | None = None, field: str = "file"
 def xml_text(data: bytes, *, field: str = "body", charset: str | None = None) -> str:
     """An XML document as text in its declared encoding (BOM, ``<?xml encoding=…?>``, else the
     ``charset`` of its Content-Type, UTF-8), with the declaration removed so that parsers of
-    text do not re-apply it."""
+    text do not re-apply it.
+
+    The one rule for every XML upload (GPX, KML, …): XML without a BOM or a declared encoding
+    IS UTF-8 (XML 1.0, 4.3.3), so bytes that are not UTF-8 there are refused (TableError, 422,
+    naming the fix: an encoding declaration), never guessed -- a guess garbles short names.
+    """
     match = XML_DECLARATION.match(data[:200])
     declared = match.group(1).decode("ascii") if match else charset
-    if declared and data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    has_bom = data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if declared and has_bom:
         declared = None  # a BOM wins over the declaration (XML 1.0, appendix F)
+    if not declared and not has_bom:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TableError(
+                f"the XML file has no encoding declaration, so it must be UTF-8, but byte "
+                f"{exc.start} is not UTF-8; add the encoding it was saved in as its first line "
+                '(e.g. <?xml version="1.0" encoding="GBK"?>), send Content-Type: '
+                "application/gpx+xml; charset=GBK, or save it as UTF-8",
+                field=field,
+            ) from None
     text = decode_text(data, declared=declared, field=field)
     return re.sub(r"^\ufeff?\s*<\?xml[^>]*\?>", "", text, count=1)
 

@@ -13,11 +13,11 @@ import orjson
 from sqlalchemy import ForeignKey, Integer, String, delete, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from gis.codes import JIANGYIN_TOWNS
 from gis.zoning import TilingReport, check_zone_tiling
 from layers.db import Base
 from layers.errors import DomainError, GridNotFound
 from layers.people import Team
+from layers.unit_names import names_in_force
 
 
 class ZoneInvalid(DomainError):
@@ -190,6 +190,8 @@ def zone_features(
         params["tol"] = simplify_m / 111_000.0  # metres to degrees at the city's latitude
     sql = _ZONE_SQL.format(geom=geom, where=" AND ".join(clauses), having=having)
     rows = session.execute(text(sql), params).all()
+    # town names by the one naming rule (layers/unit_names.py), not a fixed table
+    towns = names_in_force(session=session, codes=[r.town_code for r in rows])
     return [
         {
             "type": "Feature",
@@ -199,7 +201,7 @@ def zone_features(
                 "code": r.code,
                 "name": r.name,
                 "town_code": r.town_code,
-                "town_name": JIANGYIN_TOWNS.get(r.town_code, r.town_code),
+                "town_name": towns.get(r.town_code, r.town_code),
                 "squad_id": r.squad_id,
                 "squad_name": r.squad_name,
                 "squad_members": int(r.squad_members),

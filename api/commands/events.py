@@ -15,8 +15,9 @@ import logging
 import os
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Annotated, Any
 
 import typer
@@ -31,9 +32,39 @@ DEMO_EVENTS = int(os.environ.get("GRIDGIS_DEMO_EVENTS", "2000"))
 WORKERS = 4
 RECENT_SHARE = 0.08  # cases of the last 7 days (the rest spread over the year)
 WAITING_STAGES = ("reported", "accept", "dispatch", "return", "start")  # the last step taken
+HANDLED_NOTE = "已按结案标准处置完毕"  # a handling feedback always says what was done (workflow.py)
 CLASS_MIX = {"01": 0.65, "04": 0.24, "02": 0.04, "03": 0.03, "05": 0.02, "06": 0.02}
 console = Console()
 log = logging.getLogger(__name__)
+
+
+@cache
+def demo_photo() -> bytes:
+    """A small generated JPEG (160x120, grey) standing for the photo after handling."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (160, 120), (128, 140, 128)).save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def handling_photo_codes(settings: Settings) -> set[str]:
+    """The subclasses whose handling needs a photo (layers/events/workflow.py)."""
+    from sqlalchemy import select
+
+    from layers.db import make_sessionmaker, transaction
+    from layers.events.models import EventSubclass
+    from layers.events.workflow import handling_photo_required
+
+    engine = open_engine(settings)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            subclasses = session.scalars(select(EventSubclass)).all()
+            return {s.code for s in subclasses if handling_photo_required(s)}
+    finally:
+        engine.dispose()
 
 
 def plan_events(
@@ -124,11 +155,11 @@ def plan_events(
                 total_h = (deadline - t).total_seconds() / 3600
                 late = rng.random() < 0.08
                 frac = rng.uniform(1.05, 1.8) if late else rng.uniform(0.1, 0.6)
-                step("handle", total_h * 60 * frac)
+                step("handle", total_h * 60 * frac, HANDLED_NOTE)
                 if rng.random() < 0.07:
                     step("verify_fail", rng.uniform(20, 240), "现场仍有残留")
                     step("start", rng.uniform(5, 60))
-                    step("handle", rng.uniform(30, 240))
+                    step("handle", rng.uniform(30, 240), HANDLED_NOTE)
                 step("verify", rng.uniform(10, 60))
                 step("close", rng.uniform(5, 30))
         # some recent cases stall in handling (the overdue list is never empty in real life)
@@ -187,6 +218,7 @@ def load_demo(settings: Settings, out: Console, n: int | None = None) -> None:
                 "WHERE active"
             )
         ).all()
+
         loader, token = create_token(session=session, name="demo events loader", role="admin")
         loader_id = loader.id
     try:
@@ -198,11 +230,23 @@ def load_demo(settings: Settings, out: Console, n: int | None = None) -> None:
 
 
 def _file_demo_cases(
-    settings: Settings, *, rows: Any, frame: Any, token: str, n: int, out: Console
+    settings: Settings,
+    *,
+    rows: Any,
+    frame: Any,
+    token: str,
+    n: int,
+    out: Console,
+    photo_codes: set[str] | None = None,
 ) -> None:
     """File ``n`` planned cases over the grids ``frame`` through the in-process API as
-    ``token``; ``rows`` are the active subclasses (class, code, limit, unit)."""
+    ``token``; ``rows`` are the active subclasses (class, code, limit, unit); a case of a
+    subclass in ``photo_codes`` (default: those whose closing rule asks for a photo after
+    handling, read from the database) is handled with a generated photo, as the workflow asks."""
     from api.main import create_app
+
+    if photo_codes is None:
+        photo_codes = handling_photo_codes(settings)
 
     subclasses: dict[str, list[tuple[str, float, str]]] = {}
     for cls, code, limit, unit in rows:
@@ -211,7 +255,9 @@ def _file_demo_cases(
     plans = plan_events(l3, subclasses, n=n, seed=settings.geo.demo_seed, now=datetime.now(UTC))
     headers = {"Authorization": f"Bearer {token}"}
     reasons: Counter[str] = Counter()
-    failures = asyncio.run(_file_all(create_app(settings), headers, plans, n, out, reasons))
+    failures = asyncio.run(
+        _file_all(create_app(settings), headers, plans, n, out, reasons, photo_codes)
+    )
     out.print(
         f"事件 events: {n - failures:,} demo cases filed"
         + (f", {failures} refused (each one logged)" if failures else "")
@@ -241,10 +287,13 @@ async def _file_all(
     n: int,
     out: Console,
     reasons: Counter[str],
+    photo_codes: Collection[str] = (),
 ) -> int:
     """File the cases with a few concurrent in-process clients (the app's thread pool serves
     them as it would serve several field devices)."""
     import httpx
+
+    photo = demo_photo()
 
     failures = 0
     queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=64)
@@ -267,7 +316,12 @@ async def _file_all(
                     body = {"action": action, "at": at.isoformat()}
                     if note is not None:
                         body["note"] = note
-                    if (done := await client.post(url, json=body)).status_code != 200:
+                    if action == "handle" and plan["subclass"] in photo_codes:
+                        files = [("photos", ("handled.jpg", photo, "image/jpeg"))]
+                        done = await client.post(url, data=body, files=files)
+                    else:
+                        done = await client.post(url, json=body)
+                    if done.status_code != 200:
                         failures += 1
                         reasons[_refused(plan["ref"], action, done)] += 1
                         break

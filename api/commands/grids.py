@@ -123,7 +123,11 @@ def require_draft_by_cli(
 
 
 def read_grid_file(
-    path: Path, layer: str | None = None, crs: str | None = None, session: Session | None = None
+    path: Path,
+    layer: str | None = None,
+    crs: str | None = None,
+    session: Session | None = None,
+    encoding: str | None = None,
 ) -> GridFile:
     """A planner's file (GeoPackage, GeoJSON, zipped Shapefile) read by gis.gridfiles; a bad
     file prints the reason and the fix and exits 1."""
@@ -133,8 +137,10 @@ def read_grid_file(
 
     try:
         if session is not None:
-            return read_planner_file(session=session, path=path, layer=layer, crs=crs)
-        return read_gridfile(path, layer=layer, crs=crs)
+            return read_planner_file(
+                session=session, path=path, layer=layer, crs=crs, encoding=encoding
+            )
+        return read_gridfile(path, layer=layer, crs=crs, encoding=encoding)
     except (GridFileError, DomainError) as exc:
         console.print(f"[red]{path.name}: {words.detail(exc)}[/]", soft_wrap=True)
         layers = getattr(exc, "layers", None) or getattr(exc, "extra", {}).get("layers")
@@ -224,6 +230,13 @@ def import_file(
     name: Annotated[str, typer.Option(help="name of the new generation")],
     layer: Annotated[str | None, typer.Option(help="layer inside the file, or 'all'")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of a file that states none")] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="a Shapefile's attribute encoding (GBK, UTF-8); default: .cpg, LDID, "
+            "else detected (said so)"
+        ),
+    ] = None,
     note: Annotated[str | None, typer.Option(help="what the draft is for")] = None,
     commit: Annotated[bool, typer.Option("--commit", help="store it (default: dry run)")] = False,
     force: Annotated[
@@ -262,7 +275,7 @@ def import_file(
         raise typer.Exit(1)
     sessions = open_sessions(settings)
     with sessions() as session:
-        gridfile = read_grid_file(path, layer, crs, session=session)
+        gridfile = read_grid_file(path, layer, crs, session=session, encoding=encoding)
         print_file_notes(gridfile)
         try:
             with geometry_errors("file"):  # an outline GEOS cannot process: named, no traceback

@@ -24,6 +24,7 @@ from api.ingest.pipeline import (
     check_coordinates,
     check_seq,
     check_text,
+    is_unknown,
     parse_number,
     parse_time,
     parse_value,
@@ -43,25 +44,20 @@ class BadRequestBody(DomainError):
 # -- Traccar Client / OsmAnd --------------------------------------------------------------------
 OSMAND_KNOWN = {
     "id", "deviceid", "lat", "lon", "location", "timestamp", "speed", "bearing", "heading",
-    "altitude", "accuracy", "hdop", "batt", "valid", "key", "token",
+    "altitude", "accuracy", "hdop", "batt", "valid", "key", "token", "crs",
 }  # fmt: skip
 MAX_DEVICE_ID_CHARS = 100
 MAX_EXTRA_PARAMETERS = 50
-UNKNOWN = -1.0  # Traccar Client's value for "not known" (speed, course, altitude, battery)
 
 
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() not in ("false", "0", "no", "")
 
 
-def _known(value: Any) -> Any:
-    """None for Traccar's "unknown" sentinel -1 (as number or text), else the value."""
-    if isinstance(value, bool):
-        return value
-    try:
-        return None if value is not None and float(value) == UNKNOWN else value
-    except (TypeError, ValueError):
-        return value
+def _known(value: Any, kind: str) -> Any:
+    """None for a "not known" sentinel of ``kind`` (pipeline.UNKNOWN_SENTINELS), else the
+    value."""
+    return None if is_unknown(value, kind) else value
 
 
 def device_id(value: Any, field: str) -> str:
@@ -89,9 +85,9 @@ def osmand_params(params: Mapping[str, str]) -> tuple[str, FixColumns]:
     """One fix from Traccar Client / OsmAnd query or form parameters.
 
     ``speed`` is in the device's unit (``device.speed_unit``: knots for Traccar Client, the
-    default; m/s for the OsmAnd app), converted once the device is known. ``-1`` for speed or
-    bearing means unknown (stored NULL); ``hdop`` without ``accuracy`` becomes an accuracy
-    estimate (HDOP x 5 m).
+    default; m/s for the OsmAnd app), converted once the device is known. ``-1`` for speed,
+    bearing, accuracy, hdop or batt means unknown (stored NULL, pipeline.UNKNOWN_SENTINELS);
+    ``hdop`` without ``accuracy`` becomes an accuracy estimate (HDOP x 5 m).
     """
     field = "id" if params.get("id") else "deviceid"
     device = device_id(params.get("id") or params.get("deviceid"), field)
@@ -113,16 +109,14 @@ def osmand_params(params: Mapping[str, str]) -> tuple[str, FixColumns]:
         ts = params.get("timestamp")
         fix_time = datetime.now(UTC) if ts in (None, "") else parse_time(ts, "timestamp")
         # the speed's range is checked in m/s after the unit conversion (pipeline)
-        speed = parse_number(_known(params.get("speed")), "speed", low=0, high=10_000)
-        course = parse_value(
-            _known(params.get("bearing", params.get("heading"))), "course_deg", "bearing"
-        )
+        speed = parse_number(_known(params.get("speed"), "speed_mps"), "speed", low=0, high=10_000)
+        course = parse_value(params.get("bearing", params.get("heading")), "course_deg", "bearing")
         attrs = {
             check_text(k, "query", max_chars=100): check_text(v, k)
             for k, v in params.items()
             if k.lower() not in OSMAND_KNOWN
         }
-        if params.get("hdop"):
+        if params.get("hdop") and not is_unknown(params["hdop"], "hdop"):
             attrs["hdop"] = check_text(params["hdop"], "hdop", max_chars=30)
         fixes.add(
             0,
@@ -133,7 +127,7 @@ def osmand_params(params: Mapping[str, str]) -> tuple[str, FixColumns]:
             speed_mps=speed,
             course_deg=course,
             altitude_m=parse_value(params.get("altitude"), "altitude_m", "altitude"),
-            battery_pct=parse_value(_known(params.get("batt")), "battery_pct", "batt"),
+            battery_pct=parse_value(params.get("batt"), "battery_pct", "batt"),
             valid=_truthy(params.get("valid", "true")),
             attributes=attrs,
         )
@@ -145,7 +139,8 @@ def osmand_params(params: Mapping[str, str]) -> tuple[str, FixColumns]:
 def osmand_json(data: Any) -> tuple[str, FixColumns]:
     """The newer Traccar Client JSON body (speed in m/s here, not knots).
 
-    ``-1`` for speed, heading, altitude or battery level means unknown: stored NULL.
+    ``-1`` for speed, heading, accuracy or battery level means unknown: stored NULL (one rule
+    for every ingest path, pipeline.UNKNOWN_SENTINELS); an altitude of -1 m is stored as sent.
     """
     if not isinstance(data, dict):
         raise BadRequestBody(
@@ -168,7 +163,7 @@ def osmand_json(data: Any) -> tuple[str, FixColumns]:
         )  # fmt: skip
         ts = location.get("timestamp")
         battery = location.get("battery") if isinstance(location.get("battery"), dict) else {}
-        level = parse_number(_known(battery.get("level")), "location/battery/level")
+        level = parse_number(_known(battery.get("level"), "battery_pct"), "location/battery/level")
         # battery.level is 0..1 in the Traccar/transistorsoft format
         battery_pct = None if math.isnan(level) else level * 100.0 if level <= 1.0 else level
         attrs: dict[str, Any] = {}
@@ -185,16 +180,12 @@ def osmand_json(data: Any) -> tuple[str, FixColumns]:
             lon=float(coords["longitude"]),
             lat=float(coords["latitude"]),
             accuracy_m=parse_value(
-                _known(coords.get("accuracy")), "accuracy_m", "location/coords/accuracy"
+                coords.get("accuracy"), "accuracy_m", "location/coords/accuracy"
             ),
-            speed_mps=parse_value(
-                _known(coords.get("speed")), "speed_mps", "location/coords/speed"
-            ),
-            course_deg=parse_value(
-                _known(coords.get("heading")), "course_deg", "location/coords/heading"
-            ),
+            speed_mps=parse_value(coords.get("speed"), "speed_mps", "location/coords/speed"),
+            course_deg=parse_value(coords.get("heading"), "course_deg", "location/coords/heading"),
             altitude_m=parse_value(
-                _known(coords.get("altitude")), "altitude_m", "location/coords/altitude"
+                coords.get("altitude"), "altitude_m", "location/coords/altitude"
             ),
             battery_pct=parse_value(battery_pct, "battery_pct", "location/battery/level"),
             attributes=check_attributes(attrs, "location"),
@@ -221,10 +212,10 @@ def owntracks(data: Any) -> FixColumns:
             lon=float(data["lon"]),
             lat=float(data["lat"]),
             accuracy_m=parse_value(data.get("acc"), "accuracy_m", "acc"),
-            speed_mps=parse_value(_known(data.get("vel")), "speed_mps", "vel", scale=KMH_MPS),
-            course_deg=parse_value(_known(data.get("cog")), "course_deg", "cog"),
+            speed_mps=parse_value(data.get("vel"), "speed_mps", "vel", scale=KMH_MPS),
+            course_deg=parse_value(data.get("cog"), "course_deg", "cog"),
             altitude_m=parse_value(data.get("alt"), "altitude_m", "alt"),
-            battery_pct=parse_value(_known(data.get("batt")), "battery_pct", "batt"),
+            battery_pct=parse_value(data.get("batt"), "battery_pct", "batt"),
             attributes=check_attributes(attrs, "body"),
         )
     except ItemError as err:

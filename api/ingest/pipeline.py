@@ -160,11 +160,41 @@ VALUE_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
+UNKNOWN_SENTINELS: dict[str, frozenset[float]] = {
+    "accuracy_m": frozenset({-1.0}),
+    "speed_mps": frozenset({-1.0}),
+    "course_deg": frozenset({-1.0}),
+    "battery_pct": frozenset({-1.0}),
+    "hdop": frozenset({-1.0}),
+}
+"""The values that mean "not known" for each fix value kind, as the client sent them (before
+any unit conversion): Traccar Client (query, form and JSON body), OsmAnd, OwnTracks, iOS/Android
+location APIs and our batch send -1 for an unknown speed, course, accuracy, HDOP or battery
+level; such a value is stored NULL on every ingest path, never refused and never stored as data.
+``altitude_m`` has none: -1 m is a real altitude (the city lies a few metres above sea level
+and GPS heights scatter by ±10 m), and Traccar's own OsmAnd decoder stores altitude as sent."""
+
+
+def is_unknown(value: Any, kind: str) -> bool:
+    """Whether ``value`` (a number or its text) is a :data:`UNKNOWN_SENTINELS` value of
+    ``kind``."""
+    sentinels = UNKNOWN_SENTINELS.get(kind)
+    if not sentinels or value is None or isinstance(value, bool):
+        return False
+    try:
+        return float(value) in sentinels
+    except (TypeError, ValueError):
+        return False
+
+
 def parse_value(value: Any, kind: str, field: str | None = None, *, scale: float = 1.0) -> float:
-    """An optional fix value of :data:`VALUE_RANGES` kind ``kind`` (NaN when absent), checked
-    after multiplying by ``scale`` (a unit conversion)."""
+    """An optional fix value of :data:`VALUE_RANGES` kind ``kind`` (NaN when absent or a
+    :data:`UNKNOWN_SENTINELS` value), checked after multiplying by ``scale`` (a unit
+    conversion)."""
     low, high = VALUE_RANGES[kind]
     name = field or kind
+    if is_unknown(value, kind):
+        return math.nan
     number = parse_number(value, name)
     if math.isnan(number):
         return number

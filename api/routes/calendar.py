@@ -77,7 +77,7 @@ def read_calendar_year(session: SessionDep, _: Reader, year: Year) -> dict[str, 
         raise CalendarYearNotLoaded(
             f"{year} has no holiday table: deadlines in it are computed Monday-Friday and "
             f"marked calendar_unconfirmed; load the State Council notice with "
-            f"PUT /api/v1/calendar/{year} or `gridgis calendar import FILE`",
+            f"PUT /api/v1/calendar/{year} or `gridgis calendar import FILE --commit`",
             field="year",
         )
     return table

@@ -44,7 +44,7 @@ from layers.dashboard import (
     grid_panel,
     kpi_panel,
     patrol_panel,
-    previous_period_start,
+    shown_period,
 )
 from layers.errors import Forbidden
 from layers.grids import active_generation
@@ -254,14 +254,16 @@ def dashboard_kpis(
         dt.date | None, Query(description="as at the end of this day (Asia/Shanghai)")
     ] = None,
 ) -> dict[str, Any]:
+    """``shown`` is ``current`` (the period up to now) or, on the first day of a week, month
+    or year, ``previous``: the whole period before it, with ``current_from`` the start of the
+    one just begun (:func:`layers.dashboard.shown_period`: one rule for the city and every
+    town, village and grid). ``current_reported`` counts the cases of the scope reported in the
+    current period so far. ``date`` (YYYY-MM-DD, Asia/Shanghai) asks as at the end of that day
+    (or now, for today)."""
     if period not in KPI_PERIODS:
         raise InvalidParameter(
             f"period {period!r} is unknown; use {', '.join(KPI_PERIODS)}", field="period"
         )
-    """``shown`` is ``current`` (the period up to now) or, while the current period has no
-    case yet (the first hours of a month), ``previous``: the whole period before it, with
-    ``current_from`` the start of the empty one. ``date`` (YYYY-MM-DD, Asia/Shanghai) asks
-    as at the end of that day (or now, for today)."""
     scope = within_caller(parse_scope(scope), session, principal)
     now = datetime.now(UTC)
     if date is not None:
@@ -269,16 +271,18 @@ def dashboard_kpis(
         now = min(now, end_of_day.astimezone(UTC))
 
     def panel() -> dict[str, Any]:
-        body = kpi_panel(session=session, scope=scope, period=period, now=now)
-        if body["kpis"]["reported"] == 0:
-            start = datetime.fromisoformat(body["from"])
-            earlier = kpi_panel(
-                session=session, scope=scope, period=period, now=start,
-                start=previous_period_start(start, period),
-            )  # fmt: skip
-            if earlier["kpis"]["reported"]:
-                return earlier | {"shown": "previous", "current_from": body["from"]}
-        return body | {"shown": "current", "current_from": body["from"]}
+        shown = shown_period(now, period)
+        body = kpi_panel(
+            session=session, scope=scope, period=period, now=shown["end"], start=shown["start"]
+        )
+        current = body["kpis"]["reported"]
+        if shown["shown"] == "previous":
+            current = kpi_panel(
+                session=session, scope=scope, period=period, now=now,
+                start=shown["current_from"],
+            )["kpis"]["reported"]  # fmt: skip
+        return body | {"shown": shown["shown"], "current_from": shown["current_from"].isoformat(),
+                       "current_reported": current}  # fmt: skip
 
     key = ("kpis", scope, period, date if date is not None else None)
     return panel_cache(request).get(key, panel)

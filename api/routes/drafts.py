@@ -235,7 +235,11 @@ def read_diff(
     )  # fmt: skip
     if format == "json":
         return diff
+    # the change in the download's language (zh default, en with lang=en; headers with units
+    # from api/exports.py COLUMNS, the one export-header rule)
+    words = IMPACT_WORDS[_table_lang(format)]
     rows = [f["properties"] for f in diff["features"]]
+    rows = [r | {"change": words.get(r["change"], r["change"])} for r in rows]
     return table_response(
         rows, name=f"diff-{generation_id}-vs-{old}", fmt=format, sheet="diff",
         columns=DIFF_COLUMNS,
@@ -265,6 +269,8 @@ def read_lineage(
     )  # fmt: skip
     if format == "json":
         return {"old_generation": old, "new_generation": generation_id, "lineage": rows}
+    words = IMPACT_WORDS[_table_lang(format)]
+    rows = [r | {"kind": words.get(r["kind"], r["kind"])} for r in rows]
     return table_response(
         rows, name=f"lineage-{generation_id}-vs-{old}", fmt=format, sheet="lineage"
     )
@@ -297,6 +303,13 @@ IMPACT_WORDS: dict[str, dict[str, str]] = {
         "recoded_from": "recoded from",
     },
 }  # fmt: skip
+
+
+def _table_lang(fmt: Any) -> str:
+    """The language of a download: the TableFormat's ``lang`` (zh default, en)."""
+    from maps.styles import resolve_lang
+
+    return resolve_lang(getattr(fmt, "lang", "zh"))
 
 
 def _areas(before: float | None, after: float | None) -> str:

@@ -47,6 +47,11 @@ class EventRow(BaseModel):
     description: str
     reported_at: str
     deadline_at: str | None
+    calendar_unconfirmed: bool = Field(
+        description="the deadline runs into a year without a holiday table (computed "
+        "Monday-Friday), as on the case"
+    )
+    calendar_unconfirmed_years: list[int]
 
 
 class EventRows(BaseModel):

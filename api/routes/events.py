@@ -10,25 +10,24 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
-import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
+from api.coords import client_crs, point_to_cgcs2000
 from api.deps import (
     PrincipalDep,
     Reader,
     SessionDep,
-    check_lonlat,
     parse_at,
-    parse_crs,
     require,
 )
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType
 from api.forms import read_form
 from api.http_rules import BOOL_WORDS
+from api.lang import LangDep
 from api.schemas.bodies import (
     EVENT_ACTION,
     EVENT_REPORT,
@@ -50,8 +49,8 @@ from api.schemas.events import (
     RoutingChanged,
 )
 from api.uploads import read_upload
-from gis.crs import to_cgcs2000
 from layers import accounts, idempotency
+from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
 from layers.deadlines import unconfirmed_years_of
 from layers.errors import NotFound
 from layers.events import access, intake
@@ -65,6 +64,7 @@ from layers.events.models import (
     case_photo_rows,
     event_by_id,
 )
+from layers.events.notes import note_for
 from layers.events.workflow import (
     TRANSITIONS,
     Actor,
@@ -167,12 +167,18 @@ def is_json(request: Request) -> bool:
     return kind in ("", "application/json")
 
 
-def cgcs_point(data: dict[str, Any]) -> tuple[float, float]:
+QUERY_CRS = (
+    "datum of lon/lat when the body (or a file row) gives none: cgcs2000 (default), wgs84, "
+    "gcj02, bd09, EPSG:4490/4326; a body's crs must agree"
+)
+
+
+def cgcs_point(data: dict[str, Any], query_crs: str | None = None) -> tuple[float, float]:
+    """The ``lon``/``lat`` of a body (JSON or form) or query as CGCS2000 degrees, in the datum
+    the client gave as the body's ``crs`` field or the query's ``crs`` (api.coords.client_crs;
+    422 naming the field for an unknown or disagreeing one)."""
     lon, lat = _float(data, "lon"), _float(data, "lat")
-    check_lonlat(lon, lat)
-    crs = parse_crs(data.get("crs"))
-    x, y = to_cgcs2000(np.array([lon]), np.array([lat]), crs)
-    return float(x[0]), float(y[0])
+    return point_to_cgcs2000(lon, lat, client_crs(query_crs, data.get("crs")))
 
 
 def event_public(event: Event, *, now: datetime | None = None) -> dict[str, Any]:
@@ -225,9 +231,10 @@ def get_event(session: Any, event_id: int, *, lock: bool = False) -> Event:
     return event
 
 
-def log_public(entry: EventLog) -> dict[str, Any]:
+def log_public(entry: EventLog, lang: str = "zh") -> dict[str, Any]:
     """One step: ``at`` when it happened (on a phone that was offline: the phone's time),
-    ``recorded_at`` when the server received it."""
+    ``recorded_at`` when the server received it; a note the system wrote in ``lang``
+    (layers/events/notes.py), a person's note as typed."""
     return {
         "at": entry.at.isoformat(),
         "recorded_at": entry.recorded_at.isoformat() if entry.recorded_at else None,
@@ -237,7 +244,7 @@ def log_public(entry: EventLog) -> dict[str, Any]:
         "actor": entry.actor_name,
         "role": entry.actor_role,
         "person_id": entry.actor_person_id,
-        "note": entry.note,
+        "note": note_for(entry.note, entry.data, lang),
         "attachments": entry.attachments,
         "data": entry.data,
     }
@@ -253,7 +260,10 @@ def log_public(entry: EventLog) -> dict[str, Any]:
     ),
 )
 async def create_event(
-    request: Request, session: SessionDep, principal: Reporter
+    request: Request,
+    session: SessionDep,
+    principal: Reporter,
+    crs: Annotated[str | None, Query(max_length=100, description=QUERY_CRS)] = None,
 ) -> dict[str, Any]:
     """Anyone who may report files a case wherever it is, whatever their scope (issue 11, by
     rule, not an oversight): DOMAIN.md §3 collects events from everyone on patrol, the
@@ -277,7 +287,7 @@ def _create_event(
     data: dict[str, Any],
     photos: list[intake.Photo],
 ) -> dict[str, Any]:
-    lon, lat = cgcs_point(data)
+    lon, lat = cgcs_point(data, request.query_params.get("crs"))  # the declared ?crs=
     source = data.get("source", "patrol")
     try:
         source_enum = EventSource(source)
@@ -429,7 +439,7 @@ def duplicates(
     within_m: Annotated[float, Query(gt=0, le=1000)] = 50.0,
     window_h: Annotated[float, Query(gt=0, le=24 * 30)] = 72.0,
 ) -> dict[str, Any]:
-    x, y = cgcs_point({"lon": lon, "lat": lat, "crs": crs})
+    x, y = cgcs_point({"lon": lon, "lat": lat}, crs)
     rows = intake.find_duplicates(
         session=session,
         lon=x,
@@ -449,13 +459,18 @@ def duplicates(
 
 
 @router.get("/events/{event_id}", summary="One event with its timeline", response_model=EventPublic)
-def read_event(session: SessionDep, principal: Reader, event_id: int) -> dict[str, Any]:
+def read_event(
+    session: SessionDep, principal: Reader, event_id: int, lang: LangDep
+) -> dict[str, Any]:
     event = get_event(session, event_id)
     _require_visible(session, principal, event)
     logs = case_log(session, event)
     photos = case_photo_rows(session, event)
+    # the holiday tables as committed now (a calendar import in another worker), so that
+    # calendar_unconfirmed follows the stored deadline at once, even before the NOTIFY arrives
+    ensure_calendar_loaded(session, check=True)
     return event_public(event) | {
-        "timeline": [log_public(e) for e in logs],
+        "timeline": [log_public(e, lang) for e in logs],
         "photos": [
             {
                 "id": p.id,
@@ -645,12 +660,17 @@ def workflow_table(_: Reader) -> dict[str, Any]:
     openapi_extra=TABLE_BODY,
 )
 async def import_hotline_file(
-    request: Request, session: SessionDep, principal: Dispatcher
+    request: Request,
+    session: SessionDep,
+    principal: Dispatcher,
+    crs: Annotated[str | None, Query(max_length=100, description=QUERY_CRS)] = None,
 ) -> dict[str, Any]:
     """CSV or XLSX, as the raw body or as the ``file`` part of a multipart form."""
     from layers.events.hotline import import_hotline
 
     upload = await read_upload(request)  # raw body or the multipart part 'file'
+    query_crs = crs
+    client_crs(query_crs)  # an unknown name: 422 before any row is read
 
     def work() -> dict[str, Any]:  # parsing and database work off the event loop
         return import_hotline(
@@ -660,6 +680,8 @@ async def import_hotline_file(
             filename=upload.filename or "hotline",
             metric_srid=request.app.state.settings.geo.metric_srid,
             charset=upload.charset,
+            # a row's crs cell, the query's crs the file's default (one reader: api.coords)
+            row_datum=lambda cell: client_crs(query_crs, cell),
         )
 
     return await run_in_threadpool(work)

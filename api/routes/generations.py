@@ -373,7 +373,11 @@ def _import_file(
         layer = fields.get("layer") or None
         try:
             gridfile = read_planner_file(
-                session=session, path=path, layer=layer, crs=fields.get("crs") or None
+                session=session,
+                path=path,
+                layer=layer,
+                crs=fields.get("crs") or None,
+                encoding=fields.get("encoding") or None,
             )
         except GridFileInvalid as exc:
             if exc.extra.get("layers") is None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StrictBool, StrictInt
 from sqlalchemy import select
 
-from api.coords import body_crs, point_to_cgcs2000
+from api.coords import client_crs, point_to_cgcs2000
 from api.deps import (
     Admin,
     BboxDep,
@@ -206,7 +206,9 @@ def create_household(
     """``lon``/``lat`` in ``crs`` (body field or query parameter; default CGCS2000), converted
     to CGCS2000 before the unit grid is found (Amap/Gaode coordinates are GCJ-02). Only inside
     the caller's scope: a household of another area is 403 (``scope``) and nothing is stored."""
-    lon, lat = point_to_cgcs2000(body.lon, body.lat, body_crs(body.crs, crs))
+    lon, lat = point_to_cgcs2000(
+        body.lon, body.lat, client_crs(request.query_params.get("crs"), body.crs)
+    )
     if body.head_id_number and (p := id_number_problem(body.head_id_number)):
         raise InvalidParameter(f"head_id_number: {p}", field="head_id_number")
     if body.phone and (p := mobile_problem(body.phone)):

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.big_json import json_answer
+from api.coords import client_crs
 from api.errors import STATUS, InvalidParameter, UnsupportedMediaType, problem
 from api.forms import read_form
 from api.ingest import formats
@@ -44,6 +45,7 @@ from api.schemas.bodies import (
 )
 from api.schemas.tracks import OWNTRACKS_RESPONSES, IngestAnswer
 from api.uploads import read_upload
+from gis.crs import Datum
 from layers.devices import check_secret, device_by_external_id, preauthenticate
 from layers.tables import PARSE_IN_PROCESS_MAX_BYTES, TableError, run_isolated
 
@@ -185,6 +187,8 @@ async def ingest_osmand(request: Request) -> Response:
             params.update({k: str(v) for k, v in form.items()})
     if source == "osmand":
         external_id, fixes = formats.osmand_params(params)
+    # the datum of the phone's coordinates: crs in the query or the form (WGS 84 if none)
+    in_datum(fixes, params.get("crs"))
     # stored with the other fixes arriving now, in one transaction (api/ingest/group.py);
     # answered once committed
     await writer_for(request.app.state).submit(
@@ -221,9 +225,18 @@ async def ingest_owntracks(
     if secret:
         await _preauthenticate(request, None, secret, "d")
     fixes = formats.owntracks(_json(await _body(request)))
+    in_datum(fixes, request.query_params.get("crs"))
     if len(fixes):
         await run_in_threadpool(_store_owntracks, request, user, dev, fixes)
     return JSONResponse([])
+
+
+def in_datum(fixes: FixColumns, query: str | None) -> None:
+    """Every fix of a single-fix client (OsmAnd/Traccar, OwnTracks) in the datum its request
+    names as ``crs`` (query or form; api.coords.client_crs, 422 naming ``crs`` for an unknown
+    name); WGS 84, what GPS receivers report, when none is given."""
+    datum = client_crs(query, default=Datum.WGS84)
+    fixes.datum = [datum.value] * len(fixes.datum)
 
 
 def _store_owntracks(request: Request, user: str | None, dev: str, fixes: FixColumns) -> None:

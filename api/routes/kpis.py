@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -31,6 +31,9 @@ def _period(start: str | None, end: str | None) -> tuple[datetime, datetime]:
 
 PERIOD_FROM = "start of the period (YYYY-MM-DD or ISO 8601), inclusive; required"
 PERIOD_TO = "end of the period (YYYY-MM-DD or ISO 8601), exclusive; required"
+
+EPSILON = timedelta(microseconds=1)
+"""The period's last instant is its exclusive end less this."""
 
 NO_PERSON = {"zh": "未关联人员", "en": "no staff member"}
 """The unit name of cases whose reporter (or worker) is no staff member."""
@@ -61,7 +64,10 @@ def _rows(
     rows = kpis.compute(
         session=session, query=kpis.KpiQuery(by, a, b, bucket or None, at, codes=codes)
     )
-    names = kpis.unit_names(session=session, dimension=by, keys=[str(r["key"]) for r in rows])
+    # names in force at the period's end (or now): a past period keeps its own names
+    names = kpis.unit_names(
+        session=session, dimension=by, keys=[str(r["key"]) for r in rows], at=min(b - EPSILON, at)
+    )
     for r in rows:
         if r["key"] is None and by in ("person", "reporter"):
             r["name"] = NO_PERSON.get(lang, NO_PERSON["zh"])

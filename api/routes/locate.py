@@ -14,7 +14,8 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AtDep, CrsDep, Reader, SessionDep, check_lonlat, parse_at, parse_crs
+from api.coords import client_crs
+from api.deps import AtDep, CrsDep, Reader, SessionDep, check_lonlat, parse_at
 from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType
 from api.exports import csv_safe
 from api.locators import CityLocator
@@ -165,20 +166,23 @@ def _numbers(values: Any) -> np.ndarray:
 
 def _points_from_csv(
     body: bytes, charset: str | None, max_rows: int
-) -> tuple[np.ndarray, np.ndarray, list[Any] | None, str | None]:
-    """``lon,lat[,id]`` rows in the file's declared or detected encoding (layers.tables)."""
+) -> tuple[np.ndarray, np.ndarray, list[Any] | None, list[str] | None]:
+    """``lon,lat[,id][,crs]`` rows in the file's declared or detected encoding (layers.tables);
+    the ``crs`` column's values (one per row, empty: the query's or CGCS2000) if it has one."""
     table = read_table(body, kind="csv", charset=charset, max_rows=max_rows, field="body")
     header = [h.strip().lower() for h in (table[0] if table else [])]
     if "lon" not in header or "lat" not in header:
         raise InvalidParameter(
-            f"the CSV header must name lon and lat columns (optionally id), got {header}",
+            f"the CSV header must name lon and lat columns (optionally id and crs), got {header}",
             field="body",
         )
     i_lon, i_lat = header.index("lon"), header.index("lat")
     i_id = header.index("id") if "id" in header else None
+    i_crs = header.index("crs") if "crs" in header else None
     lons: list[float] = []
     lats: list[float] = []
     ids: list[str] = []
+    crs: list[str] = []
     for row_no, row in enumerate(table[1:], start=2):
         try:
             lons.append(float(row[i_lon]))
@@ -189,7 +193,14 @@ def _points_from_csv(
             ) from None
         if i_id is not None:
             ids.append(row[i_id][:200] if i_id < len(row) else "")
-    return np.array(lons), np.array(lats), (ids if i_id is not None else None), None
+        if i_crs is not None:
+            crs.append(row[i_crs].strip()[:100] if i_crs < len(row) else "")
+    return (
+        np.array(lons),
+        np.array(lats),
+        (ids if i_id is not None else None),
+        (crs if i_crs is not None else None),
+    )
 
 
 @router.post(
@@ -231,11 +242,13 @@ def _locate_batch(
     generation: int | None,
 ) -> Response:
     limit = request.app.state.settings.server.locate_batch_max
+    body_crs: Any = None  # a JSON body's crs (any JSON value: a non-name is a 422)
+    crs_column: list[str] | None = None  # a CSV's crs column
     if content_type == "application/json":
         lon, lat, ids, body_crs = _points_from_json(upload.content)
         as_csv = False
     else:
-        lon, lat, ids, body_crs = _points_from_csv(upload.content, upload.charset, limit)
+        lon, lat, ids, crs_column = _points_from_csv(upload.content, upload.charset, limit)
         as_csv = True
     if "text/csv" in request.headers.get("accept", ""):
         as_csv = True
@@ -246,11 +259,14 @@ def _locate_batch(
         )
     if ids is not None and (not isinstance(ids, list) or len(ids) != lon.size):
         raise InvalidParameter("ids must be a list as long as lon and lat", field="ids")
-    datum = parse_crs(crs if crs is not None else body_crs if isinstance(body_crs, str) else None)
     _check_batch(lon, lat)
+    if crs_column is not None:  # each row's datum (api.coords.client_crs)
+        x, y, datum = _rows_to_cgcs2000(lon, lat, crs_column, crs)
+    else:
+        datum = client_crs(crs, body_crs)
+        x, y = to_cgcs2000(lon, lat, datum)
     gen = resolve_generation(session=session, generation_id=generation, at=parse_at(at))
     city = request.app.state.locators.get(session=session, generation_id=gen.id)
-    x, y = to_cgcs2000(lon, lat, datum)
     result = city.locator.locate(x, y)
     if as_csv:
         out = io.StringIO()
@@ -278,6 +294,27 @@ def _locate_batch(
         "results": rows,
     }
     return Response(orjson.dumps(payload), media_type="application/json")
+
+
+def _rows_to_cgcs2000(
+    lon: np.ndarray, lat: np.ndarray, names: list[str], query: str | None
+) -> tuple[np.ndarray, np.ndarray, Datum]:
+    """Points of a CSV with a ``crs`` column as CGCS2000 degrees, each row in its own datum
+    (an empty cell: the query's ``crs``, else CGCS2000); also the datum answered (the rows'
+    one datum, CGCS2000 if they mix). 422 naming the line for an unknown or disagreeing
+    name."""
+    datums: list[Datum] = []
+    for row_no, name in enumerate(names, start=2):
+        try:
+            datums.append(client_crs(query, name))
+        except InvalidParameter as err:
+            raise InvalidParameter(f"CSV line {row_no}: {err.detail}", field="crs") from None
+    x, y = lon.astype(np.float64), lat.astype(np.float64)
+    kinds = np.array([d.value for d in datums], dtype=object)
+    for d in set(datums):
+        sel = kinds == d.value
+        x[sel], y[sel] = to_cgcs2000(lon[sel], lat[sel], d)
+    return x, y, datums[0] if len(set(datums)) == 1 else Datum.CGCS2000
 
 
 def _check_batch(lon: np.ndarray, lat: np.ndarray) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field, StrictInt
 from sqlalchemy import func, select
 
-from api.coords import body_crs, point_to_cgcs2000
+from api.coords import client_crs, point_to_cgcs2000
 from api.deps import CrsDep, Planner, Reader, RequestBody, SessionDep
 from api.errors import STATUS, InvalidParameter
 from api.schemas.common import Listing
@@ -65,7 +65,9 @@ def create_entity(
             f"category {body.category!r} is unknown; use one of {', '.join(CATEGORIES)}",
             field="category",
         )
-    x, y = point_to_cgcs2000(body.lon, body.lat, body_crs(body.crs, crs))
+    x, y = point_to_cgcs2000(
+        body.lon, body.lat, client_crs(request.query_params.get("crs"), body.crs)
+    )
     if session.scalar(select(MarketEntity.id).where(MarketEntity.credit_code == code)):
         raise CodeConflict(f"credit code {code} is already registered", field="credit_code")
     xs, ys = np.array([x]), np.array([y])

@@ -47,6 +47,7 @@ from layers.events.workflow import (
     TRANSITIONS,
     Actor,
     allowed_actions,
+    close_rule_asks_photo,
     routed_to,
 )
 from layers.grids import active_generation
@@ -116,12 +117,21 @@ def role_transitions(role: Role) -> dict[str, dict[str, str]]:
 
 
 def task_public(
-    event: Event, *, role: Any, now: datetime, lonlat: tuple[float, float], name: str | None
+    event: Event,
+    *,
+    role: Any,
+    now: datetime,
+    lonlat: tuple[float, float],
+    name: str | None,
+    close_rule: str | None = None,
 ) -> dict[str, Any]:
+    """One task; ``handling_photo_required``: handling it needs a photo (the subclass's closing
+    rule asks for one, :func:`layers.events.workflow.check_handled`; a note always)."""
     return event_public(event, now=now) | {
         "lon": lonlat[0],
         "lat": lonlat[1],
         "subclass_name": name,
+        "handling_photo_required": close_rule_asks_photo(close_rule),
         "work_hours_left": work_hours_left(event, now),
         "allowed_actions": allowed_actions(event.status, role),
     }
@@ -154,6 +164,7 @@ def read_my_tasks(session: SessionDep, principal: Reader, lang: LangDep) -> dict
             func.ST_Y(Event.geom),
             EventSubclass.name,
             subclass_name_en(),
+            EventSubclass.close_rule,
         )
         .join(EventSubclass, EventSubclass.code == Event.subclass_code)
         .where(Event.status.in_(list(OPEN_FOR_DEADLINE)), routed_condition(session, actor))
@@ -161,8 +172,15 @@ def read_my_tasks(session: SessionDep, principal: Reader, lang: LangDep) -> dict
         .limit(TASK_LIMIT)
     ).all()
     data = [
-        task_public(e, role=principal.role, now=now, lonlat=(x, y), name=display_name(n, en, lang))
-        for e, x, y, n, en in rows
+        task_public(
+            e,
+            role=principal.role,
+            now=now,
+            lonlat=(x, y),
+            name=display_name(n, en, lang),
+            close_rule=rule,
+        )
+        for e, x, y, n, en, rule in rows
     ]
     return {
         "data": data,
@@ -205,8 +223,9 @@ def read_my_task(
         now=now,
         lonlat=(x, y),
         name=subclass_name(subclass, lang) if subclass else None,
+        close_rule=subclass.close_rule if subclass else None,
     ) | {
-        "timeline": [log_public(e) for e in logs],
+        "timeline": [log_public(e, lang) for e in logs],
         "photos": [
             {"id": p.id, "filename": p.filename, "url": f"/api/v1/events/{event_id}/photos/{p.id}"}
             for p in photos
@@ -221,7 +240,11 @@ def read_my_task(
 )
 def read_my_grid(session: SessionDep, principal: Reader, lang: LangDep) -> dict[str, Any]:
     """Boundaries are read per grid from ``/api/v1/grids/{code}``; patrol time from
-    ``/api/v1/patrol/daily?person=``; coverage from ``/api/v1/coverage/grids/{code}``."""
+    ``/api/v1/patrol/daily?person=``; coverage from ``/api/v1/coverage/grids/{code}``.
+
+    ``open_events`` counts the open cases inside my grids (their grid, village or town is one
+    of mine); ``open_events_rerouted`` the open cases rerouted to me personally that lie
+    outside them; each event says which (``properties.in_grid``)."""
     codes = my_grids_in_scope(session, principal)
     if not codes and principal.person_id is None:
         return {"grids": [], "events": {"type": "FeatureCollection", "features": []}}
@@ -247,7 +270,8 @@ def read_my_grid(session: SessionDep, principal: Reader, lang: LangDep) -> dict[
     mine = routed_condition(session, actor_of(session, principal))
     rows = session.execute(
         select(Event.id, Event.status, Event.subclass_code, EventSubclass.name,
-               subclass_name_en(), func.ST_X(Event.geom), func.ST_Y(Event.geom))
+               subclass_name_en(), func.ST_X(Event.geom), func.ST_Y(Event.geom),
+               Event.grid_code)
         .join(EventSubclass, EventSubclass.code == Event.subclass_code)
         .where(mine, Event.status.notin_(["closed", "rejected"]))
         .order_by(Event.id.desc()).limit(500)
@@ -259,6 +283,8 @@ def read_my_grid(session: SessionDep, principal: Reader, lang: LangDep) -> dict[
             )
         ).all()
     )
+    inside_mine = {i: any(g.startswith(c) for c in codes) for i, *_, g in rows}
+    own = sum(inside_mine.values())
     return {
         "grids": [
             {
@@ -270,7 +296,8 @@ def read_my_grid(session: SessionDep, principal: Reader, lang: LangDep) -> dict[
             for c in codes
         ],
         "households": households,
-        "open_events": len(rows),
+        "open_events": own,
+        "open_events_rerouted": len(rows) - own,
         "events": {
             "type": "FeatureCollection",
             "features": [
@@ -282,9 +309,10 @@ def read_my_grid(session: SessionDep, principal: Reader, lang: LangDep) -> dict[
                         "status": s.value,
                         "subclass": sc,
                         "subclass_name": display_name(n, en, lang),
+                        "in_grid": inside_mine[i],
                     },
                 }
-                for i, s, sc, n, en, x, y in rows
+                for i, s, sc, n, en, x, y, _g in rows
             ],
         },
     }

@@ -10,12 +10,16 @@ jurisdiction_id), never problem+json.
 ``services``, ``discovery`` and reading requests (``requests.json``, ``requests/{id}.json``)
 are public, as GeoReport v2 has it: without a key a request answers its public fields only
 (never who reported it: no name, email or phone, as FixMyStreet answers); with a key (its
-scope; a wrong key is 403) also those. Filing a request and ``tokens`` need a token, given as
-``api_key`` (the Open311 way) or as ``Authorization: Bearer``. ``service_notice`` says what the
-case's status means (:data:`NOTICE_ZH`: 已收到，待受理 while only reported). Coordinates are WGS 84
-``lat``/``long`` as the standard says; a request may give ``address_string`` (or
-``address_id``, a grid/village/town code) instead, placed by our gazetteer
-(:mod:`layers.gazetteer`) and answered with the precision of that placement
+scope; a wrong key is 403) also those. Filing a request needs a token, given as ``api_key``
+(the Open311 way) or as ``Authorization: Bearer``; ``tokens/{token}`` needs none (the spec).
+``status_notes`` is the public meaning of the status in the request's language
+(:data:`STATUS_NOTES`). ``start_date``..``end_date`` spans at most 90 days (400 beyond, as the
+spec allows; one end alone: the 90 days from or up to it). A multipart ``media`` file is the
+case's photo, answered as ``media_url`` (``media/{id}/{photo_id}``, public like the request).
+``service_notice`` says what the case's status means (:data:`NOTICE`: 已收到，待受理 while
+only reported). Coordinates are WGS 84 ``lat``/``long`` as the standard says; a request may
+give ``address_string`` (or ``address_id``, a grid/village/town code) instead, placed by our
+gazetteer (:mod:`layers.gazetteer`) and answered with the precision of that placement
 (``location_precision``: town/village/grid, ``location_radius_m``). ``media_url`` and the
 ``attribute[code]=value`` answers are stored (:mod:`layers.open311_requests`) and returned.
 ``jurisdiction_id`` is optional; when given it must be one of ours
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -43,7 +47,9 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import SessionDep, check_lonlat, parse_at
 from api.errors import PayloadTooLarge, UnsupportedMediaType, _field_of
 from api.forms import read_form
+from api.lang import accept_language
 from api.routes.events import read_body
+from api.schemas.events import PHOTO_RESPONSES
 from api.schemas.open311 import (
     DISCOVERY,
     OPEN311_ERRORS,
@@ -59,25 +65,35 @@ from layers.errors import AuthError, DomainError, Forbidden
 from layers.events import intake
 from layers.events.access import reach_clause
 from layers.events.dictionary import get_subclass
+from layers.events.intake import MAX_ACCURACY_M, PLACE_PRECISIONS
 from layers.events.models import (
     Event,
     EventClass,
+    EventPhoto,
     EventSource,
     EventStatus,
     EventSubclass,
+    case_photo,
+    event_by_id,
     filed_town_of,
 )
 from layers.events.town_guests import filed_towns_of
 from layers.events.workflow import Actor
 from layers.gazetteer import search_places
 from layers.open311_requests import MAX_ATTRIBUTE_CHARS, MAX_ATTRIBUTES, Open311Request
+from layers.unit_names import names_in_force
 from layers.workcal import SHANGHAI
 
 CLOSED = (EventStatus.CLOSED, EventStatus.REJECTED)
+MAX_SPAN = timedelta(days=90)  # GeoReport v2: a start_date..end_date range spans 90 days at most
 TOKEN_PREFIX = "gridgis-"
 XML_TYPE = "application/xml; charset=utf-8"
 _ATTRIBUTE = re.compile(r"^attribute\[([^\]]{1,100})\](\[\])?$")
-UNIT_ZH = {"work_hours": "工作小时", "work_days": "个工作日"}
+# a time limit's unit in the answer's language (zh, en)
+LIMIT_UNITS = {
+    "work_hours": ("工作小时", "working hours"),
+    "work_days": ("个工作日", "working days"),
+}
 
 
 class Open311Settings(BaseSettings):
@@ -273,7 +289,7 @@ def discovery(request: Request, fmt: str) -> Response:
                 "url": base,
                 "changeset": "2026-11-30T00:00:00+08:00",
                 "type": "production",
-                "formats": [{"format": "application/json"}, {"format": "text/xml"}],
+                "formats": ["text/xml", "application/json"],  # plain strings, as the spec's
             }
         ],
     }
@@ -353,27 +369,74 @@ def service_definition(
 # What the case's status means to the person who reported it (service_notice): the words of
 # its state, never "accepted" while it is only reported. {limit}: the subclass's time limit,
 # {department}: who handles it.
-NOTICE_ZH: dict[EventStatus, str] = {
-    EventStatus.REPORTED: "已收到，待受理（受理后处理时限 {limit}）",
-    EventStatus.ACCEPTED: "已受理，待派遣（处理时限 {limit}，{department}）",
-    EventStatus.REJECTED: "不予受理",
-    EventStatus.DISPATCHED: "已派遣至{department}，处理时限 {limit}",
-    EventStatus.IN_HANDLING: "{department}处理中，处理时限 {limit}",
-    EventStatus.EXTENSION_REQUESTED: "{department}处理中，已申请延期",
-    EventStatus.HANDLED: "已处理，待核查",
-    EventStatus.VERIFIED: "已核查，待结案",
-    EventStatus.CLOSED: "已结案",
-    EventStatus.RETURNED: "已退回指挥中心，待重新派遣",
-    EventStatus.PARKED: "暂缓处理（挂账）",
-    EventStatus.REWORK: "核查未通过，{department}返工处理中",
+NOTICE: dict[EventStatus, tuple[str, str]] = {
+    EventStatus.REPORTED: ("已收到，待受理（受理后处理时限 {limit}）",
+                           "Received, waiting to be accepted (then {limit} to deal with it)"),
+    EventStatus.ACCEPTED: ("已受理，待派遣（处理时限 {limit}，{department}）",
+                           "Accepted, to be assigned ({limit} to deal with it, {department})"),
+    EventStatus.REJECTED: ("不予受理", "Not accepted"),
+    EventStatus.DISPATCHED: ("已派遣至{department}，处理时限 {limit}",
+                             "Assigned to {department}, {limit} to deal with it"),
+    EventStatus.IN_HANDLING: ("{department}处理中，处理时限 {limit}",
+                              "Being dealt with by {department} within {limit}"),
+    EventStatus.EXTENSION_REQUESTED: ("{department}处理中，已申请延期",
+                                      "Being dealt with by {department}; more time asked for"),
+    EventStatus.HANDLED: ("已处理，待核查", "Dealt with, to be checked"),
+    EventStatus.VERIFIED: ("已核查，待结案", "Checked, to be closed"),
+    EventStatus.CLOSED: ("已结案", "Closed"),
+    EventStatus.RETURNED: ("已退回指挥中心，待重新派遣",
+                           "Back at the command centre, to be assigned again"),
+    EventStatus.PARKED: ("暂缓处理（挂账）", "On hold"),
+    EventStatus.REWORK: ("核查未通过，{department}返工处理中",
+                         "Not passed at the check; {department} is dealing with it again"),
+}  # fmt: skip
+
+
+# status_notes: what the status means to the public, in the request's language, without the
+# workflow's internal state words (reported, in_handling, …).
+STATUS_NOTES: dict[EventStatus, tuple[str, str]] = {
+    EventStatus.REPORTED: ("已收到，待受理", "Received, waiting to be accepted"),
+    EventStatus.ACCEPTED: ("已受理，待派遣", "Accepted, to be assigned"),
+    EventStatus.REJECTED: ("不予受理", "Not accepted"),
+    EventStatus.DISPATCHED: ("已派遣至责任部门", "Assigned to the department responsible"),
+    EventStatus.IN_HANDLING: ("处理中", "Being dealt with"),
+    EventStatus.EXTENSION_REQUESTED: ("处理中，需要更多时间", "Being dealt with; more time needed"),
+    EventStatus.HANDLED: ("已处理，待核查", "Dealt with, to be checked"),
+    EventStatus.VERIFIED: ("已核查，待结案", "Checked, to be closed"),
+    EventStatus.CLOSED: ("已办结", "Closed"),
+    EventStatus.RETURNED: ("待重新派遣", "To be assigned again"),
+    EventStatus.PARKED: ("暂缓处理", "On hold"),
+    EventStatus.REWORK: ("返工处理中", "Being dealt with again"),
 }
+PUBLIC_NOTE_DEFAULT = ("处理中", "In progress")
 
 
-def _notice(subclass: EventSubclass, event: Event) -> str:
-    """The ``service_notice`` of a case in its present status (:data:`NOTICE_ZH`)."""
-    limit = f"{subclass.limit_value:g} {UNIT_ZH.get(subclass.limit_unit.value, '')}".strip()
-    department = event.department or subclass.department or "责任部门"
-    words = NOTICE_ZH.get(event.status, "处理中")
+def request_language(request: Request) -> str:
+    """``zh`` or ``en``: ``?lang=``, else ``Accept-Language``, else zh (api/lang.py's rule)."""
+    asked = (request.query_params.get("lang") or "").strip().lower()
+    if asked in ("zh", "en"):
+        return asked
+    return accept_language(request.headers.get("accept-language")) or "zh"
+
+
+def status_note(status: EventStatus, lang: str = "zh") -> str:
+    """The public ``status_notes`` of a status (:data:`STATUS_NOTES`) in ``lang``."""
+    zh, en = STATUS_NOTES.get(status, PUBLIC_NOTE_DEFAULT)
+    return en if lang == "en" else zh
+
+
+def _notice(subclass: EventSubclass, event: Event, lang: str = "zh") -> str:
+    """The ``service_notice`` of a case in its present status (:data:`NOTICE`), in ``lang``
+    (:func:`request_language`); the department keeps its own (Chinese) name."""
+    en = lang == "en"
+    unit = LIMIT_UNITS.get(subclass.limit_unit.value, ("", ""))[en]
+    limit = f"{subclass.limit_value:g} {unit}".strip()
+    department = (
+        event.department
+        or subclass.department
+        or ("the department responsible" if en else "责任部门")
+    )
+    words = NOTICE.get(event.status, PUBLIC_NOTE_DEFAULT)[en]
     return words.format(limit=limit, department=department)
 
 
@@ -384,6 +447,7 @@ def _request(
     subclass: EventSubclass,
     extra: Open311Request | None,
     private: bool = False,
+    lang: str = "zh",
 ) -> dict[str, Any]:
     """One request as GeoReport v2 answers it. ``private`` (a reader with an api_key): also
     who reported it (``reporter_name``, ``email``, ``phone``); without a key only the public
@@ -403,12 +467,12 @@ def _request(
     answer = {
         "service_request_id": str(event.id),
         "status": "closed" if event.status in CLOSED else "open",
-        "status_notes": event.status.value,
+        "status_notes": status_note(event.status, lang),
         "service_name": subclass.name,
         "service_code": event.subclass_code,
         "description": event.description,
         "agency_responsible": event.department,
-        "service_notice": _notice(subclass, event),
+        "service_notice": _notice(subclass, event, lang),
         "requested_datetime": _w3c(event.reported_at),
         "updated_datetime": _w3c(updated),
         "expected_datetime": _w3c(event.deadline_at),
@@ -433,7 +497,7 @@ def _request(
     return answer
 
 
-def _query(session: Any, stmt: Any, *, private: bool) -> list[dict[str, Any]]:
+def _query(session: Any, stmt: Any, *, private: bool, lang: str = "zh") -> list[dict[str, Any]]:
     rows = session.execute(
         stmt.add_columns(
             func.ST_X(Event.geom), func.ST_Y(Event.geom), EventSubclass, Open311Request
@@ -451,7 +515,13 @@ def _query(session: Any, stmt: Any, *, private: bool) -> list[dict[str, Any]]:
         lon, lat = from_cgcs2000(np.array([float(x)]), np.array([float(y)]), Datum.WGS84)
         out.append(
             _request(
-                event, round(float(lon[0]), 7), round(float(lat[0]), 7), subclass, extra, private
+                event,
+                round(float(lon[0]), 7),
+                round(float(lat[0]), 7),
+                subclass,
+                extra,
+                private,
+                lang,
             )
         )
     return out
@@ -550,13 +620,8 @@ def _accuracy(data: Mapping[str, Any]) -> float | None:
 def _by_code(session: Any, code: str) -> dict[str, Any] | None:
     if not code.isdigit():
         return None
-    name = session.execute(
-        text(
-            "SELECT g.name FROM grid g JOIN generation n ON n.id = g.generation_id "
-            "WHERE g.code = :c ORDER BY n.id DESC LIMIT 1"
-        ),
-        {"c": code},
-    ).scalar()
+    # the name by the one naming rule (layers/unit_names.py): never a draft's
+    name = names_in_force(session=session, codes=[code]).get(code)
     if name is None:
         return None
     return next(
@@ -624,7 +689,20 @@ def _create(
             400, "description is required: say what was found", field="description"
         )
     lon, lat, placement = _place(session, data)
-    accuracy = _accuracy(data) if placement["source"] == "lat/long" else None
+    precision = placement.get("precision")
+    if placement["source"] == "lat/long":
+        accuracy = _accuracy(data)
+    else:  # placed by the gazetteer: the place's radius is how far off the point may be
+        radius = placement.get("radius_m")
+        accuracy = None if radius is None else round(min(float(radius), MAX_ACCURACY_M), 1)
+    media_url = str(data.get("media_url") or "").strip() or None
+    if media_url is not None and not media_url.lower().startswith(("http://", "https://")):
+        raise GeoReportError(400, "media_url must be an http(s) URL", field="media_url")
+    if media_url is not None and photos:
+        raise GeoReportError(
+            400, "give media_url or a media file, not both (the file's URL is answered)",
+            field="media",
+        )  # fmt: skip
     name = " ".join(str(data.get(k) or "") for k in ("first_name", "last_name")).strip()
     event = intake.create_event(
         session=session,
@@ -640,10 +718,21 @@ def _create(
         ignore_duplicates=True,
         metric_srid=request.app.state.settings.geo.metric_srid,
         location_accuracy_m=accuracy,
+        precision=precision if precision in PLACE_PRECISIONS else None,
     )
-    media_url = str(data.get("media_url") or "").strip() or None
-    if media_url is not None and not media_url.lower().startswith(("http://", "https://")):
-        raise GeoReportError(400, "media_url must be an http(s) URL", field="media_url")
+    if photos:  # the multipart media file: the case's photo, answered by its public URL
+        photo_id = session.scalar(
+            select(EventPhoto.id)
+            .where(
+                EventPhoto.event_id == event.id,
+                EventPhoto.filed_town_code == event.filed_town_code,
+            )
+            .order_by(EventPhoto.id)
+            .limit(1)
+        )
+        media_url = (
+            f"{str(request.base_url).rstrip('/')}{router.prefix}/media/{event.id}/{photo_id}"
+        )
     session.add(
         Open311Request(
             event_id=event.id,
@@ -662,10 +751,11 @@ def _create(
     answer = {
         "service_request_id": str(event.id),
         "token": f"{TOKEN_PREFIX}{event.id}",
-        "service_notice": _notice(subclass, event),
+        "service_notice": _notice(subclass, event, request_language(request)),
         "account_id": None,
         "location_precision": placement["precision"],
         "location_radius_m": placement.get("radius_m"),
+        "media_url": media_url,
     }
     return answer
 
@@ -687,10 +777,23 @@ def _list(request: Request, session: Any, params: Mapping[str, Any]) -> list[dic
     if params.get("service_code"):
         stmt = stmt.where(Event.subclass_code.in_(str(params["service_code"]).split(",")))
     start, end = params.get("start_date"), params.get("end_date")
-    if (a := parse_at(start, "start_date")) is not None:
-        stmt = stmt.where(Event.reported_at >= a)
-    if (b := parse_at(end, "end_date")) is not None:
-        stmt = stmt.where(Event.reported_at <= b)
+    a, b = parse_at(start, "start_date"), parse_at(end, "end_date")
+    if a is not None and b is not None:
+        if b < a:
+            raise GeoReportError(400, "end_date is before start_date; swap them", field="end_date")
+        if b - a > MAX_SPAN:
+            raise GeoReportError(
+                400,
+                f"start_date to end_date spans {(b - a).days} days; GeoReport v2 allows at most "
+                f"{MAX_SPAN.days}: ask for the range in parts of 90 days or less",
+                field="end_date",
+            )
+    elif a is not None:  # one end given: the range is the 90 days from (or up to) it
+        b = a + MAX_SPAN
+    elif b is not None:
+        a = b - MAX_SPAN
+    if a is not None and b is not None:
+        stmt = stmt.where(Event.reported_at >= a, Event.reported_at <= b)
     if params.get("status"):
         wanted = {s.strip().lower() for s in str(params["status"]).split(",") if s.strip()}
         if not wanted <= {"open", "closed"}:
@@ -708,7 +811,12 @@ def _list(request: Request, session: Any, params: Mapping[str, Any]) -> list[dic
         limit = max(1, min(1000, int(params.get("limit") or 1000)))
     except ValueError:
         raise GeoReportError(400, "limit must be a whole number 1-1000", field="limit") from None
-    return _query(session, stmt.order_by(Event.reported_at.desc()).limit(limit), private=private)
+    return _query(
+        session,
+        stmt.order_by(Event.reported_at.desc()).limit(limit),
+        private=private,
+        lang=request_language(request),
+    )
 
 
 @router.get(
@@ -752,10 +860,36 @@ def read_request(
     stmt = select(Event).where(Event.id == int(rid), Event.filed_town_code == town)
     if reach is not None:
         stmt = stmt.where(reach)  # outside the key's scope: as if it did not exist
-    found = _query(session, stmt, private=private)
+    found = _query(session, stmt, private=private, lang=request_language(request))
     if not found:
         raise GeoReportError(404, f"no service request {rid}", field="service_request_id")
     return _answer(request, "service_requests", "request", found)
+
+
+@router.get(
+    "/media/{request_id}/{photo_id}",
+    summary="Open311: the media file sent with a request (its media_url)",
+    responses={**PHOTO_RESPONSES},
+)
+def read_media(session: SessionDep, request_id: int, photo_id: int) -> Response:
+    """Public, as the request is: only the file sent with the request (the URL its
+    ``media_url`` answers), never the photos the staff add while handling the case."""
+    event = event_by_id(session, request_id) if 0 < request_id <= 2**31 - 1 else None
+    extra = None
+    if event is not None:
+        extra = session.scalar(
+            select(Open311Request).where(
+                Open311Request.event_id == event.id,
+                Open311Request.filed_town_code == event.filed_town_code,
+            )
+        )
+    wanted = f"{router.prefix}/media/{request_id}/{photo_id}"
+    photo = None
+    if event is not None and extra is not None and (extra.media_url or "").endswith(wanted):
+        photo = case_photo(session, event, photo_id)
+    if event is None or photo is None:
+        raise GeoReportError(404, f"no media {photo_id} of request {request_id}", field="photo_id")
+    return Response(photo.data, media_type=photo.media_type)
 
 
 @router.get(
@@ -770,7 +904,7 @@ def read_token(
     api_key: str | None = None,
     jurisdiction_id: str | None = None,
 ) -> Response:
-    _actor(request, session, api_key)
+    # GeoReport v2: GET tokens/{token} takes no api_key (a given one is not checked either)
     _check_jurisdiction(jurisdiction_id)
     value, _ = _split(token, "token")
     rid = value.removeprefix(TOKEN_PREFIX)

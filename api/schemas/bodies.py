@@ -302,6 +302,12 @@ GENERATION_FILE = obj(
     name=NAME,
     layer={"type": "string", "maxLength": 200},
     crs={"type": "string", "maxLength": 50},
+    encoding={
+        "type": "string",
+        "maxLength": 50,
+        "description": "a Shapefile's attribute encoding (GBK, UTF-8, ISO-8859-1); default: its "
+        ".cpg, else its language driver id, else detected (file.encoding_guessed says so)",
+    },
     force={"type": "boolean"},
     note={"type": "string", "maxLength": 10_000},
     lang={

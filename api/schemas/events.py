@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from api.schemas.common import Answer, Listing
 
 
@@ -65,7 +67,9 @@ class DashboardEvents(DashboardAnswer):
     now: str
     counts: dict[str, Any]
     overdue: list[dict[str, Any]]
+    overdue_total: int = Field(description="overdue events in all (the list holds at most 30)")
     latest: list[dict[str, Any]]
+    latest_total: int = Field(description="events reported today in all (the list: the newest)")
 
 
 class DashboardPoints(DashboardAnswer):
@@ -81,6 +85,9 @@ class DashboardPatrols(DashboardAnswer):
     now: str
     devices: int
     online: int
+    offline_long: int = Field(description="offline longer than offline_threshold_min, in all")
+    outside: int = Field(description="city only: devices whose last fix lies in no grid")
+    towns: list[Any] = Field(description="the same counts per town; the figures are their sums")
     silent: list[Any]
     coverage: dict[str, Any]
 

@@ -121,6 +121,12 @@ REQUEST_FORM: dict[str, Any] = {
         "last_name": {"type": "string", "maxLength": 100},
         "phone": {"type": "string", "maxLength": 50},
         "media_url": {"type": "string", "maxLength": 2000},
+        "media": {
+            "type": "string",
+            "format": "binary",
+            "description": "multipart only: an image (JPEG, PNG, WebP), stored as the case's "
+            "photo and answered as media_url; not with media_url",
+        },
         "location_accuracy_m": {
             "type": "number",
             "minimum": 0,

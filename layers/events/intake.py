@@ -33,6 +33,7 @@ from gis.crs import SRID_CGCS2000
 from layers.errors import DomainError, InvalidGeometry
 from layers.events.dictionary import InvalidEventInput, get_subclass
 from layers.events.models import Event, EventPhoto, EventSource, EventStatus
+from layers.events.notes import SystemNote
 from layers.events.workflow import CLOCK_SKEW, TERMINAL, Actor, append_log
 from layers.grids import active_generation, locate_in_postgis
 from layers.people import GridAssignment, StaffRole, assignment_in_force
@@ -71,10 +72,12 @@ class Routing:
     squad_team_id: int | None
     department: str
     worker_from: str = "grid"  # grid | village | town | town_dispatch (not an Event column)
+    placed: str | None = None  # village | town: the point is a place's, not the spot (not a column)
 
     def event_columns(self) -> dict[str, Any]:
-        """The routing as the Event's columns (without ``worker_from``, kept in the log)."""
-        return {k: v for k, v in self.__dict__.items() if k != "worker_from"}
+        """The routing as the Event's columns (without ``worker_from`` and ``placed``, kept in
+        the log)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("worker_from", "placed")}
 
 
 @dataclass(frozen=True)
@@ -189,8 +192,25 @@ def _person_for(session: Session, codes: list[str], role: StaffRole, day: Any) -
     return None if held is None else held[0]
 
 
-def route(*, session: Session, lon: float, lat: float, at: datetime, subclass_code: str) -> Routing:
-    """Route a CGCS2000 point reported at ``at`` (see the module docstring)."""
+PLACE_PRECISIONS = ("village", "town")  # a point that stands for a place, not the spot
+
+
+def route(
+    *,
+    session: Session,
+    lon: float,
+    lat: float,
+    at: datetime,
+    subclass_code: str,
+    precision: str | None = None,
+) -> Routing:
+    """Route a CGCS2000 point reported at ``at`` (see the module docstring).
+
+    ``precision`` ``village`` or ``town``: the point only stands for that place (an address
+    placed by the gazetteer, :mod:`layers.gazetteer`), so the grid under it is arbitrary: the
+    case goes as a grid without a worker does (:func:`routing_note`), to the worker of the
+    village (village precision), else of the town, else the town's dispatch queue; never to
+    the worker of the grid under the place's point."""
     generation = active_generation(session=session, at=at)
     grid_code = locate_in_postgis(session=session, generation_id=generation.id, lon=lon, lat=lat)
     if grid_code is None:
@@ -200,6 +220,8 @@ def route(*, session: Session, lon: float, lat: float, at: datetime, subclass_co
             field="lon",
         )
     chain = [grid_code, *reversed(ancestors_of(grid_code))]
+    if precision in PLACE_PRECISIONS:
+        chain = [c for c in chain if len(c) <= (12 if precision == "village" else 9)]
     day = at.astimezone(UTC).date()
     zone_id, squad_id = _zone_of(session, grid_code)
     worker = _holder(session, chain, StaffRole.GRID_WORKER, day)
@@ -214,26 +236,50 @@ def route(*, session: Session, lon: float, lat: float, at: datetime, subclass_co
         squad_team_id=squad_id,
         department=get_subclass(session=session, code=subclass_code).department,
         worker_from="town_dispatch" if worker is None else WORKER_FROM[len(worker[1])],
+        placed=precision if precision in PLACE_PRECISIONS else None,
     )
 
 
-def routing_note(routing: Routing) -> str | None:
+def routing_note(routing: Routing) -> SystemNote | None:
     """What the report's log says when the grid has no worker of its own (None when it has),
-    in Chinese then English, as the other notes the system writes (e.g. ``超时督办 overdue``)."""
+    in Chinese and in English (a system note, layers/events/notes.py: each reader sees it in
+    their language)."""
     if routing.worker_from == "grid":
         return None
     town, village = routing.town_code, routing.village_code
+    if routing.placed is not None:
+        return SystemNote(
+            f"按地址定位到{'村' if routing.placed == 'village' else '镇'}"
+            f"（{village if routing.placed == 'village' else town}，非具体地点），"
+            f"{_ROUTED_ZH[routing.worker_from](town, village)}",
+            f"placed by its address at {routing.placed} precision (not the spot); routed to "
+            f"{_ROUTED_EN[routing.worker_from](town, village)}",
+        )
     zh, en = {
         "village": (f"已派至村 {village} 的网格员", f"the worker of village {village}"),
         "town": (f"已派至镇 {town} 的网格员", f"the worker of town {town}"),
         "town_dispatch": (f"进入镇 {town} 待派遣队列（无网格员：请人工派遣）",
                           f"the dispatch queue of town {town} (no worker: dispatch it by hand)"),
     }[routing.worker_from]  # fmt: skip
-    return (
-        f"网格 {routing.grid_code} 无网格员（调整后可能待定岗：/plan 待定清单），{zh}。 "
+    return SystemNote(
+        f"网格 {routing.grid_code} 无网格员（调整后可能待定岗：/plan 待定清单），{zh}",
         f"grid {routing.grid_code} has no worker (its staffing may still be to decide after a "
-        f"publication: /plan, to-decide list); routed to {en}"
+        f"publication: /plan, to-decide list); routed to {en}",
     )
+
+
+_ROUTED_ZH = {
+    "village": lambda town, village: f"已派至村 {village} 的网格员",
+    "town": lambda town, village: f"已派至镇 {town} 的网格员",
+    "town_dispatch": lambda town, village: f"进入镇 {town} 待派遣队列（请人工派遣）",
+}
+_ROUTED_EN = {
+    "village": lambda town, village: f"the worker of village {village}",
+    "town": lambda town, village: f"the worker of town {town}",
+    "town_dispatch": lambda town, village: (
+        f"the dispatch queue of town {town} (dispatch it by hand)"
+    ),
+}
 
 
 def check_metric_domain(lon: float, lat: float, metric_srid: int) -> None:
@@ -337,12 +383,15 @@ def create_event(
     ignore_duplicates: bool = False,
     metric_srid: int = 4549,
     location_accuracy_m: float | None = None,
+    precision: str | None = None,
 ) -> Event:
     """Create a reported event (CGCS2000 point), routed, with its photos and first log entry.
 
     ``location_accuracy_m``: the radius (metres, 68 %) of the device's position fix when the
     point came from a phone's GPS (the Geolocation API's ``accuracy``); None when the point was
-    picked on a map or is unknown. 0-10 000 m, else :class:`InvalidEventInput`."""
+    picked on a map or is unknown. 0-10 000 m, else :class:`InvalidEventInput`. ``precision``
+    ``village``/``town``: the point stands for that place (an address placed by the
+    gazetteer; its radius is the accuracy): routed to the place, not a grid (:func:`route`)."""
     now = datetime.now(UTC)
     reported_at = (reported_at or now).astimezone(UTC)
     check_accuracy(location_accuracy_m)
@@ -368,7 +417,14 @@ def create_event(
         if value is not None and "\x00" in value:
             raise InvalidEventInput(f"{name} contains a NUL character; remove it", field=name)
     get_subclass(session=session, code=subclass_code)
-    routing = route(session=session, lon=lon, lat=lat, at=reported_at, subclass_code=subclass_code)
+    routing = route(
+        session=session,
+        lon=lon,
+        lat=lat,
+        at=reported_at,
+        subclass_code=subclass_code,
+        precision=precision,
+    )
     if not ignore_duplicates:
         from layers.events.access import read_clause
 
@@ -422,6 +478,7 @@ def create_event(
             "grid_code": routing.grid_code,
             "department": routing.department,
             "worker_from": routing.worker_from,
+            **({"location_precision": precision} if precision else {}),
         },
     )
     return event

@@ -206,8 +206,12 @@ def finish(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def unit_names(*, session: Session, dimension: str, keys: list[str]) -> dict[str, str]:
-    """Display names for the keys: grid names (latest generation holding the code), people."""
+def unit_names(
+    *, session: Session, dimension: str, keys: list[str], at: datetime | None = None
+) -> dict[str, str]:
+    """Display names for the keys: people, or grid/village/town names by the one naming rule
+    (layers.unit_names.names_in_force: the generation in force at ``at``, now if None; never a
+    draft's)."""
     if not keys:
         return {}
     if dimension in ("person", "reporter"):
@@ -215,13 +219,9 @@ def unit_names(*, session: Session, dimension: str, keys: list[str]) -> dict[str
             text("SELECT id::text, name FROM person WHERE id::text = ANY(:k)"), {"k": keys}
         )
     elif dimension in ("grid", "village", "town"):
-        rows = session.execute(
-            text(
-                "SELECT DISTINCT ON (code) code, name FROM grid WHERE code = ANY(:k) "
-                "ORDER BY code, generation_id DESC"
-            ),
-            {"k": keys},
-        )
+        from layers.unit_names import names_in_force
+
+        return names_in_force(session=session, codes=keys, at=at)
     else:
         return {k: k for k in keys}
     return {str(a): str(b) for a, b in rows}

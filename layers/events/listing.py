@@ -19,9 +19,11 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from layers.calendar_tables import ensure_loaded
 from layers.events.dictionary import display_name, subclass_name_en
 from layers.events.models import Event, EventSource, EventStatus, EventSubclass
 from layers.events.workflow import OPEN_FOR_DEADLINE, TERMINAL
+from layers.workcal import WorkCalendar
 
 DUE_SOON_H = 2.0
 """A case open for handling whose deadline falls within this many hours is "due soon"."""
@@ -128,7 +130,10 @@ def event_rows(
     *, session: Session, f: EventFilter, now: datetime, lang: str, limit: int, offset: int
 ) -> dict[str, Any]:
     """One page of the list, newest report first: id, status, urgency, subclass code and name
-    (in ``lang``), source, grid code, address, description, reported/deadline (UTC ISO)."""
+    (in ``lang``), source, grid code, address, description, reported/deadline (UTC ISO), and
+    ``calendar_unconfirmed`` (``_years``) as on the case (the holiday tables re-checked against
+    the database first, so the flag follows a calendar import at once in every worker)."""
+    ensure_loaded(session, check=True)
     urgency = urgency_clause(now)
     base = _where(select(Event.id), f, now, session)
     count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
@@ -145,6 +150,7 @@ def event_rows(
             Event.address,
             Event.description,
             Event.reported_at,
+            Event.dispatched_at,
             Event.deadline_at,
         ).join(EventSubclass, EventSubclass.code == Event.subclass_code),
         f,
@@ -167,7 +173,15 @@ def event_rows(
             "description": r.description,
             "reported_at": r.reported_at.isoformat(),
             "deadline_at": r.deadline_at.isoformat() if r.deadline_at else None,
+            # the case's rule (layers.deadlines.unconfirmed_years_of), on the tables as stored
+            "calendar_unconfirmed_years": (
+                WorkCalendar.unconfirmed_years(r.dispatched_at or r.deadline_at, r.deadline_at)
+                if r.deadline_at
+                else []
+            ),
         }
         for r in rows
     ]
+    for row in data:
+        row["calendar_unconfirmed"] = bool(row["calendar_unconfirmed_years"])
     return {"data": data, "count": count, "limit": limit, "offset": offset}

@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from layers.calendar_tables import ensure_loaded as ensure_calendar_loaded
-from layers.errors import Forbidden, InvalidState
+from layers.errors import Forbidden, InvalidState, with_zh
 from layers.events.dictionary import InvalidEventInput
 from layers.events.models import Event, EventLog, EventStatus, EventSubclass
+from layers.events.notes import SystemNote, stored
 from layers.models import Role
 from layers.people import assignment_in_force
 from layers.workcal import WorkCalendar
@@ -83,6 +84,48 @@ still be logged at the phone's time (``acted_at``): three days covers a weekend 
 older ones are refused and the phone sends them again with the time of sending."""
 TERMINAL = frozenset({S.CLOSED, S.REJECTED})
 NOTE_REQUIRED = frozenset({"reject", "return", "request_extension", "verify_fail", "park"})
+HANDLING_PHOTO_WORDS = ("照片", "photo")
+"""Words of a subclass's closing rule (``close_rule``, the dictionary) that ask for a photo of
+the place after handling (e.g. 0101 暴露垃圾: "现场清理干净，有处置后照片")."""
+
+
+def close_rule_asks_photo(close_rule: str | None) -> bool:
+    """Does a closing rule (``event_subclass.close_rule``) ask for a photo after handling?"""
+    rule = (close_rule or "").lower()
+    return any(word in rule for word in HANDLING_PHOTO_WORDS)
+
+
+def handling_photo_required(subclass: EventSubclass) -> bool:
+    """Does handling a case of this subclass need a photo (its closing rule asks for one)?"""
+    return close_rule_asks_photo(subclass.close_rule)
+
+
+def check_handled(*, subclass: EventSubclass, note: str | None, photos: int) -> None:
+    """The one rule of a handling feedback (处理反馈, ``handle``): a note saying what was done,
+    always, and at least one photo (sent with the step) when the subclass's closing rule asks
+    for one (:func:`handling_photo_required`). Raises :class:`InvalidEventInput` naming the
+    field (``note`` or ``photos``) and the fix, in English and Chinese."""
+    if not (note and note.strip()):
+        raise with_zh(
+            InvalidEventInput(
+                "handled needs a note saying what was done (e.g. 'rubbish cleared, area swept')",
+                field="note",
+                extra={"rule": "handling_note"},
+            ),
+            "处理反馈需要填写处置说明（例如“垃圾已清运，现场已清扫”）",
+        )
+    if photos < 1 and handling_photo_required(subclass):
+        raise with_zh(
+            InvalidEventInput(
+                f"handled needs a photo of the place after handling: subclass {subclass.code}'s "
+                f"closing rule is {subclass.close_rule!r}; send the photo with the step "
+                "(multipart field 'photos')",
+                field="photos",
+                extra={"rule": "handling_photo"},
+            ),
+            f"处理反馈需要处置后照片：{subclass.code} {subclass.name} 的结案标准是"
+            f"“{subclass.close_rule}”；请随本步骤上传现场照片",
+        )
 
 
 @dataclass(frozen=True)
@@ -160,10 +203,13 @@ def append_log(
     action: str,
     from_status: EventStatus | None,
     at: datetime,
-    note: str | None = None,
+    note: str | SystemNote | None = None,
     attachments: list[int] | None = None,
     data: dict[str, Any] | None = None,
 ) -> EventLog:
+    """Adds one step to the case's log; a :class:`SystemNote` is stored in both languages
+    (layers/events/notes.py)."""
+    note, data = stored(note, data)
     entry = EventLog(
         event_id=event.id,
         at=at,
@@ -252,7 +298,9 @@ def apply_action(
     step, unbounded), ``acted_at`` (when the officer acted on a phone that was offline: at most
     :data:`CLOCK_SKEW` ahead of the server, at most :data:`OFFLINE_ACTION_MAX_AGE` old, and not
     before the case's previous step; else :class:`InvalidEventInput` on ``acted_at``), or now.
-    The receipt time is kept apart in ``event_log.recorded_at``.
+    The receipt time is kept apart in ``event_log.recorded_at``. ``handle`` needs a note and,
+    when the subclass's closing rule asks for one, a photo in ``attachments``
+    (:func:`check_handled`).
     """
     transition = TRANSITIONS.get(action)
     if transition is None:
@@ -287,6 +335,10 @@ def apply_action(
         )
     if action in NOTE_REQUIRED and not (note and note.strip()):
         raise InvalidEventInput(f"{action} needs a note giving the reason", field="note")
+    subclass = session.get(EventSubclass, event.subclass_code)
+    assert subclass is not None
+    if action == "handle":
+        check_handled(subclass=subclass, note=note, photos=len(attachments or []))
     now = datetime.now(UTC)
     last = previous_step_at(session=session, event=event)
     if at is not None and acted_at is not None:
@@ -305,8 +357,6 @@ def apply_action(
         )
     data: dict[str, Any] = {}
     ensure_calendar_loaded(session)  # the stored holiday tables (cheap after the first call)
-    subclass = session.get(EventSubclass, event.subclass_code)
-    assert subclass is not None
     if action == "accept":
         event.accepted_at = at
     elif action == "dispatch" or action == "unpark":
@@ -385,7 +435,7 @@ def escalate_overdue(*, session: Session, actor: Actor, now: datetime | None = N
             action="escalate",
             from_status=event.status,
             at=now,
-            note="超时督办 overdue: escalated",
+            note=SystemNote("超时督办", "overdue: escalated"),
             data={"deadline_at": event.deadline_at.isoformat() if event.deadline_at else None},
         )
         count += 1

@@ -536,11 +536,14 @@ def _active_names(session: Session) -> dict[str, str]:
 
 
 def read_planner_file(
-    *, session: Session, path: Path, layer: str | None, crs: str | None
+    *, session: Session, path: Path, layer: str | None, crs: str | None, encoding: str | None = None
 ) -> GridFile:
-    """Read a grid file (derived parents named from the active generation); GridFileInvalid."""
+    """Read a grid file (derived parents named from the active generation; ``encoding`` of a
+    Shapefile's attributes, see gis.dbf_encoding); GridFileInvalid."""
     try:
-        return read_grid_file(path, layer=layer, crs=crs, known_names=_active_names(session))
+        return read_grid_file(
+            path, layer=layer, crs=crs, known_names=_active_names(session), encoding=encoding
+        )
     except GridFileError as exc:
         extra: dict[str, Any] = {"problems": exc.problems[:50]}
         if exc.layers is not None:

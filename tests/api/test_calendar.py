@@ -206,7 +206,7 @@ def test_cli_import(engine, database_url, tmp_path, monkeypatch) -> None:
     path = tmp_path / "2035.csv"
     path.write_text("date,kind,name\n2035-01-01,holiday,元旦\n", encoding="utf-8")
     monkeypatch.setenv("DATABASE_URL", database_url)
-    result = CliRunner().invoke(app, ["calendar", "import", str(path)])
+    result = CliRunner().invoke(app, ["calendar", "import", str(path), "--commit"])
     assert result.exit_code == 0, result.output
     assert "2035" in result.output
     bad = tmp_path / "bad.csv"

@@ -1,7 +1,7 @@
-"""The KPI panel on the first day of a month (issue 15, fault 3 of the last trial): while the
-current period has no case yet, GET /api/v1/dashboard/kpis answers the whole previous period,
-labelled (``shown: previous``, ``current_from``), never an empty panel; with no case in either,
-the current period with zeros. A frozen day through ``date`` (Asia/Shanghai), no waiting for a
+"""The KPI panel on the first day of a month (issue 15, fault 3 of the last trial): on the
+first day of the period GET /api/v1/dashboard/kpis answers the whole previous period, labelled
+(``shown: previous``, ``current_from``), at every level; from the 2nd day on, the current
+period (zeros when it has no case). A frozen day through ``date`` (Asia/Shanghai), no waiting for a
 real 1st: one case of the demo moved to 15 January 2000 (a month no other test writes)."""
 
 from __future__ import annotations
@@ -58,7 +58,12 @@ def test_a_month_with_cases_shows_itself(client, engine, january_case) -> None: 
 
 
 def test_no_case_in_either_period_shows_zeros(client) -> None:  # type: ignore[no-untyped-def]
+    # the 1st: last month, by the one calendar rule (layers.dashboard.shown_period), with zeros
     body = client.get("/api/v1/dashboard/kpis", params={"date": "1990-03-01"}).json()
+    assert body["shown"] == "previous" and body["current_reported"] == 0
+    assert body["kpis"]["reported"] == 0 and body["kpis"]["patrol"] == 0
+    assert body["kpis"]["proper_handling_rate"] is None  # no denominator: no rate, not 0
+    body = client.get("/api/v1/dashboard/kpis", params={"date": "1990-03-02"}).json()
     assert body["shown"] == "current"
     assert body["kpis"]["reported"] == 0 and body["kpis"]["patrol"] == 0
 

@@ -215,6 +215,12 @@ def test_overdue_listing_and_escalation(officer, admin, place) -> None:
     assert admin.post("/api/v1/events/overdue/escalate").json()["escalated"] >= 1
     timeline = officer.get(f"/api/v1/events/{event['id']}").json()["timeline"]
     assert timeline[-1]["action"] == "escalate"
+    # the system's note in the reader's language, never both (layers/events/notes.py)
+    assert timeline[-1]["note"] == "超时督办"
+    for ask in ("?lang=en", ""):
+        headers = {} if ask else {"Accept-Language": "en-GB,en;q=0.9"}
+        english = officer.get(f"/api/v1/events/{event['id']}{ask}", headers=headers).json()
+        assert english["timeline"][-1]["note"] == "overdue: escalated"
     assert admin.post("/api/v1/events/overdue/escalate").json()["escalated"] == 0  # once
 
 

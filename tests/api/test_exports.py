@@ -202,7 +202,7 @@ def test_playback_times_are_shanghai_whatever_the_browser_zone(
         t_ms = page.evaluate("window.gridgisPlayback.t")
         shown = page.inner_text("#gg-clock")
         local = datetime.fromtimestamp(t_ms / 1000, ZoneInfo("Asia/Shanghai"))
-        assert shown == local.strftime("%Y/%m/%d %H:%M:%S"), shown
+        assert shown == local.strftime("%Y-%m-%d %H:%M:%S"), shown  # GridGIS.dateTime's form
         assert local.date() == DAY.date()
     finally:
         context.close()

@@ -53,10 +53,12 @@ def _iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat()
 
 
-def _case(admin: httpx.Client, place: dict[str, Any], dispatched: datetime) -> int:
+def _case(
+    admin: httpx.Client, place: dict[str, Any], dispatched: datetime, subclass: str = "0401"
+) -> int:
     """A case of 0401 (2 work hours) reported, accepted and dispatched at ``dispatched``
     (back-dated by an admin, as a data migration would)."""
-    body = {"lon": place["lon"], "lat": place["lat"], "subclass": "0401",
+    body = {"lon": place["lon"], "lat": place["lat"], "subclass": subclass,
             "description": "离线处置 test", "ignore_duplicates": True,
             "reported_at": _iso(dispatched - timedelta(minutes=2))}  # fmt: skip
     r = admin.post("/api/v1/events", json=body)
@@ -68,6 +70,55 @@ def _case(admin: httpx.Client, place: dict[str, Any], dispatched: datetime) -> i
         )
         assert step.status_code == 200, step.text
     return event_id
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (90, 140, 90)).save(out, "JPEG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("subclass", ["0101", "0401"])
+def test_handled_needs_a_note_and_the_photo_the_subclass_asks_for(
+    officer: httpx.Client, admin: httpx.Client, place: dict[str, Any], subclass: str
+) -> None:
+    """处理反馈 (issue 13): a note always, as JSON and as the phone's multipart; a photo after
+    handling when the subclass's closing rule asks for one (0101 "…有处置后照片"), not for 0401;
+    refused as problem+json naming the field and the fix, in Chinese for a Chinese request."""
+    case = _case(admin, place, datetime.now(UTC) - timedelta(minutes=5), subclass)
+    url = f"/api/v1/events/{case}/actions"
+    assert officer.post(url, json={"action": "start"}).status_code == 200
+    body = _problem(officer.post(url, json={"action": "handle"}), 422, "note")
+    assert "note" in body["detail"]
+    photo = [("photos", ("after.jpg", _jpeg(), "image/jpeg"))]
+    _problem(officer.post(url, data={"action": "handle", "note": " "}, files=photo), 422, "note")
+    body = _problem(
+        officer.post(url + "?lang=zh", data={"action": "handle"}, files=[
+            ("photos", ("after.jpg", _jpeg(), "image/jpeg"))]), 422, "note")  # fmt: skip
+    assert "处置说明" in body["detail"], body
+    if subclass == "0101":
+        body = _problem(
+            officer.post(url, json={"action": "handle", "note": "已清理"}), 422, "photos"
+        )
+        assert "photo" in body["detail"] and "0101" in body["detail"]
+        zh = _problem(officer.post(url + "?lang=zh", json={"action": "handle", "note": "已清理"}),
+                      422, "photos")  # fmt: skip
+        assert "处置后照片" in zh["detail"], zh
+        assert officer.get(f"/api/v1/events/{case}").json()["status"] == "in_handling"
+        r = officer.post(url, data={"action": "handle", "note": "已清理"},
+                         files=[("photos", ("after.jpg", _jpeg(), "image/jpeg"))])  # fmt: skip
+    else:
+        r = officer.post(url, json={"action": "handle", "note": "已疏导"})
+    assert r.status_code == 200, r.text
+    event = officer.get(f"/api/v1/events/{case}").json()
+    assert event["status"] == "handled"
+    (step,) = [s for s in event["timeline"] if s["action"] == "handle"]
+    assert step["note"] in ("已清理", "已疏导")
+    assert len(event["photos"]) == (1 if subclass == "0101" else 0)
 
 
 def test_an_offline_action_is_logged_at_the_phones_time(

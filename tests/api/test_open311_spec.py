@@ -198,7 +198,10 @@ def test_places_search(client) -> None:
         0
     ]
     assert near["name"] == "万街社区" and near["match"] == "contained"
-    fuzzy = client.get("/api/v1/places", params={"q": "万街社"}).json()["data"]
+    # the start of a name is a prefix match (issue 15: exact > prefix > contains), a typo fuzzy
+    prefix = client.get("/api/v1/places", params={"q": "万街社"}).json()["data"]
+    assert prefix and prefix[0]["name"] == "万街社区" and prefix[0]["match"] == "prefix"
+    fuzzy = client.get("/api/v1/places", params={"q": "万衔社区"}).json()["data"]
     assert fuzzy and fuzzy[0]["name"].startswith("万街社区") and fuzzy[0]["match"] == "fuzzy"
     assert client.get("/api/v1/places", params={"q": "zzzzzz"}).json()["count"] == 0
     assert client.get("/api/v1/places", params={"q": ""}).status_code == 422
@@ -319,3 +322,8 @@ def test_reading_needs_no_key_and_shows_only_public_fields(base, tokens, place) 
         assert r.status_code == 200, r.text
         notice = httpx.get(f"{base}/requests/{rid}.json").json()[0]["service_notice"]
         assert notice.startswith("已派遣至"), notice
+        # in the request's language (?lang= or Accept-Language), like status_notes
+        english = httpx.get(f"{base}/requests/{rid}.json", headers={"Accept-Language": "en"})
+        notice = english.json()[0]["service_notice"]
+        assert notice.startswith("Assigned to ") and "working" in notice, notice
+        assert not any("\u4e00" <= c <= "\u9fff" for c in notice.split(" to ", 1)[0]), notice

@@ -58,8 +58,16 @@ def admin(live_server: str, tokens: dict[str, str]) -> httpx.Client:
 
 
 def fields_of(r: httpx.Response) -> set[str]:
-    """The problem's ``field`` and the fields of its ``errors`` list."""
+    """The problem's ``field`` and the fields of its ``errors`` list.
+
+    Open311 answers its errors as GeoReport v2 says (``[{"code", "description"}]``): there the
+    field is the description's first word, before its colon.
+    """
     assert 400 <= r.status_code < 500, (r.request.method, r.request.url, r.status_code, r.text)
+    if r.request.url.path.startswith("/open311/"):
+        errors = r.json()
+        assert isinstance(errors, list) and errors[0]["code"] == r.status_code, r.text[:300]
+        return {e["description"].split(":", 1)[0] for e in errors}
     assert r.headers["content-type"].startswith(PROBLEM), r.text[:300]
     body = r.json()
     return {body.get("field"), *(e.get("field") for e in body.get("errors") or [])}

@@ -254,9 +254,15 @@ def test_gpx_as_multipart_form(anon, engine, device) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["stored"] == 2 and r.json()["track_name"] == "巡查"
     again = anon.post(
+        "/api/v1/ingest/gpx", params=params,
+        files={"file": ("x.gpx", gpx, "application/gpx+xml; charset=GBK")},
+    )  # fmt: skip
+    assert again.status_code == 200 and again.json()["duplicates"] == 2, again.text
+    # without its charset, non-UTF-8 XML with no declaration is refused (issue 14), not guessed
+    guess = anon.post(
         "/api/v1/ingest/gpx", params=params, files={"file": ("x.gpx", gpx, "application/gpx+xml")}
     )
-    assert again.status_code == 200 and again.json()["duplicates"] == 2, again.text
+    assert guess.status_code == 422 and "encoding" in guess.json()["detail"], guess.text
     wrong_part = anon.post("/api/v1/ingest/gpx", params=params, files={"track": ("x.gpx", gpx)})
     assert wrong_part.status_code == 422 and wrong_part.json()["field"] == "file"
     with engine.connect() as conn:

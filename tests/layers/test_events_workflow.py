@@ -33,6 +33,50 @@ def inside(demo_grids):  # type: ignore[no-untyped-def]
     return row.code, p.x, p.y
 
 
+def _handling_photo(session, event) -> list[int]:  # type: ignore[no-untyped-def]
+    """A photo after handling stored on ``event`` (its id), as the API stores one."""
+    import io
+
+    from PIL import Image
+
+    jpeg = io.BytesIO()
+    Image.new("RGB", (32, 24), (90, 140, 90)).save(jpeg, "JPEG")
+    photo = intake.Photo("after.jpg", jpeg.getvalue())
+    return intake.store_photos(session=session, event_id=event.id, photos=[photo])
+
+
+def test_handled_needs_a_note_and_the_photo_the_close_rule_asks_for(
+    db_session, demo_generation, inside
+) -> None:
+    """处理反馈: a note always; a photo when the subclass's closing rule asks for one
+    (0101 暴露垃圾 "…有处置后照片"), not otherwise (0401 占道经营); refused on the field, in
+    English and Chinese."""
+    t0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    o = ROLES[Role.OFFICER]
+    for subclass, photo_needed in (("0101", True), ("0401", False)):
+        event = _report(db_session, inside, at=t0, subclass=subclass)
+        for k, action in enumerate(("accept", "dispatch", "start")):
+            actor = o if action == "start" else ADMIN
+            apply_action(session=db_session, event=event, action=action, actor=actor,
+                         calendar=CAL, at=t0 + timedelta(minutes=k + 1))  # fmt: skip
+        at = t0 + timedelta(minutes=10)
+        for note in (None, "  "):
+            with pytest.raises(InvalidEventInput, match="needs a note") as refused:
+                apply_action(session=db_session, event=event, action="handle", actor=o,
+                             calendar=CAL, at=at, note=note)  # fmt: skip
+            assert refused.value.field == "note" and "处置说明" in refused.value.detail_zh
+        if photo_needed:
+            with pytest.raises(InvalidEventInput, match="needs a photo") as refused:
+                apply_action(session=db_session, event=event, action="handle", actor=o,
+                             calendar=CAL, at=at, note="已清理")  # fmt: skip
+            assert refused.value.field == "photos" and "处置后照片" in refused.value.detail_zh
+        assert event.status is EventStatus.IN_HANDLING
+        photos = _handling_photo(db_session, event) if photo_needed else None
+        apply_action(session=db_session, event=event, action="handle", actor=o, calendar=CAL,
+                     at=at, note="已清理", attachments=photos)  # fmt: skip
+        assert event.status is EventStatus.HANDLED
+
+
 def _report(session, inside, at=None, subclass="0101", **kw):  # type: ignore[no-untyped-def]
     _code, lon, lat = inside
     return intake.create_event(
@@ -119,6 +163,7 @@ def test_full_loop_deadline_and_closure_time(db_session, demo_generation, inside
         ("close", d, 200),
     ]
     for action, actor, minutes in steps:
+        handled = action == "handle"  # 0101: a note and a photo after handling (its close rule)
         apply_action(
             session=db_session,
             event=event,
@@ -126,6 +171,8 @@ def test_full_loop_deadline_and_closure_time(db_session, demo_generation, inside
             actor=actor,
             calendar=CAL,
             at=t0 + timedelta(minutes=minutes),
+            note="垃圾已清运" if handled else None,
+            attachments=_handling_photo(db_session, event) if handled else None,
         )
     # 4 work-hours from 09:10 -> 14:40 (lunch 12:00-13:30)
     assert event.deadline_at == datetime(2026, 3, 2, 6, 40, tzinfo=UTC)
@@ -217,6 +264,7 @@ def test_no_sequence_reaches_an_illegal_state(db_session, demo_generation, insid
                     calendar=CAL,
                     at=t,
                     note="理由",
+                    attachments=[0] if action == "handle" else None,  # a photo (0101's rule)
                 )
             except (InvalidState, Forbidden):
                 assert event.status is before

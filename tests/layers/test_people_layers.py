@@ -8,7 +8,8 @@ from sqlalchemy.exc import DBAPIError
 
 from layers.households import Household, counts_by_grid, counts_by_h3
 from layers.market import InspectionDraw, run_draw, verify_draw
-from layers.people import Person, StaffRole, Team, TeamKind
+from layers.people import GridAssignment, Person, StaffRole, Team, TeamKind
+from layers.people_demo import DEMO_VALID_FROM
 from layers.roster import grids_without, import_roster, responsible_for
 from layers.zones import ZoneInvalid, replace_town_zoning, validate_all_towns, zone_features
 from tests.people_fixtures import *  # noqa: F403  (session fixtures of issue 3)
@@ -22,7 +23,12 @@ def test_demo_roster_gives_every_unit_grid_its_yizhang_wuyuan(db_session, people
     assert {role: len(codes) for role, codes in missing.items()} == dict.fromkeys(
         (r.value for r in StaffRole), 0
     )
-    people = db_session.scalar(select(func.count()).select_from(Person))
+    # the demo's own people (other tests add people of their own to the shared database)
+    people = db_session.scalar(
+        select(func.count(func.distinct(GridAssignment.person_id))).where(
+            GridAssignment.valid_from == DEMO_VALID_FROM
+        )
+    )
     assert 2_700 <= people <= 3_300
     kinds = dict(db_session.execute(select(Team.kind, func.count()).group_by(Team.kind)).all())
     assert kinds[TeamKind.CITY_TEAM] == 7

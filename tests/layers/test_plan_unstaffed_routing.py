@@ -70,8 +70,10 @@ def test_a_grid_without_a_worker_routes_up_and_says_so(  # type: ignore[no-untyp
     if holder == "grid":
         assert log.note is None
     else:
-        assert code in log.note and "no worker" in log.note and "无网格员" in log.note, log.note
+        # a system note: Chinese in the note, English beside it (layers/events/notes.py)
+        assert code in log.note and "无网格员" in log.note, log.note
+        assert code in log.data["note_en"] and "no worker" in log.data["note_en"], log.data
         place = {"village": code[:12], "town": code[:9], "town_dispatch": code[:9]}[holder]
         assert place in log.note
     if holder == "town_dispatch":
-        assert "dispatch queue" in log.note
+        assert "dispatch queue" in log.data["note_en"] and "待派遣队列" in log.note
