@@ -606,6 +606,25 @@
     });
   }
 
+  // updatePopup(popup): a popup's size and place after its content changed, keeping the focus
+  // and the caret of the field being typed in. Leaflet 1.9's Popup.update() takes the content
+  // node out and puts it back (DivOverlay._updateContent), which blurs a focused textarea: the
+  // next keys typed went nowhere, and a note typed as a form grew was lost.
+  function updatePopup(popup) {
+    var box = popup.getElement(), active = document.activeElement;
+    var inside = Boolean(box && active && active !== document.body && box.contains(active));
+    var start = null, end = null;
+    if (inside && typeof active.selectionStart === "number") {
+      start = active.selectionStart;
+      end = active.selectionEnd;
+    }
+    popup.update();
+    if (inside && document.activeElement !== active && document.contains(active)) {
+      active.focus({preventScroll: true});
+      if (start !== null) { active.setSelectionRange(start, end); }
+    }
+  }
+
   // views.NAME(map, options, layers) are registered by the view scripts; start() runs one of them
   // (called from the map's set-up script that folium writes, see maps/elements.py ViewScript).
   var views = {};
@@ -625,6 +644,6 @@
     views: views,
     start: start,
     pageSetup: pageSetup, panel: panel, htmlControl: htmlControl,
-    permanentLabels: permanentLabels,
+    permanentLabels: permanentLabels, updatePopup: updatePopup,
   };
 })(window);

@@ -55,7 +55,7 @@
     // --- one case: details, timeline, actions ------------------------------------------------
     function showEvent(id, popup, keepMessage) {
       return getQuiet("/api/v1/events/" + encodeURIComponent(id))
-        .then(function (e) { popup.setContent(eventBox(e, popup, keepMessage)); popup.update(); })
+        .then(function (e) { popup.setContent(eventBox(e, popup, keepMessage)); G.updatePopup(popup); })
         .catch(function (err) {
           // loading is not acting: what failed and why (GridGIS.failedText), with a Retry
           var box = G.el("div", "gridgis-event-popup gridgis-event-error");
@@ -240,7 +240,7 @@
       });
       area.appendChild(f);
       (action === "dispatch" ? grid : note).focus();
-      popup.update();
+      G.updatePopup(popup);
     }
 
     // Dispatch to another grid or person: the routing first (logged, with the note as the

@@ -181,7 +181,7 @@
         if (content && window.ResizeObserver && !content.gridgisWatched) {
           content.gridgisWatched = true;
           new window.ResizeObserver(function () {
-            if (ev.popup.isOpen()) { ev.popup.update(); }
+            if (ev.popup.isOpen()) { G.updatePopup(ev.popup); }
           }).observe(content.querySelector(".leaflet-popup-content") || content);
         }
         showEvent(m.gridgisId, ev.popup);

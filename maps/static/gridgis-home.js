@@ -688,7 +688,7 @@
         var content = popup.getContent();
         if (!content || !content.querySelector || content.querySelector(".home-case-others")) { return; }
         content.appendChild(othersLine());
-        popup.update();  // its size; the line is there now, so this ends here
+        G.updatePopup(popup);  // its size; the line is there now, so this ends here
       });
       popup.fire("contentupdate");
     }

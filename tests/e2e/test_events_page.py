@@ -402,3 +402,43 @@ def test_handled_from_the_map_with_a_photo(
         )  # the refusal
     finally:
         page.context.close()
+
+
+def test_a_note_being_typed_keeps_its_focus_as_the_popup_grows(
+    browser, live_server, tokens, some_events
+) -> None:  # type: ignore[no-untyped-def]
+    """The popup follows its content's size (a ResizeObserver asks it to re-lay out). Leaflet's
+    Popup.update() takes the content out and puts it back, which blurred the note being typed:
+    the keys typed next went nowhere and the note was sent empty ("此操作需要填写说明"), the
+    fault the full suite met once. GridGIS.updatePopup keeps the focus and the caret."""
+    with _api(live_server, tokens["admin"]) as c:
+        r = c.post("/api/v1/events", json={
+            "lon": 120.2905, "lat": 31.9196, "subclass": "0101", "description": "待清运",
+            "ignore_duplicates": True})  # fmt: skip
+        assert r.status_code == 201, r.text
+        eid = r.json()["id"]
+        for action in ("accept", "dispatch", "start"):
+            _post(c, eid, action)
+    page, seen = open_logged_in(browser, live_server, tokens["admin"],
+                                "/events/map?days=3660", READY)  # fmt: skip
+    try:
+        _open_popup(page, eid)
+        page.click(".gridgis-event-popup button[data-action=handle]")
+        page.focus(".gridgis-form-handle textarea")
+        page.keyboard.type("已清")
+        # the popup's content grows (as when a refusal or a person list arrives): it re-lays out
+        page.evaluate("""() => new Promise(done => {
+            const box = document.querySelector('.gridgis-event-popup');
+            const tall = document.createElement('div');
+            tall.style.height = '40px';
+            box.appendChild(tall);
+            requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)));
+        })""")
+        assert page.evaluate(
+            "document.activeElement === document.querySelector('.gridgis-form-handle textarea')"
+        )
+        page.keyboard.type("运")
+        assert page.input_value(".gridgis-form-handle textarea") == "已清运"
+        assert seen["failed"] == [], seen
+    finally:
+        page.context.close()
