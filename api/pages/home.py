@@ -51,7 +51,7 @@ from maps.coverage_map import (
 from maps.events_map import NOTE_ACTIONS
 from maps.events_map import words as case_words
 from maps.status_names import event_status_names
-from maps.styles import ROLE_NAMES, resolve_lang
+from maps.styles import ROLE_NAMES, label, resolve_lang
 
 router = APIRouter(tags=["pages"])
 
@@ -111,7 +111,8 @@ def coverage_layer(
     (``date``, the ``?date=`` of the coverage tiles), ``label`` ("2026-11-30 全天 · 计算于 …"),
     and the classes fitted to the caller's unit grids (maps.coverage_map.share_breaks, the one
     rule of /coverage): ``breaks`` (upper limits, shares in (0, 1]), ``colours`` (one per
-    break), ``legend`` ([colour, "0.3% – 2.1%"]), ``not_patrolled`` / ``no_cells`` fills.
+    break), ``legend`` ([colour, "0.3% – 2.1%"]), ``not_patrolled`` / ``no_cells`` fills and
+    their legend words (``not_patrolled_label``, ``no_cells_label``: the words of /coverage).
     None when no run was ever computed."""
     now = datetime.now(SHANGHAI)
     run: CoverageRun | None = default_run(session, now.date())
@@ -132,6 +133,8 @@ def coverage_layer(
         "legend": [list(r) for r in class_rows(breaks, shares)],
         "not_patrolled": NOT_PATROLLED,
         "no_cells": NO_CELLS,
+        "not_patrolled_label": label("coverage_legend_zero", lang),
+        "no_cells_label": label("coverage_legend_nodata", lang),
     }
 
 

@@ -48,17 +48,17 @@
       layer_zones: "执法片区", layer_officers: "在线巡查人员", layer_events: "事件（按状态）",
       points_what: "事件（按状态）",
       layer_coverage: "巡查覆盖率", layer_households: "住户密度（户数）",
-      legend_officer: "在线人员", legend_h3: "（H3 覆盖率）", legend_no_cells: "无 H3 单元",
+      legend_officer: "在线人员", legend_h3: "（H3 覆盖率）",
       legend_no_households: "0 户", legend_zone: "各片区一色，边线为片区界",
       legend: "图例", st_reported: "待受理", st_accepted: "已立案", st_open: "处置中",
-      st_handled: "已处置待核查", st_overdue: "超时", time_label: "北京时间",
+      st_handled: "已处置待核查", st_overdue: "超时",
       panel_events: "事件", panel_patrols: "巡查", panel_kpis: "考核指标",
       panel_selection: "当前范围",
       panel_level1: "镇（街道）详情", panel_level2: "村（社区）详情", panel_level3: "网格详情",
       h_share: "H3 覆盖率", minutes: "{v} 分钟", subclass: "{code}", silent: "离线人员（最近失联在前）",
       silent_for: "{d}未上报", patrolled: "今天巡查过的队员（轨迹回放）",
       patrolled_yesterday: "昨天巡查过的队员（轨迹回放）", persons: "{n} 人",
-      retry: "重试", all_title: "{title} · 共 {n} 项", legend_zero: "未巡查（0%）",
+      retry: "重试", all_title: "{title} · 共 {n} 项",
     },
     en: {
       city: "City", town: "Town", village: "Village", grid: "Unit grid",
@@ -97,11 +97,10 @@
       layer_events: "Events by status", layer_coverage: "Patrol coverage",
       points_what: "the events on the map",
       layer_households: "Household density (counts)",
-      legend_officer: "Officer online", legend_h3: " (H3 share)", legend_no_cells: "no H3 cells",
+      legend_officer: "Officer online", legend_h3: " (H3 share)",
       legend_no_households: "0 households", legend_zone: "one colour per zone, outlined",
       legend: "Legend", st_reported: "Awaiting acceptance", st_accepted: "Accepted",
       st_open: "In handling", st_handled: "Handled, to verify", st_overdue: "Overdue",
-      time_label: "Asia/Shanghai",
       panel_events: "events", panel_patrols: "patrols", panel_kpis: "KPIs",
       panel_selection: "the selection",
       panel_level1: "the town", panel_level2: "the village", panel_level3: "the grid",
@@ -110,7 +109,7 @@
       patrolled: "Officers who patrolled it today (playback)",
       patrolled_yesterday: "Officers who patrolled it yesterday (playback)",
       persons: "{n} officers", persons_one: "{n} officer",
-      retry: "Retry", all_title: "{title} · {n} in all", legend_zero: "Not patrolled (0%)",
+      retry: "Retry", all_title: "{title} · {n} in all",
     },
   };
   // fill classes: [upper bound (exclusive), colour]; households per unit grid, purples (never
@@ -531,8 +530,8 @@
       } else {
         legendBox.appendChild(G.el("div", "legend-run", COVERAGE.label));  // its day, 全天, time
         COVERAGE.legend.forEach(function (r) { legendItem(legendBox, r[0], r[1]); });
-        legendItem(legendBox, COVERAGE.not_patrolled, w("legend_zero"));
-        legendItem(legendBox, COVERAGE.no_cells, w("legend_no_cells"));
+        legendItem(legendBox, COVERAGE.not_patrolled, COVERAGE.not_patrolled_label);
+        legendItem(legendBox, COVERAGE.no_cells, COVERAGE.no_cells_label);
       }
     }
     if (map.hasLayer(householdGroup)) {
@@ -940,7 +939,8 @@
           var rank = G.el("td", "num", r.rank === null ? "—" : r.rank);
           if (r.rank === null) { rank.title = w("no_due"); }
           tr.appendChild(rank);
-          tr.appendChild(G.el("td", null, r.name));
+          var name = tr.appendChild(G.el("td", null, r.name));
+          name.title = r.name;  // a long name is cut with "…" (fixed layout): whole in its tooltip
           tr.appendChild(kpiCell(G.el("td", "num"), "proper_handling_rate", r.proper_handling_rate));
           tr.appendChild(kpiCell(G.el("td", "num"), "closure_rate", r.closure_rate));
           tr.addEventListener("click", function () { select(r.key, true); });
@@ -1288,7 +1288,7 @@
   });
 
   var clock = document.getElementById("home-clock");
-  function tick() { clock.textContent = G.dateTime(new Date(), {seconds: true}) + " " + w("time_label"); }
+  function tick() { clock.textContent = G.dateTime(new Date(), {seconds: true, zone: true}); }
   tick();
   setInterval(tick, 1000);
 

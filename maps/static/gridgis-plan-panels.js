@@ -19,7 +19,7 @@
     var statusNames = JSON.parse(($("plan") || {dataset: {}}).dataset.statuses || "{}");
     function statusName(status) { return statusNames[status] || status; }
     function actionName(action) { return w("action_" + action); }
-    // times as the command centre reads them: Beijing time, "2026-11-30 19:48"
+    // times as the command centre reads them: GridGIS.dateTime, "2026-11-30 19:48 北京时间"
     // One guard per panel (GridGIS.latest): only the answer to its latest load is drawn, so a
     // slow answer for the draft shown before (or an edit ago) never overwrites a newer one. A
     // superseded load resolves to null (the callers wait for all loads with allSettled).
@@ -31,8 +31,6 @@
       if (error && error.stale) { return null; }
       throw error;
     }
-    var CLOCK = new Intl.DateTimeFormat("sv-SE", {timeZone: "Asia/Shanghai", year: "numeric",
-      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"});
 
     function loadProblems() {
       var id = state.draft.id;
@@ -217,7 +215,7 @@
     // A committed publication in words (never raw JSON): what moved, what it supersedes.
     function publishedSummary(answer) {
       // the server's message is English: the page says it in its own words
-      var when = CLOCK.format(new Date(answer.effective_at)) + (G.pageLang() === "en" ? " (Beijing time)" : "（北京时间）");
+      var when = G.dateTime(answer.effective_at, {zone: true});
       var parts = [w("published", {message: w(answer.scheduled ? "published_later" : "published_now",
         {id: answer.published, at: when})})];
       var r = answer.reanchor;

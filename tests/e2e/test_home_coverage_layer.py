@@ -76,7 +76,7 @@ def test_coverage_layer_shows_yesterday_in_fitted_classes(
         assert yesterday_run in run_text and whole_day in run_text, run_text
         rows = page.evaluate(LEGEND_ROWS.replace("arguments[0]", repr(title)))
         assert rows[: len(expected)] == expected, rows
-        own = {"zh": ["未巡查（0%）", "无 H3 单元"], "en": ["Not patrolled (0%)", "no H3 cells"]}
+        own = {"zh": ["未巡查（0%）", "无 H3 单元"], "en": ["Not patrolled (0%)", "No H3 cells"]}
         assert rows[len(expected) :] == own[lang]
         # the tiles asked are those of that day
         wait_until(page, "performance.getEntriesByType('resource').some(r => "

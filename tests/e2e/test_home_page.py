@@ -80,7 +80,7 @@ def test_front_page_map_and_panels(
             assert page.evaluate("document.documentElement.lang") == "zh-CN"
             assert "Overdue" not in body and "Officers" not in body
         else:
-            assert "Acceptance rate" in body and "Asia/Shanghai" in body
+            assert "Acceptance rate" in body and "Beijing time" in body
             assert page.evaluate("document.documentElement.lang") == "en"
             assert "立案率" not in body and "超时" not in body
             # the events panel asks for subclass names in English (never "Event type 0101")

@@ -124,6 +124,9 @@ def test_a_failed_village_detail_names_the_village_in_chinese(
         page.context.close()
 
 
+LONG_NAME = "江阴高新技术产业开发区澄江街道办事处"
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_rankings_see_all_lists_the_panels_own_rows(
     browser, live_server, tokens, demo_grids, artifacts, lang
@@ -138,8 +141,9 @@ def test_the_rankings_see_all_lists_the_panels_own_rows(
     body = httpx.get(f"{live_server}/api/v1/dashboard/kpis?scope=", headers=auth, timeout=60).json()
     body["ranking_level"] = 1
     body["ranking"] = [
-        {"key": code, "name": f"镇{k:02d}", "rank": k + 1, "closure_rate": 0.9 - k / 100,
-         "proper_handling_rate": 0.95 - k / 100} for k, code in enumerate(towns)
+        {"key": code, "name": LONG_NAME if k == 0 else f"镇{k:02d}", "rank": k + 1,
+         "closure_rate": 0.9 - k / 100, "proper_handling_rate": 0.95 - k / 100}
+        for k, code in enumerate(towns)
     ]  # fmt: skip
 
     def ranked(route: Any) -> None:
@@ -165,6 +169,10 @@ def test_the_rankings_see_all_lists_the_panels_own_rows(
         listed = page.evaluate("[...document.querySelectorAll('#home-all-body tr.link')]"
                                ".map(r => r.getAttribute('data-code'))")  # fmt: skip
         assert listed == rows
+        # a long name is cut with "…" in its fixed column: whole in its tooltip (dialog, panel)
+        for where in ("#home-all-body", "#panel-kpis table.ranking"):
+            cell = page.locator(f"{where} tr[data-code='{towns[0]}'] td:nth-child(2)")
+            assert cell.get_attribute("title") == LONG_NAME, where
         header = page.inner_text("#home-all-body tr:first-child")
         assert ("名次" if lang == "zh" else "Rank") in header, header
         # a row chosen in the dialog selects it, as in the panel

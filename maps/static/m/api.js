@@ -110,17 +110,9 @@
     toastTimer = global.setTimeout(function () { box.hidden = true; }, 4000);
   };
 
-  // Today's date in Asia/Shanghai (the API's days), YYYY-MM-DD.
-  M.today = function () {
-    return new Intl.DateTimeFormat("en-CA", {timeZone: "Asia/Shanghai", year: "numeric",
-      month: "2-digit", day: "2-digit"}).format(new Date());
-  };
-
-  // A time for people: the city's date and time (Asia/Shanghai) in the page's language.
-  M.when = function (iso) {
-    if (!iso) { return "—"; }
-    return new Date(iso).toLocaleString(M.config.lang === "en" ? "en-GB" : "zh-CN",
-      {month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
-        timeZone: "Asia/Shanghai"});
-  };
+  // Days and times by the one rule of every page (GridGIS.today / GridGIS.dateTime: Beijing
+  // time whatever the phone's zone, ISO-like in both languages): today "2026-12-01" (the
+  // API's days), a time "12-01 08:30" (compact, the year left out).
+  M.today = global.GridGIS.today;
+  M.when = function (iso) { return global.GridGIS.dateTime(iso, {year: false}); };
 })(window);
