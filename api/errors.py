@@ -104,6 +104,65 @@ def problem_type(status: int) -> str:
     return PROBLEM_BASE + PROBLEM_KINDS.get(status, "bad-request" if status < 500 else "internal")
 
 
+# The titles in Chinese, for a request that asks for Chinese (:func:`asks_zh`). RFC 9457 §3.1.3:
+# a title does not change from occurrence to occurrence "except for localization". Every title
+# of STATUS, of the database faults and of HTTP's reason phrases the API answers with is here
+# (tests/api/test_problem_titles_zh.py checks it); an unknown title stays in English.
+TITLES_ZH: dict[str, str] = {
+    "Bad request": "请求有误", "Fix refused": "定位点被拒收",
+    "Invalid tile address": "瓦片地址无效",
+    "Unsupported CRS": "不支持的坐标参照系", "Authentication required": "需要登录",
+    "Unauthorized": "需要登录", "Forbidden": "无权操作", "Review refused": "审核被拒绝",
+    "Cross-site request refused": "跨站请求被拒绝",
+    "Calendar year not loaded": "该年度工作日历未导入", "Collection not found": "图层集合不存在",
+    "Coverage not computed": "覆盖率尚未计算", "Device not found": "设备不存在",
+    "Draw not found": "抽签记录不存在", "Event not found": "事件不存在",
+    "Feature not found": "要素不存在", "Generation not found": "网格版本不存在",
+    "Grid not found": "网格不存在", "Household not found": "住户不存在", "Not found": "未找到",
+    "Page script not found": "页面脚本不存在", "Photo not found": "照片不存在",
+    "Team not found": "队伍不存在", "Tile not found": "瓦片不存在", "Token not found": "令牌不存在",
+    "Unknown tile layer": "未知的瓦片图层", "User not found": "用户不存在",
+    "Zone not found": "片区不存在", "Method not allowed": "不允许的请求方法",
+    "Method Not Allowed": "不允许的请求方法", "Not Found": "未找到",
+    "Conflict": "数据冲突", "Code conflict": "编码冲突", "Invalid state": "状态不允许此操作",
+    "Newer publications would be reverted": "将撤销更新的发布",
+    "Possible duplicate": "疑似重复事件", "Rebase conflict": "变基冲突",
+    "Version conflict": "版本冲突", "Generation superseded": "网格版本已被取代",
+    "Precondition failed": "前提条件不满足", "Precondition Failed": "前提条件不满足",
+    "Form part too large": "表单字段过大", "Payload too large": "请求体过大",
+    "Photo too large": "照片过大", "Too many rows": "行数过多", "Not a photo": "不是照片",
+    "Unsupported media type": "不支持的内容类型", "Unsupported Media Type": "不支持的内容类型",
+    "Draft refused": "草稿被拒绝", "Idempotency key reused": "幂等键已用于其他请求",
+    "Invalid calendar table": "工作日历表无效", "Invalid draft": "草稿无效",
+    "Invalid draw": "抽签参数无效", "Invalid edit": "编辑无效", "Invalid geometry": "几何图形无效",
+    "Invalid grid file": "网格文件无效", "Invalid parameter": "参数无效",
+    "Invalid roster rows": "名册行无效", "Invalid zoning": "片区划分无效",
+    "Malformed file": "文件格式错误", "Malformed form": "表单格式错误",
+    "Unknown event subclass": "未知的事件小类", "Unreadable file": "无法读取文件",
+    "Unreadable roster": "无法读取名册", "Unreadable body": "无法解析请求体",
+    "Precondition required": "缺少前提条件", "Precondition Required": "缺少前提条件",
+    "Too many attempts": "尝试次数过多", "Too Many Requests": "请求过于频繁",
+    "Database unavailable": "数据库不可用", "Database read-only": "数据库只读",
+    "Database disk full": "数据库磁盘已满", "Database out of resources": "数据库资源不足",
+    "Database conflict": "数据库并发冲突", "Internal error": "服务器内部错误",
+    "Service Unavailable": "服务暂不可用", "Bad Request": "请求有误",
+    "Unprocessable Content": "参数无效", "Unprocessable Entity": "参数无效",
+    "Request Entity Too Large": "请求体过大", "Content Too Large": "请求体过大",
+    "Gone": "已不存在", "Not Acceptable": "无法提供所请求的格式",
+}  # fmt: skip
+
+
+def asks_zh(request: Request) -> bool:
+    """Does the request ask for Chinese explicitly (``?lang=zh…`` or ``Accept-Language``,
+    api/lang.py)? Clients that name no language get English problems."""
+    from api.lang import accept_language
+
+    asked = request.query_params.get("lang") or accept_language(
+        request.headers.get("accept-language")
+    )
+    return str(asked or "").startswith("zh")
+
+
 def problem(
     status: int,
     title: str,
@@ -111,14 +170,16 @@ def problem(
     *,
     field: str | None = None,
     instance: str | None = None,
+    request: Request | None = None,
     **extra: Any,
 ) -> JSONResponse:
     """A problem+json answer (RFC 9457): ``type`` by :func:`problem_type`, ``field`` the
     parameter name or the JSON pointer of the body field (``fixes/0/time``), ``instance`` the
-    request path."""
+    request path. Given the ``request``, the title is in Chinese when it asks for Chinese
+    (:data:`TITLES_ZH`); the ``detail`` is the caller's, already in the request's language."""
     body: dict[str, Any] = {
         "type": problem_type(status),
-        "title": title,
+        "title": TITLES_ZH.get(title, title) if request is not None and asks_zh(request) else title,
         "status": status,
         "detail": detail,
     }
@@ -162,12 +223,7 @@ def _localized(request: Request, exc: DomainError) -> str:
     zh = getattr(exc, "detail_zh", None)
     if not zh:
         return exc.detail
-    from api.lang import accept_language
-
-    asked = request.query_params.get("lang") or accept_language(
-        request.headers.get("accept-language")
-    )
-    return str(zh) if str(asked or "").startswith("zh") else exc.detail
+    return str(zh) if asks_zh(request) else exc.detail
 
 
 def _ogc_query(request: Request) -> bool:
@@ -184,7 +240,9 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if status == 422 and isinstance(exc, InvalidParameter) and _ogc_query(request):
         status = 400
     extra = {"instance": request.url.path, **exc.extra}
-    response = problem(status, title, _localized(request, exc), field=exc.field, **extra)
+    response = problem(
+        status, title, _localized(request, exc), field=exc.field, request=request, **extra
+    )
     if status == 401 and _page_script(request):
         response.headers["WWW-Authenticate"] = PAGE_CHALLENGE
     if "retry_after_s" in exc.extra:  # e.g. a locked sign-in (429)
@@ -223,7 +281,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     status = 400 if _ogc_query(request) else 422
     return problem(
-        status, "Invalid parameter", detail, field=field, instance=request.url.path, errors=invalid
+        status,
+        "Invalid parameter",
+        detail,
+        field=field,
+        instance=request.url.path,
+        request=request,
+        errors=invalid,
     )
 
 
@@ -255,6 +319,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             f"the form cannot be read: {detail} Shorten the part or send a well-formed form",
             field="body",
             instance=request.url.path,
+            request=request,
         )
     elif exc.status_code == 400 and "parsing the body" in detail:
         # FastAPI's answer to a body it cannot parse (e.g. JSON nested too deep)
@@ -263,13 +328,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             "Unreadable body",
             "the body cannot be parsed (malformed, or nested too deep); send a plain JSON object",
             field="body",
+            request=request,
         )
     # the title names the kind (HTTP's reason phrase), never the path: that is the instance
     try:
         title = HTTPStatus(exc.status_code).phrase
     except ValueError:
         title = "Error"
-    response = problem(exc.status_code, title, detail, instance=request.url.path)
+    response = problem(exc.status_code, title, detail, instance=request.url.path, request=request)
     for name, value in (exc.headers or {}).items():
         response.headers.setdefault(name, value)
     if exc.status_code == 405:  # every method of every route at the path (Starlette names one)
@@ -295,16 +361,12 @@ def _allowed_methods(request: Request) -> list[str]:
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     """A database constraint refused the write (e.g. a duplicate code): nothing was stored."""
     assert isinstance(exc, IntegrityError)
-    from api.lang import accept_language
     from layers.integrity import describe_integrity
 
     words = describe_integrity(exc)  # the field and the fix, never the constraint or SQL
-    asked = request.query_params.get("lang") or accept_language(
-        request.headers.get("accept-language")
-    )
-    if str(asked or "").startswith("zh"):
-        return problem(409, "Conflict", f"{words.zh}；未保存任何内容", field=words.field)
-    return problem(409, "Conflict", f"{words.en}; nothing was stored", field=words.field)
+    zh = asks_zh(request)
+    detail = f"{words.zh}；未保存任何内容" if zh else f"{words.en}; nothing was stored"
+    return problem(409, "Conflict", detail, field=words.field, request=request)
 
 
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:
@@ -320,6 +382,7 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
         f"a value does not fit: {first}; nothing was stored — shorten or correct it and send "
         "it again",
         field=column or "body",
+        request=request,
     )
 
 
@@ -338,15 +401,17 @@ DATABASE_FAULTS: dict[str, tuple[str, int, str]] = {
 }  # fmt: skip
 
 
-def database_problem(fault: DatabaseFault) -> JSONResponse:
+def database_problem(fault: DatabaseFault, request: Request | None = None) -> JSONResponse:
     """503 problem+json naming the cause, with ``Retry-After``; the request's transaction was
-    rolled back (api/deps.py get_session), so nothing of it is half-written."""
+    rolled back (api/deps.py get_session), so nothing of it is half-written. The title is in
+    Chinese when the ``request`` asks for it (:func:`problem`)."""
     title, retry_after_s, cause = DATABASE_FAULTS[fault.kind]
     response = problem(
         503,
         title,
         f"{cause}: the request was not carried out and nothing of it was stored; send it "
         f"again in {retry_after_s} s",
+        request=request,
         database=fault.kind,
         sqlstate=fault.sqlstate,
         retry_after_s=retry_after_s,
@@ -375,16 +440,18 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         return await _unexpected(request, exc)
     log.warning("database %s on %s %s: %s", fault.kind, request.method, request.url.path,
                 fault.message)  # fmt: skip
-    return database_problem(fault)
+    return database_problem(fault, request)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     if (fault := _fault_in_chain(exc)) is not None:  # e.g. raised from a lost connection
         log.warning("database %s on %s %s: %s", fault.kind, request.method, request.url.path,
                     fault.message)  # fmt: skip
-        return database_problem(fault)
+        return database_problem(fault, request)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+    return problem(
+        500, "Internal error", "an unexpected error occurred; it has been logged", request=request
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from api.errors import problem
 
@@ -142,7 +142,9 @@ class SecurityMiddleware:
             await send(message)
 
         if reason is not None:
-            response = problem(403, "Cross-site request refused", reason, field="Origin")
+            response = problem(
+                403, "Cross-site request refused", reason, field="Origin", request=Request(scope)
+            )
             await response(scope, receive, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)

@@ -186,7 +186,7 @@ def read_track(
     try:
         device = get_device(session=session, device_id=device_id)
     except DeviceNotFound as exc:
-        return problem(404, "Device not found", exc.detail, field="device_id")
+        return problem(404, "Device not found", exc.detail, field="device_id", request=request)
     accounts.require_person_in_scope(
         session=session,
         identity=principal.identity,

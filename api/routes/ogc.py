@@ -239,6 +239,7 @@ def method_not_allowed(request: Request, allow: str, why: str) -> Response:
         "Method not allowed",
         f"{request.method} is not allowed on {request.url.path}: {why}",
         field="method",
+        request=request,
         allow=allow,
     )
     response.headers["Allow"] = allow

@@ -97,7 +97,7 @@ async def import_staff(
                 str(principal.scope), on_error, dry_run,
             )  # fmt: skip
         except roster_import.ChildDatabaseFault as exc:
-            return database_problem(exc.fault())
+            return database_problem(exc.fault(), request)
         except RosterInvalid as exc:
             title = STATUS[RosterInvalid][1]
             return roster_import.refusal(exc, title=title, instance=request.url.path)
