@@ -68,7 +68,7 @@ WORDS: dict[str, dict[str, str]] = {
         "error_photos": "该类事件处置反馈须附处置后照片。", "photos": "处置后照片",
         "error_grid_code": "网格编码无效：请填写现行网格中的单元网格编码（15 位数字）。",
         "error_filter": "筛选条件无效：{field}",
-        "error_other": "操作失败：{why}（状态码 {status}）。",
+        "error_other": "操作失败：{why}（HTTP {status}）。",
         "error_network": "无法连接服务器，请稍后再试。",
         "error_list": "加载事件列表失败：{why}", "error_points": "加载地图上的事件失败：{why}",
         "why_status": "服务器出错（{status}）", "why_expired": "登录已过期", "retry": "重试",
