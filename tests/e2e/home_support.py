@@ -51,6 +51,9 @@ PROBLEMS = """() => {
 }"""
 
 FITTED = "GridGIS.home.state.fits > 0"
+# the "查看全部" dialog (a native <dialog>) is open; the page's settings (data-config of #home)
+ALL_OPEN = "document.getElementById('home-all').open"
+CONFIG = "JSON.parse(document.getElementById('home').dataset.config)"
 
 
 def settle(page: Any) -> None:

@@ -366,19 +366,26 @@ def test_popup_shows_accuracy_and_late_receipt(browser, live_server, tokens, dem
             page.context.close()
 
 
+def _case_in_handling(live_server: str, token: str, lon: float, lat: float) -> int:
+    """A new 0101 case (its closing rule asks for a photo) at (lon, lat) WGS 84, accepted,
+    dispatched and started: the next step is handled. Its id."""
+    with _api(live_server, token) as c:
+        r = c.post("/api/v1/events", json={
+            "lon": lon, "lat": lat, "subclass": "0101", "description": "待清运",
+            "ignore_duplicates": True})  # fmt: skip
+        assert r.status_code == 201, r.text
+        eid = int(r.json()["id"])
+        for action in ("accept", "dispatch", "start"):
+            _post(c, eid, action)
+    return eid
+
+
 def test_handled_from_the_map_with_a_photo(
     browser, live_server, tokens, artifacts, some_events
 ) -> None:  # type: ignore[no-untyped-def]
     """0101's closing rule asks for a photo: the popup's handle form takes photos (sent as
     multipart), and without one says why in the page's language."""
-    with _api(live_server, tokens["admin"]) as c:
-        r = c.post("/api/v1/events", json={
-            "lon": 120.2855, "lat": 31.9146, "subclass": "0101", "description": "待清运",
-            "ignore_duplicates": True})  # fmt: skip
-        assert r.status_code == 201, r.text
-        eid = r.json()["id"]
-        for action in ("accept", "dispatch", "start"):
-            _post(c, eid, action)
+    eid = _case_in_handling(live_server, tokens["admin"], 120.2855, 31.9146)
     page, seen = open_logged_in(browser, live_server, tokens["admin"],
                                 "/events/map?days=3660", READY)  # fmt: skip
     try:
@@ -411,14 +418,7 @@ def test_a_note_being_typed_keeps_its_focus_as_the_popup_grows(
     Popup.update() takes the content out and puts it back, which blurred the note being typed:
     the keys typed next went nowhere and the note was sent empty ("此操作需要填写说明"), the
     fault the full suite met once. GridGIS.updatePopup keeps the focus and the caret."""
-    with _api(live_server, tokens["admin"]) as c:
-        r = c.post("/api/v1/events", json={
-            "lon": 120.2905, "lat": 31.9196, "subclass": "0101", "description": "待清运",
-            "ignore_duplicates": True})  # fmt: skip
-        assert r.status_code == 201, r.text
-        eid = r.json()["id"]
-        for action in ("accept", "dispatch", "start"):
-            _post(c, eid, action)
+    eid = _case_in_handling(live_server, tokens["admin"], 120.2905, 31.9196)
     page, seen = open_logged_in(browser, live_server, tokens["admin"],
                                 "/events/map?days=3660", READY)  # fmt: skip
     try:

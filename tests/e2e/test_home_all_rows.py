@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import wait_until
-from tests.e2e.home_support import open_home_at, settle
+from tests.e2e.home_support import ALL_OPEN, open_home_at, settle
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,7 @@ def test_see_all_opens_a_dialog_of_every_row(
         note = page.inner_text(MORE)
         assert str(len(villages) - shown) in note, note
         page.click(f"{MORE} button.fit-more-all")
-        wait_until(page, "document.getElementById('home-all').open")
+        wait_until(page, ALL_OPEN)
         assert page.evaluate("document.getElementById('home-all').matches(':modal')")
         page.screenshot(path=str(artifacts / f"home_all_rows_{lang}.png"))
         heading = page.inner_text("#home-all-title")
@@ -58,14 +58,14 @@ def test_see_all_opens_a_dialog_of_every_row(
         assert page.evaluate("getComputedStyle(document.getElementById('home-all-body'))"
                              ".overflowY") == "auto"  # fmt: skip
         page.keyboard.press("Escape")
-        wait_until(page, "!document.getElementById('home-all').open")
+        wait_until(page, f"!{ALL_OPEN}")
         # a left-out village chosen in the dialog is selected, as in the panel
         page.click(f"{MORE} button.fit-more-all")
-        wait_until(page, "document.getElementById('home-all').open")
+        wait_until(page, ALL_OPEN)
         last = villages[-1]
         page.click(f"#home-all-body li[data-code='{last}']")
         wait_until(page, f"GridGIS.home.state.sel === '{last}'")
-        assert not page.evaluate("document.getElementById('home-all').open")
+        assert not page.evaluate(ALL_OPEN)
         wait_until(page, f"document.querySelector('#panel-selection .sel-code')?.textContent"
                          f" === '{last}'")  # fmt: skip
     finally:

@@ -16,6 +16,7 @@ from layers.db import make_sessionmaker
 from layers.workcal import SHANGHAI
 from maps.coverage_map import class_palette, class_rows, share_breaks
 from tests.e2e.conftest import wait_until
+from tests.e2e.home_support import CONFIG
 from tests.e2e.test_home_page import open_home
 from tests.tracks_support import CITY_LAT, CITY_LON, make_device, run_coverage, send_fixes
 
@@ -65,7 +66,7 @@ def test_coverage_layer_shows_yesterday_in_fitted_classes(
     expected = [text for _, text in class_rows(breaks, shares)]
     page, _ = open_home(browser, live_server, tokens["viewer"], f"/?lang={lang}")
     try:
-        config = page.evaluate("JSON.parse(document.getElementById('home').dataset.config)")
+        config = page.evaluate(CONFIG)
         cov = config["coverage"]
         assert cov["date"] == yesterday_run
         assert cov["breaks"] == breaks and cov["colours"] == class_palette(len(breaks))

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import wait_until
-from tests.e2e.home_support import open_home_at, settle
+from tests.e2e.home_support import ALL_OPEN, open_home_at, settle
 from tests.e2e.test_home_case_popup import POPUP, centre_on_dot
 from tests.e2e.test_home_page import _report, open_home
 
@@ -164,7 +164,7 @@ def test_the_rankings_see_all_lists_the_panels_own_rows(
         assert more.count() == 1, "the short screen was expected to leave rankings out"
         assert page.locator("#panel-kpis .fit-more a").count() == 0  # no download
         more.locator("button.fit-more-all").click()
-        wait_until(page, "document.getElementById('home-all').open")
+        wait_until(page, ALL_OPEN)
         page.screenshot(path=str(artifacts / f"home_r15f_ranking_all_{lang}.png"))
         listed = page.evaluate("[...document.querySelectorAll('#home-all-body tr.link')]"
                                ".map(r => r.getAttribute('data-code'))")  # fmt: skip
